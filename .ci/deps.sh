@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what tilec needs on Debian 12 and makes the test venv. Shared by setup.sh and
+# .ci/run. Fails (never skips) when a required tool is missing afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential meson ninja-build flex bison llvm-22-dev zlib1g-dev libzstd-dev
+          clang libclang-rt-14-dev python3-numpy python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# ml_dtypes (PyPI) is the independent reference for bf16/fp8 rounding in the tests.
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import numpy, ml_dtypes' 2>/dev/null; then
+    /usr/bin/python3 -m venv --system-site-packages .venv
+    .venv/bin/pip install -q ml_dtypes
+fi
+
+export PATH="$PATH:/usr/local/cuda/bin"
+for tool in flex bison meson ninja llvm-config-22 clang ptxas; do
+    command -v "$tool" >/dev/null || { echo "deps: required tool '$tool' is missing" >&2; exit 1; }
+done

@@ -1,0 +1,190 @@
+/* codegen.h — TIR + Config to PTX through LLVM's C API (NVPTX backend, LLVM 22 linked
+   statically). This first part only reports the backend the build carries; the
+   Schedule and the emitter land with the codegen issue. */
+#ifndef TILEC_CODEGEN_H
+#define TILEC_CODEGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "tilec.h" /* Arena, DType */
+
+/* ---- target.c */
+
+typedef struct Target {
+    const char *name;     /* "sm_90a" */
+    int sm;               /* 90 */
+    const char *features; /* LLVM target features, e.g. "+ptx86" */
+} Target;
+
+/* Looks up a --target name; NULL if unknown. */
+const Target *target_lookup(const char *name);
+/* "sm_90a, sm_80": the names target_lookup accepts, for messages. */
+const char *target_names(void);
+/* Writes "22.1.8" into buf. */
+void codegen_llvm_version(char *buf, size_t size);
+/* True when the NVPTX backend is linked in and registered. */
+bool codegen_has_nvptx(void);
+
+/* ---- llvm_ptx.c: the LLVM-C → NVPTX → PTX pipeline. One CodegenContext per compile; it owns
+   its LLVMContext, module, builder and target machine, so compiles on several threads share
+   nothing but LLVM's one-time NVPTX registration (pthread_once). Failures return false and
+   leave a message in `error`; nothing aborts or prints. */
+
+typedef struct CodegenTypes {
+    LLVMTypeRef void_, i1, i8, i16, i32, i64, f16, bf16, f32;
+    LLVMTypeRef half2, bfloat2;   /* <2 x half>, <2 x bfloat> */
+    LLVMTypeRef ptr;              /* generic `ptr` */
+    LLVMTypeRef ptr_global;       /* ptr addrspace(1) */
+    LLVMTypeRef ptr_shared;       /* ptr addrspace(3) */
+} CodegenTypes;
+
+enum { ADDRSPACE_GLOBAL = 1, ADDRSPACE_SHARED = 3 };
+enum { CALLCONV_PTX_KERNEL = 71 };
+
+typedef struct CodegenContext {
+    const Target *target;
+    LLVMContextRef llvm;
+    LLVMModuleRef module;
+    LLVMBuilderRef builder;
+    LLVMTargetMachineRef machine;
+    CodegenTypes t;
+    LLVMValueRef function;        /* the kernel being built */
+    /* Line info, present when the context was made with a source path. */
+    LLVMDIBuilderRef di;
+    LLVMMetadataRef di_file, di_unit, di_scope;
+    bool finalized;
+    char error[4096];
+} CodegenContext;
+
+/* Launch bounds; 0 leaves one unset. Emitted as "nvvm.*" string function attributes. */
+typedef struct KernelBounds {
+    int max_threads;              /* nvvm.maxntid: the most threads a block may have */
+    int required_threads;         /* nvvm.reqntid: the exact block size, when fixed */
+    int min_blocks_per_sm;        /* nvvm.minctasm */
+    int max_registers;            /* nvvm.maxnreg */
+} KernelBounds;
+
+/* Makes the LLVM context, an nvptx64-nvidia-cuda module and a target machine for `target`.
+   With `source_path` set, kernels carry line info so the PTX has .file/.loc for it. */
+bool codegen_context_init(CodegenContext *cg, const Target *target, const char *module_name,
+                          const char *source_path);
+void codegen_context_dispose(CodegenContext *cg);
+
+/* Declares `name` as a kernel (calling convention 71, bounds as attributes, a subprogram at
+   `line` when there is line info), opens its entry block and puts the builder there. Pointer
+   parameters should be ptr_global; each gets noalias when `noalias_pointers`. */
+LLVMValueRef codegen_kernel_begin(CodegenContext *cg, const char *name, LLVMTypeRef *params,
+                                  int nparams, const KernelBounds *bounds, bool noalias_pointers,
+                                  int line);
+/* Ends the kernel: `ret void` at the builder's position. */
+void codegen_kernel_end(CodegenContext *cg);
+/* A new block at the end of the current kernel. */
+LLVMBasicBlockRef codegen_block(CodegenContext *cg, const char *name);
+/* Instructions built from now on map to `line`:`col` of the source (no-op without line info). */
+void codegen_set_line(CodegenContext *cg, int line, int col);
+
+/* Finalises line info and runs the verifier. */
+bool codegen_verify(CodegenContext *cg);
+/* Runs an LLVM pass pipeline, e.g. "default<O3>" (CODEGEN_O3). */
+#define CODEGEN_O3 "default<O3>"
+bool codegen_optimize(CodegenContext *cg, const char *pipeline);
+/* The module as LLVM IR text, or PTX text; NUL-terminated, in `arena`; NULL on failure. */
+char *codegen_emit_llvm(CodegenContext *cg, Arena *arena);
+char *codegen_emit_ptx(CodegenContext *cg, Arena *arena);
+/* verify → optimise at O3 → verify → PTX: what `tilec build --emit=ptx` runs. */
+char *codegen_compile_ptx(CodegenContext *cg, Arena *arena);
+
+/* ---- nvvm.c: named emitters for the NVPTX instructions kernels are made of. Each builds at
+   cg->builder's position and says in its comment which PTX it becomes. Fragment layouts are
+   CODEGEN.md's; operand registers of mma/ldmatrix are i32 (two 16-bit or four 8-bit values). */
+
+typedef enum NvvmDim { DIM_X, DIM_Y, DIM_Z } NvvmDim;
+
+LLVMValueRef nvvm_thread_id(CodegenContext *cg, NvvmDim dim); /* %tid.x|y|z, i32 */
+LLVMValueRef nvvm_block_id(CodegenContext *cg, NvvmDim dim);  /* %ctaid.x|y|z */
+LLVMValueRef nvvm_block_dim(CodegenContext *cg, NvvmDim dim); /* %ntid.x|y|z */
+LLVMValueRef nvvm_grid_dim(CodegenContext *cg, NvvmDim dim);  /* %nctaid.x|y|z */
+LLVMValueRef nvvm_lane_id(CodegenContext *cg);                  /* %laneid */
+/* tid.x / 32: warp-uniform, unlike %warpid (which names a hardware slot and can change). */
+LLVMValueRef nvvm_warp_index(CodegenContext *cg);
+/* bar.sync 0 — every thread of the block, converged (barrier.cta.sync.aligned.all). */
+void nvvm_barrier(CodegenContext *cg);
+
+/* A static shared-memory array of `bytes` bytes (`.shared .align A .b8 name[bytes]`). */
+LLVMValueRef nvvm_shared_array(CodegenContext *cg, const char *name, unsigned bytes,
+                               unsigned align);
+/* The block's dynamic shared memory (`.extern .shared .align A .b8 name[]`); its size is the
+   launch's shared_bytes (over 48 KB needs cuda_function_set_max_dynamic_shared). */
+LLVMValueRef nvvm_dynamic_shared(CodegenContext *cg, const char *name, unsigned align);
+/* Byte offset into a shared or global pointer (a GEP on i8). */
+LLVMValueRef nvvm_offset(CodegenContext *cg, LLVMValueRef ptr, LLVMValueRef byte_offset);
+
+typedef enum NvvmCopyCache {
+    COPY_CACHE_ALL,      /* cp.async.ca: L1 and L2, 4, 8 or 16 bytes */
+    COPY_CACHE_GLOBAL,   /* cp.async.cg: L2 only, 16 bytes */
+} NvvmCopyCache;
+/* cp.async.{ca,cg}.shared.global [dst], [src], bytes{, src_bytes}: an asynchronous copy of
+   `bytes`; with `src_bytes` (i32, may be NULL) only that many are read and the rest of the
+   destination is zero-filled — a masked load that stays asynchronous. */
+void nvvm_cp_async(CodegenContext *cg, NvvmCopyCache cache, int bytes, LLVMValueRef dst_shared,
+                   LLVMValueRef src_global, LLVMValueRef src_bytes);
+void nvvm_cp_async_commit(CodegenContext *cg);          /* cp.async.commit_group */
+void nvvm_cp_async_wait(CodegenContext *cg, int pending); /* cp.async.wait_group N */
+
+/* ldmatrix.sync.aligned.m8n8.x{1,2,4}{.trans}.shared.b16: lane l passes the address of row
+   l%8 of matrix l/8; out[i] (i32) gets matrix i's fragment (row lane/4, elements 2(lane%4)
+   and +1, or the transpose). Also serves 8-bit K-major operands as pairs of bytes. */
+void nvvm_ldmatrix(CodegenContext *cg, int matrices, bool transpose, LLVMValueRef row_address,
+                   LLVMValueRef out[]);
+
+/* mma.sync.aligned.row.col: m16n8k16 for bf16/f16, m16n8k32 for f8e4m3/f8e5m2 (either mix),
+   f32 accumulate: d = a·b + c. a[4], b[2] are i32 operand registers, c[4]/d[4] f32. */
+void nvvm_mma_sync(CodegenContext *cg, DType a_type, DType b_type, LLVMValueRef const a[4],
+                   LLVMValueRef const b[2], LLVMValueRef const c[4], LLVMValueRef d[4]);
+/* The K of one mma.sync for an operand type: 16 (16-bit), 32 (fp8); 0 if none. */
+int nvvm_mma_k(DType t);
+/* Whether `target` has an mma.sync for the type (fp8 needs sm_89+ and PTX 8.4). */
+bool nvvm_mma_supported(const Target *target, DType t);
+
+LLVMValueRef nvvm_ex2_approx(CodegenContext *cg, LLVMValueRef x);   /* ex2.approx.ftz.f32 */
+LLVMValueRef nvvm_lg2_approx(CodegenContext *cg, LLVMValueRef x);   /* lg2.approx.ftz.f32 */
+LLVMValueRef nvvm_rsqrt_approx(CodegenContext *cg, LLVMValueRef x); /* rsqrt.approx.ftz.f32 */
+
+/* cvt.rn.satfinite.{e4m3x2,e5m2x2}.f32: two f32 to two fp8 in an i16, `lo` in the low byte;
+   out-of-range values saturate to the largest finite value. */
+LLVMValueRef nvvm_pack_fp8x2(CodegenContext *cg, DType fp8, LLVMValueRef lo, LLVMValueRef hi);
+/* cvt.rn.f16x2.{e4m3x2,e5m2x2} then cvt.f32.f16: an i16 of two fp8 to f32 (exact). */
+void nvvm_unpack_fp8x2(CodegenContext *cg, DType fp8, LLVMValueRef packed, LLVMValueRef out[2]);
+/* cvt.rn.f16x2.{e4m3x2,e5m2x2} on each half of an i32 of four fp8 (an m16n8k32 operand
+   register): out[0] = bytes 0-1 as f16x2, out[1] = bytes 2-3, each an i32. An m16n8k32 step
+   is then two m16n8k16 f16 mmas — A {lo a0, lo a1, hi a0, hi a1} · B {lo b0, hi b0} and the
+   same of a2, a3, b1 (K permuted alike in A and B) — converting each fragment once however
+   many mmas reuse it. What ptxas does itself for fp8 mma.sync on sm_90. */
+void nvvm_widen_fp8x4(CodegenContext *cg, DType fp8, LLVMValueRef reg, LLVMValueRef out[2]);
+/* cvt.rn.bf16x2.f32: two f32 to two bf16 in an i32, `lo` in the low half. */
+LLVMValueRef nvvm_pack_bf16x2(CodegenContext *cg, LLVMValueRef lo, LLVMValueRef hi);
+
+/* shfl.sync.bfly.b32 over the full warp: the value of lane (lane ^ lane_mask); f32 or i32. */
+LLVMValueRef nvvm_shfl_xor(CodegenContext *cg, LLVMValueRef value, int lane_mask);
+
+/* *ptr = max(*ptr, value) for f32 in global memory, atomically (relaxed, .gpu scope: PTX's
+   default, so plain `atom.global`), by the integer trick: atom.global.max.s32 when value's
+   sign bit is clear, atom.global.min.u32 when set. The target must start at -inf (or any
+   float) and no NaN may come. Exact for every non-NaN float (and ±0); one atomic, no CAS loop. */
+void nvvm_atomic_max_f32(CodegenContext *cg, LLVMValueRef global_ptr, LLVMValueRef value);
+
+/* @p ld.global.{b32,v2.b32,v4.b32}: `words` (1, 2, 4) i32 from a global address aligned to
+   4·words, read only when `pred` (i1) holds; otherwise out[] = 0. Inline PTX, so the load is
+   one predicated instruction, never a branch. */
+void nvvm_load_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, LLVMValueRef pred,
+                                 int words, LLVMValueRef out[]);
+/* @p st.global.{b32,v2.b32,v4.b32}. */
+void nvvm_store_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, LLVMValueRef pred,
+                                  int words, LLVMValueRef const values[]);
+
+#endif

@@ -1,0 +1,161 @@
+/* build.c — `tilec build`: runs the front end, then prints the requested stage. Bundles
+   (PTX + launchers) come with codegen and the runtime. */
+#include <errno.h>
+#include <string.h>
+
+#include <stdlib.h>
+
+#include "driver.h"
+#include "tir.h"
+
+/* Opens -o or standard output; NULL (with a message) if the file cannot be written. */
+static FILE *open_output(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "tilec: error: cannot write '%s': %s\n", path, strerror(errno));
+    return f;
+}
+
+static int close_output(FILE *f, const char *path)
+{
+    if (f == stdout)
+        return fflush(f) == 0 ? EXIT_OK : EXIT_INPUT;
+    if (fclose(f) != 0) {
+        fprintf(stderr, "tilec: error: cannot write '%s': %s\n", path, strerror(errno));
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
+/* Says which kernels exist when --kernel names none of them. */
+static void report_unknown_kernel(const Program *p, const char *name)
+{
+    fprintf(stderr, "tilec: error: no kernel named '%s' (kernels:", name);
+    for (int i = 0; i < p->nkernels; i++)
+        fprintf(stderr, " %s", p->kernels[i]->name);
+    fputs(")\n", stderr);
+}
+
+/* Splits --config text into const-parameter values (causal=true, split=2), which pick
+   what is lowered, and the rest (tunables), which go to config_parse. Returns 0, or -1
+   after printing a message. */
+static int split_config(const Kernel *k, const char *text, int64_t *const_values,
+                        Config *tunables)
+{
+    char rest[4096] = "", item[256];
+    size_t rest_len = 0;
+    const char *p = text ? text : "";
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n >= sizeof item) {
+            fprintf(stderr, "tilec: error: --config entry too long: '%.40s...'\n", p);
+            return -1;
+        }
+        memcpy(item, p, n);
+        item[n] = 0;
+        p += n + (p[n] == ',');
+        char *eq = strchr(item, '=');
+        const Param *param = NULL;
+        if (eq) {
+            *eq = 0;
+            for (int i = 0; i < k->nparams; i++)
+                if (k->params[i]->kind == PARAM_CONST && strcmp(k->params[i]->name, item) == 0)
+                    param = k->params[i];
+            *eq = '=';
+        }
+        if (param) {
+            if (parse_const_value(param, eq + 1, &const_values[param->index]) != 0)
+                return -1;
+            continue;
+        }
+        if (rest_len + n + 2 >= sizeof rest) {
+            fputs("tilec: error: --config is too long\n", stderr);
+            return -1;
+        }
+        rest_len += (size_t)snprintf(rest + rest_len, sizeof rest - rest_len, "%s%s",
+                                     rest_len ? "," : "", item);
+    }
+    char err[512];
+    if (config_parse(rest, tunables, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: --config: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Lowers one kernel (for the const values in --config), runs the pass pipeline and
+   prints its TIR. */
+static int emit_ir(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config)
+{
+    int64_t *const_values = arena_alloc(arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
+    for (int i = 0; i < k->nparams; i++)
+        if (k->params[i]->kind == PARAM_CONST && k->params[i]->nconst_values > 0)
+            const_values[i] = k->params[i]->const_values[0];
+    Config user = {0}, resolved;
+    if (split_config(k, config, const_values, &user) != 0)
+        return EXIT_USAGE;
+    TirKernel *tk = tir_lower(arena, diag, k, const_values);
+    if (!tk)
+        return EXIT_INPUT;
+    char err[512];
+    if (config_resolve(tk, &user, &resolved, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: --config for kernel %s: %s\n", k->name, err);
+        return EXIT_USAGE;
+    }
+    if (tir_run_pipeline(tk, diag, NULL) != 0)
+        return EXIT_INPUT;
+    tir_print(out, tk);
+    return EXIT_OK;
+}
+
+int run_build(const BuildRequest *req)
+{
+    Arena arena = {0};
+    Diag diag = {.out = stderr};
+    Program *p;
+    int status = EXIT_OK;
+    FILE *out = NULL;
+    if (front_end(&arena, &diag, req->path, req->target, &p)) {
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (req->kernel && !program_find_kernel(p, req->kernel)) {
+        report_unknown_kernel(p, req->kernel);
+        status = EXIT_USAGE;
+        goto done;
+    }
+    switch (req->emit) {
+    case EMIT_AST:
+        if (!(out = open_output(req->output))) {
+            status = EXIT_INPUT;
+            goto done;
+        }
+        ast_print(out, p, req->kernel);
+        status = close_output(out, req->output);
+        break;
+    case EMIT_IR:
+        if (!(out = open_output(req->output))) {
+            status = EXIT_INPUT;
+            goto done;
+        }
+        for (int i = 0; i < p->nkernels && status == EXIT_OK; i++)
+            if (!req->kernel || strcmp(req->kernel, p->kernels[i]->name) == 0)
+                status = emit_ir(out, &arena, &diag, p->kernels[i], req->config);
+        if (close_output(out, req->output) != EXIT_OK && status == EXIT_OK)
+            status = EXIT_INPUT;
+        break;
+    case EMIT_LLVM:
+    case EMIT_PTX:
+    case EMIT_NONE:
+        fputs("tilec: error: PTX code generation is not implemented yet "
+              "(use --emit=ast or --emit=ir)\n", stderr);
+        status = EXIT_NOT_BUILT;
+        break;
+    }
+done:
+    arena_free(&arena);
+    return status;
+}

@@ -1,0 +1,45 @@
+/* driver.h — the command-line driver's shared pieces: exit codes, the front end in one
+   call, and the subcommands that live in their own files. */
+#ifndef TILEC_DRIVER_H
+#define TILEC_DRIVER_H
+
+#include "codegen.h"
+#include "tilec.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_INPUT = 1,      /* diagnostics in the user's input (source, data files, shapes) */
+    EXIT_USAGE = 2,      /* bad command line */
+    EXIT_NOT_BUILT = 3,  /* a feature that is not built yet */
+};
+
+/* ---- main.c */
+
+/* parse_program + sema_check for one root file; returns the number of errors. */
+int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, Program **out);
+
+/* Parses the value of a const parameter given on the command line (`causal=true`,
+   `split=2`): bool takes true/false/1/0, integers must be in the declared set. Prints
+   the error itself and returns -1 on a bad value. */
+int parse_const_value(const Param *param, const char *text, int64_t *out);
+
+/* ---- build.c: `tilec build` */
+
+typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_LLVM, EMIT_PTX } EmitStage;
+
+typedef struct BuildRequest {
+    const char *path;
+    const char *output;      /* -o */
+    const char *kernel;      /* --kernel */
+    const char *config;      /* --config text */
+    EmitStage emit;
+    const Target *target;
+} BuildRequest;
+
+int run_build(const BuildRequest *req);
+
+/* ---- run.c: `tilec run` (its own options; see its --help) */
+
+int cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,1109 @@
+/* interp.c — the CPU interpreter of TIR: runs a kernel under a Config exactly as the GPU
+   decomposes it (a program per grid block, sequential blocks in `for` loops, the TIR's
+   masks), in f32 with each op's result rounded to its dtype, and stops at the first
+   memory access outside a tensor in a lane that no mask covered (the mask checker).
+   Tiles are flat C-order buffers, one per SSA value, allocated once per run. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp.h"
+
+/* A tile's data: float dtypes hold f32 values already rounded to the dtype; integer and
+   bool dtypes hold int64 (i32 values kept wrapped to 32 bits, bool 0/1). */
+typedef struct Tile {
+    DType dtype;
+    int rank;
+    int64_t shape[MAX_RANK];
+    int64_t count;
+    int64_t cap;
+    float *f;
+    int64_t *i;
+} Tile;
+
+typedef struct LoopState {
+    int64_t block;    /* block size under the Config (1 for a scalar index) */
+    int64_t begin;    /* first index of the current block */
+    int64_t extent;   /* the loop's extent, evaluated when the loop started */
+} LoopState;
+
+typedef struct Interp {
+    const TirKernel *k;
+    const Config *config;
+    LaunchArgs *args;
+    Diag *d;
+    Tile *slots;             /* one per TirValue.id */
+    LoopState *loops;        /* one per loop variable */
+    int64_t *full_size;      /* per shape symbol: the padded size of its full axis */
+    float fp8_lut[2][256];   /* decoded e4m3 / e5m2 patterns */
+    int64_t *scratch;        /* index/offset arrays for memory ops */
+    size_t scratch_cap;
+    bool failed;
+} Interp;
+
+static bool is_float(DType t) { return dtype_is_float(t); }
+
+/* ---- errors */
+
+static void fail(Interp *I, Loc loc, const char *msg)
+{
+    if (!I->failed)
+        diag_error(I->d, loc, "%s", msg);
+    I->failed = true;
+}
+
+/* ---- sizes */
+
+static int64_t next_pow2(int64_t x)
+{
+    int64_t p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+static bool loopvar_is_scalar(const TirLoopVar *lv)
+{
+    return lv->tunable < 0 && lv->block == 1;
+}
+
+static int64_t axis_size(const Interp *I, Axis a)
+{
+    switch (a.kind) {
+    case AXIS_BLOCK: return I->loops[a.id].block;
+    case AXIS_FULL: return I->full_size[a.id];
+    case AXIS_CONST: return a.id;
+    case AXIS_ONE: return 1;
+    }
+    return 1;
+}
+
+/* Whether lane `lane` of axis a is valid now: inside its loop's extent (a block axis)
+   or below the symbol's value (a full axis padded to a power of two). */
+static bool lane_valid(const Interp *I, Axis a, int64_t lane)
+{
+    switch (a.kind) {
+    case AXIS_BLOCK: return I->loops[a.id].begin + lane < I->loops[a.id].extent;
+    case AXIS_FULL: return lane < I->args->sym_values[a.id];
+    case AXIS_CONST:
+    case AXIS_ONE: return true;
+    }
+    return true;
+}
+
+/* ---- tiles */
+
+static Tile *slot(Interp *I, const TirValue *v) { return &I->slots[v->id]; }
+
+/* Shapes the slot of v for its type and makes room; the data is left as it was. */
+static Tile *define(Interp *I, const TirValue *v)
+{
+    Tile *t = slot(I, v);
+    t->dtype = v->type.dtype;
+    t->rank = v->type.rank;
+    int64_t count = 1;
+    for (int a = 0; a < t->rank; a++) {
+        t->shape[a] = axis_size(I, v->type.axes[a]);
+        count *= t->shape[a];
+    }
+    t->count = count;
+    if (count > t->cap) {
+        free(t->f);
+        free(t->i);
+        t->f = NULL;
+        t->i = NULL;
+        if (is_float(t->dtype))
+            t->f = malloc((size_t)count * sizeof *t->f);
+        else
+            t->i = malloc((size_t)count * sizeof *t->i);
+        if ((is_float(t->dtype) && !t->f) || (!is_float(t->dtype) && !t->i)) {
+            fputs("tilec: error: out of memory in the interpreter\n", stderr);
+            abort();
+        }
+        t->cap = count;
+    }
+    return t;
+}
+
+static void copy_tile(Tile *dst, const Tile *src)
+{
+    if (src->f)
+        memcpy(dst->f, src->f, (size_t)src->count * sizeof *src->f);
+    else
+        memcpy(dst->i, src->i, (size_t)src->count * sizeof *src->i);
+}
+
+/* Assigns src's data to the slot of v (a block argument or a loop result). */
+static void assign(Interp *I, const TirValue *v, const Tile *src)
+{
+    Tile *t = define(I, v);
+    if (t->count != src->count || (t->f == NULL) != (src->f == NULL)) {
+        fail(I, (Loc){0}, "internal error: a carried value changed its shape");
+        return;
+    }
+    copy_tile(t, src);
+}
+
+static float round_to(DType t, float x)
+{
+    return t == DT_F32 ? x : round_f32_to(t, x);
+}
+
+static int64_t wrap_int(DType t, int64_t x)
+{
+    if (t == DT_I32)
+        return (int64_t)(int32_t)(uint32_t)(uint64_t)x;
+    if (t == DT_BOOL)
+        return x != 0;
+    return x;
+}
+
+/* A scalar tile's value as an integer (extents and index values). */
+static int64_t tile_scalar_i(const Tile *t) { return t->i ? t->i[0] : (int64_t)t->f[0]; }
+
+/* ---- tensor element access */
+
+static float load_element(const Interp *I, const HostTensor *t, int64_t off)
+{
+    switch (t->dtype) {
+    case DT_F32: return ((const float *)t->data)[off];
+    case DT_BF16: {
+        uint32_t b = (uint32_t)((const uint16_t *)t->data)[off] << 16;
+        float f;
+        memcpy(&f, &b, sizeof f);
+        return f;
+    }
+    case DT_F16: return (float)dtype_decode(DT_F16, ((const uint16_t *)t->data)[off]);
+    case DT_F8E4M3: return I->fp8_lut[0][((const uint8_t *)t->data)[off]];
+    case DT_F8E5M2: return I->fp8_lut[1][((const uint8_t *)t->data)[off]];
+    default: return (float)host_get_at(t, off);
+    }
+}
+
+static int64_t load_int(const HostTensor *t, int64_t off)
+{
+    switch (t->dtype) {
+    case DT_I32: return ((const int32_t *)t->data)[off];
+    case DT_I64: return ((const int64_t *)t->data)[off];
+    case DT_BOOL: return ((const uint8_t *)t->data)[off] != 0;
+    default: return 0;
+    }
+}
+
+/* Stores a value already rounded to the tensor's dtype (so the encoding is exact). */
+static void store_element(HostTensor *t, int64_t off, float x)
+{
+    if (t->dtype == DT_F32)
+        ((float *)t->data)[off] = x;
+    else
+        host_set_raw_at(t, off, dtype_encode_f64(t->dtype, x));
+}
+
+static void store_int(HostTensor *t, int64_t off, int64_t x)
+{
+    switch (t->dtype) {
+    case DT_I32: ((int32_t *)t->data)[off] = (int32_t)x; break;
+    case DT_I64: ((int64_t *)t->data)[off] = x; break;
+    case DT_BOOL: ((uint8_t *)t->data)[off] = x != 0; break;
+    default: break;
+    }
+}
+
+/* ---- float semantics shared by elementwise ops, reductions and atomics */
+
+/* max/min: NaN if either operand is NaN (ops.def; PTX max.NaN.f32). */
+static float max_nan(float a, float b)
+{
+    if (isnan(a) || isnan(b))
+        return NAN;
+    return a > b ? a : (b > a ? b : (signbit(a) ? b : a));
+}
+
+static float min_nan(float a, float b)
+{
+    if (isnan(a) || isnan(b))
+        return NAN;
+    return a < b ? a : (b < a ? b : (signbit(a) ? a : b));
+}
+
+/* ---- ops */
+
+static void exec_block(Interp *I, TirBlock *b, const TirOp **yield);
+
+static void op_full(Interp *I, const TirOp *op)
+{
+    Tile *t = define(I, op->results[0]);
+    if (t->f) {
+        float v = round_to(t->dtype, (float)op->fvalue);
+        if (!is_float(t->dtype))
+            v = 0;
+        for (int64_t e = 0; e < t->count; e++)
+            t->f[e] = v;
+    } else {
+        int64_t v = wrap_int(t->dtype, op->ivalue);
+        for (int64_t e = 0; e < t->count; e++)
+            t->i[e] = v;
+    }
+}
+
+static void op_param(Interp *I, const TirOp *op)
+{
+    Tile *t = define(I, op->results[0]);
+    const TirParam *p = &I->k->params[op->param];
+    const LaunchArg *a = &I->args->args[op->param];
+    if (t->f)
+        t->f[0] = round_to(t->dtype, p->kind == PARAM_CONST ? (float)p->const_value : (float)a->fvalue);
+    else
+        t->i[0] = wrap_int(t->dtype, p->kind == PARAM_CONST ? p->const_value : a->ivalue);
+}
+
+static void op_index_scalar(Interp *I, const TirOp *op, int64_t value)
+{
+    Tile *t = define(I, op->results[0]);
+    if (t->f)
+        t->f[0] = (float)value;
+    else
+        t->i[0] = value;
+}
+
+static void op_iota(Interp *I, const TirOp *op)
+{
+    Tile *t = define(I, op->results[0]);
+    int64_t begin = I->loops[op->loopvar].begin;
+    for (int64_t e = 0; e < t->count; e++) {
+        if (t->f)
+            t->f[e] = (float)(begin + e);
+        else
+            t->i[e] = begin + e;
+    }
+}
+
+static float unary_f(int sub, float x)
+{
+    switch (sub) {
+    case TIR_UN_NEG: return -x;
+    case TIR_UN_EXP2: return exp2f(x);
+    case TIR_UN_EXP: return expf(x);
+    case TIR_UN_LOG: return logf(x);
+    case TIR_UN_LOG2: return log2f(x);
+    case TIR_UN_SQRT: return sqrtf(x);
+    case TIR_UN_RSQRT: return (float)(1.0 / sqrt((double)x));
+    case TIR_UN_ABS: return fabsf(x);
+    default: return NAN;
+    }
+}
+
+static int64_t unary_i(int sub, int64_t x)
+{
+    switch (sub) {
+    case TIR_UN_NEG: return (int64_t)(0 - (uint64_t)x);
+    case TIR_UN_NOT: return !x;
+    case TIR_UN_ABS: return x < 0 ? (int64_t)(0 - (uint64_t)x) : x;
+    default: return 0;
+    }
+}
+
+static void op_unary(Interp *I, const TirOp *op)
+{
+    const Tile *x = slot(I, op->operands[0]);
+    Tile *r = define(I, op->results[0]);
+    if (x->count != r->count && x->count != 1) {
+        fail(I, op->loc, "internal error: unary operand and result differ in shape");
+        return;
+    }
+    int64_t step = x->count == 1 ? 0 : 1;
+    if (r->f && x->f) {
+        int sub = op->sub;
+        if (r->dtype == DT_F32 && sub == TIR_UN_EXP2) {
+            for (int64_t e = 0; e < r->count; e++)
+                r->f[e] = exp2f(x->f[e * step]);
+            return;
+        }
+        for (int64_t e = 0; e < r->count; e++)
+            r->f[e] = round_to(r->dtype, unary_f(sub, x->f[e * step]));
+    } else if (r->i && x->i) {
+        for (int64_t e = 0; e < r->count; e++)
+            r->i[e] = wrap_int(r->dtype, unary_i(op->sub, x->i[e * step]));
+    } else {
+        fail(I, op->loc, "internal error: unary operand and result differ in kind");
+    }
+}
+
+static float binary_f(int sub, float a, float b)
+{
+    switch (sub) {
+    case TIR_BIN_ADD: return a + b;
+    case TIR_BIN_SUB: return a - b;
+    case TIR_BIN_MUL: return a * b;
+    case TIR_BIN_DIV: return a / b;
+    case TIR_BIN_MOD: return fmodf(a, b);
+    case TIR_BIN_MAX: return max_nan(a, b);
+    case TIR_BIN_MIN: return min_nan(a, b);
+    default: return NAN;
+    }
+}
+
+static int64_t binary_i(int sub, int64_t a, int64_t b)
+{
+    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+    switch (sub) {
+    case TIR_BIN_ADD: return (int64_t)(ua + ub);
+    case TIR_BIN_SUB: return (int64_t)(ua - ub);
+    case TIR_BIN_MUL: return (int64_t)(ua * ub);
+    case TIR_BIN_DIV:
+        if (b == 0) return 0;
+        if (b == -1) return (int64_t)(0 - ua);
+        return a / b;
+    case TIR_BIN_MOD:
+        if (b == 0 || b == -1) return 0;
+        return a % b;
+    case TIR_BIN_MAX: return a > b ? a : b;
+    case TIR_BIN_MIN: return a < b ? a : b;
+    case TIR_BIN_AND: return a && b;
+    case TIR_BIN_OR: return a || b;
+    case TIR_BIN_CDIV:
+        if (b == 0) return 0;
+        return binary_i(TIR_BIN_DIV, (int64_t)(ua + ub - 1), b);
+    default: return 0;
+    }
+}
+
+static void op_binary(Interp *I, const TirOp *op)
+{
+    const Tile *a = slot(I, op->operands[0]);
+    const Tile *b = slot(I, op->operands[1]);
+    Tile *r = define(I, op->results[0]);
+    if ((a->count != r->count && a->count != 1) || (b->count != r->count && b->count != 1)) {
+        fail(I, op->loc, "internal error: binary operands and result differ in shape");
+        return;
+    }
+    int64_t sa = a->count == 1 ? 0 : 1, sb = b->count == 1 ? 0 : 1;
+    int64_t n = r->count;
+    if (r->f && a->f && b->f) {
+        float *rf = r->f;
+        const float *af = a->f, *bf = b->f;
+        if (r->dtype == DT_F32) {
+            switch (op->sub) {
+            case TIR_BIN_ADD: for (int64_t e = 0; e < n; e++) rf[e] = af[e * sa] + bf[e * sb]; return;
+            case TIR_BIN_SUB: for (int64_t e = 0; e < n; e++) rf[e] = af[e * sa] - bf[e * sb]; return;
+            case TIR_BIN_MUL: for (int64_t e = 0; e < n; e++) rf[e] = af[e * sa] * bf[e * sb]; return;
+            case TIR_BIN_DIV: for (int64_t e = 0; e < n; e++) rf[e] = af[e * sa] / bf[e * sb]; return;
+            default: break;
+            }
+        }
+        for (int64_t e = 0; e < n; e++)
+            rf[e] = round_to(r->dtype, binary_f(op->sub, af[e * sa], bf[e * sb]));
+    } else if (r->i && a->i && b->i) {
+        for (int64_t e = 0; e < n; e++)
+            r->i[e] = wrap_int(r->dtype, binary_i(op->sub, a->i[e * sa], b->i[e * sb]));
+    } else {
+        fail(I, op->loc, "internal error: binary operands and result differ in kind");
+    }
+}
+
+static bool compare(int sub, double a, double b)
+{
+    switch (sub) {
+    case TIR_CMP_LT: return a < b;
+    case TIR_CMP_LE: return a <= b;
+    case TIR_CMP_GT: return a > b;
+    case TIR_CMP_GE: return a >= b;
+    case TIR_CMP_EQ: return a == b;
+    case TIR_CMP_NE: return a != b;
+    default: return false;
+    }
+}
+
+static bool compare_i(int sub, int64_t a, int64_t b)
+{
+    switch (sub) {
+    case TIR_CMP_LT: return a < b;
+    case TIR_CMP_LE: return a <= b;
+    case TIR_CMP_GT: return a > b;
+    case TIR_CMP_GE: return a >= b;
+    case TIR_CMP_EQ: return a == b;
+    case TIR_CMP_NE: return a != b;
+    default: return false;
+    }
+}
+
+static void op_cmp(Interp *I, const TirOp *op)
+{
+    const Tile *a = slot(I, op->operands[0]);
+    const Tile *b = slot(I, op->operands[1]);
+    Tile *r = define(I, op->results[0]);
+    if (!r->i || (a->count != r->count && a->count != 1) || (b->count != r->count && b->count != 1)) {
+        fail(I, op->loc, "internal error: malformed comparison");
+        return;
+    }
+    int64_t sa = a->count == 1 ? 0 : 1, sb = b->count == 1 ? 0 : 1;
+    for (int64_t e = 0; e < r->count; e++) {
+        if (a->i && b->i)
+            r->i[e] = compare_i(op->sub, a->i[e * sa], b->i[e * sb]);
+        else
+            r->i[e] = compare(op->sub, a->f ? a->f[e * sa] : (double)a->i[e * sa],
+                              b->f ? b->f[e * sb] : (double)b->i[e * sb]);
+    }
+}
+
+static void op_select(Interp *I, const TirOp *op)
+{
+    const Tile *c = slot(I, op->operands[0]);
+    const Tile *a = slot(I, op->operands[1]);
+    const Tile *b = slot(I, op->operands[2]);
+    Tile *r = define(I, op->results[0]);
+    int64_t n = r->count;
+    if (!c->i || (c->count != n && c->count != 1) || (a->count != n && a->count != 1) ||
+        (b->count != n && b->count != 1) || (r->f && (!a->f || !b->f)) || (r->i && (!a->i || !b->i))) {
+        fail(I, op->loc, "internal error: malformed select");
+        return;
+    }
+    int64_t sc = c->count == 1 ? 0 : 1, sa = a->count == 1 ? 0 : 1, sb = b->count == 1 ? 0 : 1;
+    for (int64_t e = 0; e < n; e++) {
+        if (r->f)
+            r->f[e] = c->i[e * sc] ? a->f[e * sa] : b->f[e * sb];
+        else
+            r->i[e] = c->i[e * sc] ? a->i[e * sa] : b->i[e * sb];
+    }
+}
+
+static void op_convert(Interp *I, const TirOp *op)
+{
+    const Tile *x = slot(I, op->operands[0]);
+    Tile *r = define(I, op->results[0]);
+    if (x->count != r->count) {
+        fail(I, op->loc, "internal error: convert changes the shape");
+        return;
+    }
+    DType t = r->dtype;
+    for (int64_t e = 0; e < r->count; e++) {
+        if (r->f && x->f)
+            r->f[e] = round_to(t, x->f[e]);
+        else if (r->f)          /* int/bool -> float */
+            r->f[e] = (float)dtype_decode(t, dtype_encode_f64(t, (double)x->i[e]));
+        else if (x->f)          /* float -> int/bool */
+            r->i[e] = t == DT_BOOL ? convert_f64_to_bool(x->f[e])
+                    : t == DT_I32 ? convert_f64_to_i32(x->f[e]) : convert_f64_to_i64(x->f[e]);
+        else
+            r->i[e] = wrap_int(t, x->i[e]);
+    }
+}
+
+/* Copies x into r where r's axes are x's aligned from the right, x's 1-axes repeated. */
+static void op_broadcast(Interp *I, const TirOp *op)
+{
+    const Tile *x = slot(I, op->operands[0]);
+    Tile *r = define(I, op->results[0]);
+    int off = r->rank - x->rank;
+    if (off < 0) {
+        fail(I, op->loc, "internal error: broadcast to a lower rank");
+        return;
+    }
+    int64_t xstride[MAX_RANK] = {0};
+    int64_t s = 1;
+    for (int a = x->rank - 1; a >= 0; a--) {
+        if (x->shape[a] != 1 && x->shape[a] != r->shape[a + off]) {
+            fail(I, op->loc, "internal error: broadcast of mismatched axes");
+            return;
+        }
+        xstride[a + off] = x->shape[a] == 1 ? 0 : s;
+        s *= x->shape[a];
+    }
+    int64_t idx[MAX_RANK] = {0};
+    int64_t src = 0;
+    for (int64_t e = 0; e < r->count; e++) {
+        if (r->f)
+            r->f[e] = x->f[src];
+        else
+            r->i[e] = x->i[src];
+        for (int a = r->rank - 1; a >= 0; a--) {
+            src += xstride[a];
+            if (++idx[a] < r->shape[a])
+                break;
+            src -= xstride[a] * idx[a];
+            idx[a] = 0;
+        }
+    }
+}
+
+static void op_reshape_copy(Interp *I, const TirOp *op)
+{
+    const Tile *x = slot(I, op->operands[0]);
+    Tile *r = define(I, op->results[0]);
+    if (x->count != r->count) {
+        fail(I, op->loc, "internal error: expand_dims changes the element count");
+        return;
+    }
+    copy_tile(r, x);
+}
+
+static void op_transpose(Interp *I, const TirOp *op)
+{
+    const Tile *x = slot(I, op->operands[0]);
+    Tile *r = define(I, op->results[0]);
+    if (x->rank != 2 || r->rank != 2) {
+        fail(I, op->loc, "internal error: transpose of a tile that is not rank 2");
+        return;
+    }
+    int64_t R = x->shape[0], C = x->shape[1];
+    for (int64_t i = 0; i < R; i++)
+        for (int64_t j = 0; j < C; j++) {
+            if (r->f)
+                r->f[j * R + i] = x->f[i * C + j];
+            else
+                r->i[j * R + i] = x->i[i * C + j];
+        }
+}
+
+static void op_reduce(Interp *I, const TirOp *op)
+{
+    const TirValue *xv = op->operands[0];
+    const Tile *x = slot(I, xv);
+    Tile *r = define(I, op->results[0]);
+    int axis = op->axis;
+    if (axis < 0 || axis >= x->rank) {
+        fail(I, op->loc, "internal error: reduce axis out of range");
+        return;
+    }
+    int64_t outer = 1, inner = 1, len = x->shape[axis];
+    for (int a = 0; a < axis; a++)
+        outer *= x->shape[a];
+    for (int a = axis + 1; a < x->rank; a++)
+        inner *= x->shape[a];
+    if (outer * inner != r->count) {
+        fail(I, op->loc, "internal error: reduce result has the wrong shape");
+        return;
+    }
+    Axis ax = xv->type.axes[axis];
+    int kind = op->sub;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            if (x->f) {
+                float acc = kind == TIR_RED_SUM ? 0.0f : kind == TIR_RED_MIN ? INFINITY : -INFINITY;
+                for (int64_t l = 0; l < len; l++) {
+                    if (op->masked && !lane_valid(I, ax, l))
+                        continue;
+                    float v = x->f[(o * len + l) * inner + in];
+                    switch (kind) {
+                    case TIR_RED_SUM: acc += v; break;
+                    case TIR_RED_MAX: acc = max_nan(acc, v); break;
+                    case TIR_RED_MIN: acc = min_nan(acc, v); break;
+                    case TIR_RED_AMAX: acc = max_nan(acc, fabsf(v)); break;
+                    default: break;
+                    }
+                }
+                if (r->f)
+                    r->f[o * inner + in] = round_to(r->dtype, acc);
+                else
+                    r->i[o * inner + in] = convert_f64_to_i64(acc);
+            } else {
+                int64_t acc = kind == TIR_RED_SUM || kind == TIR_RED_AMAX ? 0
+                            : kind == TIR_RED_MIN ? INT64_MAX : INT64_MIN;
+                for (int64_t l = 0; l < len; l++) {
+                    if (op->masked && !lane_valid(I, ax, l))
+                        continue;
+                    int64_t v = x->i[(o * len + l) * inner + in];
+                    switch (kind) {
+                    case TIR_RED_SUM: acc = binary_i(TIR_BIN_ADD, acc, v); break;
+                    case TIR_RED_MAX: acc = v > acc ? v : acc; break;
+                    case TIR_RED_MIN: acc = v < acc ? v : acc; break;
+                    case TIR_RED_AMAX: v = unary_i(TIR_UN_ABS, v); acc = v > acc ? v : acc; break;
+                    default: break;
+                    }
+                }
+                if (r->f)
+                    r->f[o * inner + in] = round_to(r->dtype, (float)acc);
+                else
+                    r->i[o * inner + in] = wrap_int(r->dtype, acc);
+            }
+        }
+}
+
+/* Runs a dot region (prologue or epilogue) on `in`; returns the yielded tile. */
+static const Tile *run_region(Interp *I, TirBlock *region, const Tile *in, const TirOp *op)
+{
+    if (!region)
+        return in;
+    if (region->nargs != 1) {
+        fail(I, op->loc, "internal error: a dot region must take one argument");
+        return in;
+    }
+    assign(I, region->args[0], in);
+    const TirOp *yield = NULL;
+    exec_block(I, region, &yield);
+    if (I->failed)
+        return in;
+    if (!yield || yield->noperands != 1) {
+        fail(I, op->loc, "internal error: a dot region must yield one value");
+        return in;
+    }
+    return slot(I, yield->operands[0]);
+}
+
+static void op_dot(Interp *I, TirOp *op)
+{
+    const Tile *a = run_region(I, op->regions[TIR_REGION_PROLOGUE_A], slot(I, op->operands[0]), op);
+    if (I->failed)
+        return;
+    const Tile *b = run_region(I, op->regions[TIR_REGION_PROLOGUE_B], slot(I, op->operands[1]), op);
+    if (I->failed)
+        return;
+    const Tile *acc = slot(I, op->operands[2]);
+    Tile *r = define(I, op->results[0]);
+    if (a->rank != 2 || b->rank != 2 || !a->f || !b->f || !r->f || !acc->f ||
+        a->shape[1] != b->shape[0] || r->rank != 2 || r->shape[0] != a->shape[0] ||
+        r->shape[1] != b->shape[1] || (acc->count != r->count && acc->count != 1)) {
+        fail(I, op->loc, "internal error: malformed dot");
+        return;
+    }
+    int64_t M = a->shape[0], K = a->shape[1], N = b->shape[1];
+    /* Validity of the contraction lanes: the a operand's axis 1 (the yielded tile's type
+       when a prologue ran, else the operand's). */
+    Axis kaxis = op->operands[0]->type.axes[1];
+    TirBlock *pa = op->regions[TIR_REGION_PROLOGUE_A];
+    if (pa && pa->last && pa->last->opcode == TIR_YIELD && pa->last->noperands == 1)
+        kaxis = pa->last->operands[0]->type.axes[1];
+    float *out = r->f;
+    if (acc->count == 1)
+        for (int64_t e = 0; e < r->count; e++)
+            out[e] = acc->f[0];
+    else if (acc->f != out)
+        memcpy(out, acc->f, (size_t)r->count * sizeof *out);
+    for (int64_t i = 0; i < M; i++) {
+        float *row = out + i * N;
+        const float *arow = a->f + i * K;
+        for (int64_t kk = 0; kk < K; kk++) {
+            if (op->masked && !lane_valid(I, kaxis, kk))
+                continue;
+            float av = arow[kk];
+            const float *brow = b->f + kk * N;
+            for (int64_t j = 0; j < N; j++)
+                row[j] += av * brow[j];
+        }
+    }
+    if (op->regions[TIR_REGION_EPILOGUE]) {
+        const Tile *e = run_region(I, op->regions[TIR_REGION_EPILOGUE], r, op);
+        if (I->failed || e == r)
+            return;
+        if (r->count != e->count || !e->f) {
+            fail(I, op->loc, "internal error: a dot epilogue changed the shape");
+            return;
+        }
+        memcpy(r->f, e->f, (size_t)r->count * sizeof *r->f);
+    }
+}
+
+/* ---- memory: load, store, atomic */
+
+/* Per index entry: the lanes it contributes, and for each lane the tensor index, whether
+   its mask checks pass, and whether it lies in the tensor. */
+typedef struct IndexLanes {
+    int64_t n;           /* lanes (1 for a scalar entry) */
+    bool has_axis;       /* contributes an axis to the tile */
+    int dim;             /* tensor dim it indexes, -1 for NEWAXIS */
+    int64_t *pos;        /* tensor index per lane */
+    bool all_pass;       /* every lane passes its mask checks */
+    bool all_inside;
+} IndexLanes;
+
+static const char *access_verb(TirOpcode opc)
+{
+    return opc == TIR_LOAD ? "load of" : opc == TIR_STORE ? "store to" : "atomic update of";
+}
+
+static void report_outside(Interp *I, const TirOp *op, const HostTensor *t, const IndexLanes *ix,
+                           int nindex, const bool *const *pass)
+{
+    /* the first lane (in C order) that is accessed and lies outside */
+    int64_t lane[MAX_RANK + 4] = {0};
+    for (;;) {
+        bool accessed = true, inside = true;
+        for (int e = 0; e < nindex; e++) {
+            if (ix[e].dim < 0)
+                continue;
+            accessed = accessed && pass[e][lane[e]];
+            int64_t p = ix[e].pos[lane[e]];
+            inside = inside && p >= 0 && p < t->shape[ix[e].dim];
+        }
+        if (accessed && !inside)
+            break;
+        int e = nindex - 1;
+        while (e >= 0 && ++lane[e] >= ix[e].n)
+            lane[e--] = 0;
+        if (e < 0)
+            return;
+    }
+    char idx[256], shape[256];
+    size_t u = 0, v = 0;
+    idx[0] = shape[0] = 0;
+    int d = 0;
+    for (int e = 0; e < nindex; e++) {
+        if (ix[e].dim < 0)
+            continue;
+        u += (size_t)snprintf(idx + u, sizeof idx - u, "%s%lld", d ? ", " : "",
+                              (long long)ix[e].pos[lane[e]]);
+        d++;
+        if (u >= sizeof idx)
+            u = sizeof idx - 1;
+    }
+    for (int a = 0; a < t->rank; a++) {
+        v += (size_t)snprintf(shape + v, sizeof shape - v, "%s%lld", a ? ", " : "", (long long)t->shape[a]);
+        if (v >= sizeof shape)
+            v = sizeof shape - 1;
+    }
+    const char *name = I->k->params[op->param].name;
+    if (!I->failed)
+        diag_error(I->d, op->loc, "%s %s %s index [%s] outside the tensor (shape [%s]) in a lane "
+                   "the mask did not cover", access_verb(op->opcode), name,
+                   op->opcode == TIR_LOAD ? "reads" : "writes", idx, shape);
+    I->failed = true;
+}
+
+/* Computes the lanes of every index entry of a memory op. `tile` is the tile loaded or
+   stored (its type gives the padded sizes of full axes). Returns false on error. */
+static bool index_lanes(Interp *I, const TirOp *op, const TirType *tile, const HostTensor *t, IndexLanes *ix, bool **pass)
+{
+    int nindex = op->nindex;
+    size_t need = 0;
+    int axis = 0, dim = 0;
+    for (int e = 0; e < nindex; e++) {
+        const TirIndex *in = &op->index[e];
+        IndexLanes *x = &ix[e];
+        x->dim = in->kind == TIR_IDX_NEWAXIS ? -1 : dim++;
+        x->has_axis = false;
+        x->n = 1;
+        if (in->kind == TIR_IDX_BLOCK && !loopvar_is_scalar(I->k->loopvars[in->loopvar])) {
+            x->has_axis = true;
+            x->n = I->loops[in->loopvar].block;
+        } else if (in->kind == TIR_IDX_FULL) {
+            x->has_axis = true;
+            x->n = axis < tile->rank ? axis_size(I, tile->axes[axis]) : next_pow2(t->shape[x->dim]);
+        } else if (in->kind == TIR_IDX_NEWAXIS) {
+            x->has_axis = true;
+        }
+        if (x->has_axis)
+            axis++;
+        need += (size_t)x->n;
+    }
+    if (dim != t->rank || axis != tile->rank) {
+        fail(I, op->loc, "internal error: a memory op's index does not match its tensor and tile");
+        return false;
+    }
+    if (need * (sizeof(int64_t) + sizeof(bool)) > I->scratch_cap) {
+        free(I->scratch);
+        I->scratch_cap = need * (sizeof(int64_t) + sizeof(bool)) * 2;
+        I->scratch = malloc(I->scratch_cap);
+        if (!I->scratch) {
+            fputs("tilec: error: out of memory in the interpreter\n", stderr);
+            abort();
+        }
+    }
+    int64_t *pos = I->scratch;
+    bool *ok = (bool *)(pos + need);
+    for (int e = 0; e < nindex; e++) {
+        const TirIndex *in = &op->index[e];
+        IndexLanes *x = &ix[e];
+        x->pos = pos;
+        pass[e] = ok;
+        pos += x->n;
+        ok += x->n;
+        x->all_pass = x->all_inside = true;
+        for (int64_t l = 0; l < x->n; l++) {
+            int64_t p = 0;
+            bool check_loop = (in->mask & TIR_MASK_LOOP) != 0, check_dim = (in->mask & TIR_MASK_DIM) != 0;
+            bool pass_loop = true;
+            switch (in->kind) {
+            case TIR_IDX_BLOCK: {
+                const LoopState *ls = &I->loops[in->loopvar];
+                p = ls->begin + l;
+                pass_loop = p < ls->extent;
+                break;
+            }
+            case TIR_IDX_FULL: {
+                p = l;
+                int ax = 0;
+                for (int f = 0; f < e; f++)
+                    ax += ix[f].has_axis;
+                Axis a = tile->axes[ax];
+                pass_loop = a.kind == AXIS_FULL ? l < I->args->sym_values[a.id] : l < t->shape[x->dim];
+                break;
+            }
+            case TIR_IDX_VALUE: {
+                const TirValue *v = tir_index_value(op, e);
+                if (!v) {
+                    fail(I, op->loc, "internal error: an index value is missing");
+                    return false;
+                }
+                p = tile_scalar_i(slot(I, v));
+                break;
+            }
+            case TIR_IDX_NEWAXIS:
+                p = 0;
+                break;
+            }
+            x->pos[l] = p;
+            bool inside = x->dim < 0 || (p >= 0 && p < t->shape[x->dim]);
+            bool passes = (!check_loop || pass_loop) && (!check_dim || inside);
+            pass[e][l] = passes;
+            x->all_pass = x->all_pass && passes;
+            x->all_inside = x->all_inside && inside;
+        }
+    }
+    /* mask checker: an accessed lane outside the tensor */
+    for (int e = 0; e < nindex; e++) {
+        if (ix[e].all_inside)
+            continue;
+        report_outside(I, op, t, ix, nindex, (const bool *const *)pass);
+        if (I->failed)
+            return false;
+    }
+    return true;
+}
+
+/* Visits every lane of a memory op in C order of its tile: calls fn with the tile's flat
+   element index and the tensor offset, for lanes that pass every mask check. */
+typedef void (*LaneFn)(Interp *I, const TirOp *op, HostTensor *t, int64_t elem, int64_t off,
+                       void *ctx);
+
+static void for_each_lane(Interp *I, const TirOp *op, HostTensor *t, IndexLanes *ix, bool **pass,
+                          LaneFn fn, void *ctx)
+{
+    int nindex = op->nindex;
+    int64_t lane[MAX_RANK + 4] = {0};
+    int64_t stride[MAX_RANK + 4];
+    for (int e = 0; e < nindex; e++)
+        stride[e] = ix[e].dim < 0 ? 0 : t->strides[ix[e].dim];
+    int64_t elem = 0;
+    for (;;) {
+        bool accessed = true;
+        int64_t off = 0;
+        for (int e = 0; e < nindex; e++) {
+            accessed = accessed && pass[e][lane[e]];
+            off += ix[e].pos[lane[e]] * stride[e];
+        }
+        if (accessed)
+            fn(I, op, t, elem, off, ctx);
+        elem++;
+        int e = nindex - 1;
+        while (e >= 0 && ++lane[e] >= ix[e].n)
+            lane[e--] = 0;
+        if (e < 0)
+            return;
+    }
+}
+
+static void lane_load(Interp *I, const TirOp *op, HostTensor *t, int64_t elem, int64_t off, void *ctx)
+{
+    (void)op;
+    Tile *r = ctx;
+    if (r->f)
+        r->f[elem] = load_element(I, t, off);
+    else
+        r->i[elem] = wrap_int(r->dtype, load_int(t, off));
+}
+
+static void lane_store(Interp *I, const TirOp *op, HostTensor *t, int64_t elem, int64_t off, void *ctx)
+{
+    (void)I;
+    (void)op;
+    const Tile *v = ctx;
+    int64_t e = v->count == 1 ? 0 : elem;
+    if (v->f)
+        store_element(t, off, v->f[e]);
+    else
+        store_int(t, off, v->i[e]);
+}
+
+static void lane_atomic(Interp *I, const TirOp *op, HostTensor *t, int64_t elem, int64_t off, void *ctx)
+{
+    const Tile *v = ctx;
+    int64_t e = v->count == 1 ? 0 : elem;
+    if (v->f) {
+        float old = load_element(I, t, off), x = v->f[e], r;
+        switch (op->sub) {
+        case TIR_RED_SUM: r = old + x; break;
+        case TIR_RED_MIN: r = min_nan(old, x); break;
+        default: r = max_nan(old, x); break;
+        }
+        store_element(t, off, round_to(t->dtype, r));
+    } else {
+        int64_t old = load_int(t, off), x = v->i[e];
+        int64_t r = op->sub == TIR_RED_SUM ? binary_i(TIR_BIN_ADD, old, x)
+                  : op->sub == TIR_RED_MIN ? (x < old ? x : old) : (x > old ? x : old);
+        store_int(t, off, r);
+    }
+}
+
+static void op_memory(Interp *I, const TirOp *op)
+{
+    HostTensor *t = &I->args->args[op->param].tensor;
+    IndexLanes ix[MAX_RANK + 4];
+    bool *pass[MAX_RANK + 4];
+    if (op->nindex > MAX_RANK + 4) {
+        fail(I, op->loc, "internal error: too many index entries");
+        return;
+    }
+    if (op->opcode == TIR_LOAD) {
+        Tile *r = define(I, op->results[0]);
+        if (!index_lanes(I, op, &op->results[0]->type, t, ix, pass))
+            return;
+        /* lanes the mask turns off read 0 */
+        if (r->f)
+            memset(r->f, 0, (size_t)r->count * sizeof *r->f);
+        else
+            memset(r->i, 0, (size_t)r->count * sizeof *r->i);
+        for_each_lane(I, op, t, ix, pass, lane_load, r);
+        return;
+    }
+    const TirValue *vv = op->operands[0];
+    const Tile *v = slot(I, vv);
+    if (!index_lanes(I, op, &vv->type, t, ix, pass))
+        return;
+    for_each_lane(I, op, t, ix, pass, op->opcode == TIR_STORE ? lane_store : lane_atomic, (void *)v);
+}
+
+/* ---- loops */
+
+static int64_t extent_value(Interp *I, const TirValue *v)
+{
+    return tile_scalar_i(slot(I, v));
+}
+
+/* Runs one loop (FOR or GRID) over every block of its variables, in row-major order. */
+static void op_loop(Interp *I, TirOp *op)
+{
+    int nvars = op->nvars;
+    TirBlock *body = op->regions[0];
+    int ncarried = op->noperands - nvars;
+    if (!body || ncarried < 0 || body->nargs != ncarried ||
+        (op->opcode == TIR_FOR && op->nresults != ncarried)) {
+        fail(I, op->loc, "internal error: malformed loop");
+        return;
+    }
+    int64_t nblocks[MAX_LOOP_VARS];
+    bool empty = false;
+    for (int v = 0; v < nvars; v++) {
+        int lv = op->loopvars[v];
+        LoopState *ls = &I->loops[lv];
+        ls->extent = extent_value(I, op->operands[v]);
+        ls->begin = 0;
+        nblocks[v] = ls->extent <= 0 ? 0 : (ls->extent + ls->block - 1) / ls->block;
+        empty = empty || nblocks[v] == 0;
+    }
+    /* the carried values enter through the loop's results, so a loop that runs no
+       iteration yields its initial values */
+    for (int c = 0; c < ncarried && op->opcode == TIR_FOR; c++)
+        assign(I, op->results[c], slot(I, op->operands[nvars + c]));
+    if (empty || I->failed)
+        return;
+    int64_t blk[MAX_LOOP_VARS] = {0};
+    for (;;) {
+        for (int v = 0; v < nvars; v++)
+            I->loops[op->loopvars[v]].begin = blk[v] * I->loops[op->loopvars[v]].block;
+        for (int c = 0; c < ncarried; c++)
+            assign(I, body->args[c], slot(I, op->results[c]));
+        const TirOp *yield = NULL;
+        exec_block(I, body, &yield);
+        if (I->failed)
+            return;
+        if (ncarried) {
+            if (!yield || yield->noperands != ncarried) {
+                fail(I, op->loc, "internal error: a loop body must yield its carried values");
+                return;
+            }
+            for (int c = 0; c < ncarried; c++)
+                assign(I, op->results[c], slot(I, yield->operands[c]));
+        }
+        int v = nvars - 1;
+        while (v >= 0 && ++blk[v] >= nblocks[v])
+            blk[v--] = 0;
+        if (v < 0)
+            break;
+    }
+}
+
+static void exec_op(Interp *I, TirOp *op)
+{
+    switch (op->opcode) {
+    case TIR_FULL: op_full(I, op); break;
+    case TIR_PARAM: op_param(I, op); break;
+    case TIR_DIM: op_index_scalar(I, op, I->args->sym_values[op->sym]); break;
+    case TIR_BEGIN: op_index_scalar(I, op, I->loops[op->loopvar].begin); break;
+    case TIR_END: {
+        const LoopState *ls = &I->loops[op->loopvar];
+        int64_t end = ls->begin + ls->block;
+        op_index_scalar(I, op, end < ls->extent ? end : ls->extent);
+        break;
+    }
+    case TIR_IOTA: op_iota(I, op); break;
+    case TIR_UNARY: op_unary(I, op); break;
+    case TIR_BINARY: op_binary(I, op); break;
+    case TIR_CMP: op_cmp(I, op); break;
+    case TIR_SELECT: op_select(I, op); break;
+    case TIR_CONVERT: op_convert(I, op); break;
+    case TIR_BROADCAST: op_broadcast(I, op); break;
+    case TIR_EXPAND_DIMS: op_reshape_copy(I, op); break;
+    case TIR_TRANSPOSE: op_transpose(I, op); break;
+    case TIR_REDUCE: op_reduce(I, op); break;
+    case TIR_DOT: op_dot(I, op); break;
+    case TIR_LOAD:
+    case TIR_STORE:
+    case TIR_ATOMIC: op_memory(I, op); break;
+    case TIR_FOR:
+    case TIR_GRID: op_loop(I, op); break;
+    case TIR_YIELD: break;
+    default: fail(I, op->loc, "internal error: the interpreter does not know this op"); break;
+    }
+}
+
+static void exec_block(Interp *I, TirBlock *b, const TirOp **yield)
+{
+    for (TirOp *op = b->first; op && !I->failed; op = op->next) {
+        if (op->opcode == TIR_YIELD) {
+            *yield = op;
+            return;
+        }
+        exec_op(I, op);
+    }
+}
+
+int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag *d)
+{
+    Interp I = {.k = k, .config = config, .args = args, .d = d};
+    int errors_before = d->errors;
+    I.slots = calloc((size_t)k->nvalues + 1, sizeof *I.slots);
+    I.loops = calloc((size_t)k->nloopvars + 1, sizeof *I.loops);
+    I.full_size = calloc((size_t)k->nsyms + 1, sizeof *I.full_size);
+    if (!I.slots || !I.loops || !I.full_size) {
+        fputs("tilec: error: out of memory in the interpreter\n", stderr);
+        abort();
+    }
+    for (int b = 0; b < 256; b++) {
+        I.fp8_lut[0][b] = (float)dtype_decode(DT_F8E4M3, (uint32_t)b);
+        I.fp8_lut[1][b] = (float)dtype_decode(DT_F8E5M2, (uint32_t)b);
+    }
+    for (int s = 0; s < k->nsyms; s++)
+        I.full_size[s] = next_pow2(args->sym_values[s]);
+    for (int v = 0; v < k->nloopvars; v++) {
+        const TirLoopVar *lv = k->loopvars[v];
+        I.loops[v].block = tir_loopvar_block(k, lv, config);
+        if (I.loops[v].block < 1) {
+            fail(&I, lv->loc, "internal error: a block size below 1");
+            goto done;
+        }
+    }
+    const TirOp *yield = NULL;
+    exec_block(&I, k->body, &yield);
+done:
+    for (int v = 0; v < k->nvalues; v++) {
+        free(I.slots[v].f);
+        free(I.slots[v].i);
+    }
+    free(I.slots);
+    free(I.loops);
+    free(I.full_size);
+    free(I.scratch);
+    if (I.failed && d->errors == errors_before)
+        d->errors++;
+    return d->errors - errors_before;
+}

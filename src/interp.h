@@ -1,0 +1,80 @@
+/* interp.h — launching a TIR kernel on host data: the arguments of a launch (LaunchArgs,
+   shared with the GPU path to come), binding them from the command line's files and
+   values (interp_launch.c), and the CPU interpreter that executes TIR block by block as
+   the GPU does and checks every memory access against its mask (interp.c). docs/run.md. */
+#ifndef TILEC_INTERP_H
+#define TILEC_INTERP_H
+
+#include "hostdata.h"
+#include "tir.h"
+
+/* ---- interp_launch.c: the arguments of one launch */
+
+/* One argument, by TirKernel.params index. */
+typedef struct LaunchArg {
+    HostTensor tensor;   /* PARAM_TENSOR: the bound view (its own strides) */
+    double fvalue;       /* PARAM_SCALAR of a float dtype */
+    int64_t ivalue;      /* PARAM_SCALAR/PARAM_CONST of an integer or bool dtype */
+    bool given;          /* the user passed it (--in / --set) rather than a default */
+    bool is_output;      /* the kernel stores to it or combines into it */
+} LaunchArg;
+
+typedef struct LaunchArgs {
+    int nargs;           /* TirKernel.nparams */
+    LaunchArg *args;
+    int nsyms;           /* TirKernel.nsyms */
+    int64_t *sym_values; /* every shape symbol's value */
+} LaunchArgs;
+
+/* What the command line asked for, by name. Filled by `tilec run` (and later bench). */
+typedef struct LaunchNamed {
+    const char *name;
+    const char *text;    /* --in/--out: the path; --set: the value text */
+} LaunchNamed;
+
+typedef struct LaunchShape {
+    const char *name;
+    int64_t value;
+} LaunchShape;
+
+typedef struct LaunchSpec {
+    LaunchNamed *inputs;  int ninputs;     /* --in PARAM=FILE.npy */
+    LaunchNamed *sets;    int nsets;       /* --set NAME=VALUE (scalars and consts) */
+    LaunchShape *shapes;  int nshapes;     /* --shape SYM=N */
+    LaunchNamed *outputs; int noutputs;    /* --out PARAM=FILE.npy (only names checked here) */
+    uint64_t seed;                         /* random fill of inputs not given */
+} LaunchSpec;
+
+/* The status of a binding step: which exit status the command should give. */
+typedef enum LaunchStatus {
+    LAUNCH_OK = 0,
+    LAUNCH_BAD_DATA = 1,   /* a file, a shape: EXIT_INPUT */
+    LAUNCH_BAD_USAGE = 2,  /* a name, a missing value, a bad number: EXIT_USAGE */
+} LaunchStatus;
+
+/* Checks every name in spec against the checked kernel (parameters, shape symbols, what
+   each flag may name) and fills const_values (indexed by Param.index, as tir_lower
+   wants) from --set. Every const needs a value. */
+LaunchStatus launch_check_spec(const Kernel *k, const LaunchSpec *spec, int64_t *const_values,
+                               char *err, size_t errlen);
+
+/* True when the kernel stores to params[param] or combines into it atomically. */
+bool tir_param_is_written(const TirKernel *k, int param);
+
+/* Binds a launch: reads the --in files (converted to each parameter's dtype), binds
+   the shape symbols from their shapes and --shape (a disagreement names both sides),
+   fills the inputs not given with random values from spec->seed, zeroes the outputs and
+   sets reduction targets to their identity, parses the scalars. On failure out is freed. */
+LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs *out,
+                         char *err, size_t errlen);
+void launch_free(LaunchArgs *a);
+
+/* ---- interp.c: the CPU interpreter */
+
+/* Runs the kernel under a resolved Config on the bound arguments, writing the outputs
+   in place. Errors (a memory access outside a tensor in a lane no mask covered, a
+   malformed kernel) are reported through d at the op's source location.
+   Returns the number of errors (0 on success). */
+int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag *d);
+
+#endif

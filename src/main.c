@@ -1,0 +1,285 @@
+/* main.c — the `tilec` command: parses the command line and runs the pipeline
+   parse → check → lower → (config) → codegen → write for each subcommand.
+   Exit status: 0 success, 1 diagnostics in the user's input, 2 bad command line,
+   3 a feature that is not built yet. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "tilec.h"
+#include "driver.h"
+
+static const char *const usage_main =
+    "usage: tilec [--help] [--version] COMMAND [ARGS]\n"
+    "\n"
+    "tilec compiles .tile kernels to PTX, tunes their launch configurations and\n"
+    "packs them for libtile.\n"
+    "\n"
+    "commands:\n"
+    "  check FILE...     parse and type-check kernels\n"
+    "  build FILE        compile kernels (--emit=ast|ir|llvm|ptx to inspect a stage)\n"
+    "  run FILE          run a kernel on inputs (--interpret: on the CPU)\n"
+    "  tune FILE         search block sizes, warps and stages for given shapes\n"
+    "  bench FILE        time one configuration of a kernel on the GPU\n"
+    "  inspect BUNDLE    print what a kernel bundle holds\n"
+    "\n"
+    "`tilec COMMAND --help` describes each command.\n"
+    "exit status: 0 success, 1 errors in the input, 2 bad command line, 3 not built yet\n";
+
+static const char *const usage_check =
+    "usage: tilec check [--target sm_90a|sm_80] FILE...\n"
+    "\n"
+    "Parses and type-checks every kernel in each FILE (and the files it includes).\n"
+    "Prints diagnostics as file:line:col: error: message and exits 1 if there are any.\n"
+    "\n"
+    "  --target NAME   check for this GPU target (fp8 needs sm_89 or newer); default sm_90a\n";
+
+static const char *const usage_build =
+    "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|llvm|ptx]\n"
+    "                        [--config KEY=V,...] [--target sm_90a|sm_80]\n"
+    "\n"
+    "Compiles the kernels of FILE.\n"
+    "\n"
+    "  -o, --output OUT     where to write (default: standard output for --emit)\n"
+    "  --kernel NAME        only this kernel\n"
+    "  --emit STAGE         print a stage: ast (checked tree with types and shapes),\n"
+    "                       ir (tiled IR), llvm (LLVM IR), ptx\n"
+    "  --config KEY=V,...   bind tunables (BLOCK_M=64,num_warps=4) and const\n"
+    "                       parameters (causal=true)\n"
+    "  --target NAME        sm_90a (default) or sm_80\n";
+
+static const char *const usage_tune =
+    "usage: tilec tune FILE --kernel NAME --shape M=...,N=... [--shape ...]...\n"
+    "                  [--budget 60s] [--strategy exhaustive|random|pattern|de] [--space]\n";
+static const char *const usage_bench =
+    "usage: tilec bench FILE --kernel NAME --shape M=...,... [--config KEY=V,...]\n";
+static const char *const usage_inspect = "usage: tilec inspect BUNDLE\n";
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+    fputs("tilec: error: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+}
+
+/* Resolves --target; prints the error itself. */
+static const Target *parse_target(const char *name)
+{
+    const Target *t = target_lookup(name);
+    if (!t)
+        fprintf(stderr, "tilec: error: unknown target '%s' (known: %s)\n", name, target_names());
+    return t;
+}
+
+/* Parses and checks one file into `out`; returns the number of errors. A file with no
+   kernels is an error: there is nothing to check or build. */
+int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, Program **out)
+{
+    *out = NULL;
+    Program *p = parse_program(arena, diag, path);
+    if (!p)
+        return diag->errors ? diag->errors : 1;
+    *out = p;
+    if (diag->errors)
+        return diag->errors;
+    if (p->nkernels == 0) {
+        Loc start = {.file = p->files, .line = 1, .col = 1};
+        if (p->files)
+            diag_error(diag, start, "no kernels in this file");
+        else {
+            fprintf(diag->out, "%s: error: no kernels in this file\n", path);
+            diag->errors++;
+        }
+        return diag->errors;
+    }
+    SemaOptions opts = {.target_sm = target ? target->sm : 0};
+    return sema_check(arena, diag, p, &opts);
+}
+
+int parse_const_value(const Param *param, const char *text, int64_t *out)
+{
+    if (param->dtype == DT_BOOL) {
+        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+            *out = 1;
+        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+            *out = 0;
+        else {
+            fprintf(stderr, "tilec: error: const %s is a bool: expected true or false, got '%s'\n",
+                    param->name, text);
+            return -1;
+        }
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 0);
+    if (errno || end == text || *end) {
+        fprintf(stderr, "tilec: error: const %s: '%s' is not an integer\n", param->name, text);
+        return -1;
+    }
+    if (param->nconst_values > 0) {
+        bool allowed = false;
+        for (int i = 0; i < param->nconst_values; i++)
+            allowed |= param->const_values[i] == v;
+        if (!allowed) {
+            fprintf(stderr, "tilec: error: const %s = %lld is not one of its declared values {",
+                    param->name, v);
+            for (int i = 0; i < param->nconst_values; i++)
+                fprintf(stderr, "%s%lld", i ? ", " : "", (long long)param->const_values[i]);
+            fputs("}\n", stderr);
+            return -1;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"target", required_argument, NULL, 't'},
+        {0, 0, 0, 0},
+    };
+    const Target *target = target_lookup("sm_90a");
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage_check, stdout); return EXIT_OK;
+        case 't':
+            if (!(target = parse_target(optarg)))
+                return EXIT_USAGE;
+            break;
+        default: fputs(usage_check, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return usage_error(usage_check, "%s", "check needs at least one FILE");
+    int status = EXIT_OK;
+    for (int i = optind; i < argc; i++) {
+        Arena arena = {0};
+        Diag diag = {.out = stderr};
+        Program *p;
+        if (front_end(&arena, &diag, argv[i], target, &p))
+            status = EXIT_INPUT;
+        arena_free(&arena);
+    }
+    return status;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"output", required_argument, NULL, 'o'},
+        {"kernel", required_argument, NULL, 'k'},
+        {"emit", required_argument, NULL, 'e'},
+        {"config", required_argument, NULL, 'c'},
+        {"target", required_argument, NULL, 't'},
+        {0, 0, 0, 0},
+    };
+    BuildRequest req = {.target = target_lookup("sm_90a")};
+    int c;
+    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage_build, stdout); return EXIT_OK;
+        case 'o': req.output = optarg; break;
+        case 'k': req.kernel = optarg; break;
+        case 'c':
+            if (req.config)
+                return usage_error(usage_build, "%s", "--config given twice (join the settings with commas)");
+            req.config = optarg;
+            break;
+        case 't':
+            if (!(req.target = parse_target(optarg)))
+                return EXIT_USAGE;
+            break;
+        case 'e':
+            if (strcmp(optarg, "ast") == 0) req.emit = EMIT_AST;
+            else if (strcmp(optarg, "ir") == 0) req.emit = EMIT_IR;
+            else if (strcmp(optarg, "llvm") == 0) req.emit = EMIT_LLVM;
+            else if (strcmp(optarg, "ptx") == 0) req.emit = EMIT_PTX;
+            else return usage_error(usage_build, "unknown --emit stage '%s' (expected ast, ir, llvm or ptx)", optarg);
+            break;
+        default: fputs(usage_build, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return usage_error(usage_build, "%s", "build needs a FILE");
+    if (optind + 1 < argc)
+        return usage_error(usage_build, "unexpected argument '%s' (build takes one FILE)", argv[optind + 1]);
+    req.path = argv[optind];
+    return run_build(&req);
+}
+
+static int not_built_yet(const char *what)
+{
+    fprintf(stderr, "tilec: error: %s is not implemented yet\n", what);
+    return EXIT_NOT_BUILT;
+}
+
+/* The commands whose machinery lands with later parts: they accept --help now. */
+static int cmd_later(int argc, char **argv, const char *usage, const char *what)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return EXIT_OK;
+        }
+    return not_built_yet(what);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage_main, stdout); return EXIT_OK;
+        case 'V': {
+            char llvm[32];
+            codegen_llvm_version(llvm, sizeof llvm);
+            printf("tilec %s (LLVM %s, NVPTX backend %s; targets %s)\n", TILEC_VERSION, llvm,
+                   codegen_has_nvptx() ? "linked" : "missing", target_names());
+            return EXIT_OK;
+        }
+        default: fputs(usage_main, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs("tilec: error: no command given\n", stderr);
+        fputs(usage_main, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[optind];
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    optind = 0; /* glibc: restart getopt for the subcommand's own options */
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(sub_argc, sub_argv);
+    if (strcmp(cmd, "build") == 0)
+        return cmd_build(sub_argc, sub_argv);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(sub_argc, sub_argv);
+    if (strcmp(cmd, "tune") == 0)
+        return cmd_later(sub_argc, sub_argv, usage_tune, "tilec tune (the autotuner)");
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_later(sub_argc, sub_argv, usage_bench, "tilec bench (GPU codegen)");
+    if (strcmp(cmd, "inspect") == 0)
+        return cmd_later(sub_argc, sub_argv, usage_inspect, "tilec inspect (kernel bundles)");
+    if (strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "tilec: error: unknown command '%s'\n", cmd);
+    fputs(usage_main, stderr);
+    return EXIT_USAGE;
+}

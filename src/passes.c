@@ -1,0 +1,887 @@
+/* passes.c — the TIR passes: simplification (constant folding, shape identities, CSE of
+   pure ops, dead code and dead loop-carried values), mask inference from loop extents and
+   tensor dims, and fusion of elementwise producers/consumers into a dot's prologue and
+   epilogue regions. Each is a plain function TirKernel -> TirKernel, tested text in/out
+   (tests/golden/passes). docs/ir.md states what each guarantees. */
+#include <math.h>
+#include <string.h>
+
+#include "hostdata.h"
+#include "tir.h"
+
+enum { MAX_FOLD_DEPTH = 64, MAX_SIMPLIFY_ROUNDS = 16, MAX_HOIST_DEPTH = 8, MAX_CHAIN = 64 };
+
+/* ---- constant evaluation */
+
+static int64_t wrap_int(DType t, uint64_t v)
+{
+    if (t == DT_I32)
+        return (int32_t)(uint32_t)v;
+    if (t == DT_BOOL)
+        return v != 0;
+    return (int64_t)v;
+}
+
+static bool eval_rec(const TirValue *v, int64_t *iv, double *fv, int depth);
+
+static bool eval_operand(const TirOp *op, int i, int64_t *iv, double *fv, int depth)
+{
+    return i < op->noperands && op->operands[i] && eval_rec(op->operands[i], iv, fv, depth + 1);
+}
+
+/* Integer binary ops as the interpreter does them: wrapping, x/0 = x%0 = 0. */
+static bool fold_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out)
+{
+    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+    switch (sub) {
+    case TIR_BIN_ADD: *out = wrap_int(t, ua + ub); return true;
+    case TIR_BIN_SUB: *out = wrap_int(t, ua - ub); return true;
+    case TIR_BIN_MUL: *out = wrap_int(t, ua * ub); return true;
+    case TIR_BIN_DIV:
+        *out = b == 0 ? 0 : (b == -1 ? wrap_int(t, 0 - ua) : wrap_int(t, (uint64_t)(a / b)));
+        return true;
+    case TIR_BIN_MOD:
+        *out = b == 0 || b == -1 ? 0 : wrap_int(t, (uint64_t)(a % b));
+        return true;
+    case TIR_BIN_CDIV: {
+        if (b == 0) {
+            *out = 0;
+            return true;
+        }
+        int64_t num = wrap_int(t, ua + ub - 1);
+        return fold_int_binary(TIR_BIN_DIV, t, num, b, out);
+    }
+    case TIR_BIN_MAX: *out = a > b ? a : b; return true;
+    case TIR_BIN_MIN: *out = a < b ? a : b; return true;
+    case TIR_BIN_AND: *out = (a != 0) & (b != 0); return true;
+    case TIR_BIN_OR: *out = (a != 0) | (b != 0); return true;
+    }
+    return false;
+}
+
+static double round_to(DType t, double x)
+{
+    return dtype_decode(t, dtype_encode_f64(t, x));
+}
+
+static bool fold_float_binary(int sub, DType t, double a, double b, double *out)
+{
+    switch (sub) {
+    case TIR_BIN_MAX:
+    case TIR_BIN_MIN:
+        if (isnan(a) || isnan(b))
+            *out = NAN;
+        else if (a == b)   /* max(-0, +0) = +0, min = -0 */
+            *out = sub == TIR_BIN_MAX ? (signbit(a) ? b : a) : (signbit(a) ? a : b);
+        else
+            *out = (sub == TIR_BIN_MAX) == (a > b) ? a : b;
+        return true;
+    case TIR_BIN_ADD: case TIR_BIN_SUB: case TIR_BIN_MUL: case TIR_BIN_DIV:
+        if (t != DT_F32)
+            return false;   /* 16-bit arithmetic rounds through f32: not folded */
+        *out = sub == TIR_BIN_ADD ? a + b : sub == TIR_BIN_SUB ? a - b : sub == TIR_BIN_MUL ? a * b : a / b;
+        *out = round_to(t, *out);   /* one rounding from the exact double result */
+        return true;
+    }
+    return false;
+}
+
+static bool fold_convert(DType from, DType to, int64_t iv, double fv, int64_t *oi, double *of)
+{
+    bool from_float = dtype_is_float(from);
+    if (dtype_is_float(to)) {
+        if (!from_float && (iv > (1LL << 53) || iv < -(1LL << 53)))
+            return false;
+        *of = round_to(to, from_float ? fv : (double)iv);
+        return true;
+    }
+    if (to == DT_BOOL) {
+        *oi = from_float ? convert_f64_to_bool(fv) : iv != 0;
+        return true;
+    }
+    if (from_float)
+        *oi = to == DT_I32 ? convert_f64_to_i32(fv) : convert_f64_to_i64(fv);
+    else
+        *oi = wrap_int(to, (uint64_t)iv);
+    return true;
+}
+
+static bool eval_rec(const TirValue *v, int64_t *iv, double *fv, int depth)
+{
+    if (!v || !v->def || depth > MAX_FOLD_DEPTH)
+        return false;
+    const TirOp *op = v->def;
+    DType t = v->type.dtype;
+    bool isf = dtype_is_float(t);
+    int64_t ai = 0, bi = 0;
+    double af = 0, bf = 0;
+    switch (op->opcode) {
+    case TIR_FULL:
+        *iv = op->ivalue;
+        *fv = op->fvalue;
+        return true;
+    case TIR_BROADCAST:
+    case TIR_EXPAND_DIMS:
+    case TIR_TRANSPOSE:
+        return eval_operand(op, 0, iv, fv, depth);
+    case TIR_CONVERT:
+        if (!eval_operand(op, 0, &ai, &af, depth))
+            return false;
+        return fold_convert(op->operands[0]->type.dtype, t, ai, af, iv, fv);
+    case TIR_UNARY:
+        if (!eval_operand(op, 0, &ai, &af, depth))
+            return false;
+        switch (op->sub) {
+        case TIR_UN_NEG:
+            if (isf)
+                *fv = -af;
+            else
+                *iv = wrap_int(t, 0 - (uint64_t)ai);
+            return true;
+        case TIR_UN_ABS:
+            if (isf)
+                *fv = fabs(af);
+            else
+                *iv = ai < 0 ? wrap_int(t, 0 - (uint64_t)ai) : ai;
+            return true;
+        case TIR_UN_NOT:
+            *iv = ai == 0;
+            return true;
+        default:
+            return false;   /* transcendental functions are left to the target */
+        }
+    case TIR_BINARY:
+        if (!eval_operand(op, 0, &ai, &af, depth) || !eval_operand(op, 1, &bi, &bf, depth))
+            return false;
+        return isf ? fold_float_binary(op->sub, t, af, bf, fv) : fold_int_binary(op->sub, t, ai, bi, iv);
+    case TIR_CMP: {
+        if (!eval_operand(op, 0, &ai, &af, depth) || !eval_operand(op, 1, &bi, &bf, depth))
+            return false;
+        bool of = dtype_is_float(op->operands[0]->type.dtype);
+        int c;   /* -1, 0, 1, or 2 when unordered */
+        if (of)
+            c = isnan(af) || isnan(bf) ? 2 : af < bf ? -1 : af > bf;
+        else
+            c = ai < bi ? -1 : ai > bi;
+        switch (op->sub) {
+        case TIR_CMP_LT: *iv = c == -1; break;
+        case TIR_CMP_LE: *iv = c == -1 || c == 0; break;
+        case TIR_CMP_GT: *iv = c == 1; break;
+        case TIR_CMP_GE: *iv = c == 1 || c == 0; break;
+        case TIR_CMP_EQ: *iv = c == 0; break;
+        case TIR_CMP_NE: *iv = c != 0; break;
+        default: return false;
+        }
+        return true;
+    }
+    case TIR_SELECT:
+        if (!eval_operand(op, 0, &ai, &af, depth))
+            return false;
+        return eval_operand(op, ai ? 1 : 2, iv, fv, depth);
+    default:
+        return false;
+    }
+}
+
+bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue)
+{
+    int64_t iv = 0;
+    double fv = 0;
+    if (!eval_rec(v, &iv, &fv, 0))
+        return false;
+    if (dtype_is_float(v->type.dtype)) {
+        *fvalue = fv;
+        *ivalue = 0;
+    } else {
+        *ivalue = iv;
+        *fvalue = (double)iv;
+    }
+    return true;
+}
+
+/* ---- helpers shared by the passes */
+
+static bool is_pure(const TirOp *op)
+{
+    switch (op->opcode) {
+    case TIR_STORE: case TIR_ATOMIC: case TIR_FOR: case TIR_GRID: case TIR_YIELD:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static bool is_elementwise(const TirOp *op)
+{
+    return op->opcode == TIR_UNARY || op->opcode == TIR_BINARY || op->opcode == TIR_CMP ||
+           op->opcode == TIR_SELECT || op->opcode == TIR_CONVERT;
+}
+
+typedef struct UseCount {
+    int *counts;        /* by value id */
+    int n;
+} UseCount;
+
+static void count_op_uses(TirOp *op, void *ctx)
+{
+    UseCount *u = ctx;
+    for (int i = 0; i < op->noperands; i++)
+        if (op->operands[i] && op->operands[i]->id >= 0 && op->operands[i]->id < u->n)
+            u->counts[op->operands[i]->id]++;
+}
+
+/* Use counts of every value, by id; ids must be below k->nvalues (they are). */
+static UseCount count_uses(TirKernel *k)
+{
+    UseCount u = {arena_alloc(k->arena, (size_t)(k->nvalues + 1) * sizeof(int)), k->nvalues};
+    tir_walk(k->body, count_op_uses, &u);
+    return u;
+}
+
+static int uses_of(const UseCount *u, const TirValue *v)
+{
+    return v->id >= 0 && v->id < u->n ? u->counts[v->id] : 0;
+}
+
+/* True when v is available just before `at`: a block argument or result of an op that
+   comes earlier in at's block or in a block enclosing it. */
+static bool available_before(const TirValue *v, const TirOp *at)
+{
+    for (const TirOp *scope = at; scope; scope = scope->block ? scope->block->parent : NULL) {
+        const TirBlock *b = scope->block;
+        if (!b)
+            return false;
+        if (v->owner == b)
+            return true;
+        for (const TirOp *o = b->first; o && o != scope; o = o->next)
+            if (v->def == o)
+                return true;
+    }
+    return false;
+}
+
+/* ---- simplification */
+
+static TirOp *make_full_like(TirKernel *k, const TirOp *at, const TirType *t, int64_t iv, double fv)
+{
+    TirOp *full = tir_op_new(k, TIR_FULL, at->loc, 0, 1, t);
+    full->ivalue = iv;
+    full->fvalue = fv;
+    return full;
+}
+
+static bool same_const(const TirOp *a, const TirOp *b)
+{
+    return a->ivalue == b->ivalue && memcmp(&a->fvalue, &b->fvalue, sizeof a->fvalue) == 0;
+}
+
+/* Ops that compute the same value: same opcode and attributes, same operands, same type. */
+static bool equivalent(const TirOp *a, const TirOp *b)
+{
+    if (a->opcode != b->opcode || a->noperands != b->noperands || a->nresults != 1 || b->nresults != 1 ||
+        a->sub != b->sub || a->axis != b->axis || a->masked != b->masked || a->param != b->param ||
+        a->sym != b->sym || a->loopvar != b->loopvar || !tir_type_equal(&a->results[0]->type, &b->results[0]->type))
+        return false;
+    if (a->opcode == TIR_FULL && !same_const(a, b))
+        return false;
+    if (a->opcode == TIR_LOAD || a->opcode == TIR_DOT)
+        return false;   /* loads may see stores between them; dots are never duplicated by lowering */
+    for (int i = 0; i < a->noperands; i++)
+        if (a->operands[i] != b->operands[i])
+            return false;
+    return true;
+}
+
+typedef struct Simplifier {
+    TirKernel *k;
+    bool changed;
+    TirOp **avail;      /* pure ops visible at the current point, for CSE */
+    int navail, cap;
+} Simplifier;
+
+static void push_avail(Simplifier *s, TirOp *op)
+{
+    if (s->navail == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 64;
+        TirOp **items = arena_alloc(s->k->arena, (size_t)cap * sizeof *items);
+        if (s->navail)
+            memcpy(items, s->avail, (size_t)s->navail * sizeof *items);
+        s->avail = items;
+        s->cap = cap;
+    }
+    s->avail[s->navail++] = op;
+}
+
+static void replace_op_with_value(Simplifier *s, TirOp *op, TirValue *v)
+{
+    tir_replace_uses(s->k, op->results[0], v);
+    tir_op_remove(op);
+    s->changed = true;
+}
+
+/* Identities that hold bit for bit: min(x,x), select(c,x,x), x*1, x/1, int x+0, ... */
+static TirValue *identity_operand(const TirOp *op)
+{
+    TirValue *const *x = op->operands;
+    const TirType *r = op->nresults == 1 ? &op->results[0]->type : NULL;
+    int64_t iv;
+    double fv;
+    switch (op->opcode) {
+    case TIR_BINARY:
+        if ((op->sub == TIR_BIN_MIN || op->sub == TIR_BIN_MAX || op->sub == TIR_BIN_AND || op->sub == TIR_BIN_OR) &&
+            x[0] == x[1])
+            return x[0];
+        if (tir_eval_const(x[1], &iv, &fv)) {
+            bool isf = dtype_is_float(r->dtype);
+            bool one = isf ? fv == 1.0 : iv == 1, zero = isf ? false : iv == 0;
+            if ((op->sub == TIR_BIN_MUL || op->sub == TIR_BIN_DIV) && one)
+                return x[0];
+            if ((op->sub == TIR_BIN_ADD || op->sub == TIR_BIN_SUB) && zero)
+                return x[0];
+        }
+        if (op->sub == TIR_BIN_MUL && tir_eval_const(x[0], &iv, &fv) &&
+            (dtype_is_float(r->dtype) ? fv == 1.0 : iv == 1))
+            return x[1];
+        return NULL;
+    case TIR_SELECT:
+        return x[1] == x[2] ? x[1] : NULL;
+    case TIR_CONVERT:
+    case TIR_BROADCAST:
+        return tir_type_equal(&x[0]->type, r) ? x[0] : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static void simplify_block(Simplifier *s, TirBlock *b);
+
+static void simplify_op(Simplifier *s, TirOp *op)
+{
+    TirKernel *k = s->k;
+    if (op->opcode == TIR_SELECT) {
+        int64_t c;
+        double f;
+        if (tir_eval_const(op->operands[0], &c, &f)) {
+            replace_op_with_value(s, op, op->operands[c ? 1 : 2]);
+            return;
+        }
+    }
+    if (is_pure(op) && op->opcode != TIR_FULL && op->nresults == 1 && op->opcode != TIR_DOT) {
+        int64_t iv;
+        double fv;
+        if (tir_eval_const(op->results[0], &iv, &fv)) {
+            TirOp *full = make_full_like(k, op, &op->results[0]->type, iv, fv);
+            tir_op_insert_before(op, full);
+            replace_op_with_value(s, op, full->results[0]);
+            simplify_op(s, full);   /* may be CSE'd with an earlier constant */
+            return;
+        }
+    }
+    TirValue *same = identity_operand(op);
+    if (same) {
+        replace_op_with_value(s, op, same);
+        return;
+    }
+    if (is_pure(op) && op->nresults == 1 && op->opcode != TIR_DOT && op->opcode != TIR_LOAD) {
+        for (int i = s->navail - 1; i >= 0; i--)
+            if (equivalent(s->avail[i], op)) {
+                replace_op_with_value(s, op, s->avail[i]->results[0]);
+                return;
+            }
+        push_avail(s, op);
+    }
+    for (int r = 0; r < 3; r++)
+        if (op->regions[r])
+            simplify_block(s, op->regions[r]);
+}
+
+static void simplify_block(Simplifier *s, TirBlock *b)
+{
+    int saved = s->navail;
+    for (TirOp *op = b->first, *next; op; op = next) {
+        next = op->next;
+        simplify_op(s, op);
+    }
+    s->navail = saved;
+}
+
+static bool has_side_effects(const TirBlock *b)
+{
+    for (const TirOp *op = b ? b->first : NULL; op; op = op->next) {
+        if (op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC || op->opcode == TIR_GRID)
+            return true;
+        for (int r = 0; r < 3; r++)
+            if (op->regions[r] && has_side_effects(op->regions[r]))
+                return true;
+    }
+    return false;
+}
+
+/* Drops carried value i of a for loop: its initial value, block argument, yield operand
+   and result. */
+static void drop_carried(TirOp *loop, int i)
+{
+    TirBlock *body = loop->regions[0];
+    TirOp *y = body->last;
+    int n = body->nargs;
+    for (int j = i; j + 1 < n; j++) {
+        loop->operands[loop->nvars + j] = loop->operands[loop->nvars + j + 1];
+        body->args[j] = body->args[j + 1];
+        body->args[j]->def_index = j;
+        loop->results[j] = loop->results[j + 1];
+        loop->results[j]->def_index = j;
+        y->operands[j] = y->operands[j + 1];
+    }
+    body->nargs--;
+    loop->noperands--;
+    loop->nresults--;
+    y->noperands--;
+}
+
+/* Carried values that never change (yield gives back the argument) become their initial
+   value; carried values nobody reads (result unused, argument used only by the yield) go. */
+static bool simplify_carried(TirKernel *k, TirOp *loop, const UseCount *u)
+{
+    TirBlock *body = loop->regions[0];
+    TirOp *y = body ? body->last : NULL;
+    if (!y || y->opcode != TIR_YIELD || y->noperands != body->nargs)
+        return false;
+    for (int i = 0; i < body->nargs; i++) {
+        TirValue *arg = body->args[i], *res = loop->results[i], *init = loop->operands[loop->nvars + i];
+        if (y->operands[i] == arg) {
+            tir_replace_uses(k, arg, init);
+            tir_replace_uses(k, res, init);
+            drop_carried(loop, i);
+            return true;
+        }
+        int arg_uses = uses_of(u, arg) - (y->operands[i] == arg);
+        if (uses_of(u, res) == 0 && arg_uses == 0) {
+            drop_carried(loop, i);
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct DceCtx {
+    TirKernel *k;
+    UseCount uses;
+    bool changed;
+} DceCtx;
+
+static void dce_op(TirOp *op, void *ctx)
+{
+    DceCtx *d = ctx;
+    if (!op->block)
+        return;
+    if (op->opcode == TIR_FOR) {
+        if (simplify_carried(d->k, op, &d->uses)) {
+            d->changed = true;
+            return;
+        }
+        if (op->nresults == 0 && !has_side_effects(op->regions[0])) {
+            tir_op_remove(op);
+            d->changed = true;
+        }
+        return;
+    }
+    if (!is_pure(op))
+        return;
+    for (int i = 0; i < op->nresults; i++)
+        if (uses_of(&d->uses, op->results[i]))
+            return;
+    tir_op_remove(op);
+    d->changed = true;
+}
+
+/* One sweep of dead-code removal; use counts are recomputed between sweeps. */
+static bool remove_dead_code(TirKernel *k)
+{
+    DceCtx d = {k, count_uses(k), false};
+    tir_walk(k->body, dce_op, &d);
+    return d.changed;
+}
+
+void tir_simplify(TirKernel *k)
+{
+    for (int round = 0; round < MAX_SIMPLIFY_ROUNDS; round++) {
+        Simplifier s = {.k = k};
+        simplify_block(&s, k->body);
+        bool dead = false;
+        while (remove_dead_code(k))
+            dead = true;
+        if (!s.changed && !dead)
+            break;
+    }
+    tir_renumber(k);
+}
+
+/* ---- mask inference */
+
+typedef struct DimRef {
+    int sym;            /* -1 for a literal */
+    int64_t value;
+} DimRef;
+
+static const TirValue *look_through_convert(const TirValue *v)
+{
+    while (v && v->def && v->def->opcode == TIR_CONVERT && dtype_is_int(v->type.dtype) &&
+           dtype_is_int(v->def->operands[0]->type.dtype))
+        v = v->def->operands[0];
+    return v;
+}
+
+/* Provably e <= dim (e an i64 extent). */
+static bool extent_le_dim(const TirValue *e, DimRef dim, int depth)
+{
+    e = look_through_convert(e);
+    if (!e || !e->def || depth > MAX_FOLD_DEPTH)
+        return false;
+    const TirOp *op = e->def;
+    int64_t c;
+    double f;
+    if (tir_eval_const(e, &c, &f))
+        return dim.sym < 0 ? c <= dim.value : c <= 0;
+    if (op->opcode == TIR_DIM)
+        return dim.sym >= 0 && op->sym == dim.sym;
+    if (op->opcode == TIR_BINARY && op->sub == TIR_BIN_MIN)
+        return extent_le_dim(op->operands[0], dim, depth + 1) || extent_le_dim(op->operands[1], dim, depth + 1);
+    if (op->opcode == TIR_BINARY && op->sub == TIR_BIN_MAX)
+        return extent_le_dim(op->operands[0], dim, depth + 1) && extent_le_dim(op->operands[1], dim, depth + 1);
+    if (op->opcode == TIR_SELECT)
+        return extent_le_dim(op->operands[1], dim, depth + 1) && extent_le_dim(op->operands[2], dim, depth + 1);
+    return false;
+}
+
+/* Provably dim <= e. */
+static bool dim_le_extent(DimRef dim, const TirValue *e, int depth)
+{
+    e = look_through_convert(e);
+    if (!e || !e->def || depth > MAX_FOLD_DEPTH)
+        return false;
+    const TirOp *op = e->def;
+    int64_t c;
+    double f;
+    if (tir_eval_const(e, &c, &f))
+        return dim.sym < 0 && dim.value <= c;
+    if (op->opcode == TIR_DIM)
+        return dim.sym >= 0 && op->sym == dim.sym;
+    if (op->opcode == TIR_BINARY && op->sub == TIR_BIN_MAX)
+        return dim_le_extent(dim, op->operands[0], depth + 1) || dim_le_extent(dim, op->operands[1], depth + 1);
+    if (op->opcode == TIR_BINARY && op->sub == TIR_BIN_MIN)
+        return dim_le_extent(dim, op->operands[0], depth + 1) && dim_le_extent(dim, op->operands[1], depth + 1);
+    if (op->opcode == TIR_SELECT)
+        return dim_le_extent(dim, op->operands[1], depth + 1) && dim_le_extent(dim, op->operands[2], depth + 1);
+    return false;
+}
+
+static const TirValue *loopvar_extent(const TirKernel *k, int lv)
+{
+    const TirLoopVar *v = k->loopvars[lv];
+    return v->loop && v->dim < v->loop->noperands ? v->loop->operands[v->dim] : NULL;
+}
+
+static bool loopvar_scalar(const TirKernel *k, int lv)
+{
+    return k->loopvars[lv]->tunable < 0 && k->loopvars[lv]->block == 1;
+}
+
+static TirMask infer_index_mask(const TirKernel *k, const TirOp *op, int i, DimRef dim)
+{
+    const TirIndex *ix = &op->index[i];
+    switch (ix->kind) {
+    case TIR_IDX_NEWAXIS:
+    case TIR_IDX_FULL:
+        return TIR_MASK_NONE;    /* a full axis has exactly the dim's lanes */
+    case TIR_IDX_VALUE: {
+        int64_t c;
+        double f;
+        const TirValue *v = tir_index_value(op, i);
+        if (v && tir_eval_const(v, &c, &f) && c >= 0 && dim.sym < 0 && c < dim.value)
+            return TIR_MASK_NONE;
+        return TIR_MASK_DIM;
+    }
+    case TIR_IDX_BLOCK: {
+        const TirValue *e = loopvar_extent(k, ix->loopvar);
+        bool within = e && extent_le_dim(e, dim, 0);
+        if (loopvar_scalar(k, ix->loopvar))
+            return within ? TIR_MASK_NONE : TIR_MASK_DIM;   /* a block of 1 is always valid */
+        if (within)
+            return TIR_MASK_LOOP;
+        if (e && dim_le_extent(dim, e, 0))
+            return TIR_MASK_DIM;
+        return TIR_MASK_BOTH;
+    }
+    }
+    return TIR_MASK_BOTH;
+}
+
+static void infer_op_masks(TirOp *op, void *ctx)
+{
+    const TirKernel *k = ctx;
+    switch (op->opcode) {
+    case TIR_LOAD:
+    case TIR_STORE:
+    case TIR_ATOMIC: {
+        if (op->param < 0 || op->param >= k->nparams)
+            return;
+        const TirParam *p = &k->params[op->param];
+        int d = 0;
+        for (int i = 0; i < op->nindex; i++) {
+            if (op->index[i].kind == TIR_IDX_NEWAXIS) {
+                op->index[i].mask = TIR_MASK_NONE;
+                continue;
+            }
+            DimRef dim = {-1, 0};
+            if (d < p->rank)
+                dim = (DimRef){p->dims[d].sym, p->dims[d].value};
+            d++;
+            op->index[i].mask = infer_index_mask(k, op, i, dim);
+        }
+        return;
+    }
+    case TIR_REDUCE: {
+        const TirType *in = &op->operands[0]->type;
+        op->masked = op->axis >= 0 && op->axis < in->rank && in->axes[op->axis].kind == AXIS_BLOCK;
+        return;
+    }
+    case TIR_DOT: {
+        const TirType *a = &op->operands[0]->type;
+        op->masked = a->rank == 2 && a->axes[1].kind == AXIS_BLOCK;
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+void tir_infer_masks(TirKernel *k)
+{
+    tir_walk(k->body, infer_op_masks, k);
+}
+
+/* ---- dot prologue/epilogue fusion */
+
+/* Moves the pure, non-memory op defining v (and what it needs) before `at`, so an
+   epilogue can use v. False when that is not possible. */
+static bool hoist_before(TirValue *v, TirOp *at, int depth)
+{
+    if (available_before(v, at))
+        return true;
+    TirOp *op = v->def;
+    if (!op || depth > MAX_HOIST_DEPTH || op->block != at->block || !is_pure(op) ||
+        op->opcode == TIR_LOAD || op->opcode == TIR_DOT || op->opcode == TIR_REDUCE)
+        return false;
+    for (int i = 0; i < op->noperands; i++)
+        if (!hoist_before(op->operands[i], at, depth + 1))
+            return false;
+    tir_op_remove(op);
+    tir_op_insert_before(at, op);
+    return true;
+}
+
+static bool same_axes(const TirType *a, const TirType *b)
+{
+    if (a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (!tir_axis_equal(a->axes[i], b->axes[i]))
+            return false;
+    return true;
+}
+
+/* The operand of an elementwise op that carries the tile through a prologue chain: the
+   only operand with the result's axes that is neither a constant nor a broadcast (those
+   stay outside the region as uniform or smaller inputs). -1 when there is no single one. */
+static int chain_operand(const TirOp *op)
+{
+    int found = -1;
+    const TirType *r = &op->results[0]->type;
+    for (int i = 0; i < op->noperands; i++) {
+        const TirValue *x = op->operands[i];
+        int64_t c;
+        double f;
+        if (tir_eval_const(x, &c, &f))
+            continue;
+        if (x->def && (x->def->opcode == TIR_BROADCAST || x->def->opcode == TIR_EXPAND_DIMS))
+            continue;
+        if (!same_axes(&x->type, r))
+            continue;
+        if (found >= 0)
+            return -1;
+        found = i;
+    }
+    return found;
+}
+
+static void fuse_prologue(TirKernel *k, TirOp *dot, int which, const UseCount *u)
+{
+    TirOp *chain[MAX_CHAIN];
+    int n = 0;
+    TirValue *cur = dot->operands[which];
+    while (n < MAX_CHAIN) {
+        TirOp *op = cur->def;
+        if (!op || op->block != dot->block || !is_elementwise(op) || uses_of(u, cur) != 1)
+            break;
+        int c = chain_operand(op);
+        if (c < 0)
+            break;
+        chain[n++] = op;
+        cur = op->operands[c];
+    }
+    if (n == 0)
+        return;
+    TirBlock *region = tir_block_new(k, dot);
+    TirValue *arg = tir_block_add_arg(k, region, cur->type);
+    TirValue *operand = dot->operands[which];
+    for (int i = n - 1; i >= 0; i--) {
+        tir_op_remove(chain[i]);
+        for (int j = 0; j < chain[i]->noperands; j++)
+            if (chain[i]->operands[j] == cur)
+                chain[i]->operands[j] = arg;
+        tir_op_append(region, chain[i]);
+    }
+    TirOp *y = tir_op_new(k, TIR_YIELD, dot->loc, 1, 0, NULL);
+    y->operands[0] = operand;
+    tir_op_append(region, y);
+    dot->operands[which] = cur;
+    dot->regions[which] = region;
+}
+
+/* acc' = x + dot(a, b, 0) becomes dot(a, b, x) when the dot's only use is that add. */
+static void fold_accumulator(TirKernel *k, TirOp *dot, const UseCount *u)
+{
+    int64_t c;
+    double f;
+    TirValue *r = dot->results[0];
+    if (dot->regions[TIR_REGION_EPILOGUE] || !tir_eval_const(dot->operands[2], &c, &f) || f != 0.0 ||
+        signbit(f) || uses_of(u, r) != 1)
+        return;
+    TirOp *add = dot->next;
+    while (add && !(add->opcode == TIR_BINARY && add->sub == TIR_BIN_ADD &&
+                    (add->operands[0] == r || add->operands[1] == r)))
+        add = add->next;
+    if (!add || add->operands[0] == add->operands[1])
+        return;
+    TirValue *other = add->operands[0] == r ? add->operands[1] : add->operands[0];
+    if (!tir_type_equal(&other->type, &r->type) || !hoist_before(other, dot, 0))
+        return;
+    dot->operands[2] = other;
+    tir_replace_uses(k, add->results[0], r);
+    tir_op_remove(add);
+}
+
+static void fuse_epilogue(TirKernel *k, TirOp *dot)
+{
+    TirOp *chain[MAX_CHAIN];
+    int n = 0;
+    TirValue *cur = dot->results[0];
+    for (TirOp *next = dot->next; n < MAX_CHAIN; next = next ? next->next : NULL) {
+        if (tir_count_uses(k, cur) != 1)
+            break;
+        TirOp *user = next;
+        while (user) {
+            bool uses = false;
+            for (int i = 0; i < user->noperands; i++)
+                uses = uses || user->operands[i] == cur;
+            if (uses)
+                break;
+            user = user->next;
+        }
+        if (!user || !is_elementwise(user) || user->block != dot->block)
+            break;
+        int c = -1, seen = 0;
+        for (int i = 0; i < user->noperands; i++)
+            if (user->operands[i] == cur) {
+                c = i;
+                seen++;
+            }
+        if (seen != 1 || !same_axes(&cur->type, &user->results[0]->type))
+            break;
+        bool ok = true;
+        for (int i = 0; i < user->noperands && ok; i++)
+            if (i != c)
+                ok = hoist_before(user->operands[i], dot, 0);
+        if (!ok)
+            break;
+        chain[n++] = user;
+        cur = user->results[0];
+        next = user;
+    }
+    if (n == 0)
+        return;
+    TirValue *r = dot->results[0];
+    TirBlock *region = tir_block_new(k, dot);
+    TirValue *arg = tir_block_add_arg(k, region, r->type);
+    for (int i = 0; i < n; i++) {
+        tir_op_remove(chain[i]);
+        for (int j = 0; j < chain[i]->noperands; j++)
+            if (chain[i]->operands[j] == r)
+                chain[i]->operands[j] = arg;
+        tir_op_append(region, chain[i]);
+    }
+    TirValue *last = chain[n - 1]->results[0];
+    r->type = last->type;
+    tir_replace_uses(k, last, r);
+    TirOp *y = tir_op_new(k, TIR_YIELD, dot->loc, 1, 0, NULL);
+    y->operands[0] = last;
+    tir_op_append(region, y);
+    dot->regions[TIR_REGION_EPILOGUE] = region;
+}
+
+typedef struct DotList {
+    TirOp **items;
+    int n, cap;
+    Arena *arena;
+} DotList;
+
+static void collect_dot(TirOp *op, void *ctx)
+{
+    DotList *l = ctx;
+    if (op->opcode != TIR_DOT || op->regions[0] || op->regions[1] || op->regions[2])
+        return;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        TirOp **items = arena_alloc(l->arena, (size_t)cap * sizeof *items);
+        if (l->n)
+            memcpy(items, l->items, (size_t)l->n * sizeof *items);
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n++] = op;
+}
+
+void tir_fuse_dot(TirKernel *k)
+{
+    DotList dots = {.arena = k->arena};
+    tir_walk(k->body, collect_dot, &dots);
+    for (int i = 0; i < dots.n; i++) {
+        TirOp *dot = dots.items[i];
+        UseCount u = count_uses(k);
+        fold_accumulator(k, dot, &u);
+        u = count_uses(k);
+        fuse_prologue(k, dot, 0, &u);
+        fuse_prologue(k, dot, 1, &u);
+        fuse_epilogue(k, dot);
+    }
+    tir_renumber(k);
+}
+
+/* ---- the pipeline */
+
+int tir_run_pipeline(TirKernel *k, Diag *d, const TirPipelineOptions *opts)
+{
+    TirPipelineOptions none = {0};
+    if (!opts)
+        opts = &none;
+    if (!opts->no_simplify)
+        tir_simplify(k);
+    if (!opts->no_mask_inference)
+        tir_infer_masks(k);
+    if (!opts->no_fusion)
+        tir_fuse_dot(k);
+    if (!opts->no_simplify)
+        tir_simplify(k);
+    tir_renumber(k);
+    return tir_verify(k, d);
+}

@@ -1,0 +1,2381 @@
+/* sema.c — the checker: resolves names, types every expression (tiles whose axes are loop
+   blocks, whole dims or 1), enforces the kernel structure and the typing rules of
+   docs/language.md, and fills the sema fields of tilec.h that the lowering consumes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tilec.h"
+
+/* Keeps each recursive step's stack frame to its own locals (see SEMA_MAX_DEPTH). */
+#define NOINLINE __attribute__((noinline))
+
+enum {
+    SEMA_MAX_DEPTH = 10000, /* deepest nesting checked: a guard behind the parser's MAX_NESTING */
+    MAX_BLOCK_SIZE = 1024,
+    MAX_BLOCK_LOG2 = 10,
+    TYPE_TEXT = 192,        /* room for one printed type */
+};
+
+static const Type error_type = {.kind = TYPE_ERROR};
+
+/* What sema keeps about a local beside the public Local. */
+typedef struct LocalInfo {
+    Local *local;
+    Symbol sym;
+    int loop_depth;         /* loops open at its definition: a deeper loop assigning it carries it */
+    const char *block;      /* "loop", "if", "else branch": the block that defined it, or NULL */
+    bool hidden;            /* a loop variable of the same name (an error) is in scope */
+} LocalInfo;
+
+typedef struct LoopFrame {
+    bool is_grid;
+    PtrVec carried;         /* Local*, in order of first assignment */
+} LoopFrame;
+
+/* Everything one kernel's check needs; a fresh one per kernel. */
+typedef struct Checker {
+    Arena *arena;
+    Diag *diag;
+    const SemaOptions *opts;
+    Kernel *kernel;
+    Symbol *param_syms;     /* by position in kernel->params */
+    Symbol *shape_syms;     /* by ShapeSym.id */
+    Symbol *loopvar_syms;   /* by LoopVar.id */
+    PtrVec locals;          /* LocalInfo*, by Local.id */
+    PtrVec visible;         /* LocalInfo* in scope, innermost last */
+    PtrVec dead;            /* LocalInfo* whose block has closed */
+    PtrVec scope_vars;      /* LoopVar* of the enclosing loops, innermost last */
+    PtrVec frames;          /* LoopFrame* of the enclosing loops, outermost first */
+    PtrVec tunables;        /* Tunable*, BLOCK_* first */
+    PtrVec tunes;           /* STMT_TUNE already applied */
+    Stmt *grid;             /* the grid loop, NULL if the kernel has none */
+    const char *block;      /* the innermost open block: "loop", "if", "else branch" */
+    bool in_prologue;       /* checking statements before the grid loop */
+    int depth;
+    bool too_deep_reported;
+    bool fp8_reported;
+} Checker;
+
+/* ---- small helpers */
+
+static NOINLINE const char *show_type(Checker *c, const Type *t)
+{
+    char buf[TYPE_TEXT];
+    return arena_strdup(c->arena, type_str(buf, sizeof buf, t, c->kernel));
+}
+
+static NOINLINE const char *show_axis(Checker *c, Axis a)
+{
+    Type t = {.kind = TYPE_SHAPELIST, .rank = 1, .axes = {a}};
+    char buf[TYPE_TEXT];
+    type_str(buf, sizeof buf, &t, c->kernel);
+    /* "shape [m]" -> "m" */
+    size_t n = strlen(buf);
+    if (n >= 8 && buf[n - 1] == ']')
+        return arena_strndup(c->arena, buf + 7, n - 8);
+    return arena_strdup(c->arena, buf);
+}
+
+/* "12:5" in the same file, "path:12:5" elsewhere. */
+static NOINLINE const char *show_loc(Checker *c, Loc here, Loc there)
+{
+    if (there.file && there.file != here.file)
+        return arena_printf(c->arena, "%s:%d:%d", there.file->path, there.line, there.col);
+    return arena_printf(c->arena, "%d:%d", there.line, there.col);
+}
+
+static const char *or_q(const char *s)
+{
+    return s ? s : "?";
+}
+
+static void set_error(Expr *e)
+{
+    memset(&e->type, 0, sizeof e->type);
+    e->type.kind = TYPE_ERROR;
+}
+
+static Type scalar_type(DType dt)
+{
+    Type t = {.kind = TYPE_VALUE, .dtype = dt};
+    return t;
+}
+
+static bool is_pow2(int64_t v)
+{
+    return v > 0 && (v & (v - 1)) == 0;
+}
+
+static bool same_axes(const Type *a, const Type *b)
+{
+    if (a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (!axis_equal(a->axes[i], b->axes[i]))
+            return false;
+    return true;
+}
+
+static bool numeric_dtype(DType dt)
+{
+    return dtype_is_int(dt) || (dtype_is_float(dt) && !dtype_is_fp8(dt));
+}
+
+/* Promotion of two different dtypes that both take part in arithmetic. */
+static DType promote_strict(DType a, DType b)
+{
+    if (a == b)
+        return a;
+    bool ai = dtype_is_int(a), bi = dtype_is_int(b);
+    if (ai && bi)
+        return DT_I64;
+    if (ai)
+        return b;
+    if (bi)
+        return a;
+    return DT_F32;          /* f16 with bf16, or a 16-bit float with f32 */
+}
+
+/* A weak literal takes the other operand's dtype, except that a float literal with an
+   integer tile gives f32 (the literal's own dtype) rather than truncating the literal. */
+static DType adopt(DType literal, DType other)
+{
+    if (dtype_is_float(literal) && dtype_is_int(other))
+        return DT_F32;
+    return other;
+}
+
+static DType promote(const Type *a, const Type *b)
+{
+    if (a->weak && !b->weak)
+        return adopt(a->dtype, b->dtype);
+    if (b->weak && !a->weak)
+        return adopt(b->dtype, a->dtype);
+    return promote_strict(a->dtype, b->dtype);
+}
+
+/* Right-aligned broadcasting of a and b's axes into out (rank and axes only). On a
+   conflict returns false with the two axes that disagree. */
+static bool broadcast(const Type *a, const Type *b, Type *out, Axis *bad_a, Axis *bad_b)
+{
+    int rank = a->rank > b->rank ? a->rank : b->rank;
+    Axis axes[MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+        int ia = a->rank - 1 - i, ib = b->rank - 1 - i, io = rank - 1 - i;
+        if (ia < 0)
+            axes[io] = b->axes[ib];
+        else if (ib < 0)
+            axes[io] = a->axes[ia];
+        else if (axis_equal(a->axes[ia], b->axes[ib]) || b->axes[ib].kind == AXIS_ONE)
+            axes[io] = a->axes[ia];
+        else if (a->axes[ia].kind == AXIS_ONE)
+            axes[io] = b->axes[ib];
+        else {
+            *bad_a = a->axes[ia];
+            *bad_b = b->axes[ib];
+            return false;
+        }
+    }
+    out->rank = rank;
+    memcpy(out->axes, axes, sizeof axes);
+    return true;
+}
+
+static NOINLINE bool broadcast_or_report(Checker *c, Loc loc, const Type *a, const Type *b, Type *out)
+{
+    Axis bad_a, bad_b;
+    if (broadcast(a, b, out, &bad_a, &bad_b))
+        return true;
+    diag_error(c->diag, loc, "cannot broadcast %s with %s: axis %s vs %s", show_type(c, a),
+               show_type(c, b), show_axis(c, bad_a), show_axis(c, bad_b));
+    return false;
+}
+
+/* fp8 needs sm_89: the first fp8 use in a kernel is reported when the target is older. */
+static void note_fp8(Checker *c, Loc loc, DType dt)
+{
+    if (!dtype_is_fp8(dt))
+        return;
+    c->kernel->uses_fp8 = true;
+    int sm = c->opts ? c->opts->target_sm : 0;
+    if (c->fp8_reported || sm <= 0 || sm >= 89)
+        return;
+    c->fp8_reported = true;
+    diag_error(c->diag, loc, "%s needs sm_89 or newer (target is sm_%d)", dtype_name(dt), sm);
+}
+
+/* ---- name suggestions */
+
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 1000;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+typedef struct Suggestion {
+    const char *name;
+    const char *best;
+    int distance;
+} Suggestion;
+
+static void consider(Suggestion *s, const char *candidate)
+{
+    if (!candidate || strcmp(candidate, s->name) == 0)
+        return;
+    int limit = strlen(s->name) <= 3 ? 1 : 2;
+    int d = edit_distance(s->name, candidate);
+    if (d <= limit && d < s->distance) {
+        s->distance = d;
+        s->best = candidate;
+    }
+}
+
+/* " (did you mean x?)" or "". Functions look only at built-ins, values at everything. */
+static NOINLINE const char *suggest(Checker *c, const char *name, bool function)
+{
+    Suggestion s = {name, NULL, 1000};
+    if (!function) {
+        for (int i = 0; i < c->visible.len; i++)
+            consider(&s, ((LocalInfo *)c->visible.items[i])->local->name);
+        for (int i = 0; i < c->scope_vars.len; i++)
+            consider(&s, ((LoopVar *)c->scope_vars.items[i])->name);
+        for (int i = 0; i < c->kernel->nparams; i++)
+            if (c->kernel->params[i])
+                consider(&s, c->kernel->params[i]->name);
+        for (int i = 0; i < c->kernel->nsyms; i++)
+            consider(&s, c->kernel->syms[i]->name);
+    }
+    for (int b = BI_NONE + 1; b < BI_COUNT; b++)
+        consider(&s, builtin_name((Builtin)b));
+    return s.best ? arena_printf(c->arena, " (did you mean %s?)", s.best) : "";
+}
+
+/* ---- name resolution: local, loop variable, parameter, shape symbol (built-ins last,
+   by the callers that accept them) */
+
+static LocalInfo *find_local(Checker *c, const char *name)
+{
+    for (int i = c->visible.len - 1; i >= 0; i--) {
+        LocalInfo *info = c->visible.items[i];
+        if (!info->hidden && strcmp(info->local->name, name) == 0)
+            return info;
+    }
+    return NULL;
+}
+
+static LoopVar *find_scope_var(Checker *c, const char *name)
+{
+    for (int i = c->scope_vars.len - 1; i >= 0; i--) {
+        LoopVar *v = c->scope_vars.items[i];
+        if (v->name && strcmp(v->name, name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+static int find_param(Checker *c, const char *name)
+{
+    for (int i = 0; i < c->kernel->nparams; i++)
+        if (c->kernel->params[i] && c->kernel->params[i]->name && strcmp(c->kernel->params[i]->name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int find_shape(Checker *c, const char *name)
+{
+    for (int i = 0; i < c->kernel->nsyms; i++)
+        if (strcmp(c->kernel->syms[i]->name, name) == 0)
+            return i;
+    return -1;
+}
+
+static Symbol *lookup(Checker *c, const char *name)
+{
+    if (!name)
+        return NULL;
+    LocalInfo *local = find_local(c, name);
+    if (local)
+        return &local->sym;
+    LoopVar *v = find_scope_var(c, name);
+    if (v)
+        return &c->loopvar_syms[v->id];
+    int p = find_param(c, name);
+    if (p >= 0)
+        return &c->param_syms[p];
+    int s = find_shape(c, name);
+    if (s >= 0)
+        return &c->shape_syms[s];
+    return NULL;
+}
+
+static const char *symbol_kind_name(const Symbol *s)
+{
+    switch (s->kind) {
+    case SYM_PARAM: return "a parameter";
+    case SYM_SHAPE: return "a shape symbol";
+    case SYM_LOOPVAR: return "a loop variable";
+    case SYM_LOCAL: return "a local";
+    }
+    return "a name";
+}
+
+/* The message for a name that resolves to nothing: it may have gone out of scope. */
+static NOINLINE void report_unknown_name(Checker *c, Loc loc, const char *name)
+{
+    for (int i = c->dead.len - 1; i >= 0; i--) {
+        LocalInfo *info = c->dead.items[i];
+        if (strcmp(info->local->name, name) == 0) {
+            diag_error(c->diag, loc, "%s is not defined here (it was defined inside the %s at %s)",
+                       name, info->block ? info->block : "block",
+                       show_loc(c, loc, info->local->loc));
+            return;
+        }
+    }
+    for (int i = 0; i < c->kernel->nloopvars; i++) {
+        LoopVar *v = c->kernel->loopvars[i];
+        if (v->name && strcmp(v->name, name) == 0) {
+            diag_error(c->diag, loc, "%s is not defined here (it is the variable of the loop at %s)",
+                       name, show_loc(c, loc, v->loc));
+            return;
+        }
+    }
+    if (builtin_lookup(name) != BI_NONE) {
+        diag_error(c->diag, loc, "%s is a built-in function, not a value: call it", name);
+        return;
+    }
+    diag_error(c->diag, loc, "unknown name %s%s", name, suggest(c, name, false));
+}
+
+/* ---- expressions */
+
+static const Type *check_expr(Checker *c, Expr *e);
+
+/* Reports why an operand is not a tile value; false (silently) for an earlier error too. */
+static NOINLINE bool need_value(Checker *c, const Expr *e)
+{
+    if (!e)
+        return false;
+    const Type *t = &e->type;
+    const char *name = e->kind == EXPR_NAME ? or_q(e->name) : "?";
+    switch (t->kind) {
+    case TYPE_VALUE:
+        return true;
+    case TYPE_ERROR:
+        return false;
+    case TYPE_TENSOR:
+        diag_error(c->diag, e->loc, "tensor %s is not a value: index it (%s[...])", name, name);
+        return false;
+    case TYPE_LOOPVAR:
+        diag_error(c->diag, e->loc,
+                   "loop variable %s is not a value: use %s.index for its indices", name, name);
+        return false;
+    case TYPE_DTYPE:
+        diag_error(c->diag, e->loc, "dtype %s is not a value here", dtype_name(t->dtype));
+        return false;
+    default:
+        diag_error(c->diag, e->loc, "%s is not a value here", show_type(c, t));
+        return false;
+    }
+}
+
+/* An operand of arithmetic: a number, not bool, not fp8. `what` names the operation. */
+static NOINLINE bool need_arith(Checker *c, Loc loc, const char *what, const Type *t)
+{
+    if (dtype_is_fp8(t->dtype)) {
+        diag_error(c->diag, loc, "%s on %s: fp8 takes part in no arithmetic, convert with .to(f32) first",
+                   what, show_type(c, t));
+        return false;
+    }
+    if (!numeric_dtype(t->dtype)) {
+        diag_error(c->diag, loc, "%s needs numbers, got %s", what, show_type(c, t));
+        return false;
+    }
+    return true;
+}
+
+static const char *binop_text(int op)
+{
+    static const char *const text[] = {
+        [BIN_ADD] = "+", [BIN_SUB] = "-", [BIN_MUL] = "*", [BIN_DIV] = "/", [BIN_MOD] = "%",
+        [BIN_MATMUL] = "@", [BIN_LT] = "<", [BIN_LE] = "<=", [BIN_GT] = ">", [BIN_GE] = ">=",
+        [BIN_EQ] = "==", [BIN_NE] = "!=", [BIN_AND] = "&&", [BIN_OR] = "||",
+    };
+    if (op < 0 || op > BIN_OR)
+        return "?";
+    return text[op];
+}
+
+static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Type *r, Type *out)
+{
+    if (l->rank != 2 || r->rank != 2) {
+        diag_error(c->diag, loc, "@ needs rank-2 tiles, got %s @ %s", show_type(c, l),
+                   show_type(c, r));
+        return false;
+    }
+    bool ok = (l->dtype == DT_BF16 && r->dtype == DT_BF16) ||
+              (l->dtype == DT_F16 && r->dtype == DT_F16) ||
+              (dtype_is_fp8(l->dtype) && dtype_is_fp8(r->dtype));
+    if (!ok) {
+        if (l->dtype == DT_F32 || r->dtype == DT_F32)
+            diag_error(c->diag, loc, "@ of %s @ %s: tensor cores take no f32 operands, "
+                       "convert operands to bf16 or f16", show_type(c, l), show_type(c, r));
+        else
+            diag_error(c->diag, loc, "@ needs both operands bf16, both f16 or both fp8, got %s @ %s",
+                       show_type(c, l), show_type(c, r));
+        return false;
+    }
+    if (!axis_equal(l->axes[1], r->axes[0])) {
+        diag_error(c->diag, loc, "@ inner axes differ: %s @ %s contracts %s with %s "
+                   "(transpose an operand with .T?)", show_type(c, l), show_type(c, r),
+                   show_axis(c, l->axes[1]), show_axis(c, r->axes[0]));
+        return false;
+    }
+    *out = scalar_type(DT_F32);
+    out->rank = 2;
+    out->axes[0] = l->axes[0];
+    out->axes[1] = r->axes[1];
+    return true;
+}
+
+/* Types `l op r` into out; shared by binary expressions and `x op= e`. */
+static NOINLINE bool binary_result(Checker *c, Loc loc, int op, const Type *l, const Type *r, Type *out)
+{
+    const char *text = binop_text(op);
+    if (op == BIN_MATMUL)
+        return matmul_result(c, loc, l, r, out);
+    Type res = {.kind = TYPE_VALUE};
+    switch (op) {
+    case BIN_ADD: case BIN_SUB: case BIN_MUL: case BIN_DIV: case BIN_MOD:
+        if (!need_arith(c, loc, text, l) || !need_arith(c, loc, text, r))
+            return false;
+        res.dtype = promote(l, r);
+        if (op == BIN_MOD && !dtype_is_int(res.dtype)) {
+            diag_error(c->diag, loc, "%% needs integers, got %s %% %s", show_type(c, l),
+                       show_type(c, r));
+            return false;
+        }
+        res.weak = l->weak && r->weak;
+        break;
+    case BIN_LT: case BIN_LE: case BIN_GT: case BIN_GE:
+        if (!need_arith(c, loc, text, l) || !need_arith(c, loc, text, r))
+            return false;
+        res.dtype = DT_BOOL;
+        break;
+    case BIN_EQ: case BIN_NE:
+        if ((l->dtype == DT_BOOL) != (r->dtype == DT_BOOL)) {
+            diag_error(c->diag, loc, "%s compares %s with %s: both sides must be bool or both numbers",
+                       text, show_type(c, l), show_type(c, r));
+            return false;
+        }
+        if (l->dtype != DT_BOOL && (!need_arith(c, loc, text, l) || !need_arith(c, loc, text, r)))
+            return false;
+        res.dtype = DT_BOOL;
+        break;
+    case BIN_AND: case BIN_OR:
+        if (l->dtype != DT_BOOL || r->dtype != DT_BOOL) {
+            diag_error(c->diag, loc, "%s needs bool operands, got %s %s %s", text, show_type(c, l),
+                       text, show_type(c, r));
+            return false;
+        }
+        res.dtype = DT_BOOL;
+        break;
+    default:
+        diag_error(c->diag, loc, "unknown operator");
+        return false;
+    }
+    if (!broadcast_or_report(c, loc, l, r, &res))
+        return false;
+    res.is_const = l->is_const && r->is_const;
+    *out = res;
+    return true;
+}
+
+static NOINLINE void check_unary(Checker *c, Expr *e)
+{
+    Expr *x = e->lhs;
+    check_expr(c, x);
+    if (!need_value(c, x)) {
+        set_error(e);
+        return;
+    }
+    const Type *t = &x->type;
+    if (e->op == UN_NOT) {
+        if (t->dtype != DT_BOOL) {
+            diag_error(c->diag, e->loc, "! needs bool, got %s", show_type(c, t));
+            set_error(e);
+            return;
+        }
+    } else if (!need_arith(c, e->loc, "unary -", t)) {
+        set_error(e);
+        return;
+    }
+    e->type = *t;
+}
+
+static NOINLINE void check_binary(Checker *c, Expr *e)
+{
+    check_expr(c, e->lhs);
+    check_expr(c, e->rhs);
+    bool ok_l = need_value(c, e->lhs);
+    bool ok_r = need_value(c, e->rhs);
+    if (!ok_l || !ok_r || !binary_result(c, e->loc, e->op, &e->lhs->type, &e->rhs->type, &e->type))
+        set_error(e);
+}
+
+/* Two branches (of ?: or where) that must agree: equal dtypes, or a weak literal that
+   adopts the other's dtype. Axes are handled by the caller. */
+static bool branch_dtype(const Type *a, const Type *b, DType *out)
+{
+    if ((a->dtype == DT_BOOL) != (b->dtype == DT_BOOL))
+        return false;
+    if (a->dtype == b->dtype) {
+        *out = a->dtype;
+        return true;
+    }
+    if (dtype_is_fp8(a->dtype) || dtype_is_fp8(b->dtype))
+        return false;
+    if (a->weak || b->weak) {
+        *out = promote(a, b);
+        return true;
+    }
+    return false;
+}
+
+static NOINLINE void type_ternary(Checker *c, Expr *e)
+{
+    bool ok = need_value(c, e->cond);
+    if (ok && (e->cond->type.dtype != DT_BOOL || e->cond->type.rank != 0)) {
+        diag_error(c->diag, e->cond->loc, "the condition of ?: must be a scalar bool, got %s%s",
+                   show_type(c, &e->cond->type),
+                   e->cond->type.rank ? " (use where() to select per element)" : "");
+        ok = false;
+    }
+    bool ok_l = need_value(c, e->lhs), ok_r = need_value(c, e->rhs);
+    if (!ok || !ok_l || !ok_r) {
+        set_error(e);
+        return;
+    }
+    const Type *a = &e->lhs->type, *b = &e->rhs->type;
+    DType dt;
+    if (!same_axes(a, b) || !branch_dtype(a, b, &dt)) {
+        diag_error(c->diag, e->loc, "the branches of ?: differ: %s vs %s", show_type(c, a),
+                   show_type(c, b));
+        set_error(e);
+        return;
+    }
+    e->type = *a;
+    e->type.dtype = dt;
+    e->type.weak = a->weak && b->weak;
+    e->type.is_const = a->is_const && b->is_const && e->cond->type.is_const;
+}
+
+static NOINLINE void check_ternary(Checker *c, Expr *e)
+{
+    check_expr(c, e->cond);
+    check_expr(c, e->lhs);
+    check_expr(c, e->rhs);
+    type_ternary(c, e);
+}
+
+/* ---- tensor indexing and tile slicing */
+
+static void type_tensor_index(Checker *c, Expr *e, Param *p);
+
+/* Types t[args] for a tensor parameter; used by loads, stores and atomics. */
+static NOINLINE void check_tensor_index(Checker *c, Expr *e, Param *p)
+{
+    for (int i = 0; i < e->nargs; i++)
+        if (e->args[i] && e->args[i]->kind != EXPR_NONE && e->args[i]->kind != EXPR_SLICE)
+            check_expr(c, e->args[i]);
+    type_tensor_index(c, e, p);
+}
+
+static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
+{
+    if (p->rank < 0 || p->rank > MAX_RANK) {
+        set_error(e);
+        return;
+    }
+    int dims = 0;
+    for (int i = 0; i < e->nargs; i++)
+        if (e->args[i] && e->args[i]->kind != EXPR_NONE)
+            dims++;
+    if (dims != p->rank) {
+        diag_error(c->diag, e->loc, "%s has %d dim%s, indexed with %d", or_q(p->name), p->rank,
+                   p->rank == 1 ? "" : "s", dims);
+        set_error(e);
+        return;
+    }
+    Type res = {.kind = TYPE_VALUE, .dtype = p->dtype};
+    bool ok = true;
+    int dim = 0;
+    for (int i = 0; i < e->nargs; i++) {
+        Expr *arg = e->args[i];
+        if (!arg) {
+            ok = false;
+            continue;
+        }
+        Axis axis = {AXIS_ONE, 0};
+        bool adds_axis = true;
+        if (arg->kind == EXPR_NONE) {
+            arg->type.kind = TYPE_NONE;
+            arg->reduce_axis = -2;
+        } else if (arg->kind == EXPR_SLICE) {
+            ShapeDim *d = &p->dims[dim++];
+            arg->type.kind = TYPE_SLICE;
+            arg->reduce_axis = -2;
+            if (d->is_symbol && d->sym >= 0) {
+                axis = (Axis){AXIS_FULL, d->sym};
+                c->kernel->syms[d->sym]->is_full = true;
+            } else if (!d->is_symbol && d->value == 1) {
+                axis = (Axis){AXIS_ONE, 0};
+            } else if (!d->is_symbol) {
+                diag_error(c->diag, arg->loc, "`:` takes a dim whole only when it has a shape symbol: "
+                           "dim %d of %s has the literal size %lld", dim, or_q(p->name),
+                           (long long)d->value);
+                ok = false;
+            } else {
+                ok = false;
+            }
+        } else {
+            dim++;
+            const Type *t = &arg->type;
+            if (t->kind == TYPE_LOOPVAR) {
+                LoopVar *v = c->kernel->loopvars[t->axes[0].id];
+                if (v->scalar)
+                    adds_axis = false;
+                else
+                    axis = t->axes[0];
+            } else if (t->kind == TYPE_VALUE && t->rank == 0 && dtype_is_int(t->dtype)) {
+                adds_axis = false;
+            } else if (t->kind != TYPE_ERROR) {
+                diag_error(c->diag, arg->loc, "index %d of %s must be a loop variable, `:`, None or an "
+                           "integer scalar, got %s", i + 1, or_q(p->name), show_type(c, t));
+                ok = false;
+            } else {
+                ok = false;
+            }
+        }
+        if (adds_axis) {
+            if (res.rank == MAX_RANK) {
+                diag_error(c->diag, e->loc, "indexing %s makes a tile of more than %d axes",
+                           or_q(p->name), MAX_RANK);
+                set_error(e);
+                return;
+            }
+            res.axes[res.rank++] = axis;
+        }
+    }
+    if (!ok) {
+        set_error(e);
+        return;
+    }
+    e->type = res;
+}
+
+static NOINLINE void check_tile_slice(Checker *c, Expr *e)
+{
+    const Type *t = &e->lhs->type;
+    int keep = 0;
+    for (int i = 0; i < e->nargs; i++) {
+        Expr *arg = e->args[i];
+        if (!arg) {
+            set_error(e);
+            return;
+        }
+        arg->reduce_axis = -2;
+        if (arg->kind == EXPR_SLICE) {
+            arg->type.kind = TYPE_SLICE;
+            keep++;
+        } else if (arg->kind == EXPR_NONE) {
+            arg->type.kind = TYPE_NONE;
+        } else {
+            diag_error(c->diag, arg->loc, "a tile is sliced only with `:` and None (%s is a tile, "
+                       "not a tensor parameter)", show_type(c, t));
+            set_error(e);
+            return;
+        }
+    }
+    if (keep != t->rank) {
+        diag_error(c->diag, e->loc, "slicing %s needs %d `:` (one per axis), got %d",
+                   show_type(c, t), t->rank, keep);
+        set_error(e);
+        return;
+    }
+    if (e->nargs > MAX_RANK) {
+        diag_error(c->diag, e->loc, "slicing makes a tile of more than %d axes", MAX_RANK);
+        set_error(e);
+        return;
+    }
+    Type res = *t;
+    int from = 0;
+    res.rank = 0;
+    for (int i = 0; i < e->nargs; i++)
+        res.axes[res.rank++] = e->args[i]->kind == EXPR_SLICE ? t->axes[from++]
+                                                              : (Axis){AXIS_ONE, 0};
+    e->type = res;
+}
+
+static NOINLINE void check_index(Checker *c, Expr *e)
+{
+    const Type *base = check_expr(c, e->lhs);
+    switch (base->kind) {
+    case TYPE_TENSOR: {
+        Param *p = e->lhs->sym ? e->lhs->sym->param : NULL;
+        if (!p) {
+            set_error(e);
+            return;
+        }
+        if (p->reduce != REDUCE_NONE) {
+            diag_error(c->diag, e->loc, "%s is a reduction target: it is only written through "
+                       "atomic_%s, never read", or_q(p->name),
+                       p->reduce == REDUCE_SUM ? "add" : p->reduce == REDUCE_MAX ? "max" : "min");
+            set_error(e);
+            return;
+        }
+        check_tensor_index(c, e, p);
+        return;
+    }
+    case TYPE_VALUE:
+        check_tile_slice(c, e);
+        return;
+    case TYPE_LOOPVAR:
+        diag_error(c->diag, e->loc, "loop variable %s cannot be indexed: index a tensor with it, "
+                   "or use %s.index", or_q(e->lhs->name), or_q(e->lhs->name));
+        set_error(e);
+        return;
+    default:
+        need_value(c, e->lhs);
+        set_error(e);
+        return;
+    }
+}
+
+static NOINLINE void check_field(Checker *c, Expr *e)
+{
+    const Type *t = check_expr(c, e->lhs);
+    const char *f = or_q(e->name);
+    if (t->kind == TYPE_ERROR) {
+        set_error(e);
+        return;
+    }
+    bool loop_field = strcmp(f, "index") == 0 || strcmp(f, "begin") == 0 || strcmp(f, "end") == 0;
+    if (strcmp(f, "T") == 0) {
+        if (!need_value(c, e->lhs)) {
+            set_error(e);
+            return;
+        }
+        if (t->rank != 2) {
+            diag_error(c->diag, e->loc, ".T needs a rank-2 tile, got %s", show_type(c, t));
+            set_error(e);
+            return;
+        }
+        e->type = *t;
+        e->type.axes[0] = t->axes[1];
+        e->type.axes[1] = t->axes[0];
+        return;
+    }
+    if (!loop_field) {
+        diag_error(c->diag, e->loc, "unknown field .%s (tiles have .T; loop variables have .index, "
+                   ".begin, .end)", f);
+        set_error(e);
+        return;
+    }
+    if (t->kind != TYPE_LOOPVAR) {
+        diag_error(c->diag, e->loc, ".%s is only on loop variables, got %s", f, show_type(c, t));
+        set_error(e);
+        return;
+    }
+    e->type = scalar_type(DT_I64);
+    if (f[0] == 'i' && !c->kernel->loopvars[t->axes[0].id]->scalar) {
+        e->type.rank = 1;
+        e->type.axes[0] = t->axes[0];
+    }
+}
+
+static NOINLINE void check_to(Checker *c, Expr *e)
+{
+    check_expr(c, e->lhs);
+    if (!need_value(c, e->lhs)) {
+        set_error(e);
+        return;
+    }
+    e->type = e->lhs->type;
+    e->type.dtype = e->dtype;
+    e->type.weak = false;
+    note_fp8(c, e->loc, e->dtype);
+}
+
+/* ---- built-in calls */
+
+typedef struct CallArgs {
+    int npos;               /* positional arguments: args[0..npos) */
+    Expr *axis;             /* the value of axis=, or NULL */
+} CallArgs;
+
+static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
+{
+    out->npos = 0;
+    out->axis = NULL;
+    bool seen_kwarg = false;
+    for (int i = 0; i < e->nargs; i++) {
+        Expr *arg = e->args[i];
+        if (!arg)
+            return false;
+        if (arg->kind != EXPR_KWARG) {
+            if (seen_kwarg) {
+                diag_error(c->diag, arg->loc, "positional argument after a keyword argument");
+                return false;
+            }
+            out->npos++;
+            continue;
+        }
+        seen_kwarg = true;
+        arg->reduce_axis = -2;
+        if (!arg->name || strcmp(arg->name, "axis") != 0) {
+            diag_error(c->diag, arg->loc, "unknown keyword argument %s (only reductions take axis=)",
+                       or_q(arg->name));
+            return false;
+        }
+        if (out->axis) {
+            diag_error(c->diag, arg->loc, "axis= given twice");
+            return false;
+        }
+        out->axis = arg->lhs;
+        if (!arg->lhs)
+            return false;
+        arg->type = *check_expr(c, arg->lhs);
+    }
+    return true;
+}
+
+static bool need_arity(Checker *c, Expr *e, const CallArgs *a, int n)
+{
+    if (a->axis && e->builtin != BI_SUM && e->builtin != BI_AMAX) {
+        diag_error(c->diag, e->loc, "%s takes no axis= (only the reductions sum, max, min and amax do)",
+                   builtin_name(e->builtin));
+        return false;
+    }
+    if (a->npos != n) {
+        diag_error(c->diag, e->loc, "%s takes %d argument%s, got %d", builtin_name(e->builtin), n,
+                   n == 1 ? "" : "s", a->npos);
+        return false;
+    }
+    return true;
+}
+
+/* Whether the first n (already checked) positional arguments are values; reports those
+   that are not. */
+static NOINLINE bool args_are_values(Checker *c, Expr *e, int n)
+{
+    bool ok = true;
+    for (int i = 0; i < n; i++)
+        if (!need_value(c, e->args[i]))
+            ok = false;
+    return ok;
+}
+
+static NOINLINE void type_math(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (!need_arity(c, e, a, 1) || !args_are_values(c, e, 1)) {
+        set_error(e);
+        return;
+    }
+    const char *name = builtin_name(e->builtin);
+    Type t = e->args[0]->type;
+    if (!need_arith(c, e->loc, name, &t)) {
+        set_error(e);
+        return;
+    }
+    if (e->builtin != BI_ABS && dtype_is_int(t.dtype)) {
+        if (!t.weak) {
+            diag_error(c->diag, e->loc, "%s needs a float tile, got %s (convert with .to(f32))", name,
+                       show_type(c, &t));
+            set_error(e);
+            return;
+        }
+        t.dtype = DT_F32;
+    }
+    e->type = t;
+}
+
+/* The literal of axis=: an integer, possibly negated. */
+static bool axis_literal(Checker *c, const Expr *x, int64_t *out)
+{
+    if (x->kind == EXPR_INT) {
+        *out = x->int_value;
+        return true;
+    }
+    if (x->kind == EXPR_UNARY && x->op == UN_NEG && x->lhs && x->lhs->kind == EXPR_INT) {
+        *out = -x->lhs->int_value;
+        return true;
+    }
+    diag_error(c->diag, x->loc, "axis= must be an integer literal");
+    return false;
+}
+
+static NOINLINE void type_reduction(Checker *c, Expr *e, const CallArgs *a)
+{
+    const char *name = builtin_name(e->builtin);
+    if (a->npos != 1) {
+        diag_error(c->diag, e->loc, "%s takes 1 tile argument (and axis=), got %d", name, a->npos);
+        set_error(e);
+        return;
+    }
+    if (!args_are_values(c, e, 1)) {
+        set_error(e);
+        return;
+    }
+    const Type *t = &e->args[0]->type;
+    if (!need_arith(c, e->loc, name, t)) {
+        set_error(e);
+        return;
+    }
+    Type res = scalar_type(t->dtype);
+    if (e->builtin == BI_SUM && (t->dtype == DT_F16 || t->dtype == DT_BF16))
+        res.dtype = DT_F32;
+    res.is_const = t->is_const;
+    e->reduce_axis = -1;
+    if (a->axis) {
+        int64_t axis;
+        if (!axis_literal(c, a->axis, &axis)) {
+            set_error(e);
+            return;
+        }
+        int64_t norm = axis < 0 ? axis + t->rank : axis;
+        if (norm < 0 || norm >= t->rank) {
+            diag_error(c->diag, a->axis->loc, "axis %lld is out of range for %s (rank %d)",
+                       (long long)axis, show_type(c, t), t->rank);
+            e->reduce_axis = -2;
+            set_error(e);
+            return;
+        }
+        e->reduce_axis = (int)norm;
+        for (int i = 0; i < t->rank; i++)
+            if (i != norm)
+                res.axes[res.rank++] = t->axes[i];
+    }
+    e->type = res;
+}
+
+static NOINLINE void type_minmax(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (a->npos == 1) {
+        type_reduction(c, e, a);
+        return;
+    }
+    const char *name = builtin_name(e->builtin);
+    if (a->npos != 2) {
+        diag_error(c->diag, e->loc, "%s takes one tile (a reduction) or two (elementwise), "
+                   "got %d arguments", name, a->npos);
+        set_error(e);
+        return;
+    }
+    if (a->axis) {
+        diag_error(c->diag, e->loc, "%s of two tiles is elementwise: axis= is for the "
+                   "one-argument reduction", name);
+        set_error(e);
+        return;
+    }
+    if (!args_are_values(c, e, 2)) {
+        set_error(e);
+        return;
+    }
+    const Type *l = &e->args[0]->type, *r = &e->args[1]->type;
+    Type res = {.kind = TYPE_VALUE};
+    if (!need_arith(c, e->loc, name, l) || !need_arith(c, e->loc, name, r) ||
+        !broadcast_or_report(c, e->loc, l, r, &res)) {
+        set_error(e);
+        return;
+    }
+    res.dtype = promote(l, r);
+    res.weak = l->weak && r->weak;
+    res.is_const = l->is_const && r->is_const;
+    e->type = res;
+}
+
+static NOINLINE void type_where(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (!need_arity(c, e, a, 3) || !args_are_values(c, e, 3)) {
+        set_error(e);
+        return;
+    }
+    const Type *cond = &e->args[0]->type, *x = &e->args[1]->type, *y = &e->args[2]->type;
+    if (cond->dtype != DT_BOOL) {
+        diag_error(c->diag, e->args[0]->loc, "where needs a bool condition, got %s",
+                   show_type(c, cond));
+        set_error(e);
+        return;
+    }
+    if ((x->dtype == DT_BOOL) != (y->dtype == DT_BOOL)) {
+        diag_error(c->diag, e->loc, "where selects between %s and %s: both bool or both numbers",
+                   show_type(c, x), show_type(c, y));
+        set_error(e);
+        return;
+    }
+    if (x->dtype != DT_BOOL && (!need_arith(c, e->loc, "where", x) || !need_arith(c, e->loc, "where", y))) {
+        set_error(e);
+        return;
+    }
+    DType dt;
+    if (!branch_dtype(x, y, &dt))
+        dt = promote(x, y);
+    Type both = {.kind = TYPE_VALUE}, res = {.kind = TYPE_VALUE};
+    if (!broadcast_or_report(c, e->loc, x, y, &both) ||
+        !broadcast_or_report(c, e->loc, cond, &both, &res)) {
+        set_error(e);
+        return;
+    }
+    res.dtype = dt;
+    res.weak = x->weak && y->weak && cond->rank == 0;
+    res.is_const = cond->is_const && x->is_const && y->is_const;
+    e->type = res;
+}
+
+/* [m, D, 1]: loop variables (not block-1 ones), shape symbols taken whole, and 1. */
+static NOINLINE bool check_shape_list(Checker *c, Expr *list, const char *fn)
+{
+    if (!list || list->kind != EXPR_LIST) {
+        diag_error(c->diag, list ? list->loc : c->kernel->loc,
+                   "%s needs a shape list like [m, D] as its first argument", fn);
+        return false;
+    }
+    list->reduce_axis = -2;
+    if (list->nargs > MAX_RANK) {
+        diag_error(c->diag, list->loc, "a shape has at most %d axes, got %d", MAX_RANK, list->nargs);
+        return false;
+    }
+    Type shape = {.kind = TYPE_SHAPELIST};
+    bool ok = true;
+    for (int i = 0; i < list->nargs; i++) {
+        Expr *entry = list->args[i];
+        if (!entry) {
+            ok = false;
+            continue;
+        }
+        entry->reduce_axis = -2;
+        Axis axis = {AXIS_ONE, 0};
+        if (entry->kind == EXPR_INT && entry->int_value == 1) {
+            entry->type = scalar_type(DT_I64);
+            entry->type.weak = entry->type.is_const = true;
+        } else if (entry->kind == EXPR_NAME) {
+            Symbol *s = lookup(c, entry->name);
+            entry->sym = s;
+            if (!s) {
+                report_unknown_name(c, entry->loc, or_q(entry->name));
+                ok = false;
+                continue;
+            }
+            if (s->kind == SYM_LOOPVAR) {
+                entry->type = (Type){.kind = TYPE_LOOPVAR, .axes = {{AXIS_BLOCK, s->loopvar->id}}};
+                if (s->loopvar->scalar) {
+                    diag_error(c->diag, entry->loc, "%s has block size 1 (a scalar index) and is no "
+                               "tile axis", entry->name);
+                    ok = false;
+                    continue;
+                }
+                axis = (Axis){AXIS_BLOCK, s->loopvar->id};
+            } else if (s->kind == SYM_SHAPE) {
+                entry->type = scalar_type(DT_I64);
+                axis = (Axis){AXIS_FULL, s->shape->id};
+                s->shape->is_full = true;
+            } else {
+                diag_error(c->diag, entry->loc, "shape entries are loop variables, shape symbols or 1; "
+                           "%s is %s", entry->name, symbol_kind_name(s));
+                ok = false;
+                continue;
+            }
+        } else if (entry->kind == EXPR_INT) {
+            diag_error(c->diag, entry->loc, "shape entries are loop variables, shape symbols or 1, "
+                       "got %lld", (long long)entry->int_value);
+            ok = false;
+            continue;
+        } else {
+            diag_error(c->diag, entry->loc, "shape entries are loop variables, shape symbols or 1");
+            ok = false;
+            continue;
+        }
+        shape.axes[shape.rank++] = axis;
+    }
+    if (ok)
+        list->type = shape;
+    return ok;
+}
+
+static bool check_dtype_arg(Checker *c, Expr *e, Expr *arg)
+{
+    if (!arg || arg->kind != EXPR_DTYPE) {
+        diag_error(c->diag, arg ? arg->loc : e->loc, "%s needs a dtype (f32, bf16, ...) as its last "
+                   "argument", builtin_name(e->builtin));
+        return false;
+    }
+    arg->reduce_axis = -2;
+    arg->type = (Type){.kind = TYPE_DTYPE, .dtype = arg->dtype};
+    return true;
+}
+
+static NOINLINE void type_constructor(Checker *c, Expr *e, const CallArgs *a)
+{
+    bool is_full = e->builtin == BI_FULL;
+    if (!need_arity(c, e, a, is_full ? 3 : 2)) {
+        set_error(e);
+        return;
+    }
+    Expr *list = e->args[0], *dt_arg = e->args[is_full ? 2 : 1];
+    bool ok = check_shape_list(c, list, builtin_name(e->builtin));
+    ok = check_dtype_arg(c, e, dt_arg) && ok;
+    if (is_full) {
+        Expr *v = e->args[1];
+        if (!need_value(c, v)) {
+            ok = false;
+        } else if (ok) {
+            const Type *vt = &v->type;
+            DType dt = dt_arg->dtype;
+            bool fits = vt->rank == 0 &&
+                        (vt->dtype == dt ||
+                         (vt->weak && (dtype_is_int(vt->dtype) ? dt != DT_BOOL : dtype_is_float(dt))));
+            if (vt->rank != 0) {
+                diag_error(c->diag, v->loc, "the value of full must be a scalar, got %s",
+                           show_type(c, vt));
+                ok = false;
+            } else if (!fits) {
+                diag_error(c->diag, v->loc, "the value of full is %s, the tile is %s: convert it "
+                           "with .to(%s)", show_type(c, vt), dtype_name(dt), dtype_name(dt));
+                ok = false;
+            }
+        }
+    }
+    if (!ok) {
+        set_error(e);
+        return;
+    }
+    e->type = list->type;
+    e->type.kind = TYPE_VALUE;
+    e->type.dtype = dt_arg->dtype;
+    note_fp8(c, e->loc, dt_arg->dtype);
+}
+
+static NOINLINE void type_cdiv(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (!need_arity(c, e, a, 2) || !args_are_values(c, e, 2)) {
+        set_error(e);
+        return;
+    }
+    const Type *l = &e->args[0]->type, *r = &e->args[1]->type;
+    if (!dtype_is_int(l->dtype) || !dtype_is_int(r->dtype)) {
+        diag_error(c->diag, e->loc, "cdiv needs integers, got %s and %s", show_type(c, l),
+                   show_type(c, r));
+        set_error(e);
+        return;
+    }
+    Type res = {.kind = TYPE_VALUE};
+    if (!broadcast_or_report(c, e->loc, l, r, &res)) {
+        set_error(e);
+        return;
+    }
+    res.dtype = promote(l, r);
+    res.weak = l->weak && r->weak;
+    res.is_const = l->is_const && r->is_const;
+    e->type = res;
+}
+
+/* The built-in a call names, after locals, loop variables, parameters and shape symbols
+   have had their chance to shadow it. */
+static Builtin resolve_callee(Checker *c, Expr *e)
+{
+    const char *name = or_q(e->name);
+    Symbol *s = lookup(c, e->name);
+    if (s) {
+        diag_error(c->diag, e->loc, "%s is %s, not a function", name, symbol_kind_name(s));
+        return BI_NONE;
+    }
+    Builtin b = builtin_lookup(e->name);
+    if (b == BI_NONE)
+        diag_error(c->diag, e->loc, "unknown function %s%s", name, suggest(c, name, true));
+    return b;
+}
+
+static bool is_atomic(Builtin b)
+{
+    return b == BI_ATOMIC_ADD || b == BI_ATOMIC_MAX || b == BI_ATOMIC_MIN;
+}
+
+static NOINLINE void check_call(Checker *c, Expr *e)
+{
+    Builtin b = resolve_callee(c, e);
+    e->builtin = b;
+    CallArgs a;
+    if (b == BI_NONE || !split_args(c, e, &a)) {
+        set_error(e);
+        return;
+    }
+    if (is_atomic(b)) {
+        diag_error(c->diag, e->loc, "%s is a statement, not a value", builtin_name(b));
+        set_error(e);
+        return;
+    }
+    /* The arguments first, then the call's type in a function of its own: the recursion
+       carries no more stack than it must. A constructor's shape list and dtype are not
+       values and are checked by type_constructor. */
+    bool constructor = b == BI_ZEROS || b == BI_FULL;
+    for (int i = 0; i < a.npos; i++) {
+        Expr *arg = e->args[i];
+        if (constructor && ((i == 0 && arg->kind == EXPR_LIST) ||
+                            (i == a.npos - 1 && arg->kind == EXPR_DTYPE)))
+            continue;
+        check_expr(c, arg);
+    }
+    switch (b) {
+    case BI_EXP2: case BI_EXP: case BI_LOG: case BI_LOG2: case BI_SQRT: case BI_RSQRT: case BI_ABS:
+        type_math(c, e, &a);
+        return;
+    case BI_MAX: case BI_MIN:
+        type_minmax(c, e, &a);
+        return;
+    case BI_SUM: case BI_AMAX:
+        type_reduction(c, e, &a);
+        return;
+    case BI_WHERE:
+        type_where(c, e, &a);
+        return;
+    case BI_ZEROS: case BI_FULL:
+        type_constructor(c, e, &a);
+        return;
+    case BI_CDIV:
+        type_cdiv(c, e, &a);
+        return;
+    default:
+        set_error(e);
+        return;
+    }
+}
+
+static NOINLINE void check_name(Checker *c, Expr *e)
+{
+    Symbol *s = lookup(c, e->name);
+    if (!s) {
+        if (e->name)
+            report_unknown_name(c, e->loc, e->name);
+        set_error(e);
+        return;
+    }
+    e->sym = s;
+    switch (s->kind) {
+    case SYM_LOCAL:
+        e->type = s->local->type;
+        return;
+    case SYM_LOOPVAR:
+        e->type = (Type){.kind = TYPE_LOOPVAR, .axes = {{AXIS_BLOCK, s->loopvar->id}}};
+        return;
+    case SYM_SHAPE:
+        e->type = scalar_type(DT_I64);
+        return;
+    case SYM_PARAM:
+        break;
+    }
+    Param *p = s->param;
+    if (p->kind != PARAM_TENSOR) {
+        e->type = scalar_type(p->dtype);
+        e->type.is_const = p->kind == PARAM_CONST;
+        return;
+    }
+    Type t = {.kind = TYPE_TENSOR, .dtype = p->dtype, .rank = p->rank};
+    for (int i = 0; i < p->rank && i < MAX_RANK; i++)
+        t.axes[i] = p->dims[i].is_symbol ? (Axis){AXIS_FULL, p->dims[i].sym}
+                                         : (Axis){AXIS_CONST, (int)p->dims[i].value};
+    e->type = t;
+}
+
+static NOINLINE void check_expr_kind(Checker *c, Expr *e)
+{
+    switch (e->kind) {
+    case EXPR_INT:
+        e->type = scalar_type(DT_I64);
+        e->type.weak = e->type.is_const = true;
+        return;
+    case EXPR_FLOAT:
+        e->type = scalar_type(DT_F32);
+        e->type.weak = e->type.is_const = true;
+        return;
+    case EXPR_BOOL:
+        e->type = scalar_type(DT_BOOL);
+        e->type.is_const = true;
+        return;
+    case EXPR_NAME:
+        check_name(c, e);
+        return;
+    case EXPR_UNARY:
+        check_unary(c, e);
+        return;
+    case EXPR_BINARY:
+        check_binary(c, e);
+        return;
+    case EXPR_TERNARY:
+        check_ternary(c, e);
+        return;
+    case EXPR_CALL:
+        check_call(c, e);
+        return;
+    case EXPR_INDEX:
+        check_index(c, e);
+        return;
+    case EXPR_FIELD:
+        check_field(c, e);
+        return;
+    case EXPR_TO:
+        check_to(c, e);
+        return;
+    case EXPR_SLICE:
+        diag_error(c->diag, e->loc, "`:` is only allowed in an index");
+        break;
+    case EXPR_NONE:
+        diag_error(c->diag, e->loc, "None is only allowed in an index");
+        break;
+    case EXPR_DTYPE:
+        diag_error(c->diag, e->loc, "dtype %s is only an argument of zeros or full",
+                   dtype_name(e->dtype));
+        break;
+    case EXPR_LIST:
+        diag_error(c->diag, e->loc, "a shape list is only the first argument of zeros or full");
+        break;
+    case EXPR_KWARG:
+        diag_error(c->diag, e->loc, "a keyword argument is only allowed in a call");
+        break;
+    }
+    set_error(e);
+}
+
+/* Fills e's sema fields and returns its type. Depth-guarded: a pathological nesting is
+   one error, not a stack overflow. */
+static NOINLINE const Type *check_expr(Checker *c, Expr *e)
+{
+    if (!e)
+        return &error_type;
+    e->reduce_axis = -2;
+    e->builtin = BI_NONE;
+    e->sym = NULL;
+    set_error(e);
+    if (c->depth >= SEMA_MAX_DEPTH) {
+        if (!c->too_deep_reported)
+            diag_error(c->diag, e->loc, "expression nested too deeply (more than %d levels)",
+                       SEMA_MAX_DEPTH);
+        c->too_deep_reported = true;
+        return &e->type;
+    }
+    c->depth++;
+    check_expr_kind(c, e);
+    c->depth--;
+    return &e->type;
+}
+
+/* ---- loop extents */
+
+/* The first part of an extent that is not a shape symbol, scalar/const parameter,
+   literal, .begin/.end, min/max/cdiv, arithmetic or a const ?:. `why` names it, or is
+   NULL for a ?: whose condition is not const. */
+static const Expr *extent_offender(const Expr *e, const char **why)
+{
+    if (!e)
+        return NULL;
+    switch (e->kind) {
+    case EXPR_INT: case EXPR_BOOL:
+        return NULL;
+    case EXPR_NAME:
+        if (e->sym && (e->sym->kind == SYM_SHAPE || e->sym->kind == SYM_PARAM))
+            return NULL;
+        *why = e->sym && e->sym->kind == SYM_LOCAL ? "a local" : "this name";
+        return e;
+    case EXPR_UNARY:
+        return extent_offender(e->lhs, why);
+    case EXPR_BINARY: {
+        const Expr *l = extent_offender(e->lhs, why);
+        return l ? l : extent_offender(e->rhs, why);
+    }
+    case EXPR_TERNARY: {
+        if (e->cond && !e->cond->type.is_const) {
+            *why = NULL;        /* a run-time condition */
+            return e->cond;
+        }
+        const Expr *l = extent_offender(e->lhs, why);
+        return l ? l : extent_offender(e->rhs, why);
+    }
+    case EXPR_CALL:
+        if (e->builtin == BI_MIN || e->builtin == BI_MAX || e->builtin == BI_CDIV) {
+            for (int i = 0; i < e->nargs; i++) {
+                const Expr *bad = extent_offender(e->args[i], why);
+                if (bad)
+                    return bad;
+            }
+            return NULL;
+        }
+        *why = "a call";
+        return e;
+    case EXPR_FIELD:
+        if (e->name && (strcmp(e->name, "begin") == 0 || strcmp(e->name, "end") == 0))
+            return NULL;
+        *why = "this field";
+        return e;
+    case EXPR_INDEX:
+        *why = "a tensor load";
+        return e;
+    default:
+        *why = "this expression";
+        return e;
+    }
+}
+
+static NOINLINE void check_extent(Checker *c, Expr *e)
+{
+    const Type *t = check_expr(c, e);
+    if (t->kind == TYPE_ERROR || !need_value(c, e))
+        return;
+    if (t->rank != 0 || !dtype_is_int(t->dtype)) {
+        diag_error(c->diag, e->loc, "a loop extent must be an integer scalar, got %s", show_type(c, t));
+        return;
+    }
+    const char *why = "this expression";
+    const Expr *bad = extent_offender(e, &why);
+    if (bad && !why)
+        diag_error(c->diag, bad->loc, "the condition of ?: in a loop extent must be known at compile "
+                   "time (const parameters and literals)");
+    else if (bad)
+        diag_error(c->diag, bad->loc, "a loop extent may not use %s: extents are built from shape "
+                   "symbols, scalar and const parameters, literals and .begin/.end of enclosing "
+                   "loops", why);
+}
+
+/* ---- statements */
+
+static void check_stmts(Checker *c, Stmt **stmts, int n, const char *block);
+static void check_stmt(Checker *c, Stmt *s);
+
+static void open_scope(Checker *c, int *saved_len, const char **saved_block, const char *block)
+{
+    *saved_len = c->visible.len;
+    *saved_block = c->block;
+    c->block = block;
+}
+
+static void close_scope(Checker *c, int saved_len, const char *saved_block)
+{
+    for (int i = saved_len; i < c->visible.len; i++)
+        ptrvec_push(c->arena, &c->dead, c->visible.items[i]);
+    c->visible.len = saved_len;
+    c->block = saved_block;
+}
+
+static NOINLINE void check_stmts(Checker *c, Stmt **stmts, int n, const char *block)
+{
+    int saved_len;
+    const char *saved_block;
+    open_scope(c, &saved_len, &saved_block, block);
+    for (int i = 0; i < n; i++)
+        check_stmt(c, stmts[i]);
+    close_scope(c, saved_len, saved_block);
+}
+
+/* An assignment to an existing local inside loops opened after its definition makes it
+   loop-carried in each of them (the grid loop carries nothing: its iterations are
+   separate programs). */
+static void mark_carried(Checker *c, LocalInfo *info)
+{
+    for (int i = info->loop_depth; i < c->frames.len; i++) {
+        LoopFrame *f = c->frames.items[i];
+        if (f->is_grid)
+            continue;
+        bool seen = false;
+        for (int j = 0; j < f->carried.len && !seen; j++)
+            seen = f->carried.items[j] == info->local;
+        if (!seen)
+            ptrvec_push(c->arena, &f->carried, info->local);
+    }
+}
+
+/* A local may not take the name of a parameter, shape symbol or loop variable in scope. */
+static bool local_name_free(Checker *c, Loc loc, const char *name)
+{
+    Symbol *s = lookup(c, name);
+    if (!s || s->kind == SYM_LOCAL)
+        return true;
+    if (s->kind == SYM_PARAM)
+        diag_error(c->diag, loc, "cannot assign to parameter %s: parameters are read-only "
+                   "(name the local differently)", name);
+    else if (s->kind == SYM_LOOPVAR)
+        diag_error(c->diag, loc, "cannot assign to loop variable %s (name the local differently)",
+                   name);
+    else
+        diag_error(c->diag, loc, "cannot assign to shape symbol %s (name the local differently)", name);
+    return false;
+}
+
+static LocalInfo *define_local(Checker *c, Stmt *s, const Type *t)
+{
+    LocalInfo *info = arena_alloc(c->arena, sizeof *info);
+    Local *local = arena_alloc(c->arena, sizeof *local);
+    local->name = s->name;
+    local->loc = s->loc;
+    local->type = *t;
+    local->type.weak = false;
+    local->type.is_const = false;
+    local->id = c->locals.len;
+    info->local = local;
+    info->sym = (Symbol){.kind = SYM_LOCAL, .name = s->name, .local = local};
+    info->loop_depth = c->frames.len;
+    info->block = c->block;
+    ptrvec_push(c->arena, &c->locals, info);
+    ptrvec_push(c->arena, &c->visible, info);
+    return info;
+}
+
+/* A value that may be stored in a slot of type `want` without conversion: the same dtype,
+   or a weak literal of a compatible class. */
+static bool dtype_fits(const Type *value, DType want)
+{
+    if (value->dtype == want)
+        return true;
+    if (!value->weak)
+        return false;
+    if (dtype_is_int(value->dtype))
+        return want != DT_BOOL;
+    return dtype_is_float(value->dtype) && dtype_is_float(want);
+}
+
+static NOINLINE void check_assign(Checker *c, Stmt *s)
+{
+    const char *name = or_q(s->name);
+    check_expr(c, s->value);
+    bool value_ok = s->value && need_value(c, s->value);
+    const Type *t = value_ok ? &s->value->type : &error_type;
+    if (value_ok && c->in_prologue && t->rank != 0) {
+        diag_error(c->diag, s->loc, "statements before the grid loop compute scalars only: %s is %s",
+                   name, show_type(c, t));
+        t = &error_type;
+    }
+    if (!s->name)
+        return;
+    LocalInfo *info = find_local(c, s->name);
+    if (!info && !local_name_free(c, s->loc, s->name))
+        return;
+    if (s->assign_op >= 0) {
+        if (!info) {
+            if (lookup(c, s->name) == NULL) {
+                bool dead = false;
+                for (int i = 0; i < c->dead.len && !dead; i++)
+                    dead = strcmp(((LocalInfo *)c->dead.items[i])->local->name, name) == 0;
+                if (dead)
+                    report_unknown_name(c, s->loc, name);
+                else
+                    diag_error(c->diag, s->loc, "%s %s= needs an existing local: define %s first",
+                               name, binop_text(s->assign_op), name);
+            }
+            return;
+        }
+        s->local = info->local;
+        mark_carried(c, info);
+        const Type *have = &info->local->type;
+        Type res;
+        if (have->kind != TYPE_VALUE || t->kind != TYPE_VALUE ||
+            !binary_result(c, s->loc, s->assign_op, have, t, &res))
+            return;
+        if (res.dtype != have->dtype || !same_axes(&res, have))
+            diag_error(c->diag, s->loc, "%s was %s, cannot assign %s (the result of %s %s= %s)",
+                       name, show_type(c, have), show_type(c, &res), name,
+                       binop_text(s->assign_op), show_type(c, t));
+        return;
+    }
+    if (!info) {
+        info = define_local(c, s, t);
+        s->local = info->local;
+        s->defines = true;
+        return;
+    }
+    s->local = info->local;
+    mark_carried(c, info);
+    const Type *have = &info->local->type;
+    if (have->kind != TYPE_VALUE || t->kind != TYPE_VALUE)
+        return;
+    if (!same_axes(t, have) || !dtype_fits(t, have->dtype))
+        diag_error(c->diag, s->loc, "%s was %s, cannot assign %s", name, show_type(c, have),
+                   show_type(c, t));
+}
+
+/* The value of a store or an atomic: it broadcasts to the target's tile shape and has the
+   target's dtype. */
+static void check_written_value(Checker *c, Expr *target, Expr *value, Param *p, const char *what)
+{
+    check_expr(c, value);
+    if (!need_value(c, value) || target->type.kind != TYPE_VALUE)
+        return;
+    const Type *want = &target->type, *t = &value->type;
+    Type res = {.kind = TYPE_VALUE};
+    Axis bad_a, bad_b;
+    if (!broadcast(t, want, &res, &bad_a, &bad_b) || !same_axes(&res, want)) {
+        diag_error(c->diag, value->loc, "%s of %s into %s: the value does not broadcast to the "
+                   "target's shape %s", what, show_type(c, t), or_q(p->name), show_type(c, want));
+        return;
+    }
+    if (!dtype_fits(t, p->dtype))
+        diag_error(c->diag, value->loc, "%s of %s into %s tensor %s: convert with .to(%s)", what,
+                   show_type(c, t), dtype_name(p->dtype), or_q(p->name), dtype_name(p->dtype));
+}
+
+/* The tensor parameter that `t[...]` writes to, or NULL after reporting. */
+static Param *written_tensor(Checker *c, Expr *target, const char *what)
+{
+    if (!target || target->kind != EXPR_INDEX || !target->lhs || target->lhs->kind != EXPR_NAME) {
+        if (target)
+            diag_error(c->diag, target->loc, "%s needs a tensor parameter indexed as t[...]", what);
+        return NULL;
+    }
+    target->reduce_axis = -2;
+    const Type *base = check_expr(c, target->lhs);
+    Symbol *s = target->lhs->sym;
+    if (base->kind == TYPE_ERROR)
+        return NULL;
+    if (!s || s->kind != SYM_PARAM) {
+        diag_error(c->diag, target->loc, "%s into %s, which is %s: only tensor parameters are written",
+                   what, or_q(target->lhs->name), s ? symbol_kind_name(s) : "not a parameter");
+        return NULL;
+    }
+    if (s->param->kind != PARAM_TENSOR) {
+        diag_error(c->diag, target->loc, "%s into %s parameter %s: only tensor parameters are written",
+                   what, s->param->kind == PARAM_CONST ? "const" : "scalar", or_q(s->param->name));
+        return NULL;
+    }
+    return s->param;
+}
+
+static NOINLINE void check_store(Checker *c, Stmt *s)
+{
+    if (c->in_prologue) {
+        diag_error(c->diag, s->loc, "store before the grid loop: statements before it compute "
+                   "scalars only (move the store into the grid loop)");
+        return;
+    }
+    Param *p = written_tensor(c, s->target, "store");
+    if (!p) {
+        check_expr(c, s->value);
+        return;
+    }
+    if (p->reduce != REDUCE_NONE) {
+        const char *op = p->reduce == REDUCE_SUM ? "add" : p->reduce == REDUCE_MAX ? "max" : "min";
+        diag_error(c->diag, s->target->loc, "%s is a reduction target: write it with atomic_%s(%s[...], v)",
+                   or_q(p->name), op, or_q(p->name));
+        return;
+    }
+    check_tensor_index(c, s->target, p);
+    check_written_value(c, s->target, s->value, p, "store");
+}
+
+static ReduceOp atomic_op(Builtin b)
+{
+    return b == BI_ATOMIC_ADD ? REDUCE_SUM : b == BI_ATOMIC_MAX ? REDUCE_MAX : REDUCE_MIN;
+}
+
+static const char *reduce_name(ReduceOp op)
+{
+    return op == REDUCE_SUM ? "sum" : op == REDUCE_MAX ? "max" : "min";
+}
+
+static NOINLINE void check_expr_stmt(Checker *c, Stmt *s)
+{
+    Expr *e = s->value;
+    if (!e)
+        return;
+    if (e->kind != EXPR_CALL || !is_atomic(builtin_lookup(e->name)) || lookup(c, e->name)) {
+        if (e->kind == EXPR_CALL && is_atomic(builtin_lookup(e->name))) {
+            check_expr(c, e);       /* reports the shadowing name */
+            return;
+        }
+        diag_error(c->diag, e->loc, "this value is unused: only atomic_add, atomic_max and atomic_min "
+                   "stand alone as statements");
+        return;
+    }
+    e->builtin = builtin_lookup(e->name);
+    e->reduce_axis = -2;
+    const char *name = builtin_name(e->builtin);
+    if (c->in_prologue) {
+        diag_error(c->diag, e->loc, "%s before the grid loop: statements before it compute scalars "
+                   "only", name);
+        return;
+    }
+    CallArgs a;
+    if (!split_args(c, e, &a) || !need_arity(c, e, &a, 2))
+        return;
+    Param *p = written_tensor(c, e->args[0], name);
+    if (!p)
+        return;
+    ReduceOp op = atomic_op(e->builtin);
+    if (p->reduce == REDUCE_NONE) {
+        diag_error(c->diag, e->args[0]->loc, "%s needs a reduction target: %s is not declared "
+                   "reduce(%s)", name, or_q(p->name), reduce_name(op));
+        return;
+    }
+    if (p->reduce != op) {
+        diag_error(c->diag, e->args[0]->loc, "%s is declared reduce(%s): combine into it with "
+                   "atomic_%s", or_q(p->name), reduce_name(p->reduce),
+                   p->reduce == REDUCE_SUM ? "add" : reduce_name(p->reduce));
+        return;
+    }
+    check_tensor_index(c, e->args[0], p);
+    check_written_value(c, e->args[0], e->args[1], p, name);
+    e->type = e->args[0]->type;
+}
+
+static NOINLINE void check_if(Checker *c, Stmt *s)
+{
+    const Type *t = check_expr(c, s->cond);
+    if (s->cond && need_value(c, s->cond)) {
+        if (t->dtype != DT_BOOL || t->rank != 0)
+            diag_error(c->diag, s->cond->loc, "an if condition must be a scalar bool, got %s",
+                       show_type(c, t));
+        else if (!t->is_const)
+            diag_error(c->diag, s->cond->loc, "an if condition must be known at compile time "
+                       "(const parameters and literals); use where() or ?: for run-time choices");
+    }
+    check_stmts(c, s->body, s->nbody, "if");
+    check_stmts(c, s->else_body, s->nelse, "else branch");
+}
+
+/* Names a loop variable may not take: another variable of this loop, an enclosing loop's
+   variable, a local in scope, a parameter or a shape symbol. */
+static void check_loopvar_name(Checker *c, Stmt *s, int index)
+{
+    LoopVar *v = s->vars[index];
+    for (int j = 0; j < index; j++)
+        if (s->vars[j] && strcmp(s->vars[j]->name, v->name) == 0) {
+            diag_error(c->diag, v->loc, "loop variable %s is bound twice in this loop", v->name);
+            return;
+        }
+    LoopVar *outer = find_scope_var(c, v->name);
+    LocalInfo *local = find_local(c, v->name);
+    if (outer)
+        diag_error(c->diag, v->loc, "loop variable %s shadows the enclosing loop variable %s (at %s)",
+                   v->name, v->name, show_loc(c, v->loc, outer->loc));
+    else if (local) {
+        diag_error(c->diag, v->loc, "loop variable %s has the name of the local %s (defined at %s)",
+                   v->name, v->name, show_loc(c, v->loc, local->local->loc));
+        local->hidden = true;   /* inside the loop the name means the variable */
+    }
+    else if (find_param(c, v->name) >= 0)
+        diag_error(c->diag, v->loc, "loop variable %s has the name of a parameter", v->name);
+    else if (find_shape(c, v->name) >= 0)
+        diag_error(c->diag, v->loc, "loop variable %s has the name of a shape symbol", v->name);
+}
+
+static NOINLINE void check_for(Checker *c, Stmt *s)
+{
+    bool is_grid = s == c->grid;
+    if (!is_grid && c->in_prologue) {
+        diag_error(c->diag, s->loc, "a loop before the grid loop: a kernel is scalar statements, then "
+                   "one grid loop as its last statement");
+        return;
+    }
+    if (!is_grid && s->explicit_grid)
+        diag_error(c->diag, s->loc, "grid loop inside a sequential loop: `grid(...)` is only the "
+                   "kernel's outermost loop");
+    for (int i = 0; i < s->nvars; i++)
+        if (s->vars[i])
+            check_extent(c, s->vars[i]->extent);
+    int saved_vars = c->scope_vars.len;
+    for (int i = 0; i < s->nvars; i++) {
+        if (!s->vars[i] || !s->vars[i]->name)
+            continue;
+        check_loopvar_name(c, s, i);
+        ptrvec_push(c->arena, &c->scope_vars, s->vars[i]);
+    }
+    LoopFrame *frame = arena_alloc(c->arena, sizeof *frame);
+    frame->is_grid = is_grid;
+    ptrvec_push(c->arena, &c->frames, frame);
+    bool saved_prologue = c->in_prologue;
+    c->in_prologue = false;
+    check_stmts(c, s->body, s->nbody, "loop");
+    c->in_prologue = saved_prologue;
+    c->frames.len--;
+    c->scope_vars.len = saved_vars;
+    for (int i = 0; i < c->visible.len; i++)
+        ((LocalInfo *)c->visible.items[i])->hidden = false;
+    s->ncarried = frame->carried.len;
+    s->carried = arena_alloc(c->arena, sizeof *s->carried * (size_t)(s->ncarried + 1));
+    for (int i = 0; i < s->ncarried; i++)
+        s->carried[i] = frame->carried.items[i];
+}
+
+static void apply_tune(Checker *c, Stmt *s);
+
+static void check_stmt(Checker *c, Stmt *s)
+{
+    if (!s)
+        return;
+    if (c->depth >= SEMA_MAX_DEPTH) {
+        if (!c->too_deep_reported)
+            diag_error(c->diag, s->loc, "statements nested too deeply (more than %d levels)",
+                       SEMA_MAX_DEPTH);
+        c->too_deep_reported = true;
+        return;
+    }
+    c->depth++;
+    switch (s->kind) {
+    case STMT_ASSIGN:
+        check_assign(c, s);
+        break;
+    case STMT_STORE:
+        check_store(c, s);
+        break;
+    case STMT_EXPR:
+        check_expr_stmt(c, s);
+        break;
+    case STMT_FOR:
+        check_for(c, s);
+        break;
+    case STMT_IF:
+        check_if(c, s);
+        break;
+    case STMT_TUNE:
+        diag_error(c->diag, s->loc, "tune is only allowed at the kernel's top level, before the grid loop");
+        break;
+    }
+    c->depth--;
+}
+
+/* ---- loop variables and tunables */
+
+/* The block sizes a spec allows, as a bit set over log2 (bit i = size 2^i). Reports bad
+   values; 0 means nothing is allowed (an error was reported). */
+static unsigned block_bits(Checker *c, const BlockSpec *b, Loc fallback, const char *var)
+{
+    Loc loc = b->loc.line ? b->loc : fallback;
+    unsigned bits = 0;
+    int64_t values[2];
+    const int64_t *list = values;
+    int n = 0;
+    switch (b->kind) {
+    case BLOCK_FREE:
+        return 0x1f0u;      /* 16..256 */
+    case BLOCK_FIXED:
+    case BLOCK_SET:
+        list = b->values;
+        n = b->kind == BLOCK_FIXED && b->nvalues > 1 ? 1 : b->nvalues;
+        if (n == 0 || !list) {
+            diag_error(c->diag, loc, "the block set of %s is empty", var);
+            return 0;
+        }
+        break;
+    case BLOCK_RANGE:
+        values[0] = b->lo;
+        values[1] = b->hi;
+        n = 2;
+        break;
+    }
+    for (int i = 0; i < n; i++) {
+        int64_t v = list[i];
+        if (v < 1 || v > MAX_BLOCK_SIZE) {
+            diag_error(c->diag, loc, "block size %lld of %s is out of range: sizes are 1 to %d",
+                       (long long)v, var, MAX_BLOCK_SIZE);
+            return 0;
+        }
+        if (!is_pow2(v)) {
+            diag_error(c->diag, loc, "block size %lld of %s is not a power of two", (long long)v, var);
+            return 0;
+        }
+    }
+    if (b->kind == BLOCK_RANGE) {
+        if (b->lo > b->hi) {
+            diag_error(c->diag, loc, "block range %lld..%lld of %s is empty: lo must be <= hi",
+                       (long long)b->lo, (long long)b->hi, var);
+            return 0;
+        }
+        for (int i = 0; i <= MAX_BLOCK_LOG2; i++)
+            if ((1LL << i) >= b->lo && (1LL << i) <= b->hi)
+                bits |= 1u << i;
+        return bits;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= MAX_BLOCK_LOG2; j++)
+            if (list[i] == 1LL << j)
+                bits |= 1u << j;
+    return bits;
+}
+
+static Tunable *find_tunable(Checker *c, const char *name)
+{
+    for (int i = 0; i < c->tunables.len; i++) {
+        Tunable *t = c->tunables.items[i];
+        if (strcmp(t->name, name) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static Tunable *new_tunable(Checker *c, const char *name, TunableKind kind, const int64_t *values,
+                            int n)
+{
+    Tunable *t = arena_alloc(c->arena, sizeof *t);
+    t->name = name;
+    t->kind = kind;
+    t->values = arena_alloc(c->arena, sizeof *t->values * (size_t)(n ? n : 1));
+    memcpy(t->values, values, sizeof *values * (size_t)n);
+    t->nvalues = n;
+    ptrvec_push(c->arena, &c->tunables, t);
+    return t;
+}
+
+static int bits_to_values(unsigned bits, int64_t *out)
+{
+    int n = 0;
+    for (int i = 0; i <= MAX_BLOCK_LOG2; i++)
+        if (bits & (1u << i))
+            out[n++] = 1LL << i;
+    return n;
+}
+
+static unsigned values_to_bits(const Tunable *t)
+{
+    unsigned bits = 0;
+    for (int i = 0; i < t->nvalues; i++)
+        for (int j = 0; j <= MAX_BLOCK_LOG2; j++)
+            if (t->values[i] == 1LL << j)
+                bits |= 1u << j;
+    return bits;
+}
+
+static const char *tunable_name_for(Checker *c, const char *var)
+{
+    size_t n = strlen(var);
+    char *name = arena_alloc(c->arena, n + 7);
+    memcpy(name, "BLOCK_", 6);
+    for (size_t i = 0; i < n; i++)
+        name[6 + i] = var[i] >= 'a' && var[i] <= 'z' ? (char)(var[i] - 'a' + 'A') : var[i];
+    return name;
+}
+
+/* One BLOCK_<V> tunable per unpinned loop variable; same-name variables (sibling loops)
+   share it, allowing the sizes both their block(...) allow. */
+static void add_block_tunable(Checker *c, LoopVar *v)
+{
+    unsigned bits = block_bits(c, &v->block, v->loc, v->name);
+    if (v->block.kind == BLOCK_FIXED && bits == 1u) {
+        v->scalar = true;
+        return;
+    }
+    const char *name = tunable_name_for(c, v->name);
+    v->tunable = name;
+    if (!bits)
+        return;
+    Tunable *t = find_tunable(c, name);
+    if (!t) {
+        int64_t values[MAX_BLOCK_LOG2 + 1];
+        int n = bits_to_values(bits, values);
+        t = new_tunable(c, name, TUNE_BLOCK, values, n);
+        t->loopvar = v;
+        return;
+    }
+    if (strcmp(t->loopvar->name, v->name) != 0) {
+        if (find_param(c, v->name) >= 0 || find_shape(c, v->name) >= 0 ||
+            find_param(c, t->loopvar->name) >= 0 || find_shape(c, t->loopvar->name) >= 0)
+            return;     /* the name itself is reported when the loop is checked */
+        diag_error(c->diag, v->loc, "loop variables %s and %s would share the tunable %s: rename one",
+                   t->loopvar->name, v->name, name);
+        return;
+    }
+    unsigned both = bits & values_to_bits(t);
+    if (!both) {
+        diag_error(c->diag, v->loc, "the block sizes of %s here and at %s have no value in common "
+                   "(same-name loop variables share %s)", v->name,
+                   show_loc(c, v->loc, t->loopvar->loc), name);
+        return;
+    }
+    t->nvalues = bits_to_values(both, t->values);
+}
+
+/* Walks every loop (in source order, outermost first) to number the loop variables and
+   make their tunables before any statement is checked, so `tune` and type printing can
+   refer to loops that come later. */
+static void collect_loopvars(Checker *c, Stmt **stmts, int n, PtrVec *out, int depth)
+{
+    if (depth >= SEMA_MAX_DEPTH)
+        return;
+    for (int i = 0; i < n; i++) {
+        Stmt *s = stmts[i];
+        if (!s)
+            continue;
+        if (s->kind == STMT_FOR) {
+            for (int j = 0; j < s->nvars; j++) {
+                LoopVar *v = s->vars[j];
+                if (!v)
+                    continue;
+                v->id = out->len;
+                v->is_grid = s == c->grid;
+                v->scalar = false;
+                v->tunable = NULL;
+                if (!v->name)
+                    v->name = "?";
+                ptrvec_push(c->arena, out, v);
+            }
+            collect_loopvars(c, s->body, s->nbody, out, depth + 1);
+        } else if (s->kind == STMT_IF) {
+            collect_loopvars(c, s->body, s->nbody, out, depth + 1);
+            collect_loopvars(c, s->else_body, s->nelse, out, depth + 1);
+        }
+    }
+}
+
+static void make_tunables(Checker *c)
+{
+    Kernel *k = c->kernel;
+    for (int i = 0; i < k->nloopvars; i++)
+        add_block_tunable(c, k->loopvars[i]);
+    static const int64_t warps[] = {4, 8}, stages[] = {1, 2, 3, 4}, group[] = {1, 8};
+    new_tunable(c, "num_warps", TUNE_WARPS, warps, 2);
+    new_tunable(c, "num_stages", TUNE_STAGES, stages, 4);
+    new_tunable(c, "group_m", TUNE_GROUP_M, group, 2);
+}
+
+static const char *list_values(Checker *c, const int64_t *v, int n)
+{
+    const char *s = "";
+    for (int i = 0; i < n; i++)
+        s = arena_printf(c->arena, "%s%s%lld", s, i ? ", " : "", (long long)v[i]);
+    return s;
+}
+
+static const char *list_tunables(Checker *c)
+{
+    const char *s = "";
+    for (int i = 0; i < c->tunables.len; i++)
+        s = arena_printf(c->arena, "%s%s%s", s, i ? ", " : "",
+                         ((Tunable *)c->tunables.items[i])->name);
+    return s;
+}
+
+/* `tune NAME in {..}` keeps exactly the listed values, each of which must be allowed
+   already; `tune NAME in lo..hi` keeps the allowed values in [lo, hi]. */
+static void apply_tune(Checker *c, Stmt *s)
+{
+    const char *name = or_q(s->name);
+    Tunable *t = s->name ? find_tunable(c, s->name) : NULL;
+    if (!t) {
+        for (int i = 0; i < c->kernel->nloopvars; i++) {
+            LoopVar *v = c->kernel->loopvars[i];
+            if (v->scalar && strcmp(tunable_name_for(c, v->name), name) == 0) {
+                diag_error(c->diag, s->loc, "%s is not a tunable: %s is pinned to block 1", name,
+                           v->name);
+                return;
+            }
+        }
+        diag_error(c->diag, s->loc, "unknown tunable %s (this kernel's tunables: %s)", name,
+                   list_tunables(c));
+        return;
+    }
+    for (int i = 0; i < c->tunes.len; i++) {
+        Stmt *prev = c->tunes.items[i];
+        if (strcmp(prev->name, name) == 0) {
+            diag_error(c->diag, s->loc, "%s is already narrowed by the tune at %s", name,
+                       show_loc(c, s->loc, prev->loc));
+            return;
+        }
+    }
+    ptrvec_push(c->arena, &c->tunes, s);
+    const BlockSpec *b = &s->tune;
+    const char *allowed = list_values(c, t->values, t->nvalues);
+    int64_t *kept = arena_alloc(c->arena, sizeof *kept * (size_t)(t->nvalues + 1));
+    int n = 0;
+    if (b->kind == BLOCK_RANGE) {
+        if (b->lo > b->hi) {
+            diag_error(c->diag, s->loc, "tune range %lld..%lld is empty: lo must be <= hi",
+                       (long long)b->lo, (long long)b->hi);
+            return;
+        }
+        for (int i = 0; i < t->nvalues; i++)
+            if (t->values[i] >= b->lo && t->values[i] <= b->hi)
+                kept[n++] = t->values[i];
+        if (n == 0) {
+            diag_error(c->diag, s->loc, "tune %s in %lld..%lld keeps none of its values (allowed: %s)",
+                       name, (long long)b->lo, (long long)b->hi, allowed);
+            return;
+        }
+    } else if (b->kind == BLOCK_SET || b->kind == BLOCK_FIXED) {
+        if (b->nvalues == 0 || !b->values) {
+            diag_error(c->diag, s->loc, "tune %s lists no values", name);
+            return;
+        }
+        for (int i = 0; i < t->nvalues; i++)
+            for (int j = 0; j < b->nvalues; j++)
+                if (b->values[j] == t->values[i]) {
+                    kept[n++] = t->values[i];
+                    break;
+                }
+        for (int j = 0; j < b->nvalues; j++) {
+            bool found = false;
+            for (int i = 0; i < t->nvalues && !found; i++)
+                found = b->values[j] == t->values[i];
+            if (!found) {
+                diag_error(c->diag, s->loc, "tune %s: %lld is not allowed (allowed: %s)", name,
+                           (long long)b->values[j], allowed);
+                return;
+            }
+        }
+    } else {
+        diag_error(c->diag, s->loc, "tune %s needs a set {..} or a range lo..hi", name);
+        return;
+    }
+    t->values = kept;
+    t->nvalues = n;
+}
+
+/* The allowed value closest to `want` (in log2 for block sizes); ties take the smaller. */
+static void set_default(Tunable *t, int64_t want)
+{
+    if (t->nvalues == 0) {
+        t->default_value = want;
+        return;
+    }
+    int64_t best = t->values[0], best_d = -1;
+    for (int i = 0; i < t->nvalues; i++) {
+        int64_t v = t->values[i], d;
+        if (t->kind == TUNE_BLOCK) {
+            int lv = 0, lw = 0;
+            while ((1LL << lv) < v)
+                lv++;
+            while ((1LL << lw) < want)
+                lw++;
+            d = lv > lw ? lv - lw : lw - lv;
+        } else {
+            d = v > want ? v - want : want - v;
+        }
+        if (best_d < 0 || d < best_d) {
+            best = v;
+            best_d = d;
+        }
+    }
+    t->default_value = best;
+}
+
+/* ---- parameters and kernel structure */
+
+static void check_params(Checker *c)
+{
+    Kernel *k = c->kernel;
+    PtrVec syms = {0};
+    for (int i = 0; i < k->nparams; i++) {
+        Param *p = k->params[i];
+        if (!p || !p->name)
+            continue;
+        for (int j = 0; j < i; j++)
+            if (k->params[j] && k->params[j]->name && strcmp(k->params[j]->name, p->name) == 0) {
+                diag_error(c->diag, p->loc, "duplicate parameter %s (first at %s)", p->name,
+                           show_loc(c, p->loc, k->params[j]->loc));
+                break;
+            }
+        note_fp8(c, p->loc, p->dtype);
+        switch (p->kind) {
+        case PARAM_TENSOR:
+            if (p->rank < 1)
+                diag_error(c->diag, p->loc, "tensor parameter %s needs at least one dim", p->name);
+            if (p->reduce != REDUCE_NONE && p->dtype != DT_F32 && p->dtype != DT_I32 &&
+                p->dtype != DT_I64)
+                diag_error(c->diag, p->loc, "reduction target %s must be f32, i32 or i64, got %s",
+                           p->name, dtype_name(p->dtype));
+            for (int d = 0; d < p->rank && d < MAX_RANK; d++) {
+                ShapeDim *dim = &p->dims[d];
+                dim->sym = -1;
+                if (!dim->is_symbol) {
+                    if (dim->value < 1 || dim->value > INT32_MAX)
+                        diag_error(c->diag, dim->loc, "dim %d of %s has size %lld: sizes are 1 to %d",
+                                   d + 1, p->name, (long long)dim->value, INT32_MAX);
+                    continue;
+                }
+                if (!dim->name)
+                    continue;
+                int found = -1;
+                for (int s = 0; s < syms.len && found < 0; s++)
+                    if (strcmp(((ShapeSym *)syms.items[s])->name, dim->name) == 0)
+                        found = s;
+                if (found < 0) {
+                    ShapeSym *sym = arena_alloc(c->arena, sizeof *sym);
+                    sym->name = dim->name;
+                    sym->loc = dim->loc;
+                    sym->id = found = syms.len;
+                    ptrvec_push(c->arena, &syms, sym);
+                }
+                dim->sym = found;
+            }
+            break;
+        case PARAM_SCALAR:
+            if (dtype_is_fp8(p->dtype))
+                diag_error(c->diag, p->loc, "scalar parameter %s cannot be %s: pass it as f32",
+                           p->name, dtype_name(p->dtype));
+            break;
+        case PARAM_CONST:
+            if (p->dtype != DT_BOOL && !dtype_is_int(p->dtype)) {
+                diag_error(c->diag, p->loc, "const parameter %s must be bool or an integer, got %s",
+                           p->name, dtype_name(p->dtype));
+            } else if (p->dtype == DT_BOOL && p->nconst_values > 0) {
+                diag_error(c->diag, p->loc, "const bool %s takes both values: `in {...}` is for "
+                           "integer consts", p->name);
+            } else if (p->dtype != DT_BOOL && p->nconst_values == 0) {
+                diag_error(c->diag, p->loc, "const %s %s must list its values, as in "
+                           "`%s: const %s in {1, 2}`", dtype_name(p->dtype), p->name, p->name,
+                           dtype_name(p->dtype));
+            }
+            for (int v = 0; v < p->nconst_values && p->const_values; v++) {
+                int64_t x = p->const_values[v];
+                if (p->dtype == DT_I32 && (x < INT32_MIN || x > INT32_MAX))
+                    diag_error(c->diag, p->loc, "const %s lists %lld, which is not an i32", p->name,
+                               (long long)x);
+                for (int w = 0; w < v; w++)
+                    if (p->const_values[w] == x) {
+                        diag_error(c->diag, p->loc, "const %s lists %lld twice", p->name, (long long)x);
+                        break;
+                    }
+            }
+            break;
+        }
+        if (p->kind != PARAM_TENSOR && p->reduce != REDUCE_NONE)
+            diag_error(c->diag, p->loc, "reduce(...) needs a tensor parameter: %s is a scalar", p->name);
+    }
+    k->nsyms = syms.len;
+    k->syms = arena_alloc(c->arena, sizeof *k->syms * (size_t)(syms.len + 1));
+    for (int i = 0; i < syms.len; i++) {
+        ShapeSym *s = syms.items[i];
+        k->syms[i] = s;
+        int p = find_param(c, s->name);
+        if (p >= 0)
+            diag_error(c->diag, s->loc, "shape symbol %s has the name of a parameter", s->name);
+    }
+}
+
+static void make_symbols(Checker *c)
+{
+    Kernel *k = c->kernel;
+    c->param_syms = arena_alloc(c->arena, sizeof *c->param_syms * (size_t)(k->nparams + 1));
+    for (int i = 0; i < k->nparams; i++)
+        if (k->params[i])
+            c->param_syms[i] = (Symbol){.kind = SYM_PARAM, .name = k->params[i]->name,
+                                        .param = k->params[i]};
+    c->shape_syms = arena_alloc(c->arena, sizeof *c->shape_syms * (size_t)(k->nsyms + 1));
+    for (int i = 0; i < k->nsyms; i++)
+        c->shape_syms[i] = (Symbol){.kind = SYM_SHAPE, .name = k->syms[i]->name, .shape = k->syms[i]};
+    c->loopvar_syms = arena_alloc(c->arena, sizeof *c->loopvar_syms * (size_t)(k->nloopvars + 1));
+    for (int i = 0; i < k->nloopvars; i++)
+        c->loopvar_syms[i] = (Symbol){.kind = SYM_LOOPVAR, .name = k->loopvars[i]->name,
+                                      .loopvar = k->loopvars[i]};
+}
+
+/* Top level: prologue statements, then the grid loop as the last statement. */
+static void check_body(Checker *c)
+{
+    Kernel *k = c->kernel;
+    int grid_at = -1;
+    for (int i = 0; i < k->nbody && grid_at < 0; i++)
+        if (k->body[i] && k->body[i]->kind == STMT_FOR)
+            grid_at = i;
+    if (grid_at < 0) {
+        diag_error(c->diag, k->loc, "kernel %s has no grid loop: its body must end with "
+                   "`for ... in tile(...) { }`", or_q(k->name));
+    }
+    c->in_prologue = true;
+    for (int i = 0; i < k->nbody; i++) {
+        Stmt *s = k->body[i];
+        if (!s)
+            continue;
+        if (i == grid_at) {
+            c->in_prologue = false;
+            check_stmt(c, s);
+        } else if (grid_at >= 0 && i > grid_at) {
+            if (s->kind == STMT_TUNE)
+                diag_error(c->diag, s->loc, "tune must come before the grid loop");
+            else if (s->kind == STMT_FOR)
+                diag_error(c->diag, s->loc, "a second grid loop: a kernel has one (the first is at %s)",
+                           show_loc(c, s->loc, k->body[grid_at]->loc));
+            else
+                diag_error(c->diag, s->loc, "statement after the grid loop: the grid loop (at %s) must "
+                           "be the kernel's last statement", show_loc(c, s->loc, k->body[grid_at]->loc));
+        } else if (s->kind == STMT_TUNE) {
+            apply_tune(c, s);
+        } else {
+            check_stmt(c, s);
+        }
+    }
+    c->in_prologue = false;
+}
+
+static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
+{
+    Checker c = {.arena = a, .diag = d, .opts = opts, .kernel = k};
+    int errors_before = d->errors;
+    k->uses_fp8 = false;
+    k->checked = false;
+    check_params(&c);
+    for (int i = 0; i < k->nbody && !c.grid; i++)
+        if (k->body[i] && k->body[i]->kind == STMT_FOR)
+            c.grid = k->body[i];
+    PtrVec vars = {0};
+    collect_loopvars(&c, k->body, k->nbody, &vars, 0);
+    k->nloopvars = vars.len;
+    k->loopvars = arena_alloc(a, sizeof *k->loopvars * (size_t)(vars.len + 1));
+    for (int i = 0; i < vars.len; i++)
+        k->loopvars[i] = vars.items[i];
+    make_tunables(&c);
+    make_symbols(&c);
+    check_body(&c);
+
+    k->nlocals = c.locals.len;
+    k->locals = arena_alloc(a, sizeof *k->locals * (size_t)(c.locals.len + 1));
+    for (int i = 0; i < c.locals.len; i++)
+        k->locals[i] = ((LocalInfo *)c.locals.items[i])->local;
+    k->ntunables = c.tunables.len;
+    k->tunables = arena_alloc(a, sizeof *k->tunables * (size_t)(c.tunables.len + 1));
+    for (int i = 0; i < c.tunables.len; i++) {
+        Tunable *t = c.tunables.items[i];
+        set_default(t, t->kind == TUNE_BLOCK ? 64 : t->kind == TUNE_WARPS ? 4
+                       : t->kind == TUNE_STAGES ? 2 : 1);
+        k->tunables[i] = t;
+    }
+    k->checked = d->errors == errors_before;
+}
+
+int sema_check(Arena *a, Diag *d, Program *p, const SemaOptions *opts)
+{
+    int errors_before = d->errors;
+    if (!p)
+        return 0;
+    for (int i = 0; i < p->nkernels; i++) {
+        Kernel *k = p->kernels[i];
+        if (!k)
+            continue;
+        for (int j = 0; j < i; j++) {
+            Kernel *prev = p->kernels[j];
+            if (prev && k->name && prev->name && strcmp(prev->name, k->name) == 0) {
+                if (prev->loc.file && prev->loc.file != k->loc.file)
+                    diag_error(d, k->loc, "duplicate kernel %s (first defined at %s:%d:%d)", k->name,
+                               prev->loc.file->path, prev->loc.line, prev->loc.col);
+                else
+                    diag_error(d, k->loc, "duplicate kernel %s (first defined at %d:%d)", k->name,
+                               prev->loc.line, prev->loc.col);
+                break;
+            }
+        }
+        check_kernel(a, d, k, opts);
+    }
+    return d->errors - errors_before;
+}

@@ -1,0 +1,379 @@
+/* tilec.h — the front end's internal header: memory, diagnostics, the AST and the
+   checked types, sectioned by the file that owns each part. The IR has its own header
+   (tir.h); the runtime's public header is runtime/tile.h. */
+#ifndef TILEC_H
+#define TILEC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dtype.h"
+
+#define TILEC_VERSION "0.1.0"
+#define MAX_RANK 8          /* most axes a tensor or tile may have */
+#define MAX_LOOP_VARS 8     /* most variables one `for ... in tile(...)` may bind */
+
+/* ---- arena.c: compiler memory. A compile allocates into one arena and frees it at once. */
+
+typedef struct ArenaChunk ArenaChunk;
+typedef struct Arena {
+    ArenaChunk *head;
+} Arena;
+
+void *arena_alloc(Arena *a, size_t size);     /* zeroed, 16-byte aligned; aborts only on OOM */
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_strdup(Arena *a, const char *s);
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void arena_free(Arena *a);
+
+/* A growable array of pointers whose storage lives in an arena. */
+typedef struct PtrVec {
+    void **items;
+    int len, cap;
+} PtrVec;
+void ptrvec_push(Arena *a, PtrVec *v, void *item);
+
+/* ---- diag.c: source files and GCC-style diagnostics (file:line:col, source line, caret). */
+
+typedef struct SourceFile {
+    const char *path;        /* as the user or the include named it */
+    const char *text;        /* whole file, NUL-terminated copy (embedded NULs are lexer errors) */
+    size_t len;              /* real length, may include NUL bytes */
+    struct SourceFile *next;
+} SourceFile;
+
+typedef struct Loc {
+    const SourceFile *file;  /* NULL for locations with no source (command line) */
+    int line, col;           /* 1-based; col counts bytes */
+} Loc;
+
+typedef struct Diag {
+    FILE *out;               /* where messages go (stderr) */
+    int errors;
+    int max_errors;          /* stop reporting after this many (0 = 50) */
+    bool suppressed;         /* set once max_errors is reached */
+} Diag;
+
+void diag_error(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_note(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap);
+
+/* ---- types.c: checked types of expressions. */
+
+typedef enum AxisKind {
+    AXIS_BLOCK,   /* one block of a tile loop variable: size BLOCK_<VAR>, id = LoopVar.id */
+    AXIS_FULL,    /* a whole tensor dim (`:` or a shape symbol in a shape list), id = ShapeSym.id */
+    AXIS_ONE,     /* size 1, from `None` or a reduction with keepdims; broadcasts */
+    AXIS_CONST,   /* a tensor dim declared as a literal size, id = the size; only in
+                     TYPE_TENSOR types (a tile never has one: `:` over it is an error) */
+} AxisKind;
+
+typedef struct Axis {
+    AxisKind kind;
+    int id;
+} Axis;
+
+typedef enum TypeKind {
+    TYPE_ERROR,      /* an error was already reported here: silences follow-on errors */
+    TYPE_VALUE,      /* a tile of `dtype` with `rank` axes; rank 0 is a scalar */
+    TYPE_TENSOR,     /* a tensor parameter: only indexed, never used as a value; dtype,
+                        rank, axes = its dims (AXIS_FULL of a symbol, AXIS_CONST of a size) */
+    TYPE_LOOPVAR,    /* a tile loop variable: indexes tensors; has .index .begin .end;
+                        rank 0, axes[0] = {AXIS_BLOCK, LoopVar.id} */
+    TYPE_DTYPE,      /* a dtype written as an argument: zeros([m], f32) */
+    TYPE_SHAPELIST,  /* [m, D, 1]: the shape argument of zeros/full; rank, axes */
+    TYPE_SLICE,      /* `:` in an index */
+    TYPE_NONE,       /* `None` in an index */
+} TypeKind;
+
+typedef struct Type {
+    TypeKind kind;
+    DType dtype;
+    int rank;
+    Axis axes[MAX_RANK];
+    bool weak;       /* an untyped literal (or arithmetic of only literals): adopts the
+                        other operand's dtype in a binary op */
+    bool is_const;   /* value known at compile time: literals, const params and
+                        arithmetic/comparisons/min/max/cdiv/?: of them (shape symbols are
+                        not); `if` conditions need this. Locals are never const or weak */
+} Type;
+
+struct Kernel;
+const char *type_str(char *buf, size_t size, const Type *t, const struct Kernel *k);
+                                /* "bf16[m, D]", "f32", "tensor bf16[M, K]" */
+bool axis_equal(Axis a, Axis b);
+
+/* ---- ast.c: the syntax tree, built by the parser, annotated by sema, printed by
+   `tilec build --emit=ast`. */
+
+typedef enum ExprKind {
+    EXPR_INT,        /* integer literal: int_value */
+    EXPR_FLOAT,      /* float literal, also `inf` and `nan`: float_value */
+    EXPR_BOOL,       /* true / false: int_value 0/1 */
+    EXPR_NAME,       /* identifier: name */
+    EXPR_UNARY,      /* op lhs (UnOp) */
+    EXPR_BINARY,     /* lhs op rhs (BinOp) */
+    EXPR_TERNARY,    /* cond ? lhs : rhs */
+    EXPR_CALL,       /* name(args...): a built-in function; args may hold EXPR_KWARG */
+    EXPR_INDEX,      /* lhs[args...]: index a tensor or slice a tile */
+    EXPR_FIELD,      /* lhs.name: .T .index .begin .end */
+    EXPR_TO,         /* lhs.to(dtype) */
+    EXPR_SLICE,      /* `:` in an index list */
+    EXPR_NONE,       /* `None` in an index list */
+    EXPR_DTYPE,      /* a dtype keyword used as an argument: dtype */
+    EXPR_LIST,       /* [args...]: a shape list */
+    EXPR_KWARG,      /* name=lhs inside a call: axis=1 */
+} ExprKind;
+
+typedef enum BinOp {
+    BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MOD, BIN_MATMUL,
+    BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_EQ, BIN_NE,
+    BIN_AND, BIN_OR,
+} BinOp;
+
+typedef enum UnOp { UN_NEG, UN_NOT } UnOp;
+
+typedef enum Builtin {
+    BI_NONE,
+    /* elementwise */
+    BI_EXP2, BI_EXP, BI_LOG, BI_LOG2, BI_SQRT, BI_RSQRT, BI_ABS,
+    BI_MAX, BI_MIN,           /* two operands: elementwise; one operand (+ axis=): reduction */
+    BI_WHERE,
+    /* reductions: sum(x), sum(x, axis=i), amax = max of |x| */
+    BI_SUM, BI_AMAX,
+    /* constructors */
+    BI_ZEROS, BI_FULL,
+    /* whole-grid reductions into declared targets */
+    BI_ATOMIC_ADD, BI_ATOMIC_MAX, BI_ATOMIC_MIN,
+    /* index helpers */
+    BI_CDIV,
+    BI_COUNT
+} Builtin;
+
+const char *builtin_name(Builtin b);
+Builtin builtin_lookup(const char *name);    /* BI_NONE if not a built-in */
+
+struct Symbol;
+
+typedef struct Expr {
+    ExprKind kind;
+    Loc loc;
+    int op;                   /* BinOp or UnOp */
+    int64_t int_value;
+    double float_value;
+    const char *name;         /* NAME, CALL callee, FIELD field, KWARG key */
+    DType dtype;              /* DTYPE, TO */
+    struct Expr *lhs, *rhs, *cond;
+    struct Expr **args;
+    int nargs;
+    /* filled by sema (on every node it reaches; TYPE_ERROR only when the kernel is not
+       `checked`). A weak literal keeps its own type (`2` is weak i64): the lowering converts
+       it to the dtype of the operation that uses it (a binary op's promoted dtype, a
+       store's tensor dtype, ...). An atomic_* call statement's type is its target's tile. */
+    Type type;
+    struct Symbol *sym;       /* NAME (also a shape-list entry): what the name resolved to */
+    Builtin builtin;          /* CALL: which built-in; BI_MAX/BI_MIN are reductions when
+                                 reduce_axis >= -1. BI_NONE on every other node */
+    int reduce_axis;          /* CALL reductions: -1 = all axes (result is scalar),
+                                 0..rank-1 = that axis; -2 when not a reduction */
+} Expr;
+
+typedef enum ParamKind {
+    PARAM_TENSOR,   /* a: bf16[M, K] — a strided view in global memory */
+    PARAM_SCALAR,   /* scale: f32 — a run-time value */
+    PARAM_CONST,    /* causal: const bool — compiled per value */
+} ParamKind;
+
+typedef enum ReduceOp { REDUCE_NONE, REDUCE_SUM, REDUCE_MAX, REDUCE_MIN } ReduceOp;
+
+typedef struct ShapeDim {
+    bool is_symbol;           /* M, or a literal size */
+    const char *name;         /* the symbol's name */
+    int sym;                  /* sema: ShapeSym id; -1 for a literal size */
+    int64_t value;            /* literal size */
+    Loc loc;
+} ShapeDim;
+
+typedef struct Param {
+    const char *name;
+    Loc loc;
+    ParamKind kind;
+    DType dtype;
+    int rank;
+    ShapeDim dims[MAX_RANK];
+    ReduceOp reduce;          /* `reduce(max)`: a whole-grid reduction target */
+    int64_t *const_values;    /* `const i32 in {1, 2}`: the values to compile */
+    int nconst_values;
+    int index;                /* position in the signature */
+} Param;
+
+typedef struct ShapeSym {
+    const char *name;         /* M, N, K, D ... */
+    Loc loc;                  /* first mention */
+    int id;
+    bool is_full;             /* taken whole as a tile axis somewhere: its value is
+                                 specialised at compile time */
+} ShapeSym;
+
+typedef enum BlockKind {
+    BLOCK_FREE,     /* `_` or nothing: the tuner picks from the default range */
+    BLOCK_FIXED,    /* `64`: pinned */
+    BLOCK_SET,      /* `{64, 128}`: the tuner picks from these */
+    BLOCK_RANGE,    /* `16..128`: powers of two in [lo, hi] */
+} BlockKind;
+
+typedef struct BlockSpec {
+    BlockKind kind;
+    int64_t *values;          /* FIXED: one; SET: nvalues */
+    int nvalues;
+    int64_t lo, hi;           /* RANGE */
+    Loc loc;
+} BlockSpec;
+
+typedef struct LoopVar {
+    const char *name;
+    Loc loc;
+    struct Expr *extent;      /* the tile(...) argument for this variable */
+    BlockSpec block;
+    /* filled by sema */
+    int id;                   /* index in Kernel.loopvars */
+    bool is_grid;             /* bound by the outermost loop */
+    bool scalar;              /* block written as `1`: indexing with it drops the axis, .index
+                                 is a scalar */
+    const char *tunable;      /* "BLOCK_M": names a Kernel.tunables entry (shared by same-name
+                                 variables; a pinned size > 1 is a one-value tunable). NULL
+                                 only when scalar */
+} LoopVar;
+
+typedef enum StmtKind {
+    STMT_ASSIGN,    /* name = value, or name op= value (assign_op >= 0) */
+    STMT_STORE,     /* target = value, target an EXPR_INDEX of a tensor */
+    STMT_EXPR,      /* a call used as a statement: atomic_max(out[0], v) */
+    STMT_FOR,       /* for vars in tile(extents) block(...) { body } */
+    STMT_IF,        /* if cond { body } else { else_body } — cond must be const */
+    STMT_TUNE,      /* tune NAME in {..} | lo..hi : narrow a tunable */
+} StmtKind;
+
+typedef struct Stmt {
+    StmtKind kind;
+    Loc loc;
+    const char *name;         /* ASSIGN: the local; TUNE: the tunable */
+    int assign_op;            /* ASSIGN: BinOp of `op=`, or -1 for `=` */
+    Expr *target;             /* STORE */
+    Expr *value;              /* ASSIGN, STORE, EXPR */
+    LoopVar **vars;           /* FOR */
+    int nvars;
+    bool explicit_grid;       /* FOR written as grid(...) rather than tile(...) */
+    struct Stmt **body;       /* FOR, IF */
+    int nbody;
+    Expr *cond;               /* IF */
+    struct Stmt **else_body;
+    int nelse;
+    BlockSpec tune;           /* TUNE */
+    /* filled by sema */
+    struct Local *local;      /* ASSIGN: the variable assigned */
+    bool defines;             /* ASSIGN: first definition of the local */
+    struct Local **carried;   /* FOR: locals defined before the loop and assigned anywhere
+                                 in it (nested loops and ifs included), in order of first
+                                 assignment; always empty for the grid loop */
+    int ncarried;
+} Stmt;
+
+typedef enum SymbolKind { SYM_PARAM, SYM_SHAPE, SYM_LOOPVAR, SYM_LOCAL } SymbolKind;
+
+typedef struct Local {
+    const char *name;
+    Loc loc;                  /* first definition */
+    Type type;
+    int id;                   /* index in Kernel.locals */
+} Local;
+
+typedef struct Symbol {
+    SymbolKind kind;
+    const char *name;
+    Param *param;
+    ShapeSym *shape;
+    LoopVar *loopvar;
+    Local *local;
+} Symbol;
+
+typedef enum TunableKind { TUNE_BLOCK, TUNE_WARPS, TUNE_STAGES, TUNE_GROUP_M } TunableKind;
+
+typedef struct Tunable {
+    const char *name;         /* BLOCK_M, num_warps, num_stages, group_m */
+    TunableKind kind;
+    int64_t *values;          /* the allowed values, ascending */
+    int nvalues;
+    int64_t default_value;
+    LoopVar *loopvar;         /* TUNE_BLOCK */
+} Tunable;
+
+typedef struct Kernel {
+    const char *name;
+    Loc loc;
+    Param **params;
+    int nparams;
+    Stmt **body;
+    int nbody;
+    /* filled by sema */
+    ShapeSym **syms;
+    int nsyms;
+    LoopVar **loopvars;       /* every loop variable in source order (a loop's variables
+                                 before its body's): outermost first */
+    int nloopvars;
+    Local **locals;           /* one per distinct variable, in order of definition; a name
+                                 redefined after its block closed is a new Local. Local.type
+                                 is never weak or const */
+    int nlocals;
+    Tunable **tunables;       /* BLOCK_* in loop-variable order (one per name), then
+                                 num_warps, num_stages, group_m; values ascending, narrowed
+                                 by `tune`; default_value is one of the values */
+    int ntunables;
+    bool uses_fp8;            /* needs sm_89 or newer */
+    bool checked;             /* sema ran without errors */
+} Kernel;
+
+typedef struct Program {
+    Kernel **kernels;
+    int nkernels;
+    SourceFile *files;        /* every file read, the root first */
+} Program;
+
+Expr *expr_new(Arena *a, ExprKind kind, Loc loc);
+Stmt *stmt_new(Arena *a, StmtKind kind, Loc loc);
+void ast_print(FILE *out, const Program *p, const char *only_kernel);
+Kernel *program_find_kernel(const Program *p, const char *name);
+
+/* ---- parse.c (with grammar/lexer.l, grammar/parser.y): source text to AST.
+   Follows `include "file"` relative to the including file, once per file; a cycle is
+   an error. Returns NULL only when the root file cannot be read; syntax errors are
+   reported through diag and the partial program is returned. */
+
+Program *parse_program(Arena *a, Diag *d, const char *path);
+Program *parse_string(Arena *a, Diag *d, const char *name, const char *text, size_t len);
+
+/* The parser bounds how deep statements and expressions nest (an error past it), so tree
+   walkers may recurse. */
+#define MAX_NESTING 256
+
+/* grammar/: one file's text to its kernels (Kernel *) and `include` lines (Include *),
+   appended to the vectors; parse.c follows the includes. */
+typedef struct Include {
+    const char *path;         /* as written */
+    Loc loc;
+} Include;
+void grammar_parse(Arena *a, Diag *d, const SourceFile *file, PtrVec *kernels, PtrVec *includes);
+
+/* ---- sema.c: names, types, symbolic shapes; fills the sema fields above.
+   Returns the number of errors reported. */
+
+typedef struct SemaOptions {
+    int target_sm;            /* 90 for sm_90a, 80 for sm_80: fp8 needs >= 89 (0 = skip) */
+} SemaOptions;
+
+int sema_check(Arena *a, Diag *d, Program *p, const SemaOptions *opts);
+
+#endif

@@ -1,0 +1,326 @@
+/* tir.h — the tiled IR (TIR): a kernel as a loop nest of SSA tile ops, its text form,
+   verifier, lowering from the checked AST, passes, and the Config that binds tunables.
+   docs/ir.md is the reference for the semantics; this header is the data layout.
+   Owners: tir.c (data, builder, printer), tir_parse.c, tir_verify.c, lower.c, passes.c,
+   config.c. Changes after the first version are additive only. */
+#ifndef TILEC_TIR_H
+#define TILEC_TIR_H
+
+#include "tilec.h"
+
+/* ---- ops.def: the op table. Each op has one mnemonic in the text form; elementwise
+   unary/binary/compare ops and reduce/atomic kinds have their own sub-tables. */
+
+typedef enum TirOpcode {
+#define OP(id, text, noperands, nresults, form) TIR_##id,
+#include "ops.def"
+#undef OP
+    TIR_OPCODE_COUNT
+} TirOpcode;
+
+typedef enum TirUnaryOp {
+#define UNOP(id, text) TIR_UN_##id,
+#include "ops.def"
+#undef UNOP
+    TIR_UN_COUNT
+} TirUnaryOp;
+
+typedef enum TirBinaryOp {
+#define BINOP(id, text) TIR_BIN_##id,
+#include "ops.def"
+#undef BINOP
+    TIR_BIN_COUNT
+} TirBinaryOp;
+
+typedef enum TirCmpOp {
+#define CMPOP(id, text) TIR_CMP_##id,
+#include "ops.def"
+#undef CMPOP
+    TIR_CMP_COUNT
+} TirCmpOp;
+
+typedef enum TirReduceKind {
+#define REDKIND(id, text) TIR_RED_##id,
+#include "ops.def"
+#undef REDKIND
+    TIR_RED_COUNT
+} TirReduceKind;
+
+/* How the printer and parser treat an op's operands and attributes (ops.def's `form`). */
+typedef enum TirForm {
+    TIR_FORM_FULL,      /* full VALUE : T */
+    TIR_FORM_NAMED,     /* param NAME / dim SYM / begin VAR / end VAR / iota VAR : T */
+    TIR_FORM_OPERANDS,  /* MNEMONIC %a, %b, ... : T (unary, binary, cmp, select, convert, ...) */
+    TIR_FORM_AXIS,      /* expand_dims %x, AXIS : T */
+    TIR_FORM_REDUCE,    /* reduce KIND %x, AXIS [masked] : T */
+    TIR_FORM_DOT,       /* dot %a, %b, %acc [masked] : T [prologue_a(..){} prologue_b(..){} epilogue(..){}] */
+    TIR_FORM_MEMORY,    /* load P[idx] [mask(..)] : T / store P[idx], %v [mask(..)] / atomic KIND ... */
+    TIR_FORM_LOOP,      /* for/grid VAR in tile(%e) block B, ... [iter(...)] { ... } */
+    TIR_FORM_YIELD,     /* yield %a, ... */
+} TirForm;
+
+typedef struct TirOpInfo {
+    const char *name;   /* mnemonic in the text form */
+    int noperands;      /* exact count, or -1 when variable */
+    int nresults;       /* exact count, or -1 when variable */
+    TirForm form;
+} TirOpInfo;
+
+const TirOpInfo *tir_op_info(TirOpcode op);
+const char *tir_unary_name(TirUnaryOp op);
+const char *tir_binary_name(TirBinaryOp op);
+const char *tir_cmp_name(TirCmpOp op);
+const char *tir_reduce_name(TirReduceKind kind);   /* sum max min amax */
+
+/* ---- tir.c: the data structures and the builder. */
+
+/* A tile type dtype[axes]. Axis (tilec.h) is reused with TIR ids: AXIS_BLOCK's id indexes
+   TirKernel.loopvars, AXIS_FULL's id indexes TirKernel.syms, AXIS_ONE has size 1.
+   Rank 0 is a scalar. */
+typedef struct TirType {
+    DType dtype;
+    int rank;
+    Axis axes[MAX_RANK];
+} TirType;
+
+struct TirOp;
+struct TirBlock;
+
+/* An SSA value: the result of an op or an argument of a block (loop-carried values and the
+   arguments of dot regions). `id` is unique in the kernel and < TirKernel.nvalues; after
+   tir_renumber it is dense and in print order, so an interpreter can keep one slot per id. */
+typedef struct TirValue {
+    int id;
+    TirType type;
+    struct TirOp *def;          /* the defining op, NULL for a block argument */
+    int def_index;              /* which result of `def`, or which argument of `owner` */
+    struct TirBlock *owner;     /* the block whose argument this is (NULL for op results) */
+} TirValue;
+
+/* A straight-line list of ops with arguments. A `for` body's arguments are the carried
+   values; a dot region's argument is the tile it transforms. A block ends with `yield`
+   except the kernel body and a grid body. */
+typedef struct TirBlock {
+    TirValue **args;
+    int nargs;
+    struct TirOp *first, *last;
+    struct TirOp *parent;       /* the op owning the block; NULL for the kernel body */
+} TirBlock;
+
+/* One index of a load/store/atomic, per entry of `P[...]`. */
+typedef enum TirIndexKind {
+    TIR_IDX_BLOCK,   /* a loop variable: lanes begin..begin+BLOCK-1 (one lane when its block is 1) */
+    TIR_IDX_FULL,    /* `:`: the whole dim, a full axis named by the dim's symbol */
+    TIR_IDX_VALUE,   /* an integer scalar SSA value (an operand of the op) */
+    TIR_IDX_NEWAXIS, /* `None`: adds a 1 axis and consumes no tensor dim */
+} TirIndexKind;
+
+/* Which checks guard the lanes of one index (set by tir_infer_masks). A lane is
+   accessed only when every check holds; a masked-off load lane reads 0. */
+typedef enum TirMask {
+    TIR_MASK_NONE = 0,   /* no check: provably valid and in the tensor */
+    TIR_MASK_LOOP = 1,   /* lane index < the loop variable's extent (lane is valid) */
+    TIR_MASK_DIM = 2,    /* 0 <= index < the tensor's dim */
+    TIR_MASK_BOTH = 3,   /* both */
+} TirMask;
+
+typedef struct TirIndex {
+    TirIndexKind kind;
+    int loopvar;       /* BLOCK: TirKernel.loopvars index */
+    int operand;       /* VALUE: index into the op's operands */
+    TirMask mask;
+} TirIndex;
+
+typedef struct TirOp {
+    TirOpcode opcode;
+    Loc loc;                    /* the .tile (or .ir) position the op came from */
+    struct TirOp *prev, *next;
+    struct TirBlock *block;     /* the block holding the op */
+    TirValue **operands;
+    int noperands;
+    TirValue **results;
+    int nresults;
+
+    /* attributes; which are meaningful depends on the opcode (docs/ir.md) */
+    int sub;                    /* UNARY: TirUnaryOp, BINARY: TirBinaryOp, CMP: TirCmpOp,
+                                   REDUCE and ATOMIC: TirReduceKind (atomic: sum/max/min) */
+    int axis;                   /* REDUCE, EXPAND_DIMS */
+    bool masked;                /* REDUCE: skip invalid lanes of the reduced axis;
+                                   DOT: skip invalid lanes of the contraction axis */
+    int64_t ivalue;             /* FULL of an integer or bool dtype */
+    double fvalue;              /* FULL of a float dtype */
+    int param;                  /* PARAM, LOAD, STORE, ATOMIC: TirKernel.params index */
+    int sym;                    /* DIM: TirKernel.syms index */
+    int loopvar;                /* BEGIN, END, IOTA: TirKernel.loopvars index */
+    TirIndex *index;            /* LOAD, STORE, ATOMIC: one entry per `[...]` entry */
+    int nindex;
+
+    /* FOR/GRID: loopvars[i] is bound by the op, operands[0..nvars-1] are the extents,
+       operands[nvars..] the initial carried values, regions[0] the body whose args are
+       the carried values; results are the carried values after the last iteration.
+       DOT: regions[0] prologue of a, [1] prologue of b, [2] epilogue (each may be NULL). */
+    int *loopvars;
+    int nvars;
+    struct TirBlock *regions[3];
+} TirOp;
+
+enum { TIR_REGION_PROLOGUE_A = 0, TIR_REGION_PROLOGUE_B = 1, TIR_REGION_EPILOGUE = 2 };
+
+/* A tile loop variable. Block size: `tunable` >= 0 names TirKernel.tunables[tunable]
+   (bound by a Config), else the constant `block` (1 makes it a scalar index: no axis). */
+typedef struct TirLoopVar {
+    const char *name;
+    int id;                     /* index in TirKernel.loopvars */
+    bool is_grid;
+    int tunable;                /* -1 when pinned */
+    int64_t block;              /* pinned block size (meaningful when tunable < 0) */
+    struct TirOp *loop;         /* the FOR/GRID op binding it */
+    int dim;                    /* its position among loop->loopvars */
+    Loc loc;
+} TirLoopVar;
+
+/* A shape symbol: its value is bound at launch. `is_full` symbols are taken whole as tile
+   axes; their value is specialised at compile time (part of the variant key). */
+typedef struct TirSym {
+    const char *name;
+    bool is_full;
+} TirSym;
+
+typedef struct TirDim {
+    int sym;                    /* TirKernel.syms index, or -1 for a literal */
+    int64_t value;              /* literal size */
+} TirDim;
+
+typedef struct TirParam {
+    const char *name;
+    ParamKind kind;             /* tilec.h: PARAM_TENSOR / PARAM_SCALAR / PARAM_CONST */
+    DType dtype;
+    int rank;
+    TirDim dims[MAX_RANK];
+    ReduceOp reduce;            /* tilec.h: a whole-grid reduction target */
+    int64_t const_value;        /* PARAM_CONST: the value this kernel was lowered for */
+    int64_t *const_values;      /* PARAM_CONST i32/i64: the allowed values (bool: none) */
+    int nconst_values;
+} TirParam;
+
+typedef struct TirTunable {
+    const char *name;           /* BLOCK_M, num_warps, num_stages, group_m */
+    TunableKind kind;           /* tilec.h */
+    int64_t *values;            /* allowed values, ascending */
+    int nvalues;
+    int64_t default_value;
+} TirTunable;
+
+typedef struct TirKernel {
+    const char *name;
+    Loc loc;
+    Arena *arena;               /* where the kernel and anything passes add live */
+    const char *source;         /* path of the .tile it was lowered from (NULL if unknown) */
+    TirParam *params;
+    int nparams;
+    TirSym *syms;
+    int nsyms;
+    TirTunable *tunables;
+    int ntunables;
+    TirLoopVar **loopvars;
+    int nloopvars;
+    TirBlock *body;             /* prologue ops (scalars), then one GRID op, last */
+    int nvalues;                /* every TirValue.id is below this */
+} TirKernel;
+
+TirKernel *tir_kernel_new(Arena *a, const char *name, Loc loc);
+TirBlock *tir_block_new(TirKernel *k, TirOp *parent);
+TirValue *tir_block_add_arg(TirKernel *k, TirBlock *b, TirType type);
+/* A detached op with room for its operands (all NULL) and results (created from
+   `result_types`, which may be NULL when nresults is 0). */
+TirOp *tir_op_new(TirKernel *k, TirOpcode opcode, Loc loc, int noperands, int nresults,
+                  const TirType *result_types);
+void tir_op_append(TirBlock *b, TirOp *op);
+void tir_op_insert_before(TirOp *pos, TirOp *op);
+void tir_op_remove(TirOp *op);                     /* unlinks; uses are not checked */
+TirLoopVar *tir_loopvar_new(TirKernel *k, const char *name, bool is_grid, Loc loc);
+/* Every use of `from` in the kernel (operands, nested regions) becomes `to`. */
+void tir_replace_uses(TirKernel *k, const TirValue *from, TirValue *to);
+int tir_count_uses(const TirKernel *k, const TirValue *v);
+/* Calls fn on every op of `b` and of the regions nested in it, in print order. */
+void tir_walk(TirBlock *b, void (*fn)(TirOp *op, void *ctx), void *ctx);
+/* Gives values dense ids in print order and sets nvalues. */
+void tir_renumber(TirKernel *k);
+
+TirType tir_type_scalar(DType dtype);
+bool tir_type_equal(const TirType *a, const TirType *b);
+bool tir_axis_equal(Axis a, Axis b);
+/* "bf16[m, D]" using the kernel's names; returns buf. */
+const char *tir_type_str(char *buf, size_t size, const TirKernel *k, const TirType *t);
+int tir_find_param(const TirKernel *k, const char *name);     /* -1 if none */
+int tir_find_sym(const TirKernel *k, const char *name);
+int tir_find_tunable(const TirKernel *k, const char *name);
+TirValue *tir_index_value(const TirOp *op, int i);            /* VALUE index's operand */
+/* The tensor dims an index list consumes (NEWAXIS consumes none). */
+int tir_index_rank(const TirIndex *index, int nindex);
+
+/* The text form. Prints one kernel; values are numbered in print order. */
+void tir_print(FILE *out, const TirKernel *k);
+/* Parses one kernel from text. `name` is the file name used in diagnostics (line:col).
+   Returns NULL on error (reported through d). Never crashes on malformed text. */
+TirKernel *tir_parse(Arena *a, Diag *d, const char *name, const char *text, size_t len);
+/* Every kernel of a text holding zero or more (what `--emit=ir` prints for a file).
+   Returns the count with the kernels in *out, or -1 on error. */
+int tir_parse_many(Arena *a, Diag *d, const char *name, const char *text, size_t len, TirKernel ***out);
+
+/* ---- tir_verify.c: structural and type checks. Returns the number of errors reported. */
+int tir_verify(const TirKernel *k, Diag *d);
+
+/* ---- lower.c: checked AST -> TIR for one (kernel, const values). const_values is indexed
+   by Param.index (only PARAM_CONST entries are read); NULL = defaults (bool: false,
+   integer: the first listed value). Returns NULL on error (diagnosed). */
+TirKernel *tir_lower(Arena *a, Diag *d, const Kernel *k, const int64_t *const_values);
+
+/* ---- passes.c */
+/* The value of v when it is a compile-time constant (FULL, and unary/binary/cmp/select/
+   convert of constants, folded exactly as the interpreter computes them). The result is
+   in *ivalue for integer and bool dtypes, in *fvalue for floats. */
+bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue);
+void tir_simplify(TirKernel *k);      /* fold constants and shapes, min(x,x), dead code */
+void tir_infer_masks(TirKernel *k);   /* set load/store/atomic masks, reduce/dot `masked` */
+void tir_fuse_dot(TirKernel *k);      /* elementwise producers/consumers into dot regions */
+
+typedef struct TirPipelineOptions {
+    bool no_mask_inference;   /* leave every mask off: the interpreter's mask checker test */
+    bool no_simplify;
+    bool no_fusion;
+} TirPipelineOptions;
+
+/* simplify, infer masks (unless turned off), fuse dots, simplify, renumber, verify.
+   opts may be NULL (everything on). Returns the number of errors (verifier). */
+int tir_run_pipeline(TirKernel *k, Diag *d, const TirPipelineOptions *opts);
+
+/* ---- config.c: a Config binds every tunable by name. */
+
+enum { CONFIG_MAX_ENTRIES = 64, CONFIG_MAX_NAME = 64 };
+
+typedef struct ConfigEntry {
+    char name[CONFIG_MAX_NAME];
+    int64_t value;
+} ConfigEntry;
+
+typedef struct Config {
+    int n;
+    ConfigEntry entries[CONFIG_MAX_ENTRIES];
+} Config;
+
+/* Parses "BLOCK_M=64,BLOCK_N=32,num_warps=4" (spaces around tokens allowed, empty text is
+   an empty Config). Returns 0, or -1 with a message in err. */
+int config_parse(const char *text, Config *out, char *err, size_t errlen);
+/* Fills every tunable of k: the user's value (checked against the allowed set; block
+   sizes must be powers of two >= 1) or the default. Unknown names are errors that list
+   the kernel's names. user may be NULL. Returns 0, or -1 with a message in err. */
+int config_resolve(const TirKernel *k, const Config *user, Config *out, char *err,
+                   size_t errlen);
+int64_t config_get(const Config *c, const char *name, int64_t fallback);
+int config_set(Config *c, const char *name, int64_t value);  /* -1 when full */
+void config_print(FILE *out, const Config *c);    /* "BLOCK_M=64,BLOCK_N=32,..." */
+/* The block size of a loop variable under a resolved Config (pinned ones ignore it). */
+int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config *c);
+
+#endif
