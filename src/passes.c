@@ -591,8 +591,11 @@ static TirMask infer_index_mask(const TirKernel *k, const TirOp *op, int i, DimR
     const TirIndex *ix = &op->index[i];
     switch (ix->kind) {
     case TIR_IDX_NEWAXIS:
+        return TIR_MASK_NONE;
     case TIR_IDX_FULL:
-        return TIR_MASK_NONE;    /* a full axis has exactly the dim's lanes */
+        /* A full axis is padded to a power of two (docs/ir.md): the padding lanes lie past
+           the dim. Codegen drops the check when the specialised size is a power of two. */
+        return dim.sym < 0 ? TIR_MASK_NONE : TIR_MASK_DIM;
     case TIR_IDX_VALUE: {
         int64_t c;
         double f;
@@ -642,12 +645,13 @@ static void infer_op_masks(TirOp *op, void *ctx)
     }
     case TIR_REDUCE: {
         const TirType *in = &op->operands[0]->type;
-        op->masked = op->axis >= 0 && op->axis < in->rank && in->axes[op->axis].kind == AXIS_BLOCK;
+        op->masked = op->axis >= 0 && op->axis < in->rank &&
+                     (in->axes[op->axis].kind == AXIS_BLOCK || in->axes[op->axis].kind == AXIS_FULL);
         return;
     }
     case TIR_DOT: {
         const TirType *a = &op->operands[0]->type;
-        op->masked = a->rank == 2 && a->axes[1].kind == AXIS_BLOCK;
+        op->masked = a->rank == 2 && (a->axes[1].kind == AXIS_BLOCK || a->axes[1].kind == AXIS_FULL);
         return;
     }
     default:
