@@ -1,6 +1,6 @@
 /* codegen.h — TIR + Config to PTX through LLVM's C API (NVPTX backend, LLVM 22 linked
-   statically). This first part only reports the backend the build carries; the
-   Schedule and the emitter land with the codegen issue. */
+   statically): targets, the LLVM pipeline, NVVM instruction emitters, and the compile
+   entry point (Schedule + emitter) with the kernel ABI every launcher uses. */
 #ifndef TILEC_CODEGEN_H
 #define TILEC_CODEGEN_H
 
@@ -186,5 +186,67 @@ void nvvm_load_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, LL
 /* @p st.global.{b32,v2.b32,v4.b32}. */
 void nvvm_store_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, LLVMValueRef pred,
                                   int words, LLVMValueRef const values[]);
+
+/* ---- compile.c (with schedule.c, emit*.c): TIR + Variant -> PTX.
+
+   A Variant is everything a compiled kernel is specialised on besides the const values
+   (already resolved in the TirKernel): the Config, the value of every full-axis shape
+   symbol, and the alignment class of the launch's tensors.
+
+   Kernel ABI (the LLVM function's parameters, in this order; tilec run/bench, libtile and
+   the tuner all launch through it):
+     for each TirKernel.params[i] in order:
+       PARAM_TENSOR: `ptr addrspace(1)` base, then one i64 stride per dim (in elements);
+       PARAM_SCALAR: f32 -> float, f16/bf16 -> i16 (the bits), i32 -> i32, i64 -> i64,
+                     bool -> i8;
+       PARAM_CONST:  nothing (compiled in).
+     then for each TirKernel.syms[s] in order: i64 value (full-axis symbols too).
+   Launch: a 1-D grid of codegen_grid_programs() blocks of CompiledKernel.num_threads
+   threads and CompiledKernel.smem_bytes of dynamic shared memory. Declared reduction
+   targets must hold their identity before the launch (the launcher's job). */
+
+struct TirKernel;
+struct Config;
+
+typedef enum AlignClass {
+    ALIGN_VEC16,   /* every tensor: base 16-byte aligned, innermost stride 1, every other
+                      stride a multiple of 16 bytes: 16-byte vector and cp.async.cg copies */
+    ALIGN_UNIT,    /* every tensor: innermost stride 1 (element-aligned otherwise) */
+    ALIGN_ANY,     /* any strides: scalar accesses */
+    ALIGN_CLASS_COUNT
+} AlignClass;
+
+const char *align_class_name(AlignClass c);   /* "vec16", "unit", "any" */
+
+enum { VARIANT_MAX_SYMS = 16 };
+
+typedef struct Variant {
+    const struct Config *config;          /* resolved: every tunable bound */
+    int64_t full_sizes[VARIANT_MAX_SYMS]; /* per TirKernel.syms index: the value of a
+                                             full-axis symbol (others ignored) */
+    AlignClass align;
+} Variant;
+
+typedef struct CompiledKernel {
+    const char *ptx;          /* NUL-terminated PTX text (in the caller's arena) */
+    const char *llvm_ir;      /* LLVM IR text after O3, when asked for */
+    const char *entry;        /* the kernel's symbol in the PTX */
+    int num_threads;          /* block size: num_warps * 32 */
+    int smem_bytes;           /* dynamic shared memory per block */
+} CompiledKernel;
+
+/* Compiles one kernel variant. Returns 0, or -1 with a message in err (a Variant the
+   kernel cannot serve, e.g. fp8 on sm_80, a missing full-axis size, too much shared
+   memory for the target). Thread-safe: everything lives in its own CodegenContext. */
+int codegen_compile(Arena *a, const struct TirKernel *k, const Variant *v, const Target *t,
+                    bool want_llvm, CompiledKernel *out, char *err, size_t errlen);
+
+/* The number of blocks to launch: the product over the grid loop's variables of
+   cdiv(extent, block), with extents evaluated from the launch's shape-symbol values and
+   scalar parameters (indexed like TirKernel.syms / TirKernel.params; scalars as doubles).
+   Returns -1 with a message when an extent cannot be evaluated. */
+int64_t codegen_grid_programs(const struct TirKernel *k, const struct Config *c,
+                              const int64_t *sym_values, const double *scalar_values,
+                              char *err, size_t errlen);
 
 #endif

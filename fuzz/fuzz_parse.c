@@ -1,9 +1,10 @@
 /* fuzz_parse.c — libFuzzer entry point for the front end: any bytes through parse_string
-   and sema_check (and the AST printer) must not crash, hang, leak or trip a sanitizer.
+   and sema_check (and the AST printer), and every kernel that checks clean through the
+   lowering and the TIR passes, must not crash, hang, leak or trip a sanitizer.
    Build and run: see the end of this file. */
 #include <stdint.h>
 
-#include "tilec.h"
+#include "tir.h"
 
 /* Diagnostics are produced in full (so their formatting is exercised) and thrown away. */
 static FILE *discard(void)
@@ -28,8 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The parser returns a well-formed tree even after syntax errors, so sema runs on
            whatever it recovered. */
         SemaOptions opts = {.target_sm = 90};
-        sema_check(&arena, &diag, p, &opts);
+        int errors = sema_check(&arena, &diag, p, &opts);
         ast_print(out, p, NULL);
+        for (int i = 0; errors == 0 && i < p->nkernels; i++) {
+            TirKernel *k = tir_lower(&arena, &diag, p->kernels[i], NULL);
+            if (k && tir_run_pipeline(k, &diag, NULL) == 0)
+                tir_print(out, k);
+        }
     }
     arena_free(&arena);
     return 0;
