@@ -39,6 +39,8 @@ typedef struct GpuTensor {
     CUdeviceptr alloc;
     CUdeviceptr base;          /* alloc + GPU_GUARD_BYTES: the tensor's storage */
     size_t storage_bytes;      /* the host tensor's nbytes (strides address inside it) */
+    CUdeviceptr identity;      /* a reduction target of 8-byte elements: its identity
+                                  image, copied in before each launch (0 otherwise) */
     bool shared;               /* another launch owns the allocation (bench chains) */
 } GpuTensor;
 
