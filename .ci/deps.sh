@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential meson ninja-build flex bison llvm-22-dev zlib1g-dev libzstd-dev
-          clang libclang-rt-14-dev python3-numpy python3-venv)
+          clang libclang-rt-14-dev python3-numpy python3-venv libjansson-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

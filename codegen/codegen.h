@@ -206,6 +206,8 @@ void nvvm_store_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, L
    targets must hold their identity before the launch (the launcher's job). */
 
 struct TirKernel;
+struct TirOp;
+struct TirValue;
 struct Config;
 
 typedef enum AlignClass {
@@ -248,5 +250,114 @@ int codegen_compile(Arena *a, const struct TirKernel *k, const Variant *v, const
 int64_t codegen_grid_programs(const struct TirKernel *k, const struct Config *c,
                               const int64_t *sym_values, const double *scalar_values,
                               char *err, size_t errlen);
+
+/* ---- schedule.c: where every TIR value lives for one Variant (CODEGEN.md, docs/codegen.md).
+
+   A Layout is a linear map from (register, lane, warp) bits to tile coordinates: bit i of
+   the register index moves the element by reg[i], bit i of the lane by lane[i], of the warp
+   by warp[i]. Every basis vector is zero (the bit only duplicates: those threads hold the
+   same elements) or one power of two along one axis, and the non-zero ones never share a
+   bit, so an element's coordinate is thread_base + reg_offset, the first computed once per
+   thread and the second a constant. BLOCKED, the mma accumulator, slices (reductions),
+   expanded dims and scalars are all such maps; equal maps need no data movement. */
+
+enum { LAYOUT_MAX_RANK = 2, LAYOUT_MAX_REG_BITS = 12, LAYOUT_MAX_WARP_BITS = 3 };
+
+typedef enum LayoutKind {
+    LAYOUT_SCALAR,    /* rank 0: one register, the same in every thread */
+    LAYOUT_BLOCKED,   /* loads, stores, elementwise work: short vectors along the last axis */
+    LAYOUT_MMA,       /* the m16n8 f32 accumulator over a WM x WN warp grid */
+    LAYOUT_DERIVED,   /* a slice, expansion or transpose of another layout */
+} LayoutKind;
+
+typedef struct Layout {
+    LayoutKind kind;
+    int rank;
+    int shape[LAYOUT_MAX_RANK];        /* padded sizes, powers of two */
+    int nreg, nwarp;                   /* register and warp bits (lanes: always 5) */
+    int reg[LAYOUT_MAX_REG_BITS][LAYOUT_MAX_RANK];
+    int lane[5][LAYOUT_MAX_RANK];
+    int warp[LAYOUT_MAX_WARP_BITS][LAYOUT_MAX_RANK];
+    const struct Layout *parent;       /* a slice: the layout it was reduced from */
+    int dot;                           /* LAYOUT_MMA: DotPlan index */
+} Layout;
+
+bool layout_equal(const Layout *a, const Layout *b);
+/* Coordinate along `axis` of register r, relative to the thread's base. */
+int layout_reg_offset(const Layout *l, int r, int axis);
+
+typedef enum OperandSource {
+    OPERAND_ASYNC,      /* a load staged global -> shared with cp.async (pipelined in a loop) */
+    OPERAND_STAGED,     /* registers (any layout, prologue applied) stored K-major to shared */
+    OPERAND_FRAGMENT,   /* A taken from an mma accumulator's registers (attention's P) */
+} OperandSource;
+
+/* One operand of a dot in shared memory: a tile of rows x row_bytes (+16 bytes of padding
+   per row: conflict-free ldmatrix and cp.async without swizzling), `slots` copies. */
+typedef struct OperandPlan {
+    OperandSource source;
+    const struct TirOp *load;  /* ASYNC: the load (the operand, or under a transpose) */
+    bool k_major;              /* shared rows run along K (else along M/N: ldmatrix.trans) */
+    bool permute_k;            /* fp8 B staged for a FRAGMENT A: K permuted to match it */
+    int rows, row_bytes, row_stride;
+    int slots;                 /* ASYNC in a pipelined loop: num_stages, else 1 */
+    int smem_offset;
+    const struct TirOp *loop;  /* ASYNC: the pipelined loop, or NULL (staged once) */
+} OperandPlan;
+
+typedef struct DotPlan {
+    const struct TirOp *op;
+    DType a_type, b_type;
+    int m, n, k;               /* tile sizes (padded); k padded to kpad for the mma */
+    int kpad, kstep;           /* k rounded up to the instruction's K; 16 or 32 */
+    int wm, wn;                /* warp grid */
+    int mi, nj;                /* 16x8 tiles per warp */
+    OperandPlan a, b;
+    Layout acc;                /* the accumulator layout */
+} DotPlan;
+
+/* A seq loop whose ASYNC operand loads are issued num_stages - 1 blocks ahead. */
+typedef struct LoopPlan {
+    const struct TirOp *loop;
+    int stages;
+} LoopPlan;
+
+enum { SCHEDULE_MAX_DOTS = 8, SCHEDULE_MAX_LOOPS = 16 };
+
+typedef struct Schedule {
+    const struct TirKernel *kernel;
+    const Variant *variant;
+    int num_warps, num_threads, stages, group_m;
+    const Layout **layouts;    /* per value id: NULL for values that are only dot operands */
+    int ndots;
+    DotPlan dots[SCHEDULE_MAX_DOTS];
+    int nloops;
+    LoopPlan loops[SCHEDULE_MAX_LOOPS];
+    int scratch_offset, scratch_bytes;  /* layout conversions and cross-warp reductions */
+    int smem_bytes;
+    int conversions;           /* layout conversions through shared memory */
+    int64_t *axis_size;        /* per TirKernel.loopvars then syms: lanes of that axis */
+} Schedule;
+
+/* Builds the schedule. Returns 0, or -1 with a message (unsupported rank, a dot shape no
+   mma can serve, shared memory over the target's limit). */
+int schedule_build(Arena *a, const struct TirKernel *k, const Variant *v, const Target *t,
+                   Schedule *out, char *err, size_t errlen);
+/* The padded lane count of a tile axis under the schedule. */
+int schedule_axis_size(const Schedule *s, Axis axis);
+/* The DotPlan of a dot op, or NULL. */
+const DotPlan *schedule_dot(const Schedule *s, const struct TirOp *op);
+const LoopPlan *schedule_loop(const Schedule *s, const struct TirOp *op);
+/* Whether a value can be regenerated in any layout where it is used (constants, iota,
+   broadcasts of scalars), so it never needs a conversion. */
+bool schedule_rematerializable(const Schedule *s, const struct TirValue *v);
+/* What fetching value v in layout `want` costs: 0 none (same layout or regenerated),
+   1 a conversion through shared memory. */
+int schedule_fetch_cost(const Schedule *s, const struct TirValue *v, const Layout *want);
+/* The layout `l` with the given axes dropped to size 1 (a broadcast's operand view). */
+Layout layout_project(const Layout *l, const bool *keep_axis);
+/* A slice: `l` with `axis` removed (register bits along it dropped, lanes and warps along it
+   made duplicates). */
+Layout layout_slice(const Layout *l, int axis);
 
 #endif

@@ -111,6 +111,127 @@ static int emit_ir(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const c
     return EXIT_OK;
 }
 
+/* --emit=llvm|ptx: pulls the codegen-only entries out of --config text — full-axis sizes
+   (`D=64`) and the alignment class (`align=vec16|unit|any`) — leaving the rest (const
+   values and tunables) in `rest`. Returns 0, or -1 after printing a message. */
+static int split_variant(const Kernel *k, const char *text, char *rest, size_t restlen,
+                         int64_t *full_sizes, AlignClass *align)
+{
+    size_t used = 0;
+    rest[0] = 0;
+    const char *p = text ? text : "";
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        char item[256];
+        if (n >= sizeof item) {
+            fprintf(stderr, "tilec: error: --config entry too long: '%.40s...'\n", p);
+            return -1;
+        }
+        memcpy(item, p, n);
+        item[n] = 0;
+        p += n + (p[n] == ',');
+        char *eq = strchr(item, '=');
+        if (eq) {
+            *eq = 0;
+            char *name = item, *value = eq + 1;
+            while (*name == ' ')
+                name++;
+            for (char *t = name + strlen(name); t > name && t[-1] == ' ';)
+                *--t = 0;
+            while (*value == ' ')
+                value++;
+            if (strcmp(name, "align") == 0) {
+                int c = 0;
+                while (c < ALIGN_CLASS_COUNT && strncmp(value, align_class_name((AlignClass)c),
+                                                        strlen(align_class_name((AlignClass)c))))
+                    c++;
+                if (c == ALIGN_CLASS_COUNT) {
+                    fprintf(stderr, "tilec: error: --config align=%s: expected vec16, unit or any\n",
+                            value);
+                    return -1;
+                }
+                *align = (AlignClass)c;
+                continue;
+            }
+            bool is_sym = false;
+            for (int i = 0; i < k->nsyms; i++)
+                if (k->syms[i]->is_full && strcmp(k->syms[i]->name, name) == 0) {
+                    char *end = NULL;
+                    long long v = strtoll(value, &end, 10);
+                    if (!end || *end || v <= 0 || v > 65536) {
+                        fprintf(stderr, "tilec: error: --config %s=%s: expected a size from 1 "
+                                        "to 65536\n", name, value);
+                        return -1;
+                    }
+                    full_sizes[i] = v;
+                    is_sym = true;
+                }
+            if (is_sym)
+                continue;
+            *eq = '=';
+        }
+        used += (size_t)snprintf(rest + used, restlen - used, "%s%s", used ? "," : "", item);
+        if (used >= restlen) {
+            fputs("tilec: error: --config is too long\n", stderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Lowers one kernel and compiles its variant (the resolved --config, full-axis sizes from
+   --config, align class vec16 unless given) to LLVM IR or PTX. */
+static int emit_code(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config,
+                     const Target *target, bool llvm)
+{
+    int64_t full_sizes[VARIANT_MAX_SYMS] = {0};
+    AlignClass align = ALIGN_VEC16;
+    char rest[4096];
+    if (split_variant(k, config, rest, sizeof rest, full_sizes, &align) != 0)
+        return EXIT_USAGE;
+    int64_t *const_values = arena_alloc(arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
+    for (int i = 0; i < k->nparams; i++)
+        if (k->params[i]->kind == PARAM_CONST && k->params[i]->nconst_values > 0)
+            const_values[i] = k->params[i]->const_values[0];
+    Config user = {0}, resolved;
+    if (split_config(k, rest, const_values, &user) != 0)
+        return EXIT_USAGE;
+    TirKernel *tk = tir_lower(arena, diag, k, const_values);
+    if (!tk)
+        return EXIT_INPUT;
+    char err[1024];
+    if (config_resolve(tk, &user, &resolved, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: --config for kernel %s: %s\n", k->name, err);
+        return EXIT_USAGE;
+    }
+    if (tir_run_pipeline(tk, diag, NULL) != 0)
+        return EXIT_INPUT;
+    Variant v = {.config = &resolved, .align = align};
+    int missing = 0;
+    for (int i = 0; i < tk->nsyms; i++) {
+        if (!tk->syms[i].is_full)
+            continue;
+        for (int j = 0; j < k->nsyms; j++)
+            if (strcmp(k->syms[j]->name, tk->syms[i].name) == 0)
+                v.full_sizes[i] = full_sizes[j];
+        if (v.full_sizes[i] <= 0) {
+            fprintf(stderr, "tilec: error: kernel %s takes full axis %s whole: give its size "
+                            "in --config (e.g. --config %s=64)\n", k->name, tk->syms[i].name,
+                    tk->syms[i].name);
+            missing++;
+        }
+    }
+    if (missing)
+        return EXIT_USAGE;
+    CompiledKernel ck;
+    if (codegen_compile(arena, tk, &v, target, llvm, &ck, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: kernel %s: %s\n", k->name, err);
+        return EXIT_INPUT;
+    }
+    fputs(llvm ? ck.llvm_ir : ck.ptx, out);
+    return EXIT_OK;
+}
+
 int run_build(const BuildRequest *req)
 {
     Arena arena = {0};
@@ -147,12 +268,22 @@ int run_build(const BuildRequest *req)
         if (close_output(out, req->output) != EXIT_OK && status == EXIT_OK)
             status = EXIT_INPUT;
         break;
+    case EMIT_NONE:
+        status = build_bundle(req, p, &arena, &diag);
+        break;
     case EMIT_LLVM:
     case EMIT_PTX:
-    case EMIT_NONE:
-        fputs("tilec: error: PTX code generation is not implemented yet "
-              "(use --emit=ast or --emit=ir)\n", stderr);
-        status = EXIT_NOT_BUILT;
+        if (!(out = open_output(req->output))) {
+            status = EXIT_INPUT;
+            goto done;
+        }
+        for (int i = 0; i < p->nkernels && status == EXIT_OK; i++)
+            if (!req->kernel || strcmp(req->kernel, p->kernels[i]->name) == 0)
+                status = emit_code(out, &arena, &diag, p->kernels[i], req->config,
+                                   req->target ? req->target : target_lookup("sm_90a"),
+                                   req->emit == EMIT_LLVM);
+        if (close_output(out, req->output) != EXIT_OK && status == EXIT_OK)
+            status = EXIT_INPUT;
         break;
     }
 done:

@@ -38,8 +38,24 @@ typedef struct BuildRequest {
 
 int run_build(const BuildRequest *req);
 
+/* ---- bundle_write.c (bundle.h has the rest): the EMIT_NONE case, -o NAME.tbn */
+
+int build_bundle(const BuildRequest *req, const Program *p, Arena *a, Diag *d);
+
+/* ---- inspect.c: `tilec inspect BUNDLE` */
+
+int cmd_inspect(int argc, char **argv);
+
 /* ---- run.c: `tilec run` (its own options; see its --help) */
 
 int cmd_run(int argc, char **argv);
+
+/* ---- bench.c: `tilec bench` (its own options; see its --help) */
+
+int cmd_bench(int argc, char **argv);
+
+/* ---- tune.c: `tilec tune` over the autotune library (its own options; see its --help) */
+
+int cmd_tune(int argc, char **argv);
 
 #endif

@@ -120,4 +120,22 @@ typedef struct GpuPeak {
 } GpuPeak;
 bool gpu_peak_lookup(const char *device_name, GpuPeak *out);
 
+/* ---- run.c: the command-line pieces `tilec run` and `tilec bench` share */
+
+/* Adds one NAME=TEXT of a repeatable flag (--in, --out, --set); a name given twice is an
+   error. Prints its own message (and `usage`); returns an exit status. */
+int launch_cli_add_named(LaunchNamed **list, int *n, const char *flag, char *arg,
+                         const char *expected, const char *usage);
+/* Adds the SYM=N,... of one --shape. */
+int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage);
+/* The kernel named `name`, or the file's only one; prints why not and returns NULL. */
+const Kernel *run_choose_kernel(const Program *p, const char *name);
+/* Checks the spec against the kernel, lowers it for the --set consts, runs the passes and
+   resolves `config_text`. Prints its errors; returns an exit status. */
+int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char *kernel_name,
+                       const LaunchSpec *spec, const char *config_text, bool no_mask_inference,
+                       TirKernel **out_tir, Config *out_config);
+/* A whole file as NUL-terminated text in the arena; NULL with a message in err. */
+char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errlen);
+
 #endif

@@ -47,15 +47,12 @@ static const char *const usage_build =
     "  --emit STAGE         print a stage: ast (checked tree with types and shapes),\n"
     "                       ir (tiled IR), llvm (LLVM IR), ptx\n"
     "  --config KEY=V,...   bind tunables (BLOCK_M=64,num_warps=4) and const\n"
-    "                       parameters (causal=true)\n"
+    "                       parameters (causal=true); for llvm/ptx also the size of\n"
+    "                       each full axis (D=64, required) and the alignment class\n"
+    "                       align=vec16|unit|any (default vec16: 16-byte aligned\n"
+    "                       tensors with unit innermost stride)\n"
     "  --target NAME        sm_90a (default) or sm_80\n";
 
-static const char *const usage_tune =
-    "usage: tilec tune FILE --kernel NAME --shape M=...,N=... [--shape ...]...\n"
-    "                  [--budget 60s] [--strategy exhaustive|random|pattern|de] [--space]\n";
-static const char *const usage_bench =
-    "usage: tilec bench FILE --kernel NAME --shape M=...,... [--config KEY=V,...]\n";
-static const char *const usage_inspect = "usage: tilec inspect BUNDLE\n";
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
@@ -216,23 +213,6 @@ static int cmd_build(int argc, char **argv)
     return run_build(&req);
 }
 
-static int not_built_yet(const char *what)
-{
-    fprintf(stderr, "tilec: error: %s is not implemented yet\n", what);
-    return EXIT_NOT_BUILT;
-}
-
-/* The commands whose machinery lands with later parts: they accept --help now. */
-static int cmd_later(int argc, char **argv, const char *usage, const char *what)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
-            return EXIT_OK;
-        }
-    return not_built_yet(what);
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -270,11 +250,11 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0)
         return cmd_run(sub_argc, sub_argv);
     if (strcmp(cmd, "tune") == 0)
-        return cmd_later(sub_argc, sub_argv, usage_tune, "tilec tune (the autotuner)");
+        return cmd_tune(sub_argc, sub_argv);
     if (strcmp(cmd, "bench") == 0)
-        return cmd_later(sub_argc, sub_argv, usage_bench, "tilec bench (GPU codegen)");
+        return cmd_bench(sub_argc, sub_argv);
     if (strcmp(cmd, "inspect") == 0)
-        return cmd_later(sub_argc, sub_argv, usage_inspect, "tilec inspect (kernel bundles)");
+        return cmd_inspect(sub_argc, sub_argv);
     if (strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
         return EXIT_OK;

@@ -1,23 +1,33 @@
 /* run.c — `tilec run`: parse → check → lower (with the --set consts) → passes → config →
-   bind the launch (interp_launch.c) → interpret (--interpret; the GPU path comes with
-   codegen) → write or summarise the outputs. docs/run.md describes the flags and rules. */
+   bind the launch (interp_launch.c) → run on the GPU (gpu_run.c; with --check also on the
+   interpreter, comparing) or on the interpreter (--interpret) → write or summarise the
+   outputs. docs/run.md describes the flags and rules. The command-line pieces that
+   `tilec bench` shares live here too (declared in gpu.h). */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
+#include "gpu.h"
 #include "interp.h"
 
 static const char *const usage_run =
-    "usage: tilec run FILE [--kernel NAME] [--interpret] [--shape M=64,...]\n"
+    "usage: tilec run FILE [--kernel NAME] [--interpret | --check] [--shape M=64,...]\n"
     "                 [--config KEY=V,...] [--in PARAM=FILE.npy ...] [--set NAME=VALUE ...]\n"
     "                 [--out PARAM=FILE.npy ...] [--seed N] [--no-mask-inference]\n"
+    "                 [--ptx FILE.ptx]\n"
     "\n"
-    "Runs one kernel on host data and writes or summarises its outputs.\n"
+    "Runs one kernel on host data, on the GPU or the CPU interpreter, and writes or\n"
+    "summarises its outputs.\n"
     "\n"
     "  --kernel NAME         the kernel (may be left out when FILE has one)\n"
-    "  --interpret           run on the CPU interpreter (GPU execution comes with codegen)\n"
+    "  --interpret           run on the CPU interpreter instead of the GPU\n"
+    "  --check               run on the GPU and on the interpreter, print each output's\n"
+    "                        max error and fail (exit 1) beyond its dtype's tolerance\n"
+    "  --ptx FILE.ptx        launch this hand-written PTX (entry: the kernel's name, the\n"
+    "                        kernel ABI of codegen.h) instead of compiling the kernel\n"
     "  --shape SYM=N,...     values of shape symbols no input gives (repeatable)\n"
     "  --config KEY=V,...    tunables (BLOCK_M=64,BLOCK_N=32,...); the rest take defaults\n"
     "  --in PARAM=FILE.npy   a tensor's data: float32/float16/float64 (rounded to the\n"
@@ -31,30 +41,38 @@ static const char *const usage_run =
     "\n"
     "Inputs not given are uniform random in [-1, 1) (ints in [-8, 8)); outputs not given\n"
     "start zeroed; reduction targets start at their identity. Without --out, each output\n"
-    "is summarised: shape, sum, max |x| and its count of non-finite values.\n";
+    "is summarised: shape, sum, max |x| and its count of non-finite values. On the GPU\n"
+    "every tensor sits between guard bands of canary bytes; a store into one is an error.\n";
 
 enum {
     OPT_KERNEL = 256, OPT_INTERPRET, OPT_SHAPE, OPT_CONFIG, OPT_IN, OPT_SET, OPT_OUT, OPT_SEED,
-    OPT_NO_MASKS, OPT_HELP,
+    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX,
 };
 
 typedef struct RunRequest {
     const char *path;
     const char *kernel;
     const char *config;
+    const char *ptx_path;
     bool interpret;
+    bool check;
     bool no_mask_inference;
     bool seed_given;
     LaunchSpec spec;
 } RunRequest;
 
-static int usage_error(const char *fmt, const char *a, const char *b)
+static int usage_error_of(const char *usage, const char *fmt, const char *a, const char *b)
 {
     fputs("tilec: error: ", stderr);
     fprintf(stderr, fmt, a, b);
     fputc('\n', stderr);
-    fputs(usage_run, stderr);
+    fputs(usage, stderr);
     return EXIT_USAGE;
+}
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    return usage_error_of(usage_run, fmt, a, b);
 }
 
 static int error_message(int status, const char *msg)
@@ -75,15 +93,15 @@ static bool split_assignment(char *arg, const char **name, const char **text)
     return true;
 }
 
-/* Adds one NAME=TEXT of a repeatable flag; a name given twice is an error. */
-static int add_named(LaunchNamed **list, int *n, const char *flag, char *arg, const char *expected)
+int launch_cli_add_named(LaunchNamed **list, int *n, const char *flag, char *arg,
+                         const char *expected, const char *usage)
 {
     const char *name, *text;
     char copy[64];
     snprintf(copy, sizeof copy, "%s", arg);
     if (!split_assignment(arg, &name, &text) || !*text) {
         fprintf(stderr, "tilec: error: %s '%s': expected %s\n", flag, copy, expected);
-        fputs(usage_run, stderr);
+        fputs(usage, stderr);
         return EXIT_USAGE;
     }
     for (int i = 0; i < *n; i++)
@@ -101,16 +119,17 @@ static int add_named(LaunchNamed **list, int *n, const char *flag, char *arg, co
     return EXIT_OK;
 }
 
-static int add_shapes(LaunchSpec *spec, char *arg)
+int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage)
 {
     for (char *item = strtok(arg, ","); item; item = strtok(NULL, ",")) {
         const char *name, *text;
         if (!split_assignment(item, &name, &text))
-            return usage_error("--shape '%s': expected NAME=VALUE%s", item, "");
+            return usage_error_of(usage, "--shape '%s': expected NAME=VALUE%s", item, "");
         char *end;
         long long v = strtoll(text, &end, 10);
         if (!*text || *end || v < 0 || text[0] == '-' || text[0] == '+')
-            return usage_error("--shape %s='%s' is not a size (a non-negative integer)", name, text);
+            return usage_error_of(usage, "--shape %s='%s' is not a size (a non-negative integer)",
+                                  name, text);
         for (int i = 0; i < spec->nshapes; i++)
             if (strcmp(spec->shapes[i].name, name) == 0) {
                 fprintf(stderr, "tilec: error: --shape %s given twice\n", name);
@@ -133,6 +152,8 @@ static int parse_args(int argc, char **argv, RunRequest *req)
         {"help", no_argument, NULL, OPT_HELP},
         {"kernel", required_argument, NULL, OPT_KERNEL},
         {"interpret", no_argument, NULL, OPT_INTERPRET},
+        {"check", no_argument, NULL, OPT_CHECK},
+        {"ptx", required_argument, NULL, OPT_PTX},
         {"shape", required_argument, NULL, OPT_SHAPE},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"in", required_argument, NULL, OPT_IN},
@@ -156,6 +177,12 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             req->kernel = optarg;
             break;
         case OPT_INTERPRET: req->interpret = true; break;
+        case OPT_CHECK: req->check = true; break;
+        case OPT_PTX:
+            if (req->ptx_path)
+                return usage_error("%s%s", "--ptx given twice", "");
+            req->ptx_path = optarg;
+            break;
         case OPT_NO_MASKS: req->no_mask_inference = true; break;
         case OPT_CONFIG:
             if (req->config)
@@ -174,19 +201,22 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             break;
         }
         case OPT_SHAPE:
-            if ((status = add_shapes(&req->spec, optarg)) != EXIT_OK)
+            if ((status = launch_cli_add_shapes(&req->spec, optarg, usage_run)) != EXIT_OK)
                 return status;
             break;
         case OPT_IN:
-            if ((status = add_named(&req->spec.inputs, &req->spec.ninputs, "--in", optarg, "PARAM=FILE.npy")))
+            if ((status = launch_cli_add_named(&req->spec.inputs, &req->spec.ninputs, "--in", optarg,
+                                            "PARAM=FILE.npy", usage_run)))
                 return status;
             break;
         case OPT_OUT:
-            if ((status = add_named(&req->spec.outputs, &req->spec.noutputs, "--out", optarg, "PARAM=FILE.npy")))
+            if ((status = launch_cli_add_named(&req->spec.outputs, &req->spec.noutputs, "--out", optarg,
+                                            "PARAM=FILE.npy", usage_run)))
                 return status;
             break;
         case OPT_SET:
-            if ((status = add_named(&req->spec.sets, &req->spec.nsets, "--set", optarg, "NAME=VALUE")))
+            if ((status = launch_cli_add_named(&req->spec.sets, &req->spec.nsets, "--set", optarg,
+                                            "NAME=VALUE", usage_run)))
                 return status;
             break;
         default:
@@ -194,6 +224,9 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             return EXIT_USAGE;
         }
     }
+    if (req->interpret && (req->check || req->ptx_path))
+        return usage_error("%s%s", req->check ? "--check runs the GPU and the interpreter: leave out --interpret"
+                                              : "--ptx is GPU code: leave out --interpret", "");
     if (optind >= argc)
         return usage_error("%s%s", "run needs a FILE", "");
     if (optind + 1 < argc)
@@ -202,7 +235,7 @@ static int parse_args(int argc, char **argv, RunRequest *req)
     return EXIT_OK;
 }
 
-static const Kernel *choose_kernel(const Program *p, const char *name)
+const Kernel *run_choose_kernel(const Program *p, const char *name)
 {
     if (name) {
         const Kernel *k = program_find_kernel(p, name);
@@ -271,6 +304,242 @@ static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *
     return status;
 }
 
+/* ---- --check: the GPU's outputs against the interpreter's */
+
+/* Per-element tolerance of an output dtype, against the interpreter (docs/run.md):
+   |gpu - ref| <= rel * |ref| + floor * max|ref| (the floor covers values that cancel to
+   near zero, whose rounding differs with the order of f32 sums); fp8 outputs may differ
+   by one step of the format, integers and bools not at all. */
+typedef struct Tolerance {
+    double rel, floor;
+    int fp8_steps;              /* fp8: codes apart at most */
+    const char *text;
+} Tolerance;
+
+static Tolerance tolerance_of(DType t)
+{
+    switch (t) {
+    case DT_F32: return (Tolerance){0x1p-14, 0x1p-20, 0, "f32: 2^-14 relative + 2^-20 of max|ref|"};
+    case DT_F16: return (Tolerance){0x1p-9, 0x1p-11, 0, "f16: 2 ulp (2^-9 relative) + 2^-11 of max|ref|"};
+    case DT_BF16: return (Tolerance){0x1p-6, 0x1p-8, 0, "bf16: 2 ulp (2^-6 relative) + 2^-8 of max|ref|"};
+    case DT_F8E4M3: return (Tolerance){0, 0, 1, "f8e4m3: 1 step of the format"};
+    case DT_F8E5M2: return (Tolerance){0, 0, 1, "f8e5m2: 1 step of the format"};
+    default: return (Tolerance){0, 0, 0, "exact"};
+    }
+}
+
+/* An fp8 code's place in value order: sign-magnitude to a signed integer. */
+static int fp8_order(uint64_t bits)
+{
+    int magnitude = (int)(bits & 0x7f);
+    return bits & 0x80 ? -magnitude : magnitude;
+}
+
+/* Compares one output; prints its line and returns true when it is within tolerance. */
+static bool check_output(const TirParam *p, const HostTensor *gpu, const HostTensor *ref)
+{
+    Tolerance tol = tolerance_of(p->dtype);
+    int64_t n = host_numel(ref);
+    double max_ref = 0;
+    int64_t idx[HOST_MAX_RANK] = {0};
+    for (int64_t e = 0; e < n; e++) {
+        double r = host_get(ref, idx);
+        if (isfinite(r) && fabs(r) > max_ref)
+            max_ref = fabs(r);
+        host_next_index(ref->rank, ref->shape, idx);
+    }
+    double max_abs = 0;
+    int64_t bad = 0, worst[HOST_MAX_RANK] = {0};
+    bool have_worst = false;
+    memset(idx, 0, sizeof idx);
+    for (int64_t e = 0; e < n; e++) {
+        double g = host_get(gpu, idx), r = host_get(ref, idx);
+        bool ok;
+        double diff = fabs(g - r);
+        if (isnan(r) || isnan(g)) {
+            ok = isnan(r) && isnan(g);
+            diff = ok ? 0 : INFINITY;
+        } else if (isinf(r) || isinf(g)) {
+            ok = g == r;
+            diff = ok ? 0 : INFINITY;
+        } else if (tol.fp8_steps) {
+            int apart = abs(fp8_order(host_get_raw_at(gpu, host_offset(gpu, idx))) -
+                            fp8_order(host_get_raw_at(ref, host_offset(ref, idx))));
+            ok = apart <= tol.fp8_steps;
+        } else {
+            ok = diff <= tol.rel * fabs(r) + tol.floor * max_ref;
+        }
+        if (!ok)
+            bad++;
+        if (diff > max_abs || (!ok && !have_worst)) {
+            max_abs = diff > max_abs ? diff : max_abs;
+            memcpy(worst, idx, sizeof worst);
+            have_worst = true;
+        }
+        host_next_index(ref->rank, ref->shape, idx);
+    }
+    printf("check %s: max abs err %.6g, max rel err %.6g (of max|ref| %.6g), %lld of %lld "
+           "beyond tolerance [%s]: %s", p->name, max_abs, max_ref > 0 ? max_abs / max_ref : max_abs,
+           max_ref, (long long)bad, (long long)n, tol.text, bad ? "FAIL" : "ok");
+    if (bad && have_worst) {
+        printf(" (worst at [");
+        for (int d = 0; d < ref->rank; d++)
+            printf("%s%lld", d ? ", " : "", (long long)worst[d]);
+        printf("]: gpu %.9g, interpreter %.9g)", host_get(gpu, worst), host_get(ref, worst));
+    }
+    putchar('\n');
+    return bad == 0;
+}
+
+/* A deep copy of a launch's arguments (each tensor keeps its strides). */
+static int clone_args(const LaunchArgs *from, LaunchArgs *to)
+{
+    memset(to, 0, sizeof *to);
+    to->nargs = from->nargs;
+    to->nsyms = from->nsyms;
+    to->args = calloc((size_t)from->nargs + 1, sizeof *to->args);
+    to->sym_values = malloc(((size_t)from->nsyms + 1) * sizeof *to->sym_values);
+    if (!to->args || !to->sym_values)
+        return -1;
+    memcpy(to->sym_values, from->sym_values, (size_t)from->nsyms * sizeof *to->sym_values);
+    for (int i = 0; i < from->nargs; i++) {
+        to->args[i] = from->args[i];
+        to->args[i].tensor.data = NULL;
+        if (!from->args[i].tensor.data)
+            continue;
+        size_t bytes = from->args[i].tensor.nbytes;
+        to->args[i].tensor.data = malloc(bytes ? bytes : 1);
+        if (!to->args[i].tensor.data)
+            return -1;
+        memcpy(to->args[i].tensor.data, from->args[i].tensor.data, bytes);
+    }
+    return 0;
+}
+
+char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (len + 1 == cap) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory reading '%s'", path);
+        return NULL;
+    }
+    char *text = arena_alloc(arena, len + 1);
+    memcpy(text, buf, len);
+    text[len] = 0;
+    free(buf);
+    return text;
+}
+
+/* The GPU path: open the device, upload, compile and load, launch, check the guards,
+   download; with --check run the interpreter on a copy of the same arguments and compare. */
+static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const TirKernel *tir,
+                      const Config *config, LaunchArgs *args)
+{
+    char err[8192];
+    GpuSession gpu;
+    if (gpu_open(&gpu, err, sizeof err) != GPU_OK)
+        return error_message(EXIT_INPUT, err);
+    int status = EXIT_OK;
+    LaunchArgs ref = {0};
+    GpuLaunch launch = {0};
+    const char *ptx = NULL;
+    if (req->ptx_path && !(ptx = run_read_text_file(arena, req->ptx_path, err, sizeof err))) {
+        status = error_message(EXIT_INPUT, err);
+        goto done;
+    }
+    if (req->check && clone_args(args, &ref) != 0) {
+        status = error_message(EXIT_INPUT, "out of memory");
+        goto done;
+    }
+    GpuStatus g = gpu_prepare(&gpu, arena, tir, config, args, ptx, NULL, &launch, err, sizeof err);
+    if (g == GPU_OK)
+        g = gpu_reset_targets(&gpu, &launch, err, sizeof err);
+    if (g == GPU_OK)
+        g = gpu_enqueue(&gpu, &launch, err, sizeof err);
+    if (g == GPU_OK)
+        g = gpu_check_guards(&gpu, &launch, err, sizeof err);
+    if (g == GPU_OK)
+        g = gpu_download(&gpu, &launch, args, err, sizeof err);
+    fputs("config: ", stdout);
+    config_print(stdout, config);
+    putchar('\n');
+    if (launch.tir)
+        printf("gpu: %s, %s variant, %lld blocks of %d threads, %d bytes of dynamic shared memory\n",
+               gpu.info.name, align_class_name(launch.align), (long long)launch.programs,
+               launch.compiled.num_threads, launch.compiled.smem_bytes);
+    if (g != GPU_OK) {
+        status = error_message(EXIT_INPUT, err);
+        goto done;
+    }
+    status = write_outputs(tir, req, args);
+    if (req->check) {
+        if (interp_run(tir, config, &ref, diag)) {
+            status = EXIT_INPUT;
+            goto done;
+        }
+        bool all_ok = true;
+        for (int i = 0; i < tir->nparams; i++)
+            if (args->args[i].is_output)
+                all_ok = check_output(&tir->params[i], &args->args[i].tensor, &ref.args[i].tensor) && all_ok;
+        if (!all_ok) {
+            fprintf(stderr, "tilec: error: %s: the GPU's outputs differ from the interpreter's beyond "
+                    "tolerance\n", tir->name);
+            status = EXIT_INPUT;
+        }
+    }
+done:
+    gpu_launch_free(&gpu, &launch);
+    gpu_close(&gpu);
+    launch_free(&ref);
+    return status;
+}
+
+int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char *kernel_name,
+                       const LaunchSpec *spec, const char *config_text, bool no_mask_inference,
+                       TirKernel **out_tir, Config *out_config)
+{
+    char err[512];
+    *out_tir = NULL;
+    const Kernel *kernel = run_choose_kernel(prog, kernel_name);
+    if (!kernel)
+        return EXIT_USAGE;
+    int64_t *const_values = arena_alloc(arena, ((size_t)kernel->nparams + 1) * sizeof *const_values);
+    LaunchStatus ls = launch_check_spec(kernel, spec, const_values, err, sizeof err);
+    if (ls != LAUNCH_OK)
+        return error_message(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
+    TirKernel *tir = tir_lower(arena, diag, kernel, const_values);
+    TirPipelineOptions opts = {.no_mask_inference = no_mask_inference};
+    if (!tir || tir_run_pipeline(tir, diag, &opts))
+        return EXIT_INPUT;
+    Config user = {0};
+    if (config_parse(config_text ? config_text : "", &user, err, sizeof err) != 0 ||
+        config_resolve(tir, &user, out_config, err, sizeof err) != 0)
+        return error_message(EXIT_USAGE, err);
+    *out_tir = tir;
+    return EXIT_OK;
+}
+
 static int run_request(RunRequest *req)
 {
     Arena arena = {0};
@@ -279,40 +548,23 @@ static int run_request(RunRequest *req)
     LaunchArgs args = {0};
     char err[512];
     int status = EXIT_OK;
+    TirKernel *tir = NULL;
+    Config config = {0};
     if (front_end(&arena, &diag, req->path, target_lookup("sm_90a"), &prog)) {
         status = EXIT_INPUT;
         goto done;
     }
-    const Kernel *kernel = choose_kernel(prog, req->kernel);
-    if (!kernel) {
-        status = EXIT_USAGE;
+    status = run_prepare_kernel(&arena, &diag, prog, req->kernel, &req->spec, req->config,
+                                req->no_mask_inference, &tir, &config);
+    if (status != EXIT_OK)
         goto done;
-    }
-    int64_t *const_values = arena_alloc(&arena, ((size_t)kernel->nparams + 1) * sizeof *const_values);
-    LaunchStatus ls = launch_check_spec(kernel, &req->spec, const_values, err, sizeof err);
-    if (ls != LAUNCH_OK) {
-        status = error_message(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
-        goto done;
-    }
-    TirKernel *tir = tir_lower(&arena, &diag, kernel, const_values);
-    TirPipelineOptions opts = {.no_mask_inference = req->no_mask_inference};
-    if (!tir || tir_run_pipeline(tir, &diag, &opts)) {
-        status = EXIT_INPUT;
-        goto done;
-    }
-    Config user = {0}, config = {0};
-    if (config_parse(req->config ? req->config : "", &user, err, sizeof err) != 0 ||
-        config_resolve(tir, &user, &config, err, sizeof err) != 0) {
-        status = error_message(EXIT_USAGE, err);
-        goto done;
-    }
-    ls = launch_bind(tir, &req->spec, &args, err, sizeof err);
+    LaunchStatus ls = launch_bind(tir, &req->spec, &args, err, sizeof err);
     if (ls != LAUNCH_OK) {
         status = error_message(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
         goto done;
     }
     if (!req->interpret) {
-        status = error_message(EXIT_NOT_BUILT, "GPU execution is not implemented yet (use --interpret)");
+        status = run_on_gpu(req, &arena, &diag, tir, &config, &args);
         goto done;
     }
     fputs("config: ", stdout);

@@ -1,0 +1,422 @@
+/* autotune.h — the tuner as a library: the search space of a kernel and its pruning rules,
+   the search strategies, the benchmark child process, the tuning loop over a backend, and
+   the on-disk cache of best configs. `tilec tune` (src/tune.c) is a thin command over it;
+   tests drive the same loop with a fake backend. docs/tuning.md is the reference. */
+#ifndef TILEC_AUTOTUNE_H
+#define TILEC_AUTOTUNE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tir.h"
+
+enum {
+    TUNE_MAX_DIMS = 16,     /* tunables one space may search */
+    TUNE_MAX_VALUES = 64,   /* allowed values per tunable */
+    TUNE_MAX_SYMS = 16,     /* shape symbols (VARIANT_MAX_SYMS) */
+};
+
+/* H100/H200 budgets: the opt-in shared memory per block and the registers a thread may
+   hold (ptxas's ceiling). */
+#define TUNE_SMEM_LIMIT_H100 232448
+#define TUNE_REGISTER_LIMIT 255
+
+/* ---- estimate.c: what a kernel needs for one config and shape, from its TIR alone.
+   Estimates, not codegen's Schedule: a TuneEstimator lets codegen swap in exact numbers. */
+
+typedef struct TuneShapeInfo {
+    const TirKernel *kernel;
+    int64_t sym_values[TUNE_MAX_SYMS];   /* per TirKernel.syms index */
+} TuneShapeInfo;
+
+/* The largest extent a tile loop variable can have for the shape (`m.end` counts as the
+   whole extent of m), or -1 when it depends on a scalar parameter. */
+int64_t estimate_loop_extent(const TuneShapeInfo *s, int loopvar);
+/* The size of a tile axis under a config: a block size, a full axis padded to a power of
+   two, or 1. */
+int64_t estimate_axis_size(const TuneShapeInfo *s, const Config *c, Axis axis);
+/* Shared memory: for each dot operand loaded from memory, its tile bytes, times
+   num_stages when the load is inside the dot's sequential loop (pipelined) and once when
+   it is loop-invariant; operands from registers (attention's p) cost none. */
+int64_t estimate_smem_bytes(const TuneShapeInfo *s, const Config *c);
+/* Registers per thread: the accumulators and carried tiles spread over the threads, the
+   tensor-core operand fragments of one k-step, and a fixed 32 for addresses and indices. */
+int estimate_registers(const TuneShapeInfo *s, const Config *c);
+/* The largest dot result tile (rows*cols), 0 when the kernel has no dot; with rows/cols. */
+int64_t estimate_largest_dot(const TuneShapeInfo *s, const Config *c, int64_t *rows,
+                             int64_t *cols);
+/* The largest tile of any op (elements). */
+int64_t estimate_largest_tile(const TuneShapeInfo *s, const Config *c);
+/* Floating-point operations of one launch: 2*M*N*K per dot over its enclosing loops (an
+   extent bounded by `v.end` counts half, as causal attention does). 0 without dots. */
+double estimate_flops(const TuneShapeInfo *s);
+
+/* Replaceable estimates: codegen can plug in its Schedule's exact numbers. */
+typedef struct TuneEstimator {
+    int64_t (*smem_bytes)(const TuneShapeInfo *s, const Config *c, void *ctx);
+    int (*registers)(const TuneShapeInfo *s, const Config *c, void *ctx);
+    void *ctx;
+} TuneEstimator;
+
+/* ---- space.c: the search space of one kernel for one shape. A point is an index vector:
+   point[d] indexes dims[d].values. Tunables not searched keep their default. */
+
+typedef struct TuneDim {
+    const char *name;                  /* the tunable's name (TirTunable.name) */
+    TunableKind kind;
+    int tunable;                       /* TirKernel.tunables index */
+    int64_t values[TUNE_MAX_VALUES];   /* ascending */
+    int nvalues;
+    int default_index;                 /* the default's index, or 0 when narrowed away */
+} TuneDim;
+
+typedef enum TunePruneRule {
+    PRUNE_NONE = -1,
+    PRUNE_OVERSIZED_BLOCK = 0, /* a block >= 2x the next power of two of its extent */
+    PRUNE_DUPLICATE,           /* equal to a smaller point after clamping to the shape */
+    PRUNE_WARPS,               /* fewer than one mma tile (16x8) per warp */
+    PRUNE_SMEM,                /* shared-memory estimate over the limit */
+    PRUNE_REGISTERS,           /* register estimate over the limit */
+    PRUNE_RULE_COUNT
+} TunePruneRule;
+
+const char *tune_prune_rule_name(TunePruneRule r);   /* "oversized-block", ... */
+
+typedef struct TuneSpace {
+    TuneShapeInfo shape;
+    int ndims;
+    TuneDim dims[TUNE_MAX_DIMS];
+    int64_t smem_limit;                /* bytes per block */
+    int register_limit;                /* per thread */
+    TuneEstimator estimator;           /* defaults: estimate.c */
+    bool no_prune;                     /* keep every point (rules still computed) */
+} TuneSpace;
+
+/* The space of a lowered kernel (tunables with their allowed values, already narrowed by
+   the source) for a shape: sym_values per TirKernel.syms index, every one given. */
+int tune_space_init(TuneSpace *s, const TirKernel *k, const int64_t *sym_values, char *err,
+                    size_t errlen);
+/* Narrows one tunable from the command line: "BLOCK_M=64,128", "num_stages=2..4"
+   (a range keeps the allowed values inside it). Values must already be allowed. */
+int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen);
+uint64_t tune_space_size(const TuneSpace *s);
+/* point <-> mixed-radix index (dims[0] varies slowest). */
+uint64_t tune_space_index(const TuneSpace *s, const int *point);
+void tune_space_point(const TuneSpace *s, uint64_t index, int *point);
+/* The default config's point. */
+void tune_space_default(const TuneSpace *s, int *point);
+/* A resolved Config: every tunable bound (searched ones from the point). */
+void tune_space_config(const TuneSpace *s, const int *point, Config *out);
+/* The point a config names (every searched tunable must be bound to an allowed value). */
+int tune_space_point_of(const TuneSpace *s, const Config *c, int *point);
+/* The point with each value clamped to what the shape can use (a block to its extent,
+   num_stages to the iterations of the longest sequential loop, group_m to the grid's
+   rows): the smallest point that compiles to the same kernel. */
+void tune_space_canonical(const TuneSpace *s, const int *point, int *canonical);
+/* The first rule that removes a point, or PRUNE_NONE; smem/regs receive the estimates. */
+TunePruneRule tune_space_check(const TuneSpace *s, const int *point, int64_t *smem, int *regs);
+
+typedef struct TunePruneCounts {
+    uint64_t total, survivors;
+    uint64_t pruned[PRUNE_RULE_COUNT];
+} TunePruneCounts;
+
+/* Walks the space once (odometer order) and counts. */
+void tune_space_count(const TuneSpace *s, TunePruneCounts *out);
+/* `tilec tune --space`: the tunables, what each rule pruned, and the survivors with their
+   estimates (the first max_listed of them; 0: every one). */
+void tune_space_print(FILE *out, const TuneSpace *s, uint64_t max_listed);
+
+/* ---- search.c: strategies over index vectors. Evaluations are memoised (a point is
+   evaluated once; a repeat costs nothing); invalid points are never evaluated. */
+
+typedef enum SearchStrategy {
+    SEARCH_EXHAUSTIVE, /* every valid point in index order */
+    SEARCH_RANDOM,     /* uniform samples without repeats */
+    SEARCH_PATTERN,    /* random seeding, then compass search with shrinking steps; restarts */
+    SEARCH_DE,         /* random seeding, differential evolution, a compass polish at the end */
+    SEARCH_STRATEGY_COUNT
+} SearchStrategy;
+
+const char *search_strategy_name(SearchStrategy s);
+int search_strategy_parse(const char *name, SearchStrategy *out);   /* -1 if unknown */
+
+typedef struct SearchProblem {
+    int ndims;
+    int sizes[TUNE_MAX_DIMS];
+    /* A time (lower is better), +inf for a failed point. Required. */
+    double (*eval)(const int *point, void *ctx);
+    bool (*valid)(const int *point, void *ctx);                  /* NULL: every point */
+    /* Points about to be evaluated, so a tuner can compile them in parallel: point i is
+       points[i * TUNE_MAX_DIMS ...]. */
+    void (*prefetch)(const int *points, int npoints, void *ctx); /* may be NULL */
+    /* Asked before each evaluation: true stops the search (SIGINT, a target reached). */
+    bool (*should_stop)(void *ctx);                              /* may be NULL */
+    void *ctx;
+} SearchProblem;
+
+typedef struct SearchOptions {
+    SearchStrategy strategy;
+    uint64_t seed;
+    int64_t max_evals;         /* distinct evaluations; 0: no limit */
+    double budget_s;           /* wall clock; 0: no limit */
+    const int *start;          /* evaluated first when valid (the default config); may be NULL */
+} SearchOptions;
+
+typedef enum SearchStop {
+    SEARCH_DONE,      /* the strategy finished (space exhausted, converged) */
+    SEARCH_BUDGET,    /* evaluation or wall-clock budget spent */
+    SEARCH_STOPPED,   /* should_stop said so */
+} SearchStop;
+
+typedef struct SearchResult {
+    int best[TUNE_MAX_DIMS];
+    double best_value;         /* +inf when nothing succeeded */
+    int64_t evaluations;       /* distinct points evaluated */
+    SearchStop stop;
+    double elapsed_s;
+} SearchResult;
+
+int search_run(const SearchProblem *p, const SearchOptions *o, SearchResult *out);
+
+/* ---- bench.c: the timing policy (warm-up, L2 flush, target reset, median, early stop),
+   over operations a GPU backend supplies; and ptxas's spill report. */
+
+typedef struct BenchOps {
+    int (*reset_targets)(void *ctx);     /* fill declared reduction targets with identity */
+    int (*flush_l2)(void *ctx);          /* evict the inputs from L2 */
+    int (*launch_timed)(void *ctx, double *ms);  /* one launch, timed with events */
+    void *ctx;
+} BenchOps;
+
+typedef struct BenchPolicy {
+    int warmup;              /* untimed launches first */
+    int min_reps, max_reps;
+    double max_seconds;      /* stop adding reps after this much time (after min_reps) */
+    double early_stop_ratio; /* after min_reps: median > ratio * best_so_far stops (e.g. 1.3) */
+} BenchPolicy;
+
+BenchPolicy bench_policy_default(void);
+
+typedef struct BenchTiming {
+    double median_ms, min_ms;
+    int reps;
+    bool early_stopped;     /* clearly slower than the best so far: fewer reps */
+} BenchTiming;
+
+/* Returns 0, or -1 when an op failed. best_so_far_ms <= 0 or inf: no early stop. */
+int bench_measure(const BenchOps *ops, const BenchPolicy *p, double best_so_far_ms,
+                  BenchTiming *out);
+
+typedef struct PtxasReport {
+    int registers;
+    int spill_store_bytes, spill_load_bytes;
+    bool ran;               /* false: no ptxas on PATH (nothing is rejected) */
+} PtxasReport;
+
+/* Parses `ptxas -v` output ("Used N registers", "N bytes spill stores/loads"). */
+void ptxas_parse_report(const char *text, PtxasReport *out);
+/* Runs `ptxas -arch=ARCH -v` on the PTX (in a temp dir). Returns 0 (report->ran false
+   when ptxas is absent), or -1 when ptxas rejected the PTX (its log in err). */
+int ptxas_check(const char *ptx, const char *arch, PtxasReport *report, char *err,
+                size_t errlen);
+/* ptxas_check that also keeps the machine code: *cubin (malloc'ed, loadable with
+   cuModuleLoadData) and *cubin_size; NULL and 0 when ptxas is absent. */
+int ptxas_assemble(const char *ptx, const char *arch, PtxasReport *report, void **cubin,
+                   size_t *cubin_size, char *err, size_t errlen);
+
+/* ---- tuner.c + bench_child.c: the tuning loop over a backend. */
+
+typedef enum TuneStatus {
+    TUNE_OK,
+    TUNE_PRUNED,           /* removed before compiling */
+    TUNE_COMPILE_FAILED,
+    TUNE_SPILLS,           /* ptxas reported spills */
+    TUNE_CRASHED,          /* the benchmark child died (illegal address, abort, ...) */
+    TUNE_TIMEOUT,          /* the benchmark child hung and was killed */
+    TUNE_WRONG_OUTPUT,     /* differs from the reference */
+    TUNE_BENCH_FAILED,     /* the backend reported a failure */
+    TUNE_INTERRUPTED,      /* SIGINT while it ran: not measured */
+    TUNE_STATUS_COUNT
+} TuneStatus;
+
+const char *tune_status_name(TuneStatus s);
+
+/* A compiled candidate as bytes: what the child needs to load and launch it (PTX plus the
+   backend's launch facts). Sent over a socket to the child. */
+typedef struct TuneArtifact {
+    void *data;               /* malloc'ed; the tuner frees it */
+    size_t size;
+    int spill_bytes;          /* from ptxas when the backend ran it; > 0 rejects */
+    int registers;
+} TuneArtifact;
+
+/* What a GPU (or a test's fake) supplies. compile runs on the parent's compile threads and
+   must be thread-safe; the child_* functions run only in the benchmark child process, which
+   opens the GPU itself (the parent never initialises CUDA, so the child can be restarted). */
+typedef struct TuneBackend {
+    void *ctx;
+    int (*compile)(void *ctx, const Config *config, TuneArtifact *out, char *err, size_t errlen);
+    int (*child_start)(void *ctx, char *err, size_t errlen);
+    /* The reference output: the default config's artifact (NULL: the backend's own, e.g.
+       the interpreter's). Called after every (re)start before any benchmark. */
+    int (*child_reference)(void *ctx, const void *data, size_t size, char *err, size_t errlen);
+    /* Checks the output against the reference, then times. */
+    TuneStatus (*child_benchmark)(void *ctx, const void *data, size_t size, double best_ms,
+                                  BenchTiming *out, char *err, size_t errlen);
+    void (*child_stop)(void *ctx);   /* may be NULL */
+} TuneBackend;
+
+/* The benchmark child: a fork of this process (or, with exec_argv, a fresh exec of it that
+   calls bench_child_serve on fd 3) serving requests over a socket. */
+typedef struct BenchChild {
+    const TuneBackend *backend;
+    const char *const *exec_argv;  /* NULL: fork only */
+    double timeout_s;               /* per request; the child is killed past it */
+    int pid;
+    int sock;
+    int restarts;
+    const void *reference;          /* sent after every start */
+    size_t reference_size;
+    char error[512];                /* why the child could not start */
+} BenchChild;
+
+int bench_child_start(BenchChild *c);
+/* Benchmarks one artifact. A crash or a timeout kills/reaps the child (restarted on the next
+   call) and costs only this candidate. interrupt_fd (>= 0): readable means stop waiting
+   (TUNE_INTERRUPTED). */
+TuneStatus bench_child_run(BenchChild *c, const void *data, size_t size, double best_ms,
+                           int interrupt_fd, BenchTiming *out, char *msg, size_t msglen);
+void bench_child_stop(BenchChild *c);
+/* The child's loop (after an exec): serves requests on fd until told to quit. */
+int bench_child_serve(const TuneBackend *b, int fd);
+
+typedef struct TuneGpuInfo {
+    char name[256];        /* "NVIDIA H100 80GB HBM3" */
+    int sm_count;
+    int driver_version;
+    double peak_tflops;    /* dense, for the dtype of the kernel's dots (0: unknown) */
+} TuneGpuInfo;
+
+/* Opens libcuda in a short-lived child (so this process never initialises CUDA) and reads
+   device 0. Returns 0, or -1 with the reason (no driver, no device) in err. */
+int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen);
+/* Dense tensor-core peak for a GPU name and the kernel's operand dtype (0: unknown). */
+double tune_gpu_peak_tflops(const char *gpu_name, DType operand);
+
+typedef struct TuneMeasurement {
+    int point[TUNE_MAX_DIMS];
+    TuneStatus status;
+    double time_ms;         /* +inf unless TUNE_OK */
+    bool early_stopped;
+} TuneMeasurement;
+
+typedef struct TuneOptions {
+    SearchOptions search;
+    int compile_threads;       /* 0: the number of CPUs */
+    double bench_timeout_s;    /* per candidate; 0: 10 s */
+    const char *const *child_exec_argv;  /* see BenchChild */
+    bool handle_sigint;        /* SIGINT stops the search (keeps what is measured) */
+    bool progress;             /* progress bar on a tty, plain lines otherwise */
+    FILE *out;                 /* progress and the table; NULL: stderr */
+    double flops;              /* per launch, for TFLOP/s (0: not shown) */
+    double peak_tflops;        /* for % of peak (0: not shown) */
+    int top;                   /* rows in the table; 0: 5 */
+} TuneOptions;
+
+typedef struct TuneResult {
+    bool found;                /* a point measured TUNE_OK */
+    int best[TUNE_MAX_DIMS];
+    double best_ms;
+    double default_ms;         /* +inf when the default failed or was not measured */
+    bool interrupted;          /* SIGINT stopped it */
+    SearchResult search;
+    TuneMeasurement *measurements;   /* every finished measurement (malloc'ed) */
+    int nmeasurements;
+    int status_counts[TUNE_STATUS_COUNT];
+    double compile_s;          /* summed over threads */
+    char error[512];           /* why the tune could not run (no GPU, child failed) */
+} TuneResult;
+
+/* Searches the space: compiles candidates on threads, benchmarks them in the child,
+   measures the default config first (its output is the reference). Returns 0 when the
+   search ran (even if interrupted), -1 when it could not (result->error). */
+int tune_run(const TuneSpace *space, const TuneBackend *backend, const TuneOptions *o,
+             TuneResult *result);
+/* The table: the top configs with time, TFLOP/s, % of peak and speedup over the default. */
+void tune_print_table(FILE *out, const TuneSpace *space, const TuneOptions *o,
+                      const TuneResult *r);
+void tune_result_free(TuneResult *r);
+
+/* ---- cache.c: best configs on disk, JSON (jansson). One file, tune-cache.json, under
+   $TILEC_CACHE_DIR, else $XDG_CACHE_HOME/tilec, else $HOME/.cache/tilec. Writers take
+   an flock on tune-cache.lock and replace the file atomically (temp file + rename). */
+
+typedef struct TuneKey {
+    char kernel[128];
+    char source_hash[24];      /* 16 hex digits (FNV-1a over every source file) */
+    char consts[256];          /* "causal=true" ("" when none): causal never meets non-causal */
+    char align[16];            /* "vec16", "unit", "any" */
+    char shape[256];           /* "M=4096,N=4096,K=4096" */
+    char gpu[256];
+    int sm_count;
+    int driver_version;
+    char tilec_version[32];
+} TuneKey;
+
+typedef struct TuneCacheEntry {
+    TuneKey key;
+    char config[512];          /* "BLOCK_M=128,BLOCK_N=128,..." */
+    double time_ms;
+    double default_ms;         /* the default config's time (0: unknown) */
+    char strategy[16];
+    int evaluations;
+} TuneCacheEntry;
+
+typedef struct TuneTable {
+    TuneCacheEntry *entries;
+    int n;
+    int ignored_other_version; /* entries skipped because another tilec wrote them */
+} TuneTable;
+
+/* The directory (created when missing). Returns 0, or -1 with a message. */
+int autotune_cache_dir(char *buf, size_t size, char *err, size_t errlen);
+/* FNV-1a over bytes, continuing from `hash` (start with 0). */
+uint64_t autotune_hash_bytes(uint64_t hash, const void *data, size_t len);
+/* The shape rounded up to powers of two ("M=4096,N=4096"): entries of one bucket serve a
+   shape that has no exact entry. */
+void autotune_shape_bucket(const char *shape, char *out, size_t size);
+
+/* Adds or replaces the entry with the same key. A corrupt cache file is reported on
+   `warn` (may be NULL), renamed to tune-cache.json.corrupt and rebuilt. */
+int autotune_cache_store(const char *dir, const TuneCacheEntry *e, FILE *warn, char *err,
+                         size_t errlen);
+/* The entry for a key: exact shape first, else the same shape bucket. Entries of another
+   tilec version never match. Returns 1 found, 0 not found, -1 error. */
+int autotune_cache_lookup(const char *dir, const TuneKey *key, TuneCacheEntry *out,
+                          char *err, size_t errlen);
+/* Reads a cache file or an exported table (same format). Entries from another tilec
+   version are skipped and counted. A missing file is an error. */
+int autotune_load_table(const char *path, TuneTable *out, char *err, size_t errlen);
+/* The best entry of a table for a key; with any_gpu the GPU fields are not compared (a build
+   machine picking for a known target). NULL when none. */
+const TuneCacheEntry *autotune_table_lookup(const TuneTable *t, const TuneKey *key,
+                                            bool any_gpu);
+void autotune_table_free(TuneTable *t);
+/* The key of a tune: the space's kernel and shape, the source hash, const values ("causal=true"),
+   alignment class and GPU; tilec_version is this tilec's. */
+void tune_key_make(TuneKey *key, const TuneSpace *space, uint64_t source_hash,
+                   const char *consts, const char *align, const TuneGpuInfo *gpu);
+/* Stores the result's best config (every tunable bound) under key; nothing when no point
+   succeeded. Returns 0, or -1 with a message. */
+int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
+                    const TuneResult *r, SearchStrategy strategy, FILE *warn, char *err,
+                    size_t errlen);
+/* Writes the cache entries of `kernel` (every shape, GPU, const value) to a portable file
+   in the same format. Returns the number written, or -1. */
+int autotune_export(const char *dir, const char *kernel, const char *path, char *err,
+                    size_t errlen);
+
+#endif

@@ -1,0 +1,426 @@
+/* cache.c — the tuner's memory: the best config per key (kernel, source hash, const
+   values, alignment class, shape, GPU, SM count, driver, tilec version) in one JSON file.
+   Writers serialise on an flock of a separate lock file and replace the JSON atomically
+   (temp file, fsync, rename), so readers never see half a file and concurrent tuners
+   never lose each other's entries. A corrupt file is reported, set aside (.corrupt) and
+   rebuilt; entries written by another tilec version are kept but never matched. Exports
+   and the tables `tilec build --tuned-from` reads use the same format. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "autotune.h"
+
+#define CACHE_FORMAT "tilec-tune-cache"
+#define CACHE_FORMAT_VERSION 1
+#define CACHE_FILE "tune-cache.json"
+#define LOCK_FILE "tune-cache.lock"
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+int autotune_cache_dir(char *buf, size_t size, char *err, size_t errlen)
+{
+    const char *env = getenv("TILEC_CACHE_DIR");
+    if (env && *env)
+        snprintf(buf, size, "%s", env);
+    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
+        snprintf(buf, size, "%s/tilec", env);
+    else if ((env = getenv("HOME")) && *env)
+        snprintf(buf, size, "%s/.cache/tilec", env);
+    else {
+        snprintf(err, errlen, "no cache directory: set TILEC_CACHE_DIR or HOME");
+        return -1;
+    }
+    if (mkdir_p(buf) != 0) {
+        snprintf(err, errlen, "cannot create the cache directory %s: %s", buf, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t autotune_hash_bytes(uint64_t hash, const void *data, size_t len)
+{
+    if (hash == 0)
+        hash = 14695981039346656037ULL;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        hash ^= p[i];
+        hash *= 1099511628211ULL;
+    }
+    return hash;
+}
+
+void autotune_shape_bucket(const char *shape, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = 0;
+    const char *p = shape;
+    while (*p && len < size) {
+        const char *end = p + strcspn(p, ",");
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq) {
+            long long v = strtoll(eq + 1, NULL, 10), b = 1;
+            while (b < v)
+                b <<= 1;
+            len += (size_t)snprintf(out + len, size - len, "%s%.*s=%lld", len ? "," : "",
+                                    (int)(eq - p), p, b);
+        }
+        p = *end ? end + 1 : end;
+    }
+}
+
+/* ---- entries <-> JSON */
+
+static void copy_string(char *dst, size_t size, json_t *obj, const char *name)
+{
+    const char *s = json_string_value(json_object_get(obj, name));
+    snprintf(dst, size, "%s", s ? s : "");
+}
+
+static bool entry_from_json(json_t *o, TuneCacheEntry *e)
+{
+    memset(e, 0, sizeof *e);
+    static const char *const required[] = {"kernel", "source_hash", "shape", "gpu",
+                                           "tilec_version", "config"};
+    if (!json_is_object(o))
+        return false;
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!json_is_string(json_object_get(o, required[i])))
+            return false;
+    if (!json_is_number(json_object_get(o, "time_ms")))
+        return false;
+    TuneKey *k = &e->key;
+    copy_string(k->kernel, sizeof k->kernel, o, "kernel");
+    copy_string(k->source_hash, sizeof k->source_hash, o, "source_hash");
+    copy_string(k->consts, sizeof k->consts, o, "consts");
+    copy_string(k->align, sizeof k->align, o, "align");
+    copy_string(k->shape, sizeof k->shape, o, "shape");
+    copy_string(k->gpu, sizeof k->gpu, o, "gpu");
+    copy_string(k->tilec_version, sizeof k->tilec_version, o, "tilec_version");
+    k->sm_count = (int)json_integer_value(json_object_get(o, "sm_count"));
+    k->driver_version = (int)json_integer_value(json_object_get(o, "driver_version"));
+    copy_string(e->config, sizeof e->config, o, "config");
+    copy_string(e->strategy, sizeof e->strategy, o, "strategy");
+    e->time_ms = json_number_value(json_object_get(o, "time_ms"));
+    e->default_ms = json_number_value(json_object_get(o, "default_ms"));
+    e->evaluations = (int)json_integer_value(json_object_get(o, "evaluations"));
+    return true;
+}
+
+static json_t *entry_to_json(const TuneCacheEntry *e)
+{
+    const TuneKey *k = &e->key;
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:f, s:f, s:s, s:i}",
+                     "kernel", k->kernel, "source_hash", k->source_hash, "consts", k->consts,
+                     "align", k->align, "shape", k->shape, "gpu", k->gpu, "sm_count", k->sm_count,
+                     "driver_version", k->driver_version, "tilec_version", k->tilec_version,
+                     "config", e->config, "time_ms", isfinite(e->time_ms) ? e->time_ms : 0.0,
+                     "default_ms", isfinite(e->default_ms) ? e->default_ms : 0.0,
+                     "strategy", e->strategy, "evaluations", e->evaluations);
+}
+
+static bool key_equal(const TuneKey *a, const TuneKey *b, bool shape, bool gpu)
+{
+    return strcmp(a->kernel, b->kernel) == 0 && strcmp(a->source_hash, b->source_hash) == 0 &&
+           strcmp(a->consts, b->consts) == 0 && strcmp(a->align, b->align) == 0 &&
+           (!shape || strcmp(a->shape, b->shape) == 0) &&
+           (!gpu || (strcmp(a->gpu, b->gpu) == 0 && a->sm_count == b->sm_count &&
+                     a->driver_version == b->driver_version)) &&
+           strcmp(a->tilec_version, b->tilec_version) == 0;
+}
+
+/* Parses a cache/table file. Returns 1 ok, 0 missing, -1 unreadable or malformed (err). The
+   root's entries array (every entry, any version) goes to *entries. */
+static int load_json(const char *path, json_t **root, char *err, size_t errlen)
+{
+    *root = NULL;
+    if (access(path, F_OK) != 0)
+        return 0;
+    json_error_t jerr;
+    json_t *r = json_load_file(path, 0, &jerr);
+    if (!r) {
+        snprintf(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column, jerr.text);
+        return -1;
+    }
+    const char *format = json_string_value(json_object_get(r, "format"));
+    json_t *entries = json_object_get(r, "entries");
+    if (!format || strcmp(format, CACHE_FORMAT) != 0 || !json_is_array(entries)) {
+        snprintf(err, errlen, "%s: not a tilec tune cache (expected \"format\": \"%s\" and "
+                 "an \"entries\" array)", path, CACHE_FORMAT);
+        json_decref(r);
+        return -1;
+    }
+    size_t i;
+    json_t *e;
+    TuneCacheEntry scratch;
+    json_array_foreach(entries, i, e) {
+        if (!entry_from_json(e, &scratch)) {
+            snprintf(err, errlen, "%s: entry %zu is malformed", path, i);
+            json_decref(r);
+            return -1;
+        }
+    }
+    *root = r;
+    return 1;
+}
+
+static json_t *empty_root(void)
+{
+    return json_pack("{s:s, s:i, s:[]}", "format", CACHE_FORMAT, "version", CACHE_FORMAT_VERSION,
+                     "entries");
+}
+
+/* Writes root to path atomically: a temp file beside it, fsync, rename. */
+static int write_atomic(const char *path, json_t *root, char *err, size_t errlen)
+{
+    char tmp[4200];
+    static const char suffix[] = ".tmp.XXXXXX";
+    snprintf(tmp, sizeof tmp - sizeof suffix, "%s", path);
+    strcat(tmp, suffix);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write beside %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        snprintf(err, errlen, "cannot write %s", tmp);
+        return -1;
+    }
+    int rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_SORT_KEYS);
+    rc |= fputc('\n', f) == EOF;
+    rc |= fflush(f);
+    rc |= fsync(fileno(f));
+    rc |= fclose(f);
+    if (rc != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, LOCK_FILE);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+int autotune_cache_store(const char *dir, const TuneCacheEntry *e, FILE *warn, char *err,
+                         size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, CACHE_FILE);
+    int lock = lock_dir(dir, err, errlen);
+    if (lock < 0)
+        return -1;
+    int status = -1;
+    json_t *root = NULL;
+    char why[512];
+    int loaded = load_json(path, &root, why, sizeof why);
+    if (loaded < 0) {
+        char aside[4300];
+        snprintf(aside, sizeof aside, "%s.corrupt", path);
+        rename(path, aside);
+        if (warn)
+            fprintf(warn, "tilec: warning: the tune cache is corrupt (%s); moved it to %s and "
+                    "started a new one\n", why, aside);
+    }
+    if (!root)
+        root = empty_root();
+    json_t *entries = json_object_get(root, "entries");
+    json_t *fresh = entry_to_json(e);
+    if (!root || !entries || !fresh) {
+        snprintf(err, errlen, "out of memory");
+        json_decref(fresh);
+        goto done;
+    }
+    size_t i, replace = (size_t)-1;
+    json_t *item;
+    json_array_foreach(entries, i, item) {
+        TuneCacheEntry old;
+        if (entry_from_json(item, &old) && key_equal(&old.key, &e->key, true, true))
+            replace = i;
+    }
+    if (replace != (size_t)-1)
+        json_array_set_new(entries, replace, fresh);
+    else
+        json_array_append_new(entries, fresh);
+    status = write_atomic(path, root, err, errlen);
+done:
+    json_decref(root);
+    close(lock);   /* releases the flock */
+    return status;
+}
+
+int autotune_load_table(const char *path, TuneTable *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    json_t *root;
+    int loaded = load_json(path, &root, err, errlen);
+    if (loaded == 0)
+        snprintf(err, errlen, "%s: no such file", path);
+    if (loaded <= 0)
+        return -1;
+    json_t *entries = json_object_get(root, "entries");
+    out->entries = calloc(json_array_size(entries) + 1, sizeof *out->entries);
+    if (!out->entries) {
+        json_decref(root);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(entries, i, item) {
+        TuneCacheEntry *e = &out->entries[out->n];
+        entry_from_json(item, e);
+        if (strcmp(e->key.tilec_version, TILEC_VERSION) != 0) {
+            out->ignored_other_version++;
+            continue;
+        }
+        out->n++;
+    }
+    json_decref(root);
+    return 0;
+}
+
+const TuneCacheEntry *autotune_table_lookup(const TuneTable *t, const TuneKey *key, bool any_gpu)
+{
+    for (int i = 0; i < t->n; i++)
+        if (key_equal(&t->entries[i].key, key, true, !any_gpu))
+            return &t->entries[i];
+    char bucket[256], other[256];
+    autotune_shape_bucket(key->shape, bucket, sizeof bucket);
+    for (int i = 0; i < t->n; i++) {
+        if (!key_equal(&t->entries[i].key, key, false, !any_gpu))
+            continue;
+        autotune_shape_bucket(t->entries[i].key.shape, other, sizeof other);
+        if (strcmp(bucket, other) == 0)
+            return &t->entries[i];
+    }
+    return NULL;
+}
+
+void autotune_table_free(TuneTable *t)
+{
+    free(t->entries);
+    memset(t, 0, sizeof *t);
+}
+
+int autotune_cache_lookup(const char *dir, const TuneKey *key, TuneCacheEntry *out, char *err,
+                          size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, CACHE_FILE);
+    if (access(path, F_OK) != 0)
+        return 0;
+    TuneTable t;
+    if (autotune_load_table(path, &t, err, errlen) != 0)
+        return -1;
+    const TuneCacheEntry *e = autotune_table_lookup(&t, key, false);
+    if (e)
+        *out = *e;
+    autotune_table_free(&t);
+    return e ? 1 : 0;
+}
+
+int autotune_export(const char *dir, const char *kernel, const char *path, char *err, size_t errlen)
+{
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/%s", dir, CACHE_FILE);
+    json_t *root;
+    int loaded = load_json(cache, &root, err, errlen);
+    if (loaded < 0)
+        return -1;
+    json_t *out = empty_root();
+    json_t *entries = json_object_get(out, "entries");
+    int n = 0;
+    if (loaded > 0) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(root, "entries"), i, item) {
+            const char *name = json_string_value(json_object_get(item, "kernel"));
+            if (name && strcmp(name, kernel) == 0) {
+                json_array_append(entries, item);
+                n++;
+            }
+        }
+        json_decref(root);
+    }
+    int rc = write_atomic(path, out, err, errlen);
+    json_decref(out);
+    return rc == 0 ? n : -1;
+}
+
+void tune_key_make(TuneKey *key, const TuneSpace *space, uint64_t source_hash,
+                   const char *consts, const char *align, const TuneGpuInfo *gpu)
+{
+    const TirKernel *k = space->shape.kernel;
+    memset(key, 0, sizeof *key);
+    snprintf(key->kernel, sizeof key->kernel, "%s", k->name);
+    snprintf(key->source_hash, sizeof key->source_hash, "%016llx", (unsigned long long)source_hash);
+    snprintf(key->consts, sizeof key->consts, "%s", consts ? consts : "");
+    snprintf(key->align, sizeof key->align, "%s", align ? align : "vec16");
+    size_t len = 0;
+    for (int i = 0; i < k->nsyms && len < sizeof key->shape; i++)
+        len += (size_t)snprintf(key->shape + len, sizeof key->shape - len, "%s%s=%lld",
+                                i ? "," : "", k->syms[i].name,
+                                (long long)space->shape.sym_values[i]);
+    snprintf(key->gpu, sizeof key->gpu, "%s", gpu ? gpu->name : "");
+    key->sm_count = gpu ? gpu->sm_count : 0;
+    key->driver_version = gpu ? gpu->driver_version : 0;
+    snprintf(key->tilec_version, sizeof key->tilec_version, "%s", TILEC_VERSION);
+}
+
+int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
+                    const TuneResult *r, SearchStrategy strategy, FILE *warn, char *err,
+                    size_t errlen)
+{
+    if (!r->found)
+        return 0;
+    TuneCacheEntry e = {.key = *key, .time_ms = r->best_ms,
+                        .default_ms = isfinite(r->default_ms) ? r->default_ms : 0,
+                        .evaluations = r->nmeasurements};
+    snprintf(e.strategy, sizeof e.strategy, "%s", search_strategy_name(strategy));
+    Config c;
+    tune_space_config(space, r->best, &c);
+    size_t len = 0;
+    for (int i = 0; i < c.n && len < sizeof e.config; i++)
+        len += (size_t)snprintf(e.config + len, sizeof e.config - len, "%s%s=%lld", i ? "," : "",
+                                c.entries[i].name, (long long)c.entries[i].value);
+    return autotune_cache_store(dir, &e, warn, err, errlen);
+}

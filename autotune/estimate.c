@@ -1,0 +1,320 @@
+/* estimate.c — what a kernel needs for one config and shape, read from its TIR: loop
+   extents, shared memory, registers, the largest tiles and the launch's FLOPs. These feed
+   the pruning rules before anything is compiled; codegen may replace the smem and register
+   numbers with its Schedule's (TuneEstimator). */
+#include <math.h>
+#include <string.h>
+
+#include "autotune.h"
+
+static int64_t next_pow2(int64_t x)
+{
+    int64_t p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+static int64_t cdiv(int64_t a, int64_t b)
+{
+    return b > 0 ? (a + b - 1) / b : 0;
+}
+
+/* Evaluates an integer scalar (a loop extent). `half_end`: `v.end` counts as half of v's
+   extent (its mean over the blocks, for FLOPs); otherwise as all of it (an upper bound). */
+static bool eval_int(const TuneShapeInfo *s, const TirValue *v, bool half_end, int64_t *out,
+                     int depth)
+{
+    int64_t iv;
+    double fv;
+    if (depth > 64 || !v)
+        return false;
+    if (tir_eval_const(v, &iv, &fv) && !dtype_is_float(v->type.dtype)) {
+        *out = iv;
+        return true;
+    }
+    const TirOp *op = v->def;
+    if (!op)
+        return false;
+    int64_t a, b;
+    switch (op->opcode) {
+    case TIR_DIM:
+        *out = s->sym_values[op->sym];
+        return true;
+    case TIR_BEGIN:
+        *out = 0;
+        return true;
+    case TIR_END: {
+        const TirLoopVar *lv = s->kernel->loopvars[op->loopvar];
+        if (!eval_int(s, lv->loop->operands[lv->dim], half_end, &a, depth + 1))
+            return false;
+        *out = half_end ? (a + 1) / 2 : a;
+        return true;
+    }
+    case TIR_CONVERT:
+        return eval_int(s, op->operands[0], half_end, out, depth + 1);
+    case TIR_BINARY:
+        if (!eval_int(s, op->operands[0], half_end, &a, depth + 1) ||
+            !eval_int(s, op->operands[1], half_end, &b, depth + 1))
+            return false;
+        switch ((TirBinaryOp)op->sub) {
+        case TIR_BIN_ADD: *out = a + b; return true;
+        case TIR_BIN_SUB: *out = a - b; return true;
+        case TIR_BIN_MUL: *out = a * b; return true;
+        case TIR_BIN_DIV: *out = b ? a / b : 0; return true;
+        case TIR_BIN_MOD: *out = b ? a % b : 0; return true;
+        case TIR_BIN_MAX: *out = a > b ? a : b; return true;
+        case TIR_BIN_MIN: *out = a < b ? a : b; return true;
+        case TIR_BIN_CDIV: *out = cdiv(a, b); return true;
+        default: return false;
+        }
+    default:
+        return false;
+    }
+}
+
+static int64_t loop_extent(const TuneShapeInfo *s, int loopvar, bool half_end)
+{
+    const TirLoopVar *lv = s->kernel->loopvars[loopvar];
+    int64_t e;
+    if (!lv->loop || !eval_int(s, lv->loop->operands[lv->dim], half_end, &e, 0))
+        return -1;
+    return e < 0 ? 0 : e;
+}
+
+int64_t estimate_loop_extent(const TuneShapeInfo *s, int loopvar)
+{
+    return loop_extent(s, loopvar, false);
+}
+
+int64_t estimate_axis_size(const TuneShapeInfo *s, const Config *c, Axis axis)
+{
+    switch (axis.kind) {
+    case AXIS_BLOCK:
+        return tir_loopvar_block(s->kernel, s->kernel->loopvars[axis.id], c);
+    case AXIS_FULL:
+        return next_pow2(s->sym_values[axis.id]);
+    case AXIS_CONST:
+        return axis.id;
+    case AXIS_ONE:
+    default:
+        return 1;
+    }
+}
+
+static int64_t tile_elements(const TuneShapeInfo *s, const Config *c, const TirType *t)
+{
+    int64_t n = 1;
+    for (int i = 0; i < t->rank; i++)
+        n *= estimate_axis_size(s, c, t->axes[i]);
+    return n;
+}
+
+static int64_t tile_bytes(const TuneShapeInfo *s, const Config *c, const TirType *t)
+{
+    return tile_elements(s, c, t) * dtype_size(t->dtype);
+}
+
+/* The innermost FOR or GRID op holding `op` (through dot regions). */
+static const TirOp *enclosing_loop(const TirOp *op)
+{
+    for (const TirBlock *b = op->block; b && b->parent; b = b->parent->block)
+        if (b->parent->opcode == TIR_FOR || b->parent->opcode == TIR_GRID)
+            return b->parent;
+    return NULL;
+}
+
+/* The load a dot operand comes from through layout-only ops, or NULL (registers). */
+static const TirOp *operand_load(const TirValue *v)
+{
+    while (v && v->def) {
+        TirOpcode oc = v->def->opcode;
+        if (oc == TIR_LOAD)
+            return v->def;
+        if (oc != TIR_TRANSPOSE && oc != TIR_CONVERT && oc != TIR_BROADCAST &&
+            oc != TIR_EXPAND_DIMS)
+            return NULL;
+        v = v->def->operands[0];
+    }
+    return NULL;
+}
+
+typedef struct OpList {
+    const TirOp *ops[256];
+    int n;
+} OpList;
+
+static void collect(TirOp *op, void *ctx)
+{
+    OpList *l = ctx;
+    if (l->n < (int)(sizeof l->ops / sizeof l->ops[0]))
+        l->ops[l->n++] = op;
+}
+
+static void list_ops(const TuneShapeInfo *s, TirOpcode opcode, OpList *out)
+{
+    OpList all = {.n = 0};
+    out->n = 0;
+    tir_walk(s->kernel->body, collect, &all);
+    for (int i = 0; i < all.n; i++)
+        if (all.ops[i]->opcode == opcode)
+            out->ops[out->n++] = all.ops[i];
+}
+
+int64_t estimate_smem_bytes(const TuneShapeInfo *s, const Config *c)
+{
+    OpList dots;
+    list_ops(s, TIR_DOT, &dots);
+    const TirOp *counted[512];
+    int ncounted = 0;
+    int64_t stages = config_get(c, "num_stages", 1);
+    int64_t total = 0;
+    for (int i = 0; i < dots.n; i++) {
+        const TirOp *dot = dots.ops[i];
+        const TirOp *dot_loop = enclosing_loop(dot);
+        for (int operand = 0; operand < 2; operand++) {
+            const TirOp *load = operand_load(dot->operands[operand]);
+            if (!load)
+                continue;
+            bool seen = false;
+            for (int j = 0; j < ncounted; j++)
+                seen |= counted[j] == load;
+            if (seen || ncounted == 512)
+                continue;
+            counted[ncounted++] = load;
+            int64_t bytes = tile_bytes(s, c, &load->results[0]->type);
+            bool pipelined = dot_loop && dot_loop->opcode == TIR_FOR &&
+                             enclosing_loop(load) == dot_loop;
+            total += pipelined ? bytes * (stages > 0 ? stages : 1) : bytes;
+        }
+    }
+    return total;
+}
+
+static bool is_for_body_arg(const TirValue *v)
+{
+    return v && !v->def && v->owner && v->owner->parent && v->owner->parent->opcode == TIR_FOR;
+}
+
+int64_t estimate_largest_dot(const TuneShapeInfo *s, const Config *c, int64_t *rows,
+                             int64_t *cols)
+{
+    OpList dots;
+    list_ops(s, TIR_DOT, &dots);
+    int64_t best = 0, r = 0, k = 0;
+    for (int i = 0; i < dots.n; i++) {
+        const TirType *t = &dots.ops[i]->results[0]->type;
+        if (t->rank != 2)
+            continue;
+        int64_t a = estimate_axis_size(s, c, t->axes[0]), b = estimate_axis_size(s, c, t->axes[1]);
+        if (a * b > best) {
+            best = a * b;
+            r = a;
+            k = b;
+        }
+    }
+    if (rows)
+        *rows = r;
+    if (cols)
+        *cols = k;
+    return best;
+}
+
+typedef struct LargestTile {
+    const TuneShapeInfo *s;
+    const Config *c;
+    int64_t elements;
+} LargestTile;
+
+static void largest_tile_visit(TirOp *op, void *ctx)
+{
+    LargestTile *l = ctx;
+    for (int i = 0; i < op->nresults; i++) {
+        int64_t n = tile_elements(l->s, l->c, &op->results[i]->type);
+        if (n > l->elements)
+            l->elements = n;
+    }
+}
+
+int64_t estimate_largest_tile(const TuneShapeInfo *s, const Config *c)
+{
+    LargestTile l = {s, c, 0};
+    tir_walk(s->kernel->body, largest_tile_visit, &l);
+    return l.elements;
+}
+
+int estimate_registers(const TuneShapeInfo *s, const Config *c)
+{
+    int64_t threads = config_get(c, "num_warps", 4) * 32;
+    if (threads <= 0)
+        threads = 128;
+    OpList fors, dots;
+    list_ops(s, TIR_FOR, &fors);
+    list_ops(s, TIR_DOT, &dots);
+    int64_t carried = 0;
+    for (int i = 0; i < fors.n; i++) {
+        const TirBlock *body = fors.ops[i]->regions[0];
+        for (int a = 0; body && a < body->nargs; a++)
+            carried += tile_bytes(s, c, &body->args[a]->type);
+    }
+    /* a dot that starts a fresh accumulator (attention's scores) holds it beside the
+       carried ones; one accumulating into a carried value reuses its registers */
+    int64_t fresh_dot = 0;
+    for (int i = 0; i < dots.n; i++) {
+        if (is_for_body_arg(dots.ops[i]->operands[2]))
+            continue;
+        int64_t b = tile_bytes(s, c, &dots.ops[i]->results[0]->type);
+        if (b > fresh_dot)
+            fresh_dot = b;
+    }
+    int64_t live = carried + fresh_dot;
+    if (dots.n == 0) {
+        int64_t largest = estimate_largest_tile(s, c) * 4;
+        if (largest > live)
+            live = largest;
+    }
+    int64_t rows = 0, cols = 0;
+    estimate_largest_dot(s, c, &rows, &cols);
+    /* one k-step of operand fragments: 32 bytes of k per row of a and column of b */
+    int64_t fragments = (rows + cols) * 32 / 4;
+    int64_t regs = cdiv(live / 4, threads) + cdiv(fragments, threads) + 32;
+    return regs > 1 << 20 ? 1 << 20 : (int)regs;
+}
+
+double estimate_flops(const TuneShapeInfo *s)
+{
+    OpList dots;
+    list_ops(s, TIR_DOT, &dots);
+    double total = 0;
+    for (int i = 0; i < dots.n; i++) {
+        const TirOp *dot = dots.ops[i];
+        double f = 2;
+        for (const TirOp *loop = enclosing_loop(dot); loop; loop = enclosing_loop(loop))
+            for (int v = 0; v < loop->nvars; v++) {
+                int64_t e = loop_extent(s, loop->loopvars[v], true);
+                if (e < 0)
+                    return 0;
+                f *= (double)e;
+            }
+        /* full axes of the operands and result (attention's D) are not loops */
+        Axis seen[6];
+        int nseen = 0;
+        const TirType *types[3] = {&dot->operands[0]->type, &dot->operands[1]->type,
+                                   &dot->results[0]->type};
+        for (int t = 0; t < 3; t++)
+            for (int a = 0; a < types[t]->rank; a++) {
+                Axis ax = types[t]->axes[a];
+                if (ax.kind != AXIS_FULL && ax.kind != AXIS_CONST)
+                    continue;
+                bool dup = false;
+                for (int j = 0; j < nseen; j++)
+                    dup |= tir_axis_equal(seen[j], ax);
+                if (dup || nseen == 6)
+                    continue;
+                seen[nseen++] = ax;
+                f *= ax.kind == AXIS_FULL ? (double)s->sym_values[ax.id] : (double)ax.id;
+            }
+        total += f;
+    }
+    return total;
+}

@@ -1,0 +1,108 @@
+/* gpu.c — what the tuner knows of the GPU: device 0's name, SM count and driver version,
+   read in a short-lived child so the tuner itself never initialises CUDA (a process that
+   did cannot fork a working benchmark child), and the tensor-core peaks for % of peak. */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "autotune.h"
+#include "cuda_driver.h"
+
+typedef struct ProbeReply {
+    int ok;
+    TuneGpuInfo info;
+    char message[384];
+} ProbeReply;
+
+static void probe_in_child(ProbeReply *r)
+{
+    CudaDriver drv = {0};
+    int count = 0;
+    CudaDeviceInfo info;
+    if (cuda_driver_open(&drv) != CUDA_OK || cuda_device_count(&drv, &count) != CUDA_OK) {
+        snprintf(r->message, sizeof r->message, "%s", cuda_driver_message(&drv));
+        goto done;
+    }
+    if (count < 1) {
+        snprintf(r->message, sizeof r->message, "the CUDA driver sees no GPU");
+        goto done;
+    }
+    if (cuda_device_open(&drv, 0) != CUDA_OK || cuda_device_info(&drv, &info) != CUDA_OK) {
+        snprintf(r->message, sizeof r->message, "%s", cuda_driver_message(&drv));
+        goto done;
+    }
+    snprintf(r->info.name, sizeof r->info.name, "%s", info.name);
+    r->info.sm_count = info.sm_count;
+    r->info.driver_version = drv.driver_version;
+    r->ok = 1;
+done:
+    cuda_driver_close(&drv);
+}
+
+int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int fds[2];
+    if (pipe(fds) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        ProbeReply r = {0};
+        probe_in_child(&r);
+        ssize_t w = write(fds[1], &r, sizeof r);
+        _exit(w == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(fds[1]);
+    ProbeReply r = {0};
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = read(fds[0], (char *)&r + got, sizeof r - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (got != sizeof r) {
+        snprintf(err, errlen, "the GPU probe crashed");
+        return -1;
+    }
+    if (!r.ok) {
+        snprintf(err, errlen, "%s", r.message);
+        return -1;
+    }
+    *out = r.info;
+    return 0;
+}
+
+double tune_gpu_peak_tflops(const char *gpu_name, DType operand)
+{
+    /* dense tensor-core peaks from the vendors' data sheets */
+    static const struct {
+        const char *match;
+        double bf16, fp8;
+    } peaks[] = {
+        {"H100 PCIe", 756, 1513},
+        {"H100", 989, 1979},
+        {"H200", 989, 1979},
+        {"A100", 312, 0},
+    };
+    for (size_t i = 0; i < sizeof peaks / sizeof peaks[0]; i++)
+        if (strstr(gpu_name, peaks[i].match))
+            return dtype_is_fp8(operand) ? peaks[i].fp8 : peaks[i].bf16;
+    return 0;
+}

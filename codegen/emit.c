@@ -1,0 +1,957 @@
+/* emit.c — TIR to LLVM IR under a Schedule: the kernel skeleton (ABI parameters, grid
+   decomposition with L2 grouping), seq loops with one phi per carried register, elementwise
+   math, reductions (registers, quad shuffles, a cross-warp step through shared memory),
+   reshapes and layout conversions. Memory ops are in emit_memory.c, dots in emit_dot.c. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "emit.h"
+
+void emit_fail(Emitter *e, const char *fmt, ...)
+{
+    if (e->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->err, e->errlen, fmt, ap);
+    va_end(ap);
+    e->failed = true;
+}
+
+LLVMTypeRef emit_type(Emitter *e, DType t)
+{
+    CodegenTypes *ty = &e->cg->t;
+    switch (t) {
+    case DT_F32: return ty->f32;
+    case DT_F16: return ty->f16;
+    case DT_BF16: return ty->bf16;
+    case DT_F8E4M3:
+    case DT_F8E5M2: return ty->i8;
+    case DT_I32: return ty->i32;
+    case DT_I64: return ty->i64;
+    case DT_BOOL: return ty->i1;
+    default: return ty->i32;
+    }
+}
+
+LLVMValueRef emit_i32(Emitter *e, long long v)
+{
+    return LLVMConstInt(e->cg->t.i32, (unsigned long long)v, 1);
+}
+
+LLVMValueRef emit_i64(Emitter *e, long long v)
+{
+    return LLVMConstInt(e->cg->t.i64, (unsigned long long)v, 1);
+}
+
+LLVMValueRef emit_smem_at(Emitter *e, LLVMValueRef offset)
+{
+    return nvvm_offset(e->cg, e->smem, offset);
+}
+
+Tile emit_tile_new(Emitter *e, const Layout *l)
+{
+    Tile t = {l, 1 << l->nreg, NULL};
+    t.regs = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)t.n);
+    return t;
+}
+
+static LLVMValueRef call_intrinsic(Emitter *e, const char *name, LLVMTypeRef overload,
+                                   LLVMValueRef *args, unsigned nargs)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->cg->module, id, &overload, 1);
+    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, nargs, "");
+}
+
+/* ---- coordinates */
+
+static LLVMValueRef bit_of(Emitter *e, LLVMValueRef x, int bit)
+{
+    return LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, x, emit_i32(e, bit), ""), emit_i32(e, 1), "");
+}
+
+static LLVMValueRef thread_base(Emitter *e, const Layout *l, int axis)
+{
+    LLVMValueRef base = emit_i32(e, 0);
+    for (int i = 0; i < 5; i++)
+        if (l->lane[i][axis])
+            base = LLVMBuildOr(e->b, base, LLVMBuildMul(e->b, bit_of(e, e->lane, i),
+                                                        emit_i32(e, l->lane[i][axis]), ""), "");
+    for (int i = 0; i < l->nwarp; i++)
+        if (l->warp[i][axis])
+            base = LLVMBuildOr(e->b, base, LLVMBuildMul(e->b, bit_of(e, e->warp, i),
+                                                        emit_i32(e, l->warp[i][axis]), ""), "");
+    return base;
+}
+
+LLVMValueRef emit_coord(Emitter *e, const Layout *l, int r, int axis)
+{
+    return LLVMBuildOr(e->b, thread_base(e, l, axis),
+                       emit_i32(e, layout_reg_offset(l, r, axis)), "");
+}
+
+LLVMValueRef emit_owner(Emitter *e, const Layout *l)
+{
+    LLVMValueRef ok = LLVMConstInt(e->cg->t.i1, 1, 0);
+    for (int i = 0; i < 5; i++) {
+        bool zero = true;
+        for (int d = 0; d < l->rank; d++)
+            zero &= l->lane[i][d] == 0;
+        if (zero)
+            ok = LLVMBuildAnd(e->b, ok, LLVMBuildICmp(e->b, LLVMIntEQ, bit_of(e, e->lane, i),
+                                                      emit_i32(e, 0), ""), "");
+    }
+    for (int i = 0; i < l->nwarp; i++) {
+        bool zero = true;
+        for (int d = 0; d < l->rank; d++)
+            zero &= l->warp[i][d] == 0;
+        if (zero)
+            ok = LLVMBuildAnd(e->b, ok, LLVMBuildICmp(e->b, LLVMIntEQ, bit_of(e, e->warp, i),
+                                                      emit_i32(e, 0), ""), "");
+    }
+    return ok;
+}
+
+LLVMValueRef emit_axis_valid(Emitter *e, Axis axis, LLVMValueRef coord)
+{
+    if (axis.kind == AXIS_BLOCK) {
+        if (e->lv_full[axis.id])
+            return LLVMConstInt(e->cg->t.i1, 1, 0);
+        LLVMValueRef index = LLVMBuildAdd(e->b, e->lv_begin[axis.id],
+                                          LLVMBuildZExt(e->b, coord, e->cg->t.i64, ""), "");
+        return LLVMBuildICmp(e->b, LLVMIntSLT, index, e->lv_extent[axis.id], "");
+    }
+    if (axis.kind == AXIS_FULL) {
+        int64_t real = e->s->variant->full_sizes[axis.id];
+        if (real == schedule_axis_size(e->s, axis))
+            return LLVMConstInt(e->cg->t.i1, 1, 0);
+        return LLVMBuildICmp(e->b, LLVMIntSLT, coord, emit_i32(e, real), "");
+    }
+    return LLVMConstInt(e->cg->t.i1, 1, 0);
+}
+
+/* ---- numbers */
+
+LLVMValueRef emit_to_f32(Emitter *e, LLVMValueRef x, DType t)
+{
+    if (t == DT_F16 || t == DT_BF16)
+        return LLVMBuildFPExt(e->b, x, e->cg->t.f32, "");
+    if (dtype_is_fp8(t)) {
+        LLVMValueRef out[2];
+        nvvm_unpack_fp8x2(e->cg, t, LLVMBuildZExt(e->b, x, e->cg->t.i16, ""), out);
+        return out[0];
+    }
+    return x;
+}
+
+LLVMValueRef emit_from_f32(Emitter *e, LLVMValueRef x, DType t)
+{
+    if (t == DT_F16 || t == DT_BF16)
+        return LLVMBuildFPTrunc(e->b, x, emit_type(e, t), "");
+    if (dtype_is_fp8(t))
+        return LLVMBuildTrunc(e->b, nvvm_pack_fp8x2(e->cg, t, x, LLVMConstReal(e->cg->t.f32, 0)),
+                              e->cg->t.i8, "");
+    return x;
+}
+
+static LLVMValueRef constant(Emitter *e, const TirOp *op)
+{
+    DType t = op->results[0]->type.dtype;
+    if (dtype_is_fp8(t)) {
+        /* folded once: the constant's bits through the same saturating conversion */
+        return emit_from_f32(e, LLVMConstReal(e->cg->t.f32, op->fvalue), t);
+    }
+    if (dtype_is_float(t))
+        return LLVMConstReal(emit_type(e, t), op->fvalue);
+    return LLVMConstInt(emit_type(e, t), (unsigned long long)op->ivalue, 1);
+}
+
+static void set_fast(LLVMValueRef v)
+{
+    if (LLVMCanValueUseFastMathFlags(v))
+        LLVMSetFastMathFlags(v, LLVMFastMathAllowContract);
+}
+
+static LLVMValueRef float_unary(Emitter *e, int op, LLVMValueRef x)
+{
+    LLVMTypeRef f32 = e->cg->t.f32;
+    switch (op) {
+    case TIR_UN_NEG: return LLVMBuildFNeg(e->b, x, "");
+    case TIR_UN_EXP2: return nvvm_ex2_approx(e->cg, x);
+    case TIR_UN_EXP: {
+        LLVMValueRef s = LLVMBuildFMul(e->b, x, LLVMConstReal(f32, 1.4426950408889634), "");
+        set_fast(s);
+        return nvvm_ex2_approx(e->cg, s);
+    }
+    case TIR_UN_LOG2: return nvvm_lg2_approx(e->cg, x);
+    case TIR_UN_LOG:
+        return LLVMBuildFMul(e->b, nvvm_lg2_approx(e->cg, x),
+                             LLVMConstReal(f32, 0.6931471805599453), "");
+    case TIR_UN_SQRT: return call_intrinsic(e, "llvm.sqrt", f32, &x, 1);
+    case TIR_UN_RSQRT: return nvvm_rsqrt_approx(e->cg, x);
+    case TIR_UN_ABS: return call_intrinsic(e, "llvm.fabs", f32, &x, 1);
+    default: return x;
+    }
+}
+
+static LLVMValueRef int_unary(Emitter *e, int op, LLVMValueRef x)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    switch (op) {
+    case TIR_UN_NEG: return LLVMBuildNeg(e->b, x, "");
+    case TIR_UN_NOT: return LLVMBuildNot(e->b, x, "");
+    case TIR_UN_ABS: {
+        LLVMValueRef args[2] = {x, LLVMConstInt(e->cg->t.i1, 0, 0)};
+        return call_intrinsic(e, "llvm.abs", t, args, 2);
+    }
+    default: return x;
+    }
+}
+
+static LLVMValueRef float_binary(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMValueRef r, args[2] = {x, y};
+    switch (op) {
+    case TIR_BIN_ADD: r = LLVMBuildFAdd(e->b, x, y, ""); break;
+    case TIR_BIN_SUB: r = LLVMBuildFSub(e->b, x, y, ""); break;
+    case TIR_BIN_MUL: r = LLVMBuildFMul(e->b, x, y, ""); break;
+    case TIR_BIN_DIV: r = LLVMBuildFDiv(e->b, x, y, ""); break;
+    case TIR_BIN_MAX: return call_intrinsic(e, "llvm.maximum", e->cg->t.f32, args, 2);
+    case TIR_BIN_MIN: return call_intrinsic(e, "llvm.minimum", e->cg->t.f32, args, 2);
+    default: r = x; break;
+    }
+    set_fast(r);
+    return r;
+}
+
+/* Integer division and remainder with x / 0 = x % 0 = 0 and wrapping MIN / -1. */
+static LLVMValueRef int_divide(Emitter *e, LLVMValueRef x, LLVMValueRef y, bool rem)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    LLVMValueRef zero = LLVMConstInt(t, 0, 0), one = LLVMConstInt(t, 1, 0);
+    LLVMValueRef minus1 = LLVMConstAllOnes(t);
+    LLVMValueRef is_zero = LLVMBuildICmp(e->b, LLVMIntEQ, y, zero, "");
+    LLVMValueRef is_m1 = LLVMBuildICmp(e->b, LLVMIntEQ, y, minus1, "");
+    LLVMValueRef safe = LLVMBuildSelect(e->b, LLVMBuildOr(e->b, is_zero, is_m1, ""), one, y, "");
+    LLVMValueRef q = rem ? LLVMBuildSRem(e->b, x, safe, "") : LLVMBuildSDiv(e->b, x, safe, "");
+    LLVMValueRef m1 = rem ? zero : LLVMBuildNeg(e->b, x, "");
+    q = LLVMBuildSelect(e->b, is_m1, m1, q, "");
+    return LLVMBuildSelect(e->b, is_zero, zero, q, "");
+}
+
+static LLVMValueRef int_binary(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMValueRef args[2] = {x, y};
+    switch (op) {
+    case TIR_BIN_ADD: return LLVMBuildAdd(e->b, x, y, "");
+    case TIR_BIN_SUB: return LLVMBuildSub(e->b, x, y, "");
+    case TIR_BIN_MUL: return LLVMBuildMul(e->b, x, y, "");
+    case TIR_BIN_DIV: return int_divide(e, x, y, false);
+    case TIR_BIN_MOD: return int_divide(e, x, y, true);
+    case TIR_BIN_MAX: return call_intrinsic(e, "llvm.smax", LLVMTypeOf(x), args, 2);
+    case TIR_BIN_MIN: return call_intrinsic(e, "llvm.smin", LLVMTypeOf(x), args, 2);
+    case TIR_BIN_AND: return LLVMBuildAnd(e->b, x, y, "");
+    case TIR_BIN_OR: return LLVMBuildOr(e->b, x, y, "");
+    case TIR_BIN_CDIV: {
+        LLVMValueRef one = LLVMConstInt(LLVMTypeOf(x), 1, 0);
+        return int_divide(e, LLVMBuildSub(e->b, LLVMBuildAdd(e->b, x, y, ""), one, ""), y, false);
+    }
+    default: return x;
+    }
+}
+
+static LLVMValueRef compare(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y, DType t)
+{
+    if (dtype_is_float(t)) {
+        static const LLVMRealPredicate fp[] = {LLVMRealOLT, LLVMRealOLE, LLVMRealOGT,
+                                               LLVMRealOGE, LLVMRealOEQ, LLVMRealUNE};
+        return LLVMBuildFCmp(e->b, fp[op], emit_to_f32(e, x, t), emit_to_f32(e, y, t), "");
+    }
+    static const LLVMIntPredicate ip[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntSGT,
+                                          LLVMIntSGE, LLVMIntEQ, LLVMIntNE};
+    return LLVMBuildICmp(e->b, ip[op], x, y, "");
+}
+
+/* convert: RNE between floats, saturating fp8, float -> int truncating and saturating
+   (NaN -> 0), anything -> bool as x != 0. */
+static LLVMValueRef convert(Emitter *e, LLVMValueRef x, DType from, DType to)
+{
+    if (from == to)
+        return x;
+    LLVMTypeRef tt = emit_type(e, to);
+    if (to == DT_BOOL) {
+        if (dtype_is_float(from))
+            return LLVMBuildFCmp(e->b, LLVMRealUNE, emit_to_f32(e, x, from),
+                                 LLVMConstReal(e->cg->t.f32, 0), "");
+        return LLVMBuildICmp(e->b, LLVMIntNE, x, LLVMConstInt(LLVMTypeOf(x), 0, 0), "");
+    }
+    if (from == DT_BOOL)
+        return dtype_is_float(to)
+                   ? emit_from_f32(e, LLVMBuildUIToFP(e->b, x, e->cg->t.f32, ""), to)
+                   : LLVMBuildZExt(e->b, x, tt, "");
+    if (dtype_is_float(from) && dtype_is_float(to)) {
+        if (to == DT_F32)
+            return emit_to_f32(e, x, from);
+        if ((to == DT_F16 || to == DT_BF16) && !dtype_is_fp8(from))
+            return LLVMBuildFPTrunc(e->b, emit_to_f32(e, x, from), tt, "");
+        return emit_from_f32(e, emit_to_f32(e, x, from), to);
+    }
+    if (dtype_is_float(from)) {
+        LLVMValueRef f = emit_to_f32(e, x, from);
+        return call_intrinsic(e, "llvm.fptosi.sat", tt, &f, 1);
+    }
+    if (dtype_is_float(to)) {
+        if (to == DT_F32 || to == DT_F16 || to == DT_BF16)
+            return LLVMBuildSIToFP(e->b, x, tt, "");
+        return emit_from_f32(e, LLVMBuildSIToFP(e->b, x, e->cg->t.f32, ""), to);
+    }
+    return LLVMBuildIntCast2(e->b, x, tt, 1, "");
+}
+
+/* ---- fetching values in a layout */
+
+static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *want)
+{
+    Tile out = emit_tile_new(e, want);
+    LLVMTypeRef ty = emit_type(e, t);
+    if (t == DT_BOOL)
+        ty = e->cg->t.i8;
+    int cols = in->layout->rank == 2 ? in->layout->shape[1] : 1;
+    nvvm_barrier(e->cg);  /* the scratch may still be read by an earlier conversion */
+    for (int r = 0; r < in->n; r++) {
+        LLVMValueRef lin = emit_coord(e, in->layout, r, 0);
+        if (in->layout->rank == 2)
+            lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, cols), ""),
+                               emit_coord(e, in->layout, r, 1), "");
+        LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, e->s->scratch_offset),
+                                        LLVMBuildMul(e->b, lin, emit_i32(e, 8), ""), "");
+        LLVMValueRef v = t == DT_BOOL ? LLVMBuildZExt(e->b, in->regs[r], ty, "") : in->regs[r];
+        LLVMBuildStore(e->b, v, emit_smem_at(e, off));
+    }
+    nvvm_barrier(e->cg);
+    for (int r = 0; r < out.n; r++) {
+        LLVMValueRef lin = emit_coord(e, want, r, 0);
+        if (want->rank == 2)
+            lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, cols), ""),
+                               emit_coord(e, want, r, 1), "");
+        LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, e->s->scratch_offset),
+                                        LLVMBuildMul(e->b, lin, emit_i32(e, 8), ""), "");
+        LLVMValueRef v = LLVMBuildLoad2(e->b, ty, emit_smem_at(e, off), "");
+        out.regs[r] = t == DT_BOOL ? LLVMBuildTrunc(e->b, v, e->cg->t.i1, "") : v;
+    }
+    return out;
+}
+
+/* Register r of layout `to` from a tile whose layout is `to` with some axes projected away
+   (or sliced off): the register bits along the dropped axes are removed. */
+static int projected_register(const Layout *to, const bool *keep, int r)
+{
+    int out = 0, bit = 0;
+    for (int i = 0; i < to->nreg; i++) {
+        bool dropped = false;
+        for (int d = 0; d < to->rank; d++)
+            dropped |= to->reg[i][d] && !keep[d];
+        if (dropped)
+            continue;
+        out |= (r >> i & 1) << bit;
+        bit++;
+    }
+    return out;
+}
+
+static Tile splat(Emitter *e, LLVMValueRef x, const Layout *want)
+{
+    Tile t = emit_tile_new(e, want);
+    for (int r = 0; r < t.n; r++)
+        t.regs[r] = x;
+    return t;
+}
+
+Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)
+{
+    const Tile *have = &e->values[v->id];
+    if (v->type.rank == 0 || want->rank == 0)
+        return splat(e, have->regs ? have->regs[0] : LLVMGetUndef(emit_type(e, v->type.dtype)),
+                     want);
+    if (have->regs && layout_equal(have->layout, want))
+        return *have;
+    const TirOp *def = v->def;
+    if (def && def->opcode == TIR_FULL)
+        return splat(e, constant(e, def), want);
+    if (def && def->opcode == TIR_IOTA) {
+        Tile t = emit_tile_new(e, want);
+        for (int r = 0; r < t.n; r++)
+            t.regs[r] = LLVMBuildAdd(e->b, e->lv_begin[def->loopvar],
+                                     LLVMBuildZExt(e->b, emit_coord(e, want, r, 0),
+                                                   e->cg->t.i64, ""), "");
+        return t;
+    }
+    if (def && (def->opcode == TIR_BROADCAST || def->opcode == TIR_EXPAND_DIMS) &&
+        schedule_fetch_cost(e->s, v, want) == 0) {
+        const TirValue *x = def->operands[0];
+        bool keep[LAYOUT_MAX_RANK] = {true, true};
+        Layout inner;
+        if (def->opcode == TIR_EXPAND_DIMS) {
+            inner = layout_slice(want, def->axis);
+            keep[def->axis] = false;
+        } else {
+            int lead = want->rank - x->type.rank;
+            for (int d = 0; d < want->rank; d++)
+                keep[d] = d >= lead && (x->type.axes[d - lead].kind != AXIS_ONE ||
+                                        want->shape[d] == 1);
+            Layout p = layout_project(want, keep);
+            inner = p;
+            for (int d = 0; d < lead; d++)
+                inner = layout_slice(&inner, 0);
+        }
+        Tile src = emit_fetch(e, x, &inner);
+        Tile t = emit_tile_new(e, want);
+        for (int r = 0; r < t.n; r++)
+            t.regs[r] = src.regs[x->type.rank == 0 ? 0 : projected_register(want, keep, r)];
+        return t;
+    }
+    if (!have->regs) {
+        emit_fail(e, "internal: value %%%d used before it has registers", v->id);
+        return splat(e, LLVMGetUndef(emit_type(e, v->type.dtype)), want);
+    }
+    return convert_layout(e, have, v->type.dtype, want);
+}
+
+/* ---- ops */
+
+static const Layout *result_layout(Emitter *e, const TirValue *v)
+{
+    return e->s->layouts[v->id];
+}
+
+static void emit_elementwise(Emitter *e, const TirOp *op)
+{
+    const TirValue *rv = op->results[0];
+    const Layout *l = result_layout(e, rv);
+    Tile in[3];
+    for (int i = 0; i < op->noperands; i++)
+        in[i] = emit_fetch(e, op->operands[i], l);
+    Tile out = emit_tile_new(e, l);
+    DType t = op->operands[0]->type.dtype, rt = rv->type.dtype;
+    for (int r = 0; r < out.n; r++) {
+        LLVMValueRef x = in[0].regs[r], y = op->noperands > 1 ? in[1].regs[r] : NULL;
+        LLVMValueRef v = NULL;
+        switch (op->opcode) {
+        case TIR_UNARY:
+            v = dtype_is_float(t) ? emit_from_f32(e, float_unary(e, op->sub, emit_to_f32(e, x, t)), t)
+                                  : int_unary(e, op->sub, x);
+            break;
+        case TIR_BINARY:
+            v = dtype_is_float(t) ? emit_from_f32(e, float_binary(e, op->sub, emit_to_f32(e, x, t),
+                                                                  emit_to_f32(e, y, t)), t)
+                                  : int_binary(e, op->sub, x, y);
+            break;
+        case TIR_CMP: v = compare(e, op->sub, x, y, t); break;
+        case TIR_SELECT: v = LLVMBuildSelect(e->b, x, y, in[2].regs[r], ""); break;
+        case TIR_CONVERT: v = convert(e, x, t, rt); break;
+        default: break;
+        }
+        out.regs[r] = v;
+    }
+    e->values[rv->id] = out;
+}
+
+static LLVMValueRef reduce_identity(Emitter *e, int kind, DType t)
+{
+    if (dtype_is_float(t)) {
+        double v = kind == TIR_RED_MAX ? -INFINITY : kind == TIR_RED_MIN ? INFINITY : 0.0;
+        return LLVMConstReal(e->cg->t.f32, v);
+    }
+    LLVMTypeRef ty = emit_type(e, t);
+    int bits = t == DT_I64 ? 64 : 32;
+    unsigned long long min = 1ULL << (bits - 1), max = min - 1;
+    return LLVMConstInt(ty, kind == TIR_RED_MAX ? min : kind == TIR_RED_MIN ? max : 0, 0);
+}
+
+static LLVMValueRef reduce_combine(Emitter *e, int kind, LLVMValueRef x, LLVMValueRef y,
+                                   bool is_float)
+{
+    if (is_float)
+        return float_binary(e, kind == TIR_RED_SUM ? TIR_BIN_ADD
+                               : kind == TIR_RED_MIN ? TIR_BIN_MIN : TIR_BIN_MAX, x, y);
+    return int_binary(e, kind == TIR_RED_SUM ? TIR_BIN_ADD
+                         : kind == TIR_RED_MIN ? TIR_BIN_MIN : TIR_BIN_MAX, x, y);
+}
+
+static LLVMValueRef shuffle_xor(Emitter *e, LLVMValueRef x, int mask)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    if (t == e->cg->t.i64) {
+        LLVMValueRef lo = LLVMBuildTrunc(e->b, x, e->cg->t.i32, "");
+        LLVMValueRef hi = LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, x, emit_i64(e, 32), ""),
+                                         e->cg->t.i32, "");
+        lo = LLVMBuildZExt(e->b, nvvm_shfl_xor(e->cg, lo, mask), t, "");
+        hi = LLVMBuildZExt(e->b, nvvm_shfl_xor(e->cg, hi, mask), t, "");
+        return LLVMBuildOr(e->b, lo, LLVMBuildShl(e->b, hi, emit_i64(e, 32), ""), "");
+    }
+    return nvvm_shfl_xor(e->cg, x, mask);
+}
+
+/* Sum/max/min/amax over one axis: each thread folds its registers, lanes along the axis
+   exchange by shfl.xor, warps along it meet in shared memory. Invalid lanes of a masked
+   reduction give the identity. Floats reduce in f32. */
+static void emit_reduce(Emitter *e, const TirOp *op)
+{
+    const TirValue *x = op->operands[0], *rv = op->results[0];
+    const Tile *in = &e->values[x->id];
+    const Layout *l = in->layout;
+    Layout sl = layout_slice(l, op->axis);
+    Layout *slice = arena_alloc(e->arena, sizeof *slice);
+    *slice = sl;
+    DType t = x->type.dtype;
+    bool is_float = dtype_is_float(t);
+    int kind = op->sub;
+    Tile out = emit_tile_new(e, slice);
+    LLVMValueRef id = reduce_identity(e, kind, t);
+    for (int r = 0; r < out.n; r++)
+        out.regs[r] = id;
+    bool keep[LAYOUT_MAX_RANK] = {true, true};
+    keep[op->axis] = false;
+    for (int r = 0; r < in->n; r++) {
+        LLVMValueRef v = is_float ? emit_to_f32(e, in->regs[r], t) : in->regs[r];
+        if (kind == TIR_RED_AMAX)
+            v = is_float ? float_unary(e, TIR_UN_ABS, v) : int_unary(e, TIR_UN_ABS, v);
+        if (op->masked) {
+            LLVMValueRef ok = emit_axis_valid(e, x->type.axes[op->axis],
+                                              emit_coord(e, l, r, op->axis));
+            v = LLVMBuildSelect(e->b, ok, v, id, "");
+        }
+        int o = projected_register(l, keep, r);
+        out.regs[o] = reduce_combine(e, kind, out.regs[o], v, is_float);
+    }
+    for (int i = 0; i < 5; i++)
+        if (l->lane[i][op->axis])
+            for (int r = 0; r < out.n; r++)
+                out.regs[r] = reduce_combine(e, kind, out.regs[r],
+                                             shuffle_xor(e, out.regs[r], 1 << i), is_float);
+    int slots = 1;
+    for (int i = 0; i < l->nwarp; i++)
+        slots *= l->warp[i][op->axis] ? 2 : 1;
+    if (slots > 1) {
+        /* slot = the warp's bits along the axis; element = its coordinate in the slice */
+        int elems = 1;
+        for (int d = 0; d < slice->rank; d++)
+            elems *= slice->shape[d];
+        LLVMValueRef slot = emit_i32(e, 0);
+        for (int i = 0, s = 0; i < l->nwarp; i++)
+            if (l->warp[i][op->axis])
+                slot = LLVMBuildOr(e->b, slot, LLVMBuildShl(e->b, bit_of(e, e->warp, i),
+                                                            emit_i32(e, s++), ""), "");
+        LLVMTypeRef ty = LLVMTypeOf(out.regs[0]);
+        nvvm_barrier(e->cg);
+        for (int r = 0; r < out.n; r++) {
+            LLVMValueRef lin = slice->rank ? emit_coord(e, slice, r, 0) : emit_i32(e, 0);
+            LLVMValueRef idx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, slot, emit_i32(e, elems), ""),
+                                            lin, "");
+            LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, e->s->scratch_offset),
+                                            LLVMBuildMul(e->b, idx, emit_i32(e, 8), ""), "");
+            LLVMBuildStore(e->b, out.regs[r], emit_smem_at(e, off));
+        }
+        nvvm_barrier(e->cg);
+        for (int r = 0; r < out.n; r++) {
+            LLVMValueRef lin = slice->rank ? emit_coord(e, slice, r, 0) : emit_i32(e, 0);
+            LLVMValueRef acc = id;
+            for (int s = 0; s < slots; s++) {
+                LLVMValueRef idx = LLVMBuildAdd(e->b, emit_i32(e, s * elems), lin, "");
+                LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, e->s->scratch_offset),
+                                                LLVMBuildMul(e->b, idx, emit_i32(e, 8), ""), "");
+                acc = reduce_combine(e, kind, acc, LLVMBuildLoad2(e->b, ty, emit_smem_at(e, off), ""),
+                                     is_float);
+            }
+            out.regs[r] = acc;
+        }
+        /* the duplicated warps now agree; the slice layout says so */
+    }
+    if (is_float)
+        for (int r = 0; r < out.n; r++)
+            out.regs[r] = emit_from_f32(e, out.regs[r], rv->type.dtype);
+    const Layout *want = result_layout(e, rv);
+    if (want && !layout_equal(want, slice)) {
+        Tile conv = convert_layout(e, &out, rv->type.dtype, want);
+        out = conv;
+    }
+    e->values[rv->id] = out;
+}
+
+static void emit_reshape(Emitter *e, const TirOp *op)
+{
+    const TirValue *rv = op->results[0];
+    const Layout *l = result_layout(e, rv);
+    if (!l)
+        return;  /* a transpose feeding cp.async staging */
+    if (op->opcode == TIR_TRANSPOSE) {
+        const Tile *in = &e->values[op->operands[0]->id];
+        Tile t = emit_tile_new(e, l);
+        Layout want;
+        memset(&want, 0, sizeof want);
+        /* the operand in the transposed view of our layout */
+        want = *l;
+        want.shape[0] = l->shape[1];
+        want.shape[1] = l->shape[0];
+        for (int i = 0; i < l->nreg; i++)
+            want.reg[i][0] = l->reg[i][1], want.reg[i][1] = l->reg[i][0];
+        for (int i = 0; i < 5; i++)
+            want.lane[i][0] = l->lane[i][1], want.lane[i][1] = l->lane[i][0];
+        for (int i = 0; i < l->nwarp; i++)
+            want.warp[i][0] = l->warp[i][1], want.warp[i][1] = l->warp[i][0];
+        Tile src = in->regs && layout_equal(in->layout, &want)
+                       ? *in : emit_fetch(e, op->operands[0], &want);
+        memcpy(t.regs, src.regs, sizeof(LLVMValueRef) * (size_t)t.n);
+        e->values[rv->id] = t;
+        return;
+    }
+    e->values[rv->id] = emit_fetch(e, rv, l);
+}
+
+static void emit_named(Emitter *e, const TirOp *op)
+{
+    const TirValue *rv = op->results[0];
+    LLVMValueRef v = NULL;
+    switch (op->opcode) {
+    case TIR_FULL: v = constant(e, op); break;
+    case TIR_PARAM: v = e->scalar[op->param]; break;
+    case TIR_DIM: v = e->sym[op->sym]; break;
+    case TIR_BEGIN: v = e->lv_begin[op->loopvar]; break;
+    case TIR_END: {
+        const TirLoopVar *lv = e->k->loopvars[op->loopvar];
+        LLVMValueRef end = LLVMBuildAdd(e->b, e->lv_begin[op->loopvar],
+                                        emit_i64(e, tir_loopvar_block(e->k, lv, e->s->variant->config)), "");
+        LLVMValueRef args[2] = {end, e->lv_extent[op->loopvar]};
+        v = call_intrinsic(e, "llvm.smin", e->cg->t.i64, args, 2);
+        break;
+    }
+    case TIR_IOTA: v = e->lv_begin[op->loopvar]; break;
+    default: break;
+    }
+    const Layout *l = result_layout(e, rv);
+    if (rv->type.rank == 0 || !l) {
+        Layout *s = arena_alloc(e->arena, sizeof *s);
+        s->kind = LAYOUT_SCALAR;
+        s->nwarp = l ? l->nwarp : 0;
+        Tile t = emit_tile_new(e, s);
+        t.regs[0] = v;
+        e->values[rv->id] = t;
+        return;
+    }
+    e->values[rv->id] = emit_fetch(e, rv, l);
+}
+
+Tile emit_region(Emitter *e, const TirBlock *region, Tile arg, const Layout *want)
+{
+    e->values[region->args[0]->id] = arg;
+    emit_block(e, region);
+    return emit_fetch(e, region->last->operands[0], want);
+}
+
+/* ---- loops */
+
+static void bind_block(Emitter *e, const TirLoopVar *lv, LLVMValueRef block)
+{
+    int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
+    e->lv_block[lv->id] = block;
+    e->lv_begin[lv->id] = LLVMBuildMul(e->b, block, emit_i64(e, size), "");
+}
+
+static LLVMValueRef count_blocks(Emitter *e, const TirLoopVar *lv, LLVMValueRef extent)
+{
+    int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
+    LLVMValueRef n = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, extent, emit_i64(e, size - 1), ""),
+                                   emit_i64(e, size), "");
+    LLVMValueRef args[2] = {n, emit_i64(e, 0)};
+    return call_intrinsic(e, "llvm.smax", e->cg->t.i64, args, 2);
+}
+
+/* Whether a loop's ragged last block is worth peeling: its body masks registers by the
+   loop's extent (a masked reduction, or a masked dot fed from registers), which full blocks
+   need not do. cp.async copies keep their own bounds (they prefetch blocks ahead). */
+static bool worth_peeling(Emitter *e, const TirOp *op)
+{
+    if (op->nvars != 1)
+        return false;
+    for (const TirOp *x = op->regions[0]->first; x; x = x->next) {
+        if (x->opcode == TIR_REDUCE && x->masked)
+            return true;
+        if (x->opcode == TIR_DOT && x->masked) {
+            const DotPlan *p = schedule_dot(e->s, x);
+            if (p && (p->a.source != OPERAND_ASYNC || p->b.source != OPERAND_ASYNC))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Blocks [first, end) of loop `op` carrying `init`; returns the carried tiles at the exit.
+   With `full`, every block of the range lies wholly inside the loop's extent, so checks
+   against the extent fold away (emit_axis_valid, load/store loop masks). */
+static Tile *emit_loop_range(Emitter *e, const TirOp *op, LLVMValueRef first, LLVMValueRef end,
+                             LLVMValueRef total, LLVMValueRef const *counts, const Tile *init, bool full)
+{
+    const LoopPlan *plan = schedule_loop(e->s, op);
+    TirBlock *body = op->regions[0];
+    int ncarried = body->nargs;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef header = codegen_block(e->cg, full ? "loop.full" : "loop");
+    LLVMBasicBlockRef bodyb = codegen_block(e->cg, "body");
+    LLVMBasicBlockRef exit = codegen_block(e->cg, "done");
+    LLVMBuildBr(e->b, header);
+    LLVMPositionBuilderAtEnd(e->b, header);
+    LLVMValueRef index = LLVMBuildPhi(e->b, e->cg->t.i64, "b");
+    LLVMAddIncoming(index, &first, &pre, 1);
+    Tile *phis = arena_alloc(e->arena, sizeof(Tile) * (size_t)(ncarried + 1));
+    for (int i = 0; i < ncarried; i++) {
+        phis[i] = emit_tile_new(e, init[i].layout);
+        for (int r = 0; r < init[i].n; r++) {
+            phis[i].regs[r] = LLVMBuildPhi(e->b, LLVMTypeOf(init[i].regs[r]), "");
+            LLVMAddIncoming(phis[i].regs[r], &init[i].regs[r], &pre, 1);
+        }
+        e->values[body->args[i]->id] = phis[i];
+        e->values[op->results[i]->id] = phis[i];
+    }
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, index, end, ""), bodyb, exit);
+    LLVMPositionBuilderAtEnd(e->b, bodyb);
+    LLVMValueRef rest = index;
+    for (int i = op->nvars - 1; i >= 0; i--) {
+        const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
+        LLVMValueRef mine = i ? LLVMBuildSRem(e->b, rest, counts[i], "") : rest;
+        bind_block(e, lv, mine);
+        if (i)
+            rest = LLVMBuildSDiv(e->b, rest, counts[i], "");
+    }
+    const TirLoopVar *lv0 = e->k->loopvars[op->loopvars[0]];
+    e->lv_full[lv0->id] = full;
+    if (plan)
+        emit_pipeline_step(e, op, index, total);
+    emit_block(e, body);
+    const TirOp *yield = body->last;
+    codegen_set_line(e->cg, op->loc.line, op->loc.col);
+    Tile *next = arena_alloc(e->arena, sizeof(Tile) * (size_t)(ncarried + 1));
+    for (int i = 0; i < ncarried; i++)
+        next[i] = emit_fetch(e, yield->operands[i], phis[i].layout);
+    e->lv_full[lv0->id] = false;
+    LLVMValueRef inc = LLVMBuildAdd(e->b, index, emit_i64(e, 1), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+    LLVMAddIncoming(index, &inc, &latch, 1);
+    for (int i = 0; i < ncarried; i++)
+        for (int r = 0; r < phis[i].n; r++)
+            LLVMAddIncoming(phis[i].regs[r], &next[i].regs[r], &latch, 1);
+    LLVMBuildBr(e->b, header);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+    return phis;
+}
+
+static void emit_for(Emitter *e, const TirOp *op)
+{
+    TirBlock *body = op->regions[0];
+    const LoopPlan *plan = schedule_loop(e->s, op);
+    LLVMValueRef total = emit_i64(e, 1);
+    LLVMValueRef counts[8];
+    for (int i = 0; i < op->nvars; i++) {
+        const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
+        e->lv_extent[lv->id] = e->values[op->operands[i]->id].regs[0];
+        counts[i] = count_blocks(e, lv, e->lv_extent[lv->id]);
+        total = LLVMBuildMul(e->b, total, counts[i], "");
+    }
+    /* carried registers: the initial values in each iter arg's layout */
+    int ncarried = body->nargs;
+    Tile *init = arena_alloc(e->arena, sizeof(Tile) * (size_t)(ncarried + 1));
+    for (int i = 0; i < ncarried; i++)
+        init[i] = emit_fetch(e, op->operands[op->nvars + i], e->s->layouts[body->args[i]->id]);
+    if (plan)
+        emit_pipeline_prologue(e, op, total);
+    if (worth_peeling(e, op)) {
+        /* full blocks first, then the ragged last one (if any) with every check */
+        const TirLoopVar *lv = e->k->loopvars[op->loopvars[0]];
+        int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
+        LLVMValueRef nfull = LLVMBuildSDiv(e->b, e->lv_extent[lv->id], emit_i64(e, size), "");
+        LLVMValueRef args[2] = {nfull, emit_i64(e, 0)};
+        nfull = call_intrinsic(e, "llvm.smax", e->cg->t.i64, args, 2);
+        Tile *mid = emit_loop_range(e, op, emit_i64(e, 0), nfull, total, counts, init, true);
+        emit_loop_range(e, op, nfull, total, total, counts, mid, false);
+    } else {
+        emit_loop_range(e, op, emit_i64(e, 0), total, total, counts, init, false);
+    }
+    if (plan)
+        emit_pipeline_drain(e, op);
+}
+
+static void emit_ops(Emitter *e, const TirOp *first, const TirOp *stop)
+{
+    for (const TirOp *op = first; op && op != stop && !e->failed; op = op->next) {
+        codegen_set_line(e->cg, op->loc.line, op->loc.col);
+        /* a peeled loop emits its body twice: nothing may be taken from the first copy */
+        for (int i = 0; i < op->nresults; i++)
+            memset(&e->values[op->results[i]->id], 0, sizeof(Tile));
+        switch (op->opcode) {
+        case TIR_FULL:
+        case TIR_PARAM:
+        case TIR_DIM:
+        case TIR_BEGIN:
+        case TIR_END:
+        case TIR_IOTA: emit_named(e, op); break;
+        case TIR_UNARY:
+        case TIR_BINARY:
+        case TIR_CMP:
+        case TIR_SELECT:
+        case TIR_CONVERT: emit_elementwise(e, op); break;
+        case TIR_BROADCAST:
+        case TIR_EXPAND_DIMS:
+        case TIR_TRANSPOSE: emit_reshape(e, op); break;
+        case TIR_REDUCE: emit_reduce(e, op); break;
+        case TIR_DOT: emit_dot(e, op); break;
+        case TIR_LOAD:
+            if (e->s->layouts[op->results[0]->id])
+                emit_load(e, op);
+            else
+                emit_async_load(e, op);
+            break;
+        case TIR_STORE: emit_store(e, op); break;
+        case TIR_ATOMIC: emit_atomic(e, op); break;
+        case TIR_FOR: emit_for(e, op); break;
+        case TIR_GRID: emit_fail(e, "internal: a nested grid"); break;
+        case TIR_YIELD: break;
+        default: emit_fail(e, "codegen does not handle op %s", tir_op_info(op->opcode)->name);
+        }
+    }
+}
+
+void emit_block(Emitter *e, const TirBlock *b)
+{
+    emit_ops(e, b->first, NULL);
+}
+
+/* ---- the kernel */
+
+/* Program p of the 1-D launch -> block indices of the grid's variables, row-major; with
+   group_m > 1 the last two variables go in groups of group_m rows (L2 reuse of the tiles
+   the rows share). */
+static void map_grid(Emitter *e, const TirOp *grid)
+{
+    int n = grid->nvars;
+    LLVMValueRef counts[8];
+    for (int i = 0; i < n; i++) {
+        const TirLoopVar *lv = e->k->loopvars[grid->loopvars[i]];
+        e->lv_extent[lv->id] = e->values[grid->operands[i]->id].regs[0];
+        counts[i] = count_blocks(e, lv, e->lv_extent[lv->id]);
+    }
+    LLVMValueRef pid = LLVMBuildZExt(e->b, nvvm_block_id(e->cg, DIM_X), e->cg->t.i64, "pid");
+    int first_plain = n;
+    int gm = e->s->group_m;
+    if (gm > 1 && n >= 2) {
+        LLVMValueRef ca = counts[n - 2], cb = counts[n - 1];
+        LLVMValueRef plane = LLVMBuildMul(e->b, ca, cb, "");
+        LLVMValueRef inner = LLVMBuildSRem(e->b, pid, plane, "");
+        pid = LLVMBuildSDiv(e->b, pid, plane, "");
+        LLVMValueRef in_group = LLVMBuildMul(e->b, cb, emit_i64(e, gm), "");
+        LLVMValueRef group = LLVMBuildSDiv(e->b, inner, in_group, "");
+        LLVMValueRef first = LLVMBuildMul(e->b, group, emit_i64(e, gm), "");
+        LLVMValueRef left = LLVMBuildSub(e->b, ca, first, "");
+        LLVMValueRef args[2] = {left, emit_i64(e, gm)};
+        LLVMValueRef rows = call_intrinsic(e, "llvm.smin", e->cg->t.i64, args, 2);
+        LLVMValueRef within = LLVMBuildSRem(e->b, inner, in_group, "");
+        bind_block(e, e->k->loopvars[grid->loopvars[n - 2]],
+                   LLVMBuildAdd(e->b, first, LLVMBuildSRem(e->b, within, rows, ""), ""));
+        bind_block(e, e->k->loopvars[grid->loopvars[n - 1]], LLVMBuildSDiv(e->b, within, rows, ""));
+        first_plain = n - 2;
+    }
+    for (int i = first_plain - 1; i >= 0; i--) {
+        const TirLoopVar *lv = e->k->loopvars[grid->loopvars[i]];
+        bind_block(e, lv, i ? LLVMBuildSRem(e->b, pid, counts[i], "") : pid);
+        if (i)
+            pid = LLVMBuildSDiv(e->b, pid, counts[i], "");
+    }
+}
+
+static LLVMTypeRef scalar_param_type(Emitter *e, DType t)
+{
+    switch (t) {
+    case DT_F32: return e->cg->t.f32;
+    case DT_F16:
+    case DT_BF16: return e->cg->t.i16;
+    case DT_I64: return e->cg->t.i64;
+    case DT_BOOL: return e->cg->t.i8;
+    default: return e->cg->t.i32;
+    }
+}
+
+int emit_kernel(Emitter *e, const char *name)
+{
+    const TirKernel *k = e->k;
+    size_t np = (size_t)k->nparams + 1;
+    e->tensor_base = arena_alloc(e->arena, sizeof(LLVMValueRef) * np);
+    e->strides = arena_alloc(e->arena, sizeof(LLVMValueRef *) * np);
+    e->scalar = arena_alloc(e->arena, sizeof(LLVMValueRef) * np);
+    e->sym = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)(k->nsyms + 1));
+    size_t nl = (size_t)k->nloopvars + 1;
+    e->lv_begin = arena_alloc(e->arena, sizeof(LLVMValueRef) * nl);
+    e->lv_extent = arena_alloc(e->arena, sizeof(LLVMValueRef) * nl);
+    e->lv_block = arena_alloc(e->arena, sizeof(LLVMValueRef) * nl);
+    e->lv_full = arena_alloc(e->arena, sizeof(bool) * nl);
+    memset(e->lv_full, 0, sizeof(bool) * nl);
+    e->values = arena_alloc(e->arena, sizeof(Tile) * (size_t)(k->nvalues + 1));
+
+    LLVMTypeRef params[256];
+    int n = 0;
+    for (int i = 0; i < k->nparams; i++) {
+        const TirParam *p = &k->params[i];
+        if (n + p->rank + 1 >= 240) {
+            emit_fail(e, "kernel %s has too many parameters", k->name);
+            return -1;
+        }
+        if (p->kind == PARAM_TENSOR) {
+            params[n++] = e->cg->t.ptr_global;
+            for (int d = 0; d < p->rank; d++)
+                params[n++] = e->cg->t.i64;
+        } else if (p->kind == PARAM_SCALAR) {
+            params[n++] = scalar_param_type(e, p->dtype);
+        }
+    }
+    for (int s = 0; s < k->nsyms; s++)
+        params[n++] = e->cg->t.i64;
+    KernelBounds bounds = {.max_threads = e->s->num_threads, .min_blocks_per_sm = 1};
+    LLVMValueRef fn = codegen_kernel_begin(e->cg, name, params, n, &bounds, true, k->loc.line);
+    int a = 0;
+    for (int i = 0; i < k->nparams; i++) {
+        const TirParam *p = &k->params[i];
+        if (p->kind == PARAM_TENSOR) {
+            e->tensor_base[i] = LLVMGetParam(fn, (unsigned)a++);
+            e->strides[i] = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)(p->rank + 1));
+            for (int d = 0; d < p->rank; d++)
+                e->strides[i][d] = LLVMGetParam(fn, (unsigned)a++);
+        } else if (p->kind == PARAM_SCALAR) {
+            LLVMValueRef v = LLVMGetParam(fn, (unsigned)a++);
+            if (p->dtype == DT_F16 || p->dtype == DT_BF16)
+                v = LLVMBuildBitCast(e->b, v, emit_type(e, p->dtype), "");
+            else if (p->dtype == DT_BOOL)
+                v = LLVMBuildTrunc(e->b, v, e->cg->t.i1, "");
+            e->scalar[i] = v;
+        }
+    }
+    for (int s = 0; s < k->nsyms; s++)
+        e->sym[s] = LLVMGetParam(fn, (unsigned)a++);
+    if (e->s->smem_bytes)
+        e->smem = nvvm_dynamic_shared(e->cg, "tilec_smem", 128);
+    e->tid = nvvm_thread_id(e->cg, DIM_X);
+    e->lane = LLVMBuildAnd(e->b, e->tid, emit_i32(e, 31), "lane");
+    e->warp = LLVMBuildLShr(e->b, e->tid, emit_i32(e, 5), "warp");
+    emit_zero_padding(e);
+
+    const TirOp *grid = k->body->last;
+    if (!grid || grid->opcode != TIR_GRID) {
+        emit_fail(e, "kernel %s has no grid", k->name);
+        return -1;
+    }
+    emit_ops(e, k->body->first, grid);
+    codegen_set_line(e->cg, grid->loc.line, grid->loc.col);
+    map_grid(e, grid);
+    emit_block(e, grid->regions[0]);
+    codegen_kernel_end(e->cg);
+    return e->failed ? -1 : 0;
+}

@@ -1,0 +1,430 @@
+/* emit_memory.c — global memory under the TIR's masks: element addresses through the ABI
+   strides (64-bit index math), predicated loads that read 0 in masked-off lanes, stores
+   and atomics that never touch them, 16-byte vectors in ALIGN_VEC16 variants. */
+#include <string.h>
+
+#include "emit.h"
+
+/* Whether index entry i adds a tile axis (a loop variable pinned to block 1 does not). */
+static bool entry_has_axis(const Emitter *e, const TirIndex *x)
+{
+    if (x->kind == TIR_IDX_FULL || x->kind == TIR_IDX_NEWAXIS)
+        return true;
+    if (x->kind != TIR_IDX_BLOCK)
+        return false;
+    const TirLoopVar *lv = e->k->loopvars[x->loopvar];
+    return !(lv->tunable < 0 && lv->block == 1);
+}
+
+static LLVMValueRef dim_value(Emitter *e, const TirParam *p, int d)
+{
+    if (p->dims[d].sym >= 0)
+        return e->sym[p->dims[d].sym];
+    return emit_i64(e, p->dims[d].value);
+}
+
+static LLVMValueRef min64(Emitter *e, LLVMValueRef a, LLVMValueRef b)
+{
+    if (!a)
+        return b;
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+typedef struct EntryIndex {
+    LLVMValueRef index;   /* i64 */
+    LLVMValueRef limit;   /* i64 bound (index < limit), or NULL */
+    LLVMValueRef nonneg;  /* i1 check for a value index, or NULL */
+    int axis;             /* tile axis, or -1 */
+    int dim;              /* tensor dim, or -1 */
+} EntryIndex;
+
+/* The index, bound and tile axis of every entry of a memory op at tile coordinates. */
+static void entry_indices(Emitter *e, const TirOp *op, LLVMValueRef const *coords,
+                          int contraction_axis, EntryIndex *out)
+{
+    const TirParam *p = &e->k->params[op->param];
+    int ax = 0, dim = 0;
+    for (int i = 0; i < op->nindex; i++) {
+        const TirIndex *x = &op->index[i];
+        EntryIndex *o = &out[i];
+        memset(o, 0, sizeof *o);
+        o->axis = entry_has_axis(e, x) ? ax++ : -1;
+        o->dim = x->kind == TIR_IDX_NEWAXIS ? -1 : dim++;
+        if (x->kind == TIR_IDX_NEWAXIS)
+            continue;
+        LLVMValueRef c = o->axis >= 0 ? LLVMBuildZExt(e->b, coords[o->axis], e->cg->t.i64, "") : NULL;
+        bool check_loop = x->mask & TIR_MASK_LOOP, check_dim = x->mask & TIR_MASK_DIM;
+        if (o->axis >= 0 && o->axis == contraction_axis)
+            check_loop = true;
+        switch (x->kind) {
+        case TIR_IDX_BLOCK:
+            o->index = c ? LLVMBuildAdd(e->b, e->lv_begin[x->loopvar], c, "") : e->lv_begin[x->loopvar];
+            if (check_loop && !e->lv_full[x->loopvar])
+                o->limit = e->lv_extent[x->loopvar];
+            break;
+        case TIR_IDX_FULL: {
+            o->index = c;
+            int sym = p->dims[o->dim].sym;
+            int64_t real = sym >= 0 ? e->s->variant->full_sizes[sym] : p->dims[o->dim].value;
+            Axis a = {AXIS_FULL, sym};
+            int padded = sym >= 0 ? schedule_axis_size(e->s, a) : (int)real;
+            if ((check_loop || check_dim) && real != padded)
+                o->limit = emit_i64(e, real);
+            check_dim = false;
+            break;
+        }
+        case TIR_IDX_VALUE:
+            o->index = LLVMBuildIntCast2(e->b, e->values[tir_index_value(op, i)->id].regs[0],
+                                         e->cg->t.i64, 1, "");
+            if (check_dim)
+                o->nonneg = LLVMBuildICmp(e->b, LLVMIntSGE, o->index, emit_i64(e, 0), "");
+            break;
+        default:
+            break;
+        }
+        if (check_dim)
+            o->limit = min64(e, o->limit, dim_value(e, p, o->dim));
+    }
+}
+
+static LLVMValueRef address_of(Emitter *e, const TirOp *op, const EntryIndex *ix)
+{
+    LLVMValueRef off = emit_i64(e, 0);
+    for (int i = 0; i < op->nindex; i++)
+        if (ix[i].dim >= 0)
+            off = LLVMBuildAdd(e->b, off, LLVMBuildMul(e->b, ix[i].index,
+                                                       e->strides[op->param][ix[i].dim], ""), "");
+    return off;
+}
+
+static LLVMValueRef validity(Emitter *e, const TirOp *op, const EntryIndex *ix, int skip_axis)
+{
+    LLVMValueRef ok = LLVMConstInt(e->cg->t.i1, 1, 0);
+    for (int i = 0; i < op->nindex; i++) {
+        if (ix[i].axis >= 0 && ix[i].axis == skip_axis)
+            continue;
+        if (ix[i].limit)
+            ok = LLVMBuildAnd(e->b, ok, LLVMBuildICmp(e->b, LLVMIntSLT, ix[i].index, ix[i].limit, ""), "");
+        if (ix[i].nonneg)
+            ok = LLVMBuildAnd(e->b, ok, ix[i].nonneg, "");
+    }
+    return ok;
+}
+
+static LLVMValueRef element_pointer(Emitter *e, const TirOp *op, LLVMValueRef offset)
+{
+    DType t = e->k->params[op->param].dtype;
+    return LLVMBuildGEP2(e->b, emit_type(e, t) == e->cg->t.i1 ? e->cg->t.i8 : emit_type(e, t),
+                         e->tensor_base[op->param], &offset, 1, "");
+}
+
+void emit_element_address(Emitter *e, const TirOp *op, LLVMValueRef const *coords,
+                          LLVMValueRef *address, LLVMValueRef *valid)
+{
+    EntryIndex ix[MAX_RANK + 4];
+    entry_indices(e, op, coords, -1, ix);
+    *valid = validity(e, op, ix, -1);
+    *address = element_pointer(e, op, address_of(e, op, ix));
+}
+
+LLVMValueRef emit_valid_run(Emitter *e, const TirOp *op, LLVMValueRef const *coords, int axis,
+                            int count, int also_valid_axis)
+{
+    EntryIndex ix[MAX_RANK + 4];
+    entry_indices(e, op, coords, also_valid_axis, ix);
+    LLVMValueRef others = validity(e, op, ix, axis);
+    LLVMValueRef run = emit_i32(e, count);
+    for (int i = 0; i < op->nindex; i++)
+        if (ix[i].axis == axis && ix[i].limit) {
+            LLVMValueRef left = LLVMBuildSub(e->b, ix[i].limit, ix[i].index, "");
+            LLVMValueRef lo = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, left,
+                                                                  emit_i64(e, 0), ""),
+                                              emit_i64(e, 0), left, "");
+            LLVMValueRef hi = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, lo,
+                                                                  emit_i64(e, count), ""),
+                                              emit_i64(e, count), lo, "");
+            run = LLVMBuildTrunc(e->b, hi, e->cg->t.i32, "");
+        }
+    return LLVMBuildSelect(e->b, others, run, emit_i32(e, 0), "");
+}
+
+/* ---- predicated scalar access (inline PTX: one predicated instruction, no branch) */
+
+static LLVMValueRef scalar_load(Emitter *e, LLVMValueRef ptr, LLVMValueRef pred, int bytes)
+{
+    const char *text = bytes == 1 ? "mov.b16 $0, 0;\n\t@$2 ld.global.u8 $0, [$1];"
+                     : bytes == 2 ? "mov.b16 $0, 0;\n\t@$2 ld.global.b16 $0, [$1];"
+                     : bytes == 4 ? "mov.b32 $0, 0;\n\t@$2 ld.global.b32 $0, [$1];"
+                                  : "mov.b64 $0, 0;\n\t@$2 ld.global.b64 $0, [$1];";
+    const char *cons = bytes <= 2 ? "=h,l,b" : bytes == 4 ? "=r,l,b" : "=l,l,b";
+    LLVMTypeRef rt = bytes <= 2 ? e->cg->t.i16 : bytes == 4 ? e->cg->t.i32 : e->cg->t.i64;
+    LLVMTypeRef params[2] = {LLVMTypeOf(ptr), e->cg->t.i1};
+    LLVMTypeRef type = LLVMFunctionType(rt, params, 2, 0);
+    LLVMValueRef fn = LLVMGetInlineAsm(type, (char *)text, strlen(text), (char *)cons,
+                                       strlen(cons), 0, 0, LLVMInlineAsmDialectATT, 0);
+    LLVMValueRef args[2] = {ptr, pred};
+    LLVMValueRef v = LLVMBuildCall2(e->b, type, fn, args, 2, "");
+    return bytes == 1 ? LLVMBuildTrunc(e->b, v, e->cg->t.i8, "") : v;
+}
+
+static void scalar_store(Emitter *e, LLVMValueRef ptr, LLVMValueRef pred, LLVMValueRef bits,
+                         int bytes)
+{
+    const char *text = bytes == 1 ? "@$0 st.global.u8 [$1], $2;"
+                     : bytes == 2 ? "@$0 st.global.b16 [$1], $2;"
+                     : bytes == 4 ? "@$0 st.global.b32 [$1], $2;" : "@$0 st.global.b64 [$1], $2;";
+    const char *cons = bytes <= 2 ? "b,l,h,~{memory}" : bytes == 4 ? "b,l,r,~{memory}"
+                                                                   : "b,l,l,~{memory}";
+    if (bytes == 1)
+        bits = LLVMBuildZExt(e->b, bits, e->cg->t.i16, "");
+    LLVMTypeRef params[3] = {e->cg->t.i1, LLVMTypeOf(ptr), LLVMTypeOf(bits)};
+    LLVMTypeRef type = LLVMFunctionType(e->cg->t.void_, params, 3, 0);
+    LLVMValueRef fn = LLVMGetInlineAsm(type, (char *)text, strlen(text), (char *)cons,
+                                       strlen(cons), 1, 0, LLVMInlineAsmDialectATT, 0);
+    LLVMValueRef args[3] = {pred, ptr, bits};
+    LLVMBuildCall2(e->b, type, fn, args, 3, "");
+}
+
+static int stored_bytes(DType t)
+{
+    return t == DT_BOOL ? 1 : dtype_size(t);
+}
+
+static LLVMTypeRef bits_type(Emitter *e, int bytes)
+{
+    return LLVMIntTypeInContext(e->cg->llvm, (unsigned)bytes * 8);
+}
+
+static LLVMValueRef to_bits(Emitter *e, LLVMValueRef v, DType t)
+{
+    if (t == DT_BOOL)
+        return LLVMBuildZExt(e->b, v, e->cg->t.i8, "");
+    return LLVMBuildBitCast(e->b, v, bits_type(e, dtype_size(t)), "");
+}
+
+static LLVMValueRef from_bits(Emitter *e, LLVMValueRef v, DType t)
+{
+    if (t == DT_BOOL)
+        return LLVMBuildICmp(e->b, LLVMIntNE, v, LLVMConstInt(e->cg->t.i8, 0, 0), "");
+    return LLVMBuildBitCast(e->b, v, emit_type(e, t), "");
+}
+
+/* Registers per 16-byte-or-smaller vector: the leading register bits that step the
+   innermost tensor index by one (0 when the access must stay scalar). */
+static int vector_width(Emitter *e, const TirOp *op, const Layout *l, DType t)
+{
+    if (e->s->variant->align != ALIGN_VEC16 || l->rank == 0)
+        return 1;
+    const TirIndex *last = &op->index[op->nindex - 1];
+    if (!entry_has_axis(e, last) || last->kind == TIR_IDX_NEWAXIS)
+        return 1;
+    int axis = 0;
+    for (int i = 0; i < op->nindex - 1; i++)
+        axis += entry_has_axis(e, &op->index[i]);
+    int es = stored_bytes(t), width = 1;
+    for (int i = 0; i < l->nreg && l->reg[i][axis] == width && width * es < 16; i++)
+        width *= 2;
+    return width * es >= 4 ? width : 1;
+}
+
+static void coords_of(Emitter *e, const Layout *l, int r, LLVMValueRef *coords)
+{
+    for (int d = 0; d < l->rank; d++)
+        coords[d] = emit_coord(e, l, r, d);
+}
+
+/* A vector whose last element is valid is accessed whole (the masks are monotone along
+   the innermost index); ragged vectors go element by element in a block of their own, which
+   interior tiles branch around. */
+typedef struct VectorAccess {
+    int width, es, count;
+    LLVMValueRef *ptr, *valid, *all;   /* per register; `all` per vector */
+    LLVMValueRef ragged;               /* i1: some vector is partly valid */
+} VectorAccess;
+
+static VectorAccess plan_vectors(Emitter *e, const TirOp *op, const Layout *l, DType t, int n,
+                                 LLVMValueRef owner)
+{
+    VectorAccess v = {vector_width(e, op, l, t), stored_bytes(t), n, NULL, NULL, NULL, NULL};
+    v.ptr = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)n);
+    v.valid = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)n);
+    v.all = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)n);
+    v.ragged = LLVMConstInt(e->cg->t.i1, 0, 0);
+    for (int r = 0; r < n; r++) {
+        LLVMValueRef coords[LAYOUT_MAX_RANK];
+        coords_of(e, l, r, coords);
+        emit_element_address(e, op, coords, &v.ptr[r], &v.valid[r]);
+        if (owner)
+            v.valid[r] = LLVMBuildAnd(e->b, v.valid[r], owner, "");
+    }
+    if (v.width > 1)
+        for (int r0 = 0; r0 < n; r0 += v.width) {
+            v.all[r0] = v.valid[r0 + v.width - 1];
+            v.ragged = LLVMBuildOr(e->b, v.ragged, LLVMBuildAnd(e->b, v.valid[r0],
+                                   LLVMBuildNot(e->b, v.all[r0], ""), ""), "");
+        }
+    return v;
+}
+
+static LLVMValueRef word_part(Emitter *e, LLVMValueRef const *w, int j, int es)
+{
+    if (es == 8)
+        return LLVMBuildOr(e->b, LLVMBuildZExt(e->b, w[2 * j], e->cg->t.i64, ""),
+                           LLVMBuildShl(e->b, LLVMBuildZExt(e->b, w[2 * j + 1], e->cg->t.i64, ""),
+                                        emit_i64(e, 32), ""), "");
+    return LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, w[j * es / 4], emit_i32(e, (j * es % 4) * 8), ""),
+                          bits_type(e, es), "");
+}
+
+void emit_load(Emitter *e, const TirOp *op)
+{
+    const TirValue *rv = op->results[0];
+    const Layout *l = e->s->layouts[rv->id];
+    DType t = rv->type.dtype;
+    Tile out = emit_tile_new(e, l);
+    VectorAccess v = plan_vectors(e, op, l, t, out.n, NULL);
+    int es = v.es;
+    LLVMValueRef *bits = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)out.n);
+    if (v.width == 1) {
+        for (int r = 0; r < out.n; r++)
+            out.regs[r] = from_bits(e, scalar_load(e, v.ptr[r], v.valid[r], es), t);
+        e->values[rv->id] = out;
+        return;
+    }
+    for (int r0 = 0; r0 < out.n; r0 += v.width) {
+        LLVMValueRef w[4];
+        nvvm_load_global_predicated(e->cg, v.ptr[r0], v.all[r0], v.width * es / 4, w);
+        for (int j = 0; j < v.width; j++)
+            bits[r0 + j] = word_part(e, w, j, es);
+    }
+    LLVMBasicBlockRef fast = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef slow = codegen_block(e->cg, "load.ragged");
+    LLVMBasicBlockRef join = codegen_block(e->cg, "load.done");
+    LLVMBuildCondBr(e->b, v.ragged, slow, join);
+    LLVMPositionBuilderAtEnd(e->b, slow);
+    LLVMValueRef *merged = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)out.n);
+    for (int r = 0; r < out.n; r++) {
+        LLVMValueRef all = v.all[r - r % v.width];
+        LLVMValueRef one = scalar_load(e, v.ptr[r], LLVMBuildAnd(e->b, v.valid[r],
+                                                                 LLVMBuildNot(e->b, all, ""), ""), es);
+        merged[r] = LLVMBuildSelect(e->b, all, bits[r], one, "");
+    }
+    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+    for (int r = 0; r < out.n; r++) {
+        out.regs[r] = LLVMBuildPhi(e->b, LLVMTypeOf(bits[r]), "");
+        LLVMAddIncoming(out.regs[r], &bits[r], &fast, 1);
+        LLVMAddIncoming(out.regs[r], &merged[r], &slow_end, 1);
+    }
+    for (int r = 0; r < out.n; r++)
+        out.regs[r] = from_bits(e, out.regs[r], t);
+    e->values[rv->id] = out;
+}
+
+void emit_store(Emitter *e, const TirOp *op)
+{
+    const TirValue *value = op->operands[0];
+    const Tile *in = &e->values[value->id];
+    const Layout *l = in->layout;
+    DType t = value->type.dtype;
+    VectorAccess v = plan_vectors(e, op, l, t, in->n, emit_owner(e, l));
+    int es = v.es;
+    LLVMValueRef *bits = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)in->n);
+    for (int r = 0; r < in->n; r++)
+        bits[r] = to_bits(e, in->regs[r], t);
+    if (v.width == 1) {
+        for (int r = 0; r < in->n; r++)
+            scalar_store(e, v.ptr[r], v.valid[r], bits[r], es);
+        return;
+    }
+    for (int r0 = 0; r0 < in->n; r0 += v.width) {
+        int words = v.width * es / 4;
+        LLVMValueRef w[4];
+        for (int i = 0; i < words; i++)
+            w[i] = emit_i32(e, 0);
+        for (int j = 0; j < v.width; j++) {
+            LLVMValueRef b = bits[r0 + j];
+            if (es == 8) {
+                w[2 * j] = LLVMBuildTrunc(e->b, b, e->cg->t.i32, "");
+                w[2 * j + 1] = LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, b, emit_i64(e, 32), ""),
+                                              e->cg->t.i32, "");
+                continue;
+            }
+            LLVMValueRef part = LLVMBuildShl(e->b, LLVMBuildZExt(e->b, b, e->cg->t.i32, ""),
+                                             emit_i32(e, (j * es % 4) * 8), "");
+            w[j * es / 4] = LLVMBuildOr(e->b, w[j * es / 4], part, "");
+        }
+        nvvm_store_global_predicated(e->cg, v.ptr[r0], v.all[r0], words, w);
+    }
+    LLVMBasicBlockRef slow = codegen_block(e->cg, "store.ragged");
+    LLVMBasicBlockRef join = codegen_block(e->cg, "store.done");
+    LLVMBuildCondBr(e->b, v.ragged, slow, join);
+    LLVMPositionBuilderAtEnd(e->b, slow);
+    for (int r = 0; r < in->n; r++) {
+        LLVMValueRef all = v.all[r - r % v.width];
+        scalar_store(e, v.ptr[r], LLVMBuildAnd(e->b, v.valid[r], LLVMBuildNot(e->b, all, ""), ""),
+                     bits[r], es);
+    }
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+}
+
+/* f32 min by the integer order trick (see nvvm_atomic_max_f32): atom.min.s32 for a clear
+   sign bit, atom.max.u32 for a set one. */
+static void atomic_min_f32(Emitter *e, LLVMValueRef ptr, LLVMValueRef value)
+{
+    LLVMValueRef bits = LLVMBuildBitCast(e->b, value, e->cg->t.i32, "");
+    LLVMValueRef negative = LLVMBuildICmp(e->b, LLVMIntSLT, bits, emit_i32(e, 0), "");
+    LLVMBasicBlockRef neg = codegen_block(e->cg, "amin.neg"), pos = codegen_block(e->cg, "amin.pos");
+    LLVMBasicBlockRef done = codegen_block(e->cg, "amin.done");
+    LLVMBuildCondBr(e->b, negative, neg, pos);
+    unsigned scope = LLVMGetSyncScopeID(e->cg->llvm, "device", 6);
+    LLVMPositionBuilderAtEnd(e->b, neg);
+    LLVMBuildAtomicRMWSyncScope(e->b, LLVMAtomicRMWBinOpUMax, ptr, bits,
+                                LLVMAtomicOrderingMonotonic, scope);
+    LLVMBuildBr(e->b, done);
+    LLVMPositionBuilderAtEnd(e->b, pos);
+    LLVMBuildAtomicRMWSyncScope(e->b, LLVMAtomicRMWBinOpMin, ptr, bits,
+                                LLVMAtomicOrderingMonotonic, scope);
+    LLVMBuildBr(e->b, done);
+    LLVMPositionBuilderAtEnd(e->b, done);
+}
+
+/* One atomic per element, from the one thread that owns it. */
+void emit_atomic(Emitter *e, const TirOp *op)
+{
+    const TirValue *v = op->operands[0];
+    const Tile *in = &e->values[v->id];
+    const Layout *l = in->layout;
+    DType t = v->type.dtype;
+    if (t != DT_F32 && t != DT_I32 && t != DT_I64) {
+        emit_fail(e, "atomic %s on %s is not supported (f32, i32, i64)",
+                  tir_reduce_name((TirReduceKind)op->sub), dtype_name(t));
+        return;
+    }
+    LLVMValueRef owner = emit_owner(e, l);
+    unsigned scope = LLVMGetSyncScopeID(e->cg->llvm, "device", 6);
+    for (int r = 0; r < in->n; r++) {
+        LLVMValueRef coords[LAYOUT_MAX_RANK], ptr, valid;
+        coords_of(e, l, r, coords);
+        emit_element_address(e, op, coords, &ptr, &valid);
+        LLVMBasicBlockRef doit = codegen_block(e->cg, "atomic"), next = codegen_block(e->cg, "atomic.done");
+        LLVMBuildCondBr(e->b, LLVMBuildAnd(e->b, valid, owner, ""), doit, next);
+        LLVMPositionBuilderAtEnd(e->b, doit);
+        LLVMValueRef x = in->regs[r];
+        if (op->sub == TIR_RED_SUM)
+            LLVMBuildAtomicRMWSyncScope(e->b, t == DT_F32 ? LLVMAtomicRMWBinOpFAdd : LLVMAtomicRMWBinOpAdd,
+                                        ptr, x, LLVMAtomicOrderingMonotonic, scope);
+        else if (t == DT_F32 && op->sub == TIR_RED_MAX)
+            nvvm_atomic_max_f32(e->cg, ptr, x);
+        else if (t == DT_F32)
+            atomic_min_f32(e, ptr, x);
+        else
+            LLVMBuildAtomicRMWSyncScope(e->b, op->sub == TIR_RED_MAX ? LLVMAtomicRMWBinOpMax
+                                                                     : LLVMAtomicRMWBinOpMin,
+                                        ptr, x, LLVMAtomicOrderingMonotonic, scope);
+        LLVMBuildBr(e->b, next);
+        LLVMPositionBuilderAtEnd(e->b, next);
+    }
+}

@@ -1,0 +1,910 @@
+/* schedule.c — the Schedule: for one TirKernel and Variant, the layout of every tile value
+   (blocked, mma accumulator, slices), how each dot's operands reach the tensor cores
+   (cp.async staging, register staging, accumulator fragments), the pipelined loops and the
+   shared-memory budget. The emitter follows it; nothing here builds LLVM IR. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "tir.h"
+
+enum { SMEM_LIMIT_SM90 = 232448, SMEM_LIMIT_SM80 = 166912 };
+
+typedef struct Sched {
+    Schedule *s;
+    Arena *arena;
+    const TirKernel *k;
+    char *err;
+    size_t errlen;
+    bool row_mode;             /* dots keep whole rows in one warp (reductions over rows) */
+    bool *no_registers;        /* per value: consumed only by cp.async staging */
+    Layout **owned;            /* per value: the assigned layout (arena) */
+} Sched;
+
+static int fail(Sched *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(Sched *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int log2_int(int64_t v)
+{
+    int n = 0;
+    while ((INT64_C(1) << n) < v)
+        n++;
+    return n;
+}
+
+static int64_t next_pow2(int64_t v)
+{
+    return v <= 1 ? 1 : INT64_C(1) << log2_int(v);
+}
+
+/* ---- layouts */
+
+bool layout_equal(const Layout *a, const Layout *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b || a->rank != b->rank || a->nreg != b->nreg)
+        return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->shape[d] != b->shape[d])
+            return false;
+    for (int i = 0; i < a->nreg; i++)
+        for (int d = 0; d < a->rank; d++)
+            if (a->reg[i][d] != b->reg[i][d])
+                return false;
+    for (int i = 0; i < 5; i++)
+        for (int d = 0; d < a->rank; d++)
+            if (a->lane[i][d] != b->lane[i][d])
+                return false;
+    for (int i = 0; i < LAYOUT_MAX_WARP_BITS; i++)
+        for (int d = 0; d < a->rank; d++)
+            if ((i < a->nwarp ? a->warp[i][d] : 0) != (i < b->nwarp ? b->warp[i][d] : 0))
+                return false;
+    return true;
+}
+
+int layout_reg_offset(const Layout *l, int r, int axis)
+{
+    int off = 0;
+    for (int i = 0; i < l->nreg; i++)
+        if (r >> i & 1)
+            off += l->reg[i][axis];
+    return off;
+}
+
+static Layout layout_scalar(int nwarp)
+{
+    Layout l;
+    memset(&l, 0, sizeof l);
+    l.kind = LAYOUT_SCALAR;
+    l.nwarp = nwarp;
+    return l;
+}
+
+/* Each thread owns up to 8 consecutive elements of the last axis; lanes continue along the
+   last axis, then the one before; warps split the first axis, then the last. */
+static Layout layout_blocked(int rank, const int *shape, int nwarp)
+{
+    Layout l = layout_scalar(nwarp);
+    l.kind = LAYOUT_BLOCKED;
+    l.rank = rank;
+    if (rank == 0)
+        return l;
+    int left[LAYOUT_MAX_RANK] = {0, 0}, unit[LAYOUT_MAX_RANK] = {1, 1};
+    for (int d = 0; d < rank; d++) {
+        l.shape[d] = shape[d];
+        left[d] = log2_int(shape[d]);
+        unit[d] = 1;
+    }
+    int last = rank - 1;
+    for (int i = 0; i < 3 && left[last] > 0; i++, left[last]--, unit[last] *= 2)
+        l.reg[l.nreg++][last] = unit[last];
+    for (int i = 0; i < 5; i++)
+        for (int d = last; d >= 0; d--)
+            if (left[d] > 0) {
+                l.lane[i][d] = unit[d];
+                unit[d] *= 2;
+                left[d]--;
+                break;
+            }
+    for (int i = 0; i < nwarp; i++)
+        for (int d = 0; d < rank; d++)
+            if (left[d] > 0) {
+                l.warp[i][d] = unit[d];
+                unit[d] *= 2;
+                left[d]--;
+                break;
+            }
+    for (int d = last; d >= 0; d--)
+        for (; left[d] > 0 && l.nreg < LAYOUT_MAX_REG_BITS; left[d]--, unit[d] *= 2)
+            l.reg[l.nreg++][d] = unit[d];
+    return l;
+}
+
+/* Register r = e + 2h + 4(nj + NJ·mi) is c[e + 2h] of 16x8 tile (mi, nj): row g + 8h,
+   column 2t + e (g = lane/4, t = lane%4); warp w = wm·WN + wn. */
+static Layout layout_mma(const DotPlan *p, int nwarp)
+{
+    Layout l = layout_scalar(nwarp);
+    l.kind = LAYOUT_MMA;
+    l.rank = 2;
+    l.shape[0] = p->m;
+    l.shape[1] = p->n;
+    l.reg[l.nreg++][1] = 1;
+    l.reg[l.nreg++][0] = 8;
+    for (int u = 8; u < p->n / p->wn; u *= 2)
+        l.reg[l.nreg++][1] = u;
+    for (int u = 16; u < p->m / p->wm; u *= 2)
+        l.reg[l.nreg++][0] = u;
+    l.lane[0][1] = 2;
+    l.lane[1][1] = 4;
+    l.lane[2][0] = 1;
+    l.lane[3][0] = 2;
+    l.lane[4][0] = 4;
+    int w = 0;
+    for (int u = p->n / p->wn; u < p->n; u *= 2)
+        l.warp[w++][1] = u;
+    for (int u = p->m / p->wm; u < p->m; u *= 2)
+        l.warp[w++][0] = u;
+    return l;
+}
+
+Layout layout_slice(const Layout *l, int axis)
+{
+    Layout s = layout_scalar(l->nwarp);
+    s.kind = l->rank == 1 ? LAYOUT_SCALAR : LAYOUT_DERIVED;
+    s.rank = l->rank - 1;
+    s.parent = l;
+    for (int d = 0, e = 0; d < l->rank; d++)
+        if (d != axis)
+            s.shape[e++] = l->shape[d];
+    for (int i = 0; i < l->nreg; i++) {
+        if (l->reg[i][axis])
+            continue;
+        for (int d = 0, e = 0; d < l->rank; d++)
+            if (d != axis)
+                s.reg[s.nreg][e++] = l->reg[i][d];
+        s.nreg++;
+    }
+    for (int i = 0; i < 5; i++)
+        for (int d = 0, e = 0; d < l->rank; d++)
+            if (d != axis)
+                s.lane[i][e++] = l->lane[i][axis] ? 0 : l->lane[i][d];
+    for (int i = 0; i < l->nwarp; i++)
+        for (int d = 0, e = 0; d < l->rank; d++)
+            if (d != axis)
+                s.warp[i][e++] = l->warp[i][axis] ? 0 : l->warp[i][d];
+    return s;
+}
+
+Layout layout_project(const Layout *l, const bool *keep_axis)
+{
+    Layout s = *l;
+    s.kind = LAYOUT_DERIVED;
+    s.nreg = 0;
+    s.parent = l;
+    for (int d = 0; d < l->rank; d++)
+        if (!keep_axis[d])
+            s.shape[d] = 1;
+    for (int i = 0; i < l->nreg; i++) {
+        bool dropped = false;
+        for (int d = 0; d < l->rank; d++)
+            dropped |= l->reg[i][d] && !keep_axis[d];
+        if (dropped)
+            continue;
+        memcpy(s.reg[s.nreg++], l->reg[i], sizeof l->reg[i]);
+    }
+    for (int i = 0; i < 5; i++)
+        for (int d = 0; d < l->rank; d++)
+            if (l->lane[i][d] && !keep_axis[d])
+                memset(s.lane[i], 0, sizeof s.lane[i]);
+    for (int i = 0; i < l->nwarp; i++)
+        for (int d = 0; d < l->rank; d++)
+            if (l->warp[i][d] && !keep_axis[d])
+                memset(s.warp[i], 0, sizeof s.warp[i]);
+    return s;
+}
+
+/* `l` with a size-1 axis inserted at `axis`. */
+static Layout layout_expand(const Layout *l, int axis)
+{
+    Layout s = layout_scalar(l->nwarp);
+    s.kind = LAYOUT_DERIVED;
+    s.rank = l->rank + 1;
+    s.parent = l->parent;
+    s.nreg = l->nreg;
+    for (int d = 0, e = 0; d < s.rank; d++) {
+        if (d == axis) {
+            s.shape[d] = 1;
+            continue;
+        }
+        s.shape[d] = l->shape[e];
+        for (int i = 0; i < l->nreg; i++)
+            s.reg[i][d] = l->reg[i][e];
+        for (int i = 0; i < 5; i++)
+            s.lane[i][d] = l->lane[i][e];
+        for (int i = 0; i < l->nwarp; i++)
+            s.warp[i][d] = l->warp[i][e];
+        e++;
+    }
+    return s;
+}
+
+static Layout layout_transpose(const Layout *l)
+{
+    Layout s = *l;
+    s.kind = LAYOUT_DERIVED;
+    s.parent = NULL;
+    s.shape[0] = l->shape[1];
+    s.shape[1] = l->shape[0];
+    for (int i = 0; i < l->nreg; i++)
+        s.reg[i][0] = l->reg[i][1], s.reg[i][1] = l->reg[i][0];
+    for (int i = 0; i < 5; i++)
+        s.lane[i][0] = l->lane[i][1], s.lane[i][1] = l->lane[i][0];
+    for (int i = 0; i < l->nwarp; i++)
+        s.warp[i][0] = l->warp[i][1], s.warp[i][1] = l->warp[i][0];
+    return s;
+}
+
+/* ---- queries */
+
+int schedule_axis_size(const Schedule *s, Axis axis)
+{
+    if (axis.kind == AXIS_BLOCK)
+        return (int)s->axis_size[axis.id];
+    if (axis.kind == AXIS_FULL)
+        return (int)s->axis_size[s->kernel->nloopvars + axis.id];
+    return 1;
+}
+
+const DotPlan *schedule_dot(const Schedule *s, const TirOp *op)
+{
+    for (int i = 0; i < s->ndots; i++)
+        if (s->dots[i].op == op)
+            return &s->dots[i];
+    return NULL;
+}
+
+const LoopPlan *schedule_loop(const Schedule *s, const TirOp *op)
+{
+    for (int i = 0; i < s->nloops; i++)
+        if (s->loops[i].loop == op)
+            return &s->loops[i];
+    return NULL;
+}
+
+bool schedule_rematerializable(const Schedule *s, const TirValue *v)
+{
+    (void)s;
+    if (v->type.rank == 0)
+        return true;
+    if (!v->def)
+        return false;
+    switch (v->def->opcode) {
+    case TIR_FULL:
+    case TIR_IOTA:
+        return true;
+    case TIR_BROADCAST:
+    case TIR_EXPAND_DIMS:
+        return schedule_rematerializable(s, v->def->operands[0]);
+    default:
+        return false;
+    }
+}
+
+/* The operand view of a broadcast's result layout: the broadcast axes projected away, and
+   for a lower-rank operand (right-aligned) the leading axes sliced off. */
+static Layout broadcast_operand_layout(const Layout *result, const TirType *operand)
+{
+    bool keep[LAYOUT_MAX_RANK] = {false, false};
+    int lead = result->rank - operand->rank;
+    for (int d = lead; d < result->rank; d++)
+        keep[d] = operand->axes[d - lead].kind != AXIS_ONE || result->shape[d] == 1;
+    Layout p = layout_project(result, keep);
+    Layout out = p;
+    for (int d = 0; d < lead; d++) {
+        Layout t = layout_slice(&out, 0);
+        t.parent = result;
+        out = t;
+    }
+    return out;
+}
+
+int schedule_fetch_cost(const Schedule *s, const TirValue *v, const Layout *want)
+{
+    if (v->type.rank == 0)
+        return 0;
+    const Layout *have = s->layouts[v->id];
+    if (have && layout_equal(have, want))
+        return 0;
+    if (!v->def)
+        return 1;
+    switch (v->def->opcode) {
+    case TIR_FULL:
+    case TIR_IOTA:
+        return 0;
+    case TIR_BROADCAST: {
+        Layout o = broadcast_operand_layout(want, &v->def->operands[0]->type);
+        return schedule_fetch_cost(s, v->def->operands[0], &o);
+    }
+    case TIR_EXPAND_DIMS: {
+        Layout o = layout_slice(want, v->def->axis);
+        return schedule_fetch_cost(s, v->def->operands[0], &o);
+    }
+    default:
+        return 1;
+    }
+}
+
+/* ---- layout assignment */
+
+static const Layout *get_layout(Sched *c, const TirValue *v)
+{
+    return c->owned[v->id];
+}
+
+static bool set_layout(Sched *c, const TirValue *v, const Layout *l)
+{
+    if (c->owned[v->id] || c->no_registers[v->id])
+        return false;
+    Layout *copy = arena_alloc(c->arena, sizeof *copy);
+    *copy = *l;
+    c->owned[v->id] = copy;
+    return true;
+}
+
+static int layout_of_type(Sched *c, const TirType *t, Layout *out)
+{
+    int shape[LAYOUT_MAX_RANK];
+    if (t->rank > LAYOUT_MAX_RANK)
+        return fail(c, "tiles of rank %d are not supported by codegen (at most %d)", t->rank,
+                    LAYOUT_MAX_RANK);
+    for (int d = 0; d < t->rank; d++)
+        shape[d] = schedule_axis_size(c->s, t->axes[d]);
+    int nwarp = log2_int(c->s->num_warps);
+    *out = t->rank ? layout_blocked(t->rank, shape, nwarp) : layout_scalar(nwarp);
+    int64_t elements = 1;
+    for (int d = 0; d < t->rank; d++)
+        elements *= shape[d];
+    if (out->nreg >= LAYOUT_MAX_REG_BITS || elements > (INT64_C(1) << 20))
+        return fail(c, "a tile of %lld elements is too large for one program",
+                    (long long)elements);
+    return 0;
+}
+
+static bool is_elementwise(TirOpcode op)
+{
+    return op == TIR_UNARY || op == TIR_BINARY || op == TIR_CMP || op == TIR_SELECT ||
+           op == TIR_CONVERT;
+}
+
+/* One propagation step over an op: returns whether any layout was assigned. */
+static bool propagate_op(Sched *c, TirOp *op)
+{
+    bool changed = false;
+    const TirValue *r = op->nresults ? op->results[0] : NULL;
+    if (is_elementwise(op->opcode)) {
+        const Layout *known = get_layout(c, r);
+        for (int i = 0; !known && i < op->noperands; i++)
+            if (!schedule_rematerializable(c->s, op->operands[i]))
+                known = get_layout(c, op->operands[i]);
+        if (!known)
+            return false;
+        changed |= set_layout(c, r, known);
+        for (int i = 0; i < op->noperands; i++)
+            if (!schedule_rematerializable(c->s, op->operands[i]))
+                changed |= set_layout(c, op->operands[i], known);
+        return changed;
+    }
+    switch (op->opcode) {
+    case TIR_REDUCE: {
+        const Layout *in = get_layout(c, op->operands[0]);
+        if (in && !get_layout(c, r)) {
+            Layout s = layout_slice(in, op->axis);
+            changed |= set_layout(c, r, &s);
+        }
+        break;
+    }
+    case TIR_EXPAND_DIMS: {
+        const Layout *in = get_layout(c, op->operands[0]), *out = get_layout(c, r);
+        if (in && !out) {
+            Layout e = layout_expand(in, op->axis);
+            changed |= set_layout(c, r, &e);
+        } else if (out && !in && !schedule_rematerializable(c->s, op->operands[0])) {
+            Layout s = layout_slice(out, op->axis);
+            changed |= set_layout(c, op->operands[0], &s);
+        }
+        break;
+    }
+    case TIR_BROADCAST: {
+        const TirValue *x = op->operands[0];
+        const Layout *in = get_layout(c, x), *out = get_layout(c, r);
+        if (out && !in && !schedule_rematerializable(c->s, x)) {
+            Layout o = broadcast_operand_layout(out, &x->type);
+            changed |= set_layout(c, x, &o);
+        } else if (in && !out && in->parent && in->parent->rank == r->type.rank) {
+            Layout o = broadcast_operand_layout(in->parent, &x->type);
+            bool same_shape = true;
+            for (int d = 0; d < r->type.rank; d++)
+                same_shape &= in->parent->shape[d] ==
+                              schedule_axis_size(c->s, r->type.axes[d]);
+            if (same_shape && layout_equal(&o, in))
+                changed |= set_layout(c, r, in->parent);
+        }
+        break;
+    }
+    case TIR_TRANSPOSE: {
+        const Layout *in = get_layout(c, op->operands[0]), *out = get_layout(c, r);
+        if (in && !out) {
+            Layout t = layout_transpose(in);
+            changed |= set_layout(c, r, &t);
+        } else if (out && !in) {
+            Layout t = layout_transpose(out);
+            changed |= set_layout(c, op->operands[0], &t);
+        }
+        break;
+    }
+    case TIR_FOR: {
+        TirBlock *body = op->regions[0];
+        const TirOp *yield = body->last;
+        for (int i = 0; i < body->nargs; i++) {
+            const TirValue *group[4] = {body->args[i], op->operands[op->nvars + i],
+                                        yield->operands[i], op->results[i]};
+            const Layout *known = NULL;
+            for (int j = 0; j < 4 && !known; j++)
+                if (j != 1 || !schedule_rematerializable(c->s, group[j]))
+                    known = get_layout(c, group[j]);
+            for (int j = 0; known && j < 4; j++)
+                if (!schedule_rematerializable(c->s, group[j]) || j != 1)
+                    changed |= set_layout(c, group[j], known);
+        }
+        break;
+    }
+    case TIR_DOT: {
+        const DotPlan *p = schedule_dot(c->s, op);
+        TirBlock *epi = op->regions[TIR_REGION_EPILOGUE];
+        if (!schedule_rematerializable(c->s, op->operands[2]))
+            changed |= set_layout(c, op->operands[2], &p->acc);
+        if (epi) {
+            changed |= set_layout(c, epi->args[0], &p->acc);
+            const TirValue *y = epi->last->operands[0];
+            if (!schedule_rematerializable(c->s, y))
+                changed |= set_layout(c, y, &p->acc);
+        }
+        changed |= set_layout(c, r, &p->acc);
+        for (int i = 0; i < 2; i++) {
+            TirBlock *pro = op->regions[i];
+            const Layout *in = get_layout(c, op->operands[i]);
+            if (pro && in)
+                changed |= set_layout(c, pro->args[0], in);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return changed;
+}
+
+typedef struct WalkList {
+    TirOp **ops;
+    int n, cap;
+    Arena *arena;
+} WalkList;
+
+static void collect(TirOp *op, void *ctx)
+{
+    WalkList *w = ctx;
+    if (w->n == w->cap) {
+        int cap = w->cap ? w->cap * 2 : 64;
+        TirOp **ops = arena_alloc(w->arena, sizeof *ops * (size_t)cap);
+        if (w->n)
+            memcpy(ops, w->ops, sizeof *ops * (size_t)w->n);
+        w->ops = ops;
+        w->cap = cap;
+    }
+    w->ops[w->n++] = op;
+}
+
+static void propagate(Sched *c, const WalkList *w)
+{
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (int i = 0; i < w->n; i++)
+            changed |= propagate_op(c, w->ops[i]);
+        for (int i = w->n - 1; i >= 0; i--)
+            changed |= propagate_op(c, w->ops[i]);
+    }
+}
+
+/* Values of a block, in order: its arguments, then each op's results. */
+static int assign_defaults(Sched *c, const WalkList *w)
+{
+    for (;;) {
+        propagate(c, w);
+        /* the widest tiles first: their slices then reach the narrower values */
+        const TirValue *todo = NULL;
+        for (int i = 0; i < w->n; i++) {
+            TirOp *op = w->ops[i];
+            for (int r = 0; r < op->nresults; r++)
+                if (!get_layout(c, op->results[r]) && !c->no_registers[op->results[r]->id] &&
+                    (!todo || op->results[r]->type.rank > todo->type.rank))
+                    todo = op->results[r];
+            for (int g = 0; g < 3; g++) {
+                TirBlock *b = op->regions[g];
+                for (int a = 0; b && a < b->nargs; a++)
+                    if (!get_layout(c, b->args[a]) && (!todo || b->args[a]->type.rank > todo->type.rank))
+                        todo = b->args[a];
+            }
+        }
+        if (!todo)
+            return 0;
+        Layout l;
+        if (layout_of_type(c, &todo->type, &l) != 0)
+            return -1;
+        set_layout(c, todo, &l);
+    }
+}
+
+/* ---- dots */
+
+static bool is_inside(const TirBlock *b, const TirOp *loop)
+{
+    for (; b; b = b->parent ? b->parent->block : NULL)
+        if (b->parent == loop)
+            return true;
+    return false;
+}
+
+static int count_uses(const TirKernel *k, const TirValue *v)
+{
+    return tir_count_uses(k, v);
+}
+
+/* The tile axis (0 or 1) of a load's result that runs along the tensor's innermost dim, or
+   -1 when the innermost index is not a tile axis. */
+static int contiguous_axis(const TirKernel *k, const TirOp *load)
+{
+    int axes = 0;
+    bool last_is_axis = false;
+    for (int i = 0; i < load->nindex; i++) {
+        const TirIndex *x = &load->index[i];
+        bool pinned_scalar = x->kind == TIR_IDX_BLOCK && k->loopvars[x->loopvar]->tunable < 0 &&
+                             k->loopvars[x->loopvar]->block == 1;
+        if (x->kind == TIR_IDX_NEWAXIS)
+            return -1;
+        last_is_axis = (x->kind == TIR_IDX_FULL || x->kind == TIR_IDX_BLOCK) && !pinned_scalar;
+        axes += last_is_axis;
+    }
+    return axes == 2 && last_is_axis && load->results[0]->type.rank == 2 ? 1 : -1;
+}
+
+/* Whether operand `which` (0 = A, 1 = B) of dot `op` can be copied straight from global
+   memory with cp.async; fills the plan's load, k_major and loop. */
+static bool plan_async(Sched *c, const TirOp *op, int which, DotPlan *p, OperandPlan *o)
+{
+    const TirValue *v = op->operands[which];
+    if (c->s->variant->align != ALIGN_VEC16 || op->regions[which] || !v->def ||
+        count_uses(c->k, v) != 1)
+        return false;
+    const TirOp *load = v->def;
+    bool transposed = false;
+    if (load->opcode == TIR_TRANSPOSE) {
+        if (count_uses(c->k, load->operands[0]) != 1 || !load->operands[0]->def)
+            return false;
+        load = load->operands[0]->def;
+        transposed = true;
+    }
+    /* the load's block holds the dot (a tile loaded before the loop stays staged) */
+    bool encloses = false;
+    for (const TirBlock *b = op->block; b && !encloses; b = b->parent ? b->parent->block : NULL)
+        encloses = b == load->block;
+    if (load->opcode != TIR_LOAD || !encloses)
+        return false;
+    int axis = contiguous_axis(c->k, load);
+    if (axis < 0)
+        return false;
+    if (transposed)
+        axis = 1 - axis;
+    /* K is axis 1 of A and axis 0 of B */
+    bool k_major = which == 0 ? axis == 1 : axis == 0;
+    int es = dtype_size(which == 0 ? p->a_type : p->b_type);
+    if (!k_major && es != 2)
+        return false;
+    if (p->kpad != p->k)
+        return false;
+    int mn = which == 0 ? p->m : p->n;
+    if ((k_major ? p->k : mn) * es < 16)
+        return false;
+    o->source = OPERAND_ASYNC;
+    o->load = load;
+    o->k_major = k_major;
+    if (transposed)
+        c->no_registers[load->results[0]->id] = true;
+    c->no_registers[v->id] = true;
+    return true;
+}
+
+static void plan_operand_memory(DotPlan *p, OperandPlan *o, int which)
+{
+    int es = dtype_size(which == 0 ? p->a_type : p->b_type);
+    int mn = which == 0 ? p->m : p->n;
+    if (o->source == OPERAND_STAGED)
+        o->k_major = true;
+    o->rows = o->k_major ? mn : p->kpad;
+    o->row_bytes = (o->k_major ? p->kpad : mn) * es;
+    o->row_stride = o->row_bytes + 16;
+    if (!o->slots)
+        o->slots = 1;
+}
+
+static int plan_dot(Sched *c, TirOp *op)
+{
+    Schedule *s = c->s;
+    if (s->ndots == SCHEDULE_MAX_DOTS)
+        return fail(c, "more than %d dots in one kernel", SCHEDULE_MAX_DOTS);
+    DotPlan *p = &s->dots[s->ndots++];
+    memset(p, 0, sizeof *p);
+    p->op = op;
+    TirBlock *pa = op->regions[TIR_REGION_PROLOGUE_A], *pb = op->regions[TIR_REGION_PROLOGUE_B];
+    const TirValue *a = pa ? pa->last->operands[0] : op->operands[0];
+    const TirValue *b = pb ? pb->last->operands[0] : op->operands[1];
+    p->a_type = a->type.dtype;
+    p->b_type = b->type.dtype;
+    p->m = schedule_axis_size(s, op->operands[2]->type.axes[0]);
+    p->n = schedule_axis_size(s, op->operands[2]->type.axes[1]);
+    p->k = schedule_axis_size(s, op->operands[0]->type.axes[1]);
+    p->kstep = nvvm_mma_k(p->a_type);
+    if (!p->kstep || nvvm_mma_k(p->b_type) != p->kstep)
+        return fail(c, "a dot of %s and %s has no tensor-core instruction",
+                    dtype_name(p->a_type), dtype_name(p->b_type));
+    p->kpad = p->k < p->kstep ? p->kstep : p->k;
+    if (p->m < 16 || p->n < 8)
+        return fail(c, "a dot of %dx%d is below the mma.sync tile of 16x8 (raise the block sizes)",
+                    p->m, p->n);
+    int w = s->num_warps;
+    if (c->row_mode) {
+        p->wn = 1;
+        p->wm = w < p->m / 16 ? w : p->m / 16;
+    } else {
+        int best = -1;
+        for (int wm = 1; wm <= w; wm *= 2) {
+            int wn = w / wm;
+            if (wm > p->m / 16 || wn > p->n / 8)
+                continue;
+            int score = log2_int(p->m / wm) - log2_int(p->n / wn);
+            score = score < 0 ? -score : score;
+            if (best < 0 || score < best || (score == best && wm > p->wm)) {
+                best = score;
+                p->wm = wm;
+                p->wn = wn;
+            }
+        }
+        if (best < 0) {  /* fewer warps than the tile has 16x8 pieces for: some duplicate */
+            p->wm = w < p->m / 16 ? w : p->m / 16;
+            p->wn = w / p->wm < p->n / 8 ? w / p->wm : p->n / 8;
+        }
+    }
+    p->mi = p->m / (16 * p->wm);
+    p->nj = p->n / (8 * p->wn);
+    if (p->mi * p->nj * 4 > 256)
+        return fail(c, "a warp tile of %dx%d f32 accumulators (%d registers) is too large",
+                    16 * p->mi, 8 * p->nj, p->mi * p->nj * 4);
+    p->acc = layout_mma(p, log2_int(w));
+    p->acc.dot = s->ndots - 1;
+    if (!plan_async(c, op, 0, p, &p->a))
+        p->a.source = OPERAND_STAGED;
+    if (!plan_async(c, op, 1, p, &p->b))
+        p->b.source = OPERAND_STAGED;
+    return 0;
+}
+
+/* Attention's P: the A operand comes from another dot's accumulator registers when that
+   dot's rows lie in the same warps and lanes (both keep whole rows in one warp). */
+static void plan_fragments(Sched *c)
+{
+    Schedule *s = c->s;
+    for (int i = 0; i < s->ndots; i++) {
+        DotPlan *p = &s->dots[i];
+        const TirValue *a = p->op->operands[0];
+        const Layout *l = get_layout(c, a);
+        if (p->a.source != OPERAND_STAGED || !l || l->kind != LAYOUT_MMA)
+            continue;
+        const DotPlan *src = &s->dots[l->dot];
+        if (src->wn != 1 || p->wn != 1 || src->wm != p->wm || src->m != p->m ||
+            src->n != p->k || p->k % 16)
+            continue;
+        if (dtype_is_fp8(p->a_type)) {
+            if (p->b.source != OPERAND_STAGED)
+                continue;
+            p->b.permute_k = true;
+        }
+        p->a.source = OPERAND_FRAGMENT;
+    }
+}
+
+static void plan_pipelines(Sched *c)
+{
+    Schedule *s = c->s;
+    for (int i = 0; i < s->ndots; i++) {
+        DotPlan *p = &s->dots[i];
+        OperandPlan *ops[2] = {&p->a, &p->b};
+        for (int j = 0; j < 2; j++) {
+            OperandPlan *o = ops[j];
+            if (o->source != OPERAND_ASYNC)
+                continue;
+            const TirOp *loop = o->load->block->parent;
+            if (!loop || loop->opcode != TIR_FOR || loop->nvars != 1 || s->stages < 1)
+                continue;
+            bool invariant = true;
+            for (int x = 0; x < o->load->nindex; x++)
+                if (o->load->index[x].kind == TIR_IDX_VALUE) {
+                    const TirValue *iv = tir_index_value(o->load, x);
+                    const TirBlock *home = iv->def ? iv->def->block : iv->owner;
+                    invariant &= !is_inside(home, loop);
+                }
+            if (!invariant)
+                continue;
+            o->loop = loop;
+            o->slots = s->stages;
+            if (!schedule_loop(s, loop) && s->nloops < SCHEDULE_MAX_LOOPS)
+                s->loops[s->nloops++] = (LoopPlan){loop, s->stages};
+        }
+    }
+}
+
+/* Bytes of shared scratch a conversion or reduction of this op needs. */
+static int scratch_for(Sched *c, const TirOp *op)
+{
+    Schedule *s = c->s;
+    int need = 0;
+    if (op->opcode == TIR_REDUCE) {
+        const Layout *in = s->layouts[op->operands[0]->id];
+        int slots = 1;
+        for (int i = 0; in && i < in->nwarp; i++)
+            if (in->warp[i][op->axis])
+                slots *= 2;
+        int64_t elems = 1;
+        for (int d = 0; in && d < in->rank; d++)
+            if (d != op->axis)
+                elems *= in->shape[d];
+        if (slots > 1)
+            need = (int)(slots * elems * 8);
+        const Layout *out = s->layouts[op->results[0]->id];
+        if (in && out) {
+            Layout sl = layout_slice(in, op->axis);
+            if (!layout_equal(&sl, out)) {
+                s->conversions++;
+                need = need > elems * 8 ? need : (int)(elems * 8);
+            }
+        }
+    }
+    const Layout *want = op->nresults ? s->layouts[op->results[0]->id] : NULL;
+    if (want && (is_elementwise(op->opcode) || op->opcode == TIR_DOT)) {
+        int first = op->opcode == TIR_DOT ? 2 : 0;
+        for (int i = first; i < op->noperands; i++)
+            if (schedule_fetch_cost(s, op->operands[i], want)) {
+                s->conversions++;
+                int64_t elems = 1;
+                for (int d = 0; d < want->rank; d++)
+                    elems *= want->shape[d];
+                int bytes = (int)(elems * 8);
+                need = need > bytes ? need : bytes;
+            }
+    }
+    if (op->opcode == TIR_YIELD && op->block->parent && op->block->parent->opcode == TIR_FOR) {
+        const TirBlock *body = op->block;
+        for (int i = 0; i < op->noperands; i++) {
+            const Layout *l = s->layouts[body->args[i]->id];
+            if (l && schedule_fetch_cost(s, op->operands[i], l)) {
+                s->conversions++;
+                int64_t elems = 1;
+                for (int d = 0; d < l->rank; d++)
+                    elems *= l->shape[d];
+                need = need > elems * 8 ? need : (int)(elems * 8);
+            }
+        }
+    }
+    return need;
+}
+
+static int64_t full_size(const Schedule *s, int sym)
+{
+    return s->variant->full_sizes[sym];
+}
+
+int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target *t,
+                   Schedule *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    Sched c = {.s = s, .arena = a, .k = k, .err = err, .errlen = errlen};
+    s->kernel = k;
+    s->variant = v;
+    s->num_warps = (int)config_get(v->config, "num_warps", 4);
+    s->num_threads = 32 * s->num_warps;
+    s->stages = (int)config_get(v->config, "num_stages", 2);
+    s->group_m = (int)config_get(v->config, "group_m", 1);
+    if (s->num_warps < 1 || s->num_warps > 8 || (s->num_warps & (s->num_warps - 1)))
+        return fail(&c, "num_warps=%d: codegen takes 1, 2, 4 or 8", s->num_warps);
+    if (s->stages < 1)
+        s->stages = 1;
+    if (k->nsyms > VARIANT_MAX_SYMS)
+        return fail(&c, "kernel %s has more than %d shape symbols", k->name, VARIANT_MAX_SYMS);
+    s->axis_size = arena_alloc(a, sizeof(int64_t) * (size_t)(k->nloopvars + k->nsyms + 1));
+    for (int i = 0; i < k->nloopvars; i++)
+        s->axis_size[i] = tir_loopvar_block(k, k->loopvars[i], v->config);
+    for (int i = 0; i < k->nsyms; i++) {
+        if (!k->syms[i].is_full)
+            continue;
+        if (full_size(s, i) <= 0)
+            return fail(&c, "kernel %s needs the size of full axis %s (e.g. %s=64)", k->name,
+                        k->syms[i].name, k->syms[i].name);
+        s->axis_size[k->nloopvars + i] = next_pow2(full_size(s, i));
+    }
+    c.owned = arena_alloc(a, sizeof *c.owned * (size_t)(k->nvalues + 1));
+    c.no_registers = arena_alloc(a, sizeof(bool) * (size_t)(k->nvalues + 1));
+    s->layouts = (const Layout **)c.owned;
+
+    WalkList w = {.arena = a};
+    tir_walk(k->body, collect, &w);
+    int ndots = 0, nreduce_dot = 0;
+    for (int i = 0; i < w.n; i++) {
+        ndots += w.ops[i]->opcode == TIR_DOT;
+        nreduce_dot += w.ops[i]->opcode == TIR_REDUCE;
+    }
+    c.row_mode = ndots > 1 || (ndots == 1 && nreduce_dot > 0);
+    for (int i = 0; i < w.n; i++) {
+        if (w.ops[i]->opcode != TIR_DOT)
+            continue;
+        if (plan_dot(&c, w.ops[i]) != 0)
+            return -1;
+        const DotPlan *p = &s->dots[s->ndots - 1];
+        if (!nvvm_mma_supported(t, p->a_type) || !nvvm_mma_supported(t, p->b_type))
+            return fail(&c, "target %s has no mma.sync for a dot of %s and %s (fp8 needs "
+                            "sm_89 or later)", t->name, dtype_name(p->a_type),
+                        dtype_name(p->b_type));
+    }
+    if (assign_defaults(&c, &w) != 0)
+        return -1;
+    plan_fragments(&c);
+    plan_pipelines(&c);
+    for (int i = 0; i < w.n; i++)
+        for (int r = 0; r < w.ops[i]->nresults; r++)
+            if (w.ops[i]->results[r]->type.rank > LAYOUT_MAX_RANK)
+                return fail(&c, "tiles of rank %d are not supported by codegen (at most %d)",
+                            w.ops[i]->results[r]->type.rank, LAYOUT_MAX_RANK);
+
+    int offset = 0;
+    for (int i = 0; i < s->ndots; i++) {
+        DotPlan *p = &s->dots[i];
+        OperandPlan *ops[2] = {&p->a, &p->b};
+        for (int j = 0; j < 2; j++) {
+            if (ops[j]->source == OPERAND_FRAGMENT)
+                continue;
+            plan_operand_memory(p, ops[j], j);
+            ops[j]->smem_offset = offset;
+            offset += ops[j]->slots * ops[j]->rows * ops[j]->row_stride;
+            offset = (offset + 127) & ~127;
+        }
+    }
+    s->scratch_offset = offset;
+    for (int i = 0; i < w.n; i++) {
+        int need = scratch_for(&c, w.ops[i]);
+        s->scratch_bytes = need > s->scratch_bytes ? need : s->scratch_bytes;
+    }
+    s->smem_bytes = offset + s->scratch_bytes;
+    int limit = t->sm >= 90 ? SMEM_LIMIT_SM90 : SMEM_LIMIT_SM80;
+    if (s->smem_bytes > limit)
+        return fail(&c, "kernel %s needs %d bytes of shared memory per block, over %s's %d "
+                        "(lower the block sizes or num_stages)", k->name, s->smem_bytes,
+                    t->name, limit);
+    return 0;
+}

@@ -1,0 +1,239 @@
+/* bundle_format.h — the .tbn kernel bundle: its byte layout (shared by the writer in
+   src/bundle_write.c and the reader here), the checked in-memory view the reader builds, and
+   the grid-size program. Internal to libtile and tilec; applications see only tile.h.
+   Plain C over libc: no CUDA, no compiler types, so `tilec inspect` and the fuzz harness
+   use it as is. docs/runtime.md describes the format for people. */
+#ifndef TILE_BUNDLE_FORMAT_H
+#define TILE_BUNDLE_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- the layout: every integer little-endian, every record a fixed size.
+
+   header (64 bytes)
+     0  magic "TILEBNDL"            8  u32 version           12 u32 header size (64)
+     16 u64 file size               24 u32 section count     28 u32 flags (0)
+     32 u64 section table offset    40 u32 CRC-32 of bytes [64, file size)
+     44 16 bytes of zero            60 u32 CRC-32 of bytes [0, 60)
+   section table: section count entries of {u32 kind, u32 zero, u64 offset, u64 size}
+   sections: each kind once, all required; a record section's size is a multiple of its
+   record size, and its record count is that quotient.
+   A string is a u32 offset into STRINGS, NUL-terminated there. A `first, count` pair
+   names a run of records of another section (or of VALUES, the int64 pool). */
+
+#define TBN_MAGIC "TILEBNDL"
+enum {
+    TBN_VERSION = 1,
+    TBN_HEADER_SIZE = 64,
+    TBN_SECTION_ENTRY_SIZE = 24,
+};
+
+typedef enum TbnSectionKind {
+    TBN_SEC_STRINGS = 1,   /* bytes: NUL-terminated strings */
+    TBN_SEC_KERNELS,       /* TBN_KERNEL_SIZE records */
+    TBN_SEC_PARAMS,        /* TBN_PARAM_SIZE */
+    TBN_SEC_SYMS,          /* TBN_SYM_SIZE */
+    TBN_SEC_VARIANTS,      /* TBN_VARIANT_SIZE */
+    TBN_SEC_CONFIGS,       /* TBN_CONFIG_SIZE: {name, value} of a variant's Config */
+    TBN_SEC_GRID,          /* TBN_GRID_INSTR_SIZE: grid-size programs */
+    TBN_SEC_DISPATCH,      /* TBN_DISPATCH_SIZE */
+    TBN_SEC_VALUES,        /* 8-byte int64s */
+    TBN_SEC_BLOBS,         /* bytes: PTX (NUL-terminated) and cubins */
+    TBN_SEC_COUNT_PLUS_ONE
+} TbnSectionKind;
+enum { TBN_SECTION_KINDS = TBN_SEC_COUNT_PLUS_ONE - 1 };
+
+/* kernel: name, first_param, nparams, first_sym, nsyms, first_variant, nvariants,
+   first_dispatch, ndispatch (u32 each), 4 zero bytes, u64 signature hash, 16 zero bytes. */
+enum { TBN_KERNEL_SIZE = 64 };
+/* param: name (u32), kind, dtype, rank, reduce (u8 each), first_dim (VALUES: rank dims, a
+   literal size >= 0 or -(symbol + 1)), first_const, nconst (VALUES: the declared values of
+   an integer const; a bool has none and means {0, 1}), 4 zero bytes. */
+enum { TBN_PARAM_SIZE = 24 };
+/* sym: name (u32), flags (u32: TBN_SYM_FULL). */
+enum { TBN_SYM_SIZE = 8, TBN_SYM_FULL = 1 };
+/* variant: kernel, first_config, nconfig, first_const (VALUES: a value per const param in
+   signature order), first_full (VALUES: a value per symbol, 0 unless full), first_block
+   (VALUES: the block size per grid variable), ngrid (grid variables), first_instr,
+   ninstr (GRID), sm, target (string), entry (string), num_threads, smem_bytes (u32 each),
+   align (u8: 0 vec16, 1 unit, 2 any), 3 zero bytes, then u64 ptx offset, ptx size, cubin
+   offset, cubin size (into BLOBS; cubin size 0: none). */
+enum { TBN_VARIANT_SIZE = 96 };
+/* config entry: name (u32), 4 zero bytes, i64 value. */
+enum { TBN_CONFIG_SIZE = 16 };
+/* grid instruction: op, dtype, sub (u8 each), a zero byte, index (u32), i64 immediate. */
+enum { TBN_GRID_INSTR_SIZE = 16 };
+/* dispatch entry: kernel, variant (a bundle-wide variant index of that kernel), gpu
+   (string: a device name as cuDeviceGetName gives it, or "*"), first_shape, nshape
+   (VALUES: pairs of symbol index and value; none: the kernel's default), flags (0). */
+enum { TBN_DISPATCH_SIZE = 24 };
+
+/* Limits the reader enforces, so a hostile file cannot ask for unbounded work. */
+enum {
+    TBN_MAX_PARAMS = 64,         /* per kernel */
+    TBN_MAX_SYMS = 16,           /* per kernel (codegen's VARIANT_MAX_SYMS) */
+    TBN_MAX_RANK = 8,
+    TBN_MAX_GRID_VARS = 8,
+    TBN_MAX_GRID_INSTRS = 256,   /* per variant */
+    TBN_MAX_GRID_STACK = 16,
+    TBN_MAX_CONFIG = 64,
+    TBN_MAX_SHAPE_KEY = 16,
+};
+
+/* Parameter kinds, dtypes and reduce ops use the compiler's numbering (tilec.h's ParamKind,
+   dtype.h's DType, ReduceOp), checked by static assertions in the writer. */
+enum { TBN_PARAM_TENSOR = 0, TBN_PARAM_SCALAR = 1, TBN_PARAM_CONST = 2 };
+enum { TBN_DT_F32, TBN_DT_F16, TBN_DT_BF16, TBN_DT_F8E4M3, TBN_DT_F8E5M2, TBN_DT_I32,
+       TBN_DT_I64, TBN_DT_BOOL, TBN_DT_COUNT };
+enum { TBN_REDUCE_NONE, TBN_REDUCE_SUM, TBN_REDUCE_MAX, TBN_REDUCE_MIN, TBN_REDUCE_COUNT };
+enum { TBN_ALIGN_VEC16, TBN_ALIGN_UNIT, TBN_ALIGN_ANY, TBN_ALIGN_COUNT };
+
+/* Grid-size programs: a stack machine over the launch's symbols and scalars that leaves the
+   extent of each grid variable; the launch has prod cdiv(extent, block) blocks. Integer
+   ops wrap as the interpreter's do (x/0 = x%0 = 0); float ops round to the dtype. */
+typedef enum TbnGridOp {
+    TBN_G_INT,       /* push imm as an integer of `dtype` */
+    TBN_G_FLOAT,     /* push the double whose bits are imm */
+    TBN_G_SYM,       /* push symbol `index`'s value (i64) */
+    TBN_G_SCALAR,    /* push scalar parameter `index` (converted from its dtype) */
+    TBN_G_UNARY,     /* sub: TBN_UN_* */
+    TBN_G_BINARY,    /* sub: TBN_BIN_* */
+    TBN_G_CMP,       /* sub: TBN_CMP_*; pushes a bool */
+    TBN_G_SELECT,    /* pops b, a, cond: cond ? a : b */
+    TBN_G_CONVERT,   /* to `dtype` */
+    TBN_G_EXTENT,    /* pops the extent of grid variable `index` */
+    TBN_G_COUNT
+} TbnGridOp;
+enum { TBN_UN_NEG, TBN_UN_NOT, TBN_UN_ABS, TBN_UN_COUNT };
+enum { TBN_BIN_ADD, TBN_BIN_SUB, TBN_BIN_MUL, TBN_BIN_DIV, TBN_BIN_MOD, TBN_BIN_MAX,
+       TBN_BIN_MIN, TBN_BIN_AND, TBN_BIN_OR, TBN_BIN_CDIV, TBN_BIN_COUNT };
+enum { TBN_CMP_LT, TBN_CMP_LE, TBN_CMP_GT, TBN_CMP_GE, TBN_CMP_EQ, TBN_CMP_NE, TBN_CMP_COUNT };
+
+/* ---- shared helpers (bundle_format.c) */
+
+/* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320) continued from `crc` (0 to start). */
+uint32_t tbn_crc32(uint32_t crc, const void *data, size_t size);
+/* FNV-1a, 64-bit, continued from `hash` (TBN_FNV_START to start). */
+#define TBN_FNV_START 0xcbf29ce484222325ull
+uint64_t tbn_fnv1a(uint64_t hash, const void *data, size_t size);
+
+const char *tbn_dtype_name(int dtype);        /* "bf16"; "?" out of range */
+int tbn_dtype_size(int dtype);                /* bytes; 0 out of range */
+const char *tbn_align_name(int align);        /* "vec16" "unit" "any" */
+const char *tbn_reduce_name(int reduce);      /* "" "sum" "max" "min" */
+const char *tbn_param_kind_name(int kind);    /* "tensor" "scalar" "const" */
+
+/* ---- the checked view (bundle_read.c) */
+
+typedef struct TbnParam {
+    const char *name;
+    uint8_t kind, dtype, rank, reduce;
+    int64_t dims[TBN_MAX_RANK];    /* literal size >= 0, or -(symbol + 1) */
+    const int64_t *const_values;   /* integer consts: the declared values */
+    uint32_t nconst_values;
+} TbnParam;
+
+typedef struct TbnSym {
+    const char *name;
+    bool full;
+} TbnSym;
+
+typedef struct TbnGridInstr {
+    uint8_t op, dtype, sub;
+    uint32_t index;
+    int64_t imm;
+} TbnGridInstr;
+
+typedef struct TbnConfigEntry {
+    const char *name;
+    int64_t value;
+} TbnConfigEntry;
+
+typedef struct TbnVariant {
+    uint32_t kernel;
+    const TbnConfigEntry *config;
+    uint32_t nconfig;
+    const int64_t *consts;         /* one per const param of the kernel, signature order */
+    const int64_t *full_sizes;     /* one per symbol */
+    const int64_t *grid_blocks;    /* one per grid variable */
+    uint32_t ngrid;
+    const TbnGridInstr *grid;
+    uint32_t ngrid_instrs;
+    uint32_t sm;
+    const char *target, *entry;
+    uint32_t num_threads, smem_bytes;
+    uint8_t align;
+    const char *ptx;               /* NUL-terminated */
+    uint64_t ptx_size;             /* with the NUL */
+    const uint8_t *cubin;          /* NULL when none */
+    uint64_t cubin_size;
+} TbnVariant;
+
+typedef struct TbnDispatch {
+    uint32_t kernel, variant;
+    const char *gpu;               /* "*" or a device name */
+    const int64_t *shape;          /* nshape pairs (symbol, value) */
+    uint32_t nshape;
+} TbnDispatch;
+
+typedef struct TbnKernel {
+    const char *name;
+    uint32_t first_param, nparams, first_sym, nsyms;
+    uint32_t first_variant, nvariants, first_dispatch, ndispatch;
+    uint64_t signature;
+    uint32_t nconsts, ntensors, nscalars;   /* counted by the reader */
+} TbnKernel;
+
+typedef struct TbnBundle {
+    uint32_t version;
+    const uint8_t *data;           /* the file's bytes (owned when `owned`) */
+    size_t size;
+    bool owned;
+    uint32_t file_crc;
+    TbnKernel *kernels;
+    uint32_t nkernels;
+    TbnParam *params;
+    uint32_t nparams;
+    TbnSym *syms;
+    uint32_t nsyms;
+    TbnVariant *variants;
+    uint32_t nvariants;
+    TbnConfigEntry *configs;
+    uint32_t nconfigs;
+    TbnGridInstr *grid;
+    uint32_t ngrid;
+    TbnDispatch *dispatch;
+    uint32_t ndispatch;
+    int64_t *values;
+    uint32_t nvalues;
+} TbnBundle;
+
+/* Checks and decodes a bundle. With `copy` the bytes are copied (else they must outlive the
+   view). Returns 0, or -1 with a message naming what is wrong (and where) in err; never
+   reads outside [data, data + size). *out needs tbn_free either way. */
+int tbn_read(const void *data, size_t size, bool copy, TbnBundle *out, char *err, size_t errlen);
+void tbn_free(TbnBundle *b);
+
+/* The signature hash of kernel k (names, kinds, dtypes, ranks, dims, reduce ops, symbols):
+   what a typed launcher header is generated for. Used by the writer and checked by the
+   reader. `params` and `syms` are the kernel's own runs. */
+uint64_t tbn_signature(const char *name, const TbnParam *params, uint32_t nparams,
+                       const TbnSym *syms, uint32_t nsyms);
+
+/* A scalar argument as the grid program reads it: `i` for integer and bool dtypes, `f` for
+   float ones. */
+typedef struct TbnScalar {
+    int64_t i;
+    double f;
+} TbnScalar;
+
+/* Runs a variant's grid program: `symbols` per kernel symbol, `scalars` per kernel
+   parameter (only scalar ones read). Writes the number of blocks to *blocks (0 when an
+   extent is <= 0). Returns 0, or -1 when the count does not fit a launch (more than
+   2^31 - 1 blocks). A program the reader accepted cannot fail otherwise. */
+int tbn_grid_blocks(const TbnVariant *v, const int64_t *symbols, const TbnScalar *scalars,
+                    int64_t *blocks);
+
+#endif

@@ -1,0 +1,1119 @@
+/* libtile.c — the runtime: contexts (the CUDA driver opened with dlopen, one slot per CUDA
+   context a launch runs on), bundles (the checked reader's view plus per-device modules and
+   functions), dispatch and launch. Lua's rules: all state hangs off a tile_context, errors
+   are status codes with a per-thread message, nothing prints, exits or aborts.
+   The launch path allocates nothing, formats no strings and compares no names: the
+   per-kernel plans and per-device candidate lists are built at load time. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda.h> /* types and constants only: libcuda is opened with dlopen */
+
+#include "bundle_format.h"
+#include "tile.h"
+
+_Static_assert((int)TILE_F32 == (int)TBN_DT_F32 && (int)TILE_BF16 == (int)TBN_DT_BF16 &&
+               (int)TILE_BOOL == (int)TBN_DT_BOOL &&
+               (int)TILE_DTYPE_COUNT == (int)TBN_DT_COUNT, "tile.h's dtypes are the bundle's");
+_Static_assert((int)TILE_MAX_RANK == (int)TBN_MAX_RANK, "ranks");
+
+#define DRIVER_ABI_VERSION 12000
+enum { MAX_SLOTS = 32, MESSAGE_SIZE = 1024, MAX_ARGS = TBN_MAX_PARAMS * (1 + TBN_MAX_RANK) + TBN_MAX_SYMS };
+
+/* ---- the driver's entry points */
+
+typedef struct Driver {
+    void *library;
+    CUresult (*GetErrorName)(CUresult, const char **);
+    CUresult (*Init)(unsigned);
+    CUresult (*DeviceGetCount)(int *);
+    CUresult (*DeviceGet)(CUdevice *, int);
+    CUresult (*DeviceGetName)(char *, int, CUdevice);
+    CUresult (*DeviceGetAttribute)(int *, CUdevice_attribute, CUdevice);
+    CUresult (*DevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+    CUresult (*DevicePrimaryCtxRelease)(CUdevice);
+    CUresult (*CtxGetCurrent)(CUcontext *);
+    CUresult (*CtxSetCurrent)(CUcontext);
+    CUresult (*CtxGetDevice)(CUdevice *);
+    CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, CUjit_option *, void **);
+    CUresult (*ModuleUnload)(CUmodule);
+    CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult (*FuncSetAttribute)(CUfunction, CUfunction_attribute, int);
+    CUresult (*MemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
+    CUresult (*MemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
+    CUresult (*MemsetD32Async)(CUdeviceptr, unsigned int, size_t, CUstream);
+    CUresult (*MemGetAddressRange)(CUdeviceptr *, size_t *, CUdeviceptr);
+    CUresult (*StreamIsCapturing)(CUstream, CUstreamCaptureStatus *);
+    CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+} Driver;
+
+#define ENTRY(member) {"cu" #member, offsetof(Driver, member)}
+static const struct { const char *symbol; size_t offset; } entry_points[] = {
+    ENTRY(GetErrorName), ENTRY(Init), ENTRY(DeviceGetCount), ENTRY(DeviceGet),
+    ENTRY(DeviceGetName), ENTRY(DeviceGetAttribute), ENTRY(DevicePrimaryCtxRetain),
+    ENTRY(DevicePrimaryCtxRelease), ENTRY(CtxGetCurrent), ENTRY(CtxSetCurrent),
+    ENTRY(CtxGetDevice), ENTRY(ModuleLoadDataEx), ENTRY(ModuleUnload), ENTRY(ModuleGetFunction),
+    ENTRY(FuncSetAttribute), ENTRY(MemsetD8Async), ENTRY(MemsetD16Async), ENTRY(MemsetD32Async),
+    ENTRY(MemGetAddressRange), ENTRY(StreamIsCapturing), ENTRY(LaunchKernel),
+};
+#undef ENTRY
+
+typedef CUresult (*GetProcAddressFn)(const char *, void **, int, cuuint64_t,
+                                     CUdriverProcAddressQueryResult *);
+
+/* ---- contexts */
+
+/* One per CUDA context a launch has run on (normally each device's primary context). */
+typedef struct Slot {
+    CUcontext context;
+    CUdevice device;
+    bool retained;             /* we retained it as the primary context of `device` */
+    int sm;                    /* 90 for compute capability 9.0 */
+    char name[256];
+} Slot;
+
+typedef struct MessageBuffer {
+    struct MessageBuffer *next;
+    char text[MESSAGE_SIZE];
+} MessageBuffer;
+
+struct tile_context {
+    Driver cu;
+    bool has_driver;
+    int device_count;
+    atomic_uint flags;
+    pthread_mutex_t lock;              /* slot creation, message buffers */
+    _Atomic(Slot *) slots[MAX_SLOTS];
+    atomic_int nslots;
+    pthread_key_t message_key;         /* this thread's MessageBuffer */
+    MessageBuffer *messages;           /* every thread's, freed with the context */
+    char startup_message[MESSAGE_SIZE];
+};
+
+static tile_status fail(const tile_context *cctx, tile_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static tile_status fail(const tile_context *cctx, tile_status s, const char *fmt, ...)
+{
+    tile_context *ctx = (tile_context *)cctx;
+    if (!ctx)
+        return s;
+    MessageBuffer *m = pthread_getspecific(ctx->message_key);
+    if (!m) {
+        m = calloc(1, sizeof *m);
+        if (!m)
+            return s;
+        pthread_mutex_lock(&ctx->lock);
+        m->next = ctx->messages;
+        ctx->messages = m;
+        pthread_mutex_unlock(&ctx->lock);
+        pthread_setspecific(ctx->message_key, m);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->text, sizeof m->text, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *tile_error_message(const tile_context *ctx)
+{
+    if (!ctx)
+        return "no tile_context";
+    MessageBuffer *m = pthread_getspecific(ctx->message_key);
+    return m ? m->text : "";
+}
+
+static const char *error_name(const tile_context *ctx, CUresult r)
+{
+    const char *name = NULL;
+    if (ctx->cu.GetErrorName)
+        ctx->cu.GetErrorName(r, &name);
+    return name ? name : "CUDA_ERROR_UNKNOWN";
+}
+
+const char *tile_status_string(tile_status status)
+{
+    static const char *const names[TILE_STATUS_COUNT] = {
+        "TILE_OK", "TILE_ERR_NO_DEVICE", "TILE_ERR_BUNDLE", "TILE_ERR_ARCH", "TILE_ERR_SHAPE",
+        "TILE_ERR_ARG", "TILE_ERR_CONST", "TILE_ERR_CAPTURE", "TILE_ERR_LAUNCH",
+        "TILE_ERR_MEMORY", "TILE_ERR_IO", "TILE_ERR_CHECK"};
+    return (unsigned)status < TILE_STATUS_COUNT ? names[status] : "TILE_ERR_?";
+}
+
+const char *tile_dtype_name(tile_dtype dtype) { return tbn_dtype_name((int)dtype); }
+int tile_dtype_size(tile_dtype dtype) { return tbn_dtype_size((int)dtype); }
+
+static tile_status open_driver(tile_context *ctx, const char *path)
+{
+    void *lib = dlopen(path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        const char *why = dlerror();
+        return fail(ctx, TILE_ERR_NO_DEVICE, "no CUDA driver: cannot load %s (%s)",
+                    path ? path : "libcuda.so.1", why ? why : "not found");
+    }
+    GetProcAddressFn get = (GetProcAddressFn)dlsym(lib, "cuGetProcAddress_v2");
+    if (!get) {
+        dlclose(lib);
+        return fail(ctx, TILE_ERR_NO_DEVICE, "the CUDA driver has no cuGetProcAddress_v2 "
+                    "(a driver older than CUDA 12)");
+    }
+    for (size_t i = 0; i < sizeof entry_points / sizeof entry_points[0]; i++) {
+        void *fn = NULL;
+        CUdriverProcAddressQueryResult found = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+        CUresult r = get(entry_points[i].symbol, &fn, DRIVER_ABI_VERSION,
+                         CU_GET_PROC_ADDRESS_DEFAULT, &found);
+        if (r != CUDA_SUCCESS || found != CU_GET_PROC_ADDRESS_SUCCESS || !fn) {
+            dlclose(lib);
+            memset(&ctx->cu, 0, sizeof ctx->cu);
+            return fail(ctx, TILE_ERR_NO_DEVICE, "the CUDA driver has no %s for CUDA 12.0",
+                        entry_points[i].symbol);
+        }
+        memcpy((char *)&ctx->cu + entry_points[i].offset, &fn, sizeof fn);
+    }
+    ctx->cu.library = lib;
+    CUresult r = ctx->cu.Init(0);
+    if (r != CUDA_SUCCESS)
+        return fail(ctx, TILE_ERR_NO_DEVICE, "cuInit failed: %s (no usable GPU?)",
+                    error_name(ctx, r));
+    if ((r = ctx->cu.DeviceGetCount(&ctx->device_count)) != CUDA_SUCCESS)
+        return fail(ctx, TILE_ERR_NO_DEVICE, "cuDeviceGetCount failed: %s", error_name(ctx, r));
+    if (ctx->device_count < 1)
+        return fail(ctx, TILE_ERR_NO_DEVICE, "the CUDA driver sees no GPU");
+    ctx->has_driver = true;
+    return TILE_OK;
+}
+
+tile_status tile_context_create(tile_context **out, const tile_options *opts)
+{
+    *out = NULL;
+    tile_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return TILE_ERR_MEMORY;
+    if (pthread_key_create(&ctx->message_key, NULL) != 0) {
+        free(ctx);
+        return TILE_ERR_MEMORY;
+    }
+    pthread_mutex_init(&ctx->lock, NULL);
+    unsigned flags = opts ? opts->flags : 0;
+    const char *check = getenv("TILE_CHECK");
+    if (check && check[0] && strcmp(check, "0") != 0)
+        flags |= TILE_CONTEXT_CHECK;
+    atomic_store(&ctx->flags, flags);
+    *out = ctx;
+    tile_status s = open_driver(ctx, opts ? opts->driver_library : NULL);
+    if (s != TILE_OK)   /* kept for launches from any thread */
+        snprintf(ctx->startup_message, sizeof ctx->startup_message, "%s",
+                 tile_error_message(ctx));
+    return s;
+}
+
+void tile_context_destroy(tile_context *ctx)
+{
+    if (!ctx)
+        return;
+    for (int i = 0; i < atomic_load(&ctx->nslots); i++) {
+        Slot *s = atomic_load(&ctx->slots[i]);
+        if (s->retained && ctx->cu.DevicePrimaryCtxRelease)
+            ctx->cu.DevicePrimaryCtxRelease(s->device);
+        free(s);
+    }
+    if (ctx->cu.library)
+        dlclose(ctx->cu.library);
+    pthread_key_delete(ctx->message_key);
+    for (MessageBuffer *m = ctx->messages, *next; m; m = next) {
+        next = m->next;
+        free(m);
+    }
+    pthread_mutex_destroy(&ctx->lock);
+    free(ctx);
+}
+
+void tile_context_set_checking(tile_context *ctx, bool on)
+{
+    if (on)
+        atomic_fetch_or(&ctx->flags, TILE_CONTEXT_CHECK);
+    else
+        atomic_fetch_and(&ctx->flags, ~(unsigned)TILE_CONTEXT_CHECK);
+}
+
+int tile_device_count(const tile_context *ctx)
+{
+    return ctx && ctx->has_driver ? ctx->device_count : 0;
+}
+
+static tile_status describe_slot(tile_context *ctx, Slot *s)
+{
+    int major = 0, minor = 0;
+    CUresult r = ctx->cu.DeviceGetName(s->name, (int)sizeof s->name, s->device);
+    if (r == CUDA_SUCCESS)
+        r = ctx->cu.DeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                                       s->device);
+    if (r == CUDA_SUCCESS)
+        r = ctx->cu.DeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                                       s->device);
+    if (r != CUDA_SUCCESS)
+        return fail(ctx, TILE_ERR_NO_DEVICE, "cannot query the GPU: %s", error_name(ctx, r));
+    s->name[sizeof s->name - 1] = '\0';
+    s->sm = major * 10 + minor;
+    return TILE_OK;
+}
+
+/* The slot of the calling thread's current CUDA context; with none current, device 0's
+   primary context, made current. Found without locking once it exists. */
+static tile_status current_slot(tile_context *ctx, Slot **out, int *index)
+{
+    if (!ctx->has_driver)
+        return fail(ctx, TILE_ERR_NO_DEVICE, "%s", ctx->startup_message[0] ? ctx->startup_message
+                    : "no CUDA driver or GPU (see tile_context_create's status)");
+    CUcontext current = NULL;
+    CUresult r = ctx->cu.CtxGetCurrent(&current);
+    if (r != CUDA_SUCCESS)
+        return fail(ctx, TILE_ERR_NO_DEVICE, "cuCtxGetCurrent failed: %s", error_name(ctx, r));
+    int n = atomic_load_explicit(&ctx->nslots, memory_order_acquire);
+    if (current) {
+        for (int i = 0; i < n; i++) {
+            Slot *s = atomic_load_explicit(&ctx->slots[i], memory_order_relaxed);
+            if (s->context == current) {
+                *out = s;
+                *index = i;
+                return TILE_OK;
+            }
+        }
+    }
+    pthread_mutex_lock(&ctx->lock);
+    tile_status status = TILE_OK;
+    Slot *s = NULL;
+    n = atomic_load(&ctx->nslots);
+    if (!current) {
+        /* device 0's primary context: retained once, shared by every thread */
+        for (int i = 0; i < n && !s; i++) {
+            Slot *t = atomic_load(&ctx->slots[i]);
+            if (t->retained && t->device == 0)
+                s = t, *index = i;
+        }
+        if (s) {
+            if ((r = ctx->cu.CtxSetCurrent(s->context)) != CUDA_SUCCESS)
+                status = fail(ctx, TILE_ERR_NO_DEVICE, "cuCtxSetCurrent failed: %s",
+                              error_name(ctx, r));
+            goto done;
+        }
+    } else {
+        for (int i = 0; i < n && !s; i++)   /* another thread may have added it meanwhile */
+            if (atomic_load(&ctx->slots[i])->context == current)
+                s = atomic_load(&ctx->slots[i]), *index = i;
+        if (s)
+            goto done;
+    }
+    if (n >= MAX_SLOTS) {
+        status = fail(ctx, TILE_ERR_NO_DEVICE, "more than %d CUDA contexts used with one "
+                      "tile_context", MAX_SLOTS);
+        goto done;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        status = fail(ctx, TILE_ERR_MEMORY, "out of memory");
+        goto done;
+    }
+    if (!current) {
+        r = ctx->cu.DeviceGet(&s->device, 0);
+        if (r == CUDA_SUCCESS && (r = ctx->cu.DevicePrimaryCtxRetain(&s->context, s->device)) ==
+                                     CUDA_SUCCESS)
+            s->retained = true;
+        if (r == CUDA_SUCCESS)
+            r = ctx->cu.CtxSetCurrent(s->context);
+    } else {
+        s->context = current;
+        r = ctx->cu.CtxGetDevice(&s->device);
+    }
+    if (r != CUDA_SUCCESS)
+        status = fail(ctx, TILE_ERR_NO_DEVICE, "cannot use the GPU's context: %s",
+                      error_name(ctx, r));
+    if (status == TILE_OK)
+        status = describe_slot(ctx, s);
+    if (status != TILE_OK) {
+        if (s->retained)
+            ctx->cu.DevicePrimaryCtxRelease(s->device);
+        free(s);
+        s = NULL;
+        goto done;
+    }
+    atomic_store(&ctx->slots[n], s);
+    atomic_store_explicit(&ctx->nslots, n + 1, memory_order_release);
+    *index = n;
+done:
+    pthread_mutex_unlock(&ctx->lock);
+    *out = s;
+    return status;
+}
+
+/* ---- bundles */
+
+/* Where each parameter's values come from in a launch, fixed per kernel at load time. */
+typedef struct ParamPlan {
+    uint8_t kind, dtype, rank, reduce;
+    uint8_t esize;
+    uint16_t slot;                /* index into pointers[] / scalars[] / consts[] by kind */
+    uint16_t first_stride;        /* tensors: into strides[] */
+    int16_t dim_sym[TBN_MAX_RANK];   /* symbol index, or -1 for a literal */
+    int64_t dim_value[TBN_MAX_RANK];
+} ParamPlan;
+
+typedef struct KernelPlan {
+    ParamPlan params[TBN_MAX_PARAMS];
+    bool has_reduction;
+    int nargs;                    /* kernel ABI parameters */
+} KernelPlan;
+
+/* A bundle's state on one CUDA context: modules, functions, the dispatch entries this GPU
+   may use (per kernel, in table order). */
+typedef struct BundleDevice {
+    CUmodule *modules;
+    _Atomic(CUfunction) *functions;
+    bool *runnable;
+    uint32_t *candidates;          /* dispatch entry indices, grouped per kernel */
+    uint32_t *first_candidate;     /* per kernel, plus one past the end */
+} BundleDevice;
+
+struct tile_bundle {
+    tile_context *ctx;
+    TbnBundle view;
+    KernelPlan *plans;
+    pthread_mutex_t lock;          /* device state creation, module loads */
+    _Atomic(BundleDevice *) devices[MAX_SLOTS];
+    Slot *device_slots[MAX_SLOTS];
+};
+
+static void build_plans(tile_bundle *b)
+{
+    const TbnBundle *v = &b->view;
+    for (uint32_t k = 0; k < v->nkernels; k++) {
+        const TbnKernel *kernel = &v->kernels[k];
+        KernelPlan *plan = &b->plans[k];
+        int tensors = 0, scalars = 0, consts = 0, strides = 0;
+        plan->nargs = (int)kernel->nsyms;
+        for (uint32_t i = 0; i < kernel->nparams; i++) {
+            const TbnParam *p = &v->params[kernel->first_param + i];
+            ParamPlan *pp = &plan->params[i];
+            pp->kind = p->kind;
+            pp->dtype = p->dtype;
+            pp->rank = p->rank;
+            pp->reduce = p->reduce;
+            pp->esize = (uint8_t)tbn_dtype_size(p->dtype);
+            plan->has_reduction |= p->reduce != TBN_REDUCE_NONE;
+            if (p->kind == TBN_PARAM_TENSOR) {
+                pp->slot = (uint16_t)tensors++;
+                pp->first_stride = (uint16_t)strides;
+                strides += p->rank;
+                plan->nargs += 1 + p->rank;
+                for (int d = 0; d < p->rank; d++) {
+                    pp->dim_sym[d] = (int16_t)(p->dims[d] < 0 ? -p->dims[d] - 1 : -1);
+                    pp->dim_value[d] = p->dims[d] < 0 ? 0 : p->dims[d];
+                }
+            } else if (p->kind == TBN_PARAM_SCALAR) {
+                pp->slot = (uint16_t)scalars++;
+                plan->nargs++;
+            } else
+                pp->slot = (uint16_t)consts++;
+        }
+    }
+}
+
+static tile_status load_view(tile_context *ctx, const void *data, size_t size, bool copy,
+                             tile_bundle **out)
+{
+    *out = NULL;
+    tile_bundle *b = calloc(1, sizeof *b);
+    if (!b)
+        return fail(ctx, TILE_ERR_MEMORY, "out of memory loading a bundle");
+    char err[512];
+    if (tbn_read(data, size, copy, &b->view, err, sizeof err) != 0) {
+        tbn_free(&b->view);
+        free(b);
+        return fail(ctx, TILE_ERR_BUNDLE, "%s", err);
+    }
+    b->plans = calloc(b->view.nkernels + 1, sizeof *b->plans);
+    if (!b->plans) {
+        tbn_free(&b->view);
+        free(b);
+        return fail(ctx, TILE_ERR_MEMORY, "out of memory loading a bundle");
+    }
+    b->ctx = ctx;
+    pthread_mutex_init(&b->lock, NULL);
+    build_plans(b);
+    *out = b;
+    return TILE_OK;
+}
+
+tile_status tile_bundle_load_memory(tile_context *ctx, const void *data, size_t size,
+                                    tile_bundle **out)
+{
+    if (!out)
+        return fail(ctx, TILE_ERR_ARG, "tile_bundle_load_memory: `out` is NULL");
+    *out = NULL;
+    if (!ctx)
+        return TILE_ERR_ARG;
+    return load_view(ctx, data, size, true, out);
+}
+
+tile_status tile_bundle_load_file(tile_context *ctx, const char *path, tile_bundle **out)
+{
+    if (!out || !ctx || !path)
+        return fail(ctx, TILE_ERR_ARG, "tile_bundle_load_file: a NULL argument");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(ctx, TILE_ERR_IO, "cannot open bundle '%s'", path);
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return fail(ctx, TILE_ERR_IO, "cannot read bundle '%s'", path);
+    }
+    uint8_t *data = malloc(size ? (size_t)size : 1);
+    if (!data) {
+        fclose(f);
+        return fail(ctx, TILE_ERR_MEMORY, "out of memory reading '%s'", path);
+    }
+    size_t got = fread(data, 1, (size_t)size, f);
+    fclose(f);
+    if (got != (size_t)size) {
+        free(data);
+        return fail(ctx, TILE_ERR_IO, "cannot read bundle '%s'", path);
+    }
+    tile_status s = load_view(ctx, data, (size_t)size, false, out);
+    if (s != TILE_OK) {
+        free(data);
+        char msg[MESSAGE_SIZE];
+        snprintf(msg, sizeof msg, "%s", tile_error_message(ctx));
+        return fail(ctx, s, "%s: %s", path, msg);
+    }
+    (*out)->view.owned = true;   /* the view keeps the bytes it points into */
+    return TILE_OK;
+}
+
+void tile_bundle_free(tile_bundle *b)
+{
+    if (!b)
+        return;
+    for (int i = 0; i < MAX_SLOTS; i++) {
+        BundleDevice *d = atomic_load(&b->devices[i]);
+        if (!d)
+            continue;
+        for (uint32_t v = 0; v < b->view.nvariants; v++)
+            if (d->modules[v] && b->ctx->cu.ModuleUnload)
+                b->ctx->cu.ModuleUnload(d->modules[v]);
+        free(d->modules);
+        free((void *)d->functions);
+        free(d->runnable);
+        free(d->candidates);
+        free(d->first_candidate);
+        free(d);
+    }
+    pthread_mutex_destroy(&b->lock);
+    free(b->plans);
+    tbn_free(&b->view);
+    free(b);
+}
+
+int tile_bundle_kernel_count(const tile_bundle *b) { return b ? (int)b->view.nkernels : 0; }
+
+const char *tile_bundle_kernel_name(const tile_bundle *b, int index)
+{
+    return b && index >= 0 && (uint32_t)index < b->view.nkernels ? b->view.kernels[index].name
+                                                                  : NULL;
+}
+
+int tile_bundle_find_kernel(const tile_bundle *b, const char *name)
+{
+    for (uint32_t k = 0; b && name && k < b->view.nkernels; k++)
+        if (strcmp(b->view.kernels[k].name, name) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* Can this GPU run the variant? "sm_90a" code runs only on 9.0; plain "sm_80" PTX is
+   JIT-compiled for any newer GPU. */
+static bool variant_runs_on(const TbnVariant *v, int sm)
+{
+    size_t n = strlen(v->target);
+    bool arch_specific = n > 0 && v->target[n - 1] == 'a';
+    return arch_specific ? (int)v->sm == sm : sm >= (int)v->sm;
+}
+
+static tile_status bundle_device(tile_context *ctx, tile_bundle *b, Slot *slot, int index,
+                                 BundleDevice **out)
+{
+    BundleDevice *d = atomic_load_explicit(&b->devices[index], memory_order_acquire);
+    if (d) {
+        *out = d;
+        return TILE_OK;
+    }
+    pthread_mutex_lock(&b->lock);
+    d = atomic_load(&b->devices[index]);
+    tile_status status = TILE_OK;
+    if (d)
+        goto done;
+    const TbnBundle *v = &b->view;
+    d = calloc(1, sizeof *d);
+    if (d) {
+        d->modules = calloc(v->nvariants + 1, sizeof *d->modules);
+        d->functions = calloc(v->nvariants + 1, sizeof *d->functions);
+        d->runnable = calloc(v->nvariants + 1, sizeof *d->runnable);
+        d->candidates = calloc(v->ndispatch + 1, sizeof *d->candidates);
+        d->first_candidate = calloc(v->nkernels + 1, sizeof *d->first_candidate);
+    }
+    if (!d || !d->modules || !d->functions || !d->runnable || !d->candidates ||
+        !d->first_candidate) {
+        if (d) {
+            free(d->modules);
+            free((void *)d->functions);
+            free(d->runnable);
+            free(d->candidates);
+            free(d->first_candidate);
+            free(d);
+        }
+        d = NULL;
+        status = fail(ctx, TILE_ERR_MEMORY, "out of memory");
+        goto done;
+    }
+    for (uint32_t i = 0; i < v->nvariants; i++)
+        d->runnable[i] = variant_runs_on(&v->variants[i], slot->sm);
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < v->nkernels; k++) {
+        d->first_candidate[k] = n;
+        const TbnKernel *kernel = &v->kernels[k];
+        /* entries for this GPU by name first, then the "*" ones */
+        for (int pass = 0; pass < 2; pass++)
+            for (uint32_t e = 0; e < kernel->ndispatch; e++) {
+                const TbnDispatch *entry = &v->dispatch[kernel->first_dispatch + e];
+                bool named = strcmp(entry->gpu, slot->name) == 0;
+                bool any = strcmp(entry->gpu, "*") == 0;
+                if ((pass == 0 ? named : any) && d->runnable[entry->variant])
+                    d->candidates[n++] = kernel->first_dispatch + e;
+            }
+    }
+    d->first_candidate[v->nkernels] = n;
+    b->device_slots[index] = slot;
+    atomic_store_explicit(&b->devices[index], d, memory_order_release);
+done:
+    pthread_mutex_unlock(&b->lock);
+    *out = d;
+    return status;
+}
+
+/* Loads variant vi's module on this device (once) and returns its function. Called with
+   the bundle locked. */
+static tile_status load_variant(tile_context *ctx, tile_bundle *b, BundleDevice *d, Slot *slot,
+                                uint32_t vi, CUfunction *out)
+{
+    CUfunction f = atomic_load(&d->functions[vi]);
+    if (f) {
+        *out = f;
+        return TILE_OK;
+    }
+    const TbnVariant *v = &b->view.variants[vi];
+    const TbnKernel *k = &b->view.kernels[v->kernel];
+    char log[4096] = "";
+    CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *values[] = {log, (void *)(uintptr_t)sizeof log};
+    CUmodule module = NULL;
+    CUresult r = CUDA_ERROR_INVALID_IMAGE;
+    if (v->cubin && (int)v->sm == slot->sm)
+        r = ctx->cu.ModuleLoadDataEx(&module, v->cubin, 0, NULL, NULL);
+    if (r != CUDA_SUCCESS)   /* no cubin for this GPU: the driver JIT-compiles the PTX */
+        r = ctx->cu.ModuleLoadDataEx(&module, v->ptx, 2, options, values);
+    if (r != CUDA_SUCCESS)
+        return fail(ctx, TILE_ERR_LAUNCH, "kernel %s, variant %u: loading its module for %s "
+                    "failed: %s%s%s", k->name, vi, v->target, error_name(ctx, r),
+                    log[0] ? ": " : "", log);
+    r = ctx->cu.ModuleGetFunction(&f, module, v->entry);
+    if (r == CUDA_SUCCESS && v->smem_bytes > 48 * 1024)
+        r = ctx->cu.FuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                     (int)v->smem_bytes);
+    if (r != CUDA_SUCCESS) {
+        ctx->cu.ModuleUnload(module);
+        return fail(ctx, TILE_ERR_LAUNCH, "kernel %s, variant %u: entry %s: %s", k->name, vi,
+                    v->entry, error_name(ctx, r));
+    }
+    d->modules[vi] = module;
+    atomic_store(&d->functions[vi], f);
+    *out = f;
+    (void)slot;
+    return TILE_OK;
+}
+
+tile_status tile_bundle_preload(tile_context *ctx, tile_bundle *b)
+{
+    if (!ctx || !b)
+        return fail(ctx, TILE_ERR_ARG, "tile_bundle_preload: a NULL argument");
+    Slot *slot;
+    int index;
+    BundleDevice *d;
+    tile_status s = current_slot(ctx, &slot, &index);
+    if (s == TILE_OK)
+        s = bundle_device(ctx, b, slot, index, &d);
+    if (s != TILE_OK)
+        return s;
+    pthread_mutex_lock(&b->lock);
+    for (uint32_t vi = 0; vi < b->view.nvariants && s == TILE_OK; vi++) {
+        CUfunction f;
+        if (d->runnable[vi])
+            s = load_variant(ctx, b, d, slot, vi, &f);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return s;
+}
+
+/* ---- launching */
+
+typedef struct Launch {
+    void *const *pointers;
+    const int64_t *strides;
+    const int64_t *symbols;
+    const tile_scalar *scalars;
+    const int64_t *consts;
+} Launch;
+
+static int64_t dim_of(const ParamPlan *pp, int d, const int64_t *symbols)
+{
+    return pp->dim_sym[d] >= 0 ? symbols[pp->dim_sym[d]] : pp->dim_value[d];
+}
+
+/* The slow path after no variant matched: says which of arch, consts, full-axis sizes or
+   alignment excluded them all. */
+static tile_status explain_no_variant(tile_context *ctx, const tile_bundle *b, uint32_t ki,
+                                      const BundleDevice *d, const Slot *slot, const Launch *a,
+                                      int align)
+{
+    const TbnBundle *v = &b->view;
+    const TbnKernel *k = &v->kernels[ki];
+    bool any_arch = false, any_const = false, any_full = false;
+    for (uint32_t i = 0; i < k->nvariants; i++) {
+        const TbnVariant *var = &v->variants[k->first_variant + i];
+        if (!d->runnable[k->first_variant + i])
+            continue;
+        any_arch = true;
+        if (memcmp(var->consts, a->consts, k->nconsts * sizeof(int64_t)) != 0)
+            continue;
+        any_const = true;
+        bool full_ok = true;
+        for (uint32_t s = 0; s < k->nsyms; s++)
+            full_ok &= !v->syms[k->first_sym + s].full || var->full_sizes[s] == a->symbols[s];
+        any_full |= full_ok;
+    }
+    if (!any_arch)
+        return fail(ctx, TILE_ERR_ARCH, "kernel %s: the bundle has no variant for this GPU "
+                    "(%s, sm_%d; built for %s)", k->name, slot->name, slot->sm,
+                    v->variants[k->first_variant].target);
+    if (!any_const) {
+        uint32_t c = 0;
+        for (uint32_t i = 0; i < k->nparams; i++) {
+            const TbnParam *p = &v->params[k->first_param + i];
+            if (p->kind == TBN_PARAM_CONST) {
+                if (c < k->nconsts)
+                    return fail(ctx, TILE_ERR_CONST, "kernel %s: no variant for const %s = %lld "
+                                "(%s)", k->name, p->name, (long long)a->consts[c],
+                                p->nconst_values ? "not a declared value or not built"
+                                                 : "not built");
+                c++;
+            }
+        }
+        return fail(ctx, TILE_ERR_CONST, "kernel %s: no variant for these const values", k->name);
+    }
+    if (!any_full) {
+        for (uint32_t s = 0; s < k->nsyms; s++)
+            if (v->syms[k->first_sym + s].full)
+                return fail(ctx, TILE_ERR_SHAPE, "kernel %s: no variant serves %s = %lld (its "
+                            "size is compiled in: rebuild with --config %s=%lld)", k->name,
+                            v->syms[k->first_sym + s].name, (long long)a->symbols[s],
+                            v->syms[k->first_sym + s].name, (long long)a->symbols[s]);
+    }
+    return fail(ctx, TILE_ERR_ARG, "kernel %s: the tensors' alignment (class %s) is served by "
+                "no variant of the bundle", k->name, tbn_align_name(align));
+}
+
+/* Picks the variant: exact shape key, then the nearest key (least product of size ratios),
+   then a default entry; among equals the most specialised align class. -1 if none fits. */
+static int64_t pick_variant(const tile_bundle *b, uint32_t ki, const BundleDevice *d,
+                            const Launch *a, int align)
+{
+    const TbnBundle *v = &b->view;
+    const TbnKernel *k = &v->kernels[ki];
+    int64_t best = -1;
+    int best_rank = 4, best_align = 4;
+    double best_distance = 0;
+    for (uint32_t c = d->first_candidate[ki]; c < d->first_candidate[ki + 1]; c++) {
+        const TbnDispatch *e = &v->dispatch[d->candidates[c]];
+        const TbnVariant *var = &v->variants[e->variant];
+        if (var->align < align)
+            continue;
+        bool ok = true;
+        for (uint32_t i = 0; i < k->nconsts && ok; i++)
+            ok = var->consts[i] == a->consts[i];
+        for (uint32_t s = 0; s < k->nsyms && ok; s++)
+            ok = var->full_sizes[s] == 0 || var->full_sizes[s] == a->symbols[s];
+        if (!ok)
+            continue;
+        int rank = 2;
+        double distance = 1;
+        if (e->nshape) {
+            rank = 0;
+            for (uint32_t s = 0; s < e->nshape; s++) {
+                double want = (double)e->shape[2 * s + 1], have = (double)a->symbols[e->shape[2 * s]];
+                if (want != have)
+                    rank = 1;
+                want = want < 1 ? 1 : want;
+                have = have < 1 ? 1 : have;
+                distance *= want > have ? want / have : have / want;
+            }
+        }
+        if (rank < best_rank || (rank == best_rank && rank == 1 && distance < best_distance) ||
+            (rank == best_rank && (rank != 1 || distance == best_distance) &&
+             var->align < best_align)) {
+            best = e->variant;
+            best_rank = rank;
+            best_align = var->align;
+            best_distance = distance;
+        }
+    }
+    if (best >= 0)
+        return best;
+    /* no entry fits: any runnable variant that serves the launch (a hand-edited table) */
+    for (uint32_t i = 0; i < k->nvariants; i++) {
+        uint32_t vi = k->first_variant + i;
+        const TbnVariant *var = &v->variants[vi];
+        if (!d->runnable[vi] || var->align < align)
+            continue;
+        bool ok = true;
+        for (uint32_t j = 0; j < k->nconsts && ok; j++)
+            ok = var->consts[j] == a->consts[j];
+        for (uint32_t s = 0; s < k->nsyms && ok; s++)
+            ok = var->full_sizes[s] == 0 || var->full_sizes[s] == a->symbols[s];
+        if (ok)
+            return vi;
+    }
+    return -1;
+}
+
+static uint32_t identity_bits(int dtype, int reduce, int *width)
+{
+    *width = tbn_dtype_size(dtype);
+    if (reduce == TBN_REDUCE_SUM)
+        return 0;
+    bool max = reduce == TBN_REDUCE_MAX;   /* max starts at the lowest value, min the highest */
+    switch (dtype) {
+    case TBN_DT_F32: return max ? 0xff800000u : 0x7f800000u;
+    case TBN_DT_F16: return max ? 0xfc00u : 0x7c00u;
+    case TBN_DT_BF16: return max ? 0xff80u : 0x7f80u;
+    case TBN_DT_F8E4M3: return max ? 0xfeu : 0x7eu;   /* no infinities: -448, +448 */
+    case TBN_DT_F8E5M2: return max ? 0xfcu : 0x7cu;
+    case TBN_DT_I32: return max ? 0x80000000u : 0x7fffffffu;
+    case TBN_DT_BOOL: return max ? 0u : 1u;
+    default: *width = 0; return 0;   /* i64 max/min: no 64-bit memset */
+    }
+}
+
+static tile_status launch(tile_context *ctx, tile_bundle *b, uint32_t ki, const Launch *a,
+                          CUstream stream)
+{
+    Slot *slot;
+    int slot_index;
+    BundleDevice *d;
+    tile_status status = current_slot(ctx, &slot, &slot_index);
+    if (status == TILE_OK)
+        status = bundle_device(ctx, b, slot, slot_index, &d);
+    if (status != TILE_OK)
+        return status;
+    const TbnBundle *view = &b->view;
+    const TbnKernel *k = &view->kernels[ki];
+    const KernelPlan *plan = &b->plans[ki];
+
+    for (uint32_t s = 0; s < k->nsyms; s++)
+        if (a->symbols[s] < 0)
+            return fail(ctx, TILE_ERR_SHAPE, "kernel %s: shape symbol %s = %lld is negative",
+                        k->name, view->syms[k->first_sym + s].name, (long long)a->symbols[s]);
+    /* pointers, extents, alignment class */
+    int align = TBN_ALIGN_VEC16;
+    bool check = atomic_load_explicit(&ctx->flags, memory_order_relaxed) & TILE_CONTEXT_CHECK;
+    for (uint32_t i = 0; i < k->nparams; i++) {
+        const ParamPlan *pp = &plan->params[i];
+        if (pp->kind != TBN_PARAM_TENSOR)
+            continue;
+        uintptr_t ptr = (uintptr_t)a->pointers[pp->slot];
+        const int64_t *st = a->strides + pp->first_stride;
+        int64_t span = 0;
+        bool empty = false;
+        for (int dd = 0; dd < pp->rank; dd++) {
+            int64_t n = dim_of(pp, dd, a->symbols), mag = st[dd] < 0 ? -st[dd] : st[dd], part;
+            if (n == 0)
+                empty = true;
+            if (st[dd] == INT64_MIN || __builtin_mul_overflow(n > 0 ? n - 1 : 0, mag, &part) ||
+                __builtin_add_overflow(span, part, &span))
+                goto overflow;
+            if (n > 1 && dd == pp->rank - 1 && st[dd] != 1)
+                align = TBN_ALIGN_ANY;
+            else if (n > 1 && align == TBN_ALIGN_VEC16 && dd < pp->rank - 1 &&
+                     (st[dd] * pp->esize) % 16 != 0)
+                align = TBN_ALIGN_UNIT;
+        }
+        int64_t bytes;
+        if (__builtin_add_overflow(span, 1, &bytes) ||
+            __builtin_mul_overflow(bytes, (int64_t)pp->esize, &bytes))
+            goto overflow;
+        if (!ptr && !empty)
+            return fail(ctx, TILE_ERR_ARG, "kernel %s: tensor %s is a null pointer", k->name,
+                        view->params[k->first_param + i].name);
+        if (ptr % pp->esize)
+            return fail(ctx, TILE_ERR_ARG, "kernel %s: tensor %s at 0x%llx is not aligned to "
+                        "its %d-byte %s elements", k->name, view->params[k->first_param + i].name,
+                        (unsigned long long)ptr, pp->esize, tbn_dtype_name(pp->dtype));
+        if (ptr % 16 && align == TBN_ALIGN_VEC16)
+            align = TBN_ALIGN_UNIT;
+        if (check && !empty) {
+            CUdeviceptr base = 0;
+            size_t size = 0;
+            CUresult r = ctx->cu.MemGetAddressRange(&base, &size, (CUdeviceptr)ptr);
+            bool negative = false;
+            for (int dd = 0; dd < pp->rank; dd++)
+                negative |= st[dd] < 0 && dim_of(pp, dd, a->symbols) > 1;
+            if (r != CUDA_SUCCESS || negative || ptr - base + (uint64_t)bytes > size)
+                return fail(ctx, TILE_ERR_CHECK, "kernel %s: tensor %s (0x%llx, %lld bytes "
+                            "reached) %s", k->name, view->params[k->first_param + i].name,
+                            (unsigned long long)ptr, (long long)bytes,
+                            r != CUDA_SUCCESS ? "is not device memory"
+                            : negative ? "has negative strides (not checked)"
+                            : "runs past the end of its allocation");
+        }
+        continue;
+    overflow:
+        return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s's shape and strides overflow "
+                    "64-bit offsets", k->name, view->params[k->first_param + i].name);
+    }
+
+    int64_t vi = pick_variant(b, ki, d, a, align);
+    if (vi < 0)
+        return explain_no_variant(ctx, b, ki, d, slot, a, align);
+    const TbnVariant *v = &view->variants[vi];
+
+    CUfunction f = atomic_load_explicit(&d->functions[vi], memory_order_acquire);
+    if (!f) {
+        CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+        CUresult r = ctx->cu.StreamIsCapturing(stream, &capture);
+        if (r != CUDA_SUCCESS || capture != CU_STREAM_CAPTURE_STATUS_NONE)
+            return fail(ctx, TILE_ERR_CAPTURE, "kernel %s: its module is not loaded and the "
+                        "stream is being captured: call tile_bundle_preload before capturing",
+                        k->name);
+        pthread_mutex_lock(&b->lock);
+        status = load_variant(ctx, b, (BundleDevice *)d, slot, (uint32_t)vi, &f);
+        pthread_mutex_unlock(&b->lock);
+        if (status != TILE_OK)
+            return status;
+    }
+
+    /* the grid, from the variant's program */
+    TbnScalar scalar_values[TBN_MAX_PARAMS];
+    for (uint32_t i = 0; i < k->nparams; i++) {
+        const ParamPlan *pp = &plan->params[i];
+        if (pp->kind != TBN_PARAM_SCALAR)
+            continue;
+        const tile_scalar *sv = &a->scalars[pp->slot];
+        scalar_values[i].f = pp->dtype == TBN_DT_F32 ? sv->f32 : 0;
+        scalar_values[i].i = pp->dtype == TBN_DT_I32 ? sv->i32 : pp->dtype == TBN_DT_I64 ? sv->i64
+                             : pp->dtype == TBN_DT_BOOL ? sv->b : 0;
+    }
+    int64_t blocks;
+    if (tbn_grid_blocks(v, a->symbols, scalar_values, &blocks) != 0)
+        return fail(ctx, TILE_ERR_SHAPE, "kernel %s: these shapes need more than 2^31 - 1 "
+                    "blocks", k->name);
+
+    /* declared reduction targets start at their identity, on the stream */
+    for (uint32_t i = 0; plan->has_reduction && i < k->nparams; i++) {
+        const ParamPlan *pp = &plan->params[i];
+        if (pp->kind != TBN_PARAM_TENSOR || !pp->reduce)
+            continue;
+        const int64_t *st = a->strides + pp->first_stride;
+        int64_t count = 1, expect = 1;
+        bool contiguous = true;
+        for (int dd = pp->rank - 1; dd >= 0; dd--) {
+            int64_t n = dim_of(pp, dd, a->symbols);
+            contiguous &= n <= 1 || st[dd] == expect;
+            expect *= n;
+            count *= n;
+        }
+        if (!contiguous)
+            return fail(ctx, TILE_ERR_ARG, "kernel %s: reduction target %s must be contiguous",
+                        k->name, view->params[k->first_param + i].name);
+        int width;
+        uint32_t bits = identity_bits(pp->dtype, pp->reduce, &width);
+        CUdeviceptr ptr = (CUdeviceptr)(uintptr_t)a->pointers[pp->slot];
+        CUresult r = CUDA_SUCCESS;
+        if (count == 0)
+            continue;
+        if (width == 8 && pp->reduce == TBN_REDUCE_SUM)
+            r = ctx->cu.MemsetD32Async(ptr, 0, (size_t)count * 2, stream);
+        else if (width == 4)
+            r = ctx->cu.MemsetD32Async(ptr, bits, (size_t)count, stream);
+        else if (width == 2)
+            r = ctx->cu.MemsetD16Async(ptr, (unsigned short)bits, (size_t)count, stream);
+        else if (width == 1)
+            r = ctx->cu.MemsetD8Async(ptr, (unsigned char)bits, (size_t)count, stream);
+        else
+            return fail(ctx, TILE_ERR_ARG, "kernel %s: reduction target %s: %s %s targets "
+                        "cannot be initialised", k->name, view->params[k->first_param + i].name,
+                        tbn_dtype_name(pp->dtype), tbn_reduce_name(pp->reduce));
+        if (r != CUDA_SUCCESS)
+            return fail(ctx, TILE_ERR_LAUNCH, "kernel %s: initialising reduction target %s "
+                        "failed: %s", k->name, view->params[k->first_param + i].name,
+                        error_name(ctx, r));
+    }
+    if (blocks == 0)
+        return TILE_OK;
+
+    /* the kernel ABI (codegen.h): per tensor a pointer then its strides, per scalar its
+       value, then every symbol; each value in its own 8-byte slot */
+    uint64_t storage[MAX_ARGS];
+    void *args[MAX_ARGS];
+    int n = 0;
+    for (uint32_t i = 0; i < k->nparams; i++) {
+        const ParamPlan *pp = &plan->params[i];
+        if (pp->kind == TBN_PARAM_TENSOR) {
+            storage[n] = (uint64_t)(uintptr_t)a->pointers[pp->slot];
+            args[n] = &storage[n];
+            n++;
+            for (int dd = 0; dd < pp->rank; dd++, n++) {
+                storage[n] = (uint64_t)a->strides[pp->first_stride + dd];
+                args[n] = &storage[n];
+            }
+        } else if (pp->kind == TBN_PARAM_SCALAR) {
+            storage[n] = 0;
+            memcpy(&storage[n], &a->scalars[pp->slot], (size_t)pp->esize);
+            args[n] = &storage[n];
+            n++;
+        }
+    }
+    for (uint32_t s = 0; s < k->nsyms; s++, n++) {
+        storage[n] = (uint64_t)a->symbols[s];
+        args[n] = &storage[n];
+    }
+    CUresult r = ctx->cu.LaunchKernel(f, (unsigned)blocks, 1, 1, v->num_threads, 1, 1,
+                                      v->smem_bytes, stream, args, NULL);
+    if (r != CUDA_SUCCESS)
+        return fail(ctx, TILE_ERR_LAUNCH, "kernel %s: cuLaunchKernel failed: %s", k->name,
+                    error_name(ctx, r));
+    return TILE_OK;
+}
+
+tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *b, int index,
+                                  uint64_t signature, const tile_launch_values *values,
+                                  CUstream stream)
+{
+    if (!ctx || !b || !values)
+        return fail(ctx, TILE_ERR_ARG, "a NULL context, bundle or values");
+    if (index < 0 || (uint32_t)index >= b->view.nkernels ||
+        b->view.kernels[index].signature != signature)
+        return fail(ctx, TILE_ERR_BUNDLE, "the bundle does not match the launcher header: "
+                    "kernel %d with signature %016llx is not in it (regenerate both with one "
+                    "tilec build)", index, (unsigned long long)signature);
+    Launch a = {values->pointers, values->strides, values->symbols, values->scalars,
+                values->consts};
+    return launch(ctx, b, (uint32_t)index, &a, stream);
+}
+
+/* The generic path: symbols from the tensors' shapes, which must agree. */
+tile_status tile_launch(tile_context *ctx, tile_bundle *b, const char *kernel,
+                        const tile_arg *args, int nargs, CUstream stream)
+{
+    if (!ctx || !b || !kernel || (nargs && !args))
+        return fail(ctx, TILE_ERR_ARG, "tile_launch: a NULL argument");
+    int ki = tile_bundle_find_kernel(b, kernel);
+    if (ki < 0)
+        return fail(ctx, TILE_ERR_ARG, "the bundle has no kernel named '%s'", kernel);
+    const TbnKernel *k = &b->view.kernels[ki];
+    const TbnParam *params = &b->view.params[k->first_param];
+    const KernelPlan *plan = &b->plans[ki];
+    if (nargs != (int)k->nparams)
+        return fail(ctx, TILE_ERR_ARG, "kernel %s takes %u arguments, %d given", kernel,
+                    k->nparams, nargs);
+    void *pointers[TBN_MAX_PARAMS];
+    int64_t strides[TBN_MAX_PARAMS * TBN_MAX_RANK];
+    int64_t symbols[TBN_MAX_SYMS];
+    int symbol_from[TBN_MAX_SYMS];
+    tile_scalar scalars[TBN_MAX_PARAMS];
+    int64_t consts[TBN_MAX_PARAMS];
+    for (uint32_t s = 0; s < k->nsyms; s++)
+        symbol_from[s] = -1;
+    for (uint32_t i = 0; i < k->nparams; i++) {
+        const TbnParam *p = &params[i];
+        const ParamPlan *pp = &plan->params[i];
+        const tile_arg *arg = &args[i];
+        if (arg->name && strcmp(arg->name, p->name) != 0)
+            return fail(ctx, TILE_ERR_ARG, "kernel %s: argument %u is named %s, the parameter "
+                        "%s", kernel, i, arg->name, p->name);
+        if ((int)arg->kind != p->kind)
+            return fail(ctx, TILE_ERR_ARG, "kernel %s: argument %u (%s) must be a %s", kernel, i,
+                        p->name, tbn_param_kind_name(p->kind));
+        if (p->kind == TBN_PARAM_CONST) {
+            consts[pp->slot] = arg->i;
+            continue;
+        }
+        if (p->kind == TBN_PARAM_SCALAR) {
+            tile_scalar *sv = &scalars[pp->slot];
+            memset(sv, 0, sizeof *sv);
+            switch (p->dtype) {
+            case TBN_DT_F32: sv->f32 = (float)arg->f; break;
+            case TBN_DT_F16: case TBN_DT_BF16: sv->bits16 = (uint16_t)arg->i; break;
+            case TBN_DT_F8E4M3: case TBN_DT_F8E5M2: sv->bits8 = (uint8_t)arg->i; break;
+            case TBN_DT_I32: sv->i32 = (int32_t)arg->i; break;
+            case TBN_DT_I64: sv->i64 = arg->i; break;
+            default: sv->b = arg->i != 0; break;
+            }
+            continue;
+        }
+        if ((int)arg->dtype != p->dtype)
+            return fail(ctx, TILE_ERR_ARG, "kernel %s: tensor %s is %s, given %s", kernel,
+                        p->name, tbn_dtype_name(p->dtype), tbn_dtype_name((int)arg->dtype));
+        if (arg->rank != p->rank)
+            return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s has rank %u, given %d",
+                        kernel, p->name, p->rank, arg->rank);
+        pointers[pp->slot] = arg->data;
+        int64_t expect = 1;
+        for (int d = p->rank - 1; d >= 0; d--) {
+            int64_t n = arg->shape[d];
+            if (n < 0)
+                return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s dim %d is %lld", kernel,
+                            p->name, d, (long long)n);
+            strides[pp->first_stride + d] = arg->has_strides ? arg->strides[d] : expect;
+            if (__builtin_mul_overflow(expect, n ? n : 1, &expect))
+                return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s's size overflows",
+                            kernel, p->name);
+            if (pp->dim_sym[d] < 0) {
+                if (n != pp->dim_value[d])
+                    return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s dim %d is %lld, the "
+                                "signature says %lld", kernel, p->name, d, (long long)n,
+                                (long long)pp->dim_value[d]);
+                continue;
+            }
+            int s = pp->dim_sym[d];
+            if (symbol_from[s] < 0) {
+                symbols[s] = n;
+                symbol_from[s] = (int)i;
+            } else if (symbols[s] != n)
+                return fail(ctx, TILE_ERR_SHAPE, "kernel %s: %s = %lld from tensor %s but %lld "
+                            "from tensor %s", kernel, b->view.syms[k->first_sym + s].name,
+                            (long long)symbols[s], params[symbol_from[s]].name, (long long)n,
+                            p->name);
+        }
+    }
+    for (uint32_t s = 0; s < k->nsyms; s++)
+        if (symbol_from[s] < 0)
+            symbols[s] = 0;
+    Launch a = {pointers, strides, symbols, scalars, consts};
+    return launch(ctx, b, (uint32_t)ki, &a, stream);
+}

@@ -1,0 +1,206 @@
+/* tile.h — libtile, the runtime that loads kernel bundles written by `tilec build -o
+   NAME.tbn` and launches their kernels on the GPU from plain C. The only public header:
+   it needs neither cuda.h nor a compiler at run time, and links against nothing but libc
+   (libcuda.so.1 is opened with dlopen when a context is created). docs/runtime.md is the
+   guide; every function returns a tile_status and never prints, exits or aborts. */
+#ifndef TILE_H
+#define TILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* libtile exports only what this header declares. */
+#if defined(__GNUC__)
+#define TILE_API __attribute__((visibility("default")))
+#else
+#define TILE_API
+#endif
+
+/* The same declaration as cuda.h's (C11 and C++ allow the repeat), so a program may
+   include both and pass a CUstream from the driver, the runtime API or PyTorch. NULL is
+   the legacy default stream. */
+typedef struct CUstream_st *CUstream;
+
+#define TILE_VERSION_MAJOR 0
+#define TILE_VERSION_MINOR 1
+#define TILE_MAX_RANK 8
+
+typedef enum tile_status {
+    TILE_OK = 0,
+    TILE_ERR_NO_DEVICE,   /* no driver, no GPU, or the driver failed to start */
+    TILE_ERR_BUNDLE,      /* a bundle is unreadable, corrupt, of another version, or does not
+                             match the launcher that names it */
+    TILE_ERR_ARCH,        /* the bundle has no variant this GPU can run */
+    TILE_ERR_SHAPE,       /* shapes disagree, overflow, or no variant serves them */
+    TILE_ERR_ARG,         /* a null, misaligned or wrongly typed argument */
+    TILE_ERR_CONST,       /* a const parameter value the bundle was not built for */
+    TILE_ERR_CAPTURE,     /* a module would have to load while the stream is captured */
+    TILE_ERR_LAUNCH,      /* the driver refused a module load or launch */
+    TILE_ERR_MEMORY,      /* host memory ran out */
+    TILE_ERR_IO,          /* a bundle file could not be read */
+    TILE_ERR_CHECK,       /* checking mode: a pointer's allocation is smaller than its shape */
+    TILE_STATUS_COUNT
+} tile_status;
+
+/* "TILE_ERR_SHAPE"; "TILE_ERR_?" for a value out of range. */
+TILE_API const char *tile_status_string(tile_status status);
+
+/* Element types: the raw bits, as distinct types so a bf16 pointer cannot be passed where
+   an f16 one is expected. */
+typedef struct tile_bf16 { uint16_t bits; } tile_bf16;
+typedef struct tile_f16 { uint16_t bits; } tile_f16;
+typedef struct tile_f8e4m3 { uint8_t bits; } tile_f8e4m3;
+typedef struct tile_f8e5m2 { uint8_t bits; } tile_f8e5m2;
+
+/* Numbered as in the bundle format. */
+typedef enum tile_dtype {
+    TILE_F32, TILE_F16, TILE_BF16, TILE_F8E4M3, TILE_F8E5M2, TILE_I32, TILE_I64, TILE_BOOL,
+    TILE_DTYPE_COUNT
+} tile_dtype;
+
+TILE_API const char *tile_dtype_name(tile_dtype dtype);   /* "bf16" */
+TILE_API int tile_dtype_size(tile_dtype dtype);           /* bytes per element; 0 if unknown */
+
+/* ---- contexts */
+
+typedef struct tile_context tile_context;
+
+enum {
+    TILE_CONTEXT_CHECK = 1u << 0,   /* checking mode: cuMemGetAddressRange on every pointer
+                                       (also turned on by the environment's TILE_CHECK=1) */
+};
+
+typedef struct tile_options {
+    unsigned flags;                 /* TILE_CONTEXT_* */
+    const char *driver_library;     /* NULL: "libcuda.so.1", found as dlopen finds it */
+} tile_options;
+
+/* Opens the CUDA driver. On TILE_ERR_NO_DEVICE *out still holds a context (bundles load and
+   can be examined; launches fail with the same status), so tile_error_message tells why;
+   destroy it either way. *out is NULL only on TILE_ERR_MEMORY. opts may be NULL. A context
+   may be used by several threads at once. */
+TILE_API tile_status tile_context_create(tile_context **out, const tile_options *opts);
+/* Releases the primary contexts it retained. Free its bundles first. */
+TILE_API void tile_context_destroy(tile_context *ctx);
+/* The message of this thread's most recent failed call on ctx ("" if none): it names the
+   kernel, parameter or byte offset at fault. Valid until this thread's next call. */
+TILE_API const char *tile_error_message(const tile_context *ctx);
+TILE_API void tile_context_set_checking(tile_context *ctx, bool on);
+/* GPUs visible to the driver (0 with no driver). */
+TILE_API int tile_device_count(const tile_context *ctx);
+
+/* ---- bundles */
+
+typedef struct tile_bundle tile_bundle;
+
+/* Reads and verifies a bundle (checksums, bounds, every index). Loads no module yet. */
+TILE_API tile_status tile_bundle_load_file(tile_context *ctx, const char *path, tile_bundle **out);
+/* The same from memory; the bytes are copied. */
+TILE_API tile_status tile_bundle_load_memory(tile_context *ctx, const void *data, size_t size,
+                                    tile_bundle **out);
+/* Unloads its modules. NULL is allowed. */
+TILE_API void tile_bundle_free(tile_bundle *bundle);
+/* Loads every module this GPU can run (on the current context's device, or device 0), so
+   that later launches never load one: needed before capturing launches into a CUDA graph. */
+TILE_API tile_status tile_bundle_preload(tile_context *ctx, tile_bundle *bundle);
+
+TILE_API int tile_bundle_kernel_count(const tile_bundle *bundle);
+TILE_API const char *tile_bundle_kernel_name(const tile_bundle *bundle, int index);
+/* -1 if the bundle has no kernel of that name. */
+TILE_API int tile_bundle_find_kernel(const tile_bundle *bundle, const char *name);
+
+/* ---- launching through the generic interface */
+
+typedef enum tile_arg_kind { TILE_ARG_TENSOR, TILE_ARG_SCALAR, TILE_ARG_CONST } tile_arg_kind;
+
+/* One argument per kernel parameter, in signature order (const parameters included).
+   A tensor gives its device pointer, dtype, shape and strides in elements (strides NULL:
+   contiguous, row-major); shape symbols are taken from the tensors and must agree. A
+   scalar gives its value in `f` (float dtypes) or `i` (integers, bool); a const its value
+   in `i`. `name`, when not NULL, is checked against the parameter's. */
+typedef struct tile_arg {
+    tile_arg_kind kind;
+    tile_dtype dtype;
+    const char *name;
+    void *data;
+    int rank;
+    int64_t shape[TILE_MAX_RANK];
+    int64_t strides[TILE_MAX_RANK];
+    bool has_strides;
+    double f;
+    int64_t i;
+} tile_arg;
+
+static inline tile_arg tile_arg_tensor(void *data, tile_dtype dtype, int rank,
+                                       const int64_t *shape, const int64_t *strides)
+{
+    tile_arg a = {TILE_ARG_TENSOR, dtype, NULL, data, rank, {0}, {0}, strides != NULL, 0, 0};
+    for (int d = 0; d < rank && d < TILE_MAX_RANK; d++) {
+        a.shape[d] = shape[d];
+        a.strides[d] = strides ? strides[d] : 0;
+    }
+    return a;
+}
+static inline tile_arg tile_arg_f32(float value)
+{
+    tile_arg a = {TILE_ARG_SCALAR, TILE_F32, NULL, NULL, 0, {0}, {0}, false, value, 0};
+    return a;
+}
+static inline tile_arg tile_arg_int(tile_dtype dtype, int64_t value)
+{
+    tile_arg a = {TILE_ARG_SCALAR, dtype, NULL, NULL, 0, {0}, {0}, false, 0, value};
+    return a;
+}
+static inline tile_arg tile_arg_const(int64_t value)
+{
+    tile_arg a = {TILE_ARG_CONST, TILE_I64, NULL, NULL, 0, {0}, {0}, false, 0, value};
+    return a;
+}
+
+/* Launches `kernel` on `stream` (asynchronous, like cuLaunchKernel): picks the variant for
+   the const values, alignment and shapes, loads its module the first time (never while the
+   stream is being captured), sets declared reduction targets to their identity on the
+   stream, and launches. Runs on the calling thread's current CUDA context, or device 0's
+   primary context when there is none (which it then makes current). */
+TILE_API tile_status tile_launch(tile_context *ctx, tile_bundle *bundle, const char *kernel,
+                        const tile_arg *args, int nargs, CUstream stream);
+
+/* ---- the typed launchers' interface (what NAME.h calls; use tile_launch by hand) */
+
+/* A scalar argument's value, read by the member of the parameter's dtype. */
+typedef union tile_scalar {
+    float f32;
+    uint16_t bits16;   /* f16, bf16 */
+    uint8_t bits8;     /* f8e4m3, f8e5m2 */
+    int32_t i32;
+    int64_t i64;
+    bool b;
+} tile_scalar;
+
+/* The values of one launch, each array in signature order: a pointer per tensor, `rank`
+   strides per tensor (concatenated), one value per shape symbol (the bundle's order,
+   listed in the header), a tile_scalar per scalar parameter and an int64 per const one. */
+typedef struct tile_launch_values {
+    void *const *pointers;
+    const int64_t *strides;
+    const int64_t *symbols;
+    const tile_scalar *scalars;
+    const int64_t *consts;
+} tile_launch_values;
+
+/* Launches kernel `index` of the bundle; `signature` is the kernel's signature hash the
+   header was generated for, so a header used with a bundle of another signature fails
+   with TILE_ERR_BUNDLE instead of passing wrong arguments. */
+TILE_API tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *bundle, int index,
+                                  uint64_t signature, const tile_launch_values *values,
+                                  CUstream stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

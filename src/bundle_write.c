@@ -1,0 +1,989 @@
+/* bundle_write.c — `tilec build FILE -o NAME.tbn`: lowers each kernel per const value,
+   compiles its variants (config x full-axis sizes x align class), adds cubins when ptxas is
+   there, and writes the bundle (runtime/bundle_format.h) plus NAME.h, the typed launchers. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "bundle_format.h"
+#include "driver.h"
+#include "tir.h"
+
+_Static_assert((int)DT_F32 == (int)TBN_DT_F32 && (int)DT_BF16 == (int)TBN_DT_BF16 && (int)DT_F8E5M2 == (int)TBN_DT_F8E5M2 &&
+               (int)DT_I64 == (int)TBN_DT_I64 && (int)DT_BOOL == (int)TBN_DT_BOOL && (int)DT_COUNT == (int)TBN_DT_COUNT,
+               "the bundle's dtype numbers are dtype.h's");
+_Static_assert((int)PARAM_TENSOR == (int)TBN_PARAM_TENSOR && (int)PARAM_SCALAR == (int)TBN_PARAM_SCALAR &&
+               (int)PARAM_CONST == (int)TBN_PARAM_CONST, "the bundle's parameter kinds are tilec.h's");
+_Static_assert((int)REDUCE_SUM == (int)TBN_REDUCE_SUM && (int)REDUCE_MAX == (int)TBN_REDUCE_MAX &&
+               (int)REDUCE_MIN == (int)TBN_REDUCE_MIN, "the bundle's reduce ops are tilec.h's");
+_Static_assert((int)ALIGN_VEC16 == (int)TBN_ALIGN_VEC16 && (int)ALIGN_UNIT == (int)TBN_ALIGN_UNIT &&
+               (int)ALIGN_ANY == (int)TBN_ALIGN_ANY, "the bundle's align classes are codegen.h's");
+
+/* Until codegen's compile.c is linked into every program that links this file, a program
+   without it gets a clear error instead of a link failure. */
+#pragma weak codegen_compile
+
+/* ---- growable byte buffers, one per section */
+
+typedef struct Buf {
+    uint8_t *data;
+    size_t len, cap;
+} Buf;
+
+static void buf_put(Buf *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *grown = realloc(b->data, cap);
+        if (!grown) {
+            fputs("tilec: error: out of memory writing the bundle\n", stderr);
+            exit(EXIT_INPUT);
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put8(Buf *b, uint8_t v) { buf_put(b, &v, 1); }
+static void put32(Buf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    buf_put(b, x, 4);
+}
+static void put64(Buf *b, uint64_t v)
+{
+    put32(b, (uint32_t)v);
+    put32(b, (uint32_t)(v >> 32));
+}
+static void put_zero(Buf *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        put8(b, 0);
+}
+
+typedef struct Writer {
+    Buf sec[TBN_SECTION_KINDS + 1];
+    uint32_t nkernels, nparams, nsyms, nvariants, nconfigs, ninstrs, ndispatch, nvalues;
+} Writer;
+
+static uint32_t put_string(Writer *w, const char *s)
+{
+    Buf *b = &w->sec[TBN_SEC_STRINGS];
+    /* reuse an identical string already in the pool (names repeat across variants) */
+    for (size_t at = 0; at < b->len;) {
+        const char *have = (const char *)b->data + at;
+        size_t n = strlen(have);
+        if (strcmp(have, s) == 0)
+            return (uint32_t)at;
+        at += n + 1;
+    }
+    uint32_t at = (uint32_t)b->len;
+    buf_put(b, s, strlen(s) + 1);
+    return at;
+}
+
+static uint32_t put_value(Writer *w, int64_t v)
+{
+    put64(&w->sec[TBN_SEC_VALUES], (uint64_t)v);
+    return w->nvalues++;
+}
+
+static uint64_t put_blob(Writer *w, const void *p, size_t n)
+{
+    Buf *b = &w->sec[TBN_SEC_BLOBS];
+    while (b->len % 16)
+        put8(b, 0);
+    uint64_t at = b->len;
+    buf_put(b, p, n);
+    return at;
+}
+
+/* ---- the grid-size program from the GRID op's extents */
+
+typedef struct GridInstr {
+    uint8_t op, dtype, sub;
+    uint32_t index;
+    int64_t imm;
+} GridInstr;
+
+typedef struct GridProgram {
+    GridInstr code[TBN_MAX_GRID_INSTRS];
+    int n;
+    char err[256];
+} GridProgram;
+
+static bool emit_instr(GridProgram *g, int op, int dtype, int sub, uint32_t index, int64_t imm)
+{
+    if (g->n >= TBN_MAX_GRID_INSTRS) {
+        snprintf(g->err, sizeof g->err, "the grid extents need more than %d instructions",
+                 TBN_MAX_GRID_INSTRS);
+        return false;
+    }
+    g->code[g->n++] = (GridInstr){(uint8_t)op, (uint8_t)dtype, (uint8_t)sub, index, imm};
+    return true;
+}
+
+static bool grid_dtype_ok(DType t)
+{
+    return t == DT_F32 || t == DT_I32 || t == DT_I64 || t == DT_BOOL;
+}
+
+static bool emit_extent(GridProgram *g, const TirValue *v, int depth)
+{
+    if (depth > 64 || !v->def || v->type.rank != 0) {
+        snprintf(g->err, sizeof g->err, "a grid extent depends on a value libtile cannot "
+                 "compute at launch (%s)", !v->def ? "a loop value" : "a tile or deep expression");
+        return false;
+    }
+    const TirOp *op = v->def;
+    DType t = v->type.dtype;
+    if (!grid_dtype_ok(t)) {
+        snprintf(g->err, sizeof g->err, "a grid extent computes in %s (libtile evaluates "
+                 "f32, i32, i64 and bool)", dtype_name(t));
+        return false;
+    }
+    for (int i = 0; i < op->noperands; i++)
+        if (op->opcode != TIR_FULL && !emit_extent(g, op->operands[i], depth + 1))
+            return false;
+    switch (op->opcode) {
+    case TIR_FULL:
+        if (t == DT_F32) {
+            int64_t bits;
+            double f = op->fvalue;
+            memcpy(&bits, &f, sizeof bits);
+            return emit_instr(g, TBN_G_FLOAT, t, 0, 0, bits);
+        }
+        return emit_instr(g, TBN_G_INT, t, 0, 0, op->ivalue);
+    case TIR_DIM: return emit_instr(g, TBN_G_SYM, DT_I64, 0, (uint32_t)op->sym, 0);
+    case TIR_PARAM: return emit_instr(g, TBN_G_SCALAR, t, 0, (uint32_t)op->param, 0);
+    case TIR_UNARY:
+        if (op->sub == TIR_UN_NEG) return emit_instr(g, TBN_G_UNARY, t, TBN_UN_NEG, 0, 0);
+        if (op->sub == TIR_UN_NOT) return emit_instr(g, TBN_G_UNARY, t, TBN_UN_NOT, 0, 0);
+        if (op->sub == TIR_UN_ABS) return emit_instr(g, TBN_G_UNARY, t, TBN_UN_ABS, 0, 0);
+        snprintf(g->err, sizeof g->err, "a grid extent uses %s, which libtile does not "
+                 "evaluate", tir_unary_name((TirUnaryOp)op->sub));
+        return false;
+    case TIR_BINARY: {
+        static const int map[TIR_BIN_COUNT] = {
+            [TIR_BIN_ADD] = TBN_BIN_ADD, [TIR_BIN_SUB] = TBN_BIN_SUB, [TIR_BIN_MUL] = TBN_BIN_MUL,
+            [TIR_BIN_DIV] = TBN_BIN_DIV, [TIR_BIN_MOD] = TBN_BIN_MOD, [TIR_BIN_MAX] = TBN_BIN_MAX,
+            [TIR_BIN_MIN] = TBN_BIN_MIN, [TIR_BIN_AND] = TBN_BIN_AND, [TIR_BIN_OR] = TBN_BIN_OR,
+            [TIR_BIN_CDIV] = TBN_BIN_CDIV};
+        return emit_instr(g, TBN_G_BINARY, t, map[op->sub], 0, 0);
+    }
+    case TIR_CMP: {
+        static const int map[TIR_CMP_COUNT] = {
+            [TIR_CMP_LT] = TBN_CMP_LT, [TIR_CMP_LE] = TBN_CMP_LE, [TIR_CMP_GT] = TBN_CMP_GT,
+            [TIR_CMP_GE] = TBN_CMP_GE, [TIR_CMP_EQ] = TBN_CMP_EQ, [TIR_CMP_NE] = TBN_CMP_NE};
+        return emit_instr(g, TBN_G_CMP, DT_BOOL, map[op->sub], 0, 0);
+    }
+    case TIR_SELECT: return emit_instr(g, TBN_G_SELECT, t, 0, 0, 0);
+    case TIR_CONVERT: return emit_instr(g, TBN_G_CONVERT, t, 0, 0, 0);
+    case TIR_BROADCAST: return true;   /* rank 0 to rank 0: the operand itself */
+    default:
+        snprintf(g->err, sizeof g->err, "a grid extent uses the op '%s', which libtile does "
+                 "not evaluate", tir_op_info(op->opcode)->name);
+        return false;
+    }
+}
+
+static const TirOp *grid_op(const TirKernel *k)
+{
+    const TirOp *last = k->body ? k->body->last : NULL;
+    return last && last->opcode == TIR_GRID ? last : NULL;
+}
+
+static bool build_grid_program(const TirKernel *k, GridProgram *g)
+{
+    g->n = 0;
+    g->err[0] = 0;
+    const TirOp *grid = grid_op(k);
+    if (!grid || grid->nvars < 1 || grid->nvars > TBN_MAX_GRID_VARS) {
+        snprintf(g->err, sizeof g->err, "the kernel has no grid loop of 1 to %d variables",
+                 TBN_MAX_GRID_VARS);
+        return false;
+    }
+    for (int i = 0; i < grid->nvars; i++)
+        if (!emit_extent(g, grid->operands[i], 0) ||
+            !emit_instr(g, TBN_G_EXTENT, 0, 0, (uint32_t)i, 0))
+            return false;
+    return true;
+}
+
+/* ---- options: const values, full-axis sizes and tunables out of --config */
+
+enum { MAX_SIZES = 8 };
+
+typedef struct KernelPlan {
+    const Kernel *ast;
+    int64_t *const_choice[64];   /* per param index: the values to build */
+    int nconst_choice[64];
+    int64_t full_values[TBN_MAX_SYMS][MAX_SIZES];
+    int nfull_values[TBN_MAX_SYMS];
+    Config user;
+} KernelPlan;
+
+static int parse_int_list(const char *text, int64_t *out, int max, const char *what)
+{
+    int n = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 0);
+        if (errno || end == p || (*end && *end != '|') || v < 1 || n == max) {
+            fprintf(stderr, "tilec: error: --config %s=%s: expected up to %d positive sizes "
+                    "separated by '|'\n", what, text, max);
+            return -1;
+        }
+        out[n++] = v;
+        p = *end ? end + 1 : end;
+    }
+    if (n == 0)
+        fprintf(stderr, "tilec: error: --config %s= has no value\n", what);
+    return n ? n : -1;
+}
+
+/* A const value from --config: true/false/1/0 for a bool, else one of the declared values. */
+static int parse_const_text(const Param *pa, const char *text, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 0);
+    bool number = !errno && end != text && !*end;
+    if (pa->dtype == DT_BOOL) {
+        if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
+            v = text[0] == 't';
+        else if (!number || (v != 0 && v != 1)) {
+            fprintf(stderr, "tilec: error: const %s is a bool: expected true or false, got "
+                    "'%s'\n", pa->name, text);
+            return -1;
+        }
+        *out = v;
+        return 0;
+    }
+    bool allowed = number && pa->nconst_values == 0;
+    for (int i = 0; number && i < pa->nconst_values; i++)
+        allowed |= pa->const_values[i] == v;
+    if (!allowed) {
+        fprintf(stderr, "tilec: error: const %s: '%s' is not one of its declared values\n",
+                pa->name, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int plan_kernel(Arena *a, const Kernel *k, const char *config, KernelPlan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->ast = k;
+    if (k->nparams > 64 || k->nsyms > TBN_MAX_SYMS) {
+        fprintf(stderr, "tilec: error: kernel %s has more than 64 parameters or %d shape "
+                "symbols, more than a bundle holds\n", k->name, TBN_MAX_SYMS);
+        return -1;
+    }
+    bool given[64] = {false};
+    char rest[4096] = "", item[256];
+    size_t rest_len = 0;
+    for (const char *p = config ? config : ""; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n >= sizeof item) {
+            fprintf(stderr, "tilec: error: --config entry too long: '%.40s...'\n", p);
+            return -1;
+        }
+        memcpy(item, p, n);
+        item[n] = 0;
+        p += n + (p[n] == ',');
+        char *eq = strchr(item, '=');
+        if (eq) {
+            *eq = 0;
+            bool used = false;
+            for (int i = 0; i < k->nparams && !used; i++) {
+                const Param *pa = k->params[i];
+                if (pa->kind != PARAM_CONST || strcmp(pa->name, item) != 0)
+                    continue;
+                int64_t *v = arena_alloc(a, sizeof *v);
+                if (parse_const_text(pa, eq + 1, v) != 0)
+                    return -1;
+                plan->const_choice[i] = v;
+                plan->nconst_choice[i] = 1;
+                given[i] = used = true;
+            }
+            for (int s = 0; s < k->nsyms && !used; s++) {
+                if (!k->syms[s]->is_full || strcmp(k->syms[s]->name, item) != 0)
+                    continue;
+                int n2 = parse_int_list(eq + 1, plan->full_values[s], MAX_SIZES, item);
+                if (n2 < 0)
+                    return -1;
+                plan->nfull_values[s] = n2;
+                used = true;
+            }
+            *eq = '=';
+            if (used)
+                continue;
+        }
+        if (rest_len + n + 2 >= sizeof rest) {
+            fputs("tilec: error: --config is too long\n", stderr);
+            return -1;
+        }
+        rest_len += (size_t)snprintf(rest + rest_len, sizeof rest - rest_len, "%s%s",
+                                     rest_len ? "," : "", item);
+    }
+    char err[512];
+    if (config_parse(rest, &plan->user, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: --config: %s\n", err);
+        return -1;
+    }
+    for (int i = 0; i < k->nparams; i++) {
+        const Param *pa = k->params[i];
+        if (pa->kind != PARAM_CONST || given[i])
+            continue;
+        if (pa->dtype == DT_BOOL) {
+            int64_t *v = arena_alloc(a, 2 * sizeof *v);
+            v[0] = 0;
+            v[1] = 1;
+            plan->const_choice[i] = v;
+            plan->nconst_choice[i] = 2;
+        } else if (pa->nconst_values > 0) {
+            plan->const_choice[i] = pa->const_values;
+            plan->nconst_choice[i] = pa->nconst_values;
+        } else {
+            fprintf(stderr, "tilec: error: kernel %s: const %s declares no set of values: give "
+                    "one with --config %s=VALUE\n", k->name, pa->name, pa->name);
+            return -1;
+        }
+    }
+    for (int s = 0; s < k->nsyms; s++)
+        if (k->syms[s]->is_full && plan->nfull_values[s] == 0) {
+            fprintf(stderr, "tilec: error: kernel %s takes %s whole, so its size is compiled "
+                    "in: give it with --config %s=64 (or %s=64|128 for several)\n", k->name,
+                    k->syms[s]->name, k->syms[s]->name, k->syms[s]->name);
+            return -1;
+        }
+    return 0;
+}
+
+/* ---- cubins through ptxas */
+
+static const char *find_ptxas(const BundleOptions *o)
+{
+    if (o->ptxas)
+        return o->ptxas[0] ? o->ptxas : NULL;
+    const char *path = getenv("PATH");
+    static const char *const fallback = "/usr/local/cuda/bin/ptxas";
+    char buf[4096];
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        if (n && n + 7 < sizeof buf) {
+            memcpy(buf, path, n);
+            memcpy(buf + n, "/ptxas", 7);
+            if (access(buf, X_OK) == 0)
+                return "ptxas";
+        }
+        path += n + (path[n] == ':');
+    }
+    return access(fallback, X_OK) == 0 ? fallback : NULL;
+}
+
+/* Assembles `ptx` for `target`; the cubin goes in *out (malloc'ed). False (silently: the
+   cubin is optional and PTX still loads) when ptxas fails. */
+static bool assemble(const char *ptxas, const char *target, const char *ptx, uint8_t **out,
+                     size_t *size)
+{
+    char dir[] = "/tmp/tilec-ptxas-XXXXXX";
+    if (!mkdtemp(dir))
+        return false;
+    char ptx_path[64], cubin_path[64];
+    snprintf(ptx_path, sizeof ptx_path, "%s/k.ptx", dir);
+    snprintf(cubin_path, sizeof cubin_path, "%s/k.cubin", dir);
+    bool ok = false;
+    FILE *f = fopen(ptx_path, "w");
+    if (f) {
+        ok = fputs(ptx, f) >= 0;
+        ok = (fclose(f) == 0) && ok;
+    }
+    if (ok) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char arch[64];
+            snprintf(arch, sizeof arch, "-arch=%s", target);
+            int devnull = open("/dev/null", O_WRONLY);
+            if (devnull >= 0) {
+                dup2(devnull, 1);
+                dup2(devnull, 2);
+            }
+            execlp(ptxas, ptxas, arch, "-o", cubin_path, ptx_path, (char *)NULL);
+            _exit(127);
+        }
+        int st = 0;
+        ok = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    *out = NULL;
+    if (ok && (f = fopen(cubin_path, "rb"))) {
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        *out = n > 0 ? malloc((size_t)n) : NULL;
+        ok = *out && fread(*out, 1, (size_t)n, f) == (size_t)n;
+        *size = ok ? (size_t)n : 0;
+        fclose(f);
+        if (!ok) {
+            free(*out);
+            *out = NULL;
+        }
+    } else
+        ok = false;
+    unlink(ptx_path);
+    unlink(cubin_path);
+    rmdir(dir);
+    return ok;
+}
+
+/* ---- records */
+
+static void put_signature(Writer *w, const TirKernel *tk, uint32_t *first_param,
+                          uint32_t *first_sym, uint64_t *signature)
+{
+    TbnParam params[64];
+    TbnSym syms[TBN_MAX_SYMS];
+    *first_param = w->nparams;
+    *first_sym = w->nsyms;
+    for (int i = 0; i < tk->nparams; i++) {
+        const TirParam *p = &tk->params[i];
+        TbnParam *q = &params[i];
+        memset(q, 0, sizeof *q);
+        q->name = p->name;
+        q->kind = (uint8_t)p->kind;
+        q->dtype = (uint8_t)p->dtype;
+        q->rank = (uint8_t)(p->kind == PARAM_TENSOR ? p->rank : 0);
+        q->reduce = (uint8_t)p->reduce;
+        uint32_t first_dim = w->nvalues;
+        for (int d = 0; d < q->rank; d++) {
+            q->dims[d] = p->dims[d].sym >= 0 ? -(int64_t)p->dims[d].sym - 1 : p->dims[d].value;
+            put_value(w, q->dims[d]);
+        }
+        uint32_t first_const = w->nvalues;
+        int nconst = p->kind == PARAM_CONST && p->dtype != DT_BOOL ? p->nconst_values : 0;
+        for (int c = 0; c < nconst; c++)
+            put_value(w, p->const_values[c]);
+        Buf *b = &w->sec[TBN_SEC_PARAMS];
+        put32(b, put_string(w, p->name));
+        put8(b, q->kind);
+        put8(b, q->dtype);
+        put8(b, q->rank);
+        put8(b, q->reduce);
+        put32(b, first_dim);
+        put32(b, first_const);
+        put32(b, (uint32_t)nconst);
+        put32(b, 0);
+        w->nparams++;
+    }
+    for (int s = 0; s < tk->nsyms; s++) {
+        syms[s].name = tk->syms[s].name;
+        syms[s].full = tk->syms[s].is_full;
+        put32(&w->sec[TBN_SEC_SYMS], put_string(w, tk->syms[s].name));
+        put32(&w->sec[TBN_SEC_SYMS], tk->syms[s].is_full ? TBN_SYM_FULL : 0);
+        w->nsyms++;
+    }
+    *signature = tbn_signature(tk->name, params, (uint32_t)tk->nparams, syms,
+                               (uint32_t)tk->nsyms);
+}
+
+typedef struct VariantRecord {
+    const TirKernel *tk;
+    const Config *config;
+    int64_t consts[64];
+    int nconsts;
+    int64_t full[TBN_MAX_SYMS];
+    const GridProgram *grid;
+    AlignClass align;
+    const Target *target;
+    CompiledKernel compiled;
+    const uint8_t *cubin;
+    size_t cubin_size;
+} VariantRecord;
+
+static void put_variant(Writer *w, uint32_t kernel, const VariantRecord *r)
+{
+    const TirKernel *tk = r->tk;
+    uint32_t first_config = w->nconfigs;
+    for (int i = 0; i < r->config->n; i++) {
+        put32(&w->sec[TBN_SEC_CONFIGS], put_string(w, r->config->entries[i].name));
+        put32(&w->sec[TBN_SEC_CONFIGS], 0);
+        put64(&w->sec[TBN_SEC_CONFIGS], (uint64_t)r->config->entries[i].value);
+        w->nconfigs++;
+    }
+    uint32_t first_const = w->nvalues;
+    for (int i = 0; i < r->nconsts; i++)
+        put_value(w, r->consts[i]);
+    uint32_t first_full = w->nvalues;
+    for (int s = 0; s < tk->nsyms; s++)
+        put_value(w, tk->syms[s].is_full ? r->full[s] : 0);
+    const TirOp *grid = grid_op(tk);
+    uint32_t first_block = w->nvalues;
+    for (int i = 0; i < grid->nvars; i++)
+        put_value(w, tir_loopvar_block(tk, tk->loopvars[grid->loopvars[i]], r->config));
+    uint32_t first_instr = w->ninstrs;
+    for (int i = 0; i < r->grid->n; i++) {
+        Buf *b = &w->sec[TBN_SEC_GRID];
+        put8(b, r->grid->code[i].op);
+        put8(b, r->grid->code[i].dtype);
+        put8(b, r->grid->code[i].sub);
+        put8(b, 0);
+        put32(b, r->grid->code[i].index);
+        put64(b, (uint64_t)r->grid->code[i].imm);
+        w->ninstrs++;
+    }
+    uint64_t ptx_size = strlen(r->compiled.ptx) + 1;
+    uint64_t ptx_at = put_blob(w, r->compiled.ptx, ptx_size);
+    uint64_t cubin_at = r->cubin_size ? put_blob(w, r->cubin, r->cubin_size) : 0;
+    Buf *b = &w->sec[TBN_SEC_VARIANTS];
+    put32(b, kernel);
+    put32(b, first_config);
+    put32(b, (uint32_t)r->config->n);
+    put32(b, first_const);
+    put32(b, first_full);
+    put32(b, first_block);
+    put32(b, (uint32_t)grid->nvars);
+    put32(b, first_instr);
+    put32(b, (uint32_t)r->grid->n);
+    put32(b, (uint32_t)r->target->sm);
+    put32(b, put_string(w, r->target->name));
+    put32(b, put_string(w, r->compiled.entry));
+    put32(b, (uint32_t)r->compiled.num_threads);
+    put32(b, (uint32_t)r->compiled.smem_bytes);
+    put8(b, (uint8_t)r->align);
+    put_zero(b, 7);
+    put64(b, ptx_at);
+    put64(b, ptx_size);
+    put64(b, cubin_at);
+    put64(b, r->cubin_size);
+    w->nvariants++;
+}
+
+static void put_default_dispatch(Writer *w, uint32_t kernel, uint32_t variant)
+{
+    Buf *b = &w->sec[TBN_SEC_DISPATCH];
+    put32(b, kernel);
+    put32(b, variant);
+    put32(b, put_string(w, "*"));
+    put32(b, w->nvalues);
+    put32(b, 0);
+    put32(b, 0);
+    w->ndispatch++;
+}
+
+static int write_file(const char *path, Writer *w)
+{
+    Buf out = {0};
+    uint32_t nsec = TBN_SECTION_KINDS;
+    uint64_t at = TBN_HEADER_SIZE + (uint64_t)nsec * TBN_SECTION_ENTRY_SIZE;
+    uint64_t offsets[TBN_SECTION_KINDS + 1];
+    for (uint32_t k = 1; k <= nsec; k++) {
+        at = (at + 15) & ~(uint64_t)15;
+        offsets[k] = at;
+        at += w->sec[k].len;
+    }
+    put_zero(&out, TBN_HEADER_SIZE);
+    for (uint32_t k = 1; k <= nsec; k++) {
+        put32(&out, k);
+        put32(&out, 0);
+        put64(&out, offsets[k]);
+        put64(&out, w->sec[k].len);
+    }
+    for (uint32_t k = 1; k <= nsec; k++) {
+        put_zero(&out, (size_t)(offsets[k] - out.len));
+        buf_put(&out, w->sec[k].data, w->sec[k].len);
+    }
+    Buf h = {0};
+    buf_put(&h, TBN_MAGIC, 8);
+    put32(&h, TBN_VERSION);
+    put32(&h, TBN_HEADER_SIZE);
+    put64(&h, out.len);
+    put32(&h, nsec);
+    put32(&h, 0);
+    put64(&h, TBN_HEADER_SIZE);
+    put32(&h, tbn_crc32(0, out.data + TBN_HEADER_SIZE, out.len - TBN_HEADER_SIZE));
+    put_zero(&h, 16);
+    put32(&h, tbn_crc32(0, h.data, 60));
+    memcpy(out.data, h.data, TBN_HEADER_SIZE);
+    free(h.data);
+    int status = EXIT_OK;
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(out.data, 1, out.len, f) != out.len || fclose(f) != 0) {
+        fprintf(stderr, "tilec: error: cannot write '%s': %s\n", path, strerror(errno));
+        status = EXIT_INPUT;
+    }
+    free(out.data);
+    return status;
+}
+
+/* ---- the launcher header */
+
+static const char *c_scalar_type(DType t)
+{
+    switch (t) {
+    case DT_F32: return "float";
+    case DT_F16: return "tile_f16";
+    case DT_BF16: return "tile_bf16";
+    case DT_F8E4M3: return "tile_f8e4m3";
+    case DT_F8E5M2: return "tile_f8e5m2";
+    case DT_I32: return "int32_t";
+    case DT_I64: return "int64_t";
+    case DT_BOOL: return "bool";
+    default: return "void";
+    }
+}
+
+static const char *scalar_member(DType t)
+{
+    switch (t) {
+    case DT_F32: return "f32";
+    case DT_F16: case DT_BF16: return "bits16";
+    case DT_F8E4M3: case DT_F8E5M2: return "bits8";
+    case DT_I32: return "i32";
+    case DT_I64: return "i64";
+    default: return "b";
+    }
+}
+
+typedef struct StoreScan {
+    bool written[64];
+} StoreScan;
+
+static void mark_written(TirOp *op, void *ctx)
+{
+    StoreScan *s = ctx;
+    if ((op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC) && op->param >= 0 && op->param < 64)
+        s->written[op->param] = true;
+}
+
+static void header_params(FILE *f, const TirKernel *tk, const StoreScan *ws, bool strided)
+{
+    fputs("tile_context *ctx, tile_bundle *bundle, CUstream stream", f);
+    for (int i = 0; i < tk->nparams; i++) {
+        const TirParam *p = &tk->params[i];
+        if (p->kind != PARAM_TENSOR)
+            continue;
+        fprintf(f, ",\n    %s%s *%s", ws->written[i] ? "" : "const ", c_scalar_type(p->dtype),
+                p->name);
+        for (int d = 0; strided && d < p->rank; d++)
+            fprintf(f, ", int64_t %s_s%d", p->name, d);
+    }
+    for (int s = 0; s < tk->nsyms; s++)
+        fprintf(f, ",\n    int64_t %s", tk->syms[s].name);
+    for (int i = 0; i < tk->nparams; i++) {
+        const TirParam *p = &tk->params[i];
+        if (p->kind == PARAM_SCALAR)
+            fprintf(f, ",\n    %s %s", c_scalar_type(p->dtype), p->name);
+        else if (p->kind == PARAM_CONST)
+            fprintf(f, ",\n    %s %s", p->dtype == DT_BOOL ? "bool" : "int64_t", p->name);
+    }
+}
+
+static void header_kernel(FILE *f, const char *prefix, int index, const TirKernel *tk,
+                          uint64_t signature)
+{
+    StoreScan ws = {{false}};
+    tir_walk(tk->body, mark_written, &ws);
+    int ntensors = 0, nstrides = 0, nscalars = 0, nconsts = 0;
+    for (int i = 0; i < tk->nparams; i++) {
+        const TirParam *p = &tk->params[i];
+        ntensors += p->kind == PARAM_TENSOR;
+        nstrides += p->kind == PARAM_TENSOR ? p->rank : 0;
+        nscalars += p->kind == PARAM_SCALAR;
+        nconsts += p->kind == PARAM_CONST;
+    }
+    fprintf(f, "\n/* kernel %s: strides in elements; the shape symbols in this order. */\n"
+            "static inline tile_status %s_%s(", tk->name, prefix, tk->name);
+    header_params(f, tk, &ws, true);
+    fputs(")\n{\n", f);
+    fprintf(f, "    void *const pointers[%d] = {", ntensors ? ntensors : 1);
+    const char *sep = "";
+    for (int i = 0; i < tk->nparams; i++)
+        if (tk->params[i].kind == PARAM_TENSOR) {
+            fprintf(f, "%s(void *)%s", sep, tk->params[i].name);
+            sep = ", ";
+        }
+    fprintf(f, "%s};\n    const int64_t strides[%d] = {", ntensors ? "" : "0", nstrides ? nstrides : 1);
+    sep = "";
+    for (int i = 0; i < tk->nparams; i++)
+        for (int d = 0; tk->params[i].kind == PARAM_TENSOR && d < tk->params[i].rank; d++) {
+            fprintf(f, "%s%s_s%d", sep, tk->params[i].name, d);
+            sep = ", ";
+        }
+    fprintf(f, "%s};\n    const int64_t symbols[%d] = {", nstrides ? "" : "0",
+            tk->nsyms ? tk->nsyms : 1);
+    for (int s = 0; s < tk->nsyms; s++)
+        fprintf(f, "%s%s", s ? ", " : "", tk->syms[s].name);
+    fprintf(f, "%s};\n    tile_scalar scalars[%d] = {{0}};\n", tk->nsyms ? "" : "0",
+            nscalars ? nscalars : 1);
+    int si = 0;
+    for (int i = 0; i < tk->nparams; i++) {
+        const TirParam *p = &tk->params[i];
+        if (p->kind != PARAM_SCALAR)
+            continue;
+        bool wrapped = p->dtype == DT_F16 || p->dtype == DT_BF16 || dtype_is_fp8(p->dtype);
+        fprintf(f, "    scalars[%d].%s = %s%s;\n", si++, scalar_member(p->dtype), p->name,
+                wrapped ? ".bits" : "");
+    }
+    fprintf(f, "    const int64_t consts[%d] = {", nconsts ? nconsts : 1);
+    sep = "";
+    for (int i = 0; i < tk->nparams; i++)
+        if (tk->params[i].kind == PARAM_CONST) {
+            fprintf(f, "%s(int64_t)%s", sep, tk->params[i].name);
+            sep = ", ";
+        }
+    fprintf(f, "%s};\n", nconsts ? "" : "0");
+    fprintf(f, "    const tile_launch_values values = {pointers, strides, symbols, scalars, "
+            "consts};\n    return tile_launch_values_at(ctx, bundle, %d, 0x%016llxull, &values, "
+            "stream);\n}\n", index, (unsigned long long)signature);
+
+    /* the contiguous form: row-major strides from the dims */
+    fprintf(f, "\n/* kernel %s on contiguous (row-major) tensors. */\n"
+            "static inline tile_status %s_%s_contiguous(", tk->name, prefix, tk->name);
+    header_params(f, tk, &ws, false);
+    fprintf(f, ")\n{\n    return %s_%s(ctx, bundle, stream", prefix, tk->name);
+    for (int i = 0; i < tk->nparams; i++) {
+        const TirParam *p = &tk->params[i];
+        if (p->kind != PARAM_TENSOR)
+            continue;
+        fprintf(f, ",\n        %s", p->name);
+        for (int d = 0; d < p->rank; d++) {
+            fputs(", ", f);
+            if (d == p->rank - 1) {
+                fputs("1", f);
+                continue;
+            }
+            for (int e = d + 1; e < p->rank; e++) {
+                if (e > d + 1)
+                    fputs(" * ", f);
+                if (p->dims[e].sym >= 0)
+                    fprintf(f, "%s", tk->syms[p->dims[e].sym].name);
+                else
+                    fprintf(f, "(int64_t)%lld", (long long)p->dims[e].value);
+            }
+        }
+    }
+    for (int s = 0; s < tk->nsyms; s++)
+        fprintf(f, ", %s", tk->syms[s].name);
+    for (int i = 0; i < tk->nparams; i++)
+        if (tk->params[i].kind != PARAM_TENSOR)
+            fprintf(f, ", %s", tk->params[i].name);
+    fputs(");\n}\n", f);
+}
+
+/* ---- the driver */
+
+static char *derive_name(Arena *a, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strcspn(base, ".");
+    char *name = arena_strndup(a, base, n ? n : strlen(base));
+    for (char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c))
+            *c = '_';
+    if (!name[0] || isdigit((unsigned char)name[0]))
+        name = arena_printf(a, "b_%s", name);
+    return name;
+}
+
+static char *derive_header(Arena *a, const char *path)
+{
+    size_t n = strlen(path);
+    if (n > 4 && strcmp(path + n - 4, ".tbn") == 0)
+        n -= 4;
+    return arena_printf(a, "%.*s.h", (int)n, path);
+}
+
+typedef struct KernelOut {
+    const TirKernel *signature_tk;   /* the first lowering: signature and header */
+    uint64_t signature;
+    uint32_t first_variant, nvariants, first_dispatch;
+} KernelOut;
+
+static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel *k,
+                        Writer *w, uint32_t kernel_index, KernelOut *out, const char *ptxas)
+{
+    KernelPlan *plan = arena_alloc(a, sizeof *plan);
+    if (plan_kernel(a, k, o->config, plan) != 0)
+        return EXIT_USAGE;
+    BundleCompileFn compile = o->compile ? o->compile : codegen_compile;
+    if (!compile) {
+        fputs("tilec: error: this tilec has no PTX code generation yet (codegen_compile is not "
+              "linked in)\n", stderr);
+        return EXIT_NOT_BUILT;
+    }
+    int64_t *const_values = arena_alloc(a, sizeof(int64_t) * (size_t)(k->nparams + 1));
+    int idx[64] = {0};
+    out->first_variant = w->nvariants;
+    out->first_dispatch = w->ndispatch;
+    /* every combination of const values: an odometer over the const params */
+    for (;;) {
+        for (int i = 0; i < k->nparams; i++)
+            if (k->params[i]->kind == PARAM_CONST)
+                const_values[i] = plan->const_choice[i][idx[i]];
+        TirKernel *tk = tir_lower(a, d, k, const_values);
+        if (!tk || tir_run_pipeline(tk, d, NULL) != 0)
+            return EXIT_INPUT;
+        Config *resolved = arena_alloc(a, sizeof *resolved);
+        char err[512];
+        if (config_resolve(tk, &plan->user, resolved, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: --config for kernel %s: %s\n", k->name, err);
+            return EXIT_USAGE;
+        }
+        GridProgram *grid = arena_alloc(a, sizeof *grid);
+        if (!build_grid_program(tk, grid)) {
+            fprintf(stderr, "tilec: error: kernel %s: %s\n", k->name, grid->err);
+            return EXIT_INPUT;
+        }
+        if (!out->signature_tk) {
+            out->signature_tk = tk;
+            uint32_t fp, fs;
+            put_signature(w, tk, &fp, &fs, &out->signature);
+            Buf *b = &w->sec[TBN_SEC_KERNELS];
+            put32(b, put_string(w, k->name));
+            put32(b, fp);
+            put32(b, (uint32_t)tk->nparams);
+            put32(b, fs);
+            put32(b, (uint32_t)tk->nsyms);
+            put32(b, 0); /* variant and dispatch runs: patched when the kernel is done */
+            put32(b, 0);
+            put32(b, 0);
+            put32(b, 0);
+            put32(b, 0);
+            put64(b, out->signature);
+            put_zero(b, 16);
+        }
+        /* every combination of full-axis sizes */
+        int fidx[TBN_MAX_SYMS] = {0};
+        for (;;) {
+            VariantRecord r = {.tk = tk, .config = resolved, .grid = grid, .target = o->target};
+            for (int i = 0; i < k->nparams; i++)
+                if (k->params[i]->kind == PARAM_CONST)
+                    r.consts[r.nconsts++] = const_values[i];
+            Variant v = {.config = resolved};
+            for (int s = 0; s < tk->nsyms; s++)
+                if (tk->syms[s].is_full)
+                    v.full_sizes[s] = r.full[s] = plan->full_values[s][fidx[s]];
+            static const AlignClass aligns[] = {ALIGN_VEC16, ALIGN_ANY};
+            for (size_t ai = 0; ai < sizeof aligns / sizeof aligns[0]; ai++) {
+                v.align = r.align = aligns[ai];
+                memset(&r.compiled, 0, sizeof r.compiled);
+                if (compile(a, tk, &v, o->target, false, &r.compiled, err, sizeof err) != 0) {
+                    fprintf(stderr, "tilec: error: kernel %s (align %s): %s\n", k->name,
+                            tbn_align_name((int)v.align), err);
+                    return EXIT_INPUT;
+                }
+                uint8_t *cubin = NULL;
+                if (ptxas)
+                    assemble(ptxas, o->target->name, r.compiled.ptx, &cubin, &r.cubin_size);
+                r.cubin = cubin;
+                put_default_dispatch(w, kernel_index, w->nvariants);
+                put_variant(w, kernel_index, &r);
+                free(cubin);
+            }
+            int s = 0;
+            for (; s < tk->nsyms; s++) {
+                if (!tk->syms[s].is_full)
+                    continue;
+                if (++fidx[s] < plan->nfull_values[s])
+                    break;
+                fidx[s] = 0;
+            }
+            if (s == tk->nsyms)
+                break;
+        }
+        int i = 0;
+        for (; i < k->nparams; i++) {
+            if (k->params[i]->kind != PARAM_CONST)
+                continue;
+            if (++idx[i] < plan->nconst_choice[i])
+                break;
+            idx[i] = 0;
+        }
+        if (i == k->nparams)
+            break;
+    }
+    out->nvariants = w->nvariants - out->first_variant;
+    /* patch the kernel record's runs */
+    uint8_t *rec = w->sec[TBN_SEC_KERNELS].data + (size_t)kernel_index * TBN_KERNEL_SIZE;
+    uint32_t runs[4] = {out->first_variant, out->nvariants, out->first_dispatch,
+                        w->ndispatch - out->first_dispatch};
+    for (int j = 0; j < 4; j++)
+        for (int byte = 0; byte < 4; byte++)
+            rec[20 + 4 * j + byte] = (uint8_t)(runs[j] >> (8 * byte));
+    return EXIT_OK;
+}
+
+int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOptions *o)
+{
+    Writer w;
+    memset(&w, 0, sizeof w);
+    put_string(&w, "");
+    const char *name = o->name ? o->name : derive_name(a, o->path);
+    const char *header = o->header_path ? o->header_path : derive_header(a, o->path);
+    const char *ptxas = find_ptxas(o);
+    KernelOut *outs = arena_alloc(a, sizeof *outs * (size_t)(p->nkernels + 1));
+    int status = EXIT_OK;
+    for (int i = 0; i < p->nkernels && status == EXIT_OK; i++) {
+        if (o->kernel && strcmp(o->kernel, p->kernels[i]->name) != 0)
+            continue;
+        status = build_kernel(a, d, o, p->kernels[i], &w, w.nkernels, &outs[w.nkernels], ptxas);
+        w.nkernels++;
+    }
+    if (status == EXIT_OK)
+        status = write_file(o->path, &w);
+    if (status == EXIT_OK) {
+        FILE *f = fopen(header, "w");
+        if (!f) {
+            fprintf(stderr, "tilec: error: cannot write '%s': %s\n", header, strerror(errno));
+            status = EXIT_INPUT;
+        } else {
+            char *guard = arena_printf(a, "TILE_BUNDLE_%s_H", name);
+            for (char *c = guard; *c; c++)
+                *c = (char)toupper((unsigned char)*c);
+            fprintf(f, "/* %s — typed launchers for the kernels of %s, generated by tilec build"
+                    "\n   from %s. Each returns a tile_status; see docs/runtime.md. */\n"
+                    "#ifndef %s\n#define %s\n\n#include <tile.h>\n", header, o->path,
+                    p->files ? p->files->path : "?", guard, guard);
+            for (uint32_t i = 0; i < w.nkernels; i++)
+                header_kernel(f, name, (int)i, outs[i].signature_tk, outs[i].signature);
+            fputs("\n#endif\n", f);
+            if (fclose(f) != 0) {
+                fprintf(stderr, "tilec: error: cannot write '%s'\n", header);
+                status = EXIT_INPUT;
+            }
+        }
+    }
+    for (int k = 0; k <= TBN_SECTION_KINDS; k++)
+        free(w.sec[k].data);
+    return status;
+}
+
+/* build.c's EMIT_NONE: `tilec build FILE -o NAME.tbn`. */
+int build_bundle(const BuildRequest *req, const Program *p, Arena *a, Diag *d)
+{
+    if (!req->output || strcmp(req->output, "-") == 0) {
+        fputs("tilec: error: build writes a bundle: give -o NAME.tbn (or --emit=STAGE to "
+              "print a stage)\n", stderr);
+        return EXIT_USAGE;
+    }
+    BundleOptions o = {.path = req->output, .kernel = req->kernel, .config = req->config,
+                       .target = req->target};
+    return bundle_write_program(a, d, p, &o);
+}

@@ -1,0 +1,540 @@
+/* tune.c — `tilec tune`: a thin command over the autotune library. Parses the options,
+   runs the front end and lowers the kernel for its const values, builds the space per
+   --shape, and prints it (--space, no GPU needed), exports cache entries (--export), or
+   tunes on the GPU. docs/tuning.md describes the whole of it. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autotune.h"
+#include "driver.h"
+#include "gpu.h"
+#include "tir.h"
+#include "tune_gpu.h"
+
+static const char *const usage_tune =
+    "usage: tilec tune FILE [--kernel NAME] --shape M=...,N=... [--shape ...]...\n"
+    "                  [--const NAME=V,...] [--set NAME=VALUE]...\n"
+    "                  [--space-set NAME=V1,V2|LO..HI]...\n"
+    "                  [--budget 60s] [--max-evals N] [--seed N]\n"
+    "                  [--strategy exhaustive|random|pattern|de] [--space]\n"
+    "       tilec tune --kernel NAME --export FILE\n"
+    "\n"
+    "Searches block sizes, warps, stages and grouping for each --shape, keeps the best\n"
+    "config in the tune cache ($TILEC_CACHE_DIR, $XDG_CACHE_HOME/tilec or ~/.cache/tilec).\n"
+    "\n"
+    "  --kernel NAME          the kernel (needed when FILE has several)\n"
+    "  --shape SYM=N,...      the value of every shape symbol (repeat for more shapes)\n"
+    "  --const NAME=V,...     const parameters (causal=true); their first value otherwise\n"
+    "  --set NAME=VALUE       a scalar parameter's value for the timed launches (every\n"
+    "                         scalar needs one, as for `tilec bench`); inputs are random\n"
+    "  --space-set NAME=...   narrow a tunable: BLOCK_M=64,128 or num_stages=2..4\n"
+    "  --space                print the space, what each pruning rule removed and the\n"
+    "                         first 40 survivors, then exit (no GPU needed)\n"
+    "  --space-all            the same, listing every survivor\n"
+    "  --budget TIME          wall clock per shape: 60s, 2m or seconds (default 60s)\n"
+    "  --max-evals N          at most N candidates measured per shape\n"
+    "  --strategy NAME        exhaustive, random, pattern or de (default: exhaustive when\n"
+    "                         at most 64 points survive, pattern otherwise)\n"
+    "  --seed N               the search's seed (default 1)\n"
+    "  --align CLASS          vec16 (default), unit or any: the tensors' alignment class\n"
+    "  --export FILE          write the cache entries of --kernel to FILE (for\n"
+    "                         `tilec build --tuned-from FILE` on another machine)\n";
+
+typedef struct TuneRequest {
+    const char *path;
+    const char *kernel;
+    char **shapes;
+    int nshapes;
+    const char *consts;
+    LaunchNamed *sets;
+    int nsets;
+    char **space_sets;
+    int nspace_sets;
+    bool print_space;
+    bool list_all;
+    double budget_s;
+    int64_t max_evals;
+    uint64_t seed;
+    bool strategy_given;
+    SearchStrategy strategy;
+    const char *align;
+    const char *export_path;
+} TuneRequest;
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("tilec: error: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    fputs(usage_tune, stderr);
+    return EXIT_USAGE;
+}
+
+/* "60s", "2m", "90" (seconds). */
+static bool parse_duration(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || !(v > 0))
+        return false;
+    if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        v *= 60;
+    else if (*end && strcmp(end, "s") != 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool push(char ***list, int *n, char *item)
+{
+    char **grown = realloc(*list, sizeof *grown * (size_t)(*n + 1));
+    if (!grown)
+        return false;
+    grown[(*n)++] = item;
+    *list = grown;
+    return true;
+}
+
+/* Returns EXIT_OK, -1 after --help, or a usage error. */
+static int parse_args(int argc, char **argv, TuneRequest *req)
+{
+    enum { OPT_SHAPE = 256, OPT_CONST, OPT_SET, OPT_SPACE_SET, OPT_SPACE, OPT_BUDGET, OPT_MAX_EVALS,
+           OPT_STRATEGY, OPT_SEED, OPT_ALIGN, OPT_EXPORT, OPT_SPACE_ALL };
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"kernel", required_argument, NULL, 'k'},
+        {"shape", required_argument, NULL, OPT_SHAPE},
+        {"const", required_argument, NULL, OPT_CONST},
+        {"set", required_argument, NULL, OPT_SET},
+        {"space-set", required_argument, NULL, OPT_SPACE_SET},
+        {"space", no_argument, NULL, OPT_SPACE},
+        {"space-all", no_argument, NULL, OPT_SPACE_ALL},
+        {"budget", required_argument, NULL, OPT_BUDGET},
+        {"max-evals", required_argument, NULL, OPT_MAX_EVALS},
+        {"strategy", required_argument, NULL, OPT_STRATEGY},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"align", required_argument, NULL, OPT_ALIGN},
+        {"export", required_argument, NULL, OPT_EXPORT},
+        {0, 0, 0, 0},
+    };
+    req->budget_s = 60;
+    req->seed = 1;
+    req->align = "vec16";
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'h': fputs(usage_tune, stdout); return -1;
+        case 'k': req->kernel = optarg; break;
+        case OPT_SHAPE:
+            if (!push(&req->shapes, &req->nshapes, optarg))
+                return EXIT_INPUT;
+            break;
+        case OPT_CONST: req->consts = optarg; break;
+        case OPT_SET: {
+            int status = launch_cli_add_named(&req->sets, &req->nsets, "--set", optarg,
+                                              "NAME=VALUE", usage_tune);
+            if (status != EXIT_OK)
+                return status;
+            break;
+        }
+        case OPT_SPACE_SET:
+            if (!push(&req->space_sets, &req->nspace_sets, optarg))
+                return EXIT_INPUT;
+            break;
+        case OPT_SPACE: req->print_space = true; break;
+        case OPT_SPACE_ALL: req->print_space = req->list_all = true; break;
+        case OPT_BUDGET:
+            if (!parse_duration(optarg, &req->budget_s))
+                return usage_error("--budget '%s': expected a time such as 60s, 2m or 90", optarg);
+            break;
+        case OPT_MAX_EVALS:
+            req->max_evals = strtoll(optarg, &end, 10);
+            if (*end || req->max_evals < 1)
+                return usage_error("--max-evals '%s': expected a positive integer", optarg);
+            break;
+        case OPT_SEED:
+            req->seed = strtoull(optarg, &end, 10);
+            if (*end || !*optarg)
+                return usage_error("--seed '%s': expected a non-negative integer", optarg);
+            break;
+        case OPT_STRATEGY:
+            if (search_strategy_parse(optarg, &req->strategy) != 0)
+                return usage_error("unknown --strategy '%s' (expected exhaustive, random, pattern or de)", optarg);
+            req->strategy_given = true;
+            break;
+        case OPT_ALIGN:
+            if (strcmp(optarg, "vec16") && strcmp(optarg, "unit") && strcmp(optarg, "any"))
+                return usage_error("unknown --align '%s' (expected vec16, unit or any)", optarg);
+            req->align = optarg;
+            break;
+        case OPT_EXPORT: req->export_path = optarg; break;
+        default: fputs(usage_tune, stderr); return EXIT_USAGE;
+        }
+    }
+    if (req->export_path) {
+        if (!req->kernel)
+            return usage_error("%s", "--export needs --kernel NAME");
+        if (optind < argc)
+            req->path = argv[optind++];
+    } else {
+        if (optind >= argc)
+            return usage_error("%s", "tune needs a FILE");
+        req->path = argv[optind++];
+        if (req->nshapes == 0)
+            return usage_error("%s", "tune needs at least one --shape SYM=N,...");
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s' (tune takes one FILE)", argv[optind]);
+    return EXIT_OK;
+}
+
+static int export_entries(const TuneRequest *req)
+{
+    char dir[4096], err[512];
+    if (autotune_cache_dir(dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        return EXIT_INPUT;
+    }
+    int n = autotune_export(dir, req->kernel, req->export_path, err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "tilec: error: --export: %s\n", err);
+        return EXIT_INPUT;
+    }
+    fprintf(stderr, "tilec: wrote %d tuned config%s of kernel %s to %s\n", n, n == 1 ? "" : "s",
+            req->kernel, req->export_path);
+    return EXIT_OK;
+}
+
+/* Const values from --const (others: their first declared value, bool false). */
+static int parse_consts(const Kernel *k, const char *text, int64_t *values)
+{
+    for (int i = 0; i < k->nparams; i++)
+        if (k->params[i]->kind == PARAM_CONST && k->params[i]->nconst_values > 0)
+            values[i] = k->params[i]->const_values[0];
+    const char *p = text ? text : "";
+    while (*p) {
+        char item[256];
+        size_t n = strcspn(p, ",");
+        snprintf(item, sizeof item, "%.*s", (int)n, p);
+        p += n + (p[n] == ',');
+        char *eq = strchr(item, '=');
+        const Param *param = NULL;
+        if (eq) {
+            *eq = 0;
+            for (int i = 0; i < k->nparams; i++)
+                if (k->params[i]->kind == PARAM_CONST && strcmp(k->params[i]->name, item) == 0)
+                    param = k->params[i];
+        }
+        if (!param) {
+            fprintf(stderr, "tilec: error: --const '%s': kernel %s has no const parameter of "
+                    "that name\n", item, k->name);
+            return -1;
+        }
+        if (parse_const_value(param, eq + 1, &values[param->index]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Binds every shape symbol of the kernel from one --shape. */
+static int parse_shape(const TirKernel *k, const char *text, int64_t *values)
+{
+    bool given[TUNE_MAX_SYMS] = {false};
+    const char *p = text;
+    while (*p) {
+        char item[128];
+        size_t n = strcspn(p, ",");
+        snprintf(item, sizeof item, "%.*s", (int)n, p);
+        p += n + (p[n] == ',');
+        char *eq = strchr(item, '='), *end;
+        if (!eq) {
+            fprintf(stderr, "tilec: error: --shape '%s': expected SYM=N\n", item);
+            return -1;
+        }
+        *eq = 0;
+        int sym = tir_find_sym(k, item);
+        if (sym < 0) {
+            fprintf(stderr, "tilec: error: --shape: kernel %s has no shape symbol '%s'\n", k->name, item);
+            return -1;
+        }
+        errno = 0;
+        long long v = strtoll(eq + 1, &end, 10);
+        if (errno || *end || end == eq + 1 || v < 0) {
+            fprintf(stderr, "tilec: error: --shape %s='%s' is not a size\n", item, eq + 1);
+            return -1;
+        }
+        values[sym] = v;
+        given[sym] = true;
+    }
+    for (int i = 0; i < k->nsyms; i++)
+        if (!given[i]) {
+            fprintf(stderr, "tilec: error: --shape '%s' does not give %s (kernel %s needs:", text,
+                    k->syms[i].name, k->name);
+            for (int j = 0; j < k->nsyms; j++)
+                fprintf(stderr, " %s", k->syms[j].name);
+            fputs(")\n", stderr);
+            return -1;
+        }
+    return 0;
+}
+
+static const Kernel *pick_kernel(const Program *p, const char *name)
+{
+    if (name) {
+        const Kernel *k = program_find_kernel(p, name);
+        if (!k) {
+            fprintf(stderr, "tilec: error: no kernel named '%s' (kernels:", name);
+            for (int i = 0; i < p->nkernels; i++)
+                fprintf(stderr, " %s", p->kernels[i]->name);
+            fputs(")\n", stderr);
+        }
+        return k;
+    }
+    if (p->nkernels == 1)
+        return p->kernels[0];
+    fprintf(stderr, "tilec: error: the file has %d kernels: name one with --kernel (kernels:",
+            p->nkernels);
+    for (int i = 0; i < p->nkernels; i++)
+        fprintf(stderr, " %s", p->kernels[i]->name);
+    fputs(")\n", stderr);
+    return NULL;
+}
+
+/* "causal=true,split=2": the const values a tune was made for (part of the cache key). */
+static void const_text(const Kernel *k, const int64_t *values, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < k->nparams && len < size; i++) {
+        const Param *prm = k->params[i];
+        if (prm->kind != PARAM_CONST)
+            continue;
+        if (prm->dtype == DT_BOOL)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", len ? "," : "", prm->name,
+                                    values[i] ? "true" : "false");
+        else
+            len += (size_t)snprintf(buf + len, size - len, "%s%s=%lld", len ? "," : "", prm->name,
+                                    (long long)values[i]);
+    }
+}
+
+/* A stand-in for the GPU, for testing the command without one (TILEC_TUNE_SYNTHETIC=1):
+   candidates "compile" to their Config and "run" in the child with a made-up time that
+   favours 128x128 tiles, 8 warps and 3 stages. Never used otherwise. */
+static int synthetic_compile(void *ctx, const Config *c, TuneArtifact *out, char *err, size_t errlen)
+{
+    (void)ctx;
+    (void)err;
+    (void)errlen;
+    memset(out, 0, sizeof *out);
+    if (!(out->data = malloc(sizeof *c)))
+        return -1;
+    memcpy(out->data, c, sizeof *c);
+    out->size = sizeof *c;
+    return 0;
+}
+
+static TuneStatus synthetic_benchmark(void *ctx, const void *data, size_t size, double best_ms,
+                                      BenchTiming *out, char *err, size_t errlen)
+{
+    (void)ctx;
+    (void)best_ms;
+    (void)err;
+    (void)errlen;
+    Config c;
+    if (size != sizeof c)
+        return TUNE_BENCH_FAILED;
+    memcpy(&c, data, sizeof c);
+    double t = 1;
+    for (int i = 0; i < c.n; i++) {
+        double v = (double)c.entries[i].value;
+        if (strncmp(c.entries[i].name, "BLOCK_", 6) == 0)
+            t += 0.1 * fabs(log2(v > 0 ? v : 1) - 7);
+        else if (strcmp(c.entries[i].name, "num_warps") == 0)
+            t += 0.05 * fabs(v - 8) / 4;
+        else if (strcmp(c.entries[i].name, "num_stages") == 0)
+            t += 0.03 * fabs(v - 3);
+    }
+    out->median_ms = out->min_ms = t;
+    out->reps = 1;
+    return TUNE_OK;
+}
+
+/* Where candidates are timed: the GPU (its backend is made per shape, in tune_shapes), or
+   the synthetic stand-in with TILEC_TUNE_SYNTHETIC=1. Returns -1 with the reason when there
+   is no GPU. */
+static int pick_backend(bool *synthetic, TuneGpuInfo *gpu, char *err, size_t errlen)
+{
+    const char *env = getenv("TILEC_TUNE_SYNTHETIC");
+    *synthetic = env && strcmp(env, "1") == 0;
+    if (*synthetic) {
+        *gpu = (TuneGpuInfo){.name = "synthetic", .sm_count = 1};
+        return 0;
+    }
+    char why[384];
+    if (tune_gpu_probe(gpu, why, sizeof why) != 0) {
+        snprintf(err, errlen, "tilec tune times candidates on an NVIDIA GPU and found none (%s); "
+                 "`tilec tune --space` shows the search space without one", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Tunes each shape's space, prints its table and caches its best. */
+static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t source_hash,
+                       const char *consts)
+{
+    TuneGpuInfo gpu;
+    bool synthetic;
+    char err[512], dir[4096];
+    if (pick_backend(&synthetic, &gpu, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        return EXIT_INPUT;
+    }
+    if (autotune_cache_dir(dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        return EXIT_INPUT;
+    }
+    int status = EXIT_OK;
+    for (int s = 0; s < req->nshapes && status == EXIT_OK; s++) {
+        TuneSpace *space = &spaces[s];
+        TuneBackend backend = {.compile = synthetic_compile, .child_benchmark = synthetic_benchmark};
+        TuneGpuBackend *gpu_backend = NULL;
+        if (!synthetic && !(gpu_backend = tune_gpu_backend_new(space, req->sets, req->nsets, 0,
+                                                               req->align, &backend, err,
+                                                               sizeof err))) {
+            fprintf(stderr, "tilec: error: %s\n", err);
+            return EXIT_USAGE;
+        }
+        TunePruneCounts counts;
+        tune_space_count(space, &counts);
+        SearchStrategy strategy = req->strategy_given ? req->strategy :
+                                  counts.survivors <= 64 ? SEARCH_EXHAUSTIVE : SEARCH_PATTERN;
+        int64_t rows, cols;
+        Config def;
+        int point[TUNE_MAX_DIMS];
+        tune_space_default(space, point);
+        tune_space_config(space, point, &def);
+        estimate_largest_dot(&space->shape, &def, &rows, &cols);
+        DType operand = DT_BF16;
+        for (int i = 0; i < space->shape.kernel->nparams; i++)
+            if (dtype_is_fp8(space->shape.kernel->params[i].dtype))
+                operand = DT_F8E4M3;
+        TuneOptions o = {.search = {.strategy = strategy, .seed = req->seed,
+                                    .max_evals = req->max_evals, .budget_s = req->budget_s},
+                         .handle_sigint = true, .progress = true, .out = stderr,
+                         .flops = estimate_flops(&space->shape),
+                         .peak_tflops = tune_gpu_peak_tflops(gpu.name, operand)};
+        printf("kernel %s, shape %s: %llu of %llu points survive pruning; %s search on %s\n",
+               space->shape.kernel->name, req->shapes[s], (unsigned long long)counts.survivors,
+               (unsigned long long)counts.total, search_strategy_name(strategy), gpu.name);
+        if (gpu_backend)
+            printf("  %s\n", tune_gpu_backend_summary(gpu_backend));
+        fflush(stdout);
+        TuneResult r;
+        int ran = tune_run(space, &backend, &o, &r);
+        tune_gpu_backend_free(gpu_backend);
+        if (ran != 0) {
+            fprintf(stderr, "tilec: error: %s\n", r.error);
+            tune_result_free(&r);
+            return EXIT_INPUT;
+        }
+        tune_print_table(stdout, space, &o, &r);
+        TuneKey key;
+        tune_key_make(&key, space, source_hash, consts, req->align, &gpu);
+        if (tune_store_best(dir, &key, space, &r, strategy, stderr, err, sizeof err) != 0)
+            fprintf(stderr, "tilec: warning: the best config was not cached: %s\n", err);
+        else if (r.found)
+            printf("cached in %s/tune-cache.json\n", dir);
+        if (r.interrupted)
+            status = 130;   /* like a shell after Ctrl-C, once the best so far is kept */
+        tune_result_free(&r);
+    }
+    return status;
+}
+
+static int run_tune(const TuneRequest *req)
+{
+    Arena arena = {0};
+    Diag diag = {.out = stderr};
+    Program *p;
+    int status = EXIT_OK;
+    if (front_end(&arena, &diag, req->path, target_lookup("sm_90a"), &p)) {
+        status = EXIT_INPUT;
+        goto done;
+    }
+    const Kernel *k = pick_kernel(p, req->kernel);
+    if (!k) {
+        status = EXIT_USAGE;
+        goto done;
+    }
+    int64_t *consts = arena_alloc(&arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
+    if (parse_consts(k, req->consts, consts) != 0) {
+        status = EXIT_USAGE;
+        goto done;
+    }
+    TirKernel *tk = tir_lower(&arena, &diag, k, consts);
+    if (!tk || tir_run_pipeline(tk, &diag, NULL) != 0) {
+        status = EXIT_INPUT;
+        goto done;
+    }
+    TuneSpace *spaces = arena_alloc(&arena, sizeof *spaces * (size_t)req->nshapes);
+    for (int s = 0; s < req->nshapes; s++) {
+        int64_t syms[TUNE_MAX_SYMS] = {0};
+        char err[512];
+        if (tk->nsyms > TUNE_MAX_SYMS || parse_shape(tk, req->shapes[s], syms) != 0) {
+            status = EXIT_USAGE;
+            goto done;
+        }
+        if (tune_space_init(&spaces[s], tk, syms, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: %s\n", err);
+            status = EXIT_INPUT;
+            goto done;
+        }
+        for (int i = 0; i < req->nspace_sets; i++)
+            if (tune_space_narrow(&spaces[s], req->space_sets[i], err, sizeof err) != 0) {
+                fprintf(stderr, "tilec: error: %s\n", err);
+                status = EXIT_USAGE;
+                goto done;
+            }
+    }
+    if (req->print_space) {
+        for (int s = 0; s < req->nshapes; s++) {
+            if (s)
+                putchar('\n');
+            tune_space_print(stdout, &spaces[s], req->list_all ? 0 : 40);
+        }
+        goto done;
+    }
+    uint64_t source_hash = 0;
+    for (const SourceFile *f = p->files; f; f = f->next) {
+        source_hash = autotune_hash_bytes(source_hash, f->path, strlen(f->path) + 1);
+        source_hash = autotune_hash_bytes(source_hash, f->text, f->len);
+    }
+    char consts_text[256];
+    const_text(k, consts, consts_text, sizeof consts_text);
+    status = tune_shapes(req, spaces, source_hash, consts_text);
+done:
+    arena_free(&arena);
+    return status;
+}
+
+int cmd_tune(int argc, char **argv)
+{
+    TuneRequest req = {0};
+    int status = parse_args(argc, argv, &req);
+    if (status == -1)
+        status = EXIT_OK;
+    else if (status == EXIT_OK)
+        status = req.export_path ? export_entries(&req) : run_tune(&req);
+    free(req.shapes);
+    free(req.sets);
+    free(req.space_sets);
+    return status;
+}

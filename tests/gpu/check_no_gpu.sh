@@ -1,0 +1,68 @@
+#!/bin/sh
+# check_no_gpu.sh BUILD_DIR — on a machine without an NVIDIA driver (CI), `tilec run`
+# without --interpret and `tilec bench` must say `tilec: error: no GPU: libcuda.so.1 not
+# found ...` and exit 1, never crash; usage errors still exit 2. Prints one line per case
+# and `N passed, N failed`; exits 1 on any failure. Where a driver loads, it says so and
+# checks only the usage cases.
+set -u
+build=${1:-build}
+tilec="$build/tilec"
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 1
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect NAME STATUS PATTERN COMMAND...: the exit status and a fixed string in stderr
+expect() {
+    name=$1 want_status=$2 pattern=$3
+    shift 3
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    if [ "$status" -eq "$want_status" ] && grep -qF -- "$pattern" "$tmp/err"; then
+        passed=$((passed + 1))
+        echo "ok   $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: exit $status (want $want_status), stderr:"
+        sed 's/^/    /' "$tmp/err" | head -5
+    fi
+}
+
+"$tilec" run examples/gemm.tile --shape M=8,N=8,K=8 >/dev/null 2>"$tmp/probe"
+if grep -qF "libcuda.so.1 not found" "$tmp/probe"; then
+    nogpu="tilec: error: no GPU: libcuda.so.1 not found"
+    expect "run without --interpret" 1 "$nogpu" \
+        "$tilec" run examples/gemm.tile --shape M=8,N=8,K=8
+    expect "run --check" 1 "$nogpu" \
+        "$tilec" run examples/attention.tile --shape Z=1,H=1,M=16,N=16,D=64 --set scale=0.125 \
+        --set causal=true --check
+    expect "run --ptx" 1 "$nogpu" \
+        "$tilec" run tests/gpu/machinery.tile --kernel copy --shape M=3,N=5 --ptx tests/gpu/ptx/copy.ptx
+    expect "bench" 1 "$nogpu" \
+        "$tilec" bench examples/gemm.tile --kernel gemm --shape M=64,N=64,K=64
+    expect "bench of a chain" 1 "$nogpu" \
+        "$tilec" bench examples/fp8_quantize.tile --kernel amax,quantize_e4m3 \
+        --link quantize_e4m3.amax=amax.out --shape M=64,K=64
+else
+    echo "a CUDA driver loads here: the no-GPU cases are skipped"
+fi
+# usage errors come before the device is opened
+expect "bench without --kernel" 2 "bench needs --kernel NAME" \
+    "$tilec" bench examples/gemm.tile --shape M=8,N=8,K=8
+expect "bench --reps 0" 2 "--reps '0'" \
+    "$tilec" bench examples/gemm.tile --kernel gemm --reps 0
+expect "bench --link malformed" 2 "--link 'amax'" \
+    "$tilec" bench examples/fp8_quantize.tile --kernel amax --link amax
+expect "bench unknown name" 2 "no kernel of the chain has a parameter 'nope'" \
+    "$tilec" bench examples/gemm.tile --kernel gemm --set nope=1
+expect "run --check with --interpret" 2 "leave out --interpret" \
+    "$tilec" run examples/gemm.tile --interpret --check
+if "$tilec" bench --help | grep -q "usage: tilec bench"; then
+    passed=$((passed + 1)); echo "ok   bench --help"
+else
+    failed=$((failed + 1)); echo "FAIL bench --help"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,508 @@
+#!/usr/bin/env python3
+"""The device sweep: every example kernel on the GPU against torch computed on the GPU.
+
+usage: python3 tests/gpu/sweep.py OUT_DIR [--tilec PATH] [--jobs N] [--only SUBSTRING]
+                                  [--machinery-only]
+
+Runs on the device machine (torch and numpy there). For each kernel, at least 30 shapes
+(odd M, N and K such as 93 and 1001; attention with M != N, D 64 and 128, causal and not)
+each under two configs of the kernel's list (so every config is used), some with an input
+passed as a non-contiguous view (a transposed tensor saved as a Fortran-order .npy, which
+tilec keeps strided on the device). Each case drives `tilec run --in ... --out ...`: inputs
+are made with torch on the GPU and rounded to the kernel's dtypes, the reference is torch in
+float64 on the GPU from those same rounded inputs, and every output is compared with a
+tolerance from the rounding involved (README of this folder: tests/gpu/README.md). tilec
+checks its guard bands itself: a stray store makes the run fail. Small cases also run with
+`--check` (the GPU against the interpreter).
+
+First it tests the launcher on hand-written PTX (tests/gpu/ptx/): a strided copy, a copy
+with a deliberate out-of-bounds store that the guard bands must catch, and a scaled sum
+into a reduction target.
+
+Prints a table per kernel and `N passed, N failed`; writes results.json and failures.txt
+into OUT_DIR.
+"""
+import argparse
+import concurrent.futures as futures
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEV = "cuda"
+E4M3 = torch.float8_e4m3fn
+E5M2 = torch.float8_e5m2
+
+
+# ---- files
+
+def save_npy(path, t, fortran=False):
+    """A torch tensor as .npy in tilec's accepted forms: exact bits for bf16/fp8."""
+    t = t.detach()
+    if t.dtype == torch.bfloat16:
+        arr = t.contiguous().view(torch.int16).cpu().numpy().view(np.uint16)
+    elif t.dtype in (E4M3, E5M2):
+        arr = t.contiguous().view(torch.uint8).cpu().numpy()
+    else:
+        arr = t.contiguous().cpu().numpy()
+    if fortran:
+        arr = np.asfortranarray(arr)
+    np.save(path, arr)
+
+
+def fp8_codes(values, dtype):
+    """Exact fp8 values (float) to their codes' order (sign-magnitude as signed ints)."""
+    codes = torch.as_tensor(values, device=DEV).float().to(dtype).view(torch.uint8).to(torch.int32)
+    mag = codes & 0x7F
+    return torch.where(codes >= 128, -mag, mag)
+
+
+# ---- comparisons: each returns (ok, worst error / tolerance, detail)
+
+def close(out, ref, rel, floor):
+    """|out - ref| <= rel |ref| + floor max|ref|, NaN only where the reference has NaN."""
+    out = torch.as_tensor(out, device=DEV, dtype=torch.float64)
+    ref = ref.to(torch.float64)
+    if out.shape != ref.shape:
+        return False, math.inf, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
+    nan_ok = torch.equal(torch.isnan(out), torch.isnan(ref))
+    finite = torch.isfinite(ref)
+    max_ref = ref[finite].abs().max().item() if finite.any() else 0.0
+    tol = rel * ref.abs() + floor * max_ref + 1e-30
+    err = (out - ref).abs()
+    err = torch.where(torch.isnan(ref) | (torch.isinf(ref) & (out == ref)), torch.zeros_like(err), err)
+    ratio = (err / tol).max().item() if err.numel() else 0.0
+    if math.isnan(ratio):
+        ratio = math.inf
+    ok = nan_ok and ratio <= 1.0
+    return ok, ratio, f"max abs err {err.max().item() if err.numel() else 0:.3g}, max|ref| {max_ref:.3g}"
+
+
+def fp8_close(out, ref_codes_of, dtype, steps=1):
+    a = fp8_codes(out, dtype)
+    b = ref_codes_of
+    if a.shape != b.shape:
+        return False, math.inf, f"shape {tuple(a.shape)} != {tuple(b.shape)}"
+    apart = (a - b).abs().max().item() if a.numel() else 0
+    return apart <= steps, apart / steps if steps else apart, f"{apart} fp8 steps apart at most"
+
+
+def merge(results):
+    ok = all(r[0] for r in results)
+    ratio = max((r[1] for r in results), default=0.0)
+    return ok, ratio, "; ".join(r[2] for r in results)
+
+
+# ---- the kernels: shapes, configs, inputs, references
+
+def rng(seed):
+    g = torch.Generator(device=DEV)
+    g.manual_seed(seed)
+    return g
+
+
+def uniform(shape, g, lo=-1.0, hi=1.0):
+    return torch.rand(shape, generator=g, device=DEV, dtype=torch.float32) * (hi - lo) + lo
+
+
+def gemm_shapes():
+    dims = [1, 7, 16, 33, 64, 93, 128, 129, 200, 255, 256, 1001]
+    out = [(93, 1001, 77), (1001, 93, 1001), (67, 45, 93), (128, 128, 128), (1, 1, 1), (255, 257, 129)]
+    r = np.random.default_rng(11)
+    while len(out) < 32:
+        s = tuple(int(r.choice(dims)) for _ in range(3))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def attention_shapes():
+    out = [(1, 2, 129, 77, 64, False), (1, 2, 77, 129, 64, True), (2, 3, 128, 128, 128, True),
+           (1, 1, 1, 1, 64, False), (1, 1, 257, 257, 128, False), (1, 2, 200, 64, 128, True),
+           (1, 1, 64, 300, 64, True), (1, 1, 93, 93, 48, False)]
+    r = np.random.default_rng(12)
+    seqs = [1, 16, 17, 64, 77, 128, 129, 200, 257]
+    while len(out) < 32:
+        s = (int(r.choice([1, 2])), int(r.choice([1, 2, 3])), int(r.choice(seqs)),
+             int(r.choice(seqs)), int(r.choice([64, 128])), bool(r.integers(2)))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def rows_shapes(wide=4096):
+    out = [(93, 1001), (1, 1), (1001, 93), (64, wide), (3, 17)]
+    r = np.random.default_rng(13)
+    dims = [1, 3, 17, 64, 93, 128, 255, 256, 1001, 2048]
+    while len(out) < 32:
+        s = (int(r.choice(dims)), int(r.choice(dims)))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+GEMM_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=16,num_warps=4,num_stages=1",
+                "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=8,num_stages=3,group_m=8",
+                "BLOCK_M=256,BLOCK_N=64,BLOCK_K=32,num_warps=8,num_stages=2",
+                "BLOCK_M=32,BLOCK_N=256,BLOCK_K=32,num_warps=4,num_stages=4"]
+FP8_GEMM_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=32,num_warps=4,num_stages=1",
+                    "BLOCK_M=128,BLOCK_N=128,BLOCK_K=128,num_warps=8,num_stages=3,group_m=8",
+                    "BLOCK_M=64,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=2"]
+ATTN_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,num_warps=4,num_stages=1",
+                "BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2",
+                "BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=3",
+                "BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"]
+
+
+def row_configs(inner):
+    return ["", f"BLOCK_M=1,{inner}=16,num_warps=4,num_stages=1",
+            f"BLOCK_M=16,{inner}=256,num_warps=8,num_stages=3",
+            f"BLOCK_M=64,{inner}=32,num_warps=4,num_stages=2"]
+
+
+def tile_configs(inner):
+    return ["", f"BLOCK_M=16,{inner}=16,num_warps=4,num_stages=1",
+            f"BLOCK_M=256,{inner}=256,num_warps=8,num_stages=2",
+            f"BLOCK_M=32,{inner}=128,num_warps=4,num_stages=3,group_m=8"]
+
+
+class Case:
+    """One run: the command's inputs and sets, and how to judge its outputs."""
+
+    def __init__(self, kernel, file, shape_text, config, inputs, sets, outputs, judge, fortran=()):
+        self.kernel, self.file, self.shape_text, self.config = kernel, file, shape_text, config
+        self.inputs, self.sets, self.outputs, self.judge = inputs, sets, outputs, judge
+        self.fortran = set(fortran)
+        self.check = False
+
+
+def make_gemm(i, shape, g):
+    m, n, k = shape
+    a = uniform((m, k), g).to(torch.bfloat16)
+    b = uniform((k, n), g).to(torch.bfloat16)
+    ref = a.double() @ b.double()
+    return {"a": a, "b": b}, {}, ["c"], lambda o: close(o["c"], ref, 2 ** -7, 2 ** -10), \
+        (["b"] if i % 4 == 1 else ["a"] if i % 4 == 3 else [])
+
+
+def make_fp8_gemm(rowwise):
+    def make(i, shape, g):
+        m, n, k = shape
+        a = (uniform((m, k), g) * 8).to(E4M3)
+        b = (uniform((n, k), g) * 8).to(E4M3)
+        if rowwise:
+            sa = uniform((m,), g, 0.5, 1.5)
+            sb = uniform((n,), g, 0.5, 1.5)
+            ref = (a.double() @ b.double().T) * sa.double()[:, None] * sb.double()[None, :]
+        else:
+            sa = torch.tensor([0.25], device=DEV)
+            sb = torch.tensor([0.125], device=DEV)
+            ref = (a.double() @ b.double().T) * 0.25 * 0.125
+        return {"a": a, "b": b, "scale_a": sa, "scale_b": sb}, {}, ["c"], \
+            lambda o: close(o["c"], ref, 2 ** -7, 2 ** -10), (["a"] if i % 5 == 2 else [])
+    return make
+
+
+def attention_reference(q, k, v, scale, causal, fp8_p=False, descale=(1.0, 1.0, 1.0)):
+    s = (q.double() @ k.double().transpose(-1, -2)) * scale * descale[0] * descale[1]
+    m, n = s.shape[-2], s.shape[-1]
+    if causal:
+        keep = torch.arange(m, device=DEV)[:, None] >= torch.arange(n, device=DEV)[None, :]
+        s = s.masked_fill(~keep, -math.inf)
+    p = torch.exp(s - s.amax(-1, keepdim=True))
+    l = p.sum(-1, keepdim=True)
+    if fp8_p:
+        p = (p * 448).float().to(E4M3).double() / 448
+    return (p @ v.double()) * descale[2] / l
+
+
+def make_attention(i, shape, g):
+    z, h, m, n, d, causal = shape
+    q = uniform((z, h, m, d), g).to(torch.bfloat16)
+    k = uniform((z, h, n, d), g).to(torch.bfloat16)
+    v = uniform((z, h, n, d), g).to(torch.bfloat16)
+    scale = 1.0 / math.sqrt(d)
+    ref = attention_reference(q, k, v, scale, causal)
+    sets = {"scale": repr(scale), "causal": "true" if causal else "false"}
+    return {"q": q, "k": k, "v": v}, sets, ["o"], lambda o: close(o["o"], ref, 2 ** -6, 2 ** -7), \
+        (["k"] if i % 5 == 4 else [])
+
+
+def make_fp8_attention(i, shape, g):
+    z, h, m, n, d, causal = shape
+    q = (uniform((z, h, m, d), g) * 16).to(E4M3)
+    k = (uniform((z, h, n, d), g) * 16).to(E4M3)
+    v = (uniform((z, h, n, d), g) * 16).to(E4M3)
+    dq, dk, dv = 1 / 16, 1 / 16, 1 / 16
+    scale = 1.0 / math.sqrt(d)
+    ref = attention_reference(q, k, v, scale, causal, fp8_p=True, descale=(dq, dk, dv))
+    ins = {"q": q, "k": k, "v": v, "descale_q": torch.tensor([dq], device=DEV),
+           "descale_k": torch.tensor([dk], device=DEV), "descale_v": torch.tensor([dv], device=DEV)}
+    sets = {"scale": repr(scale), "causal": "true" if causal else "false"}
+    # P is rounded to e4m3 relative to the running maximum in the kernel, to the final one
+    # here: each probability may land one e4m3 step (2^-3 relative) apart
+    return ins, sets, ["o"], lambda o: close(o["o"], ref, 2 ** -4, 2 ** -4), \
+        (["q"] if i % 5 == 4 else [])
+
+
+def make_amax(i, shape, g):
+    m, k = shape
+    x = uniform((m, k), g, -3, 3).to(torch.bfloat16)
+    ref = x.double().abs().max().reshape(1)
+    return {"x": x}, {}, ["out"], lambda o: close(o["out"], ref, 0, 0), (["x"] if i % 4 == 3 else [])
+
+
+def make_quantize(fp8, fmax):
+    def make(i, shape, g):
+        m, k = shape
+        x = uniform((m, k), g, -3, 3).to(torch.bfloat16)
+        amax = x.float().abs().max().reshape(1)
+        scale = (torch.tensor(fmax, device=DEV) / torch.clamp(amax, min=1e-12)).float()
+        y = (x.float() * scale).clamp(-fmax, fmax)
+        codes = fp8_codes(y, fp8)
+        inv = (1.0 / scale).double()
+        return {"x": x, "amax": amax}, {}, ["y", "inv_scale"], \
+            lambda o: merge([fp8_close(o["y"], codes, fp8), close(o["inv_scale"], inv, 2 ** -22, 0)]), \
+            (["x"] if i % 4 == 3 else [])
+    return make
+
+
+def make_rowwise_quantize(i, shape, g):
+    m, k = shape
+    x = uniform((m, k), g, -3, 3).to(torch.bfloat16)
+    row_amax = x.float().abs().amax(1)
+    scale = (448.0 / torch.clamp(row_amax, min=1e-12)).float()
+    y = (x.float() * scale[:, None]).clamp(-448, 448)
+    codes = fp8_codes(y, E4M3)
+    inv = (1.0 / scale).double()
+    return {"x": x}, {}, ["y", "inv_scale"], \
+        lambda o: merge([fp8_close(o["y"], codes, E4M3), close(o["inv_scale"], inv, 2 ** -22, 0)]), \
+        (["x"] if i % 4 == 3 else [])
+
+
+def make_layernorm(i, shape, g):
+    m, n = shape
+    x = uniform((m, n), g, -2, 2).to(torch.bfloat16)
+    w = uniform((n,), g, 0.5, 1.5).to(torch.bfloat16)
+    b = uniform((n,), g).to(torch.bfloat16)
+    eps = 1e-5
+    xd = x.double()
+    mean = xd.mean(1, keepdim=True)
+    var = (xd * xd).mean(1, keepdim=True) - mean * mean
+    ref = (xd - mean) / torch.sqrt(var + eps) * w.double() + b.double()
+    # bf16 output; the f32 statistics' cancellation (s2/N - mean^2) is tiny for these data
+    return {"x": x, "w": w, "b": b}, {"eps": repr(eps)}, ["y"], \
+        lambda o: close(o["y"], ref, 2 ** -7, 2 ** -9), (["x"] if i % 4 == 3 else [])
+
+
+def make_softmax(i, shape, g):
+    m, n = shape
+    x = uniform((m, n), g, -8, 8)
+    ref = torch.softmax(x.double(), 1)
+    return {"x": x}, {}, ["y"], lambda o: close(o["y"], ref, 2 ** -14, 2 ** -22), \
+        (["x"] if i % 4 == 3 else [])
+
+
+def shape_text(names, shape):
+    return ",".join(f"{n}={v}" for n, v in zip(names, shape))
+
+
+KERNELS = [
+    # name, file, shape names, shapes, configs, maker
+    ("gemm", "gemm", "MNK", gemm_shapes, GEMM_CONFIGS, make_gemm),
+    ("fp8_gemm_tensorwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(False)),
+    ("fp8_gemm_rowwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(True)),
+    ("attention", "attention", ["Z", "H", "M", "N", "D"], attention_shapes, ATTN_CONFIGS, make_attention),
+    ("fp8_attention", "fp8_attention", ["Z", "H", "M", "N", "D"], attention_shapes, ATTN_CONFIGS,
+     make_fp8_attention),
+    ("amax", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_amax),
+    ("quantize_e4m3", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_quantize(E4M3, 448.0)),
+    ("quantize_e5m2", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_quantize(E5M2, 57344.0)),
+    ("rowwise_quantize", "rowwise_quantize", "MK", rows_shapes, row_configs("BLOCK_K"), make_rowwise_quantize),
+    ("layernorm", "layernorm", "MN", rows_shapes, row_configs("BLOCK_N"), make_layernorm),
+    ("softmax", "softmax", "MN", rows_shapes, row_configs("BLOCK_N"), make_softmax),
+]
+
+
+def build_cases(only):
+    cases = []
+    for kernel, file, names, shapes_of, configs, make in KERNELS:
+        if only and only not in kernel:
+            continue
+        for i, shape in enumerate(shapes_of()):
+            g = rng(1000 + i)
+            ins, sets, outs, judge, fortran = make(i, shape, g)
+            for c in range(2):
+                config = configs[(2 * i + c) % len(configs)]
+                case = Case(kernel, file, shape_text(names, shape[:len(names)]), config, ins, sets,
+                            outs, judge, fortran)
+                work = 1
+                for v in shape[:len(names)]:
+                    work *= v
+                case.check = c == 0 and i % 6 == 0 and work <= 300_000
+                cases.append(case)
+    return cases
+
+
+# ---- running
+
+def command(tilec, case, folder):
+    cmd = [tilec, "run", os.path.join(ROOT, "examples", case.file + ".tile"), "--kernel", case.kernel]
+    for name, t in case.inputs.items():
+        path = os.path.join(folder, name + ".npy")
+        cmd += ["--in", f"{name}={path}"]
+    for name, text in case.sets.items():
+        cmd += ["--set", f"{name}={text}"]
+    for name in case.outputs:
+        cmd += ["--out", f"{name}={os.path.join(folder, 'out_' + name + '.npy')}"]
+    if case.config:
+        cmd += ["--config", case.config]
+    if case.check:
+        cmd.append("--check")
+    return cmd
+
+
+def run_case(tilec, case, folder):
+    cmd = command(tilec, case, folder)
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        status, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired:
+        status, out, err = -1, "", "timed out after 300 s"
+    return status, out, err, time.time() - t0, cmd
+
+
+def machinery(tilec, tmp):
+    """The launcher on hand-written PTX: results as (name, ok, detail)."""
+    res = []
+    tile = os.path.join(ROOT, "tests", "gpu", "machinery.tile")
+    ptx = os.path.join(ROOT, "tests", "gpu", "ptx")
+    g = rng(7)
+    for m, n, fortran in [(3, 5, False), (93, 1001, False), (93, 1001, True), (1, 128, False), (257, 129, True)]:
+        x = uniform((m, n), g)
+        xp, yp = os.path.join(tmp, "mx.npy"), os.path.join(tmp, "my.npy")
+        save_npy(xp, x, fortran)
+        p = subprocess.run([tilec, "run", tile, "--kernel", "copy", "--ptx", os.path.join(ptx, "copy.ptx"),
+                            "--in", f"x={xp}", "--out", f"y={yp}", "--check"], capture_output=True, text=True)
+        ok = p.returncode == 0 and np.array_equal(np.load(yp), x.cpu().numpy())
+        res.append((f"copy {m}x{n}{' fortran' if fortran else ''}", ok, (p.stdout + p.stderr)[-400:]))
+    p = subprocess.run([tilec, "run", tile, "--kernel", "copy", "--ptx", os.path.join(ptx, "copy_stray.ptx"),
+                        "--shape", "M=5,N=7"], capture_output=True, text=True)
+    ok = p.returncode == 1 and "stray store: the guard band after y was written at byte offset 140" in p.stderr
+    res.append(("guard band catches a stray store", ok, p.stderr[-400:]))
+    x = uniform((77, 300), g)
+    xp, yp, tp = (os.path.join(tmp, f) for f in ("sx.npy", "sy.npy", "st.npy"))
+    save_npy(xp, x)
+    p = subprocess.run([tilec, "run", tile, "--kernel", "scale_sum", "--ptx", os.path.join(ptx, "scale_sum.ptx"),
+                        "--in", f"x={xp}", "--set", "alpha=0.5", "--out", f"y={yp}", "--out", f"total={tp}",
+                        "--check"], capture_output=True, text=True)
+    ok = p.returncode == 0 and abs(float(np.load(tp)[0]) - float(x.double().sum() * 0.5)) < 1e-3
+    res.append(("scalar + reduction target (scale_sum)", ok, (p.stdout + p.stderr)[-400:]))
+    p = subprocess.run([tilec, "bench", tile, "--kernel", "scale_sum", "--ptx", os.path.join(ptx, "scale_sum.ptx"),
+                        "--shape", "M=4096,N=4096", "--set", "alpha=2", "--reps", "5",
+                        "--out", f"total={tp}", "--json", os.path.join(tmp, "b.json")], capture_output=True, text=True)
+    ok = p.returncode == 0 and "GB/s" in p.stdout
+    if ok:  # the target is reset inside every repetition, so it holds one launch's sum
+        ok = math.isfinite(float(np.load(tp)[0]))
+    res.append(("bench on PTX (targets reset per repetition)", ok, (p.stdout + p.stderr)[-600:]))
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out_dir")
+    ap.add_argument("--tilec", default=os.path.join(ROOT, "build", "tilec"))
+    ap.add_argument("--jobs", type=int, default=min(12, os.cpu_count() or 4))
+    ap.add_argument("--only", default="")
+    ap.add_argument("--machinery-only", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.out_dir, exist_ok=True)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    tmp = tempfile.mkdtemp(prefix="tilec-sweep-")
+    results = {"device": torch.cuda.get_device_name(), "machinery": [], "cases": []}
+    passed = failed = 0
+    failures = []
+
+    for name, ok, detail in machinery(args.tilec, tmp):
+        results["machinery"].append({"name": name, "ok": ok, "detail": detail})
+        print(f"{'ok  ' if ok else 'FAIL'} machinery: {name}")
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+            failures.append(f"machinery {name}\n{detail}\n")
+    cases = [] if args.machinery_only else build_cases(args.only)
+
+    # inputs as files (one folder per case), then the runs in parallel, then the judging
+    folders = []
+    for n, case in enumerate(cases):
+        folder = os.path.join(tmp, f"c{n}")
+        os.makedirs(folder)
+        for name, t in case.inputs.items():
+            save_npy(os.path.join(folder, name + ".npy"), t, name in case.fortran)
+        folders.append(folder)
+    t0 = time.time()
+    with futures.ThreadPoolExecutor(args.jobs) as pool:
+        runs = list(pool.map(lambda cf: run_case(args.tilec, cf[0], cf[1]), zip(cases, folders)))
+    wall = time.time() - t0
+
+    table = {}
+    for case, folder, (status, out, err, secs, cmd) in zip(cases, folders, runs):
+        row = table.setdefault(case.kernel, {"runs": 0, "passed": 0, "worst": 0.0, "configs": set(),
+                                             "shapes": set(), "strided": 0, "checked": 0})
+        row["runs"] += 1
+        row["configs"].add(case.config or "default")
+        row["shapes"].add(case.shape_text)
+        row["strided"] += bool(case.fortran)
+        row["checked"] += case.check
+        if status == 0:
+            try:
+                outs = {name: np.load(os.path.join(folder, "out_" + name + ".npy")) for name in case.outputs}
+                ok, ratio, detail = case.judge(outs)
+            except Exception as e:  # a missing or malformed output file
+                ok, ratio, detail = False, math.inf, repr(e)
+        else:
+            ok, ratio, detail = False, math.inf, f"exit {status}: {err.strip()[-600:]}"
+        row["worst"] = max(row["worst"], ratio)
+        results["cases"].append({"kernel": case.kernel, "shape": case.shape_text, "config": case.config,
+                                 "strided": sorted(case.fortran), "check": case.check, "ok": ok,
+                                 "error_over_tolerance": ratio if math.isfinite(ratio) else None,
+                                 "detail": detail, "seconds": round(secs, 3)})
+        if ok:
+            row["passed"] += 1
+            passed += 1
+        else:
+            failed += 1
+            failures.append(f"{case.kernel} {case.shape_text} config '{case.config}' strided {sorted(case.fortran)}:"
+                            f" {detail}\n  {' '.join(cmd)}\n")
+
+    print(f"\n{'kernel':22s} {'shapes':>6s} {'runs':>5s} {'passed':>6s} {'configs':>7s} {'strided':>7s} "
+          f"{'--check':>7s} {'worst err/tol':>13s}")
+    for kernel, row in table.items():
+        print(f"{kernel:22s} {len(row['shapes']):6d} {row['runs']:5d} {row['passed']:6d} {len(row['configs']):7d} "
+              f"{row['strided']:7d} {row['checked']:7d} {row['worst']:13.3g}")
+        results.setdefault("table", {})[kernel] = {k: (sorted(v) if isinstance(v, set) else v)
+                                                   for k, v in row.items()}
+    results["wall_seconds"] = round(wall, 1)
+    results["passed"], results["failed"] = passed, failed
+    with open(os.path.join(args.out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    with open(os.path.join(args.out_dir, "failures.txt"), "w") as f:
+        f.write("".join(failures))
+    for line in failures[:15]:
+        print("FAIL", line.rstrip()[:700])
+    print(f"sweep wall time {wall:.1f} s over {len(cases)} runs with {args.jobs} jobs")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

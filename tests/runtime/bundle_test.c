@@ -1,0 +1,372 @@
+/* bundle_test.c — the bundle writer and reader without a GPU: writes bundles of test kernels
+   through a fake compile hook (so the format is tested whether or not codegen runs), reads
+   them back and checks every field, compares the launcher header with its golden copy, and
+   writes a corpus of corrupted bundles (truncated at every section boundary and elsewhere,
+   flipped bytes, hostile counts and offsets, wrong magic and version), each of which the
+   reader must reject with a message.
+   usage: bundle_test OUT_DIR SOURCE_DIR   (prints `ok`/`FAIL` lines, exits 1 on failure) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bundle.h"
+#include "bundle_format.h"
+#include "driver.h"
+#include "tir.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                     \
+    do {                                                                                     \
+        if (!(cond)) {                                                                       \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                      \
+            printf(__VA_ARGS__);                                                             \
+            printf("\n");                                                                    \
+            failures++;                                                                      \
+        }                                                                                    \
+    } while (0)
+
+/* Stands in for codegen_compile: PTX text that names the variant, and sizes that depend on
+   it (D=128 asks for more than 48 KB of shared memory, to test the attribute). */
+static int fake_compile(Arena *a, const TirKernel *k, const Variant *v, const Target *t,
+                        bool want_llvm, CompiledKernel *out, char *err, size_t errlen)
+{
+    (void)want_llvm, (void)err, (void)errlen;
+    int64_t full = 0;
+    for (int s = 0; s < k->nsyms; s++)
+        if (k->syms[s].is_full)
+            full = v->full_sizes[s];
+    out->entry = arena_printf(a, "%s_kernel", k->name);
+    out->ptx = arena_printf(a, ".version 8.6\n.target %s\n.address_size 64\n// %s align %d "
+                            "full %lld\n.visible .entry %s()\n{\n\tret;\n}\n", t->name, k->name,
+                            (int)v->align, (long long)full, out->entry);
+    out->num_threads = (int)config_get(v->config, "num_warps", 4) * 32;
+    out->smem_bytes = full >= 128 ? 70000 : 1024;
+    return 0;
+}
+
+static const Target sm90 = {"sm_90a", 90, "+ptx86"};
+
+static int write_bundle(const char *src, const char *out, const char *config)
+{
+    Arena arena = {0};
+    Diag diag = {.out = stderr};
+    Program *p = parse_program(&arena, &diag, src);
+    int status = EXIT_INPUT;
+    if (p && !diag.errors && sema_check(&arena, &diag, p, &(SemaOptions){.target_sm = 90}) == 0) {
+        BundleOptions o = {.path = out, .config = config, .target = &sm90,
+                           .compile = fake_compile, .ptxas = ""};
+        status = bundle_write_program(&arena, &diag, p, &o);
+    }
+    arena_free(&arena);
+    return status;
+}
+
+static uint8_t *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *data = malloc(n > 0 ? (size_t)n : 1);
+    if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+        free(data);
+        data = NULL;
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return data;
+}
+
+static void spit(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, size, f);
+        fclose(f);
+    }
+}
+
+static const TbnKernel *find(const TbnBundle *b, const char *name)
+{
+    for (uint32_t i = 0; i < b->nkernels; i++)
+        if (strcmp(b->kernels[i].name, name) == 0)
+            return &b->kernels[i];
+    return NULL;
+}
+
+static void test_attention(const char *dir, const char *srcdir)
+{
+    char src[512], out[512];
+    snprintf(src, sizeof src, "%s/examples/attention.tile", srcdir);
+    snprintf(out, sizeof out, "%s/attention.tbn", dir);
+    CHECK(write_bundle(src, out, "D=64|128,BLOCK_M=64") == EXIT_OK, "write attention");
+    size_t size;
+    uint8_t *data = slurp(out, &size);
+    CHECK(data, "read back %s", out);
+    if (!data)
+        return;
+    TbnBundle b;
+    char err[512];
+    CHECK(tbn_read(data, size, false, &b, err, sizeof err) == 0, "tbn_read: %s", err);
+    const TbnKernel *k = find(&b, "attention");
+    CHECK(k && k->nparams == 6 && k->nsyms == 5 && k->nconsts == 1 && k->ntensors == 4,
+          "attention signature");
+    /* 2 causal values x 2 head dims x 2 align classes */
+    CHECK(k && k->nvariants == 8 && k->ndispatch == 8, "attention has %u variants",
+          k ? k->nvariants : 0);
+    if (k && k->nvariants == 8) {
+        const TbnVariant *v0 = &b.variants[k->first_variant];
+        CHECK(v0->align == TBN_ALIGN_VEC16 && b.variants[k->first_variant + 1].align ==
+              TBN_ALIGN_ANY, "align classes vec16 then any");
+        CHECK(strcmp(v0->target, "sm_90a") == 0 && v0->sm == 90, "target");
+        CHECK(strcmp(v0->entry, "attention_kernel") == 0, "entry %s", v0->entry);
+        CHECK(v0->ngrid == 3 && v0->grid_blocks[0] == 1 && v0->grid_blocks[2] == 64,
+              "grid blocks");
+        CHECK(v0->num_threads == 128, "threads %u", v0->num_threads);
+        int64_t syms[5] = {2, 3, 1000, 64, 512}; /* Z H M D N in symbol order? */
+        for (uint32_t s = 0; s < k->nsyms; s++) {
+            const char *n = b.syms[k->first_sym + s].name;
+            syms[s] = !strcmp(n, "Z") ? 2 : !strcmp(n, "H") ? 3 : !strcmp(n, "M") ? 1000
+                      : !strcmp(n, "D") ? 64 : 512;
+        }
+        TbnScalar scalars[8] = {{0, 0}};
+        int64_t blocks = -1;
+        CHECK(tbn_grid_blocks(v0, syms, scalars, &blocks) == 0 && blocks == 2 * 3 * 16,
+              "grid of 2x3x1000/64 = 96 blocks, got %lld", (long long)blocks);
+        bool seen_large = false;
+        for (uint32_t i = 0; i < k->nvariants; i++)
+            seen_large |= b.variants[k->first_variant + i].smem_bytes == 70000;
+        CHECK(seen_large, "D=128 variants ask for 70000 bytes");
+        CHECK(strstr(v0->ptx, ".entry attention_kernel") != NULL, "ptx stored");
+    }
+    tbn_free(&b);
+
+    /* the generated header against its golden copy */
+    char header[512], golden[512];
+    snprintf(header, sizeof header, "%s/attention.h", dir);
+    snprintf(golden, sizeof golden, "%s/tests/runtime/attention_golden.h", srcdir);
+    size_t hn = 0, gn = 0;
+    uint8_t *h = slurp(header, &hn), *g = slurp(golden, &gn);
+    if (h)
+        h = realloc(h, hn + 1), h[hn] = 0;
+    if (g)
+        g = realloc(g, gn + 1), g[gn] = 0;
+    /* the opening comment names paths, which differ per build folder */
+    const char *hb = h ? strstr((char *)h, "#ifndef") : NULL;
+    const char *gb = g ? strstr((char *)g, "#ifndef") : NULL;
+    CHECK(h && g && hb && gb && hn - (size_t)(hb - (char *)h) == gn - (size_t)(gb - (char *)g) &&
+          memcmp(hb, gb, hn - (size_t)(hb - (char *)h)) == 0,
+          "%s differs from %s (bless with: cp %s %s)", header, golden, header, golden);
+    free(h);
+    free(g);
+    free(data);
+}
+
+static void test_other_kernels(const char *dir, const char *srcdir)
+{
+    char src[512], out[512];
+    snprintf(src, sizeof src, "%s/tests/runtime/kernels.tile", srcdir);
+    snprintf(out, sizeof out, "%s/kernels.tbn", dir);
+    CHECK(write_bundle(src, out, "") == EXIT_OK, "write kernels.tile");
+    size_t size;
+    uint8_t *data = slurp(out, &size);
+    if (!data)
+        return;
+    TbnBundle b;
+    char err[512];
+    CHECK(tbn_read(data, size, true, &b, err, sizeof err) == 0, "tbn_read: %s", err);
+    free(data);
+    const TbnKernel *amax = find(&b, "amax"), *split = find(&b, "scaled_split");
+    CHECK(amax && b.params[amax->first_param + 1].reduce == TBN_REDUCE_MAX, "reduce(max) kept");
+    CHECK(split && split->nconsts == 1 && split->nvariants == 3 * 2,
+          "integer const in {1, 2, 4}: 3 values x 2 aligns, got %u", split ? split->nvariants : 0);
+    tbn_free(&b);
+
+    /* errors the writer reports */
+    snprintf(src, sizeof src, "%s/examples/attention.tile", srcdir);
+    snprintf(out, sizeof out, "%s/bad.tbn", dir);
+    CHECK(write_bundle(src, out, "") == EXIT_USAGE, "attention without D= is refused");
+    CHECK(write_bundle(src, out, "causal=maybe,D=64") == EXIT_USAGE, "bad const value");
+    CHECK(write_bundle(src, out, "D=64,BLOCK_Q=3") == EXIT_USAGE, "unknown tunable");
+}
+
+/* ---- the corrupted corpus */
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static void wr32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void wr64(uint8_t *p, uint64_t v)
+{
+    wr32(p, (uint32_t)v);
+    wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Recomputes both checksums, so a corruption reaches the checks behind them. */
+static void reseal(uint8_t *d, size_t n)
+{
+    if (n < TBN_HEADER_SIZE)
+        return;
+    wr32(d + 40, tbn_crc32(0, d + TBN_HEADER_SIZE, n - TBN_HEADER_SIZE));
+    wr32(d + 60, tbn_crc32(0, d, 60));
+}
+
+static int corpus_count;
+
+static void expect_rejected(const char *dir, const char *what, const uint8_t *d, size_t n)
+{
+    TbnBundle b;
+    char err[512] = "";
+    int r = tbn_read(d, n, false, &b, err, sizeof err);
+    tbn_free(&b);
+    CHECK(r != 0 && strncmp(err, "invalid bundle: ", 16) == 0 && strlen(err) > 20,
+          "corrupt bundle (%s) %s: '%s'", what, r == 0 ? "was accepted" : "had no message", err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/corpus/bad-%03d.tbn", dir, corpus_count++);
+    spit(path, d, n);
+}
+
+static void test_corpus(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/corpus", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/attention.tbn", dir);
+    size_t n;
+    uint8_t *good = slurp(path, &n);
+    if (!good)
+        return;
+    uint8_t *d = malloc(n);
+    char what[128];
+    TbnBundle b;
+    CHECK(tbn_read(good, n, false, &b, NULL, 0) == 0, "the good bundle reads");
+    tbn_free(&b);
+
+    /* truncated at every section boundary and inside the header, then resealed too */
+    uint32_t nsec = rd32(good + 24);
+    for (uint32_t i = 0; i < nsec; i++) {
+        const uint8_t *e = good + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;
+        uint64_t off = (uint64_t)rd32(e + 8), size = (uint64_t)rd32(e + 16);
+        uint64_t cuts[3] = {off, off + size / 2, off + size};
+        for (int c = 0; c < 3; c++) {
+            if (cuts[c] >= n)
+                continue;
+            snprintf(what, sizeof what, "truncated at %llu", (unsigned long long)cuts[c]);
+            expect_rejected(dir, what, good, (size_t)cuts[c]);
+            memcpy(d, good, (size_t)cuts[c]);
+            if (cuts[c] >= TBN_HEADER_SIZE) {
+                wr64(d + 16, cuts[c]);
+                reseal(d, (size_t)cuts[c]);
+                snprintf(what, sizeof what, "truncated and resealed at %llu",
+                         (unsigned long long)cuts[c]);
+                expect_rejected(dir, what, d, (size_t)cuts[c]);
+            }
+        }
+    }
+    size_t header_cuts[] = {0, 1, 8, 63};
+    for (size_t i = 0; i < sizeof header_cuts / sizeof header_cuts[0]; i++)
+        expect_rejected(dir, "truncated header", good, header_cuts[i]);
+
+    /* flipped bytes: without resealing the checksums catch them */
+    for (size_t at = 0; at < n; at += n / 40 + 1) {
+        memcpy(d, good, n);
+        d[at] ^= 0x5a;
+        snprintf(what, sizeof what, "byte %zu flipped", at);
+        expect_rejected(dir, what, d, n);
+    }
+    /* wrong magic and version */
+    memcpy(d, good, n);
+    d[0] = 'X';
+    expect_rejected(dir, "wrong magic", d, n);
+    memcpy(d, good, n);
+    wr32(d + 8, TBN_VERSION + 1);
+    reseal(d, n);
+    expect_rejected(dir, "wrong version", d, n);
+
+    /* hostile sizes, offsets, counts and indices behind valid checksums */
+    for (uint32_t i = 0; i < nsec; i++) {
+        uint8_t *e = d + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;
+        uint64_t bad[] = {UINT64_MAX, n, (uint64_t)n + 8, 0xffffffffull};
+        for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+            memcpy(d, good, n);
+            wr64(e + 16, bad[j]);
+            reseal(d, n);
+            snprintf(what, sizeof what, "section %u size %llu", i, (unsigned long long)bad[j]);
+            expect_rejected(dir, what, d, n);
+            memcpy(d, good, n);
+            wr64(e + 8, bad[j]);
+            reseal(d, n);
+            snprintf(what, sizeof what, "section %u offset %llu", i, (unsigned long long)bad[j]);
+            expect_rejected(dir, what, d, n);
+        }
+        memcpy(d, good, n);
+        wr32(e, 99);
+        reseal(d, n);
+        expect_rejected(dir, "unknown section kind", d, n);
+    }
+    memcpy(d, good, n);
+    wr32(d + 24, 0xffffffffu);
+    reseal(d, n);
+    expect_rejected(dir, "huge section count", d, n);
+
+    /* every u32 field of the first kernel, variant and dispatch record set to huge values */
+    static const struct { int kind; int size; const char *name; } recs[] = {
+        {TBN_SEC_KERNELS, TBN_KERNEL_SIZE, "kernel"}, {TBN_SEC_PARAMS, TBN_PARAM_SIZE, "param"},
+        {TBN_SEC_VARIANTS, TBN_VARIANT_SIZE, "variant"},
+        {TBN_SEC_DISPATCH, TBN_DISPATCH_SIZE, "dispatch"}, {TBN_SEC_SYMS, TBN_SYM_SIZE, "sym"},
+        {TBN_SEC_GRID, TBN_GRID_INSTR_SIZE, "grid"},
+    };
+    for (size_t r = 0; r < sizeof recs / sizeof recs[0]; r++) {
+        uint64_t off = 0;
+        for (uint32_t i = 0; i < nsec; i++) {
+            const uint8_t *e = good + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;
+            if ((int)rd32(e) == recs[r].kind)
+                off = rd32(e + 8);
+        }
+        for (int field = 0; field + 4 <= recs[r].size; field += 4) {
+            if (recs[r].kind == TBN_SEC_GRID && field >= 8)
+                break; /* the immediate may be any value */
+            memcpy(d, good, n);
+            if (rd32(good + off + field) == 0xfffffff0u)
+                continue;
+            wr32(d + off + field, 0xfffffff0u);
+            reseal(d, n);
+            TbnBundle tmp;
+            char err[512];
+            /* a few fields (a config value, a cubin offset with no cubin) may take any value */
+            if (tbn_read(d, n, false, &tmp, err, sizeof err) == 0) {
+                tbn_free(&tmp);
+                continue;
+            }
+            tbn_free(&tmp);
+            snprintf(what, sizeof what, "%s field at %d", recs[r].name, field);
+            expect_rejected(dir, what, d, n);
+        }
+    }
+    printf("ok corpus: %d corrupted bundles rejected with a message\n", corpus_count);
+    free(d);
+    free(good);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fputs("usage: bundle_test OUT_DIR SOURCE_DIR\n", stderr);
+        return 2;
+    }
+    mkdir(argv[1], 0755);
+    test_attention(argv[1], argv[2]);
+    test_other_kernels(argv[1], argv[2]);
+    test_corpus(argv[1]);
+    printf("%s bundle_test (%d failures)\n", failures ? "FAIL" : "ok", failures);
+    return failures ? 1 : 0;
+}

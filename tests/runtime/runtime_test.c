@@ -1,0 +1,323 @@
+/* runtime_test.c — libtile against the stub libcuda.so.1 (stub_cuda.c): the no-driver path,
+   bundle loading, the typed launcher (attention_golden.h, the writer's output), dispatch by
+   const values, full-axis sizes and alignment, lazy loading and its capture rule, preload,
+   the arch check, argument and shape checks, reduction-target initialisation, checking mode,
+   per-thread messages. Run with LD_LIBRARY_PATH at the stub's folder.
+   usage: runtime_test BUNDLE_DIR   (the folder bundle_test wrote) */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention_golden.h"
+#include "stub_cuda.h"
+#include "tile.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                     \
+    do {                                                                                     \
+        if (!(cond)) {                                                                       \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                      \
+            printf(__VA_ARGS__);                                                             \
+            printf("\n");                                                                    \
+            failures++;                                                                      \
+        }                                                                                    \
+    } while (0)
+
+#define EXPECT(call, want, needle)                                                           \
+    do {                                                                                     \
+        tile_status got_ = (call);                                                           \
+        const char *msg_ = tile_error_message(ctx);                                          \
+        CHECK(got_ == (want) && (!(needle) || strstr(msg_, (needle) ? (needle) : "")),      \
+              "%s gave %s (wanted %s): %s", #call, tile_status_string(got_),                 \
+              tile_status_string(want), msg_);                                               \
+    } while (0)
+
+static char dir[512];
+static StubState *stub;
+
+/* Fake device addresses: 256-byte aligned, far apart. */
+#define Q ((tile_bf16 *)(uintptr_t)0x7000000000ull)
+#define K ((tile_bf16 *)(uintptr_t)0x7100000000ull)
+#define V ((tile_bf16 *)(uintptr_t)0x7200000000ull)
+#define O ((tile_bf16 *)(uintptr_t)0x7300000000ull)
+
+static void test_no_driver(void)
+{
+    tile_context *ctx = NULL;
+    tile_options opts = {.driver_library = "/nonexistent/libcuda.so.1"};
+    tile_status s = tile_context_create(&ctx, &opts);
+    CHECK(s == TILE_ERR_NO_DEVICE && ctx, "no driver gives TILE_ERR_NO_DEVICE, got %s",
+          tile_status_string(s));
+    if (!ctx)
+        return;
+    CHECK(strstr(tile_error_message(ctx), "no CUDA driver") != NULL, "message: %s",
+          tile_error_message(ctx));
+    CHECK(tile_device_count(ctx) == 0, "no devices");
+    char path[600];
+    snprintf(path, sizeof path, "%s/attention.tbn", dir);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    CHECK(b && tile_bundle_kernel_count(b) == 1 &&
+          strcmp(tile_bundle_kernel_name(b, 0), "attention") == 0, "bundle without a GPU");
+    EXPECT(attention_attention_contiguous(ctx, b, NULL, Q, K, V, O, 1, 1, 64, 64, 64, 1.0f,
+                                          false), TILE_ERR_NO_DEVICE, "no CUDA driver");
+    EXPECT(tile_bundle_preload(ctx, b), TILE_ERR_NO_DEVICE, NULL);
+    tile_bundle_free(b);
+    tile_context_destroy(ctx);
+    printf("ok no driver\n");
+}
+
+static tile_status attention(tile_context *ctx, tile_bundle *b, const tile_bf16 *q, int64_t M,
+                             int64_t D, bool causal)
+{
+    return attention_attention_contiguous(ctx, b, NULL, q, K, V, O, 2, 3, M, D, 512, 0.125f,
+                                          causal);
+}
+
+static void test_attention(tile_context *ctx)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/attention.tbn", dir);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    if (!b)
+        return;
+    stub->record_args = 26; /* attention passes 26 arguments */
+    EXPECT(attention(ctx, b, Q, 1000, 64, false), TILE_OK, NULL);
+    StubLaunch *l = &stub->last_launch;
+    CHECK(stub->launches == 1 && l->grid[0] == 2 * 3 * 16 && l->grid[1] == 1 &&
+          l->block[0] == 128 && l->smem == 1024, "launch %ux%u block %u smem %u", l->grid[0],
+          l->grid[1], l->block[0], l->smem);
+    CHECK(stub->retains == 1 && stub->ptx_loads == 1, "primary context retained, one module");
+    CHECK(strcmp(stub->last_entry, "attention_kernel") == 0, "entry %s", stub->last_entry);
+    /* ABI: q, 4 strides, k, 4, v, 4, o, 4, scale, then Z H M D N */
+    CHECK(l->args[0] == (uint64_t)(uintptr_t)Q && l->args[1] == 3 * 1000 * 64 &&
+          l->args[2] == 1000 * 64 && l->args[3] == 64 && l->args[4] == 1, "q and its strides");
+    CHECK(l->args[15] == (uint64_t)(uintptr_t)O, "o is the 4th tensor");
+    float scale;
+    memcpy(&scale, &l->args[20], 4);
+    CHECK(scale == 0.125f, "scale %g", scale);
+    CHECK(l->args[21] == 2 && l->args[22] == 3 && l->args[23] == 1000 && l->args[24] == 64 &&
+          l->args[25] == 512, "symbols Z H M D N");
+    stub->record_args = 0;
+
+    EXPECT(attention(ctx, b, Q, 1000, 64, false), TILE_OK, NULL);
+    CHECK(stub->ptx_loads == 1 && stub->launches == 2, "the module is cached");
+    EXPECT(attention(ctx, b, Q, 1000, 64, true), TILE_OK, NULL);
+    CHECK(stub->ptx_loads == 2, "causal=true is another variant");
+    EXPECT(attention(ctx, b, Q, 1000, 128, false), TILE_OK, NULL);
+    CHECK(stub->max_dynamic_smem == 70000 && stub->last_launch.smem == 70000,
+          "dynamic shared memory raised to %d", stub->max_dynamic_smem);
+    EXPECT(attention(ctx, b, Q, 1000, 96, false), TILE_ERR_SHAPE, "D = 96");
+    EXPECT(attention(ctx, b, Q, -1, 64, false), TILE_ERR_SHAPE, "negative");
+    EXPECT(attention(ctx, b, Q, 0, 64, false), TILE_OK, NULL);
+    CHECK(stub->launches == 4, "an empty grid launches nothing");
+
+    /* pointers */
+    EXPECT(attention(ctx, b, NULL, 1000, 64, false), TILE_ERR_ARG, "null pointer");
+    EXPECT(attention(ctx, b, (const tile_bf16 *)((uintptr_t)Q + 1), 1000, 64, false),
+           TILE_ERR_ARG, "not aligned");
+    int loads = stub->ptx_loads;
+    EXPECT(attention(ctx, b, Q + 1, 1000, 64, false), TILE_OK, NULL);
+    CHECK(stub->ptx_loads == loads + 1, "an element-aligned pointer takes the `any` variant");
+    /* a strided view: every other element of the head dim */
+    loads = stub->ptx_loads;
+    EXPECT(attention_attention(ctx, b, NULL, Q, 3 * 1000 * 128, 1000 * 128, 128, 2, K,
+                               3 * 512 * 64, 512 * 64, 64, 1, V, 3 * 512 * 64, 512 * 64, 64, 1,
+                               O, 3 * 1000 * 64, 1000 * 64, 64, 1, 2, 3, 1000, 64, 512, 1.0f,
+                               false), TILE_OK, NULL);
+    CHECK(stub->ptx_loads == loads, "the `any` variant is already loaded");
+    EXPECT(attention_attention(ctx, b, NULL, Q, INT64_MAX / 2, 1, 1, 1, K, 0, 0, 0, 1, V, 0, 0,
+                               0, 1, O, 0, 0, 0, 1, 2, 3, 1000, 64, 512, 1.0f, false),
+           TILE_ERR_SHAPE, "overflow");
+
+    /* the generic interface: shapes from the tensors, which must agree */
+    int64_t qs[4] = {2, 3, 1000, 64}, ks[4] = {2, 3, 512, 64}, os[4] = {2, 3, 999, 64};
+    tile_arg args[6] = {
+        tile_arg_tensor(Q, TILE_BF16, 4, qs, NULL), tile_arg_tensor(K, TILE_BF16, 4, ks, NULL),
+        tile_arg_tensor(V, TILE_BF16, 4, ks, NULL), tile_arg_tensor(O, TILE_BF16, 4, qs, NULL),
+        tile_arg_f32(0.5f), tile_arg_const(1)};
+    int launches = stub->launches;
+    EXPECT(tile_launch(ctx, b, "attention", args, 6, NULL), TILE_OK, NULL);
+    CHECK(stub->launches == launches + 1 && stub->last_launch.grid[0] == 96, "generic launch");
+    args[3] = tile_arg_tensor(O, TILE_BF16, 4, os, NULL);
+    EXPECT(tile_launch(ctx, b, "attention", args, 6, NULL), TILE_ERR_SHAPE, "from tensor q");
+    args[3] = tile_arg_tensor(O, TILE_F16, 4, qs, NULL);
+    EXPECT(tile_launch(ctx, b, "attention", args, 6, NULL), TILE_ERR_ARG, "is bf16");
+    args[3] = tile_arg_tensor(O, TILE_BF16, 4, qs, NULL);
+    args[5] = tile_arg_const(7);
+    EXPECT(tile_launch(ctx, b, "attention", args, 6, NULL), TILE_ERR_CONST, "causal = 7");
+    args[5] = tile_arg_const(0);
+    EXPECT(tile_launch(ctx, b, "attention", args, 5, NULL), TILE_ERR_ARG, "takes 6");
+    EXPECT(tile_launch(ctx, b, "nope", args, 6, NULL), TILE_ERR_ARG, "no kernel named");
+    tile_launch_values values = {0};
+    EXPECT(tile_launch_values_at(ctx, b, 0, 0x1234, &values, NULL), TILE_ERR_BUNDLE,
+           "does not match");
+
+    /* the driver refusing a launch */
+    stub->launch_result = 1;
+    EXPECT(attention(ctx, b, Q, 1000, 64, false), TILE_ERR_LAUNCH, "cuLaunchKernel");
+    stub->launch_result = 0;
+
+    /* checking mode: every pointer's allocation must hold its extent */
+    tile_context_set_checking(ctx, true);
+    stub->range_base = 0x7000000000ull;
+    stub->range_size = 0x4000000000ull;
+    EXPECT(attention(ctx, b, Q, 1000, 64, false), TILE_OK, NULL);
+    CHECK(stub->range_queries == 4, "4 ranges checked, %d", stub->range_queries);
+    stub->range_size = 0x300000000ull + 100; /* o starts 0x300000000 in */
+    EXPECT(attention(ctx, b, Q, 1000, 64, false), TILE_ERR_CHECK, "tensor o");
+    stub->range_base = 0;
+    EXPECT(attention(ctx, b, Q, 1000, 64, false), TILE_ERR_CHECK, "not device memory");
+    tile_context_set_checking(ctx, false);
+
+    /* capture: a variant not loaded yet is an error; after preload, none is */
+    stub->capturing = true;
+    EXPECT(attention(ctx, b, Q, 1000, 64, false), TILE_OK, NULL);
+    EXPECT(attention(ctx, b, Q, 1000, 128, true), TILE_ERR_CAPTURE, "preload");
+    stub->capturing = false;
+    EXPECT(tile_bundle_preload(ctx, b), TILE_OK, NULL);
+    CHECK(stub->ptx_loads == 8, "preload loads all 8 variants, %d", stub->ptx_loads);
+    stub->capturing = true;
+    EXPECT(attention(ctx, b, Q, 1000, 128, true), TILE_OK, NULL);
+    stub->capturing = false;
+    int unloads = stub->unloads;
+    tile_bundle_free(b);
+    CHECK(stub->unloads == unloads + 8, "free unloads its modules");
+    printf("ok attention dispatch and checks\n");
+}
+
+static void test_reductions(tile_context *ctx)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/kernels.tbn", dir);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    if (!b)
+        return;
+    int64_t xs[2] = {100, 1000}, os[1] = {1};
+    tile_arg args[2] = {tile_arg_tensor(Q, TILE_BF16, 2, xs, NULL),
+                        tile_arg_tensor(O, TILE_F32, 1, os, NULL)};
+    stub->nmemsets = 0;
+    EXPECT(tile_launch(ctx, b, "amax", args, 2, NULL), TILE_OK, NULL);
+    CHECK(stub->nmemsets == 1 && stub->memsets[0].ptr == (uint64_t)(uintptr_t)O &&
+          stub->memsets[0].value == 0xff800000u && stub->memsets[0].count == 1 &&
+          stub->memsets[0].width == 4, "reduce(max) target set to -inf before the launch");
+    int64_t ys[2] = {100, 1000};
+    tile_arg split[4] = {tile_arg_tensor(Q, TILE_F32, 2, ys, NULL),
+                         tile_arg_tensor(K, TILE_F32, 2, ys, NULL), tile_arg_f32(2.0f),
+                         tile_arg_const(2)};
+    EXPECT(tile_launch(ctx, b, "scaled_split", split, 4, NULL), TILE_OK, NULL);
+    unsigned g2 = stub->last_launch.grid[0];
+    split[3] = tile_arg_const(1);
+    EXPECT(tile_launch(ctx, b, "scaled_split", split, 4, NULL), TILE_OK, NULL);
+    unsigned g1 = stub->last_launch.grid[0];
+    CHECK(g1 == 2 * g2 || g1 == 2 * g2 - 1, "split=2 halves the grid: %u vs %u", g1, g2);
+    split[3] = tile_arg_const(3);
+    EXPECT(tile_launch(ctx, b, "scaled_split", split, 4, NULL), TILE_ERR_CONST, "split = 3");
+    tile_bundle_free(b);
+    printf("ok reductions and integer consts\n");
+}
+
+static void test_bad_bundles(tile_context *ctx)
+{
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, "/nonexistent.tbn", &b), TILE_ERR_IO, "cannot open");
+    char path[600];
+    snprintf(path, sizeof path, "%s/corpus/bad-000.tbn", dir);
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_ERR_BUNDLE, "invalid bundle");
+    CHECK(b == NULL, "no bundle on failure");
+    EXPECT(tile_bundle_load_memory(ctx, "TILEBNDL", 8, &b), TILE_ERR_BUNDLE, "header");
+    printf("ok bad bundles\n");
+}
+
+static void test_arch(void)
+{
+    tile_context *ctx = NULL;
+    stub->sm = 80;
+    stub->current = NULL;
+    EXPECT(tile_context_create(&ctx, NULL), TILE_OK, NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/attention.tbn", dir);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    EXPECT(attention(ctx, b, Q, 1000, 64, false), TILE_ERR_ARCH, "sm_80");
+    tile_bundle_free(b);
+    tile_context_destroy(ctx);
+    stub->sm = 90;
+    printf("ok arch\n");
+}
+
+/* Two threads failing differently at once each read their own message. */
+typedef struct ThreadArg {
+    tile_context *ctx;
+    tile_bundle *b;
+    bool null_pointer;
+    int bad;
+} ThreadArg;
+
+static void *hammer(void *p)
+{
+    ThreadArg *t = p;
+    for (int i = 0; i < 2000; i++) {
+        tile_status s = t->null_pointer ? attention(t->ctx, t->b, NULL, 1000, 64, false)
+                                        : attention(t->ctx, t->b, Q, 1000, 96, false);
+        const char *m = tile_error_message(t->ctx);
+        if (s != (t->null_pointer ? TILE_ERR_ARG : TILE_ERR_SHAPE) ||
+            !strstr(m, t->null_pointer ? "null pointer" : "D = 96"))
+            t->bad++;
+    }
+    return NULL;
+}
+
+static void test_threads(tile_context *ctx)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/attention.tbn", dir);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    ThreadArg args[2] = {{ctx, b, true, 0}, {ctx, b, false, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, hammer, &args[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK(args[0].bad == 0 && args[1].bad == 0, "per-thread messages: %d and %d wrong",
+          args[0].bad, args[1].bad);
+    tile_bundle_free(b);
+    printf("ok per-thread messages\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs("usage: runtime_test BUNDLE_DIR\n", stderr);
+        return 2;
+    }
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    test_no_driver();
+    tile_context *ctx = NULL;
+    tile_status s = tile_context_create(&ctx, NULL);
+    CHECK(s == TILE_OK, "the stub driver opens: %s", ctx ? tile_error_message(ctx) : "");
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    StubStateFn state = lib ? (StubStateFn)dlsym(lib, "stub_state") : NULL;
+    if (s != TILE_OK || !state) {
+        printf("FAIL the stub libcuda.so.1 is not the one loaded (LD_LIBRARY_PATH?)\n");
+        return 1;
+    }
+    stub = state();
+    CHECK(tile_device_count(ctx) == 1, "one stub device");
+    test_attention(ctx);
+    test_reductions(ctx);
+    test_bad_bundles(ctx);
+    test_threads(ctx);
+    tile_context_destroy(ctx);
+    CHECK(stub->releases == 1, "the primary context is released");
+    test_arch();
+    dlclose(lib);
+    printf("%s runtime_test (%d failures)\n", failures ? "FAIL" : "ok", failures);
+    return failures ? 1 : 0;
+}

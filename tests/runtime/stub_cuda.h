@@ -1,0 +1,48 @@
+/* stub_cuda.h — the recorded state of the stub libcuda.so.1 (stub_cuda.c), shared with the
+   runtime tests, which reach it through dlsym(dlopen("libcuda.so.1"), "stub_state"). */
+#ifndef TILE_STUB_CUDA_H
+#define TILE_STUB_CUDA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { STUB_MAX_RECORDS = 32, STUB_MAX_ARGS = 64 };
+
+typedef struct StubMemset {
+    uint64_t ptr;
+    unsigned value;
+    size_t count;
+    int width;
+} StubMemset;
+
+typedef struct StubLaunch {
+    unsigned grid[3], block[3], smem;
+    uint64_t args[STUB_MAX_ARGS];
+} StubLaunch;
+
+typedef struct StubState {
+    /* set by tests */
+    int device_count;
+    int sm;
+    char name[64];
+    bool capturing;
+    uint64_t range_base, range_size;   /* the one allocation MemGetAddressRange knows */
+    int record_args;                   /* how many launch arguments to copy */
+    int launch_result;                 /* CUresult LaunchKernel returns */
+    /* recorded */
+    void *current;
+    int retains, releases;
+    int ptx_loads, cubin_loads, unloads;
+    int max_dynamic_smem;
+    int launches;
+    StubLaunch last_launch;
+    char last_entry[128];
+    StubMemset memsets[STUB_MAX_RECORDS];
+    int nmemsets;
+    int range_queries;
+} StubState;
+
+typedef StubState *(*StubStateFn)(void);
+
+#endif
