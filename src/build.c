@@ -86,29 +86,45 @@ static int split_config(const Kernel *k, const char *text, int64_t *const_values
     return 0;
 }
 
-/* Lowers one kernel (for the const values in --config), runs the pass pipeline and
-   prints its TIR. */
-static int emit_ir(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config)
+/* Lowers one kernel for the const values in `config` (the rest of it binds tunables),
+   resolves the Config and runs the pass pipeline. NULL after reporting; *status says
+   whether the command line (EXIT_USAGE) or the input (EXIT_INPUT) was at fault. */
+static TirKernel *lower_with_config(Arena *arena, Diag *diag, const Kernel *k,
+                                    const char *config, Config *resolved, int *status)
 {
     int64_t *const_values = arena_alloc(arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
     for (int i = 0; i < k->nparams; i++)
         if (k->params[i]->kind == PARAM_CONST && k->params[i]->nconst_values > 0)
             const_values[i] = k->params[i]->const_values[0];
-    Config user = {0}, resolved;
+    Config user = {0};
+    *status = EXIT_USAGE;
     if (split_config(k, config, const_values, &user) != 0)
-        return EXIT_USAGE;
+        return NULL;
+    *status = EXIT_INPUT;
     TirKernel *tk = tir_lower(arena, diag, k, const_values);
     if (!tk)
-        return EXIT_INPUT;
-    char err[512];
-    if (config_resolve(tk, &user, &resolved, err, sizeof err) != 0) {
+        return NULL;
+    char err[1024];
+    if (config_resolve(tk, &user, resolved, err, sizeof err) != 0) {
         fprintf(stderr, "tilec: error: --config for kernel %s: %s\n", k->name, err);
-        return EXIT_USAGE;
+        *status = EXIT_USAGE;
+        return NULL;
     }
     if (tir_run_pipeline(tk, diag, NULL) != 0)
-        return EXIT_INPUT;
-    tir_print(out, tk);
-    return EXIT_OK;
+        return NULL;
+    *status = EXIT_OK;
+    return tk;
+}
+
+/* --emit=ir: the kernel's TIR after the pass pipeline. */
+static int emit_ir(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config)
+{
+    Config resolved;
+    int status;
+    TirKernel *tk = lower_with_config(arena, diag, k, config, &resolved, &status);
+    if (tk)
+        tir_print(out, tk);
+    return status;
 }
 
 /* --emit=llvm|ptx: pulls the codegen-only entries out of --config text — full-axis sizes
@@ -184,28 +200,22 @@ static int split_variant(const Kernel *k, const char *text, char *rest, size_t r
 static int emit_code(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config,
                      const Target *target, bool llvm)
 {
+    if (k->nsyms > VARIANT_MAX_SYMS) {
+        fprintf(stderr, "tilec: error: kernel %s has %d shape symbols; codegen handles at most %d\n",
+                k->name, k->nsyms, VARIANT_MAX_SYMS);
+        return EXIT_INPUT;
+    }
     int64_t full_sizes[VARIANT_MAX_SYMS] = {0};
     AlignClass align = ALIGN_VEC16;
     char rest[4096];
     if (split_variant(k, config, rest, sizeof rest, full_sizes, &align) != 0)
         return EXIT_USAGE;
-    int64_t *const_values = arena_alloc(arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
-    for (int i = 0; i < k->nparams; i++)
-        if (k->params[i]->kind == PARAM_CONST && k->params[i]->nconst_values > 0)
-            const_values[i] = k->params[i]->const_values[0];
-    Config user = {0}, resolved;
-    if (split_config(k, rest, const_values, &user) != 0)
-        return EXIT_USAGE;
-    TirKernel *tk = tir_lower(arena, diag, k, const_values);
+    Config resolved;
+    int status;
+    TirKernel *tk = lower_with_config(arena, diag, k, rest, &resolved, &status);
     if (!tk)
-        return EXIT_INPUT;
+        return status;
     char err[1024];
-    if (config_resolve(tk, &user, &resolved, err, sizeof err) != 0) {
-        fprintf(stderr, "tilec: error: --config for kernel %s: %s\n", k->name, err);
-        return EXIT_USAGE;
-    }
-    if (tir_run_pipeline(tk, diag, NULL) != 0)
-        return EXIT_INPUT;
     Variant v = {.config = &resolved, .align = align};
     int missing = 0;
     for (int i = 0; i < tk->nsyms; i++) {
@@ -257,31 +267,27 @@ int run_build(const BuildRequest *req)
         ast_print(out, p, req->kernel);
         status = close_output(out, req->output);
         break;
-    case EMIT_IR:
-        if (!(out = open_output(req->output))) {
-            status = EXIT_INPUT;
-            goto done;
-        }
-        for (int i = 0; i < p->nkernels && status == EXIT_OK; i++)
-            if (!req->kernel || strcmp(req->kernel, p->kernels[i]->name) == 0)
-                status = emit_ir(out, &arena, &diag, p->kernels[i], req->config);
-        if (close_output(out, req->output) != EXIT_OK && status == EXIT_OK)
-            status = EXIT_INPUT;
-        break;
     case EMIT_NONE:
         status = build_bundle(req, p, &arena, &diag);
         break;
+    case EMIT_IR:
     case EMIT_LLVM:
     case EMIT_PTX:
         if (!(out = open_output(req->output))) {
             status = EXIT_INPUT;
             goto done;
         }
-        for (int i = 0; i < p->nkernels && status == EXIT_OK; i++)
-            if (!req->kernel || strcmp(req->kernel, p->kernels[i]->name) == 0)
-                status = emit_code(out, &arena, &diag, p->kernels[i], req->config,
+        for (int i = 0; i < p->nkernels && status == EXIT_OK; i++) {
+            const Kernel *k = p->kernels[i];
+            if (req->kernel && strcmp(req->kernel, k->name) != 0)
+                continue;
+            if (req->emit == EMIT_IR)
+                status = emit_ir(out, &arena, &diag, k, req->config);
+            else
+                status = emit_code(out, &arena, &diag, k, req->config,
                                    req->target ? req->target : target_lookup("sm_90a"),
                                    req->emit == EMIT_LLVM);
+        }
         if (close_output(out, req->output) != EXIT_OK && status == EXIT_OK)
             status = EXIT_INPUT;
         break;
