@@ -3,6 +3,7 @@
    buffers, runs the attention kernel through libtile, checks it against a CPU reference and
    reports the time per launch. Needs only libtile and the NVIDIA driver at run time.
    usage: tile_app BUNDLE [Z H M N D]     build: cc app.c $(pkg-config --cflags --libs tile) -lm */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
