@@ -110,6 +110,14 @@ def main():
         w("## Errors")
         for e in r["errors"]:
             w(f"- {e}")
+    # Hand-written sections (SASS read-backs, launch overhead, ...) live in bench/notes/
+    # and are appended in name order, so a re-render never drops them.
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes")
+    for name in sorted(os.listdir(notes)) if os.path.isdir(notes) else []:
+        if name.endswith(".md"):
+            w("")
+            with open(os.path.join(notes, name)) as f:
+                w(f.read().rstrip("\n"))
     print("\n".join(out))
 
 

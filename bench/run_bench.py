@@ -167,7 +167,7 @@ def copy_bandwidth():
 
 def gemm_items(b, quick):
     shapes = [(4096, 4096, 4096)] if quick else [(4096, 4096, 4096), (2048, 8192, 4096)]
-    configs = [[""], ["BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,num_warps=8,num_stages=4,group_m=8"],
+    configs = [[""], ["BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=3,group_m=8"], ["BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,num_warps=8,num_stages=4,group_m=8"],
                ["BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,num_warps=8,num_stages=3,group_m=8"]]
     for m, n, k in shapes:
         a = torch.randn(m, k, device=DEV).to(torch.bfloat16)
@@ -190,7 +190,7 @@ def fp8_gemm_items(b, quick):
     w = torch.randn(n, k, device=DEV).to(E4M3)
     one = torch.tensor(1.0, device=DEV)
     flop = 2 * m * n * k
-    configs = [[""], ["BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=8,num_stages=4,group_m=8"],
+    configs = [[""], ["BLOCK_M=128,BLOCK_N=128,BLOCK_K=128,num_warps=4,num_stages=3,group_m=8"], ["BLOCK_M=128,BLOCK_N=256,BLOCK_K=128,num_warps=8,num_stages=3,group_m=8"], ["BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=8,num_stages=4,group_m=8"],
                ["BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=3,group_m=8"]]
     # tensorwise
     peer_out = torch._scaled_mm(a, w.t(), one, one, out_dtype=torch.bfloat16, use_fast_accum=True)
@@ -229,7 +229,7 @@ ATTN_SHAPES = [(4, 48, 4096, 64, False), (4, 48, 4096, 64, True), (8, 16, 4096, 
 
 def attention_items(b, quick):
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    configs = [[""], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
+    configs = [[""], ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2"], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
                ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"]]
     for z, h, s, d, causal in (ATTN_SHAPES[:2] if quick else ATTN_SHAPES):
         q = torch.randn(z, h, s, d, device=DEV).to(torch.bfloat16)

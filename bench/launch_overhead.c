@@ -1,0 +1,306 @@
+/* launch_overhead.c — host time per launch through libtile's typed launchers (the NAME.h
+   functions `tilec build` writes) against a raw cuLaunchKernel of the same variant's code
+   with the same arguments, and the checking mode apart. CPU clock around the launch calls
+   only, 256 launches between synchronisations, small problems so the queue never fills.
+   usage: launch_overhead DIR   (DIR holds gemm.tbn/gemm.h and attention.tbn/attention.h,
+   attention built with --config D=64); build: tests/gpu/run_runtime_gpu.sh */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attention.h"
+#include "bundle_format.h"
+#include "cuda_driver.h"
+#include "gemm.h"
+
+enum { BATCH = 256, ROUNDS = 60, MAX_RAW_ARGS = 64 };
+
+/* One kernel set up both ways: the typed launcher's arguments and the raw launch's. */
+typedef struct Case {
+    const char *name;
+    tile_context *ctx;
+    tile_bundle *bundle;
+    CUstream stream;
+    CUdeviceptr buf[4];
+    int64_t dims[5];
+    bool causal;
+    /* raw */
+    CudaDriver *drv;
+    CUfunction fn;
+    unsigned blocks, threads, smem;
+    uint64_t storage[MAX_RAW_ARGS];
+    void *args[MAX_RAW_ARGS];
+    int failures;
+} Case;
+
+static double now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec * 1e-3;
+}
+
+static tile_status typed_gemm(Case *c)
+{
+    int64_t M = c->dims[0], K = c->dims[1], N = c->dims[2];
+    return gemm_gemm(c->ctx, c->bundle, c->stream, (const tile_bf16 *)(uintptr_t)c->buf[0], K, 1,
+                     (const tile_bf16 *)(uintptr_t)c->buf[1], N, 1,
+                     (tile_bf16 *)(uintptr_t)c->buf[2], N, 1, M, K, N);
+}
+
+static tile_status typed_attention(Case *c)
+{
+    int64_t Z = c->dims[0], H = c->dims[1], M = c->dims[2], D = c->dims[3], N = c->dims[4];
+    return attention_attention(c->ctx, c->bundle, c->stream,
+        (const tile_bf16 *)(uintptr_t)c->buf[0], H * M * D, M * D, D, 1,
+        (const tile_bf16 *)(uintptr_t)c->buf[1], H * N * D, N * D, D, 1,
+        (const tile_bf16 *)(uintptr_t)c->buf[2], H * N * D, N * D, D, 1,
+        (tile_bf16 *)(uintptr_t)c->buf[3], H * M * D, M * D, D, 1,
+        Z, H, M, D, N, 1.0f / sqrtf((float)D), c->causal);
+}
+
+/* The variant libtile's dispatch takes for these launches: the kernel's first one of this
+   GPU's sm with matching consts, full sizes and the vec16 alignment class (what the
+   default-only tables of these bundles pick for aligned contiguous tensors). */
+static const TbnVariant *find_variant(const TbnBundle *b, uint32_t ki, const int64_t *consts,
+                                      const int64_t *symbols, int sm)
+{
+    const TbnKernel *k = &b->kernels[ki];
+    for (uint32_t i = 0; i < k->nvariants; i++) {
+        const TbnVariant *v = &b->variants[k->first_variant + i];
+        bool ok = v->align == TBN_ALIGN_VEC16 && (int)v->sm == sm;
+        for (uint32_t j = 0; j < k->nconsts && ok; j++)
+            ok = v->consts[j] == consts[j];
+        for (uint32_t s = 0; s < k->nsyms && ok; s++)
+            ok = v->full_sizes[s] == 0 || v->full_sizes[s] == symbols[s];
+        if (ok)
+            return v;
+    }
+    return NULL;
+}
+
+/* Loads the variant's module as libtile does (its cubin when built for this sm, else PTX)
+   and lays the kernel ABI out: per tensor a pointer then its strides, scalars, symbols. */
+static int setup_raw(Case *c, const char *path, uint32_t ki, const int64_t *consts,
+                     const int64_t *symbols, const int64_t *strides, const float *scale, int sm)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *data = malloc((size_t)size);
+    if (fread(data, 1, (size_t)size, f) != (size_t)size) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    TbnBundle view;
+    char err[256];
+    if (tbn_read(data, (size_t)size, true, &view, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        return -1;
+    }
+    free(data);
+    const TbnVariant *v = find_variant(&view, ki, consts, symbols, sm);
+    if (!v) {
+        fprintf(stderr, "%s: no variant for the raw launch\n", path);
+        return -1;
+    }
+    CUmodule module = NULL;
+    CUresult r = CUDA_ERROR_INVALID_IMAGE;
+    if (v->cubin)
+        r = c->drv->cu.ModuleLoadDataEx(&module, v->cubin, 0, NULL, NULL);
+    if (r != CUDA_SUCCESS)
+        r = c->drv->cu.ModuleLoadDataEx(&module, v->ptx, 0, NULL, NULL);
+    if (r == CUDA_SUCCESS)
+        r = c->drv->cu.ModuleGetFunction(&c->fn, module, v->entry);
+    if (r == CUDA_SUCCESS && v->smem_bytes > 48 * 1024)
+        r = c->drv->cu.FuncSetAttribute(c->fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                        (int)v->smem_bytes);
+    if (r != CUDA_SUCCESS) {
+        fprintf(stderr, "%s: loading the raw module failed (%d)\n", path, (int)r);
+        return -1;
+    }
+    const TbnKernel *k = &view.kernels[ki];
+    TbnScalar scalars[TBN_MAX_PARAMS] = {{0, 0}};
+    int n = 0, tensor = 0, stride = 0;
+    for (uint32_t i = 0; i < k->nparams; i++) {
+        const TbnParam *p = &view.params[k->first_param + i];
+        if (p->kind == TBN_PARAM_TENSOR) {
+            c->storage[n++] = (uint64_t)c->buf[tensor++];
+            for (int d = 0; d < p->rank; d++)
+                c->storage[n++] = (uint64_t)strides[stride++];
+        } else if (p->kind == TBN_PARAM_SCALAR) {   /* f32 only in these kernels */
+            c->storage[n] = 0;
+            memcpy(&c->storage[n++], scale, sizeof *scale);
+            scalars[i].f = *scale;
+        }
+    }
+    for (uint32_t s = 0; s < k->nsyms; s++)
+        c->storage[n++] = (uint64_t)symbols[s];
+    for (int i = 0; i < n; i++)
+        c->args[i] = &c->storage[i];
+    int64_t blocks = 0;
+    tbn_grid_blocks(v, symbols, scalars, &blocks);
+    c->blocks = (unsigned)blocks;
+    c->threads = v->num_threads;
+    c->smem = v->smem_bytes;
+    printf("%s: raw variant %s align %s, %u blocks x %u threads, %u bytes shared, %d ABI "
+           "args\n", c->name, v->target, tbn_align_name(v->align), c->blocks, c->threads,
+           c->smem, n);
+    tbn_free(&view);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef enum Mode { RAW, TYPED, TYPED_CHECK, MODE_COUNT } Mode;
+static const char *const mode_names[MODE_COUNT] = {"raw cuLaunchKernel", "typed launcher",
+                                                   "typed, checking mode"};
+
+/* One batch of BATCH launches; returns µs per launch (launch calls only). */
+static double batch(Case *c, Mode mode, tile_status (*typed)(Case *))
+{
+    double t0 = now_us();
+    if (mode == RAW) {
+        for (int i = 0; i < BATCH; i++)
+            c->failures += c->drv->cu.LaunchKernel(c->fn, c->blocks, 1, 1, c->threads, 1, 1,
+                                                   c->smem, c->stream, c->args, NULL) != 0;
+    } else {
+        for (int i = 0; i < BATCH; i++)
+            c->failures += typed(c) != TILE_OK;
+    }
+    double t1 = now_us();
+    c->drv->cu.StreamSynchronize(c->stream);
+    return (t1 - t0) / BATCH;
+}
+
+static int measure(Case *c, tile_status (*typed)(Case *))
+{
+    double per[MODE_COUNT][ROUNDS];
+    for (int w = 0; w < 4; w++)   /* warm-up: modules, caches, clocks */
+        for (int m = 0; m < MODE_COUNT; m++) {
+            tile_context_set_checking(c->ctx, m == TYPED_CHECK);
+            batch(c, (Mode)m, typed);
+        }
+    for (int r = 0; r < ROUNDS; r++)   /* interleaved, so drift hits all three alike */
+        for (int m = 0; m < MODE_COUNT; m++) {
+            tile_context_set_checking(c->ctx, m == TYPED_CHECK);
+            per[m][r] = batch(c, (Mode)m, typed);
+        }
+    tile_context_set_checking(c->ctx, false);
+    double median[MODE_COUNT];
+    for (int m = 0; m < MODE_COUNT; m++) {
+        qsort(per[m], ROUNDS, sizeof per[m][0], cmp_double);
+        median[m] = per[m][ROUNDS / 2];
+        printf("  %-22s median %6.3f us  min %6.3f us  p90 %6.3f us per launch\n", mode_names[m],
+               median[m], per[m][0], per[m][ROUNDS * 9 / 10]);
+    }
+    printf("  %s: typed / raw = %.3f (goal <= 1.2), checking / raw = %.3f; %d failed calls\n",
+           c->name, median[TYPED] / median[RAW], median[TYPED_CHECK] / median[RAW], c->failures);
+    printf("RESULT %s raw_us=%.3f typed_us=%.3f check_us=%.3f ratio=%.3f check_ratio=%.3f\n",
+           c->name, median[RAW], median[TYPED], median[TYPED_CHECK], median[TYPED] / median[RAW],
+           median[TYPED_CHECK] / median[RAW]);
+    return c->failures == 0 ? 0 : 1;
+}
+
+static int fill(CudaDriver *drv, CUdeviceptr *out, size_t count, unsigned seed)
+{
+    uint16_t *h = malloc(count * 2);
+    srand(seed);
+    for (size_t i = 0; i < count; i++) {   /* small bf16 values in [-1, 1] */
+        float x = (float)rand() / RAND_MAX * 2 - 1;
+        uint32_t u;
+        memcpy(&u, &x, 4);
+        h[i] = (uint16_t)(u >> 16);
+    }
+    int rc = cuda_mem_alloc(drv, count * 2, out) == CUDA_OK &&
+             cuda_copy_to_device(drv, *out, h, count * 2) == CUDA_OK ? 0 : -1;
+    free(h);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs("usage: launch_overhead DIR\n", stderr);
+        return 2;
+    }
+    CudaDriver drv;
+    CudaDeviceInfo info;
+    if (cuda_driver_open(&drv) != CUDA_OK || cuda_device_open(&drv, 0) != CUDA_OK ||
+        cuda_device_info(&drv, &info) != CUDA_OK) {
+        fprintf(stderr, "launch_overhead: %s\n", cuda_driver_message(&drv));
+        return 1;
+    }
+    int sm = info.cc_major * 10 + info.cc_minor;
+    printf("GPU: %s (sm_%d), driver %d; %d launches per synchronisation, %d rounds, "
+           "medians\n", info.name, sm, drv.driver_version, BATCH, ROUNDS);
+    tile_context *ctx = NULL;
+    tile_status s = tile_context_create(&ctx, NULL);
+    if (s != TILE_OK) {
+        fprintf(stderr, "launch_overhead: %s\n", tile_error_message(ctx));
+        return 1;
+    }
+    CUstream stream;
+    cuda_stream_create(&drv, &stream);
+    char path[1024];
+    int status = 0;
+
+    /* gemm 64 x 64 x 64: one block */
+    {
+        Case c = {.name = "gemm", .ctx = ctx, .stream = stream, .drv = &drv,
+                  .dims = {64, 64, 64}};
+        snprintf(path, sizeof path, "%s/gemm.tbn", argv[1]);
+        if ((s = tile_bundle_load_file(ctx, path, &c.bundle)) != TILE_OK ||
+            (s = tile_bundle_preload(ctx, c.bundle)) != TILE_OK) {
+            fprintf(stderr, "launch_overhead: %s\n", tile_error_message(ctx));
+            return 1;
+        }
+        for (int i = 0; i < 3; i++)
+            if (fill(&drv, &c.buf[i], 64 * 64, 1 + i) != 0)
+                return 1;
+        int64_t symbols[3] = {64, 64, 64}, strides[6] = {64, 1, 64, 1, 64, 1}, consts[1] = {0};
+        float unused = 0;
+        if (setup_raw(&c, path, 0, consts, symbols, strides, &unused, sm) != 0)
+            return 1;
+        status |= measure(&c, typed_gemm);
+        tile_bundle_free(c.bundle);
+    }
+    /* attention Z=1 H=1 M=N=64 D=64: one block; 21 ABI arguments */
+    for (int causal = 0; causal <= 1; causal++) {
+        Case c = {.name = causal ? "attention_causal" : "attention", .ctx = ctx,
+                  .stream = stream, .drv = &drv, .dims = {1, 1, 64, 64, 64}, .causal = causal};
+        snprintf(path, sizeof path, "%s/attention.tbn", argv[1]);
+        if ((s = tile_bundle_load_file(ctx, path, &c.bundle)) != TILE_OK ||
+            (s = tile_bundle_preload(ctx, c.bundle)) != TILE_OK) {
+            fprintf(stderr, "launch_overhead: %s\n", tile_error_message(ctx));
+            return 1;
+        }
+        for (int i = 0; i < 4; i++)
+            if (fill(&drv, &c.buf[i], 64 * 64, 7 + i) != 0)
+                return 1;
+        int64_t symbols[5] = {1, 1, 64, 64, 64}, consts[1] = {causal}, strides[16];
+        for (int t = 0; t < 4; t++) {
+            strides[4 * t] = 64 * 64, strides[4 * t + 1] = 64 * 64;
+            strides[4 * t + 2] = 64, strides[4 * t + 3] = 1;
+        }
+        float scale = 1.0f / 8.0f;
+        if (setup_raw(&c, path, 0, consts, symbols, strides, &scale, sm) != 0)
+            return 1;
+        status |= measure(&c, typed_attention);
+        tile_bundle_free(c.bundle);
+    }
+    cuda_stream_destroy(&drv, stream);
+    tile_context_destroy(ctx);
+    cuda_driver_close(&drv);
+    return status;
+}

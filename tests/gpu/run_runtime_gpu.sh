@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds libtile's GPU checks with plain gcc (no meson, no LLVM: the device machine has
+# neither) and runs them: the launch-overhead bench, the driver-level graph replay and the
+# typed launchers against torch. Bundles and their headers come prebuilt in BUNDLE_DIR:
+#   tilec build examples/gemm.tile -o DIR/gemm.tbn
+#   tilec build examples/attention.tile -o DIR/attention.tbn --config D=64
+#   tilec build examples/fp8_quantize.tile -o DIR/quant.tbn
+# usage: tests/gpu/run_runtime_gpu.sh BUNDLE_DIR [OUT_DIR]
+set -uo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+dir=$(cd "${1:?usage: run_runtime_gpu.sh BUNDLE_DIR [OUT_DIR]}" && pwd)
+out=${2:-$dir/out}
+mkdir -p "$out"
+cuda_inc=${CUDA_INC:-/usr/local/cuda/include}
+cc="${CC:-gcc} -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$src/runtime -I$dir -I$cuda_inc"
+lib="$src/runtime/libtile.c $src/runtime/bundle_format.c $src/runtime/bundle_read.c"
+rt="$lib $src/runtime/cuda_driver.c"
+fail=0
+$cc -o "$out/launch_overhead" "$src/bench/launch_overhead.c" $rt -ldl -lpthread -lm || fail=1
+$cc -o "$out/graph_replay" "$src/tests/gpu/graph_replay.c" $rt -ldl -lpthread -lm || fail=1
+$cc -fPIC -shared -o "$out/typed_shim.so" "$src/tests/gpu/typed_shim.c" $lib -ldl -lpthread ||
+    fail=1
+[ $fail -eq 0 ] || { echo "build failed"; exit 1; }
+echo "== graph replay"; "$out/graph_replay" "$dir" || fail=1
+echo "== typed launchers against torch"
+python3 "$src/tests/gpu/typed_torch.py" "$out/typed_shim.so" "$dir/attention.tbn" || fail=1
+echo "== launch overhead"; "$out/launch_overhead" "$dir" || fail=1
+exit $fail
