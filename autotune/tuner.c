@@ -421,6 +421,13 @@ int tune_run(const TuneSpace *space, const TuneBackend *backend, const TuneOptio
     for (int d = 0; d < space->ndims; d++)
         p.sizes[d] = space->dims[d].nvalues;
     SearchOptions so = o->search;
+    if (so.budget_s > 0) {
+        /* The budget is the whole tune's wall clock: starting the child, making the
+           inputs and measuring the reference come out of it, and a margin is kept for
+           the candidate still in flight when the search stops. */
+        double left = o->search.budget_s * 0.97 - (now_s() - t.start);
+        so.budget_s = left > 0.001 ? left : 0.001;
+    }
     int start[TUNE_MAX_DIMS];
     tune_space_default(space, start);
     so.start = start;

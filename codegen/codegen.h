@@ -123,6 +123,8 @@ LLVMValueRef nvvm_shared_array(CodegenContext *cg, const char *name, unsigned by
 LLVMValueRef nvvm_dynamic_shared(CodegenContext *cg, const char *name, unsigned align);
 /* Byte offset into a shared or global pointer (a GEP on i8). */
 LLVMValueRef nvvm_offset(CodegenContext *cg, LLVMValueRef ptr, LLVMValueRef byte_offset);
+/* x through an opaque mov: LLVM cannot reassociate or split it (one base register). */
+LLVMValueRef nvvm_opaque_i32(CodegenContext *cg, LLVMValueRef x);
 
 typedef enum NvvmCopyCache {
     COPY_CACHE_ALL,      /* cp.async.ca: L1 and L2, 4, 8 or 16 bytes */

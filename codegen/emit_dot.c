@@ -442,11 +442,13 @@ void emit_dot(Emitter *e, const TirOp *op)
         Tile t = operand_tile(e, op, 1);
         stage_registers(e, p, &p->b, 1, &t, p->b_type, bv->type.axes[0]);
     }
+    /* one opaque base register per operand: every (mi, nj, ks) is a constant offset from it
+       (folded into ldmatrix's immediate) */
     if (p->a.source != OPERAND_FRAGMENT)
-        a_base = LLVMBuildAdd(e->b, operand_base(e, &p->a),
-                              lane_offset(e, p, &p->a, 0, wm, wn, dtype_size(p->a_type)), "");
-    b_base = LLVMBuildAdd(e->b, operand_base(e, &p->b),
-                          lane_offset(e, p, &p->b, 1, wm, wn, dtype_size(p->b_type)), "");
+        a_base = nvvm_opaque_i32(e->cg, LLVMBuildAdd(e->b, operand_base(e, &p->a),
+                                 lane_offset(e, p, &p->a, 0, wm, wn, dtype_size(p->a_type)), ""));
+    b_base = nvvm_opaque_i32(e->cg, LLVMBuildAdd(e->b, operand_base(e, &p->b),
+                             lane_offset(e, p, &p->b, 1, wm, wn, dtype_size(p->b_type)), ""));
 
     int esa = dtype_size(p->a_type), esb = dtype_size(p->b_type);
     /* sm_90 has no fp8 mma.sync datapath: ptxas expands each m16n8k32 into F2FP conversions

@@ -111,6 +111,18 @@ LLVMValueRef nvvm_offset(CodegenContext *cg, LLVMValueRef ptr, LLVMValueRef byte
     return LLVMBuildInBoundsGEP2(cg->builder, cg->t.i8, ptr, &byte_offset, 1, "");
 }
 
+/* mov.b32 d, x; — the same value, opaque to LLVM: a per-iteration base that must stay one
+   register (LLVM would otherwise reassociate base + constant into one hoisted register per
+   constant and subtract the loop-varying part, costing a register per access). */
+LLVMValueRef nvvm_opaque_i32(CodegenContext *cg, LLVMValueRef x)
+{
+    static const char text[] = "mov.b32 $0, $1;", cons[] = "=r,r";
+    LLVMTypeRef type = LLVMFunctionType(cg->t.i32, &cg->t.i32, 1, 0);
+    LLVMValueRef fn = LLVMGetInlineAsm(type, (char *)text, sizeof text - 1, (char *)cons,
+                                       sizeof cons - 1, 0, 0, LLVMInlineAsmDialectATT, 0);
+    return LLVMBuildCall2(cg->builder, type, fn, &x, 1, "");
+}
+
 /* cp.async.ca.shared.global [dst], [src], 4|8|16{, src_bytes};
    cp.async.cg.shared.global [dst], [src], 16{, src_bytes}; */
 void nvvm_cp_async(CodegenContext *cg, NvvmCopyCache cache, int bytes, LLVMValueRef dst_shared,

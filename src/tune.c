@@ -404,7 +404,8 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
     int status = EXIT_OK;
     for (int s = 0; s < req->nshapes && status == EXIT_OK; s++) {
         TuneSpace *space = &spaces[s];
-        TuneBackend backend = {.compile = synthetic_compile, .child_benchmark = synthetic_benchmark};
+        TuneBackend backend = {.compile = synthetic_compile,
+                               .child_benchmark = synthetic_benchmark};
         TuneGpuBackend *gpu_backend = NULL;
         if (!synthetic && !(gpu_backend = tune_gpu_backend_new(space, req->sets, req->nsets, 0,
                                                                req->align, &backend, err,
