@@ -436,6 +436,12 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
         in[i] = emit_fetch(e, op->operands[i], l);
     Tile out = emit_tile_new(e, l);
     DType t = op->operands[0]->type.dtype, rt = rv->type.dtype;
+    if (op == e->true_cmp) {   /* a causal mask below the diagonal (emit_for) */
+        for (int r = 0; r < out.n; r++)
+            out.regs[r] = LLVMConstInt(e->cg->t.i1, 1, 0);
+        e->values[rv->id] = out;
+        return;
+    }
     for (int r = 0; r < out.n; r++) {
         LLVMValueRef x = in[0].regs[r], y = op->noperands > 1 ? in[1].regs[r] : NULL;
         LLVMValueRef v = NULL;
@@ -747,6 +753,54 @@ static Tile *emit_loop_range(Emitter *e, const TirOp *op, LLVMValueRef first, LL
     return phis;
 }
 
+/* The loop variable whose indices a tile holds (an iota, through broadcasts and
+   expand_dims), or -1. */
+static int iota_loopvar(const TirValue *v)
+{
+    while (v->def && (v->def->opcode == TIR_BROADCAST || v->def->opcode == TIR_EXPAND_DIMS))
+        v = v->def->operands[0];
+    return v->def && v->def->opcode == TIR_IOTA ? v->def->loopvar : -1;
+}
+
+/* A comparison in the body of single-variable loop `op` (over n) of an enclosing loop
+   variable's indices against n's, `outer >= n` (or >, or the mirrored <=, <): a causal
+   mask. It is true for every element of the loop's first blocks (those whose last index
+   lies at or below the outer block's first), which are then emitted without it. Returns the
+   op, the outer variable and whether the comparison is strict. */
+static const TirOp *diagonal_cmp(Emitter *e, const TirOp *op, int *outer, bool *strict)
+{
+    if (op->nvars != 1)
+        return NULL;
+    int n = op->loopvars[0];
+    for (const TirOp *x = op->regions[0]->first; x; x = x->next) {
+        if (x->opcode != TIR_CMP || x->results[0]->type.dtype != DT_BOOL)
+            continue;
+        int a = iota_loopvar(x->operands[0]), b = iota_loopvar(x->operands[1]);
+        int o, i;
+        if (x->sub == TIR_CMP_GE || x->sub == TIR_CMP_GT) {
+            o = a;
+            i = b;
+        } else if (x->sub == TIR_CMP_LE || x->sub == TIR_CMP_LT) {
+            o = b;
+            i = a;
+        } else {
+            continue;
+        }
+        if (i != n || o < 0 || o == n || !e->lv_begin[o])
+            continue;
+        *outer = o;
+        *strict = x->sub == TIR_CMP_GT || x->sub == TIR_CMP_LT;
+        return x;
+    }
+    return NULL;
+}
+
+static LLVMValueRef min_i64(Emitter *e, LLVMValueRef a, LLVMValueRef b)
+{
+    LLVMValueRef args[2] = {a, b};
+    return call_intrinsic(e, "llvm.smin", e->cg->t.i64, args, 2);
+}
+
 static void emit_for(Emitter *e, const TirOp *op)
 {
     TirBlock *body = op->regions[0];
@@ -766,6 +820,20 @@ static void emit_for(Emitter *e, const TirOp *op)
         init[i] = emit_fetch(e, op->operands[op->nvars + i], e->s->layouts[body->args[i]->id]);
     if (plan)
         emit_pipeline_prologue(e, op, total);
+    int outer = -1;
+    bool strict = false;
+    const TirOp *diag = diagonal_cmp(e, op, &outer, &strict);
+    LLVMValueRef nsafe = NULL;
+    if (diag) {
+        /* blocks [0, nsafe): every index of n is <= (<) the outer block's first index */
+        const TirLoopVar *lv = e->k->loopvars[op->loopvars[0]];
+        int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
+        LLVMValueRef first = LLVMBuildAdd(e->b, e->lv_begin[outer], emit_i64(e, strict ? 0 : 1), "");
+        LLVMValueRef args[2] = {LLVMBuildSDiv(e->b, first, emit_i64(e, size), ""), emit_i64(e, 0)};
+        nsafe = min_i64(e, call_intrinsic(e, "llvm.smax", e->cg->t.i64, args, 2), total);
+    }
+    const Tile *carried = init;
+    LLVMValueRef start = emit_i64(e, 0);
     if (worth_peeling(e, op)) {
         /* full blocks first, then the ragged last one (if any) with every check */
         const TirLoopVar *lv = e->k->loopvars[op->loopvars[0]];
@@ -773,10 +841,23 @@ static void emit_for(Emitter *e, const TirOp *op)
         LLVMValueRef nfull = LLVMBuildSDiv(e->b, e->lv_extent[lv->id], emit_i64(e, size), "");
         LLVMValueRef args[2] = {nfull, emit_i64(e, 0)};
         nfull = call_intrinsic(e, "llvm.smax", e->cg->t.i64, args, 2);
-        Tile *mid = emit_loop_range(e, op, emit_i64(e, 0), nfull, total, counts, init, true);
+        if (diag) {
+            nsafe = min_i64(e, nsafe, nfull);
+            e->true_cmp = diag;
+            carried = emit_loop_range(e, op, start, nsafe, total, counts, carried, true);
+            e->true_cmp = NULL;
+            start = nsafe;
+        }
+        Tile *mid = emit_loop_range(e, op, start, nfull, total, counts, carried, true);
         emit_loop_range(e, op, nfull, total, total, counts, mid, false);
     } else {
-        emit_loop_range(e, op, emit_i64(e, 0), total, total, counts, init, false);
+        if (diag) {
+            e->true_cmp = diag;
+            carried = emit_loop_range(e, op, start, nsafe, total, counts, carried, false);
+            e->true_cmp = NULL;
+            start = nsafe;
+        }
+        emit_loop_range(e, op, start, total, total, counts, carried, false);
     }
     if (plan)
         emit_pipeline_drain(e, op);

@@ -30,6 +30,7 @@ typedef struct Emitter {
     LLVMValueRef *lv_extent;    /* per loopvar: i64 extent */
     LLVMValueRef *lv_block;     /* per loopvar: i64 index of the current block */
     bool *lv_full;              /* per loopvar: the current block lies wholly inside the extent */
+    const TirOp *true_cmp;      /* a comparison known true in the current loop range, or NULL */
     LLVMValueRef tid, lane, warp, smem;
     bool failed;
     char *err;
@@ -77,6 +78,9 @@ LLVMValueRef emit_valid_run(Emitter *e, const TirOp *op, LLVMValueRef const *coo
 
 /* emit_dot.c */
 void emit_dot(Emitter *e, const TirOp *op);
+/* The f32 value a bf16/f16/fp8 register was rounded from (under an optional select against
+   0), or NULL: pairs of such registers are rounded by one paired cvt. */
+LLVMValueRef emit_rounded_from_f32(Emitter *e, LLVMValueRef v, DType type);
 /* A load consumed by cp.async staging: issued here unless a pipelined loop issues it. */
 void emit_async_load(Emitter *e, const TirOp *op);
 /* Pipelined loops: before the loop, the first num_stages - 1 blocks; at the top of each

@@ -44,16 +44,20 @@ static int load_k_axis(const DotPlan *p, int which)
 /* cp.async of one operand tile into `slot`: thread t copies 16-byte chunks t, t + T, ...
    (8 threads per 128 bytes of a row: coalesced); chunks past the tensor's edge read only
    their valid bytes and zero-fill the rest, so masked lanes read 0 asynchronously. With
-   `block` set, the loop variable's begin is that block's (a pipelined prefetch). */
+   `block` set, the loop variable's begin is that block's (a pipelined prefetch); with
+   `full`, that block lies wholly inside the loop's extent (no checks along it). When T is a
+   multiple of the chunks per row, a thread's chunk column is the same in every pass and
+   its rows step by T / per_row: the shared destination is one opaque base register plus a
+   constant per pass (an immediate of cp.async). */
 static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int which,
-                         LLVMValueRef slot, LLVMValueRef block, LLVMValueRef in_range)
+                         LLVMValueRef slot, LLVMValueRef block, LLVMValueRef in_range, bool full)
 {
     const TirOp *load = o->load;
     const TirLoopVar *lv = o->loop ? e->k->loopvars[o->loop->loopvars[0]] : NULL;
     LLVMValueRef saved = lv ? e->lv_begin[lv->id] : NULL;
     bool saved_full = lv && e->lv_full[lv->id];
     if (lv)   /* a prefetch may reach the ragged last block */
-        e->lv_full[lv->id] = false;
+        e->lv_full[lv->id] = full;
     if (lv && block)
         e->lv_begin[lv->id] = LLVMBuildMul(e->b, block,
                                            emit_i64(e, tir_loopvar_block(e->k, lv, e->s->variant->config)), "");
@@ -62,6 +66,15 @@ static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int
     int threads = e->s->num_threads;
     LLVMValueRef base = LLVMBuildAdd(e->b, emit_i32(e, o->smem_offset),
                                      LLVMBuildMul(e->b, slot, emit_i32(e, slot_bytes(o)), ""), "");
+    bool fixed_column = threads % per_row == 0;
+    LLVMValueRef row0 = NULL, chunk0 = NULL, dst0 = NULL;
+    if (fixed_column) {
+        row0 = LLVMBuildUDiv(e->b, e->tid, emit_i32(e, per_row), "");
+        chunk0 = LLVMBuildURem(e->b, e->tid, emit_i32(e, per_row), "");
+        dst0 = nvvm_opaque_i32(e->cg, LLVMBuildAdd(e->b, base, LLVMBuildAdd(e->b,
+                   LLVMBuildMul(e->b, row0, emit_i32(e, o->row_stride), ""),
+                   LLVMBuildShl(e->b, chunk0, emit_i32(e, 4), ""), ""), ""));
+    }
     int kaxis = load_k_axis(p, which);
     for (int j = 0; j * threads < total; j++) {
         LLVMValueRef c = LLVMBuildAdd(e->b, e->tid, emit_i32(e, j * threads), "");
@@ -72,8 +85,19 @@ static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int
             LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntULT, c, emit_i32(e, total), ""), doit, next);
             LLVMPositionBuilderAtEnd(e->b, doit);
         }
-        LLVMValueRef row = LLVMBuildUDiv(e->b, c, emit_i32(e, per_row), "");
-        LLVMValueRef chunk = LLVMBuildURem(e->b, c, emit_i32(e, per_row), "");
+        LLVMValueRef row, chunk, dst;
+        if (fixed_column) {
+            int drow = j * (threads / per_row);
+            row = LLVMBuildAdd(e->b, row0, emit_i32(e, drow), "");
+            chunk = chunk0;
+            dst = LLVMBuildAdd(e->b, dst0, emit_i32(e, drow * o->row_stride), "");
+        } else {
+            row = LLVMBuildUDiv(e->b, c, emit_i32(e, per_row), "");
+            chunk = LLVMBuildURem(e->b, c, emit_i32(e, per_row), "");
+            dst = LLVMBuildAdd(e->b, base, LLVMBuildAdd(e->b,
+                      LLVMBuildMul(e->b, row, emit_i32(e, o->row_stride), ""),
+                      LLVMBuildShl(e->b, chunk, emit_i32(e, 4), ""), ""), "");
+        }
         LLVMValueRef coords[2] = {row, LLVMBuildMul(e->b, chunk, emit_i32(e, epc), "")};
         LLVMValueRef run = emit_valid_run(e, load, coords, 1, epc, kaxis);
         if (in_range)
@@ -81,11 +105,9 @@ static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int
         LLVMValueRef src, valid;
         emit_element_address(e, load, coords, &src, &valid);
         /* a chunk that reads nothing still names an address: the tensor's base */
-        src = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, run, emit_i32(e, 0), ""), src,
-                              e->tensor_base[load->param], "");
-        LLVMValueRef dst = LLVMBuildAdd(e->b, base, LLVMBuildAdd(e->b,
-                               LLVMBuildMul(e->b, row, emit_i32(e, o->row_stride), ""),
-                               LLVMBuildShl(e->b, chunk, emit_i32(e, 4), ""), ""), "");
+        if (!LLVMIsAConstantInt(run))
+            src = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, run, emit_i32(e, 0), ""), src,
+                                  e->tensor_base[load->param], "");
         nvvm_cp_async(e->cg, COPY_CACHE_GLOBAL, 16, emit_smem_at(e, dst), src,
                       LLVMBuildMul(e->b, run, emit_i32(e, es), ""));
         if (next) {
@@ -111,23 +133,64 @@ void emit_async_load(Emitter *e, const TirOp *op)
     if (o->loop)
         return;  /* the pipeline issues it */
     nvvm_barrier(e->cg);
-    issue_copies(e, p, o, which, emit_i32(e, 0), NULL, NULL);
+    issue_copies(e, p, o, which, emit_i32(e, 0), NULL, NULL, false);
     nvvm_cp_async_commit(e->cg);
     nvvm_cp_async_wait(e->cg, 0);
     nvvm_barrier(e->cg);
 }
 
-/* Calls fn for every pipelined operand of `loop`. */
+/* Copies every pipelined operand of `loop` (one commit group). */
 static void issue_stage(Emitter *e, const TirOp *loop, LLVMValueRef slot, LLVMValueRef block,
                         LLVMValueRef in_range)
 {
     for (int i = 0; i < e->s->ndots; i++) {
         const DotPlan *p = &e->s->dots[i];
         if (p->a.source == OPERAND_ASYNC && p->a.loop == loop)
-            issue_copies(e, p, &p->a, 0, slot, block, in_range);
+            issue_copies(e, p, &p->a, 0, slot, block, in_range, false);
         if (p->b.source == OPERAND_ASYNC && p->b.loop == loop)
-            issue_copies(e, p, &p->b, 1, slot, block, in_range);
+            issue_copies(e, p, &p->b, 1, slot, block, in_range, false);
     }
+    nvvm_cp_async_commit(e->cg);
+}
+
+/* A prefetch of block `block`: when the block lies wholly inside the loop's extent (every
+   prefetch but the last one or two), a copy without checks along the loop's axis; otherwise
+   the checked one. One uniform branch per iteration. */
+static void issue_stage_split(Emitter *e, const TirOp *loop, LLVMValueRef slot, LLVMValueRef block,
+                              LLVMValueRef in_range)
+{
+    const TirLoopVar *lv = e->k->loopvars[loop->loopvars[0]];
+    if (loop->nvars != 1 || !e->lv_extent[lv->id]) {
+        issue_stage(e, loop, slot, block, in_range);
+        return;
+    }
+    int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
+    LLVMValueRef end = LLVMBuildMul(e->b, LLVMBuildAdd(e->b, block, emit_i64(e, 1), ""),
+                                    emit_i64(e, size), "");
+    LLVMValueRef fits = LLVMBuildICmp(e->b, LLVMIntSLE, end, e->lv_extent[lv->id], "");
+    LLVMBasicBlockRef fast = codegen_block(e->cg, "prefetch.full");
+    LLVMBasicBlockRef slow = codegen_block(e->cg, "prefetch.edge");
+    LLVMBasicBlockRef join = codegen_block(e->cg, "prefetch.done");
+    LLVMBuildCondBr(e->b, fits, fast, slow);
+    LLVMPositionBuilderAtEnd(e->b, fast);
+    for (int i = 0; i < e->s->ndots; i++) {
+        const DotPlan *p = &e->s->dots[i];
+        if (p->a.source == OPERAND_ASYNC && p->a.loop == loop)
+            issue_copies(e, p, &p->a, 0, slot, block, NULL, true);
+        if (p->b.source == OPERAND_ASYNC && p->b.loop == loop)
+            issue_copies(e, p, &p->b, 1, slot, block, NULL, true);
+    }
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, slow);
+    for (int i = 0; i < e->s->ndots; i++) {
+        const DotPlan *p = &e->s->dots[i];
+        if (p->a.source == OPERAND_ASYNC && p->a.loop == loop)
+            issue_copies(e, p, &p->a, 0, slot, block, in_range, false);
+        if (p->b.source == OPERAND_ASYNC && p->b.loop == loop)
+            issue_copies(e, p, &p->b, 1, slot, block, in_range, false);
+    }
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
     nvvm_cp_async_commit(e->cg);
 }
 
@@ -155,10 +218,10 @@ void emit_pipeline_step(Emitter *e, const TirOp *loop, LLVMValueRef block, LLVMV
     nvvm_cp_async_wait(e->cg, stages - 2);
     nvvm_barrier(e->cg);
     LLVMValueRef ahead = LLVMBuildAdd(e->b, block, emit_i64(e, stages - 1), "");
-    LLVMValueRef slot = LLVMBuildTrunc(e->b, LLVMBuildSRem(e->b, ahead, emit_i64(e, stages), ""),
-                                       e->cg->t.i32, "");
+    LLVMValueRef slot = LLVMBuildURem(e->b, LLVMBuildTrunc(e->b, ahead, e->cg->t.i32, ""),
+                                      emit_i32(e, stages), "");
     LLVMValueRef in_range = LLVMBuildICmp(e->b, LLVMIntSLT, ahead, nblocks, "");
-    issue_stage(e, loop, slot, ahead, in_range);
+    issue_stage_split(e, loop, slot, ahead, in_range);
 }
 
 void emit_pipeline_drain(Emitter *e, const TirOp *loop)
@@ -259,7 +322,7 @@ static LLVMValueRef pack8x4(Emitter *e, LLVMValueRef const *b)
    with a zero partner, either under a select against 0), or NULL: pairs of such registers
    are rounded together by one cvt.rn.{bf16,f16,e4m3,e5m2}x2 instead of one cvt per element
    and integer packing. The rounding is the same instruction's, so the bits are too. */
-static LLVMValueRef rounded_from_f32(Emitter *e, LLVMValueRef v, DType type)
+LLVMValueRef emit_rounded_from_f32(Emitter *e, LLVMValueRef v, DType type)
 {
     if (!LLVMIsAInstruction(v))
         return NULL;
@@ -268,7 +331,7 @@ static LLVMValueRef rounded_from_f32(Emitter *e, LLVMValueRef v, DType type)
         LLVMValueRef zero = LLVMGetOperand(v, 2);
         if (!LLVMIsAConstant(zero) || !LLVMIsNull(zero))
             return NULL;
-        LLVMValueRef x = rounded_from_f32(e, LLVMGetOperand(v, 1), type);
+        LLVMValueRef x = emit_rounded_from_f32(e, LLVMGetOperand(v, 1), type);
         if (!x)
             return NULL;
         return LLVMBuildSelect(e->b, LLVMGetOperand(v, 0), x, LLVMConstReal(e->cg->t.f32, 0), "");
@@ -299,7 +362,7 @@ static LLVMValueRef rounded_from_f32(Emitter *e, LLVMValueRef v, DType type)
    both came from f32. */
 static LLVMValueRef pack_pair16(Emitter *e, LLVMValueRef lo, LLVMValueRef hi, DType type)
 {
-    LLVMValueRef flo = rounded_from_f32(e, lo, type), fhi = flo ? rounded_from_f32(e, hi, type) : NULL;
+    LLVMValueRef flo = emit_rounded_from_f32(e, lo, type), fhi = flo ? emit_rounded_from_f32(e, hi, type) : NULL;
     if (!flo || !fhi)
         return pack16(e, element_bits(e, lo, type), element_bits(e, hi, type));
     if (type == DT_BF16)
@@ -317,7 +380,7 @@ static LLVMValueRef pack_quad8(Emitter *e, LLVMValueRef const *b, DType type)
 {
     LLVMValueRef f[4];
     for (int i = 0; i < 4; i++) {
-        f[i] = rounded_from_f32(e, b[i], type);
+        f[i] = emit_rounded_from_f32(e, b[i], type);
         if (!f[i])
             return pack8x4(e, b);
     }
@@ -389,8 +452,8 @@ static LLVMValueRef operand_base(Emitter *e, const OperandPlan *o)
     LLVMValueRef slot = emit_i32(e, 0);
     if (o->source == OPERAND_ASYNC && o->loop && o->slots > 1) {
         const TirLoopVar *lv = e->k->loopvars[o->loop->loopvars[0]];
-        slot = LLVMBuildTrunc(e->b, LLVMBuildSRem(e->b, e->lv_block[lv->id], emit_i64(e, o->slots), ""),
-                              e->cg->t.i32, "");
+        slot = LLVMBuildURem(e->b, LLVMBuildTrunc(e->b, e->lv_block[lv->id], e->cg->t.i32, ""),
+                             emit_i32(e, o->slots), "");
     }
     return LLVMBuildAdd(e->b, emit_i32(e, o->smem_offset),
                         LLVMBuildMul(e->b, slot, emit_i32(e, slot_bytes(o)), ""), "");

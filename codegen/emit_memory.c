@@ -338,6 +338,10 @@ void emit_store(Emitter *e, const TirOp *op)
             scalar_store(e, v.ptr[r], v.valid[r], bits[r], es);
         return;
     }
+    /* Many vectors (a dot's accumulator): each vector's ragged elements go in a block of
+       their own right after it, so no address outlives its store; one shared ragged block
+       for all would keep every address live across the fast stores (spills at 128x256). */
+    bool per_vector = in->n / v.width > 8;
     for (int r0 = 0; r0 < in->n; r0 += v.width) {
         int words = v.width * es / 4;
         LLVMValueRef w[4];
@@ -345,6 +349,17 @@ void emit_store(Emitter *e, const TirOp *op)
             w[i] = emit_i32(e, 0);
         for (int j = 0; j < v.width; j++) {
             LLVMValueRef b = bits[r0 + j];
+            /* fp8 pairs rounded from f32: one cvt.rn.satfinite.*x2 for both bytes */
+            LLVMValueRef flo = dtype_is_fp8(t) && j % 2 == 0 && j + 1 < v.width
+                                   ? emit_rounded_from_f32(e, in->regs[r0 + j], t) : NULL;
+            LLVMValueRef fhi = flo ? emit_rounded_from_f32(e, in->regs[r0 + j + 1], t) : NULL;
+            if (fhi) {
+                LLVMValueRef pair = LLVMBuildZExt(e->b, nvvm_pack_fp8x2(e->cg, t, flo, fhi), e->cg->t.i32, "");
+                LLVMValueRef part = LLVMBuildShl(e->b, pair, emit_i32(e, (j % 4) * 8), "");
+                w[j / 4] = LLVMBuildOr(e->b, w[j / 4], part, "");
+                j++;
+                continue;
+            }
             if (es == 8) {
                 w[2 * j] = LLVMBuildTrunc(e->b, b, e->cg->t.i32, "");
                 w[2 * j + 1] = LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, b, emit_i64(e, 32), ""),
@@ -356,7 +371,22 @@ void emit_store(Emitter *e, const TirOp *op)
             w[j * es / 4] = LLVMBuildOr(e->b, w[j * es / 4], part, "");
         }
         nvvm_store_global_predicated(e->cg, v.ptr[r0], v.all[r0], words, w);
+        if (per_vector) {
+            /* this vector's ragged elements right after it: its addresses die here */
+            LLVMBasicBlockRef slow = codegen_block(e->cg, "store.ragged");
+            LLVMBasicBlockRef join = codegen_block(e->cg, "store.done");
+            LLVMValueRef part = LLVMBuildAnd(e->b, v.valid[r0], LLVMBuildNot(e->b, v.all[r0], ""), "");
+            LLVMBuildCondBr(e->b, part, slow, join);
+            LLVMPositionBuilderAtEnd(e->b, slow);
+            for (int r = r0; r < r0 + v.width; r++)
+                scalar_store(e, v.ptr[r], LLVMBuildAnd(e->b, v.valid[r], LLVMBuildNot(e->b, v.all[r0], ""), ""),
+                             bits[r], es);
+            LLVMBuildBr(e->b, join);
+            LLVMPositionBuilderAtEnd(e->b, join);
+        }
     }
+    if (per_vector)
+        return;
     LLVMBasicBlockRef slow = codegen_block(e->cg, "store.ragged");
     LLVMBasicBlockRef join = codegen_block(e->cg, "store.done");
     LLVMBuildCondBr(e->b, v.ragged, slow, join);

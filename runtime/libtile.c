@@ -739,18 +739,21 @@ static tile_status explain_no_variant(tile_context *ctx, const tile_bundle *b, u
                 "no variant of the bundle", k->name, tbn_align_name(align));
 }
 
-/* Picks the variant: exact shape key, then the nearest key (least product of size ratios),
-   then a default entry; among equals the most specialised align class. -1 if none fits. */
+/* Picks the variant: entries for this GPU by name first (a tuned table), then the "*"
+   ones; within those, an exact shape key, then the nearest key (least product of size
+   ratios), then a default entry; among equals the most specialised align class. -1 if
+   none fits. */
 static int64_t pick_variant(const tile_bundle *b, uint32_t ki, const BundleDevice *d,
                             const Launch *a, int align)
 {
     const TbnBundle *v = &b->view;
     const TbnKernel *k = &v->kernels[ki];
     int64_t best = -1;
-    int best_rank = 4, best_align = 4;
+    int best_tier = 2, best_rank = 4, best_align = 4;
     double best_distance = 0;
     for (uint32_t c = d->first_candidate[ki]; c < d->first_candidate[ki + 1]; c++) {
         const TbnDispatch *e = &v->dispatch[d->candidates[c]];
+        int tier = strcmp(e->gpu, "*") == 0;   /* candidates are this GPU's or "*" */
         const TbnVariant *var = &v->variants[e->variant];
         if (var->align < align)
             continue;
@@ -774,10 +777,13 @@ static int64_t pick_variant(const tile_bundle *b, uint32_t ki, const BundleDevic
                 distance *= want > have ? want / have : have / want;
             }
         }
-        if (rank < best_rank || (rank == best_rank && rank == 1 && distance < best_distance) ||
-            (rank == best_rank && (rank != 1 || distance == best_distance) &&
-             var->align < best_align)) {
+        bool better = tier != best_tier ? tier < best_tier
+                      : rank != best_rank ? rank < best_rank
+                      : rank == 1 && distance != best_distance ? distance < best_distance
+                      : var->align < best_align;
+        if (better) {
             best = e->variant;
+            best_tier = tier;
             best_rank = rank;
             best_align = var->align;
             best_distance = distance;

@@ -4,7 +4,10 @@
 #include <string.h>
 
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "autotune.h"
+#include "bundle.h"
 #include "driver.h"
 #include "tir.h"
 
@@ -242,6 +245,141 @@ static int emit_code(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const
     return EXIT_OK;
 }
 
+uint64_t program_source_hash(const Program *p)
+{
+    uint64_t hash = 0;
+    /* The text of every file read (root first, then includes in order), not their paths:
+       a table tuned on one machine must match the same source built from another path. */
+    for (const SourceFile *f = p->files; f; f = f->next) {
+        uint64_t len = f->len;
+        hash = autotune_hash_bytes(hash, &len, sizeof len);
+        hash = autotune_hash_bytes(hash, f->text, f->len);
+    }
+    return hash;
+}
+
+/* The tuned entries found so far, with each one's time for choosing between duplicates. */
+typedef struct TunedSet {
+    BundleTuned *items;
+    double *time_ms;
+    int n, cap;
+} TunedSet;
+
+static bool tuned_key_equal(const BundleTuned *x, const TuneCacheEntry *e)
+{
+    return strcmp(x->kernel, e->key.kernel) == 0 && strcmp(x->gpu, e->key.gpu) == 0 &&
+           strcmp(x->consts, e->key.consts) == 0 && strcmp(x->align, e->key.align) == 0 &&
+           strcmp(x->shape, e->key.shape) == 0;
+}
+
+/* Adds a table's entries for the kernels being built whose source hash is this program's.
+   A GPU name keys the dispatch table, so entries that differ only in SM count or driver
+   (one GPU model under several drivers) collapse to the fastest. */
+static void tuned_add_table(Arena *a, const BuildRequest *req, const Program *p,
+                            uint64_t source_hash, const char *what, const TuneTable *t,
+                            TunedSet *set)
+{
+    char ours[24];
+    snprintf(ours, sizeof ours, "%016llx", (unsigned long long)source_hash);
+    if (t->ignored_other_version)
+        fprintf(stderr, "tilec: note: %s: ignored %d entr%s written by another tilec version "
+                "(this is %s)\n", what, t->ignored_other_version,
+                t->ignored_other_version == 1 ? "y" : "ies", TILEC_VERSION);
+    for (int ki = 0; ki < p->nkernels; ki++) {
+        const char *kernel = p->kernels[ki]->name;
+        if (req->kernel && strcmp(req->kernel, kernel) != 0)
+            continue;
+        int stale = 0, used = 0;
+        const char *stale_hash = "";
+        for (int i = 0; i < t->n; i++) {
+            const TuneCacheEntry *e = &t->entries[i];
+            if (strcmp(e->key.kernel, kernel) != 0)
+                continue;
+            if (strcmp(e->key.source_hash, ours) != 0) {
+                stale++;
+                stale_hash = e->key.source_hash;
+                continue;
+            }
+            used++;
+            int at = 0;
+            while (at < set->n && !tuned_key_equal(&set->items[at], e))
+                at++;
+            if (at < set->n) {
+                if (e->time_ms > 0 && (set->time_ms[at] <= 0 || e->time_ms < set->time_ms[at])) {
+                    set->items[at].config = arena_strdup(a, e->config);
+                    set->time_ms[at] = e->time_ms;
+                }
+                continue;
+            }
+            if (set->n == set->cap) {
+                int cap = set->cap ? 2 * set->cap : 16;
+                BundleTuned *items = arena_alloc(a, sizeof *items * (size_t)cap);
+                double *times = arena_alloc(a, sizeof *times * (size_t)cap);
+                if (set->n) {
+                    memcpy(items, set->items, sizeof *items * (size_t)set->n);
+                    memcpy(times, set->time_ms, sizeof *times * (size_t)set->n);
+                }
+                set->items = items;
+                set->time_ms = times;
+                set->cap = cap;
+            }
+            set->items[set->n] = (BundleTuned){
+                .kernel = arena_strdup(a, e->key.kernel), .gpu = arena_strdup(a, e->key.gpu),
+                .consts = arena_strdup(a, e->key.consts), .align = arena_strdup(a, e->key.align),
+                .shape = arena_strdup(a, e->key.shape), .config = arena_strdup(a, e->config)};
+            set->time_ms[set->n++] = e->time_ms;
+        }
+        if (stale)
+            fprintf(stderr, "tilec: note: %s: ignored %d entr%s of kernel %s tuned for another "
+                    "version of its source (source hash %s; this source is %s)\n", what, stale,
+                    stale == 1 ? "y" : "ies", kernel, stale_hash, ours);
+        if (!used)
+            fprintf(stderr, "tilec: note: %s: no tuned config for kernel %s of this source; "
+                    "it gets the default dispatch entries only\n", what, kernel);
+    }
+}
+
+/* --tuned and --tuned-from FILE: the entries for build_bundle. Returns EXIT_OK, or an exit
+   code after printing why (a malformed or missing table is an input error). */
+static int load_tuned(const BuildRequest *req, const Program *p, Arena *a, BundleTuned **out,
+                      int *nout)
+{
+    TunedSet set = {NULL, NULL, 0, 0};
+    uint64_t source_hash = program_source_hash(p);
+    char err[1024];
+    if (req->tuned) {
+        char dir[4096], path[4200];
+        if (autotune_cache_dir(dir, sizeof dir, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: --tuned: %s\n", err);
+            return EXIT_INPUT;
+        }
+        snprintf(path, sizeof path, "%s/tune-cache.json", dir);
+        TuneTable t;
+        if (access(path, F_OK) != 0)
+            fprintf(stderr, "tilec: note: --tuned: no tune cache at %s; the bundle gets the "
+                    "default dispatch entries only\n", path);
+        else if (autotune_load_table(path, &t, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: --tuned: the tune cache %s\n", err);
+            return EXIT_INPUT;
+        } else {
+            tuned_add_table(a, req, p, source_hash, path, &t, &set);
+            autotune_table_free(&t);
+        }
+    }
+    if (req->tuned_from) {
+        TuneTable t;
+        if (autotune_load_table(req->tuned_from, &t, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: --tuned-from %s\n", err);
+            return EXIT_INPUT;
+        }
+        tuned_add_table(a, req, p, source_hash, req->tuned_from, &t, &set);
+        autotune_table_free(&t);
+    }
+    *out = set.items;
+    *nout = set.n;
+    return EXIT_OK;
+}
+
 int run_build(const BuildRequest *req)
 {
     Arena arena = {0};
@@ -267,9 +405,15 @@ int run_build(const BuildRequest *req)
         ast_print(out, p, req->kernel);
         status = close_output(out, req->output);
         break;
-    case EMIT_NONE:
-        status = build_bundle(req, p, &arena, &diag);
+    case EMIT_NONE: {
+        BundleTuned *tuned = NULL;
+        int ntuned = 0;
+        if (req->tuned || req->tuned_from)
+            status = load_tuned(req, p, &arena, &tuned, &ntuned);
+        if (status == EXIT_OK)
+            status = build_bundle(req, p, tuned, ntuned, &arena, &diag);
         break;
+    }
     case EMIT_IR:
     case EMIT_LLVM:
     case EMIT_PTX:

@@ -574,16 +574,27 @@ static void put_variant(Writer *w, uint32_t kernel, const VariantRecord *r)
     w->nvariants++;
 }
 
-static void put_default_dispatch(Writer *w, uint32_t kernel, uint32_t variant)
+/* A dispatch entry: `gpu` ("*" or a device name) and a shape key of nshape (symbol, value)
+   pairs (none: the kernel's default). */
+static void put_dispatch(Writer *w, uint32_t kernel, uint32_t variant, const char *gpu,
+                         const int64_t *shape, int nshape)
 {
+    uint32_t first_shape = w->nvalues;
+    for (int i = 0; i < 2 * nshape; i++)
+        put_value(w, shape[i]);
     Buf *b = &w->sec[TBN_SEC_DISPATCH];
     put32(b, kernel);
     put32(b, variant);
-    put32(b, put_string(w, "*"));
-    put32(b, w->nvalues);
-    put32(b, 0);
+    put32(b, put_string(w, gpu));
+    put32(b, first_shape);
+    put32(b, (uint32_t)nshape);
     put32(b, 0);
     w->ndispatch++;
+}
+
+static void put_default_dispatch(Writer *w, uint32_t kernel, uint32_t variant)
+{
+    put_dispatch(w, kernel, variant, "*", NULL, 0);
 }
 
 static int write_file(const char *path, Writer *w)
@@ -810,6 +821,187 @@ static char *derive_header(Arena *a, const char *path)
     return arena_printf(a, "%.*s.h", (int)n, path);
 }
 
+/* ---- tuned dispatch entries (--tuned, --tuned-from) */
+
+void bundle_const_key(const Kernel *k, const int64_t *const_values, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < k->nparams && len < size; i++) {
+        const Param *p = k->params[i];
+        if (p->kind != PARAM_CONST)
+            continue;
+        if (p->dtype == DT_BOOL)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", len ? "," : "", p->name,
+                                    const_values[i] ? "true" : "false");
+        else
+            len += (size_t)snprintf(buf + len, size - len, "%s%s=%lld", len ? "," : "", p->name,
+                                    (long long)const_values[i]);
+    }
+}
+
+/* A variant already written for the current lowering, so a tuned config equal to the
+   default (or to another GPU's) reuses it instead of compiling it again. */
+typedef struct Emitted {
+    const Config *config;
+    int64_t full[TBN_MAX_SYMS];
+    AlignClass align;
+    uint32_t index;
+} Emitted;
+
+typedef struct EmittedList {
+    Emitted *items;
+    int n, cap;
+} EmittedList;
+
+static void emitted_add(Arena *a, EmittedList *l, const Config *c, const int64_t *full, int nsyms,
+                        AlignClass align, uint32_t index)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        Emitted *grown = arena_alloc(a, sizeof *grown * (size_t)cap);
+        if (l->n)
+            memcpy(grown, l->items, sizeof *grown * (size_t)l->n);
+        l->items = grown;
+        l->cap = cap;
+    }
+    Emitted *e = &l->items[l->n++];
+    memset(e, 0, sizeof *e);
+    e->config = c;
+    memcpy(e->full, full, sizeof(int64_t) * (size_t)nsyms);
+    e->align = align;
+    e->index = index;
+}
+
+static bool config_same(const Config *x, const Config *y)
+{
+    if (x->n != y->n)
+        return false;
+    for (int i = 0; i < x->n; i++)
+        if (strcmp(x->entries[i].name, y->entries[i].name) != 0 ||
+            x->entries[i].value != y->entries[i].value)
+            return false;
+    return true;
+}
+
+static const Emitted *emitted_find(const EmittedList *l, const Config *c, const int64_t *full,
+                                   int nsyms, AlignClass align)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->items[i].align == align && config_same(l->items[i].config, c) &&
+            memcmp(l->items[i].full, full, sizeof(int64_t) * (size_t)nsyms) == 0)
+            return &l->items[i];
+    return NULL;
+}
+
+static bool parse_align_name(const char *name, AlignClass *out)
+{
+    for (int c = 0; c < TBN_ALIGN_COUNT; c++)
+        if (strcmp(name, tbn_align_name(c)) == 0) {
+            *out = (AlignClass)c;
+            return true;
+        }
+    return false;
+}
+
+/* "M=4096,K=4096,N=4096" to (symbol, value) pairs in the kernel's symbol order; every symbol
+   once. Returns false with the reason in err. */
+static bool parse_tuned_shape(const TirKernel *tk, const char *text, int64_t *pairs, char *err,
+                              size_t errlen)
+{
+    bool given[TBN_MAX_SYMS] = {false};
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *eq = memchr(p, '=', n);
+        int s = 0;
+        for (; eq && s < tk->nsyms; s++)
+            if (strlen(tk->syms[s].name) == (size_t)(eq - p) &&
+                memcmp(tk->syms[s].name, p, (size_t)(eq - p)) == 0)
+                break;
+        char *end = NULL;
+        long long v = eq ? strtoll(eq + 1, &end, 10) : -1;
+        if (!eq || s == tk->nsyms || given[s] || end != p + n || v < 0) {
+            snprintf(err, errlen, "its shape '%s' does not bind the kernel's symbols once each "
+                     "('%.*s')", text, (int)n, p);
+            return false;
+        }
+        given[s] = true;
+        pairs[2 * s] = s;
+        pairs[2 * s + 1] = v;
+        p += n + (p[n] == ',');
+    }
+    for (int s = 0; s < tk->nsyms; s++)
+        if (!given[s]) {
+            snprintf(err, errlen, "its shape '%s' does not give %s", text, tk->syms[s].name);
+            return false;
+        }
+    return true;
+}
+
+typedef struct TunedCounts {
+    int entries, variants, skipped;
+} TunedCounts;
+
+/* Adds the tuned entries of kernel k for this lowering (const values `consts`): a variant
+   per distinct (config, full-axis sizes, align class) not already written, and a dispatch
+   entry per entry. An entry that no longer fits the kernel is skipped with a warning. */
+static void add_tuned(Arena *a, const BundleOptions *o, BundleCompileFn compile, const Kernel *k,
+                      const TirKernel *tk, const VariantRecord *base, const char *consts,
+                      Writer *w, uint32_t kernel_index, const char *ptxas, EmittedList *emitted,
+                      TunedCounts *counts)
+{
+    for (int i = 0; i < o->ntuned; i++) {
+        const BundleTuned *t = &o->tuned[i];
+        if (strcmp(t->kernel, k->name) != 0 || strcmp(t->consts, consts) != 0)
+            continue;
+        char err[512];
+        AlignClass align = ALIGN_VEC16;
+        int64_t pairs[2 * TBN_MAX_SYMS];
+        Config user, *resolved = arena_alloc(a, sizeof *resolved);
+        bool ok = parse_align_name(t->align, &align);
+        if (!ok)
+            snprintf(err, sizeof err, "unknown alignment class '%s'", t->align);
+        ok = ok && parse_tuned_shape(tk, t->shape, pairs, err, sizeof err);
+        if (ok && (config_parse(t->config, &user, err, sizeof err) != 0 ||
+                   config_resolve(tk, &user, resolved, err, sizeof err) != 0))
+            ok = false;
+        VariantRecord r = *base;
+        r.config = resolved;
+        r.align = align;
+        Variant v = {.config = resolved, .align = align};
+        for (int s = 0; ok && s < tk->nsyms; s++)
+            if (tk->syms[s].is_full)
+                v.full_sizes[s] = r.full[s] = pairs[2 * s + 1];
+        const Emitted *same = ok ? emitted_find(emitted, resolved, r.full, tk->nsyms, align) : NULL;
+        uint32_t index = same ? same->index : w->nvariants;
+        if (ok && !same) {
+            memset(&r.compiled, 0, sizeof r.compiled);
+            if (compile(a, tk, &v, o->target, false, &r.compiled, err, sizeof err) != 0)
+                ok = false;
+        }
+        if (!ok) {
+            fprintf(stderr, "tilec: warning: kernel %s: skipped the tuned config '%s' for GPU "
+                    "'%s', %s%s%s, align %s: %s\n", k->name, t->config, t->gpu, t->shape,
+                    consts[0] ? ", " : "", consts, t->align, err);
+            counts->skipped++;
+            continue;
+        }
+        if (!same) {
+            uint8_t *cubin = NULL;
+            r.cubin_size = 0;
+            if (ptxas)
+                assemble(ptxas, o->target->name, r.compiled.ptx, &cubin, &r.cubin_size);
+            r.cubin = cubin;
+            put_variant(w, kernel_index, &r);
+            free(cubin);
+            emitted_add(a, emitted, resolved, r.full, tk->nsyms, align, index);
+            counts->variants++;
+        }
+        put_dispatch(w, kernel_index, index, t->gpu, pairs, tk->nsyms);
+        counts->entries++;
+    }
+}
+
 typedef struct KernelOut {
     const TirKernel *signature_tk;   /* the first lowering: signature and header */
     uint64_t signature;
@@ -830,6 +1022,7 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
     }
     int64_t *const_values = arena_alloc(a, sizeof(int64_t) * (size_t)(k->nparams + 1));
     int idx[64] = {0};
+    TunedCounts tuned = {0, 0, 0};
     out->first_variant = w->nvariants;
     out->first_dispatch = w->ndispatch;
     /* every combination of const values: an odometer over the const params */
@@ -871,6 +1064,8 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
         }
         /* every combination of full-axis sizes */
         int fidx[TBN_MAX_SYMS] = {0};
+        EmittedList emitted = {NULL, 0, 0};
+        VariantRecord base = {.tk = tk, .grid = grid, .target = o->target};
         for (;;) {
             VariantRecord r = {.tk = tk, .config = resolved, .grid = grid, .target = o->target};
             for (int i = 0; i < k->nparams; i++)
@@ -893,10 +1088,13 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
                 if (ptxas)
                     assemble(ptxas, o->target->name, r.compiled.ptx, &cubin, &r.cubin_size);
                 r.cubin = cubin;
+                emitted_add(a, &emitted, resolved, r.full, tk->nsyms, v.align, w->nvariants);
                 put_default_dispatch(w, kernel_index, w->nvariants);
                 put_variant(w, kernel_index, &r);
                 free(cubin);
             }
+            base.nconsts = r.nconsts;
+            memcpy(base.consts, r.consts, sizeof base.consts);
             int s = 0;
             for (; s < tk->nsyms; s++) {
                 if (!tk->syms[s].is_full)
@@ -907,6 +1105,12 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
             }
             if (s == tk->nsyms)
                 break;
+        }
+        if (o->ntuned) {
+            char consts[256];
+            bundle_const_key(k, const_values, consts, sizeof consts);
+            add_tuned(a, o, compile, k, tk, &base, consts, w, kernel_index, ptxas, &emitted,
+                      &tuned);
         }
         int i = 0;
         for (; i < k->nparams; i++) {
@@ -920,6 +1124,10 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
             break;
     }
     out->nvariants = w->nvariants - out->first_variant;
+    if (tuned.entries)
+        fprintf(stderr, "tilec: note: kernel %s: %d tuned dispatch entr%s, %d tuned variant%s "
+                "beside the defaults\n", k->name, tuned.entries, tuned.entries == 1 ? "y" : "ies",
+                tuned.variants, tuned.variants == 1 ? "" : "s");
     /* patch the kernel record's runs */
     uint8_t *rec = w->sec[TBN_SEC_KERNELS].data + (size_t)kernel_index * TBN_KERNEL_SIZE;
     uint32_t runs[4] = {out->first_variant, out->nvariants, out->first_dispatch,
@@ -976,7 +1184,8 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
 }
 
 /* build.c's EMIT_NONE: `tilec build FILE -o NAME.tbn`. */
-int build_bundle(const BuildRequest *req, const Program *p, Arena *a, Diag *d)
+int build_bundle(const BuildRequest *req, const Program *p, const BundleTuned *tuned,
+                 int ntuned, Arena *a, Diag *d)
 {
     if (!req->output || strcmp(req->output, "-") == 0) {
         fputs("tilec: error: build writes a bundle: give -o NAME.tbn (or --emit=STAGE to "
@@ -984,6 +1193,6 @@ int build_bundle(const BuildRequest *req, const Program *p, Arena *a, Diag *d)
         return EXIT_USAGE;
     }
     BundleOptions o = {.path = req->output, .kernel = req->kernel, .config = req->config,
-                       .target = req->target};
+                       .target = req->target, .tuned = tuned, .ntuned = ntuned};
     return bundle_write_program(a, d, p, &o);
 }

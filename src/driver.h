@@ -32,15 +32,23 @@ typedef struct BuildRequest {
     const char *output;      /* -o */
     const char *kernel;      /* --kernel */
     const char *config;      /* --config text */
+    bool tuned;              /* --tuned: the tune cache's configs into the dispatch table */
+    const char *tuned_from;  /* --tuned-from FILE: an exported table's configs (likewise) */
     EmitStage emit;
     const Target *target;
 } BuildRequest;
 
 int run_build(const BuildRequest *req);
 
+/* The tuner's source hash of a program: FNV-1a over every file it read (path, NUL, text),
+   the root first. `tilec tune` keys cache entries by it; `tilec build --tuned` matches them. */
+uint64_t program_source_hash(const Program *p);
+
 /* ---- bundle_write.c (bundle.h has the rest): the EMIT_NONE case, -o NAME.tbn */
 
-int build_bundle(const BuildRequest *req, const Program *p, Arena *a, Diag *d);
+struct BundleTuned;
+int build_bundle(const BuildRequest *req, const Program *p, const struct BundleTuned *tuned,
+                 int ntuned, Arena *a, Diag *d);
 
 /* ---- inspect.c: `tilec inspect BUNDLE` */
 

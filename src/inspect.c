@@ -1,6 +1,7 @@
 /* inspect.c — `tilec inspect NAME.tbn`: reads a bundle with libtile's own reader and prints
    what it holds: kernels and their signatures, variants (config, consts, full-axis sizes,
-   align class, target, threads, shared memory, code sizes), the dispatch table, targets. */
+   align class, target, threads, shared memory, code sizes), the dispatch table (what each
+   entry matches: GPU, const values, align class, shape), targets. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,26 +59,38 @@ static void print_signature(const TbnBundle *b, const TbnKernel *k)
     fputs("\n", stdout);
 }
 
+/* A variant's const values and full-axis sizes: " causal=true D=128" (sep before each). */
+static int print_consts(const TbnBundle *b, const TbnKernel *k, const TbnVariant *v,
+                        const char *sep)
+{
+    uint32_t ci = 0;
+    int printed = 0;
+    for (uint32_t i = 0; i < k->nparams; i++) {
+        const TbnParam *p = &b->params[k->first_param + i];
+        if (p->kind != TBN_PARAM_CONST)
+            continue;
+        long long val = (long long)v->consts[ci++];
+        printed++;
+        if (p->dtype == TBN_DT_BOOL)
+            printf("%s%s=%s", sep, p->name, val ? "true" : "false");
+        else
+            printf("%s%s=%lld", sep, p->name, val);
+    }
+    for (uint32_t s = 0; s < k->nsyms; s++)
+        if (b->syms[k->first_sym + s].full) {
+            printf("%s%s=%lld", sep, b->syms[k->first_sym + s].name, (long long)v->full_sizes[s]);
+            printed++;
+        }
+    return printed;
+}
+
 static void print_variant(const TbnBundle *b, const TbnKernel *k, uint32_t index)
 {
     const TbnVariant *v = &b->variants[index];
     printf("  variant %u: ", index);
     for (uint32_t c = 0; c < v->nconfig; c++)
         printf("%s%s=%lld", c ? "," : "", v->config[c].name, (long long)v->config[c].value);
-    uint32_t ci = 0;
-    for (uint32_t i = 0; i < k->nparams; i++) {
-        const TbnParam *p = &b->params[k->first_param + i];
-        if (p->kind != TBN_PARAM_CONST)
-            continue;
-        long long val = (long long)v->consts[ci++];
-        if (p->dtype == TBN_DT_BOOL)
-            printf(" %s=%s", p->name, val ? "true" : "false");
-        else
-            printf(" %s=%lld", p->name, val);
-    }
-    for (uint32_t s = 0; s < k->nsyms; s++)
-        if (b->syms[k->first_sym + s].full)
-            printf(" %s=%lld", b->syms[k->first_sym + s].name, (long long)v->full_sizes[s]);
+    (void)print_consts(b, k, v, " ");
     printf("\n    align %s, target %s (sm %u), entry %s, %u threads, %u bytes shared, grid "
            "blocks", tbn_align_name(v->align), v->target, v->sm, v->entry, v->num_threads,
            v->smem_bytes);
@@ -96,7 +109,14 @@ static void print_dispatch(const TbnBundle *b, const TbnKernel *k)
     printf("  dispatch (%u entries):\n", k->ndispatch);
     for (uint32_t i = 0; i < k->ndispatch; i++) {
         const TbnDispatch *e = &b->dispatch[k->first_dispatch + i];
-        printf("    gpu %s", e->gpu);
+        const TbnVariant *v = &b->variants[e->variant];
+        if (strcmp(e->gpu, "*") == 0)
+            fputs("    gpu *,", stdout);
+        else
+            printf("    gpu \"%s\",", e->gpu);
+        if (print_consts(b, k, v, " "))
+            fputs(",", stdout);
+        printf(" align %s", tbn_align_name(v->align));
         if (!e->nshape)
             fputs(", default", stdout);
         for (uint32_t s = 0; s < e->nshape; s++)

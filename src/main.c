@@ -39,6 +39,7 @@ static const char *const usage_check =
 static const char *const usage_build =
     "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|llvm|ptx]\n"
     "                        [--config KEY=V,...] [--target sm_90a|sm_80]\n"
+    "                        [--tuned] [--tuned-from TABLE]\n"
     "\n"
     "Compiles the kernels of FILE.\n"
     "\n"
@@ -51,7 +52,13 @@ static const char *const usage_build =
     "                       each full axis (D=64, required) and the alignment class\n"
     "                       align=vec16|unit|any (default vec16: 16-byte aligned\n"
     "                       tensors with unit innermost stride)\n"
-    "  --target NAME        sm_90a (default) or sm_80\n";
+    "  --target NAME        sm_90a (default) or sm_80\n"
+    "  --tuned              add the tune cache's configs for these kernels (this\n"
+    "                       source, every GPU tuned on) to the bundle's dispatch\n"
+    "                       table, keyed by GPU name and shape; the defaults stay\n"
+    "                       as the fallback (see docs/tuning.md)\n"
+    "  --tuned-from TABLE   likewise from a table `tilec tune --export` wrote (on a\n"
+    "                       build machine without a GPU)\n";
 
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
@@ -177,6 +184,8 @@ static int cmd_build(int argc, char **argv)
         {"emit", required_argument, NULL, 'e'},
         {"config", required_argument, NULL, 'c'},
         {"target", required_argument, NULL, 't'},
+        {"tuned", no_argument, NULL, 'u'},
+        {"tuned-from", required_argument, NULL, 'f'},
         {0, 0, 0, 0},
     };
     BuildRequest req = {.target = target_lookup("sm_90a")};
@@ -186,6 +195,12 @@ static int cmd_build(int argc, char **argv)
         case 'h': fputs(usage_build, stdout); return EXIT_OK;
         case 'o': req.output = optarg; break;
         case 'k': req.kernel = optarg; break;
+        case 'u': req.tuned = true; break;
+        case 'f':
+            if (req.tuned_from)
+                return usage_error(usage_build, "%s", "--tuned-from given twice (one table per build)");
+            req.tuned_from = optarg;
+            break;
         case 'c':
             if (req.config)
                 return usage_error(usage_build, "%s", "--config given twice (join the settings with commas)");
@@ -210,6 +225,8 @@ static int cmd_build(int argc, char **argv)
     if (optind + 1 < argc)
         return usage_error(usage_build, "unexpected argument '%s' (build takes one FILE)", argv[optind + 1]);
     req.path = argv[optind];
+    if (req.emit != EMIT_NONE && (req.tuned || req.tuned_from))
+        return usage_error(usage_build, "%s", "--tuned and --tuned-from fill a bundle's dispatch table: drop --emit (or them)");
     return run_build(&req);
 }
 

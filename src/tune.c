@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "autotune.h"
+#include "bundle.h"
 #include "driver.h"
 #include "gpu.h"
 #include "tir.h"
@@ -306,24 +307,6 @@ static const Kernel *pick_kernel(const Program *p, const char *name)
     return NULL;
 }
 
-/* "causal=true,split=2": the const values a tune was made for (part of the cache key). */
-static void const_text(const Kernel *k, const int64_t *values, char *buf, size_t size)
-{
-    size_t len = 0;
-    buf[0] = 0;
-    for (int i = 0; i < k->nparams && len < size; i++) {
-        const Param *prm = k->params[i];
-        if (prm->kind != PARAM_CONST)
-            continue;
-        if (prm->dtype == DT_BOOL)
-            len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", len ? "," : "", prm->name,
-                                    values[i] ? "true" : "false");
-        else
-            len += (size_t)snprintf(buf + len, size - len, "%s%s=%lld", len ? "," : "", prm->name,
-                                    (long long)values[i]);
-    }
-}
-
 /* A stand-in for the GPU, for testing the command without one (TILEC_TUNE_SYNTHETIC=1):
    candidates "compile" to their Config and "run" in the child with a made-up time that
    favours 128x128 tiles, 8 warps and 3 stages. Never used otherwise. */
@@ -513,13 +496,9 @@ static int run_tune(const TuneRequest *req)
         }
         goto done;
     }
-    uint64_t source_hash = 0;
-    for (const SourceFile *f = p->files; f; f = f->next) {
-        source_hash = autotune_hash_bytes(source_hash, f->path, strlen(f->path) + 1);
-        source_hash = autotune_hash_bytes(source_hash, f->text, f->len);
-    }
+    uint64_t source_hash = program_source_hash(p);
     char consts_text[256];
-    const_text(k, consts, consts_text, sizeof consts_text);
+    bundle_const_key(k, consts, consts_text, sizeof consts_text);
     status = tune_shapes(req, spaces, source_hash, consts_text);
 done:
     arena_free(&arena);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The runtime's suite, without a GPU: bundle writer/reader round trip and the corrupted
 # corpus (bundle_test), libtile against the stub libcuda.so.1 (runtime_test), tile.h with
-# cuda.h, and `tilec inspect` on good and corrupt bundles.
+# cuda.h, `tilec inspect` on good and corrupt bundles, and tuned bundles (`tilec build
+# --tuned-from`, `--tuned`) dispatching per GPU through the stub.
 # usage: tests/runtime/run_tests.sh BUILD_DIR   (prints `N passed, N failed`; exit 1 on failure)
 set -uo pipefail
 build=$(cd "${1:?usage: run_tests.sh BUILD_DIR}" && pwd)
@@ -24,7 +25,7 @@ inspect_good() {
     "$build/tilec" inspect "$out/attention.tbn" > "$out/inspect.txt" &&
         grep -q "^kernel attention(q: bf16\[Z, H, M, D\]" "$out/inspect.txt" &&
         grep -q "causal=true D=128" "$out/inspect.txt" &&
-        grep -q "gpu \*, default -> variant 7" "$out/inspect.txt"
+        grep -q "gpu \*, causal=true D=128, align any, default -> variant 7" "$out/inspect.txt"
 }
 step "tilec inspect prints a bundle" inspect_good
 inspect_corpus() {
@@ -38,5 +39,94 @@ inspect_corpus() {
     [ $n -gt 100 ]
 }
 step "tilec inspect rejects every corrupt bundle with exit 1 and a message" inspect_corpus
+
+# ---- tuned bundles: `tilec build --tuned-from TABLE` / `--tuned` (docs/tuning.md)
+gemm="$src/examples/gemm.tile"
+tuned="$out/tuned"
+mkdir -p "$tuned"
+# table ENTRIES...: a tune-cache file; entry GPU SHAPE CONFIG [HASH] prints one entry
+entry() {
+    printf '{"kernel": "gemm", "source_hash": "%s", "consts": "", "align": "vec16", "shape": "%s", "gpu": "%s", "sm_count": 132, "driver_version": 13000, "tilec_version": "%s", "config": "%s", "time_ms": 0.5, "default_ms": 1.0, "strategy": "pattern", "evaluations": 10}' \
+        "${4:-$hash}" "$2" "$1" "$version" "$3"
+}
+table() { local IFS=,; printf '{"format": "tilec-tune-cache", "version": 1, "entries": [%s]}\n' "$*"; }
+version=$("$build/tilec" --version | awk '{print $2}')
+stale_ignored() {
+    # an entry of another source version is ignored with a note that names this source's hash
+    hash=0123456789abcdef
+    table "$(entry "GPU A" M=1024,K=1024,N=1024 BLOCK_M=128)" > "$tuned/stale.json"
+    "$build/tilec" build "$gemm" --tuned-from "$tuned/stale.json" -o "$tuned/stale.tbn" \
+        2> "$tuned/stale.err" || { cat "$tuned/stale.err"; return 1; }
+    grep -q "note: .*stale.json: ignored 1 entry of kernel gemm tuned for another version of its source" "$tuned/stale.err" &&
+        "$build/tilec" inspect "$tuned/stale.tbn" > "$tuned/stale.txt" &&
+        ! grep -q 'gpu "' "$tuned/stale.txt" && grep -q "2 variants" "$tuned/stale.txt" &&
+        sed -n 's/.*this source is \([0-9a-f]*\)).*/\1/p' "$tuned/stale.err" > "$tuned/hash"
+}
+step "tuned table of another source version is ignored with a note" stale_ignored
+hash=$(cat "$tuned/hash" 2>/dev/null)
+# GPU A and B tuned at two shapes each (B's configs equal: one variant); a config that no
+# longer resolves (num_warps=3); a stale entry
+A1=BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=8,num_stages=3,group_m=8
+A2=BLOCK_M=64,BLOCK_N=32,BLOCK_K=64,num_warps=4,num_stages=2,group_m=1
+B=BLOCK_M=64,BLOCK_N=128,BLOCK_K=32,num_warps=4,num_stages=4,group_m=1
+table "$(entry "GPU A" M=1024,K=1024,N=1024 $A1)" "$(entry "GPU B" M=1024,K=1024,N=1024 $B)" \
+    "$(entry "GPU A" M=512,K=512,N=512 $A2)" "$(entry "GPU B" M=512,K=512,N=512 $B)" \
+    "$(entry "GPU B" M=2048,K=2048,N=2048 BLOCK_M=64,num_warps=3)" \
+    "$(entry "GPU C" M=1024,K=1024,N=1024 $A1 0123456789abcdef)" > "$tuned/table.json"
+tuned_build() {
+    "$build/tilec" build "$gemm" --tuned-from "$tuned/table.json" -o "$tuned/g.tbn" 2> "$tuned/build.err" &&
+        grep -q "warning: kernel gemm: skipped the tuned config 'BLOCK_M=64,num_warps=3' for GPU 'GPU B'.*num_warps=3 is not allowed" "$tuned/build.err" &&
+        grep -q "ignored 1 entry of kernel gemm tuned for another version" "$tuned/build.err" &&
+        "$build/tilec" inspect "$tuned/g.tbn" > "$tuned/g.txt" &&
+        grep -q "1 kernels, 5 variants" "$tuned/g.txt" &&
+        grep -q '^    gpu \*, align vec16, default -> variant 0$' "$tuned/g.txt" &&
+        grep -q '^    gpu \*, align any, default -> variant 1$' "$tuned/g.txt" &&
+        grep -q '^    gpu "GPU A", align vec16, shape M=1024,K=1024,N=1024 -> variant 2$' "$tuned/g.txt" &&
+        grep -q '^    gpu "GPU B", align vec16, shape M=1024,K=1024,N=1024 -> variant 3$' "$tuned/g.txt" &&
+        grep -q '^    gpu "GPU A", align vec16, shape M=512,K=512,N=512 -> variant 4$' "$tuned/g.txt" &&
+        grep -q '^    gpu "GPU B", align vec16, shape M=512,K=512,N=512 -> variant 3$' "$tuned/g.txt" &&
+        ! grep -q '"GPU C"\|M=2048' "$tuned/g.txt" || { cat "$tuned/build.err" "$tuned/g.txt"; return 1; }
+}
+step "tilec build --tuned-from: both GPUs' entries, deduped variants, stale config skipped" tuned_build
+# launch GPU M N K WANT: the stub device named GPU runs gemm at MxNxK; WANT is what ran
+launch_is() {
+    local got; got=$(env LD_LIBRARY_PATH="$build/tests/runtime" "$build/tests/runtime/tuned_test" \
+        "$tuned/g.tbn" "$1" "$2" "$3" "$4") || return 1
+    [ "$got" = "$5" ] || { echo "$1 at $2x$3x$4: got '$got', wanted '$5'"; return 1; }
+}
+tuned_dispatch() {
+    launch_is "GPU A" 1024 1024 1024 "threads 256 blocks 64" &&   # A's exact
+        launch_is "GPU B" 1024 1024 1024 "threads 128 blocks 128" && # B's exact
+        launch_is "GPU A" 512 512 512 "threads 128 blocks 128" &&    # A's other shape
+        launch_is "GPU B" 2048 2048 2048 "threads 128 blocks 512" && # B's nearest
+        launch_is "GPU Z" 1024 1024 1024 "threads 128 blocks 256" && # default
+        launch_is "Stub GPU" 512 512 512 "threads 128 blocks 64"     # default
+}
+step "libtile picks the running GPU's tuned entry, else the default" tuned_dispatch
+tuned_from_cache() {
+    mkdir -p "$tuned/cache"
+    table "$(entry "GPU A" M=1024,K=1024,N=1024 $A1)" > "$tuned/cache/tune-cache.json"
+    TILEC_CACHE_DIR="$tuned/cache" "$build/tilec" build "$gemm" --tuned -o "$tuned/c.tbn" 2> "$tuned/c.err" &&
+        "$build/tilec" inspect "$tuned/c.tbn" > "$tuned/c.txt" &&
+        grep -q '^    gpu "GPU A", align vec16, shape M=1024,K=1024,N=1024 -> variant 2$' "$tuned/c.txt" &&
+        TILEC_CACHE_DIR="$tuned/empty" "$build/tilec" build "$gemm" --tuned -o "$tuned/e.tbn" 2> "$tuned/e.err" &&
+        grep -q "note: --tuned: no tune cache at" "$tuned/e.err" || { cat "$tuned/c.err" "$tuned/e.err"; return 1; }
+}
+step "tilec build --tuned reads the tune cache" tuned_from_cache
+bad_table() { # FILE CONTENT NEEDLE: exit 1 and a message naming the file
+    [ -n "$2" ] && printf '%s' "$2" > "$tuned/$1"
+    "$build/tilec" build "$gemm" --tuned-from "$tuned/$1" -o "$tuned/bad.tbn" 2> "$tuned/bad.err"
+    local rc=$?
+    [ $rc -eq 1 ] && grep -q "error: --tuned-from $tuned/$1.*$3" "$tuned/bad.err" ||
+        { echo "$1: rc $rc"; cat "$tuned/bad.err"; return 1; }
+}
+bad_tables() {
+    bad_table broken.json '{"format": "tilec-tune-cache", "entries": [' "not valid JSON" &&
+        bad_table other.json '{"entries": []}' "not a tilec tune cache" &&
+        bad_table entry.json '{"format": "tilec-tune-cache", "entries": [{"kernel": "gemm"}]}' "entry 0 is malformed" &&
+        bad_table missing.json "" "no such file"
+}
+step "a malformed or missing table is an error (exit 1) naming the file" bad_tables
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
