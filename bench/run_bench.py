@@ -172,7 +172,7 @@ def gemm_items(b, quick):
         "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,num_warps=8,num_stages=3,group_m=8",
         "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,num_warps=8,num_stages=4,group_m=8",
         "BLOCK_M=256,BLOCK_N=128,BLOCK_K=32,num_warps=8,num_stages=3,group_m=8",
-        "BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,num_warps=4,num_stages=3,group_m=8",
+        "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=4,num_stages=2,group_m=8",
         "BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,num_warps=4,num_stages=4,group_m=8",
         "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=4,num_stages=3,group_m=8")]
     for m, n, k in shapes:
@@ -236,8 +236,7 @@ ATTN_SHAPES = [(4, 48, 4096, 64, False), (4, 48, 4096, 64, True), (8, 16, 4096, 
 def attention_items(b, quick):
     from torch.nn.attention import SDPBackend, sdpa_kernel
     configs = [[""], ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2"], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
-               ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"], ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=3"],
-               ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=3"]]
+               ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=3"]]
     for z, h, s, d, causal in (ATTN_SHAPES[:2] if quick else ATTN_SHAPES):
         q = torch.randn(z, h, s, d, device=DEV).to(torch.bfloat16)
         k = torch.randn_like(q)
@@ -310,14 +309,13 @@ def quantize_items(b, quick, copy_gbps):
     peers = {"torch float8 cast (compiled)": peer_time(lambda: cast(x), nbytes=nbytes),
              "torch float8 cast (eager)": peer_time(lambda: to_f8(x), nbytes=nbytes)}
     b.write_inputs({"x": x})
-    configs = [["", ""], ["BLOCK_M=64,BLOCK_K=256,num_warps=8", "BLOCK_M=64,BLOCK_K=256,num_warps=8"],
-               ["BLOCK_M=16,BLOCK_K=256,num_warps=4", "BLOCK_M=32,BLOCK_K=128,num_warps=4"],
+    configs = [["", ""], ["BLOCK_M=16,BLOCK_K=256,num_warps=4", "BLOCK_M=32,BLOCK_K=128,num_warps=4"],
                ["BLOCK_M=32,BLOCK_K=256,num_warps=8", "BLOCK_M=32,BLOCK_K=256,num_warps=8"],
                ["BLOCK_M=128,BLOCK_K=64,num_warps=8", "BLOCK_M=128,BLOCK_K=64,num_warps=8"],
                ["BLOCK_M=32,BLOCK_K=256,num_warps=4", "BLOCK_M=32,BLOCK_K=256,num_warps=4"],
                ["BLOCK_M=16,BLOCK_K=256,num_warps=4", "BLOCK_M=16,BLOCK_K=256,num_warps=4"],
                ["BLOCK_M=64,BLOCK_K=128,num_warps=4", "BLOCK_M=32,BLOCK_K=128,num_warps=4"],
-               ["BLOCK_M=32,BLOCK_K=128,num_warps=4", "BLOCK_M=16,BLOCK_K=128,num_warps=4"]]
+               ["BLOCK_M=32,BLOCK_K=256,num_warps=8", "BLOCK_M=16,BLOCK_K=256,num_warps=4"]]
     j, runs, outs = b.tilec_bench("fp8_quantize.tile", ["amax", "quantize_e4m3"], "", configs, {"x": x},
                                   outs=["y", "inv_scale"], links=["quantize_e4m3.amax=amax.out"])
     check = None

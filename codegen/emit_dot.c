@@ -44,20 +44,19 @@ static int load_k_axis(const DotPlan *p, int which)
 /* cp.async of one operand tile into `slot`: thread t copies 16-byte chunks t, t + T, ...
    (8 threads per 128 bytes of a row: coalesced); chunks past the tensor's edge read only
    their valid bytes and zero-fill the rest, so masked lanes read 0 asynchronously. With
-   `block` set, the loop variable's begin is that block's (a pipelined prefetch); with
-   `full`, that block lies wholly inside the loop's extent (no checks along it). When T is a
+   `block` set, the loop variable's begin is that block's (a pipelined prefetch). When T is a
    multiple of the chunks per row, a thread's chunk column is the same in every pass and
    its rows step by T / per_row: the shared destination is one opaque base register plus a
    constant per pass (an immediate of cp.async). */
 static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int which,
-                         LLVMValueRef slot, LLVMValueRef block, LLVMValueRef in_range, bool full)
+                         LLVMValueRef slot, LLVMValueRef block, LLVMValueRef in_range)
 {
     const TirOp *load = o->load;
     const TirLoopVar *lv = o->loop ? e->k->loopvars[o->loop->loopvars[0]] : NULL;
     LLVMValueRef saved = lv ? e->lv_begin[lv->id] : NULL;
     bool saved_full = lv && e->lv_full[lv->id];
     if (lv)   /* a prefetch may reach the ragged last block */
-        e->lv_full[lv->id] = full;
+        e->lv_full[lv->id] = false;
     if (lv && block)
         e->lv_begin[lv->id] = LLVMBuildMul(e->b, block,
                                            emit_i64(e, tir_loopvar_block(e->k, lv, e->s->variant->config)), "");
@@ -133,7 +132,7 @@ void emit_async_load(Emitter *e, const TirOp *op)
     if (o->loop)
         return;  /* the pipeline issues it */
     nvvm_barrier(e->cg);
-    issue_copies(e, p, o, which, emit_i32(e, 0), NULL, NULL, false);
+    issue_copies(e, p, o, which, emit_i32(e, 0), NULL, NULL);
     nvvm_cp_async_commit(e->cg);
     nvvm_cp_async_wait(e->cg, 0);
     nvvm_barrier(e->cg);
@@ -146,51 +145,10 @@ static void issue_stage(Emitter *e, const TirOp *loop, LLVMValueRef slot, LLVMVa
     for (int i = 0; i < e->s->ndots; i++) {
         const DotPlan *p = &e->s->dots[i];
         if (p->a.source == OPERAND_ASYNC && p->a.loop == loop)
-            issue_copies(e, p, &p->a, 0, slot, block, in_range, false);
+            issue_copies(e, p, &p->a, 0, slot, block, in_range);
         if (p->b.source == OPERAND_ASYNC && p->b.loop == loop)
-            issue_copies(e, p, &p->b, 1, slot, block, in_range, false);
+            issue_copies(e, p, &p->b, 1, slot, block, in_range);
     }
-    nvvm_cp_async_commit(e->cg);
-}
-
-/* A prefetch of block `block`: when the block lies wholly inside the loop's extent (every
-   prefetch but the last one or two), a copy without checks along the loop's axis; otherwise
-   the checked one. One uniform branch per iteration. */
-static void issue_stage_split(Emitter *e, const TirOp *loop, LLVMValueRef slot, LLVMValueRef block,
-                              LLVMValueRef in_range)
-{
-    const TirLoopVar *lv = e->k->loopvars[loop->loopvars[0]];
-    if (loop->nvars != 1 || !e->lv_extent[lv->id]) {
-        issue_stage(e, loop, slot, block, in_range);
-        return;
-    }
-    int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
-    LLVMValueRef end = LLVMBuildMul(e->b, LLVMBuildAdd(e->b, block, emit_i64(e, 1), ""),
-                                    emit_i64(e, size), "");
-    LLVMValueRef fits = LLVMBuildICmp(e->b, LLVMIntSLE, end, e->lv_extent[lv->id], "");
-    LLVMBasicBlockRef fast = codegen_block(e->cg, "prefetch.full");
-    LLVMBasicBlockRef slow = codegen_block(e->cg, "prefetch.edge");
-    LLVMBasicBlockRef join = codegen_block(e->cg, "prefetch.done");
-    LLVMBuildCondBr(e->b, fits, fast, slow);
-    LLVMPositionBuilderAtEnd(e->b, fast);
-    for (int i = 0; i < e->s->ndots; i++) {
-        const DotPlan *p = &e->s->dots[i];
-        if (p->a.source == OPERAND_ASYNC && p->a.loop == loop)
-            issue_copies(e, p, &p->a, 0, slot, block, NULL, true);
-        if (p->b.source == OPERAND_ASYNC && p->b.loop == loop)
-            issue_copies(e, p, &p->b, 1, slot, block, NULL, true);
-    }
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, slow);
-    for (int i = 0; i < e->s->ndots; i++) {
-        const DotPlan *p = &e->s->dots[i];
-        if (p->a.source == OPERAND_ASYNC && p->a.loop == loop)
-            issue_copies(e, p, &p->a, 0, slot, block, in_range, false);
-        if (p->b.source == OPERAND_ASYNC && p->b.loop == loop)
-            issue_copies(e, p, &p->b, 1, slot, block, in_range, false);
-    }
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, join);
     nvvm_cp_async_commit(e->cg);
 }
 
@@ -221,7 +179,7 @@ void emit_pipeline_step(Emitter *e, const TirOp *loop, LLVMValueRef block, LLVMV
     LLVMValueRef slot = LLVMBuildURem(e->b, LLVMBuildTrunc(e->b, ahead, e->cg->t.i32, ""),
                                       emit_i32(e, stages), "");
     LLVMValueRef in_range = LLVMBuildICmp(e->b, LLVMIntSLT, ahead, nblocks, "");
-    issue_stage_split(e, loop, slot, ahead, in_range);
+    issue_stage(e, loop, slot, ahead, in_range);
 }
 
 void emit_pipeline_drain(Emitter *e, const TirOp *loop)

@@ -234,36 +234,48 @@ static void coords_of(Emitter *e, const Layout *l, int r, LLVMValueRef *coords)
 }
 
 /* A vector whose last element is valid is accessed whole (the masks are monotone along
-   the innermost index); ragged vectors go element by element in a block of their own, which
-   interior tiles branch around. */
-typedef struct VectorAccess {
-    int width, es, count;
-    LLVMValueRef *ptr, *valid, *all;   /* per register; `all` per vector */
-    LLVMValueRef ragged;               /* i1: some vector is partly valid */
-} VectorAccess;
+   the innermost index); a partly valid one goes element by element in a block of its own
+   right after it, which interior tiles branch around. Element addresses and checks are
+   computed in that block: only the vector's first and last checks and its address live in
+   the fast path (computing them all up front kept every address live across the accesses:
+   255 registers and spills in GEMM epilogues, 107-123 registers in elementwise kernels). */
+typedef struct VectorEnds {
+    LLVMValueRef ptr;     /* address of the vector's first element */
+    LLVMValueRef first;   /* i1: its first element is valid */
+    LLVMValueRef all;     /* i1: its last element is valid (the whole vector is) */
+} VectorEnds;
 
-static VectorAccess plan_vectors(Emitter *e, const TirOp *op, const Layout *l, DType t, int n,
-                                 LLVMValueRef owner)
+static LLVMValueRef element_valid(Emitter *e, const TirOp *op, const Layout *l, int r,
+                                  LLVMValueRef owner, LLVMValueRef *ptr)
 {
-    VectorAccess v = {vector_width(e, op, l, t), stored_bytes(t), n, NULL, NULL, NULL, NULL};
-    v.ptr = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)n);
-    v.valid = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)n);
-    v.all = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)n);
-    v.ragged = LLVMConstInt(e->cg->t.i1, 0, 0);
-    for (int r = 0; r < n; r++) {
-        LLVMValueRef coords[LAYOUT_MAX_RANK];
-        coords_of(e, l, r, coords);
-        emit_element_address(e, op, coords, &v.ptr[r], &v.valid[r]);
-        if (owner)
-            v.valid[r] = LLVMBuildAnd(e->b, v.valid[r], owner, "");
-    }
-    if (v.width > 1)
-        for (int r0 = 0; r0 < n; r0 += v.width) {
-            v.all[r0] = v.valid[r0 + v.width - 1];
-            v.ragged = LLVMBuildOr(e->b, v.ragged, LLVMBuildAnd(e->b, v.valid[r0],
-                                   LLVMBuildNot(e->b, v.all[r0], ""), ""), "");
-        }
+    LLVMValueRef coords[LAYOUT_MAX_RANK], valid, address;
+    coords_of(e, l, r, coords);
+    emit_element_address(e, op, coords, &address, &valid);
+    if (ptr)
+        *ptr = address;
+    return owner ? LLVMBuildAnd(e->b, valid, owner, "") : valid;
+}
+
+static VectorEnds vector_ends(Emitter *e, const TirOp *op, const Layout *l, int r0, int width,
+                              LLVMValueRef owner)
+{
+    VectorEnds v;
+    v.first = element_valid(e, op, l, r0, owner, &v.ptr);
+    v.all = width > 1 ? element_valid(e, op, l, r0 + width - 1, owner, NULL) : v.first;
     return v;
+}
+
+/* Opens the ragged block of a vector (entered when its first element is valid and its last
+   is not); returns the block it branched from. */
+static LLVMBasicBlockRef open_ragged(Emitter *e, const VectorEnds *v, const char *name,
+                                     LLVMBasicBlockRef *slow, LLVMBasicBlockRef *join)
+{
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
+    *slow = codegen_block(e->cg, name);
+    *join = codegen_block(e->cg, "ragged.done");
+    LLVMBuildCondBr(e->b, LLVMBuildAnd(e->b, v->first, LLVMBuildNot(e->b, v->all, ""), ""), *slow, *join);
+    LLVMPositionBuilderAtEnd(e->b, *slow);
+    return from;
 }
 
 static LLVMValueRef word_part(Emitter *e, LLVMValueRef const *w, int j, int es)
@@ -282,43 +294,39 @@ void emit_load(Emitter *e, const TirOp *op)
     const Layout *l = e->s->layouts[rv->id];
     DType t = rv->type.dtype;
     Tile out = emit_tile_new(e, l);
-    VectorAccess v = plan_vectors(e, op, l, t, out.n, NULL);
-    int es = v.es;
-    LLVMValueRef *bits = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)out.n);
-    if (v.width == 1) {
-        for (int r = 0; r < out.n; r++)
-            out.regs[r] = from_bits(e, scalar_load(e, v.ptr[r], v.valid[r], es), t);
+    int width = vector_width(e, op, l, t), es = stored_bytes(t);
+    if (width == 1) {
+        for (int r = 0; r < out.n; r++) {
+            LLVMValueRef ptr, valid = element_valid(e, op, l, r, NULL, &ptr);
+            out.regs[r] = from_bits(e, scalar_load(e, ptr, valid, es), t);
+        }
         e->values[rv->id] = out;
         return;
     }
-    for (int r0 = 0; r0 < out.n; r0 += v.width) {
-        LLVMValueRef w[4];
-        nvvm_load_global_predicated(e->cg, v.ptr[r0], v.all[r0], v.width * es / 4, w);
-        for (int j = 0; j < v.width; j++)
-            bits[r0 + j] = word_part(e, w, j, es);
+    for (int r0 = 0; r0 < out.n; r0 += width) {
+        VectorEnds v = vector_ends(e, op, l, r0, width, NULL);
+        LLVMValueRef w[4], bits[16], one[16];
+        nvvm_load_global_predicated(e->cg, v.ptr, v.all, width * es / 4, w);
+        for (int j = 0; j < width; j++)
+            bits[j] = word_part(e, w, j, es);
+        LLVMBasicBlockRef slow, join;
+        LLVMBasicBlockRef fast = open_ragged(e, &v, "load.ragged", &slow, &join);
+        for (int j = 0; j < width; j++) {
+            LLVMValueRef ptr, valid = element_valid(e, op, l, r0 + j, NULL, &ptr);
+            one[j] = scalar_load(e, ptr, valid, es);
+        }
+        LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(e->b);
+        LLVMBuildBr(e->b, join);
+        LLVMPositionBuilderAtEnd(e->b, join);
+        LLVMValueRef phi[16];
+        for (int j = 0; j < width; j++) {
+            phi[j] = LLVMBuildPhi(e->b, LLVMTypeOf(bits[j]), "");
+            LLVMAddIncoming(phi[j], &bits[j], &fast, 1);
+            LLVMAddIncoming(phi[j], &one[j], &slow_end, 1);
+        }
+        for (int j = 0; j < width; j++)
+            out.regs[r0 + j] = from_bits(e, phi[j], t);
     }
-    LLVMBasicBlockRef fast = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef slow = codegen_block(e->cg, "load.ragged");
-    LLVMBasicBlockRef join = codegen_block(e->cg, "load.done");
-    LLVMBuildCondBr(e->b, v.ragged, slow, join);
-    LLVMPositionBuilderAtEnd(e->b, slow);
-    LLVMValueRef *merged = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)out.n);
-    for (int r = 0; r < out.n; r++) {
-        LLVMValueRef all = v.all[r - r % v.width];
-        LLVMValueRef one = scalar_load(e, v.ptr[r], LLVMBuildAnd(e->b, v.valid[r],
-                                                                 LLVMBuildNot(e->b, all, ""), ""), es);
-        merged[r] = LLVMBuildSelect(e->b, all, bits[r], one, "");
-    }
-    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(e->b);
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, join);
-    for (int r = 0; r < out.n; r++) {
-        out.regs[r] = LLVMBuildPhi(e->b, LLVMTypeOf(bits[r]), "");
-        LLVMAddIncoming(out.regs[r], &bits[r], &fast, 1);
-        LLVMAddIncoming(out.regs[r], &merged[r], &slow_end, 1);
-    }
-    for (int r = 0; r < out.n; r++)
-        out.regs[r] = from_bits(e, out.regs[r], t);
     e->values[rv->id] = out;
 }
 
@@ -328,29 +336,28 @@ void emit_store(Emitter *e, const TirOp *op)
     const Tile *in = &e->values[value->id];
     const Layout *l = in->layout;
     DType t = value->type.dtype;
-    VectorAccess v = plan_vectors(e, op, l, t, in->n, emit_owner(e, l));
-    int es = v.es;
+    LLVMValueRef owner = emit_owner(e, l);
+    int width = vector_width(e, op, l, t), es = stored_bytes(t);
     LLVMValueRef *bits = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)in->n);
     for (int r = 0; r < in->n; r++)
         bits[r] = to_bits(e, in->regs[r], t);
-    if (v.width == 1) {
-        for (int r = 0; r < in->n; r++)
-            scalar_store(e, v.ptr[r], v.valid[r], bits[r], es);
+    if (width == 1) {
+        for (int r = 0; r < in->n; r++) {
+            LLVMValueRef ptr, valid = element_valid(e, op, l, r, owner, &ptr);
+            scalar_store(e, ptr, valid, bits[r], es);
+        }
         return;
     }
-    /* Many vectors (a dot's accumulator): each vector's ragged elements go in a block of
-       their own right after it, so no address outlives its store; one shared ragged block
-       for all would keep every address live across the fast stores (spills at 128x256). */
-    bool per_vector = in->n / v.width > 8;
-    for (int r0 = 0; r0 < in->n; r0 += v.width) {
-        int words = v.width * es / 4;
+    for (int r0 = 0; r0 < in->n; r0 += width) {
+        VectorEnds v = vector_ends(e, op, l, r0, width, owner);
+        int words = width * es / 4;
         LLVMValueRef w[4];
         for (int i = 0; i < words; i++)
             w[i] = emit_i32(e, 0);
-        for (int j = 0; j < v.width; j++) {
+        for (int j = 0; j < width; j++) {
             LLVMValueRef b = bits[r0 + j];
             /* fp8 pairs rounded from f32: one cvt.rn.satfinite.*x2 for both bytes */
-            LLVMValueRef flo = dtype_is_fp8(t) && j % 2 == 0 && j + 1 < v.width
+            LLVMValueRef flo = dtype_is_fp8(t) && j % 2 == 0 && j + 1 < width
                                    ? emit_rounded_from_f32(e, in->regs[r0 + j], t) : NULL;
             LLVMValueRef fhi = flo ? emit_rounded_from_f32(e, in->regs[r0 + j + 1], t) : NULL;
             if (fhi) {
@@ -370,34 +377,16 @@ void emit_store(Emitter *e, const TirOp *op)
                                              emit_i32(e, (j * es % 4) * 8), "");
             w[j * es / 4] = LLVMBuildOr(e->b, w[j * es / 4], part, "");
         }
-        nvvm_store_global_predicated(e->cg, v.ptr[r0], v.all[r0], words, w);
-        if (per_vector) {
-            /* this vector's ragged elements right after it: its addresses die here */
-            LLVMBasicBlockRef slow = codegen_block(e->cg, "store.ragged");
-            LLVMBasicBlockRef join = codegen_block(e->cg, "store.done");
-            LLVMValueRef part = LLVMBuildAnd(e->b, v.valid[r0], LLVMBuildNot(e->b, v.all[r0], ""), "");
-            LLVMBuildCondBr(e->b, part, slow, join);
-            LLVMPositionBuilderAtEnd(e->b, slow);
-            for (int r = r0; r < r0 + v.width; r++)
-                scalar_store(e, v.ptr[r], LLVMBuildAnd(e->b, v.valid[r], LLVMBuildNot(e->b, v.all[r0], ""), ""),
-                             bits[r], es);
-            LLVMBuildBr(e->b, join);
-            LLVMPositionBuilderAtEnd(e->b, join);
+        nvvm_store_global_predicated(e->cg, v.ptr, v.all, words, w);
+        LLVMBasicBlockRef slow, join;
+        open_ragged(e, &v, "store.ragged", &slow, &join);
+        for (int r = r0; r < r0 + width; r++) {
+            LLVMValueRef ptr, valid = element_valid(e, op, l, r, owner, &ptr);
+            scalar_store(e, ptr, valid, bits[r], es);
         }
+        LLVMBuildBr(e->b, join);
+        LLVMPositionBuilderAtEnd(e->b, join);
     }
-    if (per_vector)
-        return;
-    LLVMBasicBlockRef slow = codegen_block(e->cg, "store.ragged");
-    LLVMBasicBlockRef join = codegen_block(e->cg, "store.done");
-    LLVMBuildCondBr(e->b, v.ragged, slow, join);
-    LLVMPositionBuilderAtEnd(e->b, slow);
-    for (int r = 0; r < in->n; r++) {
-        LLVMValueRef all = v.all[r - r % v.width];
-        scalar_store(e, v.ptr[r], LLVMBuildAnd(e->b, v.valid[r], LLVMBuildNot(e->b, all, ""), ""),
-                     bits[r], es);
-    }
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, join);
 }
 
 /* f32 min by the integer order trick (see nvvm_atomic_max_f32): atom.min.s32 for a clear
