@@ -26,10 +26,6 @@ _Static_assert((int)REDUCE_SUM == (int)TBN_REDUCE_SUM && (int)REDUCE_MAX == (int
 _Static_assert((int)ALIGN_VEC16 == (int)TBN_ALIGN_VEC16 && (int)ALIGN_UNIT == (int)TBN_ALIGN_UNIT &&
                (int)ALIGN_ANY == (int)TBN_ALIGN_ANY, "the bundle's align classes are codegen.h's");
 
-/* Until codegen's compile.c is linked into every program that links this file, a program
-   without it gets a clear error instead of a link failure. */
-#pragma weak codegen_compile
-
 /* ---- growable byte buffers, one per section */
 
 typedef struct Buf {
@@ -1015,11 +1011,6 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
     if (plan_kernel(a, k, o->config, plan) != 0)
         return EXIT_USAGE;
     BundleCompileFn compile = o->compile ? o->compile : codegen_compile;
-    if (!compile) {
-        fputs("tilec: error: this tilec has no PTX code generation yet (codegen_compile is not "
-              "linked in)\n", stderr);
-        return EXIT_NOT_BUILT;
-    }
     int64_t *const_values = arena_alloc(a, sizeof(int64_t) * (size_t)(k->nparams + 1));
     int idx[64] = {0};
     TunedCounts tuned = {0, 0, 0};

@@ -10,7 +10,6 @@ enum {
     EXIT_OK = 0,
     EXIT_INPUT = 1,      /* diagnostics in the user's input (source, data files, shapes) */
     EXIT_USAGE = 2,      /* bad command line */
-    EXIT_NOT_BUILT = 3,  /* a feature that is not built yet */
 };
 
 /* ---- main.c */

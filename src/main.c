@@ -1,7 +1,7 @@
 /* main.c — the `tilec` command: parses the command line and runs the pipeline
    parse → check → lower → (config) → codegen → write for each subcommand.
-   Exit status: 0 success, 1 diagnostics in the user's input, 2 bad command line,
-   3 a feature that is not built yet. */
+   Exit status: 0 success, 1 diagnostics in the user's input (or no GPU for a command that
+   needs one), 2 bad command line; `tilec tune` exits 130 when Ctrl-C stopped it. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ static const char *const usage_main =
     "  inspect BUNDLE    print what a kernel bundle holds\n"
     "\n"
     "`tilec COMMAND --help` describes each command.\n"
-    "exit status: 0 success, 1 errors in the input, 2 bad command line, 3 not built yet\n";
+    "exit status: 0 success, 1 errors in the input (or no GPU), 2 bad command line\n";
 
 static const char *const usage_check =
     "usage: tilec check [--target sm_90a|sm_80] FILE...\n"
