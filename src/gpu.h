@@ -122,6 +122,21 @@ bool gpu_peak_lookup(const char *device_name, GpuPeak *out);
 
 /* ---- run.c: the command-line pieces `tilec run` and `tilec bench` share */
 
+/* Per-element tolerance of an output dtype against a reference (docs/run.md), used by
+   `tilec run --check` and the tuner's output check alike:
+   |got - ref| <= rel * |ref| + floor * max|ref| (the floor covers values that cancel to
+   near zero, whose rounding differs with the order of f32 sums); fp8 outputs may differ
+   by `fp8_steps` codes, integers and bools not at all (every field 0). */
+typedef struct OutputTolerance {
+    double rel, floor;
+    int fp8_steps;
+    const char *text;
+} OutputTolerance;
+
+OutputTolerance output_tolerance(DType t);
+/* An fp8 code's place in value order: sign-magnitude to a signed integer. */
+int fp8_code_order(uint64_t bits);
+
 /* Adds one NAME=TEXT of a repeatable flag (--in, --out, --set); a name given twice is an
    error. Prints its own message (and `usage`); returns an exit status. */
 int launch_cli_add_named(LaunchNamed **list, int *n, const char *flag, char *arg,

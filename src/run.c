@@ -306,30 +306,19 @@ static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *
 
 /* ---- --check: the GPU's outputs against the interpreter's */
 
-/* Per-element tolerance of an output dtype, against the interpreter (docs/run.md):
-   |gpu - ref| <= rel * |ref| + floor * max|ref| (the floor covers values that cancel to
-   near zero, whose rounding differs with the order of f32 sums); fp8 outputs may differ
-   by one step of the format, integers and bools not at all. */
-typedef struct Tolerance {
-    double rel, floor;
-    int fp8_steps;              /* fp8: codes apart at most */
-    const char *text;
-} Tolerance;
-
-static Tolerance tolerance_of(DType t)
+OutputTolerance output_tolerance(DType t)
 {
     switch (t) {
-    case DT_F32: return (Tolerance){0x1p-14, 0x1p-20, 0, "f32: 2^-14 relative + 2^-20 of max|ref|"};
-    case DT_F16: return (Tolerance){0x1p-9, 0x1p-11, 0, "f16: 2 ulp (2^-9 relative) + 2^-11 of max|ref|"};
-    case DT_BF16: return (Tolerance){0x1p-6, 0x1p-8, 0, "bf16: 2 ulp (2^-6 relative) + 2^-8 of max|ref|"};
-    case DT_F8E4M3: return (Tolerance){0, 0, 1, "f8e4m3: 1 step of the format"};
-    case DT_F8E5M2: return (Tolerance){0, 0, 1, "f8e5m2: 1 step of the format"};
-    default: return (Tolerance){0, 0, 0, "exact"};
+    case DT_F32: return (OutputTolerance){0x1p-14, 0x1p-20, 0, "f32: 2^-14 relative + 2^-20 of max|ref|"};
+    case DT_F16: return (OutputTolerance){0x1p-9, 0x1p-11, 0, "f16: 2 ulp (2^-9 relative) + 2^-11 of max|ref|"};
+    case DT_BF16: return (OutputTolerance){0x1p-6, 0x1p-8, 0, "bf16: 2 ulp (2^-6 relative) + 2^-8 of max|ref|"};
+    case DT_F8E4M3: return (OutputTolerance){0, 0, 1, "f8e4m3: 1 step of the format"};
+    case DT_F8E5M2: return (OutputTolerance){0, 0, 1, "f8e5m2: 1 step of the format"};
+    default: return (OutputTolerance){0, 0, 0, "exact"};
     }
 }
 
-/* An fp8 code's place in value order: sign-magnitude to a signed integer. */
-static int fp8_order(uint64_t bits)
+int fp8_code_order(uint64_t bits)
 {
     int magnitude = (int)(bits & 0x7f);
     return bits & 0x80 ? -magnitude : magnitude;
@@ -338,7 +327,7 @@ static int fp8_order(uint64_t bits)
 /* Compares one output; prints its line and returns true when it is within tolerance. */
 static bool check_output(const TirParam *p, const HostTensor *gpu, const HostTensor *ref)
 {
-    Tolerance tol = tolerance_of(p->dtype);
+    OutputTolerance tol = output_tolerance(p->dtype);
     int64_t n = host_numel(ref);
     double max_ref = 0;
     int64_t idx[HOST_MAX_RANK] = {0};
@@ -363,8 +352,8 @@ static bool check_output(const TirParam *p, const HostTensor *gpu, const HostTen
             ok = g == r;
             diff = ok ? 0 : INFINITY;
         } else if (tol.fp8_steps) {
-            int apart = abs(fp8_order(host_get_raw_at(gpu, host_offset(gpu, idx))) -
-                            fp8_order(host_get_raw_at(ref, host_offset(ref, idx))));
+            int apart = abs(fp8_code_order(host_get_raw_at(gpu, host_offset(gpu, idx))) -
+                            fp8_code_order(host_get_raw_at(ref, host_offset(ref, idx))));
             ok = apart <= tol.fp8_steps;
         } else {
             ok = diff <= tol.rel * fabs(r) + tol.floor * max_ref;

@@ -476,33 +476,6 @@ done:
     return status;
 }
 
-/* Per-element tolerance against the reference: `tilec run --check`'s (run.c, docs/run.md):
-   |got - ref| <= rel * |ref| + floor * max|ref|; fp8 one step of the format; integers and
-   bools exact. */
-typedef struct Tolerance {
-    double rel, floor;
-    bool fp8;
-    bool exact;
-} Tolerance;
-
-static Tolerance tolerance_of(DType t)
-{
-    switch (t) {
-    case DT_F32: return (Tolerance){0x1p-14, 0x1p-20, false, false};
-    case DT_F16: return (Tolerance){0x1p-9, 0x1p-11, false, false};
-    case DT_BF16: return (Tolerance){0x1p-6, 0x1p-8, false, false};
-    case DT_F8E4M3:
-    case DT_F8E5M2: return (Tolerance){0, 0, true, false};
-    default: return (Tolerance){0, 0, false, true};
-    }
-}
-
-static int fp8_order(uint64_t bits)
-{
-    int magnitude = (int)(bits & 0x7f);
-    return bits & 0x80 ? -magnitude : magnitude;
-}
-
 /* Element e of a C-order tensor, fast for the common output dtypes. */
 static double element(const HostTensor *t, int64_t e)
 {
@@ -517,18 +490,20 @@ static double element(const HostTensor *t, int64_t e)
     return host_get_at(t, e);
 }
 
-static bool element_ok(const HostTensor *got, const HostTensor *ref, int64_t e, Tolerance tol,
-                       double ref_max)
+/* Whether element e is within `tilec run --check`'s tolerance (output_tolerance, run.c). */
+static bool element_ok(const HostTensor *got, const HostTensor *ref, int64_t e,
+                       OutputTolerance tol, double ref_max)
 {
-    if (tol.exact)
+    if (tol.rel == 0 && tol.floor == 0 && tol.fp8_steps == 0)
         return host_get_raw_at(got, e) == host_get_raw_at(ref, e);
     double x = element(got, e), r = element(ref, e);
     if (isnan(x) || isnan(r))
         return isnan(x) && isnan(r);
     if (isinf(x) || isinf(r))
         return x == r;
-    if (tol.fp8)
-        return abs(fp8_order(host_get_raw_at(got, e)) - fp8_order(host_get_raw_at(ref, e))) <= 1;
+    if (tol.fp8_steps)
+        return abs(fp8_code_order(host_get_raw_at(got, e)) - fp8_code_order(host_get_raw_at(ref, e))) <=
+               tol.fp8_steps;
     return fabs(x - r) <= tol.rel * fabs(r) + tol.floor * ref_max;
 }
 
@@ -538,7 +513,7 @@ static TuneStatus check_outputs(const TuneGpuBackend *g, char *err, size_t errle
         if (!g->result.args[i].is_output)
             continue;
         const HostTensor *got = &g->result.args[i].tensor, *ref = &g->reference.args[i].tensor;
-        Tolerance tol = tolerance_of(ref->dtype);
+        OutputTolerance tol = output_tolerance(ref->dtype);
         int64_t n = host_numel(ref), bad = 0, first = -1;
         for (int64_t e = 0; e < n; e++)
             if (!element_ok(got, ref, e, tol, g->reference_max[i]) && bad++ == 0)
