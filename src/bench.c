@@ -350,7 +350,7 @@ static int bench_request(BenchRequest *req)
     }
     const Kernel *ks[BENCH_MAX_KERNELS];
     for (int k = 0; k < req->nkernels; k++)
-        if (!(ks[k] = run_choose_kernel(prog, req->kernels[k]))) {
+        if (!(ks[k] = choose_kernel(prog, req->kernels[k]))) {
             status = EXIT_USAGE;
             goto done;
         }

@@ -33,15 +33,6 @@ static int close_output(FILE *f, const char *path)
     return EXIT_OK;
 }
 
-/* Says which kernels exist when --kernel names none of them. */
-static void report_unknown_kernel(const Program *p, const char *name)
-{
-    fprintf(stderr, "tilec: error: no kernel named '%s' (kernels:", name);
-    for (int i = 0; i < p->nkernels; i++)
-        fprintf(stderr, " %s", p->kernels[i]->name);
-    fputs(")\n", stderr);
-}
-
 /* Splits --config text into const-parameter values (causal=true, split=2), which pick
    what is lowered, and the rest (tunables), which go to config_parse. Returns 0, or -1
    after printing a message. */
@@ -391,8 +382,7 @@ int run_build(const BuildRequest *req)
         status = EXIT_INPUT;
         goto done;
     }
-    if (req->kernel && !program_find_kernel(p, req->kernel)) {
-        report_unknown_kernel(p, req->kernel);
+    if (req->kernel && !choose_kernel(p, req->kernel)) {
         status = EXIT_USAGE;
         goto done;
     }

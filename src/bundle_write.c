@@ -253,35 +253,6 @@ static int parse_int_list(const char *text, int64_t *out, int max, const char *w
 }
 
 /* A const value from --config: true/false/1/0 for a bool, else one of the declared values. */
-static int parse_const_text(const Param *pa, const char *text, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 0);
-    bool number = !errno && end != text && !*end;
-    if (pa->dtype == DT_BOOL) {
-        if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
-            v = text[0] == 't';
-        else if (!number || (v != 0 && v != 1)) {
-            fprintf(stderr, "tilec: error: const %s is a bool: expected true or false, got "
-                    "'%s'\n", pa->name, text);
-            return -1;
-        }
-        *out = v;
-        return 0;
-    }
-    bool allowed = number && pa->nconst_values == 0;
-    for (int i = 0; number && i < pa->nconst_values; i++)
-        allowed |= pa->const_values[i] == v;
-    if (!allowed) {
-        fprintf(stderr, "tilec: error: const %s: '%s' is not one of its declared values\n",
-                pa->name, text);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static int plan_kernel(Arena *a, const Kernel *k, const char *config, KernelPlan *plan)
 {
     memset(plan, 0, sizeof *plan);
@@ -312,7 +283,7 @@ static int plan_kernel(Arena *a, const Kernel *k, const char *config, KernelPlan
                 if (pa->kind != PARAM_CONST || strcmp(pa->name, item) != 0)
                     continue;
                 int64_t *v = arena_alloc(a, sizeof *v);
-                if (parse_const_text(pa, eq + 1, v) != 0)
+                if (parse_const_value(pa, eq + 1, v) != 0)
                     return -1;
                 plan->const_choice[i] = v;
                 plan->nconst_choice[i] = 1;

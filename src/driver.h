@@ -17,6 +17,12 @@ enum {
 /* parse_program + sema_check for one root file; returns the number of errors. */
 int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, Program **out);
 
+/* ---- driver.c */
+
+/* The kernel named `name`, or the file's only one when name is NULL; prints why not
+   (listing the kernels) and returns NULL. */
+const Kernel *choose_kernel(const Program *p, const char *name);
+
 /* Parses the value of a const parameter given on the command line (`causal=true`,
    `split=2`): bool takes true/false/1/0, integers must be in the declared set. Prints
    the error itself and returns -1 on a bad value. */

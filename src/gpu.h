@@ -143,8 +143,6 @@ int launch_cli_add_named(LaunchNamed **list, int *n, const char *flag, char *arg
                          const char *expected, const char *usage);
 /* Adds the SYM=N,... of one --shape. */
 int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage);
-/* The kernel named `name`, or the file's only one; prints why not and returns NULL. */
-const Kernel *run_choose_kernel(const Program *p, const char *name);
 /* Checks the spec against the kernel, lowers it for the --set consts, runs the passes and
    resolves `config_text`. Prints its errors; returns an exit status. */
 int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char *kernel_name,

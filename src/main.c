@@ -104,44 +104,6 @@ int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, 
     return sema_check(arena, diag, p, &opts);
 }
 
-int parse_const_value(const Param *param, const char *text, int64_t *out)
-{
-    if (param->dtype == DT_BOOL) {
-        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
-            *out = 1;
-        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
-            *out = 0;
-        else {
-            fprintf(stderr, "tilec: error: const %s is a bool: expected true or false, got '%s'\n",
-                    param->name, text);
-            return -1;
-        }
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 0);
-    if (errno || end == text || *end) {
-        fprintf(stderr, "tilec: error: const %s: '%s' is not an integer\n", param->name, text);
-        return -1;
-    }
-    if (param->nconst_values > 0) {
-        bool allowed = false;
-        for (int i = 0; i < param->nconst_values; i++)
-            allowed |= param->const_values[i] == v;
-        if (!allowed) {
-            fprintf(stderr, "tilec: error: const %s = %lld is not one of its declared values {",
-                    param->name, v);
-            for (int i = 0; i < param->nconst_values; i++)
-                fprintf(stderr, "%s%lld", i ? ", " : "", (long long)param->const_values[i]);
-            fputs("}\n", stderr);
-            return -1;
-        }
-    }
-    *out = v;
-    return 0;
-}
-
 static int cmd_check(int argc, char **argv)
 {
     static const struct option longopts[] = {

@@ -235,27 +235,6 @@ static int parse_args(int argc, char **argv, RunRequest *req)
     return EXIT_OK;
 }
 
-const Kernel *run_choose_kernel(const Program *p, const char *name)
-{
-    if (name) {
-        const Kernel *k = program_find_kernel(p, name);
-        if (!k) {
-            fprintf(stderr, "tilec: error: no kernel named '%s' (kernels:", name);
-            for (int i = 0; i < p->nkernels; i++)
-                fprintf(stderr, " %s", p->kernels[i]->name);
-            fputs(")\n", stderr);
-        }
-        return k;
-    }
-    if (p->nkernels == 1)
-        return p->kernels[0];
-    fprintf(stderr, "tilec: error: the file holds %d kernels: name one with --kernel (", p->nkernels);
-    for (int i = 0; i < p->nkernels; i++)
-        fprintf(stderr, "%s%s", i ? ", " : "", p->kernels[i]->name);
-    fputs(")\n", stderr);
-    return NULL;
-}
-
 /* One line per tensor: its shape, checksum, max |x| and non-finite count; `path` when
    it was written. */
 static void summarise(const TirKernel *k, int index, const HostTensor *t, const char *path)
@@ -510,7 +489,7 @@ int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char
 {
     char err[512];
     *out_tir = NULL;
-    const Kernel *kernel = run_choose_kernel(prog, kernel_name);
+    const Kernel *kernel = choose_kernel(prog, kernel_name);
     if (!kernel)
         return EXIT_USAGE;
     int64_t *const_values = arena_alloc(arena, ((size_t)kernel->nparams + 1) * sizeof *const_values);

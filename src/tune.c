@@ -285,28 +285,6 @@ static int parse_shape(const TirKernel *k, const char *text, int64_t *values)
     return 0;
 }
 
-static const Kernel *pick_kernel(const Program *p, const char *name)
-{
-    if (name) {
-        const Kernel *k = program_find_kernel(p, name);
-        if (!k) {
-            fprintf(stderr, "tilec: error: no kernel named '%s' (kernels:", name);
-            for (int i = 0; i < p->nkernels; i++)
-                fprintf(stderr, " %s", p->kernels[i]->name);
-            fputs(")\n", stderr);
-        }
-        return k;
-    }
-    if (p->nkernels == 1)
-        return p->kernels[0];
-    fprintf(stderr, "tilec: error: the file has %d kernels: name one with --kernel (kernels:",
-            p->nkernels);
-    for (int i = 0; i < p->nkernels; i++)
-        fprintf(stderr, " %s", p->kernels[i]->name);
-    fputs(")\n", stderr);
-    return NULL;
-}
-
 /* A stand-in for the GPU, for testing the command without one (TILEC_TUNE_SYNTHETIC=1):
    candidates "compile" to their Config and "run" in the child with a made-up time that
    favours 128x128 tiles, 8 warps and 3 stages. Never used otherwise. */
@@ -453,7 +431,7 @@ static int run_tune(const TuneRequest *req)
         status = EXIT_INPUT;
         goto done;
     }
-    const Kernel *k = pick_kernel(p, req->kernel);
+    const Kernel *k = choose_kernel(p, req->kernel);
     if (!k) {
         status = EXIT_USAGE;
         goto done;
