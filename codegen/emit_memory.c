@@ -303,29 +303,43 @@ void emit_load(Emitter *e, const TirOp *op)
         e->values[rv->id] = out;
         return;
     }
+    /* The phi at the join takes the loaded 32-bit words, split into elements only after
+       it: a split in the fast path would use the load's registers before the branch, and
+       ptxas would then wait for each vector load before issuing the next. */
+    int words = width * es / 4;
     for (int r0 = 0; r0 < out.n; r0 += width) {
         VectorEnds v = vector_ends(e, op, l, r0, width, NULL);
-        LLVMValueRef w[4], bits[16], one[16];
-        nvvm_load_global_predicated(e->cg, v.ptr, v.all, width * es / 4, w);
-        for (int j = 0; j < width; j++)
-            bits[j] = word_part(e, w, j, es);
+        LLVMValueRef w[4], one[4];
+        nvvm_load_global_predicated(e->cg, v.ptr, v.all, words, w);
         LLVMBasicBlockRef slow, join;
         LLVMBasicBlockRef fast = open_ragged(e, &v, "load.ragged", &slow, &join);
+        for (int i = 0; i < words; i++)
+            one[i] = emit_i32(e, 0);
         for (int j = 0; j < width; j++) {
             LLVMValueRef ptr, valid = element_valid(e, op, l, r0 + j, NULL, &ptr);
-            one[j] = scalar_load(e, ptr, valid, es);
+            LLVMValueRef b = scalar_load(e, ptr, valid, es);
+            if (es == 8) {
+                one[2 * j] = LLVMBuildTrunc(e->b, b, e->cg->t.i32, "");
+                one[2 * j + 1] = LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, b, emit_i64(e, 32), ""),
+                                                e->cg->t.i32, "");
+                continue;
+            }
+            LLVMValueRef part = es == 4 ? b : LLVMBuildZExt(e->b, b, e->cg->t.i32, "");
+            if (j * es % 4)
+                part = LLVMBuildShl(e->b, part, emit_i32(e, (j * es % 4) * 8), "");
+            one[j * es / 4] = LLVMBuildOr(e->b, one[j * es / 4], part, "");
         }
         LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(e->b);
         LLVMBuildBr(e->b, join);
         LLVMPositionBuilderAtEnd(e->b, join);
-        LLVMValueRef phi[16];
-        for (int j = 0; j < width; j++) {
-            phi[j] = LLVMBuildPhi(e->b, LLVMTypeOf(bits[j]), "");
-            LLVMAddIncoming(phi[j], &bits[j], &fast, 1);
-            LLVMAddIncoming(phi[j], &one[j], &slow_end, 1);
+        LLVMValueRef joined[4];
+        for (int i = 0; i < words; i++) {
+            joined[i] = LLVMBuildPhi(e->b, e->cg->t.i32, "");
+            LLVMAddIncoming(joined[i], &w[i], &fast, 1);
+            LLVMAddIncoming(joined[i], &one[i], &slow_end, 1);
         }
         for (int j = 0; j < width; j++)
-            out.regs[r0 + j] = from_bits(e, phi[j], t);
+            out.regs[r0 + j] = from_bits(e, word_part(e, joined, j, es), t);
     }
     e->values[rv->id] = out;
 }
