@@ -4,7 +4,7 @@
 (../shared/bench/anchors.py), each timed output checked against the peer's, plus the same
 run's mma.sync ceiling (bench/mma_peak.cu) and copy bandwidth.
 
-usage: python3 bench/run_bench.py RESULTS_DIR [--tilec PATH] [--quick] [--only SUBSTRING]
+usage: python3 bench/run_bench.py RESULTS_DIR [--tilec PATH] [--quick] [--only STEP,...]
 
 Peers: torch.matmul (cuBLAS) for gemm; torch._scaled_mm tensorwise and rowwise for the fp8
 GEMMs; SDPA with the flash and cuDNN backends for attention; torch's float8 cast (amax,
@@ -406,7 +406,7 @@ def main():
              ("fp8_attention", fp8_attention_items),
              ("quantize", lambda bb, q: quantize_items(bb, q, b.results["copy_gbps"])), ("rows", row_items)]
     for name, step in steps:
-        if args.only and args.only not in name:
+        if args.only and not any(o in name for o in args.only.split(",")):
             continue
         t0 = time.time()
         try:
