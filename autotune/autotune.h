@@ -83,6 +83,7 @@ typedef enum TunePruneRule {
 } TunePruneRule;
 
 const char *tune_prune_rule_name(TunePruneRule r);   /* "oversized-block", ... */
+int tune_prune_rule_parse(const char *name, TunePruneRule *out);   /* -1 if unknown */
 
 typedef struct TuneSpace {
     TuneShapeInfo shape;
@@ -92,6 +93,7 @@ typedef struct TuneSpace {
     int register_limit;                /* per thread */
     TuneEstimator estimator;           /* defaults: estimate.c */
     bool no_prune;                     /* keep every point (rules still computed) */
+    bool prune_off[PRUNE_RULE_COUNT];  /* rules tune_space_check skips (--prune-off) */
 } TuneSpace;
 
 /* The space of a lowered kernel (tunables with their allowed values, already narrowed by
@@ -315,7 +317,10 @@ typedef struct TuneMeasurement {
 
 typedef struct TuneOptions {
     SearchOptions search;
-    int compile_threads;       /* 0: the number of CPUs */
+    /* Compiles at once: the search's thread (it compiles a point it needs that no thread
+       has started) and compile_threads - 1 threads compiling prefetched points ahead; 1
+       compiles each candidate just before it is timed. 0: the number of CPUs. */
+    int compile_threads;
     double bench_timeout_s;    /* per candidate; 0: 10 s */
     const char *const *child_exec_argv;  /* see BenchChild */
     bool handle_sigint;        /* SIGINT stops the search (keeps what is measured) */

@@ -227,21 +227,41 @@ static void evaluate_start(Search *s)
         evaluate(s, s->o->start, &v);
 }
 
+/* The next point in index order (odometer); false after the last. */
+static bool next_in_order(const Search *s, int *x)
+{
+    for (int d = s->p->ndims - 1; d >= 0; d--) {
+        if (++x[d] < s->p->sizes[d])
+            return true;
+        x[d] = 0;
+    }
+    return false;
+}
+
+/* Valid points are prefetched this far ahead of the one evaluated, so compile threads
+   build them while it is timed. */
+enum { EXHAUSTIVE_AHEAD = 32 };
+
 static void run_exhaustive(Search *s)
 {
-    int x[TUNE_MAX_DIMS] = {0};
-    int n = s->p->ndims;
+    int x[TUNE_MAX_DIMS] = {0}, ahead[TUNE_MAX_DIMS] = {0};
+    bool more_ahead = s->p->prefetch != NULL;
+    int prefetched = 0;   /* valid points in [x, ahead) */
     evaluate_start(s);
-    for (;;) {
+    do {
+        while (more_ahead && prefetched < EXHAUSTIVE_AHEAD) {
+            if (is_valid(s, ahead)) {
+                prefetch(s, ahead, 1);
+                prefetched++;
+            }
+            more_ahead = next_in_order(s, ahead);
+        }
+        if (prefetched > 0 && is_valid(s, x))
+            prefetched--;   /* x leaves the window */
         double v;
         if (!evaluate(s, x, &v))
             return;
-        int d = n - 1;
-        while (d >= 0 && ++x[d] == s->p->sizes[d])
-            x[d--] = 0;
-        if (d < 0)
-            return;
-    }
+    } while (next_in_order(s, x));
 }
 
 static void run_random(Search *s)

@@ -30,6 +30,16 @@ const char *tune_prune_rule_name(TunePruneRule r)
     return r >= 0 && r < PRUNE_RULE_COUNT ? rule_names[r] : "none";
 }
 
+int tune_prune_rule_parse(const char *name, TunePruneRule *out)
+{
+    for (int r = 0; r < PRUNE_RULE_COUNT; r++)
+        if (strcmp(name, rule_names[r]) == 0) {
+            *out = (TunePruneRule)r;
+            return 0;
+        }
+    return -1;
+}
+
 static int64_t default_smem(const TuneShapeInfo *s, const Config *c, void *ctx)
 {
     (void)ctx;
@@ -326,6 +336,17 @@ void tune_space_canonical(const TuneSpace *s, const int *point, int *canonical)
     }
 }
 
+/* Fewer than one 16x8 mma tile per warp of the largest dot; without dots, fewer tile
+   elements than threads. */
+static bool too_many_warps(const TuneSpace *s, const Config *c)
+{
+    int64_t warps = config_get(c, "num_warps", 4);
+    int64_t rows, cols;
+    if (estimate_largest_dot(&s->shape, c, &rows, &cols) > 0)
+        return warps > (rows / 16) * (cols / 8);
+    return estimate_largest_tile(&s->shape, c) < warps * 32;
+}
+
 TunePruneRule tune_space_check(const TuneSpace *s, const int *point, int64_t *smem, int *regs)
 {
     Config c;
@@ -338,28 +359,25 @@ TunePruneRule tune_space_check(const TuneSpace *s, const int *point, int64_t *sm
         *regs = registers;
     if (s->no_prune)
         return PRUNE_NONE;
-    for (int d = 0; d < s->ndims; d++) {
-        if (s->dims[d].kind != TUNE_BLOCK)
-            continue;
-        int64_t e = block_extent(s, &s->dims[d]);
-        if (e >= 0 && s->dims[d].values[point[d]] >= 2 * next_pow2(e))
-            return PRUNE_OVERSIZED_BLOCK;
+    if (!s->prune_off[PRUNE_OVERSIZED_BLOCK])
+        for (int d = 0; d < s->ndims; d++) {
+            if (s->dims[d].kind != TUNE_BLOCK)
+                continue;
+            int64_t e = block_extent(s, &s->dims[d]);
+            if (e >= 0 && s->dims[d].values[point[d]] >= 2 * next_pow2(e))
+                return PRUNE_OVERSIZED_BLOCK;
+        }
+    if (!s->prune_off[PRUNE_DUPLICATE]) {
+        int canonical[TUNE_MAX_DIMS];
+        tune_space_canonical(s, point, canonical);
+        if (memcmp(canonical, point, sizeof(int) * (size_t)s->ndims) != 0)
+            return PRUNE_DUPLICATE;
     }
-    int canonical[TUNE_MAX_DIMS];
-    tune_space_canonical(s, point, canonical);
-    if (memcmp(canonical, point, sizeof(int) * (size_t)s->ndims) != 0)
-        return PRUNE_DUPLICATE;
-    int64_t warps = config_get(&c, "num_warps", 4);
-    int64_t rows, cols;
-    if (estimate_largest_dot(&s->shape, &c, &rows, &cols) > 0) {
-        if (warps > (rows / 16) * (cols / 8))
-            return PRUNE_WARPS;
-    } else if (estimate_largest_tile(&s->shape, &c) < warps * 32) {
+    if (!s->prune_off[PRUNE_WARPS] && too_many_warps(s, &c))
         return PRUNE_WARPS;
-    }
-    if (smem_bytes > s->smem_limit)
+    if (!s->prune_off[PRUNE_SMEM] && smem_bytes > s->smem_limit)
         return PRUNE_SMEM;
-    if (registers > s->register_limit)
+    if (!s->prune_off[PRUNE_REGISTERS] && registers > s->register_limit)
         return PRUNE_REGISTERS;
     return PRUNE_NONE;
 }
@@ -426,8 +444,13 @@ void tune_space_print(FILE *out, const TuneSpace *s, uint64_t max_listed)
     tune_space_count(s, &counts);
     fprintf(out, "pruned (each point under the first rule that removes it; limits: %" PRId64
             " bytes shared memory, %d registers):\n", s->smem_limit, s->register_limit);
-    for (int r = 0; r < PRUNE_RULE_COUNT; r++)
-        fprintf(out, "  %-16s %8" PRIu64 "   %s\n", rule_names[r], counts.pruned[r], rule_help[r]);
+    for (int r = 0; r < PRUNE_RULE_COUNT; r++) {
+        if (s->prune_off[r])
+            fprintf(out, "  %-16s %8s   %s\n", rule_names[r], "off", rule_help[r]);
+        else
+            fprintf(out, "  %-16s %8" PRIu64 "   %s\n", rule_names[r], counts.pruned[r],
+                    rule_help[r]);
+    }
     fprintf(out, "survivors: %" PRIu64 " of %" PRIu64 "\n", counts.survivors, counts.total);
     int point[TUNE_MAX_DIMS] = {0};
     uint64_t listed = 0;

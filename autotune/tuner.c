@@ -320,6 +320,9 @@ static bool should_stop(void *ctx)
 
 /* ---- the loop */
 
+/* compile_threads - 1 threads compile ahead; the search's thread makes up the count (it
+   compiles a point it needs that no thread has started). With none, prefetch only records
+   points and each is compiled when the search needs it. */
 static int start_threads(Tuner *t)
 {
     int n = t->o->compile_threads;
@@ -327,8 +330,8 @@ static int start_threads(Tuner *t)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus > 0 ? (int)cpus : 1;
     }
-    n = n > 64 ? 64 : n;
-    t->threads = calloc((size_t)n, sizeof *t->threads);
+    n = (n > 64 ? 64 : n) - 1;
+    t->threads = calloc((size_t)n + 1, sizeof *t->threads);
     if (!t->threads)
         return -1;
     for (int i = 0; i < n; i++) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ static const char *const usage_tune =
     "                  [--const NAME=V,...] [--set NAME=VALUE]...\n"
     "                  [--space-set NAME=V1,V2|LO..HI]...\n"
     "                  [--budget 60s] [--max-evals N] [--seed N]\n"
-    "                  [--strategy exhaustive|random|pattern|de] [--space]\n"
+    "                  [--strategy exhaustive|random|pattern|de] [--jobs N]\n"
+    "                  [--prune-off RULE,...] [--space]\n"
     "       tilec tune --kernel NAME --export FILE\n"
     "\n"
     "Searches block sizes, warps, stages and grouping for each --shape, keeps the best\n"
@@ -41,6 +43,11 @@ static const char *const usage_tune =
     "  --strategy NAME        exhaustive, random, pattern or de (default: exhaustive when\n"
     "                         at most 64 points survive, pattern otherwise)\n"
     "  --seed N               the search's seed (default 1)\n"
+    "  --jobs N               compile at most N candidates at once (default: one per\n"
+    "                         CPU); 1 compiles each just before it is timed\n"
+    "  --prune-off RULE,...   turn pruning rules off (oversized-block, duplicate, warps,\n"
+    "                         shared-memory, registers): their points are compiled and\n"
+    "                         timed, and fail there if they must\n"
     "  --align CLASS          vec16 (default), unit or any: the tensors' alignment class\n"
     "  --export FILE          write the cache entries of --kernel to FILE (for\n"
     "                         `tilec build --tuned-from FILE` on another machine)\n";
@@ -62,6 +69,8 @@ typedef struct TuneRequest {
     uint64_t seed;
     bool strategy_given;
     SearchStrategy strategy;
+    int jobs;                       /* 0: one per CPU */
+    bool prune_off[PRUNE_RULE_COUNT];
     const char *align;
     const char *export_path;
 } TuneRequest;
@@ -91,6 +100,26 @@ static bool parse_duration(const char *text, double *out)
     return true;
 }
 
+/* "warps,registers": marks each named pruning rule off. */
+static int parse_prune_off(const char *list, bool *off)
+{
+    const char *p = list;
+    do {
+        char name[64];
+        size_t n = strcspn(p, ",");
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        p += n + (p[n] == ',');
+        TunePruneRule rule;
+        if (tune_prune_rule_parse(name, &rule) != 0) {
+            usage_error("--prune-off: unknown pruning rule '%s' (expected oversized-block, "
+                        "duplicate, warps, shared-memory or registers)", name);
+            return -1;
+        }
+        off[rule] = true;
+    } while (*p);
+    return 0;
+}
+
 static bool push(char ***list, int *n, char *item)
 {
     char **grown = realloc(*list, sizeof *grown * (size_t)(*n + 1));
@@ -105,7 +134,8 @@ static bool push(char ***list, int *n, char *item)
 static int parse_args(int argc, char **argv, TuneRequest *req)
 {
     enum { OPT_SHAPE = 256, OPT_CONST, OPT_SET, OPT_SPACE_SET, OPT_SPACE, OPT_BUDGET, OPT_MAX_EVALS,
-           OPT_STRATEGY, OPT_SEED, OPT_ALIGN, OPT_EXPORT, OPT_SPACE_ALL };
+           OPT_STRATEGY, OPT_SEED, OPT_ALIGN, OPT_EXPORT, OPT_SPACE_ALL, OPT_JOBS,
+           OPT_PRUNE_OFF };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"kernel", required_argument, NULL, 'k'},
@@ -121,6 +151,8 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
         {"seed", required_argument, NULL, OPT_SEED},
         {"align", required_argument, NULL, OPT_ALIGN},
         {"export", required_argument, NULL, OPT_EXPORT},
+        {"jobs", required_argument, NULL, OPT_JOBS},
+        {"prune-off", required_argument, NULL, OPT_PRUNE_OFF},
         {0, 0, 0, 0},
     };
     req->budget_s = 60;
@@ -175,6 +207,19 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
             req->align = optarg;
             break;
         case OPT_EXPORT: req->export_path = optarg; break;
+        case OPT_JOBS: {
+            errno = 0;
+            long jobs = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || jobs < 0 || jobs > INT_MAX)
+                return usage_error("--jobs '%s': expected how many candidates compile at once, "
+                                   "1 or more (0: one per CPU)", optarg);
+            req->jobs = (int)jobs;
+            break;
+        }
+        case OPT_PRUNE_OFF:
+            if (parse_prune_off(optarg, req->prune_off) != 0)
+                return EXIT_USAGE;
+            break;
         default: fputs(usage_tune, stderr); return EXIT_USAGE;
         }
     }
@@ -347,6 +392,19 @@ static int pick_backend(bool *synthetic, TuneGpuInfo *gpu, char *err, size_t err
     return 0;
 }
 
+/* " (pruning off: warps,registers)" for the rules --prune-off turned off; "" for none. */
+static void prune_off_note(const TuneSpace *s, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int r = 0; r < PRUNE_RULE_COUNT && len < size; r++)
+        if (s->prune_off[r])
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "," : " (pruning off: ",
+                                    tune_prune_rule_name((TunePruneRule)r));
+    if (len && len < size)
+        snprintf(buf + len, size - len, ")");
+}
+
 /* Tunes each shape's space, prints its table and caches its best. */
 static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t source_hash,
                        const char *consts)
@@ -390,12 +448,15 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
                 operand = DT_F8E4M3;
         TuneOptions o = {.search = {.strategy = strategy, .seed = req->seed,
                                     .max_evals = req->max_evals, .budget_s = req->budget_s},
-                         .handle_sigint = true, .progress = true, .out = stderr,
+                         .compile_threads = req->jobs, .handle_sigint = true,
+                         .progress = true, .out = stderr,
                          .flops = estimate_flops(&space->shape),
                          .peak_tflops = tune_gpu_peak_tflops(gpu.name, operand)};
-        printf("kernel %s, shape %s: %llu of %llu points survive pruning; %s search on %s\n",
+        char off[128];
+        prune_off_note(space, off, sizeof off);
+        printf("kernel %s, shape %s: %llu of %llu points survive pruning%s; %s search on %s\n",
                space->shape.kernel->name, req->shapes[s], (unsigned long long)counts.survivors,
-               (unsigned long long)counts.total, search_strategy_name(strategy), gpu.name);
+               (unsigned long long)counts.total, off, search_strategy_name(strategy), gpu.name);
         if (gpu_backend)
             printf("  %s\n", tune_gpu_backend_summary(gpu_backend));
         fflush(stdout);
@@ -465,6 +526,7 @@ static int run_tune(const TuneRequest *req)
                 status = EXIT_USAGE;
                 goto done;
             }
+        memcpy(spaces[s].prune_off, req->prune_off, sizeof spaces[s].prune_off);
     }
     if (req->print_space) {
         for (int s = 0; s < req->nshapes; s++) {

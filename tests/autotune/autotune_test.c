@@ -6,6 +6,7 @@
    usage: autotune_test ROOT [TEST...]   (ROOT: the repository, for examples/) */
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,8 @@ typedef struct Fake {
     int64_t wrong_block_m, wrong_block_n;   /* this pair computes garbage */
     int64_t fail_compile_block_m;           /* this BLOCK_M fails to compile (0: none) */
     int sleep_ms;                           /* per benchmark */
+    int compile_ms;                         /* per compile */
+    atomic_int compiling, most_compiling;   /* compiles at once: now, and the most seen */
     const char *started_path;               /* touched when the child starts */
     bool has_reference;
 } Fake;
@@ -70,12 +73,27 @@ static Fault fake_fault(const Fake *f, const Config *c)
     return FAULT_NONE;
 }
 
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
 static int fake_compile(void *ctx, const Config *config, TuneArtifact *out, char *err, size_t errlen)
 {
+    Fake *f = ctx;
     memset(out, 0, sizeof *out);
-    if (fake_fault(ctx, config) == FAULT_COMPILE) {
+    if (fake_fault(f, config) == FAULT_COMPILE) {
         snprintf(err, errlen, "fake compile failure");
         return -1;
+    }
+    if (f->compile_ms) {
+        int now = atomic_fetch_add(&f->compiling, 1) + 1;
+        for (int most = atomic_load(&f->most_compiling);
+             now > most && !atomic_compare_exchange_weak(&f->most_compiling, &most, now);)
+            ;
+        pause_ms(f->compile_ms);
+        atomic_fetch_sub(&f->compiling, 1);
     }
     out->data = malloc(sizeof *config);
     memcpy(out->data, config, sizeof *config);
@@ -122,10 +140,8 @@ static TuneStatus fake_benchmark(void *ctx, const void *data, size_t size, doubl
     case FAULT_WRONG: snprintf(err, errlen, "max error 3.5"); return TUNE_WRONG_OUTPUT;
     default: break;
     }
-    if (f->sleep_ms) {
-        struct timespec ts = {f->sleep_ms / 1000, (long)(f->sleep_ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    if (f->sleep_ms)
+        pause_ms(f->sleep_ms);
     out->median_ms = out->min_ms = fake_cost(&c);
     out->reps = 1;
     return TUNE_OK;
@@ -241,6 +257,35 @@ static void test_child(const TirKernel *gemm, bool exec_child)
         free(text);
     }
     tune_result_free(&r);
+}
+
+/* compile_threads is how many candidates compile at once: 1 compiles each just before it is
+   timed, more compile ahead of the exhaustive search while a candidate is timed. */
+static void test_jobs(const TirKernel *gemm)
+{
+    static const char *const narrow[] = {"BLOCK_M=64,128", "BLOCK_N=64,128", "BLOCK_K=64",
+                                         "num_stages=2,3", "group_m=1", NULL};
+    TuneSpace space;
+    if (gemm_space(&space, gemm, 512, narrow) != 0) {
+        failures++;
+        return;
+    }
+    TunePruneCounts counts;
+    tune_space_count(&space, &counts);
+    for (int jobs = 1; jobs <= 4; jobs += 3) {
+        Fake f = {.compile_ms = 20, .sleep_ms = 5};
+        TuneBackend b = fake_backend(&f);
+        TuneOptions o = {.search = {.strategy = SEARCH_EXHAUSTIVE}, .compile_threads = jobs};
+        TuneResult r;
+        CHECK(tune_run(&space, &b, &o, &r) == 0, "tune_run failed: %s", r.error);
+        CHECK((uint64_t)r.nmeasurements == counts.survivors, "jobs %d: %d measured of %llu", jobs,
+              r.nmeasurements, (unsigned long long)counts.survivors);
+        int most = atomic_load(&f.most_compiling);
+        CHECK(jobs == 1 ? most == 1 : most > 1 && most <= jobs,
+              "jobs %d: %d candidates compiled at once", jobs, most);
+        printf("  jobs %d: %d measured, at most %d compiling at once\n", jobs, r.nmeasurements, most);
+        tune_result_free(&r);
+    }
 }
 
 typedef struct FakeOps {
@@ -560,6 +605,18 @@ static void test_space(const TirKernel *gemm)
     config_parse("BLOCK_M=16,BLOCK_N=16,BLOCK_K=16,num_warps=8,num_stages=1,group_m=1", &c, NULL, 0);
     tune_space_point_of(&s, &c, p);
     CHECK(tune_space_check(&s, p, NULL, NULL) == PRUNE_WARPS, "16x16 on 8 warps");
+    /* a rule turned off passes its points on to the next rule */
+    TunePruneRule rule;
+    CHECK(tune_prune_rule_parse("shared-memory", &rule) == 0 && rule == PRUNE_SMEM &&
+          tune_prune_rule_parse("smem", &rule) == -1, "rule names");
+    s.prune_off[PRUNE_WARPS] = true;
+    CHECK(tune_space_check(&s, p, NULL, NULL) == PRUNE_NONE, "16x16 on 8 warps, warps rule off");
+    s.prune_off[PRUNE_SMEM] = true;
+    config_parse("BLOCK_M=256,BLOCK_N=256,BLOCK_K=128,num_warps=8,num_stages=4,group_m=1", &c, NULL, 0);
+    tune_space_point_of(&s, &c, p);
+    CHECK(tune_space_check(&s, p, NULL, NULL) == PRUNE_REGISTERS,
+          "256x256x128 x4, shared-memory rule off: over the registers");
+    memset(s.prune_off, 0, sizeof s.prune_off);
     /* a small shape: oversized blocks and duplicates */
     TuneSpace small;
     gemm_space(&small, gemm, 40, NULL);
@@ -590,7 +647,8 @@ int main(int argc, char **argv)
         return bench_child_serve(&b, 3);
     }
     if (argc < 2) {
-        fputs("usage: autotune_test ROOT [space|child|exec|bench|ptxas|cache|sigint]...\n", stderr);
+        fputs("usage: autotune_test ROOT [space|child|exec|bench|ptxas|jobs|cache|sigint]...\n",
+              stderr);
         return 2;
     }
     Arena arena = {0};
@@ -599,7 +657,8 @@ int main(int argc, char **argv)
         puts("FAIL cannot lower examples/gemm.tile");
         return 1;
     }
-    static const char *const all[] = {"space", "bench", "ptxas", "child", "exec", "cache", "sigint"};
+    static const char *const all[] = {"space", "bench", "ptxas", "jobs", "child", "exec", "cache",
+                                      "sigint"};
     int ntests = argc > 2 ? argc - 2 : (int)(sizeof all / sizeof all[0]);
     for (int i = 0; i < ntests; i++) {
         const char *name = argc > 2 ? argv[i + 2] : all[i];
@@ -607,6 +666,7 @@ int main(int argc, char **argv)
         if (strcmp(name, "space") == 0) test_space(gemm);
         else if (strcmp(name, "bench") == 0) test_bench_policy();
         else if (strcmp(name, "ptxas") == 0) test_ptxas();
+        else if (strcmp(name, "jobs") == 0) test_jobs(gemm);
         else if (strcmp(name, "child") == 0) test_child(gemm, false);
         else if (strcmp(name, "exec") == 0) test_child(gemm, true);
         else if (strcmp(name, "cache") == 0) test_cache();

@@ -67,6 +67,50 @@ else
 fi
 out=$("$tilec" tune examples/gemm.tile --shape M=64,N=64,K=64 --strategy annealing 2>&1)
 if [ $? -eq 2 ] && grep -q "unknown --strategy 'annealing'" <<<"$out"; then pass; else fail "cli/bad-strategy" "$out"; fi
+
+# --jobs and --prune-off: bad values, and an exhaustive synthetic tune of the space
+# bench/tune_savings.py measures (gemm_4096_savings.space) with a rule off and one job
+bad=""
+for jobs in -1 x 2x 99999999999 ''; do
+    out=$("$tilec" tune examples/gemm.tile --shape M=64,N=64,K=64 --jobs "$jobs" --space 2>&1)
+    status=$?
+    [ $status -eq 2 ] && grep -q "^tilec: error: --jobs '$jobs': expected" <<<"$out" ||
+        bad+="--jobs '$jobs': exit $status"$'\n'"$out"$'\n'
+done
+if [ -z "$bad" ]; then pass; else fail "cli/bad-jobs" "$bad"; fi
+out=$("$tilec" tune examples/gemm.tile --shape M=64,N=64,K=64 --prune-off warps,smem --space 2>&1)
+if [ $? -eq 2 ] && grep -q "unknown pruning rule 'smem' (expected oversized-block, duplicate, warps, shared-memory or registers)" <<<"$out"; then
+    pass
+else
+    fail "cli/bad-prune-rule" "$out"
+fi
+savings="examples/gemm.tile --shape M=4096,N=4096,K=4096 --space-set BLOCK_K=64,128 --space-set group_m=8 --space-set num_stages=3,4 --strategy exhaustive"
+# shellcheck disable=SC2086
+out=$(TILEC_TUNE_SYNTHETIC=1 "$tilec" tune $savings --jobs 1 --prune-off registers 2>&1)
+status=$?
+if [ $status -eq 0 ] && grep -q "152 of 200 points survive pruning (pruning off: registers); exhaustive" <<<"$out" &&
+   grep -q "^measured 152: ok 152$" <<<"$out"; then
+    pass
+else
+    fail "cli/synthetic-prune-off-jobs-1 (exit $status)" "$out"
+fi
+# bench/tune_savings.py (a device script) parses this command's output: run it synthetic
+out=$(python3 bench/tune_savings.py "$tilec" "$scratch/savings" --synthetic 2>&1)
+status=$?
+if [ $status -eq 0 ] && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+runs = {k: v.get("measured", v.get("skipped")) for k, v in d["runs"].items()}
+want = {"all-rules": 146, "off-warps": 162, "off-shared-memory": 168, "off-registers": 152, "jobs-1": 146}
+assert all(runs[k] == v for k, v in want.items()), runs
+assert "skipped" not in d["runs"]["off-warps"] and "skipped" in d["runs"]["off-duplicate"], runs
+assert d["savings"]["rule shared-memory"]["candidates_saved"] == 22, d["savings"]
+assert d["runs"]["all-rules"]["winner"].startswith("BLOCK_M="), d["runs"]["all-rules"]
+' "$scratch/savings/tune_savings.json" 2>&1; then
+    pass
+else
+    fail "cli/tune-savings-synthetic (exit $status)" "$out"
+fi
 unset TILEC_CACHE_DIR
 
 # ---- strategies on synthetic functions (prints the table)
