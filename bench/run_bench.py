@@ -236,7 +236,8 @@ ATTN_SHAPES = [(4, 48, 4096, 64, False), (4, 48, 4096, 64, True), (8, 16, 4096, 
 def attention_items(b, quick):
     from torch.nn.attention import SDPBackend, sdpa_kernel
     configs = [[""], ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2"], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
-               ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=3"]]
+               ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=3"],
+               ["BLOCK_M=128,BLOCK_N=64,num_warps=4,num_stages=3"], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2,group_m=8"]]
     for z, h, s, d, causal in (ATTN_SHAPES[:2] if quick else ATTN_SHAPES):
         q = torch.randn(z, h, s, d, device=DEV).to(torch.bfloat16)
         k = torch.randn_like(q)

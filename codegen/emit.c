@@ -736,6 +736,7 @@ static Tile *emit_loop_range(Emitter *e, const TirOp *op, LLVMValueRef first, LL
     if (plan)
         emit_pipeline_step(e, op, index, total);
     emit_block(e, body);
+    emit_pipeline_issue(e, 1 << 30);  /* what no dot of the body issued */
     const TirOp *yield = body->last;
     codegen_set_line(e->cg, op->loc.line, op->loc.col);
     Tile *next = arena_alloc(e->arena, sizeof(Tile) * (size_t)(ncarried + 1));

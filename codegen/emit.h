@@ -31,6 +31,14 @@ typedef struct Emitter {
     LLVMValueRef *lv_block;     /* per loopvar: i64 index of the current block */
     bool *lv_full;              /* per loopvar: the current block lies wholly inside the extent */
     const TirOp *true_cmp;      /* a comparison known true in the current loop range, or NULL */
+    /* The prefetch of the current pipelined iteration, issued in pieces between the k-steps
+       of the body's first dot (emit_pipeline_issue) so its address arithmetic overlaps the
+       mmas; loop is NULL when none is pending. */
+    struct PendingStage {
+        const TirOp *loop;
+        LLVMValueRef slot, block, in_range;
+        int issued, total;      /* copy passes issued so far, of all operands together */
+    } pending;
     LLVMValueRef tid, lane, warp, smem;
     bool failed;
     char *err;
@@ -87,6 +95,9 @@ void emit_async_load(Emitter *e, const TirOp *op);
    iteration, the block num_stages - 1 ahead. */
 void emit_pipeline_prologue(Emitter *e, const TirOp *loop, LLVMValueRef nblocks);
 void emit_pipeline_step(Emitter *e, const TirOp *loop, LLVMValueRef block, LLVMValueRef nblocks);
+/* Issues the pending prefetch's copy passes up to `upto` of its total (all of them, and the
+   commit, when upto >= total); the end of a loop body flushes what is left. */
+void emit_pipeline_issue(Emitter *e, int upto);
 void emit_pipeline_drain(Emitter *e, const TirOp *loop);
 void emit_zero_padding(Emitter *e);
 

@@ -41,15 +41,23 @@ static int load_k_axis(const DotPlan *p, int which)
     return v->def && v->def->opcode == TIR_TRANSPOSE ? 1 - k : k;
 }
 
-/* cp.async of one operand tile into `slot`: thread t copies 16-byte chunks t, t + T, ...
-   (8 threads per 128 bytes of a row: coalesced); chunks past the tensor's edge read only
-   their valid bytes and zero-fill the rest, so masked lanes read 0 asynchronously. With
-   `block` set, the loop variable's begin is that block's (a pipelined prefetch). When T is a
-   multiple of the chunks per row, a thread's chunk column is the same in every pass and
-   its rows step by T / per_row: the shared destination is one opaque base register plus a
-   constant per pass (an immediate of cp.async). */
+/* Copy passes of one operand tile: pass j moves chunks j*T .. j*T + T - 1. */
+static int copy_passes(const Emitter *e, const OperandPlan *o)
+{
+    int total = o->rows * (o->row_bytes / 16), threads = e->s->num_threads;
+    return (total + threads - 1) / threads;
+}
+
+/* cp.async of passes [from, to) of one operand tile into `slot`: thread t copies 16-byte
+   chunks t, t + T, ... (8 threads per 128 bytes of a row: coalesced); chunks past the
+   tensor's edge read only their valid bytes and zero-fill the rest, so masked lanes read 0
+   asynchronously. With `block` set, the loop variable's begin is that block's (a pipelined
+   prefetch). When T is a multiple of the chunks per row, a thread's chunk column is the same
+   in every pass and its rows step by T / per_row: the shared destination is one opaque base
+   register plus a constant per pass (an immediate of cp.async). */
 static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int which,
-                         LLVMValueRef slot, LLVMValueRef block, LLVMValueRef in_range)
+                         LLVMValueRef slot, LLVMValueRef block, LLVMValueRef in_range,
+                         int from, int to)
 {
     const TirOp *load = o->load;
     const TirLoopVar *lv = o->loop ? e->k->loopvars[o->loop->loopvars[0]] : NULL;
@@ -75,7 +83,7 @@ static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int
                    LLVMBuildShl(e->b, chunk0, emit_i32(e, 4), ""), ""), ""));
     }
     int kaxis = load_k_axis(p, which);
-    for (int j = 0; j * threads < total; j++) {
+    for (int j = from; j < to && j * threads < total; j++) {
         LLVMValueRef c = LLVMBuildAdd(e->b, e->tid, emit_i32(e, j * threads), "");
         LLVMBasicBlockRef next = NULL;
         if ((j + 1) * threads > total) {
@@ -103,10 +111,8 @@ static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int
             run = LLVMBuildSelect(e->b, in_range, run, emit_i32(e, 0), "");
         LLVMValueRef src, valid;
         emit_element_address(e, load, coords, &src, &valid);
-        /* a chunk that reads nothing still names an address: the tensor's base */
-        if (!LLVMIsAConstantInt(run))
-            src = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, run, emit_i32(e, 0), ""), src,
-                                  e->tensor_base[load->param], "");
+        /* a chunk with run 0 reads nothing (src-size 0): its address, maybe past the
+           tensor, is never dereferenced, so it needs no clamping */
         nvvm_cp_async(e->cg, COPY_CACHE_GLOBAL, 16, emit_smem_at(e, dst), src,
                       LLVMBuildMul(e->b, run, emit_i32(e, es), ""));
         if (next) {
@@ -132,23 +138,40 @@ void emit_async_load(Emitter *e, const TirOp *op)
     if (o->loop)
         return;  /* the pipeline issues it */
     nvvm_barrier(e->cg);
-    issue_copies(e, p, o, which, emit_i32(e, 0), NULL, NULL);
+    issue_copies(e, p, o, which, emit_i32(e, 0), NULL, NULL, 0, copy_passes(e, o));
     nvvm_cp_async_commit(e->cg);
     nvvm_cp_async_wait(e->cg, 0);
     nvvm_barrier(e->cg);
+}
+
+/* Passes [from, to) of the copies of every pipelined operand of `loop`, numbered operand
+   after operand. */
+static int issue_stage_passes(Emitter *e, const TirOp *loop, LLVMValueRef slot, LLVMValueRef block,
+                              LLVMValueRef in_range, int from, int to)
+{
+    int first = 0;
+    for (int i = 0; i < e->s->ndots; i++) {
+        const DotPlan *p = &e->s->dots[i];
+        const OperandPlan *ops[2] = {&p->a, &p->b};
+        for (int which = 0; which < 2; which++) {
+            const OperandPlan *o = ops[which];
+            if (o->source != OPERAND_ASYNC || o->loop != loop)
+                continue;
+            int n = copy_passes(e, o);
+            int lo = from > first ? from - first : 0, hi = to - first < n ? to - first : n;
+            if (lo < hi)
+                issue_copies(e, p, o, which, slot, block, in_range, lo, hi);
+            first += n;
+        }
+    }
+    return first;
 }
 
 /* Copies every pipelined operand of `loop` (one commit group). */
 static void issue_stage(Emitter *e, const TirOp *loop, LLVMValueRef slot, LLVMValueRef block,
                         LLVMValueRef in_range)
 {
-    for (int i = 0; i < e->s->ndots; i++) {
-        const DotPlan *p = &e->s->dots[i];
-        if (p->a.source == OPERAND_ASYNC && p->a.loop == loop)
-            issue_copies(e, p, &p->a, 0, slot, block, in_range);
-        if (p->b.source == OPERAND_ASYNC && p->b.loop == loop)
-            issue_copies(e, p, &p->b, 1, slot, block, in_range);
-    }
+    issue_stage_passes(e, loop, slot, block, in_range, 0, 1 << 30);
     nvvm_cp_async_commit(e->cg);
 }
 
@@ -162,6 +185,11 @@ void emit_pipeline_prologue(Emitter *e, const TirOp *loop, LLVMValueRef nblocks)
     }
 }
 
+/* At the top of an iteration: wait for this block's copies, then the prefetch of the block
+   num_stages - 1 ahead into the slot every warp finished reading before the barrier. The
+   prefetch is left pending: the body's first dot issues it between its k-steps (a prefetch
+   issued here would put all its address arithmetic between the barrier and the first mma,
+   with every warp of the block doing the same and the tensor cores idle). */
 void emit_pipeline_step(Emitter *e, const TirOp *loop, LLVMValueRef block, LLVMValueRef nblocks)
 {
     const LoopPlan *lp = schedule_loop(e->s, loop);
@@ -176,10 +204,29 @@ void emit_pipeline_step(Emitter *e, const TirOp *loop, LLVMValueRef block, LLVMV
     nvvm_cp_async_wait(e->cg, stages - 2);
     nvvm_barrier(e->cg);
     LLVMValueRef ahead = LLVMBuildAdd(e->b, block, emit_i64(e, stages - 1), "");
-    LLVMValueRef slot = LLVMBuildURem(e->b, LLVMBuildTrunc(e->b, ahead, e->cg->t.i32, ""),
-                                      emit_i32(e, stages), "");
-    LLVMValueRef in_range = LLVMBuildICmp(e->b, LLVMIntSLT, ahead, nblocks, "");
-    issue_stage(e, loop, slot, ahead, in_range);
+    e->pending.loop = loop;
+    e->pending.slot = LLVMBuildURem(e->b, LLVMBuildTrunc(e->b, ahead, e->cg->t.i32, ""),
+                                    emit_i32(e, stages), "");
+    e->pending.block = ahead;
+    e->pending.in_range = LLVMBuildICmp(e->b, LLVMIntSLT, ahead, nblocks, "");
+    e->pending.issued = 0;
+    e->pending.total = issue_stage_passes(e, loop, NULL, NULL, NULL, 0, 0);
+}
+
+void emit_pipeline_issue(Emitter *e, int upto)
+{
+    struct PendingStage *ps = &e->pending;
+    if (!ps->loop)
+        return;
+    if (upto > ps->total)
+        upto = ps->total;
+    if (upto > ps->issued)
+        issue_stage_passes(e, ps->loop, ps->slot, ps->block, ps->in_range, ps->issued, upto);
+    ps->issued = upto;
+    if (ps->issued == ps->total) {
+        nvvm_cp_async_commit(e->cg);
+        ps->loop = NULL;
+    }
 }
 
 void emit_pipeline_drain(Emitter *e, const TirOp *loop)
@@ -370,6 +417,19 @@ static void fragment_a(Emitter *e, const DotPlan *p, const Tile *t, DType type, 
 #undef P
 }
 
+/* The A fragment of row block mi at k-step ks: an ldmatrix, or packed from registers. */
+static void a_fragment(Emitter *e, const DotPlan *p, const Tile *a_regs, LLVMValueRef a_base,
+                       int mi, int ks, LLVMValueRef a[4])
+{
+    if (p->a.source == OPERAND_FRAGMENT) {
+        fragment_a(e, p, a_regs, p->a_type, mi, ks, a);
+        return;
+    }
+    int off = p->a.k_major ? mi * 16 * p->a.row_stride + ks * 32
+                           : ks * 16 * p->a.row_stride + mi * 16 * dtype_size(p->a_type);
+    nvvm_ldmatrix(e->cg, 4, !p->a.k_major, emit_smem_at(e, LLVMBuildAdd(e->b, a_base, emit_i32(e, off), "")), a);
+}
+
 /* Per-lane ldmatrix offsets (bytes, within a slot) for the warp's first block; the others
    are constants away, so one register per operand serves every (mi, nj, ks). */
 static LLVMValueRef lane_offset(Emitter *e, const DotPlan *p, const OperandPlan *o, int which,
@@ -471,13 +531,25 @@ void emit_dot(Emitter *e, const TirOp *op)
     b_base = nvvm_opaque_i32(e->cg, LLVMBuildAdd(e->b, operand_base(e, &p->b),
                              lane_offset(e, p, &p->b, 1, wm, wn, dtype_size(p->b_type)), ""));
 
-    int esa = dtype_size(p->a_type), esb = dtype_size(p->b_type);
+    int esb = dtype_size(p->b_type);
     /* sm_90 has no fp8 mma.sync datapath: ptxas expands each m16n8k32 into F2FP conversions
        and two f16 HMMAs. Widening here converts each fragment once per k-step, however many
        mmas reuse it (nvvm_widen_fp8x4), in far fewer registers than ptxas's expansion
        (measured: 144 vs 250 at 128x128x64, no spills; 1.33x at 128x256x64). */
     bool widen = dtype_is_fp8(p->a_type) && e->cg->target->sm == 90;
-    for (int ks = 0; ks < p->kpad / p->kstep; ks++) {
+    /* this dot spreads the pending prefetch of its loop over its k-steps */
+    bool prefetch = e->pending.loop && ((p->a.source == OPERAND_ASYNC && p->a.loop == e->pending.loop) ||
+                                        (p->b.source == OPERAND_ASYNC && p->b.loop == e->pending.loop));
+    int nk = p->kpad / p->kstep;
+    /* The copies go in k-steps 0 .. spread - 1, after each one's first ldmatrix. Over every
+       k-step is fastest (bf16 GEMM 128x256x64: 375 TFLOP/s against 350 over two and 339
+       all in the first, H100), but ptxas then keeps more of the copies' addresses live: an A
+       operand of over 4 passes per thread (2 for widened fp8), whose rows each hold a
+       pointer, spilled in 40 of 76 such GEMM configs that spread over two did not. */
+    int spread = nk;
+    if (prefetch && p->a.source == OPERAND_ASYNC && copy_passes(e, &p->a) * (widen ? 2 : 1) > 4)
+        spread = nk < 2 ? nk : 2;
+    for (int ks = 0; ks < nk; ks++) {
         LLVMValueRef bf[64][2];
         for (int q = 0; q < p->nj; q += 2) {
             int off = p->b.k_major ? q / 2 * 16 * p->b.row_stride + ks * 32
@@ -493,6 +565,12 @@ void emit_dot(Emitter *e, const TirOp *op)
                 bf[q + 1][1] = r[3];
             }
         }
+        LLVMValueRef af[64][4];
+        a_fragment(e, p, &a_regs, a_base, 0, ks, af[0]);
+        /* after this k-step's first ldmatrix (shared-memory accesses keep their order) and
+           before its mmas, which wait for them: the copies' arithmetic fills that wait */
+        if (prefetch)
+            emit_pipeline_issue(e, e->pending.total * (ks + 1) / spread);
         LLVMValueRef bw[64][4];
         if (widen)
             for (int nj = 0; nj < p->nj; nj++) {
@@ -500,15 +578,9 @@ void emit_dot(Emitter *e, const TirOp *op)
                 nvvm_widen_fp8x4(e->cg, p->b_type, bf[nj][1], &bw[nj][2]);
             }
         for (int mi = 0; mi < p->mi; mi++) {
-            LLVMValueRef a[4];
-            if (p->a.source == OPERAND_FRAGMENT) {
-                fragment_a(e, p, &a_regs, p->a_type, mi, ks, a);
-            } else {
-                int off = p->a.k_major ? mi * 16 * p->a.row_stride + ks * 32
-                                       : ks * 16 * p->a.row_stride + mi * 16 * esa;
-                nvvm_ldmatrix(e->cg, 4, !p->a.k_major,
-                              emit_smem_at(e, LLVMBuildAdd(e->b, a_base, emit_i32(e, off), "")), a);
-            }
+            if (mi > 0)
+                a_fragment(e, p, &a_regs, a_base, mi, ks, af[mi]);
+            LLVMValueRef *a = af[mi];
             LLVMValueRef aw[8];
             if (widen)
                 for (int i = 0; i < 4; i++)
