@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 CASES = {
@@ -77,14 +78,16 @@ def main():
     for name in names:
         case = CASES[name]
         d = os.path.join(out, name)
-        os.makedirs(os.path.join(d, "cache_budget"), exist_ok=True)
-        os.makedirs(os.path.join(d, "cache_exhaustive"), exist_ok=True)
-        budgeted = tune(tilec, case, os.path.join(d, "cache_budget"), None, "60s",
+        os.makedirs(d, exist_ok=True)
+        caches = tempfile.mkdtemp(prefix="tilec-tune-")  # fresh caches, kept out of OUT_DIR
+        os.makedirs(os.path.join(caches, "budget"))
+        os.makedirs(os.path.join(caches, "exhaustive"))
+        budgeted = tune(tilec, case, os.path.join(caches, "budget"), None, "60s",
                         os.path.join(d, "tune_budget.txt"))
         runs = [("default", None), ("budgeted", budgeted["config"])]
         exhaustive = None
         if with_exhaustive:
-            exhaustive = tune(tilec, case, os.path.join(d, "cache_exhaustive"), "exhaustive",
+            exhaustive = tune(tilec, case, os.path.join(caches, "exhaustive"), "exhaustive",
                               "900s", os.path.join(d, "tune_exhaustive.txt"))
             runs.append(("exhaustive", exhaustive["config"]))
         timed = {label: bench(tilec, case, cfg, os.path.join(d, f"bench_{label}.json"))

@@ -547,7 +547,8 @@ void emit_dot(Emitter *e, const TirOp *op)
        operand of over 4 passes per thread (2 for widened fp8), whose rows each hold a
        pointer, spilled in 40 of 76 such GEMM configs that spread over two did not. */
     int spread = nk;
-    if (prefetch && p->a.source == OPERAND_ASYNC && copy_passes(e, &p->a) * (widen ? 2 : 1) > 4)
+    if (prefetch && p->a.source == OPERAND_ASYNC && p->a.loop == e->pending.loop &&
+        copy_passes(e, &p->a) * (widen ? 2 : 1) > 4)
         spread = nk < 2 ? nk : 2;
     for (int ks = 0; ks < nk; ks++) {
         LLVMValueRef bf[64][2];
