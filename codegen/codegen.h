@@ -19,12 +19,17 @@ typedef struct Target {
     const char *name;     /* "sm_90a" */
     int sm;               /* 90 */
     const char *features; /* LLVM target features, e.g. "+ptx86" */
+    int smem_limit;       /* opt-in shared memory per block, bytes */
 } Target;
 
 /* Looks up a --target name; NULL if unknown. */
 const Target *target_lookup(const char *name);
-/* "sm_90a, sm_80": the names target_lookup accepts, for messages. */
+/* "sm_90a, sm_89, sm_80": the names target_lookup accepts, for messages. */
 const char *target_names(void);
+/* Whether a GPU of compute capability major.minor runs `target`'s code: "sm_90a" only on
+   9.0 (arch-specific), plain targets on their own capability and every later one (the
+   driver compiles their PTX). */
+bool target_runs_on(const Target *target, int major, int minor);
 /* Writes "22.1.8" into buf. */
 void codegen_llvm_version(char *buf, size_t size);
 /* True when the NVPTX backend is linked in and registered. */

@@ -9,7 +9,6 @@
 #include "codegen.h"
 #include "tir.h"
 
-enum { SMEM_LIMIT_SM90 = 232448, SMEM_LIMIT_SM80 = 166912 };
 
 typedef struct Sched {
     Schedule *s;
@@ -901,7 +900,7 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
         s->scratch_bytes = need > s->scratch_bytes ? need : s->scratch_bytes;
     }
     s->smem_bytes = offset + s->scratch_bytes;
-    int limit = t->sm >= 90 ? SMEM_LIMIT_SM90 : SMEM_LIMIT_SM80;
+    int limit = t->smem_limit;
     if (s->smem_bytes > limit)
         return fail(&c, "kernel %s needs %d bytes of shared memory per block, over %s's %d "
                         "(lower the block sizes or num_stages)", k->name, s->smem_bytes,

@@ -9,10 +9,14 @@
 #include "codegen.h"
 
 /* +ptx86: TMA's g2s .cta form needs PTX 8.6 and fp8 mma.sync m16n8k32 needs 8.4
-   (NVPTX-NOTES.md); sm_80 stays on an older ISA so its PTX loads on older drivers. */
+   (NVPTX-NOTES.md); sm_80 stays on an older ISA so its PTX loads on older drivers.
+   sm_89 (Ada) has the fp8 mma.sync datapath that sm_90 lacks: there fp8 dots are native
+   m16n8k32 e4m3/e5m2 mmas. Shared memory per block: 227 KB (sm_90), 99 KB (sm_89),
+   163 KB (sm_80), the CUDA programming guide's opt-in limits. */
 static const Target targets[] = {
-    {"sm_90a", 90, "+ptx86"},
-    {"sm_80", 80, "+ptx78"},
+    {"sm_90a", 90, "+ptx86", 232448},
+    {"sm_89", 89, "+ptx84", 101376},
+    {"sm_80", 80, "+ptx78", 166912},
 };
 
 const Target *target_lookup(const char *name)
@@ -25,7 +29,14 @@ const Target *target_lookup(const char *name)
 
 const char *target_names(void)
 {
-    return "sm_90a, sm_80";
+    return "sm_90a, sm_89, sm_80";
+}
+
+bool target_runs_on(const Target *target, int major, int minor)
+{
+    size_t n = strlen(target->name);
+    int cc = major * 10 + minor;
+    return target->name[n - 1] == 'a' ? cc == target->sm : cc >= target->sm;
 }
 
 void codegen_llvm_version(char *buf, size_t size)

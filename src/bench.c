@@ -13,7 +13,7 @@ static const char *const usage_bench =
     "usage: tilec bench FILE --kernel NAME[,NAME...] [--shape M=...,...] [--config KEY=V,...]\n"
     "                   [--set NAME=VALUE ...] [--in PARAM=FILE.npy ...] [--out PARAM=FILE.npy ...]\n"
     "                   [--link KERNEL.PARAM=KERNEL.PARAM ...] [--seed N] [--reps N] [--warmup N]\n"
-    "                   [--json FILE] [--ptx FILE.ptx]\n"
+    "                   [--json FILE] [--ptx FILE.ptx] [--target sm_90a|sm_89|sm_80]\n"
     "\n"
     "Times a kernel on the GPU: the median of --reps repetitions (default 20, after --warmup,\n"
     "default 3) with a cold L2 (256 MB written before each, outside the timed region) and\n"
@@ -30,11 +30,13 @@ static const char *const usage_bench =
     "  --in, --set, --shape, --seed as for `tilec run`; inputs not given are random\n"
     "  --out PARAM=FILE.npy  write a tensor after the last repetition\n"
     "  --json FILE           also write the figures as JSON\n"
-    "  --ptx FILE.ptx        launch hand-written PTX instead of compiling (one kernel)\n";
+    "  --ptx FILE.ptx        launch hand-written PTX instead of compiling (one kernel)\n"
+    "  --target NAME         compile for this target (default: the first of sm_90a, sm_89,\n"
+    "                        sm_80 the GPU runs)\n";
 
 enum {
     OPT_KERNEL = 256, OPT_SHAPE, OPT_CONFIG, OPT_IN, OPT_SET, OPT_OUT, OPT_SEED, OPT_REPS,
-    OPT_WARMUP, OPT_LINK, OPT_JSON, OPT_PTX, OPT_HELP,
+    OPT_WARMUP, OPT_LINK, OPT_JSON, OPT_PTX, OPT_HELP, OPT_TARGET,
 };
 
 enum { BENCH_MAX_KERNELS = 8, BENCH_MAX_CONFIGS = 8 };
@@ -55,6 +57,7 @@ typedef struct BenchRequest {
     int nlinks;
     const char *json_path;
     const char *ptx_path;
+    const Target *target;    /* --target, or NULL: picked from the GPU */
     int reps, warmup;
     bool seed_given;
     LaunchSpec spec;
@@ -118,6 +121,7 @@ static int parse_bench_args(int argc, char **argv, BenchRequest *req)
         {"link", required_argument, NULL, OPT_LINK},
         {"json", required_argument, NULL, OPT_JSON},
         {"ptx", required_argument, NULL, OPT_PTX},
+        {"target", required_argument, NULL, OPT_TARGET},
         {0, 0, 0, 0},
     };
     req->reps = 20;
@@ -186,6 +190,13 @@ static int parse_bench_args(int argc, char **argv, BenchRequest *req)
             break;
         case OPT_JSON: req->json_path = optarg; break;
         case OPT_PTX: req->ptx_path = optarg; break;
+        case OPT_TARGET:
+            if (!(req->target = target_lookup(optarg))) {
+                char known[128];
+                snprintf(known, sizeof known, "unknown --target '%%s' (known: %s)", target_names());
+                return bench_usage_error(known, optarg);
+            }
+            break;
         default:
             fputs(usage_bench, stderr);
             return EXIT_USAGE;
@@ -344,7 +355,7 @@ static int bench_request(BenchRequest *req)
         status = bench_usage_error("%s", "bench needs --kernel NAME");
         goto done;
     }
-    if (front_end(&arena, &diag, req->path, target_lookup("sm_90a"), &prog)) {
+    if (front_end(&arena, &diag, req->path, req->target ? req->target : target_lookup("sm_90a"), &prog)) {
         status = EXIT_INPUT;
         goto done;
     }
@@ -374,7 +385,7 @@ static int bench_request(BenchRequest *req)
             goto done;
         }
     }
-    if (gpu_open(&gpu, err, sizeof err) != GPU_OK) {
+    if (gpu_open(&gpu, req->target, err, sizeof err) != GPU_OK) {
         fprintf(stderr, "tilec: error: %s\n", err);
         status = EXIT_INPUT;
         goto done;

@@ -60,9 +60,10 @@ typedef struct GpuLaunch {
     int nslots;
 } GpuLaunch;
 
-/* Opens the driver and device 0, picks the target from its compute capability, makes a
-   stream. GPU_NO_GPU with "libcuda.so.1 not found ..." where there is none. */
-GpuStatus gpu_open(GpuSession *s, char *err, size_t errlen);
+/* Opens the driver and device 0 and makes a stream. The target is `want` when the device
+   runs its code (else an error), or with `want` NULL the first of sm_90a, sm_89, sm_80 it
+   runs. GPU_NO_GPU with "libcuda.so.1 not found ..." where there is none. */
+GpuStatus gpu_open(GpuSession *s, const Target *want, char *err, size_t errlen);
 void gpu_close(GpuSession *s);
 
 /* The alignment class of a launch from its tensors' strides (bases on the device are

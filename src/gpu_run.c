@@ -32,7 +32,7 @@ static GpuStatus driver_failure(GpuSession *s, CudaStatus st, const char *doing,
 
 /* ---- the device */
 
-GpuStatus gpu_open(GpuSession *s, char *err, size_t errlen)
+GpuStatus gpu_open(GpuSession *s, const Target *want, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     CudaStatus st = cuda_driver_open(&s->drv);
@@ -46,10 +46,17 @@ GpuStatus gpu_open(GpuSession *s, char *err, size_t errlen)
         return g;
     }
     s->open = true;
-    if (s->info.cc_major >= 9)
-        s->target = target_lookup("sm_90a");
-    else if (s->info.cc_major == 8)
-        s->target = target_lookup("sm_80");
+    if (want && !target_runs_on(want, s->info.cc_major, s->info.cc_minor)) {
+        report(GPU_FAILED, err, errlen, "%s is compute capability %d.%d: it cannot run %s code",
+               s->info.name, s->info.cc_major, s->info.cc_minor, want->name);
+        gpu_close(s);
+        return GPU_FAILED;
+    }
+    static const char *const order[] = {"sm_90a", "sm_89", "sm_80"};
+    s->target = want;
+    for (int i = 0; !s->target && i < 3; i++)
+        if (target_runs_on(target_lookup(order[i]), s->info.cc_major, s->info.cc_minor))
+            s->target = target_lookup(order[i]);
     if (!s->target) {
         report(GPU_NO_GPU, err, errlen, "no GPU tilec can compile for: %s is compute capability "
                "%d.%d (tilec targets %s)", s->info.name, s->info.cc_major, s->info.cc_minor,

@@ -29,7 +29,7 @@ static const char *const usage_main =
     "exit status: 0 success, 1 errors in the input (or no GPU), 2 bad command line\n";
 
 static const char *const usage_check =
-    "usage: tilec check [--target sm_90a|sm_80] FILE...\n"
+    "usage: tilec check [--target sm_90a|sm_89|sm_80] FILE...\n"
     "\n"
     "Parses and type-checks every kernel in each FILE (and the files it includes).\n"
     "Prints diagnostics as file:line:col: error: message and exits 1 if there are any.\n"
@@ -38,7 +38,7 @@ static const char *const usage_check =
 
 static const char *const usage_build =
     "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|llvm|ptx]\n"
-    "                        [--config KEY=V,...] [--target sm_90a|sm_80]\n"
+    "                        [--config KEY=V,...] [--target sm_90a|sm_89|sm_80]\n"
     "                        [--tuned] [--tuned-from TABLE]\n"
     "\n"
     "Compiles the kernels of FILE.\n"
@@ -52,7 +52,7 @@ static const char *const usage_build =
     "                       each full axis (D=64, required) and the alignment class\n"
     "                       align=vec16|unit|any (default vec16: 16-byte aligned\n"
     "                       tensors with unit innermost stride)\n"
-    "  --target NAME        sm_90a (default) or sm_80\n"
+    "  --target NAME        sm_90a (default), sm_89 (native fp8 mma.sync) or sm_80\n"
     "  --tuned              add the tune cache's configs for these kernels (this\n"
     "                       source, every GPU tuned on) to the bundle's dispatch\n"
     "                       table, keyed by GPU name and shape; the defaults stay\n"

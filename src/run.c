@@ -17,7 +17,7 @@ static const char *const usage_run =
     "usage: tilec run FILE [--kernel NAME] [--interpret | --check] [--shape M=64,...]\n"
     "                 [--config KEY=V,...] [--in PARAM=FILE.npy ...] [--set NAME=VALUE ...]\n"
     "                 [--out PARAM=FILE.npy ...] [--seed N] [--no-mask-inference]\n"
-    "                 [--ptx FILE.ptx]\n"
+    "                 [--ptx FILE.ptx] [--target sm_90a|sm_89|sm_80]\n"
     "\n"
     "Runs one kernel on host data, on the GPU or the CPU interpreter, and writes or\n"
     "summarises its outputs.\n"
@@ -28,6 +28,9 @@ static const char *const usage_run =
     "                        max error and fail (exit 1) beyond its dtype's tolerance\n"
     "  --ptx FILE.ptx        launch this hand-written PTX (entry: the kernel's name, the\n"
     "                        kernel ABI of codegen.h) instead of compiling the kernel\n"
+    "  --target NAME         compile for this target (default: the first of sm_90a,\n"
+    "                        sm_89, sm_80 the GPU runs; sm_89 and sm_80 PTX also runs on\n"
+    "                        later GPUs)\n"
     "  --shape SYM=N,...     values of shape symbols no input gives (repeatable)\n"
     "  --config KEY=V,...    tunables (BLOCK_M=64,BLOCK_N=32,...); the rest take defaults\n"
     "  --in PARAM=FILE.npy   a tensor's data: float32/float16/float64 (rounded to the\n"
@@ -46,7 +49,7 @@ static const char *const usage_run =
 
 enum {
     OPT_KERNEL = 256, OPT_INTERPRET, OPT_SHAPE, OPT_CONFIG, OPT_IN, OPT_SET, OPT_OUT, OPT_SEED,
-    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX,
+    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX, OPT_TARGET,
 };
 
 typedef struct RunRequest {
@@ -54,6 +57,7 @@ typedef struct RunRequest {
     const char *kernel;
     const char *config;
     const char *ptx_path;
+    const Target *target;    /* --target, or NULL: picked from the GPU */
     bool interpret;
     bool check;
     bool no_mask_inference;
@@ -154,6 +158,7 @@ static int parse_args(int argc, char **argv, RunRequest *req)
         {"interpret", no_argument, NULL, OPT_INTERPRET},
         {"check", no_argument, NULL, OPT_CHECK},
         {"ptx", required_argument, NULL, OPT_PTX},
+        {"target", required_argument, NULL, OPT_TARGET},
         {"shape", required_argument, NULL, OPT_SHAPE},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"in", required_argument, NULL, OPT_IN},
@@ -200,6 +205,10 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             req->seed_given = true;
             break;
         }
+        case OPT_TARGET:
+            if (!(req->target = target_lookup(optarg)))
+                return usage_error("unknown --target '%s' (known: %s)", optarg, target_names());
+            break;
         case OPT_SHAPE:
             if ((status = launch_cli_add_shapes(&req->spec, optarg, usage_run)) != EXIT_OK)
                 return status;
@@ -426,7 +435,7 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
 {
     char err[8192];
     GpuSession gpu;
-    if (gpu_open(&gpu, err, sizeof err) != GPU_OK)
+    if (gpu_open(&gpu, req->target, err, sizeof err) != GPU_OK)
         return error_message(EXIT_INPUT, err);
     int status = EXIT_OK;
     LaunchArgs ref = {0};
@@ -518,7 +527,7 @@ static int run_request(RunRequest *req)
     int status = EXIT_OK;
     TirKernel *tir = NULL;
     Config config = {0};
-    if (front_end(&arena, &diag, req->path, target_lookup("sm_90a"), &prog)) {
+    if (front_end(&arena, &diag, req->path, req->target ? req->target : target_lookup("sm_90a"), &prog)) {
         status = EXIT_INPUT;
         goto done;
     }

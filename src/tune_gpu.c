@@ -312,7 +312,7 @@ static int gpu_child_start(void *ctx, char *err, size_t errlen)
     TuneGpuBackend *g = ctx;
     const TirKernel *k = g->kernel;
     char gerr[2048];
-    if (gpu_open(&g->gpu, gerr, sizeof gerr) != GPU_OK) {
+    if (gpu_open(&g->gpu, NULL, gerr, sizeof gerr) != GPU_OK) {
         snprintf(err, errlen, "%s", gerr);
         return -1;
     }

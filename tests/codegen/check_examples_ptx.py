@@ -4,9 +4,11 @@
 For each kernel of examples/*.tile (const parameters both ways), under the default config and
 the corners of its space (num_stages 1 and max, num_warps 4 and 8, smallest and largest blocks,
 align vec16/unit/any, D=64 and D=128 for full axes): `tilec build --emit=ptx` and
-`ptxas -arch=sm_90a -v`. Fails on a compile or ptxas error, on any spill in a default config
-(D=64), on a dot without mma.sync under its source line (for fp8 dots e4m3/e5m2, or f16 on
-fragments widened from fp8 by cvt.rn.f16x2.e4m3x2/e5m2x2), on a dot
+`ptxas -arch=sm_90a -v`; kernels with fp8 dots also for `--target sm_89` (`ptxas
+-arch=sm_89`), where every fp8 dot must be a native e4m3/e5m2 mma.sync. Fails on a compile or
+ptxas error, on any spill in a default config (D=64), on a dot without mma.sync under its
+source line (for fp8 dots e4m3/e5m2, or on sm_90a f16 on fragments widened from fp8 by
+cvt.rn.f16x2.e4m3x2/e5m2x2), on a dot
 line with more scalar FMAs than its mmas could explain, and on a vec16 variant whose dots load
 without cp.async. A variant the schedule rejects for its size (shared memory, registers of a
 warp tile) is listed as pruned, not failed. Needs ptxas (CUDA toolkit) on PATH or in
@@ -73,10 +75,10 @@ def variants(tun, consts, has_full):
     return out
 
 
-def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, tmp):
+def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
     text = ",".join(f"{k}={v}" for k, v in cfg.items())
-    tag = f"{kernel}[{text or 'default'}]"
-    r = subprocess.run([tilec, "build", path, "--kernel", kernel, "--emit=ptx"] +
+    tag = f"{kernel}[{text or 'default'}]" + ("" if target == "sm_90a" else f"@{target}")
+    r = subprocess.run([tilec, "build", path, "--kernel", kernel, "--emit=ptx", "--target", target] +
                        (["--config", text] if text else []), capture_output=True, text=True)
     if r.returncode != 0:
         if PRUNE.search(r.stderr):
@@ -86,7 +88,7 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, tmp):
     fd, name = tempfile.mkstemp(suffix=".ptx", dir=tmp)
     with os.fdopen(fd, "w") as f:
         f.write(ptx)
-    a = subprocess.run([ptxas, "-arch=sm_90a", "-v", name, "-o", os.devnull],
+    a = subprocess.run([ptxas, f"-arch={target}", "-v", name, "-o", os.devnull],
                        capture_output=True, text=True)
     os.unlink(name)
     if a.returncode != 0:
@@ -111,8 +113,12 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, tmp):
     for d in sorted(set(dots)):
         body = per_line.get(d, [])
         mma = [s for s in body if s.startswith("mma.sync")]
+        native = [s for s in mma if "e4m3" in s or "e5m2" in s]
         if not mma:
             problems.append(f"the dot on line {d} has no mma.sync")
+        elif fp8 and target == "sm_89" and len(native) != len(mma):
+            problems.append(f"the fp8 dot on line {d} has {len(mma) - len(native)} mmas that are "
+                            "not e4m3/e5m2 on sm_89")
         elif fp8 and not any("e4m3" in s or "e5m2" in s for s in mma) and not (
                 all(".f16.f16" in s for s in mma)
                 and any(s.startswith(("cvt.rn.f16x2.e4m3x2", "cvt.rn.f16x2.e5m2x2")) for s in body)):
@@ -147,7 +153,9 @@ def main():
             tun, dots, fp8, has_full = tunables(tilec, path, kernel)
             fp8 = fp8 or kernel.startswith("fp8_")
             for cfg, default in variants(tun, consts, has_full):
-                jobs.append((path, kernel, cfg, default, dots, fp8))
+                jobs.append((path, kernel, cfg, default, dots, fp8, "sm_90a"))
+                if fp8 and dots:   # the native fp8 mma.sync path
+                    jobs.append((path, kernel, cfg, default, dots, fp8, "sm_89"))
     results = []
     with tempfile.TemporaryDirectory() as tmp, \
             concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() * 2 or 4) as pool:
@@ -160,8 +168,8 @@ def main():
         if status != "ok" or "-v" in sys.argv:
             print(f"{status:6} {tag}: {detail}")
     for status, tag, detail in results:
-        if status == "ok" and "[" in tag and (tag.endswith("[default]") or
-                                              re.search(r"\[(causal=\w+,)?D=\d+\]$", tag)):
+        if status == "ok" and "[" in tag and (re.search(r"\[default\](@\w+)?$", tag) or
+                                              re.search(r"\[(causal=\w+,)?D=\d+\](@\w+)?$", tag)):
             print(f"ok     {tag}: {detail}")
     print(f"check_examples_ptx: {len(results) - len(failed) - len(pruned)} ok, "
           f"{len(pruned)} pruned, {len(failed)} failed")

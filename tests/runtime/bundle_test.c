@@ -46,7 +46,7 @@ static int fake_compile(Arena *a, const TirKernel *k, const Variant *v, const Ta
     return 0;
 }
 
-static const Target sm90 = {"sm_90a", 90, "+ptx86"};
+static const Target sm90 = {"sm_90a", 90, "+ptx86", 232448};
 
 static int write_bundle(const char *src, const char *out, const char *config)
 {
