@@ -804,6 +804,9 @@ static LLVMValueRef min_i64(Emitter *e, LLVMValueRef a, LLVMValueRef b)
 
 static void emit_for(Emitter *e, const TirOp *op)
 {
+    /* an enclosing loop's pending prefetch is issued once per iteration of that loop,
+       never from inside this one */
+    emit_pipeline_issue(e, 1 << 30);
     TirBlock *body = op->regions[0];
     const LoopPlan *plan = schedule_loop(e->s, op);
     LLVMValueRef total = emit_i64(e, 1);

@@ -17,7 +17,8 @@ checks its guard bands itself: a stray store makes the run fail. Small cases als
 
 First it tests the launcher on hand-written PTX (tests/gpu/ptx/): a strided copy, a copy
 with a deliberate out-of-bounds store that the guard bands must catch, and a scaled sum
-into a reduction target.
+into a reduction target; then codegen regressions in tests/gpu/kernels/ on the GPU against
+the interpreter (`tilec run --check`).
 
 Prints a table per kernel and `N passed, N failed`; writes results.json and failures.txt
 into OUT_DIR.
@@ -413,6 +414,14 @@ def machinery(tilec, tmp):
     if ok:  # the target is reset inside every repetition, so it holds one launch's sum
         ok = math.isfinite(float(np.load(tp)[0]))
     res.append(("bench on PTX (targets reset per repetition)", ok, (p.stdout + p.stderr)[-600:]))
+    # codegen regressions (tests/gpu/kernels/): the GPU against the interpreter
+    nested = os.path.join(ROOT, "tests", "gpu", "kernels", "nested_pipeline.tile")
+    for config in ("", "BLOCK_K=32,num_stages=3", "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_stages=4,num_warps=8"):
+        for shape in ("M=93,N=77,K=101,J=3", "M=130,N=200,K=260,J=2"):
+            p = subprocess.run([tilec, "run", nested, "--check", "--shape", shape] +
+                               (["--config", config] if config else []), capture_output=True, text=True)
+            res.append((f"nested pipeline {shape} {config or 'default'}", p.returncode == 0,
+                        (p.stdout + p.stderr)[-400:]))
     return res
 
 
