@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_examples_ptx.py BUILD_DIR — every example kernel compiles to PTX that ptxas accepts.
 
-For each kernel of examples/*.tile (const parameters both ways), under the default config and
+For each kernel of examples/*.tile and of the codegen regressions in tests/gpu/kernels/ (const parameters both ways), under the default config and
 the corners of its space (num_stages 1 and max, num_warps 4 and 8, smallest and largest blocks,
 align vec16/unit/any, D=64 and D=128 for full axes): `tilec build --emit=ptx` and
 `ptxas -arch=sm_90a -v`; kernels with fp8 dots also for `--target sm_89` (`ptxas
@@ -145,10 +145,9 @@ def main():
         print("check_examples_ptx: ptxas not found, skipped")
         return 77
     jobs = []
-    for f in sorted(os.listdir(os.path.join(ROOT, "examples"))):
-        if not f.endswith(".tile"):
-            continue
-        path = os.path.join(ROOT, "examples", f)
+    sources = [os.path.join(ROOT, d, f) for d in ("examples", os.path.join("tests", "gpu", "kernels"))
+               for f in sorted(os.listdir(os.path.join(ROOT, d))) if f.endswith(".tile")]
+    for path in sources:
         for kernel, consts in kernels_of(path):
             tun, dots, fp8, has_full = tunables(tilec, path, kernel)
             fp8 = fp8 or kernel.startswith("fp8_")
