@@ -543,9 +543,10 @@ void emit_dot(Emitter *e, const TirOp *op)
     int nk = p->kpad / p->kstep;
     /* The copies go in k-steps 0 .. spread - 1, after each one's first ldmatrix. Over every
        k-step is fastest (bf16 GEMM 128x256x64: 375 TFLOP/s against 350 over two and 339
-       all in the first, H100), but ptxas then keeps more of the copies' addresses live: an A
-       operand of over 4 passes per thread (2 for widened fp8), whose rows each hold a
-       pointer, spilled in 40 of 76 such GEMM configs that spread over two did not. */
+       all in the first, H100), but ptxas then keeps more of the copies' addresses live: with
+       an A operand of over 4 copy passes per thread (2 for widened fp8), whose rows each
+       hold a pointer, 29 of 52 bf16 GEMM configs spilled against 13 over two k-steps (fp8:
+       35 of 71 against 20); at or below that, no more than over two. */
     int spread = nk;
     if (prefetch && p->a.source == OPERAND_ASYNC && p->a.loop == e->pending.loop &&
         copy_passes(e, &p->a) * (widen ? 2 : 1) > 4)
