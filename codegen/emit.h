@@ -81,6 +81,9 @@ void emit_element_address(Emitter *e, const TirOp *op, LLVMValueRef const *coord
                           LLVMValueRef *address, LLVMValueRef *valid);
 /* Count of valid elements (i32, 0..count) from `coords` along tile axis `axis`, and the
    validity of the other axes, for a cp.async chunk. */
+/* Whether an access of `op` at a block of `loopvar` is checked against the loop's extent
+   (so a block past the loop's last reads nothing); contraction_axis as for emit_valid_run. */
+bool emit_checks_loop_extent(const Emitter *e, const TirOp *op, int loopvar, int contraction_axis);
 LLVMValueRef emit_valid_run(Emitter *e, const TirOp *op, LLVMValueRef const *coords, int axis,
                             int count, int also_valid_axis);
 

@@ -83,6 +83,10 @@ static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int
                    LLVMBuildShl(e->b, chunk0, emit_i32(e, 4), ""), ""), ""));
     }
     int kaxis = load_k_axis(p, which);
+    /* a prefetch past the last block reads nothing when the copies check the loop's
+       extent anyway: its begin is at or past it */
+    if (in_range && lv && emit_checks_loop_extent(e, load, lv->id, kaxis))
+        in_range = NULL;
     for (int j = from; j < to && j * threads < total; j++) {
         LLVMValueRef c = LLVMBuildAdd(e->b, e->tid, emit_i32(e, j * threads), "");
         LLVMBasicBlockRef next = NULL;

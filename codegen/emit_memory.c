@@ -87,6 +87,18 @@ static void entry_indices(Emitter *e, const TirOp *op, LLVMValueRef const *coord
     }
 }
 
+bool emit_checks_loop_extent(const Emitter *e, const TirOp *op, int loopvar, int contraction_axis)
+{
+    for (int i = 0, ax = 0; i < op->nindex; i++) {
+        const TirIndex *x = &op->index[i];
+        int axis = entry_has_axis(e, x) ? ax++ : -1;
+        if (x->kind == TIR_IDX_BLOCK && x->loopvar == loopvar &&
+            ((x->mask & TIR_MASK_LOOP) || (axis >= 0 && axis == contraction_axis)))
+            return true;
+    }
+    return false;
+}
+
 static LLVMValueRef address_of(Emitter *e, const TirOp *op, const EntryIndex *ix)
 {
     LLVMValueRef off = emit_i64(e, 0);
