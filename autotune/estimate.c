@@ -7,19 +7,6 @@
 
 #include "autotune.h"
 
-static int64_t next_pow2(int64_t x)
-{
-    int64_t p = 1;
-    while (p < x)
-        p <<= 1;
-    return p;
-}
-
-static int64_t cdiv(int64_t a, int64_t b)
-{
-    return b > 0 ? (a + b - 1) / b : 0;
-}
-
 /* Evaluates an integer scalar (a loop extent). `half_end`: `v.end` counts as half of v's
    extent (its mean over the blocks, for FLOPs); otherwise as all of it (an upper bound). */
 static bool eval_int(const TuneShapeInfo *s, const TirValue *v, bool half_end, int64_t *out,
@@ -65,7 +52,7 @@ static bool eval_int(const TuneShapeInfo *s, const TirValue *v, bool half_end, i
         case TIR_BIN_MOD: *out = b ? a % b : 0; return true;
         case TIR_BIN_MAX: *out = a > b ? a : b; return true;
         case TIR_BIN_MIN: *out = a < b ? a : b; return true;
-        case TIR_BIN_CDIV: *out = cdiv(a, b); return true;
+        case TIR_BIN_CDIV: *out = tir_cdiv(a, b); return true;
         default: return false;
         }
     default:
@@ -93,7 +80,7 @@ int64_t estimate_axis_size(const TuneShapeInfo *s, const Config *c, Axis axis)
     case AXIS_BLOCK:
         return tir_loopvar_block(s->kernel, s->kernel->loopvars[axis.id], c);
     case AXIS_FULL:
-        return next_pow2(s->sym_values[axis.id]);
+        return tir_next_pow2(s->sym_values[axis.id]);
     case AXIS_CONST:
         return axis.id;
     case AXIS_ONE:
@@ -277,7 +264,7 @@ int estimate_registers(const TuneShapeInfo *s, const Config *c)
     estimate_largest_dot(s, c, &rows, &cols);
     /* one k-step of operand fragments: 32 bytes of k per row of a and column of b */
     int64_t fragments = (rows + cols) * 32 / 4;
-    int64_t regs = cdiv(live / 4, threads) + cdiv(fragments, threads) + 32;
+    int64_t regs = tir_cdiv(live / 4, threads) + tir_cdiv(fragments, threads) + 32;
     return regs > 1 << 20 ? 1 << 20 : (int)regs;
 }
 

@@ -8,19 +8,6 @@
 
 #include "autotune.h"
 
-static int64_t next_pow2(int64_t x)
-{
-    int64_t p = 1;
-    while (p < x)
-        p <<= 1;
-    return p;
-}
-
-static int64_t cdiv(int64_t a, int64_t b)
-{
-    return b > 0 ? (a + b - 1) / b : 0;
-}
-
 static const char *const rule_names[PRUNE_RULE_COUNT] = {
     "oversized-block", "duplicate", "warps", "shared-memory", "registers",
 };
@@ -277,7 +264,7 @@ static int64_t longest_sequential_loop(const TuneSpace *s, const Config *c)
         int64_t e = estimate_loop_extent(&s->shape, i);
         if (e < 0)
             return -1;
-        int64_t n = cdiv(e, tir_loopvar_block(k, lv, c));
+        int64_t n = tir_cdiv(e, tir_loopvar_block(k, lv, c));
         if (n > iters)
             iters = n;
     }
@@ -296,7 +283,7 @@ static int64_t grid_rows(const TuneSpace *s, const Config *c)
         if (lv->loop && lv->loop->nvars < 2)
             return 1;
         int64_t e = estimate_loop_extent(&s->shape, i);
-        return e < 0 ? -1 : cdiv(e, tir_loopvar_block(k, lv, c));
+        return e < 0 ? -1 : tir_cdiv(e, tir_loopvar_block(k, lv, c));
     }
     return -1;
 }
@@ -319,7 +306,7 @@ void tune_space_canonical(const TuneSpace *s, const int *point, int *canonical)
         switch (dim->kind) {
         case TUNE_BLOCK: {
             int64_t e = block_extent(s, dim);
-            limit = e < 0 ? -1 : next_pow2(e);
+            limit = e < 0 ? -1 : tir_next_pow2(e);
             break;
         }
         case TUNE_STAGES: limit = iters; break;
@@ -364,7 +351,7 @@ TunePruneRule tune_space_check(const TuneSpace *s, const int *point, int64_t *sm
             if (s->dims[d].kind != TUNE_BLOCK)
                 continue;
             int64_t e = block_extent(s, &s->dims[d]);
-            if (e >= 0 && s->dims[d].values[point[d]] >= 2 * next_pow2(e))
+            if (e >= 0 && s->dims[d].values[point[d]] >= 2 * tir_next_pow2(e))
                 return PRUNE_OVERSIZED_BLOCK;
         }
     if (!s->prune_off[PRUNE_DUPLICATE]) {

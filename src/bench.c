@@ -258,14 +258,6 @@ static int filter_spec(const Kernel *k, const LaunchSpec *all, LaunchSpec *out)
     return 0;
 }
 
-static void free_spec(LaunchSpec *s)
-{
-    free(s->inputs);
-    free(s->outputs);
-    free(s->sets);
-    free(s->shapes);
-}
-
 /* Every name the command line gives belongs to some kernel of the chain. */
 static int check_names(const BenchRequest *req, const Kernel *const *ks)
 {
@@ -568,7 +560,7 @@ done:
     for (int k = 0; k < BENCH_MAX_KERNELS; k++) {
         gpu_launch_free(&gpu, &bk[k].launch);
         launch_free(&bk[k].args);
-        free_spec(&bk[k].spec);
+        launch_spec_free(&bk[k].spec);
     }
     gpu_close(&gpu);
     free(cold);
@@ -585,10 +577,7 @@ int cmd_bench(int argc, char **argv)
         status = EXIT_OK;
     else if (status == EXIT_OK)
         status = bench_request(&req);
-    free(req.spec.inputs);
-    free(req.spec.outputs);
-    free(req.spec.sets);
-    free(req.spec.shapes);
+    launch_spec_free(&req.spec);
     free(req.links);
     return status;
 }

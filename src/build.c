@@ -33,46 +33,32 @@ static int close_output(FILE *f, const char *path)
     return EXIT_OK;
 }
 
+typedef struct ConstTaker {
+    const Kernel *k;
+    int64_t *const_values;
+} ConstTaker;
+
+static int take_const(void *ctx, const char *name, const char *value)
+{
+    ConstTaker *t = ctx;
+    for (int i = 0; i < t->k->nparams; i++) {
+        const Param *param = t->k->params[i];
+        if (param->kind == PARAM_CONST && strcmp(param->name, name) == 0)
+            return parse_const_value(param, value, &t->const_values[param->index]) ? -1 : 1;
+    }
+    return 0;
+}
+
 /* Splits --config text into const-parameter values (causal=true, split=2), which pick
    what is lowered, and the rest (tunables), which go to config_parse. Returns 0, or -1
    after printing a message. */
 static int split_config(const Kernel *k, const char *text, int64_t *const_values,
                         Config *tunables)
 {
-    char rest[4096] = "", item[256];
-    size_t rest_len = 0;
-    const char *p = text ? text : "";
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        if (n >= sizeof item) {
-            fprintf(stderr, "tilec: error: --config entry too long: '%.40s...'\n", p);
-            return -1;
-        }
-        memcpy(item, p, n);
-        item[n] = 0;
-        p += n + (p[n] == ',');
-        char *eq = strchr(item, '=');
-        const Param *param = NULL;
-        if (eq) {
-            *eq = 0;
-            for (int i = 0; i < k->nparams; i++)
-                if (k->params[i]->kind == PARAM_CONST && strcmp(k->params[i]->name, item) == 0)
-                    param = k->params[i];
-            *eq = '=';
-        }
-        if (param) {
-            if (parse_const_value(param, eq + 1, &const_values[param->index]) != 0)
-                return -1;
-            continue;
-        }
-        if (rest_len + n + 2 >= sizeof rest) {
-            fputs("tilec: error: --config is too long\n", stderr);
-            return -1;
-        }
-        rest_len += (size_t)snprintf(rest + rest_len, sizeof rest - rest_len, "%s%s",
-                                     rest_len ? "," : "", item);
-    }
-    char err[512];
+    char rest[4096], err[512];
+    ConstTaker taker = {k, const_values};
+    if (config_split(text, take_const, &taker, rest, sizeof rest) != 0)
+        return -1;
     if (config_parse(rest, tunables, err, sizeof err) != 0) {
         fprintf(stderr, "tilec: error: --config: %s\n", err);
         return -1;
@@ -121,72 +107,47 @@ static int emit_ir(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const c
     return status;
 }
 
+typedef struct VariantTaker {
+    const Kernel *k;
+    int64_t *full_sizes;
+    AlignClass *align;
+} VariantTaker;
+
+static int take_variant(void *ctx, const char *name, const char *value)
+{
+    VariantTaker *t = ctx;
+    if (strcmp(name, "align") == 0) {
+        for (int c = 0; c < ALIGN_CLASS_COUNT; c++)
+            if (strcmp(value, align_class_name((AlignClass)c)) == 0) {
+                *t->align = (AlignClass)c;
+                return 1;
+            }
+        fprintf(stderr, "tilec: error: --config align=%s: expected vec16, unit or any\n", value);
+        return -1;
+    }
+    for (int i = 0; i < t->k->nsyms; i++)
+        if (t->k->syms[i]->is_full && strcmp(t->k->syms[i]->name, name) == 0) {
+            char *end = NULL;
+            long long v = strtoll(value, &end, 10);
+            if (!end || *end || v <= 0 || v > 65536) {
+                fprintf(stderr, "tilec: error: --config %s=%s: expected a size from 1 to 65536\n",
+                        name, value);
+                return -1;
+            }
+            t->full_sizes[i] = v;
+            return 1;
+        }
+    return 0;
+}
+
 /* --emit=llvm|ptx: pulls the codegen-only entries out of --config text — full-axis sizes
    (`D=64`) and the alignment class (`align=vec16|unit|any`) — leaving the rest (const
    values and tunables) in `rest`. Returns 0, or -1 after printing a message. */
 static int split_variant(const Kernel *k, const char *text, char *rest, size_t restlen,
                          int64_t *full_sizes, AlignClass *align)
 {
-    size_t used = 0;
-    rest[0] = 0;
-    const char *p = text ? text : "";
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        char item[256];
-        if (n >= sizeof item) {
-            fprintf(stderr, "tilec: error: --config entry too long: '%.40s...'\n", p);
-            return -1;
-        }
-        memcpy(item, p, n);
-        item[n] = 0;
-        p += n + (p[n] == ',');
-        char *eq = strchr(item, '=');
-        if (eq) {
-            *eq = 0;
-            char *name = item, *value = eq + 1;
-            while (*name == ' ')
-                name++;
-            for (char *t = name + strlen(name); t > name && t[-1] == ' ';)
-                *--t = 0;
-            while (*value == ' ')
-                value++;
-            if (strcmp(name, "align") == 0) {
-                int c = 0;
-                while (c < ALIGN_CLASS_COUNT && strncmp(value, align_class_name((AlignClass)c),
-                                                        strlen(align_class_name((AlignClass)c))))
-                    c++;
-                if (c == ALIGN_CLASS_COUNT) {
-                    fprintf(stderr, "tilec: error: --config align=%s: expected vec16, unit or any\n",
-                            value);
-                    return -1;
-                }
-                *align = (AlignClass)c;
-                continue;
-            }
-            bool is_sym = false;
-            for (int i = 0; i < k->nsyms; i++)
-                if (k->syms[i]->is_full && strcmp(k->syms[i]->name, name) == 0) {
-                    char *end = NULL;
-                    long long v = strtoll(value, &end, 10);
-                    if (!end || *end || v <= 0 || v > 65536) {
-                        fprintf(stderr, "tilec: error: --config %s=%s: expected a size from 1 "
-                                        "to 65536\n", name, value);
-                        return -1;
-                    }
-                    full_sizes[i] = v;
-                    is_sym = true;
-                }
-            if (is_sym)
-                continue;
-            *eq = '=';
-        }
-        used += (size_t)snprintf(rest + used, restlen - used, "%s%s", used ? "," : "", item);
-        if (used >= restlen) {
-            fputs("tilec: error: --config is too long\n", stderr);
-            return -1;
-        }
-    }
-    return 0;
+    VariantTaker taker = {k, full_sizes, align};
+    return config_split(text, take_variant, &taker, rest, restlen);
 }
 
 /* Lowers one kernel and compiles its variant (the resolved --config, full-axis sizes from

@@ -252,7 +252,42 @@ static int parse_int_list(const char *text, int64_t *out, int max, const char *w
     return n ? n : -1;
 }
 
-/* A const value from --config: true/false/1/0 for a bool, else one of the declared values. */
+typedef struct PlanTaker {
+    Arena *arena;
+    const Kernel *k;
+    KernelPlan *plan;
+    bool *given;
+} PlanTaker;
+
+/* Const values (one each) and full-axis sizes (a '|' list each) out of --config. */
+static int take_plan_entry(void *ctx, const char *name, const char *value)
+{
+    PlanTaker *t = ctx;
+    const Kernel *k = t->k;
+    for (int i = 0; i < k->nparams; i++) {
+        const Param *pa = k->params[i];
+        if (pa->kind != PARAM_CONST || strcmp(pa->name, name) != 0)
+            continue;
+        int64_t *v = arena_alloc(t->arena, sizeof *v);
+        if (parse_const_value(pa, value, v) != 0)
+            return -1;
+        t->plan->const_choice[i] = v;
+        t->plan->nconst_choice[i] = 1;
+        t->given[i] = true;
+        return 1;
+    }
+    for (int s = 0; s < k->nsyms; s++) {
+        if (!k->syms[s]->is_full || strcmp(k->syms[s]->name, name) != 0)
+            continue;
+        int n = parse_int_list(value, t->plan->full_values[s], MAX_SIZES, name);
+        if (n < 0)
+            return -1;
+        t->plan->nfull_values[s] = n;
+        return 1;
+    }
+    return 0;
+}
+
 static int plan_kernel(Arena *a, const Kernel *k, const char *config, KernelPlan *plan)
 {
     memset(plan, 0, sizeof *plan);
@@ -263,52 +298,10 @@ static int plan_kernel(Arena *a, const Kernel *k, const char *config, KernelPlan
         return -1;
     }
     bool given[64] = {false};
-    char rest[4096] = "", item[256];
-    size_t rest_len = 0;
-    for (const char *p = config ? config : ""; *p;) {
-        size_t n = strcspn(p, ",");
-        if (n >= sizeof item) {
-            fprintf(stderr, "tilec: error: --config entry too long: '%.40s...'\n", p);
-            return -1;
-        }
-        memcpy(item, p, n);
-        item[n] = 0;
-        p += n + (p[n] == ',');
-        char *eq = strchr(item, '=');
-        if (eq) {
-            *eq = 0;
-            bool used = false;
-            for (int i = 0; i < k->nparams && !used; i++) {
-                const Param *pa = k->params[i];
-                if (pa->kind != PARAM_CONST || strcmp(pa->name, item) != 0)
-                    continue;
-                int64_t *v = arena_alloc(a, sizeof *v);
-                if (parse_const_value(pa, eq + 1, v) != 0)
-                    return -1;
-                plan->const_choice[i] = v;
-                plan->nconst_choice[i] = 1;
-                given[i] = used = true;
-            }
-            for (int s = 0; s < k->nsyms && !used; s++) {
-                if (!k->syms[s]->is_full || strcmp(k->syms[s]->name, item) != 0)
-                    continue;
-                int n2 = parse_int_list(eq + 1, plan->full_values[s], MAX_SIZES, item);
-                if (n2 < 0)
-                    return -1;
-                plan->nfull_values[s] = n2;
-                used = true;
-            }
-            *eq = '=';
-            if (used)
-                continue;
-        }
-        if (rest_len + n + 2 >= sizeof rest) {
-            fputs("tilec: error: --config is too long\n", stderr);
-            return -1;
-        }
-        rest_len += (size_t)snprintf(rest + rest_len, sizeof rest - rest_len, "%s%s",
-                                     rest_len ? "," : "", item);
-    }
+    char rest[4096];
+    PlanTaker taker = {a, k, plan, given};
+    if (config_split(config, take_plan_entry, &taker, rest, sizeof rest) != 0)
+        return -1;
     char err[512];
     if (config_parse(rest, &plan->user, err, sizeof err) != 0) {
         fprintf(stderr, "tilec: error: --config: %s\n", err);

@@ -1,5 +1,6 @@
 /* driver.c — command-line pieces several commands share (run, bench, tune, build and the
-   bundle writer): choosing a kernel by name and reading a const parameter's value. */
+   bundle writer): choosing a kernel by name, reading a const parameter's value, and
+   splitting --config text between what a command takes itself and the tunables. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,5 +63,46 @@ int parse_const_value(const Param *param, const char *text, int64_t *out)
         }
     }
     *out = v;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ')
+        s++;
+    for (char *t = s + strlen(s); t > s && t[-1] == ' ';)
+        *--t = 0;
+    return s;
+}
+
+int config_split(const char *text, ConfigEntryFn take, void *ctx, char *rest, size_t restlen)
+{
+    size_t used = 0;
+    rest[0] = 0;
+    for (const char *p = text ? text : ""; *p;) {
+        size_t n = strcspn(p, ",");
+        char item[256], scratch[256];
+        if (n >= sizeof item) {
+            fprintf(stderr, "tilec: error: --config entry too long: '%.40s...'\n", p);
+            return -1;
+        }
+        memcpy(item, p, n);
+        item[n] = 0;
+        p += n + (p[n] == ',');
+        char *eq = strchr(strcpy(scratch, item), '=');
+        if (eq) {
+            *eq = 0;
+            int took = take(ctx, trim(scratch), trim(eq + 1));
+            if (took < 0)
+                return -1;
+            if (took)
+                continue;
+        }
+        used += (size_t)snprintf(rest + used, restlen - used, "%s%s", used ? "," : "", item);
+        if (used >= restlen) {
+            fputs("tilec: error: --config is too long\n", stderr);
+            return -1;
+        }
+    }
     return 0;
 }

@@ -28,6 +28,15 @@ const Kernel *choose_kernel(const Program *p, const char *name);
    the error itself and returns -1 on a bad value. */
 int parse_const_value(const Param *param, const char *text, int64_t *out);
 
+/* One NAME=VALUE entry of --config text, name and value trimmed of spaces: returns 1 when
+   it takes the entry, 0 to leave it in the rest, -1 after printing an error. */
+typedef int (*ConfigEntryFn)(void *ctx, const char *name, const char *value);
+
+/* Walks the comma-separated entries of --config text (NULL: none), offering each NAME=VALUE
+   to `take`, and copies the entries it leaves (and any without '=') into `rest`, comma
+   separated, for config_parse. Returns 0, or -1 after printing a message. */
+int config_split(const char *text, ConfigEntryFn take, void *ctx, char *rest, size_t restlen);
+
 /* ---- build.c: `tilec build` */
 
 typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_LLVM, EMIT_PTX } EmitStage;

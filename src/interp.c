@@ -54,14 +54,6 @@ static void fail(Interp *I, Loc loc, const char *msg)
 
 /* ---- sizes */
 
-static int64_t next_pow2(int64_t x)
-{
-    int64_t p = 1;
-    while (p < x)
-        p <<= 1;
-    return p;
-}
-
 static bool loopvar_is_scalar(const TirLoopVar *lv)
 {
     return lv->tunable < 0 && lv->block == 1;
@@ -777,7 +769,7 @@ static bool index_lanes(Interp *I, const TirOp *op, const TirType *tile, const H
             x->n = I->loops[in->loopvar].block;
         } else if (in->kind == TIR_IDX_FULL) {
             x->has_axis = true;
-            x->n = axis < tile->rank ? axis_size(I, tile->axes[axis]) : next_pow2(t->shape[x->dim]);
+            x->n = axis < tile->rank ? axis_size(I, tile->axes[axis]) : tir_next_pow2(t->shape[x->dim]);
         } else if (in->kind == TIR_IDX_NEWAXIS) {
             x->has_axis = true;
         }
@@ -1083,7 +1075,7 @@ int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag 
         I.fp8_lut[1][b] = (float)dtype_decode(DT_F8E5M2, (uint32_t)b);
     }
     for (int s = 0; s < k->nsyms; s++)
-        I.full_size[s] = next_pow2(args->sym_values[s]);
+        I.full_size[s] = tir_next_pow2(args->sym_values[s]);
     for (int v = 0; v < k->nloopvars; v++) {
         const TirLoopVar *lv = k->loopvars[v];
         I.loops[v].block = tir_loopvar_block(k, lv, config);

@@ -68,6 +68,8 @@ bool tir_param_is_written(const TirKernel *k, int param);
 LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs *out,
                          char *err, size_t errlen);
 void launch_free(LaunchArgs *a);
+/* Frees the lists of a spec built from the command line (the strings are argv's). */
+void launch_spec_free(LaunchSpec *s);
 
 /* ---- interp.c: the CPU interpreter */
 

@@ -384,6 +384,14 @@ done:
     return st;
 }
 
+void launch_spec_free(LaunchSpec *s)
+{
+    free(s->inputs);
+    free(s->outputs);
+    free(s->sets);
+    free(s->shapes);
+}
+
 void launch_free(LaunchArgs *a)
 {
     for (int i = 0; i < a->nargs && a->args; i++)

@@ -567,9 +567,6 @@ int cmd_run(int argc, char **argv)
         status = EXIT_OK;
     else if (status == EXIT_OK)
         status = run_request(&req);
-    free(req.spec.inputs);
-    free(req.spec.outputs);
-    free(req.spec.sets);
-    free(req.spec.shapes);
+    launch_spec_free(&req.spec);
     return status;
 }

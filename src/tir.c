@@ -736,3 +736,16 @@ void tir_print(FILE *out, const TirKernel *k)
     fputs("}\n", out);
     free(p.numbers);
 }
+
+int64_t tir_next_pow2(int64_t x)
+{
+    int64_t p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+int64_t tir_cdiv(int64_t a, int64_t b)
+{
+    return b > 0 ? (a + b - 1) / b : 0;
+}
