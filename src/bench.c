@@ -191,11 +191,8 @@ static int parse_bench_args(int argc, char **argv, BenchRequest *req)
         case OPT_JSON: req->json_path = optarg; break;
         case OPT_PTX: req->ptx_path = optarg; break;
         case OPT_TARGET:
-            if (!(req->target = target_lookup(optarg))) {
-                char known[128];
-                snprintf(known, sizeof known, "unknown --target '%%s' (known: %s)", target_names());
-                return bench_usage_error(known, optarg);
-            }
+            if ((status = launch_cli_target(optarg, &req->target, usage_bench)))
+                return status;
             break;
         default:
             fputs(usage_bench, stderr);

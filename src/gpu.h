@@ -144,6 +144,8 @@ int launch_cli_add_named(LaunchNamed **list, int *n, const char *flag, char *arg
                          const char *expected, const char *usage);
 /* Adds the SYM=N,... of one --shape. */
 int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage);
+/* --target NAME: the target, or EXIT_USAGE after printing the known names and `usage`. */
+int launch_cli_target(const char *arg, const Target **out, const char *usage);
 /* Checks the spec against the kernel, lowers it for the --set consts, runs the passes and
    resolves `config_text`. Prints its errors; returns an exit status. */
 int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char *kernel_name,

@@ -123,6 +123,13 @@ int launch_cli_add_named(LaunchNamed **list, int *n, const char *flag, char *arg
     return EXIT_OK;
 }
 
+int launch_cli_target(const char *arg, const Target **out, const char *usage)
+{
+    if (!(*out = target_lookup(arg)))
+        return usage_error_of(usage, "unknown --target '%s' (known: %s)", arg, target_names());
+    return EXIT_OK;
+}
+
 int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage)
 {
     for (char *item = strtok(arg, ","); item; item = strtok(NULL, ",")) {
@@ -206,8 +213,8 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             break;
         }
         case OPT_TARGET:
-            if (!(req->target = target_lookup(optarg)))
-                return usage_error("unknown --target '%s' (known: %s)", optarg, target_names());
+            if ((status = launch_cli_target(optarg, &req->target, usage_run)))
+                return status;
             break;
         case OPT_SHAPE:
             if ((status = launch_cli_add_shapes(&req->spec, optarg, usage_run)) != EXIT_OK)
