@@ -611,16 +611,9 @@ static void op_reduce(Interp *I, const TirOp *op)
         }
 }
 
-/* Runs a dot region (prologue or epilogue) on `in`; returns the yielded tile. */
-static const Tile *run_region(Interp *I, TirBlock *region, const Tile *in, const TirOp *op)
+/* Runs a dot region whose argument is set; returns the yielded tile (`in` on error). */
+static const Tile *region_result(Interp *I, TirBlock *region, const Tile *in, const TirOp *op)
 {
-    if (!region)
-        return in;
-    if (region->nargs != 1) {
-        fail(I, op->loc, "internal error: a dot region must take one argument");
-        return in;
-    }
-    assign(I, region->args[0], in);
     const TirOp *yield = NULL;
     exec_block(I, region, &yield);
     if (I->failed)
@@ -632,6 +625,19 @@ static const Tile *run_region(Interp *I, TirBlock *region, const Tile *in, const
     return slot(I, yield->operands[0]);
 }
 
+/* Runs a dot region (prologue or epilogue) on `in`; returns the yielded tile. */
+static const Tile *run_region(Interp *I, TirBlock *region, const Tile *in, const TirOp *op)
+{
+    if (!region)
+        return in;
+    if (region->nargs != 1) {
+        fail(I, op->loc, "internal error: a dot region must take one argument");
+        return in;
+    }
+    assign(I, region->args[0], in);
+    return region_result(I, region, in, op);
+}
+
 static void op_dot(Interp *I, TirOp *op)
 {
     const Tile *a = run_region(I, op->regions[TIR_REGION_PROLOGUE_A], slot(I, op->operands[0]), op);
@@ -641,7 +647,14 @@ static void op_dot(Interp *I, TirOp *op)
     if (I->failed)
         return;
     const Tile *acc = slot(I, op->operands[2]);
-    Tile *r = define(I, op->results[0]);
+    /* The product accumulates in f32: in the epilogue's argument when there is one (the
+       epilogue may give another dtype, a comparison's bool), else in the result. */
+    TirBlock *epilogue = op->regions[TIR_REGION_EPILOGUE];
+    if (epilogue && epilogue->nargs != 1) {
+        fail(I, op->loc, "internal error: a dot region must take one argument");
+        return;
+    }
+    Tile *r = define(I, epilogue ? epilogue->args[0] : op->results[0]);
     if (a->rank != 2 || b->rank != 2 || !a->f || !b->f || !r->f || !acc->f ||
         a->shape[1] != b->shape[0] || r->rank != 2 || r->shape[0] != a->shape[0] ||
         r->shape[1] != b->shape[1] || (acc->count != r->count && acc->count != 1)) {
@@ -673,15 +686,16 @@ static void op_dot(Interp *I, TirOp *op)
                 row[j] += av * brow[j];
         }
     }
-    if (op->regions[TIR_REGION_EPILOGUE]) {
-        const Tile *e = run_region(I, op->regions[TIR_REGION_EPILOGUE], r, op);
-        if (I->failed || e == r)
+    if (epilogue) {
+        const Tile *e = region_result(I, epilogue, r, op);
+        if (I->failed)
             return;
-        if (r->count != e->count || !e->f) {
+        Tile *result = define(I, op->results[0]);
+        if (result->count != e->count || (result->f == NULL) != (e->f == NULL)) {
             fail(I, op->loc, "internal error: a dot epilogue changed the shape");
             return;
         }
-        memcpy(r->f, e->f, (size_t)r->count * sizeof *r->f);
+        copy_tile(result, e);
     }
 }
 

@@ -43,7 +43,7 @@ def _(t):
 # A dot whose fused epilogue is a comparison has a bool result: the interpreter summed
 # into the result's tile as if it were the f32 accumulator ("internal error: malformed
 # dot"). Its output must equal the same product summed in a loop first.
-@case("generated/dot_epilogue_to_bool_interpreted", xfail=True)
+@case("generated/dot_epilogue_to_bool_interpreted")
 def _(t):
     fused = t.write("fused.tile", """kernel k(a: bf16[M, K], b: bf16[K, N], y: bool[M, N]) {
     for m, n in tile(M, N) {
