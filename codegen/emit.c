@@ -169,23 +169,14 @@ static LLVMValueRef constant(Emitter *e, const TirOp *op)
     return LLVMConstInt(emit_type(e, t), (unsigned long long)op->ivalue, 1);
 }
 
-static void set_fast(LLVMValueRef v)
-{
-    if (LLVMCanValueUseFastMathFlags(v))
-        LLVMSetFastMathFlags(v, LLVMFastMathAllowContract);
-}
-
 static LLVMValueRef float_unary(Emitter *e, int op, LLVMValueRef x)
 {
     LLVMTypeRef f32 = e->cg->t.f32;
     switch (op) {
     case TIR_UN_NEG: return LLVMBuildFNeg(e->b, x, "");
     case TIR_UN_EXP2: return nvvm_ex2_approx(e->cg, x);
-    case TIR_UN_EXP: {
-        LLVMValueRef s = LLVMBuildFMul(e->b, x, LLVMConstReal(f32, 1.4426950408889634), "");
-        set_fast(s);
-        return nvvm_ex2_approx(e->cg, s);
-    }
+    case TIR_UN_EXP:
+        return nvvm_ex2_approx(e->cg, LLVMBuildFMul(e->b, x, LLVMConstReal(f32, 1.4426950408889634), ""));
     case TIR_UN_LOG2: return nvvm_lg2_approx(e->cg, x);
     case TIR_UN_LOG:
         return LLVMBuildFMul(e->b, nvvm_lg2_approx(e->cg, x),
@@ -211,20 +202,32 @@ static LLVMValueRef int_unary(Emitter *e, int op, LLVMValueRef x)
     }
 }
 
+/* Float ops carry no fast-math flags: neither LLVM nor ptxas (which contracts a mul.f32
+   and add.f32 without .rn) fuses anything; the only fmas are tir_fused_multiply's. */
 static LLVMValueRef float_binary(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y)
 {
-    LLVMValueRef r, args[2] = {x, y};
+    LLVMValueRef args[2] = {x, y};
     switch (op) {
-    case TIR_BIN_ADD: r = LLVMBuildFAdd(e->b, x, y, ""); break;
-    case TIR_BIN_SUB: r = LLVMBuildFSub(e->b, x, y, ""); break;
-    case TIR_BIN_MUL: r = LLVMBuildFMul(e->b, x, y, ""); break;
-    case TIR_BIN_DIV: r = LLVMBuildFDiv(e->b, x, y, ""); break;
+    case TIR_BIN_ADD: return LLVMBuildFAdd(e->b, x, y, "");
+    case TIR_BIN_SUB: return LLVMBuildFSub(e->b, x, y, "");
+    case TIR_BIN_MUL: return LLVMBuildFMul(e->b, x, y, "");
+    case TIR_BIN_DIV: return LLVMBuildFDiv(e->b, x, y, "");
     case TIR_BIN_MAX: return call_intrinsic(e, "llvm.maximum", e->cg->t.f32, args, 2);
     case TIR_BIN_MIN: return call_intrinsic(e, "llvm.minimum", e->cg->t.f32, args, 2);
-    default: r = x; break;
+    default: return x;
     }
-    set_fast(r);
-    return r;
+}
+
+/* x*y + c as one fma; `sub`: x*y - c (the mul is operand 0) or c - x*y (operand 1). */
+static LLVMValueRef fused_multiply(Emitter *e, int op, int mul_operand, LLVMValueRef x,
+                                   LLVMValueRef y, LLVMValueRef c)
+{
+    if (op == TIR_BIN_SUB && mul_operand == 0)
+        c = LLVMBuildFNeg(e->b, c, "");
+    else if (op == TIR_BIN_SUB)
+        x = LLVMBuildFNeg(e->b, x, "");
+    LLVMValueRef args[3] = {x, y, c};
+    return call_intrinsic(e, "llvm.fma", e->cg->t.f32, args, 3);
 }
 
 /* Integer division and remainder with x / 0 = x % 0 = 0 and wrapping MIN / -1. */
@@ -431,9 +434,13 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
 {
     const TirValue *rv = op->results[0];
     const Layout *l = result_layout(e, rv);
-    Tile in[3];
+    Tile in[3] = {{0}}, mul[2];
+    int fused = tir_fused_multiply(op);   /* the fused mul is read through its operands */
     for (int i = 0; i < op->noperands; i++)
-        in[i] = emit_fetch(e, op->operands[i], l);
+        if (i != fused)
+            in[i] = emit_fetch(e, op->operands[i], l);
+    for (int i = 0; fused >= 0 && i < 2; i++)
+        mul[i] = emit_fetch(e, op->operands[fused]->def->operands[i], l);
     Tile out = emit_tile_new(e, l);
     DType t = op->operands[0]->type.dtype, rt = rv->type.dtype;
     if (op == e->true_cmp) {   /* a causal mask below the diagonal (emit_for) */
@@ -443,7 +450,8 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
         return;
     }
     for (int r = 0; r < out.n; r++) {
-        LLVMValueRef x = in[0].regs[r], y = op->noperands > 1 ? in[1].regs[r] : NULL;
+        LLVMValueRef x = in[0].regs ? in[0].regs[r] : NULL;
+        LLVMValueRef y = op->noperands > 1 && in[1].regs ? in[1].regs[r] : NULL;
         LLVMValueRef v = NULL;
         switch (op->opcode) {
         case TIR_UNARY:
@@ -451,6 +459,10 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
                                   : int_unary(e, op->sub, x);
             break;
         case TIR_BINARY:
+            if (fused >= 0) {
+                v = fused_multiply(e, op->sub, fused, mul[0].regs[r], mul[1].regs[r], in[1 - fused].regs[r]);
+                break;
+            }
             v = dtype_is_float(t) ? emit_from_f32(e, float_binary(e, op->sub, emit_to_f32(e, x, t),
                                                                   emit_to_f32(e, y, t)), t)
                                   : int_binary(e, op->sub, x, y);

@@ -789,8 +789,17 @@ static int scratch_for(Sched *c, const TirOp *op)
     const Layout *want = op->nresults ? s->layouts[op->results[0]->id] : NULL;
     if (want && (is_elementwise(op->opcode) || op->opcode == TIR_DOT)) {
         int first = op->opcode == TIR_DOT ? 2 : 0;
+        /* an fma reads its mul's operands instead of the mul (emit_elementwise) */
+        int fused = op->opcode == TIR_DOT ? -1 : tir_fused_multiply(op);
+        const TirValue *reads[4];
+        int nreads = 0;
         for (int i = first; i < op->noperands; i++)
-            if (schedule_fetch_cost(s, op->operands[i], want)) {
+            if (i != fused)
+                reads[nreads++] = op->operands[i];
+        for (int i = 0; fused >= 0 && i < 2; i++)
+            reads[nreads++] = op->operands[fused]->def->operands[i];
+        for (int i = 0; i < nreads; i++)
+            if (schedule_fetch_cost(s, reads[i], want)) {
                 s->conversions++;
                 int64_t elems = 1;
                 for (int d = 0; d < want->rank; d++)

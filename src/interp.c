@@ -2,6 +2,8 @@
    decomposes it (a program per grid block, sequential blocks in `for` loops, the TIR's
    masks), in f32 with each op's result rounded to its dtype, and stops at the first
    memory access outside a tensor in a lane that no mask covered (the mask checker).
+   With gpu_arith it follows the GPU's arithmetic (codegen's fmas and approximations), and
+   it tracks which values the GPU computes in another order or approximately.
    Tiles are flat C-order buffers, one per SSA value, allocated once per run. */
 #include <math.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@ typedef struct Tile {
     int64_t cap;
     float *f;
     int64_t *i;
+    bool inexact;     /* depends on a float sum, a dot, a float atomic_add or ex2/lg2/rsqrt */
 } Tile;
 
 typedef struct LoopState {
@@ -38,6 +41,8 @@ typedef struct Interp {
     float fp8_lut[2][256];   /* decoded e4m3 / e5m2 patterns */
     int64_t *scratch;        /* index/offset arrays for memory ops */
     size_t scratch_cap;
+    bool gpu_arith;
+    bool *tensor_inexact;    /* per param: a store or atomic wrote an inexact value */
     bool failed;
 } Interp;
 
@@ -91,6 +96,7 @@ static Tile *slot(Interp *I, const TirValue *v) { return &I->slots[v->id]; }
 static Tile *define(Interp *I, const TirValue *v)
 {
     Tile *t = slot(I, v);
+    t->inexact = false;
     t->dtype = v->type.dtype;
     t->rank = v->type.rank;
     int64_t count = 1;
@@ -134,6 +140,7 @@ static void assign(Interp *I, const TirValue *v, const Tile *src)
         return;
     }
     copy_tile(t, src);
+    t->inexact = src->inexact;
 }
 
 static float round_to(DType t, float x)
@@ -285,6 +292,34 @@ static float unary_f(int sub, float x)
     }
 }
 
+/* Subnormals flush to sign-preserving zero, as the .ftz approximations do. */
+static float flush_subnormal(float x)
+{
+    return fpclassify(x) == FP_SUBNORMAL ? copysignf(0.0f, x) : x;
+}
+
+/* The GPU's unary math as codegen emits it (codegen.md, Math): ex2/lg2/rsqrt.approx.ftz, exp
+   as ex2(x * log2(e)) and log as lg2(x) * ln(2) in f32. The approximations are taken as
+   correctly rounded: their PTX ISA error bounds are what --check tolerates (docs/run.md). */
+static float unary_gpu(int sub, float x)
+{
+    switch (sub) {
+    case TIR_UN_EXP2: return flush_subnormal(exp2f(flush_subnormal(x)));
+    case TIR_UN_EXP: return flush_subnormal(exp2f(flush_subnormal(x * 1.4426950408889634f)));
+    case TIR_UN_LOG2: return log2f(flush_subnormal(x));
+    case TIR_UN_LOG: return log2f(flush_subnormal(x)) * 0.6931471805599453f;
+    case TIR_UN_RSQRT: return flush_subnormal((float)(1.0 / sqrt((double)flush_subnormal(x))));
+    default: return unary_f(sub, x);
+    }
+}
+
+/* Whether the GPU computes this unary op approximately (not bit-exact with the interpreter). */
+static bool unary_is_approximate(int sub)
+{
+    return sub == TIR_UN_EXP2 || sub == TIR_UN_EXP || sub == TIR_UN_LOG || sub == TIR_UN_LOG2 ||
+           sub == TIR_UN_RSQRT;
+}
+
 static int64_t unary_i(int sub, int64_t x)
 {
     switch (sub) {
@@ -306,6 +341,11 @@ static void op_unary(Interp *I, const TirOp *op)
     int64_t step = x->count == 1 ? 0 : 1;
     if (r->f && x->f) {
         int sub = op->sub;
+        if (I->gpu_arith) {
+            for (int64_t e = 0; e < r->count; e++)
+                r->f[e] = round_to(r->dtype, unary_gpu(sub, x->f[e * step]));
+            return;
+        }
         if (r->dtype == DT_F32 && sub == TIR_UN_EXP2) {
             for (int64_t e = 0; e < r->count; e++)
                 r->f[e] = exp2f(x->f[e * step]);
@@ -360,8 +400,37 @@ static int64_t binary_i(int sub, int64_t a, int64_t b)
     }
 }
 
+/* An add/sub the GPU computes as one fma (tir_fused_multiply): x*y + c rounded once, with
+   the mul's operands x, y read from their own slots. */
+static void op_fused_multiply(Interp *I, const TirOp *op, int mul_operand, Tile *r)
+{
+    const TirOp *mul = op->operands[mul_operand]->def;
+    const Tile *x = slot(I, mul->operands[0]), *y = slot(I, mul->operands[1]);
+    const Tile *c = slot(I, op->operands[1 - mul_operand]);
+    int64_t n = r->count;
+    if (!x->f || !y->f || !c->f || (x->count != n && x->count != 1) ||
+        (y->count != n && y->count != 1) || (c->count != n && c->count != 1)) {
+        fail(I, op->loc, "internal error: malformed fused multiply-add");
+        return;
+    }
+    int64_t sx = x->count == 1 ? 0 : 1, sy = y->count == 1 ? 0 : 1, sc = c->count == 1 ? 0 : 1;
+    for (int64_t e = 0; e < n; e++) {
+        float xv = x->f[e * sx], yv = y->f[e * sy], cv = c->f[e * sc];
+        if (op->sub == TIR_BIN_SUB && mul_operand == 0)
+            cv = -cv;
+        else if (op->sub == TIR_BIN_SUB)
+            xv = -xv;
+        r->f[e] = fmaf(xv, yv, cv);
+    }
+}
+
 static void op_binary(Interp *I, const TirOp *op)
 {
+    int fused = I->gpu_arith ? tir_fused_multiply(op) : -1;
+    if (fused >= 0) {
+        op_fused_multiply(I, op, fused, define(I, op->results[0]));
+        return;
+    }
     const Tile *a = slot(I, op->operands[0]);
     const Tile *b = slot(I, op->operands[1]);
     Tile *r = define(I, op->results[0]);
@@ -1028,6 +1097,31 @@ static void op_loop(Interp *I, TirOp *op)
     }
 }
 
+/* Marks the op's result (or, for a store or atomic, its tensor) inexact when it depends on
+   a value the GPU computes in another order (a float sum, a dot, a float atomic_add) or
+   approximately (ex2/lg2/rsqrt and exp/log through them). */
+static void mark_inexact(Interp *I, const TirOp *op)
+{
+    if (op->opcode == TIR_FOR || op->opcode == TIR_GRID || op->opcode == TIR_YIELD)
+        return;
+    bool inexact = false;
+    for (int i = 0; i < op->noperands; i++)
+        inexact = inexact || slot(I, op->operands[i])->inexact;
+    bool is_float = op->noperands && dtype_is_float(op->operands[0]->type.dtype);
+    switch (op->opcode) {
+    case TIR_UNARY: inexact = inexact || (is_float && unary_is_approximate(op->sub)); break;
+    case TIR_REDUCE: inexact = inexact || (is_float && op->sub == TIR_RED_SUM); break;
+    case TIR_DOT: inexact = true; break;
+    case TIR_LOAD: inexact = inexact || I->tensor_inexact[op->param]; break;
+    case TIR_ATOMIC: inexact = inexact || (is_float && op->sub == TIR_RED_SUM); break;
+    default: break;
+    }
+    if (op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC)
+        I->tensor_inexact[op->param] = I->tensor_inexact[op->param] || inexact;
+    else if (op->nresults == 1)
+        slot(I, op->results[0])->inexact = inexact;
+}
+
 static void exec_op(Interp *I, TirOp *op)
 {
     switch (op->opcode) {
@@ -1060,6 +1154,8 @@ static void exec_op(Interp *I, TirOp *op)
     case TIR_YIELD: break;
     default: fail(I, op->loc, "internal error: the interpreter does not know this op"); break;
     }
+    if (!I->failed)
+        mark_inexact(I, op);
 }
 
 static void exec_block(Interp *I, TirBlock *b, const TirOp **yield)
@@ -1073,14 +1169,16 @@ static void exec_block(Interp *I, TirBlock *b, const TirOp **yield)
     }
 }
 
-int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag *d)
+int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag *d,
+               const InterpOptions *opts)
 {
-    Interp I = {.k = k, .config = config, .args = args, .d = d};
+    Interp I = {.k = k, .config = config, .args = args, .d = d, .gpu_arith = opts && opts->gpu_arith};
     int errors_before = d->errors;
     I.slots = calloc((size_t)k->nvalues + 1, sizeof *I.slots);
     I.loops = calloc((size_t)k->nloopvars + 1, sizeof *I.loops);
     I.full_size = calloc((size_t)k->nsyms + 1, sizeof *I.full_size);
-    if (!I.slots || !I.loops || !I.full_size) {
+    I.tensor_inexact = calloc((size_t)k->nparams + 1, sizeof *I.tensor_inexact);
+    if (!I.slots || !I.loops || !I.full_size || !I.tensor_inexact) {
         fputs("tilec: error: out of memory in the interpreter\n", stderr);
         abort();
     }
@@ -1105,10 +1203,13 @@ done:
         free(I.slots[v].f);
         free(I.slots[v].i);
     }
+    if (opts && opts->inexact)
+        memcpy(opts->inexact, I.tensor_inexact, (size_t)k->nparams * sizeof *opts->inexact);
     free(I.slots);
     free(I.loops);
     free(I.full_size);
     free(I.scratch);
+    free(I.tensor_inexact);
     if (I.failed && d->errors == errors_before)
         d->errors++;
     return d->errors - errors_before;

@@ -73,10 +73,23 @@ void launch_spec_free(LaunchSpec *s);
 
 /* ---- interp.c: the CPU interpreter */
 
+typedef struct InterpOptions {
+    /* Follow the GPU's arithmetic (`tilec run --arith=gpu`, docs/run.md): the fmas codegen
+       emits (tir_fused_multiply), ex2/lg2/rsqrt flushing subnormals, exp and log through
+       them in f32. Off: IEEE f32, each op rounded once. */
+    bool gpu_arith;
+    /* When not NULL, one entry per parameter: true when what the run wrote into that
+       tensor depends on a value the GPU computes in another order (a float sum, a dot, a
+       float atomic_add) or approximately (ex2, lg2, rsqrt); false means bit-exact with
+       the GPU under gpu_arith. */
+    bool *inexact;
+} InterpOptions;
+
 /* Runs the kernel under a resolved Config on the bound arguments, writing the outputs
    in place. Errors (a memory access outside a tensor in a lane no mask covered, a
-   malformed kernel) are reported through d at the op's source location.
-   Returns the number of errors (0 on success). */
-int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag *d);
+   malformed kernel) are reported through d at the op's source location. opts may be
+   NULL (IEEE arithmetic). Returns the number of errors (0 on success). */
+int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag *d,
+               const InterpOptions *opts);
 
 #endif

@@ -14,10 +14,10 @@
 #include "interp.h"
 
 static const char *const usage_run =
-    "usage: tilec run FILE [--kernel NAME] [--interpret | --check] [--shape M=64,...]\n"
-    "                 [--config KEY=V,...] [--in PARAM=FILE.npy ...] [--set NAME=VALUE ...]\n"
-    "                 [--out PARAM=FILE.npy ...] [--seed N] [--no-mask-inference]\n"
-    "                 [--ptx FILE.ptx] [--target sm_90a|sm_89|sm_80]\n"
+    "usage: tilec run FILE [--kernel NAME] [--interpret | --check] [--arith=ieee|gpu]\n"
+    "                 [--shape M=64,...] [--config KEY=V,...] [--in PARAM=FILE.npy ...]\n"
+    "                 [--set NAME=VALUE ...] [--out PARAM=FILE.npy ...] [--seed N]\n"
+    "                 [--no-mask-inference] [--ptx FILE.ptx] [--target sm_90a|sm_89|sm_80]\n"
     "\n"
     "Runs one kernel on host data, on the GPU or the CPU interpreter, and writes or\n"
     "summarises its outputs.\n"
@@ -26,6 +26,10 @@ static const char *const usage_run =
     "  --interpret           run on the CPU interpreter instead of the GPU\n"
     "  --check               run on the GPU and on the interpreter, print each output's\n"
     "                        max error and fail (exit 1) beyond its dtype's tolerance\n"
+    "  --arith=gpu           the interpreter follows the GPU's arithmetic (codegen's fmas,\n"
+    "                        ex2/lg2/rsqrt flushing subnormals); with --check, outputs\n"
+    "                        that depend on no float sum, dot, float atomic_add or\n"
+    "                        ex2/lg2/rsqrt must match bit for bit (default: ieee)\n"
     "  --ptx FILE.ptx        launch this hand-written PTX (entry: the kernel's name, the\n"
     "                        kernel ABI of codegen.h) instead of compiling the kernel\n"
     "  --target NAME         compile for this target (default: the first of sm_90a,\n"
@@ -49,7 +53,7 @@ static const char *const usage_run =
 
 enum {
     OPT_KERNEL = 256, OPT_INTERPRET, OPT_SHAPE, OPT_CONFIG, OPT_IN, OPT_SET, OPT_OUT, OPT_SEED,
-    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX, OPT_TARGET,
+    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX, OPT_TARGET, OPT_ARITH,
 };
 
 typedef struct RunRequest {
@@ -60,6 +64,8 @@ typedef struct RunRequest {
     const Target *target;    /* --target, or NULL: picked from the GPU */
     bool interpret;
     bool check;
+    bool gpu_arith;          /* --arith=gpu */
+    bool arith_given;
     bool no_mask_inference;
     bool seed_given;
     LaunchSpec spec;
@@ -164,6 +170,7 @@ static int parse_args(int argc, char **argv, RunRequest *req)
         {"kernel", required_argument, NULL, OPT_KERNEL},
         {"interpret", no_argument, NULL, OPT_INTERPRET},
         {"check", no_argument, NULL, OPT_CHECK},
+        {"arith", required_argument, NULL, OPT_ARITH},
         {"ptx", required_argument, NULL, OPT_PTX},
         {"target", required_argument, NULL, OPT_TARGET},
         {"shape", required_argument, NULL, OPT_SHAPE},
@@ -190,6 +197,14 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             break;
         case OPT_INTERPRET: req->interpret = true; break;
         case OPT_CHECK: req->check = true; break;
+        case OPT_ARITH:
+            if (req->arith_given)
+                return usage_error("%s%s", "--arith given twice", "");
+            if (strcmp(optarg, "gpu") != 0 && strcmp(optarg, "ieee") != 0)
+                return usage_error("unknown --arith '%s' (known: ieee, gpu)%s", optarg, "");
+            req->gpu_arith = strcmp(optarg, "gpu") == 0;
+            req->arith_given = true;
+            break;
         case OPT_PTX:
             if (req->ptx_path)
                 return usage_error("%s%s", "--ptx given twice", "");
@@ -243,6 +258,9 @@ static int parse_args(int argc, char **argv, RunRequest *req)
     if (req->interpret && (req->check || req->ptx_path))
         return usage_error("%s%s", req->check ? "--check runs the GPU and the interpreter: leave out --interpret"
                                               : "--ptx is GPU code: leave out --interpret", "");
+    if (req->arith_given && !req->interpret && !req->check)
+        return usage_error("%s%s", "--arith sets the interpreter's arithmetic: use it with "
+                           "--interpret or --check", "");
     if (optind >= argc)
         return usage_error("%s%s", "run needs a FILE", "");
     if (optind + 1 < argc)
@@ -252,8 +270,10 @@ static int parse_args(int argc, char **argv, RunRequest *req)
 }
 
 /* One line per tensor: its shape, checksum, max |x| and non-finite count; `path` when
-   it was written. */
-static void summarise(const TirKernel *k, int index, const HostTensor *t, const char *path)
+   it was written; under --arith=gpu whether the GPU must give the same bits (`inexact`,
+   per parameter: NULL when not known). */
+static void summarise(const TirKernel *k, int index, const HostTensor *t, const char *path,
+                      const bool *inexact)
 {
     const TirParam *p = &k->params[index];
     double sum = 0, max_abs = 0;
@@ -276,10 +296,14 @@ static void summarise(const TirKernel *k, int index, const HostTensor *t, const 
     printf("] sum=%.9g max|x|=%.9g non-finite=%lld", sum, max_abs, (long long)nonfinite);
     if (path)
         printf(" -> %s", path);
+    if (inexact)
+        printf(inexact[index] ? " (GPU: within tolerance, it depends on a float sum, dot, atomic_add "
+                                "or ex2/lg2/rsqrt)" : " (GPU: bit-exact)");
     putchar('\n');
 }
 
-static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *args)
+static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *args,
+                         const bool *inexact)
 {
     int status = EXIT_OK;
     for (int i = 0; i < k->nparams; i++) {
@@ -294,7 +318,7 @@ static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *
             status = error_message(EXIT_INPUT, err);
             continue;
         }
-        summarise(k, i, &args->args[i].tensor, path);
+        summarise(k, i, &args->args[i].tensor, path, args->args[i].is_output ? inexact : NULL);
     }
     return status;
 }
@@ -319,10 +343,24 @@ int fp8_code_order(uint64_t bits)
     return bits & 0x80 ? -magnitude : magnitude;
 }
 
-/* Compares one output; prints its line and returns true when it is within tolerance. */
-static bool check_output(const TirParam *p, const HostTensor *gpu, const HostTensor *ref)
+/* Whether two elements are the same bits (any NaN matches any NaN: payloads differ). */
+static bool same_bits(const HostTensor *gpu, const HostTensor *ref, const int64_t *idx)
+{
+    double g = host_get(gpu, idx), r = host_get(ref, idx);
+    if (isnan(g) || isnan(r))
+        return isnan(g) && isnan(r);
+    return host_get_raw_at(gpu, host_offset(gpu, idx)) == host_get_raw_at(ref, host_offset(ref, idx));
+}
+
+/* Compares one output; prints its line and returns true when it is within tolerance.
+   `exact`: the interpreter follows the GPU's arithmetic and the output depends on nothing
+   the GPU computes in another order or approximately, so it must match bit for bit. */
+static bool check_output(const TirParam *p, const HostTensor *gpu, const HostTensor *ref, bool exact)
 {
     OutputTolerance tol = output_tolerance(p->dtype);
+    if (exact)
+        tol = (OutputTolerance){0, 0, 0, "bit-exact: it depends on no float sum, dot, float "
+                                          "atomic_add or ex2/lg2/rsqrt"};
     int64_t n = host_numel(ref);
     double max_ref = 0;
     int64_t idx[HOST_MAX_RANK] = {0};
@@ -340,7 +378,10 @@ static bool check_output(const TirParam *p, const HostTensor *gpu, const HostTen
         double g = host_get(gpu, idx), r = host_get(ref, idx);
         bool ok;
         double diff = fabs(g - r);
-        if (isnan(r) || isnan(g)) {
+        if (exact) {
+            ok = same_bits(gpu, ref, idx);
+            diff = ok ? 0 : isnan(g - r) ? INFINITY : fabs(g - r);
+        } else if (isnan(r) || isnan(g)) {
             ok = isnan(r) && isnan(g);
             diff = ok ? 0 : INFINITY;
         } else if (isinf(r) || isinf(g)) {
@@ -476,16 +517,19 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
         status = error_message(EXIT_INPUT, err);
         goto done;
     }
-    status = write_outputs(tir, req, args);
+    status = write_outputs(tir, req, args, NULL);
     if (req->check) {
-        if (interp_run(tir, config, &ref, diag)) {
+        bool *inexact = arena_alloc(arena, ((size_t)tir->nparams + 1) * sizeof *inexact);
+        InterpOptions opts = {.gpu_arith = req->gpu_arith, .inexact = inexact};
+        if (interp_run(tir, config, &ref, diag, &opts)) {
             status = EXIT_INPUT;
             goto done;
         }
         bool all_ok = true;
         for (int i = 0; i < tir->nparams; i++)
             if (args->args[i].is_output)
-                all_ok = check_output(&tir->params[i], &args->args[i].tensor, &ref.args[i].tensor) && all_ok;
+                all_ok = check_output(&tir->params[i], &args->args[i].tensor, &ref.args[i].tensor,
+                                      req->gpu_arith && !inexact[i]) && all_ok;
         if (!all_ok) {
             fprintf(stderr, "tilec: error: %s: the GPU's outputs differ from the interpreter's beyond "
                     "tolerance\n", tir->name);
@@ -554,11 +598,13 @@ static int run_request(RunRequest *req)
     fputs("config: ", stdout);
     config_print(stdout, &config);
     putchar('\n');
-    if (interp_run(tir, &config, &args, &diag)) {
+    bool *inexact = arena_alloc(&arena, ((size_t)tir->nparams + 1) * sizeof *inexact);
+    InterpOptions opts = {.gpu_arith = req->gpu_arith, .inexact = inexact};
+    if (interp_run(tir, &config, &args, &diag, &opts)) {
         status = EXIT_INPUT;
         goto done;
     }
-    status = write_outputs(tir, req, &args);
+    status = write_outputs(tir, req, &args, req->gpu_arith ? inexact : NULL);
 done:
     fflush(stdout);
     launch_free(&args);

@@ -295,6 +295,27 @@ bool tir_type_equal(const TirType *a, const TirType *b)
     return true;
 }
 
+/* The f32 mul of the same type (or a scalar) that operand `i` of an f32 add/sub is. */
+static bool fusable_multiply(const TirOp *op, int i)
+{
+    const TirValue *v = op->operands[i];
+    const TirOp *m = v->def;
+    return m && m->opcode == TIR_BINARY && m->sub == TIR_BIN_MUL && v->type.dtype == DT_F32 &&
+           (v->type.rank == 0 || tir_type_equal(&v->type, &op->results[0]->type));
+}
+
+int tir_fused_multiply(const TirOp *op)
+{
+    if (op->opcode != TIR_BINARY || (op->sub != TIR_BIN_ADD && op->sub != TIR_BIN_SUB) ||
+        op->noperands != 2 || op->results[0]->type.dtype != DT_F32 ||
+        op->operands[0]->type.dtype != DT_F32 || op->operands[1]->type.dtype != DT_F32)
+        return -1;
+    for (int i = 0; i < 2; i++)
+        if (fusable_multiply(op, i))
+            return i;
+    return -1;
+}
+
 static const char *axis_name(const TirKernel *k, Axis ax)
 {
     switch (ax.kind) {

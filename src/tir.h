@@ -250,6 +250,11 @@ void tir_renumber(TirKernel *k);
 TirType tir_type_scalar(DType dtype);
 bool tir_type_equal(const TirType *a, const TirType *b);
 bool tir_axis_equal(Axis a, Axis b);
+/* Floating-point contraction, one rule for codegen and the interpreter's GPU arithmetic:
+   an f32 add/sub whose operand is an f32 mul of the same type (or a scalar mul) is one fma,
+   rounded once (a*b + c, a*b - c = fma(a, b, -c), c - a*b = fma(-a, b, c)). Returns the
+   operand that is the mul (the first when both are), or -1; no other op is contracted. */
+int tir_fused_multiply(const TirOp *op);
 /* "bf16[m, D]" using the kernel's names; returns buf. */
 const char *tir_type_str(char *buf, size_t size, const TirKernel *k, const TirType *t);
 int tir_find_param(const TirKernel *k, const char *name);     /* -1 if none */

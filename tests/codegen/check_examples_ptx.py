@@ -6,7 +6,8 @@ the corners of its space (num_stages 1 and max, num_warps 4 and 8, smallest and 
 align vec16/unit/any, D=64 and D=128 for full axes): `tilec build --emit=ptx` and
 `ptxas -arch=sm_90a -v`; kernels with fp8 dots also for `--target sm_89` (`ptxas
 -arch=sm_89`), where every fp8 dot must be a native e4m3/e5m2 mma.sync. Fails on a compile or
-ptxas error, on any spill in a default config (D=64), on a dot without mma.sync under its
+ptxas error, on an f32 add/sub/mul without a rounding modifier (ptxas could contract it), on
+any spill in a default config (D=64), on a dot without mma.sync under its
 source line (for fp8 dots e4m3/e5m2, or on sm_90a f16 on fragments widened from fp8 by
 cvt.rn.f16x2.e4m3x2/e5m2x2), on a dot
 line with more scalar FMAs than its mmas could explain, and on a vec16 variant whose dots load
@@ -20,6 +21,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+from random_kernels import CONTRACTIBLE  # an f32 op ptxas may contract (codegen emits none)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PRUNE = re.compile(r"shared memory per block|is too large|below the mma.sync tile")
@@ -128,6 +131,10 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
         fma = [s for s in body if s.startswith("fma.rn.f32")]
         if len(fma) > 4 * max(len(mma), 1):
             problems.append(f"line {d} has {len(fma)} scalar FMAs for {len(mma)} mmas")
+    loose = CONTRACTIBLE.search(ptx)
+    if loose:
+        problems.append(f"'{loose.group(0).strip()}' has no rounding modifier: ptxas may fuse it into "
+                        "an fma that the interpreter's --arith=gpu does not make")
     if dots and cfg.get("align", "vec16") == "vec16" and "cp.async.cg" not in ptx:
         problems.append("a vec16 variant with dots has no cp.async")
     status = "fail" if problems else "ok"

@@ -1190,6 +1190,9 @@ def random_inputs(case, rng, fraction):
 
 # ---- running the stages
 
+# An f32 add/sub/mul without .rn: ptxas may fuse it into an fma, which the interpreter's
+# --arith=gpu would not follow (codegen emits only tir_fused_multiply's fmas).
+CONTRACTIBLE = re.compile(r"^\s*(?:add|sub|mul)(?:\.ftz)?(?:\.sat)?\.f32\s.*$", re.M)
 SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
 
 
@@ -1303,6 +1306,12 @@ def run_case(case, tools, workdir, stages, known="avoid", npy_fraction=0.0):
         if crash:
             status = "known" if known == "report" and case.features and stage == "build" else "fail"
             return Outcome(status, stage, crash, out[-6000:], shown, times)
+        if rc == 0 and stage == "build":
+            with open(os.path.join(workdir, "k.ptx")) as f:
+                loose = CONTRACTIBLE.search(f.read())
+            if loose:
+                return Outcome("fail", stage, "PTX has an f32 op ptxas may contract: " + normalise(loose.group(0)),
+                               "", shown, times)
         if rc == 0:
             continue
         first = re.search(r"error: ([^\n]*)", out)
