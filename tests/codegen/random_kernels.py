@@ -17,8 +17,8 @@ report, an LLVM error or assertion, an internal error, a hang, PTX that ptxas re
 an access the interpreter's mask checker catches fails, with the seed and kernel index
 that reproduce it and a minimised kernel. Kernel I of seed S is the same program on every
 machine (`--only I` reruns it). `--seed commit` derives the seed from git HEAD, so CI
-covers new kernels on every commit. A new language feature or code path adds its
-production here.
+covers new kernels on every commit. tests/gpu/differential.py runs the same generator
+against the GPU. A new language feature or code path adds its production here.
 """
 import argparse
 import collections

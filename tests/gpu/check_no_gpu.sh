@@ -1,9 +1,9 @@
 #!/bin/sh
 # check_no_gpu.sh BUILD_DIR — on a machine without an NVIDIA driver (CI), `tilec run`
 # without --interpret and `tilec bench` must say `tilec: error: no GPU: libcuda.so.1 not
-# found ...` and exit 1, never crash; usage errors still exit 2. Prints one line per case
-# and `N passed, N failed`; exits 1 on any failure. Where a driver loads, it says so and
-# checks only the usage cases.
+# found ...` and exit 1, never crash, and so must tests/gpu/differential.py; usage errors
+# still exit 2. Prints one line per case and `N passed, N failed`; exits 1 on any failure.
+# Where a driver loads, it says so and checks only the usage cases.
 set -u
 build=${1:-build}
 tilec="$build/tilec"
@@ -14,12 +14,13 @@ failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# expect NAME STATUS PATTERN COMMAND...: the exit status and a fixed string in stderr
+# expect NAME STATUS PATTERN COMMAND...: the exit status and a fixed string in the output
 expect() {
     name=$1 want_status=$2 pattern=$3
     shift 3
     "$@" >"$tmp/out" 2>"$tmp/err"
     status=$?
+    cat "$tmp/out" >>"$tmp/err"
     if [ "$status" -eq "$want_status" ] && grep -qF -- "$pattern" "$tmp/err"; then
         passed=$((passed + 1))
         echo "ok   $name"
@@ -45,6 +46,9 @@ if grep -qF "libcuda.so.1 not found" "$tmp/probe"; then
     expect "bench of a chain" 1 "$nogpu" \
         "$tilec" bench examples/fp8_quantize.tile --kernel amax,quantize_e4m3 \
         --link quantize_e4m3.amax=amax.out --shape M=64,K=64
+    # the differential test's driver says so and stops (docs/run.md)
+    expect "differential.py without a GPU" 1 "differential: no GPU: tilec: error: no GPU" \
+        python3 tests/gpu/differential.py "$build" --count 4 --jobs 2
 else
     echo "a CUDA driver loads here: the no-GPU cases are skipped"
 fi
@@ -59,6 +63,11 @@ expect "bench unknown name" 2 "no kernel of the chain has a parameter 'nope'" \
     "$tilec" bench examples/gemm.tile --kernel gemm --set nope=1
 expect "run --check with --interpret" 2 "leave out --interpret" \
     "$tilec" run examples/gemm.tile --interpret --check
+expect "run --arith on the GPU alone" 2 "use it with --interpret or --check" \
+    "$tilec" run examples/gemm.tile --arith=gpu
+# the differential test's generation and bookkeeping, its interpreter side alone
+expect "differential.py --no-gpu" 0 "0 mismatched, 0 discarded, 0 failed" \
+    python3 tests/gpu/differential.py "$build" --no-gpu --count 30 --first 100 --jobs 2
 if "$tilec" bench --help | grep -q "usage: tilec bench"; then
     passed=$((passed + 1)); echo "ok   bench --help"
 else
