@@ -434,13 +434,20 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
 {
     const TirValue *rv = op->results[0];
     const Layout *l = result_layout(e, rv);
-    Tile in[3] = {{0}}, mul[2];
-    int fused = tir_fused_multiply(op);   /* the fused mul is read through its operands */
+    Tile in[3] = {{0}}, mul[2] = {{0}}, sel[2] = {{0}};
+    /* an fma reads its mul's operands (and a where()'s condition and other branch) in
+       place of the operand the mul stands for */
+    TirFusedMultiply fused = {0};
+    bool fma = tir_fused_multiply(op, &fused);
     for (int i = 0; i < op->noperands; i++)
-        if (i != fused)
+        if (!fma || i != fused.operand)
             in[i] = emit_fetch(e, op->operands[i], l);
-    for (int i = 0; fused >= 0 && i < 2; i++)
-        mul[i] = emit_fetch(e, op->operands[fused]->def->operands[i], l);
+    for (int i = 0; fma && i < 2; i++)
+        mul[i] = emit_fetch(e, fused.mul->operands[i], l);
+    if (fused.select) {
+        sel[0] = emit_fetch(e, fused.select->operands[0], l);
+        sel[1] = emit_fetch(e, fused.select->operands[3 - fused.mul_branch], l);
+    }
     Tile out = emit_tile_new(e, l);
     DType t = op->operands[0]->type.dtype, rt = rv->type.dtype;
     if (op == e->true_cmp) {   /* a causal mask below the diagonal (emit_for) */
@@ -459,8 +466,16 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
                                   : int_unary(e, op->sub, x);
             break;
         case TIR_BINARY:
-            if (fused >= 0) {
-                v = fused_multiply(e, op->sub, fused, mul[0].regs[r], mul[1].regs[r], in[1 - fused].regs[r]);
+            if (fma) {
+                LLVMValueRef c = in[1 - fused.operand].regs[r];
+                v = fused_multiply(e, op->sub, fused.operand, mul[0].regs[r], mul[1].regs[r], c);
+                if (fused.select) {
+                    LLVMValueRef other = sel[1].regs[r];
+                    LLVMValueRef plain = fused.operand == 0 ? float_binary(e, op->sub, other, c)
+                                                            : float_binary(e, op->sub, c, other);
+                    v = fused.mul_branch == 1 ? LLVMBuildSelect(e->b, sel[0].regs[r], v, plain, "")
+                                              : LLVMBuildSelect(e->b, sel[0].regs[r], plain, v, "");
+                }
                 break;
             }
             v = dtype_is_float(t) ? emit_from_f32(e, float_binary(e, op->sub, emit_to_f32(e, x, t),

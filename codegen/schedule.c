@@ -790,14 +790,19 @@ static int scratch_for(Sched *c, const TirOp *op)
     if (want && (is_elementwise(op->opcode) || op->opcode == TIR_DOT)) {
         int first = op->opcode == TIR_DOT ? 2 : 0;
         /* an fma reads its mul's operands instead of the mul (emit_elementwise) */
-        int fused = op->opcode == TIR_DOT ? -1 : tir_fused_multiply(op);
-        const TirValue *reads[4];
+        TirFusedMultiply fused = {0};
+        bool fma = op->opcode != TIR_DOT && tir_fused_multiply(op, &fused);
+        const TirValue *reads[6];
         int nreads = 0;
         for (int i = first; i < op->noperands; i++)
-            if (i != fused)
+            if (!fma || i != fused.operand)
                 reads[nreads++] = op->operands[i];
-        for (int i = 0; fused >= 0 && i < 2; i++)
-            reads[nreads++] = op->operands[fused]->def->operands[i];
+        for (int i = 0; fma && i < 2; i++)
+            reads[nreads++] = fused.mul->operands[i];
+        if (fused.select) {
+            reads[nreads++] = fused.select->operands[0];
+            reads[nreads++] = fused.select->operands[3 - fused.mul_branch];
+        }
         for (int i = 0; i < nreads; i++)
             if (schedule_fetch_cost(s, reads[i], want)) {
                 s->conversions++;

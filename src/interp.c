@@ -401,22 +401,33 @@ static int64_t binary_i(int sub, int64_t a, int64_t b)
 }
 
 /* An add/sub the GPU computes as one fma (tir_fused_multiply): x*y + c rounded once, with
-   the mul's operands x, y read from their own slots. */
-static void op_fused_multiply(Interp *I, const TirOp *op, int mul_operand, Tile *r)
+   the mul's operands x, y read from their own slots; through a where(), the fma where its
+   condition picks the mul and the plain add/sub of the other branch elsewhere. */
+static void op_fused_multiply(Interp *I, const TirOp *op, const TirFusedMultiply *f, Tile *r)
 {
-    const TirOp *mul = op->operands[mul_operand]->def;
-    const Tile *x = slot(I, mul->operands[0]), *y = slot(I, mul->operands[1]);
-    const Tile *c = slot(I, op->operands[1 - mul_operand]);
+    const Tile *x = slot(I, f->mul->operands[0]), *y = slot(I, f->mul->operands[1]);
+    const Tile *c = slot(I, op->operands[1 - f->operand]);
+    const Tile *cond = f->select ? slot(I, f->select->operands[0]) : NULL;
+    const Tile *other = f->select ? slot(I, f->select->operands[3 - f->mul_branch]) : NULL;
     int64_t n = r->count;
-    if (!x->f || !y->f || !c->f || (x->count != n && x->count != 1) ||
-        (y->count != n && y->count != 1) || (c->count != n && c->count != 1)) {
+    bool fits = x->f && y->f && c->f && (x->count == n || x->count == 1) &&
+                (y->count == n || y->count == 1) && (c->count == n || c->count == 1);
+    if (f->select)
+        fits = fits && cond->i && other->f && (cond->count == n || cond->count == 1) &&
+               (other->count == n || other->count == 1);
+    if (!fits) {
         fail(I, op->loc, "internal error: malformed fused multiply-add");
         return;
     }
     int64_t sx = x->count == 1 ? 0 : 1, sy = y->count == 1 ? 0 : 1, sc = c->count == 1 ? 0 : 1;
     for (int64_t e = 0; e < n; e++) {
         float xv = x->f[e * sx], yv = y->f[e * sy], cv = c->f[e * sc];
-        if (op->sub == TIR_BIN_SUB && mul_operand == 0)
+        if (f->select && (cond->i[cond->count == 1 ? 0 : e] != 0) != (f->mul_branch == 1)) {
+            float ov = other->f[other->count == 1 ? 0 : e];
+            r->f[e] = f->operand == 0 ? binary_f(op->sub, ov, cv) : binary_f(op->sub, cv, ov);
+            continue;
+        }
+        if (op->sub == TIR_BIN_SUB && f->operand == 0)
             cv = -cv;
         else if (op->sub == TIR_BIN_SUB)
             xv = -xv;
@@ -426,9 +437,9 @@ static void op_fused_multiply(Interp *I, const TirOp *op, int mul_operand, Tile 
 
 static void op_binary(Interp *I, const TirOp *op)
 {
-    int fused = I->gpu_arith ? tir_fused_multiply(op) : -1;
-    if (fused >= 0) {
-        op_fused_multiply(I, op, fused, define(I, op->results[0]));
+    TirFusedMultiply fused;
+    if (I->gpu_arith && tir_fused_multiply(op, &fused)) {
+        op_fused_multiply(I, op, &fused, define(I, op->results[0]));
         return;
     }
     const Tile *a = slot(I, op->operands[0]);

@@ -295,25 +295,61 @@ bool tir_type_equal(const TirType *a, const TirType *b)
     return true;
 }
 
-/* The f32 mul of the same type (or a scalar) that operand `i` of an f32 add/sub is. */
-static bool fusable_multiply(const TirOp *op, int i)
+/* Whether a value of type `t` may stand for a tile of type `of` in an elementwise op: the
+   same type, or a scalar. */
+static bool fits(const TirType *t, const TirType *of)
 {
-    const TirValue *v = op->operands[i];
-    const TirOp *m = v->def;
-    return m && m->opcode == TIR_BINARY && m->sub == TIR_BIN_MUL && v->type.dtype == DT_F32 &&
-           (v->type.rank == 0 || tir_type_equal(&v->type, &op->results[0]->type));
+    return t->dtype == DT_F32 && (t->rank == 0 || tir_type_equal(t, of));
 }
 
-int tir_fused_multiply(const TirOp *op)
+/* The value that stands for v: what a dot's epilogue yields (a dot scaled, or masked, in
+   its epilogue), else v itself. */
+static const TirValue *through_epilogue(const TirValue *v)
 {
+    const TirOp *d = v->def;
+    const TirBlock *epilogue = d && d->opcode == TIR_DOT ? d->regions[TIR_REGION_EPILOGUE] : NULL;
+    if (epilogue && epilogue->last && epilogue->last->opcode == TIR_YIELD &&
+        epilogue->last->noperands == 1)
+        return epilogue->last->operands[0];
+    return v;
+}
+
+/* The f32 mul that v is (through a dot's epilogue), or NULL. */
+static const TirOp *multiply_of(const TirValue *v)
+{
+    const TirOp *m = through_epilogue(v)->def;
+    return m && m->opcode == TIR_BINARY && m->sub == TIR_BIN_MUL &&
+           fits(&m->results[0]->type, &v->type) ? m : NULL;
+}
+
+bool tir_fused_multiply(const TirOp *op, TirFusedMultiply *out)
+{
+    const TirType *rt = &op->results[0]->type;
     if (op->opcode != TIR_BINARY || (op->sub != TIR_BIN_ADD && op->sub != TIR_BIN_SUB) ||
-        op->noperands != 2 || op->results[0]->type.dtype != DT_F32 ||
-        op->operands[0]->type.dtype != DT_F32 || op->operands[1]->type.dtype != DT_F32)
-        return -1;
-    for (int i = 0; i < 2; i++)
-        if (fusable_multiply(op, i))
-            return i;
-    return -1;
+        op->noperands != 2 || rt->dtype != DT_F32 || op->operands[0]->type.dtype != DT_F32 ||
+        op->operands[1]->type.dtype != DT_F32)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        const TirValue *v = op->operands[i];
+        if (!fits(&v->type, rt))
+            continue;
+        *out = (TirFusedMultiply){.mul = multiply_of(v), .operand = i};
+        if (out->mul)
+            return true;
+        const TirOp *sel = through_epilogue(v)->def;
+        if (!sel || sel->opcode != TIR_SELECT || !fits(&sel->results[0]->type, &v->type))
+            continue;
+        for (int branch = 1; branch <= 2; branch++) {
+            const TirValue *b = sel->operands[branch];
+            out->mul = fits(&b->type, &v->type) ? multiply_of(b) : NULL;
+            if (out->mul) {
+                out->select = sel;
+                out->mul_branch = branch;
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 static const char *axis_name(const TirKernel *k, Axis ax)

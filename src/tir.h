@@ -251,10 +251,19 @@ TirType tir_type_scalar(DType dtype);
 bool tir_type_equal(const TirType *a, const TirType *b);
 bool tir_axis_equal(Axis a, Axis b);
 /* Floating-point contraction, one rule for codegen and the interpreter's GPU arithmetic:
-   an f32 add/sub whose operand is an f32 mul of the same type (or a scalar mul) is one fma,
-   rounded once (a*b + c, a*b - c = fma(a, b, -c), c - a*b = fma(-a, b, c)). Returns the
-   operand that is the mul (the first when both are), or -1; no other op is contracted. */
-int tir_fused_multiply(const TirOp *op);
+   an f32 add/sub one of whose operands (the first that qualifies) is an f32 mul of the
+   same type or a scalar one (or a dot whose epilogue yields such a mul) is one fma rounded
+   once, reading the mul's operands: a*b + c, a*b - c = fma(a, b, -c), c - a*b =
+   fma(-a, b, c). Through a where() that picks the mul on one branch (a causal mask), each
+   element is the fma where the condition picks the mul and the plain add/sub of the other
+   branch elsewhere. No other op is contracted. */
+typedef struct TirFusedMultiply {
+    const TirOp *mul;       /* its operands are the fma's factors */
+    int operand;            /* the add/sub's operand the mul stands for */
+    const TirOp *select;    /* NULL, or the where() between the mul and the add/sub */
+    int mul_branch;         /* the select's operand (1 or 2) that is the mul */
+} TirFusedMultiply;
+bool tir_fused_multiply(const TirOp *op, TirFusedMultiply *out);
 /* "bf16[m, D]" using the kernel's names; returns buf. */
 const char *tir_type_str(char *buf, size_t size, const TirKernel *k, const TirType *t);
 int tir_find_param(const TirKernel *k, const char *name);     /* -1 if none */

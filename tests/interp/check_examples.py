@@ -631,10 +631,12 @@ def nonfinite_cases(c, rng):
 
 
 GPU_ARITH_KERNEL = """kernel k(x: f32[N], c: f32[N], s: f32[N], y: f32[N], z: f32[N], u: f32[N],
-         e: f32[N], l: f32[N], r: f32[N], q: f32[1] reduce(max), t: f32[1] reduce(sum)) {
+         w: f32[N], e: f32[N], l: f32[N], r: f32[N], q: f32[1] reduce(max),
+         t: f32[1] reduce(sum)) {
     for n in tile(N) {
         y[n] = x[n] * x[n] - c[n]
         z[n] = c[n] - x[n] * x[n]
+        w[n] = where(s[n] > 1.0, x[n] * x[n], 0.5) - c[n]
         u[n] = (x[n] * x[n]).to(bf16).to(f32) - c[n]
         e[n] = exp2(s[n])
         l[n] = log2(s[n])
@@ -655,13 +657,15 @@ def gpu_arith_cases(c, rng):
     x = np.full(5, 1 + 2.0**-12, np.float32)       # x*x = 1 + 2^-11 + 2^-24: a tie in f32
     cc = np.full(5, 1 + 2.0**-11, np.float32)
     s = np.array([2.0**-130, -2.0**-130, 2.0, -126.5, 0.5], np.float32)
-    outs = ["y", "z", "u", "e", "l", "r"]
+    outs = ["y", "z", "u", "w", "e", "l", "r"]
     exact_xx = x.astype(np.float64) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         models = {
-            "ieee": {"y": f32(f32(exact_xx) - cc), "z": f32(cc - f32(exact_xx)), "e": f32(np.exp2(s.astype(np.float64))),
+            "ieee": {"y": f32(f32(exact_xx) - cc), "z": f32(cc - f32(exact_xx)),
+                     "w": np.where(s > 1, f32(f32(exact_xx) - cc), f32(0.5 - cc)), "e": f32(np.exp2(s.astype(np.float64))),
                      "l": f32(np.log2(s.astype(np.float64))), "r": f32(1 / np.sqrt(s.astype(np.float64)))},
             "gpu": {"y": f32(exact_xx - cc), "z": f32(cc - exact_xx),
+                    "w": np.where(s > 1, f32(exact_xx - cc), f32(0.5 - cc)),
                     "e": np.array([1, 1, 4, 0, 2**0.5]), "l": np.array([-np.inf, -np.inf, 1, np.nan, -1]),
                     "r": np.array([np.inf, -np.inf, 2**-0.5, np.nan, 2**0.5])},
         }
@@ -675,14 +679,14 @@ def gpu_arith_cases(c, rng):
             continue
         for out, want in model.items():
             # fmas and flushes are exact; exp2/log2/rsqrt are within an ulp of the model
-            bound = 0.0 if out in "yz" else np.abs(np.nan_to_num(want, posinf=0, neginf=0)) * 2.0**-23
+            bound = 0.0 if out in "yzw" else np.abs(np.nan_to_num(want, posinf=0, neginf=0)) * 2.0**-23
             c.compare(f"{name} {out}", got[out], np.asarray(want, np.float64), bound)
     name = "--arith=gpu: outputs marked bit-exact or within tolerance on the GPU"
     if c.selected(name):
         p, _ = c.tilec_run([path, "--interpret", "--arith=gpu", "--shape", "N=5"])
         out = "" if p is None else p.stdout.decode(errors="replace")
         marks = dict(re.findall(r"^(\w+): .*\(GPU: (bit-exact|within tolerance)", out, re.M))
-        want = {"y": "bit-exact", "z": "bit-exact", "u": "bit-exact", "q": "bit-exact",
+        want = {"y": "bit-exact", "z": "bit-exact", "u": "bit-exact", "w": "bit-exact", "q": "bit-exact",
                 "e": "within tolerance", "l": "within tolerance", "r": "within tolerance",
                 "t": "within tolerance"}
         c.record(name, p is not None and p.returncode == 0 and marks == want, f"{marks}\n{out}")
