@@ -1111,8 +1111,11 @@ def generate(seed, index, known="avoid", diff=False, targets=None):
     for s, size in full_sizes.items():
         case.build_config[s] = size
         case.shapes[s] = size
+    # a loop variable pinned to block 1 runs once per element: its extent stays small
+    var_sym = dict(GRID_VARS + PINNED_VARS + SEQ_VARS)
+    pinned = {var_sym[v] for v, (spec, _) in g.loop_blocks.items() if spec == "1"}
     for s in sorted(g.syms - g.full_syms):
-        case.shapes[s] = shape_value(rng)
+        case.shapes[s] = rng.randint(0, 6) if s in pinned else shape_value(rng)
     for name, vals in g.consts.items():
         v = rng.choice(["true", "false"]) if vals is None else str(rng.choice(vals))
         case.sets[name] = v
