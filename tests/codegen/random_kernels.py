@@ -178,6 +178,8 @@ class KernelGen:
         return f"{prefix}{self.counter}"
 
     def emit(self, depth, text):
+        if self.chance(0.03):   # the lexer's share: comments after a statement
+            text += self.pick(["  # a comment", "  /* a block comment */"])
         self.lines.append("    " * depth + text)
 
     def feature(self, name):
@@ -236,7 +238,8 @@ class KernelGen:
         return ("-" + t) if self.chance(0.2) else t
 
     def int_lit(self):
-        return self.pick(INT_LITS)
+        lit = self.pick(INT_LITS)
+        return hex(int(lit)) if self.chance(0.05) else lit
 
     def scalar_leaf(self, sc, dtype):
         """A non-weak scalar of dtype: a scalar parameter, a local, a loop bound."""
@@ -1503,7 +1506,7 @@ def sanitized_build(build):
         return False
 
 
-def report_failure(i, seed, case, outcome, args, tools, stages, known):
+def report_failure(i, seed, case, outcome, args, tools, stages, known, seconds):
     print(f"FAIL seed {seed} kernel {i}: {outcome.signature}")
     print(f"  reproduce: tests/codegen/random_kernels.py {args.build} --seed {seed} --only {i}")
     if case.features:
@@ -1523,7 +1526,7 @@ def report_failure(i, seed, case, outcome, args, tools, stages, known):
             upto.append("build")
         try:
             small, tries = minimise(case, outcome, lambda c: run_case(c, tools, tmp, upto, known, 0.0),
-                                    limit=args.minimise)
+                                    limit=args.minimise, seconds=seconds)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         print(f"  minimised ({tries} tries), same failure: --target {small.target} "
@@ -1550,7 +1553,9 @@ def main():
                     help="known faults (KNOWN_FAULTS): avoid their constructs (default), "
                          "write them and count their crashes apart, or fail on them")
     ap.add_argument("--minimise", type=int, default=300, metavar="TRIES",
-                    help="shrink each failing kernel with at most TRIES runs (0: off)")
+                    help="shrink the first failing kernel of each class with at most TRIES runs (0: off)")
+    ap.add_argument("--minimise-seconds", type=float, default=300,
+                    help="time for all the minimising together (default 300)")
     ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1))
     ap.add_argument("--keep", help="copy every failing case to this folder")
     ap.add_argument("--progress", type=float, default=0, metavar="SECONDS",
@@ -1644,11 +1649,13 @@ def main():
     elapsed = time.time() - start
     failures.sort(key=lambda f: f[0])
     seen = set()
+    minimise_until = time.time() + args.minimise_seconds
     for i, case, o in failures:
         first = o.signature not in seen
         seen.add(o.signature)
         if first or args.only is not None:
-            report_failure(i, seed, case, o, args, tools, stages, args.known)
+            report_failure(i, seed, case, o, args, tools, stages, args.known,
+                           max(0, minimise_until - time.time()))
         else:
             print(f"FAIL seed {seed} kernel {i}: {o.signature} (same class as above)")
     total = sum(counts.values())
