@@ -1324,14 +1324,14 @@ def run_case(case, tools, workdir, stages, known="avoid", npy_fraction=0.0):
         msg = normalise(first.group(1)) if first else ""
         if stage == "ptxas":
             return Outcome("fail", stage, "ptxas rejected the PTX: " + normalise(out.strip().split("\n")[0])[:160],
-                           out[-4000:], shown)
+                           out[-4000:], shown, times)
         if stage == "interp" and "outside the tensor" in out:
-            return Outcome("fail", stage, "mask checker: " + msg[:160], out[-4000:], shown)
+            return Outcome("fail", stage, "mask checker: " + msg[:160], out[-4000:], shown, times)
         if rc == 2 and re.search(r"is not allowed|a block size must be", out):
-            return Outcome("discard", stage, "config value refused", out[-2000:], shown)
+            return Outcome("discard", stage, "config value refused", out[-2000:], shown, times)
         if rc == 1 and first and stage in ("check", "build"):
-            return Outcome("discard", stage, msg[:160], out[-3000:], shown)
-        return Outcome("fail", stage, f"exit {rc}: {msg[:160]}", out[-4000:], shown)
+            return Outcome("discard", stage, msg[:160], out[-3000:], shown, times)
+        return Outcome("fail", stage, f"exit {rc}: {msg[:160]}", out[-4000:], shown, times)
     return Outcome("ok", commands=shown, times=times)
 
 
