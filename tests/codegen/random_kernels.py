@@ -404,8 +404,8 @@ class KernelGen:
         r = self.rng.random()
         if r < 0.1 and "1" not in axes:
             if dtype in INTS and len(axes) == 1 and axes[0] in [lv.name for lv in sc.all_loopvars()]:
-                v = V(f"{axes[0]}.index", "i64", axes)
-                return v if dtype == "i64" else V(f"{axes[0]}.index.to({dtype})", dtype, axes)
+                v = V(f"{axes[0]}.index", "i64", axes)   # an iota: codegen makes it in any layout
+                return v if dtype == "i64" else V(f"{axes[0]}.index.to({dtype})", dtype, axes, bkind="plain")
             return V(f"zeros([{', '.join(axes)}], {dtype})", dtype, axes)
         if r < 0.18 and "1" not in axes:
             lit = self.float_lit() if dtype in FLOATS else self.int_lit()
