@@ -72,15 +72,21 @@ KNOWN_FAULTS = {
 
 
 # What a value is made of, as far as broadcasting it into a wider tile goes (the known
-# faults reduce_bcast and bcast_last_axis): constants and .index; loads and other ops;
+# faults reduce_bcast and bcast_last_axis): a zeros/full/.index tile itself (codegen makes
+# it in any layout) or a scalar; loads and other ops;
 # a reduction over the last (first) axis of a 2-D tile of block axes, which widens along a
 # new last (first) axis; a tile with a trailing 1 axis made from a load; any other
 # reduction.
 BKINDS = ["safe", "plain", "slice_last", "slice_first", "one", "badred"]
 
 
+def computed(v):
+    """The kind of an op's result on v: a constant tile stops being one."""
+    return "plain" if v.bkind == "safe" and v.axes else v.bkind
+
+
 def worst(*vs):
-    kinds = {v.bkind for v in vs}
+    kinds = {computed(v) for v in vs}
     if {"slice_last", "slice_first"} <= kinds:
         return "badred"
     return max(kinds, key=BKINDS.index)
@@ -361,7 +367,7 @@ class KernelGen:
             if self.chance(0.5):
                 return self.load(sc, dtype, axes)
             src = self.gen(sc, self.pick(["f32", "bf16", "f16"]), axes, depth - 1)
-            return V(f"{self.paren(src)}.to({dtype})", dtype, axes, taint=src.taint, bkind=src.bkind)
+            return V(f"{self.paren(src)}.to({dtype})", dtype, axes, taint=src.taint, bkind=computed(src))
         if depth <= 0 or self.chance(0.15):
             return self.leaf(sc, dtype, axes)
         r = self.rng.random()
@@ -432,7 +438,8 @@ class KernelGen:
                                                             not self.feature("float_to_int")):
                     continue
                 text = f"{text}.to({dtype})"
-            cands.append((n in self.read, V(text, dtype, axes, taint=v.taint, bkind=v.bkind)))
+            cands.append((n in self.read, V(text, dtype, axes, taint=v.taint,
+                                            bkind=v.bkind if text == n else computed(v))))
         if not cands or not self.chance(0.6):
             return None
         unread = [v for was_read, v in cands if not was_read]
@@ -493,12 +500,12 @@ class KernelGen:
         else:
             op = self.pick(["-", "abs", "exp2", "exp", "log", "log2", "sqrt", "rsqrt", "sqrt"])
         if op == "-":
-            return V(f"(-{self.paren(x)})", dtype, axes, taint=x.taint, bkind=x.bkind)
+            return V(f"(-{self.paren(x)})", dtype, axes, taint=x.taint, bkind=computed(x))
         taint = x.taint or op in ("exp2", "exp", "log", "log2", "rsqrt")
         arg = x.text
         if op in ("log", "log2", "sqrt", "rsqrt") and self.chance(0.6):
             arg = f"abs({x.text}) + 1.0" if self.chance(0.5) else f"abs({x.text})"
-        return V(f"{op}({arg})", dtype, axes, taint=taint, bkind=x.bkind)
+        return V(f"{op}({arg})", dtype, axes, taint=taint, bkind=computed(x))
 
     def gen_convert(self, sc, dtype, axes, depth):
         if dtype in FLOATS:
@@ -510,7 +517,7 @@ class KernelGen:
         x = self.gen(sc, src, axes, depth - 1)
         if self.diff and x.taint and dtype in INTS:
             x = self.gen(sc, self.pick(INTS), axes, 0)
-        return V(f"{self.paren(x)}.to({dtype})", dtype, axes, taint=x.taint, bkind=x.bkind)
+        return V(f"{self.paren(x)}.to({dtype})", dtype, axes, taint=x.taint, bkind=computed(x))
 
     def gen_reduce(self, sc, dtype, axes, depth):
         """max/min/amax/sum over one axis inserted into `axes`, or over all axes."""
@@ -599,7 +606,7 @@ class KernelGen:
             return V(f"({a.text} {self.pick(['&&', '||'])} {b.text})", "bool", axes, bkind=worst(a, b))
         if r < 0.8:
             a = self.gen_bool(sc, axes, depth - 1)
-            return V(f"(!{self.paren(a)})", "bool", axes, bkind=a.bkind)
+            return V(f"(!{self.paren(a)})", "bool", axes, bkind=computed(a))
         if r < 0.9 and len(axes) == 2 and all(a in [lv.name for lv in sc.all_loopvars()] for a in axes):
             return V(f"({axes[0]}.index[:, None] {self.pick(['>=', '<', '=='])} {axes[1]}.index[None, :])",
                      "bool", axes)
@@ -634,7 +641,7 @@ class KernelGen:
         """x.T, x[:, None], x[None, :] producing `axes`."""
         if len(axes) == 2 and "1" not in axes and self.chance(0.4):
             x = self.gen(sc, dtype, (axes[1], axes[0]), depth - 1)
-            return V(f"{self.paren(x)}.T", dtype, axes, taint=x.taint, bkind=x.bkind)
+            return V(f"{self.paren(x)}.T", dtype, axes, taint=x.taint, bkind=computed(x))
         if len(axes) == 2 and axes[1] == "1":
             x = self.gen(sc, dtype, (axes[0],), depth - 1)
             kind = {"safe": "safe", "slice_last": "slice_last", "plain": "one", "one": "one"}.get(x.bkind, "badred")
@@ -690,7 +697,8 @@ class KernelGen:
         self.emit(depth, f"{name} {op} {v.text}")
         if not self.bcast_ok(v, t.axes):
             v = self.gen(sc, t.dtype, t.axes, 1)
-        merged = V(name, t.dtype, t.axes, taint=t.taint or v.taint, bkind=v.bkind if op == "=" else worst(t, v))
+        # a reassigned local may be loop-carried: no longer a constant tile
+        merged = V(name, t.dtype, t.axes, taint=t.taint or v.taint, bkind=computed(v) if op == "=" else worst(t, v))
         self.set_local(sc, name, merged)
 
     def set_local(self, sc, name, v):
@@ -838,7 +846,7 @@ class KernelGen:
             else:
                 v = self.gen(sc, dtype, axes, 2 if axes else 1)
             self.emit(depth, f"{name} = {v.text}")
-            sc.locals[name] = V(name, dtype, axes, taint=v.taint, bkind=v.bkind)
+            sc.locals[name] = V(name, dtype, axes, taint=v.taint, bkind=computed(v))  # loop-carried
             carried.append(name)
         blk = "" if spec == "_" and self.chance(0.5) else f" block({spec})"
         self.emit(depth, f"for {var} in tile({ext}){blk} {{")
@@ -1300,7 +1308,7 @@ def run_case(case, tools, workdir, stages, known="avoid", npy_fraction=0.0):
         write_npy(os.path.join(workdir, f"{name}.npy"), dtype, shape, vals, fortran)
     cmds = case_commands(case, tools, stages, npys)
     shown = [" ".join(shlex.quote(a) for a in argv) for _, argv in cmds]
-    timeouts = {"check": 30, "build": 180, "ptxas": 120, "interp": 120}
+    timeouts = {"check": 30, "build": 180, "ptxas": 300, "interp": 120}   # ptxas is slow on a 128x128 tile
     times = {}
     for stage, argv in cmds:
         t0 = time.time()
