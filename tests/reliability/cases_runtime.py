@@ -18,25 +18,25 @@ def all_of(results):
     return not bad, "\n---\n".join(bad)
 
 
-@case("crash/context_create_null_out", xfail=True)
+@case("crash/context_create_null_out")
 def _(t):
     rc, out = probe(t, "context_create_null")
     return rc == 0 and "TILE_ERR_ARG" in out, f"exit {rc}\n{out}"
 
 
-@case("crash/set_checking_null_context", xfail=True)
+@case("crash/set_checking_null_context")
 def _(t):
     rc, out = probe(t, "set_checking_null")
     return rc == 0 and "returned" in out, f"exit {rc}\n{out}"
 
 
-@case("crash/load_file_directory", xfail=True)
+@case("crash/load_file_directory")
 def _(t):
     rc, out = probe(t, "load_file", t.tmp)
     return rc == 0 and "TILE_ERR_IO" in out and "Is a directory" in out, f"exit {rc}\n{out}"
 
 
-@case("hang/load_file_fifo", xfail=True, timeout=20)
+@case("hang/load_file_fifo", timeout=20)
 def _(t):
     fifo = t.path("b.tbn")
     os.mkfifo(fifo)
@@ -44,7 +44,7 @@ def _(t):
     return rc == 0 and "TILE_ERR_IO" in out and "not a regular file" in out, f"exit {rc}\n{out}"
 
 
-@case("crash/launch_values_null_arrays", xfail=True)
+@case("crash/launch_values_null_arrays")
 def _(t):
     src = t.copy_example("gemm.tile")
     tbn = t.path("g.tbn")
@@ -57,6 +57,18 @@ def _(t):
         return False, f"no signature in:\n{out}"
     rc, out = probe(t, "launch_values_null", tbn, signature.group(1), stub=True)
     return rc == 0 and "TILE_ERR_ARG" in out, f"exit {rc}\n{out}"
+
+
+@case("crash/bundle_of_another_context")
+def _(t):
+    src = t.copy_example("gemm.tile")
+    tbn = t.path("g.tbn")
+    rc, out = t.tilec_run("build", src, "-o", tbn)
+    if rc != 0:
+        return False, f"build: exit {rc}\n{out}"
+    rc, out = probe(t, "bundle_other_context", tbn, stub=True)
+    return rc == 0 and out.count("TILE_ERR_ARG: the bundle was loaded by another") == 2, \
+        f"exit {rc}\n{out}"
 
 
 @case("hang/tune_cache_fifo", xfail=True, timeout=30)
@@ -94,7 +106,7 @@ def _(t):
     return all_of(results)
 
 
-@case("message/inspect_directory", xfail=True)
+@case("message/inspect_directory")
 def _(t):
     return t.expect(["inspect", t.tmp], 1, "Is a directory")
 

@@ -57,9 +57,22 @@ int main(int argc, char **argv)
             rc = report(ctx, tile_launch_values_at(ctx, b, 0, signature, &values, NULL));
         }
         tile_bundle_free(b);
+    } else if (strcmp(what, "bundle_other_context") == 0 && path) {
+        /* a bundle loaded by one context, launched and preloaded through another */
+        tile_bundle *b = NULL;
+        tile_status s = tile_bundle_load_file(ctx, path, &b);
+        tile_context *other = open_context();
+        if (s != TILE_OK)
+            rc = report(ctx, s) + 1;
+        else {
+            report(other, tile_launch(other, b, tile_bundle_kernel_name(b, 0), NULL, 0, NULL));
+            rc = report(other, tile_bundle_preload(other, b));
+        }
+        tile_bundle_free(b);
+        tile_context_destroy(other);
     } else {
         printf("usage: api_probe context_create_null|set_checking_null|load_file PATH|"
-               "launch_values_null BUNDLE SIGNATURE\n");
+               "launch_values_null BUNDLE SIGNATURE|bundle_other_context BUNDLE\n");
         rc = 2;
     }
     tile_context_destroy(ctx);
