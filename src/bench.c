@@ -167,15 +167,13 @@ static int parse_bench_args(int argc, char **argv, BenchRequest *req)
                                                "NAME=VALUE", usage_bench)))
                 return status;
             break;
-        case OPT_SEED: {
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (req->seed_given || !*optarg || *end || optarg[0] == '-')
-                return bench_usage_error("--seed '%s': expected one non-negative number", optarg);
-            req->spec.seed = v;
+        case OPT_SEED:
+            if (req->seed_given)
+                return bench_usage_error("%s", "--seed given twice");
+            if (parse_seed(optarg, &req->spec.seed) != 0)
+                return EXIT_USAGE;
             req->seed_given = true;
             break;
-        }
         case OPT_REPS:
             if ((status = parse_count("--reps", optarg, 1, &req->reps)))
                 return status;

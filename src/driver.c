@@ -66,6 +66,25 @@ int parse_const_value(const Param *param, const char *text, int64_t *out)
     return 0;
 }
 
+int parse_seed(const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (!*text || *end || text[0] == '-' || text[0] == '+' || text[0] == ' ') {
+        fprintf(stderr, "tilec: error: --seed '%s' is not a number (expected 0 to %llu)\n",
+                text, (unsigned long long)UINT64_MAX);
+        return -1;
+    }
+    if (errno == ERANGE) {
+        fprintf(stderr, "tilec: error: --seed '%s' is out of range (0 to %llu)\n", text,
+                (unsigned long long)UINT64_MAX);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ')

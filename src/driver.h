@@ -37,6 +37,10 @@ typedef int (*ConfigEntryFn)(void *ctx, const char *name, const char *value);
    separated, for config_parse. Returns 0, or -1 after printing a message. */
 int config_split(const char *text, ConfigEntryFn take, void *ctx, char *rest, size_t restlen);
 
+/* --seed N (run, bench, tune): a decimal or 0x integer from 0 to 2^64 - 1. Returns 0, or
+   -1 after printing why. */
+int parse_seed(const char *text, uint64_t *out);
+
 /* ---- build.c: `tilec build` */
 
 typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_LLVM, EMIT_PTX } EmitStage;

@@ -201,17 +201,13 @@ static int parse_args(int argc, char **argv, RunRequest *req)
                 return usage_error("%s%s", "--config given twice (join the settings with commas)", "");
             req->config = optarg;
             break;
-        case OPT_SEED: {
+        case OPT_SEED:
             if (req->seed_given)
                 return usage_error("%s%s", "--seed given twice", "");
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (!*optarg || *end || optarg[0] == '-')
-                return usage_error("--seed '%s' is not a number%s", optarg, "");
-            req->spec.seed = v;
+            if (parse_seed(optarg, &req->spec.seed) != 0)
+                return EXIT_USAGE;
             req->seed_given = true;
             break;
-        }
         case OPT_TARGET:
             if ((status = launch_cli_target(optarg, &req->target, usage_run)))
                 return status;

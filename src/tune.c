@@ -192,9 +192,8 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
                 return usage_error("--max-evals '%s': expected a positive integer", optarg);
             break;
         case OPT_SEED:
-            req->seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg)
-                return usage_error("--seed '%s': expected a non-negative integer", optarg);
+            if (parse_seed(optarg, &req->seed) != 0)
+                return EXIT_USAGE;
             break;
         case OPT_STRATEGY:
             if (search_strategy_parse(optarg, &req->strategy) != 0)

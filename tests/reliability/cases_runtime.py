@@ -129,7 +129,7 @@ def _(t):
     return ok and '"*"' in detail and not os.path.exists(t.path("g.tbn")), detail
 
 
-@case("message/run_seed_out_of_range", xfail=True)
+@case("message/run_seed_out_of_range")
 def _(t):
     src = t.copy_example("gemm.tile")
     return t.expect(["run", src, "--interpret", "--shape", "M=16,N=16,K=16", "--seed",
