@@ -388,6 +388,8 @@ typedef struct TuneTable {
 
 /* The directory (created when missing). Returns 0, or -1 with a message. */
 int autotune_cache_dir(char *buf, size_t size, char *err, size_t errlen);
+/* The cache file of a cache directory: DIR/tune-cache.json. */
+void autotune_cache_path(const char *dir, char *buf, size_t size);
 /* FNV-1a over bytes, continuing from `hash` (start with 0). */
 uint64_t autotune_hash_bytes(uint64_t hash, const void *data, size_t len);
 /* The shape rounded up to powers of two ("M=4096,N=4096"): entries of one bucket serve a
@@ -420,7 +422,7 @@ int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
                     const TuneResult *r, SearchStrategy strategy, FILE *warn, char *err,
                     size_t errlen);
 /* Writes the cache entries of `kernel` (every shape, GPU, const value) to a portable file
-   in the same format. Returns the number written, or -1. */
+   in the same format (an OutFile). Returns the number written, or -1. */
 int autotune_export(const char *dir, const char *kernel, const char *path, char *err,
                     size_t errlen);
 

@@ -1,8 +1,8 @@
 /* cache.c — the tuner's memory: the best config per key (kernel, source hash, const
    values, alignment class, shape, GPU, SM count, driver, tilec version) in one JSON file.
    Writers serialise on an flock of a separate lock file and replace the JSON atomically
-   (temp file, fsync, rename), so readers never see half a file and concurrent tuners
-   never lose each other's entries. A corrupt file is reported, set aside (.corrupt) and
+   (an OutFile with fsync), so readers never see half a file and concurrent tuners never
+   lose each other's entries. A corrupt file is reported, set aside (.corrupt) and
    rebuilt; entries written by another tilec version are kept but never matched. Exports
    and the tables `tilec build --tuned-from` reads use the same format. */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "autotune.h"
+#include "files.h"
 
 #define CACHE_FORMAT "tilec-tune-cache"
 #define CACHE_FORMAT_VERSION 1
@@ -54,6 +55,11 @@ int autotune_cache_dir(char *buf, size_t size, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+void autotune_cache_path(const char *dir, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", dir, CACHE_FILE);
 }
 
 uint64_t autotune_hash_bytes(uint64_t hash, const void *data, size_t len)
@@ -188,37 +194,16 @@ static json_t *empty_root(void)
                      "entries");
 }
 
-/* Writes root to path atomically: a temp file beside it, fsync, rename. */
+/* Writes root to path atomically (an OutFile: a temp file beside it, fsync, rename). */
 static int write_atomic(const char *path, json_t *root, char *err, size_t errlen)
 {
-    char tmp[4200];
-    static const char suffix[] = ".tmp.XXXXXX";
-    snprintf(tmp, sizeof tmp - sizeof suffix, "%s", path);
-    strcat(tmp, suffix);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot write beside %s: %s", path, strerror(errno));
+    OutFile *o = outfile_open(path, err, errlen);
+    if (!o)
         return -1;
-    }
-    fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        snprintf(err, errlen, "cannot write %s", tmp);
-        return -1;
-    }
-    int rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_SORT_KEYS);
-    rc |= fputc('\n', f) == EOF;
-    rc |= fflush(f);
-    rc |= fsync(fileno(f));
-    rc |= fclose(f);
-    if (rc != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    o->durable = true;
+    json_dumpf(root, o->f, JSON_INDENT(1) | JSON_SORT_KEYS);
+    fputc('\n', o->f);
+    return outfile_commit(o, err, errlen);   /* reports any failed write */
 }
 
 static int lock_dir(const char *dir, char *err, size_t errlen)
@@ -244,7 +229,7 @@ int autotune_cache_store(const char *dir, const TuneCacheEntry *e, FILE *warn, c
                          size_t errlen)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, CACHE_FILE);
+    autotune_cache_path(dir, path, sizeof path);
     int lock = lock_dir(dir, err, errlen);
     if (lock < 0)
         return -1;
@@ -345,7 +330,7 @@ int autotune_cache_lookup(const char *dir, const TuneKey *key, TuneCacheEntry *o
                           size_t errlen)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, CACHE_FILE);
+    autotune_cache_path(dir, path, sizeof path);
     if (access(path, F_OK) != 0)
         return 0;
     TuneTable t;
@@ -361,7 +346,7 @@ int autotune_cache_lookup(const char *dir, const TuneKey *key, TuneCacheEntry *o
 int autotune_export(const char *dir, const char *kernel, const char *path, char *err, size_t errlen)
 {
     char cache[4200];
-    snprintf(cache, sizeof cache, "%s/%s", dir, CACHE_FILE);
+    autotune_cache_path(dir, cache, sizeof cache);
     json_t *root;
     int loaded = load_json(cache, &root, err, errlen);
     if (loaded < 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "files.h"
 #include "gpu.h"
 
 static const char *const usage_bench =
@@ -352,7 +353,9 @@ static int bench_request(BenchRequest *req)
             status = EXIT_USAGE;
             goto done;
         }
-    if ((status = check_names(req, ks)) != EXIT_OK)
+    if ((status = check_names(req, ks)) != EXIT_OK ||
+        (status = launch_cli_refuse_outputs(&req->spec, prog, req->ptx_path,
+                                            req->json_path)) != EXIT_OK)
         goto done;
     for (int k = 0; k < req->nkernels; k++) {
         if (filter_spec(ks[k], &req->spec, &bk[k].spec) != 0) {
@@ -519,13 +522,14 @@ static int bench_request(BenchRequest *req)
             }
             break;
         }
-    if (req->json_path) {
-        FILE *f = fopen(req->json_path, "w");
-        if (!f) {
-            fprintf(stderr, "tilec: error: cannot write '%s'\n", req->json_path);
-            status = EXIT_INPUT;
-            goto done;
-        }
+    OutFile *json = NULL;
+    if (req->json_path && !(json = outfile_open(req->json_path, err, sizeof err))) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (json) {
+        FILE *f = json->f;
         fprintf(f, "{\n  \"device\": \"%s\",\n  \"sm_count\": %d,\n  \"target\": \"%s\",\n  \"kernels\": [",
                 gpu.info.name, gpu.info.sm_count, gpu.target->name);
         for (int k = 0; k < req->nkernels; k++) {
@@ -548,7 +552,10 @@ static int bench_request(BenchRequest *req)
         fputs(",\n", f);
         print_json_times(f, "warm", warm, req->reps, &figs[1]);
         fputs("\n}\n", f);
-        fclose(f);
+        if (outfile_commit(json, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: %s\n", err);
+            status = EXIT_INPUT;
+        }
     }
 done:
     fflush(stdout);

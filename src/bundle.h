@@ -47,4 +47,7 @@ void bundle_const_key(const Kernel *k, const int64_t *const_values, char *buf, s
 
 int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOptions *opts);
 
+/* The launcher header beside a bundle: NAME.tbn's is NAME.h, any other path's PATH.h. */
+char *bundle_header_path(Arena *a, const char *bundle_path);
+
 #endif

@@ -1,11 +1,13 @@
 /* driver.c — command-line pieces several commands share (run, bench, tune, build and the
-   bundle writer): choosing a kernel by name, reading a const parameter's value, and
-   splitting --config text between what a command takes itself and the tunables. */
+   bundle writer): choosing a kernel by name, reading a const parameter's value,
+   splitting --config text between what a command takes itself and the tunables, and
+   refusing an output that would overwrite an input. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
+#include "files.h"
 
 const Kernel *choose_kernel(const Program *p, const char *name)
 {
@@ -124,4 +126,28 @@ int config_split(const char *text, ConfigEntryFn take, void *ctx, char *rest, si
         }
     }
     return 0;
+}
+
+int refuse_output_onto_input(const char *output, const Program *p, const char *const *extra,
+                             int nextra)
+{
+    int n = 0;
+    for (const SourceFile *f = p ? p->files : NULL; f; f = f->next)
+        n++;
+    const char **inputs = malloc(sizeof *inputs * (size_t)(n + nextra + 1));
+    if (!inputs) {
+        fputs("tilec: error: out of memory\n", stderr);
+        return EXIT_INPUT;
+    }
+    n = 0;
+    for (const SourceFile *f = p ? p->files : NULL; f; f = f->next)
+        inputs[n++] = f->path;
+    for (int i = 0; i < nextra; i++)
+        inputs[n++] = extra[i];
+    char err[8400];
+    int refused = outfile_refuse_input(output, inputs, n, err, sizeof err);
+    free(inputs);
+    if (refused)
+        fprintf(stderr, "tilec: error: %s\n", err);
+    return refused ? EXIT_USAGE : EXIT_OK;
 }

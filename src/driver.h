@@ -41,6 +41,12 @@ int config_split(const char *text, ConfigEntryFn take, void *ctx, char *rest, si
    -1 after printing why. */
 int parse_seed(const char *text, uint64_t *out);
 
+/* EXIT_USAGE after printing why when `output` names the same file as one of the program's
+   source files or of the `nextra` other inputs (a table, data files; NULL entries are
+   skipped); EXIT_OK otherwise. */
+int refuse_output_onto_input(const char *output, const Program *p, const char *const *extra,
+                             int nextra);
+
 /* ---- build.c: `tilec build` */
 
 typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_LLVM, EMIT_PTX } EmitStage;

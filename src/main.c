@@ -4,6 +4,7 @@
    needs one), 2 bad command line; `tilec tune` exits 130 when Ctrl-C stopped it. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,7 +193,7 @@ static int cmd_build(int argc, char **argv)
     return run_build(&req);
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
@@ -241,4 +242,21 @@ int main(int argc, char **argv)
     fprintf(stderr, "tilec: error: unknown command '%s'\n", cmd);
     fputs(usage_main, stderr);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    /* Past `ulimit -f` a write then fails with EFBIG, which is reported, instead of the
+       signal killing tilec mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
+    int status = run_command(argc, argv);
+    /* What went to standard output must have arrived (`tilec inspect B > /dev/full`). */
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "tilec: error: cannot write to standard output%s%s\n",
+                errno ? ": " : "", errno ? strerror(errno) : "");
+        if (status == EXIT_OK)
+            status = EXIT_INPUT;
+    }
+    return status;
 }

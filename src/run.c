@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "files.h"
 #include "gpu.h"
 #include "interp.h"
 
@@ -155,6 +156,31 @@ int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage)
         spec->nshapes++;
     }
     return EXIT_OK;
+}
+
+int launch_cli_refuse_outputs(const LaunchSpec *spec, const Program *prog, const char *ptx_path,
+                              const char *other_output)
+{
+    const char **inputs = malloc(sizeof *inputs * (size_t)(spec->ninputs + 1));
+    if (!inputs)
+        return error_message(EXIT_INPUT, "out of memory");
+    for (int i = 0; i < spec->ninputs; i++)
+        inputs[i] = spec->inputs[i].text;
+    inputs[spec->ninputs] = ptx_path;
+    int status = EXIT_OK;
+    for (int o = 0; o <= spec->noutputs && status == EXIT_OK; o++) {
+        const char *out = o < spec->noutputs ? spec->outputs[o].text : other_output;
+        if (out)
+            status = refuse_output_onto_input(out, prog, inputs, spec->ninputs + 1);
+        for (int e = 0; e < o && out && status == EXIT_OK; e++)   /* one would be lost */
+            if (outfile_same_destination(out, spec->outputs[e].text)) {
+                fprintf(stderr, "tilec: error: '%s' and '%s' are the same file: each output "
+                        "needs its own\n", spec->outputs[e].text, out);
+                status = EXIT_USAGE;
+            }
+    }
+    free(inputs);
+    return status;
 }
 
 static int parse_args(int argc, char **argv, RunRequest *req)
@@ -398,9 +424,10 @@ static int clone_args(const LaunchArgs *from, LaunchArgs *to)
 
 char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    char why[128];
+    FILE *f = infile_open(path, why, sizeof why);
     if (!f) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot read '%s': %s", path, why);
         return NULL;
     }
     size_t cap = 1 << 16, len = 0;
@@ -419,9 +446,12 @@ char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errle
             cap *= 2;
         }
     }
+    bool read_error = ferror(f);
     fclose(f);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory reading '%s'", path);
+    if (!buf || read_error) {
+        snprintf(err, errlen, read_error ? "cannot read '%s'" : "out of memory reading '%s'",
+                 path);
+        free(buf);
         return NULL;
     }
     char *text = arena_alloc(arena, len + 1);
@@ -534,6 +564,9 @@ static int run_request(RunRequest *req)
         status = EXIT_INPUT;
         goto done;
     }
+    status = launch_cli_refuse_outputs(&req->spec, prog, req->ptx_path, NULL);
+    if (status != EXIT_OK)
+        goto done;
     status = run_prepare_kernel(&arena, &diag, prog, req->kernel, &req->spec, req->config,
                                 req->no_mask_inference, &tir, &config);
     if (status != EXIT_OK)

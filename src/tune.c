@@ -246,6 +246,11 @@ static int export_entries(const TuneRequest *req)
         fprintf(stderr, "tilec: error: %s\n", err);
         return EXIT_INPUT;
     }
+    char cache[4200];
+    autotune_cache_path(dir, cache, sizeof cache);
+    const char *inputs[] = {cache};
+    if (refuse_output_onto_input(req->export_path, NULL, inputs, 1) != EXIT_OK)
+        return EXIT_USAGE;
     int n = autotune_export(dir, req->kernel, req->export_path, err, sizeof err);
     if (n < 0) {
         fprintf(stderr, "tilec: error: --export: %s\n", err);
@@ -472,8 +477,11 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
         tune_key_make(&key, space, source_hash, consts, req->align, &gpu);
         if (tune_store_best(dir, &key, space, &r, strategy, stderr, err, sizeof err) != 0)
             fprintf(stderr, "tilec: warning: the best config was not cached: %s\n", err);
-        else if (r.found)
-            printf("cached in %s/tune-cache.json\n", dir);
+        else if (r.found) {
+            char cache[4200];
+            autotune_cache_path(dir, cache, sizeof cache);
+            printf("cached in %s\n", cache);
+        }
         if (r.interrupted)
             status = 130;   /* like a shell after Ctrl-C, once the best so far is kept */
         tune_result_free(&r);

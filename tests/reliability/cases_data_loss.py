@@ -36,7 +36,7 @@ def all_of(results):
     return not bad, "\n---\n".join(bad)
 
 
-@case("data_loss/build_onto_source", xfail=True)
+@case("data_loss/build_onto_source")
 def _(t):
     src = t.copy_example("gemm.tile")
     before = open(src, "rb").read()
@@ -45,14 +45,14 @@ def _(t):
     return rc != 0 and after == before and "same file" in out, f"exit {rc}\n{out[-2000:]}"
 
 
-@case("data_loss/emit_onto_source", xfail=True)
+@case("data_loss/emit_onto_source")
 def _(t):
     src = t.copy_example("gemm.tile")
     return all_of([refused(t, ["build", f"--emit={stage}", src, "-o", src], src)
                    for stage in ("ptx", "llvm", "ir", "ast")])
 
 
-@case("data_loss/build_onto_include", xfail=True)
+@case("data_loss/build_onto_include")
 def _(t):
     lib = t.copy_example("gemm.tile")
     main = t.write("main.tile", 'include "gemm.tile"\n')
@@ -60,14 +60,14 @@ def _(t):
                    refused(t, ["build", "--emit=ir", main, "-o", lib], lib)])
 
 
-@case("data_loss/build_onto_tuned_from", xfail=True)
+@case("data_loss/build_onto_tuned_from")
 def _(t):
     src = t.copy_example("gemm.tile")
     table = t.write("table.json", '{"format": "tilec-tune-cache", "version": 1, "entries": []}\n')
     return refused(t, ["build", src, "--tuned-from", table, "-o", table], table)
 
 
-@case("data_loss/header_onto_include", xfail=True)
+@case("data_loss/header_onto_include")
 def _(t):
     # -o k.tbn writes the launcher header k.h, here the file the source includes
     inc = t.write("k.h", read(os.path.join(t.examples, "gemm.tile")).decode())
@@ -75,7 +75,7 @@ def _(t):
     return refused(t, ["build", main, "-o", t.path("k.tbn")], inc)
 
 
-@case("data_loss/run_out_onto_input", xfail=True)
+@case("data_loss/run_out_onto_input")
 def _(t):
     src = t.copy_example("gemm.tile")
     shape = ["--shape", "M=16,N=16,K=16"]
@@ -88,7 +88,7 @@ def _(t):
                 t.path("a.npy"))])
 
 
-@case("data_loss/export_onto_cache", xfail=True)
+@case("data_loss/export_onto_cache")
 def _(t):
     # `tune --export` onto the cache it reads would keep only one kernel's entries
     os.makedirs(t.path("cache"))
@@ -100,7 +100,7 @@ def _(t):
     return rc == 2 and kept == 2 and "same file" in out, f"exit {rc}, {kept} entries kept\n{out}"
 
 
-@case("data_loss/bundle_write_error_keeps_old", xfail=True)
+@case("data_loss/bundle_write_error_keeps_old")
 def _(t):
     src = t.copy_example("gemm.tile")
     tbn = t.path("g.tbn")
@@ -115,7 +115,7 @@ def _(t):
                f"left behind {left}\n{out[-2000:]}"
 
 
-@case("data_loss/write_errors_reported", xfail=True)
+@case("data_loss/write_errors_reported")
 def _(t):
     src = t.copy_example("gemm.tile")
     results = []
@@ -139,7 +139,7 @@ def _(t):
     return all_of(results)
 
 
-@case("data_loss/run_out_write_error", xfail=True)
+@case("data_loss/run_out_write_error")
 def _(t):
     src = t.copy_example("gemm.tile")
     out_path = t.write("c.npy", "the previous output\n")
@@ -210,7 +210,7 @@ def _(t):
     return gone == [2, 3, 4], f"backups left: {gone} (wanted the last three, 2 3 4)"
 
 
-@case("data_loss/tune_cache_killed_writer", xfail=True, timeout=240)
+@case("data_loss/tune_cache_killed_writer", timeout=240)
 def _(t):
     """A writer killed (SIGKILL) while writing a large cache leaves the cache whole, and
     the next writer removes the dead one's temp file."""
@@ -251,3 +251,11 @@ def _(t):
     shapes = cache_shapes(cache)
     ok = rc == 0 and not after and len(shapes) == 40001
     return ok, f"exit {rc}; temp files before {left}, after {after}; {len(shapes)} entries\n{out}"
+
+
+@case("data_loss/outfile_mechanics")
+def _(t):
+    """tests/files/files_test: src/files.c on its own (a writer killed mid-write, a live
+    writer's temp file kept, ulimit -f, symlinks, modes, FIFOs, /dev/stdout, inputs)."""
+    rc, out = t.run([os.path.join(t.build, "tests", "files_test"), t.tmp])
+    return rc == 0 and out.count("\nok ") + out.startswith("ok ") == 4, f"exit {rc}\n{out}"

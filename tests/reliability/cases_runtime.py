@@ -134,3 +134,10 @@ def _(t):
     src = t.copy_example("gemm.tile")
     return t.expect(["run", src, "--interpret", "--shape", "M=16,N=16,K=16", "--seed",
                      "99999999999999999999999"], 2, "out of range")
+
+
+@case("message/two_outputs_one_file")
+def _(t):
+    src = t.copy_example("gemm.tile")
+    return t.expect(["run", src, "--interpret", "--shape", "M=16,N=16,K=16", "--out", "a=x.npy",
+                     "--out", f"c={t.tmp}/./x.npy"], 2, "are the same file")
