@@ -173,7 +173,7 @@ def cache_shapes(path):
     return sorted(e.get("shape", "?") for e in json.loads(read(path))["entries"])
 
 
-@case("data_loss/tune_cache_corrupt_entries_kept", xfail=True)
+@case("data_loss/tune_cache_corrupt_entries_kept")
 def _(t):
     """Each round breaks the cache (invalid JSON first, then one malformed entry) and tunes:
     the good entries stay, the bad part goes to a new .corrupt.N, the last three are kept."""
