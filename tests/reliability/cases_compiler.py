@@ -1,0 +1,468 @@
+"""Compiler faults of issue 17: codegen crashes, hangs and unbounded work (tuner helper,
+bundle variants, interpreter programs and bytes, the simplifier), silent wrong answers
+(integer arithmetic, literals, repeated keys) and unclear messages (names, indices)."""
+import os
+import resource
+import shutil
+import struct
+import time
+
+from suite_reliability import Fail, case
+
+CAST_DTYPES = ["f32", "f16", "bf16", "f8e4m3", "f8e5m2", "i32", "i64", "bool"]
+
+
+def find_ptxas():
+    found = shutil.which("ptxas")
+    if found:
+        return found
+    fallback = "/usr/local/cuda/bin/ptxas"
+    return fallback if os.path.exists(fallback) else None
+
+
+def ptx_accepted(t, tile, args=()):
+    """tilec build --emit=ptx TILE compiles, and ptxas -arch=sm_90a takes the PTX (when
+    ptxas is installed). Returns (ok, detail)."""
+    ptx = tile[:-5] + ".ptx"
+    rc, out = t.tilec_run("build", "--emit=ptx", "-o", ptx, *args, tile)
+    if rc != 0:
+        return False, f"{os.path.basename(tile)} {' '.join(args)}: build exit {rc}\n{out[-1500:]}"
+    ptxas = find_ptxas()
+    if not ptxas:
+        return True, "ptxas not found: PTX not assembled"
+    rc, out = t.run([ptxas, "-arch=sm_90a", ptx, "-o", os.devnull])
+    return rc == 0, f"{os.path.basename(tile)}: ptxas exit {rc}\n{out[-1500:]}"
+
+
+def all_accepted(t, tiles):
+    for tile, args in tiles:
+        ok, detail = ptx_accepted(t, tile, args)
+        if not ok:
+            return False, detail
+    return True, ""
+
+
+def save_npy(path, dtype_code, shape, values):
+    """A C-order .npy of little-endian values ('<f4', '<i4', ...)."""
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        dtype_code, "".join(f"{n}, " for n in shape))
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    fmt = {"<f4": "f", "<i4": "i", "<i8": "q"}[dtype_code]
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        f.write(struct.pack("<%d%s" % (len(values), fmt), *values))
+
+
+def load_npy_ints(path):
+    data = open(path, "rb").read()
+    hlen = struct.unpack("<H", data[8:10])[0]
+    header = data[10:10 + hlen].decode()
+    body = data[10 + hlen:]
+    if "'<i4'" in header:
+        return list(struct.unpack("<%di" % (len(body) // 4), body))
+    if "'<i8'" in header:
+        return list(struct.unpack("<%dq" % (len(body) // 8), body))
+    raise Fail(f"{path}: not an integer .npy: {header}")
+
+
+# ---- crashes ---------------------------------------------------------------------------
+
+@case("crash/float_to_int_cast", xfail=True)
+def _(t):
+    """Every cast pair, float->int included (llvm.fptosi.sat has two overload types)."""
+    tiles = []
+    for a in CAST_DTYPES:
+        for b in CAST_DTYPES:
+            if a == b:
+                continue
+            tiles.append((t.write(f"cast_{a}_{b}.tile", f"""\
+kernel k(x: {a}[M, N], y: {b}[M, N], s: {a}[1], r: {b}[1]) {{
+    for m, n in tile(M, N) {{
+        y[m, n] = x[m, n].to({b})
+        r[0] = s[0].to({b})
+    }}
+}}
+"""), ()))
+    return all_accepted(t, tiles)
+
+
+@case("crash/broadcast_loaded_tile_new_last_axis", xfail=True)
+def _(t):
+    """A loaded 1-D tile given a new last axis, in either operand order and stored alone."""
+    bodies = {
+        "add_left": "y[m, n] = x[m][:, None] + z[m, n]",
+        "add_right": "y[m, n] = z[m, n] + x[m][:, None]",
+        "store": "y[m, n] = x[m][:, None]",
+        "first_axis_left": "y[m, n] = w[n][None, :] + z[m, n]",
+        "first_axis_store": "y[m, n] = w[n][None, :]",
+        "mul_where": "y[m, n] = where(z[m, n] > 0.0, x[m][:, None] * z[m, n], 0.0)",
+    }
+    tiles = []
+    for name, body in bodies.items():
+        tiles.append((t.write(f"{name}.tile", f"""\
+kernel k(x: f32[M], w: f32[N], z: f32[M, N], y: f32[M, N]) {{
+    for m, n in tile(M, N) {{
+        {body}
+    }}
+}}
+"""), ()))
+        tiles.append((tiles[-1][0], ("--config", "BLOCK_M=16,BLOCK_N=128,num_warps=8")))
+    return all_accepted(t, tiles)
+
+
+# ---- hangs and unbounded work ----------------------------------------------------------
+
+@case("hang/tune_space_shape_above_2_62", xfail=True, timeout=20)
+def _(t):
+    src = t.write("copy.tile", """\
+kernel copy(x: f32[M], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m]
+    }
+}
+""")
+    return t.expect(["tune", src, "--space", "--shape", "M=4611686018427387905"], 0, "BLOCK_M")
+
+
+def const_bools_kernel(t, n):
+    params = ", ".join(f"c{i}: const bool" for i in range(n))
+    terms = "".join(f"\n        if c{i} {{ v = v + {i + 1}.0 }}" for i in range(n))
+    return t.write(f"consts{n}.tile", f"""\
+kernel k(x: f32[M], y: f32[M], {params}) {{
+    for m in tile(M) {{
+        v = x[m]{terms}
+        y[m] = v
+    }}
+}}
+""")
+
+
+@case("limit/bundle_variants", xfail=True, timeout=30)
+def _(t):
+    """2^9 const combinations x 2 alignment classes: refused at once, naming what multiplies."""
+    src = const_bools_kernel(t, 9)
+    start = time.time()
+    ok, detail = t.expect(["build", src, "-o", t.path("k.tbn")], 1, "1024 variants")
+    if not ok:
+        return ok, detail
+    rc, out = t.tilec_run("build", src, "-o", t.path("k.tbn"))
+    for needle in ("c0", "c8", "--max-variants", "256"):
+        if needle not in out:
+            return False, f"wanted {needle!r} in:\n{out}"
+    if os.path.exists(t.path("k.tbn")):
+        return False, "a bundle was written"
+    return time.time() - start < 10, f"took {time.time() - start:.1f}s"
+
+
+@case("limit/bundle_variants_flag", xfail=True)
+def _(t):
+    src = const_bools_kernel(t, 2)
+    ok, detail = t.expect(["build", src, "-o", t.path("k.tbn"), "--max-variants", "4"], 1,
+                          "8 variants")
+    if not ok:
+        return ok, detail
+    return t.expect(["build", src, "-o", t.path("k.tbn"), "--max-variants", "8"], 0, "")
+
+
+GRID_OF_N = """\
+kernel k(y: f32[M], n: i64) {
+    for m in tile(n) {
+        y[m] = zeros([m], f32) + 1.0
+    }
+}
+"""
+
+
+@case("limit/interp_programs", xfail=True, timeout=20)
+def _(t):
+    src = t.write("grid.tile", GRID_OF_N)
+    ok, detail = t.expect(["run", "--interpret", src, "--shape", "M=4", "--set",
+                           "n=1099511627776"], 1, "--max-programs")
+    if not ok:
+        return ok, detail
+    ok, detail = t.expect(["run", "--interpret", src, "--shape", "M=4", "--set", "n=4096",
+                           "--config", "BLOCK_M=16", "--max-programs", "255"], 1, "256 programs")
+    if not ok:
+        return ok, detail
+    return t.expect(["run", "--interpret", src, "--shape", "M=4", "--set", "n=4096",
+                     "--config", "BLOCK_M=16", "--max-programs", "256"], 0, "y: f32[4] sum=4")
+
+
+@case("limit/interp_extent_overflows_i64", xfail=True, timeout=20)
+def _(t):
+    src = t.write("square.tile", """\
+kernel k(y: f32[M], n: i64) {
+    for m in tile(n * n) {
+        y[m] = zeros([m], f32) + 1.0
+    }
+}
+""")
+    for n in ("3037000500", "4294967297"):
+        ok, detail = t.expect(["run", "--interpret", src, "--shape", "M=4", "--set", f"n={n}"],
+                              1, "overflows i64")
+        if not ok:
+            return ok, f"n={n}: {detail}"
+        rc, out = t.tilec_run("run", "--interpret", src, "--shape", "M=4", "--set", f"n={n}")
+        if "square.tile:2:" not in out:
+            return False, f"no location in:\n{out}"
+    return True, ""
+
+
+@case("limit/interp_bytes", xfail=True, timeout=20)
+def _(t):
+    huge = t.write("huge.tile", """\
+kernel k(x: f32[2147483647, 2147483647], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m, 0]
+    }
+}
+""")
+    ok, detail = t.expect(["run", "--interpret", huge, "--shape", "M=4"], 1, "--max-bytes")
+    if not ok:
+        return ok, detail
+    src = t.write("copy.tile", """\
+kernel k(x: f32[M], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m]
+    }
+}
+""")
+    ok, detail = t.expect(["run", "--interpret", src, "--shape", "M=1000", "--max-bytes", "4000"],
+                          1, "--max-bytes")
+    if not ok:
+        return ok, detail
+    return t.expect(["run", "--interpret", src, "--shape", "M=1000", "--max-bytes", "1000000"], 0,
+                    "y: f32[1000]")
+
+
+def big_kernel(lines):
+    """A kernel of about `lines` lines: a live chain, repeated subexpressions, literal
+    arithmetic to fold and dead values, inside a sequential loop."""
+    out = ["kernel big(x: f32[M, K], y: f32[M], s: f32) {",
+           "    for m in tile(M) {",
+           "        acc = zeros([m], f32)",
+           "        for k in tile(K) {",
+           "            a = sum(x[m, k], axis=1)"]
+    i = 0
+    while len(out) < lines - 5:
+        out.append(f"            a = a * 0.5 + ({i % 13}.0 * 2.0 - 1.0) * s")
+        out.append(f"            d{i} = a * 3.0 + s * 0.25")
+        out.append(f"            a = a + (s * 0.25 - s * 0.25)")
+        i += 1
+    out += ["            acc += a", "        }", "        y[m] = acc", "    }", "}"]
+    return "\n".join(out) + "\n"
+
+
+def cpu_seconds_of(t, args, timeout):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rc, out = t.tilec_run(*args, timeout=timeout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return rc, out, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+@case("hang/simplifier_32k_lines", xfail=True, timeout=120)
+def _(t):
+    """The TIR passes stay near-linear: 32k lines within a few CPU seconds (check alone takes
+    a fraction of that). CPU time, not wall time, so a loaded machine does not fail it."""
+    src = t.write("big.tile", big_kernel(32000))
+    rc, out, check_s = cpu_seconds_of(t, ["check", src], 60)
+    if rc != 0:
+        return False, f"check exit {rc}\n{out[-2000:]}"
+    rc, out, ir_s = cpu_seconds_of(t, ["build", "--emit=ir", "-o", t.path("big.ir"), src], 60)
+    if rc != 0:
+        return False, f"build exit {rc}\n{out[-2000:]}"
+    limit = 3.0 if "asan" not in os.path.basename(t.build) else 12.0
+    return ir_s < limit, f"--emit=ir of 32k lines took {ir_s:.2f} CPU s (check {check_s:.2f}), limit {limit}"
+
+
+# ---- silent wrong answers and unclear messages -----------------------------------------
+
+@case("wrong/cdiv_i32_interpreter_vs_folder", xfail=True)
+def _(t):
+    """cdiv of i32 run-time scalars in the interpreter equals the folded constant (both wrap
+    a + b - 1 to 32 bits, as codegen does)."""
+    runtime = t.write("runtime.tile", """\
+kernel k(y: i32[M], a: i32, b: i32) {
+    for m in tile(M) {
+        y[m] = zeros([m], i32) + cdiv(a, b)
+    }
+}
+""")
+    folded = t.write("folded.tile", """\
+kernel k(y: i32[M], a: const i32 in {2147483647}, b: const i32 in {2}) {
+    for m in tile(M) {
+        y[m] = zeros([m], i32) + cdiv(a, b)
+    }
+}
+""")
+    got = {}
+    for name, src in (("runtime", runtime), ("folded", folded)):
+        out_path = t.path(f"{name}.npy")
+        rc, out = t.tilec_run("run", "--interpret", src, "--shape", "M=1", "--set", "a=2147483647",
+                              "--set", "b=2", "--out", f"y={out_path}")
+        if rc != 0:
+            return False, f"{name}: exit {rc}\n{out}"
+        got[name] = load_npy_ints(out_path)[0]
+    return got["runtime"] == got["folded"] == -1073741824, f"got {got}"
+
+
+@case("wrong/weak_literal_does_not_fit", xfail=True)
+def _(t):
+    cases = {
+        "add": ("y[m] = x[m] + 4294967296", "3:23"),
+        "compare": ("y[m] = where(x[m] < 4294967296, x[m], 0)", "3:30"),
+        "store": ("y[m] = zeros([m], i32) + (2147483647 + 1)", "3:35"),
+        "full": ("y[m] = full([m], 2147483648, i32)", "3:26"),
+    }
+    for name, (body, where) in cases.items():
+        src = t.write(f"{name}.tile", f"""\
+kernel k(x: i32[M], y: i32[M]) {{
+    for m in tile(M) {{
+        {body}
+    }}
+}}
+""")
+        ok, detail = t.expect(["check", src], 1, "does not fit i32")
+        if not ok or f"{name}.tile:{where}: error" not in detail:
+            return False, f"{name}: {detail}"
+    fits = t.write("fits.tile", """\
+kernel k(x: i32[M], y: i32[M]) {
+    for m in tile(M) {
+        y[m] = x[m] + 2147483647 + (-2147483648)
+    }
+}
+""")
+    return t.expect(["check", fits], 0, "")
+
+
+@case("message/config_key_twice", xfail=True)
+def _(t):
+    attention = t.copy_example("attention.tile")
+    for args, needle in (
+            (["build", "--emit=ptx", "--config", "D=64,D=128", attention], "D=64|128"),
+            (["build", attention, "-o", t.path("a.tbn"), "--config", "D=64,D=128"], "D=64|128"),
+            (["build", attention, "-o", t.path("a.tbn"), "--config", "D=64,causal=true,causal=false"],
+             "causal is given twice"),
+            (["build", "--emit=ir", "--config", "causal=true,causal=false", attention],
+             "causal is given twice")):
+        ok, detail = t.expect(args, 2, needle)
+        if not ok:
+            return False, f"{' '.join(args[:3])}: {detail}"
+    return not os.path.exists(t.path("a.tbn")), "a bundle was written"
+
+
+@case("message/emit_twice", xfail=True)
+def _(t):
+    gemm = t.copy_example("gemm.tile")
+    return t.expect(["build", "--emit=ptx", "--emit=ir", gemm], 2, "--emit given twice")
+
+
+@case("message/space_set_twice", xfail=True)
+def _(t):
+    gemm = t.copy_example("gemm.tile")
+    return t.expect(["tune", gemm, "--space", "--shape", "M=512,N=512,K=512",
+                     "--space-set", "BLOCK_M=32", "--space-set", "BLOCK_M=64"], 2,
+                    "--space-set BLOCK_M given twice")
+
+
+@case("message/names_of_tunables_and_config_keys", xfail=True)
+def _(t):
+    for name in ("align", "num_warps", "num_stages", "group_m", "BLOCK_M"):
+        src = t.write(f"sym_{name}.tile", f"""\
+kernel k(x: f32[M, {name}], y: f32[M]) {{
+    for m in tile(M) {{
+        y[m] = x[m, 0]
+    }}
+}}
+""")
+        ok, detail = t.expect(["check", src], 1, "rename")
+        if not ok or f"sym_{name}.tile:1:" not in detail:
+            return False, f"shape symbol {name}: {detail}"
+        src = t.write(f"const_{name}.tile", f"""\
+kernel k(x: f32[M], y: f32[M], {name}: const bool) {{
+    for m in tile(M) {{
+        y[m] = x[m]
+    }}
+}}
+""")
+        ok, detail = t.expect(["check", src], 1, "rename")
+        if not ok or f"const_{name}.tile:1:" not in detail:
+            return False, f"const {name}: {detail}"
+    return True, ""
+
+
+@case("message/long_loop_variable", xfail=True)
+def _(t):
+    def kernel(var):
+        return f"""\
+kernel k(x: f32[M], y: f32[M]) {{
+    for {var} in tile(M) {{
+        y[{var}] = x[{var}]
+    }}
+}}
+"""
+    longest = t.write("longest.tile", kernel("v" * 57))
+    ok, detail = t.expect(["build", "--emit=ptx", "-o", t.path("l.ptx"), longest], 0, "")
+    if not ok:
+        return ok, detail
+    too_long = t.write("too_long.tile", kernel("v" * 58))
+    ok, detail = t.expect(["check", too_long], 1, "at most 57")
+    return ok and "too_long.tile:2:9: error" in detail, detail
+
+
+@case("message/literal_index_outside_literal_dim", xfail=True)
+def _(t):
+    for index, where in (("-1", "3:21"), ("4", "3:21"), ("2 + 2", "3:23")):
+        src = t.write("idx.tile", f"""\
+kernel k(x: f32[M, 4], y: f32[M]) {{
+    for m in tile(M) {{
+        y[m] = x[m, {index}]
+    }}
+}}
+""")
+        ok, detail = t.expect(["check", src], 1, "outside dim 1 of x")
+        if not ok or f"idx.tile:{where}: error" not in detail:
+            return False, f"x[m, {index}]: {detail}"
+    src = t.write("neg.tile", """\
+kernel k(x: f32[M, N], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m, -1]
+    }
+}
+""")
+    ok, detail = t.expect(["check", src], 1, "negative")
+    if not ok:
+        return ok, detail
+    src = t.write("last.tile", """\
+kernel k(x: f32[M, 4], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m, 3]
+    }
+}
+""")
+    return t.expect(["check", src], 0, "")
+
+
+@case("message/dims_numbered_one_way", xfail=True)
+def _(t):
+    """The second dim of x is dim 1 in check's messages and in run's (numpy's numbering)."""
+    bad = t.write("bad.tile", """\
+kernel k(x: f32[M, 0], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m, 0]
+    }
+}
+""")
+    ok, detail = t.expect(["check", bad], 1, "dim 1 of x has size 0")
+    if not ok:
+        return ok, detail
+    src = t.write("good.tile", """\
+kernel k(x: f32[M, 4], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m, 0]
+    }
+}
+""")
+    npy = t.path("x.npy")
+    save_npy(npy, "<f4", (2, 5), [0.0] * 10)
+    return t.expect(["run", "--interpret", src, "--in", f"x={npy}"], 1, "x: dim 1 must be 4")
