@@ -110,6 +110,13 @@ char *codegen_compile_ptx(CodegenContext *cg, Arena *arena);
 
 typedef enum NvvmDim { DIM_X, DIM_Y, DIM_Z } NvvmDim;
 
+/* Calls an intrinsic by name. An overloaded one is declared through LLVM with every type
+   it is overloaded on, in LLVM's order (`llvm.fptosi.sat`: result, then source); the rest
+   with `result` and the argument types, so a wrong signature is a verifier message. */
+LLVMValueRef nvvm_call_intrinsic(CodegenContext *cg, const char *name, LLVMTypeRef result,
+                                 LLVMValueRef *args, unsigned nargs, LLVMTypeRef *overloads,
+                                 size_t noverloads);
+
 LLVMValueRef nvvm_thread_id(CodegenContext *cg, NvvmDim dim); /* %tid.x|y|z, i32 */
 LLVMValueRef nvvm_block_id(CodegenContext *cg, NvvmDim dim);  /* %ctaid.x|y|z */
 LLVMValueRef nvvm_block_dim(CodegenContext *cg, NvvmDim dim); /* %ntid.x|y|z */

@@ -58,12 +58,11 @@ Tile emit_tile_new(Emitter *e, const Layout *l)
     return t;
 }
 
+/* An intrinsic overloaded on one type, the type of its result (llvm.smax, llvm.sqrt, ...). */
 static LLVMValueRef call_intrinsic(Emitter *e, const char *name, LLVMTypeRef overload,
                                    LLVMValueRef *args, unsigned nargs)
 {
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->cg->module, id, &overload, 1);
-    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, nargs, "");
+    return nvvm_call_intrinsic(e->cg, name, overload, args, nargs, &overload, 1);
 }
 
 /* ---- coordinates */
@@ -301,7 +300,8 @@ static LLVMValueRef convert(Emitter *e, LLVMValueRef x, DType from, DType to)
     }
     if (dtype_is_float(from)) {
         LLVMValueRef f = emit_to_f32(e, x, from);
-        return call_intrinsic(e, "llvm.fptosi.sat", tt, &f, 1);
+        LLVMTypeRef overloads[2] = {tt, e->cg->t.f32};
+        return nvvm_call_intrinsic(e->cg, "llvm.fptosi.sat", tt, &f, 1, overloads, 2);
     }
     if (dtype_is_float(to)) {
         if (to == DT_F32 || to == DT_F16 || to == DT_BF16)

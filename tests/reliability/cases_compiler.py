@@ -67,7 +67,7 @@ def load_npy_ints(path):
 
 # ---- crashes ---------------------------------------------------------------------------
 
-@case("crash/float_to_int_cast", xfail=True)
+@case("crash/float_to_int_cast")
 def _(t):
     """Every cast pair, float->int included (llvm.fptosi.sat has two overload types)."""
     tiles = []
