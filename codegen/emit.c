@@ -313,6 +313,14 @@ static LLVMValueRef convert(Emitter *e, LLVMValueRef x, DType from, DType to)
 
 /* ---- fetching values in a layout */
 
+static Tile splat(Emitter *e, LLVMValueRef x, const Layout *want)
+{
+    Tile t = emit_tile_new(e, want);
+    for (int r = 0; r < t.n; r++)
+        t.regs[r] = x;
+    return t;
+}
+
 static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *want)
 {
     Tile out = emit_tile_new(e, want);
@@ -320,6 +328,13 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
     if (t == DT_BOOL)
         ty = e->cg->t.i8;
     int cols = in->layout->rank == 2 ? in->layout->shape[1] : 1;
+    int64_t bytes = 8 * (int64_t)in->layout->shape[0] * (in->layout->rank == 2 ? cols : 1);
+    if (!e->smem || bytes > e->s->scratch_bytes) {
+        /* the schedule reserves scratch for every conversion it foresees */
+        emit_fail(e, "internal: a layout conversion of %lld bytes without shared scratch "
+                  "(%d reserved)", (long long)bytes, e->s->scratch_bytes);
+        return splat(e, LLVMGetUndef(ty), want);
+    }
     nvvm_barrier(e->cg);  /* the scratch may still be read by an earlier conversion */
     for (int r = 0; r < in->n; r++) {
         LLVMValueRef lin = emit_coord(e, in->layout, r, 0);
@@ -360,14 +375,6 @@ static int projected_register(const Layout *to, const bool *keep, int r)
         bit++;
     }
     return out;
-}
-
-static Tile splat(Emitter *e, LLVMValueRef x, const Layout *want)
-{
-    Tile t = emit_tile_new(e, want);
-    for (int r = 0; r < t.n; r++)
-        t.regs[r] = x;
-    return t;
 }
 
 Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)

@@ -760,6 +760,18 @@ static void plan_pipelines(Sched *c)
     }
 }
 
+/* The layout a shape op (broadcast, expand_dims, transpose) wants its operand in, given
+   its own result layout; false for other ops. */
+static bool operand_view(const TirOp *op, const Layout *result, Layout *out)
+{
+    switch (op->opcode) {
+    case TIR_BROADCAST: *out = broadcast_operand_layout(result, &op->operands[0]->type); return true;
+    case TIR_EXPAND_DIMS: *out = layout_slice(result, op->axis); return true;
+    case TIR_TRANSPOSE: *out = layout_transpose(result); return true;
+    default: return false;
+    }
+}
+
 /* Bytes of shared scratch a conversion or reduction of this op needs. */
 static int scratch_for(Sched *c, const TirOp *op)
 {
@@ -787,6 +799,16 @@ static int scratch_for(Sched *c, const TirOp *op)
         }
     }
     const Layout *want = op->nresults ? s->layouts[op->results[0]->id] : NULL;
+    /* broadcast, expand_dims and transpose are emitted by fetching their operand in a view
+       of their own layout: a conversion when the operand's layout differs */
+    Layout view;
+    if (want && operand_view(op, want, &view) && schedule_fetch_cost(s, op->operands[0], &view)) {
+        s->conversions++;
+        int64_t elems = 1;
+        for (int d = 0; d < want->rank; d++)
+            elems *= want->shape[d];
+        need = need > elems * 8 ? need : (int)(elems * 8);
+    }
     if (want && (is_elementwise(op->opcode) || op->opcode == TIR_DOT)) {
         int first = op->opcode == TIR_DOT ? 2 : 0;
         for (int i = first; i < op->noperands; i++)

@@ -86,9 +86,10 @@ kernel k(x: {a}[M, N], y: {b}[M, N], s: {a}[1], r: {b}[1]) {{
     return all_accepted(t, tiles)
 
 
-@case("crash/broadcast_loaded_tile_new_last_axis", xfail=True)
+@case("crash/broadcast_loaded_tile_new_last_axis")
 def _(t):
-    """A loaded 1-D tile given a new last axis, in either operand order and stored alone."""
+    """A loaded tile given a new axis in either operand order, stored alone, transposed,
+    converted or carried through a loop: each fetches its operand through scratch."""
     bodies = {
         "add_left": "y[m, n] = x[m][:, None] + z[m, n]",
         "add_right": "y[m, n] = z[m, n] + x[m][:, None]",
@@ -96,11 +97,19 @@ def _(t):
         "first_axis_left": "y[m, n] = w[n][None, :] + z[m, n]",
         "first_axis_store": "y[m, n] = w[n][None, :]",
         "mul_where": "y[m, n] = where(z[m, n] > 0.0, x[m][:, None] * z[m, n], 0.0)",
+        "transpose": "y[m, n] = x[m][:, None] + zt[n, m].T",
+        "of_exp": "y[m, n] = exp(x[m])[:, None] + z[m, n]",
+        "to_int": "i[m, n] = x[m].to(i32)[:, None] + zeros([m, n], i32)",
+        "carried": "s = x[m][:, None] + zeros([m, n], f32)\n"
+                   "        for k in tile(N) {\n"
+                   "            s = s * 0.5\n"
+                   "        }\n"
+                   "        y[m, n] = s",
     }
     tiles = []
     for name, body in bodies.items():
         tiles.append((t.write(f"{name}.tile", f"""\
-kernel k(x: f32[M], w: f32[N], z: f32[M, N], y: f32[M, N]) {{
+kernel k(x: f32[M], w: f32[N], z: f32[M, N], zt: f32[N, M], y: f32[M, N], i: i32[M, N]) {{
     for m, n in tile(M, N) {{
         {body}
     }}
