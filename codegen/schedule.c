@@ -34,14 +34,9 @@ static int fail(Sched *c, const char *fmt, ...)
 static int log2_int(int64_t v)
 {
     int n = 0;
-    while ((INT64_C(1) << n) < v)
+    while ((INT64_C(1) << n) < v && n < 62)
         n++;
     return n;
-}
-
-static int64_t next_pow2(int64_t v)
-{
-    return v <= 1 ? 1 : INT64_C(1) << log2_int(v);
 }
 
 /* ---- layouts */
@@ -868,7 +863,7 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
         if (full_size(s, i) <= 0)
             return fail(&c, "kernel %s needs the size of full axis %s (e.g. %s=64)", k->name,
                         k->syms[i].name, k->syms[i].name);
-        s->axis_size[k->nloopvars + i] = next_pow2(full_size(s, i));
+        s->axis_size[k->nloopvars + i] = tir_next_pow2(full_size(s, i));
     }
     c.owned = arena_alloc(a, sizeof *c.owned * (size_t)(k->nvalues + 1));
     c.no_registers = arena_alloc(a, sizeof(bool) * (size_t)(k->nvalues + 1));

@@ -322,9 +322,12 @@ int config_set(Config *c, const char *name, int64_t value);  /* -1 when full */
 void config_print(FILE *out, const Config *c);    /* "BLOCK_M=64,BLOCK_N=32,..." */
 /* The block size of a loop variable under a resolved Config (pinned ones ignore it). */
 int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config *c);
-/* The smallest power of two >= x (1 for x <= 1): the padded size of a full axis. */
+/* The smallest power of two >= x (1 for x <= 1): the padded size of a full axis. Above
+   TIR_MAX_POW2, the largest int64 power of two, it is TIR_MAX_POW2: sizes that large are
+   refused elsewhere, and the answer stays finite. */
+#define TIR_MAX_POW2 (INT64_C(1) << 62)
 int64_t tir_next_pow2(int64_t x);
-/* ceil(a / b) for b > 0, 0 otherwise: the blocks of a loop. */
+/* ceil(a / b) for b > 0 without overflow, 0 for b <= 0: the blocks of a loop. */
 int64_t tir_cdiv(int64_t a, int64_t b);
 
 #endif
