@@ -36,7 +36,12 @@ typedef struct BundleOptions {
     const char *ptxas;         /* NULL: "ptxas" from PATH when there; "": no cubins */
     const BundleTuned *tuned;  /* tuned dispatch entries (any kernel; others are skipped) */
     int ntuned;
+    int64_t max_variants;      /* most variants one kernel may need; 0: BUNDLE_MAX_VARIANTS */
 } BundleOptions;
+
+/* The default limit on a kernel's variants (const combinations x full-axis sizes x align
+   classes): each is a compile, so 24 const bools would take days. --max-variants. */
+#define BUNDLE_MAX_VARIANTS 256
 
 /* Lowers every kernel for each const value, compiles each variant (config, full-axis sizes,
    align classes vec16 and any), and writes the bundle and the header. Returns an EXIT_*

@@ -337,6 +337,39 @@ static int plan_kernel(Arena *a, const Kernel *k, const char *config, KernelPlan
     return 0;
 }
 
+/* Every const combination x every full-axis size x 2 align classes is compiled: refuses
+   more than `limit` before compiling any, naming what multiplies the count. */
+static int check_variant_count(const Kernel *k, const KernelPlan *plan, int64_t limit)
+{
+    int64_t count = 2;
+    char factors[1024];
+    size_t used = 0;
+    factors[0] = 0;
+    for (int i = 0; i <= k->nparams + k->nsyms; i++) {
+        const char *name = NULL;
+        int n = 1;
+        if (i < k->nparams && k->params[i]->kind == PARAM_CONST)
+            name = k->params[i]->name, n = plan->nconst_choice[i];
+        else if (i >= k->nparams && i < k->nparams + k->nsyms && k->syms[i - k->nparams]->is_full)
+            name = k->syms[i - k->nparams]->name, n = plan->nfull_values[i - k->nparams];
+        else if (i == k->nparams + k->nsyms)
+            name = "align classes", n = 2;
+        if (!name || n < 2)
+            continue;
+        if (i < k->nparams + k->nsyms && __builtin_mul_overflow(count, n, &count))
+            count = INT64_MAX;
+        if (used < sizeof factors)
+            used += (size_t)snprintf(factors + used, sizeof factors - used, "%s%s (%d)",
+                                     used ? " x " : "", name, n);
+    }
+    if (count <= limit)
+        return 0;
+    fprintf(stderr, "tilec: error: kernel %s: %lld variants to build (%s), more than the "
+            "limit of %lld: give consts one value (--config NAME=VALUE) or raise the limit "
+            "with --max-variants N\n", k->name, (long long)count, factors, (long long)limit);
+    return -1;
+}
+
 /* ---- cubins through ptxas */
 
 static const char *find_ptxas(const BundleOptions *o)
@@ -970,6 +1003,8 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
     KernelPlan *plan = arena_alloc(a, sizeof *plan);
     if (plan_kernel(a, k, o->config, plan) != 0)
         return EXIT_USAGE;
+    if (check_variant_count(k, plan, o->max_variants > 0 ? o->max_variants : BUNDLE_MAX_VARIANTS))
+        return EXIT_INPUT;
     BundleCompileFn compile = o->compile ? o->compile : codegen_compile;
     int64_t *const_values = arena_alloc(a, sizeof(int64_t) * (size_t)(k->nparams + 1));
     int idx[64] = {0};
@@ -1154,6 +1189,7 @@ int build_bundle(const BuildRequest *req, const Program *p, const BundleTuned *t
         return EXIT_USAGE;
     }
     BundleOptions o = {.path = req->output, .kernel = req->kernel, .config = req->config,
-                       .target = req->target, .tuned = tuned, .ntuned = ntuned};
+                       .target = req->target, .tuned = tuned, .ntuned = ntuned,
+                       .max_variants = req->max_variants};
     return bundle_write_program(a, d, p, &o);
 }

@@ -87,6 +87,22 @@ int parse_seed(const char *text, uint64_t *out)
     return 0;
 }
 
+bool parse_limit(const char *text, int64_t *out)
+{
+    if (!(*text >= '0' && *text <= '9'))
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (shift)
+        end++;
+    if (errno || *end || v < 1 || v > (INT64_MAX >> shift))
+        return false;
+    *out = (int64_t)v << shift;
+    return true;
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ')

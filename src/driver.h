@@ -47,6 +47,11 @@ int parse_seed(const char *text, uint64_t *out);
 int refuse_output_onto_input(const char *output, const Program *p, const char *const *extra,
                              int nextra);
 
+/* A limit given on the command line (--max-variants, --max-programs, --max-bytes): a
+   positive integer, optionally followed by K, M or G (times 2^10, 2^20, 2^30). False when
+   it is not one (or overflows int64). */
+bool parse_limit(const char *text, int64_t *out);
+
 /* ---- build.c: `tilec build` */
 
 typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_LLVM, EMIT_PTX } EmitStage;
@@ -60,6 +65,7 @@ typedef struct BuildRequest {
     const char *tuned_from;  /* --tuned-from FILE: an exported table's configs (likewise) */
     EmitStage emit;
     const Target *target;
+    int64_t max_variants;    /* --max-variants: most variants a bundle's kernel may need */
 } BuildRequest;
 
 int run_build(const BuildRequest *req);

@@ -40,7 +40,7 @@ static const char *const usage_check =
 static const char *const usage_build =
     "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|llvm|ptx]\n"
     "                        [--config KEY=V,...] [--target sm_90a|sm_89|sm_80]\n"
-    "                        [--tuned] [--tuned-from TABLE]\n"
+    "                        [--tuned] [--tuned-from TABLE] [--max-variants N]\n"
     "\n"
     "Compiles the kernels of FILE.\n"
     "\n"
@@ -59,7 +59,10 @@ static const char *const usage_build =
     "                       table, keyed by GPU name and shape; the defaults stay\n"
     "                       as the fallback (see docs/tuning.md)\n"
     "  --tuned-from TABLE   likewise from a table `tilec tune --export` wrote (on a\n"
-    "                       build machine without a GPU)\n";
+    "                       build machine without a GPU)\n"
+    "  --max-variants N     most variants a bundle's kernel may need (default 256):\n"
+    "                       every const combination x full-axis size x 2 align\n"
+    "                       classes is compiled; more is an error naming them\n";
 
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
@@ -149,6 +152,7 @@ static int cmd_build(int argc, char **argv)
         {"target", required_argument, NULL, 't'},
         {"tuned", no_argument, NULL, 'u'},
         {"tuned-from", required_argument, NULL, 'f'},
+        {"max-variants", required_argument, NULL, 'V'},
         {0, 0, 0, 0},
     };
     BuildRequest req = {.target = target_lookup("sm_90a")};
@@ -173,6 +177,10 @@ static int cmd_build(int argc, char **argv)
             if (!(req.target = parse_target(optarg)))
                 return EXIT_USAGE;
             break;
+        case 'V':
+            if (!parse_limit(optarg, &req.max_variants))
+                return usage_error(usage_build, "--max-variants '%s': expected a positive integer", optarg);
+            break;
         case 'e':
             if (strcmp(optarg, "ast") == 0) req.emit = EMIT_AST;
             else if (strcmp(optarg, "ir") == 0) req.emit = EMIT_IR;
@@ -188,6 +196,8 @@ static int cmd_build(int argc, char **argv)
     if (optind + 1 < argc)
         return usage_error(usage_build, "unexpected argument '%s' (build takes one FILE)", argv[optind + 1]);
     req.path = argv[optind];
+    if (req.emit != EMIT_NONE && req.max_variants)
+        return usage_error(usage_build, "%s", "--max-variants limits a bundle's variants: drop --emit (or it)");
     if (req.emit != EMIT_NONE && (req.tuned || req.tuned_from))
         return usage_error(usage_build, "%s", "--tuned and --tuned-from fill a bundle's dispatch table: drop --emit (or them)");
     return run_build(&req);

@@ -146,7 +146,7 @@ kernel k(x: f32[M], y: f32[M], {params}) {{
 """)
 
 
-@case("limit/bundle_variants", xfail=True, timeout=30)
+@case("limit/bundle_variants", timeout=30)
 def _(t):
     """2^9 const combinations x 2 alignment classes: refused at once, naming what multiplies."""
     src = const_bools_kernel(t, 9)
@@ -163,7 +163,7 @@ def _(t):
     return time.time() - start < 10, f"took {time.time() - start:.1f}s"
 
 
-@case("limit/bundle_variants_flag", xfail=True)
+@case("limit/bundle_variants_flag")
 def _(t):
     src = const_bools_kernel(t, 2)
     ok, detail = t.expect(["build", src, "-o", t.path("k.tbn"), "--max-variants", "4"], 1,
