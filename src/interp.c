@@ -335,7 +335,8 @@ static float binary_f(int sub, float a, float b)
     }
 }
 
-static int64_t binary_i(int sub, int64_t a, int64_t b)
+/* Integer ops of dtype t on values already wrapped to t; the caller wraps the result. */
+static int64_t binary_i(int sub, DType t, int64_t a, int64_t b)
 {
     uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
     switch (sub) {
@@ -353,9 +354,9 @@ static int64_t binary_i(int sub, int64_t a, int64_t b)
     case TIR_BIN_MIN: return a < b ? a : b;
     case TIR_BIN_AND: return a && b;
     case TIR_BIN_OR: return a || b;
-    case TIR_BIN_CDIV:
+    case TIR_BIN_CDIV:   /* a + b - 1 wraps in t, as the folder and codegen compute it */
         if (b == 0) return 0;
-        return binary_i(TIR_BIN_DIV, (int64_t)(ua + ub - 1), b);
+        return binary_i(TIR_BIN_DIV, t, wrap_int(t, (int64_t)(ua + ub - 1)), b);
     default: return 0;
     }
 }
@@ -387,7 +388,7 @@ static void op_binary(Interp *I, const TirOp *op)
             rf[e] = round_to(r->dtype, binary_f(op->sub, af[e * sa], bf[e * sb]));
     } else if (r->i && a->i && b->i) {
         for (int64_t e = 0; e < n; e++)
-            r->i[e] = wrap_int(r->dtype, binary_i(op->sub, a->i[e * sa], b->i[e * sb]));
+            r->i[e] = wrap_int(r->dtype, binary_i(op->sub, r->dtype, a->i[e * sa], b->i[e * sb]));
     } else {
         fail(I, op->loc, "internal error: binary operands and result differ in kind");
     }
@@ -596,7 +597,7 @@ static void op_reduce(Interp *I, const TirOp *op)
                         continue;
                     int64_t v = x->i[(o * len + l) * inner + in];
                     switch (kind) {
-                    case TIR_RED_SUM: acc = binary_i(TIR_BIN_ADD, acc, v); break;
+                    case TIR_RED_SUM: acc = binary_i(TIR_BIN_ADD, DT_I64, acc, v); break;
                     case TIR_RED_MAX: acc = v > acc ? v : acc; break;
                     case TIR_RED_MIN: acc = v < acc ? v : acc; break;
                     case TIR_RED_AMAX: v = unary_i(TIR_UN_ABS, v); acc = v > acc ? v : acc; break;
@@ -920,7 +921,7 @@ static void lane_atomic(Interp *I, const TirOp *op, HostTensor *t, int64_t elem,
         store_element(t, off, round_to(t->dtype, r));
     } else {
         int64_t old = load_int(t, off), x = v->i[e];
-        int64_t r = op->sub == TIR_RED_SUM ? binary_i(TIR_BIN_ADD, old, x)
+        int64_t r = op->sub == TIR_RED_SUM ? binary_i(TIR_BIN_ADD, t->dtype, old, x)
                   : op->sub == TIR_RED_MIN ? (x < old ? x : old) : (x > old ? x : old);
         store_int(t, off, r);
     }

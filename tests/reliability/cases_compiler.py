@@ -286,7 +286,7 @@ def _(t):
 
 # ---- silent wrong answers and unclear messages -----------------------------------------
 
-@case("wrong/cdiv_i32_interpreter_vs_folder", xfail=True)
+@case("wrong/cdiv_i32_interpreter_vs_folder")
 def _(t):
     """cdiv of i32 run-time scalars in the interpreter equals the folded constant (both wrap
     a + b - 1 to 32 bits, as codegen does)."""
