@@ -19,6 +19,7 @@ static const char *const usage_run =
     "                 [--config KEY=V,...] [--in PARAM=FILE.npy ...] [--set NAME=VALUE ...]\n"
     "                 [--out PARAM=FILE.npy ...] [--seed N] [--no-mask-inference]\n"
     "                 [--ptx FILE.ptx] [--target sm_90a|sm_89|sm_80]\n"
+    "                 [--max-programs N] [--max-bytes N]\n"
     "\n"
     "Runs one kernel on host data, on the GPU or the CPU interpreter, and writes or\n"
     "summarises its outputs.\n"
@@ -42,6 +43,10 @@ static const char *const usage_run =
     "  --seed N              seed of the random values of inputs not given (default 0)\n"
     "  --no-mask-inference   leave every mask off (the interpreter reports the first\n"
     "                        access outside a tensor)\n"
+    "  --max-programs N      the interpreter runs at most N programs of the grid and N\n"
+    "                        blocks of any one loop (default 16M, 2^24)\n"
+    "  --max-bytes N         the interpreter's tensors and tiles take at most N bytes\n"
+    "                        (default 4G; K, M, G suffixes are powers of 1024)\n"
     "\n"
     "Inputs not given are uniform random in [-1, 1) (ints in [-8, 8)); outputs not given\n"
     "start zeroed; reduction targets start at their identity. Without --out, each output\n"
@@ -50,7 +55,7 @@ static const char *const usage_run =
 
 enum {
     OPT_KERNEL = 256, OPT_INTERPRET, OPT_SHAPE, OPT_CONFIG, OPT_IN, OPT_SET, OPT_OUT, OPT_SEED,
-    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX, OPT_TARGET,
+    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX, OPT_TARGET, OPT_MAX_PROGRAMS, OPT_MAX_BYTES,
 };
 
 typedef struct RunRequest {
@@ -63,6 +68,7 @@ typedef struct RunRequest {
     bool check;
     bool no_mask_inference;
     bool seed_given;
+    InterpLimits limits;     /* --max-programs, --max-bytes (0 until given) */
     LaunchSpec spec;
 } RunRequest;
 
@@ -199,6 +205,8 @@ static int parse_args(int argc, char **argv, RunRequest *req)
         {"out", required_argument, NULL, OPT_OUT},
         {"seed", required_argument, NULL, OPT_SEED},
         {"no-mask-inference", no_argument, NULL, OPT_NO_MASKS},
+        {"max-programs", required_argument, NULL, OPT_MAX_PROGRAMS},
+        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {0, 0, 0, 0},
     };
     int c, status;
@@ -238,6 +246,17 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             if ((status = launch_cli_target(optarg, &req->target, usage_run)))
                 return status;
             break;
+        case OPT_MAX_PROGRAMS:
+        case OPT_MAX_BYTES: {
+            bool programs = c == OPT_MAX_PROGRAMS;
+            int64_t *limit = programs ? &req->limits.max_programs : &req->limits.max_bytes;
+            if (*limit)
+                return usage_error("%s given twice%s", programs ? "--max-programs" : "--max-bytes", "");
+            if (!parse_limit(optarg, limit))
+                return usage_error("%s '%s': expected a positive integer (K, M, G suffixes allowed)",
+                                   programs ? "--max-programs" : "--max-bytes", optarg);
+            break;
+        }
         case OPT_SHAPE:
             if ((status = launch_cli_add_shapes(&req->spec, optarg, usage_run)) != EXIT_OK)
                 return status;
@@ -262,6 +281,12 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             return EXIT_USAGE;
         }
     }
+    if (!req->limits.max_programs)
+        req->limits.max_programs = INTERP_MAX_PROGRAMS;
+    if (!req->limits.max_bytes)
+        req->limits.max_bytes = INTERP_MAX_BYTES;
+    if (req->interpret || req->check)   /* the GPU alone is bounded by its own memory */
+        req->spec.max_bytes = req->limits.max_bytes;
     if (req->interpret && (req->check || req->ptx_path))
         return usage_error("%s%s", req->check ? "--check runs the GPU and the interpreter: leave out --interpret"
                                               : "--ptx is GPU code: leave out --interpret", "");
@@ -504,7 +529,7 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
     }
     status = write_outputs(tir, req, args);
     if (req->check) {
-        if (interp_run(tir, config, &ref, diag)) {
+        if (interp_run(tir, config, &ref, &req->limits, diag)) {
             status = EXIT_INPUT;
             goto done;
         }
@@ -583,7 +608,7 @@ static int run_request(RunRequest *req)
     fputs("config: ", stdout);
     config_print(stdout, &config);
     putchar('\n');
-    if (interp_run(tir, &config, &args, &diag)) {
+    if (interp_run(tir, &config, &args, &req->limits, &diag)) {
         status = EXIT_INPUT;
         goto done;
     }

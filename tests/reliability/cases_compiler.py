@@ -182,7 +182,7 @@ kernel k(y: f32[M], n: i64) {
 """
 
 
-@case("limit/interp_programs", xfail=True, timeout=20)
+@case("limit/interp_programs", timeout=20)
 def _(t):
     src = t.write("grid.tile", GRID_OF_N)
     ok, detail = t.expect(["run", "--interpret", src, "--shape", "M=4", "--set",
@@ -193,11 +193,26 @@ def _(t):
                            "--config", "BLOCK_M=16", "--max-programs", "255"], 1, "256 programs")
     if not ok:
         return ok, detail
-    return t.expect(["run", "--interpret", src, "--shape", "M=4", "--set", "n=4096",
-                     "--config", "BLOCK_M=16", "--max-programs", "256"], 0, "y: f32[4] sum=4")
+    ok, detail = t.expect(["run", "--interpret", src, "--shape", "M=4", "--set", "n=4096",
+                           "--config", "BLOCK_M=16", "--max-programs", "256"], 0, "y: f32[4] sum=4")
+    if not ok:
+        return ok, detail
+    inner = t.write("inner.tile", """\
+kernel k(y: f32[M], n: i64) {
+    for m in tile(M) {
+        acc = zeros([m], f32)
+        for j in tile(n) {
+            acc += 1.0
+        }
+        y[m] = acc
+    }
+}
+""")
+    return t.expect(["run", "--interpret", inner, "--shape", "M=4", "--set", "n=1099511627776"],
+                    1, "loop j runs 17179869184 blocks")
 
 
-@case("limit/interp_extent_overflows_i64", xfail=True, timeout=20)
+@case("limit/interp_extent_overflows_i64", timeout=20)
 def _(t):
     src = t.write("square.tile", """\
 kernel k(y: f32[M], n: i64) {
@@ -217,7 +232,7 @@ kernel k(y: f32[M], n: i64) {
     return True, ""
 
 
-@case("limit/interp_bytes", xfail=True, timeout=20)
+@case("limit/interp_bytes", timeout=20)
 def _(t):
     huge = t.write("huge.tile", """\
 kernel k(x: f32[2147483647, 2147483647], y: f32[M]) {
@@ -227,6 +242,21 @@ kernel k(x: f32[2147483647, 2147483647], y: f32[M]) {
 }
 """)
     ok, detail = t.expect(["run", "--interpret", huge, "--shape", "M=4"], 1, "--max-bytes")
+    if not ok:
+        return ok, detail
+    literal = t.write("literal.tile", """\
+kernel k(x: f32[2147483647], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m]
+    }
+}
+""")
+    ok, detail = t.expect(["run", "--interpret", literal, "--shape", "M=4"], 1,
+                          "x: a tensor of 8589934588 bytes")
+    if not ok:
+        return ok, detail
+    ok, detail = t.expect(["run", "--interpret", t.copy_example("gemm.tile"), "--shape",
+                           "M=100000,N=100000,K=1"], 1, "c: a tensor of 20000000000 bytes")
     if not ok:
         return ok, detail
     src = t.write("copy.tile", """\
