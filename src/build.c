@@ -14,6 +14,7 @@
 typedef struct ConstTaker {
     const Kernel *k;
     int64_t *const_values;
+    bool *given;             /* per parameter index */
 } ConstTaker;
 
 static int take_const(void *ctx, const char *name, const char *value)
@@ -21,8 +22,15 @@ static int take_const(void *ctx, const char *name, const char *value)
     ConstTaker *t = ctx;
     for (int i = 0; i < t->k->nparams; i++) {
         const Param *param = t->k->params[i];
-        if (param->kind == PARAM_CONST && strcmp(param->name, name) == 0)
-            return parse_const_value(param, value, &t->const_values[param->index]) ? -1 : 1;
+        if (param->kind != PARAM_CONST || strcmp(param->name, name) != 0)
+            continue;
+        if (t->given[i]) {
+            fprintf(stderr, "tilec: error: --config: const %s is given twice (one value per "
+                    "lowering)\n", name);
+            return -1;
+        }
+        t->given[i] = true;
+        return parse_const_value(param, value, &t->const_values[param->index]) ? -1 : 1;
     }
     return 0;
 }
@@ -34,7 +42,12 @@ static int split_config(const Kernel *k, const char *text, int64_t *const_values
                         Config *tunables)
 {
     char rest[4096], err[512];
-    ConstTaker taker = {k, const_values};
+    bool given[64] = {false};
+    if (k->nparams > 64) {
+        fprintf(stderr, "tilec: error: kernel %s has more than 64 parameters\n", k->name);
+        return -1;
+    }
+    ConstTaker taker = {k, const_values, given};
     if (config_split(text, take_const, &taker, rest, sizeof rest) != 0)
         return -1;
     if (config_parse(rest, tunables, err, sizeof err) != 0) {
@@ -89,12 +102,18 @@ typedef struct VariantTaker {
     const Kernel *k;
     int64_t *full_sizes;
     AlignClass *align;
+    bool align_given;
 } VariantTaker;
 
 static int take_variant(void *ctx, const char *name, const char *value)
 {
     VariantTaker *t = ctx;
     if (strcmp(name, "align") == 0) {
+        if (t->align_given) {
+            fputs("tilec: error: --config: align is given twice\n", stderr);
+            return -1;
+        }
+        t->align_given = true;
         for (int c = 0; c < ALIGN_CLASS_COUNT; c++)
             if (strcmp(value, align_class_name((AlignClass)c)) == 0) {
                 *t->align = (AlignClass)c;
@@ -105,6 +124,12 @@ static int take_variant(void *ctx, const char *name, const char *value)
     }
     for (int i = 0; i < t->k->nsyms; i++)
         if (t->k->syms[i]->is_full && strcmp(t->k->syms[i]->name, name) == 0) {
+            if (t->full_sizes[i]) {
+                fprintf(stderr, "tilec: error: --config: %s is given twice; --emit compiles one "
+                        "size (%s=%lld), a bundle several from one entry (%s=%lld|%s)\n", name,
+                        name, (long long)t->full_sizes[i], name, (long long)t->full_sizes[i], value);
+                return -1;
+            }
             char *end = NULL;
             long long v = strtoll(value, &end, 10);
             if (!end || *end || v <= 0 || v > 65536) {
@@ -124,7 +149,7 @@ static int take_variant(void *ctx, const char *name, const char *value)
 static int split_variant(const Kernel *k, const char *text, char *rest, size_t restlen,
                          int64_t *full_sizes, AlignClass *align)
 {
-    VariantTaker taker = {k, full_sizes, align};
+    VariantTaker taker = {k, full_sizes, align, false};
     return config_split(text, take_variant, &taker, rest, restlen);
 }
 

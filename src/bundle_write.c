@@ -269,6 +269,11 @@ static int take_plan_entry(void *ctx, const char *name, const char *value)
         const Param *pa = k->params[i];
         if (pa->kind != PARAM_CONST || strcmp(pa->name, name) != 0)
             continue;
+        if (t->given[i]) {
+            fprintf(stderr, "tilec: error: --config: const %s is given twice (leave it out to "
+                    "build every value)\n", name);
+            return -1;
+        }
         int64_t *v = arena_alloc(t->arena, sizeof *v);
         if (parse_const_value(pa, value, v) != 0)
             return -1;
@@ -280,6 +285,14 @@ static int take_plan_entry(void *ctx, const char *name, const char *value)
     for (int s = 0; s < k->nsyms; s++) {
         if (!k->syms[s]->is_full || strcmp(k->syms[s]->name, name) != 0)
             continue;
+        if (t->plan->nfull_values[s]) {
+            fprintf(stderr, "tilec: error: --config: %s is given twice: give several sizes in "
+                    "one entry, %s=", name, name);
+            for (int i = 0; i < t->plan->nfull_values[s]; i++)
+                fprintf(stderr, "%lld|", (long long)t->plan->full_values[s][i]);
+            fprintf(stderr, "%s\n", value);
+            return -1;
+        }
         int n = parse_int_list(value, t->plan->full_values[s], MAX_SIZES, name);
         if (n < 0)
             return -1;

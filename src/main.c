@@ -182,6 +182,8 @@ static int cmd_build(int argc, char **argv)
                 return usage_error(usage_build, "--max-variants '%s': expected a positive integer", optarg);
             break;
         case 'e':
+            if (req.emit != EMIT_NONE)
+                return usage_error(usage_build, "%s", "--emit given twice (one stage per build)");
             if (strcmp(optarg, "ast") == 0) req.emit = EMIT_AST;
             else if (strcmp(optarg, "ir") == 0) req.emit = EMIT_IR;
             else if (strcmp(optarg, "llvm") == 0) req.emit = EMIT_LLVM;

@@ -176,10 +176,19 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
                 return status;
             break;
         }
-        case OPT_SPACE_SET:
+        case OPT_SPACE_SET: {
+            size_t len = strcspn(optarg, "=");
+            for (int i = 0; i < req->nspace_sets; i++)
+                if (strncmp(req->space_sets[i], optarg, len) == 0 && req->space_sets[i][len] == '=') {
+                    fprintf(stderr, "tilec: error: --space-set %.*s given twice (list its values "
+                            "in one: %.*s=V1,V2 or %.*s=LO..HI)\n", (int)len, optarg, (int)len,
+                            optarg, (int)len, optarg);
+                    return EXIT_USAGE;
+                }
             if (!push(&req->space_sets, &req->nspace_sets, optarg))
                 return EXIT_INPUT;
             break;
+        }
         case OPT_SPACE: req->print_space = true; break;
         case OPT_SPACE_ALL: req->print_space = req->list_all = true; break;
         case OPT_BUDGET:

@@ -375,7 +375,7 @@ kernel k(x: i32[M], y: i32[M]) {
     return t.expect(["check", fits], 0, "")
 
 
-@case("message/config_key_twice", xfail=True)
+@case("message/config_key_twice")
 def _(t):
     attention = t.copy_example("attention.tile")
     for args, needle in (
@@ -391,13 +391,13 @@ def _(t):
     return not os.path.exists(t.path("a.tbn")), "a bundle was written"
 
 
-@case("message/emit_twice", xfail=True)
+@case("message/emit_twice")
 def _(t):
     gemm = t.copy_example("gemm.tile")
     return t.expect(["build", "--emit=ptx", "--emit=ir", gemm], 2, "--emit given twice")
 
 
-@case("message/space_set_twice", xfail=True)
+@case("message/space_set_twice")
 def _(t):
     gemm = t.copy_example("gemm.tile")
     return t.expect(["tune", gemm, "--space", "--shape", "M=512,N=512,K=512",
