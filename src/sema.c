@@ -456,6 +456,112 @@ static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Typ
     return true;
 }
 
+/* ---- weak integer literals: their exact value, checked where they adopt a dtype */
+
+static bool weak_binary_value(int op, int64_t a, int64_t b, int64_t *out, bool *overflow)
+{
+    bool o = false;
+    switch (op) {
+    case BIN_ADD: o = __builtin_add_overflow(a, b, out); break;
+    case BIN_SUB: o = __builtin_sub_overflow(a, b, out); break;
+    case BIN_MUL: o = __builtin_mul_overflow(a, b, out); break;
+    case BIN_DIV:   /* as TIR computes it: x / 0 = x % 0 = 0 */
+    case BIN_MOD:
+        o = a == INT64_MIN && b == -1;
+        *out = b == 0 || o ? 0 : op == BIN_DIV ? a / b : a % b;
+        break;
+    default: return false;
+    }
+    *overflow = *overflow || o;
+    return !o;
+}
+
+/* The exact value of a weak integer expression (integer literals, unary -, + - * / %,
+   min, max and cdiv of them). False when e is not one or its arithmetic leaves i64; then
+   *overflow is set. */
+static bool weak_int_value(const Expr *e, int64_t *out, bool *overflow)
+{
+    int64_t a, b;
+    if (!e || !e->type.weak || !dtype_is_int(e->type.dtype))
+        return false;
+    switch (e->kind) {
+    case EXPR_INT:
+        *out = e->int_value;
+        return true;
+    case EXPR_UNARY:
+        return e->op == UN_NEG && weak_int_value(e->lhs, &a, overflow) &&
+               weak_binary_value(BIN_SUB, 0, a, out, overflow);
+    case EXPR_BINARY:
+        return weak_int_value(e->lhs, &a, overflow) && weak_int_value(e->rhs, &b, overflow) &&
+               weak_binary_value(e->op, a, b, out, overflow);
+    case EXPR_CALL:
+        if (e->nargs != 2 || !weak_int_value(e->args[0], &a, overflow) ||
+            !weak_int_value(e->args[1], &b, overflow))
+            return false;
+        if (e->builtin == BI_MIN || e->builtin == BI_MAX) {
+            *out = (e->builtin == BI_MIN) == (a < b) ? a : b;
+            return true;
+        }
+        if (e->builtin != BI_CDIV)
+            return false;
+        if (b == 0) {
+            *out = 0;
+            return true;
+        }
+        return weak_binary_value(BIN_ADD, a, b, &a, overflow) &&
+               weak_binary_value(BIN_SUB, a, 1, &a, overflow) &&
+               weak_binary_value(BIN_DIV, a, b, out, overflow);
+    default:
+        return false;
+    }
+}
+
+/* Literal arithmetic is exact: an operation whose operands fit but whose result leaves
+   i64 (`9223372036854775807 + 1`) is an error where it happens. */
+static void check_weak_overflow(Checker *c, const Expr *e)
+{
+    int64_t v;
+    bool overflow = false;
+    if (weak_int_value(e, &v, &overflow) || !overflow)
+        return;
+    for (int i = 0; i < 2; i++) {   /* reported at the innermost operation that overflows */
+        const Expr *x = e->kind == EXPR_CALL ? (i < e->nargs ? e->args[i] : NULL)
+                                             : i == 0 ? e->lhs : e->rhs;
+        bool inner = false;
+        if (x && !weak_int_value(x, &v, &inner) && inner)
+            return;
+    }
+    diag_error(c->diag, e->loc, "this literal arithmetic overflows i64");
+}
+
+/* A weak literal used where it takes the dtype `want` must fit it: `x + 4294967296` on an
+   i32 x would be x + 0. */
+static void check_adopted(Checker *c, const Expr *e, DType want)
+{
+    if (!e || !e->type.weak || !dtype_is_int(e->type.dtype) || want != DT_I32)
+        return;
+    if (e->kind == EXPR_TERNARY) {
+        check_adopted(c, e->lhs, want);
+        check_adopted(c, e->rhs, want);
+        return;
+    }
+    int64_t v;
+    bool overflow = false;
+    if (weak_int_value(e, &v, &overflow) && (v < INT32_MIN || v > INT32_MAX))
+        diag_error(c->diag, e->loc, "the literal %lld does not fit i32, the dtype it takes here "
+                   "(convert the other operand with .to(i64))", (long long)v);
+}
+
+/* The weak side of a pair (binary operands, branches, min/max/cdiv arguments) takes the
+   dtype the pair computes in. */
+static void check_adopted_pair(Checker *c, const Expr *a, const Expr *b, DType want)
+{
+    if (a->type.weak && !b->type.weak)
+        check_adopted(c, a, want);
+    if (b->type.weak && !a->type.weak)
+        check_adopted(c, b, want);
+}
+
 /* Types `l op r` into out; shared by binary expressions and `x op= e`. */
 static NOINLINE bool binary_result(Checker *c, Loc loc, int op, const Type *l, const Type *r, Type *out)
 {
@@ -529,6 +635,7 @@ static NOINLINE void check_unary(Checker *c, Expr *e)
         return;
     }
     e->type = *t;
+    check_weak_overflow(c, e);
 }
 
 static NOINLINE void check_binary(Checker *c, Expr *e)
@@ -537,8 +644,13 @@ static NOINLINE void check_binary(Checker *c, Expr *e)
     check_expr(c, e->rhs);
     bool ok_l = need_value(c, e->lhs);
     bool ok_r = need_value(c, e->rhs);
-    if (!ok_l || !ok_r || !binary_result(c, e->loc, e->op, &e->lhs->type, &e->rhs->type, &e->type))
+    if (!ok_l || !ok_r || !binary_result(c, e->loc, e->op, &e->lhs->type, &e->rhs->type, &e->type)) {
         set_error(e);
+        return;
+    }
+    if (e->op != BIN_AND && e->op != BIN_OR && e->op != BIN_MATMUL)
+        check_adopted_pair(c, e->lhs, e->rhs, promote(&e->lhs->type, &e->rhs->type));
+    check_weak_overflow(c, e);
 }
 
 /* Two branches (of ?: or where) that must agree: equal dtypes, or a weak literal that
@@ -586,6 +698,7 @@ static NOINLINE void type_ternary(Checker *c, Expr *e)
     e->type.dtype = dt;
     e->type.weak = a->weak && b->weak;
     e->type.is_const = a->is_const && b->is_const && e->cond->type.is_const;
+    check_adopted_pair(c, e->lhs, e->rhs, dt);
 }
 
 static NOINLINE void check_ternary(Checker *c, Expr *e)
@@ -1011,6 +1124,8 @@ static NOINLINE void type_minmax(Checker *c, Expr *e, const CallArgs *a)
     res.weak = l->weak && r->weak;
     res.is_const = l->is_const && r->is_const;
     e->type = res;
+    check_adopted_pair(c, e->args[0], e->args[1], res.dtype);
+    check_weak_overflow(c, e);
 }
 
 static NOINLINE void type_where(Checker *c, Expr *e, const CallArgs *a)
@@ -1049,6 +1164,7 @@ static NOINLINE void type_where(Checker *c, Expr *e, const CallArgs *a)
     res.weak = x->weak && y->weak && cond->rank == 0;
     res.is_const = cond->is_const && x->is_const && y->is_const;
     e->type = res;
+    check_adopted_pair(c, e->args[1], e->args[2], dt);
 }
 
 /* [m, D, 1]: loop variables (not block-1 ones), shape symbols taken whole, and 1. */
@@ -1161,6 +1277,8 @@ static NOINLINE void type_constructor(Checker *c, Expr *e, const CallArgs *a)
                 diag_error(c->diag, v->loc, "the value of full is %s, the tile is %s: convert it "
                            "with .to(%s)", show_type(c, vt), dtype_name(dt), dtype_name(dt));
                 ok = false;
+            } else {
+                check_adopted(c, v, dt);
             }
         }
     }
@@ -1196,6 +1314,8 @@ static NOINLINE void type_cdiv(Checker *c, Expr *e, const CallArgs *a)
     res.weak = l->weak && r->weak;
     res.is_const = l->is_const && r->is_const;
     e->type = res;
+    check_adopted_pair(c, e->args[0], e->args[1], res.dtype);
+    check_weak_overflow(c, e);
 }
 
 /* The built-in a call names, after locals, loop variables, parameters and shape symbols
@@ -1600,6 +1720,8 @@ static NOINLINE void check_assign(Checker *c, Stmt *s)
             diag_error(c->diag, s->loc, "%s was %s, cannot assign %s (the result of %s %s= %s)",
                        name, show_type(c, have), show_type(c, &res), name,
                        binop_text(s->assign_op), show_type(c, t));
+        else if (s->assign_op != BIN_MATMUL)
+            check_adopted(c, s->value, have->dtype);
         return;
     }
     if (!info) {
@@ -1616,6 +1738,8 @@ static NOINLINE void check_assign(Checker *c, Stmt *s)
     if (!same_axes(t, have) || !dtype_fits(t, have->dtype))
         diag_error(c->diag, s->loc, "%s was %s, cannot assign %s", name, show_type(c, have),
                    show_type(c, t));
+    else
+        check_adopted(c, s->value, have->dtype);
 }
 
 /* The value of a store or an atomic: it broadcasts to the target's tile shape and has the
@@ -1636,6 +1760,8 @@ static void check_written_value(Checker *c, Expr *target, Expr *value, Param *p,
     if (!dtype_fits(t, p->dtype))
         diag_error(c->diag, value->loc, "%s of %s into %s tensor %s: convert with .to(%s)", what,
                    show_type(c, t), dtype_name(p->dtype), or_q(p->name), dtype_name(p->dtype));
+    else
+        check_adopted(c, value, p->dtype);
 }
 
 /* The tensor parameter that `t[...]` writes to, or NULL after reporting. */
