@@ -2105,6 +2105,12 @@ static void add_block_tunable(Checker *c, LoopVar *v)
     }
     const char *name = tunable_name_for(c, v->name);
     v->tunable = name;
+    if (strlen(name) > MAX_TUNABLE_NAME) {
+        diag_error(c->diag, v->loc, "loop variable %.20s... is %zu bytes: its tunable %s would "
+                   "be longer than a --config key may be (loop variables are at most %d bytes)",
+                   v->name, strlen(v->name), "BLOCK_<V>", MAX_TUNABLE_NAME - 6);
+        return;
+    }
     if (!bits)
         return;
     Tunable *t = find_tunable(c, name);
@@ -2298,6 +2304,35 @@ static void set_default(Tunable *t, int64_t want)
 
 /* ---- parameters and kernel structure */
 
+/* --config reads these names as the alignment class or a tunable (align, num_warps,
+   num_stages, group_m, BLOCK_<V>): a shape symbol or const parameter so named could not be
+   given its value. Writes a suggested new name into `hint`. */
+static bool is_config_key(const char *name, char *hint, size_t size)
+{
+    static const char *const keys[] = {"align", "num_warps", "num_stages", "group_m"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(name, keys[i]) == 0) {
+            size_t n = 0;
+            for (; name[n] && n + 1 < size; n++)
+                hint[n] = name[n] >= 'a' && name[n] <= 'z' ? (char)(name[n] - 'a' + 'A') : name[n];
+            hint[n] = 0;
+            return true;
+        }
+    if (strncmp(name, "BLOCK_", 6) != 0)
+        return false;
+    snprintf(hint, size, "SIZE_%s", name + 6);
+    return true;
+}
+
+static void check_not_config_key(Checker *c, Loc loc, const char *what, const char *name)
+{
+    char hint[300];
+    if (is_config_key(name, hint, sizeof hint))
+        diag_error(c->diag, loc, "%s %s has the name of a --config key (align, num_warps, "
+                   "num_stages, group_m, BLOCK_*): the command line could not tell them apart; rename it "
+                   "(%s, say)", what, name, hint);
+}
+
 static void check_params(Checker *c)
 {
     Kernel *k = c->kernel;
@@ -2337,6 +2372,7 @@ static void check_params(Checker *c)
                     if (strcmp(((ShapeSym *)syms.items[s])->name, dim->name) == 0)
                         found = s;
                 if (found < 0) {
+                    check_not_config_key(c, dim->loc, "shape symbol", dim->name);
                     ShapeSym *sym = arena_alloc(c->arena, sizeof *sym);
                     sym->name = dim->name;
                     sym->loc = dim->loc;
@@ -2352,6 +2388,7 @@ static void check_params(Checker *c)
                            p->name, dtype_name(p->dtype));
             break;
         case PARAM_CONST:
+            check_not_config_key(c, p->loc, "const parameter", p->name);
             if (p->dtype != DT_BOOL && !dtype_is_int(p->dtype)) {
                 diag_error(c->diag, p->loc, "const parameter %s must be bool or an integer, got %s",
                            p->name, dtype_name(p->dtype));

@@ -297,7 +297,7 @@ int tir_run_pipeline(TirKernel *k, Diag *d, const TirPipelineOptions *opts);
 
 /* ---- config.c: a Config binds every tunable by name. */
 
-enum { CONFIG_MAX_ENTRIES = 64, CONFIG_MAX_NAME = 64 };
+enum { CONFIG_MAX_ENTRIES = 64, CONFIG_MAX_NAME = MAX_TUNABLE_NAME + 1 };
 
 typedef struct ConfigEntry {
     char name[CONFIG_MAX_NAME];

@@ -405,7 +405,7 @@ def _(t):
                     "--space-set BLOCK_M given twice")
 
 
-@case("message/names_of_tunables_and_config_keys", xfail=True)
+@case("message/names_of_tunables_and_config_keys")
 def _(t):
     for name in ("align", "num_warps", "num_stages", "group_m", "BLOCK_M"):
         src = t.write(f"sym_{name}.tile", f"""\
@@ -431,7 +431,7 @@ kernel k(x: f32[M], y: f32[M], {name}: const bool) {{
     return True, ""
 
 
-@case("message/long_loop_variable", xfail=True)
+@case("message/long_loop_variable")
 def _(t):
     def kernel(var):
         return f"""\
