@@ -722,6 +722,29 @@ static NOINLINE void check_tensor_index(Checker *c, Expr *e, Param *p)
     type_tensor_index(c, e, p);
 }
 
+/* A literal index must lie inside its dim when the dim is a literal, and is never
+   negative (the masks would silently drop every access). Dims count from 0. */
+static bool literal_index_inside(Checker *c, const Expr *arg, const Param *p, int dim)
+{
+    int64_t v;
+    bool overflow = false;
+    if (!weak_int_value(arg, &v, &overflow))
+        return true;
+    const ShapeDim *d = &p->dims[dim];
+    if (!d->is_symbol && (v < 0 || v >= d->value)) {
+        diag_error(c->diag, arg->loc, "index %lld is outside dim %d of %s (size %lld: indices "
+                   "0 to %lld)", (long long)v, dim, or_q(p->name), (long long)d->value,
+                   (long long)d->value - 1);
+        return false;
+    }
+    if (v < 0) {
+        diag_error(c->diag, arg->loc, "index %lld of dim %d of %s is negative (indices count "
+                   "from 0; there is no indexing from the end)", (long long)v, dim, or_q(p->name));
+        return false;
+    }
+    return true;
+}
+
 static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
 {
     if (p->rank < 0 || p->rank > MAX_RANK) {
@@ -763,7 +786,7 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
                 axis = (Axis){AXIS_ONE, 0};
             } else if (!d->is_symbol) {
                 diag_error(c->diag, arg->loc, "`:` takes a dim whole only when it has a shape symbol: "
-                           "dim %d of %s has the literal size %lld", dim, or_q(p->name),
+                           "dim %d of %s has the literal size %lld", dim - 1, or_q(p->name),
                            (long long)d->value);
                 ok = false;
             } else {
@@ -780,9 +803,10 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
                     axis = t->axes[0];
             } else if (t->kind == TYPE_VALUE && t->rank == 0 && dtype_is_int(t->dtype)) {
                 adds_axis = false;
+                ok = literal_index_inside(c, arg, p, dim - 1) && ok;
             } else if (t->kind != TYPE_ERROR) {
                 diag_error(c->diag, arg->loc, "index %d of %s must be a loop variable, `:`, None or an "
-                           "integer scalar, got %s", i + 1, or_q(p->name), show_type(c, t));
+                           "integer scalar, got %s", i, or_q(p->name), show_type(c, t));
                 ok = false;
             } else {
                 ok = false;
@@ -2362,7 +2386,7 @@ static void check_params(Checker *c)
                 if (!dim->is_symbol) {
                     if (dim->value < 1 || dim->value > INT32_MAX)
                         diag_error(c->diag, dim->loc, "dim %d of %s has size %lld: sizes are 1 to %d",
-                                   d + 1, p->name, (long long)dim->value, INT32_MAX);
+                                   d, p->name, (long long)dim->value, INT32_MAX);
                     continue;
                 }
                 if (!dim->name)

@@ -450,7 +450,7 @@ kernel k(x: f32[M], y: f32[M]) {{
     return ok and "too_long.tile:2:9: error" in detail, detail
 
 
-@case("message/literal_index_outside_literal_dim", xfail=True)
+@case("message/literal_index_outside_literal_dim")
 def _(t):
     for index, where in (("-1", "3:21"), ("4", "3:21"), ("2 + 2", "3:23")):
         src = t.write("idx.tile", f"""\
@@ -483,7 +483,7 @@ kernel k(x: f32[M, 4], y: f32[M]) {
     return t.expect(["check", src], 0, "")
 
 
-@case("message/dims_numbered_one_way", xfail=True)
+@case("message/dims_numbered_one_way")
 def _(t):
     """The second dim of x is dim 1 in check's messages and in run's (numpy's numbering)."""
     bad = t.write("bad.tile", """\
