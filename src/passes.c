@@ -29,8 +29,7 @@ static bool eval_operand(const TirOp *op, int i, int64_t *iv, double *fv, int de
     return i < op->noperands && op->operands[i] && eval_rec(op->operands[i], iv, fv, depth + 1);
 }
 
-/* Integer binary ops as the interpreter does them: wrapping, x/0 = x%0 = 0. */
-static bool fold_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out)
+bool tir_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out)
 {
     uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
     switch (sub) {
@@ -49,7 +48,7 @@ static bool fold_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out
             return true;
         }
         int64_t num = wrap_int(t, ua + ub - 1);
-        return fold_int_binary(TIR_BIN_DIV, t, num, b, out);
+        return tir_int_binary(TIR_BIN_DIV, t, num, b, out);
     }
     case TIR_BIN_MAX: *out = a > b ? a : b; return true;
     case TIR_BIN_MIN: *out = a < b ? a : b; return true;
@@ -153,7 +152,7 @@ static bool eval_rec(const TirValue *v, int64_t *iv, double *fv, int depth)
     case TIR_BINARY:
         if (!eval_operand(op, 0, &ai, &af, depth) || !eval_operand(op, 1, &bi, &bf, depth))
             return false;
-        return isf ? fold_float_binary(op->sub, t, af, bf, fv) : fold_int_binary(op->sub, t, ai, bi, iv);
+        return isf ? fold_float_binary(op->sub, t, af, bf, fv) : tir_int_binary(op->sub, t, ai, bi, iv);
     case TIR_CMP: {
         if (!eval_operand(op, 0, &ai, &af, depth) || !eval_operand(op, 1, &bi, &bf, depth))
             return false;

@@ -281,6 +281,9 @@ TirKernel *tir_lower(Arena *a, Diag *d, const Kernel *k, const int64_t *const_va
    convert of constants, folded exactly as the interpreter computes them). The result is
    in *ivalue for integer and bool dtypes, in *fvalue for floats. */
 bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue);
+/* Integer binary op `sub` (TirBinaryOp) of dtype t as TIR defines it: wrapping in t,
+   x / 0 = x % 0 = 0, cdiv's a + b - 1 wrapping too. False for an op that is not one. */
+bool tir_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out);
 void tir_simplify(TirKernel *k);      /* fold constants and shapes, min(x,x), dead code */
 void tir_infer_masks(TirKernel *k);   /* set load/store/atomic masks, reduce/dot `masked` */
 void tir_fuse_dot(TirKernel *k);      /* elementwise producers/consumers into dot regions */
