@@ -127,8 +127,12 @@ static int parse_bench_args(int argc, char **argv, BenchRequest *req)
     };
     req->reps = 20;
     req->warmup = 3;
+    static const int single[] = {OPT_REPS, OPT_WARMUP, OPT_JSON, OPT_PTX, OPT_TARGET, 0};
+    bool seen[OPTION_VALS] = {false};
     int c, status;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h':
         case OPT_HELP:

@@ -87,6 +87,25 @@ int parse_seed(const char *text, uint64_t *out)
     return 0;
 }
 
+bool option_repeated(const struct option *longopts, const int *single, int val, bool *seen)
+{
+    bool listed = false;
+    for (int i = 0; single[i]; i++)
+        listed = listed || single[i] == val;
+    if (!listed || val < 0 || val >= OPTION_VALS)
+        return false;
+    if (!seen[val]) {
+        seen[val] = true;
+        return false;
+    }
+    const char *name = "?";
+    for (int i = 0; longopts[i].name; i++)
+        if (longopts[i].val == val)
+            name = longopts[i].name;
+    fprintf(stderr, "tilec: error: --%s given twice\n", name);
+    return true;
+}
+
 bool parse_limit(const char *text, int64_t *out)
 {
     if (!(*text >= '0' && *text <= '9'))

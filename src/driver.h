@@ -3,6 +3,8 @@
 #ifndef TILEC_DRIVER_H
 #define TILEC_DRIVER_H
 
+#include <getopt.h>
+
 #include "codegen.h"
 #include "tilec.h"
 
@@ -46,6 +48,12 @@ int parse_seed(const char *text, uint64_t *out);
    skipped); EXIT_OK otherwise. */
 int refuse_output_onto_input(const char *output, const Program *p, const char *const *extra,
                              int nextra);
+
+/* Whether option `val` (a getopt_long val, below OPTION_VALS) is one of the single-valued
+   options `single` (0-terminated) given a second time: records it in `seen` and then
+   prints "tilec: error: --NAME given twice" (a later one would silently win). */
+enum { OPTION_VALS = 512 };
+bool option_repeated(const struct option *longopts, const int *single, int val, bool *seen);
 
 /* A limit given on the command line (--max-variants, --max-programs, --max-bytes): a
    positive integer, optionally followed by K, M or G (times 2^10, 2^20, 2^30). False when

@@ -116,8 +116,12 @@ static int cmd_check(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const Target *target = target_lookup("sm_90a");
+    static const int single[] = {'t', 0};
+    bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h': fputs(usage_check, stdout); return EXIT_OK;
         case 't':
@@ -156,8 +160,12 @@ static int cmd_build(int argc, char **argv)
         {0, 0, 0, 0},
     };
     BuildRequest req = {.target = target_lookup("sm_90a")};
+    static const int single[] = {'o', 'k', 't', 'V', 0};
+    bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h': fputs(usage_build, stdout); return EXIT_OK;
         case 'o': req.output = optarg; break;

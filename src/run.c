@@ -209,9 +209,13 @@ static int parse_args(int argc, char **argv, RunRequest *req)
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {0, 0, 0, 0},
     };
+    static const int single[] = {OPT_TARGET, 0};
+    bool seen[OPTION_VALS] = {false};
     int c, status;
     /* no '+': flags may follow FILE (GNU getopt permutes) */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h':
         case OPT_HELP:

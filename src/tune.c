@@ -158,9 +158,14 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
     req->budget_s = 60;
     req->seed = 1;
     req->align = "vec16";
+    static const int single[] = {'k', OPT_CONST, OPT_BUDGET, OPT_MAX_EVALS, OPT_STRATEGY, OPT_SEED,
+                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, 0};
+    bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         char *end;
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h': fputs(usage_tune, stdout); return -1;
         case 'k': req->kernel = optarg; break;

@@ -506,3 +506,28 @@ kernel k(x: f32[M, 4], y: f32[M]) {
     npy = t.path("x.npy")
     save_npy(npy, "<f4", (2, 5), [0.0] * 10)
     return t.expect(["run", "--interpret", src, "--in", f"x={npy}"], 1, "x: dim 1 must be 4")
+
+
+@case("message/single_valued_options_twice")
+def _(t):
+    """A single-valued flag given twice is an error, not a silent last-one-wins."""
+    gemm = t.copy_example("gemm.tile")
+    for args, needle in ((["build", "--emit=ir", "-o", t.path("a.ir"), "-o", t.path("b.ir"), gemm],
+                          "--output given twice"),
+                         (["build", "--emit=ir", "--kernel", "gemm", "--kernel", "gemm", gemm],
+                          "--kernel given twice"),
+                         (["check", "--target", "sm_80", "--target", "sm_90a", gemm],
+                          "--target given twice"),
+                         (["run", "--interpret", "--target", "sm_80", "--target", "sm_89", gemm],
+                          "--target given twice"),
+                         (["tune", gemm, "--shape", "M=64,N=64,K=64", "--space", "--const", "x=1",
+                           "--const", "y=2"], "--const given twice"),
+                         (["tune", gemm, "--shape", "M=64,N=64,K=64", "--space", "--align", "unit",
+                           "--align", "any"], "--align given twice"),
+                         (["bench", gemm, "--reps", "3", "--reps", "4"], "--reps given twice"),
+                         (["run", "--interpret", gemm, "--max-bytes", "1G", "--max-bytes", "2G"],
+                          "--max-bytes given twice")):
+        ok, detail = t.expect(args, 2, needle)
+        if not ok:
+            return False, f"{' '.join(args[:2])}: {detail}"
+    return not os.path.exists(t.path("a.ir")) and not os.path.exists(t.path("b.ir")), "wrote output"
