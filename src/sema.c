@@ -43,6 +43,9 @@ typedef struct Checker {
     Symbol *loopvar_syms;   /* by LoopVar.id */
     PtrVec locals;          /* LocalInfo*, by Local.id */
     PtrVec visible;         /* LocalInfo* in scope, innermost last */
+    int *visible_below;     /* per visible entry: the next lower one in its name bucket, or -1 */
+    int visible_below_cap;
+    int *name_top;          /* by name hash (NAME_BUCKETS): the topmost visible entry, or -1 */
     PtrVec dead;            /* LocalInfo* whose block has closed */
     PtrVec scope_vars;      /* LoopVar* of the enclosing loops, innermost last */
     PtrVec frames;          /* LoopFrame* of the enclosing loops, outermost first */
@@ -272,9 +275,52 @@ static NOINLINE const char *suggest(Checker *c, const char *name, bool function)
 /* ---- name resolution: local, loop variable, parameter, shape symbol (built-ins last,
    by the callers that accept them) */
 
+/* Visible locals are found through name buckets chained down the `visible` stack, so a
+   kernel of many locals checks in time linear in its size. */
+enum { NAME_BUCKETS = 1024 };
+
+static unsigned name_bucket(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (; *name; name++)
+        h = (h ^ (uint8_t)*name) * 16777619u;
+    return h & (NAME_BUCKETS - 1);
+}
+
+static void push_visible(Checker *c, LocalInfo *info)
+{
+    if (!c->name_top) {
+        c->name_top = arena_alloc(c->arena, NAME_BUCKETS * sizeof *c->name_top);
+        memset(c->name_top, 0xff, NAME_BUCKETS * sizeof *c->name_top);   /* every bucket -1 */
+    }
+    if (c->visible.len == c->visible_below_cap) {
+        int cap = c->visible_below_cap ? 2 * c->visible_below_cap : 64;
+        int *grown = arena_alloc(c->arena, (size_t)cap * sizeof *grown);
+        if (c->visible.len)
+            memcpy(grown, c->visible_below, (size_t)c->visible.len * sizeof *grown);
+        c->visible_below = grown;
+        c->visible_below_cap = cap;
+    }
+    unsigned b = name_bucket(info->local->name);
+    c->visible_below[c->visible.len] = c->name_top[b];
+    c->name_top[b] = c->visible.len;
+    ptrvec_push(c->arena, &c->visible, info);
+}
+
+static void pop_visible(Checker *c, int len)
+{
+    while (c->visible.len > len) {
+        int top = --c->visible.len;
+        c->name_top[name_bucket(((LocalInfo *)c->visible.items[top])->local->name)] =
+            c->visible_below[top];
+    }
+}
+
 static LocalInfo *find_local(Checker *c, const char *name)
 {
-    for (int i = c->visible.len - 1; i >= 0; i--) {
+    if (!c->name_top)
+        return NULL;
+    for (int i = c->name_top[name_bucket(name)]; i >= 0; i = c->visible_below[i]) {
         LocalInfo *info = c->visible.items[i];
         if (!info->hidden && strcmp(info->local->name, name) == 0)
             return info;
@@ -1623,7 +1669,7 @@ static void close_scope(Checker *c, int saved_len, const char *saved_block)
 {
     for (int i = saved_len; i < c->visible.len; i++)
         ptrvec_push(c->arena, &c->dead, c->visible.items[i]);
-    c->visible.len = saved_len;
+    pop_visible(c, saved_len);
     c->block = saved_block;
 }
 
@@ -1686,7 +1732,7 @@ static LocalInfo *define_local(Checker *c, Stmt *s, const Type *t)
     info->loop_depth = c->frames.len;
     info->block = c->block;
     ptrvec_push(c->arena, &c->locals, info);
-    ptrvec_push(c->arena, &c->visible, info);
+    push_visible(c, info);
     return info;
 }
 

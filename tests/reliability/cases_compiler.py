@@ -531,3 +531,17 @@ def _(t):
         if not ok:
             return False, f"{' '.join(args[:2])}: {detail}"
     return not os.path.exists(t.path("a.ir")) and not os.path.exists(t.path("b.ir")), "wrote output"
+
+
+@case("hang/check_30k_distinct_locals", timeout=120)
+def _(t):
+    """Name lookup stays near-linear: a kernel of 30k distinct locals checks and lowers in a
+    few CPU seconds (a scan of every visible local per name made it take 15)."""
+    lines = ["kernel many(x: f32[M], y: f32[M], s: f32) {", "    for m in tile(M) {",
+             "        a0 = x[m]"]
+    lines += [f"        a{i} = a{i - 1} * 0.5 + s" for i in range(1, 30000)]
+    lines += ["        y[m] = a29999", "    }", "}"]
+    src = t.write("many.tile", "\n".join(lines) + "\n")
+    rc, out, secs = cpu_seconds_of(t, ["build", "--emit=ir", "-o", t.path("many.ir"), src], 60)
+    limit = 3.0 if "asan" not in os.path.basename(t.build) else 12.0
+    return rc == 0 and secs < limit, f"exit {rc}, {secs:.2f} CPU s (limit {limit})\n{out[-1000:]}"
