@@ -144,8 +144,9 @@ int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage)
         if (!split_assignment(item, &name, &text))
             return usage_error_of(usage, "--shape '%s': expected NAME=VALUE%s", item, "");
         char *end;
+        errno = 0;
         long long v = strtoll(text, &end, 10);
-        if (!*text || *end || v < 0 || text[0] == '-' || text[0] == '+')
+        if (!*text || *end || v < 0 || text[0] == '-' || text[0] == '+' || errno == ERANGE)
             return usage_error_of(usage, "--shape %s='%s' is not a size (a non-negative integer)",
                                   name, text);
         for (int i = 0; i < spec->nshapes; i++)

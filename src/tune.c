@@ -201,8 +201,9 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
                 return usage_error("--budget '%s': expected a time such as 60s, 2m or 90", optarg);
             break;
         case OPT_MAX_EVALS:
+            errno = 0;
             req->max_evals = strtoll(optarg, &end, 10);
-            if (*end || req->max_evals < 1)
+            if (*end || req->max_evals < 1 || errno == ERANGE)
                 return usage_error("--max-evals '%s': expected a positive integer", optarg);
             break;
         case OPT_SEED:

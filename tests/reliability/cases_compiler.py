@@ -545,3 +545,17 @@ def _(t):
     rc, out, secs = cpu_seconds_of(t, ["build", "--emit=ir", "-o", t.path("many.ir"), src], 60)
     limit = 3.0 if "asan" not in os.path.basename(t.build) else 12.0
     return rc == 0 and secs < limit, f"exit {rc}, {secs:.2f} CPU s (limit {limit})\n{out[-1000:]}"
+
+
+@case("message/numbers_past_int64")
+def _(t):
+    """A size or count beyond 64 bits is refused, not saturated to the largest one."""
+    gemm = t.copy_example("gemm.tile")
+    for args, needle in ((["run", "--interpret", gemm, "--shape", "M=99999999999999999999,N=4,K=4"],
+                          "is not a size"),
+                         (["tune", gemm, "--shape", "M=64,N=64,K=64", "--space", "--max-evals",
+                           "99999999999999999999"], "expected a positive integer")):
+        ok, detail = t.expect(args, 2, needle)
+        if not ok:
+            return False, f"{' '.join(args[:2])}: {detail}"
+    return True, ""
