@@ -902,13 +902,14 @@ static void for_each_lane(Interp *I, const TirOp *op, HostTensor *t, IndexLanes 
     int64_t elem = 0;
     for (;;) {
         bool accessed = true;
-        int64_t off = 0;
-        for (int e = 0; e < nindex; e++) {
-            accessed = accessed && pass[e][lane[e]];
-            off += ix[e].pos[lane[e]] * stride[e];
-        }
-        if (accessed)
+        for (int e = 0; e < nindex && accessed; e++)
+            accessed = pass[e][lane[e]];
+        if (accessed) {   /* inside the tensor (the mask checker saw to it): no overflow */
+            int64_t off = 0;
+            for (int e = 0; e < nindex; e++)
+                off += ix[e].pos[lane[e]] * stride[e];
             fn(I, op, t, elem, off, ctx);
+        }
         elem++;
         int e = nindex - 1;
         while (e >= 0 && ++lane[e] >= ix[e].n)

@@ -559,3 +559,18 @@ def _(t):
         if not ok:
             return False, f"{' '.join(args[:2])}: {detail}"
     return True, ""
+
+
+@case("wrong/interp_masked_lane_offset")
+def _(t):
+    """A run-time index far outside its dim is masked off; the interpreter does not compute
+    the offset of a lane it never accesses (index x stride overflowed: UBSan's report)."""
+    src = t.write("far.tile", """\
+kernel k(x: f32[N, M], y: f32[M], i: i64) {
+    for m in tile(M) {
+        y[m] = x[i, m]
+    }
+}
+""")
+    return t.expect(["run", "--interpret", src, "--shape", "M=4,N=4", "--set",
+                     "i=4611686018427387904"], 0, "y: f32[4] sum=0")
