@@ -863,6 +863,9 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
         if (full_size(s, i) <= 0)
             return fail(&c, "kernel %s needs the size of full axis %s (e.g. %s=64)", k->name,
                         k->syms[i].name, k->syms[i].name);
+        if (full_size(s, i) > TIR_MAX_FULL_AXIS)
+            return fail(&c, "full axis %s=%lld: a size taken whole is at most %d", k->syms[i].name,
+                        (long long)full_size(s, i), TIR_MAX_FULL_AXIS);
         s->axis_size[k->nloopvars + i] = tir_next_pow2(full_size(s, i));
     }
     c.owned = arena_alloc(a, sizeof *c.owned * (size_t)(k->nvalues + 1));

@@ -132,9 +132,9 @@ static int take_variant(void *ctx, const char *name, const char *value)
             }
             char *end = NULL;
             long long v = strtoll(value, &end, 10);
-            if (!end || *end || v <= 0 || v > 65536) {
-                fprintf(stderr, "tilec: error: --config %s=%s: expected a size from 1 to 65536\n",
-                        name, value);
+            if (!end || *end || v <= 0 || v > TIR_MAX_FULL_AXIS) {
+                fprintf(stderr, "tilec: error: --config %s=%s: expected a size from 1 to %d\n",
+                        name, value, TIR_MAX_FULL_AXIS);
                 return -1;
             }
             t->full_sizes[i] = v;

@@ -240,9 +240,10 @@ static int parse_int_list(const char *text, int64_t *out, int max, const char *w
         char *end;
         errno = 0;
         long long v = strtoll(p, &end, 0);
-        if (errno || end == p || (*end && *end != '|') || v < 1 || n == max) {
-            fprintf(stderr, "tilec: error: --config %s=%s: expected up to %d positive sizes "
-                    "separated by '|'\n", what, text, max);
+        if (errno || end == p || (*end && *end != '|') || v < 1 || v > TIR_MAX_FULL_AXIS ||
+            n == max) {
+            fprintf(stderr, "tilec: error: --config %s=%s: expected up to %d sizes from 1 to %d "
+                    "separated by '|'\n", what, text, max, TIR_MAX_FULL_AXIS);
             return -1;
         }
         out[n++] = v;

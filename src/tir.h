@@ -329,6 +329,8 @@ int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config
    TIR_MAX_POW2, the largest int64 power of two, it is TIR_MAX_POW2: sizes that large are
    refused elsewhere, and the answer stays finite. */
 #define TIR_MAX_POW2 (INT64_C(1) << 62)
+/* The largest size of a full axis: it is compiled in, every program holds it whole. */
+#define TIR_MAX_FULL_AXIS 65536
 int64_t tir_next_pow2(int64_t x);
 /* ceil(a / b) for b > 0 without overflow, 0 for b <= 0: the blocks of a loop. */
 int64_t tir_cdiv(int64_t a, int64_t b);

@@ -334,6 +334,11 @@ static int parse_shape(const TirKernel *k, const char *text, int64_t *values)
             fprintf(stderr, "tilec: error: --shape %s='%s' is not a size\n", item, eq + 1);
             return -1;
         }
+        if (k->syms[sym].is_full && v > TIR_MAX_FULL_AXIS) {
+            fprintf(stderr, "tilec: error: --shape %s=%lld: %s is taken whole (compiled in), at "
+                    "most %d\n", item, v, item, TIR_MAX_FULL_AXIS);
+            return -1;
+        }
         values[sym] = v;
         given[sym] = true;
     }

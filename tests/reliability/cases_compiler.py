@@ -574,3 +574,20 @@ kernel k(x: f32[N, M], y: f32[M], i: i64) {
 """)
     return t.expect(["run", "--interpret", src, "--shape", "M=4,N=4", "--set",
                      "i=4611686018427387904"], 0, "y: f32[4] sum=0")
+
+
+@case("message/full_axis_size_limit")
+def _(t):
+    """A full axis is compiled in: a size past 65536 is refused everywhere the same way (the
+    tuner's estimates overflowed, codegen truncated it to a 64x0 dot)."""
+    attention = t.copy_example("attention.tile")
+    for args, needle in ((["tune", attention, "--space", "--shape",
+                           "Z=1,H=1,M=64,N=64,D=4611686018427387904"], "at most 65536"),
+                         (["build", attention, "-o", t.path("a.tbn"), "--config",
+                           "D=4611686018427387904,causal=true"], "from 1 to 65536"),
+                         (["build", "--emit=ptx", "--config", "D=65537", attention],
+                          "from 1 to 65536")):
+        ok, detail = t.expect(args, 2, needle)
+        if not ok:
+            return False, f"{' '.join(args[:2])}: {detail}"
+    return True, ""
