@@ -388,14 +388,18 @@ typedef struct TuneTable {
 
 /* The directory (created when missing). Returns 0, or -1 with a message. */
 int autotune_cache_dir(char *buf, size_t size, char *err, size_t errlen);
+/* The cache file of a cache directory: DIR/tune-cache.json. */
+void autotune_cache_path(const char *dir, char *buf, size_t size);
 /* FNV-1a over bytes, continuing from `hash` (start with 0). */
 uint64_t autotune_hash_bytes(uint64_t hash, const void *data, size_t len);
 /* The shape rounded up to powers of two ("M=4096,N=4096"): entries of one bucket serve a
    shape that has no exact entry. */
 void autotune_shape_bucket(const char *shape, char *out, size_t size);
 
-/* Adds or replaces the entry with the same key. A corrupt cache file is reported on
-   `warn` (may be NULL), renamed to tune-cache.json.corrupt and rebuilt. */
+/* Adds or replaces the entry with the same key. Malformed entries are reported on `warn`
+   (may be NULL) and moved to a new tune-cache.json.corrupt.N (the last three are kept); the
+   good ones stay. A file that is not a tune cache at all is moved there whole. A cache
+   that is not a regular file is an error (-1), left alone. */
 int autotune_cache_store(const char *dir, const TuneCacheEntry *e, FILE *warn, char *err,
                          size_t errlen);
 /* The entry for a key: exact shape first, else the same shape bucket. Entries of another
@@ -403,7 +407,8 @@ int autotune_cache_store(const char *dir, const TuneCacheEntry *e, FILE *warn, c
 int autotune_cache_lookup(const char *dir, const TuneKey *key, TuneCacheEntry *out,
                           char *err, size_t errlen);
 /* Reads a cache file or an exported table (same format). Entries from another tilec
-   version are skipped and counted. A missing file is an error. */
+   version are skipped and counted. A missing file, a malformed entry or one whose GPU is
+   "*" is an error naming the entry. */
 int autotune_load_table(const char *path, TuneTable *out, char *err, size_t errlen);
 /* The best entry of a table for a key; with any_gpu the GPU fields are not compared (a build
    machine picking for a known target). NULL when none. */
@@ -420,7 +425,7 @@ int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
                     const TuneResult *r, SearchStrategy strategy, FILE *warn, char *err,
                     size_t errlen);
 /* Writes the cache entries of `kernel` (every shape, GPU, const value) to a portable file
-   in the same format. Returns the number written, or -1. */
+   in the same format (an OutFile). Returns the number written, or -1. */
 int autotune_export(const char *dir, const char *kernel, const char *path, char *err,
                     size_t errlen);
 

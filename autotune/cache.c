@@ -1,10 +1,13 @@
 /* cache.c — the tuner's memory: the best config per key (kernel, source hash, const
    values, alignment class, shape, GPU, SM count, driver, tilec version) in one JSON file.
    Writers serialise on an flock of a separate lock file and replace the JSON atomically
-   (temp file, fsync, rename), so readers never see half a file and concurrent tuners
-   never lose each other's entries. A corrupt file is reported, set aside (.corrupt) and
-   rebuilt; entries written by another tilec version are kept but never matched. Exports
-   and the tables `tilec build --tuned-from` reads use the same format. */
+   (an OutFile with fsync), so readers never see half a file and concurrent tuners never
+   lose each other's entries. Malformed entries are reported and set aside in a numbered
+   backup (.corrupt.1, .2, ...: the last three are kept), the good ones stay; a file that
+   is not a tune cache at all is set aside whole. Entries written by another tilec version
+   are kept but never matched. Exports and the tables `tilec build --tuned-from` reads use
+   the same format. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "autotune.h"
+#include "files.h"
 
 #define CACHE_FORMAT "tilec-tune-cache"
 #define CACHE_FORMAT_VERSION 1
@@ -39,14 +43,19 @@ static int mkdir_p(const char *path)
 int autotune_cache_dir(char *buf, size_t size, char *err, size_t errlen)
 {
     const char *env = getenv("TILEC_CACHE_DIR");
+    int len;
     if (env && *env)
-        snprintf(buf, size, "%s", env);
+        len = snprintf(buf, size, "%s", env);
     else if ((env = getenv("XDG_CACHE_HOME")) && *env)
-        snprintf(buf, size, "%s/tilec", env);
+        len = snprintf(buf, size, "%s/tilec", env);
     else if ((env = getenv("HOME")) && *env)
-        snprintf(buf, size, "%s/.cache/tilec", env);
+        len = snprintf(buf, size, "%s/.cache/tilec", env);
     else {
         snprintf(err, errlen, "no cache directory: set TILEC_CACHE_DIR or HOME");
+        return -1;
+    }
+    if (len < 0 || (size_t)len >= size) {   /* cut short, it would name another folder */
+        snprintf(err, errlen, "the cache directory's path is longer than %zu bytes", size - 1);
         return -1;
     }
     if (mkdir_p(buf) != 0) {
@@ -54,6 +63,11 @@ int autotune_cache_dir(char *buf, size_t size, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+void autotune_cache_path(const char *dir, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", dir, CACHE_FILE);
 }
 
 uint64_t autotune_hash_bytes(uint64_t hash, const void *data, size_t len)
@@ -147,18 +161,34 @@ static bool key_equal(const TuneKey *a, const TuneKey *b, bool shape, bool gpu)
            strcmp(a->tilec_version, b->tilec_version) == 0;
 }
 
-/* Parses a cache/table file. Returns 1 ok, 0 missing, -1 unreadable or malformed (err). The
-   root's entries array (every entry, any version) goes to *entries. */
+/* Parses a cache/table file into *root (its "entries" array holds every entry, any version,
+   well-formed or not). Returns LOAD_OK, LOAD_MISSING, LOAD_UNREADABLE (not a regular file,
+   or an I/O error: leave it alone) or LOAD_CORRUPT (not JSON, or not a tune cache), the
+   last two with a message. */
+enum { LOAD_OK, LOAD_MISSING, LOAD_UNREADABLE, LOAD_CORRUPT };
 static int load_json(const char *path, json_t **root, char *err, size_t errlen)
 {
     *root = NULL;
     if (access(path, F_OK) != 0)
-        return 0;
+        return LOAD_MISSING;
+    char why[128];
+    FILE *f = infile_open(path, why, sizeof why);
+    if (!f) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, why);
+        return LOAD_UNREADABLE;
+    }
     json_error_t jerr;
-    json_t *r = json_load_file(path, 0, &jerr);
+    json_t *r = json_loadf(f, 0, &jerr);
+    bool read_error = ferror(f);
+    fclose(f);
+    if (read_error) {
+        snprintf(err, errlen, "cannot read '%s'", path);
+        json_decref(r);
+        return LOAD_UNREADABLE;
+    }
     if (!r) {
         snprintf(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column, jerr.text);
-        return -1;
+        return LOAD_CORRUPT;
     }
     const char *format = json_string_value(json_object_get(r, "format"));
     json_t *entries = json_object_get(r, "entries");
@@ -166,20 +196,10 @@ static int load_json(const char *path, json_t **root, char *err, size_t errlen)
         snprintf(err, errlen, "%s: not a tilec tune cache (expected \"format\": \"%s\" and "
                  "an \"entries\" array)", path, CACHE_FORMAT);
         json_decref(r);
-        return -1;
-    }
-    size_t i;
-    json_t *e;
-    TuneCacheEntry scratch;
-    json_array_foreach(entries, i, e) {
-        if (!entry_from_json(e, &scratch)) {
-            snprintf(err, errlen, "%s: entry %zu is malformed", path, i);
-            json_decref(r);
-            return -1;
-        }
+        return LOAD_CORRUPT;
     }
     *root = r;
-    return 1;
+    return LOAD_OK;
 }
 
 static json_t *empty_root(void)
@@ -188,37 +208,87 @@ static json_t *empty_root(void)
                      "entries");
 }
 
-/* Writes root to path atomically: a temp file beside it, fsync, rename. */
+/* Writes root to path atomically (an OutFile: a temp file beside it, fsync, rename). */
 static int write_atomic(const char *path, json_t *root, char *err, size_t errlen)
 {
-    char tmp[4200];
-    static const char suffix[] = ".tmp.XXXXXX";
-    snprintf(tmp, sizeof tmp - sizeof suffix, "%s", path);
-    strcat(tmp, suffix);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot write beside %s: %s", path, strerror(errno));
+    OutFile *o = outfile_open(path, err, errlen);
+    if (!o)
         return -1;
+    o->durable = true;
+    json_dumpf(root, o->f, JSON_INDENT(1) | JSON_SORT_KEYS);
+    fputc('\n', o->f);
+    return outfile_commit(o, err, errlen);   /* reports any failed write */
+}
+
+/* A new backup name for the cache at `path`, PATH.corrupt.N with N one past the highest
+   there, after removing all but the two newest so three remain once it is written. */
+static void next_backup(const char *path, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    char dir_path[4200], stem[300];
+    snprintf(dir_path, sizeof dir_path, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    snprintf(stem, sizeof stem, "%s.corrupt.", slash ? slash + 1 : path);
+    size_t stem_len = strlen(stem);
+    long newest = 0;
+    for (int pass = 0; pass < 2; pass++) {   /* find the newest, then remove the old */
+        DIR *dir = opendir(dir_path);
+        struct dirent *e;
+        while (dir && (e = readdir(dir))) {
+            char *end;
+            if (strncmp(e->d_name, stem, stem_len) != 0 || !e->d_name[stem_len])
+                continue;
+            long n = strtol(e->d_name + stem_len, &end, 10);
+            if (*end || n <= 0)
+                continue;
+            if (pass == 0 && n > newest)
+                newest = n;
+            if (pass == 1 && n <= newest - 2) {
+                char old[4600];
+                snprintf(old, sizeof old, "%s/%s", dir_path, e->d_name);
+                unlink(old);
+            }
+        }
+        if (dir)
+            closedir(dir);
     }
-    fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        snprintf(err, errlen, "cannot write %s", tmp);
-        return -1;
+    snprintf(out, size, "%s.corrupt.%ld", path, newest + 1);
+}
+
+/* Moves the malformed entries of a loaded cache into a new backup and out of root.
+   Returns 0 (nothing to do, or done), -1 with a message when the backup failed. */
+static int set_aside_malformed(const char *path, json_t *root, FILE *warn, char *err,
+                               size_t errlen)
+{
+    json_t *entries = json_object_get(root, "entries");
+    json_t *bad = empty_root();
+    json_t *bad_entries = json_object_get(bad, "entries");
+    size_t i = 0, first = 0, nbad = 0;
+    TuneCacheEntry scratch;
+    while (i < json_array_size(entries)) {
+        json_t *item = json_array_get(entries, i);
+        if (entry_from_json(item, &scratch)) {
+            i++;
+            continue;
+        }
+        if (!nbad)
+            first = i;
+        json_array_append(bad_entries, item);
+        json_array_remove(entries, i);
+        nbad++;
     }
-    int rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_SORT_KEYS);
-    rc |= fputc('\n', f) == EOF;
-    rc |= fflush(f);
-    rc |= fsync(fileno(f));
-    rc |= fclose(f);
-    if (rc != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
+    int status = 0;
+    if (nbad) {
+        char aside[4300];
+        next_backup(path, aside, sizeof aside);
+        status = write_atomic(aside, bad, err, errlen);
+        if (status == 0 && warn)
+            fprintf(warn, "tilec: warning: the tune cache %s had %zu malformed entr%s (the "
+                    "first is entry %zu); moved %s to %s and kept the %zu good one%s\n", path,
+                    nbad, nbad == 1 ? "y" : "ies", first, nbad == 1 ? "it" : "them", aside,
+                    json_array_size(entries), json_array_size(entries) == 1 ? "" : "s");
     }
-    return 0;
+    json_decref(bad);
+    return status;
 }
 
 static int lock_dir(const char *dir, char *err, size_t errlen)
@@ -244,7 +314,7 @@ int autotune_cache_store(const char *dir, const TuneCacheEntry *e, FILE *warn, c
                          size_t errlen)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, CACHE_FILE);
+    autotune_cache_path(dir, path, sizeof path);
     int lock = lock_dir(dir, err, errlen);
     if (lock < 0)
         return -1;
@@ -252,14 +322,24 @@ int autotune_cache_store(const char *dir, const TuneCacheEntry *e, FILE *warn, c
     json_t *root = NULL;
     char why[512];
     int loaded = load_json(path, &root, why, sizeof why);
-    if (loaded < 0) {
+    if (loaded == LOAD_UNREADABLE) {
+        snprintf(err, errlen, "%s", why);
+        goto done;
+    }
+    if (loaded == LOAD_CORRUPT) {
         char aside[4300];
-        snprintf(aside, sizeof aside, "%s.corrupt", path);
-        rename(path, aside);
+        next_backup(path, aside, sizeof aside);
+        if (rename(path, aside) != 0) {
+            snprintf(err, errlen, "the tune cache is corrupt (%s) and cannot be moved aside "
+                     "to %s: %s", why, aside, strerror(errno));
+            goto done;
+        }
         if (warn)
             fprintf(warn, "tilec: warning: the tune cache is corrupt (%s); moved it to %s and "
                     "started a new one\n", why, aside);
     }
+    if (loaded == LOAD_OK && set_aside_malformed(path, root, warn, err, errlen) != 0)
+        goto done;
     if (!root)
         root = empty_root();
     json_t *entries = json_object_get(root, "entries");
@@ -292,19 +372,35 @@ int autotune_load_table(const char *path, TuneTable *out, char *err, size_t errl
     memset(out, 0, sizeof *out);
     json_t *root;
     int loaded = load_json(path, &root, err, errlen);
-    if (loaded == 0)
+    if (loaded == LOAD_MISSING)
         snprintf(err, errlen, "%s: no such file", path);
-    if (loaded <= 0)
+    if (loaded != LOAD_OK)
         return -1;
     json_t *entries = json_object_get(root, "entries");
+    size_t i;
+    json_t *item;
+    TuneCacheEntry scratch;
+    json_array_foreach(entries, i, item) {
+        if (!entry_from_json(item, &scratch)) {
+            snprintf(err, errlen, "%s: entry %zu is malformed", path, i);
+            json_decref(root);
+            return -1;
+        }
+        /* "*" keys a bundle's default dispatch entries: a tuned config is for one GPU */
+        if (strcmp(scratch.key.gpu, "*") == 0) {
+            snprintf(err, errlen, "%s: entry %zu (kernel %s, shape %s) has \"gpu\": \"*\"; a "
+                     "tuned config is for one GPU, named as its driver names it (e.g. \"NVIDIA "
+                     "H100 80GB HBM3\")", path, i, scratch.key.kernel, scratch.key.shape);
+            json_decref(root);
+            return -1;
+        }
+    }
     out->entries = calloc(json_array_size(entries) + 1, sizeof *out->entries);
     if (!out->entries) {
         json_decref(root);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    size_t i;
-    json_t *item;
     json_array_foreach(entries, i, item) {
         TuneCacheEntry *e = &out->entries[out->n];
         entry_from_json(item, e);
@@ -345,7 +441,7 @@ int autotune_cache_lookup(const char *dir, const TuneKey *key, TuneCacheEntry *o
                           size_t errlen)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, CACHE_FILE);
+    autotune_cache_path(dir, path, sizeof path);
     if (access(path, F_OK) != 0)
         return 0;
     TuneTable t;
@@ -361,20 +457,20 @@ int autotune_cache_lookup(const char *dir, const TuneKey *key, TuneCacheEntry *o
 int autotune_export(const char *dir, const char *kernel, const char *path, char *err, size_t errlen)
 {
     char cache[4200];
-    snprintf(cache, sizeof cache, "%s/%s", dir, CACHE_FILE);
+    autotune_cache_path(dir, cache, sizeof cache);
     json_t *root;
     int loaded = load_json(cache, &root, err, errlen);
-    if (loaded < 0)
+    if (loaded != LOAD_OK && loaded != LOAD_MISSING)
         return -1;
     json_t *out = empty_root();
     json_t *entries = json_object_get(out, "entries");
     int n = 0;
-    if (loaded > 0) {
+    if (loaded == LOAD_OK) {
         size_t i;
         json_t *item;
         json_array_foreach(json_object_get(root, "entries"), i, item) {
-            const char *name = json_string_value(json_object_get(item, "kernel"));
-            if (name && strcmp(name, kernel) == 0) {
+            TuneCacheEntry e;
+            if (entry_from_json(item, &e) && strcmp(e.key.kernel, kernel) == 0) {
                 json_array_append(entries, item);
                 n++;
             }

@@ -351,7 +351,7 @@ TunePruneRule tune_space_check(const TuneSpace *s, const int *point, int64_t *sm
             if (s->dims[d].kind != TUNE_BLOCK)
                 continue;
             int64_t e = block_extent(s, &s->dims[d]);
-            if (e >= 0 && s->dims[d].values[point[d]] >= 2 * tir_next_pow2(e))
+            if (e >= 0 && s->dims[d].values[point[d]] / 2 >= tir_next_pow2(e))   /* v >= 2 * pow2, without overflow */
                 return PRUNE_OVERSIZED_BLOCK;
         }
     if (!s->prune_off[PRUNE_DUPLICATE]) {

@@ -110,6 +110,13 @@ char *codegen_compile_ptx(CodegenContext *cg, Arena *arena);
 
 typedef enum NvvmDim { DIM_X, DIM_Y, DIM_Z } NvvmDim;
 
+/* Calls an intrinsic by name. An overloaded one is declared through LLVM with every type
+   it is overloaded on, in LLVM's order (`llvm.fptosi.sat`: result, then source); the rest
+   with `result` and the argument types, so a wrong signature is a verifier message. */
+LLVMValueRef nvvm_call_intrinsic(CodegenContext *cg, const char *name, LLVMTypeRef result,
+                                 LLVMValueRef *args, unsigned nargs, LLVMTypeRef *overloads,
+                                 size_t noverloads);
+
 LLVMValueRef nvvm_thread_id(CodegenContext *cg, NvvmDim dim); /* %tid.x|y|z, i32 */
 LLVMValueRef nvvm_block_id(CodegenContext *cg, NvvmDim dim);  /* %ctaid.x|y|z */
 LLVMValueRef nvvm_block_dim(CodegenContext *cg, NvvmDim dim); /* %ntid.x|y|z */
@@ -251,12 +258,13 @@ int codegen_compile(Arena *a, const struct TirKernel *k, const Variant *v, const
                     bool want_llvm, CompiledKernel *out, char *err, size_t errlen);
 
 /* The number of blocks to launch: the product over the grid loop's variables of
-   cdiv(extent, block), with extents evaluated from the launch's shape-symbol values and
-   scalar parameters (indexed like TirKernel.syms / TirKernel.params; scalars as doubles).
-   Returns -1 with a message when an extent cannot be evaluated. */
+   cdiv(extent, block), with extents evaluated as the device computes them (wrapping in each
+   op's dtype) from the launch's shape-symbol values and scalar parameters (indexed like
+   TirKernel.syms / TirKernel.params: integer and bool scalars exact in int_values, float
+   ones in float_values). Returns -1 with a message when an extent cannot be evaluated. */
 int64_t codegen_grid_programs(const struct TirKernel *k, const struct Config *c,
-                              const int64_t *sym_values, const double *scalar_values,
-                              char *err, size_t errlen);
+                              const int64_t *sym_values, const int64_t *int_values,
+                              const double *float_values, char *err, size_t errlen);
 
 /* ---- schedule.c: where every TIR value lives for one Variant (CODEGEN.md, docs/codegen.md).
 

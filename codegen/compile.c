@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "hostdata.h"
 
 const char *align_class_name(AlignClass c)
 {
@@ -58,7 +59,8 @@ done:
 typedef struct HostEval {
     const TirKernel *k;
     const int64_t *syms;
-    const double *scalars;
+    const int64_t *ints;      /* integer and bool scalars, exact */
+    const double *floats;     /* float scalars */
     char *err;
     size_t errlen;
 } HostEval;
@@ -79,10 +81,16 @@ static bool eval_int(HostEval *h, const TirValue *v, int64_t *out)
         return false;
     }
     switch (op->opcode) {
-    case TIR_FULL: *out = dtype_is_float(v->type.dtype) ? (int64_t)op->fvalue : op->ivalue; return true;
+    case TIR_FULL: *out = dtype_is_float(v->type.dtype) ? convert_f64_to_i64(op->fvalue) : op->ivalue; return true;
     case TIR_DIM: *out = h->syms[op->sym]; return true;
-    case TIR_PARAM: *out = (int64_t)h->scalars[op->param]; return true;
-    case TIR_CONVERT: return eval_int(h, op->operands[0], out);
+    case TIR_PARAM:
+        *out = dtype_is_float(v->type.dtype) ? convert_f64_to_i64(h->floats[op->param])
+                                             : h->ints[op->param];
+        return true;
+    case TIR_CONVERT:
+        if (!eval_int(h, op->operands[0], out))
+            return false;
+        return tir_int_binary(TIR_BIN_ADD, v->type.dtype, *out, 0, out);   /* wrap to the dtype */
     case TIR_SELECT:
         if (!eval_int(h, op->operands[0], &c))
             return false;
@@ -99,21 +107,12 @@ static bool eval_int(HostEval *h, const TirValue *v, int64_t *out)
         default: *out = x != y; break;
         }
         return true;
-    case TIR_BINARY:
+    case TIR_BINARY:   /* as the device computes it: wrapping in the op's dtype */
         if (!eval_operands(h, op, &x, &y))
             return false;
-        switch (op->sub) {
-        case TIR_BIN_ADD: *out = (int64_t)((uint64_t)x + (uint64_t)y); break;
-        case TIR_BIN_SUB: *out = (int64_t)((uint64_t)x - (uint64_t)y); break;
-        case TIR_BIN_MUL: *out = (int64_t)((uint64_t)x * (uint64_t)y); break;
-        case TIR_BIN_DIV: *out = y ? x / y : 0; break;
-        case TIR_BIN_MOD: *out = y ? x % y : 0; break;
-        case TIR_BIN_MAX: *out = x > y ? x : y; break;
-        case TIR_BIN_MIN: *out = x < y ? x : y; break;
-        case TIR_BIN_CDIV: *out = y ? (x + y - 1) / y : 0; break;
-        case TIR_BIN_AND: *out = x && y; break;
-        case TIR_BIN_OR: *out = x || y; break;
-        default: return false;
+        if (!tir_int_binary(op->sub, v->type.dtype, x, y, out)) {
+            snprintf(h->err, h->errlen, "a grid extent uses a float `%s`", tir_binary_name(op->sub));
+            return false;
         }
         return true;
     default:
@@ -124,9 +123,10 @@ static bool eval_int(HostEval *h, const TirValue *v, int64_t *out)
 }
 
 int64_t codegen_grid_programs(const TirKernel *k, const Config *c, const int64_t *sym_values,
-                              const double *scalar_values, char *err, size_t errlen)
+                              const int64_t *int_values, const double *float_values, char *err,
+                              size_t errlen)
 {
-    HostEval h = {k, sym_values, scalar_values, err, errlen};
+    HostEval h = {k, sym_values, int_values, float_values, err, errlen};
     const TirOp *grid = k->body->last;
     if (!grid || grid->opcode != TIR_GRID) {
         snprintf(err, errlen, "kernel %s has no grid", k->name);
@@ -138,7 +138,10 @@ int64_t codegen_grid_programs(const TirKernel *k, const Config *c, const int64_t
         if (!eval_int(&h, grid->operands[i], &extent))
             return -1;
         int64_t block = tir_loopvar_block(k, k->loopvars[grid->loopvars[i]], c);
-        programs *= extent > 0 ? (extent + block - 1) / block : 0;
+        if (__builtin_mul_overflow(programs, extent > 0 ? tir_cdiv(extent, block) : 0, &programs)) {
+            snprintf(err, errlen, "the grid has more than 2^63 programs");
+            return -1;
+        }
     }
     return programs;
 }

@@ -58,12 +58,11 @@ Tile emit_tile_new(Emitter *e, const Layout *l)
     return t;
 }
 
+/* An intrinsic overloaded on one type, the type of its result (llvm.smax, llvm.sqrt, ...). */
 static LLVMValueRef call_intrinsic(Emitter *e, const char *name, LLVMTypeRef overload,
                                    LLVMValueRef *args, unsigned nargs)
 {
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->cg->module, id, &overload, 1);
-    return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, nargs, "");
+    return nvvm_call_intrinsic(e->cg, name, overload, args, nargs, &overload, 1);
 }
 
 /* ---- coordinates */
@@ -304,7 +303,8 @@ static LLVMValueRef convert(Emitter *e, LLVMValueRef x, DType from, DType to)
     }
     if (dtype_is_float(from)) {
         LLVMValueRef f = emit_to_f32(e, x, from);
-        return call_intrinsic(e, "llvm.fptosi.sat", tt, &f, 1);
+        LLVMTypeRef overloads[2] = {tt, e->cg->t.f32};
+        return nvvm_call_intrinsic(e->cg, "llvm.fptosi.sat", tt, &f, 1, overloads, 2);
     }
     if (dtype_is_float(to)) {
         if (to == DT_F32 || to == DT_F16 || to == DT_BF16)
@@ -316,6 +316,14 @@ static LLVMValueRef convert(Emitter *e, LLVMValueRef x, DType from, DType to)
 
 /* ---- fetching values in a layout */
 
+static Tile splat(Emitter *e, LLVMValueRef x, const Layout *want)
+{
+    Tile t = emit_tile_new(e, want);
+    for (int r = 0; r < t.n; r++)
+        t.regs[r] = x;
+    return t;
+}
+
 static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *want)
 {
     Tile out = emit_tile_new(e, want);
@@ -323,6 +331,13 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
     if (t == DT_BOOL)
         ty = e->cg->t.i8;
     int cols = in->layout->rank == 2 ? in->layout->shape[1] : 1;
+    int64_t bytes = 8 * (int64_t)in->layout->shape[0] * (in->layout->rank == 2 ? cols : 1);
+    if (!e->smem || bytes > e->s->scratch_bytes) {
+        /* the schedule reserves scratch for every conversion it foresees */
+        emit_fail(e, "internal: a layout conversion of %lld bytes without shared scratch "
+                  "(%d reserved)", (long long)bytes, e->s->scratch_bytes);
+        return splat(e, LLVMGetUndef(ty), want);
+    }
     nvvm_barrier(e->cg);  /* the scratch may still be read by an earlier conversion */
     for (int r = 0; r < in->n; r++) {
         LLVMValueRef lin = emit_coord(e, in->layout, r, 0);
@@ -363,14 +378,6 @@ static int projected_register(const Layout *to, const bool *keep, int r)
         bit++;
     }
     return out;
-}
-
-static Tile splat(Emitter *e, LLVMValueRef x, const Layout *want)
-{
-    Tile t = emit_tile_new(e, want);
-    for (int r = 0; r < t.n; r++)
-        t.regs[r] = x;
-    return t;
 }
 
 Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)

@@ -7,11 +7,9 @@
 
 #include "codegen.h"
 
-/* Calls an intrinsic by name. Overloaded ones are declared through LLVM with `overloads`;
-   the rest with the type the arguments imply, so a wrong signature is a verifier message. */
-static LLVMValueRef call_intrinsic(CodegenContext *cg, const char *name, LLVMTypeRef result,
-                                   LLVMValueRef *args, unsigned nargs, LLVMTypeRef *overloads,
-                                   size_t noverloads)
+LLVMValueRef nvvm_call_intrinsic(CodegenContext *cg, const char *name, LLVMTypeRef result,
+                                 LLVMValueRef *args, unsigned nargs, LLVMTypeRef *overloads,
+                                 size_t noverloads)
 {
     LLVMTypeRef params[16];
     for (unsigned i = 0; i < nargs && i < 16; i++)
@@ -37,7 +35,7 @@ static LLVMValueRef special_register(CodegenContext *cg, const char *reg, NvvmDi
 {
     char name[64];
     snprintf(name, sizeof name, "llvm.nvvm.read.ptx.sreg.%s.%c", reg, "xyz"[dim]);
-    return call_intrinsic(cg, name, cg->t.i32, NULL, 0, NULL, 0);
+    return nvvm_call_intrinsic(cg, name, cg->t.i32, NULL, 0, NULL, 0);
 }
 
 /* mov.u32 %r, %tid.x (and .y, .z) */
@@ -67,7 +65,7 @@ LLVMValueRef nvvm_grid_dim(CodegenContext *cg, NvvmDim dim)
 /* mov.u32 %r, %laneid */
 LLVMValueRef nvvm_lane_id(CodegenContext *cg)
 {
-    return call_intrinsic(cg, "llvm.nvvm.read.ptx.sreg.laneid", cg->t.i32, NULL, 0, NULL, 0);
+    return nvvm_call_intrinsic(cg, "llvm.nvvm.read.ptx.sreg.laneid", cg->t.i32, NULL, 0, NULL, 0);
 }
 
 /* shr.u32 %r, %tid.x, 5 */
@@ -80,7 +78,7 @@ LLVMValueRef nvvm_warp_index(CodegenContext *cg)
 void nvvm_barrier(CodegenContext *cg)
 {
     LLVMValueRef zero = i32_const(cg, 0);
-    call_intrinsic(cg, "llvm.nvvm.barrier.cta.sync.aligned.all", cg->t.void_, &zero, 1, NULL, 0);
+    nvvm_call_intrinsic(cg, "llvm.nvvm.barrier.cta.sync.aligned.all", cg->t.void_, &zero, 1, NULL, 0);
 }
 
 /* .shared .align A .b8 name[bytes];  — uninitialised, internal to the module. */
@@ -134,20 +132,20 @@ void nvvm_cp_async(CodegenContext *cg, NvvmCopyCache cache, int bytes, LLVMValue
     snprintf(name, sizeof name, "llvm.nvvm.cp.async.%s.shared.global.%d%s",
              cache == COPY_CACHE_GLOBAL ? "cg" : "ca", bytes, src_bytes ? ".s" : "");
     LLVMValueRef args[3] = {dst_shared, src_global, src_bytes};
-    call_intrinsic(cg, name, cg->t.void_, args, src_bytes ? 3 : 2, NULL, 0);
+    nvvm_call_intrinsic(cg, name, cg->t.void_, args, src_bytes ? 3 : 2, NULL, 0);
 }
 
 /* cp.async.commit_group; */
 void nvvm_cp_async_commit(CodegenContext *cg)
 {
-    call_intrinsic(cg, "llvm.nvvm.cp.async.commit.group", cg->t.void_, NULL, 0, NULL, 0);
+    nvvm_call_intrinsic(cg, "llvm.nvvm.cp.async.commit.group", cg->t.void_, NULL, 0, NULL, 0);
 }
 
 /* cp.async.wait_group N;  — at most N of this thread's groups still in flight. */
 void nvvm_cp_async_wait(CodegenContext *cg, int pending)
 {
     LLVMValueRef n = i32_const(cg, pending < 0 ? 0 : pending);
-    call_intrinsic(cg, "llvm.nvvm.cp.async.wait.group", cg->t.void_, &n, 1, NULL, 0);
+    nvvm_call_intrinsic(cg, "llvm.nvvm.cp.async.wait.group", cg->t.void_, &n, 1, NULL, 0);
 }
 
 /* ldmatrix.sync.aligned.m8n8.x4{.trans}.shared.b16 {r0, r1, r2, r3}, [addr]; */
@@ -162,7 +160,7 @@ void nvvm_ldmatrix(CodegenContext *cg, int matrices, bool transpose, LLVMValueRe
                                        : LLVMStructTypeInContext(cg->llvm, fields,
                                                                  (unsigned)matrices, 0);
     LLVMTypeRef ptr_type = LLVMTypeOf(row_address);
-    LLVMValueRef v = call_intrinsic(cg, name, result, &row_address, 1, &ptr_type, 1);
+    LLVMValueRef v = nvvm_call_intrinsic(cg, name, result, &row_address, 1, &ptr_type, 1);
     if (matrices == 1) {
         out[0] = v;
         return;
@@ -221,7 +219,7 @@ void nvvm_mma_sync(CodegenContext *cg, DType a_type, DType b_type, LLVMValueRef 
         args[6 + i] = c[i];
     LLVMTypeRef f4[4] = {cg->t.f32, cg->t.f32, cg->t.f32, cg->t.f32};
     LLVMTypeRef result = LLVMStructTypeInContext(cg->llvm, f4, 4, 0);
-    LLVMValueRef v = call_intrinsic(cg, name, result, args, 10, NULL, 0);
+    LLVMValueRef v = nvvm_call_intrinsic(cg, name, result, args, 10, NULL, 0);
     for (int i = 0; i < 4; i++)
         d[i] = LLVMBuildExtractValue(cg->builder, v, (unsigned)i, "");
 }
@@ -230,7 +228,7 @@ static LLVMValueRef unary_f32(CodegenContext *cg, const char *name, LLVMValueRef
                               bool overloaded)
 {
     LLVMTypeRef f32 = cg->t.f32;
-    return call_intrinsic(cg, name, f32, &x, 1, overloaded ? &f32 : NULL, overloaded ? 1 : 0);
+    return nvvm_call_intrinsic(cg, name, f32, &x, 1, overloaded ? &f32 : NULL, overloaded ? 1 : 0);
 }
 
 /* ex2.approx.ftz.f32 %f, %x;  — 2^x; LLVM's llvm.exp2 is not used (NVPTX-NOTES.md). */
@@ -257,7 +255,7 @@ LLVMValueRef nvvm_pack_fp8x2(CodegenContext *cg, DType fp8, LLVMValueRef lo, LLV
     char name[48];
     snprintf(name, sizeof name, "llvm.nvvm.ff.to.%sx2.rn", fp8_suffix(fp8));
     LLVMValueRef args[2] = {hi, lo};
-    return call_intrinsic(cg, name, cg->t.i16, args, 2, NULL, 0);
+    return nvvm_call_intrinsic(cg, name, cg->t.i16, args, 2, NULL, 0);
 }
 
 /* cvt.rn.f16x2.e4m3x2 %r, %h;  cvt.f32.f16 ×2 — the low byte becomes out[0]. */
@@ -265,7 +263,7 @@ void nvvm_unpack_fp8x2(CodegenContext *cg, DType fp8, LLVMValueRef packed, LLVMV
 {
     char name[48];
     snprintf(name, sizeof name, "llvm.nvvm.%sx2.to.f16x2.rn", fp8_suffix(fp8));
-    LLVMValueRef h2 = call_intrinsic(cg, name, cg->t.half2, &packed, 1, NULL, 0);
+    LLVMValueRef h2 = nvvm_call_intrinsic(cg, name, cg->t.half2, &packed, 1, NULL, 0);
     for (int i = 0; i < 2; i++) {
         LLVMValueRef h = LLVMBuildExtractElement(cg->builder, h2, i32_const(cg, i), "");
         out[i] = LLVMBuildFPExt(cg->builder, h, cg->t.f32, "");
@@ -280,7 +278,7 @@ void nvvm_widen_fp8x4(CodegenContext *cg, DType fp8, LLVMValueRef reg, LLVMValue
     for (int i = 0; i < 2; i++) {
         LLVMValueRef half = i ? LLVMBuildLShr(cg->builder, reg, i32_const(cg, 16), "") : reg;
         LLVMValueRef pair = LLVMBuildTrunc(cg->builder, half, cg->t.i16, "");
-        LLVMValueRef h2 = call_intrinsic(cg, name, cg->t.half2, &pair, 1, NULL, 0);
+        LLVMValueRef h2 = nvvm_call_intrinsic(cg, name, cg->t.half2, &pair, 1, NULL, 0);
         out[i] = LLVMBuildBitCast(cg->builder, h2, cg->t.i32, "");
     }
 }
@@ -289,7 +287,7 @@ void nvvm_widen_fp8x4(CodegenContext *cg, DType fp8, LLVMValueRef reg, LLVMValue
 LLVMValueRef nvvm_pack_bf16x2(CodegenContext *cg, LLVMValueRef lo, LLVMValueRef hi)
 {
     LLVMValueRef args[2] = {hi, lo};
-    LLVMValueRef v = call_intrinsic(cg, "llvm.nvvm.ff2bf16x2.rn", cg->t.bfloat2, args, 2, NULL, 0);
+    LLVMValueRef v = nvvm_call_intrinsic(cg, "llvm.nvvm.ff2bf16x2.rn", cg->t.bfloat2, args, 2, NULL, 0);
     return LLVMBuildBitCast(cg->builder, v, cg->t.i32, "");
 }
 
@@ -299,7 +297,7 @@ LLVMValueRef nvvm_shfl_xor(CodegenContext *cg, LLVMValueRef value, int lane_mask
     bool is_float = LLVMGetTypeKind(LLVMTypeOf(value)) == LLVMFloatTypeKind;
     LLVMValueRef args[4] = {i32_const(cg, -1), value, i32_const(cg, lane_mask),
                             i32_const(cg, 0x1f)};
-    return call_intrinsic(cg, is_float ? "llvm.nvvm.shfl.sync.bfly.f32"
+    return nvvm_call_intrinsic(cg, is_float ? "llvm.nvvm.shfl.sync.bfly.f32"
                                        : "llvm.nvvm.shfl.sync.bfly.i32",
                           LLVMTypeOf(value), args, 4, NULL, 0);
 }

@@ -34,14 +34,9 @@ static int fail(Sched *c, const char *fmt, ...)
 static int log2_int(int64_t v)
 {
     int n = 0;
-    while ((INT64_C(1) << n) < v)
+    while ((INT64_C(1) << n) < v && n < 62)
         n++;
     return n;
-}
-
-static int64_t next_pow2(int64_t v)
-{
-    return v <= 1 ? 1 : INT64_C(1) << log2_int(v);
 }
 
 /* ---- layouts */
@@ -760,6 +755,18 @@ static void plan_pipelines(Sched *c)
     }
 }
 
+/* The layout a shape op (broadcast, expand_dims, transpose) wants its operand in, given
+   its own result layout; false for other ops. */
+static bool operand_view(const TirOp *op, const Layout *result, Layout *out)
+{
+    switch (op->opcode) {
+    case TIR_BROADCAST: *out = broadcast_operand_layout(result, &op->operands[0]->type); return true;
+    case TIR_EXPAND_DIMS: *out = layout_slice(result, op->axis); return true;
+    case TIR_TRANSPOSE: *out = layout_transpose(result); return true;
+    default: return false;
+    }
+}
+
 /* Bytes of shared scratch a conversion or reduction of this op needs. */
 static int scratch_for(Sched *c, const TirOp *op)
 {
@@ -787,6 +794,16 @@ static int scratch_for(Sched *c, const TirOp *op)
         }
     }
     const Layout *want = op->nresults ? s->layouts[op->results[0]->id] : NULL;
+    /* broadcast, expand_dims and transpose are emitted by fetching their operand in a view
+       of their own layout: a conversion when the operand's layout differs */
+    Layout view;
+    if (want && operand_view(op, want, &view) && schedule_fetch_cost(s, op->operands[0], &view)) {
+        s->conversions++;
+        int64_t elems = 1;
+        for (int d = 0; d < want->rank; d++)
+            elems *= want->shape[d];
+        need = need > elems * 8 ? need : (int)(elems * 8);
+    }
     if (want && (is_elementwise(op->opcode) || op->opcode == TIR_DOT)) {
         int first = op->opcode == TIR_DOT ? 2 : 0;
         /* an fma reads its mul's operands instead of the mul (emit_elementwise) */
@@ -860,7 +877,10 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
         if (full_size(s, i) <= 0)
             return fail(&c, "kernel %s needs the size of full axis %s (e.g. %s=64)", k->name,
                         k->syms[i].name, k->syms[i].name);
-        s->axis_size[k->nloopvars + i] = next_pow2(full_size(s, i));
+        if (full_size(s, i) > TIR_MAX_FULL_AXIS)
+            return fail(&c, "full axis %s=%lld: a size taken whole is at most %d", k->syms[i].name,
+                        (long long)full_size(s, i), TIR_MAX_FULL_AXIS);
+        s->axis_size[k->nloopvars + i] = tir_next_pow2(full_size(s, i));
     }
     c.owned = arena_alloc(a, sizeof *c.owned * (size_t)(k->nvalues + 1));
     c.no_registers = arena_alloc(a, sizeof(bool) * (size_t)(k->nvalues + 1));

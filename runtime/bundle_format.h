@@ -216,6 +216,12 @@ typedef struct TbnBundle {
 int tbn_read(const void *data, size_t size, bool copy, TbnBundle *out, char *err, size_t errlen);
 void tbn_free(TbnBundle *b);
 
+/* Reads a bundle file's bytes (malloc'ed) for tbn_read. Only a regular file: a directory,
+   FIFO or device is TBN_FILE_IO, never a hang. Returns 0, or TBN_FILE_IO or
+   TBN_FILE_MEMORY with "cannot read 'PATH': why" in err. */
+enum { TBN_FILE_IO = 1, TBN_FILE_MEMORY = 2 };
+int tbn_read_file(const char *path, uint8_t **data, size_t *size, char *err, size_t errlen);
+
 /* The signature hash of kernel k (names, kinds, dtypes, ranks, dims, reduce ops, symbols):
    what a typed launcher header is generated for. Used by the writer and checked by the
    reader. `params` and `syms` are the kernel's own runs. */

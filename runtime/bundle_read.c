@@ -1,11 +1,16 @@
 /* bundle_read.c — reads a .tbn bundle into a checked TbnBundle. Every offset, length,
    count, index and string is checked against the file before use, the checksums first;
    a failure names the section, record and field at fault. No recursion, no allocation
-   whose size the file controls beyond the file's own size. */
+   whose size the file controls beyond the file's own size. Also reads a bundle file's
+   bytes for libtile and `tilec inspect`. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bundle_format.h"
 
@@ -600,5 +605,51 @@ int tbn_read(const void *data, size_t size, bool copy, TbnBundle *out, char *err
         read_configs(&r, out) || read_grid(&r, out) || read_kernels(&r, out) ||
         read_variants(&r, out) || read_dispatch(&r, out))
         return -1;
+    return 0;
+}
+
+int tbn_read_file(const char *path, uint8_t **data, size_t *size, char *err, size_t errlen)
+{
+    *data = NULL;
+    *size = 0;
+    /* O_NONBLOCK: a FIFO with no writer would otherwise hang the open */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return TBN_FILE_IO;
+    }
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SIZE_MAX - 1) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, S_ISDIR(st.st_mode)
+                 ? strerror(EISDIR) : S_ISREG(st.st_mode) ? "too large"
+                 : "not a regular file (a FIFO, socket or device)");
+        close(fd);
+        return TBN_FILE_IO;
+    }
+    size_t want = (size_t)st.st_size, got = 0;
+    uint8_t *bytes = malloc(want ? want : 1);
+    if (!bytes) {
+        snprintf(err, errlen, "out of memory reading '%s' (%zu bytes)", path, want);
+        close(fd);
+        return TBN_FILE_MEMORY;
+    }
+    while (got < want) {
+        ssize_t n = read(fd, bytes + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "cannot read '%s': %s", path,
+                     n < 0 ? strerror(errno) : "it shrank while being read");
+            free(bytes);
+            close(fd);
+            return TBN_FILE_IO;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *data = bytes;
+    *size = want;
     return 0;
 }

@@ -191,6 +191,8 @@ static tile_status open_driver(tile_context *ctx, const char *path)
 
 tile_status tile_context_create(tile_context **out, const tile_options *opts)
 {
+    if (!out)
+        return TILE_ERR_ARG;   /* no context to hold a message */
     *out = NULL;
     tile_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
@@ -236,6 +238,8 @@ void tile_context_destroy(tile_context *ctx)
 
 void tile_context_set_checking(tile_context *ctx, bool on)
 {
+    if (!ctx)
+        return;
     if (on)
         atomic_fetch_or(&ctx->flags, TILE_CONTEXT_CHECK);
     else
@@ -368,6 +372,7 @@ typedef struct KernelPlan {
     ParamPlan params[TBN_MAX_PARAMS];
     bool has_reduction;
     int nargs;                    /* kernel ABI parameters */
+    int ntensors, nstrides, nscalars, nconsts;   /* what tile_launch_values must hold */
 } KernelPlan;
 
 /* A bundle's state on one CUDA context: modules, functions, the dispatch entries this GPU
@@ -421,6 +426,10 @@ static void build_plans(tile_bundle *b)
             } else
                 pp->slot = (uint16_t)consts++;
         }
+        plan->ntensors = tensors;
+        plan->nstrides = strides;
+        plan->nscalars = scalars;
+        plan->nconsts = consts;
     }
 }
 
@@ -458,36 +467,24 @@ tile_status tile_bundle_load_memory(tile_context *ctx, const void *data, size_t 
     *out = NULL;
     if (!ctx)
         return TILE_ERR_ARG;
+    if (!data && size)
+        return fail(ctx, TILE_ERR_ARG, "tile_bundle_load_memory: `data` is NULL");
     return load_view(ctx, data, size, true, out);
 }
 
 tile_status tile_bundle_load_file(tile_context *ctx, const char *path, tile_bundle **out)
 {
+    if (out)
+        *out = NULL;
     if (!out || !ctx || !path)
         return fail(ctx, TILE_ERR_ARG, "tile_bundle_load_file: a NULL argument");
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail(ctx, TILE_ERR_IO, "cannot open bundle '%s'", path);
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return fail(ctx, TILE_ERR_IO, "cannot read bundle '%s'", path);
-    }
-    uint8_t *data = malloc(size ? (size_t)size : 1);
-    if (!data) {
-        fclose(f);
-        return fail(ctx, TILE_ERR_MEMORY, "out of memory reading '%s'", path);
-    }
-    size_t got = fread(data, 1, (size_t)size, f);
-    fclose(f);
-    if (got != (size_t)size) {
-        free(data);
-        return fail(ctx, TILE_ERR_IO, "cannot read bundle '%s'", path);
-    }
-    tile_status s = load_view(ctx, data, (size_t)size, false, out);
+    uint8_t *data;
+    size_t size;
+    char err[MESSAGE_SIZE];
+    int read = tbn_read_file(path, &data, &size, err, sizeof err);
+    if (read != 0)
+        return fail(ctx, read == TBN_FILE_MEMORY ? TILE_ERR_MEMORY : TILE_ERR_IO, "%s", err);
+    tile_status s = load_view(ctx, data, size, false, out);
     if (s != TILE_OK) {
         free(data);
         char msg[MESSAGE_SIZE];
@@ -653,6 +650,9 @@ tile_status tile_bundle_preload(tile_context *ctx, tile_bundle *b)
 {
     if (!ctx || !b)
         return fail(ctx, TILE_ERR_ARG, "tile_bundle_preload: a NULL argument");
+    if (b->ctx != ctx)
+        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
+                    "bundle's modules belong to the context that loaded it)");
     Slot *slot;
     int index;
     BundleDevice *d;
@@ -1022,11 +1022,23 @@ tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *b, int index,
 {
     if (!ctx || !b || !values)
         return fail(ctx, TILE_ERR_ARG, "a NULL context, bundle or values");
+    if (b->ctx != ctx)
+        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
+                    "bundle's modules belong to the context that loaded it)");
     if (index < 0 || (uint32_t)index >= b->view.nkernels ||
         b->view.kernels[index].signature != signature)
         return fail(ctx, TILE_ERR_BUNDLE, "the bundle does not match the launcher header: "
                     "kernel %d with signature %016llx is not in it (regenerate both with one "
                     "tilec build)", index, (unsigned long long)signature);
+    const KernelPlan *plan = &b->plans[index];
+    const char *missing = plan->ntensors && !values->pointers ? "pointers"
+                          : plan->nstrides && !values->strides ? "strides"
+                          : b->view.kernels[index].nsyms && !values->symbols ? "symbols"
+                          : plan->nscalars && !values->scalars ? "scalars"
+                          : plan->nconsts && !values->consts ? "consts" : NULL;
+    if (missing)
+        return fail(ctx, TILE_ERR_ARG, "kernel %s: tile_launch_values.%s is NULL",
+                    b->view.kernels[index].name, missing);
     Launch a = {values->pointers, values->strides, values->symbols, values->scalars,
                 values->consts};
     return launch(ctx, b, (uint32_t)index, &a, stream);
@@ -1038,6 +1050,9 @@ tile_status tile_launch(tile_context *ctx, tile_bundle *b, const char *kernel,
 {
     if (!ctx || !b || !kernel || (nargs && !args))
         return fail(ctx, TILE_ERR_ARG, "tile_launch: a NULL argument");
+    if (b->ctx != ctx)
+        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
+                    "bundle's modules belong to the context that loaded it)");
     int ki = tile_bundle_find_kernel(b, kernel);
     if (ki < 0)
         return fail(ctx, TILE_ERR_ARG, "the bundle has no kernel named '%s'", kernel);

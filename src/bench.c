@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "files.h"
 #include "gpu.h"
 
 static const char *const usage_bench =
@@ -126,8 +127,12 @@ static int parse_bench_args(int argc, char **argv, BenchRequest *req)
     };
     req->reps = 20;
     req->warmup = 3;
+    static const int single[] = {OPT_REPS, OPT_WARMUP, OPT_JSON, OPT_PTX, OPT_TARGET, 0};
+    bool seen[OPTION_VALS] = {false};
     int c, status;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h':
         case OPT_HELP:
@@ -167,15 +172,13 @@ static int parse_bench_args(int argc, char **argv, BenchRequest *req)
                                                "NAME=VALUE", usage_bench)))
                 return status;
             break;
-        case OPT_SEED: {
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (req->seed_given || !*optarg || *end || optarg[0] == '-')
-                return bench_usage_error("--seed '%s': expected one non-negative number", optarg);
-            req->spec.seed = v;
+        case OPT_SEED:
+            if (req->seed_given)
+                return bench_usage_error("%s", "--seed given twice");
+            if (parse_seed(optarg, &req->spec.seed) != 0)
+                return EXIT_USAGE;
             req->seed_given = true;
             break;
-        }
         case OPT_REPS:
             if ((status = parse_count("--reps", optarg, 1, &req->reps)))
                 return status;
@@ -354,7 +357,9 @@ static int bench_request(BenchRequest *req)
             status = EXIT_USAGE;
             goto done;
         }
-    if ((status = check_names(req, ks)) != EXIT_OK)
+    if ((status = check_names(req, ks)) != EXIT_OK ||
+        (status = launch_cli_refuse_outputs(&req->spec, prog, req->ptx_path,
+                                            req->json_path)) != EXIT_OK)
         goto done;
     for (int k = 0; k < req->nkernels; k++) {
         if (filter_spec(ks[k], &req->spec, &bk[k].spec) != 0) {
@@ -521,13 +526,14 @@ static int bench_request(BenchRequest *req)
             }
             break;
         }
-    if (req->json_path) {
-        FILE *f = fopen(req->json_path, "w");
-        if (!f) {
-            fprintf(stderr, "tilec: error: cannot write '%s'\n", req->json_path);
-            status = EXIT_INPUT;
-            goto done;
-        }
+    OutFile *json = NULL;
+    if (req->json_path && !(json = outfile_open(req->json_path, err, sizeof err))) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (json) {
+        FILE *f = json->f;
         fprintf(f, "{\n  \"device\": \"%s\",\n  \"sm_count\": %d,\n  \"target\": \"%s\",\n  \"kernels\": [",
                 gpu.info.name, gpu.info.sm_count, gpu.target->name);
         for (int k = 0; k < req->nkernels; k++) {
@@ -550,7 +556,10 @@ static int bench_request(BenchRequest *req)
         fputs(",\n", f);
         print_json_times(f, "warm", warm, req->reps, &figs[1]);
         fputs("\n}\n", f);
-        fclose(f);
+        if (outfile_commit(json, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: %s\n", err);
+            status = EXIT_INPUT;
+        }
     }
 done:
     fflush(stdout);

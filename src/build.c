@@ -1,6 +1,5 @@
 /* build.c — `tilec build`: runs the front end, then prints the requested stage. Bundles
    (PTX + launchers) come with codegen and the runtime. */
-#include <errno.h>
 #include <string.h>
 
 #include <stdlib.h>
@@ -9,33 +8,13 @@
 #include "autotune.h"
 #include "bundle.h"
 #include "driver.h"
+#include "files.h"
 #include "tir.h"
-
-/* Opens -o or standard output; NULL (with a message) if the file cannot be written. */
-static FILE *open_output(const char *path)
-{
-    if (!path || strcmp(path, "-") == 0)
-        return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "tilec: error: cannot write '%s': %s\n", path, strerror(errno));
-    return f;
-}
-
-static int close_output(FILE *f, const char *path)
-{
-    if (f == stdout)
-        return fflush(f) == 0 ? EXIT_OK : EXIT_INPUT;
-    if (fclose(f) != 0) {
-        fprintf(stderr, "tilec: error: cannot write '%s': %s\n", path, strerror(errno));
-        return EXIT_INPUT;
-    }
-    return EXIT_OK;
-}
 
 typedef struct ConstTaker {
     const Kernel *k;
     int64_t *const_values;
+    bool *given;             /* per parameter index */
 } ConstTaker;
 
 static int take_const(void *ctx, const char *name, const char *value)
@@ -43,8 +22,15 @@ static int take_const(void *ctx, const char *name, const char *value)
     ConstTaker *t = ctx;
     for (int i = 0; i < t->k->nparams; i++) {
         const Param *param = t->k->params[i];
-        if (param->kind == PARAM_CONST && strcmp(param->name, name) == 0)
-            return parse_const_value(param, value, &t->const_values[param->index]) ? -1 : 1;
+        if (param->kind != PARAM_CONST || strcmp(param->name, name) != 0)
+            continue;
+        if (t->given[i]) {
+            fprintf(stderr, "tilec: error: --config: const %s is given twice (one value per "
+                    "lowering)\n", name);
+            return -1;
+        }
+        t->given[i] = true;
+        return parse_const_value(param, value, &t->const_values[param->index]) ? -1 : 1;
     }
     return 0;
 }
@@ -56,7 +42,12 @@ static int split_config(const Kernel *k, const char *text, int64_t *const_values
                         Config *tunables)
 {
     char rest[4096], err[512];
-    ConstTaker taker = {k, const_values};
+    bool given[64] = {false};
+    if (k->nparams > 64) {
+        fprintf(stderr, "tilec: error: kernel %s has more than 64 parameters\n", k->name);
+        return -1;
+    }
+    ConstTaker taker = {k, const_values, given};
     if (config_split(text, take_const, &taker, rest, sizeof rest) != 0)
         return -1;
     if (config_parse(rest, tunables, err, sizeof err) != 0) {
@@ -111,12 +102,18 @@ typedef struct VariantTaker {
     const Kernel *k;
     int64_t *full_sizes;
     AlignClass *align;
+    bool align_given;
 } VariantTaker;
 
 static int take_variant(void *ctx, const char *name, const char *value)
 {
     VariantTaker *t = ctx;
     if (strcmp(name, "align") == 0) {
+        if (t->align_given) {
+            fputs("tilec: error: --config: align is given twice\n", stderr);
+            return -1;
+        }
+        t->align_given = true;
         for (int c = 0; c < ALIGN_CLASS_COUNT; c++)
             if (strcmp(value, align_class_name((AlignClass)c)) == 0) {
                 *t->align = (AlignClass)c;
@@ -127,11 +124,17 @@ static int take_variant(void *ctx, const char *name, const char *value)
     }
     for (int i = 0; i < t->k->nsyms; i++)
         if (t->k->syms[i]->is_full && strcmp(t->k->syms[i]->name, name) == 0) {
+            if (t->full_sizes[i]) {
+                fprintf(stderr, "tilec: error: --config: %s is given twice; --emit compiles one "
+                        "size (%s=%lld), a bundle several from one entry (%s=%lld|%s)\n", name,
+                        name, (long long)t->full_sizes[i], name, (long long)t->full_sizes[i], value);
+                return -1;
+            }
             char *end = NULL;
             long long v = strtoll(value, &end, 10);
-            if (!end || *end || v <= 0 || v > 65536) {
-                fprintf(stderr, "tilec: error: --config %s=%s: expected a size from 1 to 65536\n",
-                        name, value);
+            if (!end || *end || v <= 0 || v > TIR_MAX_FULL_AXIS) {
+                fprintf(stderr, "tilec: error: --config %s=%s: expected a size from 1 to %d\n",
+                        name, value, TIR_MAX_FULL_AXIS);
                 return -1;
             }
             t->full_sizes[i] = v;
@@ -146,7 +149,7 @@ static int take_variant(void *ctx, const char *name, const char *value)
 static int split_variant(const Kernel *k, const char *text, char *rest, size_t restlen,
                          int64_t *full_sizes, AlignClass *align)
 {
-    VariantTaker taker = {k, full_sizes, align};
+    VariantTaker taker = {k, full_sizes, align, false};
     return config_split(text, take_variant, &taker, rest, restlen);
 }
 
@@ -305,7 +308,7 @@ static int load_tuned(const BuildRequest *req, const Program *p, Arena *a, Bundl
             fprintf(stderr, "tilec: error: --tuned: %s\n", err);
             return EXIT_INPUT;
         }
-        snprintf(path, sizeof path, "%s/tune-cache.json", dir);
+        autotune_cache_path(dir, path, sizeof path);
         TuneTable t;
         if (access(path, F_OK) != 0)
             fprintf(stderr, "tilec: note: --tuned: no tune cache at %s; the bundle gets the "
@@ -332,13 +335,60 @@ static int load_tuned(const BuildRequest *req, const Program *p, Arena *a, Bundl
     return EXIT_OK;
 }
 
+/* Refuses -o (and a bundle's header) when it names one of the build's inputs: the source
+   files, the --tuned-from table, or the tune cache --tuned reads. */
+static int refuse_outputs_onto_inputs(const BuildRequest *req, const Program *p, Arena *a)
+{
+    char dir[4096], err[512], cache[4200] = "";
+    if (req->tuned && autotune_cache_dir(dir, sizeof dir, err, sizeof err) == 0)
+        autotune_cache_path(dir, cache, sizeof cache);
+    const char *extra[] = {req->tuned_from, cache[0] ? cache : NULL};
+    int status = refuse_output_onto_input(req->output, p, extra, 2);
+    if (status == EXIT_OK && req->emit == EMIT_NONE && req->output)
+        status = refuse_output_onto_input(bundle_header_path(a, req->output), p, extra, 2);
+    return status;
+}
+
+/* --emit=STAGE: every kernel asked for, to -o or standard output. */
+static int emit_stage(const BuildRequest *req, const Program *p, Arena *arena, Diag *diag)
+{
+    char err[8400];
+    OutFile *out = outfile_open(req->output, err, sizeof err);
+    if (!out) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        return EXIT_INPUT;
+    }
+    int status = EXIT_OK;
+    if (req->emit == EMIT_AST)
+        ast_print(out->f, p, req->kernel);
+    for (int i = 0; i < p->nkernels && status == EXIT_OK && req->emit != EMIT_AST; i++) {
+        const Kernel *k = p->kernels[i];
+        if (req->kernel && strcmp(req->kernel, k->name) != 0)
+            continue;
+        if (req->emit == EMIT_IR)
+            status = emit_ir(out->f, arena, diag, k, req->config);
+        else
+            status = emit_code(out->f, arena, diag, k, req->config,
+                               req->target ? req->target : target_lookup("sm_90a"),
+                               req->emit == EMIT_LLVM);
+    }
+    if (status != EXIT_OK) {
+        outfile_discard(out);   /* a file keeps what it held; standard output gets what came */
+        return status;
+    }
+    if (outfile_commit(out, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
 int run_build(const BuildRequest *req)
 {
     Arena arena = {0};
     Diag diag = {.out = stderr};
     Program *p;
     int status = EXIT_OK;
-    FILE *out = NULL;
     if (front_end(&arena, &diag, req->path, req->target, &p)) {
         status = EXIT_INPUT;
         goto done;
@@ -347,46 +397,18 @@ int run_build(const BuildRequest *req)
         status = EXIT_USAGE;
         goto done;
     }
-    switch (req->emit) {
-    case EMIT_AST:
-        if (!(out = open_output(req->output))) {
-            status = EXIT_INPUT;
-            goto done;
-        }
-        ast_print(out, p, req->kernel);
-        status = close_output(out, req->output);
-        break;
-    case EMIT_NONE: {
-        BundleTuned *tuned = NULL;
-        int ntuned = 0;
-        if (req->tuned || req->tuned_from)
-            status = load_tuned(req, p, &arena, &tuned, &ntuned);
-        if (status == EXIT_OK)
-            status = build_bundle(req, p, tuned, ntuned, &arena, &diag);
-        break;
+    if ((status = refuse_outputs_onto_inputs(req, p, &arena)) != EXIT_OK)
+        goto done;
+    if (req->emit != EMIT_NONE) {
+        status = emit_stage(req, p, &arena, &diag);
+        goto done;
     }
-    case EMIT_IR:
-    case EMIT_LLVM:
-    case EMIT_PTX:
-        if (!(out = open_output(req->output))) {
-            status = EXIT_INPUT;
-            goto done;
-        }
-        for (int i = 0; i < p->nkernels && status == EXIT_OK; i++) {
-            const Kernel *k = p->kernels[i];
-            if (req->kernel && strcmp(req->kernel, k->name) != 0)
-                continue;
-            if (req->emit == EMIT_IR)
-                status = emit_ir(out, &arena, &diag, k, req->config);
-            else
-                status = emit_code(out, &arena, &diag, k, req->config,
-                                   req->target ? req->target : target_lookup("sm_90a"),
-                                   req->emit == EMIT_LLVM);
-        }
-        if (close_output(out, req->output) != EXIT_OK && status == EXIT_OK)
-            status = EXIT_INPUT;
-        break;
-    }
+    BundleTuned *tuned = NULL;
+    int ntuned = 0;
+    if (req->tuned || req->tuned_from)
+        status = load_tuned(req, p, &arena, &tuned, &ntuned);
+    if (status == EXIT_OK)
+        status = build_bundle(req, p, tuned, ntuned, &arena, &diag);
 done:
     arena_free(&arena);
     return status;

@@ -36,7 +36,12 @@ typedef struct BundleOptions {
     const char *ptxas;         /* NULL: "ptxas" from PATH when there; "": no cubins */
     const BundleTuned *tuned;  /* tuned dispatch entries (any kernel; others are skipped) */
     int ntuned;
+    int64_t max_variants;      /* most variants one kernel may need; 0: BUNDLE_MAX_VARIANTS */
 } BundleOptions;
+
+/* The default limit on a kernel's variants (const combinations x full-axis sizes x align
+   classes): each is a compile, so 24 const bools would take days. --max-variants. */
+#define BUNDLE_MAX_VARIANTS 256
 
 /* Lowers every kernel for each const value, compiles each variant (config, full-axis sizes,
    align classes vec16 and any), and writes the bundle and the header. Returns an EXIT_*
@@ -46,5 +51,8 @@ typedef struct BundleOptions {
 void bundle_const_key(const Kernel *k, const int64_t *const_values, char *buf, size_t size);
 
 int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOptions *opts);
+
+/* The launcher header beside a bundle: NAME.tbn's is NAME.h, any other path's PATH.h. */
+char *bundle_header_path(Arena *a, const char *bundle_path);
 
 #endif

@@ -14,6 +14,7 @@
 #include "bundle.h"
 #include "bundle_format.h"
 #include "driver.h"
+#include "files.h"
 #include "tir.h"
 
 _Static_assert((int)DT_F32 == (int)TBN_DT_F32 && (int)DT_BF16 == (int)TBN_DT_BF16 && (int)DT_F8E5M2 == (int)TBN_DT_F8E5M2 &&
@@ -239,9 +240,10 @@ static int parse_int_list(const char *text, int64_t *out, int max, const char *w
         char *end;
         errno = 0;
         long long v = strtoll(p, &end, 0);
-        if (errno || end == p || (*end && *end != '|') || v < 1 || n == max) {
-            fprintf(stderr, "tilec: error: --config %s=%s: expected up to %d positive sizes "
-                    "separated by '|'\n", what, text, max);
+        if (errno || end == p || (*end && *end != '|') || v < 1 || v > TIR_MAX_FULL_AXIS ||
+            n == max) {
+            fprintf(stderr, "tilec: error: --config %s=%s: expected up to %d sizes from 1 to %d "
+                    "separated by '|'\n", what, text, max, TIR_MAX_FULL_AXIS);
             return -1;
         }
         out[n++] = v;
@@ -268,6 +270,11 @@ static int take_plan_entry(void *ctx, const char *name, const char *value)
         const Param *pa = k->params[i];
         if (pa->kind != PARAM_CONST || strcmp(pa->name, name) != 0)
             continue;
+        if (t->given[i]) {
+            fprintf(stderr, "tilec: error: --config: const %s is given twice (leave it out to "
+                    "build every value)\n", name);
+            return -1;
+        }
         int64_t *v = arena_alloc(t->arena, sizeof *v);
         if (parse_const_value(pa, value, v) != 0)
             return -1;
@@ -279,6 +286,14 @@ static int take_plan_entry(void *ctx, const char *name, const char *value)
     for (int s = 0; s < k->nsyms; s++) {
         if (!k->syms[s]->is_full || strcmp(k->syms[s]->name, name) != 0)
             continue;
+        if (t->plan->nfull_values[s]) {
+            fprintf(stderr, "tilec: error: --config: %s is given twice: give several sizes in "
+                    "one entry, %s=", name, name);
+            for (int i = 0; i < t->plan->nfull_values[s]; i++)
+                fprintf(stderr, "%lld|", (long long)t->plan->full_values[s][i]);
+            fprintf(stderr, "%s\n", value);
+            return -1;
+        }
         int n = parse_int_list(value, t->plan->full_values[s], MAX_SIZES, name);
         if (n < 0)
             return -1;
@@ -334,6 +349,39 @@ static int plan_kernel(Arena *a, const Kernel *k, const char *config, KernelPlan
             return -1;
         }
     return 0;
+}
+
+/* Every const combination x every full-axis size x 2 align classes is compiled: refuses
+   more than `limit` before compiling any, naming what multiplies the count. */
+static int check_variant_count(const Kernel *k, const KernelPlan *plan, int64_t limit)
+{
+    int64_t count = 2;
+    char factors[1024];
+    size_t used = 0;
+    factors[0] = 0;
+    for (int i = 0; i <= k->nparams + k->nsyms; i++) {
+        const char *name = NULL;
+        int n = 1;
+        if (i < k->nparams && k->params[i]->kind == PARAM_CONST)
+            name = k->params[i]->name, n = plan->nconst_choice[i];
+        else if (i >= k->nparams && i < k->nparams + k->nsyms && k->syms[i - k->nparams]->is_full)
+            name = k->syms[i - k->nparams]->name, n = plan->nfull_values[i - k->nparams];
+        else if (i == k->nparams + k->nsyms)
+            name = "align classes", n = 2;
+        if (!name || n < 2)
+            continue;
+        if (i < k->nparams + k->nsyms && __builtin_mul_overflow(count, n, &count))
+            count = INT64_MAX;
+        if (used < sizeof factors)
+            used += (size_t)snprintf(factors + used, sizeof factors - used, "%s%s (%d)",
+                                     used ? " x " : "", name, n);
+    }
+    if (count <= limit)
+        return 0;
+    fprintf(stderr, "tilec: error: kernel %s: %lld variants to build (%s), more than the "
+            "limit of %lld: give consts one value (--config NAME=VALUE) or raise the limit "
+            "with --max-variants N\n", k->name, (long long)count, factors, (long long)limit);
+    return -1;
 }
 
 /* ---- cubins through ptxas */
@@ -557,7 +605,8 @@ static void put_default_dispatch(Writer *w, uint32_t kernel, uint32_t variant)
     put_dispatch(w, kernel, variant, "*", NULL, 0);
 }
 
-static int write_file(const char *path, Writer *w)
+/* The bundle's bytes: header, section table, sections (16-byte aligned). */
+static void put_bundle(FILE *f, Writer *w)
 {
     Buf out = {0};
     uint32_t nsec = TBN_SECTION_KINDS;
@@ -592,14 +641,8 @@ static int write_file(const char *path, Writer *w)
     put32(&h, tbn_crc32(0, h.data, 60));
     memcpy(out.data, h.data, TBN_HEADER_SIZE);
     free(h.data);
-    int status = EXIT_OK;
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(out.data, 1, out.len, f) != out.len || fclose(f) != 0) {
-        fprintf(stderr, "tilec: error: cannot write '%s': %s\n", path, strerror(errno));
-        status = EXIT_INPUT;
-    }
+    fwrite(out.data, 1, out.len, f);   /* errors: outfile_commit reports them */
     free(out.data);
-    return status;
 }
 
 /* ---- the launcher header */
@@ -773,7 +816,7 @@ static char *derive_name(Arena *a, const char *path)
     return name;
 }
 
-static char *derive_header(Arena *a, const char *path)
+char *bundle_header_path(Arena *a, const char *path)
 {
     size_t n = strlen(path);
     if (n > 4 && strcmp(path + n - 4, ".tbn") == 0)
@@ -974,6 +1017,8 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
     KernelPlan *plan = arena_alloc(a, sizeof *plan);
     if (plan_kernel(a, k, o->config, plan) != 0)
         return EXIT_USAGE;
+    if (check_variant_count(k, plan, o->max_variants > 0 ? o->max_variants : BUNDLE_MAX_VARIANTS))
+        return EXIT_INPUT;
     BundleCompileFn compile = o->compile ? o->compile : codegen_compile;
     int64_t *const_values = arena_alloc(a, sizeof(int64_t) * (size_t)(k->nparams + 1));
     int idx[64] = {0};
@@ -1099,7 +1144,7 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
     memset(&w, 0, sizeof w);
     put_string(&w, "");
     const char *name = o->name ? o->name : derive_name(a, o->path);
-    const char *header = o->header_path ? o->header_path : derive_header(a, o->path);
+    const char *header = o->header_path ? o->header_path : bundle_header_path(a, o->path);
     const char *ptxas = find_ptxas(o);
     KernelOut *outs = arena_alloc(a, sizeof *outs * (size_t)(p->nkernels + 1));
     int status = EXIT_OK;
@@ -1109,30 +1154,40 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
         status = build_kernel(a, d, o, p->kernels[i], &w, w.nkernels, &outs[w.nkernels], ptxas);
         w.nkernels++;
     }
-    if (status == EXIT_OK)
-        status = write_file(o->path, &w);
+    /* both files written before either replaces its old one */
+    char err[8400];
+    OutFile *bundle = NULL, *launchers = NULL;
+    if (status == EXIT_OK && (!(bundle = outfile_open(o->path, err, sizeof err)) ||
+                              !(launchers = outfile_open(header, err, sizeof err)))) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        status = EXIT_INPUT;
+    }
     if (status == EXIT_OK) {
-        FILE *f = fopen(header, "w");
-        if (!f) {
-            fprintf(stderr, "tilec: error: cannot write '%s': %s\n", header, strerror(errno));
+        put_bundle(bundle->f, &w);
+        char *guard = arena_printf(a, "TILE_BUNDLE_%s_H", name);
+        for (char *c = guard; *c; c++)
+            *c = (char)toupper((unsigned char)*c);
+        FILE *f = launchers->f;
+        fprintf(f, "/* %s — typed launchers for the kernels of %s, generated by tilec build"
+                "\n   from %s. Each returns a tile_status; see docs/runtime.md. */\n"
+                "#ifndef %s\n#define %s\n\n#include <tile.h>\n", header, o->path,
+                p->files ? p->files->path : "?", guard, guard);
+        for (uint32_t i = 0; i < w.nkernels; i++)
+            header_kernel(f, name, (int)i, outs[i].signature_tk, outs[i].signature);
+        fputs("\n#endif\n", f);
+        int committed = outfile_commit(bundle, err, sizeof err);
+        bundle = NULL;
+        if (committed == 0) {
+            committed = outfile_commit(launchers, err, sizeof err);
+            launchers = NULL;
+        }
+        if (committed != 0) {
+            fprintf(stderr, "tilec: error: %s\n", err);
             status = EXIT_INPUT;
-        } else {
-            char *guard = arena_printf(a, "TILE_BUNDLE_%s_H", name);
-            for (char *c = guard; *c; c++)
-                *c = (char)toupper((unsigned char)*c);
-            fprintf(f, "/* %s — typed launchers for the kernels of %s, generated by tilec build"
-                    "\n   from %s. Each returns a tile_status; see docs/runtime.md. */\n"
-                    "#ifndef %s\n#define %s\n\n#include <tile.h>\n", header, o->path,
-                    p->files ? p->files->path : "?", guard, guard);
-            for (uint32_t i = 0; i < w.nkernels; i++)
-                header_kernel(f, name, (int)i, outs[i].signature_tk, outs[i].signature);
-            fputs("\n#endif\n", f);
-            if (fclose(f) != 0) {
-                fprintf(stderr, "tilec: error: cannot write '%s'\n", header);
-                status = EXIT_INPUT;
-            }
         }
     }
+    outfile_discard(bundle);
+    outfile_discard(launchers);
     for (int k = 0; k <= TBN_SECTION_KINDS; k++)
         free(w.sec[k].data);
     return status;
@@ -1148,6 +1203,7 @@ int build_bundle(const BuildRequest *req, const Program *p, const BundleTuned *t
         return EXIT_USAGE;
     }
     BundleOptions o = {.path = req->output, .kernel = req->kernel, .config = req->config,
-                       .target = req->target, .tuned = tuned, .ntuned = ntuned};
+                       .target = req->target, .tuned = tuned, .ntuned = ntuned,
+                       .max_variants = req->max_variants};
     return bundle_write_program(a, d, p, &o);
 }

@@ -159,7 +159,11 @@ int config_resolve(const TirKernel *k, const Config *user, Config *out, char *er
             return -1;
         }
         if (config_set(out, t->name, v) != 0) {
-            snprintf(err, errlen, "too many tunables (at most %d)", CONFIG_MAX_ENTRIES);
+            if (strlen(t->name) >= CONFIG_MAX_NAME)
+                snprintf(err, errlen, "tunable name '%.20s...' is longer than %d bytes", t->name,
+                         CONFIG_MAX_NAME - 1);
+            else
+                snprintf(err, errlen, "too many tunables (at most %d)", CONFIG_MAX_ENTRIES);
             return -1;
         }
     }

@@ -1,11 +1,13 @@
 /* driver.c — command-line pieces several commands share (run, bench, tune, build and the
-   bundle writer): choosing a kernel by name, reading a const parameter's value, and
-   splitting --config text between what a command takes itself and the tunables. */
+   bundle writer): choosing a kernel by name, reading a const parameter's value,
+   splitting --config text between what a command takes itself and the tunables, and
+   refusing an output that would overwrite an input. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
+#include "files.h"
 
 const Kernel *choose_kernel(const Program *p, const char *name)
 {
@@ -66,6 +68,60 @@ int parse_const_value(const Param *param, const char *text, int64_t *out)
     return 0;
 }
 
+int parse_seed(const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (!*text || *end || text[0] == '-' || text[0] == '+' || text[0] == ' ') {
+        fprintf(stderr, "tilec: error: --seed '%s' is not a number (expected 0 to %llu)\n",
+                text, (unsigned long long)UINT64_MAX);
+        return -1;
+    }
+    if (errno == ERANGE) {
+        fprintf(stderr, "tilec: error: --seed '%s' is out of range (0 to %llu)\n", text,
+                (unsigned long long)UINT64_MAX);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+bool option_repeated(const struct option *longopts, const int *single, int val, bool *seen)
+{
+    bool listed = false;
+    for (int i = 0; single[i]; i++)
+        listed = listed || single[i] == val;
+    if (!listed || val < 0 || val >= OPTION_VALS)
+        return false;
+    if (!seen[val]) {
+        seen[val] = true;
+        return false;
+    }
+    const char *name = "?";
+    for (int i = 0; longopts[i].name; i++)
+        if (longopts[i].val == val)
+            name = longopts[i].name;
+    fprintf(stderr, "tilec: error: --%s given twice\n", name);
+    return true;
+}
+
+bool parse_limit(const char *text, int64_t *out)
+{
+    if (!(*text >= '0' && *text <= '9'))
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (shift)
+        end++;
+    if (errno || *end || v < 1 || v > (INT64_MAX >> shift))
+        return false;
+    *out = (int64_t)v << shift;
+    return true;
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ')
@@ -105,4 +161,28 @@ int config_split(const char *text, ConfigEntryFn take, void *ctx, char *rest, si
         }
     }
     return 0;
+}
+
+int refuse_output_onto_input(const char *output, const Program *p, const char *const *extra,
+                             int nextra)
+{
+    int n = 0;
+    for (const SourceFile *f = p ? p->files : NULL; f; f = f->next)
+        n++;
+    const char **inputs = malloc(sizeof *inputs * (size_t)(n + nextra + 1));
+    if (!inputs) {
+        fputs("tilec: error: out of memory\n", stderr);
+        return EXIT_INPUT;
+    }
+    n = 0;
+    for (const SourceFile *f = p ? p->files : NULL; f; f = f->next)
+        inputs[n++] = f->path;
+    for (int i = 0; i < nextra; i++)
+        inputs[n++] = extra[i];
+    char err[8400];
+    int refused = outfile_refuse_input(output, inputs, n, err, sizeof err);
+    free(inputs);
+    if (refused)
+        fprintf(stderr, "tilec: error: %s\n", err);
+    return refused ? EXIT_USAGE : EXIT_OK;
 }

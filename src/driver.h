@@ -3,6 +3,8 @@
 #ifndef TILEC_DRIVER_H
 #define TILEC_DRIVER_H
 
+#include <getopt.h>
+
 #include "codegen.h"
 #include "tilec.h"
 
@@ -37,6 +39,27 @@ typedef int (*ConfigEntryFn)(void *ctx, const char *name, const char *value);
    separated, for config_parse. Returns 0, or -1 after printing a message. */
 int config_split(const char *text, ConfigEntryFn take, void *ctx, char *rest, size_t restlen);
 
+/* --seed N (run, bench, tune): a decimal or 0x integer from 0 to 2^64 - 1. Returns 0, or
+   -1 after printing why. */
+int parse_seed(const char *text, uint64_t *out);
+
+/* EXIT_USAGE after printing why when `output` names the same file as one of the program's
+   source files or of the `nextra` other inputs (a table, data files; NULL entries are
+   skipped); EXIT_OK otherwise. */
+int refuse_output_onto_input(const char *output, const Program *p, const char *const *extra,
+                             int nextra);
+
+/* Whether option `val` (a getopt_long val, below OPTION_VALS) is one of the single-valued
+   options `single` (0-terminated) given a second time: records it in `seen` and then
+   prints "tilec: error: --NAME given twice" (a later one would silently win). */
+enum { OPTION_VALS = 512 };
+bool option_repeated(const struct option *longopts, const int *single, int val, bool *seen);
+
+/* A limit given on the command line (--max-variants, --max-programs, --max-bytes): a
+   positive integer, optionally followed by K, M or G (times 2^10, 2^20, 2^30). False when
+   it is not one (or overflows int64). */
+bool parse_limit(const char *text, int64_t *out);
+
 /* ---- build.c: `tilec build` */
 
 typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_LLVM, EMIT_PTX } EmitStage;
@@ -50,6 +73,7 @@ typedef struct BuildRequest {
     const char *tuned_from;  /* --tuned-from FILE: an exported table's configs (likewise) */
     EmitStage emit;
     const Target *target;
+    int64_t max_variants;    /* --max-variants: most variants a bundle's kernel may need */
 } BuildRequest;
 
 int run_build(const BuildRequest *req);

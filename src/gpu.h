@@ -151,6 +151,11 @@ int launch_cli_target(const char *arg, const Target **out, const char *usage);
 int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char *kernel_name,
                        const LaunchSpec *spec, const char *config_text, bool no_mask_inference,
                        TirKernel **out_tir, Config *out_config);
+/* Refuses (EXIT_USAGE, after printing why) an --out path, or `other_output` (bench's
+   --json; may be NULL), that names one of the command's inputs (a source file, an --in
+   file or the --ptx file) or the same file as another of these outputs. */
+int launch_cli_refuse_outputs(const LaunchSpec *spec, const Program *prog, const char *ptx_path,
+                              const char *other_output);
 /* A whole file as NUL-terminated text in the arena; NULL with a message in err. */
 char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errlen);
 

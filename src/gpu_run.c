@@ -293,18 +293,23 @@ GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Con
         g = driver_failure(s, st, "raising the dynamic shared-memory limit", err, errlen);
         goto fail;
     }
-    double *scalars = calloc((size_t)k->nparams + 1, sizeof *scalars);
-    if (!scalars) {
+    double *floats = calloc((size_t)k->nparams + 1, sizeof *floats);
+    int64_t *ints = calloc((size_t)k->nparams + 1, sizeof *ints);
+    if (!floats || !ints) {
+        free(floats);
+        free(ints);
         g = report(GPU_FAILED, err, errlen, "out of memory");
         goto fail;
     }
-    for (int i = 0; i < k->nparams; i++)
-        scalars[i] = dtype_is_float(k->params[i].dtype) ? args->args[i].fvalue
-                                                        : (double)args->args[i].ivalue;
+    for (int i = 0; i < k->nparams; i++) {
+        floats[i] = args->args[i].fvalue;
+        ints[i] = args->args[i].ivalue;
+    }
     char gerr[512];
-    out->programs = codegen_grid_programs(k, &out->config, args->sym_values, scalars, gerr,
+    out->programs = codegen_grid_programs(k, &out->config, args->sym_values, ints, floats, gerr,
                                           sizeof gerr);
-    free(scalars);
+    free(floats);
+    free(ints);
     if (out->programs < 0) {
         g = report(GPU_COMPILE, err, errlen, "the grid of %s: %s", k->name, gerr);
         goto fail;

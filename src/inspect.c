@@ -2,7 +2,6 @@
    what it holds: kernels and their signatures, variants (config, consts, full-axis sizes,
    align class, target, threads, shared memory, code sizes), the dispatch table (what each
    entry matches: GPU, const values, align class, shape), targets. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,34 +140,14 @@ static void print_targets(const TbnBundle *b)
 
 static int inspect_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "tilec: error: cannot read '%s': %s\n", path, strerror(errno));
-        return EXIT_INPUT;
-    }
-    size_t cap = 1 << 16, len = 0;
-    uint8_t *data = malloc(cap);
-    size_t n;
-    while (data && (n = fread(data + len, 1, cap - len, f)) > 0) {
-        len += n;
-        if (len == cap) {
-            uint8_t *grown = realloc(data, cap * 2);
-            if (!grown) {
-                free(data);
-                data = NULL;
-                break;
-            }
-            data = grown;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (!data) {
-        fprintf(stderr, "tilec: error: out of memory reading '%s'\n", path);
+    uint8_t *data;
+    size_t len;
+    char err[4400];
+    if (tbn_read_file(path, &data, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: error: %s\n", err);
         return EXIT_INPUT;
     }
     TbnBundle b;
-    char err[512];
     int status = EXIT_OK;
     if (tbn_read(data, len, false, &b, err, sizeof err) != 0) {
         fprintf(stderr, "tilec: error: %s: %s\n", path, err);

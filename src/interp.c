@@ -21,6 +21,8 @@ typedef struct Tile {
     int64_t cap;
     float *f;
     int64_t *i;
+    bool overflowed;   /* a scalar computed with i64 arithmetic that overflowed, here or in
+                          an operand: a loop extent or an index must not be one */
     bool inexact;     /* depends on a float sum, a dot, a float atomic_add or ex2/lg2/rsqrt */
 } Tile;
 
@@ -34,6 +36,7 @@ typedef struct Interp {
     const TirKernel *k;
     const Config *config;
     LaunchArgs *args;
+    InterpLimits limits;
     Diag *d;
     Tile *slots;             /* one per TirValue.id */
     LoopState *loops;        /* one per loop variable */
@@ -99,6 +102,7 @@ static Tile *define(Interp *I, const TirValue *v)
     t->inexact = false;
     t->dtype = v->type.dtype;
     t->rank = v->type.rank;
+    t->overflowed = false;
     int64_t count = 1;
     for (int a = 0; a < t->rank; a++) {
         t->shape[a] = axis_size(I, v->type.axes[a]);
@@ -356,6 +360,9 @@ static void op_unary(Interp *I, const TirOp *op)
     } else if (r->i && x->i) {
         for (int64_t e = 0; e < r->count; e++)
             r->i[e] = wrap_int(r->dtype, unary_i(op->sub, x->i[e * step]));
+        if (r->count == 1)
+            r->overflowed = x->overflowed || (r->dtype == DT_I64 && x->i[0] == INT64_MIN &&
+                                               (op->sub == TIR_UN_NEG || op->sub == TIR_UN_ABS));
     } else {
         fail(I, op->loc, "internal error: unary operand and result differ in kind");
     }
@@ -375,7 +382,8 @@ static float binary_f(int sub, float a, float b)
     }
 }
 
-static int64_t binary_i(int sub, int64_t a, int64_t b)
+/* Integer ops of dtype t on values already wrapped to t; the caller wraps the result. */
+static int64_t binary_i(int sub, DType t, int64_t a, int64_t b)
 {
     uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
     switch (sub) {
@@ -393,10 +401,26 @@ static int64_t binary_i(int sub, int64_t a, int64_t b)
     case TIR_BIN_MIN: return a < b ? a : b;
     case TIR_BIN_AND: return a && b;
     case TIR_BIN_OR: return a || b;
-    case TIR_BIN_CDIV:
+    case TIR_BIN_CDIV:   /* a + b - 1 wraps in t, as the folder and codegen compute it */
         if (b == 0) return 0;
-        return binary_i(TIR_BIN_DIV, (int64_t)(ua + ub - 1), b);
+        return binary_i(TIR_BIN_DIV, t, wrap_int(t, (int64_t)(ua + ub - 1)), b);
     default: return 0;
+    }
+}
+
+/* Whether i64 op `sub` on a and b wraps (the interpreter's result is then not the exact
+   one): for the extents and indices that must not. */
+static bool i64_wraps(int sub, int64_t a, int64_t b)
+{
+    int64_t r;
+    switch (sub) {
+    case TIR_BIN_ADD: return __builtin_add_overflow(a, b, &r);
+    case TIR_BIN_SUB: return __builtin_sub_overflow(a, b, &r);
+    case TIR_BIN_MUL: return __builtin_mul_overflow(a, b, &r);
+    case TIR_BIN_DIV: return a == INT64_MIN && b == -1;
+    case TIR_BIN_CDIV: return b != 0 && (__builtin_add_overflow(a, b, &r) ||
+                                         __builtin_sub_overflow(r, 1, &r));
+    default: return false;
     }
 }
 
@@ -467,7 +491,10 @@ static void op_binary(Interp *I, const TirOp *op)
             rf[e] = round_to(r->dtype, binary_f(op->sub, af[e * sa], bf[e * sb]));
     } else if (r->i && a->i && b->i) {
         for (int64_t e = 0; e < n; e++)
-            r->i[e] = wrap_int(r->dtype, binary_i(op->sub, a->i[e * sa], b->i[e * sb]));
+            r->i[e] = wrap_int(r->dtype, binary_i(op->sub, r->dtype, a->i[e * sa], b->i[e * sb]));
+        if (n == 1)
+            r->overflowed = a->overflowed || b->overflowed ||
+                            (r->dtype == DT_I64 && i64_wraps(op->sub, a->i[0], b->i[0]));
     } else {
         fail(I, op->loc, "internal error: binary operands and result differ in kind");
     }
@@ -509,6 +536,7 @@ static void op_cmp(Interp *I, const TirOp *op)
         return;
     }
     int64_t sa = a->count == 1 ? 0 : 1, sb = b->count == 1 ? 0 : 1;
+    r->overflowed = r->count == 1 && (a->overflowed || b->overflowed);
     for (int64_t e = 0; e < r->count; e++) {
         if (a->i && b->i)
             r->i[e] = compare_i(op->sub, a->i[e * sa], b->i[e * sb]);
@@ -531,6 +559,7 @@ static void op_select(Interp *I, const TirOp *op)
         return;
     }
     int64_t sc = c->count == 1 ? 0 : 1, sa = a->count == 1 ? 0 : 1, sb = b->count == 1 ? 0 : 1;
+    r->overflowed = n == 1 && (c->overflowed || a->overflowed || b->overflowed);
     for (int64_t e = 0; e < n; e++) {
         if (r->f)
             r->f[e] = c->i[e * sc] ? a->f[e * sa] : b->f[e * sb];
@@ -548,6 +577,7 @@ static void op_convert(Interp *I, const TirOp *op)
         return;
     }
     DType t = r->dtype;
+    r->overflowed = x->overflowed;
     for (int64_t e = 0; e < r->count; e++) {
         if (r->f && x->f)
             r->f[e] = round_to(t, x->f[e]);
@@ -676,7 +706,7 @@ static void op_reduce(Interp *I, const TirOp *op)
                         continue;
                     int64_t v = x->i[(o * len + l) * inner + in];
                     switch (kind) {
-                    case TIR_RED_SUM: acc = binary_i(TIR_BIN_ADD, acc, v); break;
+                    case TIR_RED_SUM: acc = binary_i(TIR_BIN_ADD, DT_I64, acc, v); break;
                     case TIR_RED_MAX: acc = v > acc ? v : acc; break;
                     case TIR_RED_MIN: acc = v < acc ? v : acc; break;
                     case TIR_RED_AMAX: v = unary_i(TIR_UN_ABS, v); acc = v > acc ? v : acc; break;
@@ -920,6 +950,10 @@ static bool index_lanes(Interp *I, const TirOp *op, const TirType *tile, const H
                     fail(I, op->loc, "internal error: an index value is missing");
                     return false;
                 }
+                if (slot(I, v)->overflowed) {
+                    fail(I, op->loc, "an index of this access overflows i64");
+                    return false;
+                }
                 p = tile_scalar_i(slot(I, v));
                 break;
             }
@@ -962,13 +996,14 @@ static void for_each_lane(Interp *I, const TirOp *op, HostTensor *t, IndexLanes 
     int64_t elem = 0;
     for (;;) {
         bool accessed = true;
-        int64_t off = 0;
-        for (int e = 0; e < nindex; e++) {
-            accessed = accessed && pass[e][lane[e]];
-            off += ix[e].pos[lane[e]] * stride[e];
-        }
-        if (accessed)
+        for (int e = 0; e < nindex && accessed; e++)
+            accessed = pass[e][lane[e]];
+        if (accessed) {   /* inside the tensor (the mask checker saw to it): no overflow */
+            int64_t off = 0;
+            for (int e = 0; e < nindex; e++)
+                off += ix[e].pos[lane[e]] * stride[e];
             fn(I, op, t, elem, off, ctx);
+        }
         elem++;
         int e = nindex - 1;
         while (e >= 0 && ++lane[e] >= ix[e].n)
@@ -1014,7 +1049,7 @@ static void lane_atomic(Interp *I, const TirOp *op, HostTensor *t, int64_t elem,
         store_element(t, off, round_to(t->dtype, r));
     } else {
         int64_t old = load_int(t, off), x = v->i[e];
-        int64_t r = op->sub == TIR_RED_SUM ? binary_i(TIR_BIN_ADD, old, x)
+        int64_t r = op->sub == TIR_RED_SUM ? binary_i(TIR_BIN_ADD, t->dtype, old, x)
                   : op->sub == TIR_RED_MIN ? (x < old ? x : old) : (x > old ? x : old);
         store_int(t, off, r);
     }
@@ -1050,9 +1085,41 @@ static void op_memory(Interp *I, const TirOp *op)
 
 /* ---- loops */
 
-static int64_t extent_value(Interp *I, const TirValue *v)
+static int64_t extent_value(Interp *I, const TirOp *loop, int var)
 {
-    return tile_scalar_i(slot(I, v));
+    const Tile *t = slot(I, loop->operands[var]);
+    if (t->overflowed) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "the extent of loop %s overflows i64 (its arithmetic wrapped)",
+                 I->k->loopvars[loop->loopvars[var]]->name);
+        const TirValue *extent = loop->operands[var];
+        fail(I, extent->def ? extent->def->loc : loop->loc, msg);
+        return 0;
+    }
+    return tile_scalar_i(t);
+}
+
+/* The grid's programs, or one sequential loop's blocks, within --max-programs. */
+static bool blocks_within_limit(Interp *I, const TirOp *loop, const int64_t *nblocks)
+{
+    int64_t total = 1;
+    for (int v = 0; v < loop->nvars; v++)
+        if (__builtin_mul_overflow(total, nblocks[v], &total))
+            total = INT64_MAX;
+    if (total <= I->limits.max_programs)
+        return true;
+    char msg[400];
+    if (loop->opcode == TIR_GRID)
+        snprintf(msg, sizeof msg, "the grid has %lld programs, more than the interpreter's limit "
+                 "of %lld (tilec run --max-programs raises it)", (long long)total,
+                 (long long)I->limits.max_programs);
+    else
+        snprintf(msg, sizeof msg, "loop %s runs %lld blocks, more than the interpreter's limit of "
+                 "%lld (tilec run --max-programs raises it)",
+                 I->k->loopvars[loop->loopvars[0]]->name, (long long)total,
+                 (long long)I->limits.max_programs);
+    fail(I, loop->loc, msg);
+    return false;
 }
 
 /* Runs one loop (FOR or GRID) over every block of its variables, in row-major order. */
@@ -1071,11 +1138,13 @@ static void op_loop(Interp *I, TirOp *op)
     for (int v = 0; v < nvars; v++) {
         int lv = op->loopvars[v];
         LoopState *ls = &I->loops[lv];
-        ls->extent = extent_value(I, op->operands[v]);
+        ls->extent = extent_value(I, op, v);
         ls->begin = 0;
-        nblocks[v] = ls->extent <= 0 ? 0 : (ls->extent + ls->block - 1) / ls->block;
+        nblocks[v] = ls->extent <= 0 ? 0 : tir_cdiv(ls->extent, ls->block);
         empty = empty || nblocks[v] == 0;
     }
+    if (I->failed || !blocks_within_limit(I, op, nblocks))
+        return;
     /* the carried values enter through the loop's results, so a loop that runs no
        iteration yields its initial values */
     for (int c = 0; c < ncarried && op->opcode == TIR_FOR; c++)
@@ -1180,10 +1249,57 @@ static void exec_block(Interp *I, TirBlock *b, const TirOp **yield)
     }
 }
 
-int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag *d,
-               const InterpOptions *opts)
+/* ---- the bytes a run takes: one tile per value, sized by its type under the config */
+
+typedef struct TileBytes {
+    const Interp *I;
+    int64_t bytes;
+} TileBytes;
+
+static void add_value_bytes(TileBytes *tb, const TirValue *v)
 {
-    Interp I = {.k = k, .config = config, .args = args, .d = d, .gpu_arith = opts && opts->gpu_arith};
+    int64_t n = is_float(v->type.dtype) ? (int64_t)sizeof(float) : (int64_t)sizeof(int64_t);
+    for (int a = 0; a < v->type.rank; a++)
+        if (__builtin_mul_overflow(n, axis_size(tb->I, v->type.axes[a]), &n))
+            n = INT64_MAX;
+    if (__builtin_add_overflow(tb->bytes, n, &tb->bytes))
+        tb->bytes = INT64_MAX;
+}
+
+static void add_op_bytes(TirOp *op, void *ctx)
+{
+    for (int r = 0; r < op->nresults; r++)
+        add_value_bytes(ctx, op->results[r]);
+    for (int g = 0; g < 3; g++)
+        for (int a = 0; op->regions[g] && a < op->regions[g]->nargs; a++)
+            add_value_bytes(ctx, op->regions[g]->args[a]);
+}
+
+/* The launch's tensors and every tile within --max-bytes, checked before the run. */
+static bool bytes_within_limit(Interp *I)
+{
+    TileBytes tb = {I, 0};
+    tir_walk(I->k->body, add_op_bytes, &tb);
+    int64_t tensors = 0;
+    for (int i = 0; i < I->args->nargs; i++)
+        tensors += (int64_t)I->args->args[i].tensor.nbytes;
+    if (tb.bytes <= I->limits.max_bytes - tensors)
+        return true;
+    char msg[400];
+    snprintf(msg, sizeof msg, "the run needs %lld bytes of tensors and %s%lld bytes of tiles, "
+             "more than the interpreter's limit of %lld (tilec run --max-bytes raises it)",
+             (long long)tensors, tb.bytes == INT64_MAX ? "more than " : "", (long long)tb.bytes,
+             (long long)I->limits.max_bytes);
+    fail(I, I->k->loc, msg);
+    return false;
+}
+
+int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args,
+               const InterpLimits *limits, const InterpOptions *opts, Diag *d)
+{
+    Interp I = {.k = k, .config = config, .args = args, .d = d,
+                .limits = limits ? *limits : (InterpLimits){INTERP_MAX_PROGRAMS, INTERP_MAX_BYTES},
+                .gpu_arith = opts && opts->gpu_arith};
     int errors_before = d->errors;
     I.slots = calloc((size_t)k->nvalues + 1, sizeof *I.slots);
     I.loops = calloc((size_t)k->nloopvars + 1, sizeof *I.loops);
@@ -1207,6 +1323,8 @@ int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag 
             goto done;
         }
     }
+    if (!bytes_within_limit(&I))
+        goto done;
     const TirOp *yield = NULL;
     exec_block(&I, k->body, &yield);
 done:

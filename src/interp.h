@@ -43,6 +43,7 @@ typedef struct LaunchSpec {
     LaunchShape *shapes;  int nshapes;     /* --shape SYM=N */
     LaunchNamed *outputs; int noutputs;    /* --out PARAM=FILE.npy (only names checked here) */
     uint64_t seed;                         /* random fill of inputs not given */
+    int64_t max_bytes;                     /* most bytes of tensors bound (0: no limit) */
 } LaunchSpec;
 
 /* The status of a binding step: which exit status the command should give. */
@@ -64,7 +65,9 @@ bool tir_param_is_written(const TirKernel *k, int param);
 /* Binds a launch: reads the --in files (converted to each parameter's dtype), binds
    the shape symbols from their shapes and --shape (a disagreement names both sides),
    fills the inputs not given with random values from spec->seed, zeroes the outputs and
-   sets reduction targets to their identity, parses the scalars. On failure out is freed. */
+   sets reduction targets to their identity, parses the scalars. A tensor that would take
+   the bytes bound past spec->max_bytes is refused before it is allocated. On failure out
+   is freed. */
 LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs *out,
                          char *err, size_t errlen);
 void launch_free(LaunchArgs *a);
@@ -72,6 +75,17 @@ void launch_free(LaunchArgs *a);
 void launch_spec_free(LaunchSpec *s);
 
 /* ---- interp.c: the CPU interpreter */
+
+/* What one interpreted run may take (docs/run.md; `tilec run --max-programs/--max-bytes`):
+   programs of the grid (and blocks of any one sequential loop), and bytes of the launch's
+   tensors plus the interpreter's tiles. */
+typedef struct InterpLimits {
+    int64_t max_programs;
+    int64_t max_bytes;
+} InterpLimits;
+
+#define INTERP_MAX_PROGRAMS (INT64_C(1) << 24)
+#define INTERP_MAX_BYTES (INT64_C(4) << 30)
 
 typedef struct InterpOptions {
     /* Follow the GPU's arithmetic (`tilec run --arith=gpu`, docs/run.md): the fmas codegen
@@ -86,10 +100,11 @@ typedef struct InterpOptions {
 } InterpOptions;
 
 /* Runs the kernel under a resolved Config on the bound arguments, writing the outputs
-   in place. Errors (a memory access outside a tensor in a lane no mask covered, a
-   malformed kernel) are reported through d at the op's source location. opts may be
-   NULL (IEEE arithmetic). Returns the number of errors (0 on success). */
-int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args, Diag *d,
-               const InterpOptions *opts);
+   in place. Errors (a memory access outside a tensor in a lane no mask covered, a loop
+   extent or an index whose i64 arithmetic overflowed, a limit exceeded, a malformed
+   kernel) are reported through d at the op's source location. limits NULL: the defaults;
+   opts NULL: IEEE arithmetic. Returns the number of errors (0 on success). */
+int interp_run(const TirKernel *k, const Config *config, LaunchArgs *args,
+               const InterpLimits *limits, const InterpOptions *opts, Diag *d);
 
 #endif

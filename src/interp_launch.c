@@ -301,6 +301,7 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
 {
     memset(out, 0, sizeof *out);
     LaunchStatus st = LAUNCH_OK;
+    int64_t bytes = 0;   /* of the tensors bound so far */
     const char **source = calloc((size_t)k->nsyms + 1, sizeof *source);
     out->nargs = k->nparams;
     out->args = calloc((size_t)k->nparams + 1, sizeof *out->args);
@@ -331,6 +332,7 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
             goto done;
         }
         a->given = true;
+        bytes += (int64_t)a->tensor.nbytes;
         if ((st = bind_dims(k, p, &a->tensor, out->sym_values, source, err, errlen)) != LAUNCH_OK)
             goto done;
     }
@@ -364,9 +366,21 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
         }
         if (a->given)
             continue;
-        int64_t shape[HOST_MAX_RANK];
+        int64_t shape[HOST_MAX_RANK], count;
+        size_t nbytes;
         for (int d = 0; d < p->rank; d++)
             shape[d] = p->dims[d].sym >= 0 ? out->sym_values[p->dims[d].sym] : p->dims[d].value;
+        bool sized = host_shape_size(p->rank, shape, dtype_size(p->dtype), &count, &nbytes);
+        if (spec->max_bytes > 0 && (!sized || (int64_t)nbytes > spec->max_bytes - bytes)) {
+            char size[32] = "more than 2^63";
+            if (sized)
+                snprintf(size, sizeof size, "%zu", nbytes);
+            st = report(LAUNCH_BAD_DATA, err, errlen, "%s: a tensor of %s bytes would take the run "
+                        "past its limit of %lld bytes (--max-bytes raises it)", p->name, size,
+                        (long long)spec->max_bytes);
+            goto done;
+        }
+        bytes += (int64_t)nbytes;
         if (host_alloc(&a->tensor, p->dtype, p->rank, shape) != 0) {
             st = report(LAUNCH_BAD_DATA, err, errlen, "%s: cannot allocate a tensor of this shape", p->name);
             goto done;

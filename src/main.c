@@ -4,6 +4,7 @@
    needs one), 2 bad command line; `tilec tune` exits 130 when Ctrl-C stopped it. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +40,7 @@ static const char *const usage_check =
 static const char *const usage_build =
     "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|llvm|ptx]\n"
     "                        [--config KEY=V,...] [--target sm_90a|sm_89|sm_80]\n"
-    "                        [--tuned] [--tuned-from TABLE]\n"
+    "                        [--tuned] [--tuned-from TABLE] [--max-variants N]\n"
     "\n"
     "Compiles the kernels of FILE.\n"
     "\n"
@@ -58,7 +59,10 @@ static const char *const usage_build =
     "                       table, keyed by GPU name and shape; the defaults stay\n"
     "                       as the fallback (see docs/tuning.md)\n"
     "  --tuned-from TABLE   likewise from a table `tilec tune --export` wrote (on a\n"
-    "                       build machine without a GPU)\n";
+    "                       build machine without a GPU)\n"
+    "  --max-variants N     most variants a bundle's kernel may need (default 256):\n"
+    "                       every const combination x full-axis size x 2 align\n"
+    "                       classes is compiled; more is an error naming them\n";
 
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
@@ -112,8 +116,12 @@ static int cmd_check(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const Target *target = target_lookup("sm_90a");
+    static const int single[] = {'t', 0};
+    bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h': fputs(usage_check, stdout); return EXIT_OK;
         case 't':
@@ -148,11 +156,16 @@ static int cmd_build(int argc, char **argv)
         {"target", required_argument, NULL, 't'},
         {"tuned", no_argument, NULL, 'u'},
         {"tuned-from", required_argument, NULL, 'f'},
+        {"max-variants", required_argument, NULL, 'V'},
         {0, 0, 0, 0},
     };
     BuildRequest req = {.target = target_lookup("sm_90a")};
+    static const int single[] = {'o', 'k', 't', 'V', 0};
+    bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h': fputs(usage_build, stdout); return EXIT_OK;
         case 'o': req.output = optarg; break;
@@ -172,7 +185,13 @@ static int cmd_build(int argc, char **argv)
             if (!(req.target = parse_target(optarg)))
                 return EXIT_USAGE;
             break;
+        case 'V':
+            if (!parse_limit(optarg, &req.max_variants))
+                return usage_error(usage_build, "--max-variants '%s': expected a positive integer", optarg);
+            break;
         case 'e':
+            if (req.emit != EMIT_NONE)
+                return usage_error(usage_build, "%s", "--emit given twice (one stage per build)");
             if (strcmp(optarg, "ast") == 0) req.emit = EMIT_AST;
             else if (strcmp(optarg, "ir") == 0) req.emit = EMIT_IR;
             else if (strcmp(optarg, "llvm") == 0) req.emit = EMIT_LLVM;
@@ -187,12 +206,14 @@ static int cmd_build(int argc, char **argv)
     if (optind + 1 < argc)
         return usage_error(usage_build, "unexpected argument '%s' (build takes one FILE)", argv[optind + 1]);
     req.path = argv[optind];
+    if (req.emit != EMIT_NONE && req.max_variants)
+        return usage_error(usage_build, "%s", "--max-variants limits a bundle's variants: drop --emit (or it)");
     if (req.emit != EMIT_NONE && (req.tuned || req.tuned_from))
         return usage_error(usage_build, "%s", "--tuned and --tuned-from fill a bundle's dispatch table: drop --emit (or them)");
     return run_build(&req);
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
@@ -241,4 +262,21 @@ int main(int argc, char **argv)
     fprintf(stderr, "tilec: error: unknown command '%s'\n", cmd);
     fputs(usage_main, stderr);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    /* Past `ulimit -f` a write then fails with EFBIG, which is reported, instead of the
+       signal killing tilec mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
+    int status = run_command(argc, argv);
+    /* What went to standard output must have arrived (`tilec inspect B > /dev/full`). */
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "tilec: error: cannot write to standard output%s%s\n",
+                errno ? ": " : "", errno ? strerror(errno) : "");
+        if (status == EXIT_OK)
+            status = EXIT_INPUT;
+    }
+    return status;
 }

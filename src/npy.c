@@ -2,6 +2,7 @@
    nothing in the file: every length and the shape are checked against the file's size
    before anything is allocated. Writing produces version 1.0 in C order. */
 #include "hostdata.h"
+#include "files.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -476,9 +477,10 @@ int npy_load(const char *path, DType target, HostTensor *out, char *err, size_t 
     memset(out, 0, sizeof *out);
     if (!dtype_is_float(target) && !dtype_is_int(target) && target != DT_BOOL)
         return report(&sink, "invalid target dtype");
-    FILE *fp = fopen(path, "rb");
+    char why[128];
+    FILE *fp = infile_open(path, why, sizeof why);
     if (!fp)
-        return report(&sink, "cannot open: %s", strerror(errno));
+        return report(&sink, "cannot open: %s", why);
     int rc = load_from_stream(fp, target, out, &sink);
     fclose(fp);
     return rc;
@@ -529,22 +531,22 @@ static int encode_for_save(const HostTensor *t, int64_t offset, unsigned char *d
     }
 }
 
-static int write_elements(FILE *fp, const HostTensor *t)
+/* Errors are the stream's: outfile_commit reports them. */
+static void write_elements(FILE *fp, const HostTensor *t)
 {
     if (host_numel(t) == 0)
-        return 0;
+        return;
     unsigned char chunk[NPY_CHUNK_ELEMENTS * 8];
     size_t used = 0;
     int64_t index[HOST_MAX_RANK] = {0};
     do {
         used += (size_t)encode_for_save(t, host_offset(t, index), chunk + used);
         if (used + 8 > sizeof chunk) {
-            if (fwrite(chunk, 1, used, fp) != used)
-                return -1;
+            fwrite(chunk, 1, used, fp);
             used = 0;
         }
     } while (host_next_index(t->rank, t->shape, index));
-    return fwrite(chunk, 1, used, fp) == used ? 0 : -1;
+    fwrite(chunk, 1, used, fp);
 }
 
 int npy_save(const char *path, const HostTensor *t, char *err, size_t errlen)
@@ -556,25 +558,16 @@ int npy_save(const char *path, const HostTensor *t, char *err, size_t errlen)
     char header[512]; /* 8 dims of 20 digits plus padding fit easily */
     int header_len = format_header(t, header, sizeof header);
 
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return report(&sink, "cannot open for writing: %s", strerror(errno));
+    OutFile *o = outfile_open(path, err, errlen);
+    if (!o)
+        return -1;
     unsigned char prefix[10];
     memcpy(prefix, npy_magic, NPY_MAGIC_LEN);
     prefix[6] = 1;
     prefix[7] = 0;
     store_little_endian(prefix + 8, (uint64_t)header_len, 2);
-    bool ok = fwrite(prefix, 1, sizeof prefix, fp) == sizeof prefix &&
-              fwrite(header, 1, (size_t)header_len, fp) == (size_t)header_len &&
-              write_elements(fp, t) == 0;
-    int saved_errno = errno;
-    if (fclose(fp) != 0 && ok) {
-        ok = false;
-        saved_errno = errno;
-    }
-    if (!ok) {
-        remove(path);
-        return report(&sink, "write failed: %s", strerror(saved_errno));
-    }
-    return 0;
+    fwrite(prefix, 1, sizeof prefix, o->f);
+    fwrite(header, 1, (size_t)header_len, o->f);
+    write_elements(o->f, t);
+    return outfile_commit(o, err, errlen);   /* reports any failed write */
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "files.h"
 #include "tilec.h"
 
 enum { MAX_INCLUDE_DEPTH = 64, SHOWN_PATH_BYTES = 256 };
@@ -28,28 +29,24 @@ typedef struct Loader {
     int nchain;
 } Loader;
 
-/* Reads a whole file into the arena, NUL-terminated; false with errno set on failure. */
-static bool read_file(Arena *a, const char *path, char **text, size_t *len)
+/* Reads a whole regular file into the arena, NUL-terminated; false with the reason in
+   `why` on failure. */
+static bool read_file(Arena *a, const char *path, char **text, size_t *len, char *why,
+                      size_t whylen)
 {
-    FILE *f = fopen(path, "rb");
+    /* Only regular files: a directory, a FIFO or /dev/zero would fail late or never end. */
+    FILE *f = infile_open(path, why, whylen);
     if (!f)
         return false;
-    /* Only regular files: a directory, a FIFO or /dev/zero would fail late or never end. */
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        int err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-        fclose(f);
-        errno = err;
-        return false;
-    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     bool ok = buf != NULL;
+    int error = ok ? 0 : ENOMEM;
     while (ok) {
         if (n == cap) {
             char *bigger = cap < (size_t)INT_MAX / 2 ? realloc(buf, cap * 2) : NULL;
             if (!bigger) {
-                errno = EFBIG;
+                error = EFBIG;
                 ok = false;
                 break;
             }
@@ -60,21 +57,19 @@ static bool read_file(Arena *a, const char *path, char **text, size_t *len)
         n += got;
         if (got == 0) {
             if (ferror(f)) {
-                if (!errno)
-                    errno = EIO;
+                error = errno ? errno : EIO;
                 ok = false;
             }
             break;
         }
     }
-    int saved = errno;
     fclose(f);
     if (ok) {
         *text = arena_strndup(a, buf, n);
         *len = n;
-    }
+    } else
+        snprintf(why, whylen, "%s", strerror(error));
     free(buf);
-    errno = saved;
     return ok;
 }
 
@@ -224,11 +219,11 @@ static void follow_include(Loader *L, const SourceFile *from, const Include *inc
                    MAX_INCLUDE_DEPTH);
         return;
     }
-    char *text;
+    char *text, why[128];
     size_t len;
-    if (!read_file(L->arena, path, &text, &len)) {
+    if (!read_file(L->arena, path, &text, &len, why, sizeof why)) {
         diag_error(L->diag, inc->loc, "cannot read '%.*s%s': %s", SHOWN_PATH_BYTES, path,
-                   strlen(path) > SHOWN_PATH_BYTES ? "..." : "", strerror(errno));
+                   strlen(path) > SHOWN_PATH_BYTES ? "..." : "", why);
         return;
     }
     load_source(L, add_source(L, path, text, len), real);
@@ -311,10 +306,10 @@ static Program *load_root(Arena *a, Diag *d, const char *path, char *text, size_
 
 Program *parse_program(Arena *a, Diag *d, const char *path)
 {
-    char *text;
+    char *text, why[128];
     size_t len;
-    if (!read_file(a, path, &text, &len)) {
-        diag_error(d, (Loc){0}, "cannot read '%s': %s", path, strerror(errno));
+    if (!read_file(a, path, &text, &len, why, sizeof why)) {
+        diag_error(d, (Loc){0}, "cannot read '%s': %s", path, why);
         return NULL;
     }
     char *resolved = realpath(path, NULL);

@@ -29,8 +29,7 @@ static bool eval_operand(const TirOp *op, int i, int64_t *iv, double *fv, int de
     return i < op->noperands && op->operands[i] && eval_rec(op->operands[i], iv, fv, depth + 1);
 }
 
-/* Integer binary ops as the interpreter does them: wrapping, x/0 = x%0 = 0. */
-static bool fold_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out)
+bool tir_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out)
 {
     uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
     switch (sub) {
@@ -49,7 +48,7 @@ static bool fold_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out
             return true;
         }
         int64_t num = wrap_int(t, ua + ub - 1);
-        return fold_int_binary(TIR_BIN_DIV, t, num, b, out);
+        return tir_int_binary(TIR_BIN_DIV, t, num, b, out);
     }
     case TIR_BIN_MAX: *out = a > b ? a : b; return true;
     case TIR_BIN_MIN: *out = a < b ? a : b; return true;
@@ -153,7 +152,7 @@ static bool eval_rec(const TirValue *v, int64_t *iv, double *fv, int depth)
     case TIR_BINARY:
         if (!eval_operand(op, 0, &ai, &af, depth) || !eval_operand(op, 1, &bi, &bf, depth))
             return false;
-        return isf ? fold_float_binary(op->sub, t, af, bf, fv) : fold_int_binary(op->sub, t, ai, bi, iv);
+        return isf ? fold_float_binary(op->sub, t, af, bf, fv) : tir_int_binary(op->sub, t, ai, bi, iv);
     case TIR_CMP: {
         if (!eval_operand(op, 0, &ai, &af, depth) || !eval_operand(op, 1, &bi, &bf, depth))
             return false;
@@ -292,31 +291,134 @@ static bool equivalent(const TirOp *a, const TirOp *b)
     return true;
 }
 
+/* One round walks the ops in order. Pure ops visible at the current point sit on a stack
+   (popped when a block ends) and in hash buckets chained through that stack, so CSE looks
+   at candidates of the same hash only. A replaced value is forwarded, not searched for:
+   each op's operands are resolved through `forward` when the walk reaches it, and every
+   use comes after its definition. Both keep a round linear in the ops. */
 typedef struct Simplifier {
     TirKernel *k;
     bool changed;
-    TirOp **avail;      /* pure ops visible at the current point, for CSE */
+    TirOp **avail;      /* the stack of available pure ops */
+    int *below;         /* per stack entry: the next lower entry of its bucket, or -1 */
     int navail, cap;
+    int *buckets;       /* by hash: the topmost stack entry, or -1 */
+    unsigned nbuckets;  /* a power of two */
+    TirValue **forward; /* by value id: the value that replaced it, or NULL */
+    int nforward;
 } Simplifier;
+
+static uint64_t op_hash(const TirOp *op)
+{
+    uint64_t h = 1469598103934665603u;
+#define MIX(x) (h = (h ^ (uint64_t)(x)) * 1099511628211u)
+    MIX(op->opcode);
+    MIX(op->sub);
+    MIX(op->axis);
+    MIX(op->param);
+    MIX(op->sym);
+    MIX(op->loopvar);
+    for (int i = 0; i < op->noperands; i++)
+        MIX(op->operands[i] ? op->operands[i]->id : -1);
+    MIX(op->results[0]->type.dtype);
+    MIX(op->results[0]->type.rank);
+    if (op->opcode == TIR_FULL) {
+        uint64_t bits;
+        memcpy(&bits, &op->fvalue, sizeof bits);
+        MIX(op->ivalue);
+        MIX(bits);
+    }
+#undef MIX
+    return h ^ (h >> 29);
+}
+
+static void simplifier_init(Simplifier *s, TirKernel *k)
+{
+    memset(s, 0, sizeof *s);
+    s->k = k;
+    s->nbuckets = 64;
+    while (s->nbuckets < 2u * (unsigned)k->nvalues && s->nbuckets < (1u << 30))
+        s->nbuckets *= 2;
+    s->buckets = arena_alloc(k->arena, s->nbuckets * sizeof *s->buckets);
+    memset(s->buckets, 0xff, s->nbuckets * sizeof *s->buckets);   /* every bucket -1 */
+    s->nforward = k->nvalues + 1;
+    s->forward = arena_alloc(k->arena, (size_t)s->nforward * sizeof *s->forward);
+}
 
 static void push_avail(Simplifier *s, TirOp *op)
 {
     if (s->navail == s->cap) {
         int cap = s->cap ? s->cap * 2 : 64;
         TirOp **items = arena_alloc(s->k->arena, (size_t)cap * sizeof *items);
-        if (s->navail)
+        int *below = arena_alloc(s->k->arena, (size_t)cap * sizeof *below);
+        if (s->navail) {
             memcpy(items, s->avail, (size_t)s->navail * sizeof *items);
+            memcpy(below, s->below, (size_t)s->navail * sizeof *below);
+        }
         s->avail = items;
+        s->below = below;
         s->cap = cap;
     }
+    unsigned b = (unsigned)op_hash(op) & (s->nbuckets - 1);
+    s->below[s->navail] = s->buckets[b];
+    s->buckets[b] = s->navail;
     s->avail[s->navail++] = op;
+}
+
+/* Pops the stack down to `n` entries (a block ends): each popped entry tops its bucket. */
+static void pop_avail(Simplifier *s, int n)
+{
+    while (s->navail > n) {
+        int top = --s->navail;
+        s->buckets[(unsigned)op_hash(s->avail[top]) & (s->nbuckets - 1)] = s->below[top];
+    }
+}
+
+/* The latest available op equivalent to op, or NULL. */
+static TirOp *find_avail(const Simplifier *s, const TirOp *op)
+{
+    for (int i = s->buckets[(unsigned)op_hash(op) & (s->nbuckets - 1)]; i >= 0; i = s->below[i])
+        if (equivalent(s->avail[i], op))
+            return s->avail[i];
+    return NULL;
+}
+
+static TirValue *forwarded(const Simplifier *s, TirValue *v)
+{
+    while (v && v->id >= 0 && v->id < s->nforward && s->forward[v->id])
+        v = s->forward[v->id];
+    return v;
 }
 
 static void replace_op_with_value(Simplifier *s, TirOp *op, TirValue *v)
 {
-    tir_replace_uses(s->k, op->results[0], v);
+    int id = op->results[0]->id;
+    if (id >= s->nforward) {   /* a value made this round (a folded constant) */
+        int n = id * 2 + 1;
+        TirValue **grown = arena_alloc(s->k->arena, (size_t)n * sizeof *grown);
+        memcpy(grown, s->forward, (size_t)s->nforward * sizeof *grown);
+        s->forward = grown;
+        s->nforward = n;
+    }
+    s->forward[id] = v;
     tir_op_remove(op);
     s->changed = true;
+}
+
+/* The simplifier's walk turns every constant it reaches into a `full`, so an operand is
+   constant exactly when a full defines it: no need to fold from the leaves again at each
+   op (which made a long chain cost its length, up to MAX_FOLD_DEPTH, per op). */
+static bool full_value(const TirValue *v, int64_t *iv, double *fv)
+{
+    return v && v->def && v->def->opcode == TIR_FULL && tir_eval_const(v, iv, fv);
+}
+
+static bool operands_are_full(const TirOp *op)
+{
+    for (int i = 0; i < op->noperands; i++)
+        if (!op->operands[i] || !op->operands[i]->def || op->operands[i]->def->opcode != TIR_FULL)
+            return false;
+    return true;
 }
 
 /* Identities that hold bit for bit: min(x,x), select(c,x,x), x*1, x/1, int x+0, ... */
@@ -331,7 +433,7 @@ static TirValue *identity_operand(const TirOp *op)
         if ((op->sub == TIR_BIN_MIN || op->sub == TIR_BIN_MAX || op->sub == TIR_BIN_AND || op->sub == TIR_BIN_OR) &&
             x[0] == x[1])
             return x[0];
-        if (tir_eval_const(x[1], &iv, &fv)) {
+        if (full_value(x[1], &iv, &fv)) {
             bool isf = dtype_is_float(r->dtype);
             bool one = isf ? fv == 1.0 : iv == 1, zero = isf ? false : iv == 0;
             if ((op->sub == TIR_BIN_MUL || op->sub == TIR_BIN_DIV) && one)
@@ -339,7 +441,7 @@ static TirValue *identity_operand(const TirOp *op)
             if ((op->sub == TIR_BIN_ADD || op->sub == TIR_BIN_SUB) && zero)
                 return x[0];
         }
-        if (op->sub == TIR_BIN_MUL && tir_eval_const(x[0], &iv, &fv) &&
+        if (op->sub == TIR_BIN_MUL && full_value(x[0], &iv, &fv) &&
             (dtype_is_float(r->dtype) ? fv == 1.0 : iv == 1))
             return x[1];
         return NULL;
@@ -358,10 +460,12 @@ static void simplify_block(Simplifier *s, TirBlock *b);
 static void simplify_op(Simplifier *s, TirOp *op)
 {
     TirKernel *k = s->k;
+    for (int i = 0; i < op->noperands; i++)
+        op->operands[i] = forwarded(s, op->operands[i]);
     if (op->opcode == TIR_SELECT) {
         int64_t c;
         double f;
-        if (tir_eval_const(op->operands[0], &c, &f)) {
+        if (full_value(op->operands[0], &c, &f)) {
             replace_op_with_value(s, op, op->operands[c ? 1 : 2]);
             return;
         }
@@ -369,7 +473,7 @@ static void simplify_op(Simplifier *s, TirOp *op)
     if (is_pure(op) && op->opcode != TIR_FULL && op->nresults == 1 && op->opcode != TIR_DOT) {
         int64_t iv;
         double fv;
-        if (tir_eval_const(op->results[0], &iv, &fv)) {
+        if (operands_are_full(op) && tir_eval_const(op->results[0], &iv, &fv)) {
             TirOp *full = make_full_like(k, op, &op->results[0]->type, iv, fv);
             tir_op_insert_before(op, full);
             replace_op_with_value(s, op, full->results[0]);
@@ -383,11 +487,11 @@ static void simplify_op(Simplifier *s, TirOp *op)
         return;
     }
     if (is_pure(op) && op->nresults == 1 && op->opcode != TIR_DOT && op->opcode != TIR_LOAD) {
-        for (int i = s->navail - 1; i >= 0; i--)
-            if (equivalent(s->avail[i], op)) {
-                replace_op_with_value(s, op, s->avail[i]->results[0]);
-                return;
-            }
+        TirOp *same_op = find_avail(s, op);
+        if (same_op) {
+            replace_op_with_value(s, op, same_op->results[0]);
+            return;
+        }
         push_avail(s, op);
     }
     for (int r = 0; r < 3; r++)
@@ -402,7 +506,7 @@ static void simplify_block(Simplifier *s, TirBlock *b)
         next = op->next;
         simplify_op(s, op);
     }
-    s->navail = saved;
+    pop_avail(s, saved);
 }
 
 static bool has_side_effects(const TirBlock *b)
@@ -467,7 +571,50 @@ typedef struct DceCtx {
     TirKernel *k;
     UseCount uses;
     bool changed;
+    TirOp **dead;       /* pure ops whose last use went, to remove in turn */
+    int ndead, cap;
 } DceCtx;
+
+static bool unused(const DceCtx *d, const TirOp *op)
+{
+    for (int i = 0; i < op->nresults; i++)
+        if (uses_of(&d->uses, op->results[i]))
+            return false;
+    return true;
+}
+
+/* Removes a pure op and then, in turn, each pure op whose last use that was: a dead
+   chain goes in one sweep instead of one link per sweep. */
+static void remove_dead_chain(DceCtx *d, TirOp *op)
+{
+    d->ndead = 0;
+    for (;;) {
+        tir_op_remove(op);
+        d->changed = true;
+        for (int i = 0; i < op->noperands; i++) {
+            TirValue *v = op->operands[i];
+            if (!v || v->id < 0 || v->id >= d->uses.n || --d->uses.counts[v->id] > 0)
+                continue;
+            TirOp *def = v->def;
+            if (!def || !def->block || !is_pure(def) || !unused(d, def))
+                continue;
+            if (d->ndead == d->cap) {
+                int cap = d->cap ? d->cap * 2 : 64;
+                TirOp **grown = arena_alloc(d->k->arena, (size_t)cap * sizeof *grown);
+                if (d->ndead)
+                    memcpy(grown, d->dead, (size_t)d->ndead * sizeof *grown);
+                d->dead = grown;
+                d->cap = cap;
+            }
+            d->dead[d->ndead++] = def;
+        }
+        do {
+            if (d->ndead == 0)
+                return;
+            op = d->dead[--d->ndead];
+        } while (!op->block);   /* already gone (listed twice) */
+    }
+}
 
 static void dce_op(TirOp *op, void *ctx)
 {
@@ -485,19 +632,14 @@ static void dce_op(TirOp *op, void *ctx)
         }
         return;
     }
-    if (!is_pure(op))
-        return;
-    for (int i = 0; i < op->nresults; i++)
-        if (uses_of(&d->uses, op->results[i]))
-            return;
-    tir_op_remove(op);
-    d->changed = true;
+    if (is_pure(op) && unused(d, op))
+        remove_dead_chain(d, op);
 }
 
 /* One sweep of dead-code removal; use counts are recomputed between sweeps. */
 static bool remove_dead_code(TirKernel *k)
 {
-    DceCtx d = {k, count_uses(k), false};
+    DceCtx d = {k, count_uses(k), false, NULL, 0, 0};
     tir_walk(k->body, dce_op, &d);
     return d.changed;
 }
@@ -505,7 +647,8 @@ static bool remove_dead_code(TirKernel *k)
 void tir_simplify(TirKernel *k)
 {
     for (int round = 0; round < MAX_SIMPLIFY_ROUNDS; round++) {
-        Simplifier s = {.k = k};
+        Simplifier s;
+        simplifier_init(&s, k);
         simplify_block(&s, k->body);
         bool dead = false;
         while (remove_dead_code(k))

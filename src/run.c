@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "files.h"
 #include "gpu.h"
 #include "interp.h"
 
@@ -18,6 +19,7 @@ static const char *const usage_run =
     "                 [--shape M=64,...] [--config KEY=V,...] [--in PARAM=FILE.npy ...]\n"
     "                 [--set NAME=VALUE ...] [--out PARAM=FILE.npy ...] [--seed N]\n"
     "                 [--no-mask-inference] [--ptx FILE.ptx] [--target sm_90a|sm_89|sm_80]\n"
+    "                 [--max-programs N] [--max-bytes N]\n"
     "\n"
     "Runs one kernel on host data, on the GPU or the CPU interpreter, and writes or\n"
     "summarises its outputs.\n"
@@ -45,6 +47,10 @@ static const char *const usage_run =
     "  --seed N              seed of the random values of inputs not given (default 0)\n"
     "  --no-mask-inference   leave every mask off (the interpreter reports the first\n"
     "                        access outside a tensor)\n"
+    "  --max-programs N      the interpreter runs at most N programs of the grid and N\n"
+    "                        blocks of any one loop (default 16M, 2^24)\n"
+    "  --max-bytes N         the interpreter's tensors and tiles take at most N bytes\n"
+    "                        (default 4G; K, M, G suffixes are powers of 1024)\n"
     "\n"
     "Inputs not given are uniform random in [-1, 1) (ints in [-8, 8)); outputs not given\n"
     "start zeroed; reduction targets start at their identity. Without --out, each output\n"
@@ -53,7 +59,8 @@ static const char *const usage_run =
 
 enum {
     OPT_KERNEL = 256, OPT_INTERPRET, OPT_SHAPE, OPT_CONFIG, OPT_IN, OPT_SET, OPT_OUT, OPT_SEED,
-    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX, OPT_TARGET, OPT_ARITH,
+    OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX, OPT_TARGET, OPT_MAX_PROGRAMS, OPT_MAX_BYTES,
+    OPT_ARITH,
 };
 
 typedef struct RunRequest {
@@ -68,6 +75,7 @@ typedef struct RunRequest {
     bool arith_given;
     bool no_mask_inference;
     bool seed_given;
+    InterpLimits limits;     /* --max-programs, --max-bytes (0 until given) */
     LaunchSpec spec;
 } RunRequest;
 
@@ -143,8 +151,9 @@ int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage)
         if (!split_assignment(item, &name, &text))
             return usage_error_of(usage, "--shape '%s': expected NAME=VALUE%s", item, "");
         char *end;
+        errno = 0;
         long long v = strtoll(text, &end, 10);
-        if (!*text || *end || v < 0 || text[0] == '-' || text[0] == '+')
+        if (!*text || *end || v < 0 || text[0] == '-' || text[0] == '+' || errno == ERANGE)
             return usage_error_of(usage, "--shape %s='%s' is not a size (a non-negative integer)",
                                   name, text);
         for (int i = 0; i < spec->nshapes; i++)
@@ -161,6 +170,31 @@ int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage)
         spec->nshapes++;
     }
     return EXIT_OK;
+}
+
+int launch_cli_refuse_outputs(const LaunchSpec *spec, const Program *prog, const char *ptx_path,
+                              const char *other_output)
+{
+    const char **inputs = malloc(sizeof *inputs * (size_t)(spec->ninputs + 1));
+    if (!inputs)
+        return error_message(EXIT_INPUT, "out of memory");
+    for (int i = 0; i < spec->ninputs; i++)
+        inputs[i] = spec->inputs[i].text;
+    inputs[spec->ninputs] = ptx_path;
+    int status = EXIT_OK;
+    for (int o = 0; o <= spec->noutputs && status == EXIT_OK; o++) {
+        const char *out = o < spec->noutputs ? spec->outputs[o].text : other_output;
+        if (out)
+            status = refuse_output_onto_input(out, prog, inputs, spec->ninputs + 1);
+        for (int e = 0; e < o && out && status == EXIT_OK; e++)   /* one would be lost */
+            if (outfile_same_destination(out, spec->outputs[e].text)) {
+                fprintf(stderr, "tilec: error: '%s' and '%s' are the same file: each output "
+                        "needs its own\n", spec->outputs[e].text, out);
+                status = EXIT_USAGE;
+            }
+    }
+    free(inputs);
+    return status;
 }
 
 static int parse_args(int argc, char **argv, RunRequest *req)
@@ -180,11 +214,17 @@ static int parse_args(int argc, char **argv, RunRequest *req)
         {"out", required_argument, NULL, OPT_OUT},
         {"seed", required_argument, NULL, OPT_SEED},
         {"no-mask-inference", no_argument, NULL, OPT_NO_MASKS},
+        {"max-programs", required_argument, NULL, OPT_MAX_PROGRAMS},
+        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {0, 0, 0, 0},
     };
+    static const int single[] = {OPT_TARGET, OPT_ARITH, 0};
+    bool seen[OPTION_VALS] = {false};
     int c, status;
     /* no '+': flags may follow FILE (GNU getopt permutes) */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h':
         case OPT_HELP:
@@ -198,8 +238,6 @@ static int parse_args(int argc, char **argv, RunRequest *req)
         case OPT_INTERPRET: req->interpret = true; break;
         case OPT_CHECK: req->check = true; break;
         case OPT_ARITH:
-            if (req->arith_given)
-                return usage_error("%s%s", "--arith given twice", "");
             if (strcmp(optarg, "gpu") != 0 && strcmp(optarg, "ieee") != 0)
                 return usage_error("unknown --arith '%s' (known: ieee, gpu)%s", optarg, "");
             req->gpu_arith = strcmp(optarg, "gpu") == 0;
@@ -216,21 +254,28 @@ static int parse_args(int argc, char **argv, RunRequest *req)
                 return usage_error("%s%s", "--config given twice (join the settings with commas)", "");
             req->config = optarg;
             break;
-        case OPT_SEED: {
+        case OPT_SEED:
             if (req->seed_given)
                 return usage_error("%s%s", "--seed given twice", "");
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (!*optarg || *end || optarg[0] == '-')
-                return usage_error("--seed '%s' is not a number%s", optarg, "");
-            req->spec.seed = v;
+            if (parse_seed(optarg, &req->spec.seed) != 0)
+                return EXIT_USAGE;
             req->seed_given = true;
             break;
-        }
         case OPT_TARGET:
             if ((status = launch_cli_target(optarg, &req->target, usage_run)))
                 return status;
             break;
+        case OPT_MAX_PROGRAMS:
+        case OPT_MAX_BYTES: {
+            bool programs = c == OPT_MAX_PROGRAMS;
+            int64_t *limit = programs ? &req->limits.max_programs : &req->limits.max_bytes;
+            if (*limit)
+                return usage_error("%s given twice%s", programs ? "--max-programs" : "--max-bytes", "");
+            if (!parse_limit(optarg, limit))
+                return usage_error("%s '%s': expected a positive integer (K, M, G suffixes allowed)",
+                                   programs ? "--max-programs" : "--max-bytes", optarg);
+            break;
+        }
         case OPT_SHAPE:
             if ((status = launch_cli_add_shapes(&req->spec, optarg, usage_run)) != EXIT_OK)
                 return status;
@@ -255,6 +300,12 @@ static int parse_args(int argc, char **argv, RunRequest *req)
             return EXIT_USAGE;
         }
     }
+    if (!req->limits.max_programs)
+        req->limits.max_programs = INTERP_MAX_PROGRAMS;
+    if (!req->limits.max_bytes)
+        req->limits.max_bytes = INTERP_MAX_BYTES;
+    if (req->interpret || req->check)   /* the GPU alone is bounded by its own memory */
+        req->spec.max_bytes = req->limits.max_bytes;
     if (req->interpret && (req->check || req->ptx_path))
         return usage_error("%s%s", req->check ? "--check runs the GPU and the interpreter: leave out --interpret"
                                               : "--ptx is GPU code: leave out --interpret", "");
@@ -443,9 +494,10 @@ static int clone_args(const LaunchArgs *from, LaunchArgs *to)
 
 char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    char why[128];
+    FILE *f = infile_open(path, why, sizeof why);
     if (!f) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot read '%s': %s", path, why);
         return NULL;
     }
     size_t cap = 1 << 16, len = 0;
@@ -464,9 +516,12 @@ char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errle
             cap *= 2;
         }
     }
+    bool read_error = ferror(f);
     fclose(f);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory reading '%s'", path);
+    if (!buf || read_error) {
+        snprintf(err, errlen, read_error ? "cannot read '%s'" : "out of memory reading '%s'",
+                 path);
+        free(buf);
         return NULL;
     }
     char *text = arena_alloc(arena, len + 1);
@@ -521,7 +576,7 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
     if (req->check) {
         bool *inexact = arena_alloc(arena, ((size_t)tir->nparams + 1) * sizeof *inexact);
         InterpOptions opts = {.gpu_arith = req->gpu_arith, .inexact = inexact};
-        if (interp_run(tir, config, &ref, diag, &opts)) {
+        if (interp_run(tir, config, &ref, &req->limits, &opts, diag)) {
             status = EXIT_INPUT;
             goto done;
         }
@@ -582,6 +637,9 @@ static int run_request(RunRequest *req)
         status = EXIT_INPUT;
         goto done;
     }
+    status = launch_cli_refuse_outputs(&req->spec, prog, req->ptx_path, NULL);
+    if (status != EXIT_OK)
+        goto done;
     status = run_prepare_kernel(&arena, &diag, prog, req->kernel, &req->spec, req->config,
                                 req->no_mask_inference, &tir, &config);
     if (status != EXIT_OK)
@@ -600,7 +658,7 @@ static int run_request(RunRequest *req)
     putchar('\n');
     bool *inexact = arena_alloc(&arena, ((size_t)tir->nparams + 1) * sizeof *inexact);
     InterpOptions opts = {.gpu_arith = req->gpu_arith, .inexact = inexact};
-    if (interp_run(tir, &config, &args, &diag, &opts)) {
+    if (interp_run(tir, &config, &args, &req->limits, &opts, &diag)) {
         status = EXIT_INPUT;
         goto done;
     }

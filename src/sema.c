@@ -43,6 +43,9 @@ typedef struct Checker {
     Symbol *loopvar_syms;   /* by LoopVar.id */
     PtrVec locals;          /* LocalInfo*, by Local.id */
     PtrVec visible;         /* LocalInfo* in scope, innermost last */
+    int *visible_below;     /* per visible entry: the next lower one in its name bucket, or -1 */
+    int visible_below_cap;
+    int *name_top;          /* by name hash (NAME_BUCKETS): the topmost visible entry, or -1 */
     PtrVec dead;            /* LocalInfo* whose block has closed */
     PtrVec scope_vars;      /* LoopVar* of the enclosing loops, innermost last */
     PtrVec frames;          /* LoopFrame* of the enclosing loops, outermost first */
@@ -272,9 +275,52 @@ static NOINLINE const char *suggest(Checker *c, const char *name, bool function)
 /* ---- name resolution: local, loop variable, parameter, shape symbol (built-ins last,
    by the callers that accept them) */
 
+/* Visible locals are found through name buckets chained down the `visible` stack, so a
+   kernel of many locals checks in time linear in its size. */
+enum { NAME_BUCKETS = 1024 };
+
+static unsigned name_bucket(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (; *name; name++)
+        h = (h ^ (uint8_t)*name) * 16777619u;
+    return h & (NAME_BUCKETS - 1);
+}
+
+static void push_visible(Checker *c, LocalInfo *info)
+{
+    if (!c->name_top) {
+        c->name_top = arena_alloc(c->arena, NAME_BUCKETS * sizeof *c->name_top);
+        memset(c->name_top, 0xff, NAME_BUCKETS * sizeof *c->name_top);   /* every bucket -1 */
+    }
+    if (c->visible.len == c->visible_below_cap) {
+        int cap = c->visible_below_cap ? 2 * c->visible_below_cap : 64;
+        int *grown = arena_alloc(c->arena, (size_t)cap * sizeof *grown);
+        if (c->visible.len)
+            memcpy(grown, c->visible_below, (size_t)c->visible.len * sizeof *grown);
+        c->visible_below = grown;
+        c->visible_below_cap = cap;
+    }
+    unsigned b = name_bucket(info->local->name);
+    c->visible_below[c->visible.len] = c->name_top[b];
+    c->name_top[b] = c->visible.len;
+    ptrvec_push(c->arena, &c->visible, info);
+}
+
+static void pop_visible(Checker *c, int len)
+{
+    while (c->visible.len > len) {
+        int top = --c->visible.len;
+        c->name_top[name_bucket(((LocalInfo *)c->visible.items[top])->local->name)] =
+            c->visible_below[top];
+    }
+}
+
 static LocalInfo *find_local(Checker *c, const char *name)
 {
-    for (int i = c->visible.len - 1; i >= 0; i--) {
+    if (!c->name_top)
+        return NULL;
+    for (int i = c->name_top[name_bucket(name)]; i >= 0; i = c->visible_below[i]) {
         LocalInfo *info = c->visible.items[i];
         if (!info->hidden && strcmp(info->local->name, name) == 0)
             return info;
@@ -456,6 +502,112 @@ static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Typ
     return true;
 }
 
+/* ---- weak integer literals: their exact value, checked where they adopt a dtype */
+
+static bool weak_binary_value(int op, int64_t a, int64_t b, int64_t *out, bool *overflow)
+{
+    bool o = false;
+    switch (op) {
+    case BIN_ADD: o = __builtin_add_overflow(a, b, out); break;
+    case BIN_SUB: o = __builtin_sub_overflow(a, b, out); break;
+    case BIN_MUL: o = __builtin_mul_overflow(a, b, out); break;
+    case BIN_DIV:   /* as TIR computes it: x / 0 = x % 0 = 0 */
+    case BIN_MOD:
+        o = a == INT64_MIN && b == -1;
+        *out = b == 0 || o ? 0 : op == BIN_DIV ? a / b : a % b;
+        break;
+    default: return false;
+    }
+    *overflow = *overflow || o;
+    return !o;
+}
+
+/* The exact value of a weak integer expression (integer literals, unary -, + - * / %,
+   min, max and cdiv of them). False when e is not one or its arithmetic leaves i64; then
+   *overflow is set. */
+static bool weak_int_value(const Expr *e, int64_t *out, bool *overflow)
+{
+    int64_t a, b;
+    if (!e || !e->type.weak || !dtype_is_int(e->type.dtype))
+        return false;
+    switch (e->kind) {
+    case EXPR_INT:
+        *out = e->int_value;
+        return true;
+    case EXPR_UNARY:
+        return e->op == UN_NEG && weak_int_value(e->lhs, &a, overflow) &&
+               weak_binary_value(BIN_SUB, 0, a, out, overflow);
+    case EXPR_BINARY:
+        return weak_int_value(e->lhs, &a, overflow) && weak_int_value(e->rhs, &b, overflow) &&
+               weak_binary_value(e->op, a, b, out, overflow);
+    case EXPR_CALL:
+        if (e->nargs != 2 || !weak_int_value(e->args[0], &a, overflow) ||
+            !weak_int_value(e->args[1], &b, overflow))
+            return false;
+        if (e->builtin == BI_MIN || e->builtin == BI_MAX) {
+            *out = (e->builtin == BI_MIN) == (a < b) ? a : b;
+            return true;
+        }
+        if (e->builtin != BI_CDIV)
+            return false;
+        if (b == 0) {
+            *out = 0;
+            return true;
+        }
+        return weak_binary_value(BIN_ADD, a, b, &a, overflow) &&
+               weak_binary_value(BIN_SUB, a, 1, &a, overflow) &&
+               weak_binary_value(BIN_DIV, a, b, out, overflow);
+    default:
+        return false;
+    }
+}
+
+/* Literal arithmetic is exact: an operation whose operands fit but whose result leaves
+   i64 (`9223372036854775807 + 1`) is an error where it happens. */
+static void check_weak_overflow(Checker *c, const Expr *e)
+{
+    int64_t v;
+    bool overflow = false;
+    if (weak_int_value(e, &v, &overflow) || !overflow)
+        return;
+    for (int i = 0; i < 2; i++) {   /* reported at the innermost operation that overflows */
+        const Expr *x = e->kind == EXPR_CALL ? (i < e->nargs ? e->args[i] : NULL)
+                                             : i == 0 ? e->lhs : e->rhs;
+        bool inner = false;
+        if (x && !weak_int_value(x, &v, &inner) && inner)
+            return;
+    }
+    diag_error(c->diag, e->loc, "this literal arithmetic overflows i64");
+}
+
+/* A weak literal used where it takes the dtype `want` must fit it: `x + 4294967296` on an
+   i32 x would be x + 0. */
+static void check_adopted(Checker *c, const Expr *e, DType want)
+{
+    if (!e || !e->type.weak || !dtype_is_int(e->type.dtype) || want != DT_I32)
+        return;
+    if (e->kind == EXPR_TERNARY) {
+        check_adopted(c, e->lhs, want);
+        check_adopted(c, e->rhs, want);
+        return;
+    }
+    int64_t v;
+    bool overflow = false;
+    if (weak_int_value(e, &v, &overflow) && (v < INT32_MIN || v > INT32_MAX))
+        diag_error(c->diag, e->loc, "the literal %lld does not fit i32, the dtype it takes here "
+                   "(convert the other operand with .to(i64))", (long long)v);
+}
+
+/* The weak side of a pair (binary operands, branches, min/max/cdiv arguments) takes the
+   dtype the pair computes in. */
+static void check_adopted_pair(Checker *c, const Expr *a, const Expr *b, DType want)
+{
+    if (a->type.weak && !b->type.weak)
+        check_adopted(c, a, want);
+    if (b->type.weak && !a->type.weak)
+        check_adopted(c, b, want);
+}
+
 /* Types `l op r` into out; shared by binary expressions and `x op= e`. */
 static NOINLINE bool binary_result(Checker *c, Loc loc, int op, const Type *l, const Type *r, Type *out)
 {
@@ -529,6 +681,7 @@ static NOINLINE void check_unary(Checker *c, Expr *e)
         return;
     }
     e->type = *t;
+    check_weak_overflow(c, e);
 }
 
 static NOINLINE void check_binary(Checker *c, Expr *e)
@@ -537,8 +690,13 @@ static NOINLINE void check_binary(Checker *c, Expr *e)
     check_expr(c, e->rhs);
     bool ok_l = need_value(c, e->lhs);
     bool ok_r = need_value(c, e->rhs);
-    if (!ok_l || !ok_r || !binary_result(c, e->loc, e->op, &e->lhs->type, &e->rhs->type, &e->type))
+    if (!ok_l || !ok_r || !binary_result(c, e->loc, e->op, &e->lhs->type, &e->rhs->type, &e->type)) {
         set_error(e);
+        return;
+    }
+    if (e->op != BIN_AND && e->op != BIN_OR && e->op != BIN_MATMUL)
+        check_adopted_pair(c, e->lhs, e->rhs, promote(&e->lhs->type, &e->rhs->type));
+    check_weak_overflow(c, e);
 }
 
 /* Two branches (of ?: or where) that must agree: equal dtypes, or a weak literal that
@@ -586,6 +744,7 @@ static NOINLINE void type_ternary(Checker *c, Expr *e)
     e->type.dtype = dt;
     e->type.weak = a->weak && b->weak;
     e->type.is_const = a->is_const && b->is_const && e->cond->type.is_const;
+    check_adopted_pair(c, e->lhs, e->rhs, dt);
 }
 
 static NOINLINE void check_ternary(Checker *c, Expr *e)
@@ -607,6 +766,29 @@ static NOINLINE void check_tensor_index(Checker *c, Expr *e, Param *p)
         if (e->args[i] && e->args[i]->kind != EXPR_NONE && e->args[i]->kind != EXPR_SLICE)
             check_expr(c, e->args[i]);
     type_tensor_index(c, e, p);
+}
+
+/* A literal index must lie inside its dim when the dim is a literal, and is never
+   negative (the masks would silently drop every access). Dims count from 0. */
+static bool literal_index_inside(Checker *c, const Expr *arg, const Param *p, int dim)
+{
+    int64_t v;
+    bool overflow = false;
+    if (!weak_int_value(arg, &v, &overflow))
+        return true;
+    const ShapeDim *d = &p->dims[dim];
+    if (!d->is_symbol && (v < 0 || v >= d->value)) {
+        diag_error(c->diag, arg->loc, "index %lld is outside dim %d of %s (size %lld: indices "
+                   "0 to %lld)", (long long)v, dim, or_q(p->name), (long long)d->value,
+                   (long long)d->value - 1);
+        return false;
+    }
+    if (v < 0) {
+        diag_error(c->diag, arg->loc, "index %lld of dim %d of %s is negative (indices count "
+                   "from 0; there is no indexing from the end)", (long long)v, dim, or_q(p->name));
+        return false;
+    }
+    return true;
 }
 
 static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
@@ -650,7 +832,7 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
                 axis = (Axis){AXIS_ONE, 0};
             } else if (!d->is_symbol) {
                 diag_error(c->diag, arg->loc, "`:` takes a dim whole only when it has a shape symbol: "
-                           "dim %d of %s has the literal size %lld", dim, or_q(p->name),
+                           "dim %d of %s has the literal size %lld", dim - 1, or_q(p->name),
                            (long long)d->value);
                 ok = false;
             } else {
@@ -667,9 +849,10 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
                     axis = t->axes[0];
             } else if (t->kind == TYPE_VALUE && t->rank == 0 && dtype_is_int(t->dtype)) {
                 adds_axis = false;
+                ok = literal_index_inside(c, arg, p, dim - 1) && ok;
             } else if (t->kind != TYPE_ERROR) {
                 diag_error(c->diag, arg->loc, "index %d of %s must be a loop variable, `:`, None or an "
-                           "integer scalar, got %s", i + 1, or_q(p->name), show_type(c, t));
+                           "integer scalar, got %s", i, or_q(p->name), show_type(c, t));
                 ok = false;
             } else {
                 ok = false;
@@ -1011,6 +1194,8 @@ static NOINLINE void type_minmax(Checker *c, Expr *e, const CallArgs *a)
     res.weak = l->weak && r->weak;
     res.is_const = l->is_const && r->is_const;
     e->type = res;
+    check_adopted_pair(c, e->args[0], e->args[1], res.dtype);
+    check_weak_overflow(c, e);
 }
 
 static NOINLINE void type_where(Checker *c, Expr *e, const CallArgs *a)
@@ -1049,6 +1234,7 @@ static NOINLINE void type_where(Checker *c, Expr *e, const CallArgs *a)
     res.weak = x->weak && y->weak && cond->rank == 0;
     res.is_const = cond->is_const && x->is_const && y->is_const;
     e->type = res;
+    check_adopted_pair(c, e->args[1], e->args[2], dt);
 }
 
 /* [m, D, 1]: loop variables (not block-1 ones), shape symbols taken whole, and 1. */
@@ -1161,6 +1347,8 @@ static NOINLINE void type_constructor(Checker *c, Expr *e, const CallArgs *a)
                 diag_error(c->diag, v->loc, "the value of full is %s, the tile is %s: convert it "
                            "with .to(%s)", show_type(c, vt), dtype_name(dt), dtype_name(dt));
                 ok = false;
+            } else {
+                check_adopted(c, v, dt);
             }
         }
     }
@@ -1196,6 +1384,8 @@ static NOINLINE void type_cdiv(Checker *c, Expr *e, const CallArgs *a)
     res.weak = l->weak && r->weak;
     res.is_const = l->is_const && r->is_const;
     e->type = res;
+    check_adopted_pair(c, e->args[0], e->args[1], res.dtype);
+    check_weak_overflow(c, e);
 }
 
 /* The built-in a call names, after locals, loop variables, parameters and shape symbols
@@ -1479,7 +1669,7 @@ static void close_scope(Checker *c, int saved_len, const char *saved_block)
 {
     for (int i = saved_len; i < c->visible.len; i++)
         ptrvec_push(c->arena, &c->dead, c->visible.items[i]);
-    c->visible.len = saved_len;
+    pop_visible(c, saved_len);
     c->block = saved_block;
 }
 
@@ -1542,7 +1732,7 @@ static LocalInfo *define_local(Checker *c, Stmt *s, const Type *t)
     info->loop_depth = c->frames.len;
     info->block = c->block;
     ptrvec_push(c->arena, &c->locals, info);
-    ptrvec_push(c->arena, &c->visible, info);
+    push_visible(c, info);
     return info;
 }
 
@@ -1600,6 +1790,8 @@ static NOINLINE void check_assign(Checker *c, Stmt *s)
             diag_error(c->diag, s->loc, "%s was %s, cannot assign %s (the result of %s %s= %s)",
                        name, show_type(c, have), show_type(c, &res), name,
                        binop_text(s->assign_op), show_type(c, t));
+        else if (s->assign_op != BIN_MATMUL)
+            check_adopted(c, s->value, have->dtype);
         return;
     }
     if (!info) {
@@ -1616,6 +1808,8 @@ static NOINLINE void check_assign(Checker *c, Stmt *s)
     if (!same_axes(t, have) || !dtype_fits(t, have->dtype))
         diag_error(c->diag, s->loc, "%s was %s, cannot assign %s", name, show_type(c, have),
                    show_type(c, t));
+    else
+        check_adopted(c, s->value, have->dtype);
 }
 
 /* The value of a store or an atomic: it broadcasts to the target's tile shape and has the
@@ -1636,6 +1830,8 @@ static void check_written_value(Checker *c, Expr *target, Expr *value, Param *p,
     if (!dtype_fits(t, p->dtype))
         diag_error(c->diag, value->loc, "%s of %s into %s tensor %s: convert with .to(%s)", what,
                    show_type(c, t), dtype_name(p->dtype), or_q(p->name), dtype_name(p->dtype));
+    else
+        check_adopted(c, value, p->dtype);
 }
 
 /* The tensor parameter that `t[...]` writes to, or NULL after reporting. */
@@ -1979,6 +2175,12 @@ static void add_block_tunable(Checker *c, LoopVar *v)
     }
     const char *name = tunable_name_for(c, v->name);
     v->tunable = name;
+    if (strlen(name) > MAX_TUNABLE_NAME) {
+        diag_error(c->diag, v->loc, "loop variable %.20s... is %zu bytes: its tunable %s would "
+                   "be longer than a --config key may be (loop variables are at most %d bytes)",
+                   v->name, strlen(v->name), "BLOCK_<V>", MAX_TUNABLE_NAME - 6);
+        return;
+    }
     if (!bits)
         return;
     Tunable *t = find_tunable(c, name);
@@ -2172,6 +2374,35 @@ static void set_default(Tunable *t, int64_t want)
 
 /* ---- parameters and kernel structure */
 
+/* --config reads these names as the alignment class or a tunable (align, num_warps,
+   num_stages, group_m, BLOCK_<V>): a shape symbol or const parameter so named could not be
+   given its value. Writes a suggested new name into `hint`. */
+static bool is_config_key(const char *name, char *hint, size_t size)
+{
+    static const char *const keys[] = {"align", "num_warps", "num_stages", "group_m"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(name, keys[i]) == 0) {
+            size_t n = 0;
+            for (; name[n] && n + 1 < size; n++)
+                hint[n] = name[n] >= 'a' && name[n] <= 'z' ? (char)(name[n] - 'a' + 'A') : name[n];
+            hint[n] = 0;
+            return true;
+        }
+    if (strncmp(name, "BLOCK_", 6) != 0)
+        return false;
+    snprintf(hint, size, "SIZE_%s", name + 6);
+    return true;
+}
+
+static void check_not_config_key(Checker *c, Loc loc, const char *what, const char *name)
+{
+    char hint[300];
+    if (is_config_key(name, hint, sizeof hint))
+        diag_error(c->diag, loc, "%s %s has the name of a --config key (align, num_warps, "
+                   "num_stages, group_m, BLOCK_*): the command line could not tell them apart; rename it "
+                   "(%s, say)", what, name, hint);
+}
+
 static void check_params(Checker *c)
 {
     Kernel *k = c->kernel;
@@ -2201,7 +2432,7 @@ static void check_params(Checker *c)
                 if (!dim->is_symbol) {
                     if (dim->value < 1 || dim->value > INT32_MAX)
                         diag_error(c->diag, dim->loc, "dim %d of %s has size %lld: sizes are 1 to %d",
-                                   d + 1, p->name, (long long)dim->value, INT32_MAX);
+                                   d, p->name, (long long)dim->value, INT32_MAX);
                     continue;
                 }
                 if (!dim->name)
@@ -2211,6 +2442,7 @@ static void check_params(Checker *c)
                     if (strcmp(((ShapeSym *)syms.items[s])->name, dim->name) == 0)
                         found = s;
                 if (found < 0) {
+                    check_not_config_key(c, dim->loc, "shape symbol", dim->name);
                     ShapeSym *sym = arena_alloc(c->arena, sizeof *sym);
                     sym->name = dim->name;
                     sym->loc = dim->loc;
@@ -2226,6 +2458,7 @@ static void check_params(Checker *c)
                            p->name, dtype_name(p->dtype));
             break;
         case PARAM_CONST:
+            check_not_config_key(c, p->loc, "const parameter", p->name);
             if (p->dtype != DT_BOOL && !dtype_is_int(p->dtype)) {
                 diag_error(c->diag, p->loc, "const parameter %s must be bool or an integer, got %s",
                            p->name, dtype_name(p->dtype));

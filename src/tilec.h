@@ -15,6 +15,7 @@
 #define TILEC_VERSION "0.1.0"
 #define MAX_RANK 8          /* most axes a tensor or tile may have */
 #define MAX_LOOP_VARS 8     /* most variables one `for ... in tile(...)` may bind */
+#define MAX_TUNABLE_NAME 63 /* longest tunable name (BLOCK_<V>): a --config key */
 
 /* ---- arena.c: compiler memory. A compile allocates into one arena and frees it at once. */
 

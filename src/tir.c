@@ -797,12 +797,14 @@ void tir_print(FILE *out, const TirKernel *k)
 int64_t tir_next_pow2(int64_t x)
 {
     int64_t p = 1;
-    while (p < x)
+    while (p < x && p < TIR_MAX_POW2)
         p <<= 1;
     return p;
 }
 
 int64_t tir_cdiv(int64_t a, int64_t b)
 {
-    return b > 0 ? (a + b - 1) / b : 0;
+    if (b <= 0)
+        return 0;
+    return a > 0 ? (a - 1) / b + 1 : (a + b - 1) / b;   /* a + b - 1 would overflow near 2^63 */
 }

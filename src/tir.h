@@ -295,6 +295,9 @@ TirKernel *tir_lower(Arena *a, Diag *d, const Kernel *k, const int64_t *const_va
    convert of constants, folded exactly as the interpreter computes them). The result is
    in *ivalue for integer and bool dtypes, in *fvalue for floats. */
 bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue);
+/* Integer binary op `sub` (TirBinaryOp) of dtype t as TIR defines it: wrapping in t,
+   x / 0 = x % 0 = 0, cdiv's a + b - 1 wrapping too. False for an op that is not one. */
+bool tir_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out);
 void tir_simplify(TirKernel *k);      /* fold constants and shapes, min(x,x), dead code */
 void tir_infer_masks(TirKernel *k);   /* set load/store/atomic masks, reduce/dot `masked` */
 void tir_fuse_dot(TirKernel *k);      /* elementwise producers/consumers into dot regions */
@@ -311,7 +314,7 @@ int tir_run_pipeline(TirKernel *k, Diag *d, const TirPipelineOptions *opts);
 
 /* ---- config.c: a Config binds every tunable by name. */
 
-enum { CONFIG_MAX_ENTRIES = 64, CONFIG_MAX_NAME = 64 };
+enum { CONFIG_MAX_ENTRIES = 64, CONFIG_MAX_NAME = MAX_TUNABLE_NAME + 1 };
 
 typedef struct ConfigEntry {
     char name[CONFIG_MAX_NAME];
@@ -336,9 +339,14 @@ int config_set(Config *c, const char *name, int64_t value);  /* -1 when full */
 void config_print(FILE *out, const Config *c);    /* "BLOCK_M=64,BLOCK_N=32,..." */
 /* The block size of a loop variable under a resolved Config (pinned ones ignore it). */
 int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config *c);
-/* The smallest power of two >= x (1 for x <= 1): the padded size of a full axis. */
+/* The smallest power of two >= x (1 for x <= 1): the padded size of a full axis. Above
+   TIR_MAX_POW2, the largest int64 power of two, it is TIR_MAX_POW2: sizes that large are
+   refused elsewhere, and the answer stays finite. */
+#define TIR_MAX_POW2 (INT64_C(1) << 62)
+/* The largest size of a full axis: it is compiled in, every program holds it whole. */
+#define TIR_MAX_FULL_AXIS 65536
 int64_t tir_next_pow2(int64_t x);
-/* ceil(a / b) for b > 0, 0 otherwise: the blocks of a loop. */
+/* ceil(a / b) for b > 0 without overflow, 0 for b <= 0: the blocks of a loop. */
 int64_t tir_cdiv(int64_t a, int64_t b);
 
 #endif

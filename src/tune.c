@@ -158,9 +158,14 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
     req->budget_s = 60;
     req->seed = 1;
     req->align = "vec16";
+    static const int single[] = {'k', OPT_CONST, OPT_BUDGET, OPT_MAX_EVALS, OPT_STRATEGY, OPT_SEED,
+                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, 0};
+    bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         char *end;
+        if (option_repeated(longopts, single, c, seen))
+            return EXIT_USAGE;
         switch (c) {
         case 'h': fputs(usage_tune, stdout); return -1;
         case 'k': req->kernel = optarg; break;
@@ -176,10 +181,19 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
                 return status;
             break;
         }
-        case OPT_SPACE_SET:
+        case OPT_SPACE_SET: {
+            size_t len = strcspn(optarg, "=");
+            for (int i = 0; i < req->nspace_sets; i++)
+                if (strncmp(req->space_sets[i], optarg, len) == 0 && req->space_sets[i][len] == '=') {
+                    fprintf(stderr, "tilec: error: --space-set %.*s given twice (list its values "
+                            "in one: %.*s=V1,V2 or %.*s=LO..HI)\n", (int)len, optarg, (int)len,
+                            optarg, (int)len, optarg);
+                    return EXIT_USAGE;
+                }
             if (!push(&req->space_sets, &req->nspace_sets, optarg))
                 return EXIT_INPUT;
             break;
+        }
         case OPT_SPACE: req->print_space = true; break;
         case OPT_SPACE_ALL: req->print_space = req->list_all = true; break;
         case OPT_BUDGET:
@@ -187,14 +201,14 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
                 return usage_error("--budget '%s': expected a time such as 60s, 2m or 90", optarg);
             break;
         case OPT_MAX_EVALS:
+            errno = 0;
             req->max_evals = strtoll(optarg, &end, 10);
-            if (*end || req->max_evals < 1)
+            if (*end || req->max_evals < 1 || errno == ERANGE)
                 return usage_error("--max-evals '%s': expected a positive integer", optarg);
             break;
         case OPT_SEED:
-            req->seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg)
-                return usage_error("--seed '%s': expected a non-negative integer", optarg);
+            if (parse_seed(optarg, &req->seed) != 0)
+                return EXIT_USAGE;
             break;
         case OPT_STRATEGY:
             if (search_strategy_parse(optarg, &req->strategy) != 0)
@@ -247,6 +261,11 @@ static int export_entries(const TuneRequest *req)
         fprintf(stderr, "tilec: error: %s\n", err);
         return EXIT_INPUT;
     }
+    char cache[4200];
+    autotune_cache_path(dir, cache, sizeof cache);
+    const char *inputs[] = {cache};
+    if (refuse_output_onto_input(req->export_path, NULL, inputs, 1) != EXIT_OK)
+        return EXIT_USAGE;
     int n = autotune_export(dir, req->kernel, req->export_path, err, sizeof err);
     if (n < 0) {
         fprintf(stderr, "tilec: error: --export: %s\n", err);
@@ -313,6 +332,11 @@ static int parse_shape(const TirKernel *k, const char *text, int64_t *values)
         long long v = strtoll(eq + 1, &end, 10);
         if (errno || *end || end == eq + 1 || v < 0) {
             fprintf(stderr, "tilec: error: --shape %s='%s' is not a size\n", item, eq + 1);
+            return -1;
+        }
+        if (k->syms[sym].is_full && v > TIR_MAX_FULL_AXIS) {
+            fprintf(stderr, "tilec: error: --shape %s=%lld: %s is taken whole (compiled in), at "
+                    "most %d\n", item, v, item, TIR_MAX_FULL_AXIS);
             return -1;
         }
         values[sym] = v;
@@ -473,8 +497,11 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
         tune_key_make(&key, space, source_hash, consts, req->align, &gpu);
         if (tune_store_best(dir, &key, space, &r, strategy, stderr, err, sizeof err) != 0)
             fprintf(stderr, "tilec: warning: the best config was not cached: %s\n", err);
-        else if (r.found)
-            printf("cached in %s/tune-cache.json\n", dir);
+        else if (r.found) {
+            char cache[4200];
+            autotune_cache_path(dir, cache, sizeof cache);
+            printf("cached in %s\n", cache);
+        }
         if (r.interrupted)
             status = 130;   /* like a shell after Ctrl-C, once the best so far is kept */
         tune_result_free(&r);

@@ -364,7 +364,7 @@ static int gpu_child_start(void *ctx, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        if (interp_run(k, &g->default_config, &g->reference, &diag, NULL) != 0) {
+        if (interp_run(k, &g->default_config, &g->reference, NULL, NULL, &diag) != 0) {
             snprintf(err, errlen, "the interpreter could not run the reference (default config)");
             return -1;
         }

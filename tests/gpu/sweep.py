@@ -422,6 +422,15 @@ def machinery(tilec, tmp):
                                (["--config", config] if config else []), capture_output=True, text=True)
             res.append((f"nested pipeline {shape} {config or 'default'}", p.returncode == 0,
                         (p.stdout + p.stderr)[-400:]))
+    for name in ("broadcast_new_axis", "float_to_int"):
+        tile = os.path.join(ROOT, "tests", "gpu", "kernels", name + ".tile")
+        for config in ("", "BLOCK_M=16,BLOCK_N=128,num_warps=8"):
+            for shape in ("M=93,N=77", "M=130,N=200"):
+                p = subprocess.run([tilec, "run", tile, "--check", "--shape", shape] +
+                                   (["--config", config] if config else []),
+                                   capture_output=True, text=True)
+                res.append((f"{name} {shape} {config or 'default'}", p.returncode == 0,
+                            (p.stdout + p.stderr)[-400:]))
     return res
 
 
