@@ -18,7 +18,7 @@ def builds(t, source, config=""):
 # A reduction over a full axis, broadcast along a new first axis: emit_fetch takes the
 # broadcast's projection of the store's layout, which is not the reduction's slice, and
 # converts through shared scratch the schedule never reserved (SEGV in nvvm_offset).
-@case("generated/reduce_full_axis_broadcast", xfail=True)
+@case("generated/reduce_full_axis_broadcast")
 def _(t):
     return builds(t, """kernel k(x: i32[N, D], y: i32[M, N]) {
     for m, n in tile(M, N) {
@@ -30,7 +30,7 @@ def _(t):
 
 # The same with a block axis: reducing [n, m] over its last axis gives [n], broadcast
 # along a new first axis into [m, n].
-@case("generated/reduce_last_axis_broadcast_first", xfail=True)
+@case("generated/reduce_last_axis_broadcast_first")
 def _(t):
     return builds(t, """kernel k(x: f32[N, M], y: f32[M, N]) {
     for m, n in tile(M, N) {
