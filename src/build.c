@@ -42,13 +42,15 @@ static int split_config(const Kernel *k, const char *text, int64_t *const_values
                         Config *tunables)
 {
     char rest[4096], err[512];
-    bool given[64] = {false};
-    if (k->nparams > 64) {
-        fprintf(stderr, "tilec: error: kernel %s has more than 64 parameters\n", k->name);
+    bool *given = calloc((size_t)k->nparams + 1, sizeof *given);
+    if (!given) {
+        fputs("tilec: error: out of memory\n", stderr);
         return -1;
     }
     ConstTaker taker = {k, const_values, given};
-    if (config_split(text, take_const, &taker, rest, sizeof rest) != 0)
+    int status = config_split(text, take_const, &taker, rest, sizeof rest);
+    free(given);
+    if (status != 0)
         return -1;
     if (config_parse(rest, tunables, err, sizeof err) != 0) {
         fprintf(stderr, "tilec: error: --config: %s\n", err);

@@ -72,7 +72,7 @@ def _(t):
 # A kernel with more than 64 parameters checks and runs, but `tilec build --emit=ptx`
 # refused it with exit 2 (a command-line error) and no location: a fixed-size table of
 # the consts given in --config, not a limit of the language or of codegen.
-@case("generated/build_more_than_64_parameters", xfail=True)
+@case("generated/build_more_than_64_parameters")
 def _(t):
     params = ", ".join(f"x{i}: f32[M]" for i in range(70))
     return builds(t, f"""kernel k({params}, y: f32[M]) {{
