@@ -55,53 +55,25 @@ DEFAULT_BLOCKS = [16, 32, 64, 128, 256]
 FLOAT_LITS = ["0.5", "2.0", "1.5", "0.25", "3.0", "1.0", "0.75", "4.0", "0.125", "0.1", "10.0", "1e-3"]
 INT_LITS = ["0", "1", "2", "3", "7", "16", "100"]
 
-# Faults known to crash today, each with the fix pending elsewhere: in "avoid" mode the
-# generator never writes the construct; in "report" mode it writes it and records the
-# feature, so a crash of a kernel that has it is counted as known, not failed. Remove an
-# entry when its fix lands.
-KNOWN_FAULTS = {
-    "float_to_int": "float -> int .to(i32)/.to(i64) crashes codegen (fptosi.sat)",
-    "bcast_last_axis": "a 1-D tile (not a reduction's result) broadcast along a new last "
-                       "axis, x[m][:, None], crashes codegen",
-    "i32_cdiv": "i32 cdiv is interpreted in 64 bits (differs from the GPU)",
-    "reduce_bcast": "a reduction's result broadcast into a tile whose layout does not extend "
-                    "the reduction's: y[m, n] = sum(x[n, :], axis=1) (a full axis) or "
-                    "y[m, n] = min(x[n, m], axis=-1) crashes codegen (found by this generator: "
-                    "reliability/generated/reduce_*_broadcast)",
-}
-
-
-# What a value is made of, as far as broadcasting it into a wider tile goes (the known
-# faults reduce_bcast and bcast_last_axis): a zeros/full/.index tile itself (codegen makes
-# it in any layout) or a scalar; loads and other ops;
-# a reduction over the last (first) axis of a 2-D tile of block axes, which widens along a
-# new last (first) axis; a tile with a trailing 1 axis made from a load; any other
-# reduction.
-BKINDS = ["safe", "plain", "slice_last", "slice_first", "one", "badred"]
-
-
-def computed(v):
-    """The kind of an op's result on v: a constant tile stops being one."""
-    return "plain" if v.bkind == "safe" and v.axes else v.bkind
-
-
-def worst(*vs):
-    kinds = {computed(v) for v in vs}
-    if {"slice_last", "slice_first"} <= kinds:
-        return "badred"
-    return max(kinds, key=BKINDS.index)
+# Faults known to crash today, each with its fix pending: a construct of the generator
+# named here is never written in "avoid" mode (the default); in "report" mode it is written
+# now and then and recorded, so that a crash of a kernel that has it counts as known, not
+# failed. An entry names the construct's feature() call, says what fails and where its
+# reproducer is; it goes with the fix. Empty: the faults found so far (float -> int
+# .to(), broadcasts of 1-D tiles and of reductions, i32 cdiv in the interpreter, see
+# tests/reliability/cases_compiler.py and cases_generated.py) are fixed.
+KNOWN_FAULTS = {}
 
 
 class V:
     """A generated expression: its text and type. `taint` says the value depends on an
     op whose GPU result is not bit-exact with the interpreter's (a float sum, a dot, a
-    float atomic, an approximate ex2/lg2/rsqrt); `weak` an untyped literal; `bkind` one of
-    BKINDS."""
-    __slots__ = ("text", "dtype", "axes", "weak", "taint", "bkind")
+    float atomic, an approximate ex2/lg2/rsqrt); `weak` an untyped literal."""
+    __slots__ = ("text", "dtype", "axes", "weak", "taint")
 
-    def __init__(self, text, dtype, axes=(), weak=False, taint=False, bkind="safe"):
+    def __init__(self, text, dtype, axes=(), weak=False, taint=False):
         self.text, self.dtype, self.axes = text, dtype, tuple(axes)
-        self.weak, self.taint, self.bkind = weak, taint, bkind
+        self.weak, self.taint = weak, taint
 
 
 class LoopVar:
@@ -189,9 +161,11 @@ class KernelGen:
         self.lines.append("    " * depth + text)
 
     def feature(self, name):
-        """Whether to write a known-fault construct here (recorded when written): never
-        when avoiding them; now and then when reporting, so that they hide few other
-        faults."""
+        """Whether to write construct `name` here: always unless it is a KNOWN_FAULTS
+        entry; then never when avoiding them, and now and then (recorded) when reporting,
+        so that they hide few other faults."""
+        if name not in KNOWN_FAULTS:
+            return True
         if self.known == "avoid" or not self.chance(0.3):
             return False
         self.features.add(name)
@@ -304,7 +278,8 @@ class KernelGen:
                 size = self.pick([1, 2, 4, 5])
                 e, d = str(self.rng.randint(0, size - 1)), size
             elif r < 0.75 or not sc.all_loopvars():
-                e, d = self.int_scalar_text(sc), self.pick(["M", "N", "K", 3])
+                d = self.pick(["M", "N", "K", 3])
+                e = self.int_scalar_text(sc, d if isinstance(d, int) else None)
             else:
                 lv = self.pick(sc.all_loopvars())
                 e, d = (f"{lv.name}.begin" if self.chance(0.5) else f"{lv.name}.end - 1"), lv.sym
@@ -320,13 +295,14 @@ class KernelGen:
             size = self.pick([1, 3])
             entries, dims = [str(self.rng.randint(0, size - 1))], [size]
         name = self.tensor(dtype, dims)
-        kind = "one" if axes and axes[-1] == "1" else "plain" if axes else "safe"
-        return V(f"{name}[{', '.join(entries)}]", dtype, axes, bkind=kind)
+        return V(f"{name}[{', '.join(entries)}]", dtype, axes)
 
-    def int_scalar_text(self, sc):
+    def int_scalar_text(self, sc, size=None):
+        """An integer scalar for an index: a literal (below `size` when the dim is a literal:
+        a literal index outside its dim is an error), a scalar parameter, a block's start."""
         r = self.rng.random()
         if r < 0.3:
-            return self.int_lit()
+            return str(self.rng.randint(0, size - 1)) if size else self.int_lit()
         lvs = sc.all_loopvars()
         if r < 0.6 or not lvs:
             return self.scalar_param(self.pick(INTS))
@@ -367,7 +343,7 @@ class KernelGen:
             if self.chance(0.5):
                 return self.load(sc, dtype, axes)
             src = self.gen(sc, self.pick(["f32", "bf16", "f16"]), axes, depth - 1)
-            return V(f"{self.paren(src)}.to({dtype})", dtype, axes, taint=src.taint, bkind=computed(src))
+            return V(f"{self.paren(src)}.to({dtype})", dtype, axes, taint=src.taint)
         if depth <= 0 or self.chance(0.15):
             return self.leaf(sc, dtype, axes)
         r = self.rng.random()
@@ -411,7 +387,7 @@ class KernelGen:
         if r < 0.1 and "1" not in axes:
             if dtype in INTS and len(axes) == 1 and axes[0] in [lv.name for lv in sc.all_loopvars()]:
                 v = V(f"{axes[0]}.index", "i64", axes)   # an iota: codegen makes it in any layout
-                return v if dtype == "i64" else V(f"{axes[0]}.index.to({dtype})", dtype, axes, bkind="plain")
+                return v if dtype == "i64" else V(f"{axes[0]}.index.to({dtype})", dtype, axes)
             return V(f"zeros([{', '.join(axes)}], {dtype})", dtype, axes)
         if r < 0.18 and "1" not in axes:
             lit = self.float_lit() if dtype in FLOATS else self.int_lit()
@@ -438,8 +414,7 @@ class KernelGen:
                                                             not self.feature("float_to_int")):
                     continue
                 text = f"{text}.to({dtype})"
-            cands.append((n in self.read, V(text, dtype, axes, taint=v.taint,
-                                            bkind=v.bkind if text == n else computed(v))))
+            cands.append((n in self.read, V(text, dtype, axes, taint=v.taint)))
         if not cands or not self.chance(0.6):
             return None
         unread = [v for was_read, v in cands if not was_read]
@@ -481,8 +456,6 @@ class KernelGen:
         op = self.pick(ops)
         a = self.gen(sc, ta, axes, depth - 1)
         b = self.literal(dtype) if tb == "lit" else self.gen(sc, tb, self.operand_axes(axes), depth - 1)
-        if not self.bcast_ok(b, axes):
-            b = self.gen(sc, tb, axes, depth - 1)
         if op == "cdiv" and dtype == "i32" and not self.feature("i32_cdiv"):
             op = "/"
         if self.chance(0.5):
@@ -491,7 +464,7 @@ class KernelGen:
             text = f"{op}({a.text}, {b.text})"
         else:
             text = f"({a.text} {op} {b.text})"
-        return V(text, dtype, axes, taint=a.taint or b.taint, bkind=worst(a, b))
+        return V(text, dtype, axes, taint=a.taint or b.taint)
 
     def gen_unary(self, sc, dtype, axes, depth):
         x = self.gen(sc, dtype, axes, depth - 1)
@@ -500,12 +473,12 @@ class KernelGen:
         else:
             op = self.pick(["-", "abs", "exp2", "exp", "log", "log2", "sqrt", "rsqrt", "sqrt"])
         if op == "-":
-            return V(f"(-{self.paren(x)})", dtype, axes, taint=x.taint, bkind=computed(x))
+            return V(f"(-{self.paren(x)})", dtype, axes, taint=x.taint)
         taint = x.taint or op in ("exp2", "exp", "log", "log2", "rsqrt")
         arg = x.text
         if op in ("log", "log2", "sqrt", "rsqrt") and self.chance(0.6):
             arg = f"abs({x.text}) + 1.0" if self.chance(0.5) else f"abs({x.text})"
-        return V(f"{op}({arg})", dtype, axes, taint=taint, bkind=computed(x))
+        return V(f"{op}({arg})", dtype, axes, taint=taint)
 
     def gen_convert(self, sc, dtype, axes, depth):
         if dtype in FLOATS:
@@ -517,7 +490,7 @@ class KernelGen:
         x = self.gen(sc, src, axes, depth - 1)
         if self.diff and x.taint and dtype in INTS:
             x = self.gen(sc, self.pick(INTS), axes, 0)
-        return V(f"{self.paren(x)}.to({dtype})", dtype, axes, taint=x.taint, bkind=computed(x))
+        return V(f"{self.paren(x)}.to({dtype})", dtype, axes, taint=x.taint)
 
     def gen_reduce(self, sc, dtype, axes, depth):
         """max/min/amax/sum over one axis inserted into `axes`, or over all axes."""
@@ -545,14 +518,7 @@ class KernelGen:
             ax = pos if self.chance(0.7) else pos - len(src_axes)
             text = f"{red}({x.text}, axis={ax})"
         taint = x.taint or (red == "sum" and dtype in FLOATS)
-        blocks = all(a in self.in_scope_axes(sc) for a in src_axes)
-        if not axes:
-            kind = "safe"
-        elif len(src_axes) == 2 and blocks and x.bkind in ("safe", "plain"):
-            kind = "slice_last" if src_axes[-1] == r else "slice_first"
-        else:
-            kind = "badred"
-        return V(text, dtype, axes, taint=taint, bkind=kind)
+        return V(text, dtype, axes, taint=taint)
 
     def dot_operand(self, sc, dtype, axes, depth):
         """A rank-2 tile of a dot dtype: a load, a transposed load, or a computed tile."""
@@ -580,7 +546,7 @@ class KernelGen:
             ta = tb = self.pick(["bf16", "f16"])
         a = self.dot_operand(sc, ta, (axes[0], kx), depth)
         b = self.dot_operand(sc, tb, (kx, axes[1]), depth)
-        return V(f"({self.paren(a)} @ {self.paren(b)})", "f32", axes, taint=True, bkind="plain")
+        return V(f"({self.paren(a)} @ {self.paren(b)})", "f32", axes, taint=True)
 
     def gen_bool(self, sc, axes, depth):
         if depth <= 0 or self.chance(0.2):
@@ -592,21 +558,17 @@ class KernelGen:
             t = self.pick(FLOATS + INTS)
             a = self.gen(sc, t, axes, depth - 1)
             b = self.gen(sc, t, self.operand_axes(axes), depth - 1) if self.chance(0.6) else self.literal(t)
-            if not self.bcast_ok(b, axes):
-                b = self.gen(sc, t, axes, depth - 1)
             if self.diff and (a.taint or b.taint):
                 return self.load(sc, "bool", axes) if axes else self.scalar_leaf(sc, "bool")
             op = self.pick(["<", "<=", ">", ">=", "==", "!="])
-            return V(f"({a.text} {op} {b.text})", "bool", axes, bkind=worst(a, b))
+            return V(f"({a.text} {op} {b.text})", "bool", axes)
         if r < 0.7:
             a = self.gen_bool(sc, axes, depth - 1)
             b = self.gen_bool(sc, self.operand_axes(axes), depth - 1)
-            if not self.bcast_ok(b, axes):
-                b = self.gen_bool(sc, axes, depth - 1)
-            return V(f"({a.text} {self.pick(['&&', '||'])} {b.text})", "bool", axes, bkind=worst(a, b))
+            return V(f"({a.text} {self.pick(['&&', '||'])} {b.text})", "bool", axes)
         if r < 0.8:
             a = self.gen_bool(sc, axes, depth - 1)
-            return V(f"(!{self.paren(a)})", "bool", axes, bkind=computed(a))
+            return V(f"(!{self.paren(a)})", "bool", axes)
         if r < 0.9 and len(axes) == 2 and all(a in [lv.name for lv in sc.all_loopvars()] for a in axes):
             return V(f"({axes[0]}.index[:, None] {self.pick(['>=', '<', '=='])} {axes[1]}.index[None, :])",
                      "bool", axes)
@@ -616,61 +578,40 @@ class KernelGen:
 
     def gen_where(self, sc, dtype, axes, depth):
         c = self.gen_bool(sc, self.operand_axes(axes), depth - 1)
-        if not self.bcast_ok(c, axes):
-            c = self.gen_bool(sc, axes, depth - 1)
         a = self.gen(sc, dtype, axes, depth - 1)
         if dtype in FLOATS and self.chance(0.3):
             b = V(self.pick(["-inf", "0.0", "inf", self.float_lit()]), "f32", (), weak=True)
         else:
             b = self.gen(sc, dtype, self.operand_axes(axes), depth - 1)
-            if not self.bcast_ok(b, axes):
-                b = self.gen(sc, dtype, axes, depth - 1)
         if self.chance(0.5):
             a, b = b, a
-        return V(f"where({c.text}, {a.text}, {b.text})", dtype, axes, taint=a.taint or b.taint,
-                 bkind=worst(a, b, c))
+        return V(f"where({c.text}, {a.text}, {b.text})", dtype, axes, taint=a.taint or b.taint)
 
     def gen_ternary(self, sc, dtype, axes, depth):
         c = V(self.const_param("bool"), "bool") if self.chance(0.5) else self.gen_bool(sc, (), 1)
         a = self.gen(sc, dtype, axes, depth - 1)
         b = self.gen(sc, dtype, axes, depth - 1)
-        return V(f"({c.text} ? {a.text} : {b.text})", dtype, axes, taint=a.taint or b.taint,
-                 bkind=worst(a, b))
+        return V(f"({c.text} ? {a.text} : {b.text})", dtype, axes, taint=a.taint or b.taint)
 
     def gen_reshape(self, sc, dtype, axes, depth):
         """x.T, x[:, None], x[None, :] producing `axes`."""
         if len(axes) == 2 and "1" not in axes and self.chance(0.4):
             x = self.gen(sc, dtype, (axes[1], axes[0]), depth - 1)
-            return V(f"{self.paren(x)}.T", dtype, axes, taint=x.taint, bkind=computed(x))
+            return V(f"{self.paren(x)}.T", dtype, axes, taint=x.taint)
         if len(axes) == 2 and axes[1] == "1":
             x = self.gen(sc, dtype, (axes[0],), depth - 1)
-            kind = {"safe": "safe", "slice_last": "slice_last", "plain": "one", "one": "one"}.get(x.bkind, "badred")
-            return V(f"{self.paren(x)}[:, None]", dtype, axes, taint=x.taint, bkind=kind)
+            return V(f"{self.paren(x)}[:, None]", dtype, axes, taint=x.taint)
         if len(axes) == 2 and axes[0] == "1":
             x = self.gen(sc, dtype, (axes[1],), depth - 1)
-            kind = x.bkind if x.bkind in ("safe", "plain", "slice_first") else "badred"
-            return V(f"{self.paren(x)}[None, :]", dtype, axes, taint=x.taint, bkind=kind)
+            return V(f"{self.paren(x)}[None, :]", dtype, axes, taint=x.taint)
         if len(axes) == 2 and "1" not in axes and dtype != "bool":
             # a broadcast of [a, 1] or [1, b] to the whole tile, through an op
             x = self.gen_reshape(sc, dtype, self.pick([(axes[0], "1"), ("1", axes[1])]), depth - 1)
-            if x is None or not self.bcast_ok(x, axes):
+            if x is None:
                 return None
             y = self.gen(sc, dtype, axes, depth - 1)
-            return V(f"({x.text} + {y.text})", dtype, axes, taint=x.taint or y.taint, bkind=worst(x, y))
+            return V(f"({x.text} + {y.text})", dtype, axes, taint=x.taint or y.taint)
         return None
-
-    def bcast_ok(self, v, axes):
-        """Whether v may be broadcast to `axes` here: not when that is a known fault being
-        avoided (KNOWN_FAULTS), recorded when it is being reported."""
-        if v.weak or not v.axes or tuple(v.axes) == tuple(axes):
-            return True
-        trailing = v.axes[-1] == "1" and axes[-1] != "1"   # widened along its last axis
-        if v.bkind == "badred" or (v.bkind == "slice_last" and not trailing) or \
-                (v.bkind == "slice_first" and trailing):
-            return self.feature("reduce_bcast")
-        if v.bkind == "one" and trailing:
-            return self.feature("bcast_last_axis")
-        return True
 
     # ---- statements
 
@@ -685,7 +626,7 @@ class KernelGen:
         v = self.gen(sc, dtype, axes, self.rng.randint(1, 4))
         name = self.fresh("v")
         self.emit(depth, f"{name} = {v.text}")
-        sc.locals[name] = V(name, dtype, axes, taint=v.taint, bkind=v.bkind)
+        sc.locals[name] = V(name, dtype, axes, taint=v.taint)
 
     def stmt_reassign(self, sc, depth):
         locs = [(n, v) for n, v in sc.all_locals().items() if v.dtype != "bool" and not n.startswith("p")]
@@ -695,11 +636,8 @@ class KernelGen:
         v = self.gen(sc, t.dtype, t.axes, self.rng.randint(1, 3))
         op = self.pick(["=", "+=", "-=", "*="] + (["/="] if t.dtype in FLOATS else []))
         self.emit(depth, f"{name} {op} {v.text}")
-        if not self.bcast_ok(v, t.axes):
-            v = self.gen(sc, t.dtype, t.axes, 1)
-        # a reassigned local may be loop-carried: no longer a constant tile
-        merged = V(name, t.dtype, t.axes, taint=t.taint or v.taint, bkind=computed(v) if op == "=" else worst(t, v))
-        self.set_local(sc, name, merged)
+        # inside a loop or an if, the local may hold the old value or the new one
+        self.set_local(sc, name, V(name, t.dtype, t.axes, taint=t.taint or v.taint))
 
     def set_local(self, sc, name, v):
         s = sc
@@ -750,8 +688,6 @@ class KernelGen:
             v = self.literal(dtype)
         else:
             v = self.gen(sc, dtype, vaxes, self.rng.randint(1, 5))
-        if not self.bcast_ok(v, tuple(tile_axes)):
-            v = self.gen(sc, dtype, tuple(tile_axes), 2)
         name = self.tensor(dtype, dims, role="out")
         self.emit(depth, f"{name}[{', '.join(entries)}] = {v.text}")
         self.stored.add(name)
@@ -846,7 +782,7 @@ class KernelGen:
             else:
                 v = self.gen(sc, dtype, axes, 2 if axes else 1)
             self.emit(depth, f"{name} = {v.text}")
-            sc.locals[name] = V(name, dtype, axes, taint=v.taint, bkind=computed(v))  # loop-carried
+            sc.locals[name] = V(name, dtype, axes, taint=v.taint)  # loop-carried
             carried.append(name)
         blk = "" if spec == "_" and self.chance(0.5) else f" block({spec})"
         self.emit(depth, f"for {var} in tile({ext}){blk} {{")
@@ -864,7 +800,7 @@ class KernelGen:
             d = self.gen_dot(sc, axes, 2)
             if d:
                 self.emit(depth, f"{name} += {d.text}")
-                self.set_local(sc, name, V(name, t.dtype, axes, taint=True, bkind=worst(t, d)))
+                self.set_local(sc, name, V(name, t.dtype, axes, taint=True))
                 return
         v = self.gen(sc, t.dtype, axes, self.rng.randint(1, 3))
         form = self.pick(["+", "max", "min", "+=", "*"])
@@ -878,7 +814,7 @@ class KernelGen:
             self.emit(depth, f"{name} = {name} * {self.float_lit()} + {v.text}")
         else:
             self.emit(depth, f"{name} = {name} + {v.text}")
-        self.set_local(sc, name, V(name, t.dtype, axes, taint=t.taint or v.taint, bkind=worst(t, v)))
+        self.set_local(sc, name, V(name, t.dtype, axes, taint=t.taint or v.taint))
 
     def stmt_if(self, sc, depth, budget):
         c = self.const_param("bool")
