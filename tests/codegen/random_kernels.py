@@ -13,7 +13,8 @@ config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, s
 
 Every stage must end in success or an expected diagnostic: a check or build error (exit 1,
 "discarded", counted by message) or a refused config value (exit 2). A crash, a sanitizer
-report, an LLVM error or assertion, an internal error, a hang, PTX that ptxas rejects or
+report, an LLVM error or assertion, an internal error, an IR verifier's report (`tir:`, an
+invalid LLVM module), a hang, PTX that ptxas rejects or
 an access the interpreter's mask checker catches fails, with the seed and kernel index
 that reproduce it and a minimised kernel. Kernel I of seed S is the same program on every
 machine (`--only I` reruns it). `--seed commit` derives the seed from git HEAD, so CI
@@ -1154,7 +1155,8 @@ def normalise(text):
 
 
 def crash_kind(rc, out):
-    """The crash class of a tool run, or None when it exited normally and cleanly."""
+    """The crash class of a tool run (an internal error or an IR verifier's report too), or
+    None when it exited normally and cleanly."""
     m = re.search(r"(?:ERROR: )?(AddressSanitizer|LeakSanitizer): ([\w-]+)", out)
     if m or SANITIZER.search(out):
         frame = re.search(r"#\d+ 0x[0-9a-f]+ in (\w+) [^\n]*(?:src|codegen|autotune|runtime)/", out)
@@ -1177,6 +1179,10 @@ def crash_kind(rc, out):
     m = re.search(r"internal error[^\n]*", out)
     if m:
         return normalise(m.group(0))[:160]
+    # the IR verifiers' reports: a checked program lowered or compiled to invalid IR
+    m = re.search(r"error: ((?:kernel \w+: )*)(the LLVM module is invalid[^\n]*|tir: [^\n]*)", out)
+    if m:
+        return "invalid IR: " + normalise(m.group(2))[:150]
     return None
 
 
