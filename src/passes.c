@@ -543,8 +543,10 @@ static void drop_carried(TirOp *loop, int i)
 }
 
 /* Carried values that never change (yield gives back the argument) become their initial
-   value; carried values nobody reads (result unused, argument used only by the yield) go. */
-static bool simplify_carried(TirKernel *k, TirOp *loop, const UseCount *u)
+   value; carried values nobody reads (result unused, argument used only by the yield) go.
+   The initial value takes over the uses in `u`: the sweep goes on into the loop's body,
+   where a removed op must not count its last use of it (a parameter read only there went). */
+static bool simplify_carried(TirKernel *k, TirOp *loop, UseCount *u)
 {
     TirBlock *body = loop->regions[0];
     TirOp *y = body ? body->last : NULL;
@@ -553,6 +555,8 @@ static bool simplify_carried(TirKernel *k, TirOp *loop, const UseCount *u)
     for (int i = 0; i < body->nargs; i++) {
         TirValue *arg = body->args[i], *res = loop->results[i], *init = loop->operands[loop->nvars + i];
         if (y->operands[i] == arg) {
+            if (init->id >= 0 && init->id < u->n)
+                u->counts[init->id] += uses_of(u, arg) + uses_of(u, res);
             tir_replace_uses(k, arg, init);
             tir_replace_uses(k, res, init);
             drop_carried(loop, i);

@@ -11,7 +11,8 @@ typedef struct Verifier {
     const TirKernel *k;
     Diag *d;
     int errors;
-    bool *visible;          /* by value id */
+    const TirValue **visible; /* by value id: the value in scope (a value of a removed op
+                                 keeps its stale id, which a live value may have) */
     bool *bound;            /* by loop var id: bound by an enclosing loop */
     int depth;
 } Verifier;
@@ -413,7 +414,7 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
             fail(v, op, "operand %d is missing", i);
             return;
         }
-        if (!v->visible[val->id]) {
+        if (v->visible[val->id] != val) {
             fail(v, op, "operand %d is used before its definition or outside its scope", i);
             return;
         }
@@ -602,7 +603,7 @@ static void verify_block(Verifier *v, const TirBlock *b, const TirOp *parent)
     }
     for (int i = 0; i < b->nargs; i++)
         if (value_ok(v, b->args[i]))
-            v->visible[b->args[i]->id] = true;
+            v->visible[b->args[i]->id] = b->args[i];
     for (const TirOp *op = b->first; op; op = op->next) {
         if (op->block != b)
             fail(v, op, "is linked into the wrong block");
@@ -618,16 +619,16 @@ static void verify_block(Verifier *v, const TirBlock *b, const TirOp *parent)
                     verify_block(v, op->regions[r], op);
         for (int i = 0; i < op->nresults; i++)
             if (value_ok(v, op->results[i]))
-                v->visible[op->results[i]->id] = true;
+                v->visible[op->results[i]->id] = op->results[i];
     }
     /* values of this block go out of scope with it */
     for (int i = 0; i < b->nargs; i++)
         if (value_ok(v, b->args[i]))
-            v->visible[b->args[i]->id] = false;
+            v->visible[b->args[i]->id] = NULL;
     for (const TirOp *op = b->first; op; op = op->next)
         for (int i = 0; i < op->nresults; i++)
             if (value_ok(v, op->results[i]))
-                v->visible[op->results[i]->id] = false;
+                v->visible[op->results[i]->id] = NULL;
     v->depth--;
 }
 

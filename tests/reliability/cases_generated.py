@@ -88,8 +88,9 @@ def _(t):
 # on into the loop's body with use counts from before: removing the dead broadcast for
 # where(true, acc, v2) took the parameter's last counted use, and the parameter went too,
 # leaving `v2.to(i32)` reading a removed value (the interpreter: "internal error: convert
-# changes the shape"; codegen: a conversion of `acc` instead). y must be s1 truncated.
-@case("generated/carried_through_untaken_if_keeps_its_value", xfail=True)
+# changes the shape"; codegen: a conversion of `acc` instead, which the TIR verifier missed:
+# the removed value's stale id was a live one's). y must be s1 truncated.
+@case("generated/carried_through_untaken_if_keeps_its_value")
 def _(t):
     source = """kernel k(s1: f32, y: i32[T, M], c: const bool) {
     for m in tile(M) {
