@@ -111,3 +111,22 @@ def _(t):
                           "--set", "s1=2.5", "--set", "c=false")
     ran = rc == 0 and "y: i32[2, 3] sum=12 max|x|=2" in out
     return built and ran, f"build: {why}\nrun: exit {rc}\n{out[-2000:]}"
+
+
+# A dot whose A operand is a loaded transpose with a prologue that adds a broadcast row:
+# the prologue's argument got its layout from the add (the row's), not from the operand
+# (the transpose's), so the prologue converted the operand through shared scratch the
+# schedule never reserved ("internal: a layout conversion of N bytes without shared
+# scratch"; seed 20253 kernel 94).
+@case("generated/dot_prologue_on_transposed_operand", xfail=True)
+def _(t):
+    return builds(t, """kernel k(x: bf16[K], at: bf16[K, M], b: bf16[K, N], y: f32[M, N]) {
+    for m, n in tile(M, N) {
+        acc = zeros([m, n], f32)
+        for k in tile(K) {
+            acc += (x[k][None, :] + at[k, m].T) @ b[k, n]
+        }
+        y[m, n] = acc
+    }
+}
+""")
