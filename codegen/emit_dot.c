@@ -488,7 +488,9 @@ static Tile operand_tile(Emitter *e, const TirOp *op, int which)
     const TirBlock *pro = op->regions[which];
     if (!pro)
         return *in;
-    return emit_region(e, pro, *in, in->layout);
+    /* the prologue runs in its argument's layout (scratch_for reserves the conversions) */
+    const Layout *arg = e->s->layouts[pro->args[0]->id];
+    return emit_region(e, pro, arg ? emit_fetch(e, v, arg) : *in, in->layout);
 }
 
 void emit_dot(Emitter *e, const TirOp *op)

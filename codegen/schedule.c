@@ -767,6 +767,17 @@ static bool operand_view(const TirOp *op, const Layout *result, Layout *out)
     }
 }
 
+/* A conversion into layout `to` (through shared scratch, 8 bytes an element): counts it
+   and returns the scratch needed, `need` or more. */
+static int conversion(Schedule *s, const Layout *to, int need)
+{
+    s->conversions++;
+    int64_t elems = 1;
+    for (int d = 0; d < to->rank; d++)
+        elems *= to->shape[d];
+    return need > elems * 8 ? need : (int)(elems * 8);
+}
+
 /* Bytes of shared scratch a conversion or reduction of this op needs. */
 static int scratch_for(Sched *c, const TirOp *op)
 {
@@ -797,13 +808,8 @@ static int scratch_for(Sched *c, const TirOp *op)
     /* broadcast, expand_dims and transpose are emitted by fetching their operand in a view
        of their own layout: a conversion when the operand's layout differs */
     Layout view;
-    if (want && operand_view(op, want, &view) && schedule_fetch_cost(s, op->operands[0], &view)) {
-        s->conversions++;
-        int64_t elems = 1;
-        for (int d = 0; d < want->rank; d++)
-            elems *= want->shape[d];
-        need = need > elems * 8 ? need : (int)(elems * 8);
-    }
+    if (want && operand_view(op, want, &view) && schedule_fetch_cost(s, op->operands[0], &view))
+        need = conversion(s, want, need);
     if (want && (is_elementwise(op->opcode) || op->opcode == TIR_DOT)) {
         int first = op->opcode == TIR_DOT ? 2 : 0;
         /* an fma reads its mul's operands instead of the mul (emit_elementwise) */
@@ -821,26 +827,29 @@ static int scratch_for(Sched *c, const TirOp *op)
             reads[nreads++] = fused.select->operands[3 - fused.mul_branch];
         }
         for (int i = 0; i < nreads; i++)
-            if (schedule_fetch_cost(s, reads[i], want)) {
-                s->conversions++;
-                int64_t elems = 1;
-                for (int d = 0; d < want->rank; d++)
-                    elems *= want->shape[d];
-                int bytes = (int)(elems * 8);
-                need = need > bytes ? need : bytes;
-            }
+            if (schedule_fetch_cost(s, reads[i], want))
+                need = conversion(s, want, need);
+    }
+    /* a prologue runs in its argument's layout, which the operand's may not be (the
+       argument can take its layout from another operand of the prologue): the operand is
+       fetched in it and the prologue's result back in the operand's (operand_tile) */
+    for (int i = 0; op->opcode == TIR_DOT && i < 2; i++) {
+        const TirBlock *pro = op->regions[i];
+        const Layout *have = s->layouts[op->operands[i]->id];
+        const Layout *arg = pro ? s->layouts[pro->args[0]->id] : NULL;
+        if (!have || !arg)
+            continue;
+        if (schedule_fetch_cost(s, op->operands[i], arg))
+            need = conversion(s, arg, need);
+        if (schedule_fetch_cost(s, pro->last->operands[0], have))
+            need = conversion(s, have, need);
     }
     if (op->opcode == TIR_YIELD && op->block->parent && op->block->parent->opcode == TIR_FOR) {
         const TirBlock *body = op->block;
         for (int i = 0; i < op->noperands; i++) {
             const Layout *l = s->layouts[body->args[i]->id];
-            if (l && schedule_fetch_cost(s, op->operands[i], l)) {
-                s->conversions++;
-                int64_t elems = 1;
-                for (int d = 0; d < l->rank; d++)
-                    elems *= l->shape[d];
-                need = need > elems * 8 ? need : (int)(elems * 8);
-            }
+            if (l && schedule_fetch_cost(s, op->operands[i], l))
+                need = conversion(s, l, need);
         }
     }
     return need;

@@ -422,10 +422,12 @@ def machinery(tilec, tmp):
                                (["--config", config] if config else []), capture_output=True, text=True)
             res.append((f"nested pipeline {shape} {config or 'default'}", p.returncode == 0,
                         (p.stdout + p.stderr)[-400:]))
-    for name in ("broadcast_new_axis", "float_to_int"):
+    for name, shapes in (("broadcast_new_axis", ("M=93,N=77", "M=130,N=200")),
+                         ("float_to_int", ("M=93,N=77", "M=130,N=200")),
+                         ("prologue_layout", ("M=93,N=77,K=101", "M=130,N=200,K=260"))):
         tile = os.path.join(ROOT, "tests", "gpu", "kernels", name + ".tile")
         for config in ("", "BLOCK_M=16,BLOCK_N=128,num_warps=8"):
-            for shape in ("M=93,N=77", "M=130,N=200"):
+            for shape in shapes:
                 p = subprocess.run([tilec, "run", tile, "--check", "--shape", shape] +
                                    (["--config", config] if config else []),
                                    capture_output=True, text=True)

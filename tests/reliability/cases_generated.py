@@ -117,8 +117,8 @@ def _(t):
 # the prologue's argument got its layout from the add (the row's), not from the operand
 # (the transpose's), so the prologue converted the operand through shared scratch the
 # schedule never reserved ("internal: a layout conversion of N bytes without shared
-# scratch"; seed 20253 kernel 94).
-@case("generated/dot_prologue_on_transposed_operand", xfail=True)
+# scratch"; seed 20253 kernel 94). tests/gpu/kernels/prologue_layout.tile runs it on the GPU.
+@case("generated/dot_prologue_on_transposed_operand")
 def _(t):
     return builds(t, """kernel k(x: bf16[K], at: bf16[K, M], b: bf16[K, N], y: f32[M, N]) {
     for m, n in tile(M, N) {
