@@ -1176,7 +1176,7 @@ def crash_kind(rc, out):
             return f"signal {-rc}"
     if rc >= 128:
         return f"exit {rc}"
-    m = re.search(r"internal error[^\n]*", out)
+    m = re.search(r"internal(?: error)?:[^\n]*", out)   # codegen says "internal: ..."
     if m:
         return normalise(m.group(0))[:160]
     # the IR verifiers' reports: a checked program lowered or compiled to invalid IR
