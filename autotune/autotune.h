@@ -1,6 +1,6 @@
 /* autotune.h — the tuner as a library: the search space of a kernel and its pruning rules,
    the search strategies, the benchmark child process, the tuning loop over a backend, and
-   the on-disk cache of best configs. `tilec tune` (src/tune.c) is a thin command over it;
+   the on-disk cache of best configs. `tilec tune` (src/cli/tune.c) is a thin command over it;
    tests drive the same loop with a fake backend. docs/tuning.md is the reference. */
 #ifndef TILEC_AUTOTUNE_H
 #define TILEC_AUTOTUNE_H

@@ -1,5 +1,5 @@
 /* bundle_format.h — the .tbn kernel bundle: its byte layout (shared by the writer in
-   src/bundle_write.c and the reader here), the checked in-memory view the reader builds, and
+   src/cli/bundle_write.c and the reader here), the checked in-memory view the reader builds, and
    the grid-size program. Internal to libtile and tilec; applications see only tile.h.
    Plain C over libc: no CUDA, no compiler types, so `tilec inspect` and the fuzz harness
    use it as is. docs/runtime.md describes the format for people. */

@@ -1,4 +1,4 @@
-/* files_test.c — src/files.c's OutFile and infile_open: a writer killed mid-write leaves the
+/* files_test.c — src/base/files.c's OutFile and infile_open: a writer killed mid-write leaves the
    old file and a temp file the next writer removes (a live writer's is kept), a failed
    write leaves the old file and no temp file, a symlink keeps its link and the replaced
    file its mode, a FIFO and /dev/stdout are written in place, an output onto an input is

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks tilec's .npy reader and writer (src/npy.c) through tests/npy/npy_tool:
+"""Checks tilec's .npy reader and writer (src/interp/npy.c) through tests/npy/npy_tool:
 every accepted descr and its conversion, C and Fortran order (strides), versions 1-3,
 big-endian input, writing back (also from strided tensors), host_fill_random, and a
 corpus of broken or unsupported files that must each be rejected with a message

@@ -255,7 +255,7 @@ def _(t):
 
 @case("data_loss/outfile_mechanics")
 def _(t):
-    """tests/files/files_test: src/files.c on its own (a writer killed mid-write, a live
+    """tests/files/files_test: src/base/files.c on its own (a writer killed mid-write, a live
     writer's temp file kept, ulimit -f, symlinks, modes, FIFOs, /dev/stdout, inputs)."""
     rc, out = t.run([os.path.join(t.build, "tests", "files_test"), t.tmp])
     return rc == 0 and out.count("\nok ") + out.startswith("ok ") == 4, f"exit {rc}\n{out}"
