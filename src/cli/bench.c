@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
+#include "cli.h"
 #include "files.h"
-#include "gpu.h"
 
 static const char *const usage_bench =
     "usage: tilec bench FILE --kernel NAME[,NAME...] [--shape M=...,...] [--config KEY=V,...]\n"

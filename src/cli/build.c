@@ -5,11 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "autotune.h"
-#include "bundle.h"
-#include "driver.h"
+#include "cli.h"
 #include "files.h"
-#include "tir.h"
 
 typedef struct ConstTaker {
     const Kernel *k;
@@ -202,19 +199,6 @@ static int emit_code(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const
     return EXIT_OK;
 }
 
-uint64_t program_source_hash(const Program *p)
-{
-    uint64_t hash = 0;
-    /* The text of every file read (root first, then includes in order), not their paths:
-       a table tuned on one machine must match the same source built from another path. */
-    for (const SourceFile *f = p->files; f; f = f->next) {
-        uint64_t len = f->len;
-        hash = autotune_hash_bytes(hash, &len, sizeof len);
-        hash = autotune_hash_bytes(hash, f->text, f->len);
-    }
-    return hash;
-}
-
 /* The tuned entries found so far, with each one's time for choosing between duplicates. */
 typedef struct TunedSet {
     BundleTuned *items;
@@ -383,6 +367,21 @@ static int emit_stage(const BuildRequest *req, const Program *p, Arena *arena, D
         return EXIT_INPUT;
     }
     return EXIT_OK;
+}
+
+/* EMIT_NONE: `tilec build FILE -o NAME.tbn`. */
+static int build_bundle(const BuildRequest *req, const Program *p, const BundleTuned *tuned,
+                        int ntuned, Arena *a, Diag *d)
+{
+    if (!req->output || strcmp(req->output, "-") == 0) {
+        fputs("tilec: error: build writes a bundle: give -o NAME.tbn (or --emit=STAGE to "
+              "print a stage)\n", stderr);
+        return EXIT_USAGE;
+    }
+    BundleOptions o = {.path = req->output, .kernel = req->kernel, .config = req->config,
+                       .target = req->target, .tuned = tuned, .ntuned = ntuned,
+                       .max_variants = req->max_variants};
+    return bundle_write_program(a, d, p, &o);
 }
 
 int run_build(const BuildRequest *req)

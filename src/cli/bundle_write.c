@@ -11,11 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bundle.h"
 #include "bundle_format.h"
-#include "driver.h"
+#include "cli.h"
 #include "files.h"
-#include "tir.h"
 
 _Static_assert((int)DT_F32 == (int)TBN_DT_F32 && (int)DT_BF16 == (int)TBN_DT_BF16 && (int)DT_F8E5M2 == (int)TBN_DT_F8E5M2 &&
                (int)DT_I64 == (int)TBN_DT_I64 && (int)DT_BOOL == (int)TBN_DT_BOOL && (int)DT_COUNT == (int)TBN_DT_COUNT,
@@ -1191,19 +1189,4 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
     for (int k = 0; k <= TBN_SECTION_KINDS; k++)
         free(w.sec[k].data);
     return status;
-}
-
-/* build.c's EMIT_NONE: `tilec build FILE -o NAME.tbn`. */
-int build_bundle(const BuildRequest *req, const Program *p, const BundleTuned *tuned,
-                 int ntuned, Arena *a, Diag *d)
-{
-    if (!req->output || strcmp(req->output, "-") == 0) {
-        fputs("tilec: error: build writes a bundle: give -o NAME.tbn (or --emit=STAGE to "
-              "print a stage)\n", stderr);
-        return EXIT_USAGE;
-    }
-    BundleOptions o = {.path = req->output, .kernel = req->kernel, .config = req->config,
-                       .target = req->target, .tuned = tuned, .ntuned = ntuned,
-                       .max_variants = req->max_variants};
-    return bundle_write_program(a, d, p, &o);
 }

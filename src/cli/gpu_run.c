@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu.h"
+#include "cli.h"
 
 static GpuStatus report(GpuStatus status, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "bundle_format.h"
-#include "driver.h"
+#include "cli.h"
 
 static const char *const usage_inspect =
     "usage: tilec inspect BUNDLE\n"

@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen.h"
-#include "tilec.h"
-#include "driver.h"
+#include "cli.h"
 
 static const char *const usage_main =
     "usage: tilec [--help] [--version] COMMAND [ARGS]\n"
@@ -81,31 +79,6 @@ static const Target *parse_target(const char *name)
     if (!t)
         fprintf(stderr, "tilec: error: unknown target '%s' (known: %s)\n", name, target_names());
     return t;
-}
-
-/* Parses and checks one file into `out`; returns the number of errors. A file with no
-   kernels is an error: there is nothing to check or build. */
-int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, Program **out)
-{
-    *out = NULL;
-    Program *p = parse_program(arena, diag, path);
-    if (!p)
-        return diag->errors ? diag->errors : 1;
-    *out = p;
-    if (diag->errors)
-        return diag->errors;
-    if (p->nkernels == 0) {
-        Loc start = {.file = p->files, .line = 1, .col = 1};
-        if (p->files)
-            diag_error(diag, start, "no kernels in this file");
-        else {
-            fprintf(diag->out, "%s: error: no kernels in this file\n", path);
-            diag->errors++;
-        }
-        return diag->errors;
-    }
-    SemaOptions opts = {.target_sm = target ? target->sm : 0};
-    return sema_check(arena, diag, p, &opts);
 }
 
 static int cmd_check(int argc, char **argv)

@@ -1,18 +1,14 @@
 /* run.c — `tilec run`: parse → check → lower (with the --set consts) → passes → config →
    bind the launch (interp_launch.c) → run on the GPU (gpu_run.c; with --check also on the
    interpreter, comparing) or on the interpreter (--interpret) → write or summarise the
-   outputs. docs/run.md describes the flags and rules. The command-line pieces that
-   `tilec bench` shares live here too (declared in gpu.h). */
+   outputs. docs/run.md describes the flags and rules. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver.h"
-#include "files.h"
-#include "gpu.h"
-#include "interp.h"
+#include "cli.h"
 
 static const char *const usage_run =
     "usage: tilec run FILE [--kernel NAME] [--interpret | --check] [--arith=ieee|gpu]\n"
@@ -79,122 +75,9 @@ typedef struct RunRequest {
     LaunchSpec spec;
 } RunRequest;
 
-static int usage_error_of(const char *usage, const char *fmt, const char *a, const char *b)
-{
-    fputs("tilec: error: ", stderr);
-    fprintf(stderr, fmt, a, b);
-    fputc('\n', stderr);
-    fputs(usage, stderr);
-    return EXIT_USAGE;
-}
-
 static int usage_error(const char *fmt, const char *a, const char *b)
 {
-    return usage_error_of(usage_run, fmt, a, b);
-}
-
-static int error_message(int status, const char *msg)
-{
-    fprintf(stderr, "tilec: error: %s\n", msg);
-    return status;
-}
-
-/* Splits "NAME=TEXT" (in place); false when there is no '=' or no name. */
-static bool split_assignment(char *arg, const char **name, const char **text)
-{
-    char *eq = strchr(arg, '=');
-    if (!eq || eq == arg)
-        return false;
-    *eq = 0;
-    *name = arg;
-    *text = eq + 1;
-    return true;
-}
-
-int launch_cli_add_named(LaunchNamed **list, int *n, const char *flag, char *arg,
-                         const char *expected, const char *usage)
-{
-    const char *name, *text;
-    char copy[64];
-    snprintf(copy, sizeof copy, "%s", arg);
-    if (!split_assignment(arg, &name, &text) || !*text) {
-        fprintf(stderr, "tilec: error: %s '%s': expected %s\n", flag, copy, expected);
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
-    for (int i = 0; i < *n; i++)
-        if (strcmp((*list)[i].name, name) == 0) {
-            fprintf(stderr, "tilec: error: %s %s given twice\n", flag, name);
-            return EXIT_USAGE;
-        }
-    LaunchNamed *grown = realloc(*list, (size_t)(*n + 1) * sizeof **list);
-    if (!grown)
-        return error_message(EXIT_INPUT, "out of memory");
-    *list = grown;
-    grown[*n].name = name;
-    grown[*n].text = text;
-    (*n)++;
-    return EXIT_OK;
-}
-
-int launch_cli_target(const char *arg, const Target **out, const char *usage)
-{
-    if (!(*out = target_lookup(arg)))
-        return usage_error_of(usage, "unknown --target '%s' (known: %s)", arg, target_names());
-    return EXIT_OK;
-}
-
-int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage)
-{
-    for (char *item = strtok(arg, ","); item; item = strtok(NULL, ",")) {
-        const char *name, *text;
-        if (!split_assignment(item, &name, &text))
-            return usage_error_of(usage, "--shape '%s': expected NAME=VALUE%s", item, "");
-        char *end;
-        errno = 0;
-        long long v = strtoll(text, &end, 10);
-        if (!*text || *end || v < 0 || text[0] == '-' || text[0] == '+' || errno == ERANGE)
-            return usage_error_of(usage, "--shape %s='%s' is not a size (a non-negative integer)",
-                                  name, text);
-        for (int i = 0; i < spec->nshapes; i++)
-            if (strcmp(spec->shapes[i].name, name) == 0) {
-                fprintf(stderr, "tilec: error: --shape %s given twice\n", name);
-                return EXIT_USAGE;
-            }
-        LaunchShape *grown = realloc(spec->shapes, (size_t)(spec->nshapes + 1) * sizeof *grown);
-        if (!grown)
-            return error_message(EXIT_INPUT, "out of memory");
-        spec->shapes = grown;
-        grown[spec->nshapes].name = name;
-        grown[spec->nshapes].value = v;
-        spec->nshapes++;
-    }
-    return EXIT_OK;
-}
-
-int launch_cli_refuse_outputs(const LaunchSpec *spec, const Program *prog, const char *ptx_path,
-                              const char *other_output)
-{
-    const char **inputs = malloc(sizeof *inputs * (size_t)(spec->ninputs + 1));
-    if (!inputs)
-        return error_message(EXIT_INPUT, "out of memory");
-    for (int i = 0; i < spec->ninputs; i++)
-        inputs[i] = spec->inputs[i].text;
-    inputs[spec->ninputs] = ptx_path;
-    int status = EXIT_OK;
-    for (int o = 0; o <= spec->noutputs && status == EXIT_OK; o++) {
-        const char *out = o < spec->noutputs ? spec->outputs[o].text : other_output;
-        if (out)
-            status = refuse_output_onto_input(out, prog, inputs, spec->ninputs + 1);
-        for (int e = 0; e < o && out && status == EXIT_OK; e++)   /* one would be lost */
-            if (outfile_same_destination(out, spec->outputs[e].text)) {
-                fprintf(stderr, "tilec: error: '%s' and '%s' are the same file: each output "
-                        "needs its own\n", spec->outputs[e].text, out);
-                status = EXIT_USAGE;
-            }
-    }
-    free(inputs);
-    return status;
+    return cli_usage_error(usage_run, fmt, a, b);
 }
 
 static int parse_args(int argc, char **argv, RunRequest *req)
@@ -366,7 +249,7 @@ static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *
             continue;
         char err[512];
         if (path && npy_save(path, &args->args[i].tensor, err, sizeof err) != 0) {
-            status = error_message(EXIT_INPUT, err);
+            status = cli_error(EXIT_INPUT, err);
             continue;
         }
         summarise(k, i, &args->args[i].tensor, path, args->args[i].is_output ? inexact : NULL);
@@ -375,24 +258,6 @@ static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *
 }
 
 /* ---- --check: the GPU's outputs against the interpreter's */
-
-OutputTolerance output_tolerance(DType t)
-{
-    switch (t) {
-    case DT_F32: return (OutputTolerance){0x1p-14, 0x1p-20, 0, "f32: 2^-14 relative + 2^-20 of max|ref|"};
-    case DT_F16: return (OutputTolerance){0x1p-9, 0x1p-11, 0, "f16: 2 ulp (2^-9 relative) + 2^-11 of max|ref|"};
-    case DT_BF16: return (OutputTolerance){0x1p-6, 0x1p-8, 0, "bf16: 2 ulp (2^-6 relative) + 2^-8 of max|ref|"};
-    case DT_F8E4M3: return (OutputTolerance){0, 0, 1, "f8e4m3: 1 step of the format"};
-    case DT_F8E5M2: return (OutputTolerance){0, 0, 1, "f8e5m2: 1 step of the format"};
-    default: return (OutputTolerance){0, 0, 0, "exact"};
-    }
-}
-
-int fp8_code_order(uint64_t bits)
-{
-    int magnitude = (int)(bits & 0x7f);
-    return bits & 0x80 ? -magnitude : magnitude;
-}
 
 /* Whether two elements are the same bits (any NaN matches any NaN: payloads differ). */
 static bool same_bits(const HostTensor *gpu, const HostTensor *ref, const int64_t *idx)
@@ -492,45 +357,6 @@ static int clone_args(const LaunchArgs *from, LaunchArgs *to)
     return 0;
 }
 
-char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errlen)
-{
-    char why[128];
-    FILE *f = infile_open(path, why, sizeof why);
-    if (!f) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, why);
-        return NULL;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (len + 1 == cap) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-    }
-    bool read_error = ferror(f);
-    fclose(f);
-    if (!buf || read_error) {
-        snprintf(err, errlen, read_error ? "cannot read '%s'" : "out of memory reading '%s'",
-                 path);
-        free(buf);
-        return NULL;
-    }
-    char *text = arena_alloc(arena, len + 1);
-    memcpy(text, buf, len);
-    text[len] = 0;
-    free(buf);
-    return text;
-}
-
 /* The GPU path: open the device, upload, compile and load, launch, check the guards,
    download; with --check run the interpreter on a copy of the same arguments and compare. */
 static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const TirKernel *tir,
@@ -539,17 +365,17 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
     char err[8192];
     GpuSession gpu;
     if (gpu_open(&gpu, req->target, err, sizeof err) != GPU_OK)
-        return error_message(EXIT_INPUT, err);
+        return cli_error(EXIT_INPUT, err);
     int status = EXIT_OK;
     LaunchArgs ref = {0};
     GpuLaunch launch = {0};
     const char *ptx = NULL;
     if (req->ptx_path && !(ptx = run_read_text_file(arena, req->ptx_path, err, sizeof err))) {
-        status = error_message(EXIT_INPUT, err);
+        status = cli_error(EXIT_INPUT, err);
         goto done;
     }
     if (req->check && clone_args(args, &ref) != 0) {
-        status = error_message(EXIT_INPUT, "out of memory");
+        status = cli_error(EXIT_INPUT, "out of memory");
         goto done;
     }
     GpuStatus g = gpu_prepare(&gpu, arena, tir, config, args, ptx, NULL, &launch, err, sizeof err);
@@ -569,7 +395,7 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
                gpu.info.name, align_class_name(launch.align), (long long)launch.programs,
                launch.compiled.num_threads, launch.compiled.smem_bytes);
     if (g != GPU_OK) {
-        status = error_message(EXIT_INPUT, err);
+        status = cli_error(EXIT_INPUT, err);
         goto done;
     }
     status = write_outputs(tir, req, args, NULL);
@@ -598,31 +424,6 @@ done:
     return status;
 }
 
-int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char *kernel_name,
-                       const LaunchSpec *spec, const char *config_text, bool no_mask_inference,
-                       TirKernel **out_tir, Config *out_config)
-{
-    char err[512];
-    *out_tir = NULL;
-    const Kernel *kernel = choose_kernel(prog, kernel_name);
-    if (!kernel)
-        return EXIT_USAGE;
-    int64_t *const_values = arena_alloc(arena, ((size_t)kernel->nparams + 1) * sizeof *const_values);
-    LaunchStatus ls = launch_check_spec(kernel, spec, const_values, err, sizeof err);
-    if (ls != LAUNCH_OK)
-        return error_message(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
-    TirKernel *tir = tir_lower(arena, diag, kernel, const_values);
-    TirPipelineOptions opts = {.no_mask_inference = no_mask_inference};
-    if (!tir || tir_run_pipeline(tir, diag, &opts))
-        return EXIT_INPUT;
-    Config user = {0};
-    if (config_parse(config_text ? config_text : "", &user, err, sizeof err) != 0 ||
-        config_resolve(tir, &user, out_config, err, sizeof err) != 0)
-        return error_message(EXIT_USAGE, err);
-    *out_tir = tir;
-    return EXIT_OK;
-}
-
 static int run_request(RunRequest *req)
 {
     Arena arena = {0};
@@ -646,7 +447,7 @@ static int run_request(RunRequest *req)
         goto done;
     LaunchStatus ls = launch_bind(tir, &req->spec, &args, err, sizeof err);
     if (ls != LAUNCH_OK) {
-        status = error_message(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
+        status = cli_error(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
         goto done;
     }
     if (!req->interpret) {

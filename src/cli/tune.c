@@ -10,12 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "autotune.h"
-#include "bundle.h"
-#include "driver.h"
-#include "gpu.h"
-#include "tir.h"
-#include "tune_gpu.h"
+#include "cli.h"
 
 static const char *const usage_tune =
     "usage: tilec tune FILE [--kernel NAME] --shape M=...,N=... [--shape ...]...\n"

@@ -10,9 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "driver.h"
-#include "gpu.h"
-#include "tune_gpu.h"
+#include "cli.h"
 
 /* Shapes small enough for the interpreter (about 2 GFLOP/s) to give the reference in a
    second or two; larger ones use the default config's output on the GPU. */
@@ -490,7 +488,7 @@ static double element(const HostTensor *t, int64_t e)
     return host_get_at(t, e);
 }
 
-/* Whether element e is within `tilec run --check`'s tolerance (output_tolerance, run.c). */
+/* Whether element e is within `tilec run --check`'s tolerance (output_tolerance, launch_cli.c). */
 static bool element_ok(const HostTensor *got, const HostTensor *ref, int64_t e,
                        OutputTolerance tol, double ref_max)
 {

@@ -53,11 +53,14 @@ typedef enum LaunchStatus {
     LAUNCH_BAD_USAGE = 2,  /* a name, a missing value, a bad number: EXIT_USAGE */
 } LaunchStatus;
 
-/* Checks every name in spec against the checked kernel (parameters, shape symbols, what
-   each flag may name) and fills const_values (indexed by Param.index, as tir_lower
-   wants) from --set. Every const needs a value. */
-LaunchStatus launch_check_spec(const Kernel *k, const LaunchSpec *spec, int64_t *const_values,
-                               char *err, size_t errlen);
+/* Formats the message into err and returns status: how a binding step fails. */
+LaunchStatus launch_error(LaunchStatus status, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Parses `text` (the value of --set NAME) as a value of dtype into fvalue (floats, rounded
+   to the dtype) or ivalue (integers, bool). */
+LaunchStatus launch_parse_value(const char *name, DType dtype, const char *text, double *fvalue,
+                                int64_t *ivalue, char *err, size_t errlen);
 
 /* True when the kernel stores to params[param] or combines into it atomically. */
 bool tir_param_is_written(const TirKernel *k, int param);

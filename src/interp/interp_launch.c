@@ -1,8 +1,9 @@
-/* interp_launch.c — the arguments of a launch from what the command line names: checks
-   every name against the kernel, reads the .npy inputs, binds the shape symbols (naming
-   both sides of any disagreement), makes the tensors not given (random inputs, zeroed
-   outputs, reduction targets at their identity) and parses scalars and consts.
-   Shared by `tilec run --interpret` and the GPU path; it never prints. */
+/* interp_launch.c — the arguments of a launch from what the command line names: reads the
+   .npy inputs, binds the shape symbols (naming both sides of any disagreement), makes the
+   tensors not given (random inputs, zeroed outputs, reduction targets at their identity)
+   and parses scalars and consts. Shared by `tilec run --interpret` and the GPU path; it
+   never prints. (The names were checked against the source kernel before lowering, by
+   launch_check_spec in src/cli/launch_cli.c.) */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,10 +12,7 @@
 
 #include "interp.h"
 
-static LaunchStatus report(LaunchStatus status, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static LaunchStatus report(LaunchStatus status, char *err, size_t errlen, const char *fmt, ...)
+LaunchStatus launch_error(LaunchStatus status, char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -64,140 +62,25 @@ static bool parse_bool(const char *text, int64_t *out)
     return false;
 }
 
-/* Parses `text` as a value of dtype into fvalue (floats, rounded to the dtype) or
-   ivalue (integers, bool). */
-static LaunchStatus parse_value(const char *name, DType dtype, const char *text, double *fvalue,
+LaunchStatus launch_parse_value(const char *name, DType dtype, const char *text, double *fvalue,
                                 int64_t *ivalue, char *err, size_t errlen)
 {
     if (dtype == DT_BOOL) {
         if (!parse_bool(text, ivalue))
-            return report(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: expected true or false", name, text);
+            return launch_error(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: expected true or false", name, text);
         return LAUNCH_OK;
     }
     if (dtype_is_int(dtype)) {
         if (!parse_int64(text, ivalue))
-            return report(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: '%s' is not an integer", name, text, text);
+            return launch_error(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: '%s' is not an integer", name, text, text);
         if (dtype == DT_I32 && (*ivalue < INT32_MIN || *ivalue > INT32_MAX))
-            return report(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: the value does not fit in i32", name, text);
+            return launch_error(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: the value does not fit in i32", name, text);
         return LAUNCH_OK;
     }
     double v;
     if (!parse_double(text, &v))
-        return report(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: '%s' is not a number", name, text, text);
+        return launch_error(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: '%s' is not a number", name, text, text);
     *fvalue = dtype_decode(dtype, dtype_encode_f64(dtype, v));
-    return LAUNCH_OK;
-}
-
-/* ---- checking names against the checked kernel */
-
-static const Param *find_param(const Kernel *k, const char *name)
-{
-    for (int i = 0; i < k->nparams; i++)
-        if (strcmp(k->params[i]->name, name) == 0)
-            return k->params[i];
-    return NULL;
-}
-
-static void list_params(const Kernel *k, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = 0;
-    for (int i = 0; i < k->nparams && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", k->params[i]->name);
-}
-
-static LaunchStatus unknown_param(const Kernel *k, const char *flag, const LaunchNamed *n, char *err,
-                                  size_t errlen)
-{
-    char names[256];
-    list_params(k, names, sizeof names);
-    return report(LAUNCH_BAD_USAGE, err, errlen, "%s %s=%s: unknown parameter '%s' (parameters of %s: %s)",
-                  flag, n->name, n->text, n->name, k->name, names);
-}
-
-LaunchStatus launch_check_spec(const Kernel *k, const LaunchSpec *spec, int64_t *const_values,
-                               char *err, size_t errlen)
-{
-    for (int i = 0; i < spec->ninputs; i++) {
-        const LaunchNamed *n = &spec->inputs[i];
-        const Param *p = find_param(k, n->name);
-        if (!p)
-            return unknown_param(k, "--in", n, err, errlen);
-        if (p->kind != PARAM_TENSOR)
-            return report(LAUNCH_BAD_USAGE, err, errlen, "--in %s=%s: '%s' is a %s parameter (use --set %s=VALUE)",
-                          n->name, n->text, n->name, p->kind == PARAM_CONST ? "const" : "scalar", n->name);
-        if (p->reduce != REDUCE_NONE)
-            return report(LAUNCH_BAD_USAGE, err, errlen,
-                          "--in %s=%s: '%s' is a reduction target: it starts at its identity and "
-                          "cannot be given", n->name, n->text, n->name);
-    }
-    for (int i = 0; i < spec->noutputs; i++) {
-        const LaunchNamed *n = &spec->outputs[i];
-        const Param *p = find_param(k, n->name);
-        if (!p)
-            return unknown_param(k, "--out", n, err, errlen);
-        if (p->kind != PARAM_TENSOR)
-            return report(LAUNCH_BAD_USAGE, err, errlen, "--out %s=%s: '%s' is a %s parameter, not a tensor",
-                          n->name, n->text, n->name, p->kind == PARAM_CONST ? "const" : "scalar");
-    }
-    for (int i = 0; i < spec->nshapes; i++) {
-        bool found = false;
-        for (int s = 0; s < k->nsyms; s++)
-            found = found || strcmp(k->syms[s]->name, spec->shapes[i].name) == 0;
-        if (!found) {
-            char names[256];
-            size_t used = 0;
-            names[0] = 0;
-            for (int s = 0; s < k->nsyms && used < sizeof names; s++)
-                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", s ? ", " : "", k->syms[s]->name);
-            return report(LAUNCH_BAD_USAGE, err, errlen, "--shape %s: %s has no shape symbol '%s' (symbols: %s)",
-                          spec->shapes[i].name, k->name, spec->shapes[i].name, names);
-        }
-    }
-    for (int i = 0; i < spec->nsets; i++) {
-        const LaunchNamed *n = &spec->sets[i];
-        const Param *p = find_param(k, n->name);
-        if (!p)
-            return unknown_param(k, "--set", n, err, errlen);
-        if (p->kind == PARAM_TENSOR)
-            return report(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: '%s' is a tensor parameter (use --in %s=FILE.npy)",
-                          n->name, n->text, n->name, n->name);
-        double f = 0;
-        int64_t v = 0;
-        LaunchStatus st = parse_value(n->name, p->dtype, n->text, &f, &v, err, errlen);
-        if (st != LAUNCH_OK)
-            return st;
-        if (p->kind != PARAM_CONST)
-            continue;
-        if (p->nconst_values > 0) {
-            bool allowed = false;
-            for (int c = 0; c < p->nconst_values; c++)
-                allowed = allowed || p->const_values[c] == v;
-            if (!allowed) {
-                char list[256];
-                size_t used = 0;
-                list[0] = 0;
-                for (int c = 0; c < p->nconst_values && used < sizeof list; c++)
-                    used += (size_t)snprintf(list + used, sizeof list - used, "%s%lld", c ? ", " : "",
-                                             (long long)p->const_values[c]);
-                return report(LAUNCH_BAD_USAGE, err, errlen, "--set %s=%s: const '%s' is compiled for {%s} only",
-                              n->name, n->text, n->name, list);
-            }
-        }
-        const_values[p->index] = v;
-    }
-    for (int i = 0; i < k->nparams; i++) {
-        const Param *p = k->params[i];
-        if (p->kind == PARAM_TENSOR)
-            continue;
-        bool given = false;
-        for (int s = 0; s < spec->nsets; s++)
-            given = given || strcmp(spec->sets[s].name, p->name) == 0;
-        if (!given)
-            return report(LAUNCH_BAD_USAGE, err, errlen, "no value for %s parameter '%s' (use --set %s=%s)",
-                          p->kind == PARAM_CONST ? "const" : "scalar", p->name, p->name,
-                          p->dtype == DT_BOOL ? "true|false" : "VALUE");
-    }
     return LAUNCH_OK;
 }
 
@@ -253,16 +136,16 @@ static LaunchStatus bind_dims(const TirKernel *k, const TirParam *p, const HostT
     if (t->rank != p->rank) {
         char sig[128];
         param_signature(k, p, sig, sizeof sig);
-        return report(LAUNCH_BAD_DATA, err, errlen, "%s: expected rank %d (%s), the array has rank %d",
-                      p->name, p->rank, sig, t->rank);
+        return launch_error(LAUNCH_BAD_DATA, err, errlen, "%s: expected rank %d (%s), the array has rank %d",
+                            p->name, p->rank, sig, t->rank);
     }
     for (int d = 0; d < p->rank; d++) {
         const TirDim *dim = &p->dims[d];
         int64_t size = t->shape[d];
         if (dim->sym < 0) {
             if (size != dim->value)
-                return report(LAUNCH_BAD_DATA, err, errlen, "%s: dim %d must be %lld but the array has %lld",
-                              p->name, d, (long long)dim->value, (long long)size);
+                return launch_error(LAUNCH_BAD_DATA, err, errlen, "%s: dim %d must be %lld but the array has %lld",
+                                    p->name, d, (long long)dim->value, (long long)size);
             continue;
         }
         const char *sym = k->syms[dim->sym].name;
@@ -270,8 +153,8 @@ static LaunchStatus bind_dims(const TirKernel *k, const TirParam *p, const HostT
             sym_values[dim->sym] = size;
             source[dim->sym] = p->name;
         } else if (sym_values[dim->sym] != size) {
-            return report(LAUNCH_BAD_DATA, err, errlen, "%s: dim %d is %s=%lld but %s gave %s=%lld", p->name, d,
-                          sym, (long long)size, source[dim->sym], sym, (long long)sym_values[dim->sym]);
+            return launch_error(LAUNCH_BAD_DATA, err, errlen, "%s: dim %d is %s=%lld but %s gave %s=%lld", p->name, d,
+                                sym, (long long)size, source[dim->sym], sym, (long long)sym_values[dim->sym]);
         }
     }
     return LAUNCH_OK;
@@ -308,7 +191,7 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
     out->nsyms = k->nsyms;
     out->sym_values = malloc(((size_t)k->nsyms + 1) * sizeof *out->sym_values);
     if (!source || !out->args || !out->sym_values) {
-        st = report(LAUNCH_BAD_DATA, err, errlen, "out of memory");
+        st = launch_error(LAUNCH_BAD_DATA, err, errlen, "out of memory");
         goto done;
     }
     for (int s = 0; s < k->nsyms; s++)
@@ -338,9 +221,9 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
     }
     for (int s = 0; s < k->nsyms; s++)
         if (out->sym_values[s] < 0) {
-            st = report(LAUNCH_BAD_USAGE, err, errlen,
-                        "shape symbol %s is not bound: pass a tensor that has it (--in) or --shape %s=SIZE",
-                        k->syms[s].name, k->syms[s].name);
+            st = launch_error(LAUNCH_BAD_USAGE, err, errlen,
+                              "shape symbol %s is not bound: pass a tensor that has it (--in) or --shape %s=SIZE",
+                              k->syms[s].name, k->syms[s].name);
             goto done;
         }
     for (int i = 0; i < k->nparams; i++) {
@@ -355,11 +238,11 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
         if (p->kind == PARAM_SCALAR) {
             const char *text = find_text(spec->sets, spec->nsets, p->name);
             if (!text) {
-                st = report(LAUNCH_BAD_USAGE, err, errlen, "no value for scalar parameter '%s' (use --set %s=VALUE)",
-                            p->name, p->name);
+                st = launch_error(LAUNCH_BAD_USAGE, err, errlen, "no value for scalar parameter '%s' (use --set %s=VALUE)",
+                                  p->name, p->name);
                 goto done;
             }
-            if ((st = parse_value(p->name, p->dtype, text, &a->fvalue, &a->ivalue, err, errlen)) != LAUNCH_OK)
+            if ((st = launch_parse_value(p->name, p->dtype, text, &a->fvalue, &a->ivalue, err, errlen)) != LAUNCH_OK)
                 goto done;
             a->given = true;
             continue;
@@ -375,14 +258,14 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
             char size[32] = "more than 2^63";
             if (sized)
                 snprintf(size, sizeof size, "%zu", nbytes);
-            st = report(LAUNCH_BAD_DATA, err, errlen, "%s: a tensor of %s bytes would take the run "
-                        "past its limit of %lld bytes (--max-bytes raises it)", p->name, size,
-                        (long long)spec->max_bytes);
+            st = launch_error(LAUNCH_BAD_DATA, err, errlen, "%s: a tensor of %s bytes would take the "
+                              "run past its limit of %lld bytes (--max-bytes raises it)", p->name,
+                              size, (long long)spec->max_bytes);
             goto done;
         }
         bytes += (int64_t)nbytes;
         if (host_alloc(&a->tensor, p->dtype, p->rank, shape) != 0) {
-            st = report(LAUNCH_BAD_DATA, err, errlen, "%s: cannot allocate a tensor of this shape", p->name);
+            st = launch_error(LAUNCH_BAD_DATA, err, errlen, "%s: cannot allocate a tensor of this shape", p->name);
             goto done;
         }
         if (p->reduce != REDUCE_NONE)

@@ -10,10 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bundle.h"
 #include "bundle_format.h"
-#include "driver.h"
-#include "tir.h"
+#include "cli.h"
 
 static int failures;
 

@@ -1,0 +1,335 @@
+/* cli.h — the `tilec` command and what its commands share, sectioned by owning file:
+   the shared pieces (driver.c, launch_cli.c), the bundle writer (bundle_write.c), the GPU
+   runner (gpu_run.c), the tuner's GPU backend (tune_gpu.c), then the commands (main.c's
+   dispatch over build.c, run.c, bench.c, tune.c, inspect.c). Arrows point down: a command
+   calls the shared pieces and the pipeline's parts, never another command. */
+#ifndef TILEC_CLI_H
+#define TILEC_CLI_H
+
+#include <getopt.h>
+
+#include "autotune.h"
+#include "codegen.h"
+#include "cuda_driver.h"
+#include "tilec.h"
+#include "interp.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_INPUT = 1,      /* diagnostics in the user's input (source, data files, shapes) */
+    EXIT_USAGE = 2,      /* bad command line */
+};
+
+/* ---- driver.c: pieces several commands share (run, bench, tune, build, the bundle writer) */
+
+/* parse_program + sema_check for one root file; returns the number of errors. */
+int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, Program **out);
+
+/* The kernel named `name`, or the file's only one when name is NULL; prints why not
+   (listing the kernels) and returns NULL. */
+const Kernel *choose_kernel(const Program *p, const char *name);
+
+/* Parses the value of a const parameter given on the command line (`causal=true`,
+   `split=2`): bool takes true/false/1/0, integers must be in the declared set. Prints
+   the error itself and returns -1 on a bad value. */
+int parse_const_value(const Param *param, const char *text, int64_t *out);
+
+/* One NAME=VALUE entry of --config text, name and value trimmed of spaces: returns 1 when
+   it takes the entry, 0 to leave it in the rest, -1 after printing an error. */
+typedef int (*ConfigEntryFn)(void *ctx, const char *name, const char *value);
+
+/* Walks the comma-separated entries of --config text (NULL: none), offering each NAME=VALUE
+   to `take`, and copies the entries it leaves (and any without '=') into `rest`, comma
+   separated, for config_parse. Returns 0, or -1 after printing a message. */
+int config_split(const char *text, ConfigEntryFn take, void *ctx, char *rest, size_t restlen);
+
+/* --seed N (run, bench, tune): a decimal or 0x integer from 0 to 2^64 - 1. Returns 0, or
+   -1 after printing why. */
+int parse_seed(const char *text, uint64_t *out);
+
+/* EXIT_USAGE after printing why when `output` names the same file as one of the program's
+   source files or of the `nextra` other inputs (a table, data files; NULL entries are
+   skipped); EXIT_OK otherwise. */
+int refuse_output_onto_input(const char *output, const Program *p, const char *const *extra,
+                             int nextra);
+
+/* Whether option `val` (a getopt_long val, below OPTION_VALS) is one of the single-valued
+   options `single` (0-terminated) given a second time: records it in `seen` and then
+   prints "tilec: error: --NAME given twice" (a later one would silently win). */
+enum { OPTION_VALS = 512 };
+bool option_repeated(const struct option *longopts, const int *single, int val, bool *seen);
+
+/* A limit given on the command line (--max-variants, --max-programs, --max-bytes): a
+   positive integer, optionally followed by K, M or G (times 2^10, 2^20, 2^30). False when
+   it is not one (or overflows int64). */
+bool parse_limit(const char *text, int64_t *out);
+
+/* The tuner's source hash of a program: FNV-1a over every file it read (its length and
+   text, not its path), the root first. `tilec tune` keys cache entries by it; `tilec build --tuned` matches them. */
+uint64_t program_source_hash(const Program *p);
+
+/* `tilec: error: ` and the message formatted with a and b, then `usage`: EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, const char *a, const char *b);
+/* `tilec: error: MSG`; returns status. */
+int cli_error(int status, const char *msg);
+
+/* ---- launch_cli.c: the command-line side of a launch that run, bench and tune share */
+
+/* Per-element tolerance of an output dtype against a reference (docs/run.md), used by
+   `tilec run --check` and the tuner's output check alike:
+   |got - ref| <= rel * |ref| + floor * max|ref| (the floor covers values that cancel to
+   near zero, whose rounding differs with the order of f32 sums); fp8 outputs may differ
+   by `fp8_steps` codes, integers and bools not at all (every field 0). */
+typedef struct OutputTolerance {
+    double rel, floor;
+    int fp8_steps;
+    const char *text;
+} OutputTolerance;
+
+OutputTolerance output_tolerance(DType t);
+/* An fp8 code's place in value order: sign-magnitude to a signed integer. */
+int fp8_code_order(uint64_t bits);
+
+/* Adds one NAME=TEXT of a repeatable flag (--in, --out, --set); a name given twice is an
+   error. Prints its own message (and `usage`); returns an exit status. */
+int launch_cli_add_named(LaunchNamed **list, int *n, const char *flag, char *arg,
+                         const char *expected, const char *usage);
+/* Adds the SYM=N,... of one --shape. */
+int launch_cli_add_shapes(LaunchSpec *spec, char *arg, const char *usage);
+/* --target NAME: the target, or EXIT_USAGE after printing the known names and `usage`. */
+int launch_cli_target(const char *arg, const Target **out, const char *usage);
+/* Checks the spec against the kernel, lowers it for the --set consts, runs the passes and
+   resolves `config_text`. Prints its errors; returns an exit status. */
+int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char *kernel_name,
+                       const LaunchSpec *spec, const char *config_text, bool no_mask_inference,
+                       TirKernel **out_tir, Config *out_config);
+/* Refuses (EXIT_USAGE, after printing why) an --out path, or `other_output` (bench's
+   --json; may be NULL), that names one of the command's inputs (a source file, an --in
+   file or the --ptx file) or the same file as another of these outputs. */
+int launch_cli_refuse_outputs(const LaunchSpec *spec, const Program *prog, const char *ptx_path,
+                              const char *other_output);
+/* A whole file as NUL-terminated text in the arena; NULL with a message in err. */
+char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errlen);
+
+/* ---- bundle_write.c: a checked Program to a .tbn bundle (runtime/bundle_format.h) and its
+   typed launcher header */
+
+/* codegen_compile's shape: the writer calls it once per variant. Tests pass a fake. */
+typedef int (*BundleCompileFn)(Arena *a, const struct TirKernel *k, const Variant *v,
+                               const Target *t, bool want_llvm, CompiledKernel *out, char *err,
+                               size_t errlen);
+
+/* A tuned config to add to the dispatch table (`tilec build --tuned`, `--tuned-from`): a tune
+   cache entry already matched to this program's source hash. The writer adds a variant
+   compiled with `config` (or reuses an identical one) and a dispatch entry keyed by `gpu`
+   and `shape` for the lowering whose const values print as `consts`. */
+typedef struct BundleTuned {
+    const char *kernel;
+    const char *gpu;           /* a device name as cuDeviceGetName gives it */
+    const char *consts;        /* bundle_const_key's text: "causal=true" ("" when none) */
+    const char *align;         /* "vec16", "unit", "any" */
+    const char *shape;         /* "M=4096,K=4096,N=4096": every symbol of the kernel */
+    const char *config;        /* "BLOCK_M=128,...,num_warps=8" */
+} BundleTuned;
+
+typedef struct BundleOptions {
+    const char *path;          /* the .tbn to write */
+    const char *header_path;   /* the launcher header; NULL: `path` with .h for .tbn */
+    const char *name;          /* launcher prefix; NULL: the file name's stem as an identifier */
+    const char *kernel;        /* only this kernel (NULL: all) */
+    const char *config;        /* --config: tunables, const values, full-axis sizes (D=64|128) */
+    const Target *target;
+    BundleCompileFn compile;   /* NULL: codegen_compile */
+    const char *ptxas;         /* NULL: "ptxas" from PATH when there; "": no cubins */
+    const BundleTuned *tuned;  /* tuned dispatch entries (any kernel; others are skipped) */
+    int ntuned;
+    int64_t max_variants;      /* most variants one kernel may need; 0: BUNDLE_MAX_VARIANTS */
+} BundleOptions;
+
+/* The default limit on a kernel's variants (const combinations x full-axis sizes x align
+   classes): each is a compile, so 24 const bools would take days. --max-variants. */
+#define BUNDLE_MAX_VARIANTS 256
+
+/* The const values of one lowering as the tuner keys them: "causal=true,split=2" in
+   parameter order, bools as true/false ("" when the kernel has no const parameter). */
+void bundle_const_key(const Kernel *k, const int64_t *const_values, char *buf, size_t size);
+
+/* Lowers every kernel for each const value, compiles each variant (config, full-axis sizes,
+   align classes vec16 and any), and writes the bundle and the header. Returns an EXIT_*
+   code after printing any error. */
+int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOptions *opts);
+
+/* The launcher header beside a bundle: NAME.tbn's is NAME.h, any other path's PATH.h. */
+char *bundle_header_path(Arena *a, const char *bundle_path);
+
+/* ---- gpu_run.c: running TIR kernels on the GPU for `tilec run` and `tilec bench`: the
+   compiled and loaded variant of a launch, its tensors on the device inside guard bands,
+   launching, checking the guards, timing with events, and counting a kernel's FLOPs and
+   bytes. It builds on runtime/cuda_driver.h and codegen's kernel ABI. */
+
+/* Bytes of canary before and after every tensor on the device: a multiple of 256 so a
+   tensor's base keeps cuMemAlloc's alignment. */
+#define GPU_GUARD_BYTES 65536
+#define GPU_CANARY 0xA5
+
+typedef enum GpuStatus {
+    GPU_OK = 0,
+    GPU_NO_GPU,        /* no driver or no device: `tilec: error: no GPU: ...` */
+    GPU_FAILED,        /* a driver call, a module load or a launch failed */
+    GPU_COMPILE,       /* codegen refused the variant */
+    GPU_STRAY_STORE,   /* a guard band lost its canary */
+} GpuStatus;
+
+/* The device of one command: the driver, the device's facts and one stream. */
+typedef struct GpuSession {
+    CudaDriver drv;
+    CudaDeviceInfo info;
+    const Target *target;      /* sm_90a on Hopper, sm_80 on Ampere */
+    CUstream stream;
+    CUdeviceptr flush;         /* GPU_FLUSH_BYTES written between cold-L2 repetitions */
+    bool open;
+} GpuSession;
+
+#define GPU_FLUSH_BYTES (256u << 20)
+
+/* One tensor on the device: [guard][storage][guard], all in one allocation. */
+typedef struct GpuTensor {
+    CUdeviceptr alloc;
+    CUdeviceptr base;          /* alloc + GPU_GUARD_BYTES: the tensor's storage */
+    size_t storage_bytes;      /* the host tensor's nbytes (strides address inside it) */
+    CUdeviceptr identity;      /* a reduction target of 8-byte elements: its identity
+                                  image, copied in before each launch (0 otherwise) */
+    bool shared;               /* another launch owns the allocation (bench chains) */
+} GpuTensor;
+
+/* One kernel's launch on the device: its compiled variant, the loaded function, its
+   arguments (device tensors and the ABI's parameter values) and its grid. */
+typedef struct GpuLaunch {
+    const TirKernel *tir;
+    Config config;
+    AlignClass align;
+    CompiledKernel compiled;
+    CudaModule module;
+    CUfunction function;
+    int64_t programs;          /* blocks in the 1-D grid */
+    GpuTensor *tensors;        /* by TirKernel.params index (PARAM_TENSOR only) */
+    int64_t *slots;            /* parameter values, one 8-byte slot each */
+    void **slot_ptrs;          /* cuLaunchKernel's args: &slots[i] */
+    int nslots;
+} GpuLaunch;
+
+/* Opens the driver and device 0 and makes a stream. The target is `want` when the device
+   runs its code (else an error), or with `want` NULL the first of sm_90a, sm_89, sm_80 it
+   runs. GPU_NO_GPU with "libcuda.so.1 not found ..." where there is none. */
+GpuStatus gpu_open(GpuSession *s, const Target *want, char *err, size_t errlen);
+void gpu_close(GpuSession *s);
+
+/* The alignment class of a launch from its tensors' strides (bases on the device are
+   256-byte aligned): VEC16 when every tensor has innermost stride 1 and its other strides
+   are multiples of 16 bytes, UNIT when every innermost stride is 1, else ANY. A dim of
+   size 1 never constrains (its stride is never multiplied by a nonzero index). */
+AlignClass gpu_align_class(const TirKernel *k, const LaunchArgs *args);
+
+/* Uploads the launch's tensors (keeping their strides) into guard-banded allocations
+   filled with the canary, compiles the variant (or takes `ptx_override`, hand-written PTX
+   whose entry is the kernel's name), loads it, sets the dynamic shared-memory limit and
+   computes the grid. `share` (may be NULL) gives, per parameter, a device tensor of an
+   earlier launch to use instead of uploading. On failure err says what and the launch
+   is freed. */
+GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
+                      const LaunchArgs *args, const char *ptx_override,
+                      const GpuTensor *const *share, GpuLaunch *out, char *err, size_t errlen);
+void gpu_launch_free(GpuSession *s, GpuLaunch *l);
+
+/* Sets every declared reduction target to its op's identity, on the stream. */
+GpuStatus gpu_reset_targets(GpuSession *s, GpuLaunch *l, char *err, size_t errlen);
+/* Enqueues the kernel on the stream. */
+GpuStatus gpu_enqueue(GpuSession *s, GpuLaunch *l, char *err, size_t errlen);
+/* Synchronises and checks every guard band of the launch's tensors: a lost canary is
+   GPU_STRAY_STORE naming the tensor and the byte offset relative to its storage. */
+GpuStatus gpu_check_guards(GpuSession *s, GpuLaunch *l, char *err, size_t errlen);
+/* Copies every output tensor back into args (same strides). */
+GpuStatus gpu_download(GpuSession *s, GpuLaunch *l, LaunchArgs *args, char *err, size_t errlen);
+
+/* Times `n` launches run back to back as one region (each preceded by its targets' reset,
+   inside the region): `reps` repetitions after `warmup`, each between two events; with
+   `cold_l2` the flush buffer is written before each repetition, outside the region.
+   times_ms receives the `reps` figures, sorted. */
+GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, int warmup,
+                   bool cold_l2, double *times_ms, char *err, size_t errlen);
+
+/* The work of one launch: FLOPs of its dots (2·m·n·k per product over the whole grid and
+   loop nest; a loop whose trip count depends on an enclosing block, causal attention's
+   min(m.end, N), counts half its full extent, the usual causal convention) and the bytes
+   of every tensor read once and every output written once. `dot_dtype` is the widest-
+   counted dot operand dtype (DT_COUNT when the kernel has no dot). */
+typedef struct GpuWork {
+    double flops;
+    double bytes;
+    DType dot_dtype;
+} GpuWork;
+void gpu_count_work(const TirKernel *k, const LaunchArgs *args, GpuWork *out);
+
+/* Dense (no sparsity) peaks of a device by name: bf16/f16 and fp8 tensor-core TFLOP/s
+   and memory TB/s; false for a device not in the table. */
+typedef struct GpuPeak {
+    const char *match;         /* substring of the device name */
+    double bf16_tflops, fp8_tflops, mem_tbps;
+    const char *source;
+} GpuPeak;
+bool gpu_peak_lookup(const char *device_name, GpuPeak *out);
+
+/* ---- tune_gpu.c: the GPU backend of `tilec tune`: candidates compiled by codegen on the
+   tuner's threads (ptxas rejects spills and assembles them), then checked against a
+   reference output and timed on the GPU in the benchmark child. */
+
+typedef struct TuneGpuBackend TuneGpuBackend;
+
+/* The backend for one space (its kernel and shape). `sets` gives every scalar parameter's
+   value (as `tilec bench --set`); inputs are random from `data_seed` (as `tilec bench
+   --seed`, default 0). `align` is the class asked for ("vec16", "unit", "any"): candidates
+   are compiled for it, or for the weaker class the shape's tensors allow. Fills *backend
+   (its ctx is the returned object). NULL with the reason in err. Nothing here opens the
+   GPU: only the backend's child_* functions do, in the benchmark child. */
+TuneGpuBackend *tune_gpu_backend_new(const TuneSpace *space, const LaunchNamed *sets, int nsets,
+                                     uint64_t data_seed, const char *align, TuneBackend *backend,
+                                     char *err, size_t errlen);
+/* What the backend chose, for the command's header line: "reference: interpreter", ... */
+const char *tune_gpu_backend_summary(const TuneGpuBackend *g);
+void tune_gpu_backend_free(TuneGpuBackend *g);
+
+/* ---- build.c: `tilec build` (main.c parses its options) */
+
+typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_LLVM, EMIT_PTX } EmitStage;
+
+typedef struct BuildRequest {
+    const char *path;
+    const char *output;      /* -o */
+    const char *kernel;      /* --kernel */
+    const char *config;      /* --config text */
+    bool tuned;              /* --tuned: the tune cache's configs into the dispatch table */
+    const char *tuned_from;  /* --tuned-from FILE: an exported table's configs (likewise) */
+    EmitStage emit;
+    const Target *target;
+    int64_t max_variants;    /* --max-variants: most variants a bundle's kernel may need */
+} BuildRequest;
+
+int run_build(const BuildRequest *req);
+
+/* ---- inspect.c: `tilec inspect BUNDLE` */
+
+int cmd_inspect(int argc, char **argv);
+
+/* ---- run.c: `tilec run` (its own options; see its --help) */
+
+int cmd_run(int argc, char **argv);
+
+/* ---- bench.c: `tilec bench` (its own options; see its --help) */
+
+int cmd_bench(int argc, char **argv);
+
+/* ---- tune.c: `tilec tune` over the autotune library (its own options; see its --help) */
+
+int cmd_tune(int argc, char **argv);
+
+#endif
