@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "autotune.h"
-#include "files.h"
+#include "base.h"
 
 #define CACHE_FORMAT "tilec-tune-cache"
 #define CACHE_FORMAT_VERSION 1

@@ -11,7 +11,7 @@
 #include <llvm-c/DebugInfo.h>
 #include <llvm-c/TargetMachine.h>
 
-#include "tilec.h" /* Arena, DType */
+#include "base.h" /* Arena, DType */
 
 /* ---- target.c */
 

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "emit.h"
-#include "hostdata.h"
 
 const char *align_class_name(AlignClass c)
 {

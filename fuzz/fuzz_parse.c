@@ -4,7 +4,7 @@
    Build and run: see the end of this file. */
 #include <stdint.h>
 
-#include "tir.h"
+#include "front.h"
 
 /* Diagnostics are produced in full (so their formatting is exercised) and thrown away. */
 static FILE *discard(void)
@@ -47,9 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 //   flex --outfile=fuzz-out/lexer.yy.c --header-file=fuzz-out/lexer.yy.h grammar/lexer.l
 //   bison -Wall --defines=fuzz-out/parser.tab.h --output=fuzz-out/parser.tab.c grammar/parser.y
 //   clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-//       -fno-sanitize-recover=all -Isrc/base -Isrc/front -Isrc/ir -Ifuzz-out -o fuzz-out/fuzz_parse \
-//       fuzz/fuzz_parse.c fuzz-out/lexer.yy.c fuzz-out/parser.tab.c \
-//       src/base/arena.c src/base/diag.c src/base/dtype.c src/front/types.c src/front/ast.c src/front/parse.c src/front/sema.c -lm
+//       -fno-sanitize-recover=all -Isrc/base -Isrc/ir -Isrc/front -Ifuzz-out \
+//       -o fuzz-out/fuzz_parse fuzz/fuzz_parse.c fuzz-out/lexer.yy.c fuzz-out/parser.tab.c \
+//       src/base/*.c src/front/*.c src/ir/*.c -lm
 //
 // Run, seeded with the examples and the test inputs:
 //

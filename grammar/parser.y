@@ -1,4 +1,4 @@
-/* parser.y — the grammar of .tile files (docs/language.md): builds the AST of tilec.h in
+/* parser.y — the grammar of .tile files (docs/language.md): builds the AST of front.h in
    the arena. Pure and located; `error` rules resynchronise at statement, parameter and
    kernel level so one run reports several syntax errors. */
 
@@ -12,7 +12,7 @@
 %parse-param {ParseState *ps}
 
 %code requires {
-#include "tilec.h"
+#include "front.h"
 
 typedef struct ParseState ParseState;
 }

@@ -82,8 +82,8 @@ enum {
     TBN_MAX_SHAPE_KEY = 16,
 };
 
-/* Parameter kinds, dtypes and reduce ops use the compiler's numbering (tilec.h's ParamKind,
-   dtype.h's DType, ReduceOp), checked by static assertions in the writer. */
+/* Parameter kinds, dtypes and reduce ops use the compiler's numbering (src/base/base.h's
+   ParamKind, DType, ReduceOp), checked by static assertions in the writer. */
 enum { TBN_PARAM_TENSOR = 0, TBN_PARAM_SCALAR = 1, TBN_PARAM_CONST = 2 };
 enum { TBN_DT_F32, TBN_DT_F16, TBN_DT_BF16, TBN_DT_F8E4M3, TBN_DT_F8E5M2, TBN_DT_I32,
        TBN_DT_I64, TBN_DT_BOOL, TBN_DT_COUNT };

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cuda_driver.h"
-#include "hostdata.h"
+#include "base.h"
 
 #define CHECK(call)                                                                   \
     do {                                                                              \

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tilec.h"
+#include "base.h"
 
 struct ArenaChunk {
     ArenaChunk *next;

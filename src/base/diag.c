@@ -2,7 +2,7 @@
    source line and a caret under the column, so editors and people find the spot. */
 #include <string.h>
 
-#include "tilec.h"
+#include "base.h"
 
 enum { DEFAULT_MAX_ERRORS = 50, MAX_SHOWN_LINE = 200 };
 

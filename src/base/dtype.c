@@ -1,6 +1,6 @@
-/* dtype.c — names, sizes and classes of the element types declared in dtype.h.
-   The numeric conversions between them live in hostdata.c. */
-#include "dtype.h"
+/* dtype.c — names, sizes and classes of the element types declared in base.h.
+   The numeric conversions between them live in convert.c. */
+#include "base.h"
 
 #include <string.h>
 

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "files.h"
+#include "base.h"
 
 /* A temp file is "<name>.tilec-tmp.<random>" beside its destination; the name is cut so
    the whole fits NAME_MAX. */

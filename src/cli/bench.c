@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "files.h"
 
 static const char *const usage_bench =
     "usage: tilec bench FILE --kernel NAME[,NAME...] [--shape M=...,...] [--config KEY=V,...]\n"

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "files.h"
 
 typedef struct ConstTaker {
     const Kernel *k;

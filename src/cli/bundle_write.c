@@ -13,15 +13,14 @@
 
 #include "bundle_format.h"
 #include "cli.h"
-#include "files.h"
 
 _Static_assert((int)DT_F32 == (int)TBN_DT_F32 && (int)DT_BF16 == (int)TBN_DT_BF16 && (int)DT_F8E5M2 == (int)TBN_DT_F8E5M2 &&
                (int)DT_I64 == (int)TBN_DT_I64 && (int)DT_BOOL == (int)TBN_DT_BOOL && (int)DT_COUNT == (int)TBN_DT_COUNT,
-               "the bundle's dtype numbers are dtype.h's");
+               "the bundle's dtype numbers are base.h's");
 _Static_assert((int)PARAM_TENSOR == (int)TBN_PARAM_TENSOR && (int)PARAM_SCALAR == (int)TBN_PARAM_SCALAR &&
-               (int)PARAM_CONST == (int)TBN_PARAM_CONST, "the bundle's parameter kinds are tilec.h's");
+               (int)PARAM_CONST == (int)TBN_PARAM_CONST, "the bundle's parameter kinds are base.h's");
 _Static_assert((int)REDUCE_SUM == (int)TBN_REDUCE_SUM && (int)REDUCE_MAX == (int)TBN_REDUCE_MAX &&
-               (int)REDUCE_MIN == (int)TBN_REDUCE_MIN, "the bundle's reduce ops are tilec.h's");
+               (int)REDUCE_MIN == (int)TBN_REDUCE_MIN, "the bundle's reduce ops are base.h's");
 _Static_assert((int)ALIGN_VEC16 == (int)TBN_ALIGN_VEC16 && (int)ALIGN_UNIT == (int)TBN_ALIGN_UNIT &&
                (int)ALIGN_ANY == (int)TBN_ALIGN_ANY, "the bundle's align classes are codegen.h's");
 

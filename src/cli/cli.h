@@ -11,7 +11,7 @@
 #include "autotune.h"
 #include "codegen.h"
 #include "cuda_driver.h"
-#include "tilec.h"
+#include "front.h"
 #include "interp.h"
 
 enum {

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "files.h"
 
 const Kernel *choose_kernel(const Program *p, const char *name)
 {

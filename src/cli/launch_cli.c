@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "files.h"
 
 /* ---- flags */
 

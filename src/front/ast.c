@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tilec.h"
+#include "front.h"
 
 Expr *expr_new(Arena *a, ExprKind kind, Loc loc)
 {

@@ -5,8 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "hostdata.h"
-#include "tir.h"
+#include "front.h"
 
 typedef struct Lowerer {
     Arena *arena;

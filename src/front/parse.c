@@ -7,8 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "files.h"
-#include "tilec.h"
+#include "front.h"
 
 enum { MAX_INCLUDE_DEPTH = 64, SHOWN_PATH_BYTES = 256 };
 

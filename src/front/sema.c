@@ -1,10 +1,10 @@
 /* sema.c — the checker: resolves names, types every expression (tiles whose axes are loop
    blocks, whole dims or 1), enforces the kernel structure and the typing rules of
-   docs/language.md, and fills the sema fields of tilec.h that the lowering consumes. */
+   docs/language.md, and fills the sema fields of front.h that the lowering consumes. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "tilec.h"
+#include "front.h"
 
 /* Keeps each recursive step's stack frame to its own locals (see SEMA_MAX_DEPTH). */
 #define NOINLINE __attribute__((noinline))

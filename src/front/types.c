@@ -3,7 +3,7 @@
    the table of built-in function names. */
 #include <string.h>
 
-#include "tilec.h"
+#include "front.h"
 
 /* Indexed by Builtin; the order must follow the enum. */
 static const char *const builtin_names[BI_COUNT] = {

@@ -1,12 +1,84 @@
-/* interp.h — launching a TIR kernel on host data: the arguments of a launch (LaunchArgs,
-   shared with the GPU path to come), binding them from the command line's files and
-   values (interp_launch.c), and the CPU interpreter that executes TIR block by block as
-   the GPU does and checks every memory access against its mask (interp.c). docs/run.md. */
+/* interp.h — running a TIR kernel on host data, sectioned by owning file: host tensors in
+   each dtype's own bit format (hostdata.c) and .npy files (npy.c), the arguments of a launch
+   (LaunchArgs, shared with the GPU runner) bound from the command line's files and values
+   (interp_launch.c), and the CPU interpreter that executes TIR block by block as the GPU
+   does and checks every memory access against its mask (interp.c). docs/run.md,
+   docs/numerics.md. */
 #ifndef TILEC_INTERP_H
 #define TILEC_INTERP_H
 
-#include "hostdata.h"
+#include "base.h"
 #include "tir.h"
+
+/* ---- hostdata.c: host tensors */
+
+#define HOST_MAX_RANK 8
+
+/* Elements are stored in the dtype's own bit format: f32 as float, f16/bf16 as
+   uint16_t bits, fp8 as uint8_t bits, i32 int32_t, i64 int64_t, bool uint8_t 0/1.
+   Strides are in elements and may describe any non-negative layout (C order,
+   Fortran order, a transpose, ...). */
+typedef struct HostTensor {
+    DType dtype;
+    int rank;
+    int64_t shape[HOST_MAX_RANK];
+    int64_t strides[HOST_MAX_RANK];
+    void *data;
+    size_t nbytes;
+} HostTensor;
+
+/* Element count and byte size of a shape; false if rank > 8, a dimension is negative,
+   or the product (of the nonzero dimensions, so strides stay representable) times
+   itemsize overflows int64_t or size_t. */
+bool host_shape_size(int rank, const int64_t *shape, int itemsize, int64_t *count,
+                     size_t *nbytes);
+
+/* Allocate a zeroed C-order tensor. Returns 0, or -1 (t zeroed) on a bad shape or when
+   out of memory. data is never NULL on success, even with zero elements. */
+int host_alloc(HostTensor *t, DType dtype, int rank, const int64_t *shape);
+
+/* Free the data and zero the struct; safe on a zeroed or already freed tensor. */
+void host_free(HostTensor *t);
+
+int64_t host_numel(const HostTensor *t);
+
+/* Storage offset (in elements) of an index vector of length t->rank. */
+int64_t host_offset(const HostTensor *t, const int64_t *index);
+
+/* Advance index through shape in C (row-major) order; false once it wraps past the
+   last element. Start from all zeros (and check numel > 0 first). */
+bool host_next_index(int rank, const int64_t *shape, int64_t *index);
+
+/* Element access by storage offset. get returns the exact value (an i64 beyond 2^53
+   is rounded to double); set converts through the encoders above. */
+double host_get_at(const HostTensor *t, int64_t offset);
+void host_set_at(HostTensor *t, int64_t offset, double x);
+
+/* Element access by index vector. */
+double host_get(const HostTensor *t, const int64_t *index);
+void host_set(HostTensor *t, const int64_t *index, double x);
+
+/* Raw storage bits at an offset, zero-extended (ints as two's complement): no
+   conversion, so NaN payloads and the full i64 range survive. */
+uint64_t host_get_raw_at(const HostTensor *t, int64_t offset);
+void host_set_raw_at(HostTensor *t, int64_t offset, uint64_t bits);
+
+/* Fill every element, visited in C index order so the values do not depend on the
+   layout, from splitmix64 streams (one per chunk of 2^20 elements, filled on up to 16
+   threads): floats uniform in [-1, 1) after rounding to the dtype, ints in [-8, 8), bool
+   0/1. Same seed, same data, whatever the number of threads. */
+void host_fill_random(HostTensor *t, uint64_t seed);
+
+/* ---- npy.c: .npy files */
+
+/* Read a .npy file (versions 1.0, 2.0, 3.0) into a new tensor of dtype target.
+   Fortran-order files keep their layout (Fortran strides). Returns 0, or -1 with a
+   message naming the path in err (out is left zeroed). Rules in docs/numerics.md. */
+int npy_load(const char *path, DType target, HostTensor *out, char *err, size_t errlen);
+
+/* Write a tensor as .npy 1.0 in C order: float dtypes as '<f4' (exact), i32 '<i4',
+   i64 '<i8', bool '|b1'. Any strided layout is accepted. Returns 0 or -1 with err. */
+int npy_save(const char *path, const HostTensor *t, char *err, size_t errlen);
 
 /* ---- interp_launch.c: the arguments of one launch */
 

@@ -1,8 +1,7 @@
 /* npy.c — NumPy .npy files as host tensors. Reading (versions 1.0, 2.0, 3.0) trusts
    nothing in the file: every length and the shape are checked against the file's size
    before anything is allocated. Writing produces version 1.0 in C order. */
-#include "hostdata.h"
-#include "files.h"
+#include "interp.h"
 
 #include <errno.h>
 #include <stdarg.h>

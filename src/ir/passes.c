@@ -6,7 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "hostdata.h"
 #include "tir.h"
 
 enum { MAX_FOLD_DEPTH = 64, MAX_SIMPLIFY_ROUNDS = 16, MAX_HOIST_DEPTH = 8, MAX_CHAIN = 64 };

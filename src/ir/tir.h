@@ -1,12 +1,12 @@
 /* tir.h — the tiled IR (TIR): a kernel as a loop nest of SSA tile ops, its text form,
-   verifier, lowering from the checked AST, passes, and the Config that binds tunables.
-   docs/ir.md is the reference for the semantics; this header is the data layout.
-   Owners: tir.c (data, builder, printer), tir_parse.c, tir_verify.c, lower.c, passes.c,
-   config.c. Changes after the first version are additive only. */
+   verifier, passes, and the Config that binds tunables (the lowering from the checked AST
+   is the front end's, in front.h). docs/ir.md is the reference for the semantics; this
+   header is the data layout. Owners: tir.c (data, builder, printer), tir_parse.c,
+   tir_verify.c, passes.c, config.c. Changes after the first version are additive only. */
 #ifndef TILEC_TIR_H
 #define TILEC_TIR_H
 
-#include "tilec.h"
+#include "base.h"
 
 /* ---- ops.def: the op table. Each op has one mnemonic in the text form; elementwise
    unary/binary/compare ops and reduce/atomic kinds have their own sub-tables. */
@@ -74,7 +74,7 @@ const char *tir_reduce_name(TirReduceKind kind);   /* sum max min amax */
 
 /* ---- tir.c: the data structures and the builder. */
 
-/* A tile type dtype[axes]. Axis (tilec.h) is reused with TIR ids: AXIS_BLOCK's id indexes
+/* A tile type dtype[axes]. Axis (base.h) is reused with TIR ids: AXIS_BLOCK's id indexes
    TirKernel.loopvars, AXIS_FULL's id indexes TirKernel.syms, AXIS_ONE has size 1.
    Rank 0 is a scalar. */
 typedef struct TirType {
@@ -193,11 +193,11 @@ typedef struct TirDim {
 
 typedef struct TirParam {
     const char *name;
-    ParamKind kind;             /* tilec.h: PARAM_TENSOR / PARAM_SCALAR / PARAM_CONST */
+    ParamKind kind;             /* base.h: PARAM_TENSOR / PARAM_SCALAR / PARAM_CONST */
     DType dtype;
     int rank;
     TirDim dims[MAX_RANK];
-    ReduceOp reduce;            /* tilec.h: a whole-grid reduction target */
+    ReduceOp reduce;            /* base.h: a whole-grid reduction target */
     int64_t const_value;        /* PARAM_CONST: the value this kernel was lowered for */
     int64_t *const_values;      /* PARAM_CONST i32/i64: the allowed values (bool: none) */
     int nconst_values;
@@ -205,7 +205,7 @@ typedef struct TirParam {
 
 typedef struct TirTunable {
     const char *name;           /* BLOCK_M, num_warps, num_stages, group_m */
-    TunableKind kind;           /* tilec.h */
+    TunableKind kind;           /* base.h */
     int64_t *values;            /* allowed values, ascending */
     int nvalues;
     int64_t default_value;
@@ -284,11 +284,6 @@ int tir_parse_many(Arena *a, Diag *d, const char *name, const char *text, size_t
 
 /* ---- tir_verify.c: structural and type checks. Returns the number of errors reported. */
 int tir_verify(const TirKernel *k, Diag *d);
-
-/* ---- lower.c: checked AST -> TIR for one (kernel, const values). const_values is indexed
-   by Param.index (only PARAM_CONST entries are read); NULL = defaults (bool: false,
-   integer: the first listed value). Returns NULL on error (diagnosed). */
-TirKernel *tir_lower(Arena *a, Diag *d, const Kernel *k, const int64_t *const_values);
 
 /* ---- passes.c */
 /* The value of v when it is a compile-time constant (FULL, and unary/binary/cmp/select/

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "autotune.h"
+#include "front.h"
 
 static int failures;
 static const char *self_path;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Bit-exact check of tilec's dtype conversions (src/interp/hostdata.c) against independent
+"""Bit-exact check of tilec's dtype conversions (src/base/convert.c) against independent
 implementations: ml_dtypes (bfloat16, float8_e4m3fn, float8_e5m2) and numpy (float16,
 float32, integer casts).
 

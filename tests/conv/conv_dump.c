@@ -1,4 +1,4 @@
-/* conv_dump.c — streams values through the dtype conversions of hostdata.c so that
+/* conv_dump.c — streams values through the dtype conversions of convert.c so that
    tests/conv/check_conversions.py can compare millions of them against independent
    implementations. Binary in, binary out, native byte order:
      conv_dump encode DTYPE f32|f64   floats -> dtype_encode_f64 bits (float DTYPE, in
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostdata.h"
+#include "base.h"
 
 enum { CHUNK = 1 << 16 };
 

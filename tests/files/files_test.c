@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "files.h"
+#include "base.h"
 
 static int failures;
 

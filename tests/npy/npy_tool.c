@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostdata.h"
+#include "interp.h"
 
 enum { ERR_LEN = 512 };
 

@@ -1,81 +1,14 @@
-/* tilec.h — the front end's internal header: memory, diagnostics, the AST and the
-   checked types, sectioned by the file that owns each part. The IR has its own header
-   (tir.h); the runtime's public header is runtime/tile.h. */
-#ifndef TILEC_H
-#define TILEC_H
+/* front.h — the front end: source text to a checked AST, and the AST lowered to TIR,
+   sectioned by owning file (types.c, ast.c, parse.c with grammar/, sema.c, lower.c). Above
+   the IR (src/ir/tir.h) and the base (src/base/base.h); code generation, the interpreter
+   and the tuner never see this header. */
+#ifndef TILEC_FRONT_H
+#define TILEC_FRONT_H
 
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-
-#include "dtype.h"
-
-#define TILEC_VERSION "0.1.0"
-#define MAX_RANK 8          /* most axes a tensor or tile may have */
-#define MAX_LOOP_VARS 8     /* most variables one `for ... in tile(...)` may bind */
-#define MAX_TUNABLE_NAME 63 /* longest tunable name (BLOCK_<V>): a --config key */
-
-/* ---- arena.c: compiler memory. A compile allocates into one arena and frees it at once. */
-
-typedef struct ArenaChunk ArenaChunk;
-typedef struct Arena {
-    ArenaChunk *head;
-} Arena;
-
-void *arena_alloc(Arena *a, size_t size);     /* zeroed, 16-byte aligned; aborts only on OOM */
-char *arena_strndup(Arena *a, const char *s, size_t n);
-char *arena_strdup(Arena *a, const char *s);
-char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void arena_free(Arena *a);
-
-/* A growable array of pointers whose storage lives in an arena. */
-typedef struct PtrVec {
-    void **items;
-    int len, cap;
-} PtrVec;
-void ptrvec_push(Arena *a, PtrVec *v, void *item);
-
-/* ---- diag.c: source files and GCC-style diagnostics (file:line:col, source line, caret). */
-
-typedef struct SourceFile {
-    const char *path;        /* as the user or the include named it */
-    const char *text;        /* whole file, NUL-terminated copy (embedded NULs are lexer errors) */
-    size_t len;              /* real length, may include NUL bytes */
-    struct SourceFile *next;
-} SourceFile;
-
-typedef struct Loc {
-    const SourceFile *file;  /* NULL for locations with no source (command line) */
-    int line, col;           /* 1-based; col counts bytes */
-} Loc;
-
-typedef struct Diag {
-    FILE *out;               /* where messages go (stderr) */
-    int errors;
-    int max_errors;          /* stop reporting after this many (0 = 50) */
-    bool suppressed;         /* set once max_errors is reached */
-} Diag;
-
-void diag_error(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void diag_note(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap);
+#include "base.h"
+#include "tir.h"
 
 /* ---- types.c: checked types of expressions. */
-
-typedef enum AxisKind {
-    AXIS_BLOCK,   /* one block of a tile loop variable: size BLOCK_<VAR>, id = LoopVar.id */
-    AXIS_FULL,    /* a whole tensor dim (`:` or a shape symbol in a shape list), id = ShapeSym.id */
-    AXIS_ONE,     /* size 1, from `None` or a reduction with keepdims; broadcasts */
-    AXIS_CONST,   /* a tensor dim declared as a literal size, id = the size; only in
-                     TYPE_TENSOR types (a tile never has one: `:` over it is an error) */
-} AxisKind;
-
-typedef struct Axis {
-    AxisKind kind;
-    int id;
-} Axis;
 
 typedef enum TypeKind {
     TYPE_ERROR,      /* an error was already reported here: silences follow-on errors */
@@ -181,14 +114,6 @@ typedef struct Expr {
     int reduce_axis;          /* CALL reductions: -1 = all axes (result is scalar),
                                  0..rank-1 = that axis; -2 when not a reduction */
 } Expr;
-
-typedef enum ParamKind {
-    PARAM_TENSOR,   /* a: bf16[M, K] — a strided view in global memory */
-    PARAM_SCALAR,   /* scale: f32 — a run-time value */
-    PARAM_CONST,    /* causal: const bool — compiled per value */
-} ParamKind;
-
-typedef enum ReduceOp { REDUCE_NONE, REDUCE_SUM, REDUCE_MAX, REDUCE_MIN } ReduceOp;
 
 typedef struct ShapeDim {
     bool is_symbol;           /* M, or a literal size */
@@ -301,7 +226,6 @@ typedef struct Symbol {
     Local *local;
 } Symbol;
 
-typedef enum TunableKind { TUNE_BLOCK, TUNE_WARPS, TUNE_STAGES, TUNE_GROUP_M } TunableKind;
 
 typedef struct Tunable {
     const char *name;         /* BLOCK_M, num_warps, num_stages, group_m */
@@ -376,5 +300,10 @@ typedef struct SemaOptions {
 } SemaOptions;
 
 int sema_check(Arena *a, Diag *d, Program *p, const SemaOptions *opts);
+
+/* ---- lower.c: checked AST -> TIR for one (kernel, const values). const_values is indexed
+   by Param.index (only PARAM_CONST entries are read); NULL = defaults (bool: false,
+   integer: the first listed value). Returns NULL on error (diagnosed). */
+TirKernel *tir_lower(Arena *a, Diag *d, const Kernel *k, const int64_t *const_values);
 
 #endif
