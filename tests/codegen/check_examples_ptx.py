@@ -78,11 +78,34 @@ def variants(tun, consts, has_full):
     return out
 
 
+def all_jobs(tilec):
+    """Every (path, kernel, cfg, default, dots, fp8, target) the check compiles; the
+    byte-identity tool (ptx_identity.py) compiles the same list with two binaries."""
+    jobs = []
+    sources = [os.path.join(ROOT, d, f) for d in ("examples", os.path.join("tests", "gpu", "kernels"))
+               for f in sorted(os.listdir(os.path.join(ROOT, d))) if f.endswith(".tile")]
+    for path in sources:
+        for kernel, consts in kernels_of(path):
+            tun, dots, fp8, has_full = tunables(tilec, path, kernel)
+            fp8 = fp8 or kernel.startswith("fp8_")
+            for cfg, default in variants(tun, consts, has_full):
+                jobs.append((path, kernel, cfg, default, dots, fp8, "sm_90a"))
+                if fp8 and dots:   # the native fp8 mma.sync path
+                    jobs.append((path, kernel, cfg, default, dots, fp8, "sm_89"))
+    return jobs
+
+
+def build_args(path, kernel, cfg, target):
+    """The `tilec build --emit=ptx` arguments of one job."""
+    text = ",".join(f"{k}={v}" for k, v in cfg.items())
+    return (["build", path, "--kernel", kernel, "--emit=ptx", "--target", target] +
+            (["--config", text] if text else []))
+
+
 def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
     text = ",".join(f"{k}={v}" for k, v in cfg.items())
     tag = f"{kernel}[{text or 'default'}]" + ("" if target == "sm_90a" else f"@{target}")
-    r = subprocess.run([tilec, "build", path, "--kernel", kernel, "--emit=ptx", "--target", target] +
-                       (["--config", text] if text else []), capture_output=True, text=True)
+    r = subprocess.run([tilec] + build_args(path, kernel, cfg, target), capture_output=True, text=True)
     if r.returncode != 0:
         if PRUNE.search(r.stderr):
             return ("pruned", tag, r.stderr.strip().splitlines()[-1])
@@ -151,17 +174,7 @@ def main():
     if not os.path.exists(ptxas):
         print("check_examples_ptx: ptxas not found, skipped")
         return 77
-    jobs = []
-    sources = [os.path.join(ROOT, d, f) for d in ("examples", os.path.join("tests", "gpu", "kernels"))
-               for f in sorted(os.listdir(os.path.join(ROOT, d))) if f.endswith(".tile")]
-    for path in sources:
-        for kernel, consts in kernels_of(path):
-            tun, dots, fp8, has_full = tunables(tilec, path, kernel)
-            fp8 = fp8 or kernel.startswith("fp8_")
-            for cfg, default in variants(tun, consts, has_full):
-                jobs.append((path, kernel, cfg, default, dots, fp8, "sm_90a"))
-                if fp8 and dots:   # the native fp8 mma.sync path
-                    jobs.append((path, kernel, cfg, default, dots, fp8, "sm_89"))
+    jobs = all_jobs(tilec)
     results = []
     with tempfile.TemporaryDirectory() as tmp, \
             concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() * 2 or 4) as pool:
