@@ -8,11 +8,12 @@ a reference tilec, and the two `tilec build --emit=ptx` outputs are compared byt
 (a variant the schedule refuses must be refused alike: same exit status, same message).
 The job lists the two binaries give are compared too.
 
-The reference is --ref-tilec PATH, or tilec built at --ref COMMIT (default c15c0d3) in a git
-worktree under --scratch DIR (default build-ref-COMMIT in the repository, ignored by git and
-reused once built; the first build takes a few minutes). Prints each difference and
-`ptx_identity: N jobs, N PTX compared, N refused alike, N differ`; exits 0 only when
-nothing differs. A development tool, not a CI suite: CI has no reference build."""
+The reference is --ref-tilec PATH, or tilec built at --ref COMMIT in a git worktree under
+--scratch DIR (default build-ref-COMMIT in the repository, ignored by git and reused once
+built; the first build takes a few minutes). COMMIT defaults to where this branch left main
+(`git merge-base HEAD main`): the code generation the branch started from. Prints each
+difference and `ptx_identity: N jobs, N PTX compared, N refused alike, N differ`; exits 0
+only when nothing differs. A development tool, not a CI suite: CI has no reference build."""
 import argparse
 import concurrent.futures
 import os
@@ -23,6 +24,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import check_examples_ptx  # noqa: E402  (the job list lives there, once)
+
+
+def default_reference():
+    """The commit where HEAD left main, abbreviated (it names the scratch folder)."""
+    base = subprocess.run(["git", "-C", ROOT, "merge-base", "HEAD", "main"],
+                          capture_output=True, text=True)
+    if base.returncode != 0:
+        sys.exit("ptx_identity: no merge base of HEAD and main here; give --ref COMMIT")
+    return base.stdout.strip()[:12]
 
 
 def build_reference(commit, scratch):
@@ -71,7 +81,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("build", help="the build directory whose tilec is checked")
-    ap.add_argument("--ref", default="c15c0d3", help="the reference commit (default c15c0d3)")
+    ap.add_argument("--ref", help="the reference commit (default: git merge-base HEAD main)")
     ap.add_argument("--ref-tilec", help="a reference tilec already built (skips --ref)")
     ap.add_argument("--scratch", help="where to build the reference (default build-ref-COMMIT)")
     ap.add_argument("-k", metavar="TEXT", help="only the jobs whose kernel name contains TEXT")
@@ -81,6 +91,8 @@ def main():
     new = os.path.abspath(os.path.join(opts.build, "tilec"))
     if not os.path.exists(new):
         sys.exit(f"ptx_identity: no tilec in {opts.build}")
+    if not opts.ref_tilec:
+        opts.ref = opts.ref or default_reference()
     ref = opts.ref_tilec or build_reference(
         opts.ref, os.path.abspath(opts.scratch or os.path.join(ROOT, "build-ref-" + opts.ref)))
 
