@@ -55,9 +55,10 @@ static int split_config(const Kernel *k, const char *text, int64_t *const_values
     return 0;
 }
 
-/* Lowers one kernel for the const values in `config` (the rest of it binds tunables),
-   resolves the Config and runs the pass pipeline. NULL after reporting; *status says
-   whether the command line (EXIT_USAGE) or the input (EXIT_INPUT) was at fault. */
+/* Runs the pipeline on one kernel for the const values in `config` (each const's first
+   declared value when not given; the rest of `config` binds tunables). NULL after
+   reporting; *status says whether the command line (EXIT_USAGE) or the input (EXIT_INPUT)
+   was at fault. */
 static TirKernel *lower_with_config(Arena *arena, Diag *diag, const Kernel *k,
                                     const char *config, Config *resolved, int *status)
 {
@@ -66,22 +67,12 @@ static TirKernel *lower_with_config(Arena *arena, Diag *diag, const Kernel *k,
         if (k->params[i]->kind == PARAM_CONST && k->params[i]->nconst_values > 0)
             const_values[i] = k->params[i]->const_values[0];
     Config user = {0};
-    *status = EXIT_USAGE;
-    if (split_config(k, config, const_values, &user) != 0)
-        return NULL;
-    *status = EXIT_INPUT;
-    TirKernel *tk = tir_lower(arena, diag, k, const_values);
-    if (!tk)
-        return NULL;
-    char err[1024];
-    if (config_resolve(tk, &user, resolved, err, sizeof err) != 0) {
-        fprintf(stderr, "tilec: error: --config for kernel %s: %s\n", k->name, err);
+    if (split_config(k, config, const_values, &user) != 0) {
         *status = EXIT_USAGE;
         return NULL;
     }
-    if (tir_run_pipeline(tk, diag, NULL) != 0)
-        return NULL;
-    *status = EXIT_OK;
+    TirKernel *tk;
+    *status = pipeline_kernel(arena, diag, k, const_values, &user, NULL, &tk, resolved);
     return tk;
 }
 

@@ -1027,15 +1027,12 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
         for (int i = 0; i < k->nparams; i++)
             if (k->params[i]->kind == PARAM_CONST)
                 const_values[i] = plan->const_choice[i][idx[i]];
-        TirKernel *tk = tir_lower(a, d, k, const_values);
-        if (!tk || tir_run_pipeline(tk, d, NULL) != 0)
-            return EXIT_INPUT;
+        TirKernel *tk;
         Config *resolved = arena_alloc(a, sizeof *resolved);
+        int status = pipeline_kernel(a, d, k, const_values, &plan->user, NULL, &tk, resolved);
+        if (status != EXIT_OK)
+            return status;
         char err[512];
-        if (config_resolve(tk, &plan->user, resolved, err, sizeof err) != 0) {
-            fprintf(stderr, "tilec: error: --config for kernel %s: %s\n", k->name, err);
-            return EXIT_USAGE;
-        }
         GridProgram *grid = arena_alloc(a, sizeof *grid);
         if (!build_grid_program(tk, grid)) {
             fprintf(stderr, "tilec: error: kernel %s: %s\n", k->name, grid->err);

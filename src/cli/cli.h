@@ -1,8 +1,8 @@
 /* cli.h — the `tilec` command and what its commands share, sectioned by owning file:
-   the shared pieces (driver.c, launch_cli.c), the bundle writer (bundle_write.c), the GPU
-   runner (gpu_run.c), the tuner's GPU backend (tune_gpu.c), then the commands (main.c's
-   dispatch over build.c, run.c, bench.c, tune.c, inspect.c). Arrows point down: a command
-   calls the shared pieces and the pipeline's parts, never another command. */
+   the pipeline (pipeline.c), the shared pieces (driver.c, launch_cli.c), the bundle writer
+   (bundle_write.c), the GPU runner (gpu_run.c), the tuner's GPU backend (tune_gpu.c), then
+   the commands (main.c's dispatch over build.c, run.c, bench.c, tune.c, inspect.c). Arrows
+   point down: a command calls the pipeline and the shared pieces, never another command. */
 #ifndef TILEC_CLI_H
 #define TILEC_CLI_H
 
@@ -20,10 +20,22 @@ enum {
     EXIT_USAGE = 2,      /* bad command line */
 };
 
-/* ---- driver.c: pieces several commands share (run, bench, tune, build, the bundle writer) */
+/* ---- pipeline.c: source -> checked AST -> TIR -> passes -> resolved Config, in this order
+   for every command */
 
 /* parse_program + sema_check for one root file; returns the number of errors. */
 int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, Program **out);
+
+/* The rest of the pipeline for one checked kernel: lowers it for `const_values` (by
+   Param.index, as tir_lower takes them), runs the passes (`passes` may be NULL: all) and
+   resolves `user`'s tunables against the kernel's (NULL: the defaults) into *out_config.
+   Returns EXIT_OK with *out_tir, EXIT_INPUT after diagnostics, or EXIT_USAGE after
+   `tilec: error: --config for kernel K: ...` when the tunables do not fit the kernel. */
+int pipeline_kernel(Arena *arena, Diag *diag, const Kernel *k, const int64_t *const_values,
+                    const Config *user, const TirPipelineOptions *passes, TirKernel **out_tir,
+                    Config *out_config);
+
+/* ---- driver.c: pieces several commands share (run, bench, tune, build, the bundle writer) */
 
 /* The kernel named `name`, or the file's only one when name is NULL; prints why not
    (listing the kernels) and returns NULL. */

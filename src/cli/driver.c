@@ -1,8 +1,8 @@
 /* driver.c — command-line pieces several commands share (check, build, run, bench, tune and
-   the bundle writer): the front end in one call, choosing a kernel by name, reading a const
-   parameter's value, splitting --config text between what a command takes itself and the
-   tunables, --seed, repeated options and limits, refusing an output that would overwrite an
-   input, the program's source hash, and the `tilec: error:` messages. */
+   the bundle writer): choosing a kernel by name, reading a const parameter's value,
+   splitting --config text between what a command takes itself and the tunables, --seed,
+   repeated options and limits, refusing an output that would overwrite an input, the
+   program's source hash, and the `tilec: error:` messages. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,31 +185,6 @@ int refuse_output_onto_input(const char *output, const Program *p, const char *c
     if (refused)
         fprintf(stderr, "tilec: error: %s\n", err);
     return refused ? EXIT_USAGE : EXIT_OK;
-}
-
-/* Parses and checks one file into `out`; returns the number of errors. A file with no
-   kernels is an error: there is nothing to check or build. */
-int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, Program **out)
-{
-    *out = NULL;
-    Program *p = parse_program(arena, diag, path);
-    if (!p)
-        return diag->errors ? diag->errors : 1;
-    *out = p;
-    if (diag->errors)
-        return diag->errors;
-    if (p->nkernels == 0) {
-        Loc start = {.file = p->files, .line = 1, .col = 1};
-        if (p->files)
-            diag_error(diag, start, "no kernels in this file");
-        else {
-            fprintf(diag->out, "%s: error: no kernels in this file\n", path);
-            diag->errors++;
-        }
-        return diag->errors;
-    }
-    SemaOptions opts = {.target_sm = target ? target->sm : 0};
-    return sema_check(arena, diag, p, &opts);
 }
 
 uint64_t program_source_hash(const Program *p)

@@ -238,16 +238,11 @@ int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char
     LaunchStatus ls = launch_check_spec(kernel, spec, const_values, err, sizeof err);
     if (ls != LAUNCH_OK)
         return cli_error(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
-    TirKernel *tir = tir_lower(arena, diag, kernel, const_values);
-    TirPipelineOptions opts = {.no_mask_inference = no_mask_inference};
-    if (!tir || tir_run_pipeline(tir, diag, &opts))
-        return EXIT_INPUT;
-    Config user = {0};
-    if (config_parse(config_text ? config_text : "", &user, err, sizeof err) != 0 ||
-        config_resolve(tir, &user, out_config, err, sizeof err) != 0)
+    Config user;
+    if (config_parse(config_text, &user, err, sizeof err) != 0)
         return cli_error(EXIT_USAGE, err);
-    *out_tir = tir;
-    return EXIT_OK;
+    TirPipelineOptions passes = {.no_mask_inference = no_mask_inference};
+    return pipeline_kernel(arena, diag, kernel, const_values, &user, &passes, out_tir, out_config);
 }
 
 char *run_read_text_file(Arena *arena, const char *path, char *err, size_t errlen)

@@ -524,11 +524,10 @@ static int run_tune(const TuneRequest *req)
         status = EXIT_USAGE;
         goto done;
     }
-    TirKernel *tk = tir_lower(&arena, &diag, k, consts);
-    if (!tk || tir_run_pipeline(tk, &diag, NULL) != 0) {
-        status = EXIT_INPUT;
+    TirKernel *tk;
+    Config defaults;
+    if ((status = pipeline_kernel(&arena, &diag, k, consts, NULL, NULL, &tk, &defaults)) != EXIT_OK)
         goto done;
-    }
     TuneSpace *spaces = arena_alloc(&arena, sizeof *spaces * (size_t)req->nshapes);
     for (int s = 0; s < req->nshapes; s++) {
         int64_t syms[TUNE_MAX_SYMS] = {0};
