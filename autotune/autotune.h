@@ -32,7 +32,8 @@ typedef struct TuneShapeInfo {
 } TuneShapeInfo;
 
 /* The largest extent a tile loop variable can have for the shape (`m.end` counts as the
-   whole extent of m), or -1 when it depends on a scalar parameter. */
+   whole extent of m; tir_eval_scalar's arithmetic), or -1 when it depends on a scalar
+   parameter or divides by zero. */
 int64_t estimate_loop_extent(const TuneShapeInfo *s, int loopvar);
 /* The size of a tile axis under a config: a block size, a full axis padded to a power of
    two, or 1. */

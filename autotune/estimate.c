@@ -7,64 +7,58 @@
 
 #include "autotune.h"
 
-/* Evaluates an integer scalar (a loop extent). `half_end`: `v.end` counts as half of v's
-   extent (its mean over the blocks, for FLOPs); otherwise as all of it (an upper bound). */
-static bool eval_int(const TuneShapeInfo *s, const TirValue *v, bool half_end, int64_t *out,
-                     int depth)
+/* Loop extents for a shape: `begin` is 0 and `end` the whole extent of its variable, or
+   half of it with `half_end` (its mean over the blocks, for FLOPs); scalar parameters are
+   not known. */
+typedef struct ShapeLeaf {
+    const TuneShapeInfo *s;
+    bool half_end;
+} ShapeLeaf;
+
+static bool extent_of(const TuneShapeInfo *s, int loopvar, bool half_end, int64_t *out);
+
+static bool shape_leaf(void *ctx, const TirOp *op, int64_t *ivalue, double *fvalue)
 {
-    int64_t iv;
-    double fv;
-    if (depth > 64 || !v)
-        return false;
-    if (tir_eval_const(v, &iv, &fv) && !dtype_is_float(v->type.dtype)) {
-        *out = iv;
-        return true;
-    }
-    const TirOp *op = v->def;
-    if (!op)
-        return false;
-    int64_t a, b;
+    const ShapeLeaf *l = ctx;
+    int64_t e;
+    (void)fvalue;
     switch (op->opcode) {
     case TIR_DIM:
-        *out = s->sym_values[op->sym];
+        *ivalue = l->s->sym_values[op->sym];
         return true;
     case TIR_BEGIN:
-        *out = 0;
+        *ivalue = 0;
         return true;
-    case TIR_END: {
-        const TirLoopVar *lv = s->kernel->loopvars[op->loopvar];
-        if (!eval_int(s, lv->loop->operands[lv->dim], half_end, &a, depth + 1))
+    case TIR_END:
+        if (!extent_of(l->s, op->loopvar, l->half_end, &e))
             return false;
-        *out = half_end ? (a + 1) / 2 : a;
+        if (l->half_end)
+            tir_int_binary(TIR_BIN_CDIV, DT_I64, e, 2, &e);
+        *ivalue = e;
         return true;
-    }
-    case TIR_CONVERT:
-        return eval_int(s, op->operands[0], half_end, out, depth + 1);
-    case TIR_BINARY:
-        if (!eval_int(s, op->operands[0], half_end, &a, depth + 1) ||
-            !eval_int(s, op->operands[1], half_end, &b, depth + 1))
-            return false;
-        switch ((TirBinaryOp)op->sub) {
-        case TIR_BIN_ADD: *out = a + b; return true;
-        case TIR_BIN_SUB: *out = a - b; return true;
-        case TIR_BIN_MUL: *out = a * b; return true;
-        case TIR_BIN_DIV: *out = b ? a / b : 0; return true;
-        case TIR_BIN_MOD: *out = b ? a % b : 0; return true;
-        case TIR_BIN_MAX: *out = a > b ? a : b; return true;
-        case TIR_BIN_MIN: *out = a < b ? a : b; return true;
-        case TIR_BIN_CDIV: *out = tir_cdiv(a, b); return true;
-        default: return false;
-        }
     default:
         return false;
     }
 }
 
-static int64_t loop_extent(const TuneShapeInfo *s, int loopvar, bool half_end)
+/* The extent of a loop variable; false when the shape does not give it (it uses a scalar
+   parameter) or it divides by zero. */
+static bool extent_of(const TuneShapeInfo *s, int loopvar, bool half_end, int64_t *out)
 {
     const TirLoopVar *lv = s->kernel->loopvars[loopvar];
+    ShapeLeaf leaf = {s, half_end};
+    TirScalar e;
+    if (!lv->loop || !tir_eval_scalar(lv->loop->operands[lv->dim], shape_leaf, &leaf, &e) ||
+        e.div_by_zero)
+        return false;
+    *out = e.i;
+    return true;
+}
+
+static int64_t loop_extent(const TuneShapeInfo *s, int loopvar, bool half_end)
+{
     int64_t e;
-    if (!lv->loop || !eval_int(s, lv->loop->operands[lv->dim], half_end, &e, 0))
+    if (!extent_of(s, loopvar, half_end, &e))
         return -1;
     return e < 0 ? 0 : e;
 }

@@ -258,13 +258,15 @@ int codegen_compile(Arena *a, const struct TirKernel *k, const Variant *v, const
                     bool want_llvm, CompiledKernel *out, char *err, size_t errlen);
 
 /* The number of blocks to launch: the product over the grid loop's variables of
-   cdiv(extent, block), with extents evaluated as the device computes them (wrapping in each
-   op's dtype) from the launch's shape-symbol values and scalar parameters (indexed like
-   TirKernel.syms / TirKernel.params: integer and bool scalars exact in int_values, float
-   ones in float_values). Returns -1 with a message when an extent cannot be evaluated. */
+   cdiv(extent, block), each extent evaluated as the device computes it (tir_eval_scalar:
+   wrapping in each op's dtype) with `leaf` (a TirLeafFn) giving the launch's shape
+   symbols and scalar parameters. Returns -1 with a message when an extent cannot be
+   evaluated, divides by zero (an error, not a grid of no programs) or the grid passes
+   2^63 programs. */
 int64_t codegen_grid_programs(const struct TirKernel *k, const struct Config *c,
-                              const int64_t *sym_values, const int64_t *int_values,
-                              const double *float_values, char *err, size_t errlen);
+                              bool (*leaf)(void *ctx, const struct TirOp *op, int64_t *ivalue,
+                                           double *fvalue),
+                              void *ctx, char *err, size_t errlen);
 
 /* ---- schedule.c: where every TIR value lives for one Variant (CODEGEN.md, docs/codegen.md).
 

@@ -55,77 +55,16 @@ done:
 
 /* ---- the grid on the host */
 
-typedef struct HostEval {
-    const TirKernel *k;
-    const int64_t *syms;
-    const int64_t *ints;      /* integer and bool scalars, exact */
-    const double *floats;     /* float scalars */
-    char *err;
-    size_t errlen;
-} HostEval;
-
-static bool eval_int(HostEval *h, const TirValue *v, int64_t *out);
-
-static bool eval_operands(HostEval *h, const TirOp *op, int64_t *x, int64_t *y)
+/* Where an op came from, for a message that is not a located diagnostic. */
+static void loc_text(const TirKernel *k, Loc loc, char *buf, size_t size)
 {
-    return eval_int(h, op->operands[0], x) && (op->noperands < 2 || eval_int(h, op->operands[1], y));
+    const char *file = loc.file ? loc.file->path : k->source ? k->source : k->name;
+    snprintf(buf, size, "%s:%d:%d", file, loc.line, loc.col);
 }
 
-static bool eval_int(HostEval *h, const TirValue *v, int64_t *out)
+int64_t codegen_grid_programs(const TirKernel *k, const Config *c, TirLeafFn leaf, void *ctx,
+                              char *err, size_t errlen)
 {
-    const TirOp *op = v->def;
-    int64_t x = 0, y = 0, c = 0;
-    if (!op) {
-        snprintf(h->err, h->errlen, "a grid extent depends on a loop-carried value");
-        return false;
-    }
-    switch (op->opcode) {
-    case TIR_FULL: *out = dtype_is_float(v->type.dtype) ? convert_f64_to_i64(op->fvalue) : op->ivalue; return true;
-    case TIR_DIM: *out = h->syms[op->sym]; return true;
-    case TIR_PARAM:
-        *out = dtype_is_float(v->type.dtype) ? convert_f64_to_i64(h->floats[op->param])
-                                             : h->ints[op->param];
-        return true;
-    case TIR_CONVERT:
-        if (!eval_int(h, op->operands[0], out))
-            return false;
-        return tir_int_binary(TIR_BIN_ADD, v->type.dtype, *out, 0, out);   /* wrap to the dtype */
-    case TIR_SELECT:
-        if (!eval_int(h, op->operands[0], &c))
-            return false;
-        return eval_int(h, op->operands[c ? 1 : 2], out);
-    case TIR_CMP:
-        if (!eval_operands(h, op, &x, &y))
-            return false;
-        switch (op->sub) {
-        case TIR_CMP_LT: *out = x < y; break;
-        case TIR_CMP_LE: *out = x <= y; break;
-        case TIR_CMP_GT: *out = x > y; break;
-        case TIR_CMP_GE: *out = x >= y; break;
-        case TIR_CMP_EQ: *out = x == y; break;
-        default: *out = x != y; break;
-        }
-        return true;
-    case TIR_BINARY:   /* as the device computes it: wrapping in the op's dtype */
-        if (!eval_operands(h, op, &x, &y))
-            return false;
-        if (!tir_int_binary(op->sub, v->type.dtype, x, y, out)) {
-            snprintf(h->err, h->errlen, "a grid extent uses a float `%s`", tir_binary_name(op->sub));
-            return false;
-        }
-        return true;
-    default:
-        snprintf(h->err, h->errlen, "a grid extent uses `%s`, which the host cannot evaluate",
-                 tir_op_info(op->opcode)->name);
-        return false;
-    }
-}
-
-int64_t codegen_grid_programs(const TirKernel *k, const Config *c, const int64_t *sym_values,
-                              const int64_t *int_values, const double *float_values, char *err,
-                              size_t errlen)
-{
-    HostEval h = {k, sym_values, int_values, float_values, err, errlen};
     const TirOp *grid = k->body->last;
     if (!grid || grid->opcode != TIR_GRID) {
         snprintf(err, errlen, "kernel %s has no grid", k->name);
@@ -133,11 +72,28 @@ int64_t codegen_grid_programs(const TirKernel *k, const Config *c, const int64_t
     }
     int64_t programs = 1;
     for (int i = 0; i < grid->nvars; i++) {
-        int64_t extent;
-        if (!eval_int(&h, grid->operands[i], &extent))
+        const TirLoopVar *lv = k->loopvars[grid->loopvars[i]];
+        TirScalar extent;
+        char where[512];
+        if (!tir_eval_scalar(grid->operands[i], leaf, ctx, &extent)) {
+            const TirValue *u = extent.unknown;
+            if (!u || !u->def)
+                snprintf(err, errlen, "the extent of grid variable %s depends on a loop-carried "
+                         "value", lv->name);
+            else
+                snprintf(err, errlen, "the extent of grid variable %s uses `%s`, which the host "
+                         "cannot evaluate", lv->name, tir_op_info(u->def->opcode)->name);
             return -1;
-        int64_t block = tir_loopvar_block(k, k->loopvars[grid->loopvars[i]], c);
-        if (__builtin_mul_overflow(programs, extent > 0 ? tir_cdiv(extent, block) : 0, &programs)) {
+        }
+        if (extent.div_by_zero) {
+            loc_text(k, extent.div_by_zero->loc, where, sizeof where);
+            snprintf(err, errlen, "%s: the extent of grid variable %s divides by zero", where,
+                     lv->name);
+            return -1;
+        }
+        int64_t block = tir_loopvar_block(k, lv, c);
+        int64_t blocks = extent.i > 0 ? tir_cdiv(extent.i, block) : 0;
+        if (__builtin_mul_overflow(programs, blocks, &programs)) {
             snprintf(err, errlen, "the grid has more than 2^63 programs");
             return -1;
         }

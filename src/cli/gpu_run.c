@@ -293,23 +293,9 @@ GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Con
         g = driver_failure(s, st, "raising the dynamic shared-memory limit", err, errlen);
         goto fail;
     }
-    double *floats = calloc((size_t)k->nparams + 1, sizeof *floats);
-    int64_t *ints = calloc((size_t)k->nparams + 1, sizeof *ints);
-    if (!floats || !ints) {
-        free(floats);
-        free(ints);
-        g = report(GPU_FAILED, err, errlen, "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < k->nparams; i++) {
-        floats[i] = args->args[i].fvalue;
-        ints[i] = args->args[i].ivalue;
-    }
-    char gerr[512];
-    out->programs = codegen_grid_programs(k, &out->config, args->sym_values, ints, floats, gerr,
-                                          sizeof gerr);
-    free(floats);
-    free(ints);
+    char gerr[1024];
+    out->programs = codegen_grid_programs(k, &out->config, launch_leaf_value, (void *)args,
+                                          gerr, sizeof gerr);
     if (out->programs < 0) {
         g = report(GPU_COMPILE, err, errlen, "the grid of %s: %s", k->name, gerr);
         goto fail;
@@ -504,73 +490,29 @@ typedef struct WorkCount {
     DType dot_dtype;
 } WorkCount;
 
-/* The value of a scalar TIR value at launch, with a block's begin at 0 and its end at its
-   loop's full extent; *relative is set when it depends on a block's position. */
-static double eval_scalar(const TirKernel *k, const LaunchArgs *args, const TirValue *v,
-                          bool *relative, int depth)
+/* Extents at launch for counting: a block's begin is 0 and its end its loop's whole extent,
+   and `relative` records that an extent used either (it depends on the block). */
+typedef struct CountLeaf {
+    const TirKernel *k;
+    const LaunchArgs *args;
+    bool relative;
+} CountLeaf;
+
+static bool count_leaf(void *ctx, const TirOp *op, int64_t *ivalue, double *fvalue)
 {
-    const TirOp *op = v->def;
-    if (!op || depth > 64)
-        return 0;
-    double x, y;
-    switch (op->opcode) {
-    case TIR_FULL:
-        return dtype_is_float(v->type.dtype) ? op->fvalue : (double)op->ivalue;
-    case TIR_DIM:
-        return (double)args->sym_values[op->sym];
-    case TIR_PARAM:
-        return dtype_is_float(v->type.dtype) ? args->args[op->param].fvalue
-                                             : (double)args->args[op->param].ivalue;
-    case TIR_BEGIN:
-        *relative = true;
-        return 0;
-    case TIR_END: {
-        *relative = true;
-        const TirLoopVar *lv = k->loopvars[op->loopvar];
-        return eval_scalar(k, args, lv->loop->operands[lv->dim], relative, depth + 1);
-    }
-    case TIR_CONVERT:
-        x = eval_scalar(k, args, op->operands[0], relative, depth + 1);
-        return dtype_is_float(v->type.dtype) ? x : trunc(x);
-    case TIR_UNARY:
-        x = eval_scalar(k, args, op->operands[0], relative, depth + 1);
-        return op->sub == TIR_UN_NEG ? -x : op->sub == TIR_UN_ABS ? fabs(x) : x;
-    case TIR_SELECT: {
-        double c = eval_scalar(k, args, op->operands[0], relative, depth + 1);
-        return eval_scalar(k, args, op->operands[c != 0 ? 1 : 2], relative, depth + 1);
-    }
-    case TIR_CMP:
-        x = eval_scalar(k, args, op->operands[0], relative, depth + 1);
-        y = eval_scalar(k, args, op->operands[1], relative, depth + 1);
-        switch (op->sub) {
-        case TIR_CMP_LT: return x < y;
-        case TIR_CMP_LE: return x <= y;
-        case TIR_CMP_GT: return x > y;
-        case TIR_CMP_GE: return x >= y;
-        case TIR_CMP_EQ: return x == y;
-        default: return x != y;
-        }
-    case TIR_BINARY: {
-        x = eval_scalar(k, args, op->operands[0], relative, depth + 1);
-        y = eval_scalar(k, args, op->operands[1], relative, depth + 1);
-        bool is_int = !dtype_is_float(v->type.dtype);
-        switch (op->sub) {
-        case TIR_BIN_ADD: return x + y;
-        case TIR_BIN_SUB: return x - y;
-        case TIR_BIN_MUL: return x * y;
-        case TIR_BIN_DIV: return y == 0 ? 0 : is_int ? trunc(x / y) : x / y;
-        case TIR_BIN_MOD: return y == 0 ? 0 : fmod(x, y);
-        case TIR_BIN_MAX: return x > y ? x : y;
-        case TIR_BIN_MIN: return x < y ? x : y;
-        case TIR_BIN_CDIV: return y == 0 ? 0 : ceil(x / y);
-        case TIR_BIN_AND: return x != 0 && y != 0;
-        case TIR_BIN_OR: return x != 0 || y != 0;
-        default: return 0;
-        }
-    }
-    default:
-        return 0;
-    }
+    CountLeaf *c = ctx;
+    if (op->opcode != TIR_BEGIN && op->opcode != TIR_END)
+        return launch_leaf_value((void *)c->args, op, ivalue, fvalue);
+    c->relative = true;
+    *ivalue = 0;
+    if (op->opcode == TIR_BEGIN)
+        return true;
+    const TirLoopVar *lv = c->k->loopvars[op->loopvar];
+    TirScalar extent;
+    if (!tir_eval_scalar(lv->loop->operands[lv->dim], count_leaf, ctx, &extent))
+        return false;
+    *ivalue = extent.i;
+    return true;
 }
 
 /* The dtype a dot multiplies for operand `which`: a prologue's result when there is one. */
@@ -595,9 +537,11 @@ static void count_dot(TirOp *op, void *ctx)
         if (loop->opcode != TIR_FOR && loop->opcode != TIR_GRID)
             continue;
         for (int v = 0; v < loop->nvars; v++) {
-            bool relative = false;
-            double extent = eval_scalar(k, w->args, loop->operands[v], &relative, 0);
-            work *= relative ? extent / 2 : extent;
+            CountLeaf leaf = {k, w->args, false};
+            TirScalar extent;
+            bool known = tir_eval_scalar(loop->operands[v], count_leaf, &leaf, &extent);
+            double e = known ? extent.f : 0;
+            work *= leaf.relative ? e / 2 : e;
         }
     }
     /* full axes of the product (result axes and the contraction axis) */

@@ -616,6 +616,28 @@ static void lower_atomic(Lowerer *L, const Stmt *s)
     lower_memory(L, TIR_ATOMIC, sub, e->loc, e->args[0], e->args[1]);
 }
 
+/* The first integer div, mod or cdiv in a just-lowered extent whose divisor is a constant
+   0 (`M / 0`, a const parameter that is 0), or NULL. An extent is index arithmetic: folding
+   would make that a silent 0 (a scalar 0 is caught at launch, docs/ir.md). Extents use no
+   locals, so the expression is a tree as big as its source. */
+static const TirOp *division_by_constant_zero(const TirValue *v, int depth)
+{
+    if (!v || !v->def || depth > 64)
+        return NULL;
+    const TirOp *op = v->def;
+    int64_t divisor;
+    double f;
+    if (op->opcode == TIR_BINARY && dtype_is_int(v->type.dtype) &&
+        tir_eval_const(op->operands[1], &divisor, &f) && tir_int_divides_by_zero(op->sub, divisor))
+        return op;
+    for (int i = 0; i < op->noperands; i++) {
+        const TirOp *found = division_by_constant_zero(op->operands[i], depth + 1);
+        if (found)
+            return found;
+    }
+    return NULL;
+}
+
 static void lower_for(Lowerer *L, const Stmt *s)
 {
     TirKernel *k = L->k;
@@ -630,6 +652,11 @@ static void lower_for(Lowerer *L, const Stmt *s)
         const LoopVar *v = s->vars[i];
         if (!(operands[i] = lower_as(L, v->extent, tir_type_scalar(DT_I64))))
             return;
+        const TirOp *by_zero = division_by_constant_zero(operands[i], 0);
+        if (by_zero) {
+            fail(L, by_zero->loc, "the extent of loop %s divides by zero", v->name);
+            return;
+        }
         TirLoopVar *lv = tir_loopvar_new(k, v->name, grid, v->loc);
         lv->dim = i;
         if (v->scalar) {

@@ -152,15 +152,6 @@ static float round_to(DType t, float x)
     return t == DT_F32 ? x : round_f32_to(t, x);
 }
 
-static int64_t wrap_int(DType t, int64_t x)
-{
-    if (t == DT_I32)
-        return (int64_t)(int32_t)(uint32_t)(uint64_t)x;
-    if (t == DT_BOOL)
-        return x != 0;
-    return x;
-}
-
 /* A scalar tile's value as an integer (extents and index values). */
 static int64_t tile_scalar_i(const Tile *t) { return t->i ? t->i[0] : (int64_t)t->f[0]; }
 
@@ -243,7 +234,7 @@ static void op_full(Interp *I, const TirOp *op)
         for (int64_t e = 0; e < t->count; e++)
             t->f[e] = v;
     } else {
-        int64_t v = wrap_int(t->dtype, op->ivalue);
+        int64_t v = tir_int_wrap(t->dtype, (uint64_t)op->ivalue);
         for (int64_t e = 0; e < t->count; e++)
             t->i[e] = v;
     }
@@ -257,7 +248,8 @@ static void op_param(Interp *I, const TirOp *op)
     if (t->f)
         t->f[0] = round_to(t->dtype, p->kind == PARAM_CONST ? (float)p->const_value : (float)a->fvalue);
     else
-        t->i[0] = wrap_int(t->dtype, p->kind == PARAM_CONST ? p->const_value : a->ivalue);
+        t->i[0] = tir_int_wrap(t->dtype,
+                               (uint64_t)(p->kind == PARAM_CONST ? p->const_value : a->ivalue));
 }
 
 static void op_index_scalar(Interp *I, const TirOp *op, int64_t value)
@@ -324,14 +316,12 @@ static bool unary_is_approximate(int sub)
            sub == TIR_UN_RSQRT;
 }
 
-static int64_t unary_i(int sub, int64_t x)
+/* Integer ops are eval.c's, in the result's dtype: the folder and the host compute alike. */
+static int64_t unary_i(int sub, DType t, int64_t x)
 {
-    switch (sub) {
-    case TIR_UN_NEG: return (int64_t)(0 - (uint64_t)x);
-    case TIR_UN_NOT: return !x;
-    case TIR_UN_ABS: return x < 0 ? (int64_t)(0 - (uint64_t)x) : x;
-    default: return 0;
-    }
+    int64_t r = 0;
+    tir_int_unary(sub, t, x, &r);
+    return r;
 }
 
 static void op_unary(Interp *I, const TirOp *op)
@@ -359,7 +349,7 @@ static void op_unary(Interp *I, const TirOp *op)
             r->f[e] = round_to(r->dtype, unary_f(sub, x->f[e * step]));
     } else if (r->i && x->i) {
         for (int64_t e = 0; e < r->count; e++)
-            r->i[e] = wrap_int(r->dtype, unary_i(op->sub, x->i[e * step]));
+            r->i[e] = unary_i(op->sub, r->dtype, x->i[e * step]);
         if (r->count == 1)
             r->overflowed = x->overflowed || (r->dtype == DT_I64 && x->i[0] == INT64_MIN &&
                                                (op->sub == TIR_UN_NEG || op->sub == TIR_UN_ABS));
@@ -382,30 +372,11 @@ static float binary_f(int sub, float a, float b)
     }
 }
 
-/* Integer ops of dtype t on values already wrapped to t; the caller wraps the result. */
 static int64_t binary_i(int sub, DType t, int64_t a, int64_t b)
 {
-    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
-    switch (sub) {
-    case TIR_BIN_ADD: return (int64_t)(ua + ub);
-    case TIR_BIN_SUB: return (int64_t)(ua - ub);
-    case TIR_BIN_MUL: return (int64_t)(ua * ub);
-    case TIR_BIN_DIV:
-        if (b == 0) return 0;
-        if (b == -1) return (int64_t)(0 - ua);
-        return a / b;
-    case TIR_BIN_MOD:
-        if (b == 0 || b == -1) return 0;
-        return a % b;
-    case TIR_BIN_MAX: return a > b ? a : b;
-    case TIR_BIN_MIN: return a < b ? a : b;
-    case TIR_BIN_AND: return a && b;
-    case TIR_BIN_OR: return a || b;
-    case TIR_BIN_CDIV:   /* a + b - 1 wraps in t, as the folder and codegen compute it */
-        if (b == 0) return 0;
-        return binary_i(TIR_BIN_DIV, t, wrap_int(t, (int64_t)(ua + ub - 1)), b);
-    default: return 0;
-    }
+    int64_t r = 0;
+    tir_int_binary(sub, t, a, b, &r);
+    return r;
 }
 
 /* Whether i64 op `sub` on a and b wraps (the interpreter's result is then not the exact
@@ -491,7 +462,7 @@ static void op_binary(Interp *I, const TirOp *op)
             rf[e] = round_to(r->dtype, binary_f(op->sub, af[e * sa], bf[e * sb]));
     } else if (r->i && a->i && b->i) {
         for (int64_t e = 0; e < n; e++)
-            r->i[e] = wrap_int(r->dtype, binary_i(op->sub, r->dtype, a->i[e * sa], b->i[e * sb]));
+            r->i[e] = binary_i(op->sub, r->dtype, a->i[e * sa], b->i[e * sb]);
         if (n == 1)
             r->overflowed = a->overflowed || b->overflowed ||
                             (r->dtype == DT_I64 && i64_wraps(op->sub, a->i[0], b->i[0]));
@@ -501,19 +472,6 @@ static void op_binary(Interp *I, const TirOp *op)
 }
 
 static bool compare(int sub, double a, double b)
-{
-    switch (sub) {
-    case TIR_CMP_LT: return a < b;
-    case TIR_CMP_LE: return a <= b;
-    case TIR_CMP_GT: return a > b;
-    case TIR_CMP_GE: return a >= b;
-    case TIR_CMP_EQ: return a == b;
-    case TIR_CMP_NE: return a != b;
-    default: return false;
-    }
-}
-
-static bool compare_i(int sub, int64_t a, int64_t b)
 {
     switch (sub) {
     case TIR_CMP_LT: return a < b;
@@ -539,7 +497,7 @@ static void op_cmp(Interp *I, const TirOp *op)
     r->overflowed = r->count == 1 && (a->overflowed || b->overflowed);
     for (int64_t e = 0; e < r->count; e++) {
         if (a->i && b->i)
-            r->i[e] = compare_i(op->sub, a->i[e * sa], b->i[e * sb]);
+            r->i[e] = tir_int_compare(op->sub, a->i[e * sa], b->i[e * sb]);
         else
             r->i[e] = compare(op->sub, a->f ? a->f[e * sa] : (double)a->i[e * sa],
                               b->f ? b->f[e * sb] : (double)b->i[e * sb]);
@@ -587,7 +545,7 @@ static void op_convert(Interp *I, const TirOp *op)
             r->i[e] = t == DT_BOOL ? convert_f64_to_bool(x->f[e])
                     : t == DT_I32 ? convert_f64_to_i32(x->f[e]) : convert_f64_to_i64(x->f[e]);
         else
-            r->i[e] = wrap_int(t, x->i[e]);
+            r->i[e] = tir_int_wrap(t, (uint64_t)x->i[e]);
     }
 }
 
@@ -709,14 +667,14 @@ static void op_reduce(Interp *I, const TirOp *op)
                     case TIR_RED_SUM: acc = binary_i(TIR_BIN_ADD, DT_I64, acc, v); break;
                     case TIR_RED_MAX: acc = v > acc ? v : acc; break;
                     case TIR_RED_MIN: acc = v < acc ? v : acc; break;
-                    case TIR_RED_AMAX: v = unary_i(TIR_UN_ABS, v); acc = v > acc ? v : acc; break;
+                    case TIR_RED_AMAX: v = unary_i(TIR_UN_ABS, x->dtype, v); acc = v > acc ? v : acc; break;
                     default: break;
                     }
                 }
                 if (r->f)
                     r->f[o * inner + in] = round_to(r->dtype, (float)acc);
                 else
-                    r->i[o * inner + in] = wrap_int(r->dtype, acc);
+                    r->i[o * inner + in] = tir_int_wrap(r->dtype, (uint64_t)acc);
             }
         }
 }
@@ -1020,7 +978,7 @@ static void lane_load(Interp *I, const TirOp *op, HostTensor *t, int64_t elem, i
     if (r->f)
         r->f[elem] = load_element(I, t, off);
     else
-        r->i[elem] = wrap_int(r->dtype, load_int(t, off));
+        r->i[elem] = tir_int_wrap(r->dtype, (uint64_t)load_int(t, off));
 }
 
 static void lane_store(Interp *I, const TirOp *op, HostTensor *t, int64_t elem, int64_t off, void *ctx)
@@ -1085,18 +1043,48 @@ static void op_memory(Interp *I, const TirOp *op)
 
 /* ---- loops */
 
+/* One past the last index of the loop variable's current block: `end`. */
+static int64_t block_end(const LoopState *ls)
+{
+    int64_t end = ls->begin + ls->block;
+    return end < ls->extent ? end : ls->extent;
+}
+
+/* `begin` and `end` of the loops running now; `dim` and `param` from the launch. */
+static bool interp_leaf(void *ctx, const TirOp *op, int64_t *ivalue, double *fvalue)
+{
+    Interp *I = ctx;
+    if (op->opcode != TIR_BEGIN && op->opcode != TIR_END)
+        return launch_leaf_value(I->args, op, ivalue, fvalue);
+    const LoopState *ls = &I->loops[op->loopvar];
+    *ivalue = op->opcode == TIR_BEGIN ? ls->begin : block_end(ls);
+    return true;
+}
+
+/* A loop's extent, by eval.c's evaluator as the host evaluates the grid's: index arithmetic
+   that divides by zero is an error where it happens, and so is i64 arithmetic that wrapped
+   (the tile's flag). An extent deeper than the evaluator goes is read from its tile, which
+   the same integer ops computed. */
 static int64_t extent_value(Interp *I, const TirOp *loop, int var)
 {
-    const Tile *t = slot(I, loop->operands[var]);
-    if (t->overflowed) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "the extent of loop %s overflows i64 (its arithmetic wrapped)",
-                 I->k->loopvars[loop->loopvars[var]]->name);
-        const TirValue *extent = loop->operands[var];
-        fail(I, extent->def ? extent->def->loc : loop->loc, msg);
+    const TirValue *v = loop->operands[var];
+    const Tile *t = slot(I, v);
+    const char *name = I->k->loopvars[loop->loopvars[var]]->name;
+    char msg[320];
+    TirScalar s;
+    bool known = tir_eval_scalar(v, interp_leaf, I, &s);
+    if (s.div_by_zero) {
+        snprintf(msg, sizeof msg, "the extent of loop %s divides by zero", name);
+        fail(I, s.div_by_zero->loc, msg);
         return 0;
     }
-    return tile_scalar_i(t);
+    if (t->overflowed) {
+        snprintf(msg, sizeof msg, "the extent of loop %s overflows i64 (its arithmetic wrapped)",
+                 name);
+        fail(I, v->def ? v->def->loc : loop->loc, msg);
+        return 0;
+    }
+    return known ? s.i : tile_scalar_i(t);
 }
 
 /* The grid's programs, or one sequential loop's blocks, within --max-programs. */
@@ -1209,12 +1197,7 @@ static void exec_op(Interp *I, TirOp *op)
     case TIR_PARAM: op_param(I, op); break;
     case TIR_DIM: op_index_scalar(I, op, I->args->sym_values[op->sym]); break;
     case TIR_BEGIN: op_index_scalar(I, op, I->loops[op->loopvar].begin); break;
-    case TIR_END: {
-        const LoopState *ls = &I->loops[op->loopvar];
-        int64_t end = ls->begin + ls->block;
-        op_index_scalar(I, op, end < ls->extent ? end : ls->extent);
-        break;
-    }
+    case TIR_END: op_index_scalar(I, op, block_end(&I->loops[op->loopvar])); break;
     case TIR_IOTA: op_iota(I, op); break;
     case TIR_UNARY: op_unary(I, op); break;
     case TIR_BINARY: op_binary(I, op); break;

@@ -146,6 +146,10 @@ bool tir_param_is_written(const TirKernel *k, int param);
 LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs *out,
                          char *err, size_t errlen);
 void launch_free(LaunchArgs *a);
+/* A TirLeafFn (tir.h) over a bound launch, ctx its LaunchArgs: the values of `dim` and
+   `param` ops, with which the interpreter and the GPU runner evaluate extents and the
+   grid (`begin` and `end` are the caller's to give). */
+bool launch_leaf_value(void *args, const TirOp *op, int64_t *ivalue, double *fvalue);
 /* Frees the lists of a spec built from the command line (the strings are argv's). */
 void launch_spec_free(LaunchSpec *s);
 

@@ -281,6 +281,21 @@ done:
     return st;
 }
 
+bool launch_leaf_value(void *args, const TirOp *op, int64_t *ivalue, double *fvalue)
+{
+    const LaunchArgs *a = args;
+    if (op->opcode == TIR_DIM && op->sym >= 0 && op->sym < a->nsyms) {
+        *ivalue = a->sym_values[op->sym];
+        return true;
+    }
+    if (op->opcode == TIR_PARAM && op->param >= 0 && op->param < a->nargs) {
+        *ivalue = a->args[op->param].ivalue;
+        *fvalue = a->args[op->param].fvalue;
+        return true;
+    }
+    return false;
+}
+
 void launch_spec_free(LaunchSpec *s)
 {
     free(s->inputs);

@@ -2,7 +2,7 @@
    verifier, passes, and the Config that binds tunables (the lowering from the checked AST
    is the front end's, in front.h). docs/ir.md is the reference for the semantics; this
    header is the data layout. Owners: tir.c (data, builder, printer), tir_parse.c,
-   tir_verify.c, passes.c, config.c. Changes after the first version are additive only. */
+   tir_verify.c, eval.c, passes.c, config.c. Changes after the first version are additive only. */
 #ifndef TILEC_TIR_H
 #define TILEC_TIR_H
 
@@ -285,14 +285,51 @@ int tir_parse_many(Arena *a, Diag *d, const char *name, const char *text, size_t
 /* ---- tir_verify.c: structural and type checks. Returns the number of errors reported. */
 int tir_verify(const TirKernel *k, Diag *d);
 
-/* ---- passes.c */
-/* The value of v when it is a compile-time constant (FULL, and unary/binary/cmp/select/
-   convert of constants, folded exactly as the interpreter computes them). The result is
-   in *ivalue for integer and bool dtypes, in *fvalue for floats. */
-bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue);
-/* Integer binary op `sub` (TirBinaryOp) of dtype t as TIR defines it: wrapping in t,
-   x / 0 = x % 0 = 0, cdiv's a + b - 1 wrapping too. False for an op that is not one. */
+/* ---- eval.c: TIR's scalar arithmetic, defined once (docs/ir.md, "Scalar arithmetic").
+   The folder, the interpreter, the host's grid, the GPU runner and the tuner's estimates
+   compute with these; no other copy exists in the compiler. */
+
+/* v wrapped to dtype t: i32 to 32 bits, bool to 0/1, i64 as it is. */
+int64_t tir_int_wrap(DType t, uint64_t v);
+/* Integer binary op `sub` (TirBinaryOp) of dtype t as TIR defines it: operands and result
+   wrapped to t; div truncates, INT64_MIN / -1 wraps to INT64_MIN and x % -1 is 0;
+   x / 0 = x % 0 = cdiv(x, 0) = 0; cdiv(a, b) = (a + b - 1) / b with the sum wrapping like
+   add. False for a sub that is not a binary op. */
 bool tir_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out);
+/* Whether binary op `sub` with divisor b is a division by zero (div, mod, cdiv by 0):
+   defined as 0 above, and a fault where the host evaluates index arithmetic. */
+bool tir_int_divides_by_zero(int sub, int64_t b);
+/* Integer unary op `sub` (neg, abs, not) of dtype t, wrapping (-INT64_MIN is INT64_MIN).
+   False for a sub that is not one. */
+bool tir_int_unary(int sub, DType t, int64_t x, int64_t *out);
+/* Integer comparison `sub` (TirCmpOp). */
+bool tir_int_compare(int sub, int64_t a, int64_t b);
+
+/* The value of a `param`, `dim`, `begin` or `end` op that the TIR does not hold: in *ivalue
+   for integer and bool dtypes, *fvalue for floats (the evaluator wraps or rounds it to the
+   op's dtype). False when the caller does not know it. */
+typedef bool (*TirLeafFn)(void *ctx, const TirOp *op, int64_t *ivalue, double *fvalue);
+
+/* A scalar's value: in i for integer and bool dtypes (f = (double)i), in f for floats. */
+typedef struct TirScalar {
+    int64_t i;
+    double f;
+    const TirOp *div_by_zero;   /* the first integer div, mod or cdiv by 0 it evaluated (each
+                                   gives 0), or NULL: the caller decides whether it is a fault */
+    const TirValue *unknown;    /* on failure: the value it could not evaluate */
+} TirScalar;
+
+/* Evaluates a scalar value (a broadcast of one counts) as TIR defines it: constants, the
+   leaves `leaf` gives (NULL: none), and neg/abs/not, binary, compare, select (only the
+   branch taken) and convert over them; f32 arithmetic with one rounding, 16-bit float
+   arithmetic and float functions not at all. False when v needs anything else (a loop-
+   carried value, a load, an expression deeper than 64 ops): out->unknown says which. */
+bool tir_eval_scalar(const TirValue *v, TirLeafFn leaf, void *ctx, TirScalar *out);
+/* tir_eval_scalar with no leaves: the value of v when it is a compile-time constant, in
+   *ivalue for integer and bool dtypes, in *fvalue for floats. */
+bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue);
+
+/* ---- passes.c */
 void tir_simplify(TirKernel *k);      /* fold constants and shapes, min(x,x), dead code */
 void tir_infer_masks(TirKernel *k);   /* set load/store/atomic masks, reduce/dot `masked` */
 void tir_fuse_dot(TirKernel *k);      /* elementwise producers/consumers into dot regions */
