@@ -1,7 +1,9 @@
 /* libtile.c — the runtime: contexts (the CUDA driver opened with dlopen, one slot per CUDA
    context a launch runs on), bundles (the checked reader's view plus per-device modules and
-   functions), dispatch and launch. Lua's rules: all state hangs off a tile_context, errors
-   are status codes with a per-thread message, nothing prints, exits or aborts.
+   functions), dispatch and launch, and tilec's internal interface (tile_internal.h: the
+   driver calls its commands need, a launch in three steps). Lua's rules: all state hangs
+   off a tile_context, errors are status codes with a per-thread message, nothing prints,
+   exits or aborts.
    The launch path allocates nothing, formats no strings and compares no names: the
    per-kernel plans and per-device candidate lists are built at load time. */
 #include <dlfcn.h>
@@ -16,21 +18,31 @@
 
 #include "bundle_format.h"
 #include "tile.h"
+#include "tile_internal.h"
 
 _Static_assert((int)TILE_F32 == (int)TBN_DT_F32 && (int)TILE_BF16 == (int)TBN_DT_BF16 &&
                (int)TILE_BOOL == (int)TBN_DT_BOOL &&
                (int)TILE_DTYPE_COUNT == (int)TBN_DT_COUNT, "tile.h's dtypes are the bundle's");
 _Static_assert((int)TILE_MAX_RANK == (int)TBN_MAX_RANK, "ranks");
 
+/* The driver ABI asked of cuGetProcAddress: CUDA 12.0's, which a CUDA 13 driver still
+   serves (it maps plain names to the right _v2/_v3 entry points for that version). */
 #define DRIVER_ABI_VERSION 12000
-enum { MAX_SLOTS = 32, MESSAGE_SIZE = 1024, MAX_ARGS = TBN_MAX_PARAMS * (1 + TBN_MAX_RANK) + TBN_MAX_SYMS };
+enum { MAX_SLOTS = 32, MESSAGE_SIZE = 1024 };
 
 /* ---- the driver's entry points */
 
+typedef CUresult (*GetProcAddressFn)(const char *, void **, int, cuuint64_t,
+                                     CUdriverProcAddressQueryResult *);
+
+/* Named after the driver function without the `cu` (cuda.h's macros rename plain names such
+   as cuMemAlloc to cuMemAlloc_v2, so the members avoid those names). */
 typedef struct Driver {
     void *library;
+    GetProcAddressFn get_proc;
     CUresult (*GetErrorName)(CUresult, const char **);
     CUresult (*Init)(unsigned);
+    CUresult (*DriverGetVersion)(int *);
     CUresult (*DeviceGetCount)(int *);
     CUresult (*DeviceGet)(CUdevice *, int);
     CUresult (*DeviceGetName)(char *, int, CUdevice);
@@ -40,32 +52,50 @@ typedef struct Driver {
     CUresult (*CtxGetCurrent)(CUcontext *);
     CUresult (*CtxSetCurrent)(CUcontext);
     CUresult (*CtxGetDevice)(CUdevice *);
+    CUresult (*CtxSynchronize)(void);
     CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, CUjit_option *, void **);
     CUresult (*ModuleUnload)(CUmodule);
     CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
     CUresult (*FuncSetAttribute)(CUfunction, CUfunction_attribute, int);
+    CUresult (*FuncGetAttribute)(int *, CUfunction_attribute, CUfunction);
+    CUresult (*MemAlloc)(CUdeviceptr *, size_t);
+    CUresult (*MemFree)(CUdeviceptr);
+    CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t);
+    CUresult (*MemcpyDtoH)(void *, CUdeviceptr, size_t);
+    CUresult (*MemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
     CUresult (*MemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
     CUresult (*MemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
     CUresult (*MemsetD32Async)(CUdeviceptr, unsigned int, size_t, CUstream);
+    CUresult (*MemsetD2D32Async)(CUdeviceptr, size_t, unsigned int, size_t, size_t, CUstream);
     CUresult (*MemGetAddressRange)(CUdeviceptr *, size_t *, CUdeviceptr);
+    CUresult (*StreamCreate)(CUstream *, unsigned);
+    CUresult (*StreamDestroy)(CUstream);
+    CUresult (*StreamSynchronize)(CUstream);
     CUresult (*StreamIsCapturing)(CUstream, CUstreamCaptureStatus *);
+    CUresult (*EventCreate)(CUevent *, unsigned);
+    CUresult (*EventDestroy)(CUevent);
+    CUresult (*EventRecord)(CUevent, CUstream);
+    CUresult (*EventSynchronize)(CUevent);
+    CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
     CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void **, void **);
 } Driver;
 
 #define ENTRY(member) {"cu" #member, offsetof(Driver, member)}
 static const struct { const char *symbol; size_t offset; } entry_points[] = {
-    ENTRY(GetErrorName), ENTRY(Init), ENTRY(DeviceGetCount), ENTRY(DeviceGet),
-    ENTRY(DeviceGetName), ENTRY(DeviceGetAttribute), ENTRY(DevicePrimaryCtxRetain),
-    ENTRY(DevicePrimaryCtxRelease), ENTRY(CtxGetCurrent), ENTRY(CtxSetCurrent),
-    ENTRY(CtxGetDevice), ENTRY(ModuleLoadDataEx), ENTRY(ModuleUnload), ENTRY(ModuleGetFunction),
-    ENTRY(FuncSetAttribute), ENTRY(MemsetD8Async), ENTRY(MemsetD16Async), ENTRY(MemsetD32Async),
-    ENTRY(MemGetAddressRange), ENTRY(StreamIsCapturing), ENTRY(LaunchKernel),
+    ENTRY(GetErrorName), ENTRY(Init), ENTRY(DriverGetVersion), ENTRY(DeviceGetCount),
+    ENTRY(DeviceGet), ENTRY(DeviceGetName), ENTRY(DeviceGetAttribute),
+    ENTRY(DevicePrimaryCtxRetain), ENTRY(DevicePrimaryCtxRelease), ENTRY(CtxGetCurrent),
+    ENTRY(CtxSetCurrent), ENTRY(CtxGetDevice), ENTRY(CtxSynchronize), ENTRY(ModuleLoadDataEx),
+    ENTRY(ModuleUnload), ENTRY(ModuleGetFunction), ENTRY(FuncSetAttribute),
+    ENTRY(FuncGetAttribute), ENTRY(MemAlloc), ENTRY(MemFree), ENTRY(MemcpyHtoD),
+    ENTRY(MemcpyDtoH), ENTRY(MemcpyDtoDAsync), ENTRY(MemsetD8Async), ENTRY(MemsetD16Async),
+    ENTRY(MemsetD32Async), ENTRY(MemsetD2D32Async), ENTRY(MemGetAddressRange),
+    ENTRY(StreamCreate), ENTRY(StreamDestroy), ENTRY(StreamSynchronize),
+    ENTRY(StreamIsCapturing), ENTRY(EventCreate), ENTRY(EventDestroy), ENTRY(EventRecord),
+    ENTRY(EventSynchronize), ENTRY(EventElapsedTime), ENTRY(LaunchKernel),
 };
 #undef ENTRY
-
-typedef CUresult (*GetProcAddressFn)(const char *, void **, int, cuuint64_t,
-                                     CUdriverProcAddressQueryResult *);
 
 /* ---- contexts */
 
@@ -154,8 +184,8 @@ static tile_status open_driver(tile_context *ctx, const char *path)
     void *lib = dlopen(path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         const char *why = dlerror();
-        return fail(ctx, TILE_ERR_NO_DEVICE, "no CUDA driver: cannot load %s (%s)",
-                    path ? path : "libcuda.so.1", why ? why : "not found");
+        return fail(ctx, TILE_ERR_NO_DEVICE, "%s not found: no CUDA driver on this machine "
+                    "(%s)", path ? path : "libcuda.so.1", why ? why : "dlopen failed");
     }
     GetProcAddressFn get = (GetProcAddressFn)dlsym(lib, "cuGetProcAddress_v2");
     if (!get) {
@@ -177,6 +207,7 @@ static tile_status open_driver(tile_context *ctx, const char *path)
         memcpy((char *)&ctx->cu + entry_points[i].offset, &fn, sizeof fn);
     }
     ctx->cu.library = lib;
+    ctx->cu.get_proc = get;
     CUresult r = ctx->cu.Init(0);
     if (r != CUDA_SUCCESS)
         return fail(ctx, TILE_ERR_NO_DEVICE, "cuInit failed: %s (no usable GPU?)",
@@ -808,26 +839,40 @@ static int64_t pick_variant(const tile_bundle *b, uint32_t ki, const BundleDevic
     return -1;
 }
 
-static uint32_t identity_bits(int dtype, int reduce, int *width)
+/* The fills that set a reduction target of `count` elements to its op's identity: one
+   memset of the element's width, or for i64 (no 64-bit memset) the low words and then the
+   high words as a 2-D fill of one word per 8-byte row. False for a dtype that cannot be a
+   target. */
+static bool plan_identity(const ParamPlan *pp, CUdeviceptr ptr, int64_t count,
+                          const char *name, tile_target_fill *fills, int *nfills)
 {
-    *width = tbn_dtype_size(dtype);
-    if (reduce == TBN_REDUCE_SUM)
-        return 0;
-    bool max = reduce == TBN_REDUCE_MAX;   /* max starts at the lowest value, min the highest */
-    switch (dtype) {
-    case TBN_DT_F32: return max ? 0xff800000u : 0x7f800000u;
-    case TBN_DT_F16: return max ? 0xfc00u : 0x7c00u;
-    case TBN_DT_BF16: return max ? 0xff80u : 0x7f80u;
-    case TBN_DT_F8E4M3: return max ? 0xfeu : 0x7eu;   /* no infinities: -448, +448 */
-    case TBN_DT_F8E5M2: return max ? 0xfcu : 0x7cu;
-    case TBN_DT_I32: return max ? 0x80000000u : 0x7fffffffu;
-    case TBN_DT_BOOL: return max ? 0u : 1u;
-    default: *width = 0; return 0;   /* i64 max/min: no 64-bit memset */
+    bool max = pp->reduce == TBN_REDUCE_MAX, sum = pp->reduce == TBN_REDUCE_SUM;
+    uint32_t bits;
+    switch (pp->dtype) {   /* max starts at the lowest value, min at the highest */
+    case TBN_DT_F32: bits = sum ? 0 : max ? 0xff800000u : 0x7f800000u; break;
+    case TBN_DT_F16: bits = sum ? 0 : max ? 0xfc00u : 0x7c00u; break;
+    case TBN_DT_BF16: bits = sum ? 0 : max ? 0xff80u : 0x7f80u; break;
+    case TBN_DT_F8E4M3: bits = sum ? 0 : max ? 0xfeu : 0x7eu; break;   /* no infinities: ±448 */
+    case TBN_DT_F8E5M2: bits = sum ? 0 : max ? 0xfcu : 0x7cu; break;
+    case TBN_DT_I32: bits = sum ? 0 : max ? 0x80000000u : 0x7fffffffu; break;
+    case TBN_DT_BOOL: bits = sum || max ? 0u : 1u; break;
+    case TBN_DT_I64:   /* INT64_MIN: words 0, 0x80000000; INT64_MAX: ~0, 0x7fffffff */
+        fills[(*nfills)++] = (tile_target_fill){ptr, (size_t)count * 2, 0,
+                                                sum || max ? 0 : 0xffffffffu, 4, name};
+        if (!sum)
+            fills[(*nfills)++] = (tile_target_fill){ptr + 4, (size_t)count, 8,
+                                                    max ? 0x80000000u : 0x7fffffffu, 4, name};
+        return true;
+    default: return false;
     }
+    fills[(*nfills)++] = (tile_target_fill){ptr, (size_t)count, 0, bits, pp->esize, name};
+    return true;
 }
 
-static tile_status launch(tile_context *ctx, tile_bundle *b, uint32_t ki, const Launch *a,
-                          CUstream stream)
+/* The checks, the variant, its function, the grid and the kernel ABI's values of a launch;
+   nothing is enqueued. */
+static tile_status prepare(tile_context *ctx, tile_bundle *b, uint32_t ki, const Launch *a,
+                           CUstream stream, tile_prepared_launch *out)
 {
     Slot *slot;
     int slot_index;
@@ -939,7 +984,8 @@ static tile_status launch(tile_context *ctx, tile_bundle *b, uint32_t ki, const 
         return fail(ctx, TILE_ERR_SHAPE, "kernel %s: these shapes need more than 2^31 - 1 "
                     "blocks", k->name);
 
-    /* declared reduction targets start at their identity, on the stream */
+    /* declared reduction targets start at their identity: the fills that set it */
+    out->nfills = 0;
     for (uint32_t i = 0; plan->has_reduction && i < k->nparams; i++) {
         const ParamPlan *pp = &plan->params[i];
         if (pp->kind != TBN_PARAM_TENSOR || !pp->reduce)
@@ -953,67 +999,88 @@ static tile_status launch(tile_context *ctx, tile_bundle *b, uint32_t ki, const 
             expect *= n;
             count *= n;
         }
+        const char *name = view->params[k->first_param + i].name;
         if (!contiguous)
             return fail(ctx, TILE_ERR_ARG, "kernel %s: reduction target %s must be contiguous",
-                        k->name, view->params[k->first_param + i].name);
-        int width;
-        uint32_t bits = identity_bits(pp->dtype, pp->reduce, &width);
-        CUdeviceptr ptr = (CUdeviceptr)(uintptr_t)a->pointers[pp->slot];
-        CUresult r = CUDA_SUCCESS;
-        if (count == 0)
-            continue;
-        if (width == 8 && pp->reduce == TBN_REDUCE_SUM)
-            r = ctx->cu.MemsetD32Async(ptr, 0, (size_t)count * 2, stream);
-        else if (width == 4)
-            r = ctx->cu.MemsetD32Async(ptr, bits, (size_t)count, stream);
-        else if (width == 2)
-            r = ctx->cu.MemsetD16Async(ptr, (unsigned short)bits, (size_t)count, stream);
-        else if (width == 1)
-            r = ctx->cu.MemsetD8Async(ptr, (unsigned char)bits, (size_t)count, stream);
-        else
+                        k->name, name);
+        if (count > 0 && !plan_identity(pp, (CUdeviceptr)(uintptr_t)a->pointers[pp->slot],
+                                        count, name, out->fills, &out->nfills))
             return fail(ctx, TILE_ERR_ARG, "kernel %s: reduction target %s: %s %s targets "
-                        "cannot be initialised", k->name, view->params[k->first_param + i].name,
-                        tbn_dtype_name(pp->dtype), tbn_reduce_name(pp->reduce));
-        if (r != CUDA_SUCCESS)
-            return fail(ctx, TILE_ERR_LAUNCH, "kernel %s: initialising reduction target %s "
-                        "failed: %s", k->name, view->params[k->first_param + i].name,
-                        error_name(ctx, r));
+                        "cannot be initialised", k->name, name, tbn_dtype_name(pp->dtype),
+                        tbn_reduce_name(pp->reduce));
     }
-    if (blocks == 0)
-        return TILE_OK;
 
     /* the kernel ABI (codegen.h): per tensor a pointer then its strides, per scalar its
        value, then every symbol; each value in its own 8-byte slot */
-    uint64_t storage[MAX_ARGS];
-    void *args[MAX_ARGS];
+    uint64_t *args = out->args;
     int n = 0;
     for (uint32_t i = 0; i < k->nparams; i++) {
         const ParamPlan *pp = &plan->params[i];
         if (pp->kind == TBN_PARAM_TENSOR) {
-            storage[n] = (uint64_t)(uintptr_t)a->pointers[pp->slot];
-            args[n] = &storage[n];
-            n++;
-            for (int dd = 0; dd < pp->rank; dd++, n++) {
-                storage[n] = (uint64_t)a->strides[pp->first_stride + dd];
-                args[n] = &storage[n];
-            }
+            args[n++] = (uint64_t)(uintptr_t)a->pointers[pp->slot];
+            for (int dd = 0; dd < pp->rank; dd++)
+                args[n++] = (uint64_t)a->strides[pp->first_stride + dd];
         } else if (pp->kind == TBN_PARAM_SCALAR) {
-            storage[n] = 0;
-            memcpy(&storage[n], &a->scalars[pp->slot], (size_t)pp->esize);
-            args[n] = &storage[n];
-            n++;
+            args[n] = 0;
+            memcpy(&args[n++], &a->scalars[pp->slot], (size_t)pp->esize);
         }
     }
-    for (uint32_t s = 0; s < k->nsyms; s++, n++) {
-        storage[n] = (uint64_t)a->symbols[s];
-        args[n] = &storage[n];
+    for (uint32_t s = 0; s < k->nsyms; s++)
+        args[n++] = (uint64_t)a->symbols[s];
+    out->nargs = n;
+    out->kernel = k->name;
+    out->variant = (uint32_t)vi;
+    out->align = align;
+    out->function = f;
+    out->blocks = (unsigned)blocks;
+    out->threads = v->num_threads;
+    out->smem_bytes = v->smem_bytes;
+    return TILE_OK;
+}
+
+static tile_status reset_targets(tile_context *ctx, const tile_prepared_launch *p,
+                                 CUstream stream)
+{
+    for (int i = 0; i < p->nfills; i++) {
+        const tile_target_fill *f = &p->fills[i];
+        CUresult r = f->pitch ? ctx->cu.MemsetD2D32Async(f->ptr, f->pitch, f->value, 1, f->count,
+                                                         stream)
+                     : f->width == 4 ? ctx->cu.MemsetD32Async(f->ptr, f->value, f->count, stream)
+                     : f->width == 2 ? ctx->cu.MemsetD16Async(f->ptr, (unsigned short)f->value,
+                                                              f->count, stream)
+                     : ctx->cu.MemsetD8Async(f->ptr, (unsigned char)f->value, f->count, stream);
+        if (r != CUDA_SUCCESS)
+            return fail(ctx, TILE_ERR_LAUNCH, "kernel %s: initialising reduction target %s "
+                        "failed: %s", p->kernel, f->target, error_name(ctx, r));
     }
-    CUresult r = ctx->cu.LaunchKernel(f, (unsigned)blocks, 1, 1, v->num_threads, 1, 1,
-                                      v->smem_bytes, stream, args, NULL);
+    return TILE_OK;
+}
+
+static tile_status enqueue(tile_context *ctx, const tile_prepared_launch *p, CUstream stream)
+{
+    if (p->blocks == 0)
+        return TILE_OK;
+    void *args[TILE_MAX_ABI_ARGS];
+    for (int i = 0; i < p->nargs; i++)
+        args[i] = (void *)&p->args[i];   /* the driver only reads them */
+    CUresult r = ctx->cu.LaunchKernel(p->function, p->blocks, 1, 1, p->threads, 1, 1,
+                                      p->smem_bytes, stream, args, NULL);
     if (r != CUDA_SUCCESS)
-        return fail(ctx, TILE_ERR_LAUNCH, "kernel %s: cuLaunchKernel failed: %s", k->name,
+        return fail(ctx, TILE_ERR_LAUNCH, "kernel %s: cuLaunchKernel failed: %s", p->kernel,
                     error_name(ctx, r));
     return TILE_OK;
+}
+
+static tile_status launch(tile_context *ctx, tile_bundle *b, uint32_t ki, const Launch *a,
+                          CUstream stream)
+{
+    tile_prepared_launch p;
+    tile_status status = prepare(ctx, b, ki, a, stream, &p);
+    if (status == TILE_OK)
+        status = reset_targets(ctx, &p, stream);
+    if (status == TILE_OK)
+        status = enqueue(ctx, &p, stream);
+    return status;
 }
 
 tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *b, int index,
@@ -1137,4 +1204,249 @@ tile_status tile_launch(tile_context *ctx, tile_bundle *b, const char *kernel,
             symbols[s] = 0;
     Launch a = {pointers, strides, symbols, scalars, consts};
     return launch(ctx, b, (uint32_t)ki, &a, stream);
+}
+
+/* ---- tilec's internal interface (tile_internal.h) */
+
+const TbnBundle *tile_bundle_view(const tile_bundle *b)
+{
+    return b ? &b->view : NULL;
+}
+
+tile_status tile_launch_prepare(tile_context *ctx, tile_bundle *b, int index,
+                                const tile_launch_values *values, CUstream stream,
+                                tile_prepared_launch *out)
+{
+    if (!ctx || !b || !values || !out)
+        return fail(ctx, TILE_ERR_ARG, "a NULL context, bundle, values or launch");
+    if (index < 0 || (uint32_t)index >= b->view.nkernels)
+        return fail(ctx, TILE_ERR_ARG, "the bundle has no kernel %d", index);
+    Launch a = {values->pointers, values->strides, values->symbols, values->scalars,
+                values->consts};
+    return prepare(ctx, b, (uint32_t)index, &a, stream, out);
+}
+
+tile_status tile_launch_reset_targets(tile_context *ctx, const tile_prepared_launch *launch,
+                                      CUstream stream)
+{
+    if (!ctx || !launch)
+        return fail(ctx, TILE_ERR_ARG, "a NULL context or launch");
+    return reset_targets(ctx, launch, stream);
+}
+
+tile_status tile_launch_enqueue(tile_context *ctx, const tile_prepared_launch *launch,
+                                CUstream stream)
+{
+    if (!ctx || !launch)
+        return fail(ctx, TILE_ERR_ARG, "a NULL context or launch");
+    return enqueue(ctx, launch, stream);
+}
+
+/* The driver's result as a status, naming the call that failed. */
+static tile_status driver_result(tile_context *ctx, CUresult r, const char *call)
+{
+    if (r == CUDA_SUCCESS)
+        return TILE_OK;
+    return fail(ctx, TILE_ERR_LAUNCH, "%s failed: %s", call, error_name(ctx, r));
+}
+
+/* Every driver call below needs the driver; a context whose creation failed says why. */
+static bool has_driver(tile_context *ctx)
+{
+    if (ctx && ctx->has_driver)
+        return true;
+    fail(ctx, TILE_ERR_NO_DEVICE, "%s", ctx && ctx->startup_message[0] ? ctx->startup_message
+         : "no CUDA driver or GPU (see tile_context_create's status)");
+    return false;
+}
+
+tile_status tile_dev_info(tile_context *ctx, tile_device_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    Slot *slot;
+    int index, l2 = 0;
+    tile_status s = current_slot(ctx, &slot, &index);
+    if (s != TILE_OK)
+        return s;
+    snprintf(out->name, sizeof out->name, "%s", slot->name);
+    struct { CUdevice_attribute which; int *value; } attributes[] = {
+        {CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, &out->sm_count},
+        {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, &out->cc_major},
+        {CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, &out->cc_minor},
+        {CU_DEVICE_ATTRIBUTE_CLOCK_RATE, &out->clock_khz},
+        {CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, &out->max_shared_per_block},
+        {CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, &l2},
+    };
+    for (size_t i = 0; i < sizeof attributes / sizeof attributes[0]; i++)
+        if ((s = driver_result(ctx, ctx->cu.DeviceGetAttribute(attributes[i].value,
+                                                               attributes[i].which,
+                                                               slot->device),
+                               "cuDeviceGetAttribute")) != TILE_OK)
+            return s;
+    out->l2_bytes = (size_t)l2;
+    return driver_result(ctx, ctx->cu.DriverGetVersion(&out->driver_version),
+                         "cuDriverGetVersion");
+}
+
+tile_status tile_dev_alloc(tile_context *ctx, size_t bytes, CUdeviceptr *out)
+{
+    *out = 0;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    if (bytes == 0)
+        return fail(ctx, TILE_ERR_ARG, "cannot allocate 0 bytes of device memory");
+    return driver_result(ctx, ctx->cu.MemAlloc(out, bytes), "cuMemAlloc");
+}
+
+tile_status tile_dev_free(tile_context *ctx, CUdeviceptr ptr)
+{
+    if (!ptr)
+        return TILE_OK;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.MemFree(ptr), "cuMemFree");
+}
+
+tile_status tile_dev_copy_to_device(tile_context *ctx, CUdeviceptr dst, const void *src,
+                                    size_t bytes)
+{
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.MemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD");
+}
+
+tile_status tile_dev_copy_to_host(tile_context *ctx, void *dst, CUdeviceptr src, size_t bytes)
+{
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.MemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH");
+}
+
+tile_status tile_dev_copy_async(tile_context *ctx, CUdeviceptr dst, CUdeviceptr src,
+                                size_t bytes, CUstream stream)
+{
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.MemcpyDtoDAsync(dst, src, bytes, stream),
+                         "cuMemcpyDtoDAsync");
+}
+
+tile_status tile_dev_memset_async(tile_context *ctx, CUdeviceptr dst, int width, uint32_t value,
+                                  size_t count, CUstream stream)
+{
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    switch (width) {
+    case 1:
+        return driver_result(ctx, ctx->cu.MemsetD8Async(dst, (unsigned char)value, count, stream),
+                             "cuMemsetD8Async");
+    case 2:
+        return driver_result(ctx, ctx->cu.MemsetD16Async(dst, (unsigned short)value, count,
+                                                         stream), "cuMemsetD16Async");
+    case 4:
+        return driver_result(ctx, ctx->cu.MemsetD32Async(dst, value, count, stream),
+                             "cuMemsetD32Async");
+    default:
+        return fail(ctx, TILE_ERR_ARG, "a memset of %d-byte elements", width);
+    }
+}
+
+tile_status tile_dev_synchronize(tile_context *ctx)
+{
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.CtxSynchronize(), "cuCtxSynchronize");
+}
+
+tile_status tile_dev_stream_create(tile_context *ctx, CUstream *out)
+{
+    *out = NULL;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.StreamCreate(out, CU_STREAM_NON_BLOCKING),
+                         "cuStreamCreate");
+}
+
+tile_status tile_dev_stream_destroy(tile_context *ctx, CUstream stream)
+{
+    if (!stream)
+        return TILE_OK;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.StreamDestroy(stream), "cuStreamDestroy");
+}
+
+tile_status tile_dev_stream_synchronize(tile_context *ctx, CUstream stream)
+{
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.StreamSynchronize(stream), "cuStreamSynchronize");
+}
+
+tile_status tile_dev_event_create(tile_context *ctx, CUevent *out)
+{
+    *out = NULL;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.EventCreate(out, CU_EVENT_DEFAULT), "cuEventCreate");
+}
+
+tile_status tile_dev_event_destroy(tile_context *ctx, CUevent event)
+{
+    if (!event)
+        return TILE_OK;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.EventDestroy(event), "cuEventDestroy");
+}
+
+tile_status tile_dev_event_record(tile_context *ctx, CUevent event, CUstream stream)
+{
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    return driver_result(ctx, ctx->cu.EventRecord(event, stream), "cuEventRecord");
+}
+
+tile_status tile_dev_event_elapsed_ms(tile_context *ctx, CUevent start, CUevent end, float *ms)
+{
+    *ms = 0;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    tile_status s = driver_result(ctx, ctx->cu.EventSynchronize(end), "cuEventSynchronize");
+    if (s != TILE_OK)
+        return s;
+    return driver_result(ctx, ctx->cu.EventElapsedTime(ms, start, end), "cuEventElapsedTime");
+}
+
+tile_status tile_dev_function_resources(tile_context *ctx, CUfunction fn, int *registers,
+                                        int *local_bytes)
+{
+    *registers = *local_bytes = 0;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    tile_status s = driver_result(ctx, ctx->cu.FuncGetAttribute(registers,
+                                                                CU_FUNC_ATTRIBUTE_NUM_REGS, fn),
+                                  "cuFuncGetAttribute");
+    if (s != TILE_OK)
+        return s;
+    return driver_result(ctx, ctx->cu.FuncGetAttribute(local_bytes,
+                                                       CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, fn),
+                         "cuFuncGetAttribute");
+}
+
+tile_status tile_dev_proc(tile_context *ctx, const char *symbol, void **fn)
+{
+    *fn = NULL;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    CUdriverProcAddressQueryResult found = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+    CUresult r = ctx->cu.get_proc(symbol, fn, DRIVER_ABI_VERSION, CU_GET_PROC_ADDRESS_DEFAULT,
+                                  &found);
+    if (r != CUDA_SUCCESS || found != CU_GET_PROC_ADDRESS_SUCCESS || !*fn) {
+        *fn = NULL;
+        return fail(ctx, TILE_ERR_NO_DEVICE, "the CUDA driver has no %s for CUDA 12.0", symbol);
+    }
+    return TILE_OK;
 }

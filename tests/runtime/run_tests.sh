@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The runtime's suite, without a GPU: bundle writer/reader round trip and the corrupted
-# corpus (bundle_test), libtile against the stub libcuda.so.1 (runtime_test), tile.h with
+# corpus (bundle_test), libtile against the stub libcuda.so.1 (runtime_test, and its internal
+# interface: internal_test), tile.h with
 # cuda.h, `tilec inspect` on good and corrupt bundles, and tuned bundles (`tilec build
 # --tuned-from`, `--tuned`) dispatching per GPU through the stub.
 # usage: tests/runtime/run_tests.sh BUILD_DIR   (prints `N passed, N failed`; exit 1 on failure)
@@ -20,6 +21,8 @@ step "bundle round trip and corrupted corpus" "$build/tests/runtime/bundle_test"
 # only the stub's folder on the path: libtile finds it as it finds the real driver
 step "libtile against the stub driver" \
     env LD_LIBRARY_PATH="$build/tests/runtime" "$build/tests/runtime/runtime_test" "$out"
+step "libtile's internal interface against the stub driver" \
+    env LD_LIBRARY_PATH="$build/tests/runtime" "$build/tests/runtime/internal_test" "$out"
 step "tile.h with cuda.h" "$build/tests/runtime/tile_cuda_h_test"
 inspect_good() {
     "$build/tilec" inspect "$out/attention.tbn" > "$out/inspect.txt" &&

@@ -1,9 +1,21 @@
-/* stub_cuda.c — a stand-in libcuda.so.1 for testing libtile without a GPU. It exports
-   cuGetProcAddress_v2 like the real driver, so libtile finds it the same way (dlopen through
-   LD_LIBRARY_PATH), answers the entry points libtile uses, and records what they were asked
-   in a state the tests read and set through stub_state() (found with dlsym). A test double:
-   its one global state is the point. */
+/* stub_cuda.c — a stand-in libcuda.so.1 for testing libtile, and tilec's commands through
+   it, without a GPU. It exports cuGetProcAddress_v2 like the real driver, so libtile finds
+   it the same way (dlopen through LD_LIBRARY_PATH), answers the entry points libtile uses,
+   and records what they were asked in a state the tests read and set through stub_state()
+   (found with dlsym). Device memory is host memory: cuMemAlloc mallocs, and copies and
+   memsets inside an allocation happen (memsets elsewhere, at the tests' made-up addresses,
+   are only recorded); kernels never run. With STUB_CUDA_LOG=FILE it appends a line per
+   allocation and launch to FILE:
+     alloc BASE BYTES
+     launch ENTRY grid X Y Z block X Y Z smem BYTES args A0 A1 ...
+   (addresses, sizes and arguments in hex with 0x, the rest in decimal; the arguments are
+   the 8-byte slots the PTX entry declares, none for a cubin).
+   STUB_CUDA_STORE=ARG:OFFSET makes every launch store a zero byte at OFFSET (may be
+   negative) from the value of its argument ARG, when that lands in an allocation: a stray
+   store for the guard bands to catch. A test double: its one global state is the point. */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,12 +27,159 @@ static StubState state = {.device_count = 1, .sm = 90, .name = "Stub GPU"};
 
 StubState *stub_state(void) { return &state; }
 
+/* ---- the launch log (STUB_CUDA_LOG) */
+
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...)
+{
+    const char *path = getenv("STUB_CUDA_LOG");
+    FILE *f = path && path[0] ? fopen(path, "a") : NULL;
+    if (!f)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fclose(f);
+}
+
+/* ---- memory: host allocations standing in for device ones */
+
+typedef struct Allocation {
+    uint8_t *base;
+    size_t size;
+} Allocation;
+
+enum { MAX_ALLOCATIONS = 1024 };
+static Allocation allocations[MAX_ALLOCATIONS];
+
+/* The allocation holding [p, p + bytes), or NULL. */
+static Allocation *find_allocation(CUdeviceptr p, size_t bytes)
+{
+    for (int i = 0; i < MAX_ALLOCATIONS; i++) {
+        Allocation *a = &allocations[i];
+        uintptr_t base = (uintptr_t)a->base;
+        if (a->base && p >= base && p - base < a->size && bytes <= a->size - (p - base))
+            return a;
+    }
+    return NULL;
+}
+
+static CUresult MemAlloc(CUdeviceptr *p, size_t bytes)
+{
+    for (int i = 0; i < MAX_ALLOCATIONS; i++)
+        if (!allocations[i].base) {
+            if (!(allocations[i].base = malloc(bytes ? bytes : 1)))
+                return CUDA_ERROR_OUT_OF_MEMORY;
+            allocations[i].size = bytes;
+            *p = (CUdeviceptr)(uintptr_t)allocations[i].base;
+            log_line("alloc 0x%llx 0x%zx\n", (unsigned long long)*p, bytes);
+            return CUDA_SUCCESS;
+        }
+    return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+static CUresult MemFree(CUdeviceptr p)
+{
+    for (int i = 0; i < MAX_ALLOCATIONS; i++)
+        if (allocations[i].base && (uintptr_t)allocations[i].base == p) {
+            free(allocations[i].base);
+            allocations[i].base = NULL;
+            return CUDA_SUCCESS;
+        }
+    return CUDA_ERROR_INVALID_VALUE;
+}
+
+static CUresult MemcpyHtoD(CUdeviceptr dst, const void *src, size_t n)
+{
+    if (n && !find_allocation(dst, n))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (n)
+        memcpy((void *)(uintptr_t)dst, src, n);
+    return CUDA_SUCCESS;
+}
+
+static CUresult MemcpyDtoH(void *dst, CUdeviceptr src, size_t n)
+{
+    if (n && !find_allocation(src, n))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (n)
+        memcpy(dst, (const void *)(uintptr_t)src, n);
+    return CUDA_SUCCESS;
+}
+
+static CUresult MemcpyDtoDAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
+{
+    (void)s;
+    if (n && (!find_allocation(dst, n) || !find_allocation(src, n)))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (n)
+        memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
+    return CUDA_SUCCESS;
+}
+
+/* Records the fill, and performs it when it lies inside an allocation. */
+static CUresult memset_rows(CUdeviceptr p, unsigned v, size_t count, int width, size_t pitch)
+{
+    if (state.nmemsets < STUB_MAX_RECORDS)
+        state.memsets[state.nmemsets++] = (StubMemset){(uint64_t)p, v, count, width, pitch};
+    size_t step = pitch ? pitch : (size_t)width;
+    if (count == 0 || !find_allocation(p, (count - 1) * step + (size_t)width))
+        return CUDA_SUCCESS;
+    for (size_t i = 0; i < count; i++)
+        memcpy((uint8_t *)(uintptr_t)p + i * step, &v, (size_t)width);   /* little-endian */
+    return CUDA_SUCCESS;
+}
+
+static CUresult MemsetD8Async(CUdeviceptr p, unsigned char v, size_t n, CUstream s)
+{
+    (void)s;
+    return memset_rows(p, v, n, 1, 0);
+}
+static CUresult MemsetD16Async(CUdeviceptr p, unsigned short v, size_t n, CUstream s)
+{
+    (void)s;
+    return memset_rows(p, v, n, 2, 0);
+}
+static CUresult MemsetD32Async(CUdeviceptr p, unsigned v, size_t n, CUstream s)
+{
+    (void)s;
+    return memset_rows(p, v, n, 4, 0);
+}
+static CUresult MemsetD2D32Async(CUdeviceptr p, size_t pitch, unsigned v, size_t width,
+                                 size_t height, CUstream s)
+{
+    (void)s;
+    if (width != 1 || pitch < 4 || pitch % 4)
+        return CUDA_ERROR_INVALID_VALUE;   /* the only shape libtile asks for */
+    return memset_rows(p, v, height, 4, pitch);
+}
+
+static CUresult MemGetAddressRange(CUdeviceptr *base, size_t *size, CUdeviceptr p)
+{
+    state.range_queries++;
+    Allocation *a = find_allocation(p, 0);
+    if (a) {
+        *base = (CUdeviceptr)(uintptr_t)a->base;
+        *size = a->size;
+        return CUDA_SUCCESS;
+    }
+    if (p < state.range_base || p >= state.range_base + state.range_size)
+        return CUDA_ERROR_NOT_FOUND;
+    *base = state.range_base;
+    *size = state.range_size;
+    return CUDA_SUCCESS;
+}
+
+/* ---- device and context */
+
 static CUresult GetErrorName(CUresult r, const char **name)
 {
     *name = r == CUDA_SUCCESS ? "CUDA_SUCCESS" : "CUDA_ERROR_STUB";
     return CUDA_SUCCESS;
 }
 static CUresult Init(unsigned flags) { (void)flags; return CUDA_SUCCESS; }
+static CUresult DriverGetVersion(int *v) { *v = 13000; return CUDA_SUCCESS; }
 static CUresult DeviceGetCount(int *n) { *n = state.device_count; return CUDA_SUCCESS; }
 static CUresult DeviceGet(CUdevice *d, int ordinal)
 {
@@ -39,7 +198,15 @@ static CUresult DeviceGetName(char *buf, int len, CUdevice d)
 static CUresult DeviceGetAttribute(int *v, CUdevice_attribute a, CUdevice d)
 {
     (void)d;
-    *v = a == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR ? state.sm / 10 : state.sm % 10;
+    switch (a) {
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *v = state.sm / 10; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *v = state.sm % 10; break;
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *v = 4; break;
+    case CU_DEVICE_ATTRIBUTE_CLOCK_RATE: *v = 1000000; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *v = 232448; break;
+    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *v = 1 << 20; break;
+    default: *v = 0; break;
+    }
     return CUDA_SUCCESS;
 }
 static CUresult DevicePrimaryCtxRetain(CUcontext *c, CUdevice d)
@@ -56,25 +223,77 @@ static CUresult CtxGetDevice(CUdevice *d)
     *d = (CUdevice)((uintptr_t)state.current - 0x1000);
     return CUDA_SUCCESS;
 }
+static CUresult CtxSynchronize(void) { return CUDA_SUCCESS; }
+
+/* ---- modules and functions: a function knows its entry's name and, from PTX, how many
+   parameters the entry declares */
+
+enum { MAX_MODULES = 256, MAX_FUNCTIONS = 256 };
+static char *module_ptx[MAX_MODULES];   /* NULL for a cubin */
+static int nmodules;
+
+typedef struct Function {
+    char name[128];
+    int nparams;        /* -1: unknown (a cubin) */
+} Function;
+static Function functions[MAX_FUNCTIONS];
+static int nfunctions;
+
 static CUresult ModuleLoadDataEx(CUmodule *m, const void *image, unsigned n, CUjit_option *o,
                                  void **v)
 {
     (void)n, (void)o, (void)v;
     const char *text = image;
-    if (memcmp(text, "\177ELF", 4) == 0)
+    bool cubin = memcmp(text, "\177ELF", 4) == 0;
+    if (cubin)
         state.cubin_loads++;
     else {
         if (strstr(text, "STUB_FAIL"))
             return CUDA_ERROR_INVALID_PTX;
         state.ptx_loads++;
     }
-    *m = (CUmodule)(uintptr_t)(0x2000 + state.cubin_loads + state.ptx_loads);
+    int slot = nmodules++ % MAX_MODULES;
+    free(module_ptx[slot]);
+    module_ptx[slot] = cubin ? NULL : strdup(text);
+    *m = (CUmodule)(uintptr_t)(0x2000 + slot);
     return CUDA_SUCCESS;
 }
-static CUresult ModuleUnload(CUmodule m) { (void)m; state.unloads++; return CUDA_SUCCESS; }
+static CUresult ModuleUnload(CUmodule m)
+{
+    uintptr_t slot = (uintptr_t)m - 0x2000;
+    if (slot < MAX_MODULES) {
+        free(module_ptx[slot]);
+        module_ptx[slot] = NULL;
+    }
+    state.unloads++;
+    return CUDA_SUCCESS;
+}
+
+/* The number of `.param`s of `.entry NAME(...)` in the PTX, or -1. */
+static int count_params(const char *ptx, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = ptx ? strstr(ptx, ".entry ") : NULL; p; p = strstr(p + 1, ".entry ")) {
+        const char *at = p + 7;
+        if (strncmp(at, name, len) != 0 || (at[len] != '(' && at[len] != ' ' && at[len] != '\n'))
+            continue;
+        const char *open = strchr(at, '('), *close = open ? strchr(open, ')') : NULL;
+        int count = 0;
+        for (const char *q = open; q && close && (q = strstr(q, ".param")) && q < close; q++)
+            count++;
+        return count;
+    }
+    return -1;
+}
+
 static CUresult ModuleGetFunction(CUfunction *f, CUmodule m, const char *name)
 {
-    *f = (CUfunction)(uintptr_t)((uintptr_t)m + 0x10000);
+    uintptr_t slot = (uintptr_t)m - 0x2000;
+    int index = nfunctions++ % MAX_FUNCTIONS;
+    Function *fn = &functions[index];
+    snprintf(fn->name, sizeof fn->name, "%s", name);
+    fn->nparams = slot < MAX_MODULES ? count_params(module_ptx[slot], name) : -1;
+    *f = (CUfunction)(uintptr_t)(0x10000 + index);
     strncpy(state.last_entry, name, sizeof state.last_entry - 1);
     return CUDA_SUCCESS;
 }
@@ -85,47 +304,50 @@ static CUresult FuncSetAttribute(CUfunction f, CUfunction_attribute a, int v)
         state.max_dynamic_smem = v;
     return CUDA_SUCCESS;
 }
-static CUresult record_memset(CUdeviceptr p, unsigned v, size_t n, int width)
+static CUresult FuncGetAttribute(int *v, CUfunction_attribute a, CUfunction f)
 {
-    if (state.nmemsets < STUB_MAX_RECORDS)
-        state.memsets[state.nmemsets++] = (StubMemset){(uint64_t)p, v, n, width};
+    (void)f;
+    *v = a == CU_FUNC_ATTRIBUTE_NUM_REGS ? 32 : 0;
     return CUDA_SUCCESS;
 }
-static CUresult MemsetD8Async(CUdeviceptr p, unsigned char v, size_t n, CUstream s)
+
+/* ---- streams, events, launches */
+
+static CUresult StreamCreate(CUstream *s, unsigned flags)
 {
-    (void)s;
-    return record_memset(p, v, n, 1);
-}
-static CUresult MemsetD16Async(CUdeviceptr p, unsigned short v, size_t n, CUstream s)
-{
-    (void)s;
-    return record_memset(p, v, n, 2);
-}
-static CUresult MemsetD32Async(CUdeviceptr p, unsigned v, size_t n, CUstream s)
-{
-    (void)s;
-    return record_memset(p, v, n, 4);
-}
-static CUresult MemGetAddressRange(CUdeviceptr *base, size_t *size, CUdeviceptr p)
-{
-    state.range_queries++;
-    if (p < state.range_base || p >= state.range_base + state.range_size)
-        return CUDA_ERROR_NOT_FOUND;
-    *base = state.range_base;
-    *size = state.range_size;
+    (void)flags;
+    *s = (CUstream)(uintptr_t)0x5000;
     return CUDA_SUCCESS;
 }
+static CUresult StreamDestroy(CUstream s) { (void)s; return CUDA_SUCCESS; }
+static CUresult StreamSynchronize(CUstream s) { (void)s; return CUDA_SUCCESS; }
 static CUresult StreamIsCapturing(CUstream s, CUstreamCaptureStatus *st)
 {
     (void)s;
     *st = state.capturing ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
     return CUDA_SUCCESS;
 }
+static CUresult EventCreate(CUevent *e, unsigned flags)
+{
+    (void)flags;
+    *e = (CUevent)(uintptr_t)0x6000;
+    return CUDA_SUCCESS;
+}
+static CUresult EventDestroy(CUevent e) { (void)e; return CUDA_SUCCESS; }
+static CUresult EventRecord(CUevent e, CUstream s) { (void)e, (void)s; return CUDA_SUCCESS; }
+static CUresult EventSynchronize(CUevent e) { (void)e; return CUDA_SUCCESS; }
+static CUresult EventElapsedTime(float *ms, CUevent a, CUevent b)
+{
+    (void)a, (void)b;
+    *ms = 0.25f;   /* every timed region takes a quarter of a millisecond */
+    return CUDA_SUCCESS;
+}
+
 static CUresult LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                              unsigned by, unsigned bz, unsigned smem, CUstream s, void **args,
                              void **extra)
 {
-    (void)f, (void)s, (void)extra;
+    (void)s, (void)extra;
     StubLaunch *l = &state.last_launch;
     state.launches++;
     l->grid[0] = gx, l->grid[1] = gy, l->grid[2] = gz;
@@ -134,6 +356,30 @@ static CUresult LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz
     /* libtile keeps every argument in an 8-byte slot, so 8 bytes may be read from each */
     for (int i = 0; i < state.record_args && i < STUB_MAX_ARGS; i++)
         memcpy(&l->args[i], args[i], 8);
+    const Function *fn = &functions[((uintptr_t)f - 0x10000) % MAX_FUNCTIONS];
+    if (!getenv("STUB_CUDA_LOG") && !getenv("STUB_CUDA_STORE"))
+        return state.launch_result;
+    char line[4096];
+    int used = snprintf(line, sizeof line, "launch %s grid %u %u %u block %u %u %u smem %u args",
+                        fn->name, gx, gy, gz, bx, by, bz, smem);
+    for (int i = 0; i < fn->nparams && used > 0 && (size_t)used < sizeof line; i++) {
+        uint64_t v;
+        memcpy(&v, args[i], 8);
+        used += snprintf(line + used, sizeof line - (size_t)used, " 0x%llx",
+                         (unsigned long long)v);
+    }
+    log_line("%s\n", line);
+    const char *store = getenv("STUB_CUDA_STORE");
+    int arg;
+    long long offset;
+    if (store && sscanf(store, "%d:%lld", &arg, &offset) == 2 && arg >= 0 &&
+        arg < fn->nparams) {
+        uint64_t base;
+        memcpy(&base, args[arg], 8);
+        CUdeviceptr at = (CUdeviceptr)(base + (uint64_t)offset);
+        if (find_allocation(at, 1))
+            *(uint8_t *)(uintptr_t)at = 0;
+    }
     return state.launch_result;
 }
 
@@ -144,11 +390,15 @@ typedef struct Entry {
 
 #define E(name) {"cu" #name, (void *)name}
 static const Entry entries[] = {
-    E(GetErrorName), E(Init), E(DeviceGetCount), E(DeviceGet), E(DeviceGetName),
-    E(DeviceGetAttribute), E(DevicePrimaryCtxRetain), E(DevicePrimaryCtxRelease),
-    E(CtxGetCurrent), E(CtxSetCurrent), E(CtxGetDevice), E(ModuleLoadDataEx), E(ModuleUnload),
-    E(ModuleGetFunction), E(FuncSetAttribute), E(MemsetD8Async), E(MemsetD16Async),
-    E(MemsetD32Async), E(MemGetAddressRange), E(StreamIsCapturing), E(LaunchKernel),
+    E(GetErrorName), E(Init), E(DriverGetVersion), E(DeviceGetCount), E(DeviceGet),
+    E(DeviceGetName), E(DeviceGetAttribute), E(DevicePrimaryCtxRetain),
+    E(DevicePrimaryCtxRelease), E(CtxGetCurrent), E(CtxSetCurrent), E(CtxGetDevice),
+    E(CtxSynchronize), E(ModuleLoadDataEx), E(ModuleUnload), E(ModuleGetFunction),
+    E(FuncSetAttribute), E(FuncGetAttribute), E(MemAlloc), E(MemFree), E(MemcpyHtoD),
+    E(MemcpyDtoH), E(MemcpyDtoDAsync), E(MemsetD8Async), E(MemsetD16Async), E(MemsetD32Async),
+    E(MemsetD2D32Async), E(MemGetAddressRange), E(StreamCreate), E(StreamDestroy),
+    E(StreamSynchronize), E(StreamIsCapturing), E(EventCreate), E(EventDestroy),
+    E(EventRecord), E(EventSynchronize), E(EventElapsedTime), E(LaunchKernel),
 };
 
 CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, cuuint64_t flags,

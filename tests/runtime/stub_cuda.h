@@ -1,5 +1,7 @@
 /* stub_cuda.h — the recorded state of the stub libcuda.so.1 (stub_cuda.c), shared with the
-   runtime tests, which reach it through dlsym(dlopen("libcuda.so.1"), "stub_state"). */
+   runtime tests, which reach it through dlsym(dlopen("libcuda.so.1"), "stub_state"). A
+   process that cannot (tilec) sets STUB_CUDA_LOG=FILE: allocations and launches are
+   appended there as lines (stub_cuda.c says their form). */
 #ifndef TILE_STUB_CUDA_H
 #define TILE_STUB_CUDA_H
 
@@ -14,6 +16,7 @@ typedef struct StubMemset {
     unsigned value;
     size_t count;
     int width;
+    size_t pitch;      /* 0, or a 2-D fill's row pitch (one 4-byte element per row) */
 } StubMemset;
 
 typedef struct StubLaunch {
