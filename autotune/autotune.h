@@ -303,8 +303,9 @@ typedef struct TuneGpuInfo {
     double peak_tflops;    /* dense, for the dtype of the kernel's dots (0: unknown) */
 } TuneGpuInfo;
 
-/* Opens libcuda in a short-lived child (so this process never initialises CUDA) and reads
-   device 0. Returns 0, or -1 with the reason (no driver, no device) in err. */
+/* Opens libtile's context (the CUDA driver) in a short-lived child (so this process never
+   initialises CUDA) and reads device 0. Returns 0, or -1 with the reason (no driver, no
+   device) in err. */
 int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen);
 /* Dense tensor-core peak for a GPU name and the kernel's operand dtype (0: unknown). */
 double tune_gpu_peak_tflops(const char *gpu_name, DType operand);

@@ -1,13 +1,14 @@
 /* gpu.c — what the tuner knows of the GPU: device 0's name, SM count and driver version,
-   read in a short-lived child so the tuner itself never initialises CUDA (a process that
-   did cannot fork a working benchmark child), and the tensor-core peaks for % of peak. */
+   read through libtile (the one place that opens the driver) in a short-lived child so the
+   tuner itself never initialises CUDA (a process that did cannot fork a working benchmark
+   child), and the tensor-core peaks for % of peak. */
 #include <errno.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "autotune.h"
-#include "cuda_driver.h"
+#include "tile_internal.h"
 
 typedef struct ProbeReply {
     int ok;
@@ -17,27 +18,21 @@ typedef struct ProbeReply {
 
 static void probe_in_child(ProbeReply *r)
 {
-    CudaDriver drv = {0};
-    int count = 0;
-    CudaDeviceInfo info;
-    if (cuda_driver_open(&drv) != CUDA_OK || cuda_device_count(&drv, &count) != CUDA_OK) {
-        snprintf(r->message, sizeof r->message, "%s", cuda_driver_message(&drv));
-        goto done;
+    tile_context *ctx = NULL;
+    tile_device_info info;
+    tile_status s = tile_context_create(&ctx, NULL);
+    if (s == TILE_OK)
+        s = tile_dev_info(ctx, &info);
+    if (s != TILE_OK) {
+        snprintf(r->message, sizeof r->message, "%s",
+                 ctx ? tile_error_message(ctx) : "out of memory");
+    } else {
+        snprintf(r->info.name, sizeof r->info.name, "%s", info.name);
+        r->info.sm_count = info.sm_count;
+        r->info.driver_version = info.driver_version;
+        r->ok = 1;
     }
-    if (count < 1) {
-        snprintf(r->message, sizeof r->message, "the CUDA driver sees no GPU");
-        goto done;
-    }
-    if (cuda_device_open(&drv, 0) != CUDA_OK || cuda_device_info(&drv, &info) != CUDA_OK) {
-        snprintf(r->message, sizeof r->message, "%s", cuda_driver_message(&drv));
-        goto done;
-    }
-    snprintf(r->info.name, sizeof r->info.name, "%s", info.name);
-    r->info.sm_count = info.sm_count;
-    r->info.driver_version = drv.driver_version;
-    r->ok = 1;
-done:
-    cuda_driver_close(&drv);
+    tile_context_destroy(ctx);
 }
 
 int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen)

@@ -12,10 +12,34 @@
 
 #include "attention.h"
 #include "bundle_format.h"
-#include "cuda_driver.h"
 #include "gemm.h"
+#include "tile_internal.h"
 
 enum { BATCH = 256, ROUNDS = 60, MAX_RAW_ARGS = 64 };
+
+/* The raw driver calls of the floor, resolved by libtile's loader (an application would take
+   them from its own CUDA library). */
+typedef struct Raw {
+    CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, CUjit_option *, void **);
+    CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult (*FuncSetAttribute)(CUfunction, CUfunction_attribute, int);
+    CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+} Raw;
+
+static int open_raw(tile_context *ctx, Raw *raw)
+{
+    const char *names[] = {"cuModuleLoadDataEx", "cuModuleGetFunction", "cuFuncSetAttribute",
+                           "cuLaunchKernel"};
+    void **slots[] = {(void **)&raw->ModuleLoadDataEx, (void **)&raw->ModuleGetFunction,
+                      (void **)&raw->FuncSetAttribute, (void **)&raw->LaunchKernel};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (tile_dev_proc(ctx, names[i], slots[i]) != TILE_OK) {
+            fprintf(stderr, "launch_overhead: %s\n", tile_error_message(ctx));
+            return -1;
+        }
+    return 0;
+}
 
 /* One kernel set up both ways: the typed launcher's arguments and the raw launch's. */
 typedef struct Case {
@@ -27,7 +51,7 @@ typedef struct Case {
     int64_t dims[5];
     bool causal;
     /* raw */
-    CudaDriver *drv;
+    const Raw *raw;
     CUfunction fn;
     unsigned blocks, threads, smem;
     uint64_t storage[MAX_RAW_ARGS];
@@ -113,13 +137,13 @@ static int setup_raw(Case *c, const char *path, uint32_t ki, const int64_t *cons
     CUmodule module = NULL;
     CUresult r = CUDA_ERROR_INVALID_IMAGE;
     if (v->cubin)
-        r = c->drv->cu.ModuleLoadDataEx(&module, v->cubin, 0, NULL, NULL);
+        r = c->raw->ModuleLoadDataEx(&module, v->cubin, 0, NULL, NULL);
     if (r != CUDA_SUCCESS)
-        r = c->drv->cu.ModuleLoadDataEx(&module, v->ptx, 0, NULL, NULL);
+        r = c->raw->ModuleLoadDataEx(&module, v->ptx, 0, NULL, NULL);
     if (r == CUDA_SUCCESS)
-        r = c->drv->cu.ModuleGetFunction(&c->fn, module, v->entry);
+        r = c->raw->ModuleGetFunction(&c->fn, module, v->entry);
     if (r == CUDA_SUCCESS && v->smem_bytes > 48 * 1024)
-        r = c->drv->cu.FuncSetAttribute(c->fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+        r = c->raw->FuncSetAttribute(c->fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                         (int)v->smem_bytes);
     if (r != CUDA_SUCCESS) {
         fprintf(stderr, "%s: loading the raw module failed (%d)\n", path, (int)r);
@@ -172,14 +196,14 @@ static double batch(Case *c, Mode mode, tile_status (*typed)(Case *))
     double t0 = now_us();
     if (mode == RAW) {
         for (int i = 0; i < BATCH; i++)
-            c->failures += c->drv->cu.LaunchKernel(c->fn, c->blocks, 1, 1, c->threads, 1, 1,
-                                                   c->smem, c->stream, c->args, NULL) != 0;
+            c->failures += c->raw->LaunchKernel(c->fn, c->blocks, 1, 1, c->threads, 1, 1,
+                                                c->smem, c->stream, c->args, NULL) != 0;
     } else {
         for (int i = 0; i < BATCH; i++)
             c->failures += typed(c) != TILE_OK;
     }
     double t1 = now_us();
-    c->drv->cu.StreamSynchronize(c->stream);
+    tile_dev_stream_synchronize(c->ctx, c->stream);
     return (t1 - t0) / BATCH;
 }
 
@@ -212,7 +236,7 @@ static int measure(Case *c, tile_status (*typed)(Case *))
     return c->failures == 0 ? 0 : 1;
 }
 
-static int fill(CudaDriver *drv, CUdeviceptr *out, size_t count, unsigned seed)
+static int fill(tile_context *ctx, CUdeviceptr *out, size_t count, unsigned seed)
 {
     uint16_t *h = malloc(count * 2);
     srand(seed);
@@ -222,8 +246,8 @@ static int fill(CudaDriver *drv, CUdeviceptr *out, size_t count, unsigned seed)
         memcpy(&u, &x, 4);
         h[i] = (uint16_t)(u >> 16);
     }
-    int rc = cuda_mem_alloc(drv, count * 2, out) == CUDA_OK &&
-             cuda_copy_to_device(drv, *out, h, count * 2) == CUDA_OK ? 0 : -1;
+    int rc = tile_dev_alloc(ctx, count * 2, out) == TILE_OK &&
+             tile_dev_copy_to_device(ctx, *out, h, count * 2) == TILE_OK ? 0 : -1;
     free(h);
     return rc;
 }
@@ -234,30 +258,30 @@ int main(int argc, char **argv)
         fputs("usage: launch_overhead DIR\n", stderr);
         return 2;
     }
-    CudaDriver drv;
-    CudaDeviceInfo info;
-    if (cuda_driver_open(&drv) != CUDA_OK || cuda_device_open(&drv, 0) != CUDA_OK ||
-        cuda_device_info(&drv, &info) != CUDA_OK) {
-        fprintf(stderr, "launch_overhead: %s\n", cuda_driver_message(&drv));
-        return 1;
-    }
-    int sm = info.cc_major * 10 + info.cc_minor;
-    printf("GPU: %s (sm_%d), driver %d; %d launches per synchronisation, %d rounds, "
-           "medians\n", info.name, sm, drv.driver_version, BATCH, ROUNDS);
     tile_context *ctx = NULL;
+    tile_device_info info;
+    Raw raw;
+    CUstream stream;
     tile_status s = tile_context_create(&ctx, NULL);
+    if (s == TILE_OK)
+        s = tile_dev_info(ctx, &info);
+    if (s == TILE_OK)
+        s = tile_dev_stream_create(ctx, &stream);
     if (s != TILE_OK) {
         fprintf(stderr, "launch_overhead: %s\n", tile_error_message(ctx));
         return 1;
     }
-    CUstream stream;
-    cuda_stream_create(&drv, &stream);
+    if (open_raw(ctx, &raw) != 0)
+        return 1;
+    int sm = info.cc_major * 10 + info.cc_minor;
+    printf("GPU: %s (sm_%d), driver %d; %d launches per synchronisation, %d rounds, "
+           "medians\n", info.name, sm, info.driver_version, BATCH, ROUNDS);
     char path[1024];
     int status = 0;
 
     /* gemm 64 x 64 x 64: one block */
     {
-        Case c = {.name = "gemm", .ctx = ctx, .stream = stream, .drv = &drv,
+        Case c = {.name = "gemm", .ctx = ctx, .stream = stream, .raw = &raw,
                   .dims = {64, 64, 64}};
         snprintf(path, sizeof path, "%s/gemm.tbn", argv[1]);
         if ((s = tile_bundle_load_file(ctx, path, &c.bundle)) != TILE_OK ||
@@ -266,7 +290,7 @@ int main(int argc, char **argv)
             return 1;
         }
         for (int i = 0; i < 3; i++)
-            if (fill(&drv, &c.buf[i], 64 * 64, 1 + i) != 0)
+            if (fill(ctx, &c.buf[i], 64 * 64, 1 + i) != 0)
                 return 1;
         int64_t symbols[3] = {64, 64, 64}, strides[6] = {64, 1, 64, 1, 64, 1}, consts[1] = {0};
         float unused = 0;
@@ -278,7 +302,7 @@ int main(int argc, char **argv)
     /* attention Z=1 H=1 M=N=64 D=64: one block; 21 ABI arguments */
     for (int causal = 0; causal <= 1; causal++) {
         Case c = {.name = causal ? "attention_causal" : "attention", .ctx = ctx,
-                  .stream = stream, .drv = &drv, .dims = {1, 1, 64, 64, 64}, .causal = causal};
+                  .stream = stream, .raw = &raw, .dims = {1, 1, 64, 64, 64}, .causal = causal};
         snprintf(path, sizeof path, "%s/attention.tbn", argv[1]);
         if ((s = tile_bundle_load_file(ctx, path, &c.bundle)) != TILE_OK ||
             (s = tile_bundle_preload(ctx, c.bundle)) != TILE_OK) {
@@ -286,7 +310,7 @@ int main(int argc, char **argv)
             return 1;
         }
         for (int i = 0; i < 4; i++)
-            if (fill(&drv, &c.buf[i], 64 * 64, 7 + i) != 0)
+            if (fill(ctx, &c.buf[i], 64 * 64, 7 + i) != 0)
                 return 1;
         int64_t symbols[5] = {1, 1, 64, 64, 64}, consts[1] = {causal}, strides[16];
         for (int t = 0; t < 4; t++) {
@@ -299,8 +323,7 @@ int main(int argc, char **argv)
         status |= measure(&c, typed_attention);
         tile_bundle_free(c.bundle);
     }
-    cuda_stream_destroy(&drv, stream);
+    tile_dev_stream_destroy(ctx, stream);
     tile_context_destroy(ctx);
-    cuda_driver_close(&drv);
     return status;
 }

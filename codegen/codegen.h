@@ -207,17 +207,19 @@ void nvvm_store_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, L
    (already resolved in the TirKernel): the Config, the value of every full-axis shape
    symbol, and the alignment class of the launch's tensors.
 
-   Kernel ABI (the LLVM function's parameters, in this order; tilec run/bench, libtile and
-   the tuner all launch through it):
+   Kernel ABI (the LLVM function's parameters, in this order; libtile packs them, for
+   applications and for tilec run/bench and the tuner alike):
      for each TirKernel.params[i] in order:
        PARAM_TENSOR: `ptr addrspace(1)` base, then one i64 stride per dim (in elements);
        PARAM_SCALAR: f32 -> float, f16/bf16 -> i16 (the bits), i32 -> i32, i64 -> i64,
                      bool -> i8;
        PARAM_CONST:  nothing (compiled in).
      then for each TirKernel.syms[s] in order: i64 value (full-axis symbols too).
-   Launch: a 1-D grid of codegen_grid_programs() blocks of CompiledKernel.num_threads
-   threads and CompiledKernel.smem_bytes of dynamic shared memory. Declared reduction
-   targets must hold their identity before the launch (the launcher's job). */
+   Launch: a 1-D grid of blocks (the product over the grid loop's variables of
+   cdiv(extent, block): the bundle's grid program, tbn_grid_blocks) of
+   CompiledKernel.num_threads threads and CompiledKernel.smem_bytes of dynamic shared
+   memory. Declared reduction targets must hold their identity before the launch (libtile's
+   job). */
 
 struct TirKernel;
 struct TirOp;
@@ -256,17 +258,6 @@ typedef struct CompiledKernel {
    memory for the target). Thread-safe: everything lives in its own CodegenContext. */
 int codegen_compile(Arena *a, const struct TirKernel *k, const Variant *v, const Target *t,
                     bool want_llvm, CompiledKernel *out, char *err, size_t errlen);
-
-/* The number of blocks to launch: the product over the grid loop's variables of
-   cdiv(extent, block), each extent evaluated as the device computes it (tir_eval_scalar:
-   wrapping in each op's dtype) with `leaf` (a TirLeafFn) giving the launch's shape
-   symbols and scalar parameters. Returns -1 with a message when an extent cannot be
-   evaluated, divides by zero (an error, not a grid of no programs) or the grid passes
-   2^63 programs. */
-int64_t codegen_grid_programs(const struct TirKernel *k, const struct Config *c,
-                              bool (*leaf)(void *ctx, const struct TirOp *op, int64_t *ivalue,
-                                           double *fvalue),
-                              void *ctx, char *err, size_t errlen);
 
 /* ---- schedule.c: where every TIR value lives for one Variant (CODEGEN.md, docs/codegen.md).
 

@@ -1,5 +1,6 @@
 /* compile.c — the compile entry point: TirKernel + Variant -> Schedule -> LLVM IR ->
-   verify -> O3 -> PTX, errors as messages (never an abort); and the host-side grid size. */
+   verify -> O3 -> PTX, errors as messages (never an abort). The grid a launch needs is the
+   bundle's grid program (src/cli/bundle_write.c), run by libtile's tbn_grid_blocks. */
 #include <stdio.h>
 #include <string.h>
 
@@ -51,52 +52,4 @@ int codegen_compile(Arena *a, const TirKernel *k, const Variant *v, const Target
 done:
     codegen_context_dispose(&cg);
     return status;
-}
-
-/* ---- the grid on the host */
-
-/* Where an op came from, for a message that is not a located diagnostic. */
-static void loc_text(const TirKernel *k, Loc loc, char *buf, size_t size)
-{
-    const char *file = loc.file ? loc.file->path : k->source ? k->source : k->name;
-    snprintf(buf, size, "%s:%d:%d", file, loc.line, loc.col);
-}
-
-int64_t codegen_grid_programs(const TirKernel *k, const Config *c, TirLeafFn leaf, void *ctx,
-                              char *err, size_t errlen)
-{
-    const TirOp *grid = k->body->last;
-    if (!grid || grid->opcode != TIR_GRID) {
-        snprintf(err, errlen, "kernel %s has no grid", k->name);
-        return -1;
-    }
-    int64_t programs = 1;
-    for (int i = 0; i < grid->nvars; i++) {
-        const TirLoopVar *lv = k->loopvars[grid->loopvars[i]];
-        TirScalar extent;
-        char where[512];
-        if (!tir_eval_scalar(grid->operands[i], leaf, ctx, &extent)) {
-            const TirValue *u = extent.unknown;
-            if (!u || !u->def)
-                snprintf(err, errlen, "the extent of grid variable %s depends on a loop-carried "
-                         "value", lv->name);
-            else
-                snprintf(err, errlen, "the extent of grid variable %s uses `%s`, which the host "
-                         "cannot evaluate", lv->name, tir_op_info(u->def->opcode)->name);
-            return -1;
-        }
-        if (extent.div_by_zero) {
-            loc_text(k, extent.div_by_zero->loc, where, sizeof where);
-            snprintf(err, errlen, "%s: the extent of grid variable %s divides by zero", where,
-                     lv->name);
-            return -1;
-        }
-        int64_t block = tir_loopvar_block(k, lv, c);
-        int64_t blocks = extent.i > 0 ? tir_cdiv(extent.i, block) : 0;
-        if (__builtin_mul_overflow(programs, blocks, &programs)) {
-            snprintf(err, errlen, "the grid has more than 2^63 programs");
-            return -1;
-        }
-    }
-    return programs;
 }

@@ -1,9 +1,9 @@
 /* libtile.c — the runtime: contexts (the CUDA driver opened with dlopen, one slot per CUDA
    context a launch runs on), bundles (the checked reader's view plus per-device modules and
    functions), dispatch and launch, and tilec's internal interface (tile_internal.h: the
-   driver calls its commands need, a launch in three steps). Lua's rules: all state hangs
-   off a tile_context, errors are status codes with a per-thread message, nothing prints,
-   exits or aborts.
+   driver calls its commands need, a launch in three steps): the one place in tilec and
+   libtile that opens the driver. Lua's rules: all state hangs off a tile_context, errors are status
+   codes with a per-thread message, nothing prints, exits or aborts.
    The launch path allocates nothing, formats no strings and compares no names: the
    per-kernel plans and per-device candidate lists are built at load time. */
 #include <dlfcn.h>

@@ -1,4 +1,5 @@
-/* probe_run.c — runs tests/codegen/mma_probe's PTX on the GPU through runtime/cuda_driver.c:
+/* probe_run.c — runs tests/codegen/mma_probe's PTX on the GPU, through libtile's driver (its
+   internal interface; the probe's kernels are not tilec's, so they load and launch raw):
    every GEMM variant at 4096³ and at a ragged shape, checked against a double-precision CPU
    reference (all entries of ragged shapes, a sample of big ones), guard bands and a NaN canary
    around C, then timed (median of 20 after warm-up); and the small emitters' self-test.
@@ -8,17 +9,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_driver.h"
 #include "base.h"
+#include "tile_internal.h"
+
+/* libtile's context, and the raw driver calls a probe needs, resolved by libtile's loader. */
+typedef struct Probe {
+    tile_context *ctx;
+    CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, CUjit_option *, void **);
+    CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult (*ModuleUnload)(CUmodule);
+    CUresult (*FuncSetAttribute)(CUfunction, CUfunction_attribute, int);
+    CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+} Probe;
 
 #define CHECK(call)                                                                   \
     do {                                                                              \
-        if ((call) != CUDA_OK) {                                                      \
+        if ((call) != TILE_OK) {                                                      \
             fprintf(stderr, "probe_run: %s:%d: %s\n", __FILE__, __LINE__,             \
-                    cuda_driver_message(drv));                                        \
+                    tile_error_message(probe->ctx));                                  \
             exit(1);                                                                  \
         }                                                                             \
     } while (0)
+#define CU(call)                                                                      \
+    do {                                                                              \
+        CUresult r_ = (call);                                                         \
+        if (r_ != CUDA_SUCCESS) {                                                     \
+            fprintf(stderr, "probe_run: %s:%d: %s failed (%d)\n", __FILE__, __LINE__, \
+                    #call, (int)r_);                                                  \
+            exit(1);                                                                  \
+        }                                                                             \
+    } while (0)
+
+static void open_probe(Probe *probe)
+{
+    const char *names[] = {"cuModuleLoadDataEx", "cuModuleGetFunction", "cuModuleUnload",
+                           "cuFuncSetAttribute", "cuLaunchKernel"};
+    void **slots[] = {(void **)&probe->ModuleLoadDataEx, (void **)&probe->ModuleGetFunction,
+                      (void **)&probe->ModuleUnload, (void **)&probe->FuncSetAttribute,
+                      (void **)&probe->LaunchKernel};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        CHECK(tile_dev_proc(probe->ctx, names[i], slots[i]));
+}
+
+/* Loads NUL-terminated PTX; a failure prints the JIT's error log. */
+static CUmodule load_ptx(Probe *probe, const char *ptx)
+{
+    char log[8192] = "";
+    CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *values[] = {log, (void *)(uintptr_t)sizeof log};
+    CUmodule module = NULL;
+    CUresult r = probe->ModuleLoadDataEx(&module, ptx, 2, options, values);
+    if (r != CUDA_SUCCESS) {
+        fprintf(stderr, "probe_run: loading the PTX failed (%d)\n%s\n", (int)r, log);
+        exit(1);
+    }
+    return module;
+}
 
 enum { GUARD = 4096, CANARY_BF16 = 0x7FC1, TIMED_RUNS = 20, WARMUP = 5 };
 
@@ -81,15 +128,15 @@ static void fill(DType t, size_t n, unsigned char *bits, double *values)
 
 static int stages = 2;
 
-static void run_gemm(CudaDriver *drv, const CudaModule *mod, const Variant *v, int M, int N,
-                     int K)
+static void run_gemm(Probe *probe, CUmodule mod, const Variant *v, int M, int N, int K)
 {
+    tile_context *ctx = probe->ctx;
     CUfunction fn;
-    CHECK(cuda_module_function(drv, mod, v->kernel, &fn));
+    CU(probe->ModuleGetFunction(&fn, mod, v->kernel));
     int smem = stages * (128 * 128 + 128 * 128); /* A and B per stage, 128 bytes of K a row */
-    CHECK(cuda_function_set_max_dynamic_shared(drv, fn, smem));
-    int regs, local, shared;
-    CHECK(cuda_function_resources(drv, fn, &regs, &local, &shared));
+    CU(probe->FuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem));
+    int regs, local;
+    CHECK(tile_dev_function_resources(ctx, fn, &regs, &local));
     int es = dtype_size(v->ab);
     size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
     unsigned char *ha = malloc(na * es), *hb = malloc(nb * es);
@@ -98,20 +145,20 @@ static void run_gemm(CudaDriver *drv, const CudaModule *mod, const Variant *v, i
     fill(v->ab, nb, hb, vb);
     uint16_t *hc = malloc((nc + 2 * GUARD) * 2);
     CUdeviceptr da, db, dc;
-    CHECK(cuda_mem_alloc(drv, na * es, &da));
-    CHECK(cuda_mem_alloc(drv, nb * es, &db));
-    CHECK(cuda_mem_alloc(drv, (nc + 2 * GUARD) * 2, &dc));
-    CHECK(cuda_copy_to_device(drv, da, ha, na * es));
-    CHECK(cuda_copy_to_device(drv, db, hb, nb * es));
-    CHECK(cuda_memset16_async(drv, dc, CANARY_BF16, nc + 2 * GUARD, NULL));
+    CHECK(tile_dev_alloc(ctx, na * es, &da));
+    CHECK(tile_dev_alloc(ctx, nb * es, &db));
+    CHECK(tile_dev_alloc(ctx, (nc + 2 * GUARD) * 2, &dc));
+    CHECK(tile_dev_copy_to_device(ctx, da, ha, na * es));
+    CHECK(tile_dev_copy_to_device(ctx, db, hb, nb * es));
+    CHECK(tile_dev_memset_async(ctx, dc, 2, CANARY_BF16, nc + 2 * GUARD, NULL));
     CUdeviceptr c = dc + GUARD * 2;
     int lda = K, ldb = v->b_k_major ? K : N, ldc = N;
     void *args[] = {&da, &db, &c, &M, &N, &K, &lda, &ldb, &ldc};
     unsigned blocks = (unsigned)(((M + 127) / 128) * ((N + 127) / 128));
-    CudaLaunch launch = {{blocks, 1, 1}, {(unsigned)v->threads, 1, 1}, (unsigned)smem, NULL};
-    CHECK(cuda_launch(drv, fn, &launch, args));
-    CHECK(cuda_synchronize(drv));
-    CHECK(cuda_copy_to_host(drv, hc, dc, (nc + 2 * GUARD) * 2));
+    CU(probe->LaunchKernel(fn, blocks, 1, 1, (unsigned)v->threads, 1, 1, (unsigned)smem, NULL,
+                           args, NULL));
+    CHECK(tile_dev_synchronize(ctx));
+    CHECK(tile_dev_copy_to_host(ctx, hc, dc, (nc + 2 * GUARD) * 2));
 
     int guard_bad = 0, unwritten = 0;
     for (int i = 0; i < GUARD; i++)
@@ -145,15 +192,16 @@ static void run_gemm(CudaDriver *drv, const CudaModule *mod, const Variant *v, i
     double rel = sqrt(err2 / (ref2 > 0 ? ref2 : 1));
 
     CUevent start, end;
-    CHECK(cuda_event_create(drv, &start));
-    CHECK(cuda_event_create(drv, &end));
+    CHECK(tile_dev_event_create(ctx, &start));
+    CHECK(tile_dev_event_create(ctx, &end));
     float times[TIMED_RUNS];
     for (int r = 0; r < WARMUP + TIMED_RUNS; r++) {
-        CHECK(cuda_event_record(drv, start, NULL));
-        CHECK(cuda_launch(drv, fn, &launch, args));
-        CHECK(cuda_event_record(drv, end, NULL));
+        CHECK(tile_dev_event_record(ctx, start, NULL));
+        CU(probe->LaunchKernel(fn, blocks, 1, 1, (unsigned)v->threads, 1, 1, (unsigned)smem,
+                               NULL, args, NULL));
+        CHECK(tile_dev_event_record(ctx, end, NULL));
         float ms;
-        CHECK(cuda_event_elapsed_ms(drv, start, end, &ms));
+        CHECK(tile_dev_event_elapsed_ms(ctx, start, end, &ms));
         if (r >= WARMUP)
             times[r - WARMUP] = ms;
     }
@@ -165,47 +213,48 @@ static void run_gemm(CudaDriver *drv, const CudaModule *mod, const Variant *v, i
            "guard %d | %8.4f ms %7.1f TFLOP/s %s\n",
            v->kernel, stages, M, N, K, regs, local, checked, rel, max_err, unwritten, guard_bad, median,
            tflops, ok ? "PASS" : "FAIL");
-    CHECK(cuda_event_destroy(drv, start));
-    CHECK(cuda_event_destroy(drv, end));
-    CHECK(cuda_mem_free(drv, da));
-    CHECK(cuda_mem_free(drv, db));
-    CHECK(cuda_mem_free(drv, dc));
+    CHECK(tile_dev_event_destroy(ctx, start));
+    CHECK(tile_dev_event_destroy(ctx, end));
+    CHECK(tile_dev_free(ctx, da));
+    CHECK(tile_dev_free(ctx, db));
+    CHECK(tile_dev_free(ctx, dc));
     free(ha), free(hb), free(va), free(vb), free(hc);
 }
 
 /* The nvvm_selftest kernel's outputs against host arithmetic. */
-static void run_selftest(CudaDriver *drv, const CudaModule *mod)
+static void run_selftest(Probe *probe, CUmodule mod)
 {
     enum { N = 4096 + 6 };
+    tile_context *ctx = probe->ctx;
     CUfunction fn;
-    CHECK(cuda_module_function(drv, mod, "nvvm_selftest", &fn));
+    CU(probe->ModuleGetFunction(&fn, mod, "nvvm_selftest"));
     static float x[N];
     for (int i = 0; i < N; i++)
         x[i] = (float)(uniform() * (i % 5 == 0 ? 1000.0 : 4.0)); /* some saturate in e4m3 */
     int pairs = N / 2;
     CUdeviceptr dx, dfp8, dun, dbf, dmath, dsum, damax;
-    CHECK(cuda_mem_alloc(drv, sizeof x, &dx));
-    CHECK(cuda_mem_alloc(drv, (size_t)pairs * 4, &dfp8));
-    CHECK(cuda_mem_alloc(drv, sizeof x, &dun));
-    CHECK(cuda_mem_alloc(drv, (size_t)pairs * 4, &dbf));
-    CHECK(cuda_mem_alloc(drv, (size_t)pairs * 16, &dmath));
-    CHECK(cuda_mem_alloc(drv, (size_t)pairs * 4, &dsum));
-    CHECK(cuda_mem_alloc(drv, 8, &damax));
-    CHECK(cuda_copy_to_device(drv, dx, x, sizeof x));
-    CHECK(cuda_memset32_async(drv, damax, 0xFF800000u, 2, NULL)); /* -inf: max's identity */
+    CHECK(tile_dev_alloc(ctx, sizeof x, &dx));
+    CHECK(tile_dev_alloc(ctx, (size_t)pairs * 4, &dfp8));
+    CHECK(tile_dev_alloc(ctx, sizeof x, &dun));
+    CHECK(tile_dev_alloc(ctx, (size_t)pairs * 4, &dbf));
+    CHECK(tile_dev_alloc(ctx, (size_t)pairs * 16, &dmath));
+    CHECK(tile_dev_alloc(ctx, (size_t)pairs * 4, &dsum));
+    CHECK(tile_dev_alloc(ctx, 8, &damax));
+    CHECK(tile_dev_copy_to_device(ctx, dx, x, sizeof x));
+    CHECK(tile_dev_memset_async(ctx, damax, 4, 0xFF800000u, 2, NULL)); /* -inf: max's identity */
     int n = N;
     void *args[] = {&dx, &dfp8, &dun, &dbf, &dmath, &dsum, &damax, &n};
-    CudaLaunch launch = {{(unsigned)(pairs + 127) / 128, 1, 1}, {128, 1, 1}, 0, NULL};
-    CHECK(cuda_launch(drv, fn, &launch, args));
-    CHECK(cuda_synchronize(drv));
+    CU(probe->LaunchKernel(fn, (unsigned)(pairs + 127) / 128, 1, 1, 128, 1, 1, 0, NULL, args,
+                           NULL));
+    CHECK(tile_dev_synchronize(ctx));
     static uint32_t fp8[N / 2], bf[N / 2];
     static float un[N], math[N * 2], sum[N / 2], amax[2];
-    CHECK(cuda_copy_to_host(drv, fp8, dfp8, sizeof fp8));
-    CHECK(cuda_copy_to_host(drv, un, dun, sizeof un));
-    CHECK(cuda_copy_to_host(drv, bf, dbf, sizeof bf));
-    CHECK(cuda_copy_to_host(drv, math, dmath, (size_t)pairs * 16));
-    CHECK(cuda_copy_to_host(drv, sum, dsum, sizeof sum));
-    CHECK(cuda_copy_to_host(drv, amax, damax, sizeof amax));
+    CHECK(tile_dev_copy_to_host(ctx, fp8, dfp8, sizeof fp8));
+    CHECK(tile_dev_copy_to_host(ctx, un, dun, sizeof un));
+    CHECK(tile_dev_copy_to_host(ctx, bf, dbf, sizeof bf));
+    CHECK(tile_dev_copy_to_host(ctx, math, dmath, (size_t)pairs * 16));
+    CHECK(tile_dev_copy_to_host(ctx, sum, dsum, sizeof sum));
+    CHECK(tile_dev_copy_to_host(ctx, amax, damax, sizeof amax));
     int bad_e4 = 0, bad_e5 = 0, bad_un = 0, bad_bf = 0, bad_math = 0, bad_sum = 0;
     float want_max = -INFINITY, want_negabs = -INFINITY;
     for (int p = 0; p < pairs; p++) {
@@ -239,27 +288,27 @@ static void run_selftest(CudaDriver *drv, const CudaModule *mod)
            want_negabs, ok ? "PASS" : "FAIL");
     CUdeviceptr all[] = {dx, dfp8, dun, dbf, dmath, dsum, damax};
     for (int i = 0; i < 7; i++)
-        CHECK(cuda_mem_free(drv, all[i]));
+        CHECK(tile_dev_free(ctx, all[i]));
 }
 
 int main(int argc, char **argv)
 {
-    CudaDriver driver, *drv = &driver;
-    if (cuda_driver_open(drv) != CUDA_OK) {
-        printf("probe_run: %s\n", cuda_driver_message(drv));
-        cuda_driver_close(drv);
+    Probe probe_state = {0}, *probe = &probe_state;
+    if (tile_context_create(&probe->ctx, NULL) != TILE_OK) {
+        printf("probe_run: %s\n", tile_error_message(probe->ctx));
+        tile_context_destroy(probe->ctx);
         return 3;
     }
     if (argc < 2) {
         fprintf(stderr, "usage: probe_run PTX_FILE\n");
         return 2;
     }
-    CHECK(cuda_device_open(drv, 0));
-    CudaDeviceInfo info;
-    CHECK(cuda_device_info(drv, &info));
+    tile_device_info info;
+    CHECK(tile_dev_info(probe->ctx, &info));   /* device 0's primary context, made current */
+    open_probe(probe);
     printf("device %s, %d SMs, sm_%d%d, %d MHz, %d KB smem/block opt-in, driver %d\n", info.name,
            info.sm_count, info.cc_major, info.cc_minor, info.clock_khz / 1000,
-           info.max_shared_per_block / 1024, drv->driver_version);
+           info.max_shared_per_block / 1024, info.driver_version);
     if (argc > 2)
         stages = atoi(argv[2]);
     char *ptx = read_file(argv[1]);
@@ -267,19 +316,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "probe_run: cannot read %s\n", argv[1]);
         return 2;
     }
-    CudaModule mod;
-    CHECK(cuda_module_load_ptx(drv, ptx, &mod));
-    run_selftest(drv, &mod);
+    CUmodule mod = load_ptx(probe, ptx);
+    run_selftest(probe, mod);
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
         const Variant *v = &variants[i];
         bool fp8 = dtype_is_fp8(v->ab);
         bool narrow_copy = strstr(v->kernel, "ca8") != NULL;
-        run_gemm(drv, &mod, v, 4096, 4096, 4096);
+        run_gemm(probe, mod, v, 4096, 4096, 4096);
         /* 16-byte copies need K·es % 16 == 0: fp8 cg variants take K = 1008 */
-        run_gemm(drv, &mod, v, 1000, 1000, fp8 && !narrow_copy ? 1008 : 1000);
+        run_gemm(probe, mod, v, 1000, 1000, fp8 && !narrow_copy ? 1008 : 1000);
     }
-    CHECK(cuda_module_unload(drv, &mod));
+    CU(probe->ModuleUnload(mod));
     free(ptx);
-    cuda_driver_close(drv);
+    tile_context_destroy(probe->ctx);
     return 0;
 }

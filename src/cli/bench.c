@@ -485,14 +485,14 @@ static int bench_request(BenchRequest *req)
 
     printf("bench %s on %s (%d SMs, %s)\n", req->path, gpu.info.name, gpu.info.sm_count, gpu.target->name);
     for (int k = 0; k < req->nkernels; k++) {
-        GpuLaunch *l = &bk[k].launch;
-        int regs = 0, local = 0, static_smem = 0;
-        cuda_function_resources(&gpu.drv, l->function, &regs, &local, &static_smem);
+        const GpuLaunch *l = &bk[k].launch;
+        int regs = 0, local = 0;
+        tile_dev_function_resources(gpu.ctx, l->prepared->function, &regs, &local);
         printf("  %s: ", bk[k].tir->name);
         config_print(stdout, &bk[k].config);
-        printf("; %s variant; %lld blocks of %d threads; %d bytes of dynamic shared memory; "
+        printf("; %s variant; %u blocks of %u threads; %u bytes of dynamic shared memory; "
                "%d registers, %d bytes of local memory\n", align_class_name(l->align),
-               (long long)l->programs, l->compiled.num_threads, l->compiled.smem_bytes, regs, local);
+               l->prepared->blocks, l->prepared->threads, l->prepared->smem_bytes, regs, local);
     }
     printf("  shapes:");
     for (int s = 0; s < bk[0].tir->nsyms; s++)
@@ -535,14 +535,14 @@ static int bench_request(BenchRequest *req)
         fprintf(f, "{\n  \"device\": \"%s\",\n  \"sm_count\": %d,\n  \"target\": \"%s\",\n  \"kernels\": [",
                 gpu.info.name, gpu.info.sm_count, gpu.target->name);
         for (int k = 0; k < req->nkernels; k++) {
-            GpuLaunch *l = &bk[k].launch;
-            int regs = 0, local = 0, static_smem = 0;
-            cuda_function_resources(&gpu.drv, l->function, &regs, &local, &static_smem);
+            const GpuLaunch *l = &bk[k].launch;
+            int regs = 0, local = 0;
+            tile_dev_function_resources(gpu.ctx, l->prepared->function, &regs, &local);
             fprintf(f, "%s{\"name\": \"%s\", \"config\": \"", k ? ", " : "", bk[k].tir->name);
             config_print(f, &bk[k].config);
-            fprintf(f, "\", \"variant\": \"%s\", \"blocks\": %lld, \"threads\": %d, \"smem\": %d, "
+            fprintf(f, "\", \"variant\": \"%s\", \"blocks\": %u, \"threads\": %u, \"smem\": %u, "
                     "\"registers\": %d, \"local_bytes\": %d}", align_class_name(l->align),
-                    (long long)l->programs, l->compiled.num_threads, l->compiled.smem_bytes, regs, local);
+                    l->prepared->blocks, l->prepared->threads, l->prepared->smem_bytes, regs, local);
         }
         fprintf(f, "],\n  \"shapes\": {");
         for (int s = 0; s < bk[0].tir->nsyms; s++)

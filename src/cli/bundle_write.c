@@ -579,6 +579,36 @@ static void put_variant(Writer *w, uint32_t kernel, const VariantRecord *r)
     w->nvariants++;
 }
 
+/* A kernel record and its signature; its variant and dispatch runs are patched in when
+   they are written. Returns the signature hash. */
+static uint64_t put_kernel(Writer *w, const TirKernel *tk)
+{
+    uint32_t fp, fs;
+    uint64_t signature;
+    put_signature(w, tk, &fp, &fs, &signature);
+    Buf *b = &w->sec[TBN_SEC_KERNELS];
+    put32(b, put_string(w, tk->name));
+    put32(b, fp);
+    put32(b, (uint32_t)tk->nparams);
+    put32(b, fs);
+    put32(b, (uint32_t)tk->nsyms);
+    put_zero(b, 5 * 4); /* variant and dispatch runs, 4 zero bytes */
+    put64(b, signature);
+    put_zero(b, 16);
+    w->nkernels++;
+    return signature;
+}
+
+static void patch_kernel_runs(Writer *w, uint32_t kernel_index, uint32_t first_variant,
+                              uint32_t nvariants, uint32_t first_dispatch, uint32_t ndispatch)
+{
+    uint8_t *rec = w->sec[TBN_SEC_KERNELS].data + (size_t)kernel_index * TBN_KERNEL_SIZE;
+    uint32_t runs[4] = {first_variant, nvariants, first_dispatch, ndispatch};
+    for (int j = 0; j < 4; j++)
+        for (int byte = 0; byte < 4; byte++)
+            rec[20 + 4 * j + byte] = (uint8_t)(runs[j] >> (8 * byte));
+}
+
 /* A dispatch entry: `gpu` ("*" or a device name) and a shape key of nshape (symbol, value)
    pairs (none: the kernel's default). */
 static void put_dispatch(Writer *w, uint32_t kernel, uint32_t variant, const char *gpu,
@@ -602,10 +632,11 @@ static void put_default_dispatch(Writer *w, uint32_t kernel, uint32_t variant)
     put_dispatch(w, kernel, variant, "*", NULL, 0);
 }
 
-/* The bundle's bytes: header, section table, sections (16-byte aligned). */
-static void put_bundle(FILE *f, Writer *w)
+/* The bundle's bytes: header, section table, sections (16-byte aligned; malloc'ed, in
+   *out). */
+static void serialize(Writer *w, Buf *out)
 {
-    Buf out = {0};
+    memset(out, 0, sizeof *out);
     uint32_t nsec = TBN_SECTION_KINDS;
     uint64_t at = TBN_HEADER_SIZE + (uint64_t)nsec * TBN_SECTION_ENTRY_SIZE;
     uint64_t offsets[TBN_SECTION_KINDS + 1];
@@ -614,31 +645,38 @@ static void put_bundle(FILE *f, Writer *w)
         offsets[k] = at;
         at += w->sec[k].len;
     }
-    put_zero(&out, TBN_HEADER_SIZE);
+    put_zero(out, TBN_HEADER_SIZE);
     for (uint32_t k = 1; k <= nsec; k++) {
-        put32(&out, k);
-        put32(&out, 0);
-        put64(&out, offsets[k]);
-        put64(&out, w->sec[k].len);
+        put32(out, k);
+        put32(out, 0);
+        put64(out, offsets[k]);
+        put64(out, w->sec[k].len);
     }
     for (uint32_t k = 1; k <= nsec; k++) {
-        put_zero(&out, (size_t)(offsets[k] - out.len));
-        buf_put(&out, w->sec[k].data, w->sec[k].len);
+        put_zero(out, (size_t)(offsets[k] - out->len));
+        buf_put(out, w->sec[k].data, w->sec[k].len);
     }
     Buf h = {0};
     buf_put(&h, TBN_MAGIC, 8);
     put32(&h, TBN_VERSION);
     put32(&h, TBN_HEADER_SIZE);
-    put64(&h, out.len);
+    put64(&h, out->len);
     put32(&h, nsec);
     put32(&h, 0);
     put64(&h, TBN_HEADER_SIZE);
-    put32(&h, tbn_crc32(0, out.data + TBN_HEADER_SIZE, out.len - TBN_HEADER_SIZE));
+    put32(&h, tbn_crc32(0, out->data + TBN_HEADER_SIZE, out->len - TBN_HEADER_SIZE));
     put_zero(&h, 16);
     put32(&h, tbn_crc32(0, h.data, 60));
-    memcpy(out.data, h.data, TBN_HEADER_SIZE);
+    memcpy(out->data, h.data, TBN_HEADER_SIZE);
     free(h.data);
-    fwrite(out.data, 1, out.len, f);   /* errors: outfile_commit reports them */
+}
+
+/* The bundle's bytes into f (errors: outfile_commit reports them). */
+static void put_bundle(FILE *f, Writer *w)
+{
+    Buf out;
+    serialize(w, &out);
+    fwrite(out.data, 1, out.len, f);
     free(out.data);
 }
 
@@ -1040,21 +1078,7 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
         }
         if (!out->signature_tk) {
             out->signature_tk = tk;
-            uint32_t fp, fs;
-            put_signature(w, tk, &fp, &fs, &out->signature);
-            Buf *b = &w->sec[TBN_SEC_KERNELS];
-            put32(b, put_string(w, k->name));
-            put32(b, fp);
-            put32(b, (uint32_t)tk->nparams);
-            put32(b, fs);
-            put32(b, (uint32_t)tk->nsyms);
-            put32(b, 0); /* variant and dispatch runs: patched when the kernel is done */
-            put32(b, 0);
-            put32(b, 0);
-            put32(b, 0);
-            put32(b, 0);
-            put64(b, out->signature);
-            put_zero(b, 16);
+            out->signature = put_kernel(w, tk);
         }
         /* every combination of full-axis sizes */
         int fidx[TBN_MAX_SYMS] = {0};
@@ -1122,13 +1146,8 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
         fprintf(stderr, "tilec: note: kernel %s: %d tuned dispatch entr%s, %d tuned variant%s "
                 "beside the defaults\n", k->name, tuned.entries, tuned.entries == 1 ? "y" : "ies",
                 tuned.variants, tuned.variants == 1 ? "" : "s");
-    /* patch the kernel record's runs */
-    uint8_t *rec = w->sec[TBN_SEC_KERNELS].data + (size_t)kernel_index * TBN_KERNEL_SIZE;
-    uint32_t runs[4] = {out->first_variant, out->nvariants, out->first_dispatch,
-                        w->ndispatch - out->first_dispatch};
-    for (int j = 0; j < 4; j++)
-        for (int byte = 0; byte < 4; byte++)
-            rec[20 + 4 * j + byte] = (uint8_t)(runs[j] >> (8 * byte));
+    patch_kernel_runs(w, kernel_index, out->first_variant, out->nvariants, out->first_dispatch,
+                      w->ndispatch - out->first_dispatch);
     return EXIT_OK;
 }
 
@@ -1146,7 +1165,6 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
         if (o->kernel && strcmp(o->kernel, p->kernels[i]->name) != 0)
             continue;
         status = build_kernel(a, d, o, p->kernels[i], &w, w.nkernels, &outs[w.nkernels], ptxas);
-        w.nkernels++;
     }
     /* both files written before either replaces its old one */
     char err[8400];
@@ -1185,4 +1203,51 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
     for (int k = 0; k <= TBN_SECTION_KINDS; k++)
         free(w.sec[k].data);
     return status;
+}
+
+int bundle_write_variant(const BundleVariant *bv, void **data, size_t *size, char *err,
+                         size_t errlen)
+{
+    const TirKernel *tk = bv->kernel;
+    *data = NULL;
+    *size = 0;
+    if (tk->nparams > TBN_MAX_PARAMS || tk->nsyms > TBN_MAX_SYMS) {
+        snprintf(err, errlen, "kernel %s has more than %d parameters or %d shape symbols, "
+                 "more than a bundle holds", tk->name, TBN_MAX_PARAMS, TBN_MAX_SYMS);
+        return -1;
+    }
+    GridProgram *grid = malloc(sizeof *grid);
+    if (!grid) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!build_grid_program(tk, grid)) {
+        snprintf(err, errlen, "the grid of %s: %s", tk->name, grid->err);
+        free(grid);
+        return -1;
+    }
+    Writer w;
+    memset(&w, 0, sizeof w);
+    put_string(&w, "");
+    put_kernel(&w, tk);
+    VariantRecord r = {.tk = tk, .config = bv->variant->config, .grid = grid,
+                       .align = bv->variant->align, .target = bv->target,
+                       .compiled = *bv->compiled, .cubin = bv->cubin,
+                       .cubin_size = bv->cubin_size};
+    for (int i = 0; i < tk->nparams; i++)
+        if (tk->params[i].kind == PARAM_CONST)
+            r.consts[r.nconsts++] = tk->params[i].const_value;
+    for (int s = 0; s < tk->nsyms; s++)
+        r.full[s] = tk->syms[s].is_full ? bv->variant->full_sizes[s] : 0;
+    put_default_dispatch(&w, 0, 0);
+    put_variant(&w, 0, &r);
+    patch_kernel_runs(&w, 0, 0, 1, 0, 1);
+    Buf out;
+    serialize(&w, &out);
+    for (int k = 0; k <= TBN_SECTION_KINDS; k++)
+        free(w.sec[k].data);
+    free(grid);
+    *data = out.data;
+    *size = out.len;
+    return 0;
 }

@@ -10,9 +10,9 @@
 
 #include "autotune.h"
 #include "codegen.h"
-#include "cuda_driver.h"
 #include "front.h"
 #include "interp.h"
+#include "tile_internal.h"
 
 enum {
     EXIT_OK = 0,
@@ -174,10 +174,29 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
 /* The launcher header beside a bundle: NAME.tbn's is NAME.h, any other path's PATH.h. */
 char *bundle_header_path(Arena *a, const char *bundle_path);
 
-/* ---- gpu_run.c: running TIR kernels on the GPU for `tilec run` and `tilec bench`: the
-   compiled and loaded variant of a launch, its tensors on the device inside guard bands,
-   launching, checking the guards, timing with events, and counting a kernel's FLOPs and
-   bytes. It builds on runtime/cuda_driver.h and codegen's kernel ABI. */
+/* One compiled variant of a lowered kernel as a bundle in memory (one kernel, one variant,
+   one default dispatch entry): how `tilec run`, `tilec bench` and the tuner's candidates
+   reach libtile (tile_bundle_load_memory), so they launch as an application does. */
+typedef struct BundleVariant {
+    const TirKernel *kernel;        /* lowered for its consts (TirParam.const_value) */
+    const Variant *variant;         /* the config, full-axis sizes and align class */
+    const Target *target;
+    const CompiledKernel *compiled; /* PTX, entry, threads, dynamic shared memory */
+    const void *cubin;              /* NULL: none (the driver compiles the PTX) */
+    size_t cubin_size;
+} BundleVariant;
+
+/* The bundle's bytes, malloc'ed, in *data and *size. Returns 0, or -1 with the reason in
+   err (a grid libtile cannot compute, too many parameters for a bundle). */
+int bundle_write_variant(const BundleVariant *bv, void **data, size_t *size, char *err,
+                         size_t errlen);
+
+/* ---- gpu_run.c: running TIR kernels on the GPU for `tilec run`, `tilec bench` and the
+   tuner's benchmark child, through libtile (runtime/tile_internal.h): the compiled variant
+   becomes a one-variant bundle in memory that libtile loads, checks, dispatches and
+   launches as it does an application's; around that, the launch's tensors on the device
+   inside guard bands, checking the guards, timing with events, and counting a kernel's
+   FLOPs and bytes. Every driver call goes through libtile's context. */
 
 /* Bytes of canary before and after every tensor on the device: a multiple of 256 so a
    tensor's base keeps cuMemAlloc's alignment. */
@@ -187,19 +206,18 @@ char *bundle_header_path(Arena *a, const char *bundle_path);
 typedef enum GpuStatus {
     GPU_OK = 0,
     GPU_NO_GPU,        /* no driver or no device: `tilec: error: no GPU: ...` */
-    GPU_FAILED,        /* a driver call, a module load or a launch failed */
-    GPU_COMPILE,       /* codegen refused the variant */
+    GPU_FAILED,        /* a driver call, a module load, libtile's checks or a launch failed */
+    GPU_COMPILE,       /* codegen refused the variant, or the device cannot run it */
     GPU_STRAY_STORE,   /* a guard band lost its canary */
 } GpuStatus;
 
-/* The device of one command: the driver, the device's facts and one stream. */
+/* The device of one command: libtile's context, the device's facts and one stream. */
 typedef struct GpuSession {
-    CudaDriver drv;
-    CudaDeviceInfo info;
+    tile_context *ctx;
+    tile_device_info info;
     const Target *target;      /* sm_90a on Hopper, sm_80 on Ampere */
     CUstream stream;
     CUdeviceptr flush;         /* GPU_FLUSH_BYTES written between cold-L2 repetitions */
-    bool open;
 } GpuSession;
 
 #define GPU_FLUSH_BYTES (256u << 20)
@@ -209,45 +227,57 @@ typedef struct GpuTensor {
     CUdeviceptr alloc;
     CUdeviceptr base;          /* alloc + GPU_GUARD_BYTES: the tensor's storage */
     size_t storage_bytes;      /* the host tensor's nbytes (strides address inside it) */
-    CUdeviceptr identity;      /* a reduction target of 8-byte elements: its identity
-                                  image, copied in before each launch (0 otherwise) */
     bool shared;               /* another launch owns the allocation (bench chains) */
 } GpuTensor;
 
-/* One kernel's launch on the device: its compiled variant, the loaded function, its
-   arguments (device tensors and the ABI's parameter values) and its grid. */
+/* One kernel's launch on the device: its tensors, and once loaded the bundle holding its
+   variant and the launch libtile prepared (variant, grid, block, arguments). */
 typedef struct GpuLaunch {
     const TirKernel *tir;
-    Config config;
-    AlignClass align;
-    CompiledKernel compiled;
-    CudaModule module;
-    CUfunction function;
-    int64_t programs;          /* blocks in the 1-D grid */
     GpuTensor *tensors;        /* by TirKernel.params index (PARAM_TENSOR only) */
-    int64_t *slots;            /* parameter values, one 8-byte slot each */
-    void **slot_ptrs;          /* cuLaunchKernel's args: &slots[i] */
-    int nslots;
+    tile_bundle *bundle;
+    tile_prepared_launch *prepared;
+    AlignClass align;          /* the class of the variant libtile chose */
 } GpuLaunch;
 
-/* Opens the driver and device 0 and makes a stream. The target is `want` when the device
-   runs its code (else an error), or with `want` NULL the first of sm_90a, sm_89, sm_80 it
-   runs. GPU_NO_GPU with "libcuda.so.1 not found ..." where there is none. */
+/* Opens libtile's context (the CUDA driver) on device 0 and makes a stream. The target is
+   `want` when the device runs its code (else an error), or with `want` NULL the first of
+   sm_90a, sm_89, sm_80 it runs. GPU_NO_GPU with "libcuda.so.1 not found ..." where there is
+   none. */
 GpuStatus gpu_open(GpuSession *s, const Target *want, char *err, size_t errlen);
 void gpu_close(GpuSession *s);
 
 /* The alignment class of a launch from its tensors' strides (bases on the device are
    256-byte aligned): VEC16 when every tensor has innermost stride 1 and its other strides
    are multiples of 16 bytes, UNIT when every innermost stride is 1, else ANY. A dim of
-   size 1 never constrains (its stride is never multiplied by a nonzero index). */
+   size 1 never constrains (its stride is never multiplied by a nonzero index). libtile
+   computes the same class for the launch and picks a variant that serves it. */
 AlignClass gpu_align_class(const TirKernel *k, const LaunchArgs *args);
 
-/* Uploads the launch's tensors (keeping their strides) into guard-banded allocations
-   filled with the canary, compiles the variant (or takes `ptx_override`, hand-written PTX
-   whose entry is the kernel's name), loads it, sets the dynamic shared-memory limit and
-   computes the grid. `share` (may be NULL) gives, per parameter, a device tensor of an
-   earlier launch to use instead of uploading. On failure err says what and the launch
-   is freed. */
+/* Starts a launch of k: uploads its tensors (keeping their strides) into guard-banded
+   allocations filled with the canary; `share` (may be NULL) gives, per parameter, a device
+   tensor of another launch to use instead. On failure err says what and out is freed. */
+GpuStatus gpu_upload(GpuSession *s, const TirKernel *k, const LaunchArgs *args,
+                     const GpuTensor *const *share, GpuLaunch *out, char *err, size_t errlen);
+/* Whether the launch's grid extents, evaluated as TIR defines them (tir_eval_scalar over
+   the launch's symbols and scalars), divide by zero: false with `FILE:LINE:COL: the extent
+   of grid variable V divides by zero` in err, as the interpreter says it (libtile's grid
+   program would count 0 blocks). libtile computes the grid itself; this only refuses. */
+bool gpu_grid_check(const TirKernel *k, const LaunchArgs *args, char *err, size_t errlen);
+/* The variant the launch needs (its config, full-axis sizes and alignment class) compiled,
+   or `ptx_override` (hand-written PTX whose entry is the kernel's name, num_warps * 32
+   threads), as a bundle in memory (bundle_write_variant): *bundle is malloc'ed. A grid
+   that divides by zero (gpu_grid_check) is GPU_COMPILE. */
+GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
+                      const LaunchArgs *args, const char *ptx_override, void **bundle,
+                      size_t *size, char *err, size_t errlen);
+/* Loads a one-variant bundle of l's kernel into libtile and prepares the launch of l's
+   tensors with args' strides, symbols and scalars (tile_launch_prepare: the checks,
+   dispatch, module load, grid and argument packing). GPU_COMPILE when the variant needs
+   more shared memory than the device has. */
+GpuStatus gpu_load(GpuSession *s, const void *bundle, size_t size, const LaunchArgs *args,
+                   GpuLaunch *l, char *err, size_t errlen);
+/* gpu_upload, gpu_compile and gpu_load in a row; on failure out is freed. */
 GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
                       const LaunchArgs *args, const char *ptx_override,
                       const GpuTensor *const *share, GpuLaunch *out, char *err, size_t errlen);

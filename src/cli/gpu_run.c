@@ -1,7 +1,10 @@
-/* gpu_run.c — a TIR kernel on the GPU: opens the device, uploads a launch's tensors into
-   guard bands of canary bytes (strides kept), compiles and loads the variant the launch
-   needs, launches it through codegen's kernel ABI, checks the guards, downloads the
-   outputs, times repetitions with events, and counts FLOPs and bytes for `tilec bench`. */
+/* gpu_run.c — a TIR kernel on the GPU for `tilec run`, `tilec bench` and the tuner's
+   benchmark child, through libtile: uploads a launch's tensors into guard bands of canary
+   bytes (strides kept), compiles the variant the launch needs into a one-variant bundle in
+   memory that libtile loads, checks, dispatches and launches exactly as it does an
+   application's (tile_internal.h), checks the guards, downloads the outputs, times
+   repetitions with events, and counts FLOPs and bytes for `tilec bench`. Every driver call
+   goes through libtile's context. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,13 +24,16 @@ static GpuStatus report(GpuStatus status, char *err, size_t errlen, const char *
     return status;
 }
 
-/* A failed driver call: its message, prefixed with what we were doing. */
-static GpuStatus driver_failure(GpuSession *s, CudaStatus st, const char *doing, char *err,
-                                size_t errlen)
+/* A failed libtile call: its message, prefixed with what we were doing (when `doing`). */
+static GpuStatus tile_failure(GpuSession *s, tile_status st, const char *doing, char *err,
+                              size_t errlen)
 {
-    if (st == CUDA_ERR_NO_DRIVER || st == CUDA_ERR_NO_DEVICE)
-        return report(GPU_NO_GPU, err, errlen, "no GPU: %s", cuda_driver_message(&s->drv));
-    return report(GPU_FAILED, err, errlen, "%s: %s", doing, cuda_driver_message(&s->drv));
+    const char *msg = tile_error_message(s->ctx);
+    if (st == TILE_ERR_NO_DEVICE)
+        return report(GPU_NO_GPU, err, errlen, "no GPU: %s", msg);
+    if (!doing)
+        return report(GPU_FAILED, err, errlen, "%s", msg);
+    return report(GPU_FAILED, err, errlen, "%s: %s", doing, msg);
 }
 
 /* ---- the device */
@@ -35,17 +41,16 @@ static GpuStatus driver_failure(GpuSession *s, CudaStatus st, const char *doing,
 GpuStatus gpu_open(GpuSession *s, const Target *want, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
-    CudaStatus st = cuda_driver_open(&s->drv);
-    if (st == CUDA_OK)
-        st = cuda_device_open(&s->drv, 0);
-    if (st == CUDA_OK)
-        st = cuda_device_info(&s->drv, &s->info);
-    if (st != CUDA_OK) {
-        GpuStatus g = driver_failure(s, st, "opening the GPU", err, errlen);
-        cuda_driver_close(&s->drv);
+    tile_status st = tile_context_create(&s->ctx, NULL);
+    if (!s->ctx)
+        return report(GPU_FAILED, err, errlen, "out of memory");
+    if (st == TILE_OK)
+        st = tile_dev_info(s->ctx, &s->info);
+    if (st != TILE_OK) {
+        GpuStatus g = tile_failure(s, st, "opening the GPU", err, errlen);
+        gpu_close(s);
         return g;
     }
-    s->open = true;
     if (want && !target_runs_on(want, s->info.cc_major, s->info.cc_minor)) {
         report(GPU_FAILED, err, errlen, "%s is compute capability %d.%d: it cannot run %s code",
                s->info.name, s->info.cc_major, s->info.cc_minor, want->name);
@@ -64,8 +69,8 @@ GpuStatus gpu_open(GpuSession *s, const Target *want, char *err, size_t errlen)
         gpu_close(s);
         return GPU_NO_GPU;
     }
-    if ((st = cuda_stream_create(&s->drv, &s->stream)) != CUDA_OK) {
-        GpuStatus g = driver_failure(s, st, "creating a stream", err, errlen);
+    if ((st = tile_dev_stream_create(s->ctx, &s->stream)) != TILE_OK) {
+        GpuStatus g = tile_failure(s, st, "creating a stream", err, errlen);
         gpu_close(s);
         return g;
     }
@@ -74,16 +79,12 @@ GpuStatus gpu_open(GpuSession *s, const Target *want, char *err, size_t errlen)
 
 void gpu_close(GpuSession *s)
 {
-    if (s->open) {
-        if (s->flush)
-            cuda_mem_free(&s->drv, s->flush);
-        if (s->stream)
-            cuda_stream_destroy(&s->drv, s->stream);
+    if (s->ctx) {
+        tile_dev_free(s->ctx, s->flush);
+        tile_dev_stream_destroy(s->ctx, s->stream);
+        tile_context_destroy(s->ctx);
     }
-    cuda_driver_close(&s->drv);
-    s->open = false;
-    s->flush = 0;
-    s->stream = NULL;
+    memset(s, 0, sizeof *s);
 }
 
 /* ---- alignment */
@@ -114,133 +115,34 @@ static GpuStatus upload_tensor(GpuSession *s, const TirParam *p, const HostTenso
     memset(out, 0, sizeof *out);
     out->storage_bytes = t->nbytes;
     size_t total = t->nbytes + 2 * (size_t)GPU_GUARD_BYTES;
-    CudaStatus st = cuda_mem_alloc(&s->drv, total, &out->alloc);
-    if (st != CUDA_OK) {
+    tile_status st = tile_dev_alloc(s->ctx, total, &out->alloc);
+    if (st != TILE_OK) {
         char doing[160];
         snprintf(doing, sizeof doing, "allocating %zu bytes for %s", total, p->name);
-        return driver_failure(s, st, doing, err, errlen);
+        return tile_failure(s, st, doing, err, errlen);
     }
     out->base = out->alloc + GPU_GUARD_BYTES;
-    if ((st = cuda_memset8_async(&s->drv, out->alloc, GPU_CANARY, total, s->stream)) == CUDA_OK)
-        st = cuda_stream_synchronize(&s->drv, s->stream);
-    if (st == CUDA_OK && t->nbytes)
-        st = cuda_copy_to_device(&s->drv, out->base, t->data, t->nbytes);
-    if (st != CUDA_OK) {
+    if ((st = tile_dev_memset_async(s->ctx, out->alloc, 1, GPU_CANARY, total, s->stream)) ==
+        TILE_OK)
+        st = tile_dev_stream_synchronize(s->ctx, s->stream);
+    if (st == TILE_OK && t->nbytes)
+        st = tile_dev_copy_to_device(s->ctx, out->base, t->data, t->nbytes);
+    if (st != TILE_OK) {
         char doing[160];
         snprintf(doing, sizeof doing, "uploading %s", p->name);
-        return driver_failure(s, st, doing, err, errlen);
-    }
-    if (p->reduce != REDUCE_NONE && dtype_size(p->dtype) == 8) {
-        /* launch_bind filled the host tensor with the identity: keep a copy to reset from */
-        if ((st = cuda_mem_alloc(&s->drv, t->nbytes ? t->nbytes : 8, &out->identity)) == CUDA_OK && t->nbytes)
-            st = cuda_copy_to_device(&s->drv, out->identity, t->data, t->nbytes);
-        if (st != CUDA_OK)
-            return driver_failure(s, st, "uploading a reduction identity", err, errlen);
+        return tile_failure(s, st, doing, err, errlen);
     }
     return GPU_OK;
 }
 
-static void free_tensor(GpuSession *s, GpuTensor *t)
-{
-    if (!t->shared && t->alloc)
-        cuda_mem_free(&s->drv, t->alloc);
-    if (!t->shared && t->identity)
-        cuda_mem_free(&s->drv, t->identity);
-    memset(t, 0, sizeof *t);
-}
-
-void gpu_launch_free(GpuSession *s, GpuLaunch *l)
-{
-    for (int i = 0; l->tensors && l->tir && i < l->tir->nparams; i++)
-        free_tensor(s, &l->tensors[i]);
-    if (l->module.module)
-        cuda_module_unload(&s->drv, &l->module);
-    free(l->tensors);
-    free(l->slots);
-    free(l->slot_ptrs);
-    memset(l, 0, sizeof *l);
-}
-
-/* ---- the kernel ABI (codegen.h): tensors as base + one i64 stride per dim, scalars by
-   dtype, consts compiled in, then every shape symbol as i64. */
-
-static GpuStatus fill_slots(GpuLaunch *l, const LaunchArgs *args, char *err, size_t errlen)
-{
-    const TirKernel *k = l->tir;
-    int n = k->nsyms;
-    for (int i = 0; i < k->nparams; i++)
-        n += k->params[i].kind == PARAM_TENSOR ? 1 + k->params[i].rank
-             : k->params[i].kind == PARAM_SCALAR ? 1 : 0;
-    l->slots = calloc((size_t)n + 1, sizeof *l->slots);
-    l->slot_ptrs = calloc((size_t)n + 1, sizeof *l->slot_ptrs);
-    if (!l->slots || !l->slot_ptrs)
-        return report(GPU_FAILED, err, errlen, "out of memory");
-    int at = 0;
-    for (int i = 0; i < k->nparams; i++) {
-        const TirParam *p = &k->params[i];
-        const LaunchArg *a = &args->args[i];
-        if (p->kind == PARAM_TENSOR) {
-            uint64_t base = l->tensors[i].base;
-            memcpy(&l->slots[at++], &base, sizeof base);
-            for (int d = 0; d < p->rank; d++)
-                l->slots[at++] = a->tensor.strides[d];
-            continue;
-        }
-        if (p->kind != PARAM_SCALAR)
-            continue;
-        /* little-endian: a narrower value sits in the slot's first bytes */
-        void *slot = &l->slots[at++];
-        switch (p->dtype) {
-        case DT_F32: {
-            float f = (float)a->fvalue;
-            memcpy(slot, &f, sizeof f);
-            break;
-        }
-        case DT_F16:
-        case DT_BF16: {
-            uint16_t bits = (uint16_t)dtype_encode_f64(p->dtype, a->fvalue);
-            memcpy(slot, &bits, sizeof bits);
-            break;
-        }
-        case DT_I32: {
-            int32_t v = (int32_t)a->ivalue;
-            memcpy(slot, &v, sizeof v);
-            break;
-        }
-        case DT_I64:
-            memcpy(slot, &a->ivalue, sizeof a->ivalue);
-            break;
-        case DT_BOOL: {
-            uint8_t v = a->ivalue != 0;
-            memcpy(slot, &v, sizeof v);
-            break;
-        }
-        default:
-            return report(GPU_COMPILE, err, errlen, "scalar parameter %s has dtype %s, which the "
-                          "kernel ABI does not pass", p->name, dtype_name(p->dtype));
-        }
-    }
-    for (int s = 0; s < k->nsyms; s++)
-        l->slots[at++] = args->sym_values[s];
-    l->nslots = at;
-    for (int i = 0; i < at; i++)
-        l->slot_ptrs[i] = &l->slots[i];
-    return GPU_OK;
-}
-
-GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
-                      const LaunchArgs *args, const char *ptx_override,
-                      const GpuTensor *const *share, GpuLaunch *out, char *err, size_t errlen)
+GpuStatus gpu_upload(GpuSession *s, const TirKernel *k, const LaunchArgs *args,
+                     const GpuTensor *const *share, GpuLaunch *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->tir = k;
-    out->config = *config;
-    GpuStatus g = GPU_OK;
     out->tensors = calloc((size_t)k->nparams + 1, sizeof *out->tensors);
-    if (!out->tensors) {
-        g = report(GPU_FAILED, err, errlen, "out of memory");
-        goto fail;
-    }
+    if (!out->tensors)
+        return report(GPU_FAILED, err, errlen, "out of memory");
     for (int i = 0; i < k->nparams; i++) {
         if (k->params[i].kind != PARAM_TENSOR)
             continue;
@@ -249,124 +151,180 @@ GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Con
             out->tensors[i].shared = true;
             continue;
         }
-        if ((g = upload_tensor(s, &k->params[i], &args->args[i].tensor, &out->tensors[i], err,
-                               errlen)) != GPU_OK)
-            goto fail;
-    }
-    out->align = gpu_align_class(k, args);
-    if (ptx_override) {
-        out->compiled.ptx = ptx_override;
-        out->compiled.entry = k->name;
-        out->compiled.num_threads = (int)config_get(config, "num_warps", 4) * 32;
-        out->compiled.smem_bytes = 0;
-    } else {
-        Variant v = {.config = &out->config, .align = out->align};
-        for (int sidx = 0; sidx < k->nsyms && sidx < VARIANT_MAX_SYMS; sidx++)
-            v.full_sizes[sidx] = args->sym_values[sidx];
-        if (k->nsyms > VARIANT_MAX_SYMS) {
-            g = report(GPU_COMPILE, err, errlen, "%s has %d shape symbols; codegen takes at most %d",
-                       k->name, k->nsyms, VARIANT_MAX_SYMS);
-            goto fail;
-        }
-        char cerr[1024];
-        if (codegen_compile(arena, k, &v, s->target, false, &out->compiled, cerr, sizeof cerr) != 0) {
-            g = report(GPU_COMPILE, err, errlen, "%s", cerr);
-            goto fail;
+        GpuStatus g = upload_tensor(s, &k->params[i], &args->args[i].tensor, &out->tensors[i],
+                                    err, errlen);
+        if (g != GPU_OK) {
+            gpu_launch_free(s, out);
+            return g;
         }
     }
-    CudaStatus st = cuda_module_load_ptx(&s->drv, out->compiled.ptx, &out->module);
-    if (st == CUDA_OK)
-        st = cuda_module_function(&s->drv, &out->module, out->compiled.entry, &out->function);
-    if (st != CUDA_OK) {
-        g = driver_failure(s, st, "loading the kernel's PTX", err, errlen);
-        goto fail;
-    }
-    if (out->compiled.smem_bytes > s->info.max_shared_per_block) {
-        g = report(GPU_COMPILE, err, errlen, "%s needs %d bytes of shared memory per block; %s "
-                   "allows %d", k->name, out->compiled.smem_bytes, s->info.name,
-                   s->info.max_shared_per_block);
-        goto fail;
-    }
-    if (out->compiled.smem_bytes > 48 * 1024 &&
-        (st = cuda_function_set_max_dynamic_shared(&s->drv, out->function,
-                                                   out->compiled.smem_bytes)) != CUDA_OK) {
-        g = driver_failure(s, st, "raising the dynamic shared-memory limit", err, errlen);
-        goto fail;
-    }
-    char gerr[1024];
-    out->programs = codegen_grid_programs(k, &out->config, launch_leaf_value, (void *)args,
-                                          gerr, sizeof gerr);
-    if (out->programs < 0) {
-        g = report(GPU_COMPILE, err, errlen, "the grid of %s: %s", k->name, gerr);
-        goto fail;
-    }
-    if (out->programs > 0x7fffffff) {
-        g = report(GPU_COMPILE, err, errlen, "%s needs %lld blocks, over the grid's limit of 2^31-1",
-                   k->name, (long long)out->programs);
-        goto fail;
-    }
-    if ((g = fill_slots(out, args, err, errlen)) != GPU_OK)
-        goto fail;
     return GPU_OK;
-fail:
-    gpu_launch_free(s, out);
+}
+
+void gpu_launch_free(GpuSession *s, GpuLaunch *l)
+{
+    for (int i = 0; l->tensors && l->tir && i < l->tir->nparams; i++)
+        if (!l->tensors[i].shared)
+            tile_dev_free(s->ctx, l->tensors[i].alloc);
+    tile_bundle_free(l->bundle);
+    free(l->tensors);
+    free(l->prepared);
+    memset(l, 0, sizeof *l);
+}
+
+/* ---- the variant, as a bundle libtile loads */
+
+bool gpu_grid_check(const TirKernel *k, const LaunchArgs *args, char *err, size_t errlen)
+{
+    const TirOp *grid = k->body->last;
+    for (int i = 0; grid && grid->opcode == TIR_GRID && i < grid->nvars; i++) {
+        TirScalar extent;
+        tir_eval_scalar(grid->operands[i], launch_leaf_value, (void *)args, &extent);
+        const TirOp *op = extent.div_by_zero;
+        if (op) {
+            snprintf(err, errlen, "%s:%d:%d: the extent of grid variable %s divides by zero",
+                     op->loc.file ? op->loc.file->path : k->source ? k->source : k->name,
+                     op->loc.line, op->loc.col, k->loopvars[grid->loopvars[i]]->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
+                      const LaunchArgs *args, const char *ptx_override, void **bundle,
+                      size_t *size, char *err, size_t errlen)
+{
+    *bundle = NULL;
+    if (k->nsyms > VARIANT_MAX_SYMS)
+        return report(GPU_COMPILE, err, errlen, "%s has %d shape symbols; codegen takes at most "
+                      "%d", k->name, k->nsyms, VARIANT_MAX_SYMS);
+    char gerr[1024];
+    if (!gpu_grid_check(k, args, gerr, sizeof gerr))
+        return report(GPU_COMPILE, err, errlen, "the grid of %s: %s", k->name, gerr);
+    Variant v = {.config = config, .align = gpu_align_class(k, args)};
+    for (int sidx = 0; sidx < k->nsyms; sidx++)
+        v.full_sizes[sidx] = args->sym_values[sidx];
+    CompiledKernel compiled;
+    if (ptx_override) {
+        /* hand-written PTX: its entry is the kernel's name, no dynamic shared memory */
+        compiled = (CompiledKernel){.ptx = ptx_override, .entry = k->name,
+                                    .num_threads = (int)config_get(config, "num_warps", 4) * 32};
+    } else {
+        char cerr[1024];
+        if (codegen_compile(arena, k, &v, s->target, false, &compiled, cerr, sizeof cerr) != 0)
+            return report(GPU_COMPILE, err, errlen, "%s", cerr);
+    }
+    BundleVariant bv = {.kernel = k, .variant = &v, .target = s->target, .compiled = &compiled};
+    char berr[512];
+    if (bundle_write_variant(&bv, bundle, size, berr, sizeof berr) != 0)
+        return report(GPU_COMPILE, err, errlen, "%s", berr);
+    return GPU_OK;
+}
+
+/* The launch's values for libtile (tile_launch_values' arrays, in signature order). */
+typedef struct LaunchValues {
+    void *pointers[TBN_MAX_PARAMS];
+    int64_t strides[TBN_MAX_PARAMS * TBN_MAX_RANK];
+    tile_scalar scalars[TBN_MAX_PARAMS];
+    int64_t consts[TBN_MAX_PARAMS];
+} LaunchValues;
+
+static void fill_values(const GpuLaunch *l, const LaunchArgs *args, LaunchValues *v)
+{
+    const TirKernel *k = l->tir;
+    int tensors = 0, strides = 0, scalars = 0, consts = 0;
+    for (int i = 0; i < k->nparams; i++) {
+        const TirParam *p = &k->params[i];
+        const LaunchArg *a = &args->args[i];
+        if (p->kind == PARAM_CONST) {
+            v->consts[consts++] = a->ivalue;
+        } else if (p->kind == PARAM_TENSOR) {
+            v->pointers[tensors++] = (void *)(uintptr_t)l->tensors[i].base;
+            for (int d = 0; d < p->rank; d++)
+                v->strides[strides++] = a->tensor.strides[d];
+        } else {
+            tile_scalar *sv = &v->scalars[scalars++];
+            memset(sv, 0, sizeof *sv);
+            switch (p->dtype) {
+            case DT_F32: sv->f32 = (float)a->fvalue; break;
+            case DT_F16: case DT_BF16:
+                sv->bits16 = (uint16_t)dtype_encode_f64(p->dtype, a->fvalue);
+                break;
+            case DT_F8E4M3: case DT_F8E5M2:
+                sv->bits8 = (uint8_t)dtype_encode_f64(p->dtype, a->fvalue);
+                break;
+            case DT_I32: sv->i32 = (int32_t)a->ivalue; break;
+            case DT_I64: sv->i64 = a->ivalue; break;
+            default: sv->b = a->ivalue != 0; break;
+            }
+        }
+    }
+}
+
+GpuStatus gpu_load(GpuSession *s, const void *bundle, size_t size, const LaunchArgs *args,
+                   GpuLaunch *l, char *err, size_t errlen)
+{
+    tile_status st = tile_bundle_load_memory(s->ctx, bundle, size, &l->bundle);
+    if (st != TILE_OK)
+        return tile_failure(s, st, "loading the compiled variant", err, errlen);
+    const TbnBundle *view = tile_bundle_view(l->bundle);
+    if (view->nkernels != 1 || view->nvariants != 1 ||
+        strcmp(view->kernels[0].name, l->tir->name) != 0)
+        return report(GPU_FAILED, err, errlen, "the bundle is not one variant of %s",
+                      l->tir->name);
+    if ((int)view->variants[0].smem_bytes > s->info.max_shared_per_block)
+        return report(GPU_COMPILE, err, errlen, "%s needs %u bytes of shared memory per block; "
+                      "%s allows %d", l->tir->name, view->variants[0].smem_bytes, s->info.name,
+                      s->info.max_shared_per_block);
+    LaunchValues *v = calloc(1, sizeof *v);
+    if (!v || !(l->prepared = malloc(sizeof *l->prepared))) {
+        free(v);
+        return report(GPU_FAILED, err, errlen, "out of memory");
+    }
+    fill_values(l, args, v);
+    tile_launch_values values = {v->pointers, v->strides, args->sym_values, v->scalars,
+                                 v->consts};
+    st = tile_launch_prepare(s->ctx, l->bundle, 0, &values, s->stream, l->prepared);
+    free(v);
+    if (st != TILE_OK) {
+        free(l->prepared);
+        l->prepared = NULL;
+        return tile_failure(s, st, NULL, err, errlen);
+    }
+    l->align = (AlignClass)view->variants[l->prepared->variant].align;
+    return GPU_OK;
+}
+
+GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
+                      const LaunchArgs *args, const char *ptx_override,
+                      const GpuTensor *const *share, GpuLaunch *out, char *err, size_t errlen)
+{
+    void *bundle = NULL;
+    size_t size = 0;
+    GpuStatus g = gpu_upload(s, k, args, share, out, err, errlen);
+    if (g == GPU_OK)
+        g = gpu_compile(s, arena, k, config, args, ptx_override, &bundle, &size, err, errlen);
+    if (g == GPU_OK)
+        g = gpu_load(s, bundle, size, args, out, err, errlen);
+    free(bundle);
+    if (g != GPU_OK)
+        gpu_launch_free(s, out);
     return g;
 }
 
 /* ---- launching */
 
-/* The identity of a reduction target's op in the dtype's bits. */
-static uint64_t identity_bits(DType t, ReduceOp op)
-{
-    if (dtype_is_float(t))
-        return dtype_encode_f64(t, op == REDUCE_MAX ? -INFINITY : op == REDUCE_MIN ? INFINITY : 0.0);
-    if (t == DT_I32)
-        return (uint32_t)(op == REDUCE_MAX ? INT32_MIN : op == REDUCE_MIN ? INT32_MAX : 0);
-    if (t == DT_BOOL)
-        return op == REDUCE_MIN ? 1 : 0;
-    return 0; /* i64 uses the identity image */
-}
-
 GpuStatus gpu_reset_targets(GpuSession *s, GpuLaunch *l, char *err, size_t errlen)
 {
-    const TirKernel *k = l->tir;
-    for (int i = 0; i < k->nparams; i++) {
-        const TirParam *p = &k->params[i];
-        const GpuTensor *t = &l->tensors[i];
-        if (p->kind != PARAM_TENSOR || p->reduce == REDUCE_NONE || !t->storage_bytes)
-            continue;
-        int size = dtype_size(p->dtype);
-        uint64_t bits = identity_bits(p->dtype, p->reduce);
-        size_t count = t->storage_bytes / (size_t)size;
-        CudaStatus st;
-        if (size == 4)
-            st = cuda_memset32_async(&s->drv, t->base, (uint32_t)bits, count, s->stream);
-        else if (size == 2)
-            st = cuda_memset16_async(&s->drv, t->base, (uint16_t)bits, count, s->stream);
-        else if (size == 1)
-            st = cuda_memset8_async(&s->drv, t->base, (uint8_t)bits, count, s->stream);
-        else
-            st = cuda_copy_device_async(&s->drv, t->base, t->identity, t->storage_bytes, s->stream);
-        if (st != CUDA_OK)
-            return driver_failure(s, st, "resetting a reduction target", err, errlen);
-    }
-    return GPU_OK;
+    tile_status st = tile_launch_reset_targets(s->ctx, l->prepared, s->stream);
+    return st == TILE_OK ? GPU_OK : tile_failure(s, st, NULL, err, errlen);
 }
 
 GpuStatus gpu_enqueue(GpuSession *s, GpuLaunch *l, char *err, size_t errlen)
 {
-    if (l->programs == 0)
-        return GPU_OK;
-    CudaLaunch launch = {
-        .grid = {(unsigned)l->programs, 1, 1},
-        .block = {(unsigned)l->compiled.num_threads, 1, 1},
-        .shared_bytes = (unsigned)l->compiled.smem_bytes,
-        .stream = s->stream,
-    };
-    CudaStatus st = cuda_launch(&s->drv, l->function, &launch, l->slot_ptrs);
-    if (st != CUDA_OK)
-        return driver_failure(s, st, "launching the kernel", err, errlen);
-    return GPU_OK;
+    tile_status st = tile_launch_enqueue(s->ctx, l->prepared, s->stream);
+    return st == TILE_OK ? GPU_OK : tile_failure(s, st, NULL, err, errlen);
 }
 
 /* The first byte of `buf` that is not the canary, or -1. */
@@ -380,9 +338,9 @@ static long first_stray(const unsigned char *buf, size_t n)
 
 GpuStatus gpu_check_guards(GpuSession *s, GpuLaunch *l, char *err, size_t errlen)
 {
-    CudaStatus st = cuda_stream_synchronize(&s->drv, s->stream);
-    if (st != CUDA_OK)
-        return driver_failure(s, st, "running the kernel", err, errlen);
+    tile_status st = tile_dev_stream_synchronize(s->ctx, s->stream);
+    if (st != TILE_OK)
+        return tile_failure(s, st, "running the kernel", err, errlen);
     unsigned char *buf = malloc(GPU_GUARD_BYTES);
     if (!buf)
         return report(GPU_FAILED, err, errlen, "out of memory");
@@ -394,8 +352,8 @@ GpuStatus gpu_check_guards(GpuSession *s, GpuLaunch *l, char *err, size_t errlen
             continue;
         for (int side = 0; side < 2 && g == GPU_OK; side++) {
             CUdeviceptr at = side == 0 ? t->alloc : t->base + t->storage_bytes;
-            if ((st = cuda_copy_to_host(&s->drv, buf, at, GPU_GUARD_BYTES)) != CUDA_OK) {
-                g = driver_failure(s, st, "reading a guard band", err, errlen);
+            if ((st = tile_dev_copy_to_host(s->ctx, buf, at, GPU_GUARD_BYTES)) != TILE_OK) {
+                g = tile_failure(s, st, "reading a guard band", err, errlen);
                 break;
             }
             long stray = first_stray(buf, GPU_GUARD_BYTES);
@@ -417,15 +375,15 @@ GpuStatus gpu_check_guards(GpuSession *s, GpuLaunch *l, char *err, size_t errlen
 
 GpuStatus gpu_download(GpuSession *s, GpuLaunch *l, LaunchArgs *args, char *err, size_t errlen)
 {
-    CudaStatus st = cuda_stream_synchronize(&s->drv, s->stream);
-    for (int i = 0; i < l->tir->nparams && st == CUDA_OK; i++) {
+    tile_status st = tile_dev_stream_synchronize(s->ctx, s->stream);
+    for (int i = 0; i < l->tir->nparams && st == TILE_OK; i++) {
         HostTensor *t = &args->args[i].tensor;
         if (l->tir->params[i].kind != PARAM_TENSOR || !args->args[i].is_output || !t->nbytes)
             continue;
-        st = cuda_copy_to_host(&s->drv, t->data, l->tensors[i].base, t->nbytes);
+        st = tile_dev_copy_to_host(s->ctx, t->data, l->tensors[i].base, t->nbytes);
     }
-    if (st != CUDA_OK)
-        return driver_failure(s, st, "downloading the outputs", err, errlen);
+    if (st != TILE_OK)
+        return tile_failure(s, st, "downloading the outputs", err, errlen);
     return GPU_OK;
 }
 
@@ -440,22 +398,24 @@ static int compare_double(const void *a, const void *b)
 GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, int warmup,
                    bool cold_l2, double *times_ms, char *err, size_t errlen)
 {
-    CudaStatus st = CUDA_OK;
-    if (cold_l2 && !s->flush && (st = cuda_mem_alloc(&s->drv, GPU_FLUSH_BYTES, &s->flush)) != CUDA_OK)
-        return driver_failure(s, st, "allocating the L2 flush buffer", err, errlen);
+    tile_status st = TILE_OK;
+    if (cold_l2 && !s->flush && (st = tile_dev_alloc(s->ctx, GPU_FLUSH_BYTES, &s->flush)) != TILE_OK)
+        return tile_failure(s, st, "allocating the L2 flush buffer", err, errlen);
     CUevent start = NULL, end = NULL;
-    if ((st = cuda_event_create(&s->drv, &start)) != CUDA_OK ||
-        (st = cuda_event_create(&s->drv, &end)) != CUDA_OK)
-        return driver_failure(s, st, "creating events", err, errlen);
+    if ((st = tile_dev_event_create(s->ctx, &start)) != TILE_OK ||
+        (st = tile_dev_event_create(s->ctx, &end)) != TILE_OK) {
+        tile_dev_event_destroy(s->ctx, start);
+        return tile_failure(s, st, "creating events", err, errlen);
+    }
     GpuStatus g = GPU_OK;
     for (int r = 0; r < warmup + reps && g == GPU_OK; r++) {
-        if (cold_l2 && (st = cuda_memset8_async(&s->drv, s->flush, (uint8_t)r, GPU_FLUSH_BYTES,
-                                                s->stream)) != CUDA_OK) {
-            g = driver_failure(s, st, "flushing L2", err, errlen);
+        if (cold_l2 && (st = tile_dev_memset_async(s->ctx, s->flush, 1, (uint8_t)r,
+                                                   GPU_FLUSH_BYTES, s->stream)) != TILE_OK) {
+            g = tile_failure(s, st, "flushing L2", err, errlen);
             break;
         }
-        if ((st = cuda_event_record(&s->drv, start, s->stream)) != CUDA_OK) {
-            g = driver_failure(s, st, "recording an event", err, errlen);
+        if ((st = tile_dev_event_record(s->ctx, start, s->stream)) != TILE_OK) {
+            g = tile_failure(s, st, "recording an event", err, errlen);
             break;
         }
         for (int i = 0; i < n && g == GPU_OK; i++) {
@@ -466,16 +426,16 @@ GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, i
         if (g != GPU_OK)
             break;
         float ms = 0;
-        if ((st = cuda_event_record(&s->drv, end, s->stream)) != CUDA_OK ||
-            (st = cuda_event_elapsed_ms(&s->drv, start, end, &ms)) != CUDA_OK) {
-            g = driver_failure(s, st, "timing the kernel", err, errlen);
+        if ((st = tile_dev_event_record(s->ctx, end, s->stream)) != TILE_OK ||
+            (st = tile_dev_event_elapsed_ms(s->ctx, start, end, &ms)) != TILE_OK) {
+            g = tile_failure(s, st, "timing the kernel", err, errlen);
             break;
         }
         if (r >= warmup)
             times_ms[r - warmup] = ms;
     }
-    cuda_event_destroy(&s->drv, start);
-    cuda_event_destroy(&s->drv, end);
+    tile_dev_event_destroy(s->ctx, start);
+    tile_dev_event_destroy(s->ctx, end);
     if (g == GPU_OK)
         qsort(times_ms, (size_t)reps, sizeof *times_ms, compare_double);
     return g;

@@ -1,7 +1,7 @@
 /* run.c — `tilec run`: parse → check → lower (with the --set consts) → passes → config →
-   bind the launch (interp_launch.c) → run on the GPU (gpu_run.c; with --check also on the
-   interpreter, comparing) or on the interpreter (--interpret) → write or summarise the
-   outputs. docs/run.md describes the flags and rules. */
+   bind the launch (interp_launch.c) → run on the GPU (gpu_run.c, through libtile; with
+   --check also on the interpreter, comparing) or on the interpreter (--interpret) → write
+   or summarise the outputs. docs/run.md describes the flags and rules. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -390,10 +390,10 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
     fputs("config: ", stdout);
     config_print(stdout, config);
     putchar('\n');
-    if (launch.tir)
-        printf("gpu: %s, %s variant, %lld blocks of %d threads, %d bytes of dynamic shared memory\n",
-               gpu.info.name, align_class_name(launch.align), (long long)launch.programs,
-               launch.compiled.num_threads, launch.compiled.smem_bytes);
+    if (launch.prepared)
+        printf("gpu: %s, %s variant, %u blocks of %u threads, %u bytes of dynamic shared memory\n",
+               gpu.info.name, align_class_name(launch.align), launch.prepared->blocks,
+               launch.prepared->threads, launch.prepared->smem_bytes);
     if (g != GPU_OK) {
         status = cli_error(EXIT_INPUT, err);
         goto done;

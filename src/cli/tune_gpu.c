@@ -1,10 +1,12 @@
 /* tune_gpu.c — the GPU TuneBackend of `tilec tune`. On the tuner's compile threads codegen
-   turns a candidate Config into PTX and ptxas reports spills and assembles it, so the child
-   loads machine code without a JIT on its critical path. In the benchmark child: the GPU is
-   opened, the inputs bound once (random, as `tilec bench`) and uploaded once, the reference
-   output computed (the interpreter for small shapes, else the default config), and each
-   candidate loaded, run once, checked against the reference with `tilec run --check`'s
-   tolerances, then timed by bench_measure (warm-up, L2 flush, targets reset, median). */
+   turns a candidate Config into PTX, ptxas reports spills and assembles it, and the two go
+   to the child as a one-variant bundle, so the child loads machine code without a JIT on
+   its critical path and launches through libtile as `tilec run` does. In the benchmark
+   child: the GPU is opened, the inputs bound once (random, as `tilec bench`) and uploaded
+   once, the reference output computed (the interpreter for small shapes, else the default
+   config), and each candidate loaded, run once, checked against the reference with `tilec
+   run --check`'s tolerances, then timed by bench_measure (warm-up, L2 flush, targets
+   reset, median). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,24 +18,6 @@
    second or two; larger ones use the default config's output on the GPU. */
 #define INTERP_MAX_FLOPS 4e9
 #define INTERP_MAX_ELEMENTS ((int64_t)16 << 20)
-
-/* A compiled candidate as the child receives it: this header, then at code_offset() the
-   code (a cubin from ptxas, or NUL-terminated PTX for the driver to JIT when there is no
-   ptxas). The config goes along for the grid and the launch facts for cuLaunchKernel. */
-enum { ARTIFACT_MAGIC = 0x55504754 };
-
-typedef struct ArtifactHeader {
-    uint32_t magic;
-    int32_t num_threads, smem_bytes;
-    int32_t is_cubin;
-    uint64_t code_bytes;
-    Config config;
-} ArtifactHeader;
-
-static size_t code_offset(void)
-{
-    return (sizeof(ArtifactHeader) + 15) & ~(size_t)15;   /* cubins want aligned images */
-}
 
 struct TuneGpuBackend {
     /* Set up in the parent and read-only afterwards: compile threads share it. */
@@ -49,9 +33,8 @@ struct TuneGpuBackend {
 
     /* The child's. */
     GpuSession gpu;
-    Arena arena;
     LaunchArgs args;            /* the bound inputs (host), kept for the whole child */
-    GpuLaunch owner;            /* owns the device tensors; its stub kernel never runs */
+    GpuLaunch owner;            /* owns the device tensors (uploaded, never launched) */
     const GpuTensor **share;    /* per param: the owner's tensor, for every candidate */
     bool *read_outputs;         /* per param: an output the kernel also loads */
     LaunchArgs reference;       /* args with their own output buffers: the reference */
@@ -62,7 +45,8 @@ struct TuneGpuBackend {
     unsigned flush_round;
 };
 
-/* ---- the parent's side */
+/* ---- the parent's side: a candidate is a bundle (bundle_write_variant) of its PTX and,
+   when ptxas is there, its cubin */
 
 static void fill_variant(const TuneGpuBackend *g, const Config *c, Variant *v)
 {
@@ -72,8 +56,8 @@ static void fill_variant(const TuneGpuBackend *g, const Config *c, Variant *v)
     memcpy(v->full_sizes, g->sym_values, sizeof v->full_sizes);
 }
 
-static int gpu_compile(void *ctx, const Config *config, TuneArtifact *out, char *err,
-                       size_t errlen)
+static int compile_candidate(void *ctx, const Config *config, TuneArtifact *out, char *err,
+                             size_t errlen)
 {
     const TuneGpuBackend *g = ctx;
     memset(out, 0, sizeof *out);
@@ -89,18 +73,10 @@ static int gpu_compile(void *ctx, const Config *config, TuneArtifact *out, char 
     PtxasReport report;
     if (ptxas_assemble(ck.ptx, g->target->name, &report, &cubin, &cubin_size, err, errlen) != 0)
         goto done;
-    const void *code = cubin ? cubin : (const void *)ck.ptx;
-    size_t code_bytes = cubin ? cubin_size : strlen(ck.ptx) + 1;
-    out->size = code_offset() + code_bytes;
-    if (!(out->data = calloc(1, out->size))) {
-        snprintf(err, errlen, "out of memory");
+    BundleVariant bv = {.kernel = g->kernel, .variant = &v, .target = g->target,
+                        .compiled = &ck, .cubin = cubin, .cubin_size = cubin_size};
+    if (bundle_write_variant(&bv, &out->data, &out->size, err, errlen) != 0)
         goto done;
-    }
-    ArtifactHeader h = {.magic = ARTIFACT_MAGIC, .num_threads = ck.num_threads,
-                        .smem_bytes = ck.smem_bytes, .is_cubin = cubin != NULL,
-                        .code_bytes = code_bytes, .config = *config};
-    memcpy(out->data, &h, sizeof h);
-    memcpy((char *)out->data + code_offset(), code, code_bytes);
     out->spill_bytes = report.spill_store_bytes + report.spill_load_bytes;
     out->registers = report.registers;
     status = 0;
@@ -217,7 +193,8 @@ TuneGpuBackend *tune_gpu_backend_new(const TuneSpace *space, const LaunchNamed *
     snprintf(g->summary, sizeof g->summary, "%s variant for %s; outputs checked against %s",
              align_class_name(g->align), g->target->name,
              g->interp_reference ? "the interpreter" : "the default config's");
-    *backend = (TuneBackend){.ctx = g, .compile = gpu_compile, .child_start = gpu_child_start,
+    *backend = (TuneBackend){.ctx = g, .compile = compile_candidate,
+                             .child_start = gpu_child_start,
                              .child_reference = gpu_child_reference,
                              .child_benchmark = gpu_child_benchmark, .child_stop = gpu_child_stop};
     return g;
@@ -322,13 +299,8 @@ static int gpu_child_start(void *ctx, char *err, size_t errlen)
     }
     if (launch_bind(k, &g->spec, &g->args, err, errlen) != LAUNCH_OK)
         return -1;
-    /* The tensors are uploaded once, into guard bands, by a launch of an empty kernel of
-       the same name that is never run; every candidate shares them. */
-    char stub[512];
-    snprintf(stub, sizeof stub, ".version 8.0\n.target %s\n.address_size 64\n\n"
-             ".visible .entry %s()\n{\n\tret;\n}\n", g->target->name, k->name);
-    if (gpu_prepare(&g->gpu, &g->arena, k, &g->default_config, &g->args, stub, NULL, &g->owner,
-                    gerr, sizeof gerr) != GPU_OK) {
+    /* The tensors are uploaded once, into guard bands; every candidate shares them. */
+    if (gpu_upload(&g->gpu, k, &g->args, NULL, &g->owner, gerr, sizeof gerr) != GPU_OK) {
         snprintf(err, errlen, "uploading the inputs: %s", gerr);
         return -1;
     }
@@ -347,13 +319,14 @@ static int gpu_child_start(void *ctx, char *err, size_t errlen)
         tir_walk(k->body, find_read, &r);
         g->read_outputs[i] = g->args.args[i].is_output && r.found;
     }
-    CudaStatus st = cuda_mem_alloc(&g->gpu.drv, GPU_FLUSH_BYTES, &g->gpu.flush);
-    if (st == CUDA_OK)
-        st = cuda_event_create(&g->gpu.drv, &g->start);
-    if (st == CUDA_OK)
-        st = cuda_event_create(&g->gpu.drv, &g->end);
-    if (st != CUDA_OK) {
-        snprintf(err, errlen, "%s", cuda_driver_message(&g->gpu.drv));
+    tile_context *tile = g->gpu.ctx;
+    tile_status st = tile_dev_alloc(tile, GPU_FLUSH_BYTES, &g->gpu.flush);
+    if (st == TILE_OK)
+        st = tile_dev_event_create(tile, &g->start);
+    if (st == TILE_OK)
+        st = tile_dev_event_create(tile, &g->end);
+    if (st != TILE_OK) {
+        snprintf(err, errlen, "%s", tile_error_message(tile));
         return -1;
     }
     if (g->interp_reference) {
@@ -377,13 +350,14 @@ static void restore_guards(TuneGpuBackend *g)
         const GpuTensor *t = &g->owner.tensors[i];
         if (g->kernel->params[i].kind != PARAM_TENSOR)
             continue;
-        if (cuda_memset8_async(&g->gpu.drv, t->alloc, GPU_CANARY, GPU_GUARD_BYTES, g->gpu.stream) ||
-            cuda_memset8_async(&g->gpu.drv, t->base + t->storage_bytes, GPU_CANARY,
-                               GPU_GUARD_BYTES, g->gpu.stream))
-            die(cuda_driver_message(&g->gpu.drv));
+        if (tile_dev_memset_async(g->gpu.ctx, t->alloc, 1, GPU_CANARY, GPU_GUARD_BYTES,
+                                  g->gpu.stream) != TILE_OK ||
+            tile_dev_memset_async(g->gpu.ctx, t->base + t->storage_bytes, 1, GPU_CANARY,
+                                  GPU_GUARD_BYTES, g->gpu.stream) != TILE_OK)
+            die(tile_error_message(g->gpu.ctx));
     }
-    if (cuda_stream_synchronize(&g->gpu.drv, g->gpu.stream) != CUDA_OK)
-        die(cuda_driver_message(&g->gpu.drv));
+    if (tile_dev_stream_synchronize(g->gpu.ctx, g->gpu.stream) != TILE_OK)
+        die(tile_error_message(g->gpu.ctx));
 }
 
 /* Outputs the kernel only stores are filled with all-ones bytes (NaN in every float dtype),
@@ -397,58 +371,38 @@ static void prime_outputs(TuneGpuBackend *g)
         if (p->kind != PARAM_TENSOR || !g->args.args[i].is_output || p->reduce != REDUCE_NONE ||
             !t->storage_bytes)
             continue;
-        CudaStatus st;
+        tile_status st;
         if (g->read_outputs[i]) {
-            st = cuda_stream_synchronize(&g->gpu.drv, g->gpu.stream);
-            if (st == CUDA_OK)
-                st = cuda_copy_to_device(&g->gpu.drv, t->base, g->args.args[i].tensor.data,
-                                         t->storage_bytes);
+            st = tile_dev_stream_synchronize(g->gpu.ctx, g->gpu.stream);
+            if (st == TILE_OK)
+                st = tile_dev_copy_to_device(g->gpu.ctx, t->base, g->args.args[i].tensor.data,
+                                             t->storage_bytes);
         } else {
-            st = cuda_memset8_async(&g->gpu.drv, t->base, 0xff, t->storage_bytes, g->gpu.stream);
+            st = tile_dev_memset_async(g->gpu.ctx, t->base, 1, 0xff, t->storage_bytes,
+                                       g->gpu.stream);
         }
-        if (st != CUDA_OK)
-            die(cuda_driver_message(&g->gpu.drv));
+        if (st != TILE_OK)
+            die(tile_error_message(g->gpu.ctx));
     }
 }
 
-/* Loads a candidate and runs it once, downloading its outputs into `into`. */
+/* Loads a candidate (a one-variant bundle) into libtile over the shared tensors and runs it
+   once, downloading its outputs into `into`. */
 static TuneStatus run_candidate(TuneGpuBackend *g, const void *data, size_t size, GpuLaunch *l,
                                 LaunchArgs *into, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);
-    ArtifactHeader h = {0};
-    if (size >= code_offset())
-        memcpy(&h, data, sizeof h);
-    if (h.magic != ARTIFACT_MAGIC || code_offset() + h.code_bytes != size) {
-        snprintf(err, errlen, "not a candidate of this backend (%zu bytes)", size);
-        return TUNE_BENCH_FAILED;
-    }
-    const char *code = (const char *)data + code_offset();
     char *gerr = malloc(8192);   /* a JIT log can be long */
     if (!gerr) {
         snprintf(err, errlen, "out of memory");
         return TUNE_BENCH_FAILED;
     }
     TuneStatus status = TUNE_OK;
-    /* the code stands in for gpu_prepare's PTX: cuModuleLoadData takes a cubin as well */
-    GpuStatus st = gpu_prepare(&g->gpu, &g->arena, g->kernel, &h.config, &g->args, code,
-                               g->share, l, gerr, 8192);
+    GpuStatus st = gpu_upload(&g->gpu, g->kernel, &g->args, g->share, l, gerr, 8192);
+    if (st == GPU_OK)
+        st = gpu_load(&g->gpu, data, size, &g->args, l, gerr, 8192);
     if (st != GPU_OK) {
         status = st == GPU_COMPILE ? TUNE_COMPILE_FAILED : TUNE_BENCH_FAILED;
-        goto done;
-    }
-    l->compiled.num_threads = h.num_threads;
-    l->compiled.smem_bytes = h.smem_bytes;
-    if (h.smem_bytes > g->gpu.info.max_shared_per_block) {
-        snprintf(gerr, 8192, "needs %d bytes of shared memory per block; %s allows %d",
-                 h.smem_bytes, g->gpu.info.name, g->gpu.info.max_shared_per_block);
-        status = TUNE_COMPILE_FAILED;
-        goto done;
-    }
-    if (h.smem_bytes > 48 * 1024 &&
-        cuda_function_set_max_dynamic_shared(&g->gpu.drv, l->function, h.smem_bytes) != CUDA_OK) {
-        snprintf(gerr, 8192, "%s", cuda_driver_message(&g->gpu.drv));
-        status = TUNE_BENCH_FAILED;
         goto done;
     }
     prime_outputs(g);
@@ -563,9 +517,9 @@ static int timed_flush(void *ctx)
 {
     Timed *t = ctx;
     GpuSession *s = &t->g->gpu;
-    if (cuda_memset8_async(&s->drv, s->flush, (uint8_t)t->g->flush_round++, GPU_FLUSH_BYTES,
-                           s->stream) != CUDA_OK) {
-        snprintf(t->error, sizeof t->error, "%s", cuda_driver_message(&s->drv));
+    if (tile_dev_memset_async(s->ctx, s->flush, 1, (uint8_t)t->g->flush_round++,
+                              GPU_FLUSH_BYTES, s->stream) != TILE_OK) {
+        snprintf(t->error, sizeof t->error, "%s", tile_error_message(s->ctx));
         return -1;
     }
     return 0;
@@ -576,17 +530,18 @@ static int timed_launch(void *ctx, double *ms)
     Timed *t = ctx;
     TuneGpuBackend *g = t->g;
     float elapsed = 0;
-    if (cuda_event_record(&g->gpu.drv, g->start, g->gpu.stream) != CUDA_OK)
+    tile_context *tile = g->gpu.ctx;
+    if (tile_dev_event_record(tile, g->start, g->gpu.stream) != TILE_OK)
         goto failed;
     if (gpu_enqueue(&g->gpu, t->launch, t->error, sizeof t->error) != GPU_OK)
         return -1;
-    if (cuda_event_record(&g->gpu.drv, g->end, g->gpu.stream) != CUDA_OK ||
-        cuda_event_elapsed_ms(&g->gpu.drv, g->start, g->end, &elapsed) != CUDA_OK)
+    if (tile_dev_event_record(tile, g->end, g->gpu.stream) != TILE_OK ||
+        tile_dev_event_elapsed_ms(tile, g->start, g->end, &elapsed) != TILE_OK)
         goto failed;
     *ms = elapsed;
     return 0;
 failed:
-    snprintf(t->error, sizeof t->error, "%s", cuda_driver_message(&g->gpu.drv));
+    snprintf(t->error, sizeof t->error, "%s", tile_error_message(tile));
     return -1;
 }
 
@@ -620,10 +575,8 @@ static TuneStatus gpu_child_benchmark(void *ctx, const void *data, size_t size, 
 static void gpu_child_stop(void *ctx)
 {
     TuneGpuBackend *g = ctx;
-    if (g->start)
-        cuda_event_destroy(&g->gpu.drv, g->start);
-    if (g->end)
-        cuda_event_destroy(&g->gpu.drv, g->end);
+    tile_dev_event_destroy(g->gpu.ctx, g->start);
+    tile_dev_event_destroy(g->gpu.ctx, g->end);
     gpu_launch_free(&g->gpu, &g->owner);
     free_outputs(&g->reference);
     free_outputs(&g->result);
@@ -632,5 +585,4 @@ static void gpu_child_stop(void *ctx)
     free(g->read_outputs);
     free(g->reference_max);
     gpu_close(&g->gpu);
-    arena_free(&g->arena);
 }

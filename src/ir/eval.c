@@ -1,7 +1,7 @@
 /* eval.c — TIR's scalar arithmetic, defined once (docs/ir.md): integer ops that wrap in
    their dtype (INT64_MIN / -1 too) with x / 0 = x % 0 = cdiv(x, 0) = 0, and the evaluator
    of scalar values over them with which the folder, the interpreter's loop extents, the
-   host's grid, the GPU runner's work count and the tuner's estimates all compute.
+   GPU runner's grid check and work count and the tuner's estimates all compute.
    libtile keeps its own copy of the integer ops for a bundle's grid program
    (runtime/bundle_format.c): the runtime links nothing of the compiler. */
 #include <math.h>

@@ -286,8 +286,8 @@ int tir_parse_many(Arena *a, Diag *d, const char *name, const char *text, size_t
 int tir_verify(const TirKernel *k, Diag *d);
 
 /* ---- eval.c: TIR's scalar arithmetic, defined once (docs/ir.md, "Scalar arithmetic").
-   The folder, the interpreter, the host's grid, the GPU runner and the tuner's estimates
-   compute with these; no other copy exists in the compiler. */
+   The folder, the interpreter, the GPU runner (its grid check and work count) and the
+   tuner's estimates compute with these; no other copy exists in the compiler. */
 
 /* v wrapped to dtype t: i32 to 32 bits, bool to 0/1, i64 as it is. */
 int64_t tir_int_wrap(DType t, uint64_t v);

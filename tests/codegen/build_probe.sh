@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds tests/codegen/mma_probe (and cuda_driver_test) against LLVM 22, statically linked,
+# Builds tests/codegen/mma_probe against LLVM 22, statically linked,
 # without meson: usage build_probe.sh OUTPUT_BINARY. Run from anywhere.
 set -eu
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"

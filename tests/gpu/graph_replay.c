@@ -5,18 +5,18 @@
    kernel whose module is not loaded yet, launched during capture, returns TILE_ERR_CAPTURE.
    usage: graph_replay DIR   (DIR holds quant.tbn and quant.h from
    `tilec build examples/fp8_quantize.tile -o quant.tbn`); build: tests/gpu/run_runtime_gpu.sh */
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_driver.h"
 #include "quant.h"
+#include "tile_internal.h"
 
 enum { M = 300, K = 520, REPLAYS = 5 };
 
-/* The graph calls, which cuda_driver.c does not carry, from cuGetProcAddress. */
+/* The graph calls, which libtile does not make itself, resolved by its driver loader (an
+   application would take them from its own CUDA library). */
 typedef struct Graphs {
     CUresult (*BeginCapture)(CUstream, CUstreamCaptureMode);
     CUresult (*EndCapture)(CUstream, CUgraph *);
@@ -27,27 +27,19 @@ typedef struct Graphs {
     CUresult (*GetNodes)(CUgraph, CUgraphNode *, size_t *);
 } Graphs;
 
-static int open_graphs(CudaDriver *drv, Graphs *g)
+static int open_graphs(tile_context *ctx, Graphs *g)
 {
-    CUresult (*get)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *);
-    void *sym = dlsym(drv->library, "cuGetProcAddress_v2");
-    if (!sym)
-        return -1;
-    memcpy(&get, &sym, sizeof get);
     static const char *const names[] = {"cuStreamBeginCapture", "cuStreamEndCapture",
                                         "cuGraphInstantiateWithFlags", "cuGraphLaunch",
                                         "cuGraphExecDestroy", "cuGraphDestroy", "cuGraphGetNodes"};
     void **slots[] = {(void **)&g->BeginCapture, (void **)&g->EndCapture,
                       (void **)&g->Instantiate, (void **)&g->Launch, (void **)&g->ExecDestroy,
                       (void **)&g->Destroy, (void **)&g->GetNodes};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        CUdriverProcAddressQueryResult found;
-        if (get(names[i], slots[i], CUDA_DRIVER_ABI_VERSION, CU_GET_PROC_ADDRESS_DEFAULT,
-                &found) != CUDA_SUCCESS || !*slots[i]) {
-            fprintf(stderr, "graph_replay: no %s\n", names[i]);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (tile_dev_proc(ctx, names[i], slots[i]) != TILE_OK) {
+            fprintf(stderr, "graph_replay: %s\n", tile_error_message(ctx));
             return -1;
         }
-    }
     return 0;
 }
 
@@ -113,16 +105,13 @@ int main(int argc, char **argv)
         fputs("usage: graph_replay DIR\n", stderr);
         return 2;
     }
-    CudaDriver drv;
     Graphs g;
-    if (cuda_driver_open(&drv) != CUDA_OK || cuda_device_open(&drv, 0) != CUDA_OK) {
-        fprintf(stderr, "graph_replay: %s\n", cuda_driver_message(&drv));
-        return 1;
-    }
-    if (open_graphs(&drv, &g) != 0)
-        return 1;
     tile_context *ctx = NULL;
+    tile_device_info info;
     TRY(tile_context_create(&ctx, NULL));
+    TRY(tile_dev_info(ctx, &info));   /* device 0's primary context, current from here on */
+    if (open_graphs(ctx, &g) != 0)
+        return 1;
     char path[1024];
     snprintf(path, sizeof path, "%s/quant.tbn", argv[1]);
     tile_bundle *bundle = NULL, *cold = NULL;
@@ -132,12 +121,11 @@ int main(int argc, char **argv)
 
     CUstream stream;
     CUdeviceptr x, amax, y, inv;
-    if (cuda_stream_create(&drv, &stream) != CUDA_OK || cuda_mem_alloc(&drv, M * K * 2, &x) ||
-        cuda_mem_alloc(&drv, 4, &amax) || cuda_mem_alloc(&drv, M * K, &y) ||
-        cuda_mem_alloc(&drv, 4, &inv)) {
-        fprintf(stderr, "graph_replay: %s\n", cuda_driver_message(&drv));
-        return 1;
-    }
+    TRY(tile_dev_stream_create(ctx, &stream));
+    TRY(tile_dev_alloc(ctx, M * K * 2, &x));
+    TRY(tile_dev_alloc(ctx, 4, &amax));
+    TRY(tile_dev_alloc(ctx, M * K, &y));
+    TRY(tile_dev_alloc(ctx, 4, &inv));
     const tile_bf16 *xp = (const tile_bf16 *)(uintptr_t)x;
     float *amaxp = (float *)(uintptr_t)amax, *invp = (float *)(uintptr_t)inv;
     tile_f8e4m3 *yp = (tile_f8e4m3 *)(uintptr_t)y;
@@ -168,16 +156,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < M * K; i++)
             hx[i] = to_bf16(((float)rand() / RAND_MAX * 2 - 1) * range);
         float got_amax, got_inv;
-        if (cuda_copy_to_device(&drv, x, hx, M * K * 2) != CUDA_OK)
-            return 1;
+        TRY(tile_dev_copy_to_device(ctx, x, hx, M * K * 2));
         CU(g.Launch(exec, stream));
-        if (cuda_stream_synchronize(&drv, stream) != CUDA_OK ||
-            cuda_copy_to_host(&drv, &got_amax, amax, 4) != CUDA_OK ||
-            cuda_copy_to_host(&drv, &got_inv, inv, 4) != CUDA_OK ||
-            cuda_copy_to_host(&drv, hy, y, M * K) != CUDA_OK) {
-            fprintf(stderr, "graph_replay: %s\n", cuda_driver_message(&drv));
-            return 1;
-        }
+        TRY(tile_dev_stream_synchronize(ctx, stream));
+        TRY(tile_dev_copy_to_host(ctx, &got_amax, amax, 4));
+        TRY(tile_dev_copy_to_host(ctx, &got_inv, inv, 4));
+        TRY(tile_dev_copy_to_host(ctx, hy, y, M * K));
         wrong += check(hx, got_amax, hy, got_inv, replay);
     }
     g.ExecDestroy(exec);
@@ -195,18 +179,17 @@ int main(int argc, char **argv)
         g.Destroy(graph);
     /* and outside capture the same launch loads lazily and runs */
     tile_status after = quant_amax_contiguous(ctx, cold, stream, xp, amaxp, M, K);
-    bool after_ok = after == TILE_OK && cuda_stream_synchronize(&drv, stream) == CUDA_OK;
+    bool after_ok = after == TILE_OK && tile_dev_stream_synchronize(ctx, stream) == TILE_OK;
     printf("the same launch outside capture: %s %s\n", tile_status_string(after),
            after_ok ? "ok" : "WRONG");
 
     free(hx), free(hy);
-    cuda_mem_free(&drv, x), cuda_mem_free(&drv, amax), cuda_mem_free(&drv, y);
-    cuda_mem_free(&drv, inv);
-    cuda_stream_destroy(&drv, stream);
+    tile_dev_free(ctx, x), tile_dev_free(ctx, amax), tile_dev_free(ctx, y);
+    tile_dev_free(ctx, inv);
+    tile_dev_stream_destroy(ctx, stream);
     tile_bundle_free(cold);
     tile_bundle_free(bundle);
     tile_context_destroy(ctx);
-    cuda_driver_close(&drv);
     bool ok = wrong == 0 && nodes >= 2 && capture_ok && after_ok;
     printf("graph_replay: %s\n", ok ? "PASS" : "FAIL");
     return ok ? 0 : 1;

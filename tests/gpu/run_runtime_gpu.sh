@@ -14,10 +14,10 @@ mkdir -p "$out"
 cuda_inc=${CUDA_INC:-/usr/local/cuda/include}
 cc="${CC:-gcc} -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$src/runtime -I$dir -I$cuda_inc"
 lib="$src/runtime/libtile.c $src/runtime/bundle_format.c $src/runtime/bundle_read.c"
-rt="$lib $src/runtime/cuda_driver.c"
 fail=0
-$cc -o "$out/launch_overhead" "$src/bench/launch_overhead.c" $rt -ldl -lpthread -lm || fail=1
-$cc -o "$out/graph_replay" "$src/tests/gpu/graph_replay.c" $rt -ldl -lpthread -lm || fail=1
+# the harnesses use libtile's internal interface (tile_internal.h) for their own driver calls
+$cc -o "$out/launch_overhead" "$src/bench/launch_overhead.c" $lib -ldl -lpthread -lm || fail=1
+$cc -o "$out/graph_replay" "$src/tests/gpu/graph_replay.c" $lib -ldl -lpthread -lm || fail=1
 $cc -fPIC -shared -o "$out/typed_shim.so" "$src/tests/gpu/typed_shim.c" $lib -ldl -lpthread ||
     fail=1
 [ $fail -eq 0 ] || { echo "build failed"; exit 1; }

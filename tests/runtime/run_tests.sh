@@ -2,8 +2,9 @@
 # The runtime's suite, without a GPU: bundle writer/reader round trip and the corrupted
 # corpus (bundle_test), libtile against the stub libcuda.so.1 (runtime_test, and its internal
 # interface: internal_test), tile.h with
-# cuda.h, `tilec inspect` on good and corrupt bundles, and tuned bundles (`tilec build
-# --tuned-from`, `--tuned`) dispatching per GPU through the stub.
+# cuda.h, `tilec inspect` on good and corrupt bundles, `tilec run`, `bench` and `tune`
+# launching through libtile on the stub, and tuned bundles (`tilec build --tuned-from`,
+# `--tuned`) dispatching per GPU through the stub.
 # usage: tests/runtime/run_tests.sh BUILD_DIR   (prints `N passed, N failed`; exit 1 on failure)
 set -uo pipefail
 build=$(cd "${1:?usage: run_tests.sh BUILD_DIR}" && pwd)
@@ -42,6 +43,90 @@ inspect_corpus() {
     [ $n -gt 100 ]
 }
 step "tilec inspect rejects every corrupt bundle with exit 1 and a message" inspect_corpus
+
+# ---- tilec's commands launch through libtile (docs/run.md "On the GPU"): on the stub, which
+# logs every allocation and launch (STUB_CUDA_LOG) and can make a launch store out of bounds
+# (STUB_CUDA_STORE=ARG:OFFSET)
+stub_env() { env LD_LIBRARY_PATH="$build/tests/runtime" STUB_CUDA_LOG="$out/stub.log" "$@"; }
+machinery="$src/tests/gpu/machinery.tile"
+# logged_launch_is LOG ENTRY GRID THREADS ARGS...: the log's one launch; an argument @N is the N-th
+# allocation's base plus the 64 KiB guard band
+logged_launch_is() {
+    python3 - "$@" <<'PY'
+import sys
+log, entry, grid, threads, want = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+lines = [l.split() for l in open(log)]
+allocs = [int(l[1], 0) for l in lines if l[0] == "alloc"]
+launches = [l for l in lines if l[0] == "launch"]
+assert len(launches) == 1, f"{len(launches)} launches: {lines}"
+l = launches[0]
+got = (l[1], int(l[3]), int(l[7]), [int(a, 0) for a in l[l.index("args") + 1:]])
+expect = (entry, grid, threads, [allocs[int(a[1:])] + 65536 if a[0] == "@" else int(a) for a in want])
+assert got == expect, f"got {got}, wanted {expect}"
+PY
+}
+run_through_libtile() {
+    rm -f "$out/stub.log"
+    stub_env "$build/tilec" run "$machinery" --kernel copy --shape M=3,N=5 > "$out/run.txt" 2>&1 &&
+        grep -q "^gpu: Stub GPU, unit variant, 3 blocks of 128 threads, 0 bytes of dynamic shared memory$" "$out/run.txt" &&
+        logged_launch_is "$out/stub.log" copy 3 128 @0 5 1 @1 5 1 3 5 || { cat "$out/run.txt"; return 1; }
+}
+step "tilec run launches a compiled kernel through libtile" run_through_libtile
+run_ptx_through_libtile() {
+    rm -f "$out/stub.log"
+    stub_env "$build/tilec" run "$machinery" --kernel copy --shape M=2,N=300 \
+        --ptx "$src/tests/gpu/ptx/copy.ptx" > "$out/run.txt" 2>&1 &&
+        logged_launch_is "$out/stub.log" copy 6 128 @0 300 1 @1 300 1 2 300 || { cat "$out/run.txt"; return 1; }
+}
+step "tilec run --ptx launches the hand-written PTX through libtile" run_ptx_through_libtile
+stray_store() { # OFFSET NEEDLE: a store at y + OFFSET is caught, exit 1
+    STUB_CUDA_STORE="3:$1" stub_env "$build/tilec" run "$machinery" --kernel copy --shape M=5,N=7 \
+        > /dev/null 2> "$out/err.txt"
+    local rc=$?
+    [ $rc -eq 1 ] && grep -qF "tilec: error: stray store: $2" "$out/err.txt" || { echo "rc $rc"; cat "$out/err.txt"; return 1; }
+}
+guard_bands() {
+    stray_store 140 "the guard band after y was written at byte offset 140 (the tensor's storage is 140 bytes)" &&
+        stray_store -3 "the guard band before y was written at byte offset -3 (before the tensor's first byte)"
+}
+step "tilec run's guard bands catch a store past either end" guard_bands
+i64_targets() {
+    # the stub runs no kernel: each target holds the identity libtile set
+    stub_env "$build/tilec" run "$src/tests/runtime/launch_path.tile" --shape N=300 \
+        --out hi="$out/hi.npy" --out lo="$out/lo.npy" --out total="$out/total.npy" > "$out/run.txt" 2>&1 &&
+        [ "$(tail -c 8 "$out/hi.npy" | od -An -tx1 | tr -d ' ')" = 0000000000000080 ] &&
+        [ "$(tail -c 8 "$out/lo.npy" | od -An -tx1 | tr -d ' ')" = ffffffffffffff7f ] &&
+        [ "$(tail -c 16 "$out/total.npy" | od -An -tx1 | tr -d ' \n')" = 00000000000000000000000000000000 ] ||
+        { cat "$out/run.txt"; od -An -tx1 "$out/hi.npy" "$out/lo.npy" | tail -3; return 1; }
+}
+step "libtile sets i64 max/min/sum targets to their identity" i64_targets
+bench_through_libtile() {
+    rm -f "$out/stub.log"
+    stub_env "$build/tilec" bench "$src/examples/fp8_quantize.tile" --kernel amax,quantize_e4m3 \
+        --link quantize_e4m3.amax=amax.out --shape M=64,K=64 --reps 2 --warmup 1 \
+        --json "$out/bench.json" > "$out/bench.txt" 2>&1 &&
+        grep -q "^  amax: .*; vec16 variant; 1 blocks of 128 threads; 32 bytes of dynamic shared memory; 32 registers" "$out/bench.txt" &&
+        grep -q "^  cold L2: median 0.2500 ms" "$out/bench.txt" &&
+        python3 - "$out/bench.json" "$out/stub.log" <<'PY' || { cat "$out/bench.txt"; return 1; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["device"] == "Stub GPU" and [k["name"] for k in d["kernels"]] == ["amax", "quantize_e4m3"], d
+assert d["kernels"][0]["blocks"] == 1 and d["kernels"][0]["threads"] == 128, d
+launches = [l.split()[1] for l in open(sys.argv[2]) if l.startswith("launch ")]
+# (1 warm-up + 2 repetitions) x (cold, warm), each the chain of two kernels
+assert launches == ["amax", "quantize_e4m3"] * 6, launches
+PY
+}
+step "tilec bench times launches prepared by libtile" bench_through_libtile
+tune_through_libtile() {
+    rm -f "$out/stub.log"
+    # the stub computes nothing, so every candidate fails the output check, after a launch
+    stub_env TILEC_CACHE_DIR="$out/tune-cache" "$build/tilec" tune "$src/examples/gemm.tile" \
+        --shape M=64,N=64,K=64 --max-evals 2 --jobs 1 > "$out/tune.txt" 2>&1 &&
+        grep -q "on Stub GPU" "$out/tune.txt" && grep -q "^measured [0-9]*: wrong-output" "$out/tune.txt" &&
+        grep -q "^launch gemm grid" "$out/stub.log" || { cat "$out/tune.txt"; return 1; }
+}
+step "the tuner's benchmark child launches through libtile" tune_through_libtile
 
 # ---- tuned bundles: `tilec build --tuned-from TABLE` / `--tuned` (docs/tuning.md)
 gemm="$src/examples/gemm.tile"

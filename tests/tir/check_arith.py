@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """TIR's integer arithmetic gives one answer wherever it is computed: the folder (`tilec
 build --emit=ir` with const parameters), the interpreter (`tilec run --interpret` with the
-same values as scalars), the grid `tilec run` launches (codegen_grid_programs) and libtile's
-(tbn_grid_blocks), the last two through tests/grid_tool. Each must equal what docs/ir.md
-defines, modelled here in Python, for cdiv, div and mod near the i32 and i64 limits: in
-grid and loop extents and in stored values. Division by zero: 0 in a stored value, an error
-in an extent (a compile error for a const divisor); libtile's own copy gives a grid of 0.
+same values as scalars) and the grid `tilec run` launches, which libtile computes
+(tbn_grid_blocks) after the GPU runner's check of its extents (gpu_grid_check), both
+through tests/grid_tool. Each must equal what docs/ir.md defines, modelled here in Python,
+for cdiv, div and mod near the i32 and i64 limits: in grid and loop extents and in stored
+values. Division by zero: 0 in a stored value, an error in an extent (a compile error for a
+const divisor, the GPU runner's check for a scalar one); libtile's own copy gives a grid of
+0.
 
 usage: check_arith.py BUILD_DIR   (prints a FAIL line per disagreement, then a summary;
 exit 1 on any)"""
@@ -177,9 +179,9 @@ class Check:
     def grid(self, t, expr, a, b):
         src = self.write("grid.tile", KERNEL_GRID.format(t=t, expr=expr))
         rc, out = self.run([self.grid_tool, src, self.tmp, f"a={a}", f"b={b}"])
-        host = re.search(r"^host (.*)$", out, re.M)
+        check = re.search(r"^check (.*)$", out, re.M)
         libtile = re.search(r"^libtile (.*)$", out, re.M)
-        return (host.group(1) if host else out), (libtile.group(1) if libtile else out)
+        return (check.group(1) if check else out), (libtile.group(1) if libtile else out)
 
     # ---- the cases
 
@@ -222,13 +224,14 @@ class Check:
         for expr, fn in GRID_EXPRS.items():
             e = max(fn(a, b, bits), 0)
             by_zero = b == 0 and expr in ("cdiv(a, b)", "a / b", "a % b")
-            host, libtile = self.grid(t, expr, a, b)
+            check, libtile = self.grid(t, expr, a, b)
             what = f"grid {t} tile({expr}) a={a} b={b}"
             if by_zero:
-                self.record("divides by zero" in host, f"{what}: host gives {host!r}, want an error")
+                self.record("grid.tile:" in check and "divides by zero" in check,
+                            f"{what}: the GPU runner's check gives {check!r}, want an error")
                 self.record(libtile == "0", f"{what}: libtile gives {libtile!r}, want 0 blocks")
                 continue
-            self.record(host == str(e), f"{what}: host gives {host}, want {e}")
+            self.record(check == "ok", f"{what}: the GPU runner's check gives {check!r}")
             want_lib = str(e) if e <= I32_MAX else "error: more than 2^31 - 1 blocks"
             self.record(libtile == want_lib, f"{what}: libtile gives {libtile}, want {want_lib}")
 

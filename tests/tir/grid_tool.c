@@ -1,9 +1,10 @@
-/* grid_tool.c — the grid a launch of a kernel would have, as the two launchers compute it
-   without a GPU: the compiler's host side (codegen_grid_programs over src/ir/eval.c, what
-   `tilec run` launches) and libtile from a bundle's grid program (tbn_grid_blocks, the
-   runtime's own libc-only copy of the integer ops). For tests/tir/check_arith.py:
+/* grid_tool.c — the grid a `tilec run` launch of a kernel would have, without a GPU: the GPU
+   runner's check of its extents (gpu_grid_check over src/ir/eval.c, which refuses a
+   division by zero) and libtile's count from the bundle's grid program (tbn_grid_blocks,
+   the runtime's own libc-only copy of the integer ops), as tile_launch_prepare computes it.
+   For tests/tir/check_arith.py:
      grid_tool FILE.tile OUT_DIR NAME=VALUE...   (the scalar parameters and shape symbols)
-   prints `host N` or `host error: MSG`, then `libtile N` or `libtile error`. */
+   prints `check ok` or `check error: MSG`, then `libtile N` or `libtile error: ...`. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,11 +108,10 @@ int main(int argc, char **argv)
             goto done;
     }
     char err[1024];
-    int64_t programs = codegen_grid_programs(tk, &config, launch_leaf_value, &args, err, sizeof err);
-    if (programs < 0)
-        printf("host error: %s\n", err);
+    if (gpu_grid_check(tk, &args, err, sizeof err))
+        puts("check ok");
     else
-        printf("host %lld\n", (long long)programs);
+        printf("check error: %s\n", err);
     libtile_blocks(&arena, &diag, p, argv[2], &args);
     status = 0;
 done:
