@@ -1083,20 +1083,14 @@ static tile_status launch(tile_context *ctx, tile_bundle *b, uint32_t ki, const 
     return status;
 }
 
-tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *b, int index,
-                                  uint64_t signature, const tile_launch_values *values,
-                                  CUstream stream)
+/* What a launch from tile_launch_values needs besides a kernel the bundle has: the bundle
+   is this context's, and every array the kernel reads is there. */
+static tile_status check_values(tile_context *ctx, const tile_bundle *b, int index,
+                                const tile_launch_values *values)
 {
-    if (!ctx || !b || !values)
-        return fail(ctx, TILE_ERR_ARG, "a NULL context, bundle or values");
     if (b->ctx != ctx)
         return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
                     "bundle's modules belong to the context that loaded it)");
-    if (index < 0 || (uint32_t)index >= b->view.nkernels ||
-        b->view.kernels[index].signature != signature)
-        return fail(ctx, TILE_ERR_BUNDLE, "the bundle does not match the launcher header: "
-                    "kernel %d with signature %016llx is not in it (regenerate both with one "
-                    "tilec build)", index, (unsigned long long)signature);
     const KernelPlan *plan = &b->plans[index];
     const char *missing = plan->ntensors && !values->pointers ? "pointers"
                           : plan->nstrides && !values->strides ? "strides"
@@ -1106,6 +1100,23 @@ tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *b, int index,
     if (missing)
         return fail(ctx, TILE_ERR_ARG, "kernel %s: tile_launch_values.%s is NULL",
                     b->view.kernels[index].name, missing);
+    return TILE_OK;
+}
+
+tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *b, int index,
+                                  uint64_t signature, const tile_launch_values *values,
+                                  CUstream stream)
+{
+    if (!ctx || !b || !values)
+        return fail(ctx, TILE_ERR_ARG, "a NULL context, bundle or values");
+    if (index < 0 || (uint32_t)index >= b->view.nkernels ||
+        b->view.kernels[index].signature != signature)
+        return fail(ctx, TILE_ERR_BUNDLE, "the bundle does not match the launcher header: "
+                    "kernel %d with signature %016llx is not in it (regenerate both with one "
+                    "tilec build)", index, (unsigned long long)signature);
+    tile_status st = check_values(ctx, b, index, values);
+    if (st != TILE_OK)
+        return st;
     Launch a = {values->pointers, values->strides, values->symbols, values->scalars,
                 values->consts};
     return launch(ctx, b, (uint32_t)index, &a, stream);
@@ -1221,6 +1232,9 @@ tile_status tile_launch_prepare(tile_context *ctx, tile_bundle *b, int index,
         return fail(ctx, TILE_ERR_ARG, "a NULL context, bundle, values or launch");
     if (index < 0 || (uint32_t)index >= b->view.nkernels)
         return fail(ctx, TILE_ERR_ARG, "the bundle has no kernel %d", index);
+    tile_status st = check_values(ctx, b, index, values);
+    if (st != TILE_OK)
+        return st;
     Launch a = {values->pointers, values->strides, values->symbols, values->scalars,
                 values->consts};
     return prepare(ctx, b, (uint32_t)index, &a, stream, out);

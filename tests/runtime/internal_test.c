@@ -128,6 +128,17 @@ static void test_three_steps(tile_context *ctx, StubState *stub, const char *dir
     pointers[0] = NULL;
     CHECK(tile_launch_prepare(ctx, b, ki, &values, NULL, &prepared) == TILE_ERR_ARG &&
           strstr(tile_error_message(ctx), "null pointer"), "the same checks as tile_launch");
+    tile_launch_values no_symbols = {pointers, strides, NULL, NULL, NULL};
+    CHECK(tile_launch_prepare(ctx, b, ki, &no_symbols, NULL, &prepared) == TILE_ERR_ARG &&
+          strstr(tile_error_message(ctx), "tile_launch_values.symbols is NULL"),
+          "the same checks as tile_launch_values_at: %s", tile_error_message(ctx));
+    tile_context *other = NULL;
+    pointers[0] = (void *)(uintptr_t)0x7000000000ull;
+    CHECK(tile_context_create(&other, NULL) == TILE_OK &&
+          tile_launch_prepare(other, b, ki, &values, NULL, &prepared) == TILE_ERR_ARG &&
+          strstr(tile_error_message(other), "another tile_context"),
+          "a bundle of another context: %s", tile_error_message(other));
+    tile_context_destroy(other);
     tile_bundle_free(b);
     printf("ok a launch in three steps\n");
 }
