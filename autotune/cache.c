@@ -514,9 +514,6 @@ int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
     snprintf(e.strategy, sizeof e.strategy, "%s", search_strategy_name(strategy));
     Config c;
     tune_space_config(space, r->best, &c);
-    size_t len = 0;
-    for (int i = 0; i < c.n && len < sizeof e.config; i++)
-        len += (size_t)snprintf(e.config + len, sizeof e.config - len, "%s%s=%lld", i ? "," : "",
-                                c.entries[i].name, (long long)c.entries[i].value);
+    config_format(&c, e.config, sizeof e.config);
     return autotune_cache_store(dir, &e, warn, err, errlen);
 }

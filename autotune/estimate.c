@@ -148,7 +148,7 @@ int64_t estimate_smem_bytes(const TuneShapeInfo *s, const Config *c)
     list_ops(s, TIR_DOT, &dots);
     const TirOp *counted[512];
     int ncounted = 0;
-    int64_t stages = config_get(c, "num_stages", 1);
+    int64_t stages = config_knob(c, TUNE_STAGES);
     int64_t total = 0;
     for (int i = 0; i < dots.n; i++) {
         const TirOp *dot = dots.ops[i];
@@ -226,7 +226,7 @@ int64_t estimate_largest_tile(const TuneShapeInfo *s, const Config *c)
 
 int estimate_registers(const TuneShapeInfo *s, const Config *c)
 {
-    int64_t threads = config_get(c, "num_warps", 4) * 32;
+    int64_t threads = config_knob(c, TUNE_WARPS) * 32;
     if (threads <= 0)
         threads = 128;
     OpList fors, dots;

@@ -81,29 +81,20 @@ static TuneDim *find_dim(TuneSpace *s, const char *name)
     return NULL;
 }
 
-static void list_values(char *buf, size_t size, const int64_t *v, int n)
+static void list_values(char *buf, size_t size, const TuneDim *d)
 {
     size_t len = 0;
+    char text[32];
     buf[0] = 0;
-    for (int i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%" PRId64, i ? ", " : "", v[i]);
+    for (int i = 0; i < d->nvalues && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+                                knob_value_text(d->kind, d->values[i], text, sizeof text));
 }
 
-static bool parse_i64(const char *text, const char *end, int64_t *out)
+/* A value of the tunable: a number, or a name of its knob's values. */
+static bool parse_value(const TuneDim *d, const char *text, const char *end, int64_t *out)
 {
-    char buf[32];
-    size_t n = (size_t)(end - text);
-    if (n == 0 || n >= sizeof buf)
-        return false;
-    memcpy(buf, text, n);
-    buf[n] = 0;
-    char *stop;
-    errno = 0;
-    long long v = strtoll(buf, &stop, 10);
-    if (errno || *stop)
-        return false;
-    *out = v;
-    return true;
+    return knob_parse_value(d->name, text, (size_t)(end - text), out) == 0;
 }
 
 int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen)
@@ -128,11 +119,12 @@ int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen)
     }
     bool keep[TUNE_MAX_VALUES] = {false};
     char allowed[512];
-    list_values(allowed, sizeof allowed, d->values, d->nvalues);
+    list_values(allowed, sizeof allowed, d);
     const char *p = eq + 1, *range = strstr(p, "..");
     if (range) {
         int64_t lo, hi;
-        if (!parse_i64(p, range, &lo) || !parse_i64(range + 2, p + strlen(p), &hi) || lo > hi) {
+        if (!parse_value(d, p, range, &lo) || !parse_value(d, range + 2, p + strlen(p), &hi) ||
+            lo > hi) {
             snprintf(err, errlen, "--space-set %s: '%s' is not a range LO..HI", name, p);
             return -1;
         }
@@ -142,7 +134,7 @@ int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen)
         while (*p) {
             const char *end = p + strcspn(p, ",");
             int64_t v;
-            if (!parse_i64(p, end, &v)) {
+            if (!parse_value(d, p, end, &v)) {
                 snprintf(err, errlen, "--space-set %s: '%.*s' is not an integer", name,
                          (int)(end - p), p);
                 return -1;
@@ -152,8 +144,9 @@ int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen)
                 if (d->values[i] == v)
                     found = i;
             if (found < 0) {
-                snprintf(err, errlen, "--space-set %s: %" PRId64 " is not allowed (allowed: %s)",
-                         name, v, allowed);
+                char text[32];
+                snprintf(err, errlen, "--space-set %s: %s is not allowed (allowed: %s)", name,
+                         knob_value_text(d->kind, v, text, sizeof text), allowed);
                 return -1;
             }
             keep[found] = true;
@@ -327,7 +320,7 @@ void tune_space_canonical(const TuneSpace *s, const int *point, int *canonical)
    elements than threads. */
 static bool too_many_warps(const TuneSpace *s, const Config *c)
 {
-    int64_t warps = config_get(c, "num_warps", 4);
+    int64_t warps = config_knob(c, TUNE_WARPS);
     int64_t rows, cols;
     if (estimate_largest_dot(&s->shape, c, &rows, &cols) > 0)
         return warps > (rows / 16) * (cols / 8);
@@ -422,10 +415,12 @@ void tune_space_print(FILE *out, const TuneSpace *s, uint64_t max_listed)
     fprintf(out, "space: %d tunables, %" PRIu64 " points\n", s->ndims, tune_space_size(s));
     for (int d = 0; d < s->ndims; d++) {
         const TuneDim *dim = &s->dims[d];
+        char text[32];
         fprintf(out, "  %-12s", dim->name);
         for (int i = 0; i < dim->nvalues; i++)
-            fprintf(out, " %" PRId64, dim->values[i]);
-        fprintf(out, "   (default %" PRId64 ")\n", dim->values[dim->default_index]);
+            fprintf(out, " %s", knob_value_text(dim->kind, dim->values[i], text, sizeof text));
+        fprintf(out, "   (default %s)\n",
+                knob_value_text(dim->kind, dim->values[dim->default_index], text, sizeof text));
     }
     TunePruneCounts counts;
     tune_space_count(s, &counts);
@@ -452,10 +447,10 @@ void tune_space_print(FILE *out, const TuneSpace *s, uint64_t max_listed)
             break;
         }
         listed++;
-        fputs("  ", out);
-        for (int d = 0; d < s->ndims; d++)
-            fprintf(out, "%s%s=%" PRId64, d ? "," : "", s->dims[d].name,
-                    s->dims[d].values[point[d]]);
-        fprintf(out, "  smem=%" PRId64 " regs=%d\n", smem, regs);
+        Config c;
+        char text[CONFIG_MAX_ENTRIES * (CONFIG_MAX_NAME + 32)];
+        tune_space_config(s, point, &c);
+        fprintf(out, "  %s  smem=%" PRId64 " regs=%d\n", config_format(&c, text, sizeof text),
+                smem, regs);
     } while (next_point(s, point));
 }

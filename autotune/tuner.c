@@ -186,11 +186,9 @@ static Job *compiled_job(Tuner *t, const int *point)
 
 static void config_text(const TuneSpace *s, const int *point, char *buf, size_t size)
 {
-    size_t len = 0;
-    buf[0] = 0;
-    for (int d = 0; d < s->ndims && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%s=%" PRId64, d ? "," : "",
-                                s->dims[d].name, s->dims[d].values[point[d]]);
+    Config c;
+    tune_space_config(s, point, &c);
+    config_format(&c, buf, size);
 }
 
 static void show_progress(Tuner *t, bool final)

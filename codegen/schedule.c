@@ -867,10 +867,10 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
     Sched c = {.s = s, .arena = a, .k = k, .err = err, .errlen = errlen};
     s->kernel = k;
     s->variant = v;
-    s->num_warps = (int)config_get(v->config, "num_warps", 4);
+    s->num_warps = (int)config_knob(v->config, TUNE_WARPS);
     s->num_threads = 32 * s->num_warps;
-    s->stages = (int)config_get(v->config, "num_stages", 2);
-    s->group_m = (int)config_get(v->config, "group_m", 1);
+    s->stages = (int)config_knob(v->config, TUNE_STAGES);
+    s->group_m = (int)config_knob(v->config, TUNE_GROUP_M);
     if (s->num_warps < 1 || s->num_warps > 8 || (s->num_warps & (s->num_warps - 1)))
         return fail(&c, "num_warps=%d: codegen takes 1, 2, 4 or 8", s->num_warps);
     if (s->stages < 1)

@@ -176,6 +176,14 @@ typedef enum ParamKind {
 
 typedef enum ReduceOp { REDUCE_NONE, REDUCE_SUM, REDUCE_MAX, REDUCE_MIN } ReduceOp;
 
-typedef enum TunableKind { TUNE_BLOCK, TUNE_WARPS, TUNE_STAGES, TUNE_GROUP_M } TunableKind;
+/* The kinds of tuning knob; what each means, its values and default are the knob table's
+   (src/ir/config.c, tir.h's Knob). */
+typedef enum TunableKind {
+    TUNE_BLOCK,     /* BLOCK_<V>: the block size of one tile loop variable */
+    TUNE_WARPS,     /* num_warps */
+    TUNE_STAGES,    /* num_stages */
+    TUNE_GROUP_M,   /* group_m */
+    TUNE_KIND_COUNT
+} TunableKind;
 
 #endif

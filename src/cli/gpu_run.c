@@ -209,7 +209,7 @@ GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, const Con
     if (ptx_override) {
         /* hand-written PTX: its entry is the kernel's name, no dynamic shared memory */
         compiled = (CompiledKernel){.ptx = ptx_override, .entry = k->name,
-                                    .num_threads = (int)config_get(config, "num_warps", 4) * 32};
+                                    .num_threads = (int)config_knob(config, TUNE_WARPS) * 32};
     } else {
         char cerr[1024];
         if (codegen_compile(arena, k, &v, s->target, false, &compiled, cerr, sizeof cerr) != 0)

@@ -87,8 +87,11 @@ static void print_variant(const TbnBundle *b, const TbnKernel *k, uint32_t index
 {
     const TbnVariant *v = &b->variants[index];
     printf("  variant %u: ", index);
-    for (uint32_t c = 0; c < v->nconfig; c++)
-        printf("%s%s=%lld", c ? "," : "", v->config[c].name, (long long)v->config[c].value);
+    for (uint32_t c = 0; c < v->nconfig; c++) {
+        char text[32];
+        printf("%s%s=%s", c ? "," : "", v->config[c].name,
+               tunable_value_text(v->config[c].name, v->config[c].value, text, sizeof text));
+    }
     (void)print_consts(b, k, v, " ");
     printf("\n    align %s, target %s (sm %u), entry %s, %u threads, %u bytes shared, grid "
            "blocks", tbn_align_name(v->align), v->target, v->sm, v->entry, v->num_threads,

@@ -46,9 +46,10 @@ static const char *const usage_build =
     "  --kernel NAME        only this kernel\n"
     "  --emit STAGE         print a stage: ast (checked tree with types and shapes),\n"
     "                       ir (tiled IR), llvm (LLVM IR), ptx\n"
-    "  --config KEY=V,...   bind tunables (BLOCK_M=64,num_warps=4) and const\n"
-    "                       parameters (causal=true); for llvm/ptx also the size of\n"
-    "                       each full axis (D=64, required) and the alignment class\n"
+    "  --config KEY=V,...   bind tunables (BLOCK_M=64,num_warps=4; `tilec --help` lists\n"
+    "                       the knobs) and const parameters (causal=true); for\n"
+    "                       llvm/ptx also the size of each full axis (D=64,\n"
+    "                       required) and the alignment class\n"
     "                       align=vec16|unit|any (default vec16: 16-byte aligned\n"
     "                       tensors with unit innermost stride)\n"
     "  --target NAME        sm_90a (default), sm_89 (native fp8 mma.sync) or sm_80\n"
@@ -62,6 +63,14 @@ static const char *const usage_build =
     "                       every const combination x full-axis size x 2 align\n"
     "                       classes is compiled; more is an error naming them\n";
 
+/* `tilec --help`: the commands, then the knobs every kernel is tuned by. */
+static int print_help(void)
+{
+    fputs(usage_main, stdout);
+    fputc('\n', stdout);
+    knob_print_table(stdout);
+    return EXIT_OK;
+}
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
@@ -196,7 +205,7 @@ static int run_command(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(usage_main, stdout); return EXIT_OK;
+        case 'h': return print_help();
         case 'V': {
             char llvm[32];
             codegen_llvm_version(llvm, sizeof llvm);
@@ -228,10 +237,8 @@ static int run_command(int argc, char **argv)
         return cmd_bench(sub_argc, sub_argv);
     if (strcmp(cmd, "inspect") == 0)
         return cmd_inspect(sub_argc, sub_argv);
-    if (strcmp(cmd, "help") == 0) {
-        fputs(usage_main, stdout);
-        return EXIT_OK;
-    }
+    if (strcmp(cmd, "help") == 0)
+        return print_help();
     fprintf(stderr, "tilec: error: unknown command '%s'\n", cmd);
     fputs(usage_main, stderr);
     return EXIT_USAGE;

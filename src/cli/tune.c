@@ -379,11 +379,13 @@ static TuneStatus synthetic_benchmark(void *ctx, const void *data, size_t size, 
     double t = 1;
     for (int i = 0; i < c.n; i++) {
         double v = (double)c.entries[i].value;
-        if (strncmp(c.entries[i].name, "BLOCK_", 6) == 0)
+        TunableKind kind = TUNE_KIND_COUNT;
+        knob_kind_of_name(c.entries[i].name, &kind);
+        if (kind == TUNE_BLOCK)
             t += 0.1 * fabs(log2(v > 0 ? v : 1) - 7);
-        else if (strcmp(c.entries[i].name, "num_warps") == 0)
+        else if (kind == TUNE_WARPS)
             t += 0.05 * fabs(v - 8) / 4;
-        else if (strcmp(c.entries[i].name, "num_stages") == 0)
+        else if (kind == TUNE_STAGES)
             t += 0.03 * fabs(v - 3);
     }
     out->median_ms = out->min_ms = t;

@@ -421,10 +421,8 @@ static void print_kernel_facts(const Printer *pr, const Kernel *k)
     }
     for (int i = 0; i < k->ntunables; i++) {
         const Tunable *t = k->tunables[i];
-        fprintf(out, "  tunable %s in {", t->name);
-        for (int j = 0; j < t->nvalues; j++)
-            fprintf(out, "%s%lld", j ? ", " : "", (long long)t->values[j]);
-        fprintf(out, "} default %lld\n", (long long)t->default_value);
+        fputs("  ", out);
+        knob_print_tunable(out, t->name, t->kind, t->values, t->nvalues, t->default_value);
     }
 }
 

@@ -253,9 +253,10 @@ typedef struct Kernel {
                                  redefined after its block closed is a new Local. Local.type
                                  is never weak or const */
     int nlocals;
-    Tunable **tunables;       /* BLOCK_* in loop-variable order (one per name), then
-                                 num_warps, num_stages, group_m; values ascending, narrowed
-                                 by `tune`; default_value is one of the values */
+    Tunable **tunables;       /* BLOCK_* in loop-variable order (one per name), then the
+                                 other knobs the kernel has in the knob table's order
+                                 (tir.h); values ascending, narrowed by `tune`;
+                                 default_value is one of the values */
     int ntunables;
     bool uses_fp8;            /* needs sm_89 or newer */
     bool checked;             /* sema ran without errors */

@@ -2066,7 +2066,9 @@ static unsigned block_bits(Checker *c, const BlockSpec *b, Loc fallback, const c
     int n = 0;
     switch (b->kind) {
     case BLOCK_FREE:
-        return 0x1f0u;      /* 16..256 */
+        list = knob_of_kind(TUNE_BLOCK)->values;
+        n = knob_of_kind(TUNE_BLOCK)->nvalues;
+        break;
     case BLOCK_FIXED:
     case BLOCK_SET:
         list = b->values;
@@ -2154,13 +2156,15 @@ static unsigned values_to_bits(const Tunable *t)
     return bits;
 }
 
+/* The knob's name prefix and the variable in upper case: BLOCK_M. */
 static const char *tunable_name_for(Checker *c, const char *var)
 {
-    size_t n = strlen(var);
-    char *name = arena_alloc(c->arena, n + 7);
-    memcpy(name, "BLOCK_", 6);
+    const char *prefix = knob_of_kind(TUNE_BLOCK)->name;
+    size_t n = strlen(var), p = strlen(prefix);
+    char *name = arena_alloc(c->arena, p + n + 1);
+    memcpy(name, prefix, p);
     for (size_t i = 0; i < n; i++)
-        name[6 + i] = var[i] >= 'a' && var[i] <= 'z' ? (char)(var[i] - 'a' + 'A') : var[i];
+        name[p + i] = var[i] >= 'a' && var[i] <= 'z' ? (char)(var[i] - 'a' + 'A') : var[i];
     return name;
 }
 
@@ -2241,15 +2245,50 @@ static void collect_loopvars(Checker *c, Stmt **stmts, int n, PtrVec *out, int d
     }
 }
 
+/* What the kernel has that some knob needs (Knob.needs), read from the syntax: tunables
+   are made before the body is checked, so that `tune` can narrow them. */
+static bool expr_has_dot(const Expr *e, int depth)
+{
+    if (!e || depth >= SEMA_MAX_DEPTH)
+        return false;
+    if (e->kind == EXPR_BINARY && e->op == BIN_MATMUL)
+        return true;
+    if (expr_has_dot(e->lhs, depth + 1) || expr_has_dot(e->rhs, depth + 1) ||
+        expr_has_dot(e->cond, depth + 1))
+        return true;
+    for (int i = 0; i < e->nargs; i++)
+        if (expr_has_dot(e->args[i], depth + 1))
+            return true;
+    return false;
+}
+
+static bool stmts_have_dot(Stmt **stmts, int n, int depth)
+{
+    if (depth >= SEMA_MAX_DEPTH)
+        return false;
+    for (int i = 0; i < n; i++) {
+        const Stmt *s = stmts[i];
+        if (s && (expr_has_dot(s->target, 0) || expr_has_dot(s->value, 0) ||
+                  expr_has_dot(s->cond, 0) || stmts_have_dot(s->body, s->nbody, depth + 1) ||
+                  stmts_have_dot(s->else_body, s->nelse, depth + 1)))
+            return true;
+    }
+    return false;
+}
+
+/* One BLOCK_<V> per unpinned loop variable, then one tunable of every other knob the
+   kernel has, in the knob table's order. */
 static void make_tunables(Checker *c)
 {
     Kernel *k = c->kernel;
     for (int i = 0; i < k->nloopvars; i++)
         add_block_tunable(c, k->loopvars[i]);
-    static const int64_t warps[] = {4, 8}, stages[] = {1, 2, 3, 4}, group[] = {1, 8};
-    new_tunable(c, "num_warps", TUNE_WARPS, warps, 2);
-    new_tunable(c, "num_stages", TUNE_STAGES, stages, 4);
-    new_tunable(c, "group_m", TUNE_GROUP_M, group, 2);
+    unsigned features = stmts_have_dot(k->body, k->nbody, 0) ? KNOB_NEEDS_DOT : 0;
+    for (int kind = 0; kind < TUNE_KIND_COUNT; kind++) {
+        const Knob *knob = knob_of_kind((TunableKind)kind);
+        if (!knob->per_loop && (knob->needs & ~features) == 0)
+            new_tunable(c, knob->name, (TunableKind)kind, knob->values, knob->nvalues);
+    }
 }
 
 static const char *list_values(Checker *c, const int64_t *v, int n)
@@ -2344,9 +2383,12 @@ static void apply_tune(Checker *c, Stmt *s)
     t->nvalues = n;
 }
 
-/* The allowed value closest to `want` (in log2 for block sizes); ties take the smaller. */
-static void set_default(Tunable *t, int64_t want)
+/* The allowed value closest to the knob's preferred one (in log2 for powers of two); ties
+   take the smaller. */
+static void set_default(Tunable *t)
 {
+    const Knob *knob = knob_of_kind(t->kind);
+    int64_t want = knob->preferred;
     if (t->nvalues == 0) {
         t->default_value = want;
         return;
@@ -2354,7 +2396,7 @@ static void set_default(Tunable *t, int64_t want)
     int64_t best = t->values[0], best_d = -1;
     for (int i = 0; i < t->nvalues; i++) {
         int64_t v = t->values[i], d;
-        if (t->kind == TUNE_BLOCK) {
+        if (knob->powers_of_two) {
             int lv = 0, lw = 0;
             while ((1LL << lv) < v)
                 lv++;
@@ -2580,8 +2622,7 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
     k->tunables = arena_alloc(a, sizeof *k->tunables * (size_t)(c.tunables.len + 1));
     for (int i = 0; i < c.tunables.len; i++) {
         Tunable *t = c.tunables.items[i];
-        set_default(t, t->kind == TUNE_BLOCK ? 64 : t->kind == TUNE_WARPS ? 4
-                       : t->kind == TUNE_STAGES ? 2 : 1);
+        set_default(t);
         k->tunables[i] = t;
     }
     k->checked = d->errors == errors_before;

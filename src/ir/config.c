@@ -1,12 +1,136 @@
-/* config.c — a Config binds every tunable of a kernel (BLOCK_<V>, num_warps, num_stages,
-   group_m) by name: parsing `--config` text, filling defaults and checking values against
-   the kernel's allowed sets. No allocation: a Config is a fixed-size value. */
+/* config.c — the knob table (every kind of tunable: its name, values, default and
+   meaning), and a Config, which binds every tunable of a kernel (BLOCK_<V>, num_warps,
+   num_stages, group_m) by name: parsing `--config` text, filling defaults and checking
+   values against the kernel's allowed sets. No allocation: a Config is a fixed-size value. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tir.h"
+
+/* ---- the knob table */
+
+#define VALUES(array) array, (int)(sizeof array / sizeof array[0])
+
+static const int64_t block_sizes[] = {16, 32, 64, 128, 256};
+static const int64_t warp_counts[] = {4, 8};
+static const int64_t stage_counts[] = {1, 2, 3, 4};
+static const int64_t group_rows[] = {1, 8};
+
+static const Knob knobs[TUNE_KIND_COUNT] = {
+    [TUNE_BLOCK] = {"BLOCK_", true, true, VALUES(block_sizes), 64, NULL, KNOB_NEEDS_NOTHING,
+                    "block size of tile loop variable v (BLOCK_M for m)"},
+    [TUNE_WARPS] = {"num_warps", false, false, VALUES(warp_counts), 4, NULL, KNOB_NEEDS_NOTHING,
+                    "warps per program: num_warps * 32 threads"},
+    [TUNE_STAGES] = {"num_stages", false, false, VALUES(stage_counts), 2, NULL, KNOB_NEEDS_NOTHING,
+                     "depth of the cp.async pipeline in a dot's loop"},
+    [TUNE_GROUP_M] = {"group_m", false, false, VALUES(group_rows), 1, NULL, KNOB_NEEDS_NOTHING,
+                      "grid rows grouped for L2 reuse (1: row-major)"},
+};
+
+const Knob *knob_of_kind(TunableKind kind)
+{
+    return kind >= 0 && kind < TUNE_KIND_COUNT ? &knobs[kind] : NULL;
+}
+
+bool knob_kind_of_name(const char *name, TunableKind *out)
+{
+    for (int i = 0; i < TUNE_KIND_COUNT; i++) {
+        const Knob *k = &knobs[i];
+        size_t n = strlen(k->name);
+        if (k->per_loop ? strncmp(name, k->name, n) == 0 : strcmp(name, k->name) == 0) {
+            *out = (TunableKind)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int knob_parse_value(const char *name, const char *text, size_t len, int64_t *out)
+{
+    TunableKind kind;
+    const Knob *k = knob_kind_of_name(name, &kind) ? &knobs[kind] : NULL;
+    for (int v = 0; k && k->value_names && v < k->nvalues; v++)
+        if (strlen(k->value_names[v]) == len && memcmp(k->value_names[v], text, len) == 0) {
+            *out = v;
+            return 0;
+        }
+    char buf[32];
+    if (len >= sizeof buf) {   /* too long for an int64_t, unless not a number at all */
+        size_t digits = text[0] == '-' || text[0] == '+';
+        while (digits < len && text[digits] >= '0' && text[digits] <= '9')
+            digits++;
+        return digits == len ? -2 : -1;
+    }
+    memcpy(buf, text, len);
+    buf[len] = 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (end == buf || *end)
+        return -1;
+    if (errno == ERANGE)
+        return -2;
+    *out = v;
+    return 0;
+}
+
+const char *knob_value_text(TunableKind kind, int64_t v, char *buf, size_t size)
+{
+    const Knob *k = knob_of_kind(kind);
+    if (k && k->value_names && v >= 0 && v < k->nvalues)
+        snprintf(buf, size, "%s", k->value_names[v]);
+    else
+        snprintf(buf, size, "%" PRId64, v);
+    return buf;
+}
+
+const char *tunable_value_text(const char *name, int64_t v, char *buf, size_t size)
+{
+    TunableKind kind = TUNE_KIND_COUNT;   /* not a knob's name: the number */
+    knob_kind_of_name(name, &kind);
+    return knob_value_text(kind, v, buf, size);
+}
+
+/* "{4, 8}"; returns the characters written. */
+static int print_values(FILE *out, TunableKind kind, const int64_t *values, int n)
+{
+    char text[32];
+    int written = fprintf(out, "{");
+    for (int i = 0; i < n; i++)
+        written += fprintf(out, "%s%s", i ? ", " : "",
+                           knob_value_text(kind, values[i], text, sizeof text));
+    return written + fprintf(out, "}");
+}
+
+void knob_print_tunable(FILE *out, const char *name, TunableKind kind, const int64_t *values,
+                        int nvalues, int64_t default_value)
+{
+    char text[32];
+    fprintf(out, "tunable %s in ", name);
+    print_values(out, kind, values, nvalues);
+    fprintf(out, " default %s\n", knob_value_text(kind, default_value, text, sizeof text));
+}
+
+void knob_print_table(FILE *out)
+{
+    fputs("knobs (bind with --config NAME=V; narrow with `tune NAME in ...` in the kernel or\n"
+          "tilec tune --space-set):\n", out);
+    fprintf(out, "  %-11s %-23s %-8s %s\n", "name", "values", "default", "meaning");
+    for (int i = 0; i < TUNE_KIND_COUNT; i++) {
+        const Knob *k = &knobs[i];
+        char text[32];
+        int width = fprintf(out, "  %s%s", k->name, k->per_loop ? "<V>" : "");
+        fprintf(out, "%*s", width < 14 ? 14 - width : 1, "");
+        width = print_values(out, (TunableKind)i, k->values, k->nvalues);
+        fprintf(out, "%*s%-8s %s%s\n", width < 24 ? 24 - width : 1, "",
+                knob_value_text((TunableKind)i, k->preferred, text, sizeof text), k->meaning,
+                k->needs & KNOB_NEEDS_DOT ? " (kernels with a dot)" : "");
+    }
+}
+
+/* ---- Config */
 
 static ConfigEntry *config_find(const Config *c, const char *name)
 {
@@ -20,6 +144,11 @@ int64_t config_get(const Config *c, const char *name, int64_t fallback)
 {
     const ConfigEntry *e = c ? config_find(c, name) : NULL;
     return e ? e->value : fallback;
+}
+
+int64_t config_knob(const Config *c, TunableKind kind)
+{
+    return config_get(c, knobs[kind].name, knobs[kind].preferred);
 }
 
 int config_set(Config *c, const char *name, int64_t value)
@@ -76,19 +205,16 @@ int config_parse(const char *text, Config *out, char *err, size_t errlen)
             return -1;
         }
         p = skip_spaces(p + 1);
-        if (!(*p >= '0' && *p <= '9') && *p != '-') {
-            snprintf(err, errlen, "the value of '%s' must be an integer", key);
-            return -1;
-        }
-        errno = 0;
-        char *endp;
-        long long v = strtoll(p, &endp, 10);
-        if (endp == p || (*endp && *endp != ',' && *endp != ' ' && *endp != '\t')) {
-            snprintf(err, errlen, "the value of '%s' must be an integer", key);
-            return -1;
-        }
-        if (errno == ERANGE) {
-            snprintf(err, errlen, "the value of '%s' is out of range", key);
+        const char *endp = p + strcspn(p, ", \t");
+        int64_t v;
+        int parsed = *p == '+' ? -1 : knob_parse_value(key, p, (size_t)(endp - p), &v);
+        if (parsed != 0) {
+            TunableKind kind;
+            bool named = knob_kind_of_name(key, &kind) && knobs[kind].value_names;
+            snprintf(err, errlen, parsed == -2 ? "the value of '%s' is out of range"
+                                  : named ? "the value of '%s' must be one of its names (tilec "
+                                            "--help lists them)"
+                                          : "the value of '%s' must be an integer", key);
             return -1;
         }
         if (config_find(out, key)) {
@@ -121,9 +247,11 @@ static void list_names(const TirKernel *k, char *buf, size_t size)
 static void list_values(const TirTunable *t, char *buf, size_t size)
 {
     size_t n = 0;
+    char text[32];
     buf[0] = 0;
     for (int i = 0; i < t->nvalues && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%" PRId64, i ? ", " : "", t->values[i]);
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+                              knob_value_text(t->kind, t->values[i], text, sizeof text));
 }
 
 int config_resolve(const TirKernel *k, const Config *user, Config *out, char *err, size_t errlen)
@@ -144,7 +272,7 @@ int config_resolve(const TirKernel *k, const Config *user, Config *out, char *er
         const TirTunable *t = &k->tunables[i];
         const ConfigEntry *given = user ? config_find(user, t->name) : NULL;
         int64_t v = given ? given->value : t->default_value;
-        if (t->kind == TUNE_BLOCK && (v < 1 || (v & (v - 1)) != 0)) {
+        if (knobs[t->kind].powers_of_two && (v < 1 || (v & (v - 1)) != 0)) {
             snprintf(err, errlen, "%s=%" PRId64 ": a block size must be a power of two >= 1", t->name, v);
             return -1;
         }
@@ -153,9 +281,10 @@ int config_resolve(const TirKernel *k, const Config *user, Config *out, char *er
             if (t->values[j] == v)
                 allowed = true;
         if (!allowed) {
-            char values[512];
+            char values[512], text[32];
             list_values(t, values, sizeof values);
-            snprintf(err, errlen, "%s=%" PRId64 " is not allowed (allowed: %s)", t->name, v, values);
+            snprintf(err, errlen, "%s=%s is not allowed (allowed: %s)", t->name,
+                     knob_value_text(t->kind, v, text, sizeof text), values);
             return -1;
         }
         if (config_set(out, t->name, v) != 0) {
@@ -170,10 +299,24 @@ int config_resolve(const TirKernel *k, const Config *user, Config *out, char *er
     return 0;
 }
 
+const char *config_format(const Config *c, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < c->n && len < size; i++) {
+        char text[32];
+        len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", i ? "," : "",
+                                c->entries[i].name,
+                                tunable_value_text(c->entries[i].name, c->entries[i].value, text,
+                                                   sizeof text));
+    }
+    return buf;
+}
+
 void config_print(FILE *out, const Config *c)
 {
-    for (int i = 0; i < c->n; i++)
-        fprintf(out, "%s%s=%" PRId64, i ? "," : "", c->entries[i].name, c->entries[i].value);
+    char text[CONFIG_MAX_ENTRIES * (CONFIG_MAX_NAME + 32)];
+    fputs(config_format(c, text, sizeof text), out);
 }
 
 int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config *c)

@@ -784,10 +784,8 @@ void tir_print(FILE *out, const TirKernel *k)
     }
     for (int i = 0; i < k->ntunables; i++) {
         const TirTunable *t = &k->tunables[i];
-        fprintf(out, "    tunable %s in {", t->name);
-        for (int j = 0; j < t->nvalues; j++)
-            fprintf(out, "%s%" PRId64, j ? ", " : "", t->values[j]);
-        fprintf(out, "} default %" PRId64 "\n", t->default_value);
+        fputs("    ", out);
+        knob_print_tunable(out, t->name, t->kind, t->values, t->nvalues, t->default_value);
     }
     print_block_body(&p, k->body, 1);
     fputs("}\n", out);

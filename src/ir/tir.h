@@ -344,7 +344,54 @@ typedef struct TirPipelineOptions {
    opts may be NULL (everything on). Returns the number of errors (verifier). */
 int tir_run_pipeline(TirKernel *k, Diag *d, const TirPipelineOptions *opts);
 
-/* ---- config.c: a Config binds every tunable by name. */
+/* ---- config.c: the knob table, and the Config that binds every tunable by name.
+
+   A knob is a kind of tunable. The table has one row per TunableKind and is the only place
+   a knob's name, values, default and meaning are written: sema makes each kernel's
+   tunables from it, codegen, the tuner and the interpreter read a Config through it, and
+   `tilec --help` prints it. A new knob is a row (and a TunableKind) plus the code that
+   reads its value; a knob whose values are names (value_names) is parsed, printed and
+   listed by name everywhere a value appears as text. */
+
+/* What a kernel needs for a knob to exist in it (a bit set). */
+typedef enum KnobNeeds {
+    KNOB_NEEDS_NOTHING = 0,
+    KNOB_NEEDS_DOT = 1 << 0,       /* an `@` dot */
+} KnobNeeds;
+
+typedef struct Knob {
+    const char *name;              /* the tunable's name; per-loop knobs: its prefix */
+    bool per_loop;                 /* one tunable per unpinned tile loop variable, named
+                                      name + the variable in upper case (BLOCK_M) */
+    bool powers_of_two;            /* values are powers of two; nearness counts in log2 */
+    const int64_t *values;         /* what a kernel allows until `tune`/block(...) narrow
+                                      it, ascending */
+    int nvalues;
+    int64_t preferred;             /* the default: of the allowed values, the nearest to
+                                      this (ties take the smaller) */
+    const char *const *value_names;  /* NULL: values are numbers; else value v is called
+                                        value_names[v] */
+    unsigned needs;                /* KnobNeeds: the kernels that have it */
+    const char *meaning;           /* one line, for --help */
+} Knob;
+
+const Knob *knob_of_kind(TunableKind kind);
+/* The kind a tunable name belongs to (BLOCK_M: TUNE_BLOCK); false (out untouched) when
+   none. */
+bool knob_kind_of_name(const char *name, TunableKind *out);
+/* Reads the value text[0..len) of the tunable `name`: one of its knob's value names, or a
+   decimal integer (as strtoll reads it, all of the text). Returns 0, -1 when it is
+   neither, -2 for an integer out of range. */
+int knob_parse_value(const char *name, const char *text, size_t len, int64_t *out);
+/* A value as text: its name, or the number. Returns buf. */
+const char *knob_value_text(TunableKind kind, int64_t v, char *buf, size_t size);
+/* The same for a value of the tunable `name`. */
+const char *tunable_value_text(const char *name, int64_t v, char *buf, size_t size);
+/* `tunable NAME in {V, ...} default V`: how --emit=ast and --emit=ir show a tunable. */
+void knob_print_tunable(FILE *out, const char *name, TunableKind kind, const int64_t *values,
+                        int nvalues, int64_t default_value);
+/* The table as `tilec --help` lists it. */
+void knob_print_table(FILE *out);
 
 enum { CONFIG_MAX_ENTRIES = 64, CONFIG_MAX_NAME = MAX_TUNABLE_NAME + 1 };
 
@@ -367,8 +414,14 @@ int config_parse(const char *text, Config *out, char *err, size_t errlen);
 int config_resolve(const TirKernel *k, const Config *user, Config *out, char *err,
                    size_t errlen);
 int64_t config_get(const Config *c, const char *name, int64_t fallback);
+/* The value of a knob that is not per-loop under a Config: the Config's, or the knob's
+   preferred value when the Config has none (a kernel without the tunable). */
+int64_t config_knob(const Config *c, TunableKind kind);
 int config_set(Config *c, const char *name, int64_t value);  /* -1 when full */
-void config_print(FILE *out, const Config *c);    /* "BLOCK_M=64,BLOCK_N=32,..." */
+/* "BLOCK_M=64,BLOCK_N=32,...": knob values by name where they have names. config_format
+   writes it into buf (cut at size) and returns buf. */
+void config_print(FILE *out, const Config *c);
+const char *config_format(const Config *c, char *buf, size_t size);
 /* The block size of a loop variable under a resolved Config (pinned ones ignore it). */
 int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config *c);
 /* The smallest power of two >= x (1 for x <= 1): the padded size of a full axis. Above

@@ -623,15 +623,12 @@ static bool parse_signature(Parser *ps)
     }
 }
 
+/* A name that is no knob's (hand-written TIR) counts as a block size. */
 static TunableKind tunable_kind(const char *name)
 {
-    if (strcmp(name, "num_warps") == 0)
-        return TUNE_WARPS;
-    if (strcmp(name, "num_stages") == 0)
-        return TUNE_STAGES;
-    if (strcmp(name, "group_m") == 0)
-        return TUNE_GROUP_M;
-    return TUNE_BLOCK;
+    TunableKind kind = TUNE_BLOCK;
+    knob_kind_of_name(name, &kind);
+    return kind;
 }
 
 static bool parse_tunable(Parser *ps)
