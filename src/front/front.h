@@ -39,6 +39,10 @@ struct Kernel;
 const char *type_str(char *buf, size_t size, const Type *t, const struct Kernel *k);
                                 /* "bf16[m, D]", "f32", "tensor bf16[M, K]" */
 bool axis_equal(Axis a, Axis b);
+/* The dtype of a binary operation on a and b: a weak literal adopts the other dtype (a
+   float literal with an integer gives f32); two integers give i64, an integer and a float
+   the float, two different floats f32. Sema types with it and the lowering converts to it. */
+DType type_promote(const Type *a, const Type *b);
 
 /* ---- ast.c: the syntax tree, built by the parser, annotated by sema, printed by
    `tilec build --emit=ast`. */

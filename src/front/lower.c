@@ -199,26 +199,6 @@ static bool const_condition(Lowerer *L, const Expr *cond, bool *out)
 
 /* ---- expressions */
 
-static DType promote_pair(const Type *a, const Type *b)
-{
-    if (a->weak != b->weak) {
-        const Type *lit = a->weak ? a : b, *other = a->weak ? b : a;
-        if (dtype_is_float(lit->dtype) && dtype_is_int(other->dtype))
-            return DT_F32;
-        return other->dtype;
-    }
-    if (a->dtype == b->dtype)
-        return a->dtype;
-    bool ai = dtype_is_int(a->dtype), bi = dtype_is_int(b->dtype);
-    if (ai && bi)
-        return DT_I64;
-    if (ai)
-        return b->dtype;
-    if (bi)
-        return a->dtype;
-    return DT_F32;
-}
-
 static int loopvar_of(Lowerer *L, const Expr *e)
 {
     if (!e || e->kind != EXPR_NAME || !e->sym || e->sym->kind != SYM_LOOPVAR)
@@ -261,7 +241,7 @@ static TirValue *lower_binary(Lowerer *L, const Expr *e)
         return NULL;
     }
     if (opc == TIR_CMP)
-        operand.dtype = promote_pair(&e->lhs->type, &e->rhs->type);
+        operand.dtype = type_promote(&e->lhs->type, &e->rhs->type);
     if (!(ops[0] = lower_as(L, e->lhs, operand)) || !(ops[1] = lower_as(L, e->rhs, operand)))
         return NULL;
     return emit_sub(L, opc, sub, e->loc, ops, 2, rt);

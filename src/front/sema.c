@@ -124,38 +124,6 @@ static bool numeric_dtype(DType dt)
     return dtype_is_int(dt) || (dtype_is_float(dt) && !dtype_is_fp8(dt));
 }
 
-/* Promotion of two different dtypes that both take part in arithmetic. */
-static DType promote_strict(DType a, DType b)
-{
-    if (a == b)
-        return a;
-    bool ai = dtype_is_int(a), bi = dtype_is_int(b);
-    if (ai && bi)
-        return DT_I64;
-    if (ai)
-        return b;
-    if (bi)
-        return a;
-    return DT_F32;          /* f16 with bf16, or a 16-bit float with f32 */
-}
-
-/* A weak literal takes the other operand's dtype, except that a float literal with an
-   integer tile gives f32 (the literal's own dtype) rather than truncating the literal. */
-static DType adopt(DType literal, DType other)
-{
-    if (dtype_is_float(literal) && dtype_is_int(other))
-        return DT_F32;
-    return other;
-}
-
-static DType promote(const Type *a, const Type *b)
-{
-    if (a->weak && !b->weak)
-        return adopt(a->dtype, b->dtype);
-    if (b->weak && !a->weak)
-        return adopt(b->dtype, a->dtype);
-    return promote_strict(a->dtype, b->dtype);
-}
 
 /* Right-aligned broadcasting of a and b's axes into out (rank and axes only). On a
    conflict returns false with the two axes that disagree. */
@@ -619,7 +587,7 @@ static NOINLINE bool binary_result(Checker *c, Loc loc, int op, const Type *l, c
     case BIN_ADD: case BIN_SUB: case BIN_MUL: case BIN_DIV: case BIN_MOD:
         if (!need_arith(c, loc, text, l) || !need_arith(c, loc, text, r))
             return false;
-        res.dtype = promote(l, r);
+        res.dtype = type_promote(l, r);
         if (op == BIN_MOD && !dtype_is_int(res.dtype)) {
             diag_error(c->diag, loc, "%% needs integers, got %s %% %s", show_type(c, l),
                        show_type(c, r));
@@ -695,7 +663,7 @@ static NOINLINE void check_binary(Checker *c, Expr *e)
         return;
     }
     if (e->op != BIN_AND && e->op != BIN_OR && e->op != BIN_MATMUL)
-        check_adopted_pair(c, e->lhs, e->rhs, promote(&e->lhs->type, &e->rhs->type));
+        check_adopted_pair(c, e->lhs, e->rhs, type_promote(&e->lhs->type, &e->rhs->type));
     check_weak_overflow(c, e);
 }
 
@@ -712,7 +680,7 @@ static bool branch_dtype(const Type *a, const Type *b, DType *out)
     if (dtype_is_fp8(a->dtype) || dtype_is_fp8(b->dtype))
         return false;
     if (a->weak || b->weak) {
-        *out = promote(a, b);
+        *out = type_promote(a, b);
         return true;
     }
     return false;
@@ -1190,7 +1158,7 @@ static NOINLINE void type_minmax(Checker *c, Expr *e, const CallArgs *a)
         set_error(e);
         return;
     }
-    res.dtype = promote(l, r);
+    res.dtype = type_promote(l, r);
     res.weak = l->weak && r->weak;
     res.is_const = l->is_const && r->is_const;
     e->type = res;
@@ -1223,7 +1191,7 @@ static NOINLINE void type_where(Checker *c, Expr *e, const CallArgs *a)
     }
     DType dt;
     if (!branch_dtype(x, y, &dt))
-        dt = promote(x, y);
+        dt = type_promote(x, y);
     Type both = {.kind = TYPE_VALUE}, res = {.kind = TYPE_VALUE};
     if (!broadcast_or_report(c, e->loc, x, y, &both) ||
         !broadcast_or_report(c, e->loc, cond, &both, &res)) {
@@ -1380,7 +1348,7 @@ static NOINLINE void type_cdiv(Checker *c, Expr *e, const CallArgs *a)
         set_error(e);
         return;
     }
-    res.dtype = promote(l, r);
+    res.dtype = type_promote(l, r);
     res.weak = l->weak && r->weak;
     res.is_const = l->is_const && r->is_const;
     e->type = res;

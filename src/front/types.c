@@ -1,6 +1,6 @@
 /* types.c — the checked types of expressions: printing them the way diagnostics and
-   `--emit=ast` show them ("bf16[m, D]", "tensor bf16[M, K]", "loop m"), comparing axes, and
-   the table of built-in function names. */
+   `--emit=ast` show them ("bf16[m, D]", "tensor bf16[M, K]", "loop m"), comparing axes, the
+   promotion of binary operations, and the table of built-in function names. */
 #include <string.h>
 
 #include "front.h"
@@ -43,6 +43,26 @@ Builtin builtin_lookup(const char *name)
         if (strcmp(name, builtin_names[b]) == 0)
             return (Builtin)b;
     return BI_NONE;
+}
+
+DType type_promote(const Type *a, const Type *b)
+{
+    if (a->weak != b->weak) {
+        /* a weak literal takes the other operand's dtype, except that a float literal with
+           an integer tile gives f32 (the literal's own dtype) rather than truncating it */
+        DType literal = a->weak ? a->dtype : b->dtype, other = a->weak ? b->dtype : a->dtype;
+        return dtype_is_float(literal) && dtype_is_int(other) ? DT_F32 : other;
+    }
+    if (a->dtype == b->dtype)
+        return a->dtype;
+    bool ai = dtype_is_int(a->dtype), bi = dtype_is_int(b->dtype);
+    if (ai && bi)
+        return DT_I64;
+    if (ai)
+        return b->dtype;
+    if (bi)
+        return a->dtype;
+    return DT_F32;          /* f16 with bf16, or a 16-bit float with f32 */
 }
 
 bool axis_equal(Axis a, Axis b)
