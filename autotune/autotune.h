@@ -392,8 +392,6 @@ typedef struct TuneTable {
 int autotune_cache_dir(char *buf, size_t size, char *err, size_t errlen);
 /* The cache file of a cache directory: DIR/tune-cache.json. */
 void autotune_cache_path(const char *dir, char *buf, size_t size);
-/* FNV-1a over bytes, continuing from `hash` (start with 0). */
-uint64_t autotune_hash_bytes(uint64_t hash, const void *data, size_t len);
 /* The shape rounded up to powers of two ("M=4096,N=4096"): entries of one bucket serve a
    shape that has no exact entry. */
 void autotune_shape_bucket(const char *shape, char *out, size_t size);

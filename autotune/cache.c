@@ -69,19 +69,6 @@ void autotune_cache_path(const char *dir, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/%s", dir, CACHE_FILE);
 }
-
-uint64_t autotune_hash_bytes(uint64_t hash, const void *data, size_t len)
-{
-    if (hash == 0)
-        hash = 14695981039346656037ULL;
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        hash ^= p[i];
-        hash *= 1099511628211ULL;
-    }
-    return hash;
-}
-
 void autotune_shape_bucket(const char *shape, char *out, size_t size)
 {
     size_t len = 0;

@@ -1,8 +1,8 @@
 /* base.h — what every part of tilec shares, sectioned by owning file: memory (arena.c),
    diagnostics (diag.c), the files tilec reads and writes (files.c), the element types
-   (dtype.c) and their exact conversions (convert.c), and the few kinds both the AST
-   (src/front/front.h) and the IR (src/ir/tir.h) carry. It includes nothing of the project:
-   every arrow ends here. */
+   (dtype.c) and their exact conversions (convert.c), hashing (hash.c), and the few kinds
+   both the AST (src/front/front.h) and the IR (src/ir/tir.h) carry. It includes nothing of
+   the project: every arrow ends here. */
 #ifndef TILEC_BASE_H
 #define TILEC_BASE_H
 
@@ -149,6 +149,11 @@ int64_t convert_f64_to_i64(double x);
 
 /* Float to bool: any nonzero value, NaN included, is true (C and numpy agree). */
 bool convert_f64_to_bool(double x);
+
+/* ---- hash.c: FNV-1a, 64-bit, continued from `hash` (FNV1A_START to begin). */
+
+#define FNV1A_START 0xcbf29ce484222325ull
+uint64_t fnv1a(uint64_t hash, const void *data, size_t size);
 
 /* ---- the kinds the AST and the IR share (types only). */
 

@@ -189,13 +189,13 @@ int refuse_output_onto_input(const char *output, const Program *p, const char *c
 
 uint64_t program_source_hash(const Program *p)
 {
-    uint64_t hash = 0;
+    uint64_t hash = FNV1A_START;
     /* The text of every file read (root first, then includes in order), not their paths:
        a table tuned on one machine must match the same source built from another path. */
     for (const SourceFile *f = p->files; f; f = f->next) {
         uint64_t len = f->len;
-        hash = autotune_hash_bytes(hash, &len, sizeof len);
-        hash = autotune_hash_bytes(hash, f->text, f->len);
+        hash = fnv1a(hash, &len, sizeof len);
+        hash = fnv1a(hash, f->text, f->len);
     }
     return hash;
 }

@@ -258,14 +258,6 @@ static void load_source(Loader *L, SourceFile *file, const char *real)
 /* ---- kernel names: unique across a file and its includes (a hash set, so a file of
    many small kernels stays linear) */
 
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
 static void finish_program(Loader *L)
 {
     Program *p = L->program;
@@ -278,7 +270,7 @@ static void finish_program(Loader *L)
     p->nkernels = 0;
     for (int i = 0; i < L->kernels.len; i++) {
         Kernel *k = L->kernels.items[i];
-        size_t slot = hash_name(k->name) & (slots - 1);
+        size_t slot = fnv1a(FNV1A_START, k->name, strlen(k->name)) & (slots - 1);
         while (table[slot] && strcmp(table[slot]->name, k->name) != 0)
             slot = (slot + 1) & (slots - 1);
         if (table[slot]) {
