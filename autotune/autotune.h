@@ -53,6 +53,10 @@ int64_t estimate_largest_tile(const TuneShapeInfo *s, const Config *c);
 /* Floating-point operations of one launch: 2*M*N*K per dot over its enclosing loops (an
    extent bounded by `v.end` counts half, as causal attention does). 0 without dots. */
 double estimate_flops(const TuneShapeInfo *s);
+/* The operand dtype the kernel's dots multiply in (after their prologues): fp8 when any
+   dot's A is fp8, else the first dot's; DT_COUNT without dots. Picks the peak to compare
+   with. */
+DType estimate_dot_dtype(const TirKernel *k);
 
 /* Replaceable estimates: codegen can plug in its Schedule's exact numbers. */
 typedef struct TuneEstimator {
@@ -307,7 +311,16 @@ typedef struct TuneGpuInfo {
    initialises CUDA) and reads device 0. Returns 0, or -1 with the reason (no driver, no
    device) in err. */
 int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen);
-/* Dense tensor-core peak for a GPU name and the kernel's operand dtype (0: unknown). */
+/* Dense (no sparsity) peaks of a device by name: bf16/f16 and fp8 tensor-core TFLOP/s
+   and memory TB/s, for `tilec bench` and the tuner's % of peak; false for a device not
+   in the table. */
+typedef struct GpuPeak {
+    const char *match;         /* substring of the device name */
+    double bf16_tflops, fp8_tflops, mem_tbps;
+    const char *source;
+} GpuPeak;
+bool gpu_peak_lookup(const char *device_name, GpuPeak *out);
+/* The tensor-core peak for a GPU name and a dot operand dtype (0: unknown). */
 double tune_gpu_peak_tflops(const char *gpu_name, DType operand);
 
 typedef struct TuneMeasurement {

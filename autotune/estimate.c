@@ -262,40 +262,76 @@ int estimate_registers(const TuneShapeInfo *s, const Config *c)
     return regs > 1 << 20 ? 1 << 20 : (int)regs;
 }
 
+typedef struct FlopCount {
+    const TuneShapeInfo *s;
+    double total;
+    bool unknown;              /* an extent could not be evaluated */
+    DType dtype;               /* estimate_dot_dtype's */
+} FlopCount;
+
+static void count_dot_flops(TirOp *dot, void *ctx)
+{
+    FlopCount *c = ctx;
+    if (dot->opcode != TIR_DOT)
+        return;
+    double f = 2;
+    for (const TirOp *loop = enclosing_loop(dot); loop; loop = enclosing_loop(loop))
+        for (int v = 0; v < loop->nvars; v++) {
+            int64_t e = loop_extent(c->s, loop->loopvars[v], true);
+            if (e < 0)
+                c->unknown = true;
+            f *= (double)e;
+        }
+    /* full axes of the operands and result (attention's D) are not loops */
+    Axis seen[6];
+    int nseen = 0;
+    const TirType *types[3] = {&dot->operands[0]->type, &dot->operands[1]->type,
+                               &dot->results[0]->type};
+    for (int t = 0; t < 3; t++)
+        for (int a = 0; a < types[t]->rank; a++) {
+            Axis ax = types[t]->axes[a];
+            if (ax.kind != AXIS_FULL && ax.kind != AXIS_CONST)
+                continue;
+            bool dup = false;
+            for (int j = 0; j < nseen; j++)
+                dup |= tir_axis_equal(seen[j], ax);
+            if (dup || nseen == 6)
+                continue;
+            seen[nseen++] = ax;
+            f *= ax.kind == AXIS_FULL ? (double)c->s->sym_values[ax.id] : (double)ax.id;
+        }
+    c->total += f;
+}
+
 double estimate_flops(const TuneShapeInfo *s)
 {
-    OpList dots;
-    list_ops(s, TIR_DOT, &dots);
-    double total = 0;
-    for (int i = 0; i < dots.n; i++) {
-        const TirOp *dot = dots.ops[i];
-        double f = 2;
-        for (const TirOp *loop = enclosing_loop(dot); loop; loop = enclosing_loop(loop))
-            for (int v = 0; v < loop->nvars; v++) {
-                int64_t e = loop_extent(s, loop->loopvars[v], true);
-                if (e < 0)
-                    return 0;
-                f *= (double)e;
-            }
-        /* full axes of the operands and result (attention's D) are not loops */
-        Axis seen[6];
-        int nseen = 0;
-        const TirType *types[3] = {&dot->operands[0]->type, &dot->operands[1]->type,
-                                   &dot->results[0]->type};
-        for (int t = 0; t < 3; t++)
-            for (int a = 0; a < types[t]->rank; a++) {
-                Axis ax = types[t]->axes[a];
-                if (ax.kind != AXIS_FULL && ax.kind != AXIS_CONST)
-                    continue;
-                bool dup = false;
-                for (int j = 0; j < nseen; j++)
-                    dup |= tir_axis_equal(seen[j], ax);
-                if (dup || nseen == 6)
-                    continue;
-                seen[nseen++] = ax;
-                f *= ax.kind == AXIS_FULL ? (double)s->sym_values[ax.id] : (double)ax.id;
-            }
-        total += f;
-    }
-    return total;
+    FlopCount c = {.s = s};
+    tir_walk(s->kernel->body, count_dot_flops, &c);
+    return c.unknown ? 0 : c.total;
+}
+
+/* The dtype dot `op` multiplies for operand `which`: its prologue's result when it has one. */
+static DType dot_operand_dtype(const TirOp *dot, int which)
+{
+    const TirBlock *pro = dot->regions[which];
+    if (pro && pro->last && pro->last->opcode == TIR_YIELD && pro->last->noperands > 0)
+        return pro->last->operands[0]->type.dtype;
+    return dot->operands[which]->type.dtype;
+}
+
+static void note_dot_dtype(TirOp *op, void *ctx)
+{
+    FlopCount *c = ctx;
+    if (op->opcode != TIR_DOT)
+        return;
+    DType t = dot_operand_dtype(op, TIR_REGION_PROLOGUE_A);
+    if (c->dtype == DT_COUNT || dtype_is_fp8(t))
+        c->dtype = t;
+}
+
+DType estimate_dot_dtype(const TirKernel *k)
+{
+    FlopCount c = {.dtype = DT_COUNT};
+    tir_walk(k->body, note_dot_dtype, &c);
+    return c.dtype;
 }

@@ -1,7 +1,8 @@
 /* gpu.c — what the tuner knows of the GPU: device 0's name, SM count and driver version,
    read through libtile (the one place that opens the driver) in a short-lived child so the
    tuner itself never initialises CUDA (a process that did cannot fork a working benchmark
-   child), and the tensor-core peaks for % of peak. */
+   child), and the one table of GPU peaks (tensor-core TFLOP/s and memory bandwidth) that
+   `tilec bench` and the tuner's % of peak read. */
 #include <errno.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -84,20 +85,36 @@ int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen)
     return 0;
 }
 
+/* Dense tensor-core peaks (the datasheets' sparsity figures halved) and memory bandwidth.
+   Sources: NVIDIA H100 Tensor Core GPU datasheet (SXM5, PCIe, NVL columns), NVIDIA H200
+   Tensor Core GPU datasheet (SXM, NVL), NVIDIA A100 Tensor Core GPU datasheet (no fp8:
+   Ampere has none, so the bf16 figure stands in). More specific names come first. */
+static const GpuPeak peaks[] = {
+    {"H100 NVL", 835.5, 1670.5, 3.9, "NVIDIA H100 datasheet, H100 NVL"},
+    {"H100 PCIe", 756.5, 1513.0, 2.0, "NVIDIA H100 datasheet, H100 PCIe"},
+    {"H100", 989.4, 1978.9, 3.35, "NVIDIA H100 datasheet, H100 SXM5"},
+    {"H200 NVL", 835.5, 1670.5, 4.8, "NVIDIA H200 datasheet, H200 NVL"},
+    {"H200", 989.4, 1978.9, 4.8, "NVIDIA H200 datasheet, H200 SXM"},
+    {"A100-SXM4-40GB", 312.0, 312.0, 1.555, "NVIDIA A100 datasheet, A100 SXM 40GB"},
+    {"A100-SXM4-80GB", 312.0, 312.0, 2.039, "NVIDIA A100 datasheet, A100 SXM 80GB"},
+    {"A100 80GB PCIe", 312.0, 312.0, 1.935, "NVIDIA A100 datasheet, A100 PCIe 80GB"},
+    {"A100-PCIE-40GB", 312.0, 312.0, 1.555, "NVIDIA A100 datasheet, A100 PCIe 40GB"},
+};
+
+bool gpu_peak_lookup(const char *device_name, GpuPeak *out)
+{
+    for (size_t i = 0; i < sizeof peaks / sizeof peaks[0]; i++)
+        if (strstr(device_name, peaks[i].match)) {
+            *out = peaks[i];
+            return true;
+        }
+    return false;
+}
+
 double tune_gpu_peak_tflops(const char *gpu_name, DType operand)
 {
-    /* dense tensor-core peaks from the vendors' data sheets */
-    static const struct {
-        const char *match;
-        double bf16, fp8;
-    } peaks[] = {
-        {"H100 PCIe", 756, 1513},
-        {"H100", 989, 1979},
-        {"H200", 989, 1979},
-        {"A100", 312, 0},
-    };
-    for (size_t i = 0; i < sizeof peaks / sizeof peaks[0]; i++)
-        if (strstr(gpu_name, peaks[i].match))
-            return dtype_is_fp8(operand) ? peaks[i].fp8 : peaks[i].bf16;
-    return 0;
+    GpuPeak p;
+    if (!gpu_peak_lookup(gpu_name, &p))
+        return 0;
+    return dtype_is_fp8(operand) ? p.fp8_tflops : p.bf16_tflops;
 }

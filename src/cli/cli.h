@@ -300,26 +300,17 @@ GpuStatus gpu_download(GpuSession *s, GpuLaunch *l, LaunchArgs *args, char *err,
 GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, int warmup,
                    bool cold_l2, double *times_ms, char *err, size_t errlen);
 
-/* The work of one launch: FLOPs of its dots (2·m·n·k per product over the whole grid and
-   loop nest; a loop whose trip count depends on an enclosing block, causal attention's
-   min(m.end, N), counts half its full extent, the usual causal convention) and the bytes
-   of every tensor read once and every output written once. `dot_dtype` is the widest-
-   counted dot operand dtype (DT_COUNT when the kernel has no dot). */
+/* The work of one launch: the FLOPs of its dots as the tuner counts them (estimate_flops:
+   2·m·n·k per product over the whole grid and loop nest, `m.end` counting half of m's
+   extent, the usual causal convention; 0 when an extent depends on a scalar parameter)
+   and the bytes of every tensor read once and every output written once. `dot_dtype` is
+   estimate_dot_dtype's (DT_COUNT when the kernel has no dot). */
 typedef struct GpuWork {
     double flops;
     double bytes;
     DType dot_dtype;
 } GpuWork;
 void gpu_count_work(const TirKernel *k, const LaunchArgs *args, GpuWork *out);
-
-/* Dense (no sparsity) peaks of a device by name: bf16/f16 and fp8 tensor-core TFLOP/s
-   and memory TB/s; false for a device not in the table. */
-typedef struct GpuPeak {
-    const char *match;         /* substring of the device name */
-    double bf16_tflops, fp8_tflops, mem_tbps;
-    const char *source;
-} GpuPeak;
-bool gpu_peak_lookup(const char *device_name, GpuPeak *out);
 
 /* ---- tune_gpu.c: the GPU backend of `tilec tune`: candidates compiled by codegen on the
    tuner's threads (ptxas rejects spills and assembles them), then checked against a

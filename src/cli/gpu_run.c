@@ -3,8 +3,9 @@
    bytes (strides kept), compiles the variant the launch needs into a one-variant bundle in
    memory that libtile loads, checks, dispatches and launches exactly as it does an
    application's (tile_internal.h), checks the guards, downloads the outputs, times
-   repetitions with events, and counts FLOPs and bytes for `tilec bench`. Every driver call
-   goes through libtile's context. */
+   repetitions with events, and counts a launch's work for `tilec bench` (FLOPs as the
+   tuner's estimate counts them, bytes of its tensors). Every driver call goes through
+   libtile's context. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -443,126 +444,16 @@ GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, i
 
 /* ---- counting work */
 
-typedef struct WorkCount {
-    const TirKernel *k;
-    const LaunchArgs *args;
-    double flops;
-    DType dot_dtype;
-} WorkCount;
-
-/* Extents at launch for counting: a block's begin is 0 and its end its loop's whole extent,
-   and `relative` records that an extent used either (it depends on the block). */
-typedef struct CountLeaf {
-    const TirKernel *k;
-    const LaunchArgs *args;
-    bool relative;
-} CountLeaf;
-
-static bool count_leaf(void *ctx, const TirOp *op, int64_t *ivalue, double *fvalue)
-{
-    CountLeaf *c = ctx;
-    if (op->opcode != TIR_BEGIN && op->opcode != TIR_END)
-        return launch_leaf_value((void *)c->args, op, ivalue, fvalue);
-    c->relative = true;
-    *ivalue = 0;
-    if (op->opcode == TIR_BEGIN)
-        return true;
-    const TirLoopVar *lv = c->k->loopvars[op->loopvar];
-    TirScalar extent;
-    if (!tir_eval_scalar(lv->loop->operands[lv->dim], count_leaf, ctx, &extent))
-        return false;
-    *ivalue = extent.i;
-    return true;
-}
-
-/* The dtype a dot multiplies for operand `which`: a prologue's result when there is one. */
-static DType dot_operand_dtype(const TirOp *dot, int which)
-{
-    const TirBlock *pro = dot->regions[which];
-    if (pro && pro->last && pro->last->opcode == TIR_YIELD && pro->last->noperands > 0)
-        return pro->last->operands[0]->type.dtype;
-    return dot->operands[which]->type.dtype;
-}
-
-static void count_dot(TirOp *op, void *ctx)
-{
-    WorkCount *w = ctx;
-    if (op->opcode != TIR_DOT)
-        return;
-    const TirKernel *k = w->k;
-    double work = 2;
-    /* every enclosing loop's trip count in elements */
-    for (const TirOp *loop = op->block ? op->block->parent : NULL; loop;
-         loop = loop->block ? loop->block->parent : NULL) {
-        if (loop->opcode != TIR_FOR && loop->opcode != TIR_GRID)
-            continue;
-        for (int v = 0; v < loop->nvars; v++) {
-            CountLeaf leaf = {k, w->args, false};
-            TirScalar extent;
-            bool known = tir_eval_scalar(loop->operands[v], count_leaf, &leaf, &extent);
-            double e = known ? extent.f : 0;
-            work *= leaf.relative ? e / 2 : e;
-        }
-    }
-    /* full axes of the product (result axes and the contraction axis) */
-    const TirType *a = &op->operands[0]->type;
-    Axis axes[MAX_RANK + 1];
-    int naxes = 0;
-    for (int d = 0; d < op->results[0]->type.rank; d++)
-        axes[naxes++] = op->results[0]->type.axes[d];
-    if (a->rank > 0)
-        axes[naxes++] = a->axes[a->rank - 1];
-    for (int i = 0; i < naxes; i++) {
-        if (axes[i].kind != AXIS_FULL)
-            continue;
-        bool seen = false;
-        for (int j = 0; j < i; j++)
-            seen = seen || (axes[j].kind == AXIS_FULL && axes[j].id == axes[i].id);
-        if (!seen)
-            work *= (double)w->args->sym_values[axes[i].id];
-    }
-    w->flops += work;
-    DType t = dot_operand_dtype(op, TIR_REGION_PROLOGUE_A);
-    if (w->dot_dtype == DT_COUNT || dtype_is_fp8(t))
-        w->dot_dtype = t;
-}
-
 void gpu_count_work(const TirKernel *k, const LaunchArgs *args, GpuWork *out)
 {
-    WorkCount w = {.k = k, .args = args, .dot_dtype = DT_COUNT};
-    tir_walk(k->body, count_dot, &w);
-    out->flops = w.flops;
-    out->dot_dtype = w.dot_dtype;
+    TuneShapeInfo shape = {.kernel = k};
+    bool known = k->nsyms <= TUNE_MAX_SYMS;
+    for (int i = 0; known && i < k->nsyms; i++)
+        shape.sym_values[i] = args->sym_values[i];
+    out->flops = known ? estimate_flops(&shape) : 0;
+    out->dot_dtype = estimate_dot_dtype(k);
     out->bytes = 0;
     for (int i = 0; i < k->nparams; i++)
         if (k->params[i].kind == PARAM_TENSOR)
             out->bytes += (double)host_numel(&args->args[i].tensor) * dtype_size(k->params[i].dtype);
-}
-
-/* ---- peaks */
-
-/* Dense tensor-core peaks (the datasheets' sparsity figures halved) and memory bandwidth.
-   Sources: NVIDIA H100 Tensor Core GPU datasheet (SXM5, PCIe, NVL columns), NVIDIA H200
-   Tensor Core GPU datasheet (SXM, NVL), NVIDIA A100 Tensor Core GPU datasheet (no fp8:
-   Ampere has none, so the bf16 figure stands in). More specific names come first. */
-static const GpuPeak peaks[] = {
-    {"H100 NVL", 835.5, 1670.5, 3.9, "NVIDIA H100 datasheet, H100 NVL"},
-    {"H100 PCIe", 756.5, 1513.0, 2.0, "NVIDIA H100 datasheet, H100 PCIe"},
-    {"H100", 989.4, 1978.9, 3.35, "NVIDIA H100 datasheet, H100 SXM5"},
-    {"H200 NVL", 835.5, 1670.5, 4.8, "NVIDIA H200 datasheet, H200 NVL"},
-    {"H200", 989.4, 1978.9, 4.8, "NVIDIA H200 datasheet, H200 SXM"},
-    {"A100-SXM4-40GB", 312.0, 312.0, 1.555, "NVIDIA A100 datasheet, A100 SXM 40GB"},
-    {"A100-SXM4-80GB", 312.0, 312.0, 2.039, "NVIDIA A100 datasheet, A100 SXM 80GB"},
-    {"A100 80GB PCIe", 312.0, 312.0, 1.935, "NVIDIA A100 datasheet, A100 PCIe 80GB"},
-    {"A100-PCIE-40GB", 312.0, 312.0, 1.555, "NVIDIA A100 datasheet, A100 PCIe 40GB"},
-};
-
-bool gpu_peak_lookup(const char *device_name, GpuPeak *out)
-{
-    for (size_t i = 0; i < sizeof peaks / sizeof peaks[0]; i++)
-        if (strstr(device_name, peaks[i].match)) {
-            *out = peaks[i];
-            return true;
-        }
-    return false;
 }

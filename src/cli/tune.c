@@ -457,22 +457,13 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
         tune_space_count(space, &counts);
         SearchStrategy strategy = req->strategy_given ? req->strategy :
                                   counts.survivors <= 64 ? SEARCH_EXHAUSTIVE : SEARCH_PATTERN;
-        int64_t rows, cols;
-        Config def;
-        int point[TUNE_MAX_DIMS];
-        tune_space_default(space, point);
-        tune_space_config(space, point, &def);
-        estimate_largest_dot(&space->shape, &def, &rows, &cols);
-        DType operand = DT_BF16;
-        for (int i = 0; i < space->shape.kernel->nparams; i++)
-            if (dtype_is_fp8(space->shape.kernel->params[i].dtype))
-                operand = DT_F8E4M3;
         TuneOptions o = {.search = {.strategy = strategy, .seed = req->seed,
                                     .max_evals = req->max_evals, .budget_s = req->budget_s},
                          .compile_threads = req->jobs, .handle_sigint = true,
                          .progress = true, .out = stderr,
                          .flops = estimate_flops(&space->shape),
-                         .peak_tflops = tune_gpu_peak_tflops(gpu.name, operand)};
+                         .peak_tflops = tune_gpu_peak_tflops(
+                             gpu.name, estimate_dot_dtype(space->shape.kernel))};
         char off[128];
         prune_off_note(space, off, sizeof off);
         printf("kernel %s, shape %s: %llu of %llu points survive pruning%s; %s search on %s\n",
