@@ -189,7 +189,7 @@ typedef struct SearchResult {
 int search_run(const SearchProblem *p, const SearchOptions *o, SearchResult *out);
 
 /* ---- bench.c: the timing policy (warm-up, L2 flush, target reset, median, early stop),
-   over operations a GPU backend supplies; and ptxas's spill report. */
+   over operations a GPU backend supplies. */
 
 typedef struct BenchOps {
     int (*reset_targets)(void *ctx);     /* fill declared reduction targets with identity */
@@ -217,6 +217,9 @@ typedef struct BenchTiming {
 int bench_measure(const BenchOps *ops, const BenchPolicy *p, double best_so_far_ms,
                   BenchTiming *out);
 
+/* ---- ptxas.c: CUDA's assembler on PTX text, the one runner the bundle writer (cubins)
+   and the tuner (spill report, candidate machine code) use. */
+
 typedef struct PtxasReport {
     int registers;
     int spill_store_bytes, spill_load_bytes;
@@ -225,14 +228,19 @@ typedef struct PtxasReport {
 
 /* Parses `ptxas -v` output ("Used N registers", "N bytes spill stores/loads"). */
 void ptxas_parse_report(const char *text, PtxasReport *out);
-/* Runs `ptxas -arch=ARCH -v` on the PTX (in a temp dir). Returns 0 (report->ran false
-   when ptxas is absent), or -1 when ptxas rejected the PTX (its log in err). */
+/* The ptxas on PATH, else the CUDA toolkit's (/usr/local/cuda/bin), in buf; NULL when
+   neither. */
+const char *ptxas_find(char *buf, size_t size);
+/* Runs `PTXAS -arch=ARCH [-v] -o OUT IN` on the PTX in a temp dir; `ptxas` is the program
+   (a bare name is looked up on PATH), NULL for ptxas_find's. With `report`, -v and its
+   figures; with `cubin`, the machine code (*cubin malloc'ed, loadable with
+   cuModuleLoadData, and *cubin_size). Returns 0 (report->ran false and no cubin when there
+   is no ptxas), or -1 with the reason in err (ptxas's log when it rejected the PTX). */
+int ptxas_assemble(const char *ptxas, const char *ptx, const char *arch, PtxasReport *report,
+                   void **cubin, size_t *cubin_size, char *err, size_t errlen);
+/* ptxas_assemble for the report alone. */
 int ptxas_check(const char *ptx, const char *arch, PtxasReport *report, char *err,
                 size_t errlen);
-/* ptxas_check that also keeps the machine code: *cubin (malloc'ed, loadable with
-   cuModuleLoadData) and *cubin_size; NULL and 0 when ptxas is absent. */
-int ptxas_assemble(const char *ptx, const char *arch, PtxasReport *report, void **cubin,
-                   size_t *cubin_size, char *err, size_t errlen);
 
 /* ---- tuner.c + bench_child.c: the tuning loop over a backend. */
 

@@ -1,15 +1,10 @@
 /* bench.c — the timing policy every candidate gets (warm-up, then repetitions that each
    reset the reduction targets, flush L2 and time one launch; the median counts; a candidate
-   clearly slower than the best so far stops early), and ptxas's register/spill report
-   (keeping the machine code it made when a GPU backend wants it). */
-#include <errno.h>
-#include <fcntl.h>
+   clearly slower than the best so far stops early). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "autotune.h"
 
@@ -82,141 +77,5 @@ int bench_measure(const BenchOps *ops, const BenchPolicy *p, double best_so_far_
     status = 0;
 done:
     free(samples);
-    return status;
-}
-
-/* "... Used 40 registers ..." and "N bytes spill stores, M bytes spill loads"; with several
-   functions the largest of each counts. */
-void ptxas_parse_report(const char *text, PtxasReport *out)
-{
-    memset(out, 0, sizeof *out);
-    out->ran = true;
-    for (const char *p = text; (p = strstr(p, "Used ")); p += 5) {
-        int regs;
-        if (sscanf(p, "Used %d registers", &regs) == 1 && regs > out->registers)
-            out->registers = regs;
-    }
-    for (const char *p = text; (p = strstr(p, "bytes spill stores")); p++) {
-        const char *q = p;
-        while (q > text && q[-1] == ' ')
-            q--;
-        while (q > text && q[-1] >= '0' && q[-1] <= '9')
-            q--;
-        int stores = atoi(q), loads = 0;
-        const char *l = strstr(p, "spill stores,");
-        if (l)
-            sscanf(l, "spill stores, %d bytes spill loads", &loads);
-        if (stores > out->spill_store_bytes)
-            out->spill_store_bytes = stores;
-        if (loads > out->spill_load_bytes)
-            out->spill_load_bytes = loads;
-    }
-}
-
-/* The ptxas on PATH, or the CUDA toolkit's; NULL when neither. */
-static const char *find_ptxas(char *buf, size_t size)
-{
-    const char *path = getenv("PATH");
-    char dirs[4096];
-    snprintf(dirs, sizeof dirs, "%s:/usr/local/cuda/bin", path ? path : "");
-    for (char *save = NULL, *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-        snprintf(buf, size, "%s/ptxas", dir);
-        if (access(buf, X_OK) == 0)
-            return buf;
-    }
-    return NULL;
-}
-
-/* The whole of a small file, malloc'ed; NULL when it cannot be read. */
-static void *read_whole(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n))) {
-        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    *size = buf ? (size_t)n : 0;
-    return buf;
-}
-
-int ptxas_check(const char *ptx, const char *arch, PtxasReport *report, char *err, size_t errlen)
-{
-    return ptxas_assemble(ptx, arch, report, NULL, NULL, err, errlen);
-}
-
-int ptxas_assemble(const char *ptx, const char *arch, PtxasReport *report, void **cubin,
-                   size_t *cubin_size, char *err, size_t errlen)
-{
-    memset(report, 0, sizeof *report);
-    if (cubin) {
-        *cubin = NULL;
-        *cubin_size = 0;
-    }
-    char ptxas[4200];
-    if (!find_ptxas(ptxas, sizeof ptxas))
-        return 0;
-    char dir[] = "/tmp/tilec-ptxas-XXXXXX";
-    if (!mkdtemp(dir)) {
-        snprintf(err, errlen, "cannot make a temp dir for ptxas: %s", strerror(errno));
-        return -1;
-    }
-    char in[64], obj[64], log[64];
-    snprintf(in, sizeof in, "%s/k.ptx", dir);
-    snprintf(obj, sizeof obj, "%s/k.cubin", dir);
-    snprintf(log, sizeof log, "%s/log", dir);
-    int status = -1;
-    FILE *f = fopen(in, "w");
-    if (!f || fputs(ptx, f) < 0 || fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s", in);
-        goto done;
-    }
-    char arch_flag[64];
-    snprintf(arch_flag, sizeof arch_flag, "-arch=%s", arch);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        goto done;
-    }
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execl(ptxas, "ptxas", arch_flag, "-v", in, "-o", obj, (char *)NULL);
-        _exit(127);
-    }
-    int wstatus;
-    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-        ;
-    char text[16384] = "";
-    f = fopen(log, "r");
-    if (f) {
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        text[n] = 0;
-        fclose(f);
-    }
-    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-        snprintf(err, errlen, "ptxas rejected the PTX: %.400s", text);
-        goto done;
-    }
-    ptxas_parse_report(text, report);
-    if (cubin && !(*cubin = read_whole(obj, cubin_size))) {
-        snprintf(err, errlen, "cannot read ptxas's output %s", obj);
-        goto done;
-    }
-    status = 0;
-done:
-    unlink(in);
-    unlink(obj);
-    unlink(log);
-    rmdir(dir);
     return status;
 }

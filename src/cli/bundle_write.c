@@ -3,13 +3,9 @@
    there, and writes the bundle (runtime/bundle_format.h) plus NAME.h, the typed launchers. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "bundle_format.h"
 #include "cli.h"
@@ -381,80 +377,25 @@ static int check_variant_count(const Kernel *k, const KernelPlan *plan, int64_t 
     return -1;
 }
 
-/* ---- cubins through ptxas */
+/* ---- cubins through ptxas (autotune/ptxas.c) */
 
-static const char *find_ptxas(const BundleOptions *o)
+/* BundleOptions.ptxas ("": no cubins), else the ptxas on PATH or in the CUDA toolkit. */
+static const char *bundle_ptxas(const BundleOptions *o, char *buf, size_t size)
 {
     if (o->ptxas)
         return o->ptxas[0] ? o->ptxas : NULL;
-    const char *path = getenv("PATH");
-    static const char *const fallback = "/usr/local/cuda/bin/ptxas";
-    char buf[4096];
-    while (path && *path) {
-        size_t n = strcspn(path, ":");
-        if (n && n + 7 < sizeof buf) {
-            memcpy(buf, path, n);
-            memcpy(buf + n, "/ptxas", 7);
-            if (access(buf, X_OK) == 0)
-                return "ptxas";
-        }
-        path += n + (path[n] == ':');
-    }
-    return access(fallback, X_OK) == 0 ? fallback : NULL;
+    return ptxas_find(buf, size);
 }
 
-/* Assembles `ptx` for `target`; the cubin goes in *out (malloc'ed). False (silently: the
-   cubin is optional and PTX still loads) when ptxas fails. */
-static bool assemble(const char *ptxas, const char *target, const char *ptx, uint8_t **out,
-                     size_t *size)
+/* The cubin of `ptx` for `target` (malloc'ed), or NULL, silently, when ptxas fails: the
+   cubin is optional and the PTX still loads. */
+static uint8_t *assemble(const char *ptxas, const char *target, const char *ptx, size_t *size)
 {
-    char dir[] = "/tmp/tilec-ptxas-XXXXXX";
-    if (!mkdtemp(dir))
-        return false;
-    char ptx_path[64], cubin_path[64];
-    snprintf(ptx_path, sizeof ptx_path, "%s/k.ptx", dir);
-    snprintf(cubin_path, sizeof cubin_path, "%s/k.cubin", dir);
-    bool ok = false;
-    FILE *f = fopen(ptx_path, "w");
-    if (f) {
-        ok = fputs(ptx, f) >= 0;
-        ok = (fclose(f) == 0) && ok;
-    }
-    if (ok) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            char arch[64];
-            snprintf(arch, sizeof arch, "-arch=%s", target);
-            int devnull = open("/dev/null", O_WRONLY);
-            if (devnull >= 0) {
-                dup2(devnull, 1);
-                dup2(devnull, 2);
-            }
-            execlp(ptxas, ptxas, arch, "-o", cubin_path, ptx_path, (char *)NULL);
-            _exit(127);
-        }
-        int st = 0;
-        ok = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    }
-    *out = NULL;
-    if (ok && (f = fopen(cubin_path, "rb"))) {
-        fseek(f, 0, SEEK_END);
-        long n = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        *out = n > 0 ? malloc((size_t)n) : NULL;
-        ok = *out && fread(*out, 1, (size_t)n, f) == (size_t)n;
-        *size = ok ? (size_t)n : 0;
-        fclose(f);
-        if (!ok) {
-            free(*out);
-            *out = NULL;
-        }
-    } else
-        ok = false;
-    unlink(ptx_path);
-    unlink(cubin_path);
-    rmdir(dir);
-    return ok;
+    void *cubin = NULL;
+    char err[512];
+    if (ptxas_assemble(ptxas, ptx, target, NULL, &cubin, size, err, sizeof err) != 0)
+        return NULL;
+    return cubin;
 }
 
 /* ---- records */
@@ -1028,7 +969,7 @@ static void add_tuned(Arena *a, const BundleOptions *o, BundleCompileFn compile,
             uint8_t *cubin = NULL;
             r.cubin_size = 0;
             if (ptxas)
-                assemble(ptxas, o->target->name, r.compiled.ptx, &cubin, &r.cubin_size);
+                cubin = assemble(ptxas, o->target->name, r.compiled.ptx, &r.cubin_size);
             r.cubin = cubin;
             put_variant(w, kernel_index, &r);
             free(cubin);
@@ -1104,7 +1045,7 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
                 }
                 uint8_t *cubin = NULL;
                 if (ptxas)
-                    assemble(ptxas, o->target->name, r.compiled.ptx, &cubin, &r.cubin_size);
+                    cubin = assemble(ptxas, o->target->name, r.compiled.ptx, &r.cubin_size);
                 r.cubin = cubin;
                 emitted_add(a, &emitted, resolved, r.full, tk->nsyms, v.align, w->nvariants);
                 put_default_dispatch(w, kernel_index, w->nvariants);
@@ -1158,7 +1099,8 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
     put_string(&w, "");
     const char *name = o->name ? o->name : derive_name(a, o->path);
     const char *header = o->header_path ? o->header_path : bundle_header_path(a, o->path);
-    const char *ptxas = find_ptxas(o);
+    char found[4200];
+    const char *ptxas = bundle_ptxas(o, found, sizeof found);
     KernelOut *outs = arena_alloc(a, sizeof *outs * (size_t)(p->nkernels + 1));
     int status = EXIT_OK;
     for (int i = 0; i < p->nkernels && status == EXIT_OK; i++) {

@@ -71,7 +71,8 @@ static int compile_candidate(void *ctx, const Config *config, TuneArtifact *out,
     if (codegen_compile(&arena, g->kernel, &v, g->target, false, &ck, err, errlen) != 0)
         goto done;
     PtxasReport report;
-    if (ptxas_assemble(ck.ptx, g->target->name, &report, &cubin, &cubin_size, err, errlen) != 0)
+    if (ptxas_assemble(NULL, ck.ptx, g->target->name, &report, &cubin, &cubin_size, err,
+                       errlen) != 0)
         goto done;
     BundleVariant bv = {.kernel = g->kernel, .variant = &v, .target = g->target,
                         .compiled = &ck, .cubin = cubin, .cubin_size = cubin_size};
