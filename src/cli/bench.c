@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 static const char *const usage_bench =
@@ -296,29 +298,6 @@ static bool same_layout(const HostTensor *a, const HostTensor *b)
     return true;
 }
 
-/* ---- reporting */
-
-static double median_of(const double *sorted, int n)
-{
-    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
-typedef struct BenchFigures {
-    double median_ms, min_ms, max_ms;
-    double rate;            /* TFLOP/s or GB/s */
-    double percent;         /* of the peak; < 0 when unknown */
-} BenchFigures;
-
-static void print_json_times(FILE *f, const char *name, const double *t, int n, const BenchFigures *fig)
-{
-    fprintf(f, "  \"%s\": {\"median_ms\": %.6f, \"min_ms\": %.6f, \"max_ms\": %.6f, \"rate\": %.4f, "
-            "\"percent_of_peak\": %.3f, \"times_ms\": [", name, fig->median_ms, fig->min_ms,
-            fig->max_ms, fig->rate, fig->percent);
-    for (int i = 0; i < n; i++)
-        fprintf(f, "%s%.6f", i ? ", " : "", t[i]);
-    fputs("]}", f);
-}
-
 /* ---- the command */
 
 typedef struct BenchKernel {
@@ -329,165 +308,196 @@ typedef struct BenchKernel {
     GpuLaunch launch;
 } BenchKernel;
 
-static int bench_request(BenchRequest *req)
+/* The front end, then each kernel of the chain lowered for its --config and bound to the
+   part of the command line that names it. */
+static int bench_bind(const BenchRequest *req, Arena *arena, Diag *diag, BenchKernel *bk)
 {
-    Arena arena = {0};
-    Diag diag = {.out = stderr};
     Program *prog = NULL;
-    BenchKernel bk[BENCH_MAX_KERNELS];
-    memset(bk, 0, sizeof bk);
-    GpuSession gpu = {0};
     char err[8192];
-    int status = EXIT_OK;
-    double *cold = NULL, *warm = NULL;
-    const char *ptx = NULL;
-    if (req->nkernels == 0) {
-        status = bench_usage_error("%s", "bench needs --kernel NAME");
-        goto done;
-    }
-    if (front_end(&arena, &diag, req->path, req->target ? req->target : target_lookup("sm_90a"), &prog)) {
-        status = EXIT_INPUT;
-        goto done;
-    }
+    if (req->nkernels == 0)
+        return bench_usage_error("%s", "bench needs --kernel NAME");
+    if (front_end(arena, diag, req->path, req->target ? req->target : target_lookup("sm_90a"), &prog))
+        return EXIT_INPUT;
     const Kernel *ks[BENCH_MAX_KERNELS];
     for (int k = 0; k < req->nkernels; k++)
-        if (!(ks[k] = choose_kernel(prog, req->kernels[k]))) {
-            status = EXIT_USAGE;
-            goto done;
-        }
-    if ((status = check_names(req, ks)) != EXIT_OK ||
-        (status = launch_cli_refuse_outputs(&req->spec, prog, req->ptx_path,
-                                            req->json_path)) != EXIT_OK)
-        goto done;
-    for (int k = 0; k < req->nkernels; k++) {
+        if (!(ks[k] = choose_kernel(prog, req->kernels[k])))
+            return EXIT_USAGE;
+    int status = check_names(req, ks);
+    if (status == EXIT_OK)
+        status = launch_cli_refuse_outputs(&req->spec, prog, req->ptx_path, req->json_path);
+    for (int k = 0; k < req->nkernels && status == EXIT_OK; k++) {
         if (filter_spec(ks[k], &req->spec, &bk[k].spec) != 0) {
-            status = EXIT_INPUT;
             fputs("tilec: error: out of memory\n", stderr);
-            goto done;
+            return EXIT_INPUT;
         }
         const char *config = req->nconfigs == 0 ? NULL : req->configs[req->nconfigs == 1 ? 0 : k];
-        status = run_prepare_kernel(&arena, &diag, prog, req->kernels[k], &bk[k].spec, config,
+        status = run_prepare_kernel(arena, diag, prog, req->kernels[k], &bk[k].spec, config,
                                     false, &bk[k].tir, &bk[k].config);
         if (status != EXIT_OK)
-            goto done;
+            return status;
         LaunchStatus ls = launch_bind(bk[k].tir, &bk[k].spec, &bk[k].args, err, sizeof err);
         if (ls != LAUNCH_OK) {
             fprintf(stderr, "tilec: error: %s\n", err);
-            status = ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT;
-            goto done;
+            return ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT;
         }
     }
-    if (gpu_open(&gpu, req->target, err, sizeof err) != GPU_OK) {
-        fprintf(stderr, "tilec: error: %s\n", err);
-        status = EXIT_INPUT;
-        goto done;
+    return status;
+}
+
+/* Which device tensors kernel k takes from earlier kernels of the chain: by --link, else
+   by name (same dtype and shape). share[p] is NULL for a tensor of its own. */
+static int bench_share(const BenchRequest *req, BenchKernel *bk, int k, const GpuTensor **share)
+{
+    const TirKernel *t = bk[k].tir;
+    for (int p = 0; p < t->nparams; p++) {
+        if (t->params[p].kind != PARAM_TENSOR)
+            continue;
+        const char *from_kernel = NULL, *from_param = t->params[p].name;
+        for (int l = 0; l < req->nlinks; l++)
+            if (strcmp(req->links[l].kernel, t->name) == 0 && strcmp(req->links[l].param, from_param) == 0) {
+                from_kernel = req->links[l].from_kernel;
+                from_param = req->links[l].from_param;
+            }
+        for (int j = 0; j < k; j++) {
+            if (from_kernel && strcmp(bk[j].tir->name, from_kernel) != 0)
+                continue;
+            int q = tir_find_param(bk[j].tir, from_param);
+            if (q < 0 || bk[j].tir->params[q].kind != PARAM_TENSOR)
+                continue;
+            HostTensor *mine = &bk[k].args.args[p].tensor, *theirs = &bk[j].args.args[q].tensor;
+            if (!same_layout(mine, theirs)) {
+                if (from_kernel) {
+                    fprintf(stderr, "tilec: error: --link %s.%s=%s.%s: the tensors differ in dtype or "
+                            "shape\n", t->name, t->params[p].name, from_kernel, from_param);
+                    return EXIT_USAGE;
+                }
+                continue;
+            }
+            memcpy(mine->strides, theirs->strides, sizeof mine->strides);
+            share[p] = &bk[j].launch.tensors[q];
+        }
     }
-    if (req->ptx_path && !(ptx = run_read_text_file(&arena, req->ptx_path, err, sizeof err))) {
+    return EXIT_OK;
+}
+
+/* Uploads, compiles (or takes --ptx) and loads every kernel of the chain. */
+static int bench_prepare(const BenchRequest *req, GpuSession *gpu, Arena *arena, BenchKernel *bk)
+{
+    char err[8192];
+    const char *ptx = NULL;
+    if (req->ptx_path && !(ptx = run_read_text_file(arena, req->ptx_path, err, sizeof err))) {
         fprintf(stderr, "tilec: error: %s\n", err);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
     for (int k = 0; k < req->nkernels; k++) {
         const TirKernel *t = bk[k].tir;
         const GpuTensor **share = calloc((size_t)t->nparams + 1, sizeof *share);
-        if (!share) {
-            status = EXIT_INPUT;
-            goto done;
-        }
-        /* tensors shared with earlier kernels: by --link, else by name */
-        for (int p = 0; p < t->nparams; p++) {
-            if (t->params[p].kind != PARAM_TENSOR)
-                continue;
-            const char *from_kernel = NULL, *from_param = t->params[p].name;
-            for (int l = 0; l < req->nlinks; l++)
-                if (strcmp(req->links[l].kernel, t->name) == 0 && strcmp(req->links[l].param, from_param) == 0) {
-                    from_kernel = req->links[l].from_kernel;
-                    from_param = req->links[l].from_param;
-                }
-            for (int j = 0; j < k; j++) {
-                if (from_kernel && strcmp(bk[j].tir->name, from_kernel) != 0)
-                    continue;
-                int q = tir_find_param(bk[j].tir, from_param);
-                if (q < 0 || bk[j].tir->params[q].kind != PARAM_TENSOR)
-                    continue;
-                HostTensor *mine = &bk[k].args.args[p].tensor, *theirs = &bk[j].args.args[q].tensor;
-                if (!same_layout(mine, theirs)) {
-                    if (from_kernel) {
-                        fprintf(stderr, "tilec: error: --link %s.%s=%s.%s: the tensors differ in dtype or "
-                                "shape\n", t->name, t->params[p].name, from_kernel, from_param);
-                        free(share);
-                        status = EXIT_USAGE;
-                        goto done;
-                    }
-                    continue;
-                }
-                memcpy(mine->strides, theirs->strides, sizeof mine->strides);
-                share[p] = &bk[j].launch.tensors[q];
-            }
-        }
-        GpuStatus g = gpu_prepare(&gpu, &arena, t, &bk[k].config, &bk[k].args, ptx, share,
-                                  &bk[k].launch, err, sizeof err);
+        if (!share)
+            return EXIT_INPUT;
+        int status = bench_share(req, bk, k, share);
+        GpuStatus g = GPU_OK;
+        if (status == EXIT_OK)
+            g = gpu_prepare(gpu, arena, t, &bk[k].config, &bk[k].args, ptx, share, &bk[k].launch,
+                            err, sizeof err);
         free(share);
+        if (status != EXIT_OK)
+            return status;
         if (g != GPU_OK) {
             fprintf(stderr, "tilec: error: %s: %s\n", t->name, err);
-            status = EXIT_INPUT;
-            goto done;
+            return EXIT_INPUT;
         }
     }
+    return EXIT_OK;
+}
+
+/* Times the chain with a cold L2, then a warm one; checks the guards and downloads. */
+static int bench_time(const BenchRequest *req, GpuSession *gpu, BenchKernel *bk, double *cold,
+                      double *warm)
+{
+    char err[8192];
     GpuLaunch *launches[BENCH_MAX_KERNELS];
     for (int k = 0; k < req->nkernels; k++)
         launches[k] = &bk[k].launch;
-    cold = calloc((size_t)req->reps, sizeof *cold);
-    warm = calloc((size_t)req->reps, sizeof *warm);
-    if (!cold || !warm) {
-        status = EXIT_INPUT;
-        goto done;
-    }
-    GpuStatus g = gpu_time(&gpu, launches, req->nkernels, req->reps, req->warmup, true, cold, err, sizeof err);
+    GpuStatus g = gpu_time(gpu, launches, req->nkernels, req->reps, req->warmup, true, cold, err, sizeof err);
     if (g == GPU_OK)
-        g = gpu_time(&gpu, launches, req->nkernels, req->reps, req->warmup, false, warm, err, sizeof err);
+        g = gpu_time(gpu, launches, req->nkernels, req->reps, req->warmup, false, warm, err, sizeof err);
     for (int k = 0; k < req->nkernels && g == GPU_OK; k++)
-        g = gpu_check_guards(&gpu, &bk[k].launch, err, sizeof err);
+        g = gpu_check_guards(gpu, &bk[k].launch, err, sizeof err);
     for (int k = 0; k < req->nkernels && g == GPU_OK; k++)
-        g = gpu_download(&gpu, &bk[k].launch, &bk[k].args, err, sizeof err);
+        g = gpu_download(gpu, &bk[k].launch, &bk[k].args, err, sizeof err);
     if (g != GPU_OK) {
         fprintf(stderr, "tilec: error: %s\n", err);
-        status = EXIT_INPUT;
-        goto done;
+        return EXIT_INPUT;
     }
+    return EXIT_OK;
+}
 
-    /* the work and the figures */
-    GpuWork total = {0, 0, DT_COUNT};
+/* ---- reporting */
+
+static double median_of(const double *sorted, int n)
+{
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+typedef struct BenchFigures {
+    const double *times_ms;  /* sorted */
+    double median_ms, min_ms, max_ms;
+    double rate;            /* TFLOP/s or GB/s */
+    double percent;         /* of the peak; < 0 when unknown */
+} BenchFigures;
+
+/* What the chain did and how fast: its work, the device's peak for it, and the figures
+   of the cold-L2 and the warm-L2 runs. */
+typedef struct BenchReport {
+    GpuWork total;
+    bool is_dot;            /* TFLOP/s (else GB/s) */
+    bool have_peak;
+    GpuPeak peak;
+    double peak_rate;       /* in `unit`; 0 when unknown */
+    const char *unit;
+    BenchFigures figs[2];   /* cold, warm */
+} BenchReport;
+
+static void bench_figures(const BenchRequest *req, const GpuSession *gpu, const BenchKernel *bk,
+                          const double *cold, const double *warm, BenchReport *r)
+{
+    memset(r, 0, sizeof *r);
+    r->total.dot_dtype = DT_COUNT;
     for (int k = 0; k < req->nkernels; k++) {
         GpuWork w;
         gpu_count_work(bk[k].tir, &bk[k].args, &w);
-        total.flops += w.flops;
-        total.bytes += w.bytes;
-        if (total.dot_dtype == DT_COUNT || (w.dot_dtype != DT_COUNT && dtype_is_fp8(w.dot_dtype)))
-            total.dot_dtype = w.dot_dtype;
+        r->total.flops += w.flops;
+        r->total.bytes += w.bytes;
+        if (r->total.dot_dtype == DT_COUNT || (w.dot_dtype != DT_COUNT && dtype_is_fp8(w.dot_dtype)))
+            r->total.dot_dtype = w.dot_dtype;
     }
-    bool is_dot = total.flops > 0;
-    GpuPeak peak;
-    bool have_peak = gpu_peak_lookup(gpu.info.name, &peak);
-    double peak_rate = !have_peak ? 0 : is_dot ? (dtype_is_fp8(total.dot_dtype) ? peak.fp8_tflops : peak.bf16_tflops)
-                                              : peak.mem_tbps * 1000;
-    const char *unit = is_dot ? "TFLOP/s" : "GB/s";
-    BenchFigures figs[2];
-    double *times[2] = {cold, warm};
+    r->is_dot = r->total.flops > 0;
+    r->have_peak = gpu_peak_lookup(gpu->info.name, &r->peak);
+    r->peak_rate = !r->have_peak ? 0
+                   : r->is_dot ? (dtype_is_fp8(r->total.dot_dtype) ? r->peak.fp8_tflops : r->peak.bf16_tflops)
+                               : r->peak.mem_tbps * 1000;
+    r->unit = r->is_dot ? "TFLOP/s" : "GB/s";
+    const double *times[2] = {cold, warm};
     for (int c = 0; c < 2; c++) {
-        BenchFigures *f = &figs[c];
+        BenchFigures *f = &r->figs[c];
+        f->times_ms = times[c];
         f->median_ms = median_of(times[c], req->reps);
         f->min_ms = times[c][0];
         f->max_ms = times[c][req->reps - 1];
-        f->rate = is_dot ? total.flops / (f->median_ms * 1e-3) / 1e12 : total.bytes / (f->median_ms * 1e-3) / 1e9;
-        f->percent = peak_rate > 0 ? 100 * f->rate / peak_rate : -1;
+        f->rate = r->is_dot ? r->total.flops / (f->median_ms * 1e-3) / 1e12
+                            : r->total.bytes / (f->median_ms * 1e-3) / 1e9;
+        f->percent = r->peak_rate > 0 ? 100 * f->rate / r->peak_rate : -1;
     }
+}
 
-    printf("bench %s on %s (%d SMs, %s)\n", req->path, gpu.info.name, gpu.info.sm_count, gpu.target->name);
+static void print_report(const BenchRequest *req, GpuSession *gpu, const BenchKernel *bk,
+                         const BenchReport *r)
+{
+    printf("bench %s on %s (%d SMs, %s)\n", req->path, gpu->info.name, gpu->info.sm_count, gpu->target->name);
     for (int k = 0; k < req->nkernels; k++) {
         const GpuLaunch *l = &bk[k].launch;
         int regs = 0, local = 0;
-        tile_dev_function_resources(gpu.ctx, l->prepared->function, &regs, &local);
+        tile_dev_function_resources(gpu->ctx, l->prepared->function, &regs, &local);
         printf("  %s: ", bk[k].tir->name);
         config_print(stdout, &bk[k].config);
         printf("; %s variant; %u blocks of %u threads; %u bytes of dynamic shared memory; "
@@ -497,22 +507,28 @@ static int bench_request(BenchRequest *req)
     printf("  shapes:");
     for (int s = 0; s < bk[0].tir->nsyms; s++)
         printf(" %s=%lld", bk[0].tir->syms[s].name, (long long)bk[0].args.sym_values[s]);
-    printf("\n  work: %.4g FLOP%s%s, %.4g bytes (each tensor once)\n", total.flops,
-           is_dot ? " in " : "", is_dot ? dtype_name(total.dot_dtype) : "", total.bytes);
+    printf("\n  work: %.4g FLOP%s%s, %.4g bytes (each tensor once)\n", r->total.flops,
+           r->is_dot ? " in " : "", r->is_dot ? dtype_name(r->total.dot_dtype) : "", r->total.bytes);
     const char *labels[2] = {"cold L2", "warm L2"};
     for (int c = 0; c < 2; c++) {
-        printf("  %s: median %.4f ms (min %.4f, max %.4f over %d)  %.1f %s", labels[c], figs[c].median_ms,
-               figs[c].min_ms, figs[c].max_ms, req->reps, figs[c].rate, unit);
-        if (figs[c].percent >= 0)
-            printf("  %.1f%% of %.1f %s (%s dense %s peak)", figs[c].percent, peak_rate, unit,
-                   peak.match, is_dot ? dtype_name(dtype_is_fp8(total.dot_dtype) ? DT_F8E4M3 : DT_BF16)
-                                      : "memory");
+        const BenchFigures *f = &r->figs[c];
+        printf("  %s: median %.4f ms (min %.4f, max %.4f over %d)  %.1f %s", labels[c], f->median_ms,
+               f->min_ms, f->max_ms, req->reps, f->rate, r->unit);
+        if (f->percent >= 0)
+            printf("  %.1f%% of %.1f %s (%s dense %s peak)", f->percent, r->peak_rate, r->unit,
+                   r->peak.match, r->is_dot ? dtype_name(dtype_is_fp8(r->total.dot_dtype) ? DT_F8E4M3 : DT_BF16)
+                                            : "memory");
         putchar('\n');
     }
-    if (!have_peak)
-        printf("  (no peak on record for %s)\n", gpu.info.name);
+    if (!r->have_peak)
+        printf("  (no peak on record for %s)\n", gpu->info.name);
+}
 
-    /* --out, then --json */
+/* --out: each named tensor as the last kernel of the chain that has it left it. */
+static int write_outputs(const BenchRequest *req, const BenchKernel *bk)
+{
+    char err[8192];
+    int status = EXIT_OK;
     for (int o = 0; o < req->spec.noutputs; o++)
         for (int k = req->nkernels - 1; k >= 0; k--) {
             int p = tir_find_param(bk[k].tir, req->spec.outputs[o].name);
@@ -524,41 +540,95 @@ static int bench_request(BenchRequest *req)
             }
             break;
         }
-    OutFile *json = NULL;
-    if (req->json_path && !(json = outfile_open(req->json_path, err, sizeof err))) {
+    return status;
+}
+
+static json_t *figures_json(const BenchFigures *f, int reps)
+{
+    json_t *times = json_array();
+    for (int i = 0; i < reps; i++)
+        json_array_append_new(times, json_real(f->times_ms[i]));
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:o}", "median_ms", f->median_ms, "min_ms",
+                     f->min_ms, "max_ms", f->max_ms, "rate", f->rate, "percent_of_peak",
+                     f->percent, "times_ms", times);
+}
+
+/* --json: the report's figures, for bench/run_bench.py, through files.c's writer (never
+   onto an input, never a truncated file). */
+static int write_json(const BenchRequest *req, GpuSession *gpu, const BenchKernel *bk,
+                      const BenchReport *r)
+{
+    json_t *kernels = json_array(), *shapes = json_object();
+    for (int k = 0; k < req->nkernels; k++) {
+        const GpuLaunch *l = &bk[k].launch;
+        int regs = 0, local = 0;
+        char config[CONFIG_MAX_ENTRIES * (CONFIG_MAX_NAME + 32)];
+        tile_dev_function_resources(gpu->ctx, l->prepared->function, &regs, &local);
+        json_array_append_new(kernels, json_pack(
+            "{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:i}", "name", bk[k].tir->name, "config",
+            config_format(&bk[k].config, config, sizeof config), "variant",
+            align_class_name(l->align), "blocks", (json_int_t)l->prepared->blocks, "threads",
+            (json_int_t)l->prepared->threads, "smem", (json_int_t)l->prepared->smem_bytes,
+            "registers", regs, "local_bytes", local));
+    }
+    for (int s = 0; s < bk[0].tir->nsyms; s++)
+        json_object_set_new(shapes, bk[0].tir->syms[s].name, json_integer(bk[0].args.sym_values[s]));
+    json_t *root = json_pack("{s:s, s:i, s:s, s:o, s:o, s:f, s:f, s:s, s:f, s:s, s:o, s:o}",
+                             "device", gpu->info.name, "sm_count", gpu->info.sm_count, "target",
+                             gpu->target->name, "kernels", kernels, "shapes", shapes, "flops",
+                             r->total.flops, "bytes", r->total.bytes, "unit", r->unit, "peak",
+                             r->peak_rate, "peak_source", r->have_peak ? r->peak.source : "",
+                             "cold", figures_json(&r->figs[0], req->reps), "warm",
+                             figures_json(&r->figs[1], req->reps));
+    char err[8400];
+    OutFile *out = NULL;
+    if (!root)
+        snprintf(err, sizeof err, "cannot write '%s': out of memory", req->json_path);
+    else if ((out = outfile_open(req->json_path, err, sizeof err)) != NULL) {
+        json_dumpf(root, out->f, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+        fputc('\n', out->f);
+    }
+    json_decref(root);
+    if (!out || outfile_commit(out, err, sizeof err) != 0) {   /* commit checks the writes */
+        fprintf(stderr, "tilec: error: %s\n", err);
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
+static int bench_request(BenchRequest *req)
+{
+    Arena arena = {0};
+    Diag diag = {.out = stderr};
+    BenchKernel bk[BENCH_MAX_KERNELS];
+    memset(bk, 0, sizeof bk);
+    GpuSession gpu = {0};
+    char err[8192];
+    double *cold = NULL, *warm = NULL;
+    int status = bench_bind(req, &arena, &diag, bk);
+    if (status != EXIT_OK)
+        goto done;
+    if (gpu_open(&gpu, req->target, err, sizeof err) != GPU_OK) {
         fprintf(stderr, "tilec: error: %s\n", err);
         status = EXIT_INPUT;
         goto done;
     }
-    if (json) {
-        FILE *f = json->f;
-        fprintf(f, "{\n  \"device\": \"%s\",\n  \"sm_count\": %d,\n  \"target\": \"%s\",\n  \"kernels\": [",
-                gpu.info.name, gpu.info.sm_count, gpu.target->name);
-        for (int k = 0; k < req->nkernels; k++) {
-            const GpuLaunch *l = &bk[k].launch;
-            int regs = 0, local = 0;
-            tile_dev_function_resources(gpu.ctx, l->prepared->function, &regs, &local);
-            fprintf(f, "%s{\"name\": \"%s\", \"config\": \"", k ? ", " : "", bk[k].tir->name);
-            config_print(f, &bk[k].config);
-            fprintf(f, "\", \"variant\": \"%s\", \"blocks\": %u, \"threads\": %u, \"smem\": %u, "
-                    "\"registers\": %d, \"local_bytes\": %d}", align_class_name(l->align),
-                    l->prepared->blocks, l->prepared->threads, l->prepared->smem_bytes, regs, local);
-        }
-        fprintf(f, "],\n  \"shapes\": {");
-        for (int s = 0; s < bk[0].tir->nsyms; s++)
-            fprintf(f, "%s\"%s\": %lld", s ? ", " : "", bk[0].tir->syms[s].name, (long long)bk[0].args.sym_values[s]);
-        fprintf(f, "},\n  \"flops\": %.6g,\n  \"bytes\": %.6g,\n  \"unit\": \"%s\",\n  \"peak\": %.3f,\n"
-                "  \"peak_source\": \"%s\",\n", total.flops, total.bytes, unit, peak_rate,
-                have_peak ? peak.source : "");
-        print_json_times(f, "cold", cold, req->reps, &figs[0]);
-        fputs(",\n", f);
-        print_json_times(f, "warm", warm, req->reps, &figs[1]);
-        fputs("\n}\n", f);
-        if (outfile_commit(json, err, sizeof err) != 0) {
-            fprintf(stderr, "tilec: error: %s\n", err);
-            status = EXIT_INPUT;
-        }
+    if ((status = bench_prepare(req, &gpu, &arena, bk)) != EXIT_OK)
+        goto done;
+    cold = calloc((size_t)req->reps, sizeof *cold);
+    warm = calloc((size_t)req->reps, sizeof *warm);
+    if (!cold || !warm) {
+        status = EXIT_INPUT;
+        goto done;
     }
+    if ((status = bench_time(req, &gpu, bk, cold, warm)) != EXIT_OK)
+        goto done;
+    BenchReport report;
+    bench_figures(req, &gpu, bk, cold, warm, &report);
+    print_report(req, &gpu, bk, &report);
+    status = write_outputs(req, bk);
+    if (req->json_path && write_json(req, &gpu, bk, &report) != EXIT_OK)
+        status = EXIT_INPUT;
 done:
     fflush(stdout);
     for (int k = 0; k < BENCH_MAX_KERNELS; k++) {
