@@ -351,6 +351,8 @@ typedef struct Schedule {
    mma can serve, shared memory over the target's limit). */
 int schedule_build(Arena *a, const struct TirKernel *k, const Variant *v, const Target *t,
                    Schedule *out, char *err, size_t errlen);
+/* schedule_print.c: the schedule as `tilec build --emit=schedule` prints it. */
+void schedule_print(FILE *out, const Schedule *s);
 /* The padded lane count of a tile axis under the schedule. */
 int schedule_axis_size(const Schedule *s, Axis axis);
 /* The DotPlan of a dot op, or NULL. */
@@ -362,6 +364,22 @@ bool schedule_rematerializable(const Schedule *s, const struct TirValue *v);
 /* What fetching value v in layout `want` costs: 0 none (same layout or regenerated),
    1 a conversion through shared memory. */
 int schedule_fetch_cost(const Schedule *s, const struct TirValue *v, const Layout *want);
+/* A reduction over an axis that spans warps meets the warps' partial results in shared
+   memory: the number of warps along the axis (1: none; also for any other op), and the
+   scratch bytes it needs in *bytes. */
+int schedule_reduce_warps(const Schedule *s, const struct TirOp *op, int64_t *bytes);
+/* Calls fn for each value `op` takes in another layout than its own, through shared
+   memory (the emitter's conversions): an elementwise op's operand (an fma's: its mul's
+   operands) or a dot's accumulator fetched in the result's layout, a dot prologue's operand
+   fetched in its argument's layout and its result back, a broadcast's, expand_dims' or
+   transpose's operand fetched in the view of the result's layout it reads (`to` then lives
+   only during the call), a yielded value fetched in its loop's carried layout, a
+   reduction's slice moved into its result's layout. `elements` is the size of the moved
+   tile (8 bytes of scratch each). */
+typedef void (*ConversionFn)(const struct TirValue *v, const Layout *to, int64_t elements,
+                             void *ctx);
+void schedule_conversions(const Schedule *s, const struct TirOp *op, ConversionFn fn,
+                          void *ctx);
 /* The layout `l` with the given axes dropped to size 1 (a broadcast's operand view). */
 Layout layout_project(const Layout *l, const bool *keep_axis);
 /* A slice: `l` with `axis` removed (register bits along it dropped, lanes and warps along it

@@ -767,41 +767,23 @@ static bool operand_view(const TirOp *op, const Layout *result, Layout *out)
     }
 }
 
-/* A conversion into layout `to` (through shared scratch, 8 bytes an element): counts it
-   and returns the scratch needed, `need` or more. */
-static int conversion(Schedule *s, const Layout *to, int need)
+static int64_t layout_elements(const Layout *l)
 {
-    s->conversions++;
     int64_t elems = 1;
-    for (int d = 0; d < to->rank; d++)
-        elems *= to->shape[d];
-    return need > elems * 8 ? need : (int)(elems * 8);
+    for (int d = 0; d < l->rank; d++)
+        elems *= l->shape[d];
+    return elems;
 }
 
-/* Bytes of shared scratch a conversion or reduction of this op needs. */
-static int scratch_for(Sched *c, const TirOp *op)
+void schedule_conversions(const Schedule *s, const TirOp *op, ConversionFn fn, void *ctx)
 {
-    Schedule *s = c->s;
-    int need = 0;
     if (op->opcode == TIR_REDUCE) {
         const Layout *in = s->layouts[op->operands[0]->id];
-        int slots = 1;
-        for (int i = 0; in && i < in->nwarp; i++)
-            if (in->warp[i][op->axis])
-                slots *= 2;
-        int64_t elems = 1;
-        for (int d = 0; in && d < in->rank; d++)
-            if (d != op->axis)
-                elems *= in->shape[d];
-        if (slots > 1)
-            need = (int)(slots * elems * 8);
         const Layout *out = s->layouts[op->results[0]->id];
         if (in && out) {
             Layout sl = layout_slice(in, op->axis);
-            if (!layout_equal(&sl, out)) {
-                s->conversions++;
-                need = need > elems * 8 ? need : (int)(elems * 8);
-            }
+            if (!layout_equal(&sl, out))
+                fn(op->results[0], out, layout_elements(&sl), ctx);
         }
     }
     const Layout *want = op->nresults ? s->layouts[op->results[0]->id] : NULL;
@@ -809,7 +791,7 @@ static int scratch_for(Sched *c, const TirOp *op)
        of their own layout: a conversion when the operand's layout differs */
     Layout view;
     if (want && operand_view(op, want, &view) && schedule_fetch_cost(s, op->operands[0], &view))
-        need = conversion(s, want, need);
+        fn(op->operands[0], &view, layout_elements(want), ctx);
     if (want && (is_elementwise(op->opcode) || op->opcode == TIR_DOT)) {
         int first = op->opcode == TIR_DOT ? 2 : 0;
         /* an fma reads its mul's operands instead of the mul (emit_elementwise) */
@@ -828,7 +810,7 @@ static int scratch_for(Sched *c, const TirOp *op)
         }
         for (int i = 0; i < nreads; i++)
             if (schedule_fetch_cost(s, reads[i], want))
-                need = conversion(s, want, need);
+                fn(reads[i], want, layout_elements(want), ctx);
     }
     /* a prologue runs in its argument's layout, which the operand's may not be (the
        argument can take its layout from another operand of the prologue): the operand is
@@ -840,19 +822,56 @@ static int scratch_for(Sched *c, const TirOp *op)
         if (!have || !arg)
             continue;
         if (schedule_fetch_cost(s, op->operands[i], arg))
-            need = conversion(s, arg, need);
+            fn(op->operands[i], arg, layout_elements(arg), ctx);
         if (schedule_fetch_cost(s, pro->last->operands[0], have))
-            need = conversion(s, have, need);
+            fn(pro->last->operands[0], have, layout_elements(have), ctx);
     }
     if (op->opcode == TIR_YIELD && op->block->parent && op->block->parent->opcode == TIR_FOR) {
         const TirBlock *body = op->block;
         for (int i = 0; i < op->noperands; i++) {
             const Layout *l = s->layouts[body->args[i]->id];
             if (l && schedule_fetch_cost(s, op->operands[i], l))
-                need = conversion(s, l, need);
+                fn(op->operands[i], l, layout_elements(l), ctx);
         }
     }
-    return need;
+}
+
+typedef struct ScratchNeed {
+    Schedule *s;
+    int64_t bytes;
+} ScratchNeed;
+
+static void count_conversion(const TirValue *v, const Layout *to, int64_t elements, void *ctx)
+{
+    (void)v, (void)to;
+    ScratchNeed *n = ctx;
+    n->s->conversions++;
+    if (elements * 8 > n->bytes)
+        n->bytes = elements * 8;
+}
+
+int schedule_reduce_warps(const Schedule *s, const TirOp *op, int64_t *bytes)
+{
+    const Layout *in = op->opcode == TIR_REDUCE ? s->layouts[op->operands[0]->id] : NULL;
+    int slots = 1;
+    for (int i = 0; in && i < in->nwarp; i++)
+        if (in->warp[i][op->axis])
+            slots *= 2;
+    int64_t elems = 1;
+    for (int d = 0; in && d < in->rank; d++)
+        if (d != op->axis)
+            elems *= in->shape[d];
+    *bytes = slots > 1 ? slots * elems * 8 : 0;
+    return slots;
+}
+
+/* Bytes of shared scratch a conversion or reduction of this op needs. */
+static int scratch_for(Sched *c, const TirOp *op)
+{
+    ScratchNeed need = {c->s, 0};
+    schedule_reduce_warps(c->s, op, &need.bytes);
+    schedule_conversions(c->s, op, count_conversion, &need);
+    return (int)need.bytes;
 }
 
 static int64_t full_size(const Schedule *s, int sym)

@@ -132,7 +132,7 @@ static int take_variant(void *ctx, const char *name, const char *value)
     return 0;
 }
 
-/* --emit=llvm|ptx: pulls the codegen-only entries out of --config text — full-axis sizes
+/* --emit=schedule|llvm|ptx: pulls the codegen-only entries out of --config text — full-axis sizes
    (`D=64`) and the alignment class (`align=vec16|unit|any`) — leaving the rest (const
    values and tunables) in `rest`. Returns 0, or -1 after printing a message. */
 static int split_variant(const Kernel *k, const char *text, char *rest, size_t restlen,
@@ -143,9 +143,9 @@ static int split_variant(const Kernel *k, const char *text, char *rest, size_t r
 }
 
 /* Lowers one kernel and compiles its variant (the resolved --config, full-axis sizes from
-   --config, align class vec16 unless given) to LLVM IR or PTX. */
+   --config, align class vec16 unless given) to its Schedule, LLVM IR or PTX. */
 static int emit_code(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config,
-                     const Target *target, bool llvm)
+                     const Target *target, EmitStage stage)
 {
     if (k->nsyms > VARIANT_MAX_SYMS) {
         fprintf(stderr, "tilec: error: kernel %s has %d shape symbols; codegen handles at most %d\n",
@@ -180,7 +180,17 @@ static int emit_code(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const
     }
     if (missing)
         return EXIT_USAGE;
+    if (stage == EMIT_SCHEDULE) {
+        Schedule s;
+        if (schedule_build(arena, tk, &v, target, &s, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: kernel %s: %s\n", k->name, err);
+            return EXIT_INPUT;
+        }
+        schedule_print(out, &s);
+        return EXIT_OK;
+    }
     CompiledKernel ck;
+    bool llvm = stage == EMIT_LLVM;
     if (codegen_compile(arena, tk, &v, target, llvm, &ck, err, sizeof err) != 0) {
         fprintf(stderr, "tilec: error: kernel %s: %s\n", k->name, err);
         return EXIT_INPUT;
@@ -346,7 +356,7 @@ static int emit_stage(const BuildRequest *req, const Program *p, Arena *arena, D
         else
             status = emit_code(out->f, arena, diag, k, req->config,
                                req->target ? req->target : target_lookup("sm_90a"),
-                               req->emit == EMIT_LLVM);
+                               req->emit);
     }
     if (status != EXIT_OK) {
         outfile_discard(out);   /* a file keeps what it held; standard output gets what came */

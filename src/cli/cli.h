@@ -333,7 +333,7 @@ void tune_gpu_backend_free(TuneGpuBackend *g);
 
 /* ---- build.c: `tilec build` (main.c parses its options) */
 
-typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_LLVM, EMIT_PTX } EmitStage;
+typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_SCHEDULE, EMIT_LLVM, EMIT_PTX } EmitStage;
 
 typedef struct BuildRequest {
     const char *path;

@@ -18,7 +18,7 @@ static const char *const usage_main =
     "\n"
     "commands:\n"
     "  check FILE...     parse and type-check kernels\n"
-    "  build FILE        compile kernels (--emit=ast|ir|llvm|ptx to inspect a stage)\n"
+    "  build FILE        compile kernels (--emit=ast|ir|schedule|llvm|ptx: print a stage)\n"
     "  run FILE          run a kernel on inputs (--interpret: on the CPU)\n"
     "  tune FILE         search block sizes, warps and stages for given shapes\n"
     "  bench FILE        time one configuration of a kernel on the GPU\n"
@@ -36,7 +36,7 @@ static const char *const usage_check =
     "  --target NAME   check for this GPU target (fp8 needs sm_89 or newer); default sm_90a\n";
 
 static const char *const usage_build =
-    "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|llvm|ptx]\n"
+    "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|schedule|llvm|ptx]\n"
     "                        [--config KEY=V,...] [--target sm_90a|sm_89|sm_80]\n"
     "                        [--tuned] [--tuned-from TABLE] [--max-variants N]\n"
     "\n"
@@ -45,10 +45,11 @@ static const char *const usage_build =
     "  -o, --output OUT     where to write (default: standard output for --emit)\n"
     "  --kernel NAME        only this kernel\n"
     "  --emit STAGE         print a stage: ast (checked tree with types and shapes),\n"
-    "                       ir (tiled IR), llvm (LLVM IR), ptx\n"
+    "                       ir (tiled IR), schedule (codegen's layouts, dot plans,\n"
+    "                       shared memory and pipelines), llvm (LLVM IR), ptx\n"
     "  --config KEY=V,...   bind tunables (BLOCK_M=64,num_warps=4; `tilec --help` lists\n"
     "                       the knobs) and const parameters (causal=true); for\n"
-    "                       llvm/ptx also the size of each full axis (D=64,\n"
+    "                       schedule/llvm/ptx also the size of each full axis (D=64,\n"
     "                       required) and the alignment class\n"
     "                       align=vec16|unit|any (default vec16: 16-byte aligned\n"
     "                       tensors with unit innermost stride)\n"
@@ -176,9 +177,10 @@ static int cmd_build(int argc, char **argv)
                 return usage_error(usage_build, "%s", "--emit given twice (one stage per build)");
             if (strcmp(optarg, "ast") == 0) req.emit = EMIT_AST;
             else if (strcmp(optarg, "ir") == 0) req.emit = EMIT_IR;
+            else if (strcmp(optarg, "schedule") == 0) req.emit = EMIT_SCHEDULE;
             else if (strcmp(optarg, "llvm") == 0) req.emit = EMIT_LLVM;
             else if (strcmp(optarg, "ptx") == 0) req.emit = EMIT_PTX;
-            else return usage_error(usage_build, "unknown --emit stage '%s' (expected ast, ir, llvm or ptx)", optarg);
+            else return usage_error(usage_build, "unknown --emit stage '%s' (expected ast, ir, schedule, llvm or ptx)", optarg);
             break;
         default: fputs(usage_build, stderr); return EXIT_USAGE;
         }
