@@ -242,6 +242,31 @@ int ptxas_assemble(const char *ptxas, const char *ptx, const char *arch, PtxasRe
 int ptxas_check(const char *ptx, const char *arch, PtxasReport *report, char *err,
                 size_t errlen);
 
+/* ---- gpu.c: the GPU as the tuner sees it, and the table of peaks. */
+
+typedef struct TuneGpuInfo {
+    char name[256];        /* "NVIDIA H100 80GB HBM3" */
+    int sm_count;
+    int driver_version;
+    double peak_tflops;    /* dense, for the dtype of the kernel's dots (0: unknown) */
+} TuneGpuInfo;
+
+/* Opens libtile's context (the CUDA driver) in a short-lived child (so this process never
+   initialises CUDA) and reads device 0. Returns 0, or -1 with the reason (no driver, no
+   device) in err. */
+int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen);
+/* Dense (no sparsity) peaks of a device by name: bf16/f16 and fp8 tensor-core TFLOP/s
+   and memory TB/s, for `tilec bench` and the tuner's % of peak; false for a device not
+   in the table. */
+typedef struct GpuPeak {
+    const char *match;         /* substring of the device name */
+    double bf16_tflops, fp8_tflops, mem_tbps;
+    const char *source;
+} GpuPeak;
+bool gpu_peak_lookup(const char *device_name, GpuPeak *out);
+/* The tensor-core peak for a GPU name and a dot operand dtype (0: unknown). */
+double tune_gpu_peak_tflops(const char *gpu_name, DType operand);
+
 /* ---- tuner.c + bench_child.c: the tuning loop over a backend. */
 
 typedef enum TuneStatus {
@@ -307,29 +332,6 @@ TuneStatus bench_child_run(BenchChild *c, const void *data, size_t size, double 
 void bench_child_stop(BenchChild *c);
 /* The child's loop (after an exec): serves requests on fd until told to quit. */
 int bench_child_serve(const TuneBackend *b, int fd);
-
-typedef struct TuneGpuInfo {
-    char name[256];        /* "NVIDIA H100 80GB HBM3" */
-    int sm_count;
-    int driver_version;
-    double peak_tflops;    /* dense, for the dtype of the kernel's dots (0: unknown) */
-} TuneGpuInfo;
-
-/* Opens libtile's context (the CUDA driver) in a short-lived child (so this process never
-   initialises CUDA) and reads device 0. Returns 0, or -1 with the reason (no driver, no
-   device) in err. */
-int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen);
-/* Dense (no sparsity) peaks of a device by name: bf16/f16 and fp8 tensor-core TFLOP/s
-   and memory TB/s, for `tilec bench` and the tuner's % of peak; false for a device not
-   in the table. */
-typedef struct GpuPeak {
-    const char *match;         /* substring of the device name */
-    double bf16_tflops, fp8_tflops, mem_tbps;
-    const char *source;
-} GpuPeak;
-bool gpu_peak_lookup(const char *device_name, GpuPeak *out);
-/* The tensor-core peak for a GPU name and a dot operand dtype (0: unknown). */
-double tune_gpu_peak_tflops(const char *gpu_name, DType operand);
 
 typedef struct TuneMeasurement {
     int point[TUNE_MAX_DIMS];

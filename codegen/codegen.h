@@ -351,8 +351,6 @@ typedef struct Schedule {
    mma can serve, shared memory over the target's limit). */
 int schedule_build(Arena *a, const struct TirKernel *k, const Variant *v, const Target *t,
                    Schedule *out, char *err, size_t errlen);
-/* schedule_print.c: the schedule as `tilec build --emit=schedule` prints it. */
-void schedule_print(FILE *out, const Schedule *s);
 /* The padded lane count of a tile axis under the schedule. */
 int schedule_axis_size(const Schedule *s, Axis axis);
 /* The DotPlan of a dot op, or NULL. */
@@ -385,5 +383,9 @@ Layout layout_project(const Layout *l, const bool *keep_axis);
 /* A slice: `l` with `axis` removed (register bits along it dropped, lanes and warps along it
    made duplicates). */
 Layout layout_slice(const Layout *l, int axis);
+
+/* ---- schedule_print.c: the schedule as `tilec build --emit=schedule` prints it
+   (docs/codegen.md). */
+void schedule_print(FILE *out, const Schedule *s);
 
 #endif

@@ -91,8 +91,10 @@ typedef enum Builtin {
     BI_COUNT
 } Builtin;
 
+/* Defined in types.c with the other tables of names. */
 const char *builtin_name(Builtin b);
 Builtin builtin_lookup(const char *name);    /* BI_NONE if not a built-in */
+
 
 struct Symbol;
 

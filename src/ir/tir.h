@@ -8,8 +8,9 @@
 
 #include "base.h"
 
-/* ---- ops.def: the op table. Each op has one mnemonic in the text form; elementwise
-   unary/binary/compare ops and reduce/atomic kinds have their own sub-tables. */
+/* ---- ops.def (its names: tir.c): the op table. Each op has one mnemonic in the text
+   form; elementwise unary/binary/compare ops and reduce/atomic kinds have their own
+   sub-tables. */
 
 typedef enum TirOpcode {
 #define OP(id, text, noperands, nresults, form) TIR_##id,
@@ -275,6 +276,18 @@ int tir_index_rank(const TirIndex *index, int nindex);
 
 /* The text form. Prints one kernel; values are numbered in print order. */
 void tir_print(FILE *out, const TirKernel *k);
+/* The smallest power of two >= x (1 for x <= 1): the padded size of a full axis. Above
+   TIR_MAX_POW2, the largest int64 power of two, it is TIR_MAX_POW2: sizes that large are
+   refused elsewhere, and the answer stays finite. */
+#define TIR_MAX_POW2 (INT64_C(1) << 62)
+/* The largest size of a full axis: it is compiled in, every program holds it whole. */
+#define TIR_MAX_FULL_AXIS 65536
+int64_t tir_next_pow2(int64_t x);
+/* ceil(a / b) for b > 0 without overflow, 0 for b <= 0: the blocks of a loop. */
+int64_t tir_cdiv(int64_t a, int64_t b);
+
+/* ---- tir_parse.c: the text form back into kernels. */
+
 /* Parses one kernel from text. `name` is the file name used in diagnostics (line:col).
    Returns NULL on error (reported through d). Never crashes on malformed text. */
 TirKernel *tir_parse(Arena *a, Diag *d, const char *name, const char *text, size_t len);
@@ -424,14 +437,5 @@ void config_print(FILE *out, const Config *c);
 const char *config_format(const Config *c, char *buf, size_t size);
 /* The block size of a loop variable under a resolved Config (pinned ones ignore it). */
 int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config *c);
-/* The smallest power of two >= x (1 for x <= 1): the padded size of a full axis. Above
-   TIR_MAX_POW2, the largest int64 power of two, it is TIR_MAX_POW2: sizes that large are
-   refused elsewhere, and the answer stays finite. */
-#define TIR_MAX_POW2 (INT64_C(1) << 62)
-/* The largest size of a full axis: it is compiled in, every program holds it whole. */
-#define TIR_MAX_FULL_AXIS 65536
-int64_t tir_next_pow2(int64_t x);
-/* ceil(a / b) for b > 0 without overflow, 0 for b <= 0: the blocks of a loop. */
-int64_t tir_cdiv(int64_t a, int64_t b);
 
 #endif
