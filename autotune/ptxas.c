@@ -103,6 +103,75 @@ int ptxas_check(const char *ptx, const char *arch, PtxasReport *report, char *er
     return ptxas_assemble(NULL, ptx, arch, report, NULL, NULL, err, errlen);
 }
 
+/* ptxas's input, output and log, in one temp dir. */
+typedef struct PtxasFiles {
+    char dir[32], in[64], obj[64], log[64];
+} PtxasFiles;
+
+static int make_files(PtxasFiles *f, const char *ptx, char *err, size_t errlen)
+{
+    snprintf(f->dir, sizeof f->dir, "/tmp/tilec-ptxas-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        snprintf(err, errlen, "cannot make a temp dir for ptxas: %s", strerror(errno));
+        return -1;
+    }
+    snprintf(f->in, sizeof f->in, "%s/k.ptx", f->dir);
+    snprintf(f->obj, sizeof f->obj, "%s/k.cubin", f->dir);
+    snprintf(f->log, sizeof f->log, "%s/log", f->dir);
+    FILE *in = fopen(f->in, "w");
+    bool written = in && fputs(ptx, in) >= 0;
+    if (in && fclose(in) != 0)
+        written = false;
+    if (!written) {
+        snprintf(err, errlen, "cannot write %s", f->in);
+        return -1;
+    }
+    return 0;
+}
+
+static void remove_files(const PtxasFiles *f)
+{
+    unlink(f->in);
+    unlink(f->obj);
+    unlink(f->log);
+    rmdir(f->dir);
+}
+
+/* `ptxas -arch=ARCH [-v] -o OBJ IN` (-v only when asked: ptxas records its options in the
+   cubin); its log in `text`. Returns 0, or -1 with the reason. */
+static int run_ptxas(const char *ptxas, const char *arch, bool verbose, const PtxasFiles *f,
+                     char *text, size_t size, char *err, size_t errlen)
+{
+    char arch_flag[64];
+    snprintf(arch_flag, sizeof arch_flag, "-arch=%s", arch);
+    char *argv[7];
+    int argc = 0;
+    argv[argc++] = (char *)ptxas;
+    argv[argc++] = arch_flag;
+    if (verbose)
+        argv[argc++] = (char *)"-v";
+    argv[argc++] = (char *)"-o";
+    argv[argc++] = (char *)f->obj;
+    argv[argc++] = (char *)f->in;
+    argv[argc] = NULL;
+    int wstatus = spawn_logged(argv, f->log);
+    if (wstatus == -1) {
+        snprintf(err, errlen, "cannot run %s: %s", ptxas, strerror(errno));
+        return -1;
+    }
+    text[0] = 0;
+    FILE *log = fopen(f->log, "r");
+    if (log) {
+        text[fread(text, 1, size - 1, log)] = 0;
+        fclose(log);
+    }
+    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+        snprintf(err, errlen, "ptxas rejected the PTX: %.400s", text);
+        return -1;
+    }
+    return 0;
+}
+
 int ptxas_assemble(const char *ptxas, const char *ptx, const char *arch, PtxasReport *report,
                    void **cubin, size_t *cubin_size, char *err, size_t errlen)
 {
@@ -115,62 +184,20 @@ int ptxas_assemble(const char *ptxas, const char *ptx, const char *arch, PtxasRe
     char found[4200];
     if (!ptxas && !(ptxas = ptxas_find(found, sizeof found)))
         return 0;
-    char dir[] = "/tmp/tilec-ptxas-XXXXXX";
-    if (!mkdtemp(dir)) {
-        snprintf(err, errlen, "cannot make a temp dir for ptxas: %s", strerror(errno));
-        return -1;
-    }
-    char in[64], obj[64], log[64], arch_flag[64];
-    snprintf(in, sizeof in, "%s/k.ptx", dir);
-    snprintf(obj, sizeof obj, "%s/k.cubin", dir);
-    snprintf(log, sizeof log, "%s/log", dir);
-    snprintf(arch_flag, sizeof arch_flag, "-arch=%s", arch);
+    PtxasFiles f = {.dir = ""};   /* nothing to remove until make_files names them */
+    char text[16384];
     int status = -1;
-    FILE *f = fopen(in, "w");
-    bool written = f && fputs(ptx, f) >= 0;
-    if (f && fclose(f) != 0)
-        written = false;
-    if (!written) {
-        snprintf(err, errlen, "cannot write %s", in);
+    if (make_files(&f, ptx, err, errlen) != 0 ||
+        run_ptxas(ptxas, arch, report != NULL, &f, text, sizeof text, err, errlen) != 0)
         goto done;
-    }
-    /* -v only when a report is wanted: ptxas records its options in the cubin */
-    char *argv[7];
-    int argc = 0;
-    argv[argc++] = (char *)ptxas;
-    argv[argc++] = arch_flag;
-    if (report)
-        argv[argc++] = (char *)"-v";
-    argv[argc++] = (char *)"-o";
-    argv[argc++] = obj;
-    argv[argc++] = in;
-    argv[argc] = NULL;
-    int wstatus = spawn_logged(argv, log);
-    if (wstatus == -1) {
-        snprintf(err, errlen, "cannot run %s: %s", ptxas, strerror(errno));
-        goto done;
-    }
-    char text[16384] = "";
-    if ((f = fopen(log, "r"))) {
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        text[n] = 0;
-        fclose(f);
-    }
-    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-        snprintf(err, errlen, "ptxas rejected the PTX: %.400s", text);
-        goto done;
-    }
     if (report)
         ptxas_parse_report(text, report);
-    if (cubin && !(*cubin = read_whole(obj, cubin_size))) {
-        snprintf(err, errlen, "cannot read ptxas's output %s", obj);
+    if (cubin && !(*cubin = read_whole(f.obj, cubin_size))) {
+        snprintf(err, errlen, "cannot read ptxas's output %s", f.obj);
         goto done;
     }
     status = 0;
 done:
-    unlink(in);
-    unlink(obj);
-    unlink(log);
-    rmdir(dir);
+    remove_files(&f);
     return status;
 }

@@ -380,112 +380,147 @@ static bool is_elementwise(TirOpcode op)
            op == TIR_CONVERT;
 }
 
+/* Propagation steps, one per kind of op: each assigns what it can from the layouts its
+   values already have and returns whether it assigned any. */
+
+/* Operands and result share one layout (rematerializable operands are regenerated). */
+static bool propagate_elementwise(Sched *c, TirOp *op)
+{
+    bool changed = false;
+    const TirValue *r = op->results[0];
+    const Layout *known = get_layout(c, r);
+    for (int i = 0; !known && i < op->noperands; i++)
+        if (!schedule_rematerializable(c->s, op->operands[i]))
+            known = get_layout(c, op->operands[i]);
+    if (!known)
+        return false;
+    changed |= set_layout(c, r, known);
+    for (int i = 0; i < op->noperands; i++)
+        if (!schedule_rematerializable(c->s, op->operands[i]))
+            changed |= set_layout(c, op->operands[i], known);
+    return changed;
+}
+
+static bool propagate_reduce(Sched *c, TirOp *op)
+{
+    const Layout *in = get_layout(c, op->operands[0]);
+    if (!in || get_layout(c, op->results[0]))
+        return false;
+    Layout s = layout_slice(in, op->axis);
+    return set_layout(c, op->results[0], &s);
+}
+
+static bool propagate_expand_dims(Sched *c, TirOp *op)
+{
+    const TirValue *r = op->results[0];
+    const Layout *in = get_layout(c, op->operands[0]), *out = get_layout(c, r);
+    if (in && !out) {
+        Layout e = layout_expand(in, op->axis);
+        return set_layout(c, r, &e);
+    }
+    if (out && !in && !schedule_rematerializable(c->s, op->operands[0])) {
+        Layout s = layout_slice(out, op->axis);
+        return set_layout(c, op->operands[0], &s);
+    }
+    return false;
+}
+
+/* Backwards: the operand's view of the result. Forwards only to the layout the operand
+   was sliced from, when the broadcast restores exactly its shape. */
+static bool propagate_broadcast(Sched *c, TirOp *op)
+{
+    const TirValue *x = op->operands[0], *r = op->results[0];
+    const Layout *in = get_layout(c, x), *out = get_layout(c, r);
+    if (out && !in && !schedule_rematerializable(c->s, x)) {
+        Layout o = broadcast_operand_layout(out, &x->type);
+        return set_layout(c, x, &o);
+    }
+    if (in && !out && in->parent && in->parent->rank == r->type.rank) {
+        Layout o = broadcast_operand_layout(in->parent, &x->type);
+        bool same_shape = true;
+        for (int d = 0; d < r->type.rank; d++)
+            same_shape &= in->parent->shape[d] == schedule_axis_size(c->s, r->type.axes[d]);
+        if (same_shape && layout_equal(&o, in))
+            return set_layout(c, r, in->parent);
+    }
+    return false;
+}
+
+static bool propagate_transpose(Sched *c, TirOp *op)
+{
+    const TirValue *r = op->results[0];
+    const Layout *in = get_layout(c, op->operands[0]), *out = get_layout(c, r);
+    if (in && !out) {
+        Layout t = layout_transpose(in);
+        return set_layout(c, r, &t);
+    }
+    if (out && !in) {
+        Layout t = layout_transpose(out);
+        return set_layout(c, op->operands[0], &t);
+    }
+    return false;
+}
+
+/* A carried value's body argument, initial value, yielded value and result share one
+   layout (a rematerializable initial value is regenerated in it). */
+static bool propagate_for(Sched *c, TirOp *op)
+{
+    bool changed = false;
+    TirBlock *body = op->regions[0];
+    const TirOp *yield = body->last;
+    for (int i = 0; i < body->nargs; i++) {
+        const TirValue *group[4] = {body->args[i], op->operands[op->nvars + i],
+                                    yield->operands[i], op->results[i]};
+        const Layout *known = NULL;
+        for (int j = 0; j < 4 && !known; j++)
+            if (j != 1 || !schedule_rematerializable(c->s, group[j]))
+                known = get_layout(c, group[j]);
+        for (int j = 0; known && j < 4; j++)
+            if (!schedule_rematerializable(c->s, group[j]) || j != 1)
+                changed |= set_layout(c, group[j], known);
+    }
+    return changed;
+}
+
+/* The accumulator, the epilogue and the result take the dot's mma layout; a prologue's
+   argument takes its operand's layout. */
+static bool propagate_dot(Sched *c, TirOp *op)
+{
+    bool changed = false;
+    const DotPlan *p = schedule_dot(c->s, op);
+    TirBlock *epi = op->regions[TIR_REGION_EPILOGUE];
+    if (!schedule_rematerializable(c->s, op->operands[2]))
+        changed |= set_layout(c, op->operands[2], &p->acc);
+    if (epi) {
+        changed |= set_layout(c, epi->args[0], &p->acc);
+        const TirValue *y = epi->last->operands[0];
+        if (!schedule_rematerializable(c->s, y))
+            changed |= set_layout(c, y, &p->acc);
+    }
+    changed |= set_layout(c, op->results[0], &p->acc);
+    for (int i = 0; i < 2; i++) {
+        TirBlock *pro = op->regions[i];
+        const Layout *in = get_layout(c, op->operands[i]);
+        if (pro && in)
+            changed |= set_layout(c, pro->args[0], in);
+    }
+    return changed;
+}
+
 /* One propagation step over an op: returns whether any layout was assigned. */
 static bool propagate_op(Sched *c, TirOp *op)
 {
-    bool changed = false;
-    const TirValue *r = op->nresults ? op->results[0] : NULL;
-    if (is_elementwise(op->opcode)) {
-        const Layout *known = get_layout(c, r);
-        for (int i = 0; !known && i < op->noperands; i++)
-            if (!schedule_rematerializable(c->s, op->operands[i]))
-                known = get_layout(c, op->operands[i]);
-        if (!known)
-            return false;
-        changed |= set_layout(c, r, known);
-        for (int i = 0; i < op->noperands; i++)
-            if (!schedule_rematerializable(c->s, op->operands[i]))
-                changed |= set_layout(c, op->operands[i], known);
-        return changed;
-    }
+    if (is_elementwise(op->opcode))
+        return propagate_elementwise(c, op);
     switch (op->opcode) {
-    case TIR_REDUCE: {
-        const Layout *in = get_layout(c, op->operands[0]);
-        if (in && !get_layout(c, r)) {
-            Layout s = layout_slice(in, op->axis);
-            changed |= set_layout(c, r, &s);
-        }
-        break;
+    case TIR_REDUCE: return propagate_reduce(c, op);
+    case TIR_EXPAND_DIMS: return propagate_expand_dims(c, op);
+    case TIR_BROADCAST: return propagate_broadcast(c, op);
+    case TIR_TRANSPOSE: return propagate_transpose(c, op);
+    case TIR_FOR: return propagate_for(c, op);
+    case TIR_DOT: return propagate_dot(c, op);
+    default: return false;
     }
-    case TIR_EXPAND_DIMS: {
-        const Layout *in = get_layout(c, op->operands[0]), *out = get_layout(c, r);
-        if (in && !out) {
-            Layout e = layout_expand(in, op->axis);
-            changed |= set_layout(c, r, &e);
-        } else if (out && !in && !schedule_rematerializable(c->s, op->operands[0])) {
-            Layout s = layout_slice(out, op->axis);
-            changed |= set_layout(c, op->operands[0], &s);
-        }
-        break;
-    }
-    case TIR_BROADCAST: {
-        const TirValue *x = op->operands[0];
-        const Layout *in = get_layout(c, x), *out = get_layout(c, r);
-        if (out && !in && !schedule_rematerializable(c->s, x)) {
-            Layout o = broadcast_operand_layout(out, &x->type);
-            changed |= set_layout(c, x, &o);
-        } else if (in && !out && in->parent && in->parent->rank == r->type.rank) {
-            Layout o = broadcast_operand_layout(in->parent, &x->type);
-            bool same_shape = true;
-            for (int d = 0; d < r->type.rank; d++)
-                same_shape &= in->parent->shape[d] ==
-                              schedule_axis_size(c->s, r->type.axes[d]);
-            if (same_shape && layout_equal(&o, in))
-                changed |= set_layout(c, r, in->parent);
-        }
-        break;
-    }
-    case TIR_TRANSPOSE: {
-        const Layout *in = get_layout(c, op->operands[0]), *out = get_layout(c, r);
-        if (in && !out) {
-            Layout t = layout_transpose(in);
-            changed |= set_layout(c, r, &t);
-        } else if (out && !in) {
-            Layout t = layout_transpose(out);
-            changed |= set_layout(c, op->operands[0], &t);
-        }
-        break;
-    }
-    case TIR_FOR: {
-        TirBlock *body = op->regions[0];
-        const TirOp *yield = body->last;
-        for (int i = 0; i < body->nargs; i++) {
-            const TirValue *group[4] = {body->args[i], op->operands[op->nvars + i],
-                                        yield->operands[i], op->results[i]};
-            const Layout *known = NULL;
-            for (int j = 0; j < 4 && !known; j++)
-                if (j != 1 || !schedule_rematerializable(c->s, group[j]))
-                    known = get_layout(c, group[j]);
-            for (int j = 0; known && j < 4; j++)
-                if (!schedule_rematerializable(c->s, group[j]) || j != 1)
-                    changed |= set_layout(c, group[j], known);
-        }
-        break;
-    }
-    case TIR_DOT: {
-        const DotPlan *p = schedule_dot(c->s, op);
-        TirBlock *epi = op->regions[TIR_REGION_EPILOGUE];
-        if (!schedule_rematerializable(c->s, op->operands[2]))
-            changed |= set_layout(c, op->operands[2], &p->acc);
-        if (epi) {
-            changed |= set_layout(c, epi->args[0], &p->acc);
-            const TirValue *y = epi->last->operands[0];
-            if (!schedule_rematerializable(c->s, y))
-                changed |= set_layout(c, y, &p->acc);
-        }
-        changed |= set_layout(c, r, &p->acc);
-        for (int i = 0; i < 2; i++) {
-            TirBlock *pro = op->regions[i];
-            const Layout *in = get_layout(c, op->operands[i]);
-            if (pro && in)
-                changed |= set_layout(c, pro->args[0], in);
-        }
-        break;
-    }
-    default:
-        break;
-    }
-    return changed;
 }
 
 typedef struct WalkList {
@@ -879,70 +914,67 @@ static int64_t full_size(const Schedule *s, int sym)
     return s->variant->full_sizes[sym];
 }
 
-int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target *t,
-                   Schedule *s, char *err, size_t errlen)
+/* The variant's knobs and the padded size of every axis. */
+static int read_variant(Sched *c, const Variant *v)
 {
-    memset(s, 0, sizeof *s);
-    Sched c = {.s = s, .arena = a, .k = k, .err = err, .errlen = errlen};
-    s->kernel = k;
-    s->variant = v;
+    Schedule *s = c->s;
+    const TirKernel *k = c->k;
     s->num_warps = (int)config_knob(v->config, TUNE_WARPS);
     s->num_threads = 32 * s->num_warps;
     s->stages = (int)config_knob(v->config, TUNE_STAGES);
     s->group_m = (int)config_knob(v->config, TUNE_GROUP_M);
     if (s->num_warps < 1 || s->num_warps > 8 || (s->num_warps & (s->num_warps - 1)))
-        return fail(&c, "num_warps=%d: codegen takes 1, 2, 4 or 8", s->num_warps);
+        return fail(c, "num_warps=%d: codegen takes 1, 2, 4 or 8", s->num_warps);
     if (s->stages < 1)
         s->stages = 1;
     if (k->nsyms > VARIANT_MAX_SYMS)
-        return fail(&c, "kernel %s has more than %d shape symbols", k->name, VARIANT_MAX_SYMS);
-    s->axis_size = arena_alloc(a, sizeof(int64_t) * (size_t)(k->nloopvars + k->nsyms + 1));
+        return fail(c, "kernel %s has more than %d shape symbols", k->name, VARIANT_MAX_SYMS);
+    s->axis_size = arena_alloc(c->arena, sizeof(int64_t) * (size_t)(k->nloopvars + k->nsyms + 1));
     for (int i = 0; i < k->nloopvars; i++)
         s->axis_size[i] = tir_loopvar_block(k, k->loopvars[i], v->config);
     for (int i = 0; i < k->nsyms; i++) {
         if (!k->syms[i].is_full)
             continue;
         if (full_size(s, i) <= 0)
-            return fail(&c, "kernel %s needs the size of full axis %s (e.g. %s=64)", k->name,
+            return fail(c, "kernel %s needs the size of full axis %s (e.g. %s=64)", k->name,
                         k->syms[i].name, k->syms[i].name);
         if (full_size(s, i) > TIR_MAX_FULL_AXIS)
-            return fail(&c, "full axis %s=%lld: a size taken whole is at most %d", k->syms[i].name,
+            return fail(c, "full axis %s=%lld: a size taken whole is at most %d", k->syms[i].name,
                         (long long)full_size(s, i), TIR_MAX_FULL_AXIS);
         s->axis_size[k->nloopvars + i] = tir_next_pow2(full_size(s, i));
     }
-    c.owned = arena_alloc(a, sizeof *c.owned * (size_t)(k->nvalues + 1));
-    c.no_registers = arena_alloc(a, sizeof(bool) * (size_t)(k->nvalues + 1));
-    s->layouts = (const Layout **)c.owned;
+    return 0;
+}
 
-    WalkList w = {.arena = a};
-    tir_walk(k->body, collect, &w);
+/* Every dot's plan, in print order; row mode when whole rows must stay in one warp. */
+static int plan_dots(Sched *c, const WalkList *w, const Target *t)
+{
+    Schedule *s = c->s;
     int ndots = 0, nreduce_dot = 0;
-    for (int i = 0; i < w.n; i++) {
-        ndots += w.ops[i]->opcode == TIR_DOT;
-        nreduce_dot += w.ops[i]->opcode == TIR_REDUCE;
+    for (int i = 0; i < w->n; i++) {
+        ndots += w->ops[i]->opcode == TIR_DOT;
+        nreduce_dot += w->ops[i]->opcode == TIR_REDUCE;
     }
-    c.row_mode = ndots > 1 || (ndots == 1 && nreduce_dot > 0);
-    for (int i = 0; i < w.n; i++) {
-        if (w.ops[i]->opcode != TIR_DOT)
+    c->row_mode = ndots > 1 || (ndots == 1 && nreduce_dot > 0);
+    for (int i = 0; i < w->n; i++) {
+        if (w->ops[i]->opcode != TIR_DOT)
             continue;
-        if (plan_dot(&c, w.ops[i]) != 0)
+        if (plan_dot(c, w->ops[i]) != 0)
             return -1;
         const DotPlan *p = &s->dots[s->ndots - 1];
         if (!nvvm_mma_supported(t, p->a_type) || !nvvm_mma_supported(t, p->b_type))
-            return fail(&c, "target %s has no mma.sync for a dot of %s and %s (fp8 needs "
-                            "sm_89 or later)", t->name, dtype_name(p->a_type),
+            return fail(c, "target %s has no mma.sync for a dot of %s and %s (fp8 needs "
+                           "sm_89 or later)", t->name, dtype_name(p->a_type),
                         dtype_name(p->b_type));
     }
-    if (assign_defaults(&c, &w) != 0)
-        return -1;
-    plan_fragments(&c);
-    plan_pipelines(&c);
-    for (int i = 0; i < w.n; i++)
-        for (int r = 0; r < w.ops[i]->nresults; r++)
-            if (w.ops[i]->results[r]->type.rank > LAYOUT_MAX_RANK)
-                return fail(&c, "tiles of rank %d are not supported by codegen (at most %d)",
-                            w.ops[i]->results[r]->type.rank, LAYOUT_MAX_RANK);
+    return 0;
+}
 
+/* Shared memory: the dot operands one after another (128-byte aligned), then the scratch
+   every conversion and cross-warp reduction shares; over the target's limit fails. */
+static int plan_shared_memory(Sched *c, const WalkList *w, const Target *t)
+{
+    Schedule *s = c->s;
     int offset = 0;
     for (int i = 0; i < s->ndots; i++) {
         DotPlan *p = &s->dots[i];
@@ -957,15 +989,42 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
         }
     }
     s->scratch_offset = offset;
-    for (int i = 0; i < w.n; i++) {
-        int need = scratch_for(&c, w.ops[i]);
+    for (int i = 0; i < w->n; i++) {
+        int need = scratch_for(c, w->ops[i]);
         s->scratch_bytes = need > s->scratch_bytes ? need : s->scratch_bytes;
     }
     s->smem_bytes = offset + s->scratch_bytes;
     int limit = t->smem_limit;
     if (s->smem_bytes > limit)
-        return fail(&c, "kernel %s needs %d bytes of shared memory per block, over %s's %d "
-                        "(lower the block sizes or num_stages)", k->name, s->smem_bytes,
+        return fail(c, "kernel %s needs %d bytes of shared memory per block, over %s's %d "
+                       "(lower the block sizes or num_stages)", c->k->name, s->smem_bytes,
                     t->name, limit);
     return 0;
+}
+
+int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target *t,
+                   Schedule *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    Sched c = {.s = s, .arena = a, .k = k, .err = err, .errlen = errlen};
+    s->kernel = k;
+    s->variant = v;
+    if (read_variant(&c, v) != 0)
+        return -1;
+    c.owned = arena_alloc(a, sizeof *c.owned * (size_t)(k->nvalues + 1));
+    c.no_registers = arena_alloc(a, sizeof(bool) * (size_t)(k->nvalues + 1));
+    s->layouts = (const Layout **)c.owned;
+
+    WalkList w = {.arena = a};
+    tir_walk(k->body, collect, &w);
+    if (plan_dots(&c, &w, t) != 0 || assign_defaults(&c, &w) != 0)
+        return -1;
+    plan_fragments(&c);
+    plan_pipelines(&c);
+    for (int i = 0; i < w.n; i++)
+        for (int r = 0; r < w.ops[i]->nresults; r++)
+            if (w.ops[i]->results[r]->type.rank > LAYOUT_MAX_RANK)
+                return fail(&c, "tiles of rank %d are not supported by codegen (at most %d)",
+                            w.ops[i]->results[r]->type.rank, LAYOUT_MAX_RANK);
+    return plan_shared_memory(&c, &w, t);
 }

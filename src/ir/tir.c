@@ -599,37 +599,43 @@ static void print_loop_header(Printer *p, const TirOp *op)
     }
 }
 
-static void print_op(Printer *p, const TirOp *op, int depth)
+static void print_full_value(Printer *p, const TirOp *op)
+{
+    fputs("full ", p->out);
+    if (op->nresults && dtype_is_float(op->results[0]->type.dtype))
+        print_float(p->out, op->fvalue);
+    else if (op->nresults && op->results[0]->type.dtype == DT_BOOL)
+        fputs(op->ivalue ? "true" : "false", p->out);
+    else
+        fprintf(p->out, "%" PRId64, op->ivalue);
+}
+
+/* param NAME / dim SYM / begin VAR / end VAR / iota VAR */
+static void print_named(Printer *p, const TirOp *op)
 {
     const TirKernel *k = p->k;
+    const char *name = "?";
+    if (op->opcode == TIR_PARAM && op->param >= 0 && op->param < k->nparams)
+        name = k->params[op->param].name;
+    else if (op->opcode == TIR_DIM && op->sym >= 0 && op->sym < k->nsyms)
+        name = k->syms[op->sym].name;
+    else if (op->opcode != TIR_PARAM && op->opcode != TIR_DIM && op->loopvar >= 0 &&
+             op->loopvar < k->nloopvars)
+        name = k->loopvars[op->loopvar]->name;
+    fprintf(p->out, "%s %s", tir_op_info(op->opcode)->name, name);
+}
+
+/* The op between `%r = ` and ` : T`, by its form. */
+static void print_op_form(Printer *p, const TirOp *op)
+{
     const TirOpInfo *info = tir_op_info(op->opcode);
-    indent(p, depth);
-    if (op->nresults > 0) {
-        print_operands(p, op->results, op->nresults);
-        fputs(" = ", p->out);
-    }
     switch (info->form) {
     case TIR_FORM_FULL:
-        fputs("full ", p->out);
-        if (op->nresults && dtype_is_float(op->results[0]->type.dtype))
-            print_float(p->out, op->fvalue);
-        else if (op->nresults && op->results[0]->type.dtype == DT_BOOL)
-            fputs(op->ivalue ? "true" : "false", p->out);
-        else
-            fprintf(p->out, "%" PRId64, op->ivalue);
+        print_full_value(p, op);
         break;
-    case TIR_FORM_NAMED: {
-        const char *name = "?";
-        if (op->opcode == TIR_PARAM && op->param >= 0 && op->param < k->nparams)
-            name = k->params[op->param].name;
-        else if (op->opcode == TIR_DIM && op->sym >= 0 && op->sym < k->nsyms)
-            name = k->syms[op->sym].name;
-        else if (op->opcode != TIR_PARAM && op->opcode != TIR_DIM && op->loopvar >= 0 &&
-                 op->loopvar < k->nloopvars)
-            name = k->loopvars[op->loopvar]->name;
-        fprintf(p->out, "%s %s", info->name, name);
+    case TIR_FORM_NAMED:
+        print_named(p, op);
         break;
-    }
     case TIR_FORM_OPERANDS:
         if (op->opcode == TIR_UNARY)
             fputs(tir_unary_name(op->sub), p->out);
@@ -674,18 +680,19 @@ static void print_op(Printer *p, const TirOp *op, int depth)
         print_operands(p, op->operands, op->noperands);
         break;
     }
-    if (op->nresults == 1 && info->form != TIR_FORM_LOOP) {
-        fputs(" : ", p->out);
-        print_type(p, &op->results[0]->type);
-    }
-    print_loc(p, op->loc);
-    if (info->form == TIR_FORM_LOOP) {
+}
+
+/* A loop's body, or a dot's prologue/epilogue regions, after the op's line. */
+static void print_op_regions(Printer *p, const TirOp *op, int depth)
+{
+    TirForm form = tir_op_info(op->opcode)->form;
+    if (form == TIR_FORM_LOOP) {
         fputs(" {\n", p->out);
         if (op->regions[0])
             print_block_body(p, op->regions[0], depth + 1);
         indent(p, depth);
         fputs("}", p->out);
-    } else if (info->form == TIR_FORM_DOT) {
+    } else if (form == TIR_FORM_DOT) {
         static const char *const region_names[3] = {"prologue_a", "prologue_b", "epilogue"};
         for (int r = 0; r < 3; r++) {
             if (!op->regions[r])
@@ -698,6 +705,22 @@ static void print_op(Printer *p, const TirOp *op, int depth)
             fputs("}", p->out);
         }
     }
+}
+
+static void print_op(Printer *p, const TirOp *op, int depth)
+{
+    indent(p, depth);
+    if (op->nresults > 0) {
+        print_operands(p, op->results, op->nresults);
+        fputs(" = ", p->out);
+    }
+    print_op_form(p, op);
+    if (op->nresults == 1 && tir_op_info(op->opcode)->form != TIR_FORM_LOOP) {
+        fputs(" : ", p->out);
+        print_type(p, &op->results[0]->type);
+    }
+    print_loc(p, op->loc);
+    print_op_regions(p, op, depth);
     fputs("\n", p->out);
 }
 

@@ -1039,6 +1039,85 @@ static TirOp *parse_dot(Parser *ps, Loc loc)
     return ps->failed ? NULL : op;
 }
 
+/* One `VAR in tile(%e) block B` of a loop header: the variable (the loop's nvars-th), its
+   extent in *extent and its block size or tunable. */
+static TirLoopVar *parse_loop_var(Parser *ps, TirOpcode opc, const int *vars, int nvars,
+                                  TirValue **extent)
+{
+    TirKernel *k = ps->k;
+    int line = ps->tok.line, col = ps->tok.col;
+    const char *name = take_ident(ps, "a loop variable");
+    if (!name)
+        return NULL;
+    if (find_loopvar_in_scope(ps, name, strlen(name)) >= 0) {
+        error_at(ps, line, col, "loop variable '%s' shadows another", name);
+        return NULL;
+    }
+    for (int i = 0; i < nvars; i++)
+        if (strcmp(k->loopvars[vars[i]]->name, name) == 0) {
+            error_at(ps, line, col, "loop variable '%s' is bound twice", name);
+            return NULL;
+        }
+    TirLoopVar *lv = tir_loopvar_new(k, name, opc == TIR_GRID, (Loc){ps->file, line, col});
+    lv->dim = nvars;
+    if (!expect_word(ps, "in") || !expect_word(ps, "tile") || !expect_punct(ps, '(') ||
+        !(*extent = use_value(ps)) || !expect_punct(ps, ')') || !expect_word(ps, "block"))
+        return NULL;
+    if (ps->tok.kind == TK_INT) {
+        if (ps->tok.ivalue < 1) {
+            error_tok(ps, "a block size is at least 1");
+            return NULL;
+        }
+        lv->block = ps->tok.ivalue;
+        next_token(ps);
+    } else if (ps->tok.kind == TK_IDENT) {
+        lv->tunable = -1;
+        for (int i = 0; i < k->ntunables; i++)
+            if (strlen(k->tunables[i].name) == ps->tok.len &&
+                memcmp(k->tunables[i].name, ps->tok.start, ps->tok.len) == 0)
+                lv->tunable = i;
+        if (lv->tunable < 0) {
+            error_tok(ps, "unknown tunable '%.*s' (declare it with `tunable`)", (int)ps->tok.len, ps->tok.start);
+            return NULL;
+        }
+        lv->block = 0;
+        next_token(ps);
+    } else {
+        char buf[96];
+        error_tok(ps, "expected a block size or a tunable, found %s", describe_token(ps, buf, sizeof buf));
+        return NULL;
+    }
+    return lv;
+}
+
+/* `iter(%x: T = %init, ...)`, when present: names, types and initial values. Returns the
+   number of carried values, or -1. */
+static int parse_carried(Parser *ps, PendingName *names, TirType *types, TirValue **inits)
+{
+    int niter = 0;
+    if (!is_word(ps, "iter"))
+        return 0;
+    next_token(ps);
+    if (!expect_punct(ps, '('))
+        return -1;
+    for (;;) {
+        if (niter >= TIR_MAX_LIST) {
+            error_tok(ps, "too many carried values");
+            return -1;
+        }
+        if (!take_value_name(ps, &names[niter]) || !expect_punct(ps, ':') ||
+            !parse_type(ps, &types[niter]) || !expect_punct(ps, '=') ||
+            !(inits[niter] = use_value(ps)))
+            return -1;
+        niter++;
+        if (is_punct(ps, ',')) {
+            next_token(ps);
+            continue;
+        }
+        return expect_punct(ps, ')') ? niter : -1;
+    }
+}
+
 static TirOp *parse_loop(Parser *ps, TirOpcode opc, Loc loc, int nresults)
 {
     TirKernel *k = ps->k;
@@ -1050,80 +1129,19 @@ static TirOp *parse_loop(Parser *ps, TirOpcode opc, Loc loc, int nresults)
             error_tok(ps, "a loop binds at most %d variables", MAX_LOOP_VARS);
             return NULL;
         }
-        int line = ps->tok.line, col = ps->tok.col;
-        const char *name = take_ident(ps, "a loop variable");
-        if (!name)
+        TirLoopVar *lv = parse_loop_var(ps, opc, vars, nvars, &operands[nvars]);
+        if (!lv)
             return NULL;
-        if (find_loopvar_in_scope(ps, name, strlen(name)) >= 0) {
-            error_at(ps, line, col, "loop variable '%s' shadows another", name);
-            return NULL;
-        }
-        for (int i = 0; i < nvars; i++)
-            if (strcmp(k->loopvars[vars[i]]->name, name) == 0) {
-                error_at(ps, line, col, "loop variable '%s' is bound twice", name);
-                return NULL;
-            }
-        TirLoopVar *lv = tir_loopvar_new(k, name, opc == TIR_GRID, (Loc){ps->file, line, col});
-        lv->dim = nvars;
-        vars[nvars] = lv->id;
-        if (!expect_word(ps, "in") || !expect_word(ps, "tile") || !expect_punct(ps, '(') ||
-            !(operands[nvars] = use_value(ps)) || !expect_punct(ps, ')') || !expect_word(ps, "block"))
-            return NULL;
-        nvars++;
-        if (ps->tok.kind == TK_INT) {
-            if (ps->tok.ivalue < 1) {
-                error_tok(ps, "a block size is at least 1");
-                return NULL;
-            }
-            lv->block = ps->tok.ivalue;
-            next_token(ps);
-        } else if (ps->tok.kind == TK_IDENT) {
-            lv->tunable = -1;
-            for (int i = 0; i < k->ntunables; i++)
-                if (strlen(k->tunables[i].name) == ps->tok.len &&
-                    memcmp(k->tunables[i].name, ps->tok.start, ps->tok.len) == 0)
-                    lv->tunable = i;
-            if (lv->tunable < 0) {
-                error_tok(ps, "unknown tunable '%.*s' (declare it with `tunable`)", (int)ps->tok.len, ps->tok.start);
-                return NULL;
-            }
-            lv->block = 0;
-            next_token(ps);
-        } else {
-            char buf[96];
-            error_tok(ps, "expected a block size or a tunable, found %s", describe_token(ps, buf, sizeof buf));
-            return NULL;
-        }
+        vars[nvars++] = lv->id;
         if (!is_punct(ps, ','))
             break;
         next_token(ps);
     }
     PendingName names[TIR_MAX_LIST];
     TirType *types = arena_alloc(ps->arena, TIR_MAX_LIST * sizeof *types);
-    int niter = 0;
-    if (is_word(ps, "iter")) {
-        next_token(ps);
-        if (!expect_punct(ps, '('))
-            return NULL;
-        for (;;) {
-            if (niter >= TIR_MAX_LIST) {
-                error_tok(ps, "too many carried values");
-                return NULL;
-            }
-            if (!take_value_name(ps, &names[niter]) || !expect_punct(ps, ':') ||
-                !parse_type(ps, &types[niter]) || !expect_punct(ps, '=') ||
-                !(operands[nvars + niter] = use_value(ps)))
-                return NULL;
-            niter++;
-            if (is_punct(ps, ',')) {
-                next_token(ps);
-                continue;
-            }
-            if (!expect_punct(ps, ')'))
-                return NULL;
-            break;
-        }
-    }
+    int niter = parse_carried(ps, names, types, operands + nvars);
+    if (niter < 0)
+        return NULL;
     if (nresults != niter) {
         error_at(ps, loc.line, loc.col, "a loop has one result per carried value: %d results, %d carried",
                  nresults, niter);
@@ -1153,27 +1171,128 @@ static TirOp *parse_loop(Parser *ps, TirOpcode opc, Loc loc, int nresults)
     return ok ? op : NULL;
 }
 
-/* One op line: [%r, ... =] mnemonic ... [: T] [@line:col] [regions] */
-static TirOp *parse_op(Parser *ps)
+/* "%r, ... =" before an op's mnemonic (none when the line starts with the mnemonic). */
+static bool parse_result_names(Parser *ps, PendingName *results, int *nresults)
 {
-    Loc loc = {ps->file, ps->tok.line, ps->tok.col};
-    PendingName results[TIR_MAX_LIST];
-    int nresults = 0;
-    if (ps->tok.kind == TK_VALUE) {
+    *nresults = 0;
+    if (ps->tok.kind != TK_VALUE)
+        return true;
+    for (;;) {
+        if (*nresults >= TIR_MAX_LIST) {
+            error_tok(ps, "too many results");
+            return false;
+        }
+        if (!take_value_name(ps, &results[(*nresults)++]))
+            return false;
+        if (!is_punct(ps, ','))
+            break;
+        next_token(ps);
+    }
+    return expect_punct(ps, '=');
+}
+
+/* expand_dims %x, AXIS : T  /  reduce KIND %x, AXIS [masked] : T */
+static TirOp *parse_axis_op(Parser *ps, TirOpcode opc, Loc loc, int mline, int mcol)
+{
+    const TirOpInfo *info = tir_op_info(opc);
+    int kind = 0;
+    if (info->form == TIR_FORM_REDUCE && !parse_reduce_kind(ps, &kind, false))
+        return NULL;
+    TirValue *v;
+    int64_t axis;
+    if (!(v = use_value(ps)) || !expect_punct(ps, ',') || !take_int(ps, &axis, "an axis"))
+        return NULL;
+    bool masked = false;
+    if (info->form == TIR_FORM_REDUCE && is_word(ps, "masked")) {
+        masked = true;
+        next_token(ps);
+    }
+    TirType t;
+    if (!parse_result_type(ps, &t))
+        return NULL;
+    if (axis < 0 || axis > MAX_RANK) {
+        error_at(ps, mline, mcol, "axis %lld is out of range", (long long)axis);
+        return NULL;
+    }
+    TirOp *op = finish_op(ps, opc, loc, &v, 1, &t, 1);
+    op->sub = kind;
+    op->axis = (int)axis;
+    op->masked = masked;
+    return op;
+}
+
+/* yield [%a, ...]: the values on the mnemonic's line. */
+static TirOp *parse_yield(Parser *ps, TirOpcode opc, Loc loc, int mline)
+{
+    TirValue *vals[TIR_MAX_LIST];
+    int n = 0;
+    if (ps->tok.kind == TK_VALUE && ps->tok.line == mline) {
         for (;;) {
-            if (nresults >= TIR_MAX_LIST) {
-                error_tok(ps, "too many results");
+            if (n >= TIR_MAX_LIST) {
+                error_tok(ps, "too many yielded values");
                 return NULL;
             }
-            if (!take_value_name(ps, &results[nresults++]))
+            if (!(vals[n++] = use_value(ps)))
                 return NULL;
             if (!is_punct(ps, ','))
                 break;
             next_token(ps);
         }
-        if (!expect_punct(ps, '='))
-            return NULL;
     }
+    return finish_op(ps, opc, loc, vals, n, NULL, 0);
+}
+
+/* The op after its mnemonic, by its form (docs/ir.md). */
+static TirOp *parse_op_form(Parser *ps, TirOpcode opc, int sub, Loc loc, int mline, int mcol,
+                            int nresults)
+{
+    const TirOpInfo *info = tir_op_info(opc);
+    TirOp *op = NULL;
+    switch (info->form) {
+    case TIR_FORM_FULL:
+        op = tir_op_new(ps->k, opc, loc, 0, 1, NULL);
+        return parse_full_value(ps, op) ? op : NULL;
+    case TIR_FORM_NAMED:
+        return parse_named(ps, opc, loc);
+    case TIR_FORM_OPERANDS: {
+        TirValue *vals[3];
+        TirType t;
+        if (!parse_operand_list(ps, vals, info->noperands) || !parse_result_type(ps, &t))
+            return NULL;
+        op = finish_op(ps, opc, loc, vals, info->noperands, &t, 1);
+        op->sub = sub;
+        return op;
+    }
+    case TIR_FORM_AXIS:
+    case TIR_FORM_REDUCE:
+        return parse_axis_op(ps, opc, loc, mline, mcol);
+    case TIR_FORM_DOT:
+    case TIR_FORM_LOOP:
+        if (ps->depth >= TIR_MAX_NESTING) {
+            error_tok(ps, info->form == TIR_FORM_DOT ? "regions nest too deeply"
+                                                     : "loops nest too deeply");
+            return NULL;
+        }
+        ps->depth++;
+        op = info->form == TIR_FORM_DOT ? parse_dot(ps, loc) : parse_loop(ps, opc, loc, nresults);
+        ps->depth--;
+        return op;
+    case TIR_FORM_MEMORY:
+        return parse_memory(ps, opc, loc);
+    case TIR_FORM_YIELD:
+        return parse_yield(ps, opc, loc, mline);
+    }
+    return NULL;
+}
+
+/* One op line: [%r, ... =] mnemonic ... [: T] [@line:col] [regions] */
+static TirOp *parse_op(Parser *ps)
+{
+    Loc loc = {ps->file, ps->tok.line, ps->tok.col};
+    PendingName results[TIR_MAX_LIST];
+    int nresults;
+    if (!parse_result_names(ps, results, &nresults))
+        return NULL;
     if (ps->tok.kind != TK_IDENT) {
         char buf[96];
         error_tok(ps, "expected an op, found %s", describe_token(ps, buf, sizeof buf));
@@ -1193,93 +1312,7 @@ static TirOp *parse_op(Parser *ps)
         return NULL;
     }
     next_token(ps);
-    TirOp *op = NULL;
-    switch (info->form) {
-    case TIR_FORM_FULL:
-        op = tir_op_new(ps->k, opc, loc, 0, 1, NULL);
-        if (!parse_full_value(ps, op))
-            return NULL;
-        break;
-    case TIR_FORM_NAMED:
-        op = parse_named(ps, opc, loc);
-        break;
-    case TIR_FORM_OPERANDS: {
-        TirValue *vals[3];
-        TirType t;
-        if (!parse_operand_list(ps, vals, info->noperands) || !parse_result_type(ps, &t))
-            return NULL;
-        op = finish_op(ps, opc, loc, vals, info->noperands, &t, 1);
-        op->sub = sub;
-        break;
-    }
-    case TIR_FORM_AXIS:
-    case TIR_FORM_REDUCE: {
-        int kind = 0;
-        if (info->form == TIR_FORM_REDUCE && !parse_reduce_kind(ps, &kind, false))
-            return NULL;
-        TirValue *v;
-        int64_t axis;
-        if (!(v = use_value(ps)) || !expect_punct(ps, ',') || !take_int(ps, &axis, "an axis"))
-            return NULL;
-        bool masked = false;
-        if (info->form == TIR_FORM_REDUCE && is_word(ps, "masked")) {
-            masked = true;
-            next_token(ps);
-        }
-        TirType t;
-        if (!parse_result_type(ps, &t))
-            return NULL;
-        if (axis < 0 || axis > MAX_RANK) {
-            error_at(ps, mline, mcol, "axis %lld is out of range", (long long)axis);
-            return NULL;
-        }
-        op = finish_op(ps, opc, loc, &v, 1, &t, 1);
-        op->sub = kind;
-        op->axis = (int)axis;
-        op->masked = masked;
-        break;
-    }
-    case TIR_FORM_DOT:
-        if (ps->depth >= TIR_MAX_NESTING) {
-            error_tok(ps, "regions nest too deeply");
-            return NULL;
-        }
-        ps->depth++;
-        op = parse_dot(ps, loc);
-        ps->depth--;
-        break;
-    case TIR_FORM_MEMORY:
-        op = parse_memory(ps, opc, loc);
-        break;
-    case TIR_FORM_LOOP:
-        if (ps->depth >= TIR_MAX_NESTING) {
-            error_tok(ps, "loops nest too deeply");
-            return NULL;
-        }
-        ps->depth++;
-        op = parse_loop(ps, opc, loc, nresults);
-        ps->depth--;
-        break;
-    case TIR_FORM_YIELD: {
-        TirValue *vals[TIR_MAX_LIST];
-        int n = 0;
-        if (ps->tok.kind == TK_VALUE && ps->tok.line == mline) {
-            for (;;) {
-                if (n >= TIR_MAX_LIST) {
-                    error_tok(ps, "too many yielded values");
-                    return NULL;
-                }
-                if (!(vals[n++] = use_value(ps)))
-                    return NULL;
-                if (!is_punct(ps, ','))
-                    break;
-                next_token(ps);
-            }
-        }
-        op = finish_op(ps, opc, loc, vals, n, NULL, 0);
-        break;
-    }
-    }
+    TirOp *op = parse_op_form(ps, opc, sub, loc, mline, mcol, nresults);
     if (!op || ps->failed)
         return NULL;
     if (info->form != TIR_FORM_DOT && info->form != TIR_FORM_LOOP)
