@@ -97,6 +97,47 @@ static bool parse_value(const TuneDim *d, const char *text, const char *end, int
     return knob_parse_value(d->name, text, (size_t)(end - text), out) == 0;
 }
 
+/* Which of d's values "V1,V2,..." or "LO..HI" (the text after '=') keeps. */
+static int narrow_keep(const TuneDim *d, const char *name, const char *p, bool *keep, char *err,
+                       size_t errlen)
+{
+    const char *range = strstr(p, "..");
+    if (range) {
+        int64_t lo, hi;
+        if (!parse_value(d, p, range, &lo) || !parse_value(d, range + 2, p + strlen(p), &hi) ||
+            lo > hi) {
+            snprintf(err, errlen, "--space-set %s: '%s' is not a range LO..HI", name, p);
+            return -1;
+        }
+        for (int i = 0; i < d->nvalues; i++)
+            keep[i] = d->values[i] >= lo && d->values[i] <= hi;
+        return 0;
+    }
+    while (*p) {
+        const char *end = p + strcspn(p, ",");
+        int64_t v;
+        if (!parse_value(d, p, end, &v)) {
+            snprintf(err, errlen, "--space-set %s: '%.*s' is not an integer", name,
+                     (int)(end - p), p);
+            return -1;
+        }
+        int found = -1;
+        for (int i = 0; i < d->nvalues; i++)
+            if (d->values[i] == v)
+                found = i;
+        if (found < 0) {
+            char text[32], allowed[512];
+            list_values(allowed, sizeof allowed, d);
+            snprintf(err, errlen, "--space-set %s: %s is not allowed (allowed: %s)", name,
+                     knob_value_text(d->kind, v, text, sizeof text), allowed);
+            return -1;
+        }
+        keep[found] = true;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
 int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen)
 {
     const char *eq = strchr(spec, '=');
@@ -118,47 +159,16 @@ int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen)
         return -1;
     }
     bool keep[TUNE_MAX_VALUES] = {false};
-    char allowed[512];
-    list_values(allowed, sizeof allowed, d);
-    const char *p = eq + 1, *range = strstr(p, "..");
-    if (range) {
-        int64_t lo, hi;
-        if (!parse_value(d, p, range, &lo) || !parse_value(d, range + 2, p + strlen(p), &hi) ||
-            lo > hi) {
-            snprintf(err, errlen, "--space-set %s: '%s' is not a range LO..HI", name, p);
-            return -1;
-        }
-        for (int i = 0; i < d->nvalues; i++)
-            keep[i] = d->values[i] >= lo && d->values[i] <= hi;
-    } else {
-        while (*p) {
-            const char *end = p + strcspn(p, ",");
-            int64_t v;
-            if (!parse_value(d, p, end, &v)) {
-                snprintf(err, errlen, "--space-set %s: '%.*s' is not an integer", name,
-                         (int)(end - p), p);
-                return -1;
-            }
-            int found = -1;
-            for (int i = 0; i < d->nvalues; i++)
-                if (d->values[i] == v)
-                    found = i;
-            if (found < 0) {
-                char text[32];
-                snprintf(err, errlen, "--space-set %s: %s is not allowed (allowed: %s)", name,
-                         knob_value_text(d->kind, v, text, sizeof text), allowed);
-                return -1;
-            }
-            keep[found] = true;
-            p = *end ? end + 1 : end;
-        }
-    }
+    if (narrow_keep(d, name, eq + 1, keep, err, errlen) != 0)
+        return -1;
     int64_t old_default = d->values[d->default_index];
     int n = 0;
     for (int i = 0; i < d->nvalues; i++)
         if (keep[i])
             d->values[n++] = d->values[i];
     if (n == 0) {
+        char allowed[512];
+        list_values(allowed, sizeof allowed, d);
         snprintf(err, errlen, "--space-set %s keeps none of the allowed values (%s)", name, allowed);
         return -1;
     }
