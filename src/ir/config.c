@@ -9,9 +9,11 @@
 
 #include "tir.h"
 
-/* ---- the knob table */
+/* ---- the knob table: one row per TunableKind. A knob with named values lists them
+   (.value_names, value v named value_names[v]); one that only some kernels have says what
+   they need (.needs). */
 
-#define VALUES(array) array, (int)(sizeof array / sizeof array[0])
+#define VALUES(array) .values = array, .nvalues = (int)(sizeof array / sizeof array[0])
 
 static const int64_t block_sizes[] = {16, 32, 64, 128, 256};
 static const int64_t warp_counts[] = {4, 8};
@@ -19,14 +21,15 @@ static const int64_t stage_counts[] = {1, 2, 3, 4};
 static const int64_t group_rows[] = {1, 8};
 
 static const Knob knobs[TUNE_KIND_COUNT] = {
-    [TUNE_BLOCK] = {"BLOCK_", true, true, VALUES(block_sizes), 64, NULL, KNOB_NEEDS_NOTHING,
-                    "block size of tile loop variable v (BLOCK_M for m)"},
-    [TUNE_WARPS] = {"num_warps", false, false, VALUES(warp_counts), 4, NULL, KNOB_NEEDS_NOTHING,
-                    "warps per program: num_warps * 32 threads"},
-    [TUNE_STAGES] = {"num_stages", false, false, VALUES(stage_counts), 2, NULL, KNOB_NEEDS_NOTHING,
-                     "depth of the cp.async pipeline in a dot's loop"},
-    [TUNE_GROUP_M] = {"group_m", false, false, VALUES(group_rows), 1, NULL, KNOB_NEEDS_NOTHING,
-                      "grid rows grouped for L2 reuse (1: row-major)"},
+    [TUNE_BLOCK] = {.name = "BLOCK_", .per_loop = true, .powers_of_two = true,
+                    VALUES(block_sizes), .preferred = 64,
+                    .meaning = "block size of tile loop variable v (BLOCK_M for m)"},
+    [TUNE_WARPS] = {.name = "num_warps", VALUES(warp_counts), .preferred = 4,
+                    .meaning = "warps per program: num_warps * 32 threads"},
+    [TUNE_STAGES] = {.name = "num_stages", VALUES(stage_counts), .preferred = 2,
+                     .meaning = "depth of the cp.async pipeline in a dot's loop"},
+    [TUNE_GROUP_M] = {.name = "group_m", VALUES(group_rows), .preferred = 1,
+                      .meaning = "grid rows grouped for L2 reuse (1: row-major)"},
 };
 
 const Knob *knob_of_kind(TunableKind kind)
