@@ -2384,33 +2384,41 @@ static void set_default(Tunable *t)
 
 /* ---- parameters and kernel structure */
 
-/* --config reads these names as the alignment class or a tunable (align, num_warps,
-   num_stages, group_m, BLOCK_<V>): a shape symbol or const parameter so named could not be
-   given its value. Writes a suggested new name into `hint`. */
+/* --config reads `align` as the alignment class and each knob's name (num_warps, BLOCK_<V>,
+   ...: the knob table) as a tunable: a shape symbol or const parameter so named could not
+   be given its value. Writes a suggested new name into `hint`: SIZE_<V> for a per-loop
+   knob's name, else the name in upper case. */
 static bool is_config_key(const char *name, char *hint, size_t size)
 {
-    static const char *const keys[] = {"align", "num_warps", "num_stages", "group_m"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (strcmp(name, keys[i]) == 0) {
-            size_t n = 0;
-            for (; name[n] && n + 1 < size; n++)
-                hint[n] = name[n] >= 'a' && name[n] <= 'z' ? (char)(name[n] - 'a' + 'A') : name[n];
-            hint[n] = 0;
-            return true;
-        }
-    if (strncmp(name, "BLOCK_", 6) != 0)
+    TunableKind kind;
+    const Knob *knob = knob_kind_of_name(name, &kind) ? knob_of_kind(kind) : NULL;
+    if (!knob && strcmp(name, "align") != 0)
         return false;
-    snprintf(hint, size, "SIZE_%s", name + 6);
+    if (knob && knob->per_loop) {
+        snprintf(hint, size, "SIZE_%s", name + strlen(knob->name));
+        return true;
+    }
+    size_t n = 0;
+    for (; name[n] && n + 1 < size; n++)
+        hint[n] = name[n] >= 'a' && name[n] <= 'z' ? (char)(name[n] - 'a' + 'A') : name[n];
+    hint[n] = 0;
     return true;
 }
 
 static void check_not_config_key(Checker *c, Loc loc, const char *what, const char *name)
 {
-    char hint[300];
-    if (is_config_key(name, hint, sizeof hint))
-        diag_error(c->diag, loc, "%s %s has the name of a --config key (align, num_warps, "
-                   "num_stages, group_m, BLOCK_*): the command line could not tell them apart; rename it "
-                   "(%s, say)", what, name, hint);
+    char hint[300], keys[200] = "align";
+    if (!is_config_key(name, hint, sizeof hint))
+        return;
+    for (int per_loop = 0; per_loop < 2; per_loop++)   /* "align, num_warps, ..., BLOCK_*" */
+        for (int i = 0; i < TUNE_KIND_COUNT; i++) {
+            const Knob *k = knob_of_kind((TunableKind)i);
+            if (k->per_loop == per_loop)
+                snprintf(keys + strlen(keys), sizeof keys - strlen(keys), ", %s%s", k->name,
+                         per_loop ? "*" : "");
+        }
+    diag_error(c->diag, loc, "%s %s has the name of a --config key (%s): the command line "
+               "could not tell them apart; rename it (%s, say)", what, name, keys, hint);
 }
 
 static void check_params(Checker *c)
