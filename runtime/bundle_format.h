@@ -222,6 +222,9 @@ void tbn_free(TbnBundle *b);
 enum { TBN_FILE_IO = 1, TBN_FILE_MEMORY = 2 };
 int tbn_read_file(const char *path, uint8_t **data, size_t *size, char *err, size_t errlen);
 
+/* ---- over the checked view's records (bundle_format.c): the signature hash and the grid
+   program's evaluator */
+
 /* The signature hash of kernel k (names, kinds, dtypes, ranks, dims, reduce ops, symbols):
    what a typed launcher header is generated for. Used by the writer and checked by the
    reader. `params` and `syms` are the kernel's own runs. */
