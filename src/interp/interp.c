@@ -471,19 +471,6 @@ static void op_binary(Interp *I, const TirOp *op)
     }
 }
 
-static bool compare(int sub, double a, double b)
-{
-    switch (sub) {
-    case TIR_CMP_LT: return a < b;
-    case TIR_CMP_LE: return a <= b;
-    case TIR_CMP_GT: return a > b;
-    case TIR_CMP_GE: return a >= b;
-    case TIR_CMP_EQ: return a == b;
-    case TIR_CMP_NE: return a != b;
-    default: return false;
-    }
-}
-
 static void op_cmp(Interp *I, const TirOp *op)
 {
     const Tile *a = slot(I, op->operands[0]);
@@ -499,8 +486,8 @@ static void op_cmp(Interp *I, const TirOp *op)
         if (a->i && b->i)
             r->i[e] = tir_int_compare(op->sub, a->i[e * sa], b->i[e * sb]);
         else
-            r->i[e] = compare(op->sub, a->f ? a->f[e * sa] : (double)a->i[e * sa],
-                              b->f ? b->f[e * sb] : (double)b->i[e * sb]);
+            r->i[e] = tir_float_compare(op->sub, a->f ? a->f[e * sa] : (double)a->i[e * sa],
+                                        b->f ? b->f[e * sb] : (double)b->i[e * sb]);
     }
 }
 

@@ -108,7 +108,7 @@ static bool float_binary(int sub, DType t, double a, double b, double *out)
     return false;
 }
 
-static bool float_compare(int sub, double a, double b)
+bool tir_float_compare(int sub, double a, double b)
 {
     if (isnan(a) || isnan(b))   /* unordered: only ne holds */
         return sub == TIR_CMP_NE;
@@ -221,7 +221,7 @@ static bool eval_op(Eval *e, const TirValue *v, int64_t *iv, double *fv, int dep
     case TIR_CMP:
         if (!eval_operand(e, op, 0, &ai, &af, depth) || !eval_operand(e, op, 1, &bi, &bf, depth))
             return false;
-        *iv = dtype_is_float(op->operands[0]->type.dtype) ? float_compare(op->sub, af, bf)
+        *iv = dtype_is_float(op->operands[0]->type.dtype) ? tir_float_compare(op->sub, af, bf)
                                                           : tir_int_compare(op->sub, ai, bi);
         return true;
     case TIR_SELECT:   /* only the branch taken: a division by zero in the other is no fault */

@@ -317,6 +317,8 @@ bool tir_int_divides_by_zero(int sub, int64_t b);
 bool tir_int_unary(int sub, DType t, int64_t x, int64_t *out);
 /* Integer comparison `sub` (TirCmpOp). */
 bool tir_int_compare(int sub, int64_t a, int64_t b);
+/* Float comparison `sub`: a NaN operand makes every comparison false but `ne`. */
+bool tir_float_compare(int sub, double a, double b);
 
 /* The value of a `param`, `dim`, `begin` or `end` op that the TIR does not hold: in *ivalue
    for integer and bool dtypes, *fvalue for floats (the evaluator wraps or rounds it to the

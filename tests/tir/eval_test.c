@@ -1,9 +1,11 @@
 /* eval_test.c — TIR's scalar arithmetic (src/ir/eval.c) against a table: every integer
-   binary, unary and compare op in i32 and i64 (bool for and/or), with the edges docs/ir.md
-   defines (wrapping, INT64_MIN / -1, x / 0 and x % 0 as 0 and reported), then the scalar
-   evaluator on kernels in the text form: leaves from the caller, division by zero found
-   (only in the branch a select takes), what it cannot evaluate named, f32 folding.
+   binary, unary and compare op in i32 and i64 (bool for and/or) and the float compares, with
+   the edges docs/ir.md defines (wrapping, INT64_MIN / -1, x / 0 and x % 0 as 0 and
+   reported, NaN unordered), then the scalar evaluator on kernels in the text form: leaves
+   from the caller, division by zero found (only in the branch a select takes), what it
+   cannot evaluate named, f32 folding.
    usage: eval_test   (prints a FAIL line per mismatch and `N passed, N failed`) */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -171,6 +173,15 @@ static void test_unary_compare_wrap(void)
             CHECK(tir_int_compare(sub, a, b) == lt_eq_gt[sub][order], "%s %lld, %lld",
                   tir_cmp_name((TirCmpOp)sub), (long long)a, (long long)b);
         }
+    for (int sub = 0; sub < TIR_CMP_COUNT; sub++) {
+        CHECK(tir_float_compare(sub, -0.5, 0.25) == lt_eq_gt[sub][0] &&
+              tir_float_compare(sub, 0.0, -0.0) == lt_eq_gt[sub][1] &&
+              tir_float_compare(sub, INFINITY, 1e300) == lt_eq_gt[sub][2],
+              "%s on floats", tir_cmp_name((TirCmpOp)sub));
+        CHECK(tir_float_compare(sub, NAN, 1.0) == (sub == TIR_CMP_NE) &&
+              tir_float_compare(sub, 1.0, NAN) == (sub == TIR_CMP_NE),
+              "%s with a NaN holds only for ne", tir_cmp_name((TirCmpOp)sub));
+    }
     CHECK(tir_int_wrap(DT_I32, (UINT64_C(1) << 32) + 5) == 5, "i32 wraps 2^32 + 5");
     CHECK(tir_int_wrap(DT_I32, UINT64_C(1) << 31) == I32_MIN, "i32 wraps 2^31");
     CHECK(tir_int_wrap(DT_I64, UINT64_MAX) == -1, "i64 keeps its bits");
