@@ -23,24 +23,6 @@ static int fake_compile(Arena *a, const TirKernel *k, const Variant *v, const Ta
     return 0;
 }
 
-static uint8_t *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *data = malloc(n > 0 ? (size_t)n : 1);
-    if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return data;
-}
-
 /* libtile's count for the launch `args` binds, from the bundle of `p` written in dir. */
 static void libtile_blocks(Arena *a, Diag *d, const Program *p, const char *dir,
                            const LaunchArgs *args)
@@ -54,7 +36,8 @@ static void libtile_blocks(Arena *a, Diag *d, const Program *p, const char *dir,
     uint8_t *data = NULL;
     TbnBundle b;
     memset(&b, 0, sizeof b);
-    if (bundle_write_program(a, d, p, &o) != EXIT_OK || !(data = read_all(path, &size)) ||
+    if (bundle_write_program(a, d, p, &o) != EXIT_OK ||
+        tbn_read_file(path, &data, &size, err, sizeof err) != 0 ||
         tbn_read(data, size, false, &b, err, sizeof err) != 0 || b.nkernels < 1) {
         puts("libtile error: no bundle");
         goto done;
