@@ -81,16 +81,6 @@ static TuneDim *find_dim(TuneSpace *s, const char *name)
     return NULL;
 }
 
-static void list_values(char *buf, size_t size, const TuneDim *d)
-{
-    size_t len = 0;
-    char text[32];
-    buf[0] = 0;
-    for (int i = 0; i < d->nvalues && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
-                                knob_value_text(d->kind, d->values[i], text, sizeof text));
-}
-
 /* A value of the tunable: a number, or a name of its knob's values. */
 static bool parse_value(const TuneDim *d, const char *text, const char *end, int64_t *out)
 {
@@ -127,7 +117,7 @@ static int narrow_keep(const TuneDim *d, const char *name, const char *p, bool *
                 found = i;
         if (found < 0) {
             char text[32], allowed[512];
-            list_values(allowed, sizeof allowed, d);
+            knob_values_text(d->kind, d->values, d->nvalues, allowed, sizeof allowed);
             snprintf(err, errlen, "--space-set %s: %s is not allowed (allowed: %s)", name,
                      knob_value_text(d->kind, v, text, sizeof text), allowed);
             return -1;
@@ -168,7 +158,7 @@ int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen)
             d->values[n++] = d->values[i];
     if (n == 0) {
         char allowed[512];
-        list_values(allowed, sizeof allowed, d);
+        knob_values_text(d->kind, d->values, d->nvalues, allowed, sizeof allowed);
         snprintf(err, errlen, "--space-set %s keeps none of the allowed values (%s)", name, allowed);
         return -1;
     }

@@ -89,6 +89,18 @@ const char *knob_value_text(TunableKind kind, int64_t v, char *buf, size_t size)
     return buf;
 }
 
+const char *knob_values_text(TunableKind kind, const int64_t *values, int nvalues, char *buf,
+                             size_t size)
+{
+    size_t n = 0;
+    char text[32];
+    buf[0] = 0;
+    for (int i = 0; i < nvalues && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+                              knob_value_text(kind, values[i], text, sizeof text));
+    return buf;
+}
+
 const char *tunable_value_text(const char *name, int64_t v, char *buf, size_t size)
 {
     TunableKind kind = TUNE_KIND_COUNT;   /* not a knob's name: the number */
@@ -247,16 +259,6 @@ static void list_names(const TirKernel *k, char *buf, size_t size)
         n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", k->tunables[i].name);
 }
 
-static void list_values(const TirTunable *t, char *buf, size_t size)
-{
-    size_t n = 0;
-    char text[32];
-    buf[0] = 0;
-    for (int i = 0; i < t->nvalues && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
-                              knob_value_text(t->kind, t->values[i], text, sizeof text));
-}
-
 int config_resolve(const TirKernel *k, const Config *user, Config *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -285,7 +287,7 @@ int config_resolve(const TirKernel *k, const Config *user, Config *out, char *er
                 allowed = true;
         if (!allowed) {
             char values[512], text[32];
-            list_values(t, values, sizeof values);
+            knob_values_text(t->kind, t->values, t->nvalues, values, sizeof values);
             snprintf(err, errlen, "%s=%s is not allowed (allowed: %s)", t->name,
                      knob_value_text(t->kind, v, text, sizeof text), values);
             return -1;

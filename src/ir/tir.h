@@ -400,6 +400,9 @@ bool knob_kind_of_name(const char *name, TunableKind *out);
 int knob_parse_value(const char *name, const char *text, size_t len, int64_t *out);
 /* A value as text: its name, or the number. Returns buf. */
 const char *knob_value_text(TunableKind kind, int64_t v, char *buf, size_t size);
+/* A list of values as "V1, V2, ...", each as knob_value_text shows it. Returns buf. */
+const char *knob_values_text(TunableKind kind, const int64_t *values, int nvalues, char *buf,
+                             size_t size);
 /* The same for a value of the tunable `name`. */
 const char *tunable_value_text(const char *name, int64_t v, char *buf, size_t size);
 /* `tunable NAME in {V, ...} default V`: how --emit=ast and --emit=ir show a tunable. */
