@@ -12,18 +12,7 @@
 
 #include "bundle_format.h"
 #include "cli.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                      \
-            printf(__VA_ARGS__);                                                             \
-            printf("\n");                                                                    \
-            failures++;                                                                      \
-        }                                                                                    \
-    } while (0)
+#include "../check.h"
 
 /* Stands in for codegen_compile: PTX text that names the variant, and sizes that depend on
    it (D=128 asks for more than 48 KB of shared memory, to test the attribute). */

@@ -11,18 +11,7 @@
 
 #include "stub_cuda.h"
 #include "tile_internal.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                      \
-            printf(__VA_ARGS__);                                                             \
-            printf("\n");                                                                    \
-            failures++;                                                                      \
-        }                                                                                    \
-    } while (0)
+#include "../check.h"
 
 static void test_no_driver(void)
 {

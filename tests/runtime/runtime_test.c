@@ -13,18 +13,7 @@
 #include "attention_golden.h"
 #include "stub_cuda.h"
 #include "tile.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                      \
-            printf(__VA_ARGS__);                                                             \
-            printf("\n");                                                                    \
-            failures++;                                                                      \
-        }                                                                                    \
-    } while (0)
+#include "../check.h"
 
 #define EXPECT(call, want, needle)                                                           \
     do {                                                                                     \

@@ -10,20 +10,7 @@
 #include <string.h>
 
 #include "tir.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (cond) {                                                                          \
-            passed++;                                                                        \
-        } else {                                                                             \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                      \
-            printf(__VA_ARGS__);                                                             \
-            printf("\n");                                                                    \
-            failed++;                                                                        \
-        }                                                                                    \
-    } while (0)
+#include "../check.h"
 
 #define I32_MIN INT64_C(-2147483648)
 #define I32_MAX INT64_C(2147483647)
@@ -341,6 +328,6 @@ int main(void)
     test_unary_compare_wrap();
     test_scalar_evaluator();
     test_depth();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
 }
