@@ -16,10 +16,16 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# ml_dtypes (PyPI) is the independent reference for bf16/fp8 rounding in the tests.
+# ml_dtypes (PyPI) is the independent reference for bf16/fp8 rounding in the tests;
+# cuobjdump and nvdisasm (PyPI, not in the local CUDA toolkit) disassemble the cubins whose
+# tensor-core instructions tests/codegen/check_sass.py checks.
+sass_tools="nvidia-cuda-cuobjdump==13.2.51 nvidia-cuda-nvdisasm==13.2.51"
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import numpy, ml_dtypes' 2>/dev/null; then
     /usr/bin/python3 -m venv --system-site-packages .venv
     .venv/bin/pip install -q ml_dtypes
+fi
+if ! ls .venv/lib/python3*/site-packages/nvidia/cu*/bin/nvdisasm >/dev/null 2>&1; then
+    .venv/bin/pip install -q $sass_tools
 fi
 
 export PATH="$PATH:/usr/local/cuda/bin"

@@ -63,12 +63,17 @@ int tune_space_init(TuneSpace *s, const TirKernel *k, const int64_t *sym_values,
             snprintf(err, errlen, "tunable %s has more than %d values", tu->name, TUNE_MAX_VALUES);
             return -1;
         }
+        /* the dot's codegen knobs stay at their defaults until the estimate models them */
+        bool pinned = tu->kind == TUNE_DOT || tu->kind == TUNE_TILE_GROUPS || tu->kind == TUNE_WS ||
+                      tu->kind == TUNE_PERSISTENT;
         for (int i = 0; i < tu->nvalues; i++) {
-            d->values[i] = tu->values[i];
+            d->values[d->nvalues] = tu->values[i];
+            if (pinned && tu->values[i] != tu->default_value)
+                continue;
             if (tu->values[i] == tu->default_value)
-                d->default_index = i;
+                d->default_index = d->nvalues;
+            d->nvalues++;
         }
-        d->nvalues = tu->nvalues;
     }
     return 0;
 }
@@ -215,8 +220,8 @@ void tune_space_config(const TuneSpace *s, const int *point, Config *out)
 
 int tune_space_point_of(const TuneSpace *s, const Config *c, int *point)
 {
-    for (int d = 0; d < s->ndims; d++) {
-        int64_t v = config_get(c, s->dims[d].name, INT64_MIN);
+    for (int d = 0; d < s->ndims; d++) {   /* a knob the config leaves out takes its default */
+        int64_t v = config_get(c, s->dims[d].name, s->dims[d].values[s->dims[d].default_index]);
         point[d] = -1;
         for (int i = 0; i < s->dims[d].nvalues; i++)
             if (s->dims[d].values[i] == v)

@@ -165,68 +165,109 @@ def copy_bandwidth():
 
 # ---- the items
 
+# sm_90a configs: one tile on two warpgroups fed by a TMA ring, two tile groups on 128x128
+# tiles (ping-pong), and small tiles for small M.
+GEMM_CONFIGS = [
+    "BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=4,group_m=8",
+    "BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=3,group_m=8",
+    "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=4,num_stages=6,group_m=8,tile_groups=2",
+    "BLOCK_M=64,BLOCK_N=256,BLOCK_K=64,num_warps=4,num_stages=5,group_m=8,tile_groups=2",
+    "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=8,num_stages=4,group_m=8"]
+SMALL_M_CONFIGS = [
+    "BLOCK_M=64,BLOCK_N=64,BLOCK_K=64,num_warps=4,num_stages=6",
+    "BLOCK_M=64,BLOCK_N=32,BLOCK_K=128,num_warps=4,num_stages=6",
+    "BLOCK_M=64,BLOCK_N=128,BLOCK_K=64,num_warps=4,num_stages=6",
+    "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=8,num_stages=4,group_m=8"]
+FP8_CONFIGS = [
+    "BLOCK_M=128,BLOCK_N=256,BLOCK_K=128,num_warps=8,num_stages=4,group_m=8",
+    "BLOCK_M=128,BLOCK_N=256,BLOCK_K=128,num_warps=8,num_stages=3,group_m=8",
+    "BLOCK_M=128,BLOCK_N=128,BLOCK_K=128,num_warps=4,num_stages=6,group_m=8,tile_groups=2",
+    "BLOCK_M=64,BLOCK_N=256,BLOCK_K=128,num_warps=4,num_stages=5,group_m=8,tile_groups=2"]
+
+
 def gemm_items(b, quick):
-    shapes = [(4096, 4096, 4096)] if quick else [(4096, 4096, 4096), (2048, 8192, 4096)]
-    configs = [[""]] + [[c] for c in (
-        "BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=3,group_m=8",
-        "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,num_warps=8,num_stages=3,group_m=8",
-        "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,num_warps=8,num_stages=4,group_m=8",
-        "BLOCK_M=256,BLOCK_N=128,BLOCK_K=32,num_warps=8,num_stages=3,group_m=8",
-        "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=4,num_stages=2,group_m=8",
-        "BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,num_warps=4,num_stages=4,group_m=8",
-        "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=4,num_stages=3,group_m=8")]
+    shapes = [(4096, 4096, 4096)] if quick else [
+        (4096, 4096, 4096), (8192, 8192, 8192), (2048, 8192, 4096),        # benchmark shapes
+        (3072, 3072, 3072), (4096, 14336, 4096), (16, 4096, 4096), (128, 4096, 4096),
+        (1000, 4096, 4096), (4096, 4096, 4097)]                            # held out
     for m, n, k in shapes:
         a = torch.randn(m, k, device=DEV).to(torch.bfloat16)
         bb = torch.randn(k, n, device=DEV).to(torch.bfloat16)
         flop = 2 * m * n * k
         peer_out = a @ bb
         peer = {"torch.matmul": peer_time(lambda: a @ bb, flop)}
+        configs = [[""]] + [[c] for c in (SMALL_M_CONFIGS if m <= 1000 else GEMM_CONFIGS)]
         b.write_inputs({"a": a, "b": bb})
         j, runs, outs = b.tilec_bench("gemm.tile", ["gemm"], f"M={m},N={n},K={k}", configs, {"a": a, "b": bb},
                                       outs=["c"])
         check = compare(outs["c"], peer_out, 2 ** -6, 2 ** -9) if j else None
+        held_out = (m, n, k) not in ((4096, 4096, 4096), (8192, 8192, 8192), (2048, 8192, 4096))
         b.add({"name": f"bf16 gemm {m}x{n}x{k}", "kind": "dot", "dtype": "bf16", "kernel": "gemm", "flop": flop,
                "tilec": j, "runs": runs, "peers": peer, "main_peer": "torch.matmul", "check": check,
-               "floor": {"ratio": 0.5, "of": "torch.matmul"} if (m, n, k) == (4096, 4096, 4096) else None})
+               "floor": {"ratio": 0.8 if held_out else 0.9, "of": "torch.matmul"}})
+    if quick:
+        return
+    # a fused epilogue: bias + ReLU on the accumulator, against matmul + the epilogue compiled
+    m, n, k = 4096, 4096, 4096
+    a = torch.randn(m, k, device=DEV).to(torch.bfloat16)
+    bb = torch.randn(k, n, device=DEV).to(torch.bfloat16)
+    bias = torch.randn(n, device=DEV).to(torch.bfloat16)
+    fused = torch.compile(lambda x, y, z: torch.relu(x @ y + z))
+    peer_out = fused(a, bb, bias)
+    flop = 2 * m * n * k
+    peer = {"torch.matmul + bias + relu (compiled)": peer_time(lambda: fused(a, bb, bias), flop)}
+    ins = {"a": a, "b": bb, "bias": bias}
+    b.write_inputs(ins)
+    j, runs, outs = b.tilec_bench("gemm_bias_relu.tile", ["gemm_bias_relu"], "", [[""]] + [[c] for c in GEMM_CONFIGS],
+                                  ins, outs=["c"])
+    check = compare(outs["c"], peer_out, 2 ** -6, 2 ** -9) if j else None
+    b.add({"name": f"bf16 gemm + bias + relu {m}x{n}x{k}", "kind": "dot", "dtype": "bf16", "kernel": "gemm_bias_relu",
+           "flop": flop, "tilec": j, "runs": runs, "peers": peer,
+           "main_peer": "torch.matmul + bias + relu (compiled)", "check": check,
+           "floor": {"ratio": 1.0, "of": "torch.matmul + bias + relu (compiled)"}})
 
 
 def fp8_gemm_items(b, quick):
-    m = n = k = 4096
-    a = torch.randn(m, k, device=DEV).to(E4M3)
-    w = torch.randn(n, k, device=DEV).to(E4M3)
-    one = torch.tensor(1.0, device=DEV)
-    flop = 2 * m * n * k
-    configs = [[""], ["BLOCK_M=128,BLOCK_N=128,BLOCK_K=128,num_warps=4,num_stages=3,group_m=8"], ["BLOCK_M=128,BLOCK_N=256,BLOCK_K=128,num_warps=8,num_stages=3,group_m=8"], ["BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=8,num_stages=4,group_m=8"],
-               ["BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=3,group_m=8"]]
-    # tensorwise
-    peer_out = torch._scaled_mm(a, w.t(), one, one, out_dtype=torch.bfloat16, use_fast_accum=True)
-    peer = {"torch._scaled_mm": peer_time(lambda: torch._scaled_mm(a, w.t(), one, one, out_dtype=torch.bfloat16,
-                                                                   use_fast_accum=True), flop)}
-    ins = {"a": a, "b": w, "scale_a": torch.ones(1, device=DEV), "scale_b": torch.ones(1, device=DEV)}
-    b.write_inputs(ins)
-    j, runs, outs = b.tilec_bench("fp8_gemm.tile", ["fp8_gemm_tensorwise"], "", configs, ins, outs=["c"])
-    check = compare(outs["c"], peer_out, 2 ** -6, 2 ** -9) if j else None
-    b.add({"name": "fp8 gemm tensorwise 4096x4096x4096", "kind": "dot", "dtype": "f8e4m3",
-           "kernel": "fp8_gemm_tensorwise", "flop": flop, "tilec": j, "runs": runs, "peers": peer,
-           "main_peer": "torch._scaled_mm", "check": check, "floor": {"ratio": 0.2, "of": "torch._scaled_mm"}})
-    # rowwise
-    sa = torch.rand(m, 1, device=DEV) + 0.5
-    sb = torch.rand(1, n, device=DEV) + 0.5
-    try:
-        peer_out = torch._scaled_mm(a, w.t(), sa, sb, out_dtype=torch.bfloat16, use_fast_accum=True)
-        peer = {"torch._scaled_mm rowwise": peer_time(lambda: torch._scaled_mm(
-            a, w.t(), sa, sb, out_dtype=torch.bfloat16, use_fast_accum=True), flop)}
-    except Exception as e:
-        peer_out, peer = None, {"torch._scaled_mm rowwise": {"error": repr(e)[:200]}}
-    ins = {"a": a, "b": w, "scale_a": sa.reshape(m), "scale_b": sb.reshape(n)}
-    b.write_inputs(ins)
-    j, runs, outs = b.tilec_bench("fp8_gemm.tile", ["fp8_gemm_rowwise"], "", configs, ins, outs=["c"])
-    if peer_out is None:
-        peer_out = ((a.float() @ w.float().t()) * sa * sb).to(torch.bfloat16)
-    check = compare(outs["c"], peer_out, 2 ** -6, 2 ** -9) if j else None
-    b.add({"name": "fp8 gemm rowwise 4096x4096x4096", "kind": "dot", "dtype": "f8e4m3",
-           "kernel": "fp8_gemm_rowwise", "flop": flop, "tilec": j, "runs": runs, "peers": peer,
-           "main_peer": "torch._scaled_mm rowwise", "check": check, "floor": None})
+    configs = [[""]] + [[c] for c in FP8_CONFIGS]
+    shapes = [(4096, 4096, 4096)] if quick else [(4096, 4096, 4096), (8192, 8192, 8192), (2048, 8192, 4096)]
+    for m, n, k in shapes:
+        a = torch.randn(m, k, device=DEV).to(E4M3)
+        w = torch.randn(n, k, device=DEV).to(E4M3)
+        one = torch.tensor(1.0, device=DEV)
+        flop = 2 * m * n * k
+        shape = f"M={m},N={n},K={k}"
+        # tensorwise
+        peer_out = torch._scaled_mm(a, w.t(), one, one, out_dtype=torch.bfloat16, use_fast_accum=True)
+        peer = {"torch._scaled_mm": peer_time(lambda: torch._scaled_mm(a, w.t(), one, one, out_dtype=torch.bfloat16,
+                                                                       use_fast_accum=True), flop)}
+        ins = {"a": a, "b": w, "scale_a": torch.ones(1, device=DEV), "scale_b": torch.ones(1, device=DEV)}
+        b.write_inputs(ins)
+        j, runs, outs = b.tilec_bench("fp8_gemm.tile", ["fp8_gemm_tensorwise"], shape, configs, ins, outs=["c"])
+        check = compare(outs["c"], peer_out, 2 ** -6, 2 ** -9) if j else None
+        b.add({"name": f"fp8 gemm tensorwise {m}x{n}x{k}", "kind": "dot", "dtype": "f8e4m3",
+               "kernel": "fp8_gemm_tensorwise", "flop": flop, "tilec": j, "runs": runs, "peers": peer,
+               "main_peer": "torch._scaled_mm", "check": check, "floor": {"ratio": 0.9, "of": "torch._scaled_mm"}})
+        if (m, n, k) == (2048, 8192, 4096):
+            continue
+        # rowwise
+        sa = torch.rand(m, 1, device=DEV) + 0.5
+        sb = torch.rand(1, n, device=DEV) + 0.5
+        try:
+            peer_out = torch._scaled_mm(a, w.t(), sa, sb, out_dtype=torch.bfloat16, use_fast_accum=True)
+            peer = {"torch._scaled_mm rowwise": peer_time(lambda: torch._scaled_mm(
+                a, w.t(), sa, sb, out_dtype=torch.bfloat16, use_fast_accum=True), flop)}
+        except Exception as e:
+            peer_out, peer = None, {"torch._scaled_mm rowwise": {"error": repr(e)[:200]}}
+        ins = {"a": a, "b": w, "scale_a": sa.reshape(m), "scale_b": sb.reshape(n)}
+        b.write_inputs(ins)
+        j, runs, outs = b.tilec_bench("fp8_gemm.tile", ["fp8_gemm_rowwise"], shape, configs, ins, outs=["c"])
+        if peer_out is None:
+            peer_out = ((a.float() @ w.float().t()) * sa * sb).to(torch.bfloat16)
+        check = compare(outs["c"], peer_out, 2 ** -6, 2 ** -9) if j else None
+        b.add({"name": f"fp8 gemm rowwise {m}x{n}x{k}", "kind": "dot", "dtype": "f8e4m3",
+               "kernel": "fp8_gemm_rowwise", "flop": flop, "tilec": j, "runs": runs, "peers": peer,
+               "main_peer": "torch._scaled_mm rowwise", "check": check,
+               "floor": {"ratio": 0.9, "of": "torch._scaled_mm rowwise"}})
 
 
 ATTN_SHAPES = [(4, 48, 4096, 64, False), (4, 48, 4096, 64, True), (8, 16, 4096, 128, False),
@@ -235,9 +276,9 @@ ATTN_SHAPES = [(4, 48, 4096, 64, False), (4, 48, 4096, 64, True), (8, 16, 4096, 
 
 def attention_items(b, quick):
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    configs = [[""], ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2"], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
-               ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=3"],
-               ["BLOCK_M=128,BLOCK_N=64,num_warps=4,num_stages=3"], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2,group_m=8"]]
+    configs = [[""], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=3"],
+               ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2,tile_groups=2"],
+               ["BLOCK_M=64,BLOCK_N=64,num_warps=4,num_stages=3,tile_groups=2"]]
     for z, h, s, d, causal in (ATTN_SHAPES[:2] if quick else ATTN_SHAPES):
         q = torch.randn(z, h, s, d, device=DEV).to(torch.bfloat16)
         k = torch.randn_like(q)
@@ -265,7 +306,8 @@ def attention_items(b, quick):
 
 
 def fp8_attention_items(b, quick):
-    configs = [[""], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"]]
+    configs = [[""], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
+               ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2,tile_groups=2"]]
     for z, h, s, d, causal in ([ATTN_SHAPES[0]] if quick else [ATTN_SHAPES[0], ATTN_SHAPES[3]]):
         qf = torch.randn(z, h, s, d, device=DEV)
         kf, vf = torch.randn_like(qf), torch.randn_like(qf)

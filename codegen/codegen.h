@@ -12,6 +12,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "base.h" /* Arena, DType */
+#include "tensor_map.h"
 
 /* ---- target.c */
 
@@ -86,6 +87,10 @@ void codegen_context_dispose(CodegenContext *cg);
 LLVMValueRef codegen_kernel_begin(CodegenContext *cg, const char *name, LLVMTypeRef *params,
                                   int nparams, const KernelBounds *bounds, bool noalias_pointers,
                                   int line);
+/* Kernel parameter `index` (a `ptr`) is a `bytes`-byte struct passed by value and read in
+   place (byval, nvvm.grid_constant): a TMA tensor map the kernel hands to the copy engine. */
+void codegen_param_grid_constant(CodegenContext *cg, LLVMValueRef fn, int index, unsigned bytes,
+                                 unsigned align);
 /* Ends the kernel: `ret void` at the builder's position. */
 void codegen_kernel_end(CodegenContext *cg);
 /* A new block at the end of the current kernel. */
@@ -183,6 +188,43 @@ void nvvm_widen_fp8x4(CodegenContext *cg, DType fp8, LLVMValueRef reg, LLVMValue
 /* cvt.rn.bf16x2.f32: two f32 to two bf16 in an i32, `lo` in the low half. */
 LLVMValueRef nvvm_pack_bf16x2(CodegenContext *cg, LLVMValueRef lo, LLVMValueRef hi);
 
+/* Hopper (sm_90a). fence.proxy.async.shared::cta: ordinary shared-memory writes (st.shared,
+   cp.async) are seen by the async proxy (wgmma's shared operands, TMA stores) after it. */
+void nvvm_fence_proxy_async(CodegenContext *cg);
+void nvvm_wgmma_fence(CodegenContext *cg);   /* wgmma.fence.sync.aligned */
+void nvvm_wgmma_commit(CodegenContext *cg);  /* wgmma.commit_group.sync.aligned */
+/* wgmma.wait_group.sync.aligned N, the accumulators acc[0..nacc) tied through it (replaced by
+   the values after the wait), so no read of them moves above it. */
+void nvvm_wgmma_wait(CodegenContext *cg, int pending, LLVMValueRef *acc, int nacc);
+/* wgmma.mma_async m64nNk16 (bf16/f16) or m64nNk32 (fp8), f32 accumulate, scale-d 1:
+   acc[0..N/2) in and out, in the accumulator layout (CODEGEN.md): register i of this thread
+   is row 16·warp_in_group + lane/4 + 8·((i%4)/2), column 8·(i/4) + 2·(lane%4) + i%2.
+   A from shared memory (desc_a) or from registers (a_regs[4], the m16n8k16-style fragment
+   of the warp's 16 rows); B from shared memory (desc_b). trans_a/trans_b: the operand lies
+   MN-major (16-bit types only). */
+void nvvm_wgmma(CodegenContext *cg, DType a_type, DType b_type, int n, LLVMValueRef desc_a,
+                LLVMValueRef const *a_regs, LLVMValueRef desc_b, bool trans_a, bool trans_b,
+                LLVMValueRef *acc);
+
+/* Warp roles (sm_90a). bar.sync id, count: the first `count` threads at barrier `id` (i32). */
+void nvvm_barrier_named(CodegenContext *cg, LLVMValueRef id, int count);
+/* setmaxnreg.inc/dec: the executing warpgroup's register budget (24..256, a multiple of 8). */
+void nvvm_setmaxnreg(CodegenContext *cg, bool increase, int regs);
+/* mbarriers in shared memory (`bar` a ptr addrspace(3), 8-byte aligned). */
+void nvvm_mbarrier_init(CodegenContext *cg, LLVMValueRef bar, int count);
+void nvvm_mbarrier_arrive(CodegenContext *cg, LLVMValueRef bar, LLVMValueRef pred);
+void nvvm_mbarrier_arrive_expect_tx(CodegenContext *cg, LLVMValueRef bar, LLVMValueRef pred,
+                                    int bytes);
+/* Spins (try_wait) until the phase of parity `parity` (i32) has completed. */
+void nvvm_mbarrier_wait(CodegenContext *cg, LLVMValueRef bar, LLVMValueRef parity);
+/* cp.async.bulk.tensor.Nd.shared::cluster.global.mbarrier::complete_tx::bytes: one box of
+   tensor map `tmap` (a grid-constant parameter) at coords[0..n) (i32, innermost first) into
+   shared memory at `dst`, completing `bytes` on `bar`. */
+void nvvm_tma_load(CodegenContext *cg, LLVMValueRef dst, LLVMValueRef tmap,
+                   LLVMValueRef const *coords, int n, LLVMValueRef bar);
+/* Arrives on `bar` when this thread's earlier cp.async copies have landed (noinc). */
+void nvvm_cp_async_mbarrier_arrive(CodegenContext *cg, LLVMValueRef bar);
+
 /* shfl.sync.bfly.b32 over the full warp: the value of lane (lane ^ lane_mask); f32 or i32. */
 LLVMValueRef nvvm_shfl_xor(CodegenContext *cg, LLVMValueRef value, int lane_mask);
 
@@ -214,9 +256,11 @@ void nvvm_store_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, L
        PARAM_SCALAR: f32 -> float, f16/bf16 -> i16 (the bits), i32 -> i32, i64 -> i64,
                      bool -> i8;
        PARAM_CONST:  nothing (compiled in).
-     then for each TirKernel.syms[s] in order: i64 value (full-axis symbols too).
+     then for each TirKernel.syms[s] in order: i64 value (full-axis symbols too);
+     then each of CompiledKernel.tmaps: a 128-byte CUtensorMap by value (grid constant).
    Launch: a 1-D grid of blocks (the product over the grid loop's variables of
-   cdiv(extent, block): the bundle's grid program, tbn_grid_blocks) of
+   cdiv(extent, block): the bundle's grid program, tbn_grid_blocks; a persistent kernel
+   gets at most one block per SM and strides over the tiles itself) of
    CompiledKernel.num_threads threads and CompiledKernel.smem_bytes of dynamic shared
    memory. Declared reduction targets must hold their identity before the launch (libtile's
    job). */
@@ -251,6 +295,13 @@ typedef struct CompiledKernel {
     const char *entry;        /* the kernel's symbol in the PTX */
     int num_threads;          /* block size: num_warps * 32 */
     int smem_bytes;           /* dynamic shared memory per block */
+    bool persistent;          /* blocks loop over the grid's tiles: launch at most one block
+                                 per multiprocessor (more is correct, only wasteful) */
+    const char *path;         /* how its dots and copies run, for people (tilec inspect):
+                                 "wgmma 64x256/warpgroup, TMA ring of 4, warp-specialised,
+                                 persistent" */
+    int ntmaps;               /* TMA tensor maps the kernel takes after its symbols */
+    TensorMapSpec tmaps[8];
 } CompiledKernel;
 
 /* Compiles one kernel variant. Returns 0, or -1 with a message in err (a Variant the
@@ -300,34 +351,81 @@ typedef enum OperandSource {
     OPERAND_FRAGMENT,   /* A taken from an mma accumulator's registers (attention's P) */
 } OperandSource;
 
-/* One operand of a dot in shared memory: a tile of rows x row_bytes (+16 bytes of padding
-   per row: conflict-free ldmatrix and cp.async without swizzling), `slots` copies. */
+/* How an operand tile lies in shared memory. PADDED: rows of row_bytes + 16 bytes
+   (conflict-free ldmatrix and cp.async without swizzling). SWIZZLED: the layout wgmma's
+   matrix descriptors and TMA's swizzle modes share: the tile is cut into panels of
+   `swizzle` bytes (32, 64 or 128) of every row, each panel rows x swizzle bytes, and within
+   a 1024-byte-aligned panel the 16-byte chunk of byte offset x moves to
+   x ^ ((x >> 7) & (swizzle/16 - 1)) << 4. */
+typedef enum SmemLayoutKind { SMEM_PADDED, SMEM_SWIZZLED } SmemLayoutKind;
+
+/* One operand of a dot in shared memory: a tile of rows x row_bytes, `slots` copies. */
 typedef struct OperandPlan {
     OperandSource source;
     const struct TirOp *load;  /* ASYNC: the load (the operand, or under a transpose) */
-    bool k_major;              /* shared rows run along K (else along M/N: ldmatrix.trans) */
+    bool k_major;              /* shared rows run along K (else along M/N: ldmatrix.trans,
+                                  or wgmma's transpose bit) */
     bool permute_k;            /* fp8 B staged for a FRAGMENT A: K permuted to match it */
-    int rows, row_bytes, row_stride;
+    SmemLayoutKind layout;
+    int swizzle;               /* SWIZZLED: the panel width in bytes */
+    int rows, row_bytes, row_stride;  /* row_stride: PADDED row_bytes + 16; SWIZZLED swizzle */
+    int slot_bytes;            /* one slot, a multiple of 1024 when SWIZZLED */
     int slots;                 /* ASYNC in a pipelined loop: num_stages, else 1 */
     int smem_offset;
+    int tmap;                  /* ASYNC through TMA: Schedule.tmaps index, else -1 */
+    bool per_group;            /* not a ring's: each tile group has its own copy */
     const struct TirOp *loop;  /* ASYNC: the pipelined loop, or NULL (staged once) */
 } OperandPlan;
 
+/* The tensor-core instruction a dot lowers to. */
+typedef enum DotInstr {
+    DOT_MMA_SYNC,        /* mma.sync m16n8k16 / m16n8k32 per warp (sm_80, sm_89; sm_90 when
+                            asked), fp8 widened to f16 pairs on sm_90 (no fp8 datapath) */
+    DOT_WGMMA,           /* wgmma.mma_async m64nNk16 / k32 per warpgroup (sm_90a), operands in
+                            SWIZZLED shared memory (A possibly from registers) */
+} DotInstr;
+
+/* The `dot` knob's values (Config "dot"): auto is the target's own, wgmma on sm_90a. */
+enum { DOT_KNOB_AUTO = 0, DOT_KNOB_WGMMA = 1, DOT_KNOB_MMA_SYNC = 2 };
+
 typedef struct DotPlan {
     const struct TirOp *op;
+    DotInstr instr;
     DType a_type, b_type;
     int m, n, k;               /* tile sizes (padded); k padded to kpad for the mma */
     int kpad, kstep;           /* k rounded up to the instruction's K; 16 or 32 */
-    int wm, wn;                /* warp grid */
-    int mi, nj;                /* 16x8 tiles per warp */
+    int wm, wn;                /* MMA_SYNC: warp grid */
+    int mi, nj;                /* MMA_SYNC: 16x8 tiles per warp */
+    int wg_m, wg_n;            /* WGMMA: warpgroup grid (wg_n fastest in the warpgroup index) */
+    int m_instr;               /* WGMMA: m64 instructions per warpgroup along M */
+    int instr_n, n_instr;      /* WGMMA: the instruction's N, and instructions along N */
     OperandPlan a, b;
     Layout acc;                /* the accumulator layout */
 } DotPlan;
 
-/* A seq loop whose ASYNC operand loads are issued num_stages - 1 blocks ahead. */
+/* How a pipelined loop's operand tiles reach shared memory and change hands. */
+typedef enum PipelineKind {
+    PIPE_GROUPS,   /* the compute warps issue cp.async commit groups num_stages - 1 blocks
+                      ahead and meet at bar.sync before each block */
+    PIPE_RING,     /* a producer warpgroup fills a ring of num_stages slots; per slot a full
+                      mbarrier hands a stage to the compute warps and an empty one hands it
+                      back (warp specialisation) */
+} PipelineKind;
+
+/* A seq loop whose ASYNC operand loads are pipelined num_stages deep. */
 typedef struct LoopPlan {
     const struct TirOp *loop;
     int stages;
+    PipelineKind kind;
+    int barriers;              /* PIPE_RING: shared offset of full[stages], then empty[stages] */
+    int ring;                  /* PIPE_RING: index of the ring's position counter */
+    bool tma;                  /* PIPE_RING: one producer thread copies with TMA (else every
+                                  producer thread with cp.async) */
+    int stage_bytes;           /* TMA: bytes a stage brings (the full barrier's expect_tx) */
+    int deferred;              /* PIPE_RING: the DotPlan index of a dot that only accumulates
+                                  across the loop (acc += a @ b): its wgmmas stay in flight
+                                  into the next block, whose wait releases this block's slot;
+                                  -1 when none */
 } LoopPlan;
 
 enum { SCHEDULE_MAX_DOTS = 8, SCHEDULE_MAX_LOOPS = 16 };
@@ -335,7 +433,25 @@ enum { SCHEDULE_MAX_DOTS = 8, SCHEDULE_MAX_LOOPS = 16 };
 typedef struct Schedule {
     const struct TirKernel *kernel;
     const Variant *variant;
-    int num_warps, num_threads, stages, group_m;
+    int num_warps;             /* the compute warps, over which every layout is laid out */
+    int num_threads;           /* launched per block: the compute warps, plus the producer
+                                  warpgroup when warp-specialised */
+    int compute_threads;       /* 32 * num_warps * tile_groups */
+    int tile_groups;           /* groups of num_warps compute warps, each with its own stream
+                                  of tiles (1, or 2: ping-pong, one group's epilogue beside the
+                                  other's mainloop); the ring is shared, in tile order */
+    int private_offset, private_bytes;  /* shared memory each tile group has a copy of (its
+                                  operand tiles outside rings, scratch): group g's at
+                                  private_offset + g * private_bytes */
+    int stages, group_m;
+    bool warp_specialized;     /* a producer warpgroup (the warps after the compute warps)
+                                  feeds PIPE_RING loops; each tile group of compute warps
+                                  synchronises on named barrier 1 + its group */
+    int producer_regs, consumer_regs;  /* setmaxnreg budgets when warp-specialised */
+    bool persistent;           /* each block loops over grid tiles (blockIdx.x, + gridDim.x) */
+    int nrings;                /* PIPE_RING loops (position counters) */
+    int ntmaps;                /* TMA tensor maps, kernel parameters after the symbols */
+    TensorMapSpec tmaps[8];
     const Layout **layouts;    /* per value id: NULL for values that are only dot operands */
     int ndots;
     DotPlan dots[SCHEDULE_MAX_DOTS];
@@ -351,6 +467,8 @@ typedef struct Schedule {
    mma can serve, shared memory over the target's limit). */
 int schedule_build(Arena *a, const struct TirKernel *k, const Variant *v, const Target *t,
                    Schedule *out, char *err, size_t errlen);
+/* One line on how the schedule runs its dots and copies (CompiledKernel.path). */
+const char *schedule_path(Arena *a, const Schedule *s);
 /* The padded lane count of a tile axis under the schedule. */
 int schedule_axis_size(const Schedule *s, Axis axis);
 /* The DotPlan of a dot op, or NULL. */

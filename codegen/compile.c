@@ -47,6 +47,10 @@ int codegen_compile(Arena *a, const TirKernel *k, const Variant *v, const Target
     }
     out->entry = arena_strdup(a, k->name);
     out->num_threads = s.num_threads;
+    out->persistent = s.persistent;
+    out->path = schedule_path(a, &s);
+    out->ntmaps = s.ntmaps;
+    memcpy(out->tmaps, s.tmaps, sizeof s.tmaps);
     out->smem_bytes = s.smem_bytes;
     status = 0;
 done:

@@ -338,24 +338,24 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
                   "(%d reserved)", (long long)bytes, e->s->scratch_bytes);
         return splat(e, LLVMGetUndef(ty), want);
     }
-    nvvm_barrier(e->cg);  /* the scratch may still be read by an earlier conversion */
+    emit_barrier(e);  /* the scratch may still be read by an earlier conversion */
     for (int r = 0; r < in->n; r++) {
         LLVMValueRef lin = emit_coord(e, in->layout, r, 0);
         if (in->layout->rank == 2)
             lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, cols), ""),
                                emit_coord(e, in->layout, r, 1), "");
-        LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, e->s->scratch_offset),
+        LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
                                         LLVMBuildMul(e->b, lin, emit_i32(e, 8), ""), "");
         LLVMValueRef v = t == DT_BOOL ? LLVMBuildZExt(e->b, in->regs[r], ty, "") : in->regs[r];
         LLVMBuildStore(e->b, v, emit_smem_at(e, off));
     }
-    nvvm_barrier(e->cg);
+    emit_barrier(e);
     for (int r = 0; r < out.n; r++) {
         LLVMValueRef lin = emit_coord(e, want, r, 0);
         if (want->rank == 2)
             lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, cols), ""),
                                emit_coord(e, want, r, 1), "");
-        LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, e->s->scratch_offset),
+        LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
                                         LLVMBuildMul(e->b, lin, emit_i32(e, 8), ""), "");
         LLVMValueRef v = LLVMBuildLoad2(e->b, ty, emit_smem_at(e, off), "");
         out.regs[r] = t == DT_BOOL ? LLVMBuildTrunc(e->b, v, e->cg->t.i1, "") : v;
@@ -586,22 +586,22 @@ static void emit_reduce(Emitter *e, const TirOp *op)
                 slot = LLVMBuildOr(e->b, slot, LLVMBuildShl(e->b, bit_of(e, e->warp, i),
                                                             emit_i32(e, s++), ""), "");
         LLVMTypeRef ty = LLVMTypeOf(out.regs[0]);
-        nvvm_barrier(e->cg);
+        emit_barrier(e);
         for (int r = 0; r < out.n; r++) {
             LLVMValueRef lin = slice->rank ? emit_coord(e, slice, r, 0) : emit_i32(e, 0);
             LLVMValueRef idx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, slot, emit_i32(e, elems), ""),
                                             lin, "");
-            LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, e->s->scratch_offset),
+            LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
                                             LLVMBuildMul(e->b, idx, emit_i32(e, 8), ""), "");
             LLVMBuildStore(e->b, out.regs[r], emit_smem_at(e, off));
         }
-        nvvm_barrier(e->cg);
+        emit_barrier(e);
         for (int r = 0; r < out.n; r++) {
             LLVMValueRef lin = slice->rank ? emit_coord(e, slice, r, 0) : emit_i32(e, 0);
             LLVMValueRef acc = id;
             for (int s = 0; s < slots; s++) {
                 LLVMValueRef idx = LLVMBuildAdd(e->b, emit_i32(e, s * elems), lin, "");
-                LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, e->s->scratch_offset),
+                LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
                                                 LLVMBuildMul(e->b, idx, emit_i32(e, 8), ""), "");
                 acc = reduce_combine(e, kind, acc, LLVMBuildLoad2(e->b, ty, emit_smem_at(e, off), ""),
                                      is_float);
@@ -693,14 +693,32 @@ Tile emit_region(Emitter *e, const TirBlock *region, Tile arg, const Layout *wan
 
 /* ---- loops */
 
-static void bind_block(Emitter *e, const TirLoopVar *lv, LLVMValueRef block)
+void emit_barrier(Emitter *e)
+{
+    if (!e->s->warp_specialized || e->producer) {
+        nvvm_barrier(e->cg);
+        return;
+    }
+    /* a tile group's warps on barrier 1 + group */
+    nvvm_barrier_named(e->cg, LLVMBuildAdd(e->b, e->group, emit_i32(e, 1), ""),
+                       32 * e->s->num_warps);
+}
+
+LLVMValueRef emit_private_offset(Emitter *e, int offset)
+{
+    if (e->s->tile_groups < 2)
+        return emit_i32(e, offset);
+    return LLVMBuildAdd(e->b, emit_i32(e, offset), e->group_shift, "");
+}
+
+void emit_bind_block(Emitter *e, const TirLoopVar *lv, LLVMValueRef block)
 {
     int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
     e->lv_block[lv->id] = block;
     e->lv_begin[lv->id] = LLVMBuildMul(e->b, block, emit_i64(e, size), "");
 }
 
-static LLVMValueRef count_blocks(Emitter *e, const TirLoopVar *lv, LLVMValueRef extent)
+LLVMValueRef emit_count_blocks(Emitter *e, const TirLoopVar *lv, LLVMValueRef extent)
 {
     int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
     LLVMValueRef n = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, extent, emit_i64(e, size - 1), ""),
@@ -761,7 +779,7 @@ static Tile *emit_loop_range(Emitter *e, const TirOp *op, LLVMValueRef first, LL
     for (int i = op->nvars - 1; i >= 0; i--) {
         const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
         LLVMValueRef mine = i ? LLVMBuildSRem(e->b, rest, counts[i], "") : rest;
-        bind_block(e, lv, mine);
+        emit_bind_block(e, lv, mine);
         if (i)
             rest = LLVMBuildSDiv(e->b, rest, counts[i], "");
     }
@@ -771,6 +789,8 @@ static Tile *emit_loop_range(Emitter *e, const TirOp *op, LLVMValueRef first, LL
         emit_pipeline_step(e, op, index, total);
     emit_block(e, body);
     emit_pipeline_issue(e, 1 << 30);  /* what no dot of the body issued */
+    if (plan)
+        emit_pipeline_release(e, op);
     const TirOp *yield = body->last;
     codegen_set_line(e->cg, op->loc.line, op->loc.col);
     Tile *next = arena_alloc(e->arena, sizeof(Tile) * (size_t)(ncarried + 1));
@@ -848,7 +868,7 @@ static void emit_for(Emitter *e, const TirOp *op)
     for (int i = 0; i < op->nvars; i++) {
         const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
         e->lv_extent[lv->id] = e->values[op->operands[i]->id].regs[0];
-        counts[i] = count_blocks(e, lv, e->lv_extent[lv->id]);
+        counts[i] = emit_count_blocks(e, lv, e->lv_extent[lv->id]);
         total = LLVMBuildMul(e->b, total, counts[i], "");
     }
     /* carried registers: the initial values in each iter arg's layout */
@@ -898,7 +918,7 @@ static void emit_for(Emitter *e, const TirOp *op)
         emit_loop_range(e, op, start, total, total, counts, carried, false);
     }
     if (plan)
-        emit_pipeline_drain(e, op);
+        emit_pipeline_drain(e, op, total);
 }
 
 static void emit_ops(Emitter *e, const TirOp *first, const TirOp *stop)
@@ -948,19 +968,27 @@ void emit_block(Emitter *e, const TirBlock *b)
 
 /* ---- the kernel */
 
-/* Program p of the 1-D launch -> block indices of the grid's variables, row-major; with
-   group_m > 1 the last two variables go in groups of group_m rows (L2 reuse of the tiles
-   the rows share). */
-static void map_grid(Emitter *e, const TirOp *grid)
+/* The number of blocks of each grid variable (counts[]) and their product. */
+static LLVMValueRef grid_counts(Emitter *e, const TirOp *grid, LLVMValueRef *counts)
+{
+    LLVMValueRef total = emit_i64(e, 1);
+    for (int i = 0; i < grid->nvars; i++) {
+        const TirLoopVar *lv = e->k->loopvars[grid->loopvars[i]];
+        e->lv_extent[lv->id] = e->values[grid->operands[i]->id].regs[0];
+        counts[i] = emit_count_blocks(e, lv, e->lv_extent[lv->id]);
+        total = LLVMBuildMul(e->b, total, counts[i], "");
+    }
+    return total;
+}
+
+/* Program `pid` (i64) -> block indices of the grid's variables, row-major; with group_m > 1
+   the last two variables go in groups of group_m rows (L2 reuse of the tiles the rows
+   share). */
+static void map_grid(Emitter *e, const TirOp *grid, LLVMValueRef pid)
 {
     int n = grid->nvars;
     LLVMValueRef counts[8];
-    for (int i = 0; i < n; i++) {
-        const TirLoopVar *lv = e->k->loopvars[grid->loopvars[i]];
-        e->lv_extent[lv->id] = e->values[grid->operands[i]->id].regs[0];
-        counts[i] = count_blocks(e, lv, e->lv_extent[lv->id]);
-    }
-    LLVMValueRef pid = LLVMBuildZExt(e->b, nvvm_block_id(e->cg, DIM_X), e->cg->t.i64, "pid");
+    grid_counts(e, grid, counts);
     int first_plain = n;
     int gm = e->s->group_m;
     if (gm > 1 && n >= 2) {
@@ -975,17 +1003,190 @@ static void map_grid(Emitter *e, const TirOp *grid)
         LLVMValueRef args[2] = {left, emit_i64(e, gm)};
         LLVMValueRef rows = call_intrinsic(e, "llvm.smin", e->cg->t.i64, args, 2);
         LLVMValueRef within = LLVMBuildSRem(e->b, inner, in_group, "");
-        bind_block(e, e->k->loopvars[grid->loopvars[n - 2]],
+        emit_bind_block(e, e->k->loopvars[grid->loopvars[n - 2]],
                    LLVMBuildAdd(e->b, first, LLVMBuildSRem(e->b, within, rows, ""), ""));
-        bind_block(e, e->k->loopvars[grid->loopvars[n - 1]], LLVMBuildSDiv(e->b, within, rows, ""));
+        emit_bind_block(e, e->k->loopvars[grid->loopvars[n - 1]], LLVMBuildSDiv(e->b, within, rows, ""));
         first_plain = n - 2;
     }
     for (int i = first_plain - 1; i >= 0; i--) {
         const TirLoopVar *lv = e->k->loopvars[grid->loopvars[i]];
-        bind_block(e, lv, i ? LLVMBuildSRem(e->b, pid, counts[i], "") : pid);
+        emit_bind_block(e, lv, i ? LLVMBuildSRem(e->b, pid, counts[i], "") : pid);
         if (i)
             pid = LLVMBuildSDiv(e->b, pid, counts[i], "");
     }
+}
+
+/* Emits scalar v and the ops it is made of (the producer's slice of a loop extent or an
+   index: schedule.c checked they are pure scalar ops). */
+static void emit_scalar_slice(Emitter *e, const TirValue *v)
+{
+    if (e->values[v->id].regs || !v->def)
+        return;
+    for (int i = 0; i < v->def->noperands; i++)
+        emit_scalar_slice(e, v->def->operands[i]);
+    emit_ops(e, v->def, v->def->next);
+}
+
+/* The producer's part of one grid tile: the copies of every pipelined loop of the body. */
+static void emit_producer_tile(Emitter *e, const TirOp *grid)
+{
+    for (const TirOp *op = grid->regions[0]->first; op && !e->failed; op = op->next) {
+        const LoopPlan *plan = op->opcode == TIR_FOR ? schedule_loop(e->s, op) : NULL;
+        if (!plan || plan->kind != PIPE_RING)
+            continue;
+        codegen_set_line(e->cg, op->loc.line, op->loc.col);
+        LLVMValueRef counts[8], total = emit_i64(e, 1);
+        for (int i = 0; i < op->nvars; i++) {
+            const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
+            emit_scalar_slice(e, op->operands[i]);
+            e->lv_extent[lv->id] = e->values[op->operands[i]->id].regs[0];
+            counts[i] = emit_count_blocks(e, lv, e->lv_extent[lv->id]);
+            total = LLVMBuildMul(e->b, total, counts[i], "");
+        }
+        for (int i = 0; i < e->s->ndots; i++) {   /* the loads' scalar indices */
+            const DotPlan *p = &e->s->dots[i];
+            const OperandPlan *ops[2] = {&p->a, &p->b};
+            for (int j = 0; j < 2; j++)
+                if (ops[j]->source == OPERAND_ASYNC && ops[j]->loop == op)
+                    for (int x = 0; x < ops[j]->load->nindex; x++)
+                        if (ops[j]->load->index[x].kind == TIR_IDX_VALUE)
+                            emit_scalar_slice(e, tir_index_value(ops[j]->load, x));
+        }
+        emit_producer_loop(e, op, counts, total);
+    }
+}
+
+/* The ring positions move past tile `t` (i64) of the grid without computing it: the tiles of
+   the other tile groups. Each ring loop's block count is recomputed from its scalar slice
+   (the values a skipped tile binds are forgotten before and after). */
+static void forget_grid_values(Emitter *e, const TirOp *grid)
+{
+    for (const TirOp *op = grid->regions[0]->first; op; op = op->next)
+        for (int r = 0; r < op->nresults; r++)
+            memset(&e->values[op->results[r]->id], 0, sizeof(Tile));
+}
+
+static void skip_tile(Emitter *e, const TirOp *grid, LLVMValueRef t, LLVMValueRef tiles)
+{
+    LLVMBasicBlockRef skip = codegen_block(e->cg, "tile.skip");
+    LLVMBasicBlockRef done = codegen_block(e->cg, "tile.skipped");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, t, tiles, ""), skip, done);
+    LLVMPositionBuilderAtEnd(e->b, skip);
+    forget_grid_values(e, grid);
+    map_grid(e, grid, t);
+    for (const TirOp *op = grid->regions[0]->first; op; op = op->next) {
+        const LoopPlan *plan = op->opcode == TIR_FOR ? schedule_loop(e->s, op) : NULL;
+        if (!plan || plan->kind != PIPE_RING)
+            continue;
+        LLVMValueRef total = emit_i64(e, 1);
+        for (int i = 0; i < op->nvars; i++) {
+            const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
+            emit_scalar_slice(e, op->operands[i]);
+            total = LLVMBuildMul(e->b, total, emit_count_blocks(e, lv, e->values[op->operands[i]->id].regs[0]), "");
+        }
+        LLVMValueRef pos = LLVMBuildLoad2(e->b, e->cg->t.i32, e->ring_pos[plan->ring], "");
+        LLVMBuildStore(e->b, LLVMBuildAdd(e->b, pos, LLVMBuildTrunc(e->b, total, e->cg->t.i32, ""), ""),
+                       e->ring_pos[plan->ring]);
+    }
+    forget_grid_values(e, grid);
+    LLVMBuildBr(e->b, done);
+    LLVMPositionBuilderAtEnd(e->b, done);
+}
+
+/* The grid's tiles: one per block, or, persistent, blocks blockIdx.x, + gridDim.x, ... of
+   them in each block (a launch of fewer blocks than tiles, one per SM, overlaps one tile's
+   epilogue with the next tile's loads). With tile groups, group g takes every
+   tile_groups-th of the block's tiles from its g-th, and steps the ring past the others'. */
+static void emit_grid(Emitter *e, const TirOp *grid)
+{
+    LLVMValueRef pid = LLVMBuildZExt(e->b, nvvm_block_id(e->cg, DIM_X), e->cg->t.i64, "pid");
+    if (!e->s->persistent) {
+        map_grid(e, grid, pid);
+        if (e->producer)
+            emit_producer_tile(e, grid);
+        else
+            emit_block(e, grid->regions[0]);
+        return;
+    }
+    LLVMValueRef counts[8];
+    LLVMValueRef tiles = grid_counts(e, grid, counts);
+    LLVMValueRef stride = LLVMBuildZExt(e->b, nvvm_grid_dim(e->cg, DIM_X), e->cg->t.i64, "");
+    int groups = e->producer ? 1 : e->s->tile_groups;
+    LLVMValueRef first = pid;
+    if (groups > 1) {
+        LLVMValueRef g = LLVMBuildZExt(e->b, e->group, e->cg->t.i64, "");
+        first = LLVMBuildAdd(e->b, pid, LLVMBuildMul(e->b, g, stride, ""), "");
+        /* group 1 starts past group 0's first tile */
+        LLVMBasicBlockRef skip = codegen_block(e->cg, "group.skip");
+        LLVMBasicBlockRef go = codegen_block(e->cg, "group.go");
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, e->group, emit_i32(e, 0), ""), skip, go);
+        LLVMPositionBuilderAtEnd(e->b, skip);
+        skip_tile(e, grid, pid, tiles);
+        LLVMBuildBr(e->b, go);
+        LLVMPositionBuilderAtEnd(e->b, go);
+    }
+    LLVMValueRef step = LLVMBuildMul(e->b, stride, emit_i64(e, groups), "");
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef header = codegen_block(e->cg, "tile");
+    LLVMBasicBlockRef body = codegen_block(e->cg, "tile.body");
+    LLVMBasicBlockRef done = codegen_block(e->cg, "tile.done");
+    LLVMBuildBr(e->b, header);
+    LLVMPositionBuilderAtEnd(e->b, header);
+    LLVMValueRef t = LLVMBuildPhi(e->b, e->cg->t.i64, "t");
+    LLVMAddIncoming(t, &first, &pre, 1);
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, t, tiles, ""), body, done);
+    LLVMPositionBuilderAtEnd(e->b, body);
+    map_grid(e, grid, t);
+    if (e->producer)
+        emit_producer_tile(e, grid);
+    else
+        emit_block(e, grid->regions[0]);
+    for (int g = 1; g < groups; g++)   /* the other groups' tiles before this group's next */
+        skip_tile(e, grid, LLVMBuildAdd(e->b, t, LLVMBuildMul(e->b, stride, emit_i64(e, g), ""), ""),
+                  tiles);
+    LLVMValueRef next = LLVMBuildAdd(e->b, t, step, "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+    LLVMAddIncoming(t, &next, &latch, 1);
+    LLVMBuildBr(e->b, header);
+    LLVMPositionBuilderAtEnd(e->b, done);
+}
+
+/* Warp specialisation: the producer warpgroup (warps num_warps..+3) lowers its registers
+   and runs the copies; the compute warps raise theirs and run the kernel. */
+static void emit_roles(Emitter *e, const TirOp *grid)
+{
+    const Schedule *s = e->s;
+    LLVMValueRef is_producer = LLVMBuildICmp(e->b, LLVMIntUGE, e->tid, emit_i32(e, s->compute_threads), "");
+    LLVMBasicBlockRef producer = codegen_block(e->cg, "producer");
+    LLVMBasicBlockRef compute = codegen_block(e->cg, "compute");
+    LLVMBasicBlockRef end = codegen_block(e->cg, "end");
+    LLVMBuildCondBr(e->b, is_producer, producer, compute);
+
+    LLVMPositionBuilderAtEnd(e->b, producer);
+    nvvm_setmaxnreg(e->cg, false, s->producer_regs);
+    e->producer = true;
+    e->copy_tid = LLVMBuildSub(e->b, e->tid, emit_i32(e, s->compute_threads), "");
+    e->copy_threads = 128;
+    if (s->ntmaps) {   /* TMA: one thread issues every copy */
+        LLVMBasicBlockRef issuer = codegen_block(e->cg, "producer.tma");
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, e->copy_tid, emit_i32(e, 0), ""),
+                        issuer, end);
+        LLVMPositionBuilderAtEnd(e->b, issuer);
+    }
+    emit_grid(e, grid);
+    nvvm_cp_async_wait(e->cg, 0);   /* no copy outlives its thread */
+    LLVMBuildBr(e->b, end);
+
+    LLVMPositionBuilderAtEnd(e->b, compute);
+    nvvm_setmaxnreg(e->cg, true, s->consumer_regs);
+    e->producer = false;
+    /* a tile group's own copies (operands staged once) are spread over its threads */
+    e->copy_threads = 32 * s->num_warps;
+    e->copy_tid = LLVMBuildSub(e->b, e->tid, LLVMBuildMul(e->b, e->group, emit_i32(e, e->copy_threads), ""), "");
+    emit_zero_padding(e);
+    emit_grid(e, grid);
+    LLVMBuildBr(e->b, end);
+    LLVMPositionBuilderAtEnd(e->b, end);
 }
 
 static LLVMTypeRef scalar_param_type(Emitter *e, DType t)
@@ -1034,8 +1235,16 @@ int emit_kernel(Emitter *e, const char *name)
     }
     for (int s = 0; s < k->nsyms; s++)
         params[n++] = e->cg->t.i64;
+    int first_tmap = n;
+    for (int m = 0; m < e->s->ntmaps; m++)
+        params[n++] = e->cg->t.ptr;
     KernelBounds bounds = {.max_threads = e->s->num_threads, .min_blocks_per_sm = 1};
     LLVMValueRef fn = codegen_kernel_begin(e->cg, name, params, n, &bounds, true, k->loc.line);
+    e->tmap = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)(e->s->ntmaps + 1));
+    for (int m = 0; m < e->s->ntmaps; m++) {
+        codegen_param_grid_constant(e->cg, fn, first_tmap + m, TMAP_BYTES, 64);
+        e->tmap[m] = LLVMGetParam(fn, (unsigned)(first_tmap + m));
+    }
     int a = 0;
     for (int i = 0; i < k->nparams; i++) {
         const TirParam *p = &k->params[i];
@@ -1059,8 +1268,30 @@ int emit_kernel(Emitter *e, const char *name)
         e->smem = nvvm_dynamic_shared(e->cg, "tilec_smem", 128);
     e->tid = nvvm_thread_id(e->cg, DIM_X);
     e->lane = LLVMBuildAnd(e->b, e->tid, emit_i32(e, 31), "lane");
-    e->warp = LLVMBuildLShr(e->b, e->tid, emit_i32(e, 5), "warp");
-    emit_zero_padding(e);
+    LLVMValueRef warp = LLVMBuildLShr(e->b, e->tid, emit_i32(e, 5), "warp");
+    e->warp = warp;
+    e->group = emit_i32(e, 0);
+    e->group_shift = emit_i32(e, 0);
+    if (e->s->tile_groups > 1) {   /* num_warps is a power of two */
+        e->warp = LLVMBuildAnd(e->b, warp, emit_i32(e, e->s->num_warps - 1), "");
+        e->group = LLVMBuildUDiv(e->b, warp, emit_i32(e, e->s->num_warps), "group");
+        e->group_shift = LLVMBuildMul(e->b, e->group, emit_i32(e, e->s->private_bytes), "");
+    }
+    e->copy_tid = e->tid;
+    e->copy_threads = e->s->compute_threads;
+    size_t nr = (size_t)e->s->nrings + 1;
+    e->ring_pos = arena_alloc(e->arena, sizeof(LLVMValueRef) * nr);
+    e->ring_base = arena_alloc(e->arena, sizeof(LLVMValueRef) * nr);
+    e->ring_slot = arena_alloc(e->arena, sizeof(LLVMValueRef) * nr);
+    e->ring_at = arena_alloc(e->arena, sizeof(LLVMValueRef) * nr);
+    for (int r = 0; r < e->s->nrings; r++) {
+        e->ring_pos[r] = LLVMBuildAlloca(e->b, e->cg->t.i32, "ring");
+        LLVMBuildStore(e->b, emit_i32(e, 0), e->ring_pos[r]);
+    }
+    if (e->s->warp_specialized)
+        emit_ring_init(e);
+    else
+        emit_zero_padding(e);
 
     const TirOp *grid = k->body->last;
     if (!grid || grid->opcode != TIR_GRID) {
@@ -1069,8 +1300,10 @@ int emit_kernel(Emitter *e, const char *name)
     }
     emit_ops(e, k->body->first, grid);
     codegen_set_line(e->cg, grid->loc.line, grid->loc.col);
-    map_grid(e, grid);
-    emit_block(e, grid->regions[0]);
+    if (e->s->warp_specialized)
+        emit_roles(e, grid);
+    else
+        emit_grid(e, grid);
     codegen_kernel_end(e->cg);
     return e->failed ? -1 : 0;
 }

@@ -1,6 +1,7 @@
 /* emit.h — the emitter's private state, shared by emit.c (kernel, loops, elementwise,
-   reductions, layout conversions), emit_memory.c (global loads, stores, atomics) and
-   emit_dot.c (operand staging, cp.async pipelines, ldmatrix, mma.sync). */
+   reductions, layout conversions), emit_memory.c (global loads, stores, atomics), emit_dot.c
+   (dots and their epilogues), emit_stage.c (operands to shared memory, cp.async pipelines)
+   and the instruction emitters emit_mma_sync.c and emit_wgmma.c. */
 #ifndef TILEC_EMIT_H
 #define TILEC_EMIT_H
 
@@ -26,6 +27,7 @@ typedef struct Emitter {
     LLVMValueRef **strides;     /* per param: i64 per dim */
     LLVMValueRef *scalar;       /* per param: the scalar argument */
     LLVMValueRef *sym;          /* per sym: i64 */
+    LLVMValueRef *tmap;         /* per Schedule.tmaps: the tensor map parameter (ptr) */
     LLVMValueRef *lv_begin;     /* per loopvar: i64 begin of the current block */
     LLVMValueRef *lv_extent;    /* per loopvar: i64 extent */
     LLVMValueRef *lv_block;     /* per loopvar: i64 index of the current block */
@@ -39,7 +41,20 @@ typedef struct Emitter {
         LLVMValueRef slot, block, in_range;
         int issued, total;      /* copy passes issued so far, of all operands together */
     } pending;
-    LLVMValueRef tid, lane, warp, smem;
+    LLVMValueRef tid, lane, smem;
+    LLVMValueRef warp;          /* the warp within its tile group: what layouts index */
+    LLVMValueRef group;         /* the tile group of a compute thread (0 with one group) */
+    LLVMValueRef group_shift;   /* group * Schedule.private_bytes: its private smem copy */
+    /* cp.async copies are spread over copy_threads threads, this one being copy_tid: every
+       compute thread, or the producer warpgroup's threads when warp-specialised */
+    LLVMValueRef copy_tid;
+    int copy_threads;
+    bool producer;              /* emitting the producer warpgroup's role */
+    LLVMValueRef *ring_pos;     /* per ring: an i32 alloca, the ring's position (its blocks
+                                   handed over so far; mem2reg makes it a phi) */
+    LLVMValueRef *ring_base;    /* per ring: the position at the current loop's first block */
+    LLVMValueRef *ring_slot;    /* per ring: the slot of the current block (i32) */
+    LLVMValueRef *ring_at;      /* per ring: the position of the current block (i32) */
     bool failed;
     char *err;
     size_t errlen;
@@ -67,6 +82,16 @@ LLVMValueRef emit_from_f32(Emitter *e, LLVMValueRef x, DType t);
 /* i1: lane `coord` of tile axis `axis` is valid (its index is below the loop's extent, or
    below the full axis's real size). */
 LLVMValueRef emit_axis_valid(Emitter *e, Axis axis, LLVMValueRef coord);
+/* bar.sync among the compute threads: every thread, or named barrier 1 of the compute warps
+   when a producer warpgroup runs beside them. */
+void emit_barrier(Emitter *e);
+/* The block index `block` (i64) of loop variable lv: its begin and block. */
+void emit_bind_block(Emitter *e, const TirLoopVar *lv, LLVMValueRef block);
+/* cdiv(extent, block) of loop variable lv, at least 0 (i64). */
+LLVMValueRef emit_count_blocks(Emitter *e, const TirLoopVar *lv, LLVMValueRef extent);
+/* The shared offset (i32) of private region offset `offset` (scratch, operand tiles
+   outside rings) for this thread's tile group. */
+LLVMValueRef emit_private_offset(Emitter *e, int offset);
 /* shared-memory pointer at a byte offset (i32) */
 LLVMValueRef emit_smem_at(Emitter *e, LLVMValueRef offset);
 
@@ -92,6 +117,30 @@ void emit_dot(Emitter *e, const TirOp *op);
 /* The f32 value a bf16/f16/fp8 register was rounded from (under an optional select against
    0), or NULL: pairs of such registers are rounded by one paired cvt. */
 LLVMValueRef emit_rounded_from_f32(Emitter *e, LLVMValueRef v, DType type);
+/* The A fragment (four i32) of 16-row block mi, k-step ks, packed from an accumulator-layout
+   tile `t` of `type` (attention's P). */
+void emit_fragment_a(Emitter *e, const DotPlan *p, const Tile *t, DType type, int mi, int ks,
+                     LLVMValueRef a[4]);
+
+/* emit_mma_sync.c, emit_wgmma.c: one dot's k-steps, c[] (the accumulator registers in the
+   plan's layout) updated in place; a_regs is the A tile of a FRAGMENT operand. */
+void emit_mma_sync_steps(Emitter *e, const DotPlan *p, const Tile *a_regs, LLVMValueRef *c);
+void emit_wgmma_steps(Emitter *e, const DotPlan *p, const Tile *a_regs, LLVMValueRef *c);
+
+/* emit_stage.c */
+/* Byte offset of (row, byte) of an operand tile inside its slot, in the plan's layout. */
+int emit_tile_offset_const(const OperandPlan *o, int row, int byte);
+LLVMValueRef emit_tile_offset(Emitter *e, const OperandPlan *o, LLVMValueRef row, LLVMValueRef byte);
+/* Copy passes of one cp.async-staged operand tile (chunks of 16 bytes over the threads). */
+int emit_copy_passes(const Emitter *e, const OperandPlan *o);
+/* The shared offset (i32) of the slot an operand reads in this iteration. */
+LLVMValueRef emit_operand_slot(Emitter *e, const OperandPlan *o);
+/* A bf16/f16 register as i16 bits (fp8 registers are i8 already). */
+LLVMValueRef emit_element_bits(Emitter *e, LLVMValueRef v, DType t);
+/* Registers of an operand tile (any layout) stored K-major into its shared tile between two
+   barriers; masked contraction lanes as 0. */
+void emit_stage_registers(Emitter *e, const DotPlan *p, const OperandPlan *o, int which,
+                          const Tile *tile, DType t, Axis k_axis);
 /* A load consumed by cp.async staging: issued here unless a pipelined loop issues it. */
 void emit_async_load(Emitter *e, const TirOp *op);
 /* Pipelined loops: before the loop, the first num_stages - 1 blocks; at the top of each
@@ -101,7 +150,13 @@ void emit_pipeline_step(Emitter *e, const TirOp *loop, LLVMValueRef block, LLVMV
 /* Issues the pending prefetch's copy passes up to `upto` of its total (all of them, and the
    commit, when upto >= total); the end of a loop body flushes what is left. */
 void emit_pipeline_issue(Emitter *e, int upto);
-void emit_pipeline_drain(Emitter *e, const TirOp *loop);
+void emit_pipeline_drain(Emitter *e, const TirOp *loop, LLVMValueRef nblocks);
+/* PIPE_RING: the end of an iteration hands the block's slot back to the producer. */
+void emit_pipeline_release(Emitter *e, const TirOp *loop);
+/* Warp specialisation: the mbarriers' initialisation (before the roles split), and the
+   producer's copies of one pipelined loop of the grid's body (its blocks in order). */
+void emit_ring_init(Emitter *e);
+void emit_producer_loop(Emitter *e, const TirOp *loop, LLVMValueRef const *counts, LLVMValueRef total);
 void emit_zero_padding(Emitter *e);
 
 #endif

@@ -201,6 +201,20 @@ LLVMValueRef codegen_kernel_begin(CodegenContext *cg, const char *name, LLVMType
     return fn;
 }
 
+void codegen_param_grid_constant(CodegenContext *cg, LLVMValueRef fn, int index, unsigned bytes,
+                                 unsigned align)
+{
+    unsigned at = (unsigned)index + 1;
+    unsigned byval = LLVMGetEnumAttributeKindForName("byval", 5);
+    LLVMAddAttributeAtIndex(fn, at, LLVMCreateTypeAttribute(cg->llvm, byval,
+                                                             LLVMArrayType2(cg->t.i8, bytes)));
+    unsigned alignment = LLVMGetEnumAttributeKindForName("align", 5);
+    LLVMAddAttributeAtIndex(fn, at, LLVMCreateEnumAttribute(cg->llvm, alignment, align));
+    static const char grid_constant[] = "nvvm.grid_constant";
+    LLVMAddAttributeAtIndex(fn, at, LLVMCreateStringAttribute(cg->llvm, grid_constant,
+                                                               sizeof grid_constant - 1, "", 0));
+}
+
 void codegen_kernel_end(CodegenContext *cg)
 {
     LLVMBuildRetVoid(cg->builder);

@@ -403,3 +403,248 @@ void nvvm_store_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, L
                                            strlen(constraints), 1, 0, LLVMInlineAsmDialectATT, 0);
     LLVMBuildCall2(cg->builder, type, asm_fn, args, (unsigned)(2 + words), "");
 }
+
+/* ---- Hopper: wgmma, async-proxy fences */
+
+/* Builds an inline-asm call; `side_effects` keeps it in place (a fence, a wait). */
+static LLVMValueRef call_asm(CodegenContext *cg, LLVMTypeRef result, const char *text,
+                             const char *constraints, LLVMValueRef *args, unsigned nargs,
+                             bool side_effects)
+{
+    LLVMTypeRef params[600];
+    for (unsigned i = 0; i < nargs; i++)
+        params[i] = LLVMTypeOf(args[i]);
+    LLVMTypeRef type = LLVMFunctionType(result, params, nargs, 0);
+    LLVMValueRef fn = LLVMGetInlineAsm(type, (char *)text, strlen(text), (char *)constraints,
+                                       strlen(constraints), side_effects, 0,
+                                       LLVMInlineAsmDialectATT, 0);
+    return LLVMBuildCall2(cg->builder, type, fn, args, nargs, "");
+}
+
+/* fence.proxy.async.shared::cta;  — ordinary shared-memory writes (st.shared, cp.async)
+   become visible to the async proxy (wgmma operand reads, TMA stores). */
+void nvvm_fence_proxy_async(CodegenContext *cg)
+{
+    call_asm(cg, cg->t.void_, "fence.proxy.async.shared::cta;", "~{memory}", NULL, 0, true);
+}
+
+/* wgmma.fence.sync.aligned; */
+void nvvm_wgmma_fence(CodegenContext *cg)
+{
+    nvvm_call_intrinsic(cg, "llvm.nvvm.wgmma.fence.sync.aligned", cg->t.void_, NULL, 0, NULL, 0);
+}
+
+/* wgmma.commit_group.sync.aligned; */
+void nvvm_wgmma_commit(CodegenContext *cg)
+{
+    nvvm_call_intrinsic(cg, "llvm.nvvm.wgmma.commit_group.sync.aligned", cg->t.void_, NULL, 0, NULL, 0);
+}
+
+/* The text "$first, ..., $first+n-1" (braced) into buf; returns its length. */
+static int reg_list(char *buf, size_t size, int first, int n)
+{
+    int len = snprintf(buf, size, "{");
+    for (int i = 0; i < n && (size_t)len < size; i++)
+        len += snprintf(buf + len, size - (size_t)len, "%s$%d", i ? ", " : "", first + i);
+    if ((size_t)len < size)
+        len += snprintf(buf + len, size - (size_t)len, "}");
+    return len;
+}
+
+/* Constraints "=f,...,=f" (n outputs), then n inputs tied to them, then `rest`. */
+static void tied_constraints(char *buf, size_t size, int n, const char *rest)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s=f", i ? "," : "");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, size - len, ",%d", i);
+    snprintf(buf + len, size - len, "%s", rest);
+}
+
+/* Replaces acc[0..n) by the asm's outputs (a struct of n floats, or one float). */
+static void untie(CodegenContext *cg, LLVMValueRef v, LLVMValueRef *acc, int n)
+{
+    if (n == 1) {
+        acc[0] = v;
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        acc[i] = LLVMBuildExtractValue(cg->builder, v, (unsigned)i, "");
+}
+
+static LLVMTypeRef floats_type(CodegenContext *cg, int n)
+{
+    LLVMTypeRef fields[256];
+    for (int i = 0; i < n; i++)
+        fields[i] = cg->t.f32;
+    return n == 1 ? cg->t.f32 : LLVMStructTypeInContext(cg->llvm, fields, (unsigned)n, 0);
+}
+
+/* wgmma.wait_group.sync.aligned N;  with every accumulator register tied through it, so LLVM
+   cannot move a read of them above the wait (nor a write of them below the mma that still
+   writes them). */
+void nvvm_wgmma_wait(CodegenContext *cg, int pending, LLVMValueRef *acc, int nacc)
+{
+    if (nacc == 0) {   /* nothing read after it: the plain wait */
+        LLVMValueRef n = LLVMConstInt(cg->t.i64, (unsigned long long)pending, 0);
+        nvvm_call_intrinsic(cg, "llvm.nvvm.wgmma.wait_group.sync.aligned", cg->t.void_, &n, 1, NULL, 0);
+        return;
+    }
+    if (nacc > 256) {   /* one asm per 256 registers; the first waits, the rest only tie */
+        nvvm_wgmma_wait(cg, pending, acc, 256);
+        nvvm_wgmma_wait(cg, pending, acc + 256, nacc - 256);
+        return;
+    }
+    char text[64], constraints[4096];
+    snprintf(text, sizeof text, "wgmma.wait_group.sync.aligned %d;", pending < 0 ? 0 : pending);
+    tied_constraints(constraints, sizeof constraints, nacc, ",~{memory}");
+    LLVMValueRef v = call_asm(cg, floats_type(cg, nacc), text, constraints, acc, (unsigned)nacc, true);
+    untie(cg, v, acc, nacc);
+}
+
+static const char *wgmma_type(DType t)
+{
+    switch (t) {
+    case DT_BF16: return "bf16";
+    case DT_F16: return "f16";
+    case DT_F8E4M3: return "e4m3";
+    case DT_F8E5M2: return "e5m2";
+    default: return "?";
+    }
+}
+
+/* wgmma.mma_async.sync.aligned.m64n{N}k{16|32}.f32.{a}.{b} {d}, a, desc_b, 1, 1, 1{, tA}, tB;
+   acc[0..N/2) are this thread's accumulators of the m64xN tile (read and written: scale-d
+   is 1). A is a shared-memory descriptor (desc_a) or, when a_regs is given, four registers
+   of the m64xk16 fragment (for fp8 m64xk32) of this warp's 16 rows. The transpose immediates
+   say the operand lies MN-major in shared memory (16-bit types only). */
+void nvvm_wgmma(CodegenContext *cg, DType a_type, DType b_type, int n, LLVMValueRef desc_a,
+                LLVMValueRef const *a_regs, LLVMValueRef desc_b, bool trans_a, bool trans_b,
+                LLVMValueRef *acc)
+{
+    int nacc = n / 2;
+    bool fp8 = dtype_is_fp8(a_type);
+    char text[2048], regs[1536], a_text[64];
+    reg_list(regs, sizeof regs, 0, nacc);
+    int next = 2 * nacc;   /* outputs, then their tied inputs, then A and B */
+    if (a_regs) {
+        reg_list(a_text, sizeof a_text, next, 4);
+        next += 4;
+    } else {
+        snprintf(a_text, sizeof a_text, "$%d", next++);
+    }
+    int b_index = next++;
+    char imms[32];
+    if (fp8)
+        snprintf(imms, sizeof imms, "1, 1");
+    else if (a_regs)
+        snprintf(imms, sizeof imms, "1, 1, %d", trans_b);
+    else
+        snprintf(imms, sizeof imms, "1, 1, %d, %d", trans_a, trans_b);
+    snprintf(text, sizeof text,
+             "{\n\t.reg .pred p;\n\tsetp.eq.u32 p, 1, 1;\n\t"
+             "wgmma.mma_async.sync.aligned.m64n%dk%d.f32.%s.%s %s, %s, $%d, p, %s;\n\t}",
+             n, fp8 ? 32 : 16, wgmma_type(a_type), wgmma_type(b_type), regs, a_text, b_index,
+             imms);
+    char constraints[4096];
+    tied_constraints(constraints, sizeof constraints, nacc, a_regs ? ",r,r,r,r,l" : ",l,l");
+    LLVMValueRef args[600];
+    int na = 0;
+    for (int i = 0; i < nacc; i++)
+        args[na++] = acc[i];
+    if (a_regs)
+        for (int i = 0; i < 4; i++)
+            args[na++] = a_regs[i];
+    else
+        args[na++] = desc_a;
+    args[na++] = desc_b;
+    LLVMValueRef v = call_asm(cg, floats_type(cg, nacc), text, constraints, args, (unsigned)na, true);
+    untie(cg, v, acc, nacc);
+}
+
+/* ---- warp roles and mbarriers */
+
+/* bar.sync id, count;  — the first `count` threads to arrive at barrier `id` (a multiple of
+   32); the compute warps of a warp-specialised kernel synchronise on their own. */
+void nvvm_barrier_named(CodegenContext *cg, LLVMValueRef id, int count)
+{
+    LLVMValueRef args[2] = {id, i32_const(cg, count)};
+    nvvm_call_intrinsic(cg, "llvm.nvvm.barrier.cta.sync.aligned.count", cg->t.void_, args, 2, NULL, 0);
+}
+
+/* setmaxnreg.{inc,dec}.sync.aligned.u32 regs;  — the warpgroup's register budget. */
+void nvvm_setmaxnreg(CodegenContext *cg, bool increase, int regs)
+{
+    LLVMValueRef n = i32_const(cg, regs);
+    nvvm_call_intrinsic(cg, increase ? "llvm.nvvm.setmaxnreg.inc.sync.aligned.u32"
+                                : "llvm.nvvm.setmaxnreg.dec.sync.aligned.u32",
+                   cg->t.void_, &n, 1, NULL, 0);
+}
+
+/* mbarrier.init.shared::cta.b64 [bar], count; */
+void nvvm_mbarrier_init(CodegenContext *cg, LLVMValueRef bar, int count)
+{
+    LLVMValueRef args[2] = {bar, i32_const(cg, count)};
+    nvvm_call_intrinsic(cg, "llvm.nvvm.mbarrier.init.shared", cg->t.void_, args, 2, NULL, 0);
+}
+
+/* @pred mbarrier.arrive.shared::cta.b64 _, [bar]; */
+void nvvm_mbarrier_arrive(CodegenContext *cg, LLVMValueRef bar, LLVMValueRef pred)
+{
+    LLVMValueRef args[2] = {pred, bar};
+    call_asm(cg, cg->t.void_, "@$0 mbarrier.arrive.shared::cta.b64 _, [$1];", "b,r,~{memory}",
+             args, 2, true);
+}
+
+/* @pred mbarrier.arrive.expect_tx.shared::cta.b64 _, [bar], bytes;  — one arrival that also
+   expects `bytes` of asynchronous copies (TMA) to complete the phase. */
+void nvvm_mbarrier_arrive_expect_tx(CodegenContext *cg, LLVMValueRef bar, LLVMValueRef pred,
+                                    int bytes)
+{
+    LLVMValueRef args[3] = {pred, bar, i32_const(cg, bytes)};
+    call_asm(cg, cg->t.void_, "@$0 mbarrier.arrive.expect_tx.shared::cta.b64 _, [$1], $2;",
+             "b,r,n,~{memory}", args, 3, true);
+}
+
+/* Waits until the phase of `bar` with parity `parity` (i32, 0 or 1) has completed:
+   mbarrier.try_wait.parity in a loop (the try form suspends the thread for a while). */
+void nvvm_mbarrier_wait(CodegenContext *cg, LLVMValueRef bar, LLVMValueRef parity)
+{
+    static const char text[] =
+        "{\n\t.reg .pred done;\n\twait:\n\t"
+        "mbarrier.try_wait.parity.shared::cta.b64 done, [$0], $1;\n\t"
+        "@!done bra wait;\n\t}";
+    LLVMValueRef args[2] = {bar, parity};
+    call_asm(cg, cg->t.void_, text, "r,r,~{memory}", args, 2, true);
+}
+
+/* cp.async.mbarrier.arrive.noinc.shared::cta.b64 [bar];  — arrives on `bar` once this
+   thread's earlier cp.async copies have landed (the barrier counts this thread). */
+void nvvm_cp_async_mbarrier_arrive(CodegenContext *cg, LLVMValueRef bar)
+{
+    nvvm_call_intrinsic(cg, "llvm.nvvm.cp.async.mbarrier.arrive.noinc.shared", cg->t.void_, &bar, 1,
+                   NULL, 0);
+}
+
+/* cp.async.bulk.tensor.Nd.shared::cluster.global.mbarrier::complete_tx::bytes
+       [dst], [tmap, {c0, ...}], [bar]; */
+void nvvm_tma_load(CodegenContext *cg, LLVMValueRef dst, LLVMValueRef tmap,
+                   LLVMValueRef const *coords, int n, LLVMValueRef bar)
+{
+    char text[256], list[64], constraints[64];
+    int len = 0;
+    for (int i = 0; i < n; i++)
+        len += snprintf(list + len, sizeof list - (size_t)len, "%s$%d", i ? ", " : "", 2 + i);
+    snprintf(text, sizeof text, "cp.async.bulk.tensor.%dd.shared::cluster.global.mbarrier::"
+             "complete_tx::bytes [$0], [$1, {%s}], [$%d];", n, list, 2 + n);
+    len = snprintf(constraints, sizeof constraints, "r,l");
+    for (int i = 0; i < n; i++)
+        len += snprintf(constraints + len, sizeof constraints - (size_t)len, ",r");
+    snprintf(constraints + len, sizeof constraints - (size_t)len, ",r,~{memory}");
+    LLVMValueRef args[8] = {dst, tmap};
+    for (int i = 0; i < n; i++)
+        args[2 + i] = coords[i];
+    args[2 + n] = bar;
+    call_asm(cg, cg->t.void_, text, constraints, args, (unsigned)(3 + n), true);
+}

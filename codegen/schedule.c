@@ -17,6 +17,7 @@ typedef struct Sched {
     char *err;
     size_t errlen;
     bool row_mode;             /* dots keep whole rows in one warp (reductions over rows) */
+    bool use_wgmma;            /* dots lower to wgmma (the target's default, or the dot knob) */
     bool *no_registers;        /* per value: consumed only by cp.async staging */
     Layout **owned;            /* per value: the assigned layout (arena) */
 } Sched;
@@ -147,6 +148,39 @@ static Layout layout_mma(const DotPlan *p, int nwarp)
     for (int u = p->n / p->wn; u < p->n; u *= 2)
         l.warp[w++][1] = u;
     for (int u = p->m / p->wm; u < p->m; u *= 2)
+        l.warp[w++][0] = u;
+    return l;
+}
+
+/* The wgmma accumulator over a wg_m x wg_n grid of warpgroups: in each warpgroup of
+   rw x cw, register r = e + 2h + 4(nj + NJ·mi) is row 64·mi + 16·w + g + 8h, column 8·nj +
+   2t + e (w the warp in its group, g = lane/4, t = lane%4, NJ = cw/8): the mma layout's
+   register order, with the warps of a group stacked 16 rows apart inside each m64 block. */
+static Layout layout_wgmma(const DotPlan *p, int nwarp)
+{
+    Layout l = layout_scalar(nwarp);
+    l.kind = LAYOUT_MMA;
+    l.rank = 2;
+    l.shape[0] = p->m;
+    l.shape[1] = p->n;
+    int rw = p->m / p->wg_m, cw = p->n / p->wg_n;
+    l.reg[l.nreg++][1] = 1;
+    l.reg[l.nreg++][0] = 8;
+    for (int u = 8; u < cw; u *= 2)
+        l.reg[l.nreg++][1] = u;
+    for (int u = 64; u < rw; u *= 2)
+        l.reg[l.nreg++][0] = u;
+    l.lane[0][1] = 2;
+    l.lane[1][1] = 4;
+    l.lane[2][0] = 1;
+    l.lane[3][0] = 2;
+    l.lane[4][0] = 4;
+    int w = 0;
+    l.warp[w++][0] = 16;
+    l.warp[w++][0] = 32;
+    for (int u = cw; u < p->n; u *= 2)
+        l.warp[w++][1] = u;
+    for (int u = rw; u < p->m; u *= 2)
         l.warp[w++][0] = u;
     return l;
 }
@@ -651,7 +685,7 @@ static bool plan_async(Sched *c, const TirOp *op, int which, DotPlan *p, Operand
     if (p->kpad != p->k)
         return false;
     int mn = which == 0 ? p->m : p->n;
-    if ((k_major ? p->k : mn) * es < 16)
+    if ((k_major ? p->k : mn) * es < (p->instr == DOT_WGMMA ? 32 : 16))
         return false;
     o->source = OPERAND_ASYNC;
     o->load = load;
@@ -670,32 +704,24 @@ static void plan_operand_memory(DotPlan *p, OperandPlan *o, int which)
         o->k_major = true;
     o->rows = o->k_major ? mn : p->kpad;
     o->row_bytes = (o->k_major ? p->kpad : mn) * es;
-    o->row_stride = o->row_bytes + 16;
+    if (p->instr == DOT_WGMMA) {
+        o->layout = SMEM_SWIZZLED;
+        o->swizzle = o->row_bytes < 128 ? o->row_bytes : 128;
+        o->row_stride = o->swizzle;
+        o->slot_bytes = (o->rows * o->row_bytes + 1023) & ~1023;
+    } else {
+        o->layout = SMEM_PADDED;
+        o->row_stride = o->row_bytes + 16;
+        o->slot_bytes = o->rows * o->row_stride;
+    }
     if (!o->slots)
         o->slots = 1;
 }
 
-static int plan_dot(Sched *c, TirOp *op)
+/* mma.sync: a warp grid over the tile, each warp mi x nj tiles of 16x8. */
+static int plan_mma_sync(Sched *c, DotPlan *p)
 {
     Schedule *s = c->s;
-    if (s->ndots == SCHEDULE_MAX_DOTS)
-        return fail(c, "more than %d dots in one kernel", SCHEDULE_MAX_DOTS);
-    DotPlan *p = &s->dots[s->ndots++];
-    memset(p, 0, sizeof *p);
-    p->op = op;
-    TirBlock *pa = op->regions[TIR_REGION_PROLOGUE_A], *pb = op->regions[TIR_REGION_PROLOGUE_B];
-    const TirValue *a = pa ? pa->last->operands[0] : op->operands[0];
-    const TirValue *b = pb ? pb->last->operands[0] : op->operands[1];
-    p->a_type = a->type.dtype;
-    p->b_type = b->type.dtype;
-    p->m = schedule_axis_size(s, op->operands[2]->type.axes[0]);
-    p->n = schedule_axis_size(s, op->operands[2]->type.axes[1]);
-    p->k = schedule_axis_size(s, op->operands[0]->type.axes[1]);
-    p->kstep = nvvm_mma_k(p->a_type);
-    if (!p->kstep || nvvm_mma_k(p->b_type) != p->kstep)
-        return fail(c, "a dot of %s and %s has no tensor-core instruction",
-                    dtype_name(p->a_type), dtype_name(p->b_type));
-    p->kpad = p->k < p->kstep ? p->kstep : p->k;
     if (p->m < 16 || p->n < 8)
         return fail(c, "a dot of %dx%d is below the mma.sync tile of 16x8 (raise the block sizes)",
                     p->m, p->n);
@@ -728,6 +754,69 @@ static int plan_dot(Sched *c, TirOp *op)
         return fail(c, "a warp tile of %dx%d f32 accumulators (%d registers) is too large",
                     16 * p->mi, 8 * p->nj, p->mi * p->nj * 4);
     p->acc = layout_mma(p, log2_int(w));
+    return 0;
+}
+
+/* wgmma: warpgroups along M while each keeps 64 rows or more (always, when rows must stay in
+   one warp), the rest along N; each warpgroup m_instr x n_instr instructions of m64 x instr_n. */
+static int plan_wgmma(Sched *c, DotPlan *p)
+{
+    Schedule *s = c->s;
+    int w = s->num_warps;
+    if (w % 4)
+        return fail(c, "wgmma runs on whole warpgroups: num_warps=%d is not a multiple of 4 "
+                       "(or set dot=mma_sync)", w);
+    p->wg_m = w / 4;
+    p->wg_n = 1;
+    while (!c->row_mode && p->wg_m > 1 && p->m / p->wg_m < 64) {
+        p->wg_m /= 2;
+        p->wg_n *= 2;
+    }
+    int rw = p->m / p->wg_m, cw = p->n / p->wg_n;
+    if (rw < 64)
+        return fail(c, "a dot of %d rows gives %d rows to each of %d warpgroups, below wgmma's "
+                       "64 (raise BLOCK_M, lower num_warps, or set dot=mma_sync)", p->m, rw,
+                    p->wg_m);
+    if (cw < 8)
+        return fail(c, "a dot of %d columns is below wgmma's 8 per warpgroup", p->n);
+    p->m_instr = rw / 64;
+    p->instr_n = cw < 256 ? cw : 256;
+    p->n_instr = cw / p->instr_n;
+    if (p->m_instr * cw / 2 > 256)
+        return fail(c, "a warpgroup tile of %dx%d f32 accumulators (%d registers per thread) "
+                       "is too large", rw, cw, p->m_instr * cw / 2);
+    p->acc = layout_wgmma(p, log2_int(w));
+    return 0;
+}
+
+static int plan_dot(Sched *c, TirOp *op)
+{
+    Schedule *s = c->s;
+    if (s->ndots == SCHEDULE_MAX_DOTS)
+        return fail(c, "more than %d dots in one kernel", SCHEDULE_MAX_DOTS);
+    DotPlan *p = &s->dots[s->ndots++];
+    memset(p, 0, sizeof *p);
+    p->op = op;
+    TirBlock *pa = op->regions[TIR_REGION_PROLOGUE_A], *pb = op->regions[TIR_REGION_PROLOGUE_B];
+    const TirValue *a = pa ? pa->last->operands[0] : op->operands[0];
+    const TirValue *b = pb ? pb->last->operands[0] : op->operands[1];
+    p->a_type = a->type.dtype;
+    p->b_type = b->type.dtype;
+    p->m = schedule_axis_size(s, op->operands[2]->type.axes[0]);
+    p->n = schedule_axis_size(s, op->operands[2]->type.axes[1]);
+    p->k = schedule_axis_size(s, op->operands[0]->type.axes[1]);
+    p->kstep = nvvm_mma_k(p->a_type);
+    if (!p->kstep || nvvm_mma_k(p->b_type) != p->kstep)
+        return fail(c, "a dot of %s and %s has no tensor-core instruction",
+                    dtype_name(p->a_type), dtype_name(p->b_type));
+    p->kpad = p->k < p->kstep ? p->kstep : p->k;
+    p->instr = c->use_wgmma ? DOT_WGMMA : DOT_MMA_SYNC;
+    if (p->instr == DOT_WGMMA) {
+        if (plan_wgmma(c, p) != 0)
+            return -1;
+    } else if (plan_mma_sync(c, p) != 0) {
+        return -1;
+    }
     p->acc.dot = s->ndots - 1;
     if (!plan_async(c, op, 0, p, &p->a))
         p->a.source = OPERAND_STAGED;
@@ -748,8 +837,11 @@ static void plan_fragments(Sched *c)
         if (p->a.source != OPERAND_STAGED || !l || l->kind != LAYOUT_MMA)
             continue;
         const DotPlan *src = &s->dots[l->dot];
-        if (src->wn != 1 || p->wn != 1 || src->wm != p->wm || src->m != p->m ||
-            src->n != p->k || p->k % 16)
+        if (src->instr != p->instr || src->m != p->m || src->n != p->k || p->k % 16)
+            continue;
+        if (p->instr == DOT_MMA_SYNC && (src->wn != 1 || p->wn != 1 || src->wm != p->wm))
+            continue;
+        if (p->instr == DOT_WGMMA && (src->wg_n != 1 || p->wg_n != 1 || src->wg_m != p->wg_m))
             continue;
         if (dtype_is_fp8(p->a_type)) {
             if (p->b.source != OPERAND_STAGED)
@@ -785,7 +877,7 @@ static void plan_pipelines(Sched *c)
             o->loop = loop;
             o->slots = s->stages;
             if (!schedule_loop(s, loop) && s->nloops < SCHEDULE_MAX_LOOPS)
-                s->loops[s->nloops++] = (LoopPlan){loop, s->stages};
+                s->loops[s->nloops++] = (LoopPlan){.loop = loop, .stages = s->stages, .kind = PIPE_GROUPS, .deferred = -1};
         }
     }
 }
@@ -800,6 +892,266 @@ static bool operand_view(const TirOp *op, const Layout *result, Layout *out)
     case TIR_TRANSPOSE: *out = layout_transpose(result); return true;
     default: return false;
     }
+}
+
+/* Whether scalar v can be recomputed by the producer warpgroup: it is rank 0 and made, in
+   the kernel's or the grid's body, by pure scalar ops from shapes, parameters and the grid's
+   block indices (or it is a loop extent's slice of those). */
+static bool producer_can_compute(const TirOp *grid, const TirValue *v, int depth)
+{
+    if (v->type.rank != 0 || !v->def || depth > 64)
+        return false;
+    const TirOp *d = v->def;
+    if (d->block != grid->regions[0] && d->block->parent)   /* in the grid body or before it */
+        return false;
+    switch (d->opcode) {
+    case TIR_DIM:
+    case TIR_PARAM:
+    case TIR_FULL:
+    case TIR_BEGIN:
+    case TIR_END:
+        return true;
+    case TIR_UNARY:
+    case TIR_BINARY:
+    case TIR_CMP:
+    case TIR_SELECT:
+    case TIR_CONVERT:
+        for (int i = 0; i < d->noperands; i++)
+            if (!producer_can_compute(grid, d->operands[i], depth + 1))
+                return false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The tensor dim (an index of the load) of tile axis `axis` of a load's result, or -1. */
+static int tensor_dim_of_axis(const TirKernel *k, const TirOp *load, int axis)
+{
+    for (int d = 0, a = 0; d < load->nindex; d++) {
+        const TirIndex *x = &load->index[d];
+        bool is_axis = x->kind == TIR_IDX_FULL ||
+                       (x->kind == TIR_IDX_BLOCK && !(k->loopvars[x->loopvar]->tunable < 0 &&
+                                                       k->loopvars[x->loopvar]->block == 1));
+        if (is_axis && a++ == axis)
+            return d;
+    }
+    return -1;
+}
+
+/* Whether TMA's zero fill beyond the tensor's edge gives operand `which` of dot p what its
+   masks ask. Only the contraction axis matters (lanes of the other axis past a loop's extent
+   are never used: masked reductions, stores and dots skip them): a loop mask there must be
+   against the tensor's own dim, unless the other operand is zeroed there in registers (a
+   masked FRAGMENT or STAGED A, as attention's P), when the lanes past the extent are
+   multiplied by exact zeros. */
+static bool tma_masks_hold(Sched *c, const DotPlan *p, const OperandPlan *o, int which)
+{
+    const TirOp *load = o->load;
+    bool transposed = p->op->operands[which]->def != load;
+    int kaxis = which == 0 ? 1 : 0;
+    if (transposed)
+        kaxis = 1 - kaxis;
+    int d = tensor_dim_of_axis(c->k, load, kaxis);
+    if (d < 0)
+        return false;
+    const TirIndex *x = &load->index[d];
+    if (!(x->mask & TIR_MASK_LOOP) || x->kind != TIR_IDX_BLOCK)
+        return true;
+    const OperandPlan *other = which == 0 ? &p->b : &p->a;
+    if (other->source != OPERAND_ASYNC && p->op->masked)
+        return true;
+    const TirOp *loop = NULL;
+    for (const TirBlock *b = load->block; b && !loop; b = b->parent ? b->parent->block : NULL)
+        if (b->parent && b->parent->opcode == TIR_FOR)
+            for (int v = 0; v < b->parent->nvars; v++)
+                if (b->parent->loopvars[v] == x->loopvar)
+                    loop = b->parent;
+    if (!loop)
+        return false;
+    int v = 0;
+    while (loop->loopvars[v] != x->loopvar)
+        v++;
+    const TirValue *extent = loop->operands[v];
+    const TirDim *dim = &c->k->params[load->param].dims[d];
+    return extent->def && extent->def->opcode == TIR_DIM && dim->sym >= 0 && extent->def->sym == dim->sym;
+}
+
+/* A tensor map for operand o (a SWIZZLED K- or MN-major tile): box = the panel's width
+   along the tensor's innermost dim, the tile's rows along the other tile axis, 1 along
+   every scalar index. Returns the map's index, or -1 when TMA cannot take it. */
+static int plan_tensor_map(Sched *c, const DotPlan *p, OperandPlan *o, int which)
+{
+    Schedule *s = c->s;
+    const TirOp *load = o->load;
+    const TirParam *param = &c->k->params[load->param];
+    if (param->rank > TMAP_MAX_RANK || load->nindex != param->rank || o->rows > 256)
+        return -1;
+    if (!tma_masks_hold(c, p, o, which))
+        return -1;
+    int es = dtype_size(param->dtype);
+    TensorMapSpec m = {.param = (uint32_t)load->param, .rank = (uint32_t)param->rank,
+                       .swizzle = (uint32_t)o->swizzle};
+    int axes = 0;
+    for (int d = 0; d < param->rank; d++) {
+        const TirIndex *x = &load->index[d];
+        bool is_axis = x->kind == TIR_IDX_FULL ||
+                       (x->kind == TIR_IDX_BLOCK && !(c->k->loopvars[x->loopvar]->tunable < 0 &&
+                                                       c->k->loopvars[x->loopvar]->block == 1));
+        uint32_t box = 1;
+        if (is_axis)
+            box = d == param->rank - 1 ? (uint32_t)(o->swizzle / es) : (uint32_t)o->rows;
+        axes += is_axis;
+        m.box[param->rank - 1 - d] = box;
+    }
+    if (axes != 2)
+        return -1;
+    for (int i = 0; i < s->ntmaps; i++)
+        if (memcmp(&s->tmaps[i], &m, sizeof m) == 0)
+            return i;
+    if (s->ntmaps == (int)(sizeof s->tmaps / sizeof s->tmaps[0]))
+        return -1;
+    s->tmaps[s->ntmaps] = m;
+    return s->ntmaps++;
+}
+
+/* A ring whose every operand TMA can take copies with TMA from one producer thread. */
+static void plan_tma(Sched *c, LoopPlan *lp)
+{
+    Schedule *s = c->s;
+    int saved = s->ntmaps, bytes = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->ndots; i++) {
+            DotPlan *p = &s->dots[i];
+            OperandPlan *ops[2] = {&p->a, &p->b};
+            for (int j = 0; j < 2; j++) {
+                OperandPlan *o = ops[j];
+                if (o->source != OPERAND_ASYNC || o->loop != lp->loop)
+                    continue;
+                if (pass == 0) {
+                    o->tmap = plan_tensor_map(c, p, o, j);
+                    if (o->tmap < 0) {   /* cp.async for the whole ring */
+                        s->ntmaps = saved;
+                        return;
+                    }
+                } else {
+                    bytes += o->rows * o->row_bytes;
+                }
+            }
+        }
+    lp->tma = true;
+    lp->stage_bytes = bytes;
+}
+
+/* Warp specialisation: with every dot on wgmma and every pipelined loop directly in the
+   grid's body (its extent and its loads' indices scalars the producer can recompute), a
+   producer warpgroup runs the copies through a ring of mbarrier-guarded slots and the
+   compute warps only compute. Knob ws=0 keeps the compute warps issuing their own copies. */
+static void plan_roles(Sched *c, const TirOp *grid)
+{
+    Schedule *s = c->s;
+    if (!grid || !s->nloops || config_knob(s->variant->config, TUNE_WS) == 0)
+        return;
+    for (int i = 0; i < s->ndots; i++)
+        if (s->dots[i].instr != DOT_WGMMA)
+            return;
+    for (int i = 0; i < s->nloops; i++) {
+        const TirOp *loop = s->loops[i].loop;
+        if (loop->block != grid->regions[0])
+            return;
+        for (int v = 0; v < loop->nvars; v++)
+            if (!producer_can_compute(grid, loop->operands[v], 0))
+                return;
+    }
+    for (int i = 0; i < s->ndots; i++) {
+        const OperandPlan *ops[2] = {&s->dots[i].a, &s->dots[i].b};
+        for (int j = 0; j < 2; j++) {
+            const OperandPlan *o = ops[j];
+            if (o->source != OPERAND_ASYNC || !o->loop)
+                continue;
+            for (int x = 0; x < o->load->nindex; x++)
+                if (o->load->index[x].kind == TIR_IDX_VALUE &&
+                    !producer_can_compute(grid, tir_index_value(o->load, x), 0))
+                    return;
+        }
+    }
+    s->warp_specialized = true;
+    s->persistent = config_knob(s->variant->config, TUNE_PERSISTENT) != 0;
+    /* ping-pong: two groups of compute warps, each on its own tiles (needs the tile loop) */
+    int groups = (int)config_knob(s->variant->config, TUNE_TILE_GROUPS);
+    s->tile_groups = groups == 2 && s->persistent && s->num_warps == 4 ? 2 : 1;
+    s->compute_threads = 32 * s->num_warps * s->tile_groups;
+    s->num_threads = s->compute_threads + 128;
+    /* 64K registers per SM: the producer keeps 40, the compute warpgroups share the rest */
+    s->producer_regs = 56;   /* cp.async producers: 128 threads with their copies' addresses */
+    for (int i = 0; i < s->nloops; i++) {
+        s->loops[i].kind = PIPE_RING;
+        s->loops[i].ring = s->nrings++;
+    }
+}
+
+/* A ring loop whose body's one dot only accumulates (its acc is a carried value used by
+   nothing else, its result goes straight to the yield, no epilogue) lets that dot's wgmmas
+   run on into the next block: each block waits for the one before and releases its slot. */
+static void plan_deferred_waits(Sched *c)
+{
+    Schedule *s = c->s;
+    for (int i = 0; i < s->nloops; i++) {
+        LoopPlan *lp = &s->loops[i];
+        lp->deferred = -1;
+        /* a block's slot goes back only at the next block's wait: one slot would deadlock */
+        if (lp->kind != PIPE_RING || lp->stages < 2)
+            continue;
+        const TirBlock *body = lp->loop->regions[0];
+        int found = -1, ndots = 0;
+        for (const TirOp *op = body->first; op; op = op->next)
+            if (op->opcode == TIR_DOT) {
+                ndots++;
+                for (int d = 0; d < s->ndots; d++)
+                    if (s->dots[d].op == op)
+                        found = d;
+            } else if (op->opcode == TIR_FOR) {
+                ndots = 2;   /* a nested loop: keep it simple */
+            }
+        if (ndots != 1 || found < 0)
+            continue;
+        const DotPlan *p = &s->dots[found];
+        const TirOp *dot = p->op, *yield = body->last;
+        const TirValue *acc = dot->operands[2];
+        int arg = -1;
+        for (int a = 0; a < body->nargs; a++)
+            if (body->args[a] == acc)
+                arg = a;
+        if (p->instr != DOT_WGMMA || dot->regions[TIR_REGION_EPILOGUE] || arg < 0 ||
+            tir_count_uses(c->k, acc) != 1 || tir_count_uses(c->k, dot->results[0]) != 1 ||
+            yield->operands[arg] != dot->results[0])
+            continue;
+        lp->deferred = found;
+    }
+}
+
+/* Copies of each ring: TMA where every operand allows (a producer of one thread's work,
+   40 registers), cp.async by the whole producer warpgroup otherwise. */
+static void plan_copies(Sched *c)
+{
+    Schedule *s = c->s;
+    bool all_tma = true;
+    for (int i = 0; i < s->nloops; i++)
+        if (s->loops[i].kind == PIPE_RING) {
+            plan_tma(c, &s->loops[i]);
+            all_tma &= s->loops[i].tma;
+        }
+    if (s->warp_specialized && all_tma) {
+        s->producer_regs = 48;   /* TMA: one thread issuing copies; 48 leaves two compute warpgroups 232 */
+    } else if (s->warp_specialized) {
+        for (int i = 0; i < s->nloops; i++)   /* one kind of copy for every ring */
+            s->loops[i].tma = false;
+        for (int i = 0; i < s->ndots; i++)
+            s->dots[i].a.tmap = s->dots[i].b.tmap = -1;
+        s->ntmaps = 0;
+    }
+    int per = (65536 - 128 * s->producer_regs) / s->compute_threads;
+    s->consumer_regs = (per > 240 ? 240 : per) & ~7;
 }
 
 static int64_t layout_elements(const Layout *l)
@@ -920,7 +1272,8 @@ static int read_variant(Sched *c, const Variant *v)
     Schedule *s = c->s;
     const TirKernel *k = c->k;
     s->num_warps = (int)config_knob(v->config, TUNE_WARPS);
-    s->num_threads = 32 * s->num_warps;
+    s->num_threads = s->compute_threads = 32 * s->num_warps;
+    s->tile_groups = 1;
     s->stages = (int)config_knob(v->config, TUNE_STAGES);
     s->group_m = (int)config_knob(v->config, TUNE_GROUP_M);
     if (s->num_warps < 1 || s->num_warps > 8 || (s->num_warps & (s->num_warps - 1)))
@@ -956,6 +1309,14 @@ static int plan_dots(Sched *c, const WalkList *w, const Target *t)
         nreduce_dot += w->ops[i]->opcode == TIR_REDUCE;
     }
     c->row_mode = ndots > 1 || (ndots == 1 && nreduce_dot > 0);
+    const Config *config = s->variant->config;
+    int64_t dot_knob = config_knob(config, TUNE_DOT);
+    bool has_wgmma = t->sm == 90;   /* sm_90a: the only target tilec emits for Hopper */
+    if (dot_knob == DOT_KNOB_WGMMA && !has_wgmma)
+        return fail(c, "dot=wgmma needs sm_90a (target %s has mma.sync only)", t->name);
+    c->use_wgmma = dot_knob == DOT_KNOB_AUTO ? has_wgmma : dot_knob == DOT_KNOB_WGMMA;
+    if (config_knob(config, TUNE_TILE_GROUPS) > 1 && s->num_warps != 4)
+        return fail(c, "tile_groups=2 gives each tile group one warpgroup: it needs num_warps=4");
     for (int i = 0; i < w->n; i++) {
         if (w->ops[i]->opcode != TIR_DOT)
             continue;
@@ -970,30 +1331,62 @@ static int plan_dots(Sched *c, const WalkList *w, const Target *t)
     return 0;
 }
 
-/* Shared memory: the dot operands one after another (128-byte aligned), then the scratch
-   every conversion and cross-warp reduction shares; over the target's limit fails. */
+/* Shared memory: the rings' slots and barriers, then what each tile group has its own copy
+   of (operand tiles outside rings, the scratch every conversion and cross-warp reduction
+   shares); over the target's limit fails. Operand layouts and copies are planned first. */
 static int plan_shared_memory(Sched *c, const WalkList *w, const Target *t)
 {
     Schedule *s = c->s;
-    int offset = 0;
-    for (int i = 0; i < s->ndots; i++) {
-        DotPlan *p = &s->dots[i];
-        OperandPlan *ops[2] = {&p->a, &p->b};
+    for (int i = 0; i < s->ndots; i++)
         for (int j = 0; j < 2; j++) {
-            if (ops[j]->source == OPERAND_FRAGMENT)
-                continue;
-            plan_operand_memory(p, ops[j], j);
-            ops[j]->smem_offset = offset;
-            offset += ops[j]->slots * ops[j]->rows * ops[j]->row_stride;
-            offset = (offset + 127) & ~127;
+            OperandPlan *o = j ? &s->dots[i].b : &s->dots[i].a;
+            o->tmap = -1;
+            if (o->source != OPERAND_FRAGMENT)
+                plan_operand_memory(&s->dots[i], o, j);
         }
+    if (s->warp_specialized) {
+        plan_copies(c);
+        plan_deferred_waits(c);
+    }
+    /* shared memory: the rings' slots and barriers, then what each tile group has its own
+       copy of (operand tiles outside rings, scratch) */
+    int offset = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            for (int i = 0; i < s->nloops; i++)
+                if (s->loops[i].kind == PIPE_RING) {
+                    offset = (offset + 7) & ~7;
+                    s->loops[i].barriers = offset;
+                    offset += 16 * s->loops[i].stages;
+                }
+            offset = (offset + 1023) & ~1023;
+            s->private_offset = offset;
+        }
+        for (int i = 0; i < s->ndots; i++)
+            for (int j = 0; j < 2; j++) {
+                OperandPlan *o = j ? &s->dots[i].b : &s->dots[i].a;
+                const LoopPlan *lp = o->source == OPERAND_ASYNC && o->loop ? schedule_loop(s, o->loop) : NULL;
+                bool ring = lp && lp->kind == PIPE_RING;
+                if (o->source == OPERAND_FRAGMENT || ring != (pass == 0))
+                    continue;
+                o->per_group = !ring;
+                if (o->layout == SMEM_SWIZZLED)   /* the swizzle pattern is 1024-byte periodic */
+                    offset = (offset + 1023) & ~1023;
+                o->smem_offset = offset;
+                offset += o->slots * o->slot_bytes;
+                offset = (offset + 127) & ~127;
+            }
     }
     s->scratch_offset = offset;
     for (int i = 0; i < w->n; i++) {
         int need = scratch_for(c, w->ops[i]);
         s->scratch_bytes = need > s->scratch_bytes ? need : s->scratch_bytes;
     }
-    s->smem_bytes = offset + s->scratch_bytes;
+    offset += s->scratch_bytes;
+    s->private_bytes = (offset - s->private_offset + 1023) & ~1023;
+    if (s->tile_groups > 1)
+        offset = s->private_offset + s->tile_groups * s->private_bytes;
+    s->smem_bytes = offset;
     int limit = t->smem_limit;
     if (s->smem_bytes > limit)
         return fail(c, "kernel %s needs %d bytes of shared memory per block, over %s's %d "
@@ -1021,10 +1414,40 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
         return -1;
     plan_fragments(&c);
     plan_pipelines(&c);
+    plan_roles(&c, k->body->last && k->body->last->opcode == TIR_GRID ? k->body->last : NULL);
     for (int i = 0; i < w.n; i++)
         for (int r = 0; r < w.ops[i]->nresults; r++)
             if (w.ops[i]->results[r]->type.rank > LAYOUT_MAX_RANK)
                 return fail(&c, "tiles of rank %d are not supported by codegen (at most %d)",
                             w.ops[i]->results[r]->type.rank, LAYOUT_MAX_RANK);
     return plan_shared_memory(&c, &w, t);
+}
+
+/* "wgmma m64n256 x2 warpgroups, TMA ring of 4, warp-specialised, persistent": how the
+   variant's dots and copies run (tilec inspect, the bundle). */
+const char *schedule_path(Arena *a, const Schedule *s)
+{
+    char buf[512];
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < s->ndots && n < sizeof buf; i++) {
+        const DotPlan *p = &s->dots[i];
+        if (p->instr == DOT_WGMMA)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%swgmma m64n%d x%d warpgroups%s",
+                                  n ? "; " : "", p->instr_n, p->wg_m * p->wg_n,
+                                  p->a.source == OPERAND_FRAGMENT ? " (A from registers)" : "");
+        else
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%smma.sync %dx%d warps", n ? "; " : "",
+                                  p->wm, p->wn);
+    }
+    for (int i = 0; i < s->nloops && n < sizeof buf; i++) {
+        const LoopPlan *lp = &s->loops[i];
+        const char *kind = lp->kind == PIPE_GROUPS ? "cp.async groups" : lp->tma ? "TMA ring" : "cp.async ring";
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ", %s of %d", kind, lp->stages);
+    }
+    if (s->warp_specialized && n < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ", warp-specialised");
+    if (s->persistent && n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, ", persistent");
+    return arena_strdup(a, buf[0] ? buf : "no dots");
 }

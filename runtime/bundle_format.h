@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensor_map.h"
+
 /* ---- the layout: every integer little-endian, every record a fixed size.
 
    header (64 bytes)
@@ -25,7 +27,8 @@
 
 #define TBN_MAGIC "TILEBNDL"
 enum {
-    TBN_VERSION = 1,
+    TBN_VERSION = 2,             /* written; the reader takes TBN_OLDEST_VERSION up to it */
+    TBN_OLDEST_VERSION = 1,
     TBN_HEADER_SIZE = 64,
     TBN_SECTION_ENTRY_SIZE = 24,
 };
@@ -41,9 +44,11 @@ typedef enum TbnSectionKind {
     TBN_SEC_DISPATCH,      /* TBN_DISPATCH_SIZE */
     TBN_SEC_VALUES,        /* 8-byte int64s */
     TBN_SEC_BLOBS,         /* bytes: PTX (NUL-terminated) and cubins */
+    TBN_SEC_LAUNCH,        /* version 2: TBN_LAUNCH_SIZE records, one per variant */
+    TBN_SEC_TMAPS,         /* version 2: TBN_TMAP_SIZE records */
     TBN_SEC_COUNT_PLUS_ONE
 } TbnSectionKind;
-enum { TBN_SECTION_KINDS = TBN_SEC_COUNT_PLUS_ONE - 1 };
+enum { TBN_SECTION_KINDS = TBN_SEC_COUNT_PLUS_ONE - 1, TBN_V1_SECTION_KINDS = TBN_SEC_BLOBS };
 
 /* kernel: name, first_param, nparams, first_sym, nsyms, first_variant, nvariants,
    first_dispatch, ndispatch (u32 each), 4 zero bytes, u64 signature hash, 16 zero bytes. */
@@ -61,6 +66,13 @@ enum { TBN_SYM_SIZE = 8, TBN_SYM_FULL = 1 };
    align (u8: 0 vec16, 1 unit, 2 any), 3 zero bytes, then u64 ptx offset, ptx size, cubin
    offset, cubin size (into BLOBS; cubin size 0: none). */
 enum { TBN_VARIANT_SIZE = 96 };
+/* launch (version 2; a version 1 variant has the defaults: none, 0, 0, ""): flags (u32:
+   TBN_LAUNCH_PERSISTENT), first_tmap, ntmaps (TMAPS), path (string: how the variant's dots
+   and copies run, for people). */
+enum { TBN_LAUNCH_SIZE = 16, TBN_LAUNCH_PERSISTENT = 1 };
+/* tensor map: param (u32, of the variant's kernel), rank, box[5] (innermost first; unused
+   entries 0), swizzle bytes (u32). */
+enum { TBN_TMAP_SIZE = 32, TBN_MAX_TMAPS = 8 };
 /* config entry: name (u32), 4 zero bytes, i64 value. */
 enum { TBN_CONFIG_SIZE = 16 };
 /* grid instruction: op, dtype, sub (u8 each), a zero byte, index (u32), i64 immediate. */
@@ -169,6 +181,10 @@ typedef struct TbnVariant {
     uint64_t ptx_size;             /* with the NUL */
     const uint8_t *cubin;          /* NULL when none */
     uint64_t cubin_size;
+    bool persistent;               /* blocks loop over the grid: at most one per SM */
+    const char *path;              /* "wgmma, TMA ring of 4, warp-specialised, persistent" */
+    const TensorMapSpec *tmaps;    /* passed after the symbols, encoded per launch */
+    uint32_t ntmaps;
 } TbnVariant;
 
 typedef struct TbnDispatch {
@@ -208,6 +224,8 @@ typedef struct TbnBundle {
     uint32_t ndispatch;
     int64_t *values;
     uint32_t nvalues;
+    TensorMapSpec *tmaps;
+    uint32_t ntmaps;
 } TbnBundle;
 
 /* Checks and decodes a bundle. With `copy` the bytes are copied (else they must outlive the

@@ -23,13 +23,14 @@ typedef struct Reader {
     const uint8_t *data;
     size_t size;
     Section sec[TBN_SECTION_KINDS + 1];
+    uint32_t version;
     char *err;
     size_t errlen;
 } Reader;
 
 static const char *const section_names[TBN_SECTION_KINDS + 1] = {
     "?", "strings", "kernels", "params", "syms", "variants", "configs", "grid", "dispatch",
-    "values", "blobs",
+    "values", "blobs", "launch", "tensor maps",
 };
 
 static int fail(Reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -97,9 +98,10 @@ static int check_header(Reader *r, uint32_t *version, uint32_t *file_crc)
     if (memcmp(h, TBN_MAGIC, 8) != 0)
         return fail(r, "no TILEBNDL magic at the start: not a tilec bundle");
     *version = rd32(h + 8);
-    if (*version != TBN_VERSION)
-        return fail(r, "format version %u; this libtile reads version %d (rebuild the bundle "
-                    "with a matching tilec)", *version, TBN_VERSION);
+    if (*version < TBN_OLDEST_VERSION || *version > TBN_VERSION)
+        return fail(r, "format version %u; this libtile reads versions %d to %d (rebuild the "
+                    "bundle with a matching tilec)", *version, TBN_OLDEST_VERSION, TBN_VERSION);
+    r->version = *version;
     if (tbn_crc32(0, h, 60) != rd32(h + 60))
         return fail(r, "header checksum mismatch (the first 64 bytes are corrupt)");
     if (rd32(h + 12) != TBN_HEADER_SIZE)
@@ -132,14 +134,16 @@ static int check_sections(Reader *r)
                     count, (unsigned long long)table);
     static const size_t record_sizes[TBN_SECTION_KINDS + 1] = {
         0, 1, TBN_KERNEL_SIZE, TBN_PARAM_SIZE, TBN_SYM_SIZE, TBN_VARIANT_SIZE,
-        TBN_CONFIG_SIZE, TBN_GRID_INSTR_SIZE, TBN_DISPATCH_SIZE, 8, 1,
+        TBN_CONFIG_SIZE, TBN_GRID_INSTR_SIZE, TBN_DISPATCH_SIZE, 8, 1, TBN_LAUNCH_SIZE,
+        TBN_TMAP_SIZE,
     };
+    int kinds = r->version == 1 ? TBN_V1_SECTION_KINDS : TBN_SECTION_KINDS;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = h + table + (uint64_t)i * TBN_SECTION_ENTRY_SIZE;
         uint32_t kind = rd32(e);
         uint64_t off = rd64(e + 8), size = rd64(e + 16);
-        if (kind < 1 || kind > TBN_SECTION_KINDS)
-            return fail(r, "section %u has unknown kind %u", i, kind);
+        if (kind < 1 || (int)kind > kinds)
+            return fail(r, "section %u has unknown kind %u (version %u)", i, kind, r->version);
         if (rd32(e + 4) != 0)
             return fail(r, "section %u (%s): reserved field is not zero", i, section_names[kind]);
         if (r->sec[kind].present)
@@ -156,7 +160,7 @@ static int check_sections(Reader *r)
             return fail(r, "the %s section has too many records", section_names[kind]);
         r->sec[kind] = (Section){off, size, true};
     }
-    for (int k = 1; k <= TBN_SECTION_KINDS; k++)
+    for (int k = 1; k <= kinds; k++)
         if (!r->sec[k].present)
             return fail(r, "the %s section is missing", section_names[k]);
     return 0;
@@ -410,6 +414,61 @@ static int blob_at(Reader *r, uint64_t off, uint64_t size, const uint8_t **out,
     return 0;
 }
 
+/* Version 2: how variant i launches (persistent, the tensor maps it takes). */
+static int read_launch(Reader *r, TbnBundle *b, const TbnKernel *k, TbnVariant *v, uint32_t i,
+                       const char *what)
+{
+    if (record_count(r, TBN_SEC_LAUNCH, TBN_LAUNCH_SIZE) != b->nvariants)
+        return fail(r, "the launch section has %u records for %u variants",
+                    (unsigned)record_count(r, TBN_SEC_LAUNCH, TBN_LAUNCH_SIZE), b->nvariants);
+    const uint8_t *p = record(r, TBN_SEC_LAUNCH, i, TBN_LAUNCH_SIZE);
+    uint32_t flags = rd32(p), first = rd32(p + 4);
+    v->ntmaps = rd32(p + 8);
+    if (flags & ~(uint32_t)TBN_LAUNCH_PERSISTENT)
+        return fail(r, "%s: unknown launch flags 0x%x", what, flags);
+    if (string_at(r, rd32(p + 12), &v->path, what) != 0)
+        return -1;
+    v->persistent = flags & TBN_LAUNCH_PERSISTENT;
+    if (v->ntmaps > TBN_MAX_TMAPS)
+        return fail(r, "%s: %u tensor maps (at most %d)", what, v->ntmaps, TBN_MAX_TMAPS);
+    if (run_in(r, first, v->ntmaps, b->ntmaps, what) != 0)
+        return -1;
+    v->tmaps = b->tmaps + first;
+    for (uint32_t m = 0; m < v->ntmaps; m++) {
+        const TensorMapSpec *t = &v->tmaps[m];
+        if (t->param >= k->nparams || b->params[k->first_param + t->param].kind != TBN_PARAM_TENSOR)
+            return fail(r, "%s: tensor map %u names parameter %u, not a tensor", what, m, t->param);
+        const TbnParam *q = &b->params[k->first_param + t->param];
+        int es = tbn_dtype_size(q->dtype);
+        if (t->rank != q->rank || t->rank < 1 || t->rank > TMAP_MAX_RANK ||
+            (t->swizzle != 32 && t->swizzle != 64 && t->swizzle != 128) ||
+            t->box[0] * (uint32_t)es > t->swizzle)
+            return fail(r, "%s: tensor map %u: rank %u, swizzle %u, inner box %u", what, m,
+                        t->rank, t->swizzle, t->box[0]);
+        for (uint32_t d = 0; d < TMAP_MAX_RANK; d++)
+            if (d < t->rank ? (t->box[d] < 1 || t->box[d] > 256) : t->box[d] != 0)
+                return fail(r, "%s: tensor map %u: box %u along dim %u", what, m, t->box[d], d);
+    }
+    return 0;
+}
+
+static int read_tmaps(Reader *r, TbnBundle *b)
+{
+    if (r->version < 2)
+        return 0;
+    b->ntmaps = (uint32_t)record_count(r, TBN_SEC_TMAPS, TBN_TMAP_SIZE);
+    for (uint32_t i = 0; i < b->ntmaps; i++) {
+        const uint8_t *p = record(r, TBN_SEC_TMAPS, i, TBN_TMAP_SIZE);
+        TensorMapSpec *t = &b->tmaps[i];
+        t->param = rd32(p);
+        t->rank = rd32(p + 4);
+        for (int d = 0; d < TMAP_MAX_RANK; d++)
+            t->box[d] = rd32(p + 8 + 4 * d);
+        t->swizzle = rd32(p + 28);
+    }
+    return 0;
+}
+
 static int read_variants(Reader *r, TbnBundle *b)
 {
     b->nvariants = record_count(r, TBN_SEC_VARIANTS, TBN_VARIANT_SIZE);
@@ -491,9 +550,12 @@ static int read_variants(Reader *r, TbnBundle *b)
         v->ptx_size = ptx_size;
         v->cubin = NULL;
         v->cubin_size = cubin_size;
+        v->path = "";
         if (cubin_size && blob_at(r, cubin_off, cubin_size, &v->cubin, what, "its cubin") != 0)
             return -1;
         if (check_grid_program(r, b, k, v, what) != 0)
+            return -1;
+        if (r->version >= 2 && read_launch(r, b, k, v, i, what) != 0)
             return -1;
     }
     return 0;
@@ -576,10 +638,12 @@ int tbn_read(const void *data, size_t size, bool copy, TbnBundle *out, char *err
            nc = record_count(&r, TBN_SEC_CONFIGS, TBN_CONFIG_SIZE),
            ng = record_count(&r, TBN_SEC_GRID, TBN_GRID_INSTR_SIZE),
            nd = record_count(&r, TBN_SEC_DISPATCH, TBN_DISPATCH_SIZE),
-           nval = record_count(&r, TBN_SEC_VALUES, 8);
+           nval = record_count(&r, TBN_SEC_VALUES, 8),
+           nt = out->version >= 2 ? record_count(&r, TBN_SEC_TMAPS, TBN_TMAP_SIZE) : 0;
     size_t bytes = nk * sizeof(TbnKernel) + np * sizeof(TbnParam) + ns * sizeof(TbnSym) +
                    nv * sizeof(TbnVariant) + nc * sizeof(TbnConfigEntry) +
-                   ng * sizeof(TbnGridInstr) + nd * sizeof(TbnDispatch) + nval * 8 + 8;
+                   ng * sizeof(TbnGridInstr) + nd * sizeof(TbnDispatch) + nval * 8 +
+                   nt * sizeof(TensorMapSpec) + 8;
     char *mem = calloc(1, bytes);
     if (!mem)
         return fail(&r, "out of memory decoding %zu bytes", size);
@@ -597,13 +661,15 @@ int tbn_read(const void *data, size_t size, bool copy, TbnBundle *out, char *err
     mem += nval * 8;
     out->grid = (TbnGridInstr *)mem;
     mem += ng * sizeof(TbnGridInstr);
+    out->tmaps = (TensorMapSpec *)mem;
+    mem += nt * sizeof(TensorMapSpec);
     out->syms = (TbnSym *)mem;
     /* kernels reference variants and dispatch by run only, so their counts are read first */
     out->nvariants = (uint32_t)nv;
     out->ndispatch = (uint32_t)nd;
     if (read_values(&r, out) || read_syms(&r, out) || read_params(&r, out) ||
         read_configs(&r, out) || read_grid(&r, out) || read_kernels(&r, out) ||
-        read_variants(&r, out) || read_dispatch(&r, out))
+        read_tmaps(&r, out) || read_variants(&r, out) || read_dispatch(&r, out))
         return -1;
     return 0;
 }

@@ -17,6 +17,7 @@
 #include <cuda.h> /* types and constants only: libcuda is opened with dlopen */
 
 #include "bundle_format.h"
+#include "tensor_map.h"
 #include "tile.h"
 #include "tile_internal.h"
 
@@ -79,6 +80,10 @@ typedef struct Driver {
     CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
     CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void **, void **);
+    CUresult (*TensorMapEncodeTiled)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+                                     const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+                                     const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                     CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
 } Driver;
 
 #define ENTRY(member) {"cu" #member, offsetof(Driver, member)}
@@ -94,6 +99,7 @@ static const struct { const char *symbol; size_t offset; } entry_points[] = {
     ENTRY(StreamCreate), ENTRY(StreamDestroy), ENTRY(StreamSynchronize),
     ENTRY(StreamIsCapturing), ENTRY(EventCreate), ENTRY(EventDestroy), ENTRY(EventRecord),
     ENTRY(EventSynchronize), ENTRY(EventElapsedTime), ENTRY(LaunchKernel),
+    ENTRY(TensorMapEncodeTiled),
 };
 #undef ENTRY
 
@@ -105,6 +111,7 @@ typedef struct Slot {
     CUdevice device;
     bool retained;             /* we retained it as the primary context of `device` */
     int sm;                    /* 90 for compute capability 9.0 */
+    int sm_count;              /* multiprocessors: a persistent variant's most blocks */
     char name[256];
 } Slot;
 
@@ -292,6 +299,9 @@ static tile_status describe_slot(tile_context *ctx, Slot *s)
     if (r == CUDA_SUCCESS)
         r = ctx->cu.DeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
                                        s->device);
+    if (r == CUDA_SUCCESS)
+        r = ctx->cu.DeviceGetAttribute(&s->sm_count, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                                       s->device);
     if (r != CUDA_SUCCESS)
         return fail(ctx, TILE_ERR_NO_DEVICE, "cannot query the GPU: %s", error_name(ctx, r));
     s->name[sizeof s->name - 1] = '\0';
@@ -408,12 +418,31 @@ typedef struct KernelPlan {
 
 /* A bundle's state on one CUDA context: modules, functions, the dispatch entries this GPU
    may use (per kernel, in table order). */
+/* The tensor maps of a TMA variant encoded for one set of tensors (each map's base, dims
+   and strides): a repeated launch on the same tensors does not encode again. */
+enum { TMAP_CACHE_WAYS = 4 };
+typedef struct TmapKey {
+    uintptr_t base[TBN_MAX_TMAPS];
+    int64_t dims[TBN_MAX_TMAPS][TMAP_MAX_RANK], strides[TBN_MAX_TMAPS][TMAP_MAX_RANK];
+} TmapKey;
+typedef struct TmapEntry {
+    bool used;
+    TmapKey key;
+    CUtensorMap maps[TBN_MAX_TMAPS];
+} TmapEntry;
+typedef struct TmapCache {
+    pthread_mutex_t lock;
+    unsigned next;                 /* the way a miss replaces (round robin) */
+    TmapEntry ways[TMAP_CACHE_WAYS];
+} TmapCache;
+
 typedef struct BundleDevice {
     CUmodule *modules;
     _Atomic(CUfunction) *functions;
     bool *runnable;
     uint32_t *candidates;          /* dispatch entry indices, grouped per kernel */
     uint32_t *first_candidate;     /* per kernel, plus one past the end */
+    TmapCache **tmap_caches;       /* per variant: NULL unless it takes tensor maps */
 } BundleDevice;
 
 struct tile_bundle {
@@ -526,6 +555,24 @@ tile_status tile_bundle_load_file(tile_context *ctx, const char *path, tile_bund
     return TILE_OK;
 }
 
+static void free_device(BundleDevice *d, uint32_t nvariants)
+{
+    if (!d)
+        return;
+    for (uint32_t v = 0; d->tmap_caches && v < nvariants; v++)
+        if (d->tmap_caches[v]) {
+            pthread_mutex_destroy(&d->tmap_caches[v]->lock);
+            free(d->tmap_caches[v]);
+        }
+    free(d->tmap_caches);
+    free(d->modules);
+    free((void *)d->functions);
+    free(d->runnable);
+    free(d->candidates);
+    free(d->first_candidate);
+    free(d);
+}
+
 void tile_bundle_free(tile_bundle *b)
 {
     if (!b)
@@ -537,12 +584,7 @@ void tile_bundle_free(tile_bundle *b)
         for (uint32_t v = 0; v < b->view.nvariants; v++)
             if (d->modules[v] && b->ctx->cu.ModuleUnload)
                 b->ctx->cu.ModuleUnload(d->modules[v]);
-        free(d->modules);
-        free((void *)d->functions);
-        free(d->runnable);
-        free(d->candidates);
-        free(d->first_candidate);
-        free(d);
+        free_device(d, b->view.nvariants);
     }
     pthread_mutex_destroy(&b->lock);
     free(b->plans);
@@ -596,17 +638,21 @@ static tile_status bundle_device(tile_context *ctx, tile_bundle *b, Slot *slot, 
         d->runnable = calloc(v->nvariants + 1, sizeof *d->runnable);
         d->candidates = calloc(v->ndispatch + 1, sizeof *d->candidates);
         d->first_candidate = calloc(v->nkernels + 1, sizeof *d->first_candidate);
+        d->tmap_caches = calloc(v->nvariants + 1, sizeof *d->tmap_caches);
     }
-    if (!d || !d->modules || !d->functions || !d->runnable || !d->candidates ||
-        !d->first_candidate) {
-        if (d) {
-            free(d->modules);
-            free((void *)d->functions);
-            free(d->runnable);
-            free(d->candidates);
-            free(d->first_candidate);
-            free(d);
+    bool ok = d && d->modules && d->functions && d->runnable && d->candidates &&
+              d->first_candidate && d->tmap_caches;
+    for (uint32_t i = 0; ok && i < v->nvariants; i++)
+        if (v->variants[i].ntmaps) {
+            d->tmap_caches[i] = calloc(1, sizeof *d->tmap_caches[i]);
+            ok = d->tmap_caches[i] && pthread_mutex_init(&d->tmap_caches[i]->lock, NULL) == 0;
+            if (!ok && d->tmap_caches[i]) {
+                free(d->tmap_caches[i]);
+                d->tmap_caches[i] = NULL;
+            }
         }
+    if (!ok) {
+        free_device(d, v->nvariants);
         d = NULL;
         status = fail(ctx, TILE_ERR_MEMORY, "out of memory");
         goto done;
@@ -869,6 +915,69 @@ static bool plan_identity(const ParamPlan *pp, CUdeviceptr ptr, int64_t count,
     return true;
 }
 
+/* The variant's tensor maps for this launch's tensors, copied into maps[]: from the cache
+   when the same tensors (base, dims, strides) launched it before, else encoded now. */
+static tile_status tensor_maps(tile_context *ctx, const tile_bundle *b, BundleDevice *d,
+                               uint32_t vi, const KernelPlan *plan, const Launch *a,
+                               CUtensorMap *maps)
+{
+    const TbnVariant *v = &b->view.variants[vi];
+    const TbnKernel *k = &b->view.kernels[v->kernel];
+    TmapKey key;
+    memset(&key, 0, sizeof key);
+    for (uint32_t m = 0; m < v->ntmaps; m++) {
+        const ParamPlan *pp = &plan->params[v->tmaps[m].param];
+        key.base[m] = (uintptr_t)a->pointers[pp->slot];
+        for (int dd = 0; dd < pp->rank && dd < TMAP_MAX_RANK; dd++) {
+            key.dims[m][dd] = dim_of(pp, dd, a->symbols);
+            key.strides[m][dd] = a->strides[pp->first_stride + dd];
+        }
+    }
+    TmapCache *cache = d->tmap_caches[vi];
+    pthread_mutex_lock(&cache->lock);
+    for (int w = 0; w < TMAP_CACHE_WAYS; w++)
+        if (cache->ways[w].used && memcmp(&cache->ways[w].key, &key, sizeof key) == 0) {
+            memcpy(maps, cache->ways[w].maps, sizeof(CUtensorMap) * v->ntmaps);
+            pthread_mutex_unlock(&cache->lock);
+            return TILE_OK;
+        }
+    pthread_mutex_unlock(&cache->lock);
+    for (uint32_t m = 0; m < v->ntmaps; m++) {
+        const TensorMapSpec *spec = &v->tmaps[m];
+        const ParamPlan *pp = &plan->params[spec->param];
+        TensorMapArgs ta;
+        char why[256];
+        int r = tensor_map_args(spec, (void *)key.base[m], key.dims[m], key.strides[m], pp->esize,
+                                &ta, why, sizeof why);
+        if (r == 1) {   /* an empty tensor: nothing is copied from it */
+            memset(&maps[m], 0, sizeof maps[m]);
+            continue;
+        }
+        if (r != 0)
+            return fail(ctx, TILE_ERR_ARG, "kernel %s: tensor %s cannot be described to the copy "
+                        "engine its variant uses: %s", k->name,
+                        b->view.params[k->first_param + spec->param].name, why);
+        CUresult cr = ctx->cu.TensorMapEncodeTiled(&maps[m], (CUtensorMapDataType)ta.data_type,
+                                                   ta.rank, ta.base, ta.dims, ta.strides, ta.box,
+                                                   ta.element_strides,
+                                                   CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                                   (CUtensorMapSwizzle)ta.swizzle,
+                                                   CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                                                   CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+        if (cr != CUDA_SUCCESS)
+            return fail(ctx, TILE_ERR_LAUNCH, "kernel %s: cuTensorMapEncodeTiled for tensor %s "
+                        "failed: %s", k->name, b->view.params[k->first_param + spec->param].name,
+                        error_name(ctx, cr));
+    }
+    pthread_mutex_lock(&cache->lock);
+    TmapEntry *e = &cache->ways[cache->next++ % TMAP_CACHE_WAYS];
+    e->used = true;
+    e->key = key;
+    memcpy(e->maps, maps, sizeof(CUtensorMap) * v->ntmaps);
+    pthread_mutex_unlock(&cache->lock);
+    return TILE_OK;
+}
+
 /* The checks, the variant, its function, the grid and the kernel ABI's values of a launch;
    nothing is enqueued. */
 static tile_status prepare(tile_context *ctx, tile_bundle *b, uint32_t ki, const Launch *a,
@@ -908,10 +1017,16 @@ static tile_status prepare(tile_context *ctx, tile_bundle *b, uint32_t ki, const
             if (st[dd] == INT64_MIN || __builtin_mul_overflow(n > 0 ? n - 1 : 0, mag, &part) ||
                 __builtin_add_overflow(span, part, &span))
                 goto overflow;
-            if (n > 1 && dd == pp->rank - 1 && st[dd] != 1)
+        }
+        /* vec16 is what TMA can describe: positive strides, multiples of 16 bytes (an empty
+           tensor is never read: its strides do not matter) */
+        for (int dd = 0; dd < pp->rank && !empty; dd++) {
+            if (dim_of(pp, dd, a->symbols) <= 1)
+                continue;
+            if (dd == pp->rank - 1 && st[dd] != 1)
                 align = TBN_ALIGN_ANY;
-            else if (n > 1 && align == TBN_ALIGN_VEC16 && dd < pp->rank - 1 &&
-                     (st[dd] * pp->esize) % 16 != 0)
+            else if (dd < pp->rank - 1 && align == TBN_ALIGN_VEC16 &&
+                     (st[dd] <= 0 || (st[dd] * pp->esize) % 16 != 0))
                 align = TBN_ALIGN_UNIT;
         }
         int64_t bytes;
@@ -925,7 +1040,7 @@ static tile_status prepare(tile_context *ctx, tile_bundle *b, uint32_t ki, const
             return fail(ctx, TILE_ERR_ARG, "kernel %s: tensor %s at 0x%llx is not aligned to "
                         "its %d-byte %s elements", k->name, view->params[k->first_param + i].name,
                         (unsigned long long)ptr, pp->esize, tbn_dtype_name(pp->dtype));
-        if (ptr % 16 && align == TBN_ALIGN_VEC16)
+        if (ptr % 16 && align == TBN_ALIGN_VEC16 && !empty)
             align = TBN_ALIGN_UNIT;
         if (check && !empty) {
             CUdeviceptr base = 0;
@@ -1027,6 +1142,15 @@ static tile_status prepare(tile_context *ctx, tile_bundle *b, uint32_t ki, const
     }
     for (uint32_t s = 0; s < k->nsyms; s++)
         args[n++] = (uint64_t)a->symbols[s];
+    out->nmaps = (int)v->ntmaps;
+    if (v->ntmaps) {
+        status = tensor_maps(ctx, b, d, (uint32_t)vi, plan, a, out->maps);
+        if (status != TILE_OK)
+            return status;
+    }
+    /* a persistent kernel loops over its tiles: one block per multiprocessor is enough */
+    if (v->persistent && slot->sm_count > 0 && blocks > slot->sm_count)
+        blocks = slot->sm_count;
     out->nargs = n;
     out->kernel = k->name;
     out->variant = (uint32_t)vi;
@@ -1060,9 +1184,11 @@ static tile_status enqueue(tile_context *ctx, const tile_prepared_launch *p, CUs
 {
     if (p->blocks == 0)
         return TILE_OK;
-    void *args[TILE_MAX_ABI_ARGS];
+    void *args[TILE_MAX_ABI_ARGS + TBN_MAX_TMAPS];
     for (int i = 0; i < p->nargs; i++)
         args[i] = (void *)&p->args[i];   /* the driver only reads them */
+    for (int m = 0; m < p->nmaps; m++)   /* grid-constant tensor maps, by value */
+        args[p->nargs + m] = (void *)&p->maps[m];
     CUresult r = ctx->cu.LaunchKernel(p->function, p->blocks, 1, 1, p->threads, 1, 1,
                                       p->smem_bytes, stream, args, NULL);
     if (r != CUDA_SUCCESS)

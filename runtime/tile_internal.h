@@ -90,6 +90,8 @@ typedef struct tile_prepared_launch {
     unsigned threads, smem_bytes;
     int nargs;
     uint64_t args[TILE_MAX_ABI_ARGS];   /* the kernel ABI's values, one 8-byte slot each */
+    int nmaps;                 /* TMA tensor maps passed after the args, by value */
+    CUtensorMap maps[TBN_MAX_TMAPS];
     int nfills;
     tile_target_fill fills[TILE_MAX_RESETS];
 } tile_prepared_launch;

@@ -188,6 +188,10 @@ typedef enum TunableKind {
     TUNE_WARPS,     /* num_warps */
     TUNE_STAGES,    /* num_stages */
     TUNE_GROUP_M,   /* group_m */
+    TUNE_DOT,       /* dot: the instruction of `@` (auto, wgmma, mma_sync) */
+    TUNE_TILE_GROUPS,   /* tile_groups: 1, or 2 ping-pong groups of one warpgroup */
+    TUNE_WS,        /* ws: warp specialisation (a producer warpgroup) where possible */
+    TUNE_PERSISTENT,    /* persistent: one block per SM looping over tiles */
     TUNE_KIND_COUNT
 } TunableKind;
 

@@ -517,6 +517,20 @@ static void put_variant(Writer *w, uint32_t kernel, const VariantRecord *r)
     put64(b, ptx_size);
     put64(b, cubin_at);
     put64(b, r->cubin_size);
+    Buf *launch = &w->sec[TBN_SEC_LAUNCH];
+    put32(launch, r->compiled.persistent ? TBN_LAUNCH_PERSISTENT : 0);
+    put32(launch, (uint32_t)(w->sec[TBN_SEC_TMAPS].len / TBN_TMAP_SIZE));
+    put32(launch, (uint32_t)r->compiled.ntmaps);
+    put32(launch, put_string(w, r->compiled.path ? r->compiled.path : ""));
+    for (int m = 0; m < r->compiled.ntmaps; m++) {
+        const TensorMapSpec *t = &r->compiled.tmaps[m];
+        Buf *tm = &w->sec[TBN_SEC_TMAPS];
+        put32(tm, t->param);
+        put32(tm, t->rank);
+        for (int d = 0; d < TMAP_MAX_RANK; d++)
+            put32(tm, t->box[d]);
+        put32(tm, t->swizzle);
+    }
     w->nvariants++;
 }
 

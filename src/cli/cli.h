@@ -98,7 +98,8 @@ typedef struct OutputTolerance {
     const char *text;
 } OutputTolerance;
 
-OutputTolerance output_tolerance(DType t);
+/* fp8_dots: the kernel has a dot of fp8 operands (tir_has_fp8_dot) */
+OutputTolerance output_tolerance(DType t, bool fp8_dots);
 /* An fp8 code's place in value order: sign-magnitude to a signed integer. */
 int fp8_code_order(uint64_t bits);
 

@@ -104,6 +104,15 @@ static void print_variant(const TbnBundle *b, const TbnKernel *k, uint32_t index
     else
         fputs(", no cubin", stdout);
     fputs("\n", stdout);
+    if (v->path[0])
+        printf("    path: %s\n", v->path);
+    for (uint32_t m = 0; m < v->ntmaps; m++) {
+        const TensorMapSpec *t = &v->tmaps[m];
+        printf("    tensor map %u: %s, box", m, b->params[k->first_param + t->param].name);
+        for (uint32_t d = t->rank; d-- > 0;)   /* in the tensor's order */
+            printf("%s%u", d + 1 == t->rank ? " " : "x", t->box[d]);
+        printf(", %u-byte swizzle\n", t->swizzle);
+    }
 }
 
 static void print_dispatch(const TbnBundle *b, const TbnKernel *k)

@@ -270,10 +270,12 @@ static bool same_bits(const HostTensor *gpu, const HostTensor *ref, const int64_
 
 /* Compares one output; prints its line and returns true when it is within tolerance.
    `exact`: the interpreter follows the GPU's arithmetic and the output depends on nothing
-   the GPU computes in another order or approximately, so it must match bit for bit. */
-static bool check_output(const TirParam *p, const HostTensor *gpu, const HostTensor *ref, bool exact)
+   the GPU computes in another order or approximately, so it must match bit for bit.
+   `fp8_dots`: the kernel has fp8 dots, whose tensor cores sum at reduced precision. */
+static bool check_output(const TirParam *p, const HostTensor *gpu, const HostTensor *ref, bool exact,
+                         bool fp8_dots)
 {
-    OutputTolerance tol = output_tolerance(p->dtype);
+    OutputTolerance tol = output_tolerance(p->dtype, fp8_dots);
     if (exact)
         tol = (OutputTolerance){0, 0, 0, "bit-exact: it depends on no float sum, dot, float "
                                           "atomic_add or ex2/lg2/rsqrt"};
@@ -410,7 +412,7 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
         for (int i = 0; i < tir->nparams; i++)
             if (args->args[i].is_output)
                 all_ok = check_output(&tir->params[i], &args->args[i].tensor, &ref.args[i].tensor,
-                                      req->gpu_arith && !inexact[i]) && all_ok;
+                                      req->gpu_arith && !inexact[i], tir_has_fp8_dot(tir)) && all_ok;
         if (!all_ok) {
             fprintf(stderr, "tilec: error: %s: the GPU's outputs differ from the interpreter's beyond "
                     "tolerance\n", tir->name);

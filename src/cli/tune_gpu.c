@@ -466,7 +466,7 @@ static TuneStatus check_outputs(const TuneGpuBackend *g, char *err, size_t errle
         if (!g->result.args[i].is_output)
             continue;
         const HostTensor *got = &g->result.args[i].tensor, *ref = &g->reference.args[i].tensor;
-        OutputTolerance tol = output_tolerance(ref->dtype);
+        OutputTolerance tol = output_tolerance(ref->dtype, tir_has_fp8_dot(g->kernel));
         int64_t n = host_numel(ref), bad = 0, first = -1;
         for (int64_t e = 0; e < n; e++)
             if (!element_ok(got, ref, e, tol, g->reference_max[i]) && bad++ == 0)

@@ -265,6 +265,7 @@ typedef struct Kernel {
                                  default_value is one of the values */
     int ntunables;
     bool uses_fp8;            /* needs sm_89 or newer */
+    bool has_dot;             /* an `@`: the codegen knobs (dot, tile_groups, ws, persistent) */
     bool checked;             /* sema ran without errors */
 } Kernel;
 

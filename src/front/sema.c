@@ -580,8 +580,10 @@ static void check_adopted_pair(Checker *c, const Expr *a, const Expr *b, DType w
 static NOINLINE bool binary_result(Checker *c, Loc loc, int op, const Type *l, const Type *r, Type *out)
 {
     const char *text = binop_text(op);
-    if (op == BIN_MATMUL)
+    if (op == BIN_MATMUL) {
+        c->kernel->has_dot = true;
         return matmul_result(c, loc, l, r, out);
+    }
     Type res = {.kind = TYPE_VALUE};
     switch (op) {
     case BIN_ADD: case BIN_SUB: case BIN_MUL: case BIN_DIV: case BIN_MOD:
@@ -2575,6 +2577,7 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
     Checker c = {.arena = a, .diag = d, .opts = opts, .kernel = k};
     int errors_before = d->errors;
     k->uses_fp8 = false;
+    k->has_dot = false;
     k->checked = false;
     check_params(&c);
     for (int i = 0; i < k->nbody && !c.grid; i++)

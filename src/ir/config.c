@@ -17,19 +17,36 @@
 
 static const int64_t block_sizes[] = {16, 32, 64, 128, 256};
 static const int64_t warp_counts[] = {4, 8};
-static const int64_t stage_counts[] = {1, 2, 3, 4};
+static const int64_t stage_counts[] = {1, 2, 3, 4, 5, 6};
 static const int64_t group_rows[] = {1, 8};
+static const int64_t dot_kinds[] = {0, 1, 2};
+static const char *const dot_names[] = {"auto", "wgmma", "mma_sync"};
+static const int64_t tile_group_counts[] = {1, 2};
+static const int64_t on_off[] = {0, 1};
 
 static const Knob knobs[TUNE_KIND_COUNT] = {
     [TUNE_BLOCK] = {.name = "BLOCK_", .per_loop = true, .powers_of_two = true,
                     VALUES(block_sizes), .preferred = 64,
                     .meaning = "block size of tile loop variable v (BLOCK_M for m)"},
     [TUNE_WARPS] = {.name = "num_warps", VALUES(warp_counts), .preferred = 4,
-                    .meaning = "warps per program: num_warps * 32 threads"},
+                    .meaning = "compute warps per program (wgmma: num_warps/4 warpgroups; a "
+                               "producer warpgroup comes on top when ws)"},
     [TUNE_STAGES] = {.name = "num_stages", VALUES(stage_counts), .preferred = 2,
-                     .meaning = "depth of the cp.async pipeline in a dot's loop"},
+                     .meaning = "depth of a dot loop's pipeline (cp.async groups or TMA ring)"},
     [TUNE_GROUP_M] = {.name = "group_m", VALUES(group_rows), .preferred = 1,
                       .meaning = "grid rows grouped for L2 reuse (1: row-major)"},
+    [TUNE_DOT] = {.name = "dot", VALUES(dot_kinds), .preferred = 0, .value_names = dot_names,
+                  .needs = KNOB_NEEDS_DOT,
+                  .meaning = "the instruction of `@` on sm_90a (auto: wgmma where it fits)"},
+    [TUNE_TILE_GROUPS] = {.name = "tile_groups", VALUES(tile_group_counts), .preferred = 1,
+                          .needs = KNOB_NEEDS_DOT,
+                          .meaning = "2: two ping-pong warpgroups on their own tiles (needs "
+                                     "num_warps=4, ws, persistent)"},
+    [TUNE_WS] = {.name = "ws", VALUES(on_off), .preferred = 1, .needs = KNOB_NEEDS_DOT,
+                 .meaning = "warp specialisation: a producer warpgroup loads (wgmma only)"},
+    [TUNE_PERSISTENT] = {.name = "persistent", VALUES(on_off), .preferred = 1,
+                         .needs = KNOB_NEEDS_DOT,
+                         .meaning = "one program per SM looping over tiles (with ws)"},
 };
 
 const Knob *knob_of_kind(TunableKind kind)

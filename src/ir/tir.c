@@ -396,6 +396,20 @@ int tir_find_sym(const TirKernel *k, const char *name)
     return -1;
 }
 
+static void note_fp8_dot(TirOp *op, void *ctx)
+{
+    if (op->opcode == TIR_DOT && (dtype_is_fp8(op->operands[0]->type.dtype) ||
+                                  dtype_is_fp8(op->operands[1]->type.dtype)))
+        *(bool *)ctx = true;
+}
+
+bool tir_has_fp8_dot(const TirKernel *k)
+{
+    bool found = false;
+    tir_walk(k->body, note_fp8_dot, &found);
+    return found;
+}
+
 int tir_find_tunable(const TirKernel *k, const char *name)
 {
     for (int i = 0; i < k->ntunables; i++)

@@ -270,6 +270,8 @@ const char *tir_type_str(char *buf, size_t size, const TirKernel *k, const TirTy
 int tir_find_param(const TirKernel *k, const char *name);     /* -1 if none */
 int tir_find_sym(const TirKernel *k, const char *name);
 int tir_find_tunable(const TirKernel *k, const char *name);
+/* Whether a dot of the kernel takes an fp8 operand. */
+bool tir_has_fp8_dot(const TirKernel *k);
 TirValue *tir_index_value(const TirOp *op, int i);            /* VALUE index's operand */
 /* The tensor dims an index list consumes (NEWAXIS consumes none). */
 int tir_index_rank(const TirIndex *index, int nindex);

@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """check_examples_ptx.py BUILD_DIR — every example kernel compiles to PTX that ptxas accepts.
 
-For each kernel of examples/*.tile and of the codegen regressions in tests/gpu/kernels/ (const parameters both ways), under the default config and
-the corners of its space (num_stages 1 and max, num_warps 4 and 8, smallest and largest blocks,
-align vec16/unit/any, D=64 and D=128 for full axes): `tilec build --emit=ptx` and
-`ptxas -arch=sm_90a -v`; kernels with fp8 dots also for `--target sm_89` (`ptxas
--arch=sm_89`), where every fp8 dot must be a native e4m3/e5m2 mma.sync. Fails on a compile or
-ptxas error, on an f32 add/sub/mul without a rounding modifier (ptxas could contract it), on
-any spill in a default config (D=64), on a dot without mma.sync under its
-source line (for fp8 dots e4m3/e5m2, or on sm_90a f16 on fragments widened from fp8 by
-cvt.rn.f16x2.e4m3x2/e5m2x2), on a dot
-line with more scalar FMAs than its mmas could explain, and on a vec16 variant whose dots load
-without cp.async. A variant the schedule rejects for its size (shared memory, registers of a
-warp tile) is listed as pruned, not failed. Needs ptxas (CUDA toolkit) on PATH or in
+For each kernel of examples/*.tile and of the codegen regressions in tests/gpu/kernels/ (const
+parameters both ways), under the default config and the corners of its space (num_stages 1
+and max, num_warps 4 and 8, smallest and largest blocks, align vec16/unit/any, D=64 and D=128
+for full axes): `tilec build --emit=ptx` and `ptxas -arch=TARGET -v`, for sm_90a (wgmma) and
+for sm_80 (mma.sync; sm_89 instead for kernels with fp8 dots, where every fp8 dot must be a
+native e4m3/e5m2 mma.sync). Fails on a compile or ptxas error, on an f32 add/sub/mul without
+a rounding modifier (ptxas could contract it), on ptxas's wgmma warnings (C7515/C7511
+serialisation, C7519 injected waits, C7508 ignored setmaxnreg), on any spill in a default
+config (D=64), on a dot without its instruction under its source line (sm_90a:
+wgmma.mma_async, of e4m3/e5m2 for fp8 dots; otherwise mma.sync, for fp8 dots e4m3/e5m2 or on
+sm_90 f16 on fragments widened from fp8), on a dot line with more scalar FMAs than its mmas
+could explain, and on a vec16 variant whose dots load without cp.async or TMA. A variant the
+schedule rejects for its size (shared memory, registers of a tile) or that sm_90a refuses by
+docs/codegen.md's rules (fewer than 64 rows per warpgroup) is listed as pruned, not failed.
+Needs ptxas (CUDA toolkit) on PATH or in
 /usr/local/cuda/bin; without it the check is skipped (exit 77)."""
 import concurrent.futures
 import os
@@ -25,7 +28,8 @@ import tempfile
 from random_kernels import CONTRACTIBLE  # an f32 op ptxas may contract (codegen emits none)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PRUNE = re.compile(r"shared memory per block|is too large|below the mma.sync tile")
+PRUNE = re.compile(r"shared memory per block|is too large|below the mma.sync tile|below wgmma's 64")
+WGMMA_WARNINGS = re.compile(r"C75(15|11|19|08)")
 
 
 def kernels_of(path):
@@ -90,8 +94,8 @@ def all_jobs(tilec):
             fp8 = fp8 or kernel.startswith("fp8_")
             for cfg, default in variants(tun, consts, has_full):
                 jobs.append((path, kernel, cfg, default, dots, fp8, "sm_90a"))
-                if fp8 and dots:   # the native fp8 mma.sync path
-                    jobs.append((path, kernel, cfg, default, dots, fp8, "sm_89"))
+                if dots:   # the mma.sync back end: native fp8 on sm_89, sm_80 otherwise
+                    jobs.append((path, kernel, cfg, False, dots, fp8, "sm_89" if fp8 else "sm_80"))
     return jobs
 
 
@@ -121,9 +125,13 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
         return ("fail", tag, "ptxas: " + a.stderr.strip()[:2000])
     info = a.stdout + a.stderr
     regs = re.search(r"Used (\d+) registers", info)
+    warned = sorted(set(WGMMA_WARNINGS.findall(info)))
     spill = re.search(r"(\d+) bytes spill stores", info)
     spills = int(spill.group(1)) if spill else 0
     problems = []
+    if warned:
+        problems.append("ptxas warns C75" + ", C75".join(warned) + " (wgmma serialised or waits "
+                        "injected)")
     if default and spills:
         problems.append(f"{spills} bytes of spills in a default config")
     # instructions per source line (.loc FILE LINE COL)
@@ -136,8 +144,19 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
             continue
         if line is not None and s and not s.startswith("//"):
             per_line.setdefault(line, []).append(s)
+    wgmma = target == "sm_90a" and cfg.get("dot") != "mma_sync"
     for d in sorted(set(dots)):
         body = per_line.get(d, [])
+        if wgmma:
+            ops = [s for s in body if s.startswith("wgmma.mma_async")]
+            if not ops:
+                problems.append(f"the dot on line {d} has no wgmma.mma_async")
+            elif fp8 and not all(".e4m3" in s or ".e5m2" in s for s in ops):
+                problems.append(f"the fp8 dot on line {d} has wgmmas that are not e4m3/e5m2")
+            fma = [s for s in body if s.startswith("fma.rn.f32")]
+            if len(fma) > 64 * max(len(ops), 1):
+                problems.append(f"line {d} has {len(fma)} scalar FMAs for {len(ops)} wgmmas")
+            continue
         mma = [s for s in body if s.startswith("mma.sync")]
         native = [s for s in mma if "e4m3" in s or "e5m2" in s]
         if not mma:
@@ -158,8 +177,9 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
     if loose:
         problems.append(f"'{loose.group(0).strip()}' has no rounding modifier: ptxas may fuse it into "
                         "an fma that the interpreter's --arith=gpu does not make")
-    if dots and cfg.get("align", "vec16") == "vec16" and "cp.async.cg" not in ptx:
-        problems.append("a vec16 variant with dots has no cp.async")
+    if dots and cfg.get("align", "vec16") == "vec16" and "cp.async.cg" not in ptx and \
+            "cp.async.bulk.tensor" not in ptx:
+        problems.append("a vec16 variant with dots has neither cp.async nor TMA copies")
     status = "fail" if problems else "ok"
     detail = "; ".join(problems) or f"{regs.group(1) if regs else '?'} registers, {spills} B spills"
     return (status, tag, detail)

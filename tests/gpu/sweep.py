@@ -149,17 +149,24 @@ def rows_shapes(wide=4096):
     return out
 
 
-GEMM_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=16,num_warps=4,num_stages=1",
+# Every config runs on sm_90a: BLOCK_M below a warpgroup's 64 rows takes mma.sync (dot=2);
+# the rest cover wgmma with cp.async groups (ws=0), the TMA ring (one or two warpgroups on a
+# tile), and ping-pong tile groups.
+GEMM_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=16,num_warps=4,num_stages=1,dot=2",
                 "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=8,num_stages=3,group_m=8",
-                "BLOCK_M=256,BLOCK_N=64,BLOCK_K=32,num_warps=8,num_stages=2",
-                "BLOCK_M=32,BLOCK_N=256,BLOCK_K=32,num_warps=4,num_stages=4"]
-FP8_GEMM_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=32,num_warps=4,num_stages=1",
+                "BLOCK_M=256,BLOCK_N=64,BLOCK_K=32,num_warps=8,num_stages=2,ws=0",
+                "BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=4",
+                "BLOCK_M=128,BLOCK_N=128,BLOCK_K=64,num_warps=4,num_stages=4,tile_groups=2",
+                "BLOCK_M=32,BLOCK_N=256,BLOCK_K=32,num_warps=4,num_stages=4,dot=2"]
+FP8_GEMM_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=32,num_warps=4,num_stages=1,dot=2",
                     "BLOCK_M=128,BLOCK_N=128,BLOCK_K=128,num_warps=8,num_stages=3,group_m=8",
-                    "BLOCK_M=64,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=2"]
-ATTN_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,num_warps=4,num_stages=1",
+                    "BLOCK_M=64,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=2",
+                    "BLOCK_M=128,BLOCK_N=128,BLOCK_K=128,num_warps=4,num_stages=4,tile_groups=2"]
+ATTN_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,num_warps=4,num_stages=1,dot=2",
                 "BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2",
                 "BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=3",
-                "BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"]
+                "BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2",
+                "BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2,tile_groups=2"]
 
 
 def row_configs(inner):

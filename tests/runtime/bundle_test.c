@@ -283,12 +283,16 @@ static void test_corpus(const char *dir)
     for (uint32_t i = 0; i < nsec; i++) {
         uint8_t *e = d + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;
         uint64_t bad[] = {UINT64_MAX, n, (uint64_t)n + 8, 0xffffffffull};
+        const uint8_t *ge = good + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;
         for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
             memcpy(d, good, n);
             wr64(e + 16, bad[j]);
             reseal(d, n);
             snprintf(what, sizeof what, "section %u size %llu", i, (unsigned long long)bad[j]);
             expect_rejected(dir, what, d, n);
+            /* an empty last section already sits at the file's end: that offset is no change */
+            if (rd32(ge + 16) == 0 && rd32(ge + 8) == bad[j])
+                continue;
             memcpy(d, good, n);
             wr64(e + 8, bad[j]);
             reseal(d, n);

@@ -183,12 +183,14 @@ launch_is() {
     [ "$got" = "$5" ] || { echo "$1 at $2x$3x$4: got '$got', wanted '$5'"; return 1; }
 }
 tuned_dispatch() {
-    launch_is "GPU A" 1024 1024 1024 "threads 256 blocks 64" &&   # A's exact
-        launch_is "GPU B" 1024 1024 1024 "threads 128 blocks 128" && # B's exact
-        launch_is "GPU A" 512 512 512 "threads 128 blocks 128" &&    # A's other shape
-        launch_is "GPU B" 2048 2048 2048 "threads 128 blocks 512" && # B's nearest
-        launch_is "GPU Z" 1024 1024 1024 "threads 128 blocks 256" && # default
-        launch_is "Stub GPU" 512 512 512 "threads 128 blocks 64"     # default
+    # sm_90a variants are warp-specialised (a producer warpgroup beside num_warps) and
+    # persistent (at most one block per multiprocessor: the stub has 132)
+    launch_is "GPU A" 1024 1024 1024 "threads 384 blocks 64" &&   # A's exact
+        launch_is "GPU B" 1024 1024 1024 "threads 256 blocks 128" && # B's exact
+        launch_is "GPU A" 512 512 512 "threads 256 blocks 128" &&    # A's other shape
+        launch_is "GPU B" 2048 2048 2048 "threads 256 blocks 132" && # B's nearest
+        launch_is "GPU Z" 1024 1024 1024 "threads 256 blocks 132" && # default
+        launch_is "Stub GPU" 512 512 512 "threads 256 blocks 64"     # default
 }
 step "libtile picks the running GPU's tuned entry, else the default" tuned_dispatch
 tuned_from_cache() {

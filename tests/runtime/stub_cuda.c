@@ -201,7 +201,7 @@ static CUresult DeviceGetAttribute(int *v, CUdevice_attribute a, CUdevice d)
     switch (a) {
     case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *v = state.sm / 10; break;
     case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *v = state.sm % 10; break;
-    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *v = 4; break;
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *v = state.sm_count ? state.sm_count : 132; break;
     case CU_DEVICE_ATTRIBUTE_CLOCK_RATE: *v = 1000000; break;
     case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *v = 232448; break;
     case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *v = 1 << 20; break;
@@ -383,6 +383,27 @@ static CUresult LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz
     return state.launch_result;
 }
 
+static CUresult TensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
+                                    void *base, const cuuint64_t *dims, const cuuint64_t *strides,
+                                    const cuuint32_t *box, const cuuint32_t *estrides,
+                                    CUtensorMapInterleave il, CUtensorMapSwizzle sw,
+                                    CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    (void)type, (void)estrides, (void)il, (void)l2, (void)oob;
+    state.tmap_encodes++;
+    state.tmap_rank = rank;
+    state.tmap_swizzle = (unsigned)sw;
+    for (cuuint32_t d = 0; d < rank && d < 5; d++) {
+        state.tmap_dims[d] = dims[d];
+        state.tmap_box[d] = box[d];
+        if (d)
+            state.tmap_strides[d - 1] = strides[d - 1];
+    }
+    memset(map, 0, sizeof *map);
+    memcpy(map, &base, sizeof base);   /* the launch's argument shows the tensor it maps */
+    return CUDA_SUCCESS;
+}
+
 typedef struct Entry {
     const char *name;
     void *fn;
@@ -399,6 +420,7 @@ static const Entry entries[] = {
     E(MemsetD2D32Async), E(MemGetAddressRange), E(StreamCreate), E(StreamDestroy),
     E(StreamSynchronize), E(StreamIsCapturing), E(EventCreate), E(EventDestroy),
     E(EventRecord), E(EventSynchronize), E(EventElapsedTime), E(LaunchKernel),
+    E(TensorMapEncodeTiled),
 };
 
 CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, cuuint64_t flags,

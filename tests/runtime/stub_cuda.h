@@ -28,6 +28,7 @@ typedef struct StubState {
     /* set by tests */
     int device_count;
     int sm;
+    int sm_count;                      /* multiprocessors (0: 132) */
     char name[64];
     bool capturing;
     uint64_t range_base, range_size;   /* the one allocation MemGetAddressRange knows */
@@ -44,6 +45,10 @@ typedef struct StubState {
     StubMemset memsets[STUB_MAX_RECORDS];
     int nmemsets;
     int range_queries;
+    int tmap_encodes;                  /* cuTensorMapEncodeTiled calls */
+    unsigned tmap_rank, tmap_swizzle;  /* the last one's rank and swizzle enumerator */
+    uint64_t tmap_dims[5], tmap_strides[4];
+    unsigned tmap_box[5];
 } StubState;
 
 typedef StubState *(*StubStateFn)(void);
