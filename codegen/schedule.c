@@ -759,6 +759,31 @@ static int plan_mma_sync(Sched *c, DotPlan *p)
 
 /* wgmma: warpgroups along M while each keeps 64 rows or more (always, when rows must stay in
    one warp), the rest along N; each warpgroup m_instr x n_instr instructions of m64 x instr_n. */
+static void split_warpgroups(const Sched *c, int m, int *wg_m, int *wg_n)
+{
+    *wg_m = c->s->num_warps / 4;
+    *wg_n = 1;
+    while (!c->row_mode && *wg_m > 1 && m / *wg_m < 64) {
+        *wg_m /= 2;
+        *wg_n *= 2;
+    }
+}
+
+/* dot=auto's rule on sm_90a: wgmma when every dot gives each warpgroup at least 64 rows, 8
+   columns and at most 256 accumulator registers per thread; mma.sync otherwise (BLOCK_M
+   below a warpgroup's 64 rows is where it is the only choice). */
+static bool wgmma_fits(const Sched *c, const TirOp *dot)
+{
+    int m = (int)schedule_axis_size(c->s, dot->operands[2]->type.axes[0]);
+    int n = (int)schedule_axis_size(c->s, dot->operands[2]->type.axes[1]);
+    if (c->s->num_warps % 4)
+        return false;
+    int wg_m, wg_n;
+    split_warpgroups(c, m, &wg_m, &wg_n);
+    int rw = m / wg_m, cw = n / wg_n;
+    return rw >= 64 && cw >= 8 && rw / 64 * cw / 2 <= 256;
+}
+
 static int plan_wgmma(Sched *c, DotPlan *p)
 {
     Schedule *s = c->s;
@@ -766,12 +791,7 @@ static int plan_wgmma(Sched *c, DotPlan *p)
     if (w % 4)
         return fail(c, "wgmma runs on whole warpgroups: num_warps=%d is not a multiple of 4 "
                        "(or set dot=mma_sync)", w);
-    p->wg_m = w / 4;
-    p->wg_n = 1;
-    while (!c->row_mode && p->wg_m > 1 && p->m / p->wg_m < 64) {
-        p->wg_m /= 2;
-        p->wg_n *= 2;
-    }
+    split_warpgroups(c, p->m, &p->wg_m, &p->wg_n);
     int rw = p->m / p->wg_m, cw = p->n / p->wg_n;
     if (rw < 64)
         return fail(c, "a dot of %d rows gives %d rows to each of %d warpgroups, below wgmma's "
@@ -1315,6 +1335,9 @@ static int plan_dots(Sched *c, const WalkList *w, const Target *t)
     if (dot_knob == DOT_KNOB_WGMMA && !has_wgmma)
         return fail(c, "dot=wgmma needs sm_90a (target %s has mma.sync only)", t->name);
     c->use_wgmma = dot_knob == DOT_KNOB_AUTO ? has_wgmma : dot_knob == DOT_KNOB_WGMMA;
+    for (int i = 0; i < w->n && dot_knob == DOT_KNOB_AUTO; i++)
+        if (w->ops[i]->opcode == TIR_DOT && !wgmma_fits(c, w->ops[i]))
+            c->use_wgmma = false;   /* one instruction for the kernel's dots */
     if (config_knob(config, TUNE_TILE_GROUPS) > 1 && s->num_warps != 4)
         return fail(c, "tile_groups=2 gives each tile group one warpgroup: it needs num_warps=4");
     for (int i = 0; i < w->n; i++) {

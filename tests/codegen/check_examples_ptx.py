@@ -28,6 +28,7 @@ import tempfile
 from random_kernels import CONTRACTIBLE  # an f32 op ptxas may contract (codegen emits none)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WGMMA_REFUSED = re.compile(r"below wgmma's|too large|not a multiple of 4")
 PRUNE = re.compile(r"shared memory per block|is too large|below the mma.sync tile|below wgmma's 64")
 WGMMA_WARNINGS = re.compile(r"C75(15|11|19|08)")
 
@@ -145,6 +146,14 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
         if line is not None and s and not s.startswith("//"):
             per_line.setdefault(line, []).append(s)
     wgmma = target == "sm_90a" and cfg.get("dot") != "mma_sync"
+    if wgmma and dots and "dot" not in cfg and "wgmma.mma_async" not in ptx:
+        # dot=auto takes mma.sync only where wgmma refuses the config: ask for wgmma
+        forced = dict(cfg, dot="wgmma")
+        w = subprocess.run([tilec] + build_args(path, kernel, forced, target), capture_output=True,
+                           text=True)
+        if w.returncode == 0 or not WGMMA_REFUSED.search(w.stderr):
+            problems.append("dot=auto chose mma.sync where dot=wgmma builds")
+        wgmma = False
     for d in sorted(set(dots)):
         body = per_line.get(d, [])
         if wgmma:
