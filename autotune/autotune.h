@@ -223,6 +223,8 @@ int bench_measure(const BenchOps *ops, const BenchPolicy *p, double best_so_far_
 typedef struct PtxasReport {
     int registers;
     int spill_store_bytes, spill_load_bytes;
+    bool serialised;        /* a C7508/C7510/C7511/C7515/C7517/C7519 note: wgmma serialised or
+                               waits injected, so the config is slow whatever it measures */
     bool ran;               /* false: no ptxas on PATH (nothing is rejected) */
 } PtxasReport;
 
@@ -274,6 +276,7 @@ typedef enum TuneStatus {
     TUNE_PRUNED,           /* removed before compiling */
     TUNE_COMPILE_FAILED,
     TUNE_SPILLS,           /* ptxas reported spills */
+    TUNE_SERIALISED,       /* ptxas serialised the wgmmas or injected waits (C7508-C7519) */
     TUNE_CRASHED,          /* the benchmark child died (illegal address, abort, ...) */
     TUNE_TIMEOUT,          /* the benchmark child hung and was killed */
     TUNE_WRONG_OUTPUT,     /* differs from the reference */
@@ -290,6 +293,7 @@ typedef struct TuneArtifact {
     void *data;               /* malloc'ed; the tuner frees it */
     size_t size;
     int spill_bytes;          /* from ptxas when the backend ran it; > 0 rejects */
+    bool serialised;          /* PtxasReport.serialised: rejects */
     int registers;
 } TuneArtifact;
 

@@ -39,6 +39,10 @@ void ptxas_parse_report(const char *text, PtxasReport *out)
         if (loads > out->spill_load_bytes)
             out->spill_load_bytes = loads;
     }
+    static const char *const serialising[] = {"(C7508)", "(C7510)", "(C7511)", "(C7515)",
+                                               "(C7517)", "(C7519)"};
+    for (size_t i = 0; i < sizeof serialising / sizeof serialising[0]; i++)
+        out->serialised |= strstr(text, serialising[i]) != NULL;
 }
 
 const char *ptxas_find(char *buf, size_t size)

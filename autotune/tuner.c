@@ -19,7 +19,7 @@
 #include "autotune.h"
 
 static const char *const status_names[TUNE_STATUS_COUNT] = {
-    "ok", "pruned", "compile-failed", "spills", "crashed", "timeout", "wrong-output",
+    "ok", "pruned", "compile-failed", "spills", "serialised", "crashed", "timeout", "wrong-output",
     "bench-failed", "interrupted",
 };
 
@@ -277,6 +277,8 @@ static double measure(Tuner *t, const int *point)
         status = TUNE_COMPILE_FAILED;
     } else if (job->artifact.spill_bytes > 0) {
         status = TUNE_SPILLS;
+    } else if (job->artifact.serialised) {
+        status = TUNE_SERIALISED;
     } else {
         status = bench_child_run(&t->child, job->artifact.data, job->artifact.size, t->best_ms,
                                  t->sigfd, &timing, msg, sizeof msg);

@@ -79,6 +79,7 @@ static int compile_candidate(void *ctx, const Config *config, TuneArtifact *out,
     if (bundle_write_variant(&bv, &out->data, &out->size, err, errlen) != 0)
         goto done;
     out->spill_bytes = report.spill_store_bytes + report.spill_load_bytes;
+    out->serialised = report.serialised;
     out->registers = report.registers;
     status = 0;
 done:

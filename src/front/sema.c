@@ -57,7 +57,14 @@ typedef struct Checker {
     int depth;
     bool too_deep_reported;
     bool fp8_reported;
+    unsigned *dot_roles;    /* DotRole bits, by index in tunables: what `@` uses it for */
+    int dot_esize;          /* the narrowest `@` operand's bytes per element */
 } Checker;
+
+/* How a block size serves the kernel's dots: rows or columns of a result, or the reduction.
+   A variable that is both a result's columns and another dot's reduction chains two dots
+   (attention's n). sm_90a's default config follows these roles (target_defaults). */
+typedef enum DotRole { ROLE_ROWS = 1, ROLE_COLS = 2, ROLE_RED = 4 } DotRole;
 
 /* ---- small helpers */
 
@@ -576,12 +583,35 @@ static void check_adopted_pair(Checker *c, const Expr *a, const Expr *b, DType w
         check_adopted(c, b, want);
 }
 
+static void mark_dot_role(Checker *c, Axis axis, DotRole role)
+{
+    if (axis.kind != AXIS_BLOCK || !c->dot_roles || axis.id < 0 || axis.id >= c->kernel->nloopvars)
+        return;
+    const char *name = c->kernel->loopvars[axis.id]->tunable;
+    for (int i = 0; name && i < c->tunables.len; i++)
+        if (strcmp(((Tunable *)c->tunables.items[i])->name, name) == 0)
+            c->dot_roles[i] |= role;
+}
+
+static void note_dot_roles(Checker *c, const Type *a, const Type *b)
+{
+    int es = dtype_size(a->dtype) < dtype_size(b->dtype) ? dtype_size(a->dtype) : dtype_size(b->dtype);
+    if (es > 0 && (c->dot_esize == 0 || es < c->dot_esize))
+        c->dot_esize = es;
+    if (a->rank < 2 || b->rank < 2)
+        return;
+    mark_dot_role(c, a->axes[a->rank - 2], ROLE_ROWS);
+    mark_dot_role(c, b->axes[b->rank - 1], ROLE_COLS);
+    mark_dot_role(c, a->axes[a->rank - 1], ROLE_RED);
+}
+
 /* Types `l op r` into out; shared by binary expressions and `x op= e`. */
 static NOINLINE bool binary_result(Checker *c, Loc loc, int op, const Type *l, const Type *r, Type *out)
 {
     const char *text = binop_text(op);
     if (op == BIN_MATMUL) {
         c->kernel->has_dot = true;
+        note_dot_roles(c, l, r);
         return matmul_result(c, loc, l, r, out);
     }
     Type res = {.kind = TYPE_VALUE};
@@ -2353,12 +2383,10 @@ static void apply_tune(Checker *c, Stmt *s)
     t->nvalues = n;
 }
 
-/* The allowed value closest to the knob's preferred one (in log2 for powers of two); ties
-   take the smaller. */
-static void set_default(Tunable *t)
+/* The allowed value nearest to `want` (in log2 for powers of two); ties take the smaller. */
+static void set_default(Tunable *t, int64_t want)
 {
     const Knob *knob = knob_of_kind(t->kind);
-    int64_t want = knob->preferred;
     if (t->nvalues == 0) {
         t->default_value = want;
         return;
@@ -2572,6 +2600,37 @@ static void check_body(Checker *c)
     c->in_prologue = false;
 }
 
+/* The default config on sm_90a, for a kernel with dots (docs/tuning.md, "Default
+   configs"): two consumer warpgroups. A single dot: 256x128 tiles (each warpgroup 128x128,
+   which leaves an epilogue's per-row and per-column operands registers to spare) and a
+   reduction of 128 bytes of the operand per step through a ring of 4. Chained dots
+   (attention): 128 rows, 64 keys per step (32 for fp8, whose P and V take more registers)
+   through a ring of 2. The nearest allowed value is taken (set_default). */
+static int64_t target_default(const Checker *c, int i)
+{
+    bool chained = false;
+    for (int j = 0; j < c->tunables.len; j++)
+        chained |= (c->dot_roles[j] & (ROLE_COLS | ROLE_RED)) == (ROLE_COLS | ROLE_RED);
+    const Tunable *t = c->tunables.items[i];
+    unsigned role = c->dot_roles[i];
+    switch (t->kind) {
+    case TUNE_BLOCK:
+        if (role & ROLE_ROWS)
+            return chained ? 128 : 256;
+        if ((role & ROLE_COLS) && (role & ROLE_RED))
+            return c->dot_esize == 1 ? 32 : 64;
+        if (role & ROLE_COLS)
+            return 128;
+        if (role & ROLE_RED)
+            return 128 / (c->dot_esize ? c->dot_esize : 2);
+        return 64;
+    case TUNE_WARPS: return 8;
+    case TUNE_STAGES: return chained ? 2 : 4;
+    case TUNE_GROUP_M: return chained ? 1 : 8;
+    default: return knob_of_kind(t->kind)->preferred;   /* dot, tile_groups, ws, persistent */
+    }
+}
+
 static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
 {
     Checker c = {.arena = a, .diag = d, .opts = opts, .kernel = k};
@@ -2590,6 +2649,8 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
     for (int i = 0; i < vars.len; i++)
         k->loopvars[i] = vars.items[i];
     make_tunables(&c);
+    c.dot_roles = arena_alloc(a, sizeof *c.dot_roles * (size_t)(c.tunables.len + 1));
+    memset(c.dot_roles, 0, sizeof *c.dot_roles * (size_t)(c.tunables.len + 1));
     make_symbols(&c);
     check_body(&c);
 
@@ -2599,9 +2660,10 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
         k->locals[i] = ((LocalInfo *)c.locals.items[i])->local;
     k->ntunables = c.tunables.len;
     k->tunables = arena_alloc(a, sizeof *k->tunables * (size_t)(c.tunables.len + 1));
+    bool hopper = k->has_dot && opts && opts->target_sm >= 90;
     for (int i = 0; i < c.tunables.len; i++) {
         Tunable *t = c.tunables.items[i];
-        set_default(t);
+        set_default(t, hopper ? target_default(&c, i) : knob_of_kind(t->kind)->preferred);
         k->tunables[i] = t;
     }
     k->checked = d->errors == errors_before;

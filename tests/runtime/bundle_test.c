@@ -90,7 +90,7 @@ static void test_attention(const char *dir, const char *srcdir)
     char src[512], out[512];
     snprintf(src, sizeof src, "%s/examples/attention.tile", srcdir);
     snprintf(out, sizeof out, "%s/attention.tbn", dir);
-    CHECK(write_bundle(src, out, "D=64|128,BLOCK_M=64") == EXIT_OK, "write attention");
+    CHECK(write_bundle(src, out, "D=64|128,BLOCK_M=64,num_warps=4") == EXIT_OK, "write attention");
     size_t size;
     uint8_t *data = slurp(out, &size);
     CHECK(data, "read back %s", out);

@@ -189,8 +189,8 @@ tuned_dispatch() {
         launch_is "GPU B" 1024 1024 1024 "threads 256 blocks 128" && # B's exact
         launch_is "GPU A" 512 512 512 "threads 256 blocks 128" &&    # A's other shape
         launch_is "GPU B" 2048 2048 2048 "threads 256 blocks 132" && # B's nearest
-        launch_is "GPU Z" 1024 1024 1024 "threads 256 blocks 132" && # default
-        launch_is "Stub GPU" 512 512 512 "threads 256 blocks 64"     # default
+        launch_is "GPU Z" 1024 1024 1024 "threads 384 blocks 32" &&  # default: 256x128 tiles
+        launch_is "Stub GPU" 512 512 512 "threads 384 blocks 8"      # default
 }
 step "libtile picks the running GPU's tuned entry, else the default" tuned_dispatch
 tuned_from_cache() {
