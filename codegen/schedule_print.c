@@ -149,6 +149,11 @@ static void print_header(FILE *out, const Schedule *s)
     fprintf(out, "; align %s\n", align_class_name(v->align));
     fprintf(out, "  threads %d (%d warps), group_m %d, num_stages %d\n", s->num_threads,
             s->num_warps, s->group_m, s->stages);
+    if (s->warp_specialized)
+        fprintf(out, "  roles: a producer warpgroup (%d registers), %d compute threads in %d tile "
+                "group%s (%d registers)%s\n", s->producer_regs, s->compute_threads, s->tile_groups,
+                s->tile_groups == 1 ? "" : "s", s->consumer_regs,
+                s->persistent ? ", persistent over the tiles" : "");
     fputs("  axes:", out);
     for (int i = 0; i < k->nloopvars; i++)
         fprintf(out, "%s %s %" PRId64, i ? "," : "", k->loopvars[i]->name, s->axis_size[i]);
@@ -170,7 +175,8 @@ static void print_layouts(Printer *p)
     }
 }
 
-static void print_operand(FILE *out, const Schedule *s, const char *name, const OperandPlan *o)
+static void print_operand(FILE *out, const Schedule *s, const char *name, const OperandPlan *o,
+                          bool wgmma)
 {
     fprintf(out, "    %s: %s", name, operand_source_name(o->source));
     if (o->source == OPERAND_ASYNC)
@@ -181,8 +187,12 @@ static void print_operand(FILE *out, const Schedule *s, const char *name, const 
         return;
     }
     fprintf(out, ", %s, %d rows of %d bytes (stride %d), %d slot%s at %d",
-            o->k_major ? "k-major" : "mn-major (ldmatrix.trans)", o->rows, o->row_bytes,
+            o->k_major ? "k-major" : wgmma ? "mn-major" : "mn-major (ldmatrix.trans)", o->rows, o->row_bytes,
             o->row_stride, o->slots, o->slots == 1 ? "" : "s", o->smem_offset);
+    if (o->layout == SMEM_SWIZZLED)
+        fprintf(out, ", swizzled in %d-byte panels", o->swizzle);
+    if (o->tmap >= 0)
+        fprintf(out, ", TMA map %d", o->tmap);
     if (o->permute_k)
         fputs(", k permuted like an fp8 fragment a", out);
     if (o->loop) {
@@ -197,19 +207,30 @@ static void print_dots(Printer *p)
     const Schedule *s = p->s;
     for (int i = 0; i < s->ndots; i++) {
         const DotPlan *d = &s->dots[i];
-        fprintf(p->out, "  dot %d: %%%d @%d:%d, %s x %s, m %d n %d k %d (padded %d, mma k %d), "
-                "warps %dx%d, %dx%d mma tiles per warp, acc ", i, d->op->results[0]->id,
-                d->op->loc.line, d->op->loc.col, dtype_name(d->a_type), dtype_name(d->b_type),
-                d->m, d->n, d->k, d->kpad, d->kstep, d->wm, d->wn, d->mi, d->nj);
+        fprintf(p->out, "  dot %d: %%%d @%d:%d, %s x %s, m %d n %d k %d (padded %d, mma k %d), ",
+                i, d->op->results[0]->id, d->op->loc.line, d->op->loc.col, dtype_name(d->a_type),
+                dtype_name(d->b_type), d->m, d->n, d->k, d->kpad, d->kstep);
+        if (d->instr == DOT_WGMMA)
+            fprintf(p->out, "wgmma m64n%d, warpgroups %dx%d, %dx%d instructions per warpgroup, acc ",
+                    d->instr_n, d->wg_m, d->wg_n, d->m_instr, d->n_instr);
+        else
+            fprintf(p->out, "mma.sync, warps %dx%d, %dx%d mma tiles per warp, acc ", d->wm, d->wn,
+                    d->mi, d->nj);
         print_layout_ref(p, &d->acc);
         fputc('\n', p->out);
-        print_operand(p->out, s, "a", &d->a);
-        print_operand(p->out, s, "b", &d->b);
+        print_operand(p->out, s, "a", &d->a, d->instr == DOT_WGMMA);
+        print_operand(p->out, s, "b", &d->b, d->instr == DOT_WGMMA);
     }
     for (int i = 0; i < s->nloops; i++) {
         fputs("  pipelined ", p->out);
         print_loop(p->out, s->kernel, s->loops[i].loop);
-        fprintf(p->out, ": %d stages\n", s->loops[i].stages);
+        const LoopPlan *l = &s->loops[i];
+        if (l->kind == PIPE_RING)
+            fprintf(p->out, ": a ring of %d slots with full/empty mbarriers, filled by %s%s\n",
+                    l->stages, l->tma ? "TMA" : "cp.async",
+                    l->deferred >= 0 ? ", wgmma waits deferred one step" : "");
+        else
+            fprintf(p->out, ": %d stages\n", l->stages);
     }
 }
 

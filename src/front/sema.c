@@ -59,6 +59,7 @@ typedef struct Checker {
     bool fp8_reported;
     unsigned *dot_roles;    /* DotRole bits, by index in tunables: what `@` uses it for */
     int dot_esize;          /* the narrowest `@` operand's bytes per element */
+    int ndots;              /* `@` expressions checked */
 } Checker;
 
 /* How a block size serves the kernel's dots: rows or columns of a result, or the reduction.
@@ -596,6 +597,7 @@ static void mark_dot_role(Checker *c, Axis axis, DotRole role)
 static void note_dot_roles(Checker *c, const Type *a, const Type *b)
 {
     int es = dtype_size(a->dtype) < dtype_size(b->dtype) ? dtype_size(a->dtype) : dtype_size(b->dtype);
+    c->ndots++;
     if (es > 0 && (c->dot_esize == 0 || es < c->dot_esize))
         c->dot_esize = es;
     if (a->rank < 2 || b->rank < 2)
@@ -2605,7 +2607,8 @@ static void check_body(Checker *c)
    which leaves an epilogue's per-row and per-column operands registers to spare) and a
    reduction of 128 bytes of the operand per step through a ring of 4. Chained dots
    (attention): 128 rows, 64 keys per step (32 for fp8, whose P and V take more registers)
-   through a ring of 2. The nearest allowed value is taken (set_default). */
+   through a ring of 2; other kernels of several dots 64x64 through a ring of 2 (their
+   operands and conversions share the shared memory). The nearest allowed value is taken (set_default). */
 static int64_t target_default(const Checker *c, int i)
 {
     bool chained = false;
@@ -2615,6 +2618,8 @@ static int64_t target_default(const Checker *c, int i)
     unsigned role = c->dot_roles[i];
     switch (t->kind) {
     case TUNE_BLOCK:
+        if (!chained && c->ndots > 1 && (role & (ROLE_ROWS | ROLE_COLS)))
+            return 64;   /* several dots' operands and conversions share the shared memory */
         if (role & ROLE_ROWS)
             return chained ? 128 : 256;
         if ((role & ROLE_COLS) && (role & ROLE_RED))
@@ -2625,7 +2630,7 @@ static int64_t target_default(const Checker *c, int i)
             return 128 / (c->dot_esize ? c->dot_esize : 2);
         return 64;
     case TUNE_WARPS: return 8;
-    case TUNE_STAGES: return chained ? 2 : 4;
+    case TUNE_STAGES: return chained || c->ndots > 1 ? 2 : 4;
     case TUNE_GROUP_M: return chained ? 1 : 8;
     default: return knob_of_kind(t->kind)->preferred;   /* dot, tile_groups, ws, persistent */
     }
