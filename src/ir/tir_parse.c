@@ -291,6 +291,24 @@ static bool take_int(Parser *ps, int64_t *out, const char *what)
     return true;
 }
 
+/* A value of knob `knob`: an integer, or one of its value names (dot's `wgmma`). */
+static bool take_knob_value(Parser *ps, const char *knob, int64_t *out, const char *what)
+{
+    if (ps->failed)
+        return false;
+    if (knob && ps->tok.kind == TK_IDENT) {
+        if (knob_parse_value(knob, ps->tok.start, ps->tok.len, out) != 0) {
+            char buf[96];
+            error_tok(ps, "%s is not a value of %s: found %s", what, knob,
+                      describe_token(ps, buf, sizeof buf));
+            return false;
+        }
+        next_token(ps);
+        return true;
+    }
+    return take_int(ps, out, what);
+}
+
 /* ---- names */
 
 static TirValue *use_value(Parser *ps)
@@ -492,7 +510,8 @@ static bool parse_dims(Parser *ps, TirParam *prm)
     }
 }
 
-static bool parse_int_set(Parser *ps, int64_t **values, int *n)
+/* {1, 2}; `knob`, when not NULL, also takes that knob's value names. */
+static bool parse_int_set(Parser *ps, const char *knob, int64_t **values, int *n)
 {
     if (!expect_punct(ps, '{'))
         return false;
@@ -504,7 +523,7 @@ static bool parse_int_set(Parser *ps, int64_t **values, int *n)
             error_tok(ps, "too many values");
             return false;
         }
-        if (!take_int(ps, &v, "a value"))
+        if (!take_knob_value(ps, knob, &v, "a value"))
             return false;
         buf[count++] = v;
         if (is_punct(ps, ',')) {
@@ -573,7 +592,7 @@ static bool parse_param(Parser *ps, TirParam *prm)
         return true;
     if (is_word(ps, "in") && prm->dtype != DT_BOOL) {
         next_token(ps);
-        if (!parse_int_set(ps, &prm->const_values, &prm->nconst_values))
+        if (!parse_int_set(ps, NULL, &prm->const_values, &prm->nconst_values))
             return false;
     }
     if (!expect_punct(ps, '='))
@@ -648,8 +667,8 @@ static bool parse_tunable(Parser *ps)
         return false;
     }
     TirTunable t = {.name = name, .kind = tunable_kind(name)};
-    if (!expect_word(ps, "in") || !parse_int_set(ps, &t.values, &t.nvalues) ||
-        !expect_word(ps, "default") || !take_int(ps, &t.default_value, "the default value"))
+    if (!expect_word(ps, "in") || !parse_int_set(ps, name, &t.values, &t.nvalues) ||
+        !expect_word(ps, "default") || !take_knob_value(ps, name, &t.default_value, "the default value"))
         return false;
     TirTunable *ts = arena_alloc(ps->arena, (size_t)(k->ntunables + 1) * sizeof *ts);
     if (k->ntunables)
