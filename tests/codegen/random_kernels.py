@@ -62,8 +62,12 @@ INT_LITS = ["0", "1", "2", "3", "7", "16", "100"]
 # failed. An entry names the construct's feature() call, says what fails and where its
 # reproducer is; it goes with the fix. Empty: the faults found so far (float -> int
 # .to(), broadcasts of 1-D tiles and of reductions, i32 cdiv in the interpreter, see
-# tests/reliability/cases_compiler.py and cases_generated.py) are fixed.
-KNOWN_FAULTS = {}
+# tests/reliability/cases_compiler.py and cases_generated.py) are fixed; open:
+KNOWN_FAULTS = {
+    "transposed_local": "a dot's result read transposed as another dot's accumulator: codegen "
+                        "converts without reserved scratch (cases_generated.py, "
+                        "transposed_dot_result_as_fp8_accumulator)",
+}
 
 
 class V:
@@ -404,7 +408,7 @@ class KernelGen:
         for n, v in sc.all_locals().items():
             if v.axes == axes:
                 text = n
-            elif len(axes) == 2 and v.axes == (axes[1], axes[0]):
+            elif len(axes) == 2 and v.axes == (axes[1], axes[0]) and self.feature("transposed_local"):
                 text = f"{n}.T"
             else:
                 continue

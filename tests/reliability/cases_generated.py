@@ -130,3 +130,24 @@ def _(t):
     }
 }
 """)
+
+
+# A dot's result transposed and carried as another dot's accumulator, on sm_89 (fp8 dots):
+# the schedule reserves no shared scratch for a conversion emit makes ("internal: a layout
+# conversion of 32768 bytes without shared scratch"). Found by CI's generator run, seed
+# 1921645390 kernel 708 (main ec26438, and r18 before the Hopper work); not fixed yet.
+@case("generated/transposed_dot_result_as_fp8_accumulator", xfail=True)
+def _(t):
+    path = t.write("k.tile", """kernel k(x1: bf16[N, M, 2, D], x2: f32[D, N], x7: f8e5m2[N, K], x8: f8e4m3[K, M]) {
+    for m, n in tile(M, N) block(32..64, _) {
+        v4 = (x1[n.end - 1, m, 0, :] @ ((((x2[:, n])).to(f32)).to(bf16)))
+        acc6 = v4.T
+        for k in tile(K + 5) block(16..64) {
+            acc6 += (x7[n, k] @ x8[k, m])
+        }
+    }
+}
+""")
+    rc, out = t.tilec_run("build", "--emit=ptx", path, "-o", t.path("k.ptx"), "--target", "sm_89",
+                          "--config", "D=1")
+    return rc == 0, f"exit {rc}\n{out[-3000:]}"
