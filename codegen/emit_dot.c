@@ -169,4 +169,8 @@ void emit_dot(Emitter *e, const TirOp *op)
     if (epi)
         result = emit_region(e, epi, result, want ? want : &p->acc);
     e->values[op->results[0]->id] = result;
+    /* the result's scheduled layout can differ from the plan's (a carried accumulator
+       another op laid out first): schedule_conversions reserved the scratch */
+    if (want && !layout_equal(result.layout, want))
+        e->values[op->results[0]->id] = emit_fetch(e, op->results[0], want);
 }

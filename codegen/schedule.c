@@ -591,6 +591,12 @@ static void propagate(Sched *c, const WalkList *w)
 /* Values of a block, in order: its arguments, then each op's results. */
 static int assign_defaults(Sched *c, const WalkList *w)
 {
+    /* the dots claim their accumulators and results first: a loop-carried accumulator
+       seeded from another layout (a transposed dot result) then converts once at the
+       loop's entry, not twice in every block */
+    for (int i = 0; i < w->n; i++)
+        if (w->ops[i]->opcode == TIR_DOT)
+            propagate_dot(c, w->ops[i]);
     for (;;) {
         propagate(c, w);
         /* the widest tiles first: their slices then reach the narrower values */
@@ -1199,8 +1205,19 @@ void schedule_conversions(const Schedule *s, const TirOp *op, ConversionFn fn, v
     Layout view;
     if (want && operand_view(op, want, &view) && schedule_fetch_cost(s, op->operands[0], &view))
         fn(op->operands[0], &view, layout_elements(want), ctx);
-    if (want && (is_elementwise(op->opcode) || op->opcode == TIR_DOT)) {
-        int first = op->opcode == TIR_DOT ? 2 : 0;
+    /* a dot reads its accumulator in the plan's layout and leaves its result (or its
+       epilogue's) there; emit_dot converts the result to the scheduled layout */
+    const DotPlan *dot = op->opcode == TIR_DOT ? schedule_dot(s, op) : NULL;
+    if (want && dot) {
+        const TirBlock *epi = op->regions[TIR_REGION_EPILOGUE];
+        if (schedule_fetch_cost(s, op->operands[2], &dot->acc))
+            fn(op->operands[2], &dot->acc, layout_elements(&dot->acc), ctx);
+        if (epi ? schedule_fetch_cost(s, epi->last->operands[0], want) != 0
+                : !layout_equal(&dot->acc, want))
+            fn(op->results[0], want, layout_elements(want), ctx);
+    }
+    if (want && is_elementwise(op->opcode)) {
+        int first = 0;
         /* an fma reads its mul's operands instead of the mul (emit_elementwise) */
         TirFusedMultiply fused = {0};
         bool fma = op->opcode != TIR_DOT && tir_fused_multiply(op, &fused);
@@ -1232,6 +1249,12 @@ void schedule_conversions(const Schedule *s, const TirOp *op, ConversionFn fn, v
             fn(op->operands[i], arg, layout_elements(arg), ctx);
         if (schedule_fetch_cost(s, pro->last->operands[0], have))
             fn(pro->last->operands[0], have, layout_elements(have), ctx);
+    }
+    /* a loop fetches its initial carried values in the carried layout (emit_for) */
+    for (int i = 0; op->opcode == TIR_FOR && i < op->regions[0]->nargs; i++) {
+        const Layout *l = s->layouts[op->regions[0]->args[i]->id];
+        if (l && schedule_fetch_cost(s, op->operands[op->nvars + i], l))
+            fn(op->operands[op->nvars + i], l, layout_elements(l), ctx);
     }
     if (op->opcode == TIR_YIELD && op->block->parent && op->block->parent->opcode == TIR_FOR) {
         const TirBlock *body = op->block;

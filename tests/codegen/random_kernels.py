@@ -61,12 +61,10 @@ INT_LITS = ["0", "1", "2", "3", "7", "16", "100"]
 # now and then and recorded, so that a crash of a kernel that has it counts as known, not
 # failed. An entry names the construct's feature() call, says what fails and where its
 # reproducer is; it goes with the fix. Empty: the faults found so far (float -> int
-# .to(), broadcasts of 1-D tiles and of reductions, i32 cdiv in the interpreter, see
+# .to(), broadcasts of 1-D tiles and of reductions, i32 cdiv in the interpreter, a dot's
+# result read transposed as another dot's accumulator; see
 # tests/reliability/cases_compiler.py and cases_generated.py) are fixed; open:
 KNOWN_FAULTS = {
-    "transposed_local": "a dot's result read transposed as another dot's accumulator: codegen "
-                        "converts without reserved scratch (cases_generated.py, "
-                        "transposed_dot_result_as_fp8_accumulator)",
 }
 
 

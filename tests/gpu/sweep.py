@@ -431,7 +431,8 @@ def machinery(tilec, tmp):
                         (p.stdout + p.stderr)[-400:]))
     for name, shapes in (("broadcast_new_axis", ("M=93,N=77", "M=130,N=200")),
                          ("float_to_int", ("M=93,N=77", "M=130,N=200")),
-                         ("prologue_layout", ("M=93,N=77,K=101", "M=130,N=200,K=260"))):
+                         ("prologue_layout", ("M=93,N=77,K=101", "M=130,N=200,K=260")),
+                         ("transposed_accumulator", ("M=93,N=77,K=101,D=64", "M=130,N=200,K=260,D=32"))):
         tile = os.path.join(ROOT, "tests", "gpu", "kernels", name + ".tile")
         for config in ("", "BLOCK_M=16,BLOCK_N=128,num_warps=8"):
             for shape in shapes:
