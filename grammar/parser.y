@@ -318,6 +318,15 @@ static Stmt *tune_stmt(ParseState *ps, TLLTYPE l, const char *name, BlockSpec *s
     return s;
 }
 
+/* `const D in {64, 128}`: the sizes a full axis is built for (a BLOCK_SET spec's values). */
+static Stmt *sizes_stmt(ParseState *ps, TLLTYPE l, const char *name, PtrVec *values, TLLTYPE set_loc)
+{
+    Stmt *s = stmt_new(ps->arena, STMT_SIZES, loc_of(ps, l));
+    s->name = name;
+    s->tune = *block_set(ps, values, set_loc);
+    return s;
+}
+
 static Param *param_new(ParseState *ps, const char *name, TLLTYPE l, ParamKind kind,
                         DType dtype)
 {
@@ -535,6 +544,7 @@ stmt_form
     | if_stmt
     | TUNE IDENT IN '{' int_set '}' { $$ = tune_stmt(ps, @1, $2, block_set(ps, $5, @4)); }
     | TUNE IDENT IN INT DOTDOT INT  { $$ = tune_stmt(ps, @1, $2, block_range(ps, $4, $6, @4)); }
+    | CONST IDENT IN '{' int_set '}' { $$ = sizes_stmt(ps, @1, $2, $5, @4); }
     ;
 
 assign_op

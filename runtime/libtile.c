@@ -785,10 +785,21 @@ static tile_status explain_no_variant(tile_context *ctx, const tile_bundle *b, u
             full_ok &= !v->syms[k->first_sym + s].full || var->full_sizes[s] == a->symbols[s];
         any_full |= full_ok;
     }
-    if (!any_arch)
+    if (!any_arch) {
+        char built[128] = "";   /* the kernel's distinct targets, in bundle order */
+        size_t used = 0;
+        for (uint32_t i = 0; i < k->nvariants; i++) {
+            const char *t = v->variants[k->first_variant + i].target;
+            bool seen = false;
+            for (uint32_t j = 0; j < i && !seen; j++)
+                seen = strcmp(v->variants[k->first_variant + j].target, t) == 0;
+            if (!seen && used < sizeof built)
+                used += (size_t)snprintf(built + used, sizeof built - used, "%s%s",
+                                         used ? ", " : "", t);
+        }
         return fail(ctx, TILE_ERR_ARCH, "kernel %s: the bundle has no variant for this GPU "
-                    "(%s, sm_%d; built for %s)", k->name, slot->name, slot->sm,
-                    v->variants[k->first_variant].target);
+                    "(%s, sm_%d; built for %s)", k->name, slot->name, slot->sm, built);
+    }
     if (!any_const) {
         uint32_t c = 0;
         for (uint32_t i = 0; i < k->nparams; i++) {
@@ -818,8 +829,9 @@ static tile_status explain_no_variant(tile_context *ctx, const tile_bundle *b, u
 
 /* Picks the variant: entries for this GPU by name first (a tuned table), then the "*"
    ones; within those, an exact shape key, then the nearest key (least product of size
-   ratios), then a default entry; among equals the most specialised align class. -1 if
-   none fits. */
+   ratios), then a default entry; among equals the newest target the GPU runs (a bundle
+   built for sm_90a and sm_80 runs sm_90a's code on an H100), then the most specialised
+   align class. -1 if none fits. */
 static int64_t pick_variant(const tile_bundle *b, uint32_t ki, const BundleDevice *d,
                             const Launch *a, int align)
 {
@@ -827,6 +839,7 @@ static int64_t pick_variant(const tile_bundle *b, uint32_t ki, const BundleDevic
     const TbnKernel *k = &v->kernels[ki];
     int64_t best = -1;
     int best_tier = 2, best_rank = 4, best_align = 4;
+    uint32_t best_sm = 0;
     double best_distance = 0;
     for (uint32_t c = d->first_candidate[ki]; c < d->first_candidate[ki + 1]; c++) {
         const TbnDispatch *e = &v->dispatch[d->candidates[c]];
@@ -857,18 +870,21 @@ static int64_t pick_variant(const tile_bundle *b, uint32_t ki, const BundleDevic
         bool better = tier != best_tier ? tier < best_tier
                       : rank != best_rank ? rank < best_rank
                       : rank == 1 && distance != best_distance ? distance < best_distance
+                      : var->sm != best_sm ? var->sm > best_sm
                       : var->align < best_align;
         if (better) {
             best = e->variant;
             best_tier = tier;
             best_rank = rank;
+            best_sm = var->sm;
             best_align = var->align;
             best_distance = distance;
         }
     }
     if (best >= 0)
         return best;
-    /* no entry fits: any runnable variant that serves the launch (a hand-edited table) */
+    /* no entry fits: the runnable variant of the newest target that serves the launch (a
+       hand-edited table) */
     for (uint32_t i = 0; i < k->nvariants; i++) {
         uint32_t vi = k->first_variant + i;
         const TbnVariant *var = &v->variants[vi];
@@ -879,10 +895,10 @@ static int64_t pick_variant(const tile_bundle *b, uint32_t ki, const BundleDevic
             ok = var->consts[j] == a->consts[j];
         for (uint32_t s = 0; s < k->nsyms && ok; s++)
             ok = var->full_sizes[s] == 0 || var->full_sizes[s] == a->symbols[s];
-        if (ok)
-            return vi;
+        if (ok && (best < 0 || var->sm > v->variants[best].sm))
+            best = vi;
     }
-    return -1;
+    return best;
 }
 
 /* The fills that set a reduction target of `count` elements to its op's identity: one

@@ -52,7 +52,7 @@ typedef struct Loc {
 } Loc;
 
 typedef struct Diag {
-    FILE *out;               /* where messages go (stderr) */
+    FILE *out;               /* where messages go (stderr; NULL: only counted) */
     int errors;
     int max_errors;          /* stop reporting after this many (0 = 50) */
     bool suppressed;         /* set once max_errors is reached */
@@ -60,6 +60,7 @@ typedef struct Diag {
 
 void diag_error(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_note(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_warning(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap);
 
 /* ---- files.c: the files tilec reads and writes. An input opens only if it is a regular

@@ -45,7 +45,7 @@ void diag_verror(Diag *d, Loc loc, const char *kind, const char *fmt, va_list ap
     bool is_error = strcmp(kind, "error") == 0;
     if (is_error)
         d->errors++;
-    if (d->suppressed)
+    if (d->suppressed || !d->out)   /* no stream: the errors are only counted */
         return;
     if (is_error && d->errors > max) {
         fprintf(d->out, "tilec: too many errors (%d), stopping\n", max);
@@ -74,5 +74,13 @@ void diag_note(Diag *d, Loc loc, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     diag_verror(d, loc, "note", fmt, ap);
+    va_end(ap);
+}
+
+void diag_warning(Diag *d, Loc loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_verror(d, loc, "warning", fmt, ap);
     va_end(ap);
 }

@@ -168,13 +168,25 @@ static int emit_code(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const
     for (int i = 0; i < tk->nsyms; i++) {
         if (!tk->syms[i].is_full)
             continue;
+        const ShapeSym *sym = NULL;
         for (int j = 0; j < k->nsyms; j++)
-            if (strcmp(k->syms[j]->name, tk->syms[i].name) == 0)
+            if (strcmp(k->syms[j]->name, tk->syms[i].name) == 0) {
+                sym = k->syms[j];
                 v.full_sizes[i] = full_sizes[j];
+            }
+        if (v.full_sizes[i] <= 0 && sym && sym->nsizes) {
+            /* `const D in {...}`: the first listed size; one variant is printed */
+            v.full_sizes[i] = sym->sizes[0];
+            if (sym->nsizes > 1)
+                fprintf(stderr, "tilec: note: kernel %s: %s=%lld, the first of its listed sizes "
+                        "(--config %s=N for another)\n", k->name, sym->name,
+                        (long long)sym->sizes[0], sym->name);
+        }
         if (v.full_sizes[i] <= 0) {
             fprintf(stderr, "tilec: error: kernel %s takes full axis %s whole: give its size "
-                            "in --config (e.g. --config %s=64)\n", k->name, tk->syms[i].name,
-                    tk->syms[i].name);
+                            "in --config (e.g. --config %s=64) or list its sizes in the kernel "
+                            "(`const %s in {64, 128}`)\n", k->name, tk->syms[i].name,
+                    tk->syms[i].name, tk->syms[i].name);
             missing++;
         }
     }
@@ -218,11 +230,11 @@ static bool tuned_key_equal(const BundleTuned *x, const TuneCacheEntry *e)
    (one GPU model under several drivers) collapse to the fastest. */
 static void tuned_add_table(Arena *a, const BuildRequest *req, const Program *p,
                             uint64_t source_hash, const char *what, const TuneTable *t,
-                            TunedSet *set)
+                            bool quiet, TunedSet *set)
 {
     char ours[24];
     snprintf(ours, sizeof ours, "%016llx", (unsigned long long)source_hash);
-    if (t->ignored_other_version)
+    if (t->ignored_other_version && !quiet)
         fprintf(stderr, "tilec: note: %s: ignored %d entr%s written by another tilec version "
                 "(this is %s)\n", what, t->ignored_other_version,
                 t->ignored_other_version == 1 ? "y" : "ies", TILEC_VERSION);
@@ -270,41 +282,66 @@ static void tuned_add_table(Arena *a, const BuildRequest *req, const Program *p,
                 .shape = arena_strdup(a, e->key.shape), .config = arena_strdup(a, e->config)};
             set->time_ms[set->n++] = e->time_ms;
         }
-        if (stale)
+        if (stale && !quiet)
             fprintf(stderr, "tilec: note: %s: ignored %d entr%s of kernel %s tuned for another "
                     "version of its source (source hash %s; this source is %s)\n", what, stale,
                     stale == 1 ? "y" : "ies", kernel, stale_hash, ours);
-        if (!used)
+        if (!used && !quiet)
             fprintf(stderr, "tilec: note: %s: no tuned config for kernel %s of this source; "
                     "it gets the default dispatch entries only\n", what, kernel);
     }
 }
 
-/* --tuned and --tuned-from FILE: the entries for build_bundle. Returns EXIT_OK, or an exit
-   code after printing why (a malformed or missing table is an input error). */
+/* The tune cache's path, or NULL after printing why there is none. */
+static const char *tune_cache_path(Arena *a, const char *what)
+{
+    char dir[4096], path[4200], err[1024];
+    if (autotune_cache_dir(dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "tilec: %s: %s\n", what, err);
+        return NULL;
+    }
+    autotune_cache_path(dir, path, sizeof path);
+    return arena_strdup(a, path);
+}
+
+/* Whether a bundle build reads the tune cache: --tuned, or by default (quietly: one note
+   when it has entries for this source) unless --no-tuned or --tuned-from is given. */
+static bool reads_cache_quietly(const BuildRequest *req)
+{
+    return !req->tuned && !req->tuned_from && !req->no_tuned;
+}
+
+/* The tuned entries for build_bundle: --tuned and --tuned-from FILE, or the cache by
+   default. Returns EXIT_OK, or an exit code after printing why (a malformed or missing
+   table asked for is an input error; a malformed cache read by default is a warning). */
 static int load_tuned(const BuildRequest *req, const Program *p, Arena *a, BundleTuned **out,
                       int *nout)
 {
     TunedSet set = {NULL, NULL, 0, 0};
     uint64_t source_hash = program_source_hash(p);
     char err[1024];
-    if (req->tuned) {
-        char dir[4096], path[4200];
-        if (autotune_cache_dir(dir, sizeof dir, err, sizeof err) != 0) {
-            fprintf(stderr, "tilec: error: --tuned: %s\n", err);
-            return EXIT_INPUT;
-        }
-        autotune_cache_path(dir, path, sizeof path);
+    bool quiet = reads_cache_quietly(req);
+    if (req->tuned || quiet) {
+        const char *path = tune_cache_path(a, quiet ? "warning: the tune cache" : "error: --tuned");
         TuneTable t;
-        if (access(path, F_OK) != 0)
-            fprintf(stderr, "tilec: note: --tuned: no tune cache at %s; the bundle gets the "
-                    "default dispatch entries only\n", path);
-        else if (autotune_load_table(path, &t, err, sizeof err) != 0) {
-            fprintf(stderr, "tilec: error: --tuned: the tune cache %s\n", err);
-            return EXIT_INPUT;
+        if (!path) {
+            if (!quiet)
+                return EXIT_INPUT;
+        } else if (access(path, F_OK) != 0) {
+            if (!quiet)
+                fprintf(stderr, "tilec: note: --tuned: no tune cache at %s; the bundle gets "
+                        "the default dispatch entries only\n", path);
+        } else if (autotune_load_table(path, &t, err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: %s: the tune cache %s\n",
+                    quiet ? "warning: left out" : "error: --tuned", err);
+            if (!quiet)
+                return EXIT_INPUT;
         } else {
-            tuned_add_table(a, req, p, source_hash, path, &t, &set);
+            tuned_add_table(a, req, p, source_hash, path, &t, quiet, &set);
             autotune_table_free(&t);
+            if (quiet && set.n)
+                fprintf(stderr, "tilec: note: %d tuned config%s from the tune cache (%s); "
+                        "--no-tuned leaves them out\n", set.n, set.n == 1 ? "" : "s", path);
         }
     }
     if (req->tuned_from) {
@@ -313,7 +350,7 @@ static int load_tuned(const BuildRequest *req, const Program *p, Arena *a, Bundl
             fprintf(stderr, "tilec: error: --tuned-from %s\n", err);
             return EXIT_INPUT;
         }
-        tuned_add_table(a, req, p, source_hash, req->tuned_from, &t, &set);
+        tuned_add_table(a, req, p, source_hash, req->tuned_from, &t, false, &set);
         autotune_table_free(&t);
     }
     *out = set.items;
@@ -321,17 +358,19 @@ static int load_tuned(const BuildRequest *req, const Program *p, Arena *a, Bundl
     return EXIT_OK;
 }
 
-/* Refuses -o (and a bundle's header) when it names one of the build's inputs: the source
-   files, the --tuned-from table, or the tune cache --tuned reads. */
-static int refuse_outputs_onto_inputs(const BuildRequest *req, const Program *p, Arena *a)
+/* Refuses the output (and a bundle's header) when it names one of the build's inputs: the
+   source files, the --tuned-from table, or the tune cache the build reads. */
+static int refuse_outputs_onto_inputs(const BuildRequest *req, const char *output,
+                                      const Program *p, Arena *a)
 {
     char dir[4096], err[512], cache[4200] = "";
-    if (req->tuned && autotune_cache_dir(dir, sizeof dir, err, sizeof err) == 0)
+    if (req->emit == EMIT_NONE && (req->tuned || reads_cache_quietly(req)) &&
+        autotune_cache_dir(dir, sizeof dir, err, sizeof err) == 0)
         autotune_cache_path(dir, cache, sizeof cache);
     const char *extra[] = {req->tuned_from, cache[0] ? cache : NULL};
-    int status = refuse_output_onto_input(req->output, p, extra, 2);
-    if (status == EXIT_OK && req->emit == EMIT_NONE && req->output)
-        status = refuse_output_onto_input(bundle_header_path(a, req->output), p, extra, 2);
+    int status = refuse_output_onto_input(output, p, extra, 2);
+    if (status == EXIT_OK && req->emit == EMIT_NONE && output)
+        status = refuse_output_onto_input(bundle_header_path(a, output), p, extra, 2);
     return status;
 }
 
@@ -355,7 +394,7 @@ static int emit_stage(const BuildRequest *req, const Program *p, Arena *arena, D
             status = emit_ir(out->f, arena, diag, k, req->config);
         else
             status = emit_code(out->f, arena, diag, k, req->config,
-                               req->target ? req->target : target_lookup("sm_90a"),
+                               req->ntargets ? req->targets[0] : target_lookup("sm_90a"),
                                req->emit);
     }
     if (status != EXIT_OK) {
@@ -369,19 +408,80 @@ static int emit_stage(const BuildRequest *req, const Program *p, Arena *arena, D
     return EXIT_OK;
 }
 
-/* EMIT_NONE: `tilec build FILE -o NAME.tbn`. */
-static int build_bundle(const BuildRequest *req, const Program *p, const BundleTuned *tuned,
-                        int ntuned, Arena *a, Diag *d)
+/* A bundle's default name: the source file's stem in the current folder
+   (examples/attention.tile -> attention.tbn, beside attention.h). */
+static const char *default_bundle_path(Arena *a, const char *source)
 {
-    if (!req->output || strcmp(req->output, "-") == 0) {
-        fputs("tilec: error: build writes a bundle: give -o NAME.tbn (or --emit=STAGE to "
-              "print a stage)\n", stderr);
+    const char *base = strrchr(source, '/');
+    base = base ? base + 1 : source;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".tile") == 0)
+        n -= 5;
+    return arena_printf(a, "%.*s.tbn", (int)n, base);
+}
+
+/* The targets of a bundle: --target's, each of which must take every kernel; by default
+   sm_90a and sm_80, where a kernel sm_80 cannot run (fp8) gets sm_90a's variants only. */
+static int bundle_targets(const BuildRequest *req, Program *primary, Arena *a, Diag *d,
+                          BundleTarget *out, int *nout)
+{
+    int n = 0;
+    out[n++] = (BundleTarget){req->ntargets ? req->targets[0] : target_lookup("sm_90a"), primary};
+    for (int i = 1; i < req->ntargets; i++) {
+        Program *p;
+        if (front_end(a, d, req->path, req->targets[i], &p))
+            return EXIT_INPUT;
+        out[n++] = (BundleTarget){req->targets[i], p};
+    }
+    if (!req->ntargets) {
+        const Target *older = target_lookup("sm_80");
+        Diag quiet = {.out = NULL};
+        Program *p;
+        front_end(a, &quiet, req->path, older, &p);
+        if (!p || p->nkernels != primary->nkernels)
+            return EXIT_INPUT;   /* cannot happen: the same source checked a moment ago */
+        int left_out = 0;
+        bool all_fp8 = true;
+        for (int k = 0; k < p->nkernels; k++) {
+            const Kernel *kk = p->kernels[k];
+            if (kk->checked || (req->kernel && strcmp(req->kernel, kk->name) != 0))
+                continue;
+            if (!left_out++)
+                fprintf(stderr, "tilec: note: %s only: ", out[0].target->name);
+            fprintf(stderr, "%s%s", left_out > 1 ? ", " : "", kk->name);
+            all_fp8 &= kk->uses_fp8;
+        }
+        if (left_out)
+            fprintf(stderr, " (%s; `tilec check --target %s` shows where)\n",
+                    all_fp8 ? "fp8 needs sm_89 or newer" : "they do not check for sm_80",
+                    older->name);
+        out[n++] = (BundleTarget){older, p};
+    }
+    *nout = n;
+    return EXIT_OK;
+}
+
+/* EMIT_NONE: `tilec build FILE [-o NAME.tbn]`. */
+static int build_bundle(const BuildRequest *req, const char *output, Program *p,
+                        const BundleTuned *tuned, int ntuned, Arena *a, Diag *d)
+{
+    if (strcmp(output, "-") == 0) {
+        fputs("tilec: error: build writes a bundle and its header, not standard output: give "
+              "-o NAME.tbn (or --emit=STAGE to print a stage)\n", stderr);
         return EXIT_USAGE;
     }
-    BundleOptions o = {.path = req->output, .kernel = req->kernel, .config = req->config,
-                       .target = req->target, .tuned = tuned, .ntuned = ntuned,
-                       .max_variants = req->max_variants};
-    return bundle_write_program(a, d, p, &o);
+    BundleTarget targets[BUILD_MAX_TARGETS];
+    int ntargets;
+    int status = bundle_targets(req, p, a, d, targets, &ntargets);
+    if (status != EXIT_OK)
+        return status;
+    BundleOptions o = {.path = output, .kernel = req->kernel, .config = req->config,
+                       .targets = targets, .ntargets = ntargets, .tuned = tuned,
+                       .ntuned = ntuned, .max_variants = req->max_variants};
+    status = bundle_write_program(a, d, &o);
+    if (status == EXIT_OK && !req->output)
+        fprintf(stderr, "tilec: wrote %s and %s\n", output, bundle_header_path(a, output));
+    return status;
 }
 
 int run_build(const BuildRequest *req)
@@ -390,7 +490,9 @@ int run_build(const BuildRequest *req)
     Diag diag = {.out = stderr};
     Program *p;
     int status = EXIT_OK;
-    if (front_end(&arena, &diag, req->path, req->target, &p)) {
+    const Target *primary = req->ntargets ? req->targets[0] : target_lookup("sm_90a");
+    const char *output = req->output;
+    if (front_end(&arena, &diag, req->path, primary, &p)) {
         status = EXIT_INPUT;
         goto done;
     }
@@ -398,7 +500,9 @@ int run_build(const BuildRequest *req)
         status = EXIT_USAGE;
         goto done;
     }
-    if ((status = refuse_outputs_onto_inputs(req, p, &arena)) != EXIT_OK)
+    if (req->emit == EMIT_NONE && !output)
+        output = default_bundle_path(&arena, req->path);
+    if ((status = refuse_outputs_onto_inputs(req, output, p, &arena)) != EXIT_OK)
         goto done;
     if (req->emit != EMIT_NONE) {
         status = emit_stage(req, p, &arena, &diag);
@@ -406,10 +510,9 @@ int run_build(const BuildRequest *req)
     }
     BundleTuned *tuned = NULL;
     int ntuned = 0;
-    if (req->tuned || req->tuned_from)
-        status = load_tuned(req, p, &arena, &tuned, &ntuned);
+    status = load_tuned(req, p, &arena, &tuned, &ntuned);
     if (status == EXIT_OK)
-        status = build_bundle(req, p, tuned, ntuned, &arena, &diag);
+        status = build_bundle(req, output, p, tuned, ntuned, &arena, &diag);
 done:
     arena_free(&arena);
     return status;

@@ -214,13 +214,11 @@ static bool build_grid_program(const TirKernel *k, GridProgram *g)
 
 /* ---- options: const values, full-axis sizes and tunables out of --config */
 
-enum { MAX_SIZES = 8 };
-
 typedef struct KernelPlan {
     const Kernel *ast;
     int64_t *const_choice[64];   /* per param index: the values to build */
     int nconst_choice[64];
-    int64_t full_values[TBN_MAX_SYMS][MAX_SIZES];
+    int64_t full_values[TBN_MAX_SYMS][FULL_AXIS_MAX_SIZES];
     int nfull_values[TBN_MAX_SYMS];
     Config user;
 } KernelPlan;
@@ -287,7 +285,7 @@ static int take_plan_entry(void *ctx, const char *name, const char *value)
             fprintf(stderr, "%s\n", value);
             return -1;
         }
-        int n = parse_int_list(value, t->plan->full_values[s], MAX_SIZES, name);
+        int n = parse_int_list(value, t->plan->full_values[s], FULL_AXIS_MAX_SIZES, name);
         if (n < 0)
             return -1;
         t->plan->nfull_values[s] = n;
@@ -334,24 +332,34 @@ static int plan_kernel(Arena *a, const Kernel *k, const char *config, KernelPlan
             return -1;
         }
     }
-    for (int s = 0; s < k->nsyms; s++)
-        if (k->syms[s]->is_full && plan->nfull_values[s] == 0) {
-            fprintf(stderr, "tilec: error: kernel %s takes %s whole, so its size is compiled "
-                    "in: give it with --config %s=64 (or %s=64|128 for several)\n", k->name,
-                    k->syms[s]->name, k->syms[s]->name, k->syms[s]->name);
-            return -1;
+    for (int s = 0; s < k->nsyms; s++) {
+        const ShapeSym *sym = k->syms[s];
+        if (!sym->is_full || plan->nfull_values[s])
+            continue;
+        if (sym->nsizes) {   /* `const D in {64, 128}` in the source */
+            memcpy(plan->full_values[s], sym->sizes, sizeof(int64_t) * (size_t)sym->nsizes);
+            plan->nfull_values[s] = sym->nsizes;
+            continue;
         }
+        fprintf(stderr, "tilec: error: kernel %s takes %s whole, so its size is compiled in: "
+                "list its sizes in the kernel (`const %s in {64, 128}`) or give them with "
+                "--config %s=64|128\n", k->name, sym->name, sym->name, sym->name);
+        return -1;
+    }
     return 0;
 }
 
-/* Every const combination x every full-axis size x 2 align classes is compiled: refuses
+/* Every target x const combination x full-axis size x 2 align classes is compiled: refuses
    more than `limit` before compiling any, naming what multiplies the count. */
-static int check_variant_count(const Kernel *k, const KernelPlan *plan, int64_t limit)
+static int check_variant_count(const Kernel *k, const KernelPlan *plan, int ntargets,
+                               int64_t limit)
 {
-    int64_t count = 2;
+    int64_t count = 2 * (int64_t)ntargets;
     char factors[1024];
     size_t used = 0;
     factors[0] = 0;
+    if (ntargets > 1)
+        used += (size_t)snprintf(factors, sizeof factors, "targets (%d)", ntargets);
     for (int i = 0; i <= k->nparams + k->nsyms; i++) {
         const char *name = NULL;
         int n = 1;
@@ -388,14 +396,41 @@ static const char *bundle_ptxas(const BundleOptions *o, char *buf, size_t size)
 }
 
 /* The cubin of `ptx` for `target` (malloc'ed), or NULL, silently, when ptxas fails: the
-   cubin is optional and the PTX still loads. */
-static uint8_t *assemble(const char *ptxas, const char *target, const char *ptx, size_t *size)
+   cubin is optional and the PTX still loads. *report gets ptxas's figures (spills). */
+static uint8_t *assemble(const char *ptxas, const char *target, const char *ptx, size_t *size,
+                         PtxasReport *report)
 {
     void *cubin = NULL;
     char err[512];
-    if (ptxas_assemble(ptxas, ptx, target, NULL, &cubin, size, err, sizeof err) != 0)
+    if (ptxas_assemble(ptxas, ptx, target, report, &cubin, size, err, sizeof err) != 0)
         return NULL;
     return cubin;
+}
+
+/* A variant the bundle ships slow: spilled registers or wgmma serialised by ptxas (the
+   tuner rejects both). A warning at the kernel with the config and the knobs to turn. */
+static void warn_slow_variant(Diag *d, const Kernel *k, const TirKernel *tk, const Target *target,
+                              const Variant *v, const PtxasReport *r)
+{
+    if (!r->ran || (!r->spill_store_bytes && !r->spill_load_bytes && !r->serialised))
+        return;
+    char cfg[640];
+    config_format(v->config, cfg, sizeof cfg);
+    for (int s = 0; s < tk->nsyms; s++)   /* the full-axis sizes are part of the variant */
+        if (tk->syms[s].is_full) {
+            size_t n = strlen(cfg);
+            snprintf(cfg + n, sizeof cfg - n, ",%s=%lld", tk->syms[s].name,
+                     (long long)v->full_sizes[s]);
+        }
+    if (r->spill_store_bytes || r->spill_load_bytes)
+        diag_warning(d, k->loc, "kernel %s (%s, %s) spills registers: %d bytes stored, %d "
+                     "loaded; lower BLOCK_* or raise num_warps (`tilec tune` rejects spilling "
+                     "configs)", k->name, target->name, cfg, r->spill_store_bytes,
+                     r->spill_load_bytes);
+    if (r->serialised)
+        diag_warning(d, k->loc, "kernel %s (%s, %s): ptxas serialises its wgmma (a C75xx "
+                     "note); lower BLOCK_* or num_stages, or pin dot=mma_sync", k->name,
+                     target->name, cfg);
 }
 
 /* ---- records */
@@ -969,7 +1004,7 @@ static void add_tuned(Arena *a, const BundleOptions *o, BundleCompileFn compile,
         uint32_t index = same ? same->index : w->nvariants;
         if (ok && !same) {
             memset(&r.compiled, 0, sizeof r.compiled);
-            if (compile(a, tk, &v, o->target, false, &r.compiled, err, sizeof err) != 0)
+            if (compile(a, tk, &v, base->target, false, &r.compiled, err, sizeof err) != 0)
                 ok = false;
         }
         if (!ok) {
@@ -982,8 +1017,10 @@ static void add_tuned(Arena *a, const BundleOptions *o, BundleCompileFn compile,
         if (!same) {
             uint8_t *cubin = NULL;
             r.cubin_size = 0;
+            PtxasReport report = {0};
             if (ptxas)
-                cubin = assemble(ptxas, o->target->name, r.compiled.ptx, &r.cubin_size);
+                cubin = assemble(ptxas, base->target->name, r.compiled.ptx, &r.cubin_size,
+                                 &report);
             r.cubin = cubin;
             put_variant(w, kernel_index, &r);
             free(cubin);
@@ -1001,20 +1038,16 @@ typedef struct KernelOut {
     uint32_t first_variant, nvariants, first_dispatch;
 } KernelOut;
 
-static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel *k,
-                        Writer *w, uint32_t kernel_index, KernelOut *out, const char *ptxas)
+/* One target's variants of kernel k (that target's checked AST): every const combination x
+   full-axis size x align class, then (for the first target) the tuned entries. */
+static int build_kernel_target(Arena *a, Diag *d, const BundleOptions *o, const Kernel *k,
+                               const KernelPlan *plan, const Target *target, bool tuned_here,
+                               Writer *w, uint32_t kernel_index, KernelOut *out,
+                               const char *ptxas, TunedCounts *tuned)
 {
-    KernelPlan *plan = arena_alloc(a, sizeof *plan);
-    if (plan_kernel(a, k, o->config, plan) != 0)
-        return EXIT_USAGE;
-    if (check_variant_count(k, plan, o->max_variants > 0 ? o->max_variants : BUNDLE_MAX_VARIANTS))
-        return EXIT_INPUT;
     BundleCompileFn compile = o->compile ? o->compile : codegen_compile;
     int64_t *const_values = arena_alloc(a, sizeof(int64_t) * (size_t)(k->nparams + 1));
     int idx[64] = {0};
-    TunedCounts tuned = {0, 0, 0};
-    out->first_variant = w->nvariants;
-    out->first_dispatch = w->ndispatch;
     /* every combination of const values: an odometer over the const params */
     for (;;) {
         for (int i = 0; i < k->nparams; i++)
@@ -1038,9 +1071,9 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
         /* every combination of full-axis sizes */
         int fidx[TBN_MAX_SYMS] = {0};
         EmittedList emitted = {NULL, 0, 0};
-        VariantRecord base = {.tk = tk, .grid = grid, .target = o->target};
+        VariantRecord base = {.tk = tk, .grid = grid, .target = target};
         for (;;) {
-            VariantRecord r = {.tk = tk, .config = resolved, .grid = grid, .target = o->target};
+            VariantRecord r = {.tk = tk, .config = resolved, .grid = grid, .target = target};
             for (int i = 0; i < k->nparams; i++)
                 if (k->params[i]->kind == PARAM_CONST)
                     r.consts[r.nconsts++] = const_values[i];
@@ -1052,14 +1085,17 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
             for (size_t ai = 0; ai < sizeof aligns / sizeof aligns[0]; ai++) {
                 v.align = r.align = aligns[ai];
                 memset(&r.compiled, 0, sizeof r.compiled);
-                if (compile(a, tk, &v, o->target, false, &r.compiled, err, sizeof err) != 0) {
-                    fprintf(stderr, "tilec: error: kernel %s (align %s): %s\n", k->name,
-                            tbn_align_name((int)v.align), err);
+                if (compile(a, tk, &v, target, false, &r.compiled, err, sizeof err) != 0) {
+                    fprintf(stderr, "tilec: error: kernel %s (%s, align %s): %s\n", k->name,
+                            target->name, tbn_align_name((int)v.align), err);
                     return EXIT_INPUT;
                 }
                 uint8_t *cubin = NULL;
+                PtxasReport report = {0};
                 if (ptxas)
-                    cubin = assemble(ptxas, o->target->name, r.compiled.ptx, &r.cubin_size);
+                    cubin = assemble(ptxas, target->name, r.compiled.ptx, &r.cubin_size, &report);
+                if (v.align == ALIGN_VEC16)   /* the other class repeats the warning */
+                    warn_slow_variant(d, k, tk, target, &v, &report);
                 r.cubin = cubin;
                 emitted_add(a, &emitted, resolved, r.full, tk->nsyms, v.align, w->nvariants);
                 put_default_dispatch(w, kernel_index, w->nvariants);
@@ -1079,11 +1115,11 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
             if (s == tk->nsyms)
                 break;
         }
-        if (o->ntuned) {
+        if (tuned_here && o->ntuned) {
             char consts[256];
             bundle_const_key(k, const_values, consts, sizeof consts);
             add_tuned(a, o, compile, k, tk, &base, consts, w, kernel_index, ptxas, &emitted,
-                      &tuned);
+                      tuned);
         }
         int i = 0;
         for (; i < k->nparams; i++) {
@@ -1094,7 +1130,37 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
             idx[i] = 0;
         }
         if (i == k->nparams)
-            break;
+            return EXIT_OK;
+    }
+}
+
+/* Kernel `ki` of the program for each target whose front end accepted it (a default target
+   a kernel cannot run on, fp8 on sm_80, has left it unchecked: build.c said so). Tuned
+   entries were measured for the first target and go with it only. */
+static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, int ki, Writer *w,
+                        uint32_t kernel_index, KernelOut *out, const char *ptxas)
+{
+    const Kernel *k = o->targets[0].program->kernels[ki];
+    KernelPlan *plan = arena_alloc(a, sizeof *plan);
+    if (plan_kernel(a, k, o->config, plan) != 0)
+        return EXIT_USAGE;
+    int built_for = 0;
+    for (int t = 0; t < o->ntargets; t++)
+        built_for += o->targets[t].program->kernels[ki]->checked;
+    int64_t limit = o->max_variants > 0 ? o->max_variants : BUNDLE_MAX_VARIANTS;
+    if (check_variant_count(k, plan, built_for, limit))
+        return EXIT_INPUT;
+    TunedCounts tuned = {0, 0, 0};
+    out->first_variant = w->nvariants;
+    out->first_dispatch = w->ndispatch;
+    for (int t = 0; t < o->ntargets; t++) {
+        const Kernel *kt = o->targets[t].program->kernels[ki];
+        if (!kt->checked)
+            continue;
+        int status = build_kernel_target(a, d, o, kt, plan, o->targets[t].target, t == 0, w,
+                                          kernel_index, out, ptxas, &tuned);
+        if (status != EXIT_OK)
+            return status;
     }
     out->nvariants = w->nvariants - out->first_variant;
     if (tuned.entries)
@@ -1106,8 +1172,9 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, const Kernel 
     return EXIT_OK;
 }
 
-int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOptions *o)
+int bundle_write_program(Arena *a, Diag *d, const BundleOptions *o)
 {
+    const Program *p = o->targets[0].program;
     Writer w;
     memset(&w, 0, sizeof w);
     put_string(&w, "");
@@ -1120,7 +1187,7 @@ int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOption
     for (int i = 0; i < p->nkernels && status == EXIT_OK; i++) {
         if (o->kernel && strcmp(o->kernel, p->kernels[i]->name) != 0)
             continue;
-        status = build_kernel(a, d, o, p->kernels[i], &w, w.nkernels, &outs[w.nkernels], ptxas);
+        status = build_kernel(a, d, o, i, &w, w.nkernels, &outs[w.nkernels], ptxas);
     }
     /* both files written before either replaces its old one */
     char err[8400];

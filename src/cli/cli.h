@@ -145,13 +145,22 @@ typedef struct BundleTuned {
     const char *config;        /* "BLOCK_M=128,...,num_warps=8" */
 } BundleTuned;
 
+/* A target a bundle is built for and the program checked for it (the defaults of the
+   tunables depend on the target, and a kernel a target cannot run is unchecked there). */
+typedef struct BundleTarget {
+    const Target *target;
+    const Program *program;
+} BundleTarget;
+
 typedef struct BundleOptions {
     const char *path;          /* the .tbn to write */
     const char *header_path;   /* the launcher header; NULL: `path` with .h for .tbn */
     const char *name;          /* launcher prefix; NULL: the file name's stem as an identifier */
     const char *kernel;        /* only this kernel (NULL: all) */
     const char *config;        /* --config: tunables, const values, full-axis sizes (D=64|128) */
-    const Target *target;
+    const BundleTarget *targets; /* one variant set per target; the first's program names
+                                    the kernels and takes the tuned entries */
+    int ntargets;
     BundleCompileFn compile;   /* NULL: codegen_compile */
     const char *ptxas;         /* NULL: "ptxas" from PATH when there; "": no cubins */
     const BundleTuned *tuned;  /* tuned dispatch entries (any kernel; others are skipped) */
@@ -167,10 +176,10 @@ typedef struct BundleOptions {
    parameter order, bools as true/false ("" when the kernel has no const parameter). */
 void bundle_const_key(const Kernel *k, const int64_t *const_values, char *buf, size_t size);
 
-/* Lowers every kernel for each const value, compiles each variant (config, full-axis sizes,
-   align classes vec16 and any), and writes the bundle and the header. Returns an EXIT_*
-   code after printing any error. */
-int bundle_write_program(Arena *a, Diag *d, const Program *p, const BundleOptions *opts);
+/* Lowers every kernel for each target and const value, compiles each variant (config,
+   full-axis sizes, align classes vec16 and any), and writes the bundle and the header.
+   Returns an EXIT_* code after printing any error. */
+int bundle_write_program(Arena *a, Diag *d, const BundleOptions *opts);
 
 /* The launcher header beside a bundle: NAME.tbn's is NAME.h, any other path's PATH.h. */
 char *bundle_header_path(Arena *a, const char *bundle_path);
@@ -336,6 +345,8 @@ void tune_gpu_backend_free(TuneGpuBackend *g);
 
 typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_SCHEDULE, EMIT_LLVM, EMIT_PTX } EmitStage;
 
+enum { BUILD_MAX_TARGETS = 8 };
+
 typedef struct BuildRequest {
     const char *path;
     const char *output;      /* -o */
@@ -343,8 +354,10 @@ typedef struct BuildRequest {
     const char *config;      /* --config text */
     bool tuned;              /* --tuned: the tune cache's configs into the dispatch table */
     const char *tuned_from;  /* --tuned-from FILE: an exported table's configs (likewise) */
+    bool no_tuned;           /* --no-tuned: not even the cache's entries by default */
     EmitStage emit;
-    const Target *target;
+    const Target *targets[BUILD_MAX_TARGETS];   /* --target, in order (none: the default) */
+    int ntargets;
     int64_t max_variants;    /* --max-variants: most variants a bundle's kernel may need */
 } BuildRequest;
 

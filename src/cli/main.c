@@ -37,32 +37,40 @@ static const char *const usage_check =
 
 static const char *const usage_build =
     "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|schedule|llvm|ptx]\n"
-    "                        [--config KEY=V,...] [--target sm_90a|sm_89|sm_80]\n"
-    "                        [--tuned] [--tuned-from TABLE] [--max-variants N]\n"
+    "                        [--config KEY=V,...] [--target sm_90a|sm_89|sm_80]...\n"
+    "                        [--tuned | --no-tuned] [--tuned-from TABLE] [--max-variants N]\n"
     "\n"
-    "Compiles the kernels of FILE.\n"
+    "Compiles the kernels of FILE. With no --emit it writes a bundle and its typed C\n"
+    "launcher header: NAME.tbn and NAME.h in the current folder for FILE NAME.tile, or\n"
+    "OUT and OUT's .h with -o. Full axes are built for the sizes the kernel lists\n"
+    "(`const D in {64, 128}`) unless --config gives them.\n"
     "\n"
-    "  -o, --output OUT     where to write (default: standard output for --emit)\n"
+    "  -o, --output OUT     where to write (default: NAME.tbn; standard output for --emit)\n"
     "  --kernel NAME        only this kernel\n"
     "  --emit STAGE         print a stage: ast (checked tree with types and shapes),\n"
     "                       ir (tiled IR), schedule (codegen's layouts, dot plans,\n"
     "                       shared memory and pipelines), llvm (LLVM IR), ptx\n"
     "  --config KEY=V,...   bind tunables (BLOCK_M=64,num_warps=4; `tilec --help` lists\n"
-    "                       the knobs) and const parameters (causal=true); for\n"
-    "                       schedule/llvm/ptx also the size of each full axis (D=64,\n"
-    "                       required) and the alignment class\n"
-    "                       align=vec16|unit|any (default vec16: 16-byte aligned\n"
+    "                       the knobs) and const parameters (causal=true); a full axis's\n"
+    "                       sizes (D=64, a bundle several: D=64|128) and the alignment\n"
+    "                       class align=vec16|unit|any (default vec16: 16-byte aligned\n"
     "                       tensors with unit innermost stride)\n"
-    "  --target NAME        sm_90a (default), sm_89 (native fp8 mma.sync) or sm_80\n"
+    "  --target NAME        sm_90a, sm_89 (native fp8 mma.sync) or sm_80; repeat it for a\n"
+    "                       bundle with a variant set per target (libtile runs the one\n"
+    "                       for the GPU it finds). Default: --emit sm_90a; a bundle\n"
+    "                       sm_90a and sm_80 (fp8 kernels sm_90a only)\n"
     "  --tuned              add the tune cache's configs for these kernels (this\n"
     "                       source, every GPU tuned on) to the bundle's dispatch\n"
     "                       table, keyed by GPU name and shape; the defaults stay\n"
-    "                       as the fallback (see docs/tuning.md)\n"
-    "  --tuned-from TABLE   likewise from a table `tilec tune --export` wrote (on a\n"
-    "                       build machine without a GPU)\n"
+    "                       as the fallback (see docs/tuning.md). A bundle build\n"
+    "                       does this by default, quietly (one note when the cache\n"
+    "                       has entries for this source)\n"
+    "  --no-tuned           leave the tune cache out\n"
+    "  --tuned-from TABLE   the configs of a table `tilec tune --export` wrote (on a\n"
+    "                       build machine without a GPU) instead of the cache\n"
     "  --max-variants N     most variants a bundle's kernel may need (default 256):\n"
-    "                       every const combination x full-axis size x 2 align\n"
-    "                       classes is compiled; more is an error naming them\n";
+    "                       every target x const combination x full-axis size x 2\n"
+    "                       align classes is compiled; more is an error naming them\n";
 
 /* `tilec --help`: the commands, then the knobs every kernel is tuned by. */
 static int print_help(void)
@@ -138,12 +146,13 @@ static int cmd_build(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"target", required_argument, NULL, 't'},
         {"tuned", no_argument, NULL, 'u'},
+        {"no-tuned", no_argument, NULL, 'n'},
         {"tuned-from", required_argument, NULL, 'f'},
         {"max-variants", required_argument, NULL, 'V'},
         {0, 0, 0, 0},
     };
-    BuildRequest req = {.target = target_lookup("sm_90a")};
-    static const int single[] = {'o', 'k', 't', 'V', 0};
+    BuildRequest req = {0};
+    static const int single[] = {'o', 'k', 'V', 0};
     bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
@@ -154,6 +163,7 @@ static int cmd_build(int argc, char **argv)
         case 'o': req.output = optarg; break;
         case 'k': req.kernel = optarg; break;
         case 'u': req.tuned = true; break;
+        case 'n': req.no_tuned = true; break;
         case 'f':
             if (req.tuned_from)
                 return usage_error(usage_build, "%s", "--tuned-from given twice (one table per build)");
@@ -164,10 +174,16 @@ static int cmd_build(int argc, char **argv)
                 return usage_error(usage_build, "%s", "--config given twice (join the settings with commas)");
             req.config = optarg;
             break;
-        case 't':
-            if (!(req.target = parse_target(optarg)))
+        case 't': {
+            const Target *t = parse_target(optarg);
+            if (!t)
                 return EXIT_USAGE;
+            for (int i = 0; i < req.ntargets; i++)
+                if (req.targets[i] == t)
+                    return usage_error(usage_build, "--target %s is given twice", optarg);
+            req.targets[req.ntargets++] = t;   /* distinct known targets: fewer than the cap */
             break;
+        }
         case 'V':
             if (!parse_limit(optarg, &req.max_variants))
                 return usage_error(usage_build, "--max-variants '%s': expected a positive integer", optarg);
@@ -192,8 +208,12 @@ static int cmd_build(int argc, char **argv)
     req.path = argv[optind];
     if (req.emit != EMIT_NONE && req.max_variants)
         return usage_error(usage_build, "%s", "--max-variants limits a bundle's variants: drop --emit (or it)");
-    if (req.emit != EMIT_NONE && (req.tuned || req.tuned_from))
-        return usage_error(usage_build, "%s", "--tuned and --tuned-from fill a bundle's dispatch table: drop --emit (or them)");
+    if (req.emit != EMIT_NONE && (req.tuned || req.tuned_from || req.no_tuned))
+        return usage_error(usage_build, "%s", "--tuned, --no-tuned and --tuned-from fill a bundle's dispatch table: drop --emit (or them)");
+    if (req.emit != EMIT_NONE && req.ntargets > 1)
+        return usage_error(usage_build, "%s", "--emit prints one target's code: give one --target (a bundle takes several)");
+    if (req.no_tuned && (req.tuned || req.tuned_from))
+        return usage_error(usage_build, "%s", "--no-tuned leaves the tuned configs out: drop it or --tuned/--tuned-from");
     return run_build(&req);
 }
 

@@ -20,7 +20,8 @@ int front_end(Arena *arena, Diag *diag, const char *path, const Target *target, 
         if (p->files)
             diag_error(diag, start, "no kernels in this file");
         else {
-            fprintf(diag->out, "%s: error: no kernels in this file\n", path);
+            if (diag->out)
+                fprintf(diag->out, "%s: error: no kernels in this file\n", path);
             diag->errors++;
         }
         return diag->errors;

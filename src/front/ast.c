@@ -366,7 +366,8 @@ static void print_stmt(const Printer *pr, const Stmt *s, int level)
         }
         return;
     case STMT_TUNE:
-        fprintf(out, "tune %s in ", s->name);
+    case STMT_SIZES:
+        fprintf(out, "%s %s in ", s->kind == STMT_TUNE ? "tune" : "const", s->name);
         print_block_spec(out, &s->tune);
         fputc('\n', out);
         return;

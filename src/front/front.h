@@ -148,7 +148,13 @@ typedef struct ShapeSym {
     int id;
     bool is_full;             /* taken whole as a tile axis somewhere: its value is
                                  specialised at compile time */
+    const int64_t *sizes;     /* `const D in {64, 128}`: the sizes a bundle builds by
+                                 default (NULL: none declared) */
+    int nsizes;
 } ShapeSym;
+
+/* The most sizes one full axis may list (`const D in {...}`, `--config D=a|b|...`). */
+#define FULL_AXIS_MAX_SIZES 8
 
 typedef enum BlockKind {
     BLOCK_FREE,     /* `_` or nothing: the tuner picks from the default range */
@@ -187,12 +193,13 @@ typedef enum StmtKind {
     STMT_FOR,       /* for vars in tile(extents) block(...) { body } */
     STMT_IF,        /* if cond { body } else { else_body } — cond must be const */
     STMT_TUNE,      /* tune NAME in {..} | lo..hi : narrow a tunable */
+    STMT_SIZES,     /* const SYM in {..} : the sizes a full axis is built for */
 } StmtKind;
 
 typedef struct Stmt {
     StmtKind kind;
     Loc loc;
-    const char *name;         /* ASSIGN: the local; TUNE: the tunable */
+    const char *name;         /* ASSIGN: the local; TUNE: the tunable; SIZES: the symbol */
     int assign_op;            /* ASSIGN: BinOp of `op=`, or -1 for `=` */
     Expr *target;             /* STORE */
     Expr *value;              /* ASSIGN, STORE, EXPR */
@@ -204,7 +211,7 @@ typedef struct Stmt {
     Expr *cond;               /* IF */
     struct Stmt **else_body;
     int nelse;
-    BlockSpec tune;           /* TUNE */
+    BlockSpec tune;           /* TUNE; SIZES (a BLOCK_SET of the sizes) */
     /* filled by sema */
     struct Local *local;      /* ASSIGN: the variable assigned */
     bool defines;             /* ASSIGN: first definition of the local */

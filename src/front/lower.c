@@ -725,7 +725,8 @@ static void lower_stmt(Lowerer *L, const Stmt *s)
         return;
     }
     case STMT_TUNE:
-        return;   /* already applied to Kernel.tunables by sema */
+    case STMT_SIZES:
+        return;   /* already applied by sema (Kernel.tunables, ShapeSym.sizes) */
     }
 }
 

@@ -2019,6 +2019,7 @@ static NOINLINE void check_for(Checker *c, Stmt *s)
 }
 
 static void apply_tune(Checker *c, Stmt *s);
+static void apply_sizes(Checker *c, Stmt *s);
 
 static void check_stmt(Checker *c, Stmt *s)
 {
@@ -2050,6 +2051,10 @@ static void check_stmt(Checker *c, Stmt *s)
         break;
     case STMT_TUNE:
         diag_error(c->diag, s->loc, "tune is only allowed at the kernel's top level, before the grid loop");
+        break;
+    case STMT_SIZES:
+        diag_error(c->diag, s->loc, "const %s in {...} is only allowed at the kernel's top level, "
+                   "before the grid loop", or_q(s->name));
         break;
     }
     c->depth--;
@@ -2312,6 +2317,67 @@ static const char *list_tunables(Checker *c)
 
 /* `tune NAME in {..}` keeps exactly the listed values, each of which must be allowed
    already; `tune NAME in lo..hi` keeps the allowed values in [lo, hi]. */
+/* `const D in {64, 128}`: the sizes a bundle builds full axis D for when --config gives
+   none. Whether D is taken whole is known only after the body (check_full_sizes). */
+static void apply_sizes(Checker *c, Stmt *s)
+{
+    const char *name = or_q(s->name);
+    int sym = s->name ? find_shape(c, s->name) : -1;
+    if (sym < 0) {
+        if (s->name && find_param(c, s->name) >= 0)
+            diag_error(c->diag, s->loc, "%s is a parameter: `const NAME in {...}` lists the "
+                       "sizes of a shape symbol taken whole (a const parameter declares its "
+                       "values in the signature)", name);
+        else
+            diag_error(c->diag, s->loc, "%s is not a shape symbol of kernel %s", name,
+                       or_q(c->kernel->name));
+        return;
+    }
+    ShapeSym *shape = c->kernel->syms[sym];
+    if (shape->sizes) {
+        diag_error(c->diag, s->loc, "the sizes of %s are already listed (one `const %s in {...}` "
+                   "per symbol)", name, name);
+        return;
+    }
+    const BlockSpec *b = &s->tune;
+    if (b->nvalues > FULL_AXIS_MAX_SIZES) {
+        diag_error(c->diag, s->loc, "const %s lists %d sizes; at most %d", name, b->nvalues,
+                   FULL_AXIS_MAX_SIZES);
+        return;
+    }
+    for (int i = 0; i < b->nvalues; i++) {
+        if (b->values[i] < 1 || b->values[i] > TIR_MAX_FULL_AXIS) {
+            diag_error(c->diag, s->loc, "size %lld of %s: a full axis is 1 to %d",
+                       (long long)b->values[i], name, TIR_MAX_FULL_AXIS);
+            return;
+        }
+        for (int j = 0; j < i; j++)
+            if (b->values[j] == b->values[i]) {
+                diag_error(c->diag, s->loc, "size %lld of %s is listed twice",
+                           (long long)b->values[i], name);
+                return;
+            }
+    }
+    shape->sizes = b->values;
+    shape->nsizes = b->nvalues;
+}
+
+/* After the body: a size list on a symbol never taken whole would be ignored. */
+static void check_full_sizes(Checker *c)
+{
+    Kernel *k = c->kernel;
+    for (int i = 0; i < k->nbody; i++) {
+        const Stmt *s = k->body[i];
+        if (!s || s->kind != STMT_SIZES || !s->name)
+            continue;
+        int sym = find_shape(c, s->name);
+        if (sym >= 0 && k->syms[sym]->sizes == s->tune.values && !k->syms[sym]->is_full)
+            diag_error(c->diag, s->loc, "%s is never taken whole (as `:` or in zeros/full), so "
+                       "its size is bound at launch: `const %s in {...}` lists the sizes of a "
+                       "full axis", s->name, s->name);
+    }
+}
+
 static void apply_tune(Checker *c, Stmt *s)
 {
     const char *name = or_q(s->name);
@@ -2585,8 +2651,9 @@ static void check_body(Checker *c)
             c->in_prologue = false;
             check_stmt(c, s);
         } else if (grid_at >= 0 && i > grid_at) {
-            if (s->kind == STMT_TUNE)
-                diag_error(c->diag, s->loc, "tune must come before the grid loop");
+            if (s->kind == STMT_TUNE || s->kind == STMT_SIZES)
+                diag_error(c->diag, s->loc, "%s must come before the grid loop",
+                           s->kind == STMT_TUNE ? "tune" : "a const size list");
             else if (s->kind == STMT_FOR)
                 diag_error(c->diag, s->loc, "a second grid loop: a kernel has one (the first is at %s)",
                            show_loc(c, s->loc, k->body[grid_at]->loc));
@@ -2595,6 +2662,8 @@ static void check_body(Checker *c)
                            "be the kernel's last statement", show_loc(c, s->loc, k->body[grid_at]->loc));
         } else if (s->kind == STMT_TUNE) {
             apply_tune(c, s);
+        } else if (s->kind == STMT_SIZES) {
+            apply_sizes(c, s);
         } else {
             check_stmt(c, s);
         }
@@ -2658,6 +2727,7 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
     memset(c.dot_roles, 0, sizeof *c.dot_roles * (size_t)(c.tunables.len + 1));
     make_symbols(&c);
     check_body(&c);
+    check_full_sizes(&c);
 
     k->nlocals = c.locals.len;
     k->locals = arena_alloc(a, sizeof *k->locals * (size_t)(c.locals.len + 1));

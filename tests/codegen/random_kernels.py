@@ -1058,9 +1058,22 @@ def generate(seed, index, known="avoid", diff=False, targets=None):
     limit_tile(tun, g.tunables, full_sizes)
     case.run_config = dict(tun)
     case.build_config = dict(tun)
+    # `const D in {...}` (docs/language.md, Full axes): now and then a full axis's size is
+    # listed in the kernel (first) instead of given to the build; a generator of its own so
+    # the rest of the case stays what it was
+    listed = random.Random(f"{seed}:{index}:sizes")
     for s, size in full_sizes.items():
-        case.build_config[s] = size
         case.shapes[s] = size
+        if listed.random() < 0.25:
+            sizes = [size] + listed.sample([x for x in FULL_SIZES if x != size], listed.randint(0, 2))
+            for name, text in case.files.items():
+                at = text.find("kernel k(")
+                if at >= 0:
+                    body = text.index(") {\n", at) + 4
+                    case.files[name] = (text[:body] + f"    const {s} in {{{', '.join(map(str, sizes))}}}\n"
+                                        + text[body:])
+        else:
+            case.build_config[s] = size
     # a loop variable pinned to block 1 runs once per element: its extent stays small
     var_sym = dict(GRID_VARS + PINNED_VARS + SEQ_VARS)
     pinned = {var_sym[v] for v, (spec, _) in g.loop_blocks.items() if spec == "1"}

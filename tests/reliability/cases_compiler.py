@@ -148,14 +148,15 @@ kernel k(x: f32[M], y: f32[M], {params}) {{
 
 @case("limit/bundle_variants", timeout=30)
 def _(t):
-    """2^9 const combinations x 2 alignment classes: refused at once, naming what multiplies."""
+    """2 targets x 2^9 const combinations x 2 alignment classes: refused at once, naming what
+    multiplies."""
     src = const_bools_kernel(t, 9)
     start = time.time()
-    ok, detail = t.expect(["build", src, "-o", t.path("k.tbn")], 1, "1024 variants")
+    ok, detail = t.expect(["build", src, "-o", t.path("k.tbn")], 1, "2048 variants")
     if not ok:
         return ok, detail
     rc, out = t.tilec_run("build", src, "-o", t.path("k.tbn"))
-    for needle in ("c0", "c8", "--max-variants", "256"):
+    for needle in ("targets (2)", "c0", "c8", "--max-variants", "256"):
         if needle not in out:
             return False, f"wanted {needle!r} in:\n{out}"
     if os.path.exists(t.path("k.tbn")):
@@ -166,11 +167,12 @@ def _(t):
 @case("limit/bundle_variants_flag")
 def _(t):
     src = const_bools_kernel(t, 2)
-    ok, detail = t.expect(["build", src, "-o", t.path("k.tbn"), "--max-variants", "4"], 1,
-                          "8 variants")
+    ok, detail = t.expect(["build", src, "-o", t.path("k.tbn"), "--target", "sm_90a",
+                           "--max-variants", "4"], 1, "8 variants")
     if not ok:
         return ok, detail
-    return t.expect(["build", src, "-o", t.path("k.tbn"), "--max-variants", "8"], 0, "")
+    return t.expect(["build", src, "-o", t.path("k.tbn"), "--target", "sm_90a",
+                     "--max-variants", "8"], 0, "")
 
 
 GRID_OF_N = """\

@@ -143,7 +143,7 @@ stale_ignored() {
     # an entry of another source version is ignored with a note that names this source's hash
     hash=0123456789abcdef
     table "$(entry "GPU A" M=1024,K=1024,N=1024 BLOCK_M=128)" > "$tuned/stale.json"
-    "$build/tilec" build "$gemm" --tuned-from "$tuned/stale.json" -o "$tuned/stale.tbn" \
+    "$build/tilec" build "$gemm" --target sm_90a --tuned-from "$tuned/stale.json" -o "$tuned/stale.tbn" \
         2> "$tuned/stale.err" || { cat "$tuned/stale.err"; return 1; }
     grep -q "note: .*stale.json: ignored 1 entry of kernel gemm tuned for another version of its source" "$tuned/stale.err" &&
         "$build/tilec" inspect "$tuned/stale.tbn" > "$tuned/stale.txt" &&
@@ -162,7 +162,7 @@ table "$(entry "GPU A" M=1024,K=1024,N=1024 $A1)" "$(entry "GPU B" M=1024,K=1024
     "$(entry "GPU B" M=2048,K=2048,N=2048 BLOCK_M=64,num_warps=3)" \
     "$(entry "GPU C" M=1024,K=1024,N=1024 $A1 0123456789abcdef)" > "$tuned/table.json"
 tuned_build() {
-    "$build/tilec" build "$gemm" --tuned-from "$tuned/table.json" -o "$tuned/g.tbn" 2> "$tuned/build.err" &&
+    "$build/tilec" build "$gemm" --target sm_90a --tuned-from "$tuned/table.json" -o "$tuned/g.tbn" 2> "$tuned/build.err" &&
         grep -q "warning: kernel gemm: skipped the tuned config 'BLOCK_M=64,num_warps=3' for GPU 'GPU B'.*num_warps=3 is not allowed" "$tuned/build.err" &&
         grep -q "ignored 1 entry of kernel gemm tuned for another version" "$tuned/build.err" &&
         "$build/tilec" inspect "$tuned/g.tbn" > "$tuned/g.txt" &&
@@ -193,13 +193,31 @@ tuned_dispatch() {
         launch_is "Stub GPU" 512 512 512 "threads 384 blocks 8"      # default
 }
 step "libtile picks the running GPU's tuned entry, else the default" tuned_dispatch
+# a bundle of two targets (the default): sm_90a's variants on compute capability 9.0 (a
+# producer warpgroup beside 8 warps), sm_80's (4 warps, 64x64 tiles) on 8.0 and 8.9
+two_targets() {
+    "$build/tilec" build "$gemm" --no-tuned -o "$tuned/two.tbn" 2> "$tuned/two.err" || {
+        cat "$tuned/two.err"; return 1; }
+    local got
+    for case in "90:threads 384 blocks 32" "80:threads 128 blocks 256" "89:threads 128 blocks 256"; do
+        got=$(env LD_LIBRARY_PATH="$build/tests/runtime" "$build/tests/runtime/tuned_test" \
+            "$tuned/two.tbn" "Stub GPU" 1024 1024 1024 "${case%%:*}") || return 1
+        [ "$got" = "${case#*:}" ] || { echo "sm ${case%%:*}: got '$got', wanted '${case#*:}'"; return 1; }
+    done
+    "$build/tilec" build "$gemm" --no-tuned --target sm_90a -o "$tuned/one.tbn" 2> "$tuned/one.err" &&
+        ! env LD_LIBRARY_PATH="$build/tests/runtime" "$build/tests/runtime/tuned_test" \
+            "$tuned/one.tbn" "Stub GPU" 64 64 64 80 2> "$tuned/one.err" &&
+        grep -q "no variant for this GPU (Stub GPU, sm_80; built for sm_90a)" "$tuned/one.err" || {
+            cat "$tuned/one.err"; return 1; }
+}
+step "a bundle for sm_90a and sm_80 runs the newest variant the GPU can" two_targets
 tuned_from_cache() {
     mkdir -p "$tuned/cache"
     table "$(entry "GPU A" M=1024,K=1024,N=1024 $A1)" > "$tuned/cache/tune-cache.json"
-    TILEC_CACHE_DIR="$tuned/cache" "$build/tilec" build "$gemm" --tuned -o "$tuned/c.tbn" 2> "$tuned/c.err" &&
+    TILEC_CACHE_DIR="$tuned/cache" "$build/tilec" build "$gemm" --target sm_90a --tuned -o "$tuned/c.tbn" 2> "$tuned/c.err" &&
         "$build/tilec" inspect "$tuned/c.tbn" > "$tuned/c.txt" &&
         grep -q '^    gpu "GPU A", align vec16, shape M=1024,K=1024,N=1024 -> variant 2$' "$tuned/c.txt" &&
-        TILEC_CACHE_DIR="$tuned/empty" "$build/tilec" build "$gemm" --tuned -o "$tuned/e.tbn" 2> "$tuned/e.err" &&
+        TILEC_CACHE_DIR="$tuned/empty" "$build/tilec" build "$gemm" --target sm_90a --tuned -o "$tuned/e.tbn" 2> "$tuned/e.err" &&
         grep -q "note: --tuned: no tune cache at" "$tuned/e.err" || { cat "$tuned/c.err" "$tuned/e.err"; return 1; }
 }
 step "tilec build --tuned reads the tune cache" tuned_from_cache

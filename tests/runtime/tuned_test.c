@@ -4,7 +4,7 @@
    ran: "threads T blocks B" (the test's configs differ in both; shared memory is codegen's
    business, so it is left out).
    Run with LD_LIBRARY_PATH at the stub's folder.
-   usage: tuned_test BUNDLE DEVICE_NAME M N K */
+   usage: tuned_test BUNDLE DEVICE_NAME M N K [SM]   (SM: compute capability, 90 unless given) */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +15,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fputs("usage: tuned_test BUNDLE DEVICE_NAME M N K\n", stderr);
+    if (argc != 6 && argc != 7) {
+        fputs("usage: tuned_test BUNDLE DEVICE_NAME M N K [SM]\n", stderr);
         return 2;
     }
     /* the stub's device name must be set before libtile reads it (context creation) */
@@ -28,6 +28,8 @@ int main(int argc, char **argv)
     }
     StubState *stub = state();
     snprintf(stub->name, sizeof stub->name, "%s", argv[2]);
+    if (argc == 7)
+        stub->sm = atoi(argv[6]);
     int64_t m = atoll(argv[3]), n = atoll(argv[4]), k = atoll(argv[5]);
 
     tile_context *ctx = NULL;

@@ -30,13 +30,14 @@ static void libtile_blocks(Arena *a, Diag *d, const Program *p, const char *dir,
     char path[512], header[512], err[512];
     snprintf(path, sizeof path, "%s/grid.tbn", dir);
     snprintf(header, sizeof header, "%s/grid.h", dir);
-    BundleOptions o = {.path = path, .header_path = header, .target = target_lookup("sm_90a"),
+    BundleTarget target = {target_lookup("sm_90a"), p};
+    BundleOptions o = {.path = path, .header_path = header, .targets = &target, .ntargets = 1,
                        .compile = fake_compile, .ptxas = ""};
     size_t size = 0;
     uint8_t *data = NULL;
     TbnBundle b;
     memset(&b, 0, sizeof b);
-    if (bundle_write_program(a, d, p, &o) != EXIT_OK ||
+    if (bundle_write_program(a, d, &o) != EXIT_OK ||
         tbn_read_file(path, &data, &size, err, sizeof err) != 0 ||
         tbn_read(data, size, false, &b, err, sizeof err) != 0 || b.nkernels < 1) {
         puts("libtile error: no bundle");
