@@ -462,8 +462,14 @@ int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
                     const TuneResult *r, SearchStrategy strategy, FILE *warn, char *err,
                     size_t errlen);
 /* Writes the cache entries of `kernel` (every shape, GPU, const value) to a portable file
-   in the same format (an OutFile). Returns the number written, or -1. */
+   in the same format (an OutFile). Returns the number written (0: none, and no file is
+   written), or -1. */
 int autotune_export(const char *dir, const char *kernel, const char *path, char *err,
                     size_t errlen);
+
+/* Removes every entry of the cache, or those of `kernel`, under the lock, and rewrites the
+   file atomically. A cache that is not one, or has a malformed entry, is an error naming
+   it, left alone. Returns how many were removed, or -1. */
+int autotune_cache_clear(const char *dir, const char *kernel, char *err, size_t errlen);
 
 #endif

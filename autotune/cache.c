@@ -480,9 +480,54 @@ int autotune_export(const char *dir, const char *kernel, const char *path, char 
         }
         json_decref(root);
     }
-    int rc = write_atomic(path, out, err, errlen);
+    int rc = n ? write_atomic(path, out, err, errlen) : 0;   /* nothing to export: no file */
     json_decref(out);
     return rc == 0 ? n : -1;
+}
+
+int autotune_cache_clear(const char *dir, const char *kernel, char *err, size_t errlen)
+{
+    char path[4200];
+    autotune_cache_path(dir, path, sizeof path);
+    int lock = lock_dir(dir, err, errlen);
+    if (lock < 0)
+        return -1;
+    json_t *root = NULL;
+    int loaded = load_json(path, &root, err, errlen), removed = 0;
+    if (loaded == LOAD_MISSING) {
+        close(lock);
+        return 0;
+    }
+    if (loaded != LOAD_OK)
+        goto fail;
+    json_t *entries = json_object_get(root, "entries");
+    for (size_t i = 0; i < json_array_size(entries); i++) {
+        TuneCacheEntry e;
+        if (!entry_from_json(json_array_get(entries, i), &e)) {
+            snprintf(err, errlen, "%s: entry %zu is malformed (`tilec tune` sets such entries "
+                     "aside)", path, i);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < json_array_size(entries);) {
+        TuneCacheEntry e;
+        entry_from_json(json_array_get(entries, i), &e);
+        if (kernel && strcmp(e.key.kernel, kernel) != 0) {
+            i++;
+            continue;
+        }
+        json_array_remove(entries, i);
+        removed++;
+    }
+    if (removed && write_atomic(path, root, err, errlen) != 0)
+        goto fail;
+    json_decref(root);
+    close(lock);
+    return removed;
+fail:
+    json_decref(root);
+    close(lock);
+    return -1;
 }
 
 void tune_key_make(TuneKey *key, const TuneSpace *space, uint64_t source_hash,

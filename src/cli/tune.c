@@ -284,6 +284,11 @@ static int export_entries(const TuneRequest *req)
         fprintf(stderr, "tilec: error: --export: %s\n", err);
         return EXIT_INPUT;
     }
+    if (n == 0) {
+        fprintf(stderr, "tilec: error: --export: the tune cache %s has no entries of kernel %s "
+                "(`tilec cache list` shows what it has); nothing written\n", cache, req->kernel);
+        return EXIT_INPUT;
+    }
     fprintf(stderr, "tilec: wrote %d tuned config%s of kernel %s to %s\n", n, n == 1 ? "" : "s",
             req->kernel, req->export_path);
     return EXIT_OK;

@@ -181,7 +181,7 @@ def _(t):
     return reused and remeasured and other_gpu, f"{rc2}\n{out2}\n---\n{rc3}\n{out3}\n---\n{out4}"
 
 
-@case("tune_cli/cache_list_show_clear", xfail=True)
+@case("tune_cli/cache_list_show_clear")
 def _(t):
     env = cache_env(t)
     write_cache(t, [fake_entry("gemm", "M=64,K=64,N=64", tuned_at="2026-03-04T05:06:07Z"),
@@ -213,7 +213,7 @@ def _(t):
     return all_of(res)
 
 
-@case("tune_cli/export_without_entries", xfail=True)
+@case("tune_cli/export_without_entries")
 def _(t):
     env = cache_env(t)
     write_cache(t, [fake_entry("gemm", "M=64,K=64,N=64", gpu="NVIDIA H100 80GB HBM3")])
