@@ -225,7 +225,7 @@ def _(t):
     return refused and wrote, f"{rc}\n{out}\n---\n{rc2}\n{out2}"
 
 
-@case("tune_cli/progress_shows_left_and_best", xfail=True)
+@case("tune_cli/progress_shows_left_and_best")
 def _(t):
     src = gemm_with_shapes(t, "M=128,N=128,K=128\n")
     rc, out = t.tilec_run("tune", src, "--max-evals", "30", "--jobs", "1", "--budget", "50s",
