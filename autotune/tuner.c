@@ -213,11 +213,10 @@ static void show_progress(Tuner *t, bool final)
         config_text(t->space, t->r->best, config, sizeof config);
         snprintf(best, sizeof best, "%.4f ms (%s)", t->best_ms, config);
     }
+    int len = snprintf(clock, sizeof clock, "%.1f s", elapsed);
     if (so->budget_s > 0)
-        snprintf(clock, sizeof clock, "%.1f s of the budget left",
+        snprintf(clock + len, sizeof clock - (size_t)len, ", %.1f s of the budget left",
                  so->budget_s > elapsed ? so->budget_s - elapsed : 0.0);
-    else
-        snprintf(clock, sizeof clock, "%.1f s", elapsed);
     if (t->tty) {
         char bar[31];
         int filled = (int)(fraction * 30);
