@@ -2,14 +2,23 @@
 re-run answered from the cache, `tilec cache list|show|clear`, --export of a kernel with no
 entries, and a progress line that says how much is left. No GPU here: the synthetic backend
 (TILEC_TUNE_SYNTHETIC=1) stands in where candidates must be timed."""
+import ctypes
 import json
 import os
-import shutil
 
 from suite_reliability import case
 
 NO_GPU = "tilec tune times candidates on an NVIDIA GPU and found none"
 SYNTH = {"TILEC_TUNE_SYNTHETIC": "1"}
+
+
+def gpu_driver_present():
+    """Where the driver loads (as tilec's probe loads it), `tune` would tune for real."""
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return os.path.exists("/dev/nvidia0")
 
 
 def all_of(results):
@@ -52,6 +61,8 @@ def write_cache(t, entries):
 @case("tune_cli/shapes_beside_kernel_no_gpu")
 def _(t):
     # attention.shapes beside attention.tile: no flag needed; fails only for lack of the GPU
+    if gpu_driver_present():
+        return True, "a GPU driver is present: the no-GPU message is not checked here"
     src = os.path.join(t.examples, "attention.tile")
     return all_of([t.expect(["tune", src], 1, NO_GPU, env=cache_env(t)),
                    t.expect(["tune", "attention.tile"], 1, NO_GPU, env=cache_env(t),
