@@ -28,7 +28,8 @@ static const char *const usage_tune =
     "beside attention.tile: one SYM=N,... a line, or KERNEL: SYM=N,...). When the cache has\n"
     "every shape's best for this source, GPU, tilec and space, it answers from there.\n"
     "\n"
-    "  --kernel NAME          the kernel (needed when FILE has several)\n"
+    "  --kernel NAME          the kernel (FILE has several: else each its shapes file\n"
+    "                         names)\n"
     "  --shape SYM=N,...      the value of every shape symbol (repeat for more shapes;\n"
     "                         instead of FILE's .shapes, added to a --shapes FILE's)\n"
     "  --shapes FILE          read the shapes from FILE instead of FILE's .shapes\n"
@@ -437,9 +438,11 @@ static char *trim(char *s)
 /* Reads a shapes file (docs/tuning.md, "Shapes files"): one shape a line, `KERNEL: SYM=N,...`
    or, when the program has one kernel, `SYM=N,...`; `#` starts a comment. The lines of
    kernel k are added to l; other kernels' lines are checked to name a kernel of p.
-   Errors are PATH:LINE:COL. Returns EXIT_OK or EXIT_INPUT. */
+   Errors are PATH:LINE:COL. With k NULL it only marks named[i] for each kernel of p a
+   line names (no errors: each kernel's own pass reports them). Returns EXIT_OK or
+   EXIT_INPUT. */
 static int read_shapes_file(Arena *arena, const char *path, const Program *p,
-                            const TirKernel *k, ShapeList *l)
+                            const TirKernel *k, ShapeList *l, bool *named)
 {
     char why[256];
     FILE *f = infile_open(path, why, sizeof why);
@@ -462,12 +465,17 @@ static int read_shapes_file(Arena *arena, const char *path, const Program *p,
             const char *name = trim(text);
             bool known = false;
             for (int i = 0; i < p->nkernels; i++)
-                known |= strcmp(p->kernels[i]->name, name) == 0;
+                if (strcmp(p->kernels[i]->name, name) == 0)
+                    known = named ? named[i] = true : true;
+            if (!k)
+                continue;
             if (known && strcmp(name, k->name) != 0)
                 continue;   /* another kernel's shape */
             if (!known)
                 snprintf(err, sizeof err, "no kernel named '%s' in the program", name);
             for (text = colon + 1; *text == ' ' || *text == '\t'; text++) {}
+        } else if (!k) {
+            continue;
         } else if (p->nkernels > 1) {
             snprintf(err, sizeof err, "the program has several kernels: start the line with "
                      "the kernel's name (%s: SYM=N,...)", k->name);
@@ -511,7 +519,7 @@ static int collect_shapes(Arena *arena, const TuneRequest *req, const Program *p
     default_shapes_path(req->path, beside, sizeof beside);
     const char *file = req->shapes_path ? req->shapes_path :
                        req->nshapes == 0 && access(beside, F_OK) == 0 ? beside : NULL;
-    if (file && read_shapes_file(arena, file, p, k, l) != EXIT_OK)
+    if (file && read_shapes_file(arena, file, p, k, l, NULL) != EXIT_OK)
         return EXIT_INPUT;
     for (int s = 0; s < req->nshapes; s++) {
         int64_t values[TUNE_MAX_SYMS] = {0};
@@ -719,46 +727,33 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, int nspaces,
     return status;
 }
 
-static int run_tune(const TuneRequest *req)
+/* Lowers kernel k for its const values, builds the space of each of its shapes, and prints
+   them (--space) or tunes them. */
+static int tune_kernel(Arena *arena, Diag *diag, const TuneRequest *req, const Program *p,
+                       const Kernel *k)
 {
-    Arena arena = {0};
-    Diag diag = {.out = stderr};
-    Program *p;
-    int status = EXIT_OK;
-    if (front_end(&arena, &diag, req->path, target_lookup("sm_90a"), &p)) {
-        status = EXIT_INPUT;
-        goto done;
-    }
-    const Kernel *k = choose_kernel(p, req->kernel);
-    if (!k) {
-        status = EXIT_USAGE;
-        goto done;
-    }
-    int64_t *consts = arena_alloc(&arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
-    if (parse_consts(k, req->consts, consts) != 0) {
-        status = EXIT_USAGE;
-        goto done;
-    }
+    int64_t *consts = arena_alloc(arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
+    if (parse_consts(k, req->consts, consts) != 0)
+        return EXIT_USAGE;
     TirKernel *tk;
     Config defaults;
-    if ((status = pipeline_kernel(&arena, &diag, k, consts, NULL, NULL, &tk, &defaults)) != EXIT_OK)
-        goto done;
+    int status = pipeline_kernel(arena, diag, k, consts, NULL, NULL, &tk, &defaults);
+    if (status != EXIT_OK)
+        return status;
     ShapeList shapes = {0};
-    if ((status = collect_shapes(&arena, req, p, tk, &shapes)) != EXIT_OK)
-        goto done;
-    TuneSpace *spaces = arena_alloc(&arena, sizeof *spaces * (size_t)shapes.n);
+    if ((status = collect_shapes(arena, req, p, tk, &shapes)) != EXIT_OK)
+        return status;
+    TuneSpace *spaces = arena_alloc(arena, sizeof *spaces * (size_t)shapes.n);
     for (int s = 0; s < shapes.n; s++) {
         char err[512];
         if (tune_space_init(&spaces[s], tk, shapes.values[s], err, sizeof err) != 0) {
             fprintf(stderr, "tilec: error: %s\n", err);
-            status = EXIT_INPUT;
-            goto done;
+            return EXIT_INPUT;
         }
         for (int i = 0; i < req->nspace_sets; i++)
             if (tune_space_narrow(&spaces[s], req->space_sets[i], err, sizeof err) != 0) {
                 fprintf(stderr, "tilec: error: %s\n", err);
-                status = EXIT_USAGE;
-                goto done;
+                return EXIT_USAGE;
             }
         memcpy(spaces[s].prune_off, req->prune_off, sizeof spaces[s].prune_off);
     }
@@ -768,13 +763,48 @@ static int run_tune(const TuneRequest *req)
                 putchar('\n');
             tune_space_print(stdout, &spaces[s], req->list_all ? 0 : 40);
         }
-        goto done;
+        return EXIT_OK;
     }
-    uint64_t source_hash = program_source_hash(p);
     char consts_text[256];
     bundle_const_key(k, consts, consts_text, sizeof consts_text);
-    status = tune_shapes(req, spaces, shapes.n, source_hash, consts_text);
-done:
+    return tune_shapes(req, spaces, shapes.n, program_source_hash(p), consts_text);
+}
+
+/* Which kernels to tune: --kernel's, the only one, or (a file of several kernels, no
+   --kernel, shapes from a file) each kernel the shapes file names, in program order. */
+static int run_tune(const TuneRequest *req)
+{
+    Arena arena = {0};
+    Diag diag = {.out = stderr};
+    Program *p;
+    int status = EXIT_OK;
+    if (front_end(&arena, &diag, req->path, target_lookup("sm_90a"), &p)) {
+        arena_free(&arena);
+        return EXIT_INPUT;
+    }
+    bool *named = arena_alloc(&arena, sizeof *named * (size_t)(p->nkernels + 1));
+    int nnamed = 0;
+    char beside[4200];
+    default_shapes_path(req->path, beside, sizeof beside);
+    const char *file = req->shapes_path ? req->shapes_path : beside;
+    if (!req->kernel && p->nkernels > 1 && req->nshapes == 0 &&
+        (status = read_shapes_file(&arena, file, p, NULL, NULL, named)) != EXIT_OK) {
+        arena_free(&arena);
+        return status;
+    }
+    for (int i = 0; i < p->nkernels; i++)
+        nnamed += named[i];
+    if (nnamed == 0) {
+        const Kernel *k = choose_kernel(p, req->kernel);
+        status = k ? tune_kernel(&arena, &diag, req, p, k) : EXIT_USAGE;
+    }
+    for (int i = 0, done = 0; i < p->nkernels && nnamed > 0 && status == EXIT_OK; i++) {
+        if (!named[i])
+            continue;
+        if (done++ && req->print_space)
+            putchar('\n');
+        status = tune_kernel(&arena, &diag, req, p, p->kernels[i]);
+    }
     arena_free(&arena);
     return status;
 }

@@ -89,6 +89,11 @@ def _(t):
         rc, out = t.tilec_run(*args)
         ok = rc == 0 and "M=4096,K=4096,N=4096" in out
         res.append((ok, f"{tile} {kernel}: exit {rc}\n{out[-1500:]}"))
+    # a file of two kernels, no --kernel: each kernel its shapes file names
+    rc, out = t.tilec_run("tune", "--space", os.path.join(t.examples, "fp8_gemm.tile"))
+    heads = [l for l in out.splitlines() if l.startswith("kernel ")]
+    res.append((rc == 0 and len(heads) == 2 and "fp8_gemm_rowwise" in heads[1],
+                f"fp8_gemm.tile, both kernels: exit {rc}\n{out[-1500:]}"))
     return all_of(res)
 
 
