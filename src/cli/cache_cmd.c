@@ -158,7 +158,9 @@ int cmd_cache(int argc, char **argv)
         fprintf(stderr, "tilec: error: unknown cache action '%s' (expected list, show or "
                 "clear)\n", action);
     else
-        fprintf(stderr, "tilec: error: wrong arguments for `cache %s`\n", action);
+        fprintf(stderr, "tilec: error: `cache %s` takes %s\n", action,
+                strcmp(action, "list") == 0 ? "no argument" :
+                strcmp(action, "show") == 0 ? "one KERNEL" : "at most one KERNEL");
     fputs(usage_cache, stderr);
     return EXIT_USAGE;
 }
