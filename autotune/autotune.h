@@ -109,6 +109,9 @@ int tune_space_init(TuneSpace *s, const TirKernel *k, const int64_t *sym_values,
    (a range keeps the allowed values inside it). Values must already be allowed. */
 int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen);
 uint64_t tune_space_size(const TuneSpace *s);
+/* The space's identity for the cache: FNV-1a over its tunables and their values, the
+   limits and the pruning rules turned off (not the shape, which the key holds itself). */
+uint64_t tune_space_hash(const TuneSpace *s);
 /* point <-> mixed-radix index (dims[0] varies slowest). */
 uint64_t tune_space_index(const TuneSpace *s, const int *point);
 void tune_space_point(const TuneSpace *s, uint64_t index, int *point);
@@ -398,6 +401,8 @@ typedef struct TuneKey {
     int sm_count;
     int driver_version;
     char tilec_version[32];
+    char space[24];            /* tune_space_hash in hex; "" (older entries): unknown. Not
+                                  compared when storing: a new tune replaces the entry */
 } TuneKey;
 
 typedef struct TuneCacheEntry {
@@ -407,6 +412,7 @@ typedef struct TuneCacheEntry {
     double default_ms;         /* the default config's time (0: unknown) */
     char strategy[16];
     int evaluations;
+    char tuned_at[32];         /* "2026-12-06T17:57:47Z" (UTC); "" when not recorded */
 } TuneCacheEntry;
 
 typedef struct TuneTable {
@@ -441,6 +447,10 @@ int autotune_load_table(const char *path, TuneTable *out, char *err, size_t errl
    machine picking for a known target). NULL when none. */
 const TuneCacheEntry *autotune_table_lookup(const TuneTable *t, const TuneKey *key,
                                             bool any_gpu);
+/* The entry an identical tune would have stored: the same kernel, source hash, const
+   values, alignment class, exact shape, GPU model (name and SM count), tilec version and
+   space (an entry of unknown space never matches). NULL when none. */
+const TuneCacheEntry *autotune_table_same_tune(const TuneTable *t, const TuneKey *key);
 void autotune_table_free(TuneTable *t);
 /* The key of a tune: the space's kernel and shape, the source hash, const values ("causal=true"),
    alignment class and GPU; tilec_version is this tilec's. */
@@ -452,8 +462,14 @@ int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
                     const TuneResult *r, SearchStrategy strategy, FILE *warn, char *err,
                     size_t errlen);
 /* Writes the cache entries of `kernel` (every shape, GPU, const value) to a portable file
-   in the same format (an OutFile). Returns the number written, or -1. */
+   in the same format (an OutFile). Returns the number written (0: none, and no file is
+   written), or -1. */
 int autotune_export(const char *dir, const char *kernel, const char *path, char *err,
                     size_t errlen);
+
+/* Removes every entry of the cache, or those of `kernel`, under the lock, and rewrites the
+   file atomically. A cache that is not one, or has a malformed entry, is an error naming
+   it, left alone. Returns how many were removed, or -1. */
+int autotune_cache_clear(const char *dir, const char *kernel, char *err, size_t errlen);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "autotune.h"
@@ -116,6 +117,8 @@ static bool entry_from_json(json_t *o, TuneCacheEntry *e)
     copy_string(k->shape, sizeof k->shape, o, "shape");
     copy_string(k->gpu, sizeof k->gpu, o, "gpu");
     copy_string(k->tilec_version, sizeof k->tilec_version, o, "tilec_version");
+    copy_string(k->space, sizeof k->space, o, "space");
+    copy_string(e->tuned_at, sizeof e->tuned_at, o, "tuned_at");
     k->sm_count = (int)json_integer_value(json_object_get(o, "sm_count"));
     k->driver_version = (int)json_integer_value(json_object_get(o, "driver_version"));
     copy_string(e->config, sizeof e->config, o, "config");
@@ -129,13 +132,15 @@ static bool entry_from_json(json_t *o, TuneCacheEntry *e)
 static json_t *entry_to_json(const TuneCacheEntry *e)
 {
     const TuneKey *k = &e->key;
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:f, s:f, s:s, s:i}",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:f, s:f, s:s, s:i, "
+                     "s:s, s:s}",
                      "kernel", k->kernel, "source_hash", k->source_hash, "consts", k->consts,
                      "align", k->align, "shape", k->shape, "gpu", k->gpu, "sm_count", k->sm_count,
                      "driver_version", k->driver_version, "tilec_version", k->tilec_version,
                      "config", e->config, "time_ms", isfinite(e->time_ms) ? e->time_ms : 0.0,
                      "default_ms", isfinite(e->default_ms) ? e->default_ms : 0.0,
-                     "strategy", e->strategy, "evaluations", e->evaluations);
+                     "strategy", e->strategy, "evaluations", e->evaluations, "space", k->space,
+                     "tuned_at", e->tuned_at);
 }
 
 static bool key_equal(const TuneKey *a, const TuneKey *b, bool shape, bool gpu)
@@ -418,6 +423,17 @@ const TuneCacheEntry *autotune_table_lookup(const TuneTable *t, const TuneKey *k
     return NULL;
 }
 
+const TuneCacheEntry *autotune_table_same_tune(const TuneTable *t, const TuneKey *key)
+{
+    for (int i = 0; i < t->n; i++) {
+        const TuneKey *k = &t->entries[i].key;
+        if (key_equal(k, key, true, false) && strcmp(k->gpu, key->gpu) == 0 &&
+            k->sm_count == key->sm_count && k->space[0] && strcmp(k->space, key->space) == 0)
+            return &t->entries[i];
+    }
+    return NULL;
+}
+
 void autotune_table_free(TuneTable *t)
 {
     free(t->entries);
@@ -464,9 +480,54 @@ int autotune_export(const char *dir, const char *kernel, const char *path, char 
         }
         json_decref(root);
     }
-    int rc = write_atomic(path, out, err, errlen);
+    int rc = n ? write_atomic(path, out, err, errlen) : 0;   /* nothing to export: no file */
     json_decref(out);
     return rc == 0 ? n : -1;
+}
+
+int autotune_cache_clear(const char *dir, const char *kernel, char *err, size_t errlen)
+{
+    char path[4200];
+    autotune_cache_path(dir, path, sizeof path);
+    int lock = lock_dir(dir, err, errlen);
+    if (lock < 0)
+        return -1;
+    json_t *root = NULL;
+    int loaded = load_json(path, &root, err, errlen), removed = 0;
+    if (loaded == LOAD_MISSING) {
+        close(lock);
+        return 0;
+    }
+    if (loaded != LOAD_OK)
+        goto fail;
+    json_t *entries = json_object_get(root, "entries");
+    for (size_t i = 0; i < json_array_size(entries); i++) {
+        TuneCacheEntry e;
+        if (!entry_from_json(json_array_get(entries, i), &e)) {
+            snprintf(err, errlen, "%s: entry %zu is malformed (`tilec tune` sets such entries "
+                     "aside)", path, i);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < json_array_size(entries);) {
+        TuneCacheEntry e;
+        entry_from_json(json_array_get(entries, i), &e);
+        if (kernel && strcmp(e.key.kernel, kernel) != 0) {
+            i++;
+            continue;
+        }
+        json_array_remove(entries, i);
+        removed++;
+    }
+    if (removed && write_atomic(path, root, err, errlen) != 0)
+        goto fail;
+    json_decref(root);
+    close(lock);
+    return removed;
+fail:
+    json_decref(root);
+    close(lock);
+    return -1;
 }
 
 void tune_key_make(TuneKey *key, const TuneSpace *space, uint64_t source_hash,
@@ -487,6 +548,7 @@ void tune_key_make(TuneKey *key, const TuneSpace *space, uint64_t source_hash,
     key->sm_count = gpu ? gpu->sm_count : 0;
     key->driver_version = gpu ? gpu->driver_version : 0;
     snprintf(key->tilec_version, sizeof key->tilec_version, "%s", TILEC_VERSION);
+    snprintf(key->space, sizeof key->space, "%016llx", (unsigned long long)tune_space_hash(space));
 }
 
 int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
@@ -499,6 +561,10 @@ int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
                         .default_ms = isfinite(r->default_ms) ? r->default_ms : 0,
                         .evaluations = r->nmeasurements};
     snprintf(e.strategy, sizeof e.strategy, "%s", search_strategy_name(strategy));
+    time_t now = time(NULL);
+    struct tm utc;
+    if (gmtime_r(&now, &utc))
+        strftime(e.tuned_at, sizeof e.tuned_at, "%Y-%m-%dT%H:%M:%SZ", &utc);
     Config c;
     tune_space_config(space, r->best, &c);
     config_format(&c, e.config, sizeof e.config);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "autotune.h"
+#include "base.h"
 
 static const char *const rule_names[PRUNE_RULE_COUNT] = {
     "oversized-block", "duplicate", "warps", "shared-memory", "registers",
@@ -176,6 +177,22 @@ int tune_space_narrow(TuneSpace *s, const char *spec, char *err, size_t errlen)
             d->default_index = i;
     }
     return 0;
+}
+
+uint64_t tune_space_hash(const TuneSpace *s)
+{
+    uint64_t h = fnv1a(FNV1A_START, &s->ndims, sizeof s->ndims);
+    for (int d = 0; d < s->ndims; d++) {
+        const TuneDim *dim = &s->dims[d];
+        h = fnv1a(h, dim->name, strlen(dim->name) + 1);
+        h = fnv1a(h, &dim->nvalues, sizeof dim->nvalues);
+        h = fnv1a(h, dim->values, sizeof dim->values[0] * (size_t)dim->nvalues);
+        h = fnv1a(h, &dim->default_index, sizeof dim->default_index);
+    }
+    h = fnv1a(h, &s->smem_limit, sizeof s->smem_limit);
+    h = fnv1a(h, &s->register_limit, sizeof s->register_limit);
+    h = fnv1a(h, &s->no_prune, sizeof s->no_prune);
+    return fnv1a(h, s->prune_off, sizeof s->prune_off);
 }
 
 uint64_t tune_space_size(const TuneSpace *s)

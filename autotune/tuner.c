@@ -206,24 +206,34 @@ static void show_progress(Tuner *t, bool final)
         fraction = t->survivors ? (double)done / (double)t->survivors : 0;
     fraction = fraction > 1 ? 1 : fraction;
     int failed = done - t->r->status_counts[TUNE_OK];
-    char best[160] = "none yet";
-    if (isfinite(t->best_ms))
-        snprintf(best, sizeof best, "%.4f ms", t->best_ms);
+    /* every measurement is a distinct surviving point (the default included) */
+    uint64_t left = t->survivors > (uint64_t)done ? t->survivors - (uint64_t)done : 0;
+    char best[700] = "none yet", config[600], clock[96];
+    if (isfinite(t->best_ms)) {
+        config_text(t->space, t->r->best, config, sizeof config);
+        snprintf(best, sizeof best, "%.4f ms (%s)", t->best_ms, config);
+    }
+    int len = snprintf(clock, sizeof clock, "%.1f s", elapsed);
+    if (so->budget_s > 0)
+        snprintf(clock + len, sizeof clock - (size_t)len, ", %.1f s of the budget left",
+                 so->budget_s > elapsed ? so->budget_s - elapsed : 0.0);
     if (t->tty) {
         char bar[31];
         int filled = (int)(fraction * 30);
         for (int i = 0; i < 30; i++)
             bar[i] = i < filled ? '#' : '.';
         bar[30] = 0;
-        fprintf(t->out, "\r[%s] %3d%% %d measured, %d failed, %.1f s, best %s\033[K%s", bar,
-                (int)(fraction * 100), done, failed, elapsed, best, final ? "\n" : "");
+        fprintf(t->out, "\r[%s] %3d%% %d measured, %llu left, %d failed, %s, best %s\033[K%s",
+                bar, (int)(fraction * 100), done, (unsigned long long)left, failed, clock, best,
+                final ? "\n" : "");
         fflush(t->out);
         return;
     }
     if (!final && now_s() - t->last_line < 2.0 && done % 25 != 0)
         return;
     t->last_line = now_s();
-    fprintf(t->out, "tune: %d measured, %d failed, %.1f s, best %s\n", done, failed, elapsed, best);
+    fprintf(t->out, "tune: %d measured, %llu left in the space, %d failed; %s; best %s\n", done,
+            (unsigned long long)left, failed, clock, best);
     fflush(t->out);
 }
 
@@ -407,7 +417,7 @@ int tune_run(const TuneSpace *space, const TuneBackend *backend, const TuneOptio
     }
     TuneArtifact reference = {0};
     int status = -1;
-    if (o->progress && o->search.max_evals <= 0 && o->search.budget_s <= 0) {
+    if (o->progress) {   /* the progress line counts what is left */
         TunePruneCounts counts;
         tune_space_count(space, &counts);
         t.survivors = counts.survivors;

@@ -80,7 +80,8 @@ def parse_tune(out, err):
             r["statuses"][name] = int(n)
         r["interrupted"] = "interrupted" in m.group(2)
     progress = [(int(a), float(b)) for a, b in
-                re.findall(r"^tune: (\d+) measured, \d+ failed, ([\d.]+) s", err, re.M)]
+                re.findall(r"^tune: (\d+) measured, \d+ left in the space, \d+ failed; ([\d.]+) s",
+                           err, re.M)]
     if len(progress) >= 2 and progress[-1][1] > progress[0][1]:
         # after the first line (the default measured): the search alone, without start-up
         (n0, t0), (n1, t1) = progress[0], progress[-1]

@@ -378,5 +378,7 @@ int cmd_bench(int argc, char **argv);
 /* ---- tune.c: `tilec tune` over the autotune library (its own options; see its --help) */
 
 int cmd_tune(int argc, char **argv);
+/* `tilec cache list | show KERNEL | clear [KERNEL]` (cache_cmd.c). */
+int cmd_cache(int argc, char **argv);
 
 #endif

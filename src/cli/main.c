@@ -21,6 +21,7 @@ static const char *const usage_main =
     "  build FILE        compile kernels (--emit=ast|ir|schedule|llvm|ptx: print a stage)\n"
     "  run FILE          run a kernel on inputs (--interpret: on the CPU)\n"
     "  tune FILE         search block sizes, warps and stages for given shapes\n"
+    "  cache list        the tune cache's entries (also: show KERNEL, clear [KERNEL])\n"
     "  bench FILE        time one configuration of a kernel on the GPU\n"
     "  inspect BUNDLE    print what a kernel bundle holds\n"
     "\n"
@@ -255,6 +256,8 @@ static int run_command(int argc, char **argv)
         return cmd_run(sub_argc, sub_argv);
     if (strcmp(cmd, "tune") == 0)
         return cmd_tune(sub_argc, sub_argv);
+    if (strcmp(cmd, "cache") == 0)
+        return cmd_cache(sub_argc, sub_argv);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(sub_argc, sub_argv);
     if (strcmp(cmd, "inspect") == 0)

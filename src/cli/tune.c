@@ -9,23 +9,31 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char *const usage_tune =
-    "usage: tilec tune FILE [--kernel NAME] --shape M=...,N=... [--shape ...]...\n"
+    "usage: tilec tune FILE [--kernel NAME] [--shape M=...,N=...]... [--shapes FILE]\n"
     "                  [--const NAME=V,...] [--set NAME=VALUE]...\n"
     "                  [--space-set NAME=V1,V2|LO..HI]...\n"
     "                  [--budget 60s] [--max-evals N] [--seed N]\n"
     "                  [--strategy exhaustive|random|pattern|de] [--jobs N]\n"
-    "                  [--prune-off RULE,...] [--space]\n"
+    "                  [--prune-off RULE,...] [--space] [--retune]\n"
     "       tilec tune --kernel NAME --export FILE\n"
     "\n"
-    "Searches block sizes, warps, stages and grouping for each --shape, keeps the best\n"
+    "Searches block sizes, warps, stages and grouping for each shape, keeps the best\n"
     "config in the tune cache ($TILEC_CACHE_DIR, $XDG_CACHE_HOME/tilec or ~/.cache/tilec).\n"
+    "The shapes are the --shape ones, else those of FILE's shapes file (attention.shapes\n"
+    "beside attention.tile: one SYM=N,... a line, or KERNEL: SYM=N,...). When the cache has\n"
+    "every shape's best for this source, GPU, tilec and space, it answers from there.\n"
     "\n"
-    "  --kernel NAME          the kernel (needed when FILE has several)\n"
-    "  --shape SYM=N,...      the value of every shape symbol (repeat for more shapes)\n"
+    "  --kernel NAME          the kernel to tune; without it, a FILE of several kernels\n"
+    "                         tunes each kernel its shapes file names\n"
+    "  --shape SYM=N,...      the value of every shape symbol (repeat for more shapes;\n"
+    "                         instead of FILE's .shapes, added to a --shapes FILE's)\n"
+    "  --shapes FILE          read the shapes from FILE instead of FILE's .shapes\n"
+    "  --retune               measure even when the cache has every answer\n"
     "  --const NAME=V,...     const parameters (causal=true); their first value otherwise\n"
     "  --set NAME=VALUE       a scalar parameter's value for the timed launches (every\n"
     "                         scalar needs one, as for `tilec bench`); inputs are random\n"
@@ -50,8 +58,10 @@ static const char *const usage_tune =
 typedef struct TuneRequest {
     const char *path;
     const char *kernel;
-    char **shapes;
+    char **shapes;                  /* --shape */
     int nshapes;
+    const char *shapes_path;        /* --shapes; NULL: FILE's .shapes when there is one */
+    bool retune;                    /* measure even when the cache has every answer */
     const char *consts;
     LaunchNamed *sets;
     int nsets;
@@ -125,16 +135,20 @@ static bool push(char ***list, int *n, char *item)
     return true;
 }
 
+static void default_shapes_path(const char *tile, char *out, size_t size);
+
 /* Returns EXIT_OK, -1 after --help, or a usage error. */
 static int parse_args(int argc, char **argv, TuneRequest *req)
 {
     enum { OPT_SHAPE = 256, OPT_CONST, OPT_SET, OPT_SPACE_SET, OPT_SPACE, OPT_BUDGET, OPT_MAX_EVALS,
            OPT_STRATEGY, OPT_SEED, OPT_ALIGN, OPT_EXPORT, OPT_SPACE_ALL, OPT_JOBS,
-           OPT_PRUNE_OFF };
+           OPT_PRUNE_OFF, OPT_SHAPES, OPT_RETUNE };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"kernel", required_argument, NULL, 'k'},
         {"shape", required_argument, NULL, OPT_SHAPE},
+        {"shapes", required_argument, NULL, OPT_SHAPES},
+        {"retune", no_argument, NULL, OPT_RETUNE},
         {"const", required_argument, NULL, OPT_CONST},
         {"set", required_argument, NULL, OPT_SET},
         {"space-set", required_argument, NULL, OPT_SPACE_SET},
@@ -154,7 +168,7 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
     req->seed = 1;
     req->align = "vec16";
     static const int single[] = {'k', OPT_CONST, OPT_BUDGET, OPT_MAX_EVALS, OPT_STRATEGY, OPT_SEED,
-                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, 0};
+                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, OPT_SHAPES, 0};
     bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -168,6 +182,8 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
             if (!push(&req->shapes, &req->nshapes, optarg))
                 return EXIT_INPUT;
             break;
+        case OPT_SHAPES: req->shapes_path = optarg; break;
+        case OPT_RETUNE: req->retune = true; break;
         case OPT_CONST: req->consts = optarg; break;
         case OPT_SET: {
             int status = launch_cli_add_named(&req->sets, &req->nsets, "--set", optarg,
@@ -241,8 +257,11 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
         if (optind >= argc)
             return usage_error("%s", "tune needs a FILE");
         req->path = argv[optind++];
-        if (req->nshapes == 0)
-            return usage_error("%s", "tune needs at least one --shape SYM=N,...");
+        char beside[4200];
+        default_shapes_path(req->path, beside, sizeof beside);
+        if (req->nshapes == 0 && !req->shapes_path && access(beside, F_OK) != 0)
+            return usage_error("tune needs shapes: list them in %s (one SYM=N,... a line; "
+                               "docs/tuning.md) or give --shape SYM=N,...", beside);
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s' (tune takes one FILE)", argv[optind]);
@@ -264,6 +283,11 @@ static int export_entries(const TuneRequest *req)
     int n = autotune_export(dir, req->kernel, req->export_path, err, sizeof err);
     if (n < 0) {
         fprintf(stderr, "tilec: error: --export: %s\n", err);
+        return EXIT_INPUT;
+    }
+    if (n == 0) {
+        fprintf(stderr, "tilec: error: --export: the tune cache %s has no entries of kernel %s "
+                "(`tilec cache list` shows what it has); nothing written\n", cache, req->kernel);
         return EXIT_INPUT;
     }
     fprintf(stderr, "tilec: wrote %d tuned config%s of kernel %s to %s\n", n, n == 1 ? "" : "s",
@@ -302,8 +326,11 @@ static int parse_consts(const Kernel *k, const char *text, int64_t *values)
     return 0;
 }
 
-/* Binds every shape symbol of the kernel from one --shape. */
-static int parse_shape(const TirKernel *k, const char *text, int64_t *values)
+/* Binds every shape symbol of the kernel from "SYM=N,..." (a --shape or a line of a shapes
+   file: one parser for both). Returns 0, or -1 with the message in err and in *col the
+   offset in text of what is wrong. */
+static int parse_shape(const TirKernel *k, const char *text, int64_t *values, char *err,
+                       size_t errlen, int *col)
 {
     bool given[TUNE_MAX_SYMS] = {false};
     const char *p = text;
@@ -311,42 +338,205 @@ static int parse_shape(const TirKernel *k, const char *text, int64_t *values)
         char item[128];
         size_t n = strcspn(p, ",");
         snprintf(item, sizeof item, "%.*s", (int)n, p);
+        *col = (int)(p - text);
         p += n + (p[n] == ',');
         char *eq = strchr(item, '='), *end;
         if (!eq) {
-            fprintf(stderr, "tilec: error: --shape '%s': expected SYM=N\n", item);
+            snprintf(err, errlen, "'%s': expected SYM=N", item);
             return -1;
         }
         *eq = 0;
         int sym = tir_find_sym(k, item);
         if (sym < 0) {
-            fprintf(stderr, "tilec: error: --shape: kernel %s has no shape symbol '%s'\n", k->name, item);
+            snprintf(err, errlen, "kernel %s has no shape symbol '%s'", k->name, item);
+            return -1;
+        }
+        if (given[sym]) {
+            snprintf(err, errlen, "%s given twice", item);
             return -1;
         }
         errno = 0;
         long long v = strtoll(eq + 1, &end, 10);
         if (errno || *end || end == eq + 1 || v < 0) {
-            fprintf(stderr, "tilec: error: --shape %s='%s' is not a size\n", item, eq + 1);
+            snprintf(err, errlen, "%s='%s' is not a size", item, eq + 1);
             return -1;
         }
         if (k->syms[sym].is_full && v > TIR_MAX_FULL_AXIS) {
-            fprintf(stderr, "tilec: error: --shape %s=%lld: %s is taken whole (compiled in), at "
-                    "most %d\n", item, v, item, TIR_MAX_FULL_AXIS);
+            snprintf(err, errlen, "%s=%lld: %s is taken whole (compiled in), at most %d", item,
+                     v, item, TIR_MAX_FULL_AXIS);
             return -1;
         }
         values[sym] = v;
         given[sym] = true;
     }
+    *col = 0;
     for (int i = 0; i < k->nsyms; i++)
         if (!given[i]) {
-            fprintf(stderr, "tilec: error: --shape '%s' does not give %s (kernel %s needs:", text,
-                    k->syms[i].name, k->name);
-            for (int j = 0; j < k->nsyms; j++)
-                fprintf(stderr, " %s", k->syms[j].name);
-            fputs(")\n", stderr);
+            size_t len = (size_t)snprintf(err, errlen, "no value for %s (kernel %s needs:",
+                                          k->syms[i].name, k->name);
+            for (int j = 0; j < k->nsyms && len < errlen; j++)
+                len += (size_t)snprintf(err + len, errlen - len, " %s", k->syms[j].name);
+            if (len < errlen)
+                snprintf(err + len, errlen - len, ")");
             return -1;
         }
     return 0;
+}
+
+/* The shapes to tune for, each binding every symbol of the kernel. */
+typedef struct ShapeList {
+    int64_t (*values)[TUNE_MAX_SYMS];
+    int *lines;                         /* the shapes file's line; 0 for a --shape */
+    int n;
+} ShapeList;
+
+/* The index of a shape equal to values, or -1. */
+static int shape_find(const ShapeList *l, const TirKernel *k, const int64_t *values)
+{
+    for (int i = 0; i < l->n; i++)
+        if (memcmp(l->values[i], values, sizeof(int64_t) * (size_t)k->nsyms) == 0)
+            return i;
+    return -1;
+}
+
+static void shape_add(Arena *arena, ShapeList *l, const int64_t *values, int line)
+{
+    if (l->n % 16 == 0) {   /* grown in steps of 16 from the arena */
+        int64_t (*values_grown)[TUNE_MAX_SYMS] = arena_alloc(arena, sizeof *l->values * (size_t)(l->n + 16));
+        int *lines_grown = arena_alloc(arena, sizeof *l->lines * (size_t)(l->n + 16));
+        if (l->n) {
+            memcpy(values_grown, l->values, sizeof *l->values * (size_t)l->n);
+            memcpy(lines_grown, l->lines, sizeof *l->lines * (size_t)l->n);
+        }
+        l->values = values_grown;
+        l->lines = lines_grown;
+    }
+    memcpy(l->values[l->n], values, sizeof l->values[0]);
+    l->lines[l->n++] = line;
+}
+
+/* The shapes file beside FILE: the same folder and base name, .shapes for .tile (never
+   the .tile itself, so a shape added does not change the source hash keying the cache). */
+static void default_shapes_path(const char *tile, char *out, size_t size)
+{
+    size_t len = strlen(tile);
+    if (len > 5 && strcmp(tile + len - 5, ".tile") == 0)
+        len -= 5;
+    snprintf(out, size, "%.*s.shapes", (int)len, tile);
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = 0;
+    return s;
+}
+
+/* Reads a shapes file (docs/tuning.md, "Shapes files"): one shape a line, `KERNEL: SYM=N,...`
+   or, when the program has one kernel, `SYM=N,...`; `#` starts a comment. The lines of
+   kernel k are added to l; other kernels' lines are checked to name a kernel of p.
+   Errors are PATH:LINE:COL. With k NULL it only marks named[i] for each kernel of p a
+   line names (no errors: each kernel's own pass reports them). Returns EXIT_OK or
+   EXIT_INPUT. */
+static int read_shapes_file(Arena *arena, const char *path, const Program *p,
+                            const TirKernel *k, ShapeList *l, bool *named)
+{
+    char why[256];
+    FILE *f = infile_open(path, why, sizeof why);
+    if (!f) {
+        fprintf(stderr, "tilec: error: cannot read the shapes file '%s': %s\n", path, why);
+        return EXIT_INPUT;
+    }
+    char *buf = NULL;
+    size_t cap = 0;
+    int status = EXIT_OK;
+    for (int line = 1; status == EXIT_OK && getline(&buf, &cap, f) != -1; line++) {
+        buf[strcspn(buf, "#")] = 0;
+        char *text = trim(buf), *colon = strchr(text, ':');
+        char err[512] = "";
+        int col = (int)(text - buf), at = 0;
+        if (!*text)
+            continue;
+        if (colon) {
+            *colon = 0;
+            const char *name = trim(text);
+            bool known = false;
+            for (int i = 0; i < p->nkernels; i++)
+                if (strcmp(p->kernels[i]->name, name) == 0)
+                    known = named ? named[i] = true : true;
+            if (!k)
+                continue;
+            if (known && strcmp(name, k->name) != 0)
+                continue;   /* another kernel's shape */
+            if (!known)
+                snprintf(err, sizeof err, "no kernel named '%s' in the program", name);
+            for (text = colon + 1; *text == ' ' || *text == '\t'; text++) {}
+        } else if (!k) {
+            continue;
+        } else if (p->nkernels > 1) {
+            snprintf(err, sizeof err, "the program has several kernels: start the line with "
+                     "the kernel's name (%s: SYM=N,...)", k->name);
+        }
+        int64_t values[TUNE_MAX_SYMS] = {0};
+        if (!*err && parse_shape(k, text, values, err, sizeof err, &at) != 0) {
+            col = (int)(text - buf) + at;
+        } else if (!*err) {
+            int same = shape_find(l, k, values);
+            if (same < 0) {
+                shape_add(arena, l, values, line);
+                continue;
+            }
+            snprintf(err, sizeof err, "the same shape as line %d", l->lines[same]);
+            col = 0;
+        }
+        fprintf(stderr, "%s:%d:%d: error: %s\n", path, line, col + 1, err);
+        status = EXIT_INPUT;
+    }
+    if (status == EXIT_OK && ferror(f)) {
+        fprintf(stderr, "tilec: error: cannot read the shapes file '%s'\n", path);
+        status = EXIT_INPUT;
+    }
+    free(buf);
+    fclose(f);
+    return status;
+}
+
+/* The shapes of --shapes FILE, else of FILE's .shapes when no --shape is given, then each
+   --shape not already among them. A --shape replaces the file beside the kernel (scripts
+   that name their shapes tune exactly those), and adds to a --shapes file. */
+static int collect_shapes(Arena *arena, const TuneRequest *req, const Program *p,
+                          const TirKernel *k, ShapeList *l)
+{
+    if (k->nsyms > TUNE_MAX_SYMS) {
+        fprintf(stderr, "tilec: error: kernel %s has %d shape symbols, the tuner takes at most "
+                "%d\n", k->name, k->nsyms, TUNE_MAX_SYMS);
+        return EXIT_INPUT;
+    }
+    char beside[4200];
+    default_shapes_path(req->path, beside, sizeof beside);
+    const char *file = req->shapes_path ? req->shapes_path :
+                       req->nshapes == 0 && access(beside, F_OK) == 0 ? beside : NULL;
+    if (file && read_shapes_file(arena, file, p, k, l, NULL) != EXIT_OK)
+        return EXIT_INPUT;
+    for (int s = 0; s < req->nshapes; s++) {
+        int64_t values[TUNE_MAX_SYMS] = {0};
+        char err[512];
+        int col;
+        if (parse_shape(k, req->shapes[s], values, err, sizeof err, &col) != 0) {
+            fprintf(stderr, "tilec: error: --shape '%s': %s\n", req->shapes[s], err);
+            return EXIT_USAGE;
+        }
+        if (shape_find(l, k, values) < 0)
+            shape_add(arena, l, values, 0);
+    }
+    if (l->n == 0) {
+        fprintf(stderr, "tilec: error: %s lists no shape of kernel %s\n", file, k->name);
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
 }
 
 /* A stand-in for the GPU, for testing the command without one (TILEC_TUNE_SYNTHETIC=1):
@@ -426,9 +616,36 @@ static void prune_off_note(const TuneSpace *s, char *buf, size_t size)
         snprintf(buf + len, size - len, ")");
 }
 
+/* An identical re-run (every shape's key has an entry of the same space: see
+   autotune_table_same_tune) prints the cached best per shape and measures nothing. Returns
+   true when it answered. A cache that cannot be read is left to the store to report. */
+static bool answer_from_cache(const char *dir, const TuneKey *keys, int n)
+{
+    char path[4200], err[512];
+    autotune_cache_path(dir, path, sizeof path);
+    TuneTable t;
+    if (access(path, F_OK) != 0 || autotune_load_table(path, &t, err, sizeof err) != 0)
+        return false;
+    bool all = true;
+    for (int s = 0; s < n && all; s++)
+        all = autotune_table_same_tune(&t, &keys[s]) != NULL;
+    for (int s = 0; s < n && all; s++) {
+        const TuneCacheEntry *e = autotune_table_same_tune(&t, &keys[s]);
+        char date[32] = "on an unknown date";
+        if (e->tuned_at[0])
+            snprintf(date, sizeof date, "%.10s", e->tuned_at);
+        printf("kernel %s, shape %s: best %.4f ms", e->key.kernel, e->key.shape, e->time_ms);
+        if (e->default_ms > 0)
+            printf(" (default %.4f ms)", e->default_ms);
+        printf(" %s\n  from the cache (tuned %s; --retune to measure again)\n", e->config, date);
+    }
+    autotune_table_free(&t);
+    return all;
+}
+
 /* Tunes each shape's space, prints its table and caches its best. */
-static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t source_hash,
-                       const char *consts)
+static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, int nspaces,
+                       uint64_t source_hash, const char *consts)
 {
     TuneGpuInfo gpu;
     bool synthetic;
@@ -441,9 +658,21 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
         fprintf(stderr, "tilec: error: %s\n", err);
         return EXIT_INPUT;
     }
+    TuneKey *keys = calloc((size_t)nspaces, sizeof *keys);
+    if (!keys) {
+        fputs("tilec: error: out of memory\n", stderr);
+        return EXIT_INPUT;
+    }
+    for (int s = 0; s < nspaces; s++)
+        tune_key_make(&keys[s], &spaces[s], source_hash, consts, req->align, &gpu);
+    if (!req->retune && answer_from_cache(dir, keys, nspaces)) {
+        free(keys);
+        return EXIT_OK;
+    }
     int status = EXIT_OK;
-    for (int s = 0; s < req->nshapes && status == EXIT_OK; s++) {
+    for (int s = 0; s < nspaces && status == EXIT_OK; s++) {
         TuneSpace *space = &spaces[s];
+        const TuneKey *key = &keys[s];
         TuneBackend backend = {.compile = synthetic_compile,
                                .child_benchmark = synthetic_benchmark};
         TuneGpuBackend *gpu_backend = NULL;
@@ -451,6 +680,7 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
                                                                req->align, &backend, err,
                                                                sizeof err))) {
             fprintf(stderr, "tilec: error: %s\n", err);
+            free(keys);
             return EXIT_USAGE;
         }
         TunePruneCounts counts;
@@ -467,7 +697,7 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
         char off[128];
         prune_off_note(space, off, sizeof off);
         printf("kernel %s, shape %s: %llu of %llu points survive pruning%s; %s search on %s\n",
-               space->shape.kernel->name, req->shapes[s], (unsigned long long)counts.survivors,
+               space->shape.kernel->name, key->shape, (unsigned long long)counts.survivors,
                (unsigned long long)counts.total, off, search_strategy_name(strategy), gpu.name);
         if (gpu_backend)
             printf("  %s\n", tune_gpu_backend_summary(gpu_backend));
@@ -478,12 +708,11 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
         if (ran != 0) {
             fprintf(stderr, "tilec: error: %s\n", r.error);
             tune_result_free(&r);
+            free(keys);
             return EXIT_INPUT;
         }
         tune_print_table(stdout, space, &o, &r);
-        TuneKey key;
-        tune_key_make(&key, space, source_hash, consts, req->align, &gpu);
-        if (tune_store_best(dir, &key, space, &r, strategy, stderr, err, sizeof err) != 0)
+        if (tune_store_best(dir, key, space, &r, strategy, stderr, err, sizeof err) != 0)
             fprintf(stderr, "tilec: warning: the best config was not cached: %s\n", err);
         else if (r.found) {
             char cache[4200];
@@ -494,9 +723,55 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, uint64_t sourc
             status = 130;   /* like a shell after Ctrl-C, once the best so far is kept */
         tune_result_free(&r);
     }
+    free(keys);
     return status;
 }
 
+/* Lowers kernel k for its const values, builds the space of each of its shapes, and prints
+   them (--space) or tunes them. */
+static int tune_kernel(Arena *arena, Diag *diag, const TuneRequest *req, const Program *p,
+                       const Kernel *k)
+{
+    int64_t *consts = arena_alloc(arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
+    if (parse_consts(k, req->consts, consts) != 0)
+        return EXIT_USAGE;
+    TirKernel *tk;
+    Config defaults;
+    int status = pipeline_kernel(arena, diag, k, consts, NULL, NULL, &tk, &defaults);
+    if (status != EXIT_OK)
+        return status;
+    ShapeList shapes = {0};
+    if ((status = collect_shapes(arena, req, p, tk, &shapes)) != EXIT_OK)
+        return status;
+    TuneSpace *spaces = arena_alloc(arena, sizeof *spaces * (size_t)shapes.n);
+    for (int s = 0; s < shapes.n; s++) {
+        char err[512];
+        if (tune_space_init(&spaces[s], tk, shapes.values[s], err, sizeof err) != 0) {
+            fprintf(stderr, "tilec: error: %s\n", err);
+            return EXIT_INPUT;
+        }
+        for (int i = 0; i < req->nspace_sets; i++)
+            if (tune_space_narrow(&spaces[s], req->space_sets[i], err, sizeof err) != 0) {
+                fprintf(stderr, "tilec: error: %s\n", err);
+                return EXIT_USAGE;
+            }
+        memcpy(spaces[s].prune_off, req->prune_off, sizeof spaces[s].prune_off);
+    }
+    if (req->print_space) {
+        for (int s = 0; s < shapes.n; s++) {
+            if (s)
+                putchar('\n');
+            tune_space_print(stdout, &spaces[s], req->list_all ? 0 : 40);
+        }
+        return EXIT_OK;
+    }
+    char consts_text[256];
+    bundle_const_key(k, consts, consts_text, sizeof consts_text);
+    return tune_shapes(req, spaces, shapes.n, program_source_hash(p), consts_text);
+}
+
+/* Which kernels to tune: --kernel's, the only one, or (a file of several kernels, no
+   --kernel, shapes from a file) each kernel the shapes file names, in program order. */
 static int run_tune(const TuneRequest *req)
 {
     Arena arena = {0};
@@ -504,57 +779,32 @@ static int run_tune(const TuneRequest *req)
     Program *p;
     int status = EXIT_OK;
     if (front_end(&arena, &diag, req->path, target_lookup("sm_90a"), &p)) {
-        status = EXIT_INPUT;
-        goto done;
+        arena_free(&arena);
+        return EXIT_INPUT;
     }
-    const Kernel *k = choose_kernel(p, req->kernel);
-    if (!k) {
-        status = EXIT_USAGE;
-        goto done;
+    bool *named = arena_alloc(&arena, sizeof *named * (size_t)(p->nkernels + 1));
+    int nnamed = 0;
+    char beside[4200];
+    default_shapes_path(req->path, beside, sizeof beside);
+    const char *file = req->shapes_path ? req->shapes_path : beside;
+    if (!req->kernel && p->nkernels > 1 && req->nshapes == 0 &&
+        (status = read_shapes_file(&arena, file, p, NULL, NULL, named)) != EXIT_OK) {
+        arena_free(&arena);
+        return status;
     }
-    int64_t *consts = arena_alloc(&arena, sizeof(int64_t) * (size_t)(k->nparams + 1));
-    if (parse_consts(k, req->consts, consts) != 0) {
-        status = EXIT_USAGE;
-        goto done;
+    for (int i = 0; i < p->nkernels; i++)
+        nnamed += named[i];
+    if (nnamed == 0) {
+        const Kernel *k = choose_kernel(p, req->kernel);
+        status = k ? tune_kernel(&arena, &diag, req, p, k) : EXIT_USAGE;
     }
-    TirKernel *tk;
-    Config defaults;
-    if ((status = pipeline_kernel(&arena, &diag, k, consts, NULL, NULL, &tk, &defaults)) != EXIT_OK)
-        goto done;
-    TuneSpace *spaces = arena_alloc(&arena, sizeof *spaces * (size_t)req->nshapes);
-    for (int s = 0; s < req->nshapes; s++) {
-        int64_t syms[TUNE_MAX_SYMS] = {0};
-        char err[512];
-        if (tk->nsyms > TUNE_MAX_SYMS || parse_shape(tk, req->shapes[s], syms) != 0) {
-            status = EXIT_USAGE;
-            goto done;
-        }
-        if (tune_space_init(&spaces[s], tk, syms, err, sizeof err) != 0) {
-            fprintf(stderr, "tilec: error: %s\n", err);
-            status = EXIT_INPUT;
-            goto done;
-        }
-        for (int i = 0; i < req->nspace_sets; i++)
-            if (tune_space_narrow(&spaces[s], req->space_sets[i], err, sizeof err) != 0) {
-                fprintf(stderr, "tilec: error: %s\n", err);
-                status = EXIT_USAGE;
-                goto done;
-            }
-        memcpy(spaces[s].prune_off, req->prune_off, sizeof spaces[s].prune_off);
+    for (int i = 0, done = 0; i < p->nkernels && nnamed > 0 && status == EXIT_OK; i++) {
+        if (!named[i])
+            continue;
+        if (done++ && req->print_space)
+            putchar('\n');
+        status = tune_kernel(&arena, &diag, req, p, p->kernels[i]);
     }
-    if (req->print_space) {
-        for (int s = 0; s < req->nshapes; s++) {
-            if (s)
-                putchar('\n');
-            tune_space_print(stdout, &spaces[s], req->list_all ? 0 : 40);
-        }
-        goto done;
-    }
-    uint64_t source_hash = program_source_hash(p);
-    char consts_text[256];
-    bundle_const_key(k, consts, consts_text, sizeof consts_text);
-    status = tune_shapes(req, spaces, source_hash, consts_text);
-done:
     arena_free(&arena);
     return status;
 }
