@@ -90,7 +90,7 @@ def _(t):
 
 # ---- a file's only kernel is picked; several kernels and none named list them
 
-@case("cli_ux/bench_picks_only_kernel", xfail=True)
+@case("cli_ux/bench_picks_only_kernel")
 def _(t):
     src = t.copy_example("gemm.tile")
     rc, out = t.tilec_run("bench", src, "--shape", "M=64,N=64,K=64")
@@ -101,7 +101,7 @@ def _(t):
     return rc == 0, f"exit {rc}\n{out}"
 
 
-@case("cli_ux/bench_several_kernels_listed", xfail=True)
+@case("cli_ux/bench_several_kernels_listed")
 def _(t):
     return t.expect(["bench", t.copy_example("fp8_gemm.tile"), "--shape", "M=64,N=64,K=64"], 2,
                     "fp8_gemm_tensorwise, fp8_gemm_rowwise")
