@@ -122,7 +122,7 @@ def _(t):
 
 # ---- --emit of a stage for several kernels: text its next tool takes
 
-@case("cli_ux/emit_ptx_several_kernels", xfail=True)
+@case("cli_ux/emit_ptx_several_kernels")
 def _(t):
     src = t.copy_example("fp8_gemm.tile")
     ptx = t.path("two.ptx")
@@ -137,7 +137,7 @@ def _(t):
         not os.path.exists(ptx), f"exit {rc}\n{out}"
 
 
-@case("cli_ux/emit_llvm_several_kernels", xfail=True)
+@case("cli_ux/emit_llvm_several_kernels")
 def _(t):
     return t.expect(["build", "--emit=llvm", t.copy_example("fp8_gemm.tile")], 2,
                     "fp8_gemm_tensorwise, fp8_gemm_rowwise")
@@ -160,7 +160,7 @@ def _(t):
 
 # ---- one --config syntax for every stage and command
 
-@case("cli_ux/emit_ir_takes_full_axis", xfail=True)
+@case("cli_ux/emit_ir_takes_full_axis")
 def _(t):
     src = t.copy_example("attention.tile")
     rc, plain = t.tilec_run("build", "--emit=ir", src)
@@ -172,7 +172,7 @@ def _(t):
         f"--emit=ir --config D=64,align=unit,BLOCK_M=32: exit {rc}\n{sized[-1500:]}"
 
 
-@case("cli_ux/config_list_for_emit", xfail=True)
+@case("cli_ux/config_list_for_emit")
 def _(t):
     att = t.copy_example("attention.tile")
     return all_of([
@@ -186,7 +186,7 @@ def _(t):
                  "one value per const for --emit (causal=true|false lists two)")])
 
 
-@case("cli_ux/config_list_elsewhere", xfail=True)
+@case("cli_ux/config_list_elsewhere")
 def _(t):
     # a bundle holds one config of each tunable per kernel (tuned entries add others), and a
     # run or a bench launches one
