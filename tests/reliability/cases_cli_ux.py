@@ -202,7 +202,7 @@ def _(t):
 
 # ---- a tile too large for one program
 
-@case("cli_ux/tile_too_large_located", xfail=True)
+@case("cli_ux/tile_too_large_located")
 def _(t):
     src = t.write("rms.tile", RMSNORM)
     results = []
