@@ -216,3 +216,17 @@ def _(t):
     results.append(t.expect(["build", "--emit=ptx", "--config", "D=8192,BLOCK_M=16", src], 0,
                             ".entry rmsnorm"))
     return all_of(results)
+
+
+@case("cli_ux/launch_config_build_only_entries", xfail=True)
+def _(t):
+    # run and bench take a full axis's size from --shape and the align class from the strides:
+    # --config D=64 or align=unit says so rather than "no tunable 'D'" / "must be an integer"
+    att = t.copy_example("attention.tile")
+    launch = ["run", att, "--interpret", "--shape", "Z=1,H=1,M=8,N=8,D=16", "--set",
+              "scale=0.125", "--set", "causal=true"]
+    return all_of([
+        t.expect(launch + ["--config", "D=16"], 2, "D is a full axis: a launch takes its size "
+                 "from --shape or the inputs"),
+        t.expect(launch + ["--config", "align=unit"], 2, "a launch picks its align class from "
+                 "its tensors' strides")])
