@@ -218,7 +218,7 @@ def _(t):
     return all_of(results)
 
 
-@case("cli_ux/launch_config_build_only_entries", xfail=True)
+@case("cli_ux/launch_config_build_only_entries")
 def _(t):
     # run and bench take a full axis's size from --shape and the align class from the strides:
     # --config D=64 or align=unit says so rather than "no tunable 'D'" / "must be an integer"
