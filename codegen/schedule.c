@@ -389,8 +389,53 @@ static bool set_layout(Sched *c, const TirValue *v, const Layout *l)
     return true;
 }
 
-static int layout_of_type(Sched *c, const TirType *t, Layout *out)
+/* Where a value comes from in the source: its op, or for a block argument the op owning
+   the block. */
+static Loc value_loc(const TirKernel *k, const TirValue *v)
 {
+    if (v->def)
+        return v->def->loc;
+    if (v->owner && v->owner->parent)
+        return v->owner->parent->loc;
+    return k->loc;
+}
+
+/* The error for a tile too large for one program: where it is, the sizes that make it
+   (BLOCK_M=64 x D=8192), the most one program holds at this num_warps, and the knobs that
+   shrink it. */
+static int fail_too_large(Sched *c, const TirValue *v, int64_t elements, int64_t most)
+{
+    const TirKernel *k = c->k;
+    char sizes[256] = "", blocks[128] = "";
+    size_t ns = 0, nb = 0;
+    for (int d = 0; d < v->type.rank && ns < sizeof sizes && nb < sizeof blocks; d++) {
+        Axis a = v->type.axes[d];
+        const char *name = "";
+        if (a.kind == AXIS_BLOCK && k->loopvars[a.id]->tunable >= 0) {
+            name = k->tunables[k->loopvars[a.id]->tunable].name;
+            nb += (size_t)snprintf(blocks + nb, sizeof blocks - nb, "%s%s", nb ? " or " : "", name);
+        } else if (a.kind == AXIS_FULL)
+            name = k->syms[a.id].name;
+        ns += (size_t)snprintf(sizes + ns, sizeof sizes - ns, "%s%s%s%d", d ? " x " : "", name,
+                               name[0] ? "=" : "", schedule_axis_size(c->s, a));
+    }
+    bool more_warps = c->s->num_warps < (1 << LAYOUT_MAX_WARP_BITS);
+    char hint[256];
+    if (blocks[0])
+        snprintf(hint, sizeof hint, "lower %s%s", blocks, more_warps ? " or raise num_warps" : "");
+    else
+        snprintf(hint, sizeof hint, "%s", more_warps ? "raise num_warps"
+                                                     : "none of its sizes is a block size");
+    Loc at = value_loc(k, v);
+    return fail(c, "%s:%d:%d: a tile of %lld elements (%s) is too large for one program (at "
+                "most %lld at num_warps=%d): %s",
+                at.file ? at.file->path : k->source ? k->source : k->name, at.line, at.col,
+                (long long)elements, sizes, (long long)most, c->s->num_warps, hint);
+}
+
+static int layout_of_value(Sched *c, const TirValue *v, Layout *out)
+{
+    const TirType *t = &v->type;
     int shape[LAYOUT_MAX_RANK];
     if (t->rank > LAYOUT_MAX_RANK)
         return fail(c, "tiles of rank %d are not supported by codegen (at most %d)", t->rank,
@@ -402,9 +447,11 @@ static int layout_of_type(Sched *c, const TirType *t, Layout *out)
     int64_t elements = 1;
     for (int d = 0; d < t->rank; d++)
         elements *= shape[d];
+    /* a thread holds fewer than 2^LAYOUT_MAX_REG_BITS elements, over 32 lanes and the warps */
+    int64_t most = INT64_C(1) << (LAYOUT_MAX_REG_BITS - 1 + 5 + nwarp);
+    most = most < (INT64_C(1) << 20) ? most : INT64_C(1) << 20;
     if (out->nreg >= LAYOUT_MAX_REG_BITS || elements > (INT64_C(1) << 20))
-        return fail(c, "a tile of %lld elements is too large for one program",
-                    (long long)elements);
+        return fail_too_large(c, v, elements, most);
     return 0;
 }
 
@@ -617,7 +664,7 @@ static int assign_defaults(Sched *c, const WalkList *w)
         if (!todo)
             return 0;
         Layout l;
-        if (layout_of_type(c, &todo->type, &l) != 0)
+        if (layout_of_value(c, todo, &l) != 0)
             return -1;
         set_layout(c, todo, &l);
     }

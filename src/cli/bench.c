@@ -11,7 +11,7 @@
 #include "cli.h"
 
 static const char *const usage_bench =
-    "usage: tilec bench FILE --kernel NAME[,NAME...] [--shape M=...,...] [--config KEY=V,...]\n"
+    "usage: tilec bench FILE [--kernel NAME[,NAME...]] [--shape M=...,...] [--config KEY=V,...]\n"
     "                   [--set NAME=VALUE ...] [--in PARAM=FILE.npy ...] [--out PARAM=FILE.npy ...]\n"
     "                   [--link KERNEL.PARAM=KERNEL.PARAM ...] [--seed N] [--reps N] [--warmup N]\n"
     "                   [--json FILE] [--ptx FILE.ptx] [--target sm_90a|sm_89|sm_80]\n"
@@ -25,6 +25,7 @@ static const char *const usage_bench =
     "\n"
     "  --kernel A,B          several kernels are timed as one region, run in order; tensor\n"
     "                        parameters of the same name (dtype and shape) are one tensor\n"
+    "                        (default: the file's kernel when it has only one)\n"
     "  --link B.P=A.Q        parameter P of kernel B is kernel A's tensor Q\n"
     "  --config KEY=V,...    tunables; with several kernels give one --config per kernel,\n"
     "                        in order, or one for all\n"
@@ -309,15 +310,20 @@ typedef struct BenchKernel {
 } BenchKernel;
 
 /* The front end, then each kernel of the chain lowered for its --config and bound to the
-   part of the command line that names it. */
-static int bench_bind(const BenchRequest *req, Arena *arena, Diag *diag, BenchKernel *bk)
+   part of the command line that names it. Without --kernel the chain is the file's only
+   kernel (set in req). */
+static int bench_bind(BenchRequest *req, Arena *arena, Diag *diag, BenchKernel *bk)
 {
     Program *prog = NULL;
     char err[8192];
-    if (req->nkernels == 0)
-        return bench_usage_error("%s", "bench needs --kernel NAME");
     if (front_end(arena, diag, req->path, req->target ? req->target : target_lookup("sm_90a"), &prog))
         return EXIT_INPUT;
+    if (req->nkernels == 0) {
+        const Kernel *only = choose_kernel(prog, NULL);
+        if (!only)
+            return EXIT_USAGE;
+        req->kernels[req->nkernels++] = only->name;
+    }
     const Kernel *ks[BENCH_MAX_KERNELS];
     for (int k = 0; k < req->nkernels; k++)
         if (!(ks[k] = choose_kernel(prog, req->kernels[k])))

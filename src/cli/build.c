@@ -76,17 +76,6 @@ static TirKernel *lower_with_config(Arena *arena, Diag *diag, const Kernel *k,
     return tk;
 }
 
-/* --emit=ir: the kernel's TIR after the pass pipeline. */
-static int emit_ir(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config)
-{
-    Config resolved;
-    int status;
-    TirKernel *tk = lower_with_config(arena, diag, k, config, &resolved, &status);
-    if (tk)
-        tir_print(out, tk);
-    return status;
-}
-
 typedef struct VariantTaker {
     const Kernel *k;
     int64_t *full_sizes;
@@ -132,14 +121,52 @@ static int take_variant(void *ctx, const char *name, const char *value)
     return 0;
 }
 
-/* --emit=schedule|llvm|ptx: pulls the codegen-only entries out of --config text — full-axis sizes
-   (`D=64`) and the alignment class (`align=vec16|unit|any`) — leaving the rest (const
-   values and tunables) in `rest`. Returns 0, or -1 after printing a message. */
+/* Refuses an entry that lists several values (`BLOCK_M=32|64`): --emit compiles one variant. */
+static int refuse_list(void *ctx, const char *name, const char *value)
+{
+    const Kernel *k = ctx;
+    const char *kind = strcmp(name, "align") == 0 ? "align class" : "tunable";
+    for (int i = 0; i < k->nparams; i++)
+        if (k->params[i]->kind == PARAM_CONST && strcmp(k->params[i]->name, name) == 0)
+            kind = "const";
+    for (int i = 0; i < k->nsyms; i++)
+        if (k->syms[i]->is_full && strcmp(k->syms[i]->name, name) == 0)
+            kind = "full axis";
+    char err[512];
+    if (!config_value_is_list(kind, "--emit", name, value, strlen(value), err, sizeof err))
+        return 0;
+    fprintf(stderr, "tilec: error: --config: %s\n", err);
+    return -1;
+}
+
+/* --emit=ir|schedule|llvm|ptx: pulls the codegen-only entries out of --config text —
+   full-axis sizes (`D=64`) and the alignment class (`align=vec16|unit|any`) — leaving the
+   rest (const values and tunables) in `rest`. Returns 0, or -1 after printing a message
+   (a list of values is one: a stage is one variant). */
 static int split_variant(const Kernel *k, const char *text, char *rest, size_t restlen,
                          int64_t *full_sizes, AlignClass *align)
 {
+    if (config_split(text, refuse_list, (void *)k, rest, restlen) != 0)
+        return -1;
     VariantTaker taker = {k, full_sizes, align, false};
     return config_split(text, take_variant, &taker, rest, restlen);
+}
+
+/* --emit=ir: the kernel's TIR after the pass pipeline. Full-axis sizes and the align class
+   are taken (as the later stages take them) and unused: TIR keeps full axes symbolic. */
+static int emit_ir(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config)
+{
+    int64_t *full_sizes = arena_alloc(arena, sizeof *full_sizes * (size_t)(k->nsyms + 1));
+    AlignClass align = ALIGN_VEC16;
+    char rest[4096];
+    if (split_variant(k, config, rest, sizeof rest, full_sizes, &align) != 0)
+        return EXIT_USAGE;
+    Config resolved;
+    int status;
+    TirKernel *tk = lower_with_config(arena, diag, k, rest, &resolved, &status);
+    if (tk)
+        tir_print(out, tk);
+    return status;
 }
 
 /* Lowers one kernel and compiles its variant (the resolved --config, full-axis sizes from
@@ -378,12 +405,23 @@ static int refuse_outputs_onto_inputs(const BuildRequest *req, const char *outpu
 static int emit_stage(const BuildRequest *req, const Program *p, Arena *arena, Diag *diag)
 {
     char err[8400];
+    int status = EXIT_OK;
+    /* LLVM IR and PTX are one module per kernel, and two modules in one file are text
+       neither llvm-as nor ptxas takes: with several kernels, one must be named */
+    if ((req->emit == EMIT_LLVM || req->emit == EMIT_PTX) && !req->kernel && p->nkernels > 1) {
+        fprintf(stderr, "tilec: error: --emit=%s writes one kernel's module and the file holds "
+                "%d kernels: name one with --kernel (", req->emit == EMIT_PTX ? "ptx" : "llvm",
+                p->nkernels);
+        for (int i = 0; i < p->nkernels; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "", p->kernels[i]->name);
+        fputs(")\n", stderr);
+        return EXIT_USAGE;
+    }
     OutFile *out = outfile_open(req->output, err, sizeof err);
     if (!out) {
         fprintf(stderr, "tilec: error: %s\n", err);
         return EXIT_INPUT;
     }
-    int status = EXIT_OK;
     if (req->emit == EMIT_AST)
         ast_print(out->f, p, req->kernel);
     for (int i = 0; i < p->nkernels && status == EXIT_OK && req->emit != EMIT_AST; i++) {

@@ -32,6 +32,11 @@ const Kernel *choose_kernel(const Program *p, const char *name)
 
 int parse_const_value(const Param *param, const char *text, int64_t *out)
 {
+    char err[512];
+    if (config_value_is_list("const", NULL, param->name, text, strlen(text), err, sizeof err)) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        return -1;
+    }
     if (param->dtype == DT_BOOL) {
         if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
             *out = 1;

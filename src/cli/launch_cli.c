@@ -225,6 +225,26 @@ static LaunchStatus launch_check_spec(const Kernel *k, const LaunchSpec *spec, i
     return LAUNCH_OK;
 }
 
+/* --config entries a build takes that a launch gets elsewhere: a full axis's size (from
+   --shape or the inputs) and the align class (from the tensors' strides). */
+static int refuse_build_only(void *ctx, const char *name, const char *value)
+{
+    const Kernel *k = ctx;
+    if (strcmp(name, "align") == 0) {
+        fprintf(stderr, "tilec: error: --config align=%s: a launch picks its align class from "
+                "its tensors' strides\n", value);
+        return -1;
+    }
+    for (int i = 0; i < k->nsyms; i++)
+        if (k->syms[i]->is_full && strcmp(k->syms[i]->name, name) == 0) {
+            fprintf(stderr, "tilec: error: --config %s=%s: %s is a full axis: a launch takes its "
+                    "size from --shape or the inputs (--shape %s=%s)\n", name, value, name, name,
+                    value);
+            return -1;
+        }
+    return 0;
+}
+
 int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char *kernel_name,
                        const LaunchSpec *spec, const char *config_text, bool no_mask_inference,
                        TirKernel **out_tir, Config *out_config)
@@ -238,6 +258,9 @@ int run_prepare_kernel(Arena *arena, Diag *diag, const Program *prog, const char
     LaunchStatus ls = launch_check_spec(kernel, spec, const_values, err, sizeof err);
     if (ls != LAUNCH_OK)
         return cli_error(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
+    char rest[4096];
+    if (config_split(config_text, refuse_build_only, (void *)kernel, rest, sizeof rest) != 0)
+        return EXIT_USAGE;
     Config user;
     if (config_parse(config_text, &user, err, sizeof err) != 0)
         return cli_error(EXIT_USAGE, err);

@@ -208,6 +208,26 @@ static const char *skip_spaces(const char *p)
     return p;
 }
 
+bool config_value_is_list(const char *kind, const char *where, const char *name,
+                          const char *value, size_t len, char *err, size_t errlen)
+{
+    static const char *const counts[] = {"two", "three", "four", "five", "six", "seven",
+                                         "eight", "nine"};
+    int n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += value[i] == '|';
+    if (n == 1)
+        return false;
+    char count[16];
+    if (n - 2 < (int)(sizeof counts / sizeof *counts))
+        snprintf(count, sizeof count, "%s", counts[n - 2]);
+    else
+        snprintf(count, sizeof count, "%d", n);
+    snprintf(err, errlen, "one value per %s%s%s (%s=%.*s lists %s)", kind, where ? " for " : "",
+             where ? where : "", name, (int)len, value, count);
+    return true;
+}
+
 int config_parse(const char *text, Config *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -238,6 +258,8 @@ int config_parse(const char *text, Config *out, char *err, size_t errlen)
         }
         p = skip_spaces(p + 1);
         const char *endp = p + strcspn(p, ", \t");
+        if (config_value_is_list("tunable", NULL, key, p, (size_t)(endp - p), err, errlen))
+            return -1;
         int64_t v;
         int parsed = *p == '+' ? -1 : knob_parse_value(key, p, (size_t)(endp - p), &v);
         if (parsed != 0) {

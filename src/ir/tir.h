@@ -428,6 +428,13 @@ typedef struct Config {
 /* Parses "BLOCK_M=64,BLOCK_N=32,num_warps=4" (spaces around tokens allowed, empty text is
    an empty Config). Returns 0, or -1 with a message in err. */
 int config_parse(const char *text, Config *out, char *err, size_t errlen);
+
+/* Whether the `len` bytes of `value` list several values (`64|128`): then writes "one value
+   per KIND[ for WHERE] (NAME=VALUE lists two)" into err. KIND names the entry (tunable,
+   const, full axis); WHERE (may be NULL) the command that takes one. Every --config reader
+   refuses a list it cannot take with this one message. */
+bool config_value_is_list(const char *kind, const char *where, const char *name,
+                          const char *value, size_t len, char *err, size_t errlen);
 /* Fills every tunable of k: the user's value (checked against the allowed set; block
    sizes must be powers of two >= 1) or the default. Unknown names are errors that list
    the kernel's names. user may be NULL. Returns 0, or -1 with a message in err. */

@@ -43,6 +43,8 @@ if grep -qF "libcuda.so.1 not found" "$tmp/probe"; then
         "$tilec" run tests/gpu/machinery.tile --kernel copy --shape M=3,N=5 --ptx tests/gpu/ptx/copy.ptx
     expect "bench" 1 "$nogpu" \
         "$tilec" bench examples/gemm.tile --kernel gemm --shape M=64,N=64,K=64
+    expect "bench of a file's only kernel" 1 "$nogpu" \
+        "$tilec" bench examples/gemm.tile --shape M=64,N=64,K=64
     expect "bench of a chain" 1 "$nogpu" \
         "$tilec" bench examples/fp8_quantize.tile --kernel amax,quantize_e4m3 \
         --link quantize_e4m3.amax=amax.out --shape M=64,K=64
@@ -53,8 +55,8 @@ else
     echo "a CUDA driver loads here: the no-GPU cases are skipped"
 fi
 # usage errors come before the device is opened
-expect "bench without --kernel" 2 "bench needs --kernel NAME" \
-    "$tilec" bench examples/gemm.tile --shape M=8,N=8,K=8
+expect "bench without --kernel of two kernels" 2 "name one with --kernel (fp8_gemm_tensorwise, fp8_gemm_rowwise)" \
+    "$tilec" bench examples/fp8_gemm.tile --shape M=8,N=8,K=8
 expect "bench --reps 0" 2 "--reps '0'" \
     "$tilec" bench examples/gemm.tile --kernel gemm --reps 0
 expect "bench --link malformed" 2 "--link 'amax'" \
