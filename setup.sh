@@ -16,7 +16,7 @@ fi
 ninja -C build
 meson install -C build --quiet
 ./build/tilec check examples/attention.tile
-./build/tilec build examples/attention.tile -o build/attention.tbn --config 'D=64|128'
+./build/tilec build examples/attention.tile -o build/attention.tbn
 ./build/tilec inspect build/attention.tbn
 echo "setup: installed tilec, libtile, tile.h and tile.pc under $prefix"
 case ":$PATH:" in
