@@ -266,11 +266,27 @@ static int take_plan_entry(void *ctx, const char *name, const char *value)
                     "build every value)\n", name);
             return -1;
         }
-        int64_t *v = arena_alloc(t->arena, sizeof *v);
-        if (parse_const_value(pa, value, v) != 0)
-            return -1;
+        /* one value, or a '|' list of the values to build (causal=true|false) */
+        int n = 1;
+        for (const char *c = value; *c; c++)
+            n += *c == '|';
+        int64_t *v = arena_alloc(t->arena, sizeof *v * (size_t)n);
+        const char *item = value;
+        for (int j = 0; j < n; j++) {
+            size_t len = strcspn(item, "|");
+            char *one = arena_strndup(t->arena, item, len);
+            if (parse_const_value(pa, one, &v[j]) != 0)
+                return -1;
+            for (int prev = 0; prev < j; prev++)
+                if (v[prev] == v[j]) {
+                    fprintf(stderr, "tilec: error: --config %s=%s lists %s twice\n", name, value,
+                            one);
+                    return -1;
+                }
+            item += len + (item[len] == '|');
+        }
         t->plan->const_choice[i] = v;
-        t->plan->nconst_choice[i] = 1;
+        t->plan->nconst_choice[i] = n;
         t->given[i] = true;
         return 1;
     }

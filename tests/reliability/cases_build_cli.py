@@ -162,3 +162,23 @@ def _(t):
              "group_m=1,N=1024) spills registers"
     return rc == 0 and wanted in out and "lower BLOCK_* or raise num_warps" in out, \
         f"exit {rc}\n{out[-2000:]}"
+
+
+@case("build_cli/const_list_builds_those_values", timeout=120)
+def _(t):
+    """causal=true|false in a bundle build builds those values (a value listed twice or an
+    empty one is an error); one value builds that one."""
+    t.copy_example("attention.tile")
+    env = isolated(t)
+    rc, out = t.tilec_run("build", "attention.tile", "--target", "sm_90a", "--config",
+                          "causal=false|true,D=64", "-o", "two.tbn", env=env)
+    rc2, listing = inspect(t, "two.tbn", env)
+    ok = rc == rc2 == 0 and listing.count("  variant ") == 4 and "causal=true" in listing and \
+        "causal=false" in listing
+    checks = [(ok, f"exit {rc}\n{out}\n{listing[-1500:]}"),
+              t.expect(["build", "attention.tile", "--config", "causal=true|true"], 2,
+                       "causal=true|true lists true twice", env=env),
+              t.expect(["build", "attention.tile", "--config", "causal=true|"], 2,
+                       "expected true or false, got ''", env=env)]
+    bad = [d for ok, d in checks if not ok]
+    return not bad, "\n---\n".join(bad)
