@@ -152,18 +152,34 @@ static int split_variant(const Kernel *k, const char *text, char *rest, size_t r
     return config_split(text, take_variant, &taker, rest, restlen);
 }
 
+/* One kernel lowered for --emit: full-axis sizes (per kernel symbol, 0 when not given) and
+   the align class out of --config, the rest resolved against its tunables. NULL after
+   reporting, *status saying whose fault. */
+static TirKernel *lower_for_emit(Arena *arena, Diag *diag, const Kernel *k, const char *config,
+                                 int64_t **full_sizes, AlignClass *align, Config *resolved,
+                                 int *status)
+{
+    *full_sizes = arena_alloc(arena, sizeof **full_sizes * (size_t)(k->nsyms + 1));
+    memset(*full_sizes, 0, sizeof **full_sizes * (size_t)(k->nsyms + 1));
+    *align = ALIGN_VEC16;
+    char rest[4096];
+    if (split_variant(k, config, rest, sizeof rest, *full_sizes, align) != 0) {
+        *status = EXIT_USAGE;
+        return NULL;
+    }
+    return lower_with_config(arena, diag, k, rest, resolved, status);
+}
+
 /* --emit=ir: the kernel's TIR after the pass pipeline. Full-axis sizes and the align class
    are taken (as the later stages take them) and unused: TIR keeps full axes symbolic. */
 static int emit_ir(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const char *config)
 {
-    int64_t *full_sizes = arena_alloc(arena, sizeof *full_sizes * (size_t)(k->nsyms + 1));
-    AlignClass align = ALIGN_VEC16;
-    char rest[4096];
-    if (split_variant(k, config, rest, sizeof rest, full_sizes, &align) != 0)
-        return EXIT_USAGE;
+    int64_t *full_sizes;
+    AlignClass align;
     Config resolved;
     int status;
-    TirKernel *tk = lower_with_config(arena, diag, k, rest, &resolved, &status);
+    TirKernel *tk = lower_for_emit(arena, diag, k, config, &full_sizes, &align, &resolved,
+                                   &status);
     if (tk)
         tir_print(out, tk);
     return status;
@@ -179,14 +195,12 @@ static int emit_code(FILE *out, Arena *arena, Diag *diag, const Kernel *k, const
                 k->name, k->nsyms, VARIANT_MAX_SYMS);
         return EXIT_INPUT;
     }
-    int64_t full_sizes[VARIANT_MAX_SYMS] = {0};
-    AlignClass align = ALIGN_VEC16;
-    char rest[4096];
-    if (split_variant(k, config, rest, sizeof rest, full_sizes, &align) != 0)
-        return EXIT_USAGE;
+    int64_t *full_sizes;
+    AlignClass align;
     Config resolved;
     int status;
-    TirKernel *tk = lower_with_config(arena, diag, k, rest, &resolved, &status);
+    TirKernel *tk = lower_for_emit(arena, diag, k, config, &full_sizes, &align, &resolved,
+                                   &status);
     if (!tk)
         return status;
     char err[1024];

@@ -3,9 +3,8 @@ NAME.h here with every kernel, the full-axis sizes the kernel lists (`const D in
 and a variant set per target (sm_90a and sm_80 by default; --target repeated); the tune
 cache's configs join quietly unless --no-tuned."""
 import os
-import shutil
 
-from suite_reliability import case
+from suite_reliability import case, find_ptxas
 
 
 def isolated(t):
@@ -145,7 +144,7 @@ def _(t):
 def _(t):
     """A variant the bundle ships with spilled registers is a warning at the kernel, naming
     the target, the config with its full-axis sizes and the knobs to turn (needs ptxas)."""
-    if not (shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas")):
+    if not find_ptxas():
         return True, "ptxas not found: nothing assembled, nothing to report"
     t.write("rows.tile", """kernel rows(x: f32[M, N], y: f32[M, N]) {
     const N in {1024}

@@ -4,9 +4,8 @@ program named with its location and block sizes."""
 import glob
 import os
 import re
-import shutil
 
-from suite_reliability import Fail, case
+from suite_reliability import Fail, case, find_ptxas
 
 # The message every GPU command gives on a machine without a CUDA driver.
 NO_GPU = "libcuda.so.1 not found"
@@ -21,14 +20,6 @@ kernel rmsnorm(x: bf16[M, D], w: bf16[D], y: bf16[M, D], eps: f32) {
     }
 }
 """
-
-
-def find_ptxas():
-    found = shutil.which("ptxas")
-    if found:
-        return found
-    fallback = "/usr/local/cuda/bin/ptxas"
-    return fallback if os.path.exists(fallback) else None
 
 
 def no_gpu_here(t):

@@ -3,21 +3,12 @@ bundle variants, interpreter programs and bytes, the simplifier), silent wrong a
 (integer arithmetic, literals, repeated keys) and unclear messages (names, indices)."""
 import os
 import resource
-import shutil
 import struct
 import time
 
-from suite_reliability import Fail, case
+from suite_reliability import Fail, case, find_ptxas
 
 CAST_DTYPES = ["f32", "f16", "bf16", "f8e4m3", "f8e5m2", "i32", "i64", "bool"]
-
-
-def find_ptxas():
-    found = shutil.which("ptxas")
-    if found:
-        return found
-    fallback = "/usr/local/cuda/bin/ptxas"
-    return fallback if os.path.exists(fallback) else None
 
 
 def ptx_accepted(t, tile, args=()):

@@ -88,6 +88,15 @@ class Tool:
         return ok, f"exit {rc} (expected {status}); wanted {needle!r} in:\n{out[-3000:]}"
 
 
+def find_ptxas():
+    """CUDA's ptxas on PATH, else the toolkit's; None when neither (cases then check less)."""
+    found = shutil.which("ptxas")
+    if found:
+        return found
+    fallback = "/usr/local/cuda/bin/ptxas"
+    return fallback if os.path.exists(fallback) else None
+
+
 def load_cases():
     if CASES:
         return CASES
