@@ -212,7 +212,9 @@ static void test_child(const TirKernel *gemm, bool exec_child)
     TuneBackend b = fake_backend(&f);
     const char *argv[] = {self_path, "serve-child", NULL};
     TuneOptions o = {.search = {.strategy = SEARCH_EXHAUSTIVE}, .compile_threads = 4,
-                     .bench_timeout_s = 0.3, .child_exec_argv = exec_child ? argv : NULL};
+                     /* 1 s: a healthy candidate's child must finish inside it on a loaded
+                        machine under ASan (0.3 s once timed one out); each hang costs it */
+                     .bench_timeout_s = 1.0, .child_exec_argv = exec_child ? argv : NULL};
     TuneResult r;
     int rc = tune_run(&space, &b, &o, &r);
     CHECK(rc == 0, "tune_run failed: %s", r.error);
