@@ -5,6 +5,7 @@
 run's mma.sync ceiling (bench/mma_peak.cu) and copy bandwidth.
 
 usage: python3 bench/run_bench.py RESULTS_DIR [--tilec PATH] [--quick] [--only STEP,...]
+                                 [--triton-peers triton_peers.py] [--wgmma-probe wgmma_peak.cu]
 
 Peers: torch.matmul (cuBLAS) for gemm; torch._scaled_mm tensorwise and rowwise for the fp8
 GEMMs; SDPA with the flash and cuDNN backends for attention; torch's float8 cast (amax,
@@ -72,6 +73,10 @@ class Bench:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
+    def save(self):
+        with open(os.path.join(self.out_dir, "bench.json"), "w") as f:
+            json.dump(self.results, f, indent=1, default=str)
+
     def tilec_bench(self, file, kernels, shapes, config_sets, ins, sets=None, outs=(), links=()):
         """Times each config of config_sets (a list of --config lists); returns the best run's
         JSON (cold median), all runs' summaries, and the outputs of the best one."""
@@ -114,9 +119,14 @@ class Bench:
             save_npy(self.path(f"in_{name}.npy"), t)
 
     def add(self, item):
+        """Records an item (with plain Triton's figure for it, when the run measured one)."""
+        triton = self.results.get("triton", {})
+        for key, name in TRITON_ROWS:
+            if name == item["name"] and key in triton:
+                t = triton[key]
+                item["peers"]["plain Triton"] = {"tflops": t["tflops"], "config": t.get("cfg")}
         self.results["items"].append(item)
-        with open(os.path.join(self.out_dir, "bench.json"), "w") as f:
-            json.dump(self.results, f, indent=1, default=str)
+        self.save()
 
 
 def peer_time(fn, flop=None, nbytes=None):
@@ -153,6 +163,50 @@ def mma_ceiling(out_dir):
             res[kind] = max(res.get(kind, 0), int(m.group(4)))
     print("mma.sync ceiling (TFLOP/s):", res)
     return res
+
+
+def wgmma_ceiling(probe, out_dir):
+    """The wgmma ceilings (bf16, e4m3) from a register/shared-only probe given by path
+    (../shared/bench/probes/wgmma_peak.cu, carried): the roof the Hopper dots aim at."""
+    exe = os.path.join(tempfile.mkdtemp(), "wgmma_peak")
+    try:
+        subprocess.run(["nvcc", "-O3", "-gencode", "arch=compute_90a,code=sm_90a", probe, "-o", exe],
+                       check=True, capture_output=True, text=True, timeout=240)
+        p = subprocess.run([exe], capture_output=True, text=True, timeout=120)
+    except Exception as e:
+        return {"error": repr(e)[:300]}
+    with open(os.path.join(out_dir, "wgmma_peak.txt"), "w") as f:
+        f.write(p.stdout)
+    res = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"(\S+) wgmma m64n256, \d+ warpgroup\(s\)/SM: (\d+) TFLOP/s", line)
+        if m:
+            res[m.group(1)] = max(res.get(m.group(1), 0), int(m.group(2)))
+    print("wgmma ceiling (TFLOP/s):", res)
+    return res
+
+
+# plain Triton's figures (../shared/bench/triton_peers.py, run in the same call) by the
+# item they sit beside: (key prefix in its JSON, item name)
+TRITON_ROWS = [
+    ("triton_bf16_gemm_4096", "bf16 gemm 4096x4096x4096"), ("triton_bf16_gemm_8192", "bf16 gemm 8192x8192x8192"),
+    ("triton_fp8_gemm_4096", "fp8 gemm tensorwise 4096x4096x4096"),
+    ("triton_fp8_gemm_8192", "fp8 gemm tensorwise 8192x8192x8192"),
+    ("triton_attn_b4h48s4096d64", "bf16 attention Z=4 H=48 M=N=4096 D=64"),
+    ("triton_attn_b8h16s4096d128", "bf16 attention Z=8 H=16 M=N=4096 D=128"),
+    ("triton_attn_b8h16s4096d128_causal", "bf16 attention Z=8 H=16 M=N=4096 D=128 causal")]
+
+
+def triton_peers(b, script, timeout):
+    """Runs the Triton peer script first (Bench.add puts each figure beside its item)."""
+    try:
+        p = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=timeout)
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+        res = json.loads(lines[-1]) if lines else {"error": (p.stdout + p.stderr)[-400:]}
+    except Exception as e:
+        res = {"error": repr(e)[:300]}
+    b.results["triton"] = res
+    print("triton:", json.dumps(res)[:600])
 
 
 def copy_bandwidth():
@@ -436,6 +490,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="the floors' items only")
     ap.add_argument("--only", default="")
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--triton-peers", help="plain Triton's peer script (run after tilec's items)")
+    ap.add_argument("--wgmma-probe", help="the wgmma ceiling probe (.cu, built with nvcc)")
     args = ap.parse_args()
     os.makedirs(args.results_dir, exist_ok=True)
     torch.manual_seed(0)
@@ -443,8 +499,14 @@ def main():
     b.results["device"] = torch.cuda.get_device_name()
     b.results["torch"] = torch.__version__
     b.results["mma_sync_ceiling_tflops"] = mma_ceiling(args.results_dir)
+    if args.wgmma_probe:
+        b.results["wgmma_ceiling_tflops"] = wgmma_ceiling(args.wgmma_probe, args.results_dir)
     b.results["copy_gbps"] = copy_bandwidth()
     print(f"copy bandwidth {b.results['copy_gbps']:.0f} GB/s")
+    if args.triton_peers:
+        t0 = time.time()
+        triton_peers(b, args.triton_peers, 300)
+        print(f"[triton: {time.time() - t0:.1f} s]", flush=True)
     steps = [("gemm", gemm_items), ("fp8_gemm", fp8_gemm_items), ("attention", attention_items),
              ("fp8_attention", fp8_attention_items),
              ("quantize", lambda bb, q: quantize_items(bb, q, b.results["copy_gbps"])), ("rows", row_items)]
@@ -452,6 +514,7 @@ def main():
         if args.only and not any(o in name for o in args.only.split(",")):
             continue
         t0 = time.time()
+        b.results.setdefault("steps", []).append(name)
         try:
             step(b, args.quick)
         except Exception as e:
@@ -459,9 +522,9 @@ def main():
             print(f"{name} failed: {e!r}")
         print(f"[{name}: {time.time() - t0:.1f} s]", flush=True)
         torch.cuda.empty_cache()
+        b.save()   # a call cut short keeps the steps it finished
     b.results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    with open(os.path.join(args.results_dir, "bench.json"), "w") as f:
-        json.dump(b.results, f, indent=1, default=str)
+    b.save()
     print(subprocess.run([sys.executable, os.path.join(ROOT, "bench", "render.py"), args.results_dir],
                          capture_output=True, text=True).stdout)
 

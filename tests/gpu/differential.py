@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """differential.py BUILD_DIR [--count N] [--seed N] [--first I] [--jobs N] [--out DIR]
-                  [--no-gpu] [--tilec PATH]
+                  [--no-gpu] [--tilec PATH] [--deadline SECONDS]
 
 Differential test of the GPU against the interpreter: generates programs with the typed
 random-program generator of tests/codegen/random_kernels.py (its differential mode: no
@@ -22,6 +22,8 @@ Prints the seed and index of each, with the command that reproduces it; --out ke
 files of every program that did not pass. On a machine without a GPU the first run says
 `no GPU` and the script stops (exit 1); --no-gpu runs the same programs through the
 interpreter alone (`--interpret --arith=gpu`): the generation and bookkeeping, for CI.
+--deadline stops taking programs after that many seconds and reports the ones done (the
+summary names the last index, so a later run goes on with --first).
 Exit 0 when nothing mismatched or failed.
 """
 import argparse
@@ -102,6 +104,7 @@ def main():
     ap.add_argument("--out", help="keep the files of every program that did not pass here")
     ap.add_argument("--no-gpu", action="store_true", help="interpreter only (CI without a GPU)")
     ap.add_argument("--tilec")
+    ap.add_argument("--deadline", type=float, help="take no new program after this many seconds")
     args = ap.parse_args()
     tilec = os.path.abspath(args.tilec or os.path.join(args.build, "tilec"))
     gpu = not args.no_gpu
@@ -117,6 +120,7 @@ def main():
     no_gpu = []
     lock = threading.Lock()
     todo = iter(range(args.first, args.first + args.count))
+    taken = []
     start = time.time()
 
     def worker():
@@ -124,7 +128,10 @@ def main():
         try:
             while True:
                 with lock:
-                    i = None if no_gpu else next(todo, None)
+                    late = args.deadline is not None and time.time() - start > args.deadline
+                    i = None if no_gpu or late else next(todo, None)
+                    if i is not None:
+                        taken.append(i)
                 if i is None:
                     return
                 case = rk.generate(args.seed, i, known="avoid", diff=True)
@@ -179,6 +186,9 @@ def main():
             print(f"  --- {name}")
             print("  " + text.rstrip("\n").replace("\n", "\n  "))
     total = sum(counts.values())
+    if taken and len(taken) < args.count:
+        print(f"differential: deadline reached; programs {args.first}..{max(taken)} taken "
+              f"(go on with --first {max(taken) + 1})")
     print(f"differential: seed {args.seed}, {total} programs in {time.time() - start:.0f} s: "
           f"{counts['passed']} passed, {counts['mismatched']} mismatched, "
           f"{counts['discarded']} discarded, {counts['failed']} failed")
