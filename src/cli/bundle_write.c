@@ -435,6 +435,19 @@ static void warn_slow_variant(Diag *d, const Kernel *k, const TirKernel *tk, con
 
 /* ---- records */
 
+/* Which tensors a kernel stores to (plain or atomic stores): the bundle's written flags and
+   the header's const qualifiers. */
+typedef struct StoreScan {
+    bool written[64];
+} StoreScan;
+
+static void mark_written(TirOp *op, void *ctx)
+{
+    StoreScan *s = ctx;
+    if ((op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC) && op->param >= 0 && op->param < 64)
+        s->written[op->param] = true;
+}
+
 static void put_signature(Writer *w, const TirKernel *tk, uint32_t *first_param,
                           uint32_t *first_sym, uint64_t *signature)
 {
@@ -442,6 +455,8 @@ static void put_signature(Writer *w, const TirKernel *tk, uint32_t *first_param,
     TbnSym syms[TBN_MAX_SYMS];
     *first_param = w->nparams;
     *first_sym = w->nsyms;
+    StoreScan written = {{false}};
+    tir_walk(tk->body, mark_written, &written);
     for (int i = 0; i < tk->nparams; i++) {
         const TirParam *p = &tk->params[i];
         TbnParam *q = &params[i];
@@ -469,7 +484,7 @@ static void put_signature(Writer *w, const TirKernel *tk, uint32_t *first_param,
         put32(b, first_dim);
         put32(b, first_const);
         put32(b, (uint32_t)nconst);
-        put32(b, 0);
+        put32(b, written.written[i] ? TBN_PARAM_WRITTEN : 0);
         w->nparams++;
     }
     for (int s = 0; s < tk->nsyms; s++) {
@@ -697,17 +712,6 @@ static const char *scalar_member(DType t)
     case DT_I64: return "i64";
     default: return "b";
     }
-}
-
-typedef struct StoreScan {
-    bool written[64];
-} StoreScan;
-
-static void mark_written(TirOp *op, void *ctx)
-{
-    StoreScan *s = ctx;
-    if ((op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC) && op->param >= 0 && op->param < 64)
-        s->written[op->param] = true;
 }
 
 static void header_params(FILE *f, const TirKernel *tk, const StoreScan *ws, bool strided)
