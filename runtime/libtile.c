@@ -643,6 +643,7 @@ tile_status tile_kernel_param(const tile_bundle *b, int kernel, int index, tile_
         out->dims[d] = p->dims[d];
     out->reduce = (tile_reduce)p->reduce;
     out->written = p->written;
+    out->read = p->read;
     out->const_values = p->const_values;
     out->nconst_values = (int)p->nconst_values;
     return TILE_OK;

@@ -128,8 +128,10 @@ typedef struct tile_param_info {
     int rank;                       /* a tensor's; 0 for scalars and consts */
     int64_t dims[TILE_MAX_RANK];    /* a literal size >= 0, or -(symbol + 1) */
     tile_reduce reduce;             /* a reduction target, set to the op's identity per launch */
-    int written;                    /* 1: the kernel stores to the tensor; 0: it only reads;
-                                       -1: not recorded (a bundle older than format 3) */
+    int written;                    /* 1: the kernel stores to the tensor, 0: it does not */
+    int read;                       /* 1: it reads the tensor's contents (loads, or atomics
+                                       into a tensor that is not a reduction target), 0: not;
+                                       both -1: not recorded (a bundle older than format 3) */
     const int64_t *const_values;    /* an integer const's declared values (a bool const has
                                        none: 0 and 1); owned by the bundle */
     int nconst_values;

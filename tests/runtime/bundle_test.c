@@ -283,7 +283,8 @@ static void test_corpus(const char *dir)
     /* written flags: o is stored to, q only read; a version 2 bundle (zero flags, as
        written before version 3) still reads, its flags unknown */
     CHECK(tbn_read(good, n, false, &b, NULL, 0) == 0 && b.params[0].written == 0 &&
-          b.params[3].written == 1 && b.params[4].written == 0, "written flags of attention");
+          b.params[0].read == 1 && b.params[3].written == 1 && b.params[3].read == 0 &&
+          b.params[4].written == 0 && b.params[4].read == 0, "access flags of attention");
     tbn_free(&b);
     memcpy(d, good, n);
     wr32(d + 8, 2);
@@ -295,7 +296,7 @@ static void test_corpus(const char *dir)
     }
     reseal(d, n);
     CHECK(tbn_read(d, n, false, &b, NULL, 0) == 0 && b.version == 2 &&
-          b.params[3].written == -1, "a version 2 bundle reads, written unknown");
+          b.params[3].written == -1 && b.params[3].read == -1, "a version 2 bundle reads, written unknown");
     tbn_free(&b);
 
     /* hostile sizes, offsets, counts and indices behind valid checksums */

@@ -229,9 +229,9 @@ static void test_signature(tile_context *ctx)
     EXPECT(tile_kernel_param(b, amax, 0, &x), TILE_OK, NULL);
     EXPECT(tile_kernel_param(b, amax, 1, &out), TILE_OK, NULL);
     CHECK(strcmp(x.name, "x") == 0 && x.kind == TILE_ARG_TENSOR && x.dtype == TILE_BF16 &&
-          x.rank == 2 && x.dims[0] == -1 && x.dims[1] == -2 && x.written == 0 &&
+          x.rank == 2 && x.dims[0] == -1 && x.dims[1] == -2 && x.written == 0 && x.read == 1 &&
           x.reduce == TILE_REDUCE_NONE, "amax's x: bf16[M, K], read");
-    CHECK(out.dtype == TILE_F32 && out.rank == 1 && out.dims[0] == 1 && out.written == 1 &&
+    CHECK(out.dtype == TILE_F32 && out.rank == 1 && out.dims[0] == 1 && out.written == 1 && out.read == 0 &&
           out.reduce == TILE_REDUCE_MAX, "amax's out: f32[1] reduce(max), written");
     EXPECT(tile_kernel_param(b, split, 2, &alpha), TILE_OK, NULL);
     EXPECT(tile_kernel_param(b, split, 3, &n), TILE_OK, NULL);
