@@ -1,0 +1,50 @@
+"""check_package.py — the Python package (python/, docs/python.md) without a GPU: builds and
+installs it into a fresh venv, then runs package_tests.py there against every example's
+bundle, with the stub libcuda.so.1 (tests/runtime/stub_cuda.c) as the driver.
+usage: check_package.py BUILD_DIR   (run by tests/run under the project's .venv)"""
+import glob
+import os
+import site
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main():
+    build = os.path.abspath(sys.argv[1])
+    with tempfile.TemporaryDirectory(prefix="tilec-py-") as tmp:
+        venv = os.path.join(tmp, "venv")
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+        py = os.path.join(venv, "bin", "python")
+        # the project venv's packages (meson-python, and torch when installed) seen through
+        # a .pth, so the install runs offline and torch is not copied per run
+        sp = subprocess.run([py, "-c", "import site; print(site.getsitepackages()[0])"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+        with open(os.path.join(sp, "project_venv.pth"), "w") as f:
+            f.write("\n".join(site.getsitepackages()) + "\n")
+        # the install, by the project venv's pip, into the fresh venv
+        p = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation",
+                            "--no-deps", "--python", py, os.path.join(ROOT, "python")],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            print("FAIL pip install ./python\n" + p.stdout[-3000:] + p.stderr[-3000:])
+            return 1
+        bundles = os.path.join(tmp, "bundles")
+        os.makedirs(bundles)
+        for src in sorted(glob.glob(os.path.join(ROOT, "examples", "*.tile"))):
+            name = os.path.splitext(os.path.basename(src))[0]
+            subprocess.run([os.path.join(build, "tilec"), "build", src, "-o",
+                            os.path.join(bundles, name + ".tbn"), "--target", "sm_89",
+                            "--no-tuned"], check=True, capture_output=True)
+        env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(build, "tests", "runtime"),
+                   TILEC=os.path.join(build, "tilec"), TILEC_CACHE_DIR=os.path.join(tmp, "cache"),
+                   PYTHONNOUSERSITE="1")
+        p = subprocess.run([py, os.path.join(ROOT, "tests", "python", "package_tests.py"),
+                            bundles, ROOT], env=env, cwd=tmp)
+        return p.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
