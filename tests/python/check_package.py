@@ -16,7 +16,7 @@ def main():
     build = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory(prefix="tilec-py-") as tmp:
         venv = os.path.join(tmp, "venv")
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
         py = os.path.join(venv, "bin", "python")
         # the project venv's packages (meson-python, and torch when installed) seen through
         # a .pth, so the install runs offline and torch is not copied per run
@@ -24,9 +24,8 @@ def main():
                             capture_output=True, text=True, check=True).stdout.strip()
         with open(os.path.join(sp, "project_venv.pth"), "w") as f:
             f.write("\n".join(site.getsitepackages()) + "\n")
-        # the install, by the project venv's pip, into the fresh venv
-        p = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation",
-                            "--no-deps", "--python", py, os.path.join(ROOT, "python")],
+        p = subprocess.run([py, "-m", "pip", "install", "-q", "--no-build-isolation",
+                            "--no-deps", os.path.join(ROOT, "python")],
                            capture_output=True, text=True)
         if p.returncode != 0:
             print("FAIL pip install ./python\n" + p.stdout[-3000:] + p.stderr[-3000:])
@@ -38,6 +37,11 @@ def main():
             subprocess.run([os.path.join(build, "tilec"), "build", src, "-o",
                             os.path.join(bundles, name + ".tbn"), "--target", "sm_89",
                             "--no-tuned"], check=True, capture_output=True)
+        where = subprocess.run([py, "-c", "import tilec; print(tilec.__file__)"], cwd=tmp,
+                               capture_output=True, text=True).stdout
+        if not where.startswith(venv):
+            print(f"FAIL the package is not installed in the fresh venv: {where or 'not found'}")
+            return 1
         env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(build, "tests", "runtime"),
                    TILEC=os.path.join(build, "tilec"), TILEC_CACHE_DIR=os.path.join(tmp, "cache"),
                    PYTHONNOUSERSITE="1")

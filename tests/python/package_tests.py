@@ -132,7 +132,7 @@ def test_compile(root):
               f"a bad source is a CompileError with the located message: {e.stderr.strip()[:80]}")
 
 
-def test_torch(attention):
+def test_torch(attention, bundles):
     import torch
     import tilec.torch as tt
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -154,6 +154,34 @@ def test_torch(attention):
                "k has rank 4", "a wrong rank")
         raises(lambda: ops.attention(q, kv, kv, scale=0.1, causal=False, out=(o, o)),
                "TILE_ERR_ARG", "has 1 outputs", "two outs for one output")
+        check(ops.attention(q, kv, kv, scale=0.1, causal=False, out=o) is o, "out= returns o")
+        raises(lambda: ops.attention(q, kv.to("cpu"), kv, scale=0.1, causal=False),
+               "TILE_ERR_ARG", "k is on cpu but q on cuda:0", "tensors on two devices")
+        raises(lambda: ops.attention(q, kv, kv, 0.1), "TILE_ERR_ARG", "missing causal",
+               "a missing const")
+        raises(lambda: ops.attention(q, kv, kv, scale=0.1, causal=False, o=o), "TILE_ERR_ARG",
+               "unexpected or repeated argument o", "an output as an input")
+    # several outputs, a reduction target
+    quant = tt.ops(tilec.load(os.path.join(bundles, "fp8_quantize.tbn")))
+    with FakeTensorMode():
+        x = torch.empty(100, 300, dtype=torch.bfloat16, device="cuda")
+        amax = quant.amax(x)
+        y, inv = quant.quantize_e4m3(x, amax)
+        check(tuple(amax.shape) == (1,) and amax.dtype == torch.float32 and
+              tuple(y.shape) == (100, 300) and y.dtype == torch.float8_e4m3fn and
+              tuple(inv.shape) == (1,), "fake fp8 quantize: a reduction target and two outputs")
+    # symbolic shapes: the fake implementation binds SymInts (a traced graph, no guards on M)
+    from torch.fx.experimental.proxy_tensor import make_fx
+    def f(q, k, v):
+        return ops.attention(q, k, v, scale=0.125, causal=True)
+    q = torch.empty(1, 2, 48, 64, dtype=torch.bfloat16)
+    kv = torch.empty(1, 2, 80, 64, dtype=torch.bfloat16)
+    g = make_fx(f, tracing_mode="symbolic")(q, kv, kv)
+    calls = [n for n in g.graph.nodes if n.op == "call_function" and "tilec" in str(n.target)]
+    out_meta = calls[0].meta.get("val") if calls else None
+    check(len(calls) == 1 and out_meta is not None and
+          str(out_meta.shape[2]) == str(g.graph.find_nodes(op="placeholder")[0].meta["val"].shape[2]),
+          f"symbolic trace: one tilec op, o's M is q's symbol ({out_meta.shape if calls else None})")
 
 
 def main():
@@ -168,7 +196,7 @@ def main():
     except ImportError:
         print("note: torch is not installed here: the torch.library tests did not run")
     else:
-        test_torch(attention)
+        test_torch(attention, bundles)
     print(f"{'FAIL' if failures else 'ok'} package_tests ({failures} failures)")
     return 1 if failures else 0
 
