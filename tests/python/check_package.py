@@ -1,6 +1,6 @@
 """check_package.py — the Python package (python/, docs/python.md) without a GPU: builds and
 installs it into a fresh venv, then runs package_tests.py there against every example's
-bundle, with the stub libcuda.so.1 (tests/runtime/stub_cuda.c) as the driver.
+bundle, with the stub libcuda.so.1 (tests/runtime/stub_cuda.c, compiled here) as the driver.
 usage: check_package.py BUILD_DIR   (run by tests/run under the project's .venv)"""
 import glob
 import os
@@ -42,7 +42,15 @@ def main():
         if not where.startswith(venv):
             print(f"FAIL the package is not installed in the fresh venv: {where or 'not found'}")
             return 1
-        env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(build, "tests", "runtime"),
+        # the stub driver compiled here without sanitizers: the build's (ASan in build-asan)
+        # cannot load into an uninstrumented python
+        stub = os.path.join(tmp, "stub")
+        os.makedirs(stub)
+        subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-shared", "-fPIC", "-O1",
+                        "-I/usr/local/cuda/include", "-I" + os.path.join(ROOT, "tests", "runtime"),
+                        os.path.join(ROOT, "tests", "runtime", "stub_cuda.c"), "-o",
+                        os.path.join(stub, "libcuda.so.1"), "-lpthread"], check=True)
+        env = dict(os.environ, LD_LIBRARY_PATH=stub,
                    TILEC=os.path.join(build, "tilec"), TILEC_CACHE_DIR=os.path.join(tmp, "cache"),
                    PYTHONNOUSERSITE="1")
         p = subprocess.run([py, os.path.join(ROOT, "tests", "python", "package_tests.py"),
