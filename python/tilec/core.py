@@ -56,6 +56,8 @@ class Param:
             text += "[" + ", ".join(str(d) for d in self.dims) + "]"
         if self.reduce:
             text += f" reduce({self.reduce})"
+        if self.is_tensor and self.written is not None and self.read is not None:
+            text += " inout" if self.written and self.read else " out" if self.written else " in"
         return text
 
 
