@@ -27,7 +27,8 @@ step "libtile's internal interface against the stub driver" \
 step "tile.h with cuda.h" "$build/tests/runtime/tile_cuda_h_test"
 inspect_good() {
     "$build/tilec" inspect "$out/attention.tbn" > "$out/inspect.txt" &&
-        grep -q "^kernel attention(q: bf16\[Z, H, M, D\]" "$out/inspect.txt" &&
+        grep -q "^kernel attention(q: bf16\[Z, H, M, D\] in, " "$out/inspect.txt" &&
+        grep -q "o: bf16\[Z, H, M, D\] out, " "$out/inspect.txt" &&
         grep -q "causal=true D=128" "$out/inspect.txt" &&
         grep -q "gpu \*, causal=true D=128, align any, default -> variant 7" "$out/inspect.txt"
 }
