@@ -147,19 +147,27 @@ def peer_time(fn, flop=None, nbytes=None):
     return r
 
 
-def mma_ceiling(out_dir):
-    src = os.path.join(ROOT, "bench", "mma_peak.cu")
-    exe = os.path.join(tempfile.mkdtemp(), "mma_peak")
-    res = {}
+def run_probe(src, name, out_dir):
+    """Builds a tensor-core probe with nvcc for sm_90a and runs it: its output (also kept as
+    OUT_DIR/NAME.txt), or {"error": ...}."""
+    exe = os.path.join(tempfile.mkdtemp(), name)
     try:
         subprocess.run(["nvcc", "-O3", "-gencode", "arch=compute_90a,code=sm_90a", src, "-o", exe],
                        check=True, capture_output=True, text=True, timeout=240)
         p = subprocess.run([exe], capture_output=True, text=True, timeout=120)
     except Exception as e:
         return {"error": repr(e)[:300]}
-    with open(os.path.join(out_dir, "mma_peak.txt"), "w") as f:
+    with open(os.path.join(out_dir, name + ".txt"), "w") as f:
         f.write(p.stdout)
-    for line in p.stdout.splitlines():
+    return p.stdout
+
+
+def mma_ceiling(out_dir):
+    out = run_probe(os.path.join(ROOT, "bench", "mma_peak.cu"), "mma_peak", out_dir)
+    if isinstance(out, dict):
+        return out
+    res = {}
+    for line in out.splitlines():
         m = re.match(r"(\S+)\s+m16n8k(\d+) mma\.sync,\s+(\d+) warps/block .*: (\d+) TFLOP/s", line)
         # a launch that failed (16 warps of fp8 ask for too many registers) still prints a
         # figure; the probe reports the error only at its end: drop figures no GPU reaches
@@ -171,19 +179,13 @@ def mma_ceiling(out_dir):
 
 
 def wgmma_ceiling(probe, out_dir):
-    """The wgmma ceilings (bf16, e4m3) from a register/shared-only probe given by path
-    (../shared/bench/probes/wgmma_peak.cu, carried): the roof the Hopper dots aim at."""
-    exe = os.path.join(tempfile.mkdtemp(), "wgmma_peak")
-    try:
-        subprocess.run(["nvcc", "-O3", "-gencode", "arch=compute_90a,code=sm_90a", probe, "-o", exe],
-                       check=True, capture_output=True, text=True, timeout=240)
-        p = subprocess.run([exe], capture_output=True, text=True, timeout=120)
-    except Exception as e:
-        return {"error": repr(e)[:300]}
-    with open(os.path.join(out_dir, "wgmma_peak.txt"), "w") as f:
-        f.write(p.stdout)
+    """The wgmma ceilings (bf16, e4m3) from a probe given by path (../shared/bench/probes/
+    wgmma_peak.cu, carried): the roof the Hopper dots aim at."""
+    out = run_probe(probe, "wgmma_peak", out_dir)
+    if isinstance(out, dict):
+        return out
     res = {}
-    for line in p.stdout.splitlines():
+    for line in out.splitlines():
         m = re.match(r"(\S+) wgmma m64n256, \d+ warpgroup\(s\)/SM: (\d+) TFLOP/s", line)
         if m:
             res[m.group(1)] = max(res.get(m.group(1), 0), int(m.group(2)))

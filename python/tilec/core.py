@@ -180,6 +180,19 @@ class Kernel:
             raise _fail("TILE_ERR_CONST", f"kernel {self.name}: {p.name} = {value}; the bundle "
                         f"has {', '.join(str(v) for v in p.const_values)}")
 
+    def value_arg(self, a, p, v):
+        """Fills the TileArg `a` of a scalar or const parameter `p` with `v` (a const checked
+        against the bundle's values)."""
+        if p.kind == "scalar":
+            a.kind = L.SCALAR
+            if p.dtype in ("f32", "f16", "bf16", "f8e4m3", "f8e5m2"):
+                a.f = float(v)
+            else:
+                a.i = int(v)
+        else:
+            self.check_const(p, v)
+            a.kind, a.i = L.CONST, int(v)
+
     def launch(self, *args, stream=None, **kwargs):
         """Launches on `stream` (a CUstream as an int; None: the legacy default stream).
         Tensors are tilec.DeviceTensor or device arrays; scalars numbers; consts int/bool."""
@@ -197,15 +210,8 @@ class Kernel:
                 for d, n in enumerate(t.shape):
                     a.shape[d] = n
                     a.strides[d] = t.strides[d] if t.strides is not None else 0
-            elif p.kind == "scalar":
-                a.kind = L.SCALAR
-                if p.dtype in ("f32", "f16", "bf16", "f8e4m3", "f8e5m2"):
-                    a.f = float(v)
-                else:
-                    a.i = int(v)
             else:
-                self.check_const(p, v)
-                a.kind, a.i = L.CONST, int(v)
+                self.value_arg(a, p, v)
         self.bundle._check(L.lib().tile_launch(self.bundle._ctx.handle, self.bundle._handle,
                                                self.name.encode(), targs, len(values),
                                                stream or None))

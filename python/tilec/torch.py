@@ -91,15 +91,8 @@ def launch(kernel, values):
         a.dtype = L.DTYPES.index(p.dtype)
         if p.is_tensor:
             _tensor_arg(a, v)
-        elif p.kind == "scalar":
-            a.kind = L.SCALAR
-            if p.dtype in FLOATS:
-                a.f = float(v)
-            else:
-                a.i = int(v)
         else:
-            kernel.check_const(p, v)
-            a.kind, a.i = L.CONST, int(v)
+            kernel.value_arg(a, p, v)
     with torch.cuda.device(device):
         stream = torch.cuda.current_stream(device).cuda_stream
         kernel.bundle._check(L.lib().tile_launch(
