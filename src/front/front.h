@@ -78,6 +78,7 @@ typedef enum Builtin {
     BI_NONE,
     /* elementwise */
     BI_EXP2, BI_EXP, BI_LOG, BI_LOG2, BI_SQRT, BI_RSQRT, BI_ABS,
+    BI_TANH, BI_ERF, BI_SIGMOID, BI_SILU, BI_GELU, BI_GELU_TANH, BI_SIN, BI_COS,
     BI_MAX, BI_MIN,           /* two operands: elementwise; one operand (+ axis=): reduction */
     BI_WHERE,
     /* reductions: sum(x), sum(x, axis=i), amax = max of |x| */

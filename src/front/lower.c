@@ -401,10 +401,16 @@ static TirValue *lower_call(Lowerer *L, const Expr *e)
     if (!map_type(L, e->loc, &e->type, &rt))
         return NULL;
     switch (e->builtin) {
-    case BI_EXP2: case BI_EXP: case BI_LOG: case BI_LOG2: case BI_SQRT: case BI_RSQRT: case BI_ABS: {
+    case BI_EXP2: case BI_EXP: case BI_LOG: case BI_LOG2: case BI_SQRT: case BI_RSQRT: case BI_ABS:
+    case BI_TANH: case BI_ERF: case BI_SIGMOID: case BI_SILU: case BI_GELU: case BI_GELU_TANH:
+    case BI_SIN: case BI_COS: {
         static const int sub[] = {[BI_EXP2] = TIR_UN_EXP2, [BI_EXP] = TIR_UN_EXP, [BI_LOG] = TIR_UN_LOG,
                                   [BI_LOG2] = TIR_UN_LOG2, [BI_SQRT] = TIR_UN_SQRT,
-                                  [BI_RSQRT] = TIR_UN_RSQRT, [BI_ABS] = TIR_UN_ABS};
+                                  [BI_RSQRT] = TIR_UN_RSQRT, [BI_ABS] = TIR_UN_ABS,
+                                  [BI_TANH] = TIR_UN_TANH, [BI_ERF] = TIR_UN_ERF,
+                                  [BI_SIGMOID] = TIR_UN_SIGMOID, [BI_SILU] = TIR_UN_SILU,
+                                  [BI_GELU] = TIR_UN_GELU, [BI_GELU_TANH] = TIR_UN_GELU_TANH,
+                                  [BI_SIN] = TIR_UN_SIN, [BI_COS] = TIR_UN_COS};
         TirValue *v = lower_as(L, e->args[0], rt);
         return v ? emit_sub(L, TIR_UNARY, sub[e->builtin], e->loc, &v, 1, rt) : NULL;
     }

@@ -1100,6 +1100,8 @@ static NOINLINE void type_math(Checker *c, Expr *e, const CallArgs *a)
         }
         t.dtype = DT_F32;
     }
+    if (e->builtin != BI_ABS)
+        t.is_const = false;   /* the compiler folds no transcendental function: no `if` on it */
     e->type = t;
 }
 
@@ -1438,6 +1440,8 @@ static NOINLINE void check_call(Checker *c, Expr *e)
     }
     switch (b) {
     case BI_EXP2: case BI_EXP: case BI_LOG: case BI_LOG2: case BI_SQRT: case BI_RSQRT: case BI_ABS:
+    case BI_TANH: case BI_ERF: case BI_SIGMOID: case BI_SILU: case BI_GELU: case BI_GELU_TANH:
+    case BI_SIN: case BI_COS:
         type_math(c, e, &a);
         return;
     case BI_MAX: case BI_MIN:

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Checks the math built-ins of `tilec run --interpret` against float64.
+
+usage: check_math.py BUILD_DIR [-k SUBSTRING] [-v]
+
+tanh erf sigmoid silu gelu gelu_tanh sin cos run over a fixed set of f32 inputs: seeded
+random points (uniform in [-12, 12] and [-2, 2], and magnitudes 2^-40 to 2^24 of both
+signs), every function's thresholds and their neighbours, f32 values next to multiples of
+pi/2, and the special values (±0, ±inf, NaN, subnormals, ±FLT_MAX). The references are
+Python's math and numpy in float64, sharing nothing with tilec. Errors are counted in ulps
+of the f32 result (a subnormal's ulp is 2^-149):
+  * the default arithmetic rounds the function once: within 0.5 ulp;
+  * --arith=gpu computes mathfn.c's recipes, ex2 taken as correctly rounded: within the
+    bound docs/language.md states for each function over its range (BOUNDS below), within
+    the stated absolute error below that range, and sin/cos bit-exact with the GPU (the
+    summary says so), the others within tolerance;
+  * special values exactly (NaN where the reference is NaN, infinities and signed zeros);
+  * bf16 inputs and outputs: computed in f32 and rounded to bf16 once.
+Prints `math: N passed, N failed`; exits 1 on any failure.
+"""
+import math
+import os
+import re
+import sys
+import time
+
+import numpy as np
+import ml_dtypes
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_examples import Checker  # noqa: E402  (the runner: tilec run, .npy in and out)
+
+BF16 = ml_dtypes.bfloat16
+FLT_MAX = float(np.finfo(np.float32).max)
+TRIG_LIMIT = 2.0 ** 22
+
+FUNCTIONS = ["tanh", "erf", "sigmoid", "silu", "gelu", "gelu_tanh", "sin", "cos"]
+
+# function: (ulp bound under --arith=gpu, range of x where it holds, absolute error bound
+# outside that range) -- the numbers of docs/language.md.
+BOUNDS = {
+    "tanh": (2.5, (-math.inf, math.inf), 0.0),
+    "erf": (1.5, (-math.inf, math.inf), 0.0),
+    "sigmoid": (4.0, (-87.0, math.inf), 2.0 ** -125),
+    "silu": (5.0, (-87.0, math.inf), 2.0 ** -119),
+    "gelu": (7.0, (-7.07, math.inf), 2.0 ** -37),
+    "gelu_tanh": (5.0, (-10.0, math.inf), 2.0 ** -119),
+    "sin": (2.5, (-TRIG_LIMIT, TRIG_LIMIT), 0.0),
+    "cos": (2.5, (-TRIG_LIMIT, TRIG_LIMIT), 0.0),
+}
+
+MATH_KERNEL = """kernel math(x: f32[N], h: bf16[N], {outs}) {{
+    for n in tile(N) {{
+{body}
+    }}
+}}
+"""
+
+
+def math_kernel(path):
+    outs = ", ".join(f"o_{f}: f32[N], b_{f}: bf16[N]" for f in FUNCTIONS)
+    body = "\n".join(f"        o_{f}[n] = {f}(x[n])\n        b_{f}[n] = {f}(h[n])" for f in FUNCTIONS)
+    with open(path, "w") as f:
+        f.write(MATH_KERNEL.format(outs=outs, body=body))
+
+
+# ---- references (float64) ----------------------------------------------------------------
+
+def reference(name, x):
+    x = np.asarray(x, np.float64)
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    erfc = np.vectorize(math.erfc, otypes=[np.float64])
+    with np.errstate(all="ignore"):
+        if name == "tanh":
+            return np.tanh(x)
+        if name == "erf":
+            return erf(x)
+        if name == "sigmoid":
+            return 1 / (1 + np.exp(-x))
+        if name == "silu":
+            return x / (1 + np.exp(-x))
+        if name == "gelu":
+            return 0.5 * x * erfc(-x / math.sqrt(2))
+        if name == "gelu_tanh":
+            z = 2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+            return x / (1 + np.exp(-z))
+        if name == "sin":
+            return np.where(np.abs(x) <= TRIG_LIMIT, np.sin(x), np.nan)
+        if name == "cos":
+            return np.where(np.abs(x) <= TRIG_LIMIT, np.cos(x), np.nan)
+    raise ValueError(name)
+
+
+def ulp(r):
+    """The spacing of f32 values at |r| (2^-149 in the subnormal range)."""
+    a = np.abs(np.asarray(r, np.float64))
+    e = np.floor(np.log2(np.maximum(a, 2.0 ** -126)))
+    return 2.0 ** (e - 23)
+
+
+def f32_of(r):
+    """The reference rounded to f32 (beyond FLT_MAX: inf), as float64."""
+    with np.errstate(over="ignore"):
+        return np.asarray(r, np.float64).astype(np.float32).astype(np.float64)
+
+
+# ---- inputs --------------------------------------------------------------------------------
+
+def neighbours(values, k):
+    """Each f32 value and its k nearest f32 neighbours on either side."""
+    out = []
+    for v in np.asarray(values, np.float32):
+        up = down = v
+        out.append(v)
+        for _ in range(k):
+            up = np.nextafter(up, np.float32(np.inf))
+            down = np.nextafter(down, np.float32(-np.inf))
+            out += [up, down]
+    return np.array(out, np.float32)
+
+
+def inputs(rng):
+    n = 200000
+    mags = np.exp2(rng.uniform(-40, 24, n)) * rng.choice([-1.0, 1.0], n)
+    random = np.concatenate([rng.uniform(-12, 12, n), rng.uniform(-2, 2, n), mags])
+    thresholds = [0.625, 1.0, math.sqrt(2), 5.0, 5 * math.sqrt(2), 7.07, 10.0, 16.0, 87.0,
+                  87.3, 87.4, 104.0, 150.0, TRIG_LIMIT]
+    edges = neighbours([s * t for t in thresholds for s in (1, -1)], 32)
+    ks = np.concatenate([np.arange(1, 64), rng.integers(64, int(TRIG_LIMIT / 1.6), 200)])
+    near_pi = neighbours([s * k * math.pi / 2 for k in ks for s in (1, -1)], 3)
+    tiny = 2.0 ** -149
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, tiny, -tiny, 2.0 ** -126,
+                        -2.0 ** -126, FLT_MAX, -FLT_MAX, 1e-30, -1e-30], np.float32)
+    return np.concatenate([random.astype(np.float32), edges, near_pi, special])
+
+
+# ---- comparisons ---------------------------------------------------------------------------
+
+def compare(c, name, x, got, ref, ulp_bound, lo_hi=(-math.inf, math.inf), outside=0.0):
+    """got (f32 values as float64) against ref (float64): NaN where the reference is NaN,
+    infinities equal, zeros of the same sign where the reference is a zero, within ulp_bound
+    ulps over [lo, hi] and within `outside` absolute elsewhere."""
+    x = np.asarray(x, np.float64)
+    want = f32_of(ref)
+    nan_ok = np.array_equal(np.isnan(got), np.isnan(ref))
+    inf = np.isinf(want)
+    inf_ok = np.array_equal(got[inf], want[inf])
+    zero = want == 0
+    sign_ok = np.array_equal(np.signbit(got[zero & (ref == 0)]), np.signbit(ref[zero & (ref == 0)]))
+    fin = np.isfinite(want) & ~np.isnan(got)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.where(fin, np.abs(got - ref), 0.0)
+        in_range = (x >= lo_hi[0]) & (x <= lo_hi[1])
+        limit = np.where(in_range, ulp_bound * ulp(ref), outside)
+    bad = fin & ~(err <= limit)
+    ok = nan_ok and inf_ok and sign_ok and not bad.any()
+    detail = ""
+    if not ok:
+        detail = f"NaN positions {'agree' if nan_ok else 'differ'}, infinities " \
+                 f"{'agree' if inf_ok else 'differ'}, signs of zeros {'agree' if sign_ok else 'differ'}"
+        if bad.any():
+            i = int(np.argmax(np.where(bad, err / np.maximum(limit, 1e-300), 0)))
+            detail += f"; {int(bad.sum())} of {got.size} beyond the bound, worst at x = {x[i]!r} " \
+                      f"({float(x[i]).hex()}): got {got[i]!r}, reference {ref[i]!r}, " \
+                      f"{err[i] / ulp(ref[i]):.3f} ulp"
+    elif c.verbose:
+        worst = np.where(fin & in_range, err / ulp(ref), 0).max()
+        name += f" (worst {worst:.3f} ulp)"
+    c.record(name, ok, detail)
+
+
+SPECIAL = {   # (x, exact result) of every function, in both arithmetics
+    "tanh": [(0.0, 0.0), (-0.0, -0.0), (np.inf, 1.0), (-np.inf, -1.0)],
+    "erf": [(0.0, 0.0), (-0.0, -0.0), (np.inf, 1.0), (-np.inf, -1.0), (6.0, 1.0)],
+    "sigmoid": [(0.0, 0.5), (-0.0, 0.5), (np.inf, 1.0), (-np.inf, 0.0), (-200.0, 0.0)],
+    "silu": [(0.0, 0.0), (-0.0, -0.0), (np.inf, np.inf), (-np.inf, np.nan), (-200.0, -0.0)],
+    "gelu": [(0.0, 0.0), (-0.0, -0.0), (np.inf, np.inf), (-np.inf, np.nan), (-20.0, -0.0)],
+    "gelu_tanh": [(0.0, 0.0), (-0.0, -0.0), (np.inf, np.inf), (-np.inf, np.nan), (-30.0, -0.0)],
+    "sin": [(0.0, 0.0), (-0.0, -0.0), (np.inf, np.nan), (-np.inf, np.nan), (5e6, np.nan)],
+    "cos": [(0.0, 1.0), (-0.0, 1.0), (np.inf, np.nan), (-np.inf, np.nan), (-5e6, np.nan)],
+}
+
+
+def math_cases(c, rng):
+    path = os.path.join(c.tmp, "math.tile")
+    math_kernel(path)
+    x = inputs(rng)
+    specials = [v for table in SPECIAL.values() for v, _ in table]
+    x = np.concatenate([x, np.array(specials + [np.nan], np.float32)])
+    h = x.astype(BF16)
+    hx = h.astype(np.float64)
+    outs = [f"{p}_{f}" for f in FUNCTIONS for p in ("o", "b")]
+    for arith in ("ieee", "gpu"):
+        prefix = f"--arith={arith}"
+        if not any(c.selected(f"{prefix} {f}") for f in FUNCTIONS):
+            continue
+        got, err = c.run_kernel(path, "math", {"x": x, "h": h.view(np.uint16)}, outs,
+                                extra=["--arith", arith])
+        if err:
+            c.record(f"{prefix}: run", False, err)
+            continue
+        for f in FUNCTIONS:
+            if not c.selected(f"{prefix} {f}"):
+                continue
+            ref = reference(f, x)
+            if arith == "ieee":
+                compare(c, f"{prefix} {f}: f32 within 0.5 ulp", x, got[f"o_{f}"], ref, 0.5 * (1 + 2.0 ** -20))
+            else:
+                bound, lo_hi, outside = BOUNDS[f]
+                compare(c, f"{prefix} {f}: f32 within {bound} ulp on [{lo_hi[0]}, {lo_hi[1]}]", x,
+                        got[f"o_{f}"], ref, bound, lo_hi, outside)
+            xs = np.array([v for v, _ in SPECIAL[f]])
+            idx = [int(np.flatnonzero((x == v) & (np.signbit(x) == np.signbit(v)))[0]) for v in xs]
+            want = np.array([w for _, w in SPECIAL[f]])
+            have = got[f"o_{f}"][idx]
+            same = all((np.isnan(w) and np.isnan(g)) or (w == g and np.signbit(w) == np.signbit(g))
+                       for w, g in zip(want, have))
+            c.record(f"{prefix} {f}: special values", same and np.isnan(got[f"o_{f}"][-1]),
+                     f"x {list(xs)}: got {list(have)}, want {list(want)}; NaN gives {got[f'o_{f}'][-1]}")
+            # bf16: the f32 result (of the exact bf16 input) rounded once more
+            href = reference(f, hx)
+            b = got[f"b_{f}"]
+            if arith == "ieee":
+                want_b = f32_of(href).astype(np.float32).astype(BF16).astype(np.float64)
+                ok = np.array_equal(np.isnan(b), np.isnan(want_b)) and \
+                    np.array_equal(b[~np.isnan(b)], want_b[~np.isnan(want_b)])
+                c.record(f"{prefix} {f}: bf16 is the f32 result rounded once", ok,
+                         f"{int((b != want_b).sum())} of {b.size} differ")
+            else:
+                lo, hi = BOUNDS[f][1]
+                fin = np.isfinite(href) & (np.abs(href) >= 2.0 ** -100) & (hx >= lo) & (hx <= hi)
+                with np.errstate(invalid="ignore"):
+                    rel = np.where(fin, np.abs(b - href) / np.abs(np.where(fin, href, 1)), 0)
+                ok = np.array_equal(np.isnan(b), np.isnan(href)) and rel.max() <= 2.0 ** -8 * (1 + 2.0 ** -10)
+                c.record(f"{prefix} {f}: bf16 within its rounding", ok, f"worst relative error {rel.max():.3g}")
+    name = "--arith=gpu: sin and cos bit-exact with the GPU, the others within tolerance"
+    if c.selected(name):
+        np.save(os.path.join(c.tmp, "marks_x.npy"), x[:1000])
+        p, _ = c.tilec_run([path, "--interpret", "--arith=gpu", "--in", f"x={os.path.join(c.tmp, 'marks_x.npy')}"])
+        out = "" if p is None else p.stdout.decode(errors="replace")
+        marks = dict(re.findall(r"^(o_\w+): .*\(GPU: (bit-exact|within tolerance)", out, re.M))
+        want = {f"o_{f}": "bit-exact" if f in ("sin", "cos") else "within tolerance" for f in FUNCTIONS}
+        c.record(name, p is not None and p.returncode == 0 and marks == want, f"{marks}\n{out[-2000:]}")
+
+
+def main():
+    args = list(sys.argv[1:])
+    verbose = "-v" in args
+    filt = ""
+    if "-k" in args:
+        k = args.index("-k")
+        filt = args[k + 1]
+        del args[k:k + 2]
+    args = [a for a in args if a != "-v"]
+    if len(args) != 1:
+        print(__doc__)
+        return 2
+    c = Checker(args[0], filt, verbose)
+    if not os.access(c.tilec, os.X_OK):
+        print(f"check_math: no tilec in {args[0]}")
+        print("math: 0 passed, 1 failed")
+        return 1
+    rng = np.random.default_rng(20250301)
+    t0 = time.monotonic()
+    math_cases(c, rng)
+    print(f"math: {c.passed} passed, {c.failed} failed ({time.monotonic() - t0:.1f} s)")
+    return 0 if c.failed == 0 and c.passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
