@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the math built-ins of `tilec run --interpret` against float64.
+"""Checks the math built-ins and `**` of `tilec run --interpret` against float64.
 
 usage: check_math.py BUILD_DIR [-k SUBSTRING] [-v]
 
@@ -16,6 +16,9 @@ of the f32 result (a subnormal's ulp is 2^-149):
     summary says so), the others within tolerance;
   * special values exactly (NaN where the reference is NaN, infinities and signed zeros);
   * bf16 inputs and outputs: computed in f32 and rounded to bf16 once.
+`**` with integer exponents (multiplication: relative error at most (|n| - 1 + [n < 0])
+2^-24), 0.5 (sqrt), -0.5 (rsqrt) and other constants (exp2(c log2 x): relative error at
+most 2^-22 (1 + |c log2 x|)) in both arithmetics, on f32, bf16 and i32 (wrapping) bases.
 Prints `math: N passed, N failed`; exits 1 on any failure.
 """
 import math
@@ -243,6 +246,95 @@ def math_cases(c, rng):
         c.record(name, p is not None and p.returncode == 0 and marks == want, f"{marks}\n{out[-2000:]}")
 
 
+# ---- ** ----------------------------------------------------------------------------------
+
+POW_INTEGERS = [0, 1, 2, 3, 4, 5, 7, 10, -1, -2, -3]
+POW_OTHERS = [1.5, -1.5, 0.25, 2.5, -2.75, 0.3333333]
+
+
+def pow_name(e):
+    return "p_" + str(e).replace("-", "m").replace(".", "_")
+
+
+def pow_kernel(path):
+    exps = POW_INTEGERS + [0.5, -0.5] + POW_OTHERS
+    outs = ", ".join(f"{pow_name(e)}: f32[N]" for e in exps)
+    body = "\n".join(f"        {pow_name(e)}[n] = x[n] ** {e}" for e in exps)
+    with open(path, "w") as f:
+        f.write(f"kernel pw(x: f32[N], h: bf16[N], i: i32[N], {outs}, hb: bf16[N], hc: bf16[N],\n"
+                f"          i3: i32[N], i0: i32[N]) {{\n    for n in tile(N) {{\n{body}\n"
+                f"        hb[n] = h[n] ** 3\n        hc[n] = h[n] ** -0.5\n"
+                f"        i3[n] = i[n] ** 3\n        i0[n] = i[n] ** 0\n    }}\n}}\n")
+    return exps
+
+
+def pow_cases(c, rng):
+    path = os.path.join(c.tmp, "pow.tile")
+    exps = pow_kernel(path)
+    n = 50000
+    x = np.concatenate([rng.uniform(-4, 4, n), np.exp2(rng.uniform(-30, 30, n)) * rng.choice([-1.0, 1.0], n),
+                        [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 2.0, 0.5]]).astype(np.float32)
+    xd = x.astype(np.float64)
+    h = x.astype(BF16)
+    i = rng.integers(-2000, 2000, x.size).astype(np.int32)
+    outs = [pow_name(e) for e in exps] + ["hb", "hc", "i3", "i0"]
+    for arith in ("ieee", "gpu"):
+        prefix = f"--arith={arith} **"
+        if not c.selected(prefix):
+            continue
+        got, err = c.run_kernel(path, "pw", {"x": x, "h": h.view(np.uint16), "i": i}, outs,
+                                extra=["--arith", arith])
+        if err:
+            c.record(f"{prefix}: run", False, err)
+            continue
+        with np.errstate(all="ignore"):
+            for e in exps:
+                g = got[pow_name(e)]
+                if e == 0:
+                    c.record(f"{prefix} 0: 1 everywhere (NaN too)", bool((g == 1).all()), f"{g[g != 1][:5]}")
+                    continue
+                if e in POW_INTEGERS:
+                    ref = xd ** e
+                    muls = abs(e) - 1 + (e < 0)
+                    # the bound holds while x^|e| is a normal f32 (no subnormal intermediate)
+                    normal = (np.abs(xd) ** abs(e) >= 2.0 ** -126) | ~np.isfinite(xd) | (xd == 0)
+                    bound = np.where(normal, muls * 2.0 ** -24 * np.abs(ref) * (1 + 2.0 ** -20), 2.0 ** -126)
+                    check_pow(c, f"{prefix} {e}: multiplication, {muls} roundings", x, g, ref, bound)
+                elif abs(e) == 0.5:
+                    ref = np.sqrt(xd) if e > 0 else 1 / np.sqrt(xd)
+                    bound = 0.5 * ulp(ref) * (1 + 2.0 ** -20)
+                    check_pow(c, f"{prefix} {e}: {'sqrt' if e > 0 else 'rsqrt'}, 0.5 ulp", x, g, ref, bound)
+                else:
+                    ref = np.where(xd >= 0, np.abs(xd) ** e, np.nan)
+                    y = np.nan_to_num(np.abs(e * np.log2(np.abs(xd))), posinf=0.0)
+                    bound = 2.0 ** -22 * (1 + y) * np.nan_to_num(np.abs(ref), posinf=0.0) + 2.0 ** -149
+                    check_pow(c, f"{prefix} {e}: exp2(c log2 x), 2^-22 (1 + |c log2 x|)", x, g, ref, bound)
+            hd = h.astype(np.float64)
+            check_pow(c, f"{prefix} bf16 ** 3: in f32, rounded once", h, got["hb"],
+                      hd ** 3, 2.0 ** -8 * np.abs(hd ** 3) + 2.0 ** -126)
+            check_pow(c, f"{prefix} bf16 ** -0.5: in f32, rounded once", h, got["hc"],
+                      1 / np.sqrt(hd), 2.0 ** -8 * np.abs(1 / np.sqrt(hd)) * (1 + 2.0 ** -10))
+        want_i3 = (i.astype(np.int64) ** 3).astype(np.int32).astype(np.float64)
+        c.record(f"{prefix} i32 ** 3 wraps like *", np.array_equal(got["i3"], want_i3), "")
+        c.record(f"{prefix} i32 ** 0 is 1", bool((got["i0"] == 1).all()), "")
+
+
+def check_pow(c, name, x, got, ref, bound):
+    want = f32_of(ref)
+    nan_ok = np.array_equal(np.isnan(got), np.isnan(want))
+    inf = np.isinf(want)
+    inf_ok = np.array_equal(got[inf], want[inf])
+    fin = np.isfinite(want) & ~np.isnan(got)
+    with np.errstate(invalid="ignore"):
+        bad = fin & ~(np.abs(got - ref) <= bound)
+    detail = f"NaN {'agree' if nan_ok else 'differ'}, inf {'agree' if inf_ok else 'differ'}"
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        detail += f"; {int(bad.sum())} beyond the bound, first x = {float(x[j])!r}: got {got[j]!r}, " \
+                  f"reference {ref[j]!r}, bound {bound[j]!r}"
+    c.record(name, nan_ok and inf_ok and not bad.any(), detail)
+
+
 def main():
     args = list(sys.argv[1:])
     verbose = "-v" in args
@@ -263,6 +355,7 @@ def main():
     rng = np.random.default_rng(20250301)
     t0 = time.monotonic()
     math_cases(c, rng)
+    pow_cases(c, rng)
     print(f"math: {c.passed} passed, {c.failed} failed ({time.monotonic() - t0:.1f} s)")
     return 0 if c.failed == 0 and c.passed > 0 else 1
 
