@@ -25,13 +25,12 @@ import math
 import os
 import re
 import sys
-import time
 
 import numpy as np
 import ml_dtypes
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_examples import Checker  # noqa: E402  (the runner: tilec run, .npy in and out)
+from check_examples import run_suites  # noqa: E402  (the runner: tilec run, .npy in and out)
 
 BF16 = ml_dtypes.bfloat16
 FLT_MAX = float(np.finfo(np.float32).max)
@@ -336,28 +335,7 @@ def check_pow(c, name, x, got, ref, bound):
 
 
 def main():
-    args = list(sys.argv[1:])
-    verbose = "-v" in args
-    filt = ""
-    if "-k" in args:
-        k = args.index("-k")
-        filt = args[k + 1]
-        del args[k:k + 2]
-    args = [a for a in args if a != "-v"]
-    if len(args) != 1:
-        print(__doc__)
-        return 2
-    c = Checker(args[0], filt, verbose)
-    if not os.access(c.tilec, os.X_OK):
-        print(f"check_math: no tilec in {args[0]}")
-        print("math: 0 passed, 1 failed")
-        return 1
-    rng = np.random.default_rng(20250301)
-    t0 = time.monotonic()
-    math_cases(c, rng)
-    pow_cases(c, rng)
-    print(f"math: {c.passed} passed, {c.failed} failed ({time.monotonic() - t0:.1f} s)")
-    return 0 if c.failed == 0 and c.passed > 0 else 1
+    return run_suites(__doc__, "math", 20250301, (math_cases, pow_cases))
 
 
 if __name__ == "__main__":
