@@ -90,7 +90,8 @@ static Val horner(const TirMathOps *m, Val v, const float *c, int n)
 #define TINY 0x1p-12f                  /* tanh(x) and sin(x) round to x below it */
 #define ROUND_MAGIC 0x1.8p23f          /* (v + 1.5·2^23) - 1.5·2^23 rounds |v| < 2^22 to an integer */
 
-/* Minimax polynomials, fitted to the relative error of the function (absolute error of S). */
+/* Minimax polynomials, fitted to the relative error of the function (the absolute error of
+   S), as tests/interp/fit_math.py prints them. */
 static const float TANH_POLY[] = {      /* tanh(x) = x + x^3·P(x^2) for |x| < TANH_SMALL */
     -0x1.555532p-2f, 0x1.1106f6p-3f, -0x1.b835a4p-5f, 0x1.51f8cep-6f, -0x1.750ce4p-8f};
 #define TANH_SMALL 0.625f
