@@ -19,6 +19,7 @@ of the f32 result (a subnormal's ulp is 2^-149):
 `**` with integer exponents (multiplication: relative error at most (|n| - 1 + [n < 0])
 2^-24), 0.5 (sqrt), -0.5 (rsqrt) and other constants (exp2(c log2 x): relative error at
 most 2^-22 (1 + |c log2 x|)) in both arithmetics, on f32, bf16 and i32 (wrapping) bases.
+exp2 exp log2 log sqrt rsqrt under --arith=gpu within their rows of the same table.
 Prints `math: N passed, N failed`; exits 1 on any failure.
 """
 import math
@@ -245,6 +246,52 @@ def math_cases(c, rng):
         c.record(name, p is not None and p.returncode == 0 and marks == want, f"{marks}\n{out[-2000:]}")
 
 
+# ---- the older built-ins: their row of docs/language.md's table under --arith=gpu ------------
+
+OLDER_KERNEL = """kernel older(x: f32[N], e2: f32[N], e: f32[N], l2: f32[N], l: f32[N], s: f32[N], r: f32[N]) {
+    for n in tile(N) {
+        e2[n] = exp2(x[n])
+        e[n] = exp(x[n])
+        l2[n] = log2(x[n])
+        l[n] = log(x[n])
+        s[n] = sqrt(x[n])
+        r[n] = rsqrt(x[n])
+    }
+}
+"""
+
+
+def older_cases(c, rng):
+    name = "--arith=gpu exp2 exp log2 log sqrt rsqrt: within their stated bounds"
+    if not c.selected(name):
+        return
+    path = os.path.join(c.tmp, "older.tile")
+    with open(path, "w") as f:
+        f.write(OLDER_KERNEL)
+    n = 100000
+    x = np.concatenate([rng.uniform(-100, 100, n), rng.uniform(0, 4, n),
+                        np.exp2(rng.uniform(-120, 120, n))]).astype(np.float32)
+    got, err = c.run_kernel(path, "older", {"x": x}, ["e2", "e", "l2", "l", "s", "r"], extra=["--arith", "gpu"])
+    if err:
+        c.record(name, False, err)
+        return
+    xd = x.astype(np.float64)
+    with np.errstate(all="ignore"):
+        for out, ref, bound in (("e2", np.exp2(xd), 0.51 * ulp(np.exp2(xd))),
+                                ("e", np.exp(xd), (1 + 1.5 * np.abs(xd)) * 2.0 ** -24 * np.exp(xd)),
+                                ("l2", np.log2(xd), 0.8 * ulp(np.log2(xd))),
+                                ("l", np.log(xd), 1.5 * ulp(np.log(xd))),
+                                ("s", np.sqrt(xd), 0.5 * ulp(np.sqrt(xd)) * (1 + 2.0 ** -20)),
+                                ("r", 1 / np.sqrt(xd), 0.5 * ulp(1 / np.sqrt(xd)) * (1 + 2.0 ** -20))):
+            normal = np.isfinite(ref) & (np.abs(ref) >= 2.0 ** -126) & (f32_of(ref) < np.inf)
+            bad = normal & ~(np.abs(got[out] - ref) <= bound)
+            detail = ""
+            if bad.any():
+                j = int(np.flatnonzero(bad)[0])
+                detail = f"{int(bad.sum())} beyond, first x = {xd[j]!r}: got {got[out][j]!r}, reference {ref[j]!r}"
+            c.record(f"{name}: {out}", not bad.any(), detail)
+
+
 # ---- ** ----------------------------------------------------------------------------------
 
 POW_INTEGERS = [0, 1, 2, 3, 4, 5, 7, 10, -1, -2, -3]
@@ -335,7 +382,7 @@ def check_pow(c, name, x, got, ref, bound):
 
 
 def main():
-    return run_suites(__doc__, "math", 20250301, (math_cases, pow_cases))
+    return run_suites(__doc__, "math", 20250301, (math_cases, older_cases, pow_cases))
 
 
 if __name__ == "__main__":
