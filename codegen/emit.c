@@ -168,9 +168,80 @@ static LLVMValueRef constant(Emitter *e, const TirOp *op)
     return LLVMConstInt(emit_type(e, t), (unsigned long long)op->ivalue, 1);
 }
 
+/* Float ops carry no fast-math flags: neither LLVM nor ptxas (which contracts a mul.f32
+   and add.f32 without .rn) fuses anything; the only fmas are tir_fused_multiply's. */
+static LLVMValueRef float_binary(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMValueRef args[2] = {x, y};
+    switch (op) {
+    case TIR_BIN_ADD: return LLVMBuildFAdd(e->b, x, y, "");
+    case TIR_BIN_SUB: return LLVMBuildFSub(e->b, x, y, "");
+    case TIR_BIN_MUL: return LLVMBuildFMul(e->b, x, y, "");
+    case TIR_BIN_DIV: return LLVMBuildFDiv(e->b, x, y, "");
+    case TIR_BIN_MAX: return call_intrinsic(e, "llvm.maximum", e->cg->t.f32, args, 2);
+    case TIR_BIN_MIN: return call_intrinsic(e, "llvm.minimum", e->cg->t.f32, args, 2);
+    default: return x;
+    }
+}
+
+/* x*y + c as one fma; `sub`: x*y - c (the mul is operand 0) or c - x*y (operand 1). */
+static LLVMValueRef fused_multiply(Emitter *e, int op, int mul_operand, LLVMValueRef x,
+                                   LLVMValueRef y, LLVMValueRef c)
+{
+    if (op == TIR_BIN_SUB && mul_operand == 0)
+        c = LLVMBuildFNeg(e->b, c, "");
+    else if (op == TIR_BIN_SUB)
+        x = LLVMBuildFNeg(e->b, x, "");
+    LLVMValueRef args[3] = {x, y, c};
+    return call_intrinsic(e, "llvm.fma", e->cg->t.f32, args, 3);
+}
+
+static LLVMValueRef float_unary(Emitter *e, int op, LLVMValueRef x);
+
+/* mathfn.c's recipes as LLVM IR: its operations are the ones below (ex2.approx, fma, IEEE
+   add/sub/mul/div), so the interpreter's --arith=gpu computes the same bits. */
+static TirMathValue recipe_value(LLVMValueRef v)
+{
+    return (TirMathValue){.handle = v};
+}
+
+static TirMathValue recipe_constant(const TirMathOps *m, float c)
+{
+    Emitter *e = m->ctx;
+    return recipe_value(LLVMConstReal(e->cg->t.f32, c));
+}
+
+static TirMathValue recipe_unary(const TirMathOps *m, int sub, TirMathValue x)
+{
+    return recipe_value(float_unary(m->ctx, sub, x.handle));
+}
+
+static TirMathValue recipe_binary(const TirMathOps *m, int sub, TirMathValue x, TirMathValue y)
+{
+    return recipe_value(float_binary(m->ctx, sub, x.handle, y.handle));
+}
+
+static TirMathValue recipe_fma(const TirMathOps *m, TirMathValue x, TirMathValue y, TirMathValue z)
+{
+    return recipe_value(fused_multiply(m->ctx, TIR_BIN_ADD, 0, x.handle, y.handle, z.handle));
+}
+
+static TirMathValue recipe_select_less(const TirMathOps *m, TirMathValue a, TirMathValue b,
+                                       TirMathValue if_less, TirMathValue otherwise)
+{
+    Emitter *e = m->ctx;
+    LLVMValueRef less = LLVMBuildFCmp(e->b, LLVMRealOLT, a.handle, b.handle, "");
+    return recipe_value(LLVMBuildSelect(e->b, less, if_less.handle, otherwise.handle, ""));
+}
+
 static LLVMValueRef float_unary(Emitter *e, int op, LLVMValueRef x)
 {
     LLVMTypeRef f32 = e->cg->t.f32;
+    if (tir_math_is_recipe(op)) {
+        TirMathOps ops = {e, recipe_constant, recipe_unary, recipe_binary, recipe_fma,
+                          recipe_select_less};
+        return tir_math_recipe(&ops, op, recipe_value(x)).handle;
+    }
     switch (op) {
     case TIR_UN_NEG: return LLVMBuildFNeg(e->b, x, "");
     case TIR_UN_EXP2: return nvvm_ex2_approx(e->cg, x);
@@ -199,34 +270,6 @@ static LLVMValueRef int_unary(Emitter *e, int op, LLVMValueRef x)
     }
     default: return x;
     }
-}
-
-/* Float ops carry no fast-math flags: neither LLVM nor ptxas (which contracts a mul.f32
-   and add.f32 without .rn) fuses anything; the only fmas are tir_fused_multiply's. */
-static LLVMValueRef float_binary(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y)
-{
-    LLVMValueRef args[2] = {x, y};
-    switch (op) {
-    case TIR_BIN_ADD: return LLVMBuildFAdd(e->b, x, y, "");
-    case TIR_BIN_SUB: return LLVMBuildFSub(e->b, x, y, "");
-    case TIR_BIN_MUL: return LLVMBuildFMul(e->b, x, y, "");
-    case TIR_BIN_DIV: return LLVMBuildFDiv(e->b, x, y, "");
-    case TIR_BIN_MAX: return call_intrinsic(e, "llvm.maximum", e->cg->t.f32, args, 2);
-    case TIR_BIN_MIN: return call_intrinsic(e, "llvm.minimum", e->cg->t.f32, args, 2);
-    default: return x;
-    }
-}
-
-/* x*y + c as one fma; `sub`: x*y - c (the mul is operand 0) or c - x*y (operand 1). */
-static LLVMValueRef fused_multiply(Emitter *e, int op, int mul_operand, LLVMValueRef x,
-                                   LLVMValueRef y, LLVMValueRef c)
-{
-    if (op == TIR_BIN_SUB && mul_operand == 0)
-        c = LLVMBuildFNeg(e->b, c, "");
-    else if (op == TIR_BIN_SUB)
-        x = LLVMBuildFNeg(e->b, x, "");
-    LLVMValueRef args[3] = {x, y, c};
-    return call_intrinsic(e, "llvm.fma", e->cg->t.f32, args, 3);
 }
 
 /* Integer division and remainder with x / 0 = x % 0 = 0 and wrapping MIN / -1. */

@@ -410,7 +410,7 @@ static void add_include(ParseState *ps, const char *path, TLLTYPE l)
 %token BLOCK "block" IF "if" ELSE "else" CONST "const" REDUCE "reduce" TUNE "tune"
 %token NONE "None" TRUE "true" FALSE "false" INF "inf" NAN "nan"
 %token NEWLINE "newline" UNDERSCORE "_"
-%token OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
+%token OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">=" POW "**"
 %token PLUSEQ "+=" MINUSEQ "-=" STAREQ "*=" SLASHEQ "/=" DOTDOT ".."
 
 %right '?' ':'
@@ -421,6 +421,7 @@ static void add_include(ParseState *ps, const char *path, TLLTYPE l)
 %left '+' '-'
 %left '*' '/' '%' '@'
 %precedence UNARY
+%right POW                          /* -x ** 2 is -(x ** 2), as in Python */
 
 %type <expr> expr postfix primary arg index_item
 %type <vec> args args_opt expr_list exprs index_items params params_opt dims int_set
@@ -609,6 +610,7 @@ expr
     | expr '/' expr                 { $$ = binary(ps, BIN_DIV, $1, $3, @2); }
     | expr '%' expr                 { $$ = binary(ps, BIN_MOD, $1, $3, @2); }
     | expr '@' expr                 { $$ = binary(ps, BIN_MATMUL, $1, $3, @2); }
+    | expr POW expr                 { $$ = binary(ps, BIN_POW, $1, $3, @2); }
     | '-' expr %prec UNARY          { $$ = unary(ps, UN_NEG, $2, @1); }
     | '!' expr %prec UNARY          { $$ = unary(ps, UN_NOT, $2, @1); }
     | postfix
@@ -780,7 +782,7 @@ static bool continues_expression(yysymbol_kind_t sym)
     switch (sym) {
     case YYSYMBOL_OROR: case YYSYMBOL_ANDAND: case YYSYMBOL_EQ: case YYSYMBOL_NE:
     case YYSYMBOL_LE: case YYSYMBOL_GE: case YYSYMBOL_PLUSEQ: case YYSYMBOL_MINUSEQ:
-    case YYSYMBOL_STAREQ: case YYSYMBOL_SLASHEQ:
+    case YYSYMBOL_STAREQ: case YYSYMBOL_SLASHEQ: case YYSYMBOL_POW:
         return true;
     default:
         return is_char_token(sym, "+-*/%@<>?[.(=");

@@ -40,12 +40,12 @@ enum { PRINT_DEPTH_LIMIT = 4 * MAX_NESTING };
 static const char *const binop_text[] = {
     [BIN_ADD] = "+", [BIN_SUB] = "-", [BIN_MUL] = "*", [BIN_DIV] = "/", [BIN_MOD] = "%",
     [BIN_MATMUL] = "@", [BIN_LT] = "<", [BIN_LE] = "<=", [BIN_GT] = ">", [BIN_GE] = ">=",
-    [BIN_EQ] = "==", [BIN_NE] = "!=", [BIN_AND] = "&&", [BIN_OR] = "||",
+    [BIN_EQ] = "==", [BIN_NE] = "!=", [BIN_AND] = "&&", [BIN_OR] = "||", [BIN_POW] = "**",
 };
 
 static const char *binop_str(int op)
 {
-    if (op < 0 || op > BIN_OR)
+    if (op < 0 || op > BIN_POW)
         return "?";
     return binop_text[op];
 }
@@ -59,11 +59,12 @@ static int binop_prec(int op)
     case BIN_EQ: case BIN_NE: return 4;
     case BIN_LT: case BIN_LE: case BIN_GT: case BIN_GE: return 5;
     case BIN_ADD: case BIN_SUB: return 6;
+    case BIN_POW: return 9;
     default: return 7;
     }
 }
 
-enum { PREC_TERNARY = 1, PREC_UNARY = 8, PREC_POSTFIX = 9 };
+enum { PREC_TERNARY = 1, PREC_UNARY = 8, PREC_POSTFIX = 10 };
 
 /* The shortest decimal that reads back as the same double, always looking like a float;
    plain notation unless the exponent is far from zero. */
@@ -136,9 +137,10 @@ static void print_inline(FILE *out, const Expr *e, int parent_prec, int depth)
         int prec = binop_prec(e->op);
         bool paren = parent_prec > prec;
         fputs(paren ? "(" : "", out);
-        print_inline(out, e->lhs, prec, depth + 1);
+        bool right = e->op == BIN_POW;   /* the one right-associative operator */
+        print_inline(out, e->lhs, right ? prec + 1 : prec, depth + 1);
         fprintf(out, " %s ", binop_str(e->op));
-        print_inline(out, e->rhs, prec + 1, depth + 1);
+        print_inline(out, e->rhs, right ? prec : prec + 1, depth + 1);
         fputs(paren ? ")" : "", out);
         return;
     }

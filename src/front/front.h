@@ -70,7 +70,12 @@ typedef enum BinOp {
     BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MOD, BIN_MATMUL,
     BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_EQ, BIN_NE,
     BIN_AND, BIN_OR,
+    BIN_POW,                  /* x ** c, c a number literal (sema keeps its value) */
 } BinOp;
+
+/* x ** n with an integer n up to this magnitude multiplies (docs/language.md); a larger
+   or fractional exponent goes through exp2 and log2. */
+#define POW_MAX_MULTIPLIED 2147483647.0
 
 typedef enum UnOp { UN_NEG, UN_NOT } UnOp;
 
@@ -78,6 +83,7 @@ typedef enum Builtin {
     BI_NONE,
     /* elementwise */
     BI_EXP2, BI_EXP, BI_LOG, BI_LOG2, BI_SQRT, BI_RSQRT, BI_ABS,
+    BI_TANH, BI_ERF, BI_SIGMOID, BI_SILU, BI_GELU, BI_GELU_TANH, BI_SIN, BI_COS,
     BI_MAX, BI_MIN,           /* two operands: elementwise; one operand (+ axis=): reduction */
     BI_WHERE,
     /* reductions: sum(x), sum(x, axis=i), amax = max of |x| */
@@ -103,7 +109,7 @@ typedef struct Expr {
     Loc loc;
     int op;                   /* BinOp or UnOp */
     int64_t int_value;
-    double float_value;
+    double float_value;       /* FLOAT; BINARY `**`: the exponent's value (sema) */
     const char *name;         /* NAME, CALL callee, FIELD field, KWARG key */
     DType dtype;              /* DTYPE, TO */
     struct Expr *lhs, *rhs, *cond;

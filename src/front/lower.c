@@ -207,11 +207,54 @@ static int loopvar_of(Lowerer *L, const Expr *e)
     return id >= 0 && id < L->ast->nloopvars ? L->loopvar_map[id] : -1;
 }
 
+/* x ** c (sema: c = e->float_value, a number): an integer c by multiplication, squaring
+   (x**5 = x·(x²)², 1/x**n for c < 0), 0.5 as sqrt, -0.5 as rsqrt, any other c as
+   exp2(c·log2(x)); a 16-bit float in f32, rounded once at the end (docs/language.md). */
+static TirValue *lower_pow(Lowerer *L, const Expr *e, TirType rt)
+{
+    double c = e->float_value;
+    TirType t = rt;
+    if (rt.dtype == DT_BF16 || rt.dtype == DT_F16)
+        t.dtype = DT_F32;
+    TirValue *x = lower_as(L, e->lhs, t);
+    if (!x)
+        return NULL;
+    TirValue *ops[2], *r = NULL;
+    if (c == floor(c) && fabs(c) <= POW_MAX_MULTIPLIED) {
+        for (int64_t n = (int64_t)fabs(c); n > 0; n >>= 1) {
+            if (n & 1) {
+                ops[0] = r;
+                ops[1] = x;
+                r = r ? emit_sub(L, TIR_BINARY, TIR_BIN_MUL, e->loc, ops, 2, t) : x;
+            }
+            if (n > 1) {
+                ops[0] = ops[1] = x;
+                x = emit_sub(L, TIR_BINARY, TIR_BIN_MUL, e->loc, ops, 2, t);
+            }
+        }
+        if (!r || c < 0) {
+            ops[0] = emit_full(L, e->loc, t, false, 1, 0);
+            ops[1] = r;
+            r = r ? emit_sub(L, TIR_BINARY, TIR_BIN_DIV, e->loc, ops, 2, t) : ops[0];
+        }
+    } else if (c == 0.5 || c == -0.5) {
+        r = emit_sub(L, TIR_UNARY, c > 0 ? TIR_UN_SQRT : TIR_UN_RSQRT, e->loc, &x, 1, t);
+    } else {
+        ops[0] = emit_full(L, e->loc, t, true, 0, c);
+        ops[1] = emit_sub(L, TIR_UNARY, TIR_UN_LOG2, e->loc, &x, 1, t);
+        ops[0] = emit_sub(L, TIR_BINARY, TIR_BIN_MUL, e->loc, ops, 2, t);
+        r = emit_sub(L, TIR_UNARY, TIR_UN_EXP2, e->loc, ops, 1, t);
+    }
+    return coerce(L, e->loc, r, rt);
+}
+
 static TirValue *lower_binary(Lowerer *L, const Expr *e)
 {
     TirType rt;
     if (!map_type(L, e->loc, &e->type, &rt))
         return NULL;
+    if (e->op == BIN_POW)
+        return lower_pow(L, e, rt);
     if (e->op == BIN_MATMUL) {
         TirValue *ops[3];
         if (!(ops[0] = lower_expr(L, e->lhs)) || !(ops[1] = lower_expr(L, e->rhs)))
@@ -401,10 +444,16 @@ static TirValue *lower_call(Lowerer *L, const Expr *e)
     if (!map_type(L, e->loc, &e->type, &rt))
         return NULL;
     switch (e->builtin) {
-    case BI_EXP2: case BI_EXP: case BI_LOG: case BI_LOG2: case BI_SQRT: case BI_RSQRT: case BI_ABS: {
+    case BI_EXP2: case BI_EXP: case BI_LOG: case BI_LOG2: case BI_SQRT: case BI_RSQRT: case BI_ABS:
+    case BI_TANH: case BI_ERF: case BI_SIGMOID: case BI_SILU: case BI_GELU: case BI_GELU_TANH:
+    case BI_SIN: case BI_COS: {
         static const int sub[] = {[BI_EXP2] = TIR_UN_EXP2, [BI_EXP] = TIR_UN_EXP, [BI_LOG] = TIR_UN_LOG,
                                   [BI_LOG2] = TIR_UN_LOG2, [BI_SQRT] = TIR_UN_SQRT,
-                                  [BI_RSQRT] = TIR_UN_RSQRT, [BI_ABS] = TIR_UN_ABS};
+                                  [BI_RSQRT] = TIR_UN_RSQRT, [BI_ABS] = TIR_UN_ABS,
+                                  [BI_TANH] = TIR_UN_TANH, [BI_ERF] = TIR_UN_ERF,
+                                  [BI_SIGMOID] = TIR_UN_SIGMOID, [BI_SILU] = TIR_UN_SILU,
+                                  [BI_GELU] = TIR_UN_GELU, [BI_GELU_TANH] = TIR_UN_GELU_TANH,
+                                  [BI_SIN] = TIR_UN_SIN, [BI_COS] = TIR_UN_COS};
         TirValue *v = lower_as(L, e->args[0], rt);
         return v ? emit_sub(L, TIR_UNARY, sub[e->builtin], e->loc, &v, 1, rt) : NULL;
     }

@@ -1,6 +1,7 @@
 /* sema.c — the checker: resolves names, types every expression (tiles whose axes are loop
    blocks, whole dims or 1), enforces the kernel structure and the typing rules of
    docs/language.md, and fills the sema fields of front.h that the lowering consumes. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,9 +440,9 @@ static const char *binop_text(int op)
     static const char *const text[] = {
         [BIN_ADD] = "+", [BIN_SUB] = "-", [BIN_MUL] = "*", [BIN_DIV] = "/", [BIN_MOD] = "%",
         [BIN_MATMUL] = "@", [BIN_LT] = "<", [BIN_LE] = "<=", [BIN_GT] = ">", [BIN_GE] = ">=",
-        [BIN_EQ] = "==", [BIN_NE] = "!=", [BIN_AND] = "&&", [BIN_OR] = "||",
+        [BIN_EQ] = "==", [BIN_NE] = "!=", [BIN_AND] = "&&", [BIN_OR] = "||", [BIN_POW] = "**",
     };
-    if (op < 0 || op > BIN_OR)
+    if (op < 0 || op > BIN_POW)
         return "?";
     return text[op];
 }
@@ -491,6 +492,16 @@ static bool weak_binary_value(int op, int64_t a, int64_t b, int64_t *out, bool *
     case BIN_MOD:
         o = a == INT64_MIN && b == -1;
         *out = b == 0 || o ? 0 : op == BIN_DIV ? a / b : a % b;
+        break;
+    case BIN_POW:   /* b >= 0 (sema's rule for an integer base), by squaring */
+        *out = 1;
+        while (b > 0 && !o) {
+            if (b & 1)
+                o = __builtin_mul_overflow(*out, a, out);
+            b >>= 1;
+            if (b > 0 && !o)
+                o = __builtin_mul_overflow(a, a, &a);
+        }
         break;
     default: return false;
     }
@@ -686,10 +697,80 @@ static NOINLINE void check_unary(Checker *c, Expr *e)
     check_weak_overflow(c, e);
 }
 
+/* The exponent of `**`: a number literal, optionally negated, or integer literal
+   arithmetic. */
+static bool pow_exponent(const Expr *e, double *out)
+{
+    int64_t iv;
+    bool overflow = false;
+    if (weak_int_value(e, &iv, &overflow)) {
+        *out = (double)iv;
+        return true;
+    }
+    if (e->kind == EXPR_FLOAT) {
+        *out = e->float_value;
+        return true;
+    }
+    if (e->kind == EXPR_UNARY && e->op == UN_NEG && e->lhs && pow_exponent(e->lhs, out)) {
+        *out = -*out;
+        return true;
+    }
+    return false;
+}
+
+/* x ** c: x a number tile or scalar; c a number literal, known here, whose value the
+   lowering reads from e->float_value. An integer base needs an integer c >= 0. */
+static NOINLINE void check_pow(Checker *c, Expr *e)
+{
+    const Type *x = &e->lhs->type;
+    double value;
+    if (!need_arith(c, e->loc, "**", x)) {
+        set_error(e);
+        return;
+    }
+    if (!pow_exponent(e->rhs, &value)) {
+        const Expr *r = e->rhs;
+        diag_error(c->diag, r->loc, "the exponent of ** must be a number literal (such as 3 or "
+                   "-0.5), not %s%s%s", r->kind == EXPR_NAME ? or_q(r->name) : "a value of type ",
+                   r->kind == EXPR_NAME ? ": " : "", show_type(c, &r->type));
+        set_error(e);
+        return;
+    }
+    if (!isfinite(value)) {
+        diag_error(c->diag, e->rhs->loc, "the exponent of ** must be finite");
+        set_error(e);
+        return;
+    }
+    bool integer = value == floor(value) && fabs(value) <= POW_MAX_MULTIPLIED;
+    Type res = *x;
+    if (dtype_is_int(x->dtype) && !(integer && value >= 0)) {
+        if (!x->weak) {
+            diag_error(c->diag, e->rhs->loc, "an integer base takes a non-negative integer "
+                       "exponent below 2^31, got %s ** %.17g (convert the base with .to(f32))",
+                       show_type(c, x), value);
+            set_error(e);
+            return;
+        }
+        res.dtype = DT_F32;   /* a weak integer literal is taken as f32, as by exp2 */
+    }
+    res.is_const = x->is_const && integer;   /* multiplications fold; sqrt, exp2 do not */
+    e->float_value = value;
+    e->type = res;
+    check_weak_overflow(c, e);
+}
+
 static NOINLINE void check_binary(Checker *c, Expr *e)
 {
     check_expr(c, e->lhs);
     check_expr(c, e->rhs);
+    if (e->op == BIN_POW) {
+        if (!need_value(c, e->lhs) || !need_value(c, e->rhs)) {
+            set_error(e);
+            return;
+        }
+        check_pow(c, e);
+        return;
+    }
     bool ok_l = need_value(c, e->lhs);
     bool ok_r = need_value(c, e->rhs);
     if (!ok_l || !ok_r || !binary_result(c, e->loc, e->op, &e->lhs->type, &e->rhs->type, &e->type)) {
@@ -1100,6 +1181,8 @@ static NOINLINE void type_math(Checker *c, Expr *e, const CallArgs *a)
         }
         t.dtype = DT_F32;
     }
+    if (e->builtin != BI_ABS)
+        t.is_const = false;   /* the compiler folds no transcendental function: no `if` on it */
     e->type = t;
 }
 
@@ -1438,6 +1521,8 @@ static NOINLINE void check_call(Checker *c, Expr *e)
     }
     switch (b) {
     case BI_EXP2: case BI_EXP: case BI_LOG: case BI_LOG2: case BI_SQRT: case BI_RSQRT: case BI_ABS:
+    case BI_TANH: case BI_ERF: case BI_SIGMOID: case BI_SILU: case BI_GELU: case BI_GELU_TANH:
+    case BI_SIN: case BI_COS:
         type_math(c, e, &a);
         return;
     case BI_MAX: case BI_MIN:

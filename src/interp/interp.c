@@ -273,6 +273,20 @@ static void op_iota(Interp *I, const TirOp *op)
     }
 }
 
+static float binary_f(int sub, float a, float b)
+{
+    switch (sub) {
+    case TIR_BIN_ADD: return a + b;
+    case TIR_BIN_SUB: return a - b;
+    case TIR_BIN_MUL: return a * b;
+    case TIR_BIN_DIV: return a / b;
+    case TIR_BIN_MOD: return fmodf(a, b);
+    case TIR_BIN_MAX: return max_nan(a, b);
+    case TIR_BIN_MIN: return min_nan(a, b);
+    default: return NAN;
+    }
+}
+
 static float unary_f(int sub, float x)
 {
     switch (sub) {
@@ -284,7 +298,7 @@ static float unary_f(int sub, float x)
     case TIR_UN_SQRT: return sqrtf(x);
     case TIR_UN_RSQRT: return (float)(1.0 / sqrt((double)x));
     case TIR_UN_ABS: return fabsf(x);
-    default: return NAN;
+    default: return (float)tir_math_reference(sub, (double)x);
     }
 }
 
@@ -294,11 +308,51 @@ static float flush_subnormal(float x)
     return fpclassify(x) == FP_SUBNORMAL ? copysignf(0.0f, x) : x;
 }
 
+static float unary_gpu(int sub, float x);
+
+/* mathfn.c's recipes on floats: its operations as the GPU does them. */
+static TirMathValue gpu_constant(const TirMathOps *m, float c)
+{
+    (void)m;
+    return (TirMathValue){.f = c};
+}
+
+static TirMathValue gpu_unary(const TirMathOps *m, int sub, TirMathValue x)
+{
+    (void)m;
+    return (TirMathValue){.f = unary_gpu(sub, x.f)};
+}
+
+static TirMathValue gpu_binary(const TirMathOps *m, int sub, TirMathValue x, TirMathValue y)
+{
+    (void)m;
+    return (TirMathValue){.f = binary_f(sub, x.f, y.f)};
+}
+
+static TirMathValue gpu_fma(const TirMathOps *m, TirMathValue x, TirMathValue y, TirMathValue z)
+{
+    (void)m;
+    return (TirMathValue){.f = fmaf(x.f, y.f, z.f)};
+}
+
+static TirMathValue gpu_select_less(const TirMathOps *m, TirMathValue a, TirMathValue b,
+                                    TirMathValue if_less, TirMathValue otherwise)
+{
+    (void)m;
+    return a.f < b.f ? if_less : otherwise;
+}
+
+static const TirMathOps gpu_math_ops = {NULL, gpu_constant, gpu_unary, gpu_binary, gpu_fma,
+                                        gpu_select_less};
+
 /* The GPU's unary math as codegen emits it (codegen.md, Math): ex2/lg2/rsqrt.approx.ftz, exp
-   as ex2(x * log2(e)) and log as lg2(x) * ln(2) in f32. The approximations are taken as
-   correctly rounded: their PTX ISA error bounds are what --check tolerates (docs/run.md). */
+   as ex2(x * log2(e)) and log as lg2(x) * ln(2) in f32, tanh .. cos by mathfn.c's recipes.
+   The approximations are taken as correctly rounded: their PTX ISA error bounds are what
+   --check tolerates (docs/run.md). */
 static float unary_gpu(int sub, float x)
 {
+    if (tir_math_is_recipe(sub))
+        return tir_math_recipe(&gpu_math_ops, sub, (TirMathValue){.f = x}).f;
     switch (sub) {
     case TIR_UN_EXP2: return flush_subnormal(exp2f(flush_subnormal(x)));
     case TIR_UN_EXP: return flush_subnormal(exp2f(flush_subnormal(x * 1.4426950408889634f)));
@@ -313,7 +367,7 @@ static float unary_gpu(int sub, float x)
 static bool unary_is_approximate(int sub)
 {
     return sub == TIR_UN_EXP2 || sub == TIR_UN_EXP || sub == TIR_UN_LOG || sub == TIR_UN_LOG2 ||
-           sub == TIR_UN_RSQRT;
+           sub == TIR_UN_RSQRT || tir_math_is_approximate(sub);
 }
 
 /* Integer ops are eval.c's, in the result's dtype: the folder and the host compute alike. */
@@ -358,19 +412,6 @@ static void op_unary(Interp *I, const TirOp *op)
     }
 }
 
-static float binary_f(int sub, float a, float b)
-{
-    switch (sub) {
-    case TIR_BIN_ADD: return a + b;
-    case TIR_BIN_SUB: return a - b;
-    case TIR_BIN_MUL: return a * b;
-    case TIR_BIN_DIV: return a / b;
-    case TIR_BIN_MOD: return fmodf(a, b);
-    case TIR_BIN_MAX: return max_nan(a, b);
-    case TIR_BIN_MIN: return min_nan(a, b);
-    default: return NAN;
-    }
-}
 
 static int64_t binary_i(int sub, DType t, int64_t a, int64_t b)
 {

@@ -2,7 +2,7 @@
    verifier, passes, and the Config that binds tunables (the lowering from the checked AST
    is the front end's, in front.h). docs/ir.md is the reference for the semantics; this
    header is the data layout. Owners: tir.c (data, builder, printer), tir_parse.c,
-   tir_verify.c, eval.c, passes.c, config.c. Changes after the first version are additive only. */
+   tir_verify.c, eval.c, mathfn.c, passes.c, config.c. Changes after the first version are additive only. */
 #ifndef TILEC_TIR_H
 #define TILEC_TIR_H
 
@@ -299,6 +299,43 @@ int tir_parse_many(Arena *a, Diag *d, const char *name, const char *text, size_t
 
 /* ---- tir_verify.c: structural and type checks. Returns the number of errors reported. */
 int tir_verify(const TirKernel *k, Diag *d);
+
+/* ---- mathfn.c: the math built-ins tanh, erf, sigmoid, silu, gelu, gelu_tanh, sin and cos
+   (unary ops): each is defined by tir_math_reference and computed on the GPU by one f32
+   recipe over TirMathOps, which codegen runs with LLVM builders and the interpreter's
+   --arith=gpu with floats, so both do the same operations in the same order. */
+
+/* A recipe's value: an f32 (the interpreter) or a back end's handle (an LLVMValueRef). */
+typedef union TirMathValue {
+    float f;
+    void *handle;
+} TirMathValue;
+
+/* The operations recipes are made of, each an IEEE f32 operation rounded to nearest, but
+   unary TIR_UN_EXP2, which is ex2.approx.ftz (docs/run.md). `ctx` is the back end's. */
+typedef struct TirMathOps TirMathOps;
+struct TirMathOps {
+    void *ctx;
+    TirMathValue (*constant)(const TirMathOps *m, float c);
+    TirMathValue (*unary)(const TirMathOps *m, int sub, TirMathValue x);   /* neg, abs, exp2 */
+    TirMathValue (*binary)(const TirMathOps *m, int sub, TirMathValue x, TirMathValue y); /* add sub mul div */
+    TirMathValue (*fma)(const TirMathOps *m, TirMathValue x, TirMathValue y, TirMathValue z);
+    /* a < b ? if_less : otherwise (a NaN operand picks otherwise) */
+    TirMathValue (*select_less)(const TirMathOps *m, TirMathValue a, TirMathValue b,
+                                TirMathValue if_less, TirMathValue otherwise);
+};
+
+/* sin and cos take |x| <= TIR_TRIG_LIMIT (2^22) and are NaN beyond. */
+#define TIR_TRIG_LIMIT 4194304.0
+/* Whether unary op `sub` is one of these built-ins. */
+bool tir_math_is_recipe(int sub);
+/* Whether its recipe uses ex2.approx (the GPU's result is then within its bound of the
+   interpreter's, not bit-exact; sin and cos are bit-exact). */
+bool tir_math_is_approximate(int sub);
+/* The recipe of `sub` applied to x. */
+TirMathValue tir_math_recipe(const TirMathOps *m, int sub, TirMathValue x);
+/* The function itself, in double (the interpreter's default arithmetic rounds it once). */
+double tir_math_reference(int sub, double x);
 
 /* ---- eval.c: TIR's scalar arithmetic, defined once (docs/ir.md, "Scalar arithmetic").
    The folder, the interpreter, the GPU runner (its grid check and work count) and the

@@ -6,7 +6,8 @@ parameters both ways), under the default config and the corners of its space (nu
 and max, num_warps 4 and 8, smallest and largest blocks, align vec16/unit/any, D=64 and D=128
 for full axes): `tilec build --emit=ptx` and `ptxas -arch=TARGET -v`, for sm_90a (wgmma) and
 for sm_80 (mma.sync; sm_89 instead for kernels with fp8 dots, where every fp8 dot must be a
-native e4m3/e5m2 mma.sync). Fails on a compile or ptxas error, on an f32 add/sub/mul without
+native e4m3/e5m2 mma.sync; a kernel without dots for sm_89 and, in a file with no fp8
+type, sm_80, at its first variant). Fails on a compile or ptxas error, on an f32 add/sub/mul without
 a rounding modifier (ptxas could contract it), on ptxas's wgmma warnings (C7515/C7511
 serialisation, C7519 injected waits, C7508 ignored setmaxnreg) in a default config
 (elsewhere the variant is listed as slow: the tuner rejects such configs as "serialised"),
@@ -92,13 +93,17 @@ def all_jobs(tilec):
     sources = [os.path.join(ROOT, d, f) for d in ("examples", os.path.join("tests", "gpu", "kernels"))
                for f in sorted(os.listdir(os.path.join(ROOT, d))) if f.endswith(".tile")]
     for path in sources:
+        fp8_file = "f8e" in open(path).read()   # sm_80 refuses a file holding an fp8 type
         for kernel, consts in kernels_of(path):
             tun, dots, fp8, has_full = tunables(tilec, path, kernel)
             fp8 = fp8 or kernel.startswith("fp8_")
-            for cfg, default in variants(tun, consts, has_full):
+            for i, (cfg, default) in enumerate(variants(tun, consts, has_full)):
                 jobs.append((path, kernel, cfg, default, dots, fp8, "sm_90a"))
                 if dots:   # the mma.sync back end: native fp8 on sm_89, sm_80 otherwise
                     jobs.append((path, kernel, cfg, False, dots, fp8, "sm_89" if fp8 else "sm_80"))
+                elif i == 0:   # elementwise code is the same on every target: once on the others
+                    for target in ("sm_89",) if fp8_file else ("sm_89", "sm_80"):
+                        jobs.append((path, kernel, cfg, False, dots, fp8, target))
     return jobs
 
 

@@ -55,6 +55,11 @@ POW2 = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 DEFAULT_BLOCKS = [16, 32, 64, 128, 256]
 FLOAT_LITS = ["0.5", "2.0", "1.5", "0.25", "3.0", "1.0", "0.75", "4.0", "0.125", "0.1", "10.0", "1e-3"]
 INT_LITS = ["0", "1", "2", "3", "7", "16", "100"]
+# The math built-ins; all but sin and cos go through ex2.approx on the GPU.
+MATH_FUNCTIONS = ["tanh", "erf", "sigmoid", "silu", "gelu", "gelu_tanh", "sin", "cos"]
+# Unary float ops whose GPU result is approximate (not bit-exact with --arith=gpu).
+APPROXIMATE = ("exp2", "exp", "log", "log2", "rsqrt", "tanh", "erf", "sigmoid", "silu", "gelu",
+               "gelu_tanh")
 
 # Faults known to crash today, each with its fix pending: a construct of the generator
 # named here is never written in "avoid" mode (the default); in "report" mode it is written
@@ -71,7 +76,8 @@ KNOWN_FAULTS = {
 class V:
     """A generated expression: its text and type. `taint` says the value depends on an
     op whose GPU result is not bit-exact with the interpreter's (a float sum, a dot, a
-    float atomic, an approximate ex2/lg2/rsqrt); `weak` an untyped literal."""
+    float atomic, an approximate ex2/lg2/rsqrt or a math function through ex2); `weak` an
+    untyped literal."""
     __slots__ = ("text", "dtype", "axes", "weak", "taint")
 
     def __init__(self, text, dtype, axes=(), weak=False, taint=False):
@@ -472,16 +478,30 @@ class KernelGen:
     def gen_unary(self, sc, dtype, axes, depth):
         x = self.gen(sc, dtype, axes, depth - 1)
         if dtype in INTS:
-            op = self.pick(["-", "abs"])
+            op = self.pick(["-", "abs", "**"])
+        elif self.chance(0.3):   # some 50 instructions an element each: ptxas slows on big tiles
+            op = self.pick(MATH_FUNCTIONS)
         else:
-            op = self.pick(["-", "abs", "exp2", "exp", "log", "log2", "sqrt", "rsqrt", "sqrt"])
+            op = self.pick(["-", "abs", "exp2", "exp", "log", "log2", "sqrt", "rsqrt", "sqrt", "**"])
         if op == "-":
             return V(f"(-{self.paren(x)})", dtype, axes, taint=x.taint)
-        taint = x.taint or op in ("exp2", "exp", "log", "log2", "rsqrt")
+        if op == "**":
+            return self.gen_pow(x, dtype, axes)
+        taint = x.taint or op in APPROXIMATE
         arg = x.text
         if op in ("log", "log2", "sqrt", "rsqrt") and self.chance(0.6):
             arg = f"abs({x.text}) + 1.0" if self.chance(0.5) else f"abs({x.text})"
         return V(f"{op}({arg})", dtype, axes, taint=taint)
+
+    def gen_pow(self, x, dtype, axes):
+        """x ** c: an integer c multiplies (exact on the GPU), 0.5 is sqrt, -0.5 rsqrt and any
+        other c exp2(c log2 x) (approximate); an integer base takes c >= 0."""
+        if dtype in INTS:
+            c = self.pick(["0", "1", "2", "3"])
+        else:
+            c = self.pick(["2", "3", "-1", "-2", "0", "4", "0.5", "-0.5", "1.5", "-1.5", "2.0", "0.25"])
+        approximate = dtype not in INTS and c not in ("0", "1", "2", "3", "4", "-1", "-2", "2.0", "0.5")
+        return V(f"({self.paren(x)} ** {c})", dtype, axes, taint=x.taint or approximate)
 
     def gen_convert(self, sc, dtype, axes, depth):
         if dtype in FLOATS:

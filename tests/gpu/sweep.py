@@ -18,7 +18,10 @@ checks its guard bands itself: a stray store makes the run fail. Small cases als
 First it tests the launcher on hand-written PTX (tests/gpu/ptx/): a strided copy, a copy
 with a deliberate out-of-bounds store that the guard bands must catch, and a scaled sum
 into a reduction target; then codegen regressions in tests/gpu/kernels/ on the GPU against
-the interpreter (`tilec run --check`).
+the interpreter (`tilec run --check`, and for math_builtins.tile also `--arith=gpu`, where
+sin, cos and integer powers must match bit for bit). The math built-ins also run as a kernel
+of the table: wide-range inputs (and ±0, ±inf, NaN, subnormals) against torch in float64,
+within the GPU's ulp bounds of docs/language.md (Math functions).
 
 Prints a table per kernel and `N passed, N failed`; writes results.json and failures.txt
 into OUT_DIR.
@@ -28,6 +31,7 @@ import concurrent.futures as futures
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -318,6 +322,93 @@ def make_softmax(i, shape, g):
         (["x"] if i % 4 == 3 else [])
 
 
+# The math built-ins (tests/gpu/kernels/math_builtins.tile) against torch in float64 on the
+# GPU, within docs/language.md's GPU bounds (Math functions): output: (reference of x, bound
+# in ulps, range of x where it holds, absolute bound elsewhere).
+MATH_TILE = os.path.join(ROOT, "tests", "gpu", "kernels", "math_builtins.tile")
+TRIG_LIMIT = 2.0 ** 22
+
+
+def gelu_tanh_reference(x):
+    return x * torch.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
+
+
+MATH_OUTPUTS = {
+    "t": (torch.tanh, 5, (-math.inf, math.inf), 0.0),
+    "e": (torch.erf, 3, (-math.inf, math.inf), 0.0),
+    "s": (torch.sigmoid, 8, (-87, math.inf), 2.0 ** -125),
+    "l": (lambda x: x * torch.sigmoid(x), 9, (-87, math.inf), 2.0 ** -119),
+    "g": (lambda x: 0.5 * x * torch.erfc(-x / math.sqrt(2)), 15, (-7.07, math.inf), 2.0 ** -37),
+    "gt": (gelu_tanh_reference, 9, (-10, math.inf), 2.0 ** -119),
+    "sn": (lambda x: torch.where(x.abs() <= TRIG_LIMIT, torch.sin(x), math.nan), 2.5,
+           (-TRIG_LIMIT, TRIG_LIMIT), 0.0),
+    "cs": (lambda x: torch.where(x.abs() <= TRIG_LIMIT, torch.cos(x), math.nan), 2.5,
+           (-TRIG_LIMIT, TRIG_LIMIT), 0.0),
+}
+
+
+def ulp_close(out, ref, x, bound, lo_hi, outside):
+    """out within `bound` ulps of f32 of ref where lo <= x <= hi, within `outside` absolute
+    elsewhere; NaN exactly where the reference has NaN, infinities equal."""
+    out = torch.as_tensor(out, device=DEV, dtype=torch.float64)
+    want = ref.float().double()
+    nan_ok = torch.equal(torch.isnan(out), torch.isnan(want))
+    inf = torch.isinf(want)
+    inf_ok = torch.equal(out[inf], want[inf])
+    ulp = torch.exp2(torch.floor(torch.log2(ref.abs().clamp(min=2.0 ** -126))) - 23)
+    in_range = (x >= lo_hi[0]) & (x <= lo_hi[1])
+    limit = torch.where(in_range, bound * ulp, torch.full_like(ulp, outside))
+    fin = torch.isfinite(want) & ~torch.isnan(out)
+    err = torch.where(fin, (out - ref).abs(), torch.zeros_like(ref))
+    ratio = torch.where(fin, err / (limit + 1e-300), torch.zeros_like(ref)).max().item() if err.numel() else 0.0
+    worst_ulp = torch.where(fin & in_range, err / ulp, torch.zeros_like(ref)).max().item() if err.numel() else 0.0
+    return nan_ok and inf_ok and ratio <= 1.0, ratio, f"worst {worst_ulp:.2f} ulp" + \
+        ("" if nan_ok else ", NaN positions differ") + ("" if inf_ok else ", infinities differ")
+
+
+def math_shapes():
+    return [(93, 1001), (1, 1), (256, 300), (1001, 77), (17, 64), (64, 4096), (3, 17), (200, 255)]
+
+
+MATH_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,num_warps=4", "BLOCK_M=32,BLOCK_N=64,num_warps=8",
+                "BLOCK_M=1,BLOCK_N=64,num_warps=4"]
+
+
+def make_math(i, shape, g):
+    m, n = shape
+    count = m * n
+    x = torch.cat([uniform((count,), g, -12, 12), uniform((count,), g, -2, 2),
+                   torch.exp2(uniform((count,), g, -40, 22)) * torch.sign(uniform((count,), g))])
+    x = x[torch.randperm(3 * count, generator=g, device=DEV)[:count]]
+    special = torch.tensor([0.0, -0.0, math.inf, -math.inf, math.nan, 2.0 ** -149, -7.5, 87.5,
+                            TRIG_LIMIT, -3e7], device=DEV)
+    x[:min(count, special.numel())] = special[:count]
+    x = x.reshape(m, n)
+    h = x.to(torch.bfloat16)
+    xd, hd = x.double(), h.double()
+    ax = xd.abs()
+    checks = [(name, fn(xd), bound, lo_hi, outside) for name, (fn, bound, lo_hi, outside) in MATH_OUTPUTS.items()]
+    u = 2.0 ** -24 * (1 + 2.0 ** -20)   # a rounding, with room for the second-order terms
+    pows = [("p3", xd ** 3, 2 * u), ("pm2", xd ** -2, 2 * u), ("ph", ax ** 0.5, u),
+            ("pmh", ax ** -0.5, 2.0 ** -22.9),
+            ("p15", ax ** 1.5, 2.0 ** -21 * (2.5 + (1.5 * torch.log2(ax)).abs()))]
+    hb = 0.5 * hd * torch.erfc(-hd / math.sqrt(2)) + torch.tanh(hd)
+
+    def judge(o):
+        res = [ulp_close(o[name], ref, xd, bound, lo_hi, outside) for name, ref, bound, lo_hi, outside in checks]
+        for name, ref, rel in pows:   # relative bounds, for normal x and x^|n| (rsqrt flushes)
+            normal = torch.isfinite(ref) & (ref.abs() >= 2.0 ** -100) & (ref.abs() <= 2.0 ** 100) & \
+                (ax >= 2.0 ** -126)
+            res.append(close(torch.as_tensor(o[name], device=DEV).double()[normal], ref[normal],
+                             rel if isinstance(rel, float) else rel[normal], 0))
+        finite = torch.isfinite(hb)   # three bf16 roundings: gelu, tanh, their sum
+        res.append(close(torch.as_tensor(o["hb"], device=DEV).double()[finite], hb[finite],
+                         3 * 2.0 ** -8, 2.0 ** -20))
+        return merge(res)
+    outs = [name for name, *_ in checks] + [name for name, *_ in pows] + ["hb"]
+    return {"x": x, "h": h}, {}, outs, judge, (["x"] if i % 4 == 3 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -336,6 +427,7 @@ KERNELS = [
     ("rowwise_quantize", "rowwise_quantize", "MK", rows_shapes, row_configs("BLOCK_K"), make_rowwise_quantize),
     ("layernorm", "layernorm", "MN", rows_shapes, row_configs("BLOCK_N"), make_layernorm),
     ("softmax", "softmax", "MN", rows_shapes, row_configs("BLOCK_N"), make_softmax),
+    ("math_builtins", MATH_TILE, "MN", math_shapes, MATH_CONFIGS, make_math),
 ]
 
 
@@ -362,7 +454,8 @@ def build_cases(only):
 # ---- running
 
 def command(tilec, case, folder):
-    cmd = [tilec, "run", os.path.join(ROOT, "examples", case.file + ".tile"), "--kernel", case.kernel]
+    tile = case.file if os.path.isabs(case.file) else os.path.join(ROOT, "examples", case.file + ".tile")
+    cmd = [tilec, "run", tile, "--kernel", case.kernel]
     for name, t in case.inputs.items():
         path = os.path.join(folder, name + ".npy")
         cmd += ["--in", f"{name}={path}"]
@@ -441,6 +534,17 @@ def machinery(tilec, tmp):
                                    capture_output=True, text=True)
                 res.append((f"{name} {shape} {config or 'default'}", p.returncode == 0,
                             (p.stdout + p.stderr)[-400:]))
+    # the math built-ins against the interpreter, and against its --arith=gpu: there sin, cos
+    # and integer ** give the same bits, the rest stay within tolerance (docs/run.md)
+    for config in MATH_CONFIGS[:3]:
+        for shape in ("M=93,N=77", "M=130,N=200"):
+            for arith in ([], ["--arith=gpu"]):
+                p = subprocess.run([tilec, "run", MATH_TILE, "--check", "--shape", shape] + arith +
+                                   (["--config", config] if config else []), capture_output=True, text=True)
+                exact = {m.group(1) for m in re.finditer(r"^check (\w+): .*\[bit-exact", p.stdout, re.M)}
+                ok = p.returncode == 0 and (not arith or {"sn", "cs", "p3", "pm2", "ph"} <= exact)
+                res.append((f"math_builtins {shape} {config or 'default'} {' '.join(arith)}", ok,
+                            (p.stdout + p.stderr)[-600:]))
     return res
 
 

@@ -745,7 +745,9 @@ def speed_cases(c, rng):
     c.record(name, elapsed < 2.0, f"took {elapsed:.2f} s")
 
 
-def main():
+def run_suites(doc, label, seed, suites):
+    """The command line `BUILD_DIR [-k SUBSTRING] [-v]` of this script and check_math.py:
+    runs each suite(checker, rng) and prints `LABEL: N passed, N failed`."""
     args = [a for a in sys.argv[1:]]
     verbose = "-v" in args
     filt = ""
@@ -755,21 +757,26 @@ def main():
         del args[i:i + 2]
     args = [a for a in args if a != "-v"]
     if len(args) != 1:
-        print(__doc__)
+        print(doc)
         return 2
     c = Checker(args[0], filt, verbose)
     if not os.access(c.tilec, os.X_OK):
-        print(f"check_examples: no tilec in {args[0]}")
-        print("interp: 0 passed, 1 failed")
+        print(f"{os.path.basename(sys.argv[0])}: no tilec in {args[0]}")
+        print(f"{label}: 0 passed, 1 failed")
         return 1
-    rng = np.random.default_rng(20240611)
+    rng = np.random.default_rng(seed)
     t0 = time.monotonic()
-    for cases in (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
-                  softmax_cases, layernorm_cases, mask_checker_cases, bad_input_cases,
-                  nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases):
+    for cases in suites:
         cases(c, rng)
-    print(f"interp: {c.passed} passed, {c.failed} failed ({time.monotonic() - t0:.1f} s)")
+    print(f"{label}: {c.passed} passed, {c.failed} failed ({time.monotonic() - t0:.1f} s)")
     return 0 if c.failed == 0 and c.passed > 0 else 1
+
+
+def main():
+    return run_suites(__doc__, "interp", 20240611,
+                      (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
+                       softmax_cases, layernorm_cases, mask_checker_cases, bad_input_cases,
+                       nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases))
 
 
 if __name__ == "__main__":
