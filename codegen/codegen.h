@@ -491,7 +491,8 @@ int schedule_reduce_warps(const Schedule *s, const struct TirOp *op, int64_t *by
    transpose's operand fetched in the view of the result's layout it reads (`to` then lives
    only during the call), a yielded value fetched in its loop's carried layout, a
    reduction's slice moved into its result's layout. `elements` is the size of the moved
-   tile (8 bytes of scratch each). */
+   tile (8 bytes of scratch each). A load, store or atomic fetches its gathered index tiles
+   and its data mask in views of the layout it accesses. */
 typedef void (*ConversionFn)(const struct TirValue *v, const Layout *to, int64_t elements,
                              void *ctx);
 void schedule_conversions(const Schedule *s, const struct TirOp *op, ConversionFn fn,
@@ -501,6 +502,9 @@ Layout layout_project(const Layout *l, const bool *keep_axis);
 /* A slice: `l` with `axis` removed (register bits along it dropped, lanes and warps along it
    made duplicates). */
 Layout layout_slice(const Layout *l, int axis);
+/* `l` sliced down to its axes first .. first + naxes - 1: the layout a gathered index tile
+   of those axes is read in (each thread holds the indices of its elements). */
+Layout layout_axes_view(const Layout *l, int first, int naxes);
 
 /* ---- schedule_print.c: the schedule as `tilec build --emit=schedule` prints it
    (docs/codegen.md). */

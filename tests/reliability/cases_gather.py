@@ -50,14 +50,14 @@ def _(t):
                     "(size 10)")
 
 
-@case("silent/data_index_fault_on_the_gpu", xfail=True)
+@case("silent/data_index_fault_on_the_gpu")
 def _(t):
     """The GPU half: a kernel that meets the bad id records it in its module's fault sink
     (the stub writes the record as the kernel would, STUB_CUDA_FAULT), and `tilec run`
     reports libtile's TILE_ERR_INDEX naming the kernel, the tensor and the dim."""
     src = t.write("embed.tile", EMBED)
     write_i32(t.path("ids.npy"), [3, 1000, 7])
-    env = stub_env(t, STUB_CUDA_FAULT="1:0:1000:1000:3:21:0")
+    env = stub_env(t, STUB_CUDA_FAULT="1:0:1000:1000:3:27:0")
     return t.expect(["run", src, "--in", "ids=ids.npy", "--shape", "V=1000,D=8"], 1,
                     "kernel embed: index 1000 is outside dim 0 of weight (size 1000) in a load "
-                    "at line 3, column 21", env=env)
+                    "at line 3, column 27", env=env)
