@@ -116,9 +116,31 @@ typedef struct Access {
     Tile gathered[MAX_INDEX];
     bool keep[MAX_INDEX][LAYOUT_MAX_RANK];
     Tile mask;                          /* regs NULL: no data mask */
+    bool mask_uniform;                  /* the mask is the same along the tile's last axis */
     LLVMValueRef bad[MAX_INDEX];        /* i1 per checked entry, NULL for others */
     LLVMValueRef bad_index[MAX_INDEX];  /* i64 */
 } Access;
+
+/* Whether every lane along `axis` of v has the same value: v broadcasts or expands that
+   axis from a tile without it (a row mask `ok[m][:, None]` over [m, k]), or is a constant. */
+static bool uniform_along(const TirValue *v, int axis, int depth)
+{
+    const TirOp *def = v->def;
+    if (!def || depth > 16)
+        return false;
+    if (def->opcode == TIR_FULL)
+        return true;
+    if (def->opcode == TIR_EXPAND_DIMS)
+        return def->axis == axis ||
+               uniform_along(def->operands[0], axis - (def->axis < axis), depth + 1);
+    if (def->opcode == TIR_BROADCAST) {
+        const TirType *in = &def->operands[0]->type;
+        int lead = v->type.rank - in->rank;
+        return axis < lead || in->axes[axis - lead].kind == AXIS_ONE ||
+               uniform_along(def->operands[0], axis - lead, depth + 1);
+    }
+    return false;
+}
 
 static void access_begin(Emitter *e, const TirOp *op, const Layout *l, Access *a)
 {
@@ -141,8 +163,10 @@ static void access_begin(Emitter *e, const TirOp *op, const Layout *l, Access *a
         }
         axis += naxes;
     }
-    if (tir_data_mask(op))
+    if (tir_data_mask(op)) {
         a->mask = emit_fetch(e, tir_data_mask(op), l);
+        a->mask_uniform = l->rank > 0 && uniform_along(tir_data_mask(op), l->rank - 1, 0);
+    }
 }
 
 /* Raises the op's faults: one cold branch per checked entry. */
@@ -388,8 +412,8 @@ static LLVMValueRef from_bits(Emitter *e, LLVMValueRef v, DType t)
 
 /* Registers per 16-byte-or-smaller vector: the leading register bits that step the
    innermost tensor index by one (0 when the access must stay scalar: its innermost index is
-   not a loop variable's block or a whole dim, or a data mask would have to be checked per
-   element together with a checked index). */
+   not a loop variable's block or a whole dim, or a data mask that varies along the vector
+   comes with a checked index, whose fault would need each element's checks). */
 static int vector_width(Emitter *e, const Access *a, DType t)
 {
     const TirOp *op = a->op;
@@ -400,7 +424,7 @@ static int vector_width(Emitter *e, const Access *a, DType t)
     if ((last->kind != TIR_IDX_BLOCK && last->kind != TIR_IDX_FULL) ||
         tir_index_axes(e->k, op, op->nindex - 1) == 0)
         return 1;
-    for (int i = 0; a->mask.regs && i < op->nindex; i++)
+    for (int i = 0; a->mask.regs && !a->mask_uniform && i < op->nindex; i++)
         if (a->bad[i])
             return 1;
     int axis = l->rank - 1, es = stored_bytes(t), width = 1;
@@ -424,7 +448,8 @@ static void coords_of(Emitter *e, const Layout *l, int r, LLVMValueRef *coords)
    107-123 registers in elementwise kernels). */
 typedef struct VectorEnds {
     LLVMValueRef ptr;     /* address of the vector's first element */
-    LLVMValueRef first;   /* i1: its first element passes the structural checks */
+    LLVMValueRef first;   /* i1: its first element is valid (its structural checks, and
+                             the data mask unless the mask varies along the vector) */
     LLVMValueRef all;     /* i1: every element is valid */
 } VectorEnds;
 
@@ -462,14 +487,16 @@ static LLVMValueRef element_valid(Emitter *e, Access *a, int r, LLVMValueRef own
 }
 
 /* A vector's ends. A checked index along a vector is the same for all its elements (it
-   indexes another dim), and no data mask comes with one here (vector_width), so its fault
-   is gathered at the first element. */
+   indexes another dim), and so is a data mask that does not vary along it: a fault is
+   gathered at the first element. A mask that varies is ANDed over the vector (no checked
+   index comes with one here: vector_width). */
 static VectorEnds vector_ends(Emitter *e, Access *a, int r0, int width, LLVMValueRef owner)
 {
+    bool varies = a->mask.regs && !a->mask_uniform;
     VectorEnds v;
-    v.first = element_valid(e, a, r0, owner, &v.ptr, false, true);
-    v.all = width > 1 ? element_valid(e, a, r0 + width - 1, owner, NULL, false, false) : v.first;
-    for (int j = 0; a->mask.regs && j < width; j++)
+    v.first = element_valid(e, a, r0, owner, &v.ptr, !varies, true);
+    v.all = width > 1 ? element_valid(e, a, r0 + width - 1, owner, NULL, !varies, false) : v.first;
+    for (int j = 0; varies && j < width; j++)
         v.all = LLVMBuildAnd(e->b, v.all, a->mask.regs[r0 + j], "");
     return v;
 }

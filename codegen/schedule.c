@@ -714,6 +714,21 @@ static int assign_defaults(Sched *c, const WalkList *w)
     for (int i = 0; i < w->n; i++)
         if (w->ops[i]->opcode == TIR_DOT)
             propagate_dot(c, w->ops[i]);
+    /* a load with a gathered index or a data mask takes its layout before the values it
+       reads them from, which then take views of it instead of converting */
+    for (int i = 0; i < w->n; i++) {
+        const TirOp *op = w->ops[i];
+        const TirValue *r = op->opcode == TIR_LOAD ? op->results[0] : NULL;
+        bool gathers = r && tir_data_mask(op);
+        for (int x = 0; r && x < op->nindex; x++)
+            gathers |= op->index[x].kind == TIR_IDX_VALUE && tir_index_axes(c->k, op, x) > 0;
+        if (!gathers || get_layout(c, r) || c->no_registers[r->id])
+            continue;
+        Layout l;
+        if (layout_of_value(c, r, &l) != 0)
+            return -1;
+        set_layout(c, r, &l);
+    }
     for (;;) {
         propagate(c, w);
         /* the widest tiles first: their slices then reach the narrower values */
