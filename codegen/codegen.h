@@ -263,7 +263,15 @@ void nvvm_store_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, L
    gets at most one block per SM and strides over the tiles itself) of
    CompiledKernel.num_threads threads and CompiledKernel.smem_bytes of dynamic shared
    memory. Declared reduction targets must hold their identity before the launch (libtile's
-   job). */
+   job).
+   Index faults (a kernel with a checked index, emit_memory.c): the module defines the global
+   `tile_fault_sink`, three 8-byte words that the loader fills: the device address of a u32
+   claim word (0 when no fault is recorded), the device address of a 48-byte record in
+   memory the host reads, the variant's index. The first thread to take the claim writes the
+   record: u32 at byte 4 the variant, 8 the parameter, 12 the dim, 16 the kind (0 load,
+   1 store, 2 atomic), 20 the line, 24 the column; i64 at 32 the index, 40 the dim's size;
+   then, after a system-wide fence, u32 1 at byte 0 (`raised`). An empty sink records
+   nothing. */
 
 struct TirKernel;
 struct TirOp;

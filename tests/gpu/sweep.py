@@ -18,7 +18,8 @@ checks its guard bands itself: a stray store makes the run fail. Small cases als
 First it tests the launcher on hand-written PTX (tests/gpu/ptx/): a strided copy, a copy
 with a deliberate out-of-bounds store that the guard bands must catch, and a scaled sum
 into a reduction target; then codegen regressions in tests/gpu/kernels/ on the GPU against
-the interpreter (`tilec run --check`).
+the interpreter (`tilec run --check`), gathers and scatters among them, and an id outside
+its table, which must fail with libtile's index fault.
 
 Prints a table per kernel and `N passed, N failed`; writes results.json and failures.txt
 into OUT_DIR.
@@ -318,6 +319,62 @@ def make_softmax(i, shape, g):
         (["x"] if i % 4 == 3 else [])
 
 
+def embedding_shapes():
+    out = [(77, 50, 40), (1, 1, 8), (1000, 1000, 64), (4096, 32000, 128), (93, 7, 1001)]
+    r = np.random.default_rng(14)
+    while len(out) < 30:
+        s = (int(r.choice([1, 17, 93, 256, 1001, 4096])), int(r.choice([1, 7, 100, 5000])),
+             int(r.choice([8, 40, 64, 130, 512, 2048])))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def moe_shapes():
+    out = [(50, 45, 37, 3, 20), (1, 16, 16, 1, 1), (512, 256, 512, 8, 160), (93, 129, 200, 4, 64)]
+    r = np.random.default_rng(15)
+    while len(out) < 30:
+        s = (int(r.choice([16, 93, 300, 1024])), int(r.choice([16, 64, 129, 512])),
+             int(r.choice([8, 77, 256, 1001])), int(r.choice([1, 2, 4, 8])),
+             int(r.choice([1, 33, 128, 300])))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+EMBEDDING_CONFIGS = ["", "BLOCK_T=16,BLOCK_D=256,num_warps=4", "BLOCK_T=128,BLOCK_D=64,num_warps=8",
+                     "BLOCK_T=16,BLOCK_D=16,num_warps=4"]
+MOE_CONFIGS = ["", "BLOCK_M=64,BLOCK_N=128,BLOCK_K=32,num_warps=4",
+               "BLOCK_M=128,BLOCK_N=256,BLOCK_K=16,num_warps=8",
+               "BLOCK_M=64,BLOCK_N=64,BLOCK_K=16,num_warps=4,dot=2",
+               "BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,num_warps=8,ws=0"]
+
+
+def make_embedding(i, shape, g):
+    t, v, d = shape
+    ids = torch.randint(0, v, (t,), generator=g, device=DEV, dtype=torch.int32)
+    table = uniform((v, d), g).to(torch.bfloat16)
+    ref = table.double()[ids.long()]
+    return {"ids": ids, "table": table}, {}, ["out"], lambda o: close(o["out"], ref, 0, 0), \
+        (["table"] if i % 4 == 3 else [])
+
+
+def make_moe_gemm(i, shape, g):
+    t, k, n, e, c = shape
+    x = uniform((t, k), g).to(torch.bfloat16)
+    w = uniform((e, k, n), g).to(torch.bfloat16)
+    counts = torch.randint(0, min(c, t) + 1, (e,), generator=g, device=DEV, dtype=torch.int32)
+    tok = torch.full((e, c), -1, device=DEV, dtype=torch.int32)   # padding: never an index
+    ref = torch.zeros((e, c, n), device=DEV, dtype=torch.float64)
+    for j in range(e):
+        cnt = int(counts[j])
+        rows = torch.randperm(t, generator=g, device=DEV)[:cnt].to(torch.int32)
+        tok[j, :cnt] = rows
+        ref[j, :cnt] = x.double()[rows.long()] @ w[j].double()
+    return {"x": x, "w": w, "tok": tok, "counts": counts}, {}, ["y"], \
+        lambda o: close(o["y"], ref, 2 ** -7, 2 ** -10), (["x"] if i % 4 == 1 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -336,6 +393,8 @@ KERNELS = [
     ("rowwise_quantize", "rowwise_quantize", "MK", rows_shapes, row_configs("BLOCK_K"), make_rowwise_quantize),
     ("layernorm", "layernorm", "MN", rows_shapes, row_configs("BLOCK_N"), make_layernorm),
     ("softmax", "softmax", "MN", rows_shapes, row_configs("BLOCK_N"), make_softmax),
+    ("embedding", "embedding", "TVD", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
+    ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
 ]
 
 
@@ -441,6 +500,25 @@ def machinery(tilec, tmp):
                                    capture_output=True, text=True)
                 res.append((f"{name} {shape} {config or 'default'}", p.returncode == 0,
                             (p.stdout + p.stderr)[-400:]))
+    # gathers and scatters (tests/gpu/kernels/gather_scatter.tile), sm_80's code too
+    gather = os.path.join(ROOT, "tests", "gpu", "kernels", "gather_scatter.tile")
+    for kernel in ("gather_rows", "gather_columns", "gather_masked", "gather_2d", "scatter_add"):
+        for config, target in (("", []), ("BLOCK_M=16,BLOCK_N=128,num_warps=8", []),
+                               ("BLOCK_M=128,BLOCK_N=32", ["--target", "sm_80"])):
+            for shape in ("M=93,N=77,V=50", "M=130,N=200,V=1001"):
+                p = subprocess.run([tilec, "run", gather, "--kernel", kernel, "--check", "--shape", shape] +
+                                   (["--config", config] if config else []) + target,
+                                   capture_output=True, text=True)
+                res.append((f"{kernel} {shape} {config or 'default'}{' sm_80' if target else ''}",
+                            p.returncode == 0, (p.stdout + p.stderr)[-400:]))
+    # an id outside the table: the kernel's index fault, reported by libtile, never zeros
+    ids = os.path.join(tmp, "bad_ids.npy")
+    np.save(ids, np.array([3, 999, 1000, 7], np.int32))
+    p = subprocess.run([tilec, "run", gather, "--kernel", "gather_rows", "--in", f"ids={ids}",
+                        "--shape", "V=1000,N=64"], capture_output=True, text=True)
+    ok = p.returncode == 1 and "kernel gather_rows: index 1000 is outside dim 0 of x (size 1000) " \
+        "in a load at line 8" in p.stderr
+    res.append(("an id outside the table is an index fault", ok, (p.stdout + p.stderr)[-400:]))
     return res
 
 
