@@ -466,8 +466,10 @@ static LLVMValueRef element_valid(Emitter *e, Access *a, int r, LLVMValueRef own
     coords_of(e, a->l, r, coords);
     entry_indices(e, op, a, r, coords, -1, ix);
     LLVMValueRef valid = validity(e, op, ix, -1);
+    /* built even when unused: a vector's last address is shared with its ragged block */
+    LLVMValueRef address = element_pointer(e, op, address_of(e, op, ix));
     if (ptr)
-        *ptr = element_pointer(e, op, address_of(e, op, ix));
+        *ptr = address;
     if (with_mask && a->mask.regs)
         valid = LLVMBuildAnd(e->b, valid, a->mask.regs[r], "");
     LLVMValueRef inrange = NULL;

@@ -1077,19 +1077,19 @@ static tile_status tensor_maps(tile_context *ctx, const tile_bundle *b, BundleDe
    after this one is recorded. TILE_OK when there is none. */
 static tile_status take_fault(tile_context *ctx, tile_bundle *b, BundleDevice *d, CUstream stream)
 {
+    /* the device writes the record: `raised` is read atomically, the fields after it */
     volatile FaultRecord *rec = atomic_load_explicit(&d->fault_record, memory_order_acquire);
-    if (!rec || !rec->raised)
+    if (!rec || !__atomic_load_n(&rec->raised, __ATOMIC_ACQUIRE))
         return TILE_OK;
     pthread_mutex_lock(&b->lock);   /* one thread reports a fault */
-    if (!rec->raised) {
+    if (!__atomic_load_n(&rec->raised, __ATOMIC_ACQUIRE)) {
         pthread_mutex_unlock(&b->lock);
         return TILE_OK;
     }
-    atomic_thread_fence(memory_order_acquire);   /* the fields were written before `raised` */
     FaultRecord f = {.variant = rec->variant, .param = rec->param, .dim = rec->dim,
                      .kind = rec->kind, .line = rec->line, .col = rec->col, .index = rec->index,
                      .extent = rec->extent};
-    rec->raised = 0;
+    __atomic_store_n(&rec->raised, 0, __ATOMIC_RELEASE);
     CUresult r = ctx->cu.MemsetD32Async(d->fault_claim, 0, 1, stream);
     pthread_mutex_unlock(&b->lock);
     const TbnBundle *v = &b->view;
