@@ -431,22 +431,21 @@ def moe_gemm_cases(c, rng):
     T, K, N, E, C = 50, 45, 37, 3, 20
     x = bf16(rng.uniform(-1, 1, (T, K)))
     w = bf16(rng.uniform(-1, 1, (E, K, N)))
-    counts = np.array([20, 0, 7], np.int32)
-    # each expert's routed tokens first, then padding that is never an index (the mask keeps
-    # it out: an out-of-range id there is not an error)
-    tok = np.full((E, C), -1, np.int32)
-    tok[:, 1::2] = 1 << 30
-    for e in range(E):
-        tok[e, :counts[e]] = rng.choice(T, counts[e], replace=False)
+    counts = [20, 0, 7]
+    # each expert's routed tokens first, then empty slots: -1, or any negative id (the mask
+    # keeps them out, so they are not index faults)
+    tok = rng.integers(-(1 << 30), 0, (E, C)).astype(np.int32)
+    tok[:, ::3] = -1
     exact = np.zeros((E, C, N))
     bound = np.zeros((E, C, N))
     for e in range(E):
+        tok[e, :counts[e]] = rng.choice(T, counts[e], replace=False)
         rows = x[tok[e, :counts[e]]]
         exact[e, :counts[e]] = rows @ w[e]
         acc = (K + 1) * U * (np.abs(rows) @ np.abs(w[e]))
         bound[e, :counts[e]] = U_BF16 * np.abs(exact[e, :counts[e]]) + (1 + U_BF16) * acc
     c.check("moe_gemm 3 experts of 45x37, 27 routed tokens", "moe_gemm.tile", "moe_gemm",
-            {"x": x.astype(np.float32), "w": bits(w, BF16), "tok": tok, "counts": counts},
+            {"x": x.astype(np.float32), "w": bits(w, BF16), "tok": tok},
             ["y"], {"y": exact}, {"y": bound},
             [None, "BLOCK_M=64,BLOCK_N=16,BLOCK_K=16", "BLOCK_M=128,BLOCK_N=64,BLOCK_K=32"])
 
