@@ -800,13 +800,21 @@ static tile_status load_variant(tile_context *ctx, tile_bundle *b, BundleDevice 
     return TILE_OK;
 }
 
+/* A bundle belongs to the context that loaded it: its modules and device state live there. */
+static tile_status check_owner(tile_context *ctx, const tile_bundle *b)
+{
+    if (b->ctx == ctx)
+        return TILE_OK;
+    return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a bundle's "
+                "modules belong to the context that loaded it)");
+}
+
 tile_status tile_bundle_preload(tile_context *ctx, tile_bundle *b)
 {
     if (!ctx || !b)
         return fail(ctx, TILE_ERR_ARG, "tile_bundle_preload: a NULL argument");
-    if (b->ctx != ctx)
-        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
-                    "bundle's modules belong to the context that loaded it)");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
     Slot *slot;
     int index;
     BundleDevice *d;
@@ -1110,9 +1118,8 @@ tile_status tile_bundle_synchronize(tile_context *ctx, tile_bundle *b, CUstream 
 {
     if (!ctx || !b)
         return fail(ctx, TILE_ERR_ARG, "tile_bundle_synchronize: a NULL argument");
-    if (b->ctx != ctx)
-        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
-                    "bundle's modules belong to the context that loaded it)");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
     Slot *slot;
     int index;
     tile_status s = current_slot(ctx, &slot, &index);
@@ -1366,9 +1373,8 @@ static tile_status launch(tile_context *ctx, tile_bundle *b, uint32_t ki, const 
 static tile_status check_values(tile_context *ctx, const tile_bundle *b, int index,
                                 const tile_launch_values *values)
 {
-    if (b->ctx != ctx)
-        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
-                    "bundle's modules belong to the context that loaded it)");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
     const KernelPlan *plan = &b->plans[index];
     const char *missing = plan->ntensors && !values->pointers ? "pointers"
                           : plan->nstrides && !values->strides ? "strides"
@@ -1406,9 +1412,8 @@ tile_status tile_launch(tile_context *ctx, tile_bundle *b, const char *kernel,
 {
     if (!ctx || !b || !kernel || (nargs && !args))
         return fail(ctx, TILE_ERR_ARG, "tile_launch: a NULL argument");
-    if (b->ctx != ctx)
-        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
-                    "bundle's modules belong to the context that loaded it)");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
     int ki = tile_bundle_find_kernel(b, kernel);
     if (ki < 0)
         return fail(ctx, TILE_ERR_ARG, "the bundle has no kernel named '%s'", kernel);

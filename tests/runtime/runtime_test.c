@@ -59,6 +59,16 @@ static void test_no_driver(void)
     printf("ok no driver\n");
 }
 
+/* DIR/NAME.tbn, loaded (NULL after a failed check). */
+static tile_bundle *load_bundle(tile_context *ctx, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s.tbn", dir, name);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    return b;
+}
+
 static tile_status attention(tile_context *ctx, tile_bundle *b, const tile_bf16 *q, int64_t M,
                              int64_t D, bool causal)
 {
@@ -68,10 +78,7 @@ static tile_status attention(tile_context *ctx, tile_bundle *b, const tile_bf16 
 
 static void test_attention(tile_context *ctx)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/attention.tbn", dir);
-    tile_bundle *b = NULL;
-    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    tile_bundle *b = load_bundle(ctx, "attention");
     if (!b)
         return;
     stub->record_args = 26; /* attention passes 26 arguments */
@@ -181,10 +188,7 @@ static void test_attention(tile_context *ctx)
 
 static void test_reductions(tile_context *ctx)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/kernels.tbn", dir);
-    tile_bundle *b = NULL;
-    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    tile_bundle *b = load_bundle(ctx, "kernels");
     if (!b)
         return;
     int64_t xs[2] = {100, 1000}, os[1] = {1};
@@ -217,10 +221,7 @@ static void test_reductions(tile_context *ctx)
    without checked indices has no sink. */
 static void test_index_faults(tile_context *ctx)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/kernels.tbn", dir);
-    tile_bundle *b = NULL;
-    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    tile_bundle *b = load_bundle(ctx, "kernels");
     if (!b)
         return;
     int64_t is[1] = {10}, ws[2] = {100, 8}, os[2] = {10, 8};
