@@ -5,11 +5,11 @@ For each kernel of examples/*.tile and of the codegen regressions in tests/gpu/k
 parameters both ways), under the default config and the corners of its space (num_stages 1
 and max, num_warps 4 and 8, smallest and largest blocks, align vec16/unit/any, D=64 and D=128
 for full axes): `tilec build --emit=ptx` and `ptxas -arch=TARGET -v`, for sm_90a (wgmma) and
-for sm_80 (mma.sync; sm_89 instead for kernels with fp8 dots, where every fp8 dot must be a
-native e4m3/e5m2 mma.sync). Fails on a compile or ptxas error, on an f32 add/sub/mul without
-a rounding modifier (ptxas could contract it), on ptxas's wgmma warnings (C7515/C7511
-serialisation, C7519 injected waits, C7508 ignored setmaxnreg) in a default config
-(elsewhere the variant is listed as slow: the tuner rejects such configs as "serialised"),
+for sm_80 (mma.sync, and kernels with checked indices or data masks; sm_89 instead for
+kernels with fp8 dots, where every fp8 dot must be a native e4m3/e5m2 mma.sync). Fails on a
+compile or ptxas error, on an f32 add/sub/mul without a rounding modifier (ptxas could
+contract it), on ptxas's wgmma warnings (C7515/C7511 serialisation, C7519 injected waits,
+C7508 ignored setmaxnreg) in a default config (elsewhere the variant is listed as slow: the tuner rejects such configs as "serialised"),
 on any spill in a default config (D=64), on a dot without its instruction under its source
 line (sm_90a: wgmma.mma_async, of e4m3/e5m2 for fp8 dots; otherwise mma.sync, for fp8 dots
 e4m3/e5m2 or on sm_90 f16 on fragments widened from fp8), on a dot line with more scalar FMAs
@@ -53,7 +53,8 @@ def tunables(tilec, path, kernel):
     dots = [int(m.group(1)) for m in re.finditer(r"= dot .*@(\d+):\d+", ir)]
     fp8 = bool(re.search(r"f8e[45]m[23]\[.*\] .*\n?.*= dot|load \w+\[[^]]*\][^:]*: f8e", ir))
     has_full = "D" in re.findall(r"\[([^]]*)\]", ir.split("\n")[0])[0] if ir else False
-    return tun, dots, fp8, has_full
+    gathers = bool(re.search(r"mask\([^)]*check|\) if %|\] if %", ir))
+    return tun, dots, fp8, has_full, gathers
 
 
 def variants(tun, consts, has_full):
@@ -92,11 +93,13 @@ def all_jobs(tilec):
                for f in sorted(os.listdir(os.path.join(ROOT, d))) if f.endswith(".tile")]
     for path in sources:
         for kernel, consts in kernels_of(path):
-            tun, dots, fp8, has_full = tunables(tilec, path, kernel)
+            tun, dots, fp8, has_full, gathers = tunables(tilec, path, kernel)
             fp8 = fp8 or kernel.startswith("fp8_")
             for cfg, default in variants(tun, consts, has_full):
                 jobs.append((path, kernel, cfg, default, dots, fp8, "sm_90a"))
-                if dots:   # the mma.sync back end: native fp8 on sm_89, sm_80 otherwise
+                # the mma.sync back end: native fp8 on sm_89, sm_80 otherwise; index checks
+                # and data masks on sm_80 too
+                if dots or gathers:
                     jobs.append((path, kernel, cfg, False, dots, fp8, "sm_89" if fp8 else "sm_80"))
     return jobs
 

@@ -342,8 +342,8 @@ def moe_shapes():
     return out
 
 
-EMBEDDING_CONFIGS = ["", "BLOCK_T=16,BLOCK_D=256,num_warps=4", "BLOCK_T=128,BLOCK_D=64,num_warps=8",
-                     "BLOCK_T=16,BLOCK_D=16,num_warps=4"]
+EMBEDDING_CONFIGS = ["", "BLOCK_T=16,BLOCK_N=256,num_warps=4", "BLOCK_T=128,BLOCK_N=64,num_warps=8",
+                     "BLOCK_T=16,BLOCK_N=16,num_warps=4"]
 MOE_CONFIGS = ["", "BLOCK_M=64,BLOCK_N=128,BLOCK_K=32,num_warps=4",
                "BLOCK_M=128,BLOCK_N=256,BLOCK_K=16,num_warps=8",
                "BLOCK_M=64,BLOCK_N=64,BLOCK_K=16,num_warps=4,dot=2",
@@ -392,7 +392,7 @@ KERNELS = [
     ("rowwise_quantize", "rowwise_quantize", "MK", rows_shapes, row_configs("BLOCK_K"), make_rowwise_quantize),
     ("layernorm", "layernorm", "MN", rows_shapes, row_configs("BLOCK_N"), make_layernorm),
     ("softmax", "softmax", "MN", rows_shapes, row_configs("BLOCK_N"), make_softmax),
-    ("embedding", "embedding", "TVD", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
+    ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
     ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
 ]
 

@@ -424,7 +424,7 @@ def embedding_cases(c, rng):
     table = bf16(rng.standard_normal((V, D)))
     c.check("embedding 77 ids of a 50x40 table", "embedding.tile", "embedding",
             {"ids": ids, "table": bits(table, BF16)}, ["out"], {"out": table[ids]}, {"out": 0.0},
-            [None, "BLOCK_T=16,BLOCK_D=16", "BLOCK_T=128,BLOCK_D=64", "BLOCK_T=32,BLOCK_D=256"])
+            [None, "BLOCK_T=16,BLOCK_N=16", "BLOCK_T=128,BLOCK_N=64", "BLOCK_T=32,BLOCK_N=256"])
 
 
 def moe_gemm_cases(c, rng):
