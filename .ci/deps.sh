@@ -27,6 +27,15 @@ fi
 if ! ls .venv/lib/python3*/site-packages/nvidia/cu*/bin/nvdisasm >/dev/null 2>&1; then
     .venv/bin/pip install -q $sass_tools
 fi
+# The Python package (python/, tests/python): meson-python builds it offline from .venv; a
+# pinned torch checks its torch.library ops under fake tensors. The CPU wheel index first
+# (small); PyPI's wheel, which pulls the CUDA libraries, where that index is unreachable.
+.venv/bin/python -c 'import mesonpy' 2>/dev/null || .venv/bin/pip install -q meson-python==0.19.0
+torch_version=2.15.0
+if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" 2>/dev/null; then
+    .venv/bin/pip install -q "torch==$torch_version" --index-url https://download.pytorch.org/whl/cpu ||
+        .venv/bin/pip install -q "torch==$torch_version"
+fi
 
 export PATH="$PATH:/usr/local/cuda/bin"
 for tool in flex bison meson ninja llvm-config-22 clang ptxas; do

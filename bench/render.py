@@ -64,7 +64,9 @@ def ceiling_of(item, r):
 
 def section(results_dir, r, w):
     steps = ", ".join(r.get("steps", [])) or "every step"
-    w(f"## {steps}: `{results_dir}`")
+    w(f"## {r.get('device')}, {str(r.get('started'))[:10]}: {steps}")
+    w("")
+    w(f"From `{results_dir}/bench.json`.")
     w("")
     w(f"- device: {r.get('device')}, torch {r.get('torch')}, run {r.get('started')} – {r.get('finished')}")
     ceiling = r.get("mma_sync_ceiling_tflops", {})

@@ -99,7 +99,12 @@ class Bench:
             for link in links:
                 cmd += ["--link", link]
             t0 = time.time()
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
+            try:   # a config that hangs the GPU costs its own minute, not the whole run
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+            except subprocess.TimeoutExpired:
+                print(f"timed out after 90 s (a hang?): {' '.join(configs) or 'default'}")
+                runs.append({"configs": configs, "error": "timed out after 90 s (a hang?)"})
+                continue
             print(p.stdout.rstrip())
             if p.returncode != 0:
                 print(p.stderr.rstrip()[-1500:])

@@ -1246,7 +1246,6 @@ static void plan_roles(Sched *c, const TirOp *grid)
     s->tile_groups = groups == 2 && s->persistent && s->num_warps == 4 ? 2 : 1;
     s->compute_threads = 32 * s->num_warps * s->tile_groups;
     s->num_threads = s->compute_threads + 128;
-    /* 64K registers per SM: the producer keeps 40, the compute warpgroups share the rest */
     s->producer_regs = 56;   /* cp.async producers: 128 threads with their copies' addresses */
     for (int i = 0; i < s->nloops; i++) {
         s->loops[i].kind = PIPE_RING;
@@ -1306,7 +1305,11 @@ static void plan_copies(Sched *c)
             all_tma &= s->loops[i].tma;
         }
     if (s->warp_specialized && all_tma) {
-        s->producer_regs = 48;   /* TMA: one thread issuing copies; 48 leaves two compute warpgroups 232 */
+        /* TMA: one thread issuing copies. A kernel of one dot leaves its producer little
+           else (40, and its two compute warpgroups 232 for the epilogue); chained dots'
+           producer replays the loop's causal and ragged splits (48; their consumers spill
+           nothing at 224). */
+        s->producer_regs = s->ndots > 1 ? 48 : 40;
     } else if (s->warp_specialized) {
         for (int i = 0; i < s->nloops; i++)   /* one kind of copy for every ring */
             s->loops[i].tma = false;
@@ -1314,7 +1317,13 @@ static void plan_copies(Sched *c)
             s->dots[i].a.tmap = s->dots[i].b.tmap = -1;
         s->ntmaps = 0;
     }
-    int per = (65536 - 128 * s->producer_regs) / s->compute_threads;
+    /* setmaxnreg moves registers within what the block was launched with, never beyond:
+       ptxas gives each of num_threads at most 64K / num_threads (a multiple of 8), so the
+       compute warpgroups may take what that pool holds past the producer's. Counting the
+       whole 64K instead made .inc wait forever at 384 threads (168 each at launch: 48 x 128
+       + 232 x 256 is 1024 over the pool). */
+    int launch_regs = (65536 / s->num_threads > 255 ? 255 : 65536 / s->num_threads) & ~7;
+    int per = (launch_regs * s->num_threads - 128 * s->producer_regs) / s->compute_threads;
     s->consumer_regs = (per > 240 ? 240 : per) & ~7;
 }
 

@@ -27,7 +27,7 @@
 
 #define TBN_MAGIC "TILEBNDL"
 enum {
-    TBN_VERSION = 2,             /* written; the reader takes TBN_OLDEST_VERSION up to it */
+    TBN_VERSION = 3,             /* written; the reader takes TBN_OLDEST_VERSION up to it */
     TBN_OLDEST_VERSION = 1,
     TBN_HEADER_SIZE = 64,
     TBN_SECTION_ENTRY_SIZE = 24,
@@ -55,8 +55,10 @@ enum { TBN_SECTION_KINDS = TBN_SEC_COUNT_PLUS_ONE - 1, TBN_V1_SECTION_KINDS = TB
 enum { TBN_KERNEL_SIZE = 64 };
 /* param: name (u32), kind, dtype, rank, reduce (u8 each), first_dim (VALUES: rank dims, a
    literal size >= 0 or -(symbol + 1)), first_const, nconst (VALUES: the declared values of
-   an integer const; a bool has none and means {0, 1}), 4 zero bytes. */
-enum { TBN_PARAM_SIZE = 24 };
+   an integer const; a bool has none and means {0, 1}), flags (u32, version 3:
+   TBN_PARAM_WRITTEN on a tensor the kernel stores to, TBN_PARAM_READ on one whose contents
+   it reads; zero bytes before version 3). */
+enum { TBN_PARAM_SIZE = 24, TBN_PARAM_WRITTEN = 1, TBN_PARAM_READ = 2 };
 /* sym: name (u32), flags (u32: TBN_SYM_FULL). */
 enum { TBN_SYM_SIZE = 8, TBN_SYM_FULL = 1 };
 /* variant: kernel, first_config, nconfig, first_const (VALUES: a value per const param in
@@ -145,6 +147,7 @@ typedef struct TbnParam {
     int64_t dims[TBN_MAX_RANK];    /* literal size >= 0, or -(symbol + 1) */
     const int64_t *const_values;   /* integer consts: the declared values */
     uint32_t nconst_values;
+    int8_t written, read;          /* 1 or 0 (stored to, read); -1 unknown (version < 3) */
 } TbnParam;
 
 typedef struct TbnSym {

@@ -230,6 +230,16 @@ static int read_params(Reader *r, TbnBundle *b)
             return fail(r, "%s: a const of dtype %s", what, tbn_dtype_name(q->dtype));
         q->const_values = nconst ? b->values + first_const : NULL;
         q->nconst_values = nconst;
+        uint32_t flags = rd32(p + 20);
+        if (r->version < 3) {
+            q->written = q->read = -1;   /* not recorded */
+        } else if ((flags & ~(uint32_t)(TBN_PARAM_WRITTEN | TBN_PARAM_READ)) ||
+                   (flags && q->kind != TBN_PARAM_TENSOR)) {
+            return fail(r, "%s: flags %#x", what, flags);
+        } else {
+            q->written = (flags & TBN_PARAM_WRITTEN) != 0;
+            q->read = (flags & TBN_PARAM_READ) != 0;
+        }
     }
     return 0;
 }

@@ -25,6 +25,8 @@ _Static_assert((int)TILE_F32 == (int)TBN_DT_F32 && (int)TILE_BF16 == (int)TBN_DT
                (int)TILE_BOOL == (int)TBN_DT_BOOL &&
                (int)TILE_DTYPE_COUNT == (int)TBN_DT_COUNT, "tile.h's dtypes are the bundle's");
 _Static_assert((int)TILE_MAX_RANK == (int)TBN_MAX_RANK, "ranks");
+_Static_assert((int)TILE_ARG_CONST == (int)TBN_PARAM_CONST &&
+               (int)TILE_REDUCE_MIN == (int)TBN_REDUCE_MIN, "param kinds and reduce ops");
 
 /* The driver ABI asked of cuGetProcAddress: CUDA 12.0's, which a CUDA 13 driver still
    serves (it maps plain names to the right _v2/_v3 entry points for that version). */
@@ -632,6 +634,53 @@ int tile_bundle_find_kernel(const tile_bundle *b, const char *name)
         if (strcmp(b->view.kernels[k].name, name) == 0)
             return (int)k;
     return -1;
+}
+
+static const TbnKernel *kernel_at(const tile_bundle *b, int kernel)
+{
+    return b && kernel >= 0 && (uint32_t)kernel < b->view.nkernels ? &b->view.kernels[kernel]
+                                                                   : NULL;
+}
+
+int tile_kernel_param_count(const tile_bundle *b, int kernel)
+{
+    const TbnKernel *k = kernel_at(b, kernel);
+    return k ? (int)k->nparams : -1;
+}
+
+int tile_kernel_symbol_count(const tile_bundle *b, int kernel)
+{
+    const TbnKernel *k = kernel_at(b, kernel);
+    return k ? (int)k->nsyms : -1;
+}
+
+tile_status tile_kernel_param(const tile_bundle *b, int kernel, int index, tile_param_info *out)
+{
+    const TbnKernel *k = kernel_at(b, kernel);
+    if (!k || !out || index < 0 || (uint32_t)index >= k->nparams)
+        return TILE_ERR_ARG;
+    const TbnParam *p = &b->view.params[k->first_param + (uint32_t)index];
+    memset(out, 0, sizeof *out);
+    out->name = p->name;
+    out->kind = (tile_arg_kind)p->kind;
+    out->dtype = (tile_dtype)p->dtype;
+    out->rank = p->rank;
+    for (int d = 0; d < p->rank; d++)
+        out->dims[d] = p->dims[d];
+    out->reduce = (tile_reduce)p->reduce;
+    out->written = p->written;
+    out->read = p->read;
+    out->const_values = p->const_values;
+    out->nconst_values = (int)p->nconst_values;
+    return TILE_OK;
+}
+
+const char *tile_kernel_symbol_name(const tile_bundle *b, int kernel, int index)
+{
+    const TbnKernel *k = kernel_at(b, kernel);
+    return k && index >= 0 && (uint32_t)index < k->nsyms ? b->view.syms[k->first_sym +
+                                                                        (uint32_t)index].name
+                                                         : NULL;
 }
 
 /* Can this GPU run the variant? "sm_90a" code runs only on 9.0; plain "sm_80" PTX is

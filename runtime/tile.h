@@ -116,9 +116,40 @@ TILE_API const char *tile_bundle_kernel_name(const tile_bundle *bundle, int inde
 /* -1 if the bundle has no kernel of that name. */
 TILE_API int tile_bundle_find_kernel(const tile_bundle *bundle, const char *name);
 
-/* ---- launching through the generic interface */
+/* ---- kernel signatures, for bindings that build a launch's arguments from the bundle
+   (the Python package) instead of a generated header */
 
 typedef enum tile_arg_kind { TILE_ARG_TENSOR, TILE_ARG_SCALAR, TILE_ARG_CONST } tile_arg_kind;
+typedef enum tile_reduce { TILE_REDUCE_NONE, TILE_REDUCE_SUM, TILE_REDUCE_MAX, TILE_REDUCE_MIN }
+    tile_reduce;
+
+typedef struct tile_param_info {
+    const char *name;
+    tile_arg_kind kind;
+    tile_dtype dtype;
+    int rank;                       /* a tensor's; 0 for scalars and consts */
+    int64_t dims[TILE_MAX_RANK];    /* a literal size >= 0, or -(symbol + 1) */
+    tile_reduce reduce;             /* a reduction target, set to the op's identity per launch */
+    int written;                    /* 1: the kernel stores to the tensor, 0: it does not */
+    int read;                       /* 1: it reads the tensor's contents (loads, or atomics
+                                       into a tensor that is not a reduction target), 0: not;
+                                       both -1: not recorded (a bundle older than format 3) */
+    const int64_t *const_values;    /* an integer const's declared values (a bool const has
+                                       none: 0 and 1); owned by the bundle */
+    int nconst_values;
+} tile_param_info;
+
+/* Parameters and shape symbols of kernel `kernel` (an index, as tile_bundle_kernel_name's);
+   -1 when there is no such kernel. */
+TILE_API int tile_kernel_param_count(const tile_bundle *bundle, int kernel);
+TILE_API int tile_kernel_symbol_count(const tile_bundle *bundle, int kernel);
+/* Parameter `index` in signature order; TILE_ERR_ARG for a NULL or an index out of range. */
+TILE_API tile_status tile_kernel_param(const tile_bundle *bundle, int kernel, int index,
+                                       tile_param_info *out);
+/* Symbol `index`'s name ("M"), as dims' -(index + 1) name it; NULL out of range. */
+TILE_API const char *tile_kernel_symbol_name(const tile_bundle *bundle, int kernel, int index);
+
+/* ---- launching through the generic interface */
 
 /* One argument per kernel parameter, in signature order (const parameters included).
    A tensor gives its device pointer, dtype, shape and strides in elements (strides NULL:

@@ -451,6 +451,26 @@ static void warn_slow_variant(Diag *d, const Kernel *k, const TirKernel *tk, con
 
 /* ---- records */
 
+/* Which tensors a kernel stores to (plain or atomic stores: the bundle's written flags and
+   the header's const qualifiers) and which it reads (loads, and atomics into a tensor that is
+   not a reduction target, whose old contents count): the bundle's read flags. */
+typedef struct StoreScan {
+    const TirKernel *kernel;
+    bool written[64], read[64];
+} StoreScan;
+
+static void mark_written(TirOp *op, void *ctx)
+{
+    StoreScan *s = ctx;
+    if (op->param < 0 || op->param >= 64)
+        return;
+    if (op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC)
+        s->written[op->param] = true;
+    if (op->opcode == TIR_LOAD ||
+        (op->opcode == TIR_ATOMIC && s->kernel->params[op->param].reduce == REDUCE_NONE))
+        s->read[op->param] = true;
+}
+
 static void put_signature(Writer *w, const TirKernel *tk, uint32_t *first_param,
                           uint32_t *first_sym, uint64_t *signature)
 {
@@ -458,6 +478,8 @@ static void put_signature(Writer *w, const TirKernel *tk, uint32_t *first_param,
     TbnSym syms[TBN_MAX_SYMS];
     *first_param = w->nparams;
     *first_sym = w->nsyms;
+    StoreScan access = {.kernel = tk};
+    tir_walk(tk->body, mark_written, &access);
     for (int i = 0; i < tk->nparams; i++) {
         const TirParam *p = &tk->params[i];
         TbnParam *q = &params[i];
@@ -485,7 +507,7 @@ static void put_signature(Writer *w, const TirKernel *tk, uint32_t *first_param,
         put32(b, first_dim);
         put32(b, first_const);
         put32(b, (uint32_t)nconst);
-        put32(b, 0);
+        put32(b, (access.written[i] ? TBN_PARAM_WRITTEN : 0) | (access.read[i] ? TBN_PARAM_READ : 0));
         w->nparams++;
     }
     for (int s = 0; s < tk->nsyms; s++) {
@@ -715,17 +737,6 @@ static const char *scalar_member(DType t)
     }
 }
 
-typedef struct StoreScan {
-    bool written[64];
-} StoreScan;
-
-static void mark_written(TirOp *op, void *ctx)
-{
-    StoreScan *s = ctx;
-    if ((op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC) && op->param >= 0 && op->param < 64)
-        s->written[op->param] = true;
-}
-
 static void header_params(FILE *f, const TirKernel *tk, const StoreScan *ws, bool strided)
 {
     fputs("tile_context *ctx, tile_bundle *bundle, CUstream stream", f);
@@ -752,7 +763,7 @@ static void header_params(FILE *f, const TirKernel *tk, const StoreScan *ws, boo
 static void header_kernel(FILE *f, const char *prefix, int index, const TirKernel *tk,
                           uint64_t signature)
 {
-    StoreScan ws = {{false}};
+    StoreScan ws = {.kernel = tk};
     tir_walk(tk->body, mark_written, &ws);
     int ntensors = 0, nstrides = 0, nscalars = 0, nconsts = 0;
     for (int i = 0; i < tk->nparams; i++) {

@@ -8,11 +8,60 @@
    tuner's estimate counts them, bytes of its tensors). Every driver call goes through
    libtile's context. */
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* ---- the watchdog
+   A kernel that never finishes (a wait in generated code that nothing satisfies) would hang
+   the command, and with it a script or CI. So each wait for the GPU is bounded by
+   TILEC_GPU_TIMEOUT seconds (default 120; 0: unbounded): past it the process says what it
+   waited for and exits 1, and the stuck context goes with the process. The message sits
+   in static storage, the only thing a signal handler may read. */
+static char watch_message[320];
+static size_t watch_length;
+
+static void watchdog_fired(int sig)
+{
+    (void)sig;
+    ssize_t written = write(STDERR_FILENO, watch_message, watch_length);
+    (void)written;
+    _exit(1);
+}
+
+static unsigned watch_seconds(void)
+{
+    const char *text = getenv("TILEC_GPU_TIMEOUT");
+    if (!text || !*text)
+        return 120;
+    char *end;
+    long v = strtol(text, &end, 10);
+    return *end || v < 0 || v > 86400 ? 120 : (unsigned)v;
+}
+
+/* Arms the watchdog for one wait: `kernel` (or NULL) and what the wait is for. */
+static void watch_begin(const GpuLaunch *l, const char *doing)
+{
+    unsigned seconds = watch_seconds();
+    if (!seconds)
+        return;
+    snprintf(watch_message, sizeof watch_message, "tilec: error: %s%s%s did not finish within "
+             "%u s (TILEC_GPU_TIMEOUT): the GPU is stuck in a kernel that never returns, "
+             "a bug in its code; the process ends and its GPU context with it\n", doing,
+             l ? " of kernel " : "", l ? l->tir->name : "", seconds);
+    watch_length = strlen(watch_message);
+    signal(SIGALRM, watchdog_fired);
+    alarm(seconds);
+}
+
+static void watch_end(void)
+{
+    alarm(0);
+}
 
 static GpuStatus report(GpuStatus status, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -340,7 +389,9 @@ static long first_stray(const unsigned char *buf, size_t n)
 
 GpuStatus gpu_check_faults(GpuSession *s, GpuLaunch *l, char *err, size_t errlen)
 {
+    watch_begin(l, "the launch");
     tile_status st = tile_bundle_synchronize(s->ctx, l->bundle, s->stream);
+    watch_end();
     if (st == TILE_ERR_INDEX)
         return report(GPU_INDEX_FAULT, err, errlen, "%s", tile_error_message(s->ctx));
     return st == TILE_OK ? GPU_OK : tile_failure(s, st, "running the kernel", err, errlen);
@@ -351,7 +402,9 @@ GpuStatus gpu_check_guards(GpuSession *s, GpuLaunch *l, char *err, size_t errlen
     GpuStatus g0 = l->bundle ? gpu_check_faults(s, l, err, errlen) : GPU_OK;
     if (g0 != GPU_OK)
         return g0;
+    watch_begin(l, "the launch");
     tile_status st = tile_dev_stream_synchronize(s->ctx, s->stream);
+    watch_end();
     if (st != TILE_OK)
         return tile_failure(s, st, "running the kernel", err, errlen);
     unsigned char *buf = malloc(GPU_GUARD_BYTES);
@@ -388,7 +441,9 @@ GpuStatus gpu_check_guards(GpuSession *s, GpuLaunch *l, char *err, size_t errlen
 
 GpuStatus gpu_download(GpuSession *s, GpuLaunch *l, LaunchArgs *args, char *err, size_t errlen)
 {
+    watch_begin(l, "the launch");
     tile_status st = tile_dev_stream_synchronize(s->ctx, s->stream);
+    watch_end();
     for (int i = 0; i < l->tir->nparams && st == TILE_OK; i++) {
         HostTensor *t = &args->args[i].tensor;
         if (l->tir->params[i].kind != PARAM_TENSOR || !args->args[i].is_output || !t->nbytes)
@@ -439,8 +494,11 @@ GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, i
         if (g != GPU_OK)
             break;
         float ms = 0;
-        if ((st = tile_dev_event_record(s->ctx, end, s->stream)) != TILE_OK ||
-            (st = tile_dev_event_elapsed_ms(s->ctx, start, end, &ms)) != TILE_OK) {
+        watch_begin(n ? launches[0] : NULL, "a timed repetition");
+        if ((st = tile_dev_event_record(s->ctx, end, s->stream)) == TILE_OK)
+            st = tile_dev_event_elapsed_ms(s->ctx, start, end, &ms);
+        watch_end();
+        if (st != TILE_OK) {
             g = tile_failure(s, st, "timing the kernel", err, errlen);
             break;
         }

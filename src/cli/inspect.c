@@ -49,6 +49,9 @@ static void print_signature(const TbnBundle *b, const TbnKernel *k)
         }
         if (p->reduce)
             printf(" reduce(%s)", tbn_reduce_name(p->reduce));
+        /* what the kernel does with a tensor (bundle version 3; unknown before) */
+        if (p->kind == TBN_PARAM_TENSOR && p->written >= 0 && p->read >= 0)
+            fputs(p->written ? (p->read ? " inout" : " out") : " in", stdout);
     }
     printf(")\n  signature %016llx\n  symbols:", (unsigned long long)k->signature);
     for (uint32_t s = 0; s < k->nsyms; s++) {

@@ -29,6 +29,7 @@ import sys
 import tempfile
 
 from random_kernels import CONTRACTIBLE  # an f32 op ptxas may contract (codegen emits none)
+from random_kernels import register_pool_problems  # setmaxnreg asking past the launch pool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WGMMA_REFUSED = re.compile(r"below wgmma's|too large|not a multiple of 4")
@@ -146,6 +147,7 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
             serialised = note
     if default and spills:
         problems.append(f"{spills} bytes of spills in a default config")
+    problems += register_pool_problems(ptx, regs)
     # instructions per source line (.loc FILE LINE COL)
     per_line = {}
     line = None

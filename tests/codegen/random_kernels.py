@@ -1277,6 +1277,25 @@ def run_tool(argv, cwd, timeout):
     return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
 
 
+def register_pool_problems(ptx, regs):
+    """setmaxnreg only moves registers within what the block was launched with: the producer
+    warpgroup's .dec and the rest's .inc must fit ptxas's registers x threads, or .inc waits
+    forever (a hang no CPU test sees otherwise)."""
+    dec = re.findall(r"setmaxnreg\.dec\.sync\.aligned\.u32\s+(\d+)", ptx)
+    inc = re.findall(r"setmaxnreg\.inc\.sync\.aligned\.u32\s+(\d+)", ptx)
+    threads = re.search(r"\.maxntid\s+(\d+)", ptx)
+    if not dec and not inc:
+        return []
+    if not (dec and inc and threads and regs):
+        return ["setmaxnreg without its .dec/.inc pair, .maxntid or ptxas's register count"]
+    n, launch = int(threads.group(1)), int(regs.group(1))
+    need = 128 * max(map(int, dec)) + (n - 128) * max(map(int, inc))
+    if need > launch * n:
+        return [f"setmaxnreg asks {need} registers, the block is launched with {launch} x {n} = "
+                f"{launch * n}: .inc would wait forever"]
+    return []
+
+
 def case_commands(case, tools, stages, npy_files=()):
     """(stage, argv) for each stage to run."""
     kfile, t = "k.tile", case.target
@@ -1287,7 +1306,7 @@ def case_commands(case, tools, stages, npy_files=()):
         cmds.append(("build", [tools.tilec, "build", kfile, "--kernel", case.kernel, "--emit=ptx",
                                "--target", t, "--config", case.config_text("build"), "-o", "k.ptx"]))
     if "ptxas" in stages and "build" in stages:
-        cmds.append(("ptxas", [tools.ptxas, f"-arch={t}", "k.ptx", "-o", os.devnull]))
+        cmds.append(("ptxas", [tools.ptxas, f"-arch={t}", "-v", "k.ptx", "-o", os.devnull]))
     if "interp" in stages:
         argv = [tools.tilec, "run", kfile, "--kernel", case.kernel, "--interpret", "--seed", str(case.seed)]
         syms = ",".join(f"{s}={v}" for s, v in case.shapes.items())
@@ -1333,6 +1352,11 @@ def run_case(case, tools, workdir, stages, known="avoid", npy_fraction=0.0):
             if loose:
                 return Outcome("fail", stage, "PTX has an f32 op ptxas may contract: " + normalise(loose.group(0)),
                                "", shown, times)
+        if rc == 0 and stage == "ptxas":
+            with open(os.path.join(workdir, "k.ptx")) as f:
+                pool = register_pool_problems(f.read(), re.search(r"Used (\d+) registers", out))
+            if pool:
+                return Outcome("fail", stage, pool[0], "", shown, times)
         if rc == 0:
             continue
         first = re.search(r"error: ([^\n]*)", out)

@@ -292,6 +292,25 @@ static void test_corpus(const char *dir)
     reseal(d, n);
     expect_rejected(dir, "wrong version", d, n);
 
+    /* written flags: o is stored to, q only read; a version 2 bundle (zero flags, as
+       written before version 3) still reads, its flags unknown */
+    CHECK(tbn_read(good, n, false, &b, NULL, 0) == 0 && b.params[0].written == 0 &&
+          b.params[0].read == 1 && b.params[3].written == 1 && b.params[3].read == 0 &&
+          b.params[4].written == 0 && b.params[4].read == 0, "access flags of attention");
+    tbn_free(&b);
+    memcpy(d, good, n);
+    wr32(d + 8, 2);
+    for (uint32_t i = 0; i < nsec; i++) {
+        const uint8_t *e = good + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;
+        if (rd32(e) == TBN_SEC_PARAMS)
+            for (uint32_t at = 0; at < rd32(e + 16); at += TBN_PARAM_SIZE)
+                wr32(d + rd32(e + 8) + at + 20, 0);
+    }
+    reseal(d, n);
+    CHECK(tbn_read(d, n, false, &b, NULL, 0) == 0 && b.version == 2 &&
+          b.params[3].written == -1 && b.params[3].read == -1, "a version 2 bundle reads, written unknown");
+    tbn_free(&b);
+
     /* hostile sizes, offsets, counts and indices behind valid checksums */
     for (uint32_t i = 0; i < nsec; i++) {
         uint8_t *e = d + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;

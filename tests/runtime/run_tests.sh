@@ -27,7 +27,8 @@ step "libtile's internal interface against the stub driver" \
 step "tile.h with cuda.h" "$build/tests/runtime/tile_cuda_h_test"
 inspect_good() {
     "$build/tilec" inspect "$out/attention.tbn" > "$out/inspect.txt" &&
-        grep -q "^kernel attention(q: bf16\[Z, H, M, D\]" "$out/inspect.txt" &&
+        grep -q "^kernel attention(q: bf16\[Z, H, M, D\] in, " "$out/inspect.txt" &&
+        grep -q "o: bf16\[Z, H, M, D\] out, " "$out/inspect.txt" &&
         grep -q "causal=true D=128" "$out/inspect.txt" &&
         grep -q "gpu \*, causal=true D=128, align any, default -> variant 7" "$out/inspect.txt"
 }
@@ -90,6 +91,19 @@ guard_bands() {
         stray_store -3 "the guard band before y was written at byte offset -3 (before the tensor's first byte)"
 }
 step "tilec run's guard bands catch a store past either end" guard_bands
+gpu_watchdog() { # a kernel that never returns: run and bench end after TILEC_GPU_TIMEOUT, exit 1
+    local cmd
+    for cmd in run bench; do
+        local t0=$SECONDS
+        STUB_CUDA_HANG=1 TILEC_GPU_TIMEOUT=1 timeout 30 env LD_LIBRARY_PATH="$build/tests/runtime" \
+            "$build/tilec" $cmd "$machinery" --kernel copy --shape M=5,N=7 > /dev/null 2> "$out/err.txt"
+        local rc=$?
+        [ $rc -eq 1 ] && [ $((SECONDS - t0)) -le 10 ] &&
+            grep -q "of kernel copy did not finish within 1 s (TILEC_GPU_TIMEOUT)" "$out/err.txt" ||
+            { echo "$cmd: rc $rc after $((SECONDS - t0)) s"; cat "$out/err.txt"; return 1; }
+    done
+}
+step "a kernel that never returns ends tilec run and bench after TILEC_GPU_TIMEOUT" gpu_watchdog
 i64_targets() {
     # the stub runs no kernel: each target holds the identity libtile set
     stub_env "$build/tilec" run "$src/tests/runtime/launch_path.tile" --shape N=300 \

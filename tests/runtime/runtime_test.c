@@ -257,6 +257,43 @@ static void test_index_faults(tile_context *ctx)
     printf("ok index faults\n");
 }
 
+/* The signature as the Python package reads it: kinds, dtypes, dims with symbols, reduce
+   ops, written flags, declared const values; out-of-range indices. */
+static void test_signature(tile_context *ctx)
+{
+    tile_bundle *b = load_bundle(ctx, "kernels");
+    if (!b)
+        return;
+    int amax = tile_bundle_find_kernel(b, "amax"), split = tile_bundle_find_kernel(b,
+                                                                                "scaled_split");
+    CHECK(tile_kernel_param_count(b, amax) == 2 && tile_kernel_symbol_count(b, amax) == 2 &&
+          strcmp(tile_kernel_symbol_name(b, amax, 1), "K") == 0, "amax: 2 params, M and K");
+    tile_param_info x, out, alpha, n;
+    EXPECT(tile_kernel_param(b, amax, 0, &x), TILE_OK, NULL);
+    EXPECT(tile_kernel_param(b, amax, 1, &out), TILE_OK, NULL);
+    CHECK(strcmp(x.name, "x") == 0 && x.kind == TILE_ARG_TENSOR && x.dtype == TILE_BF16 &&
+          x.rank == 2 && x.dims[0] == -1 && x.dims[1] == -2 && x.written == 0 && x.read == 1 &&
+          x.reduce == TILE_REDUCE_NONE, "amax's x: bf16[M, K], read");
+    CHECK(out.dtype == TILE_F32 && out.rank == 1 && out.dims[0] == 1 && out.written == 1 && out.read == 0 &&
+          out.reduce == TILE_REDUCE_MAX, "amax's out: f32[1] reduce(max), written");
+    EXPECT(tile_kernel_param(b, split, 2, &alpha), TILE_OK, NULL);
+    EXPECT(tile_kernel_param(b, split, 3, &n), TILE_OK, NULL);
+    CHECK(alpha.kind == TILE_ARG_SCALAR && alpha.rank == 0 && alpha.written == 0,
+          "scaled_split's alpha: a scalar");
+    CHECK(n.kind == TILE_ARG_CONST && n.dtype == TILE_I32 && n.nconst_values == 3 &&
+          n.const_values[0] == 1 && n.const_values[2] == 4, "split: const i32 in {1, 2, 4}");
+    CHECK(tile_kernel_param(b, amax, 2, &x) == TILE_ERR_ARG &&
+          tile_kernel_param(b, amax, -1, &x) == TILE_ERR_ARG &&
+          tile_kernel_param(b, 99, 0, &x) == TILE_ERR_ARG &&
+          tile_kernel_param(b, amax, 0, NULL) == TILE_ERR_ARG &&
+          tile_kernel_param(NULL, 0, 0, &x) == TILE_ERR_ARG, "out-of-range parameters");
+    CHECK(tile_kernel_param_count(b, 99) == -1 && tile_kernel_symbol_count(NULL, 0) == -1 &&
+          tile_kernel_symbol_name(b, amax, 2) == NULL &&
+          tile_kernel_symbol_name(b, -1, 0) == NULL, "out-of-range kernels and symbols");
+    tile_bundle_free(b);
+    printf("ok signature introspection\n");
+}
+
 static void test_bad_bundles(tile_context *ctx)
 {
     tile_bundle *b = NULL;
@@ -349,6 +386,7 @@ int main(int argc, char **argv)
     test_attention(ctx);
     test_reductions(ctx);
     test_index_faults(ctx);
+    test_signature(ctx);
     test_bad_bundles(ctx);
     test_threads(ctx);
     tile_context_destroy(ctx);

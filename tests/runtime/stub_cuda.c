@@ -12,8 +12,9 @@
    the 8-byte slots the PTX entry declares, none for a cubin).
    STUB_CUDA_STORE=ARG:OFFSET makes every launch store a zero byte at OFFSET (may be
    negative) from the value of its argument ARG, when that lands in an allocation: a stray
-   store for the guard bands to catch. A PTX module that defines `tile_fault_sink` (a
-   kernel with checked indices) has it as a 24-byte allocation; with StubState.fault set, or
+   store for the guard bands to catch. STUB_CUDA_HANG=1 makes every wait for the device
+   after a launch block forever. A PTX module that defines `tile_fault_sink` (a kernel with
+   checked indices) has it as a 24-byte allocation; with StubState.fault set, or
    STUB_CUDA_FAULT=PARAM:DIM:INDEX:EXTENT:LINE:COL:KIND, a launch of its kernel raises that
    index fault through the sink as the kernel would (codegen's emit_memory.c). A test
    double: its one global state is the point. */
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cuda.h>
 
@@ -370,7 +372,16 @@ static CUresult StreamCreate(CUstream *s, unsigned flags)
     return CUDA_SUCCESS;
 }
 static CUresult StreamDestroy(CUstream s) { (void)s; return CUDA_SUCCESS; }
-static CUresult StreamSynchronize(CUstream s) { (void)s; return CUDA_SUCCESS; }
+/* STUB_CUDA_HANG=1: once a kernel was launched, every wait for the device waits forever,
+   as for a kernel that never returns (the watchdog of tilec's GPU commands must end it) */
+static CUresult wait_device(void)
+{
+    const char *hang = getenv("STUB_CUDA_HANG");
+    while (hang && *hang == '1' && state.launches > 0)
+        sleep(60);
+    return CUDA_SUCCESS;
+}
+static CUresult StreamSynchronize(CUstream s) { (void)s; return wait_device(); }
 static CUresult StreamIsCapturing(CUstream s, CUstreamCaptureStatus *st)
 {
     (void)s;
@@ -385,7 +396,7 @@ static CUresult EventCreate(CUevent *e, unsigned flags)
 }
 static CUresult EventDestroy(CUevent e) { (void)e; return CUDA_SUCCESS; }
 static CUresult EventRecord(CUevent e, CUstream s) { (void)e, (void)s; return CUDA_SUCCESS; }
-static CUresult EventSynchronize(CUevent e) { (void)e; return CUDA_SUCCESS; }
+static CUresult EventSynchronize(CUevent e) { (void)e; return wait_device(); }
 static CUresult EventElapsedTime(float *ms, CUevent a, CUevent b)
 {
     (void)a, (void)b;

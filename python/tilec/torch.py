@@ -1,0 +1,201 @@
+"""tilec.torch — a loaded bundle's kernels as torch.library custom ops (needs torch; `import
+tilec` alone never imports it). Per kernel K two ops: torch.ops.tilec.K, functional (every
+parameter but the outputs; returns the outputs, allocated with shapes from the symbols the
+inputs bind), and torch.ops.tilec.K_out (every parameter, the outputs written in place).
+Tensors the kernel writes are declared mutated in both schemas; a fake (meta) implementation
+derived from the signature serves FakeTensorMode and torch.compile. ops(bundle) gives one
+callable per kernel: ops(b).attention(q, k, v, scale=..., causal=True[, out=o])."""
+import ctypes as C
+
+import torch
+
+from . import _libtile as L
+from .core import TileError, _fail
+
+DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16,
+          "f8e4m3": torch.float8_e4m3fn, "f8e5m2": torch.float8_e5m2, "i32": torch.int32,
+          "i64": torch.int64, "bool": torch.bool}
+FLOATS = ("f32", "f16", "bf16", "f8e4m3", "f8e5m2")
+NAMESPACE = "tilec"
+_library = None
+_registered = {}   # op name -> [kernel, signature text]: the kernel the op launches now
+
+
+def _schema_type(p):
+    if p.kind == "scalar":
+        return "float" if p.dtype in FLOATS else ("bool" if p.dtype == "bool" else "int")
+    if p.kind == "const":
+        return "bool" if p.dtype == "bool" else "int"
+    return "Tensor"
+
+
+def schemas(kernel):
+    """The functional and the _out op's schemas, e.g.
+    "(Tensor q, Tensor k, Tensor v, float scale, bool causal) -> Tensor"."""
+    alias = iter("abcdefghijklmnopqrstuvwxyz")
+    marks = {p.name: f"({next(alias)}!)" for p in kernel.params if p.is_mutated}
+    def arg(p):
+        return f"{_schema_type(p)}{marks.get(p.name, '') if p.is_tensor else ''} {p.name}"
+    inputs = ", ".join(arg(p) for p in kernel.params if not p.is_output)
+    outs = kernel.outputs
+    ret = "()" if not outs else "Tensor" if len(outs) == 1 else \
+        "(" + ", ".join("Tensor" for _ in outs) + ")"
+    return f"({inputs}) -> {ret}", "(" + ", ".join(arg(p) for p in kernel.params) + ") -> ()"
+
+
+def check(kernel, values, real):
+    """Dtypes, ranks, devices and shape symbols of a call (values: param name -> value).
+    Returns the symbols. `real`: tensors must be on a CUDA device."""
+    device, shapes = None, {}
+    for p in kernel.params:
+        v = values.get(p.name)
+        if not p.is_tensor or v is None:
+            continue
+        if not isinstance(v, torch.Tensor):
+            raise _fail("TILE_ERR_ARG", f"kernel {kernel.name}: {p.name} must be a tensor, "
+                        f"given {type(v).__name__}")
+        if v.dtype != DTYPES[p.dtype]:
+            raise _fail("TILE_ERR_ARG", f"kernel {kernel.name}: {p.name} is {p.dtype} "
+                        f"({DTYPES[p.dtype]}), given {v.dtype}")
+        if real and v.device.type != "cuda":
+            raise _fail("TILE_ERR_ARG", f"kernel {kernel.name}: {p.name} is on {v.device}; "
+                        "tilec kernels take CUDA tensors")
+        if device is None:
+            device = (p.name, v.device)
+        elif v.device != device[1]:
+            raise _fail("TILE_ERR_ARG", f"kernel {kernel.name}: {p.name} is on {v.device} but "
+                        f"{device[0]} on {device[1]}")
+        shapes[p.name] = tuple(v.shape)
+    return kernel.bind_symbols(shapes), device[1] if device else None
+
+
+def _allocate(kernel, values, device, alloc):
+    outs = kernel.output_shapes({n: tuple(v.shape) for n, v in values.items()
+                                 if isinstance(v, torch.Tensor)})
+    return [alloc(outs[p.name], dtype=DTYPES[p.dtype], device=device) for p in kernel.outputs]
+
+
+def _tensor_arg(a, t):
+    a.kind, a.data, a.rank, a.has_strides = L.TENSOR, t.data_ptr(), t.dim(), True
+    for d in range(t.dim()):
+        a.shape[d], a.strides[d] = t.shape[d], t.stride(d)   # strides in elements, as torch's
+
+
+def launch(kernel, values):
+    """Launches with torch tensors (values: param name -> value) on torch's current stream of
+    the tensors' device."""
+    _, device = check(kernel, values, real=True)
+    targs = (L.TileArg * max(len(kernel.params), 1))()
+    for a, p in zip(targs, kernel.params):
+        v = values[p.name]
+        a.dtype = L.DTYPES.index(p.dtype)
+        if p.is_tensor:
+            _tensor_arg(a, v)
+        elif p.kind == "scalar":
+            a.kind = L.SCALAR
+            if p.dtype in FLOATS:
+                a.f = float(v)
+            else:
+                a.i = int(v)
+        else:
+            kernel.check_const(p, v)
+            a.kind, a.i = L.CONST, int(v)
+    with torch.cuda.device(device):
+        stream = torch.cuda.current_stream(device).cuda_stream
+        kernel.bundle._check(L.lib().tile_launch(
+            kernel.bundle._ctx.handle, kernel.bundle._handle, kernel.name.encode(), targs,
+            len(kernel.params), C.c_void_p(stream)))
+
+
+def _register(kernel):
+    global _library
+    if _library is None:
+        _library = torch.library.Library(NAMESPACE, "FRAGMENT")
+    functional, out = schemas(kernel)
+    name = kernel.name
+    known = _registered.get(name)
+    if known:
+        if known[1] != (functional, out):
+            raise _fail("TILE_ERR_ARG", f"torch.ops.{NAMESPACE}.{name} is already registered "
+                        f"with another signature {known[1][0]}; this bundle's is {functional}")
+        known[0] = kernel   # same signature: the op launches the newest bundle's kernel
+        return
+    _registered[name] = [kernel, (functional, out)]
+    inputs = [p.name for p in kernel.params if not p.is_output]
+    names = [p.name for p in kernel.params]
+
+    def functional_impl(*args):
+        k = _registered[name][0]
+        values = dict(zip(inputs, args))
+        _, device = check(k, values, real=True)
+        outs = _allocate(k, values, device, torch.empty)
+        values.update(zip((p.name for p in k.outputs), outs))
+        launch(k, values)
+        return None if not outs else outs[0] if len(outs) == 1 else tuple(outs)
+
+    def functional_fake(*args):
+        k = _registered[name][0]
+        values = dict(zip(inputs, args))
+        _, device = check(k, values, real=False)
+        outs = _allocate(k, values, device, torch.empty)
+        return None if not outs else outs[0] if len(outs) == 1 else tuple(outs)
+
+    def out_impl(*args):
+        launch(_registered[name][0], dict(zip(names, args)))
+
+    def out_fake(*args):
+        check(_registered[name][0], dict(zip(names, args)), real=False)
+
+    _library.define(name + functional)
+    _library.define(name + "_out" + out)
+    _library.impl(name, functional_impl, "CUDA")
+    _library.impl(name + "_out", out_impl, "CUDA")
+    torch.library.register_fake(f"{NAMESPACE}::{name}", functional_fake, lib=_library)
+    torch.library.register_fake(f"{NAMESPACE}::{name}_out", out_fake, lib=_library)
+
+
+class _Call:
+    """ops(bundle).K(*args, out=None, **kwargs): the functional op, or with out= (a tensor, or
+    a tuple for several outputs) the _out op, which returns the outputs given."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.functional = getattr(getattr(torch.ops, NAMESPACE), kernel.name)
+        self.out = getattr(getattr(torch.ops, NAMESPACE), kernel.name + "_out")
+
+    def __call__(self, *args, out=None, **kwargs):
+        k = self.kernel
+        inputs = [p for p in k.params if not p.is_output]
+        if len(args) > len(inputs):
+            raise _fail("TILE_ERR_ARG", f"kernel {k.name} takes {len(inputs)} inputs, "
+                        f"{len(args)} given (outputs go in out=)")
+        values = dict(zip((p.name for p in inputs), args))
+        for n, v in kwargs.items():
+            if n in values or n not in {p.name for p in inputs}:
+                raise _fail("TILE_ERR_ARG", f"kernel {k.name}: unexpected or repeated "
+                            f"argument {n} (outputs go in out=)")
+            values[n] = v
+        missing = [p.name for p in inputs if p.name not in values]
+        if missing:
+            raise _fail("TILE_ERR_ARG", f"kernel {k.name}: missing {', '.join(missing)}")
+        if out is None:
+            return self.functional(*[values[p.name] for p in inputs])
+        outs = (out,) if isinstance(out, torch.Tensor) else tuple(out)
+        if len(outs) != len(k.outputs):
+            raise _fail("TILE_ERR_ARG", f"kernel {k.name} has {len(k.outputs)} outputs "
+                        f"({', '.join(p.name for p in k.outputs)}), out= gives {len(outs)}")
+        values.update(zip((p.name for p in k.outputs), outs))
+        self.out(*[values[p.name] for p in k.params])
+        return out
+
+
+class ops:
+    """The kernels of a bundle as torch ops: one attribute per kernel (see _Call)."""
+
+    def __init__(self, bundle):
+        for kernel in bundle.kernels.values():
+            _register(kernel)
+            setattr(self, kernel.name, _Call(kernel))
+
+
+__all__ = ["DTYPES", "TileError", "check", "launch", "ops", "schemas"]
