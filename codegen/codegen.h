@@ -263,7 +263,15 @@ void nvvm_store_global_predicated(CodegenContext *cg, LLVMValueRef global_ptr, L
    gets at most one block per SM and strides over the tiles itself) of
    CompiledKernel.num_threads threads and CompiledKernel.smem_bytes of dynamic shared
    memory. Declared reduction targets must hold their identity before the launch (libtile's
-   job). */
+   job).
+   Index faults (a kernel with a checked index, emit_memory.c): the module defines the global
+   `tile_fault_sink`, three 8-byte words that the loader fills: the device address of a u32
+   claim word (0 when no fault is recorded), the device address of a 48-byte record in
+   memory the host reads, the variant's index. The first thread to take the claim writes the
+   record: u32 at byte 4 the variant, 8 the parameter, 12 the dim, 16 the kind (0 load,
+   1 store, 2 atomic), 20 the line, 24 the column; i64 at 32 the index, 40 the dim's size;
+   then, after a system-wide fence, u32 1 at byte 0 (`raised`). An empty sink records
+   nothing. */
 
 struct TirKernel;
 struct TirOp;
@@ -491,7 +499,8 @@ int schedule_reduce_warps(const Schedule *s, const struct TirOp *op, int64_t *by
    transpose's operand fetched in the view of the result's layout it reads (`to` then lives
    only during the call), a yielded value fetched in its loop's carried layout, a
    reduction's slice moved into its result's layout. `elements` is the size of the moved
-   tile (8 bytes of scratch each). */
+   tile (8 bytes of scratch each). A load, store or atomic fetches its gathered index tiles
+   and its data mask in views of the layout it accesses. */
 typedef void (*ConversionFn)(const struct TirValue *v, const Layout *to, int64_t elements,
                              void *ctx);
 void schedule_conversions(const Schedule *s, const struct TirOp *op, ConversionFn fn,
@@ -501,6 +510,9 @@ Layout layout_project(const Layout *l, const bool *keep_axis);
 /* A slice: `l` with `axis` removed (register bits along it dropped, lanes and warps along it
    made duplicates). */
 Layout layout_slice(const Layout *l, int axis);
+/* `l` sliced down to its axes first .. first + naxes - 1: the layout a gathered index tile
+   of those axes is read in (each thread holds the indices of its elements). */
+Layout layout_axes_view(const Layout *l, int first, int naxes);
 
 /* ---- schedule_print.c: the schedule as `tilec build --emit=schedule` prints it
    (docs/codegen.md). */

@@ -408,7 +408,7 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
 
 /* Register r of layout `to` from a tile whose layout is `to` with some axes projected away
    (or sliced off): the register bits along the dropped axes are removed. */
-static int projected_register(const Layout *to, const bool *keep, int r)
+int emit_projected_register(const Layout *to, const bool *keep, int r)
 {
     int out = 0, bit = 0;
     for (int i = 0; i < to->nreg; i++) {
@@ -463,7 +463,7 @@ Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)
         Tile src = emit_fetch(e, x, &inner);
         Tile t = emit_tile_new(e, want);
         for (int r = 0; r < t.n; r++)
-            t.regs[r] = src.regs[x->type.rank == 0 ? 0 : projected_register(want, keep, r)];
+            t.regs[r] = src.regs[x->type.rank == 0 ? 0 : emit_projected_register(want, keep, r)];
         return t;
     }
     if (!have->regs) {
@@ -607,7 +607,7 @@ static void emit_reduce(Emitter *e, const TirOp *op)
                                               emit_coord(e, l, r, op->axis));
             v = LLVMBuildSelect(e->b, ok, v, id, "");
         }
-        int o = projected_register(l, keep, r);
+        int o = emit_projected_register(l, keep, r);
         out.regs[o] = reduce_combine(e, kind, out.regs[o], v, is_float);
     }
     for (int i = 0; i < 5; i++)

@@ -73,6 +73,9 @@ LLVMValueRef emit_coord(Emitter *e, const Layout *l, int r, int axis);
 LLVMValueRef emit_owner(Emitter *e, const Layout *l);
 /* Value v in layout `want`: its registers, regenerated, or converted through shared memory. */
 Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want);
+/* Register r of layout `to` in a tile whose layout is `to` with the axes not in `keep`
+   projected or sliced away (their register bits removed). */
+int emit_projected_register(const Layout *to, const bool *keep, int r);
 Tile emit_tile_new(Emitter *e, const Layout *l);
 void emit_block(Emitter *e, const TirBlock *b);
 /* Emits a dot region with its argument bound to `arg`; returns the yielded tile in `want`. */

@@ -5,16 +5,7 @@
 
 #include "emit.h"
 
-/* Whether index entry i adds a tile axis (a loop variable pinned to block 1 does not). */
-static bool entry_has_axis(const Emitter *e, const TirIndex *x)
-{
-    if (x->kind == TIR_IDX_FULL || x->kind == TIR_IDX_NEWAXIS)
-        return true;
-    if (x->kind != TIR_IDX_BLOCK)
-        return false;
-    const TirLoopVar *lv = e->k->loopvars[x->loopvar];
-    return !(lv->tunable < 0 && lv->block == 1);
-}
+enum { MAX_INDEX = MAX_RANK + 4 };
 
 static LLVMValueRef dim_value(Emitter *e, const TirParam *p, int d)
 {
@@ -30,17 +21,192 @@ static LLVMValueRef min64(Emitter *e, LLVMValueRef a, LLVMValueRef b)
     return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
 
+static LLVMValueRef and1(Emitter *e, LLVMValueRef a, LLVMValueRef b)
+{
+    return a ? LLVMBuildAnd(e->b, a, b, "") : b;
+}
+
+static LLVMValueRef true1(Emitter *e)
+{
+    return LLVMConstInt(e->cg->t.i1, 1, 0);
+}
+
+/* ---- index faults: a checked index (one read from data, TIR_MASK_CHECK) outside its dim
+   at an element the access would otherwise touch. The element is not accessed; the op's
+   checks are gathered over its elements and raised once at its end, through the module's
+   fault sink, which libtile fills when it loads the module (docs/runtime.md, "Index
+   faults"; the records' layout is written in codegen.h's ABI). */
+
+/* `void tile_raise_fault(i32 param, i32 dim, i32 kind, i32 line, i32 col, i64 index,
+   i64 extent)`, with the sink `tile_fault_sink` ({claim, record, variant}, each 8 bytes),
+   made once per module: unless the sink is empty, the first caller to move the claim word
+   from 0 to 1 writes the record and, after a system-wide fence, its `raised` word. */
+static LLVMValueRef fault_function(Emitter *e)
+{
+    CodegenContext *cg = e->cg;
+    LLVMValueRef fn = LLVMGetNamedFunction(cg->module, "tile_raise_fault");
+    if (fn)
+        return fn;
+    LLVMTypeRef i32 = cg->t.i32, i64 = cg->t.i64;
+    LLVMTypeRef sink_type = LLVMArrayType2(i64, 3);
+    LLVMValueRef sink = LLVMAddGlobalInAddressSpace(cg->module, sink_type, "tile_fault_sink",
+                                                    ADDRSPACE_GLOBAL);
+    LLVMSetInitializer(sink, LLVMConstNull(sink_type));
+    LLVMSetExternallyInitialized(sink, 1);   /* libtile writes it: no load folds to 0 */
+    LLVMSetAlignment(sink, 8);
+    LLVMTypeRef params[7] = {i32, i32, i32, i32, i32, i64, i64};
+    LLVMTypeRef type = LLVMFunctionType(cg->t.void_, params, 7, 0);
+    fn = LLVMAddFunction(cg->module, "tile_raise_fault", type);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    const char *attrs[] = {"noinline", "cold"};
+    for (int i = 0; i < 2; i++) {
+        unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(cg->llvm, kind, 0));
+    }
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->llvm);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry");
+    LLVMBasicBlockRef claim_it = LLVMAppendBasicBlockInContext(cg->llvm, fn, "claim");
+    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(cg->llvm, fn, "write");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->llvm, fn, "done");
+    LLVMPositionBuilderAtEnd(b, entry);
+    LLVMValueRef words[3];
+    for (int i = 0; i < 3; i++) {
+        LLVMValueRef at = emit_i64(e, i);
+        LLVMValueRef ptr = LLVMBuildGEP2(b, i64, sink, &at, 1, "");
+        words[i] = LLVMBuildLoad2(b, i64, ptr, "");
+        LLVMSetVolatile(words[i], 1);
+    }
+    LLVMValueRef filled = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntNE, words[0], emit_i64(e, 0), ""),
+                                       LLVMBuildICmp(b, LLVMIntNE, words[1], emit_i64(e, 0), ""), "");
+    LLVMBuildCondBr(b, filled, claim_it, done);
+    LLVMPositionBuilderAtEnd(b, claim_it);
+    LLVMValueRef claim = LLVMBuildIntToPtr(b, words[0], cg->t.ptr, "");
+    LLVMValueRef cas = LLVMBuildAtomicCmpXchg(b, claim, LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 1, 0),
+                                              LLVMAtomicOrderingMonotonic,
+                                              LLVMAtomicOrderingMonotonic, 0);
+    LLVMBuildCondBr(b, LLVMBuildExtractValue(b, cas, 1, ""), write, done);
+    LLVMPositionBuilderAtEnd(b, write);
+    LLVMValueRef record = LLVMBuildIntToPtr(b, words[1], cg->t.ptr, "");
+    LLVMValueRef fields[8] = {LLVMBuildTrunc(b, words[2], i32, ""), LLVMGetParam(fn, 0),
+                              LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3),
+                              LLVMGetParam(fn, 4), LLVMGetParam(fn, 5), LLVMGetParam(fn, 6)};
+    const int offsets[8] = {4, 8, 12, 16, 20, 24, 32, 40};
+    for (int i = 0; i < 8; i++) {
+        LLVMValueRef at = emit_i64(e, offsets[i]);
+        LLVMValueRef st = LLVMBuildStore(b, fields[i], LLVMBuildGEP2(b, cg->t.i8, record, &at, 1, ""));
+        LLVMSetVolatile(st, 1);
+    }
+    LLVMBuildFence(b, LLVMAtomicOrderingSequentiallyConsistent, 0, "");
+    LLVMValueRef raised = LLVMBuildStore(b, LLVMConstInt(i32, 1, 0), record);
+    LLVMSetVolatile(raised, 1);
+    LLVMBuildBr(b, done);
+    LLVMPositionBuilderAtEnd(b, done);
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
+    return fn;
+}
+
+/* What one load, store or atomic reads besides its tensor: its gathered index tiles, each
+   in the view of the access's layout along its axes, and its data mask in that layout; and
+   per checked entry, whether an element faulted and the index it had. */
+typedef struct Access {
+    const TirOp *op;
+    const Layout *l;
+    Tile gathered[MAX_INDEX];
+    bool keep[MAX_INDEX][LAYOUT_MAX_RANK];
+    Tile mask;                          /* regs NULL: no data mask */
+    bool mask_uniform;                  /* the mask is the same along the tile's last axis */
+    LLVMValueRef bad[MAX_INDEX];        /* i1 per checked entry, NULL for others */
+    LLVMValueRef bad_index[MAX_INDEX];  /* i64 */
+} Access;
+
+/* Whether every lane along `axis` of v has the same value: v broadcasts or expands that
+   axis from a tile without it (a row mask `ok[m][:, None]` over [m, k]), or is a constant. */
+static bool uniform_along(const TirValue *v, int axis, int depth)
+{
+    const TirOp *def = v->def;
+    if (!def || depth > 16)
+        return false;
+    if (def->opcode == TIR_FULL)
+        return true;
+    if (def->opcode == TIR_EXPAND_DIMS)
+        return def->axis == axis ||
+               uniform_along(def->operands[0], axis - (def->axis < axis), depth + 1);
+    if (def->opcode == TIR_BROADCAST) {
+        const TirType *in = &def->operands[0]->type;
+        int lead = v->type.rank - in->rank;
+        return axis < lead || in->axes[axis - lead].kind == AXIS_ONE ||
+               uniform_along(def->operands[0], axis - lead, depth + 1);
+    }
+    return false;
+}
+
+static void access_begin(Emitter *e, const TirOp *op, const Layout *l, Access *a)
+{
+    memset(a, 0, sizeof *a);
+    a->op = op;
+    a->l = l;
+    for (int i = 0, axis = 0; i < op->nindex && i < MAX_INDEX; i++) {
+        int naxes = tir_index_axes(e->k, op, i);
+        const TirValue *v = op->index[i].kind == TIR_IDX_VALUE ? tir_index_value(op, i) : NULL;
+        if (v && naxes > 0) {
+            Layout *view = arena_alloc(e->arena, sizeof *view);
+            *view = layout_axes_view(l, axis, naxes);
+            a->gathered[i] = emit_fetch(e, v, view);
+            for (int d = 0; d < l->rank; d++)
+                a->keep[i][d] = d >= axis && d < axis + naxes;
+        }
+        if (op->index[i].mask & TIR_MASK_CHECK) {
+            a->bad[i] = LLVMConstInt(e->cg->t.i1, 0, 0);
+            a->bad_index[i] = emit_i64(e, 0);
+        }
+        axis += naxes;
+    }
+    if (tir_data_mask(op)) {
+        a->mask = emit_fetch(e, tir_data_mask(op), l);
+        a->mask_uniform = l->rank > 0 && uniform_along(tir_data_mask(op), l->rank - 1, 0);
+    }
+}
+
+/* Raises the op's faults: one cold branch per checked entry. */
+static void access_end(Emitter *e, Access *a)
+{
+    const TirOp *op = a->op;
+    const TirParam *p = &e->k->params[op->param];
+    int kind = op->opcode == TIR_LOAD ? 0 : op->opcode == TIR_STORE ? 1 : 2;
+    for (int i = 0, dim = 0; i < op->nindex && i < MAX_INDEX; i++) {
+        int d = op->index[i].kind == TIR_IDX_NEWAXIS ? -1 : dim++;
+        if (!a->bad[i] || LLVMIsConstant(a->bad[i]))
+            continue;
+        LLVMBasicBlockRef raise = codegen_block(e->cg, "fault"), done = codegen_block(e->cg, "fault.done");
+        LLVMBuildCondBr(e->b, a->bad[i], raise, done);
+        LLVMPositionBuilderAtEnd(e->b, raise);
+        LLVMValueRef fn = fault_function(e);
+        LLVMValueRef args[7] = {emit_i32(e, op->param), emit_i32(e, d), emit_i32(e, kind),
+                                emit_i32(e, op->loc.line), emit_i32(e, op->loc.col),
+                                a->bad_index[i], dim_value(e, p, d)};
+        LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, 7, "");
+        LLVMBuildBr(e->b, done);
+        LLVMPositionBuilderAtEnd(e->b, done);
+    }
+}
+
 typedef struct EntryIndex {
     LLVMValueRef index;   /* i64 */
     LLVMValueRef limit;   /* i64 bound (index < limit), or NULL */
     LLVMValueRef nonneg;  /* i1 check for a value index, or NULL */
-    int axis;             /* tile axis, or -1 */
+    LLVMValueRef lanes;   /* i1: a gathered index's lane is valid (its tile's axes), or NULL */
+    LLVMValueRef inrange; /* i1: a checked index lies in its dim, or NULL */
+    int axis;             /* first tile axis, or -1 */
     int dim;              /* tensor dim, or -1 */
 } EntryIndex;
 
-/* The index, bound and tile axis of every entry of a memory op at tile coordinates. */
-static void entry_indices(Emitter *e, const TirOp *op, LLVMValueRef const *coords,
-                          int contraction_axis, EntryIndex *out)
+/* The index, bound and tile axis of every entry of a memory op at tile coordinates (of
+   register r of the access's layout, for a gathered index: `a` may be NULL for an access
+   without one). */
+static void entry_indices(Emitter *e, const TirOp *op, const Access *a, int r,
+                          LLVMValueRef const *coords, int contraction_axis, EntryIndex *out)
 {
     const TirParam *p = &e->k->params[op->param];
     int ax = 0, dim = 0;
@@ -48,11 +214,14 @@ static void entry_indices(Emitter *e, const TirOp *op, LLVMValueRef const *coord
         const TirIndex *x = &op->index[i];
         EntryIndex *o = &out[i];
         memset(o, 0, sizeof *o);
-        o->axis = entry_has_axis(e, x) ? ax++ : -1;
+        int naxes = tir_index_axes(e->k, op, i);
+        o->axis = naxes ? ax : -1;
+        ax += naxes;
         o->dim = x->kind == TIR_IDX_NEWAXIS ? -1 : dim++;
         if (x->kind == TIR_IDX_NEWAXIS)
             continue;
-        LLVMValueRef c = o->axis >= 0 ? LLVMBuildZExt(e->b, coords[o->axis], e->cg->t.i64, "") : NULL;
+        LLVMValueRef c = x->kind != TIR_IDX_VALUE && o->axis >= 0
+                             ? LLVMBuildZExt(e->b, coords[o->axis], e->cg->t.i64, "") : NULL;
         bool check_loop = x->mask & TIR_MASK_LOOP, check_dim = x->mask & TIR_MASK_DIM;
         if (o->axis >= 0 && o->axis == contraction_axis)
             check_loop = true;
@@ -66,19 +235,33 @@ static void entry_indices(Emitter *e, const TirOp *op, LLVMValueRef const *coord
             o->index = c;
             int sym = p->dims[o->dim].sym;
             int64_t real = sym >= 0 ? e->s->variant->full_sizes[sym] : p->dims[o->dim].value;
-            Axis a = {AXIS_FULL, sym};
-            int padded = sym >= 0 ? schedule_axis_size(e->s, a) : (int)real;
+            Axis fa = {AXIS_FULL, sym};
+            int padded = sym >= 0 ? schedule_axis_size(e->s, fa) : (int)real;
             if ((check_loop || check_dim) && real != padded)
                 o->limit = emit_i64(e, real);
             check_dim = false;
             break;
         }
-        case TIR_IDX_VALUE:
-            o->index = LLVMBuildIntCast2(e->b, e->values[tir_index_value(op, i)->id].regs[0],
-                                         e->cg->t.i64, 1, "");
+        case TIR_IDX_VALUE: {
+            const TirValue *v = tir_index_value(op, i);
+            LLVMValueRef reg;
+            if (naxes == 0) {
+                reg = e->values[v->id].regs[0];
+            } else if (a && a->gathered[i].regs) {
+                reg = a->gathered[i].regs[emit_projected_register(a->l, a->keep[i], r)];
+                for (int j = 0; check_loop && j < naxes; j++)
+                    o->lanes = and1(e, o->lanes, emit_axis_valid(e, v->type.axes[j], coords[o->axis + j]));
+            } else {
+                emit_fail(e, "internal: a gathered index outside a register access");
+                reg = emit_i64(e, 0);
+            }
+            o->index = LLVMBuildIntCast2(e->b, reg, e->cg->t.i64, 1, "");
             if (check_dim)
                 o->nonneg = LLVMBuildICmp(e->b, LLVMIntSGE, o->index, emit_i64(e, 0), "");
+            if (x->mask & TIR_MASK_CHECK)   /* one unsigned compare: a negative index is huge */
+                o->inrange = LLVMBuildICmp(e->b, LLVMIntULT, o->index, dim_value(e, p, o->dim), "");
             break;
+        }
         default:
             break;
         }
@@ -91,7 +274,9 @@ bool emit_checks_loop_extent(const Emitter *e, const TirOp *op, int loopvar, int
 {
     for (int i = 0, ax = 0; i < op->nindex; i++) {
         const TirIndex *x = &op->index[i];
-        int axis = entry_has_axis(e, x) ? ax++ : -1;
+        int naxes = tir_index_axes(e->k, op, i);
+        int axis = naxes ? ax : -1;
+        ax += naxes;
         if (x->kind == TIR_IDX_BLOCK && x->loopvar == loopvar &&
             ((x->mask & TIR_MASK_LOOP) || (axis >= 0 && axis == contraction_axis)))
             return true;
@@ -109,9 +294,11 @@ static LLVMValueRef address_of(Emitter *e, const TirOp *op, const EntryIndex *ix
     return off;
 }
 
+/* The structural checks of every entry (loops, dims, gathered lanes), without the checked
+   indices' ranges and the data mask. */
 static LLVMValueRef validity(Emitter *e, const TirOp *op, const EntryIndex *ix, int skip_axis)
 {
-    LLVMValueRef ok = LLVMConstInt(e->cg->t.i1, 1, 0);
+    LLVMValueRef ok = true1(e);
     for (int i = 0; i < op->nindex; i++) {
         if (ix[i].axis >= 0 && ix[i].axis == skip_axis)
             continue;
@@ -119,6 +306,8 @@ static LLVMValueRef validity(Emitter *e, const TirOp *op, const EntryIndex *ix, 
             ok = LLVMBuildAnd(e->b, ok, LLVMBuildICmp(e->b, LLVMIntSLT, ix[i].index, ix[i].limit, ""), "");
         if (ix[i].nonneg)
             ok = LLVMBuildAnd(e->b, ok, ix[i].nonneg, "");
+        if (ix[i].lanes)
+            ok = LLVMBuildAnd(e->b, ok, ix[i].lanes, "");
     }
     return ok;
 }
@@ -133,8 +322,8 @@ static LLVMValueRef element_pointer(Emitter *e, const TirOp *op, LLVMValueRef of
 void emit_element_address(Emitter *e, const TirOp *op, LLVMValueRef const *coords,
                           LLVMValueRef *address, LLVMValueRef *valid)
 {
-    EntryIndex ix[MAX_RANK + 4];
-    entry_indices(e, op, coords, -1, ix);
+    EntryIndex ix[MAX_INDEX];
+    entry_indices(e, op, NULL, 0, coords, -1, ix);
     *valid = validity(e, op, ix, -1);
     *address = element_pointer(e, op, address_of(e, op, ix));
 }
@@ -142,8 +331,8 @@ void emit_element_address(Emitter *e, const TirOp *op, LLVMValueRef const *coord
 LLVMValueRef emit_valid_run(Emitter *e, const TirOp *op, LLVMValueRef const *coords, int axis,
                             int count, int also_valid_axis)
 {
-    EntryIndex ix[MAX_RANK + 4];
-    entry_indices(e, op, coords, also_valid_axis, ix);
+    EntryIndex ix[MAX_INDEX];
+    entry_indices(e, op, NULL, 0, coords, also_valid_axis, ix);
     LLVMValueRef others = validity(e, op, ix, axis);
     LLVMValueRef run = emit_i32(e, count);
     for (int i = 0; i < op->nindex; i++)
@@ -222,18 +411,23 @@ static LLVMValueRef from_bits(Emitter *e, LLVMValueRef v, DType t)
 }
 
 /* Registers per 16-byte-or-smaller vector: the leading register bits that step the
-   innermost tensor index by one (0 when the access must stay scalar). */
-static int vector_width(Emitter *e, const TirOp *op, const Layout *l, DType t)
+   innermost tensor index by one (0 when the access must stay scalar: its innermost index is
+   not a loop variable's block or a whole dim, or a data mask that varies along the vector
+   comes with a checked index, whose fault would need each element's checks). */
+static int vector_width(Emitter *e, const Access *a, DType t)
 {
+    const TirOp *op = a->op;
+    const Layout *l = a->l;
     if (e->s->variant->align != ALIGN_VEC16 || l->rank == 0)
         return 1;
     const TirIndex *last = &op->index[op->nindex - 1];
-    if (!entry_has_axis(e, last) || last->kind == TIR_IDX_NEWAXIS)
+    if ((last->kind != TIR_IDX_BLOCK && last->kind != TIR_IDX_FULL) ||
+        tir_index_axes(e->k, op, op->nindex - 1) == 0)
         return 1;
-    int axis = 0;
-    for (int i = 0; i < op->nindex - 1; i++)
-        axis += entry_has_axis(e, &op->index[i]);
-    int es = stored_bytes(t), width = 1;
+    for (int i = 0; a->mask.regs && !a->mask_uniform && i < op->nindex; i++)
+        if (a->bad[i])
+            return 1;
+    int axis = l->rank - 1, es = stored_bytes(t), width = 1;
     for (int i = 0; i < l->nreg && l->reg[i][axis] == width && width * es < 16; i++)
         width *= 2;
     return width * es >= 4 ? width : 1;
@@ -246,34 +440,66 @@ static void coords_of(Emitter *e, const Layout *l, int r, LLVMValueRef *coords)
 }
 
 /* A vector whose last element is valid is accessed whole (the masks are monotone along
-   the innermost index); a partly valid one goes element by element in a block of its own
-   right after it, which interior tiles branch around. Element addresses and checks are
-   computed in that block: only the vector's first and last checks and its address live in
-   the fast path (computing them all up front kept every address live across the accesses:
-   255 registers and spills in GEMM epilogues, 107-123 registers in elementwise kernels). */
+   the innermost index, a data mask is checked for every element); a partly valid one goes
+   element by element in a block of its own right after it, which interior tiles branch
+   around. Element addresses and checks are computed in that block: only the vector's first
+   and last checks and its address live in the fast path (computing them all up front kept
+   every address live across the accesses: 255 registers and spills in GEMM epilogues,
+   107-123 registers in elementwise kernels). */
 typedef struct VectorEnds {
     LLVMValueRef ptr;     /* address of the vector's first element */
-    LLVMValueRef first;   /* i1: its first element is valid */
-    LLVMValueRef all;     /* i1: its last element is valid (the whole vector is) */
+    LLVMValueRef first;   /* i1: its first element is valid (its structural checks, and
+                             the data mask unless the mask varies along the vector) */
+    LLVMValueRef all;     /* i1: every element is valid */
 } VectorEnds;
 
-static LLVMValueRef element_valid(Emitter *e, const TirOp *op, const Layout *l, int r,
-                                  LLVMValueRef owner, LLVMValueRef *ptr)
+/* Whether element r of the access is accessed (its structural checks, its checked indices
+   in range, the data mask unless `with_mask` is false, the owner), and its address. With
+   `record`, a checked index outside its dim where the element would otherwise be accessed
+   is gathered into the access's faults (straight-line code only: never in a ragged block). */
+static LLVMValueRef element_valid(Emitter *e, Access *a, int r, LLVMValueRef owner,
+                                  LLVMValueRef *ptr, bool with_mask, bool record)
 {
-    LLVMValueRef coords[LAYOUT_MAX_RANK], valid, address;
-    coords_of(e, l, r, coords);
-    emit_element_address(e, op, coords, &address, &valid);
+    const TirOp *op = a->op;
+    LLVMValueRef coords[LAYOUT_MAX_RANK];
+    EntryIndex ix[MAX_INDEX];
+    coords_of(e, a->l, r, coords);
+    entry_indices(e, op, a, r, coords, -1, ix);
+    LLVMValueRef valid = validity(e, op, ix, -1);
+    /* built even when unused: a vector's last address is shared with its ragged block */
+    LLVMValueRef address = element_pointer(e, op, address_of(e, op, ix));
     if (ptr)
         *ptr = address;
+    if (with_mask && a->mask.regs)
+        valid = LLVMBuildAnd(e->b, valid, a->mask.regs[r], "");
+    LLVMValueRef inrange = NULL;
+    for (int i = 0; i < op->nindex; i++) {
+        if (!ix[i].inrange)
+            continue;
+        if (record) {
+            LLVMValueRef bad = LLVMBuildAnd(e->b, valid, LLVMBuildNot(e->b, ix[i].inrange, ""), "");
+            a->bad_index[i] = LLVMBuildSelect(e->b, bad, ix[i].index, a->bad_index[i], "");
+            a->bad[i] = LLVMBuildOr(e->b, a->bad[i], bad, "");
+        }
+        inrange = and1(e, inrange, ix[i].inrange);
+    }
+    if (inrange)
+        valid = LLVMBuildAnd(e->b, valid, inrange, "");
     return owner ? LLVMBuildAnd(e->b, valid, owner, "") : valid;
 }
 
-static VectorEnds vector_ends(Emitter *e, const TirOp *op, const Layout *l, int r0, int width,
-                              LLVMValueRef owner)
+/* A vector's ends. A checked index along a vector is the same for all its elements (it
+   indexes another dim), and so is a data mask that does not vary along it: a fault is
+   gathered at the first element. A mask that varies is ANDed over the vector (no checked
+   index comes with one here: vector_width). */
+static VectorEnds vector_ends(Emitter *e, Access *a, int r0, int width, LLVMValueRef owner)
 {
+    bool varies = a->mask.regs && !a->mask_uniform;
     VectorEnds v;
-    v.first = element_valid(e, op, l, r0, owner, &v.ptr);
-    v.all = width > 1 ? element_valid(e, op, l, r0 + width - 1, owner, NULL) : v.first;
+    v.first = element_valid(e, a, r0, owner, &v.ptr, !varies, true);
+    v.all = width > 1 ? element_valid(e, a, r0 + width - 1, owner, NULL, !varies, false) : v.first;
+    for (int j = 0; varies && j < width; j++)
+        v.all = LLVMBuildAnd(e->b, v.all, a->mask.regs[r0 + j], "");
     return v;
 }
 
@@ -305,14 +531,17 @@ void emit_load(Emitter *e, const TirOp *op)
     const TirValue *rv = op->results[0];
     const Layout *l = e->s->layouts[rv->id];
     DType t = rv->type.dtype;
+    Access a;
+    access_begin(e, op, l, &a);
     Tile out = emit_tile_new(e, l);
-    int width = vector_width(e, op, l, t), es = stored_bytes(t);
+    int width = vector_width(e, &a, t), es = stored_bytes(t);
     if (width == 1) {
         for (int r = 0; r < out.n; r++) {
-            LLVMValueRef ptr, valid = element_valid(e, op, l, r, NULL, &ptr);
+            LLVMValueRef ptr, valid = element_valid(e, &a, r, NULL, &ptr, true, true);
             out.regs[r] = from_bits(e, scalar_load(e, ptr, valid, es), t);
         }
         e->values[rv->id] = out;
+        access_end(e, &a);
         return;
     }
     /* The phi at the join takes the loaded 32-bit words, split into elements only after
@@ -320,7 +549,7 @@ void emit_load(Emitter *e, const TirOp *op)
        ptxas would then wait for each vector load before issuing the next. */
     int words = width * es / 4;
     for (int r0 = 0; r0 < out.n; r0 += width) {
-        VectorEnds v = vector_ends(e, op, l, r0, width, NULL);
+        VectorEnds v = vector_ends(e, &a, r0, width, NULL);
         LLVMValueRef w[4], one[4];
         nvvm_load_global_predicated(e->cg, v.ptr, v.all, words, w);
         LLVMBasicBlockRef slow, join;
@@ -328,7 +557,7 @@ void emit_load(Emitter *e, const TirOp *op)
         for (int i = 0; i < words; i++)
             one[i] = emit_i32(e, 0);
         for (int j = 0; j < width; j++) {
-            LLVMValueRef ptr, valid = element_valid(e, op, l, r0 + j, NULL, &ptr);
+            LLVMValueRef ptr, valid = element_valid(e, &a, r0 + j, NULL, &ptr, true, false);
             LLVMValueRef b = scalar_load(e, ptr, valid, es);
             if (es == 8) {
                 one[2 * j] = LLVMBuildTrunc(e->b, b, e->cg->t.i32, "");
@@ -354,6 +583,7 @@ void emit_load(Emitter *e, const TirOp *op)
             out.regs[r0 + j] = from_bits(e, word_part(e, joined, j, es), t);
     }
     e->values[rv->id] = out;
+    access_end(e, &a);
 }
 
 void emit_store(Emitter *e, const TirOp *op)
@@ -362,20 +592,23 @@ void emit_store(Emitter *e, const TirOp *op)
     const Tile *in = &e->values[value->id];
     const Layout *l = in->layout;
     DType t = value->type.dtype;
+    Access a;
+    access_begin(e, op, l, &a);
     LLVMValueRef owner = emit_owner(e, l);
-    int width = vector_width(e, op, l, t), es = stored_bytes(t);
+    int width = vector_width(e, &a, t), es = stored_bytes(t);
     LLVMValueRef *bits = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)in->n);
     for (int r = 0; r < in->n; r++)
         bits[r] = to_bits(e, in->regs[r], t);
     if (width == 1) {
         for (int r = 0; r < in->n; r++) {
-            LLVMValueRef ptr, valid = element_valid(e, op, l, r, owner, &ptr);
+            LLVMValueRef ptr, valid = element_valid(e, &a, r, owner, &ptr, true, true);
             scalar_store(e, ptr, valid, bits[r], es);
         }
+        access_end(e, &a);
         return;
     }
     for (int r0 = 0; r0 < in->n; r0 += width) {
-        VectorEnds v = vector_ends(e, op, l, r0, width, owner);
+        VectorEnds v = vector_ends(e, &a, r0, width, owner);
         int words = width * es / 4;
         LLVMValueRef w[4];
         for (int i = 0; i < words; i++)
@@ -407,12 +640,13 @@ void emit_store(Emitter *e, const TirOp *op)
         LLVMBasicBlockRef slow, join;
         open_ragged(e, &v, "store.ragged", &slow, &join);
         for (int r = r0; r < r0 + width; r++) {
-            LLVMValueRef ptr, valid = element_valid(e, op, l, r, owner, &ptr);
+            LLVMValueRef ptr, valid = element_valid(e, &a, r, owner, &ptr, true, false);
             scalar_store(e, ptr, valid, bits[r], es);
         }
         LLVMBuildBr(e->b, join);
         LLVMPositionBuilderAtEnd(e->b, join);
     }
+    access_end(e, &a);
 }
 
 /* f32 min by the integer order trick (see nvvm_atomic_max_f32): atom.min.s32 for a clear
@@ -448,14 +682,14 @@ void emit_atomic(Emitter *e, const TirOp *op)
                   tir_reduce_name((TirReduceKind)op->sub), dtype_name(t));
         return;
     }
+    Access a;
+    access_begin(e, op, l, &a);
     LLVMValueRef owner = emit_owner(e, l);
     unsigned scope = LLVMGetSyncScopeID(e->cg->llvm, "device", 6);
     for (int r = 0; r < in->n; r++) {
-        LLVMValueRef coords[LAYOUT_MAX_RANK], ptr, valid;
-        coords_of(e, l, r, coords);
-        emit_element_address(e, op, coords, &ptr, &valid);
+        LLVMValueRef ptr, valid = element_valid(e, &a, r, owner, &ptr, true, true);
         LLVMBasicBlockRef doit = codegen_block(e->cg, "atomic"), next = codegen_block(e->cg, "atomic.done");
-        LLVMBuildCondBr(e->b, LLVMBuildAnd(e->b, valid, owner, ""), doit, next);
+        LLVMBuildCondBr(e->b, valid, doit, next);
         LLVMPositionBuilderAtEnd(e->b, doit);
         LLVMValueRef x = in->regs[r];
         if (op->sub == TIR_RED_SUM)
@@ -472,4 +706,5 @@ void emit_atomic(Emitter *e, const TirOp *op)
         LLVMBuildBr(e->b, next);
         LLVMPositionBuilderAtEnd(e->b, next);
     }
+    access_end(e, &a);
 }

@@ -241,6 +241,21 @@ Layout layout_project(const Layout *l, const bool *keep_axis)
     return s;
 }
 
+Layout layout_axes_view(const Layout *l, int first, int naxes)
+{
+    if (first == 0 && naxes == l->rank)
+        return *l;
+    Layout v = *l;
+    for (int d = l->rank - 1; d >= 0; d--) {
+        if (d >= first && d < first + naxes)
+            continue;
+        Layout t = layout_slice(&v, d);
+        t.parent = l;
+        v = t;
+    }
+    return v;
+}
+
 /* `l` with a size-1 axis inserted at `axis`. */
 static Layout layout_expand(const Layout *l, int axis)
 {
@@ -588,6 +603,58 @@ static bool propagate_dot(Sched *c, TirOp *op)
     return changed;
 }
 
+/* The layout a load, store or atomic accesses its tile in: the loaded value's, or the
+   stored one's. */
+static const Layout *access_layout(const Schedule *s, const TirOp *op)
+{
+    if (op->opcode == TIR_LOAD)
+        return s->layouts[op->results[0]->id];
+    return op->noperands ? s->layouts[op->operands[0]->id] : NULL;
+}
+
+/* Calls fn with each value a memory op reads in a layout derived from its access's: a
+   gathered index tile in the view of the access's layout along the tile's axes, the data
+   mask in the access's layout. */
+typedef void (*AccessReadFn)(const TirValue *v, const Layout *want, void *ctx);
+static void access_reads(const Schedule *s, const TirOp *op, const Layout *l, AccessReadFn fn,
+                         void *ctx)
+{
+    for (int i = 0, axis = 0; i < op->nindex; i++) {
+        int naxes = tir_index_axes(s->kernel, op, i);
+        const TirValue *v = op->index[i].kind == TIR_IDX_VALUE ? tir_index_value(op, i) : NULL;
+        if (v && naxes > 0) {
+            Layout view = layout_axes_view(l, axis, naxes);
+            fn(v, &view, ctx);
+        }
+        axis += naxes;
+    }
+    if (tir_data_mask(op))
+        fn(tir_data_mask(op), l, ctx);
+}
+
+typedef struct Propagation {
+    Sched *c;
+    bool changed;
+} Propagation;
+
+static void propagate_access_read(const TirValue *v, const Layout *want, void *ctx)
+{
+    Propagation *p = ctx;
+    if (!schedule_rematerializable(p->c->s, v))
+        p->changed |= set_layout(p->c, v, want);
+}
+
+/* A gathered index tile and a data mask take the views of the access's layout they are read
+   in, so that neither converts. */
+static bool propagate_memory(Sched *c, TirOp *op)
+{
+    const Layout *l = access_layout(c->s, op);
+    Propagation p = {c, false};
+    if (l)
+        access_reads(c->s, op, l, propagate_access_read, &p);
+    return p.changed;
+}
+
 /* One propagation step over an op: returns whether any layout was assigned. */
 static bool propagate_op(Sched *c, TirOp *op)
 {
@@ -600,6 +667,9 @@ static bool propagate_op(Sched *c, TirOp *op)
     case TIR_TRANSPOSE: return propagate_transpose(c, op);
     case TIR_FOR: return propagate_for(c, op);
     case TIR_DOT: return propagate_dot(c, op);
+    case TIR_LOAD:
+    case TIR_STORE:
+    case TIR_ATOMIC: return propagate_memory(c, op);
     default: return false;
     }
 }
@@ -644,6 +714,21 @@ static int assign_defaults(Sched *c, const WalkList *w)
     for (int i = 0; i < w->n; i++)
         if (w->ops[i]->opcode == TIR_DOT)
             propagate_dot(c, w->ops[i]);
+    /* a load with a gathered index or a data mask takes its layout before the values it
+       reads them from, which then take views of it instead of converting */
+    for (int i = 0; i < w->n; i++) {
+        const TirOp *op = w->ops[i];
+        const TirValue *r = op->opcode == TIR_LOAD ? op->results[0] : NULL;
+        bool gathers = r && tir_data_mask(op);
+        for (int x = 0; r && x < op->nindex; x++)
+            gathers |= op->index[x].kind == TIR_IDX_VALUE && tir_index_axes(c->k, op, x) > 0;
+        if (!gathers || get_layout(c, r) || c->no_registers[r->id])
+            continue;
+        Layout l;
+        if (layout_of_value(c, r, &l) != 0)
+            return -1;
+        set_layout(c, r, &l);
+    }
     for (;;) {
         propagate(c, w);
         /* the widest tiles first: their slices then reach the narrower values */
@@ -723,8 +808,14 @@ static bool plan_async(Sched *c, const TirOp *op, int which, DotPlan *p, Operand
     bool encloses = false;
     for (const TirBlock *b = op->block; b && !encloses; b = b->parent ? b->parent->block : NULL)
         encloses = b == load->block;
-    if (load->opcode != TIR_LOAD || !encloses)
+    if (load->opcode != TIR_LOAD || !encloses || load->masked)
         return false;
+    /* an index read from data is checked, a gathered one read from registers: both go
+       through registers (staged), never cp.async or TMA */
+    for (int i = 0; i < load->nindex; i++)
+        if ((load->index[i].mask & TIR_MASK_CHECK) ||
+            (load->index[i].kind == TIR_IDX_VALUE && tir_index_axes(c->k, load, i) > 0))
+            return false;
     int axis = contiguous_axis(c->k, load);
     if (axis < 0)
         return false;
@@ -1244,6 +1335,19 @@ static int64_t layout_elements(const Layout *l)
     return elems;
 }
 
+typedef struct AccessConversions {
+    const Schedule *s;
+    ConversionFn fn;
+    void *ctx;
+} AccessConversions;
+
+static void access_conversion(const TirValue *v, const Layout *want, void *ctx)
+{
+    AccessConversions *ac = ctx;
+    if (schedule_fetch_cost(ac->s, v, want))
+        ac->fn(v, want, layout_elements(want), ac->ctx);
+}
+
 void schedule_conversions(const Schedule *s, const TirOp *op, ConversionFn fn, void *ctx)
 {
     if (op->opcode == TIR_REDUCE) {
@@ -1305,6 +1409,14 @@ void schedule_conversions(const Schedule *s, const TirOp *op, ConversionFn fn, v
             fn(op->operands[i], arg, layout_elements(arg), ctx);
         if (schedule_fetch_cost(s, pro->last->operands[0], have))
             fn(pro->last->operands[0], have, layout_elements(have), ctx);
+    }
+    /* a memory op fetches its gathered index tiles and its data mask in views of its
+       access's layout (emit_memory.c) */
+    const Layout *access = op->opcode == TIR_LOAD || op->opcode == TIR_STORE ||
+                           op->opcode == TIR_ATOMIC ? access_layout(s, op) : NULL;
+    if (access) {
+        AccessConversions ac = {s, fn, ctx};
+        access_reads(s, op, access, access_conversion, &ac);
     }
     /* a loop fetches its initial carried values in the carried layout (emit_for) */
     for (int i = 0; op->opcode == TIR_FOR && i < op->regions[0]->nargs; i++) {

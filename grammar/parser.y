@@ -690,6 +690,12 @@ index_items
 index_item
     : expr
     | ':'                           { $$ = leaf(ps, EXPR_SLICE, @1); }
+    | IDENT '=' expr
+        {
+            $$ = leaf(ps, EXPR_KWARG, @1);
+            $$->name = $1;
+            $$->lhs = $3;
+        }
     ;
 
 %%

@@ -82,6 +82,10 @@ typedef struct Driver {
     CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
     CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void **, void **);
+    CUresult (*ModuleGetGlobal)(CUdeviceptr *, size_t *, CUmodule, const char *);
+    CUresult (*MemHostAlloc)(void **, size_t, unsigned);
+    CUresult (*MemFreeHost)(void *);
+    CUresult (*MemHostGetDevicePointer)(CUdeviceptr *, void *, unsigned);
     CUresult (*TensorMapEncodeTiled)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
                                      const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
                                      const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
@@ -101,7 +105,8 @@ static const struct { const char *symbol; size_t offset; } entry_points[] = {
     ENTRY(StreamCreate), ENTRY(StreamDestroy), ENTRY(StreamSynchronize),
     ENTRY(StreamIsCapturing), ENTRY(EventCreate), ENTRY(EventDestroy), ENTRY(EventRecord),
     ENTRY(EventSynchronize), ENTRY(EventElapsedTime), ENTRY(LaunchKernel),
-    ENTRY(TensorMapEncodeTiled),
+    ENTRY(ModuleGetGlobal), ENTRY(MemHostAlloc), ENTRY(MemFreeHost),
+    ENTRY(MemHostGetDevicePointer), ENTRY(TensorMapEncodeTiled),
 };
 #undef ENTRY
 
@@ -181,7 +186,7 @@ const char *tile_status_string(tile_status status)
     static const char *const names[TILE_STATUS_COUNT] = {
         "TILE_OK", "TILE_ERR_NO_DEVICE", "TILE_ERR_BUNDLE", "TILE_ERR_ARCH", "TILE_ERR_SHAPE",
         "TILE_ERR_ARG", "TILE_ERR_CONST", "TILE_ERR_CAPTURE", "TILE_ERR_LAUNCH",
-        "TILE_ERR_MEMORY", "TILE_ERR_IO", "TILE_ERR_CHECK"};
+        "TILE_ERR_MEMORY", "TILE_ERR_IO", "TILE_ERR_CHECK", "TILE_ERR_INDEX"};
     return (unsigned)status < TILE_STATUS_COUNT ? names[status] : "TILE_ERR_?";
 }
 
@@ -438,6 +443,18 @@ typedef struct TmapCache {
     TmapEntry ways[TMAP_CACHE_WAYS];
 } TmapCache;
 
+/* An index fault (docs/runtime.md, "Index faults"): what the first kernel thread to take the
+   claim word writes, `raised` last after a system-wide fence. In host memory the device maps,
+   so a launch reads it without a copy; the layout is codegen's (codegen.h's kernel ABI). */
+typedef struct FaultRecord {
+    uint32_t raised, variant, param, dim, kind, line, col, pad;
+    int64_t index, extent;
+} FaultRecord;
+_Static_assert(sizeof(FaultRecord) == 48, "the fault record's layout is codegen's");
+
+/* The sink a module with checked indices defines: where its faults go, filled at load. */
+enum { FAULT_SINK_BYTES = 24 };
+
 typedef struct BundleDevice {
     CUmodule *modules;
     _Atomic(CUfunction) *functions;
@@ -445,6 +462,10 @@ typedef struct BundleDevice {
     uint32_t *candidates;          /* dispatch entry indices, grouped per kernel */
     uint32_t *first_candidate;     /* per kernel, plus one past the end */
     TmapCache **tmap_caches;       /* per variant: NULL unless it takes tensor maps */
+    /* made when the first module with a fault sink loads: the claim word (device memory)
+       and the record its kernels share */
+    CUdeviceptr fault_claim;
+    _Atomic(FaultRecord *) fault_record;
 } BundleDevice;
 
 struct tile_bundle {
@@ -586,6 +607,11 @@ void tile_bundle_free(tile_bundle *b)
         for (uint32_t v = 0; v < b->view.nvariants; v++)
             if (d->modules[v] && b->ctx->cu.ModuleUnload)
                 b->ctx->cu.ModuleUnload(d->modules[v]);
+        FaultRecord *record = atomic_load(&d->fault_record);
+        if (record) {
+            b->ctx->cu.MemFree(d->fault_claim);
+            b->ctx->cu.MemFreeHost(record);
+        }
         free_device(d, b->view.nvariants);
     }
     pthread_mutex_destroy(&b->lock);
@@ -731,6 +757,52 @@ done:
     return status;
 }
 
+/* A module whose kernel checks indices read from data defines `tile_fault_sink`: it gets the
+   bundle device's claim word, its record's device address and the variant's index. The
+   claim and the record are made with the first such module. Called with the bundle locked. */
+static tile_status attach_fault_sink(tile_context *ctx, BundleDevice *d, CUmodule module,
+                                     uint32_t vi, const char *kernel)
+{
+    CUdeviceptr sink = 0;
+    size_t size = 0;
+    CUresult r = ctx->cu.ModuleGetGlobal(&sink, &size, module, "tile_fault_sink");
+    if (r == CUDA_ERROR_NOT_FOUND)
+        return TILE_OK;   /* no checked index (or a bundle of an older tilec) */
+    if (r != CUDA_SUCCESS || size != FAULT_SINK_BYTES)
+        return fail(ctx, TILE_ERR_LAUNCH, "kernel %s, variant %u: its fault sink: %s", kernel,
+                    vi, r != CUDA_SUCCESS ? error_name(ctx, r) : "not the size libtile knows");
+    FaultRecord *record = atomic_load(&d->fault_record);
+    CUdeviceptr record_device = 0;
+    if (!record) {
+        void *host = NULL;
+        uint32_t zero = 0;
+        r = ctx->cu.MemHostAlloc(&host, sizeof(FaultRecord),
+                                 CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_PORTABLE);
+        if (r == CUDA_SUCCESS) {
+            memset(host, 0, sizeof(FaultRecord));
+            r = ctx->cu.MemAlloc(&d->fault_claim, sizeof zero);
+            if (r == CUDA_SUCCESS && (r = ctx->cu.MemcpyHtoD(d->fault_claim, &zero, sizeof zero)) !=
+                                         CUDA_SUCCESS)
+                ctx->cu.MemFree(d->fault_claim);
+            if (r != CUDA_SUCCESS)
+                ctx->cu.MemFreeHost(host);
+        }
+        if (r != CUDA_SUCCESS)
+            return fail(ctx, TILE_ERR_LAUNCH, "kernel %s: allocating its fault record failed: %s",
+                        kernel, error_name(ctx, r));
+        record = host;
+        atomic_store(&d->fault_record, record);
+    }
+    r = ctx->cu.MemHostGetDevicePointer(&record_device, record, 0);
+    uint64_t words[3] = {(uint64_t)d->fault_claim, (uint64_t)record_device, vi};
+    if (r == CUDA_SUCCESS)
+        r = ctx->cu.MemcpyHtoD(sink, words, sizeof words);
+    if (r != CUDA_SUCCESS)
+        return fail(ctx, TILE_ERR_LAUNCH, "kernel %s, variant %u: filling its fault sink failed: "
+                    "%s", kernel, vi, error_name(ctx, r));
+    return TILE_OK;
+}
+
 /* Loads variant vi's module on this device (once) and returns its function. Called with
    the bundle locked. */
 static tile_status load_variant(tile_context *ctx, tile_bundle *b, BundleDevice *d, Slot *slot,
@@ -765,6 +837,11 @@ static tile_status load_variant(tile_context *ctx, tile_bundle *b, BundleDevice 
         return fail(ctx, TILE_ERR_LAUNCH, "kernel %s, variant %u: entry %s: %s", k->name, vi,
                     v->entry, error_name(ctx, r));
     }
+    tile_status status = attach_fault_sink(ctx, d, module, vi, k->name);
+    if (status != TILE_OK) {
+        ctx->cu.ModuleUnload(module);
+        return status;
+    }
     d->modules[vi] = module;
     atomic_store(&d->functions[vi], f);
     *out = f;
@@ -772,13 +849,21 @@ static tile_status load_variant(tile_context *ctx, tile_bundle *b, BundleDevice 
     return TILE_OK;
 }
 
+/* A bundle belongs to the context that loaded it: its modules and device state live there. */
+static tile_status check_owner(tile_context *ctx, const tile_bundle *b)
+{
+    if (b->ctx == ctx)
+        return TILE_OK;
+    return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a bundle's "
+                "modules belong to the context that loaded it)");
+}
+
 tile_status tile_bundle_preload(tile_context *ctx, tile_bundle *b)
 {
     if (!ctx || !b)
         return fail(ctx, TILE_ERR_ARG, "tile_bundle_preload: a NULL argument");
-    if (b->ctx != ctx)
-        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
-                    "bundle's modules belong to the context that loaded it)");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
     Slot *slot;
     int index;
     BundleDevice *d;
@@ -1043,8 +1128,64 @@ static tile_status tensor_maps(tile_context *ctx, const tile_bundle *b, BundleDe
     return TILE_OK;
 }
 
+/* The fault a kernel of the bundle raised on this device, if it has reached the record:
+   TILE_ERR_INDEX with a message naming the kernel, the tensor, the dim, the index and the
+   op's place; the record is cleared and the claim word reset on `stream`, so the next fault
+   after this one is recorded. TILE_OK when there is none. */
+static tile_status take_fault(tile_context *ctx, tile_bundle *b, BundleDevice *d, CUstream stream)
+{
+    /* the device writes the record: `raised` is read atomically, the fields after it */
+    volatile FaultRecord *rec = atomic_load_explicit(&d->fault_record, memory_order_acquire);
+    if (!rec || !__atomic_load_n(&rec->raised, __ATOMIC_ACQUIRE))
+        return TILE_OK;
+    pthread_mutex_lock(&b->lock);   /* one thread reports a fault */
+    if (!__atomic_load_n(&rec->raised, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&b->lock);
+        return TILE_OK;
+    }
+    FaultRecord f = {.variant = rec->variant, .param = rec->param, .dim = rec->dim,
+                     .kind = rec->kind, .line = rec->line, .col = rec->col, .index = rec->index,
+                     .extent = rec->extent};
+    __atomic_store_n(&rec->raised, 0, __ATOMIC_RELEASE);
+    CUresult r = ctx->cu.MemsetD32Async(d->fault_claim, 0, 1, stream);
+    pthread_mutex_unlock(&b->lock);
+    const TbnBundle *v = &b->view;
+    const TbnKernel *k = f.variant < v->nvariants ? &v->kernels[v->variants[f.variant].kernel] : NULL;
+    const char *param = k && f.param < k->nparams ? v->params[k->first_param + f.param].name : "?";
+    static const char *const kinds[] = {"load", "store", "atomic update"};
+    char reset[160] = "";
+    if (r != CUDA_SUCCESS)
+        snprintf(reset, sizeof reset, " (resetting the fault's claim failed: %s; later faults "
+                 "of this bundle go unreported)", error_name(ctx, r));
+    return fail(ctx, TILE_ERR_INDEX, "kernel %s: index %lld is outside dim %u of %s (size %lld) "
+                "in a %s at line %u, column %u%s", k ? k->name : "?", (long long)f.index, f.dim,
+                param, (long long)f.extent, f.kind < 3 ? kinds[f.kind] : "memory access", f.line,
+                f.col, reset);
+}
+
+tile_status tile_bundle_synchronize(tile_context *ctx, tile_bundle *b, CUstream stream)
+{
+    if (!ctx || !b)
+        return fail(ctx, TILE_ERR_ARG, "tile_bundle_synchronize: a NULL argument");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
+    Slot *slot;
+    int index;
+    tile_status s = current_slot(ctx, &slot, &index);
+    if (s != TILE_OK)
+        return s;
+    CUresult r = ctx->cu.StreamSynchronize(stream);
+    if (r != CUDA_SUCCESS)
+        return fail(ctx, TILE_ERR_LAUNCH, "synchronising the stream failed: %s", error_name(ctx, r));
+    BundleDevice *d = atomic_load_explicit(&b->devices[index], memory_order_acquire);
+    if (!d || (s = take_fault(ctx, b, d, stream)) == TILE_OK)
+        return TILE_OK;
+    ctx->cu.StreamSynchronize(stream);   /* the claim is reset when this returns */
+    return s;
+}
+
 /* The checks, the variant, its function, the grid and the kernel ABI's values of a launch;
-   nothing is enqueued. */
+   nothing is enqueued. A fault an earlier kernel of the bundle raised is reported instead. */
 static tile_status prepare(tile_context *ctx, tile_bundle *b, uint32_t ki, const Launch *a,
                            CUstream stream, tile_prepared_launch *out)
 {
@@ -1054,6 +1195,8 @@ static tile_status prepare(tile_context *ctx, tile_bundle *b, uint32_t ki, const
     tile_status status = current_slot(ctx, &slot, &slot_index);
     if (status == TILE_OK)
         status = bundle_device(ctx, b, slot, slot_index, &d);
+    if (status == TILE_OK)
+        status = take_fault(ctx, b, d, stream);
     if (status != TILE_OK)
         return status;
     const TbnBundle *view = &b->view;
@@ -1279,9 +1422,8 @@ static tile_status launch(tile_context *ctx, tile_bundle *b, uint32_t ki, const 
 static tile_status check_values(tile_context *ctx, const tile_bundle *b, int index,
                                 const tile_launch_values *values)
 {
-    if (b->ctx != ctx)
-        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
-                    "bundle's modules belong to the context that loaded it)");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
     const KernelPlan *plan = &b->plans[index];
     const char *missing = plan->ntensors && !values->pointers ? "pointers"
                           : plan->nstrides && !values->strides ? "strides"
@@ -1319,9 +1461,8 @@ tile_status tile_launch(tile_context *ctx, tile_bundle *b, const char *kernel,
 {
     if (!ctx || !b || !kernel || (nargs && !args))
         return fail(ctx, TILE_ERR_ARG, "tile_launch: a NULL argument");
-    if (b->ctx != ctx)
-        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
-                    "bundle's modules belong to the context that loaded it)");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
     int ki = tile_bundle_find_kernel(b, kernel);
     if (ki < 0)
         return fail(ctx, TILE_ERR_ARG, "the bundle has no kernel named '%s'", kernel);

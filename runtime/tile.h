@@ -44,6 +44,8 @@ typedef enum tile_status {
     TILE_ERR_MEMORY,      /* host memory ran out */
     TILE_ERR_IO,          /* a bundle file could not be read */
     TILE_ERR_CHECK,       /* checking mode: a pointer's allocation is smaller than its shape */
+    TILE_ERR_INDEX,       /* a kernel met an index read from data outside its tensor (reported
+                             by the bundle's next launch or tile_bundle_synchronize) */
     TILE_STATUS_COUNT
 } tile_status;
 
@@ -200,6 +202,13 @@ static inline tile_arg tile_arg_const(int64_t value)
    primary context when there is none (which it then makes current). */
 TILE_API tile_status tile_launch(tile_context *ctx, tile_bundle *bundle, const char *kernel,
                         const tile_arg *args, int nargs, CUstream stream);
+
+/* Waits for `stream`, then reports an index fault a kernel of the bundle raised on the
+   current device since the last report: TILE_ERR_INDEX, the message naming the kernel, the
+   tensor, its dim and size, the index and the op's line. Each launch of the bundle reports
+   one that has reached the host already (the launch is then not made). */
+TILE_API tile_status tile_bundle_synchronize(tile_context *ctx, tile_bundle *bundle,
+                                             CUstream stream);
 
 /* ---- the typed launchers' interface (what NAME.h calls; use tile_launch by hand) */
 

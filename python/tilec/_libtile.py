@@ -7,7 +7,8 @@ MAX_RANK = 8
 # tile.h's enums, in their order
 STATUS_NAMES = ("TILE_OK", "TILE_ERR_NO_DEVICE", "TILE_ERR_BUNDLE", "TILE_ERR_ARCH",
                 "TILE_ERR_SHAPE", "TILE_ERR_ARG", "TILE_ERR_CONST", "TILE_ERR_CAPTURE",
-                "TILE_ERR_LAUNCH", "TILE_ERR_MEMORY", "TILE_ERR_IO", "TILE_ERR_CHECK")
+                "TILE_ERR_LAUNCH", "TILE_ERR_MEMORY", "TILE_ERR_IO", "TILE_ERR_CHECK",
+                "TILE_ERR_INDEX")
 DTYPES = ("f32", "f16", "bf16", "f8e4m3", "f8e5m2", "i32", "i64", "bool")
 KINDS = ("tensor", "scalar", "const")
 REDUCES = (None, "sum", "max", "min")

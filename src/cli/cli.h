@@ -219,6 +219,7 @@ typedef enum GpuStatus {
     GPU_FAILED,        /* a driver call, a module load, libtile's checks or a launch failed */
     GPU_COMPILE,       /* codegen refused the variant, or the device cannot run it */
     GPU_STRAY_STORE,   /* a guard band lost its canary */
+    GPU_INDEX_FAULT,   /* the kernel met an index read from data outside its tensor */
 } GpuStatus;
 
 /* The device of one command: libtile's context, the device's facts and one stream. */
@@ -297,8 +298,13 @@ void gpu_launch_free(GpuSession *s, GpuLaunch *l);
 GpuStatus gpu_reset_targets(GpuSession *s, GpuLaunch *l, char *err, size_t errlen);
 /* Enqueues the kernel on the stream. */
 GpuStatus gpu_enqueue(GpuSession *s, GpuLaunch *l, char *err, size_t errlen);
-/* Synchronises and checks every guard band of the launch's tensors: a lost canary is
-   GPU_STRAY_STORE naming the tensor and the byte offset relative to its storage. */
+/* Synchronises and reports an index fault a kernel of the launch's bundle raised
+   (libtile's TILE_ERR_INDEX): GPU_INDEX_FAULT with libtile's message. */
+GpuStatus gpu_check_faults(GpuSession *s, GpuLaunch *l, char *err, size_t errlen);
+/* Synchronises, reports an index fault of the launch's bundle (when it has one: the tuner
+   checks its shared tensors' guards through the launch that owns them) and checks every
+   guard band of the launch's tensors: a lost canary is GPU_STRAY_STORE naming the tensor
+   and the byte offset relative to its storage. */
 GpuStatus gpu_check_guards(GpuSession *s, GpuLaunch *l, char *err, size_t errlen);
 /* Copies every output tensor back into args (same strides). */
 GpuStatus gpu_download(GpuSession *s, GpuLaunch *l, LaunchArgs *args, char *err, size_t errlen);

@@ -2,7 +2,8 @@
    benchmark child, through libtile: uploads a launch's tensors into guard bands of canary
    bytes (strides kept), compiles the variant the launch needs into a one-variant bundle in
    memory that libtile loads, checks, dispatches and launches exactly as it does an
-   application's (tile_internal.h), checks the guards, downloads the outputs, times
+   application's (tile_internal.h), checks the guards and the kernels' index faults,
+   downloads the outputs, times
    repetitions with events, and counts a launch's work for `tilec bench` (FLOPs as the
    tuner's estimate counts them, bytes of its tensors). Every driver call goes through
    libtile's context. */
@@ -386,8 +387,21 @@ static long first_stray(const unsigned char *buf, size_t n)
     return -1;
 }
 
+GpuStatus gpu_check_faults(GpuSession *s, GpuLaunch *l, char *err, size_t errlen)
+{
+    watch_begin(l, "the launch");
+    tile_status st = tile_bundle_synchronize(s->ctx, l->bundle, s->stream);
+    watch_end();
+    if (st == TILE_ERR_INDEX)
+        return report(GPU_INDEX_FAULT, err, errlen, "%s", tile_error_message(s->ctx));
+    return st == TILE_OK ? GPU_OK : tile_failure(s, st, "running the kernel", err, errlen);
+}
+
 GpuStatus gpu_check_guards(GpuSession *s, GpuLaunch *l, char *err, size_t errlen)
 {
+    GpuStatus g0 = l->bundle ? gpu_check_faults(s, l, err, errlen) : GPU_OK;
+    if (g0 != GPU_OK)
+        return g0;
     watch_begin(l, "the launch");
     tile_status st = tile_dev_stream_synchronize(s->ctx, s->stream);
     watch_end();

@@ -415,7 +415,14 @@ static TuneStatus run_candidate(TuneGpuBackend *g, const void *data, size_t size
         status = TUNE_BENCH_FAILED;
         goto done;
     }
-    st = gpu_check_guards(&g->gpu, &g->owner, gerr, 8192);
+    /* the reference ran on the same inputs: an index fault is the candidate's own */
+    st = gpu_check_faults(&g->gpu, l, gerr, 8192);
+    if (st == GPU_INDEX_FAULT) {
+        status = TUNE_WRONG_OUTPUT;
+        goto done;
+    }
+    if (st == GPU_OK)
+        st = gpu_check_guards(&g->gpu, &g->owner, gerr, 8192);
     if (st == GPU_STRAY_STORE) {
         restore_guards(g);
         status = TUNE_WRONG_OUTPUT;

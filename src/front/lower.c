@@ -290,12 +290,15 @@ static TirValue *lower_binary(Lowerer *L, const Expr *e)
     return emit_sub(L, opc, sub, e->loc, ops, 2, rt);
 }
 
-/* The index entries of `P[args]`: fills index[] and appends VALUE operands to vals. */
+/* The index entries of `P[args]`: fills index[] and appends VALUE operands to vals (a
+   `mask=` entry is lowered by lower_memory). */
 static int lower_index(Lowerer *L, const Expr *target, TirIndex *index, TirValue **vals, int *nvals)
 {
     int n = 0;
     for (int i = 0; i < target->nargs; i++) {
         const Expr *arg = target->args[i];
+        if (arg->kind == EXPR_KWARG)
+            continue;
         TirIndex *ix = &index[n++];
         memset(ix, 0, sizeof *ix);
         ix->loopvar = ix->operand = -1;
@@ -311,8 +314,8 @@ static int lower_index(Lowerer *L, const Expr *target, TirIndex *index, TirValue
             TirValue *v = lower_expr(L, arg);
             if (!v)
                 return -1;
-            if (v->type.rank != 0 || !dtype_is_int(v->type.dtype)) {
-                fail(L, arg->loc, "internal: a tensor index must be an integer scalar");
+            if (!dtype_is_int(v->type.dtype)) {
+                fail(L, arg->loc, "internal: a tensor index must be an integer scalar or tile");
                 return -1;
             }
             ix->operand = *nvals;
@@ -336,12 +339,12 @@ static TirValue *lower_memory(Lowerer *L, TirOpcode opc, int sub, Loc loc, const
                               const Expr *value)
 {
     const Param *p = indexed_param(target);
-    if (!p || target->nargs > 2 * MAX_RANK) {
+    if (!p || target->nargs > 2 * MAX_RANK + 1) {
         fail(L, target ? target->loc : loc, "internal: a tensor access without a tensor parameter");
         return NULL;
     }
     TirIndex index[2 * MAX_RANK];
-    TirValue *vals[2 * MAX_RANK + 1];
+    TirValue *vals[2 * MAX_RANK + 2];
     int nvals = opc == TIR_LOAD ? 0 : 1;
     int n = lower_index(L, target, index, vals, &nvals);
     if (n < 0)
@@ -351,8 +354,19 @@ static TirValue *lower_memory(Lowerer *L, TirOpcode opc, int sub, Loc loc, const
         return NULL;
     if (value && !(vals[0] = lower_as(L, value, t)))
         return NULL;
+    const Expr *mask = NULL;   /* `mask=`: the last operand, a bool of the access's type */
+    for (int i = 0; i < target->nargs; i++)
+        if (target->args[i]->kind == EXPR_KWARG)
+            mask = target->args[i]->lhs;
+    if (mask) {
+        TirType mt = t;
+        mt.dtype = DT_BOOL;
+        if (!(vals[nvals++] = lower_as(L, mask, mt)))
+            return NULL;
+    }
     TirOp *op = emit(L, opc, loc, vals, nvals, opc == TIR_LOAD ? &t : NULL);
     op->sub = sub;
+    op->masked = mask != NULL;
     op->param = p->index;
     op->nindex = n;
     op->index = arena_alloc(L->arena, (size_t)n * sizeof *op->index);

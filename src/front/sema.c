@@ -842,13 +842,62 @@ static NOINLINE void check_ternary(Checker *c, Expr *e)
 
 static void type_tensor_index(Checker *c, Expr *e, Param *p);
 
-/* Types t[args] for a tensor parameter; used by loads, stores and atomics. */
+/* Types t[args] for a tensor parameter; used by loads, stores and atomics. A `mask=` entry
+   (a data mask) is checked here and typed against the access by type_tensor_index. */
 static NOINLINE void check_tensor_index(Checker *c, Expr *e, Param *p)
 {
-    for (int i = 0; i < e->nargs; i++)
-        if (e->args[i] && e->args[i]->kind != EXPR_NONE && e->args[i]->kind != EXPR_SLICE)
-            check_expr(c, e->args[i]);
+    bool masked = false;
+    for (int i = 0; i < e->nargs; i++) {
+        Expr *arg = e->args[i];
+        if (!arg || arg->kind == EXPR_NONE || arg->kind == EXPR_SLICE)
+            continue;
+        if (arg->kind != EXPR_KWARG) {
+            check_expr(c, arg);
+            continue;
+        }
+        arg->reduce_axis = -2;
+        set_error(arg);
+        if (!arg->name || strcmp(arg->name, "mask") != 0)
+            diag_error(c->diag, arg->loc, "unknown keyword %s in an index of %s: the one keyword "
+                       "is mask= (the lanes to access)", or_q(arg->name), or_q(p->name));
+        else if (masked)
+            diag_error(c->diag, arg->loc, "mask= given twice in an index of %s", or_q(p->name));
+        else
+            check_expr(c, arg->lhs);
+        masked = true;
+    }
     type_tensor_index(c, e, p);
+}
+
+/* The `mask=` entry of a tensor index, or NULL. */
+static Expr *index_mask(const Expr *e)
+{
+    for (int i = 0; i < e->nargs; i++)
+        if (e->args[i] && e->args[i]->kind == EXPR_KWARG)
+            return e->args[i];
+    return NULL;
+}
+
+/* A data mask is a bool that broadcasts to the access's tile exactly. */
+static bool check_index_mask(Checker *c, const Expr *e, const Param *p, const Type *access)
+{
+    Expr *kw = index_mask(e);
+    if (!kw)
+        return true;
+    if (!kw->name || strcmp(kw->name, "mask") != 0 || !kw->lhs)
+        return false;
+    const Type *t = &kw->lhs->type;
+    if (t->kind == TYPE_ERROR || !need_value(c, kw->lhs))
+        return false;
+    Type res = {.kind = TYPE_VALUE};
+    Axis bad_a, bad_b;
+    if (t->dtype != DT_BOOL || !broadcast(t, access, &res, &bad_a, &bad_b) ||
+        !same_axes(&res, access)) {
+        diag_error(c->diag, kw->lhs->loc, "mask= of %s must be a bool that broadcasts to the "
+                   "accessed tile %s, got %s", or_q(p->name), show_type(c, access), show_type(c, t));
+        return false;
+    }
+    return true;
 }
 
 /* A literal index must lie inside its dim when the dim is a literal, and is never
@@ -882,7 +931,7 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
     }
     int dims = 0;
     for (int i = 0; i < e->nargs; i++)
-        if (e->args[i] && e->args[i]->kind != EXPR_NONE)
+        if (e->args[i] && e->args[i]->kind != EXPR_NONE && e->args[i]->kind != EXPR_KWARG)
             dims++;
     if (dims != p->rank) {
         diag_error(c->diag, e->loc, "%s has %d dim%s, indexed with %d", or_q(p->name), p->rank,
@@ -899,6 +948,8 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
             ok = false;
             continue;
         }
+        if (arg->kind == EXPR_KWARG)
+            continue;
         Axis axis = {AXIS_ONE, 0};
         bool adds_axis = true;
         if (arg->kind == EXPR_NONE) {
@@ -933,9 +984,20 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
             } else if (t->kind == TYPE_VALUE && t->rank == 0 && dtype_is_int(t->dtype)) {
                 adds_axis = false;
                 ok = literal_index_inside(c, arg, p, dim - 1) && ok;
+            } else if (t->kind == TYPE_VALUE && dtype_is_int(t->dtype)) {
+                /* a gather or scatter: the index tile's axes, each lane's index from it */
+                adds_axis = false;
+                if (res.rank + t->rank > MAX_RANK) {
+                    diag_error(c->diag, e->loc, "indexing %s makes a tile of more than %d axes",
+                               or_q(p->name), MAX_RANK);
+                    set_error(e);
+                    return;
+                }
+                for (int a = 0; a < t->rank; a++)
+                    res.axes[res.rank++] = t->axes[a];
             } else if (t->kind != TYPE_ERROR) {
                 diag_error(c->diag, arg->loc, "index %d of %s must be a loop variable, `:`, None or an "
-                           "integer scalar, got %s", i, or_q(p->name), show_type(c, t));
+                           "integer scalar or tile, got %s", i, or_q(p->name), show_type(c, t));
                 ok = false;
             } else {
                 ok = false;
@@ -951,7 +1013,7 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
             res.axes[res.rank++] = axis;
         }
     }
-    if (!ok) {
+    if (!ok || !check_index_mask(c, e, p, &res)) {
         set_error(e);
         return;
     }

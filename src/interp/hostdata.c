@@ -194,11 +194,14 @@ static uint64_t random_float_bits(DType t, uint64_t *state)
     }
 }
 
-static uint64_t random_raw(DType t, uint64_t *state)
+static uint64_t random_raw(DType t, int64_t int_below, uint64_t *state)
 {
     switch (t) {
     case DT_I32:
-    case DT_I64: return (uint64_t)((int64_t)(splitmix64_next(state) >> 60) - 8);
+    case DT_I64:
+        if (int_below > 0)
+            return splitmix64_next(state) % (uint64_t)int_below;
+        return (uint64_t)((int64_t)(splitmix64_next(state) >> 60) - 8);
     case DT_BOOL: return splitmix64_next(state) >> 63;
     default: return random_float_bits(t, state);
     }
@@ -213,11 +216,12 @@ enum { FILL_CHUNK = 1 << 20, FILL_MAX_THREADS = 16 };
 typedef struct FillJob {
     HostTensor *t;
     uint64_t seed;
+    int64_t int_below;
     int64_t nchunks;
     atomic_llong next;      /* the next chunk to take */
 } FillJob;
 
-static void fill_chunk(HostTensor *t, uint64_t seed, int64_t chunk)
+static void fill_chunk(HostTensor *t, uint64_t seed, int64_t int_below, int64_t chunk)
 {
     int64_t first = chunk * FILL_CHUNK, n = host_numel(t);
     int64_t last = first + FILL_CHUNK < n ? first + FILL_CHUNK : n;
@@ -229,7 +233,7 @@ static void fill_chunk(HostTensor *t, uint64_t seed, int64_t chunk)
         rest /= t->shape[i];
     }
     for (int64_t e = first; e < last; e++) {
-        host_set_raw_at(t, host_offset(t, index), random_raw(t->dtype, &state));
+        host_set_raw_at(t, host_offset(t, index), random_raw(t->dtype, int_below, &state));
         host_next_index(t->rank, t->shape, index);
     }
 }
@@ -238,16 +242,17 @@ static void *fill_worker(void *arg)
 {
     FillJob *job = arg;
     for (int64_t c; (c = atomic_fetch_add(&job->next, 1)) < job->nchunks;)
-        fill_chunk(job->t, job->seed, c);
+        fill_chunk(job->t, job->seed, job->int_below, c);
     return NULL;
 }
 
-void host_fill_random(HostTensor *t, uint64_t seed)
+void host_fill_random(HostTensor *t, uint64_t seed, int64_t int_below)
 {
     int64_t n = host_numel(t);
     if (n == 0)
         return;
-    FillJob job = {.t = t, .seed = seed, .nchunks = (n + FILL_CHUNK - 1) / FILL_CHUNK};
+    FillJob job = {.t = t, .seed = seed, .int_below = int_below,
+                   .nchunks = (n + FILL_CHUNK - 1) / FILL_CHUNK};
     atomic_init(&job.next, 0);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int64_t want = job.nchunks < cpus ? job.nchunks : cpus;

@@ -62,11 +62,6 @@ static void fail(Interp *I, Loc loc, const char *msg)
 
 /* ---- sizes */
 
-static bool loopvar_is_scalar(const TirLoopVar *lv)
-{
-    return lv->tunable < 0 && lv->block == 1;
-}
-
 static int64_t axis_size(const Interp *I, Axis a)
 {
     switch (a.kind) {
@@ -798,41 +793,66 @@ static void op_dot(Interp *I, TirOp *op)
 /* ---- memory: load, store, atomic */
 
 /* Per index entry: the lanes it contributes, and for each lane the tensor index, whether
-   its mask checks pass, and whether it lies in the tensor. */
+   its mask checks pass, and whether it lies in the tensor. A checked entry (an index read
+   from data) is not tested here: for_each_lane stops at an accessed lane outside. */
 typedef struct IndexLanes {
     int64_t n;           /* lanes (1 for a scalar entry) */
-    bool has_axis;       /* contributes an axis to the tile */
+    int naxes;           /* tile axes it contributes */
     int dim;             /* tensor dim it indexes, -1 for NEWAXIS */
+    bool checked;        /* TIR_MASK_CHECK: a lane outside is an error */
     int64_t *pos;        /* tensor index per lane */
     bool all_pass;       /* every lane passes its mask checks */
     bool all_inside;
 } IndexLanes;
+
+/* What one access touches: its entries' lanes and the data mask (NULL: none). */
+typedef struct Access {
+    IndexLanes ix[MAX_RANK + 4];
+    bool *pass[MAX_RANK + 4];
+    const Tile *mask;
+} Access;
 
 static const char *access_verb(TirOpcode opc)
 {
     return opc == TIR_LOAD ? "load of" : opc == TIR_STORE ? "store to" : "atomic update of";
 }
 
-static void report_outside(Interp *I, const TirOp *op, const HostTensor *t, const IndexLanes *ix,
-                           int nindex, const bool *const *pass)
+/* Steps lane[] to the next element in C order of the access's tile; false after the last. */
+static bool next_lane(int64_t *lane, const IndexLanes *ix, int nindex)
 {
+    int e = nindex - 1;
+    while (e >= 0 && ++lane[e] >= ix[e].n)
+        lane[e--] = 0;
+    return e >= 0;
+}
+
+/* Whether the element at lane[] (flat index elem) is accessed: every entry's checks pass
+   and the data mask holds. */
+static bool lane_accessed(const Access *a, int nindex, const int64_t *lane, int64_t elem)
+{
+    for (int e = 0; e < nindex; e++)
+        if (!a->pass[e][lane[e]])
+            return false;
+    return !a->mask || a->mask->i[elem];
+}
+
+static void report_outside(Interp *I, const TirOp *op, const HostTensor *t, const Access *a,
+                           int nindex)
+{
+    const IndexLanes *ix = a->ix;
     /* the first lane (in C order) that is accessed and lies outside */
     int64_t lane[MAX_RANK + 4] = {0};
-    for (;;) {
-        bool accessed = true, inside = true;
+    for (int64_t elem = 0;; elem++) {
+        bool inside = true;
         for (int e = 0; e < nindex; e++) {
-            if (ix[e].dim < 0)
+            if (ix[e].dim < 0 || ix[e].checked)
                 continue;
-            accessed = accessed && pass[e][lane[e]];
             int64_t p = ix[e].pos[lane[e]];
             inside = inside && p >= 0 && p < t->shape[ix[e].dim];
         }
-        if (accessed && !inside)
+        if (!inside && lane_accessed(a, nindex, lane, elem))
             break;
-        int e = nindex - 1;
-        while (e >= 0 && ++lane[e] >= ix[e].n)
-            lane[e--] = 0;
-        if (e < 0)
+        if (!next_lane(lane, ix, nindex))
             return;
     }
     char idx[256], shape[256];
@@ -848,8 +868,8 @@ static void report_outside(Interp *I, const TirOp *op, const HostTensor *t, cons
         if (u >= sizeof idx)
             u = sizeof idx - 1;
     }
-    for (int a = 0; a < t->rank; a++) {
-        v += (size_t)snprintf(shape + v, sizeof shape - v, "%s%lld", a ? ", " : "", (long long)t->shape[a]);
+    for (int r = 0; r < t->rank; r++) {
+        v += (size_t)snprintf(shape + v, sizeof shape - v, "%s%lld", r ? ", " : "", (long long)t->shape[r]);
         if (v >= sizeof shape)
             v = sizeof shape - 1;
     }
@@ -861,10 +881,23 @@ static void report_outside(Interp *I, const TirOp *op, const HostTensor *t, cons
     I->failed = true;
 }
 
+/* Whether lane l of a gathered index (a tile value) is valid: every axis of the tile is, at
+   the coordinates of its flat element l. */
+static bool gather_lane_valid(const Interp *I, const TirValue *v, const Tile *t, int64_t l)
+{
+    for (int a = v->type.rank - 1; a >= 0; a--) {
+        if (!lane_valid(I, v->type.axes[a], l % t->shape[a]))
+            return false;
+        l /= t->shape[a];
+    }
+    return true;
+}
+
 /* Computes the lanes of every index entry of a memory op. `tile` is the tile loaded or
    stored (its type gives the padded sizes of full axes). Returns false on error. */
-static bool index_lanes(Interp *I, const TirOp *op, const TirType *tile, const HostTensor *t, IndexLanes *ix, bool **pass)
+static bool index_lanes(Interp *I, const TirOp *op, const TirType *tile, const HostTensor *t, Access *a)
 {
+    IndexLanes *ix = a->ix;
     int nindex = op->nindex;
     size_t need = 0;
     int axis = 0, dim = 0;
@@ -872,19 +905,16 @@ static bool index_lanes(Interp *I, const TirOp *op, const TirType *tile, const H
         const TirIndex *in = &op->index[e];
         IndexLanes *x = &ix[e];
         x->dim = in->kind == TIR_IDX_NEWAXIS ? -1 : dim++;
-        x->has_axis = false;
+        x->naxes = tir_index_axes(I->k, op, e);
+        x->checked = (in->mask & TIR_MASK_CHECK) != 0;
         x->n = 1;
-        if (in->kind == TIR_IDX_BLOCK && !loopvar_is_scalar(I->k->loopvars[in->loopvar])) {
-            x->has_axis = true;
+        if (in->kind == TIR_IDX_BLOCK && x->naxes)
             x->n = I->loops[in->loopvar].block;
-        } else if (in->kind == TIR_IDX_FULL) {
-            x->has_axis = true;
+        else if (in->kind == TIR_IDX_FULL)
             x->n = axis < tile->rank ? axis_size(I, tile->axes[axis]) : tir_next_pow2(t->shape[x->dim]);
-        } else if (in->kind == TIR_IDX_NEWAXIS) {
-            x->has_axis = true;
-        }
-        if (x->has_axis)
-            axis++;
+        else if (in->kind == TIR_IDX_VALUE && tir_index_value(op, e))
+            x->n = slot(I, tir_index_value(op, e))->count;
+        axis += x->naxes;
         need += (size_t)x->n;
     }
     if (dim != t->rank || axis != tile->rank) {
@@ -902,17 +932,28 @@ static bool index_lanes(Interp *I, const TirOp *op, const TirType *tile, const H
     }
     int64_t *pos = I->scratch;
     bool *ok = (bool *)(pos + need);
+    axis = 0;
     for (int e = 0; e < nindex; e++) {
         const TirIndex *in = &op->index[e];
         IndexLanes *x = &ix[e];
         x->pos = pos;
-        pass[e] = ok;
+        a->pass[e] = ok;
         pos += x->n;
         ok += x->n;
         x->all_pass = x->all_inside = true;
+        const TirValue *v = in->kind == TIR_IDX_VALUE ? tir_index_value(op, e) : NULL;
+        if (in->kind == TIR_IDX_VALUE && !v) {
+            fail(I, op->loc, "internal error: an index value is missing");
+            return false;
+        }
+        const Tile *vt = v ? slot(I, v) : NULL;
+        if (vt && vt->overflowed) {
+            fail(I, op->loc, "an index of this access overflows i64");
+            return false;
+        }
+        bool check_loop = (in->mask & TIR_MASK_LOOP) != 0, check_dim = (in->mask & TIR_MASK_DIM) != 0;
         for (int64_t l = 0; l < x->n; l++) {
             int64_t p = 0;
-            bool check_loop = (in->mask & TIR_MASK_LOOP) != 0, check_dim = (in->mask & TIR_MASK_DIM) != 0;
             bool pass_loop = true;
             switch (in->kind) {
             case TIR_IDX_BLOCK: {
@@ -923,78 +964,81 @@ static bool index_lanes(Interp *I, const TirOp *op, const TirType *tile, const H
             }
             case TIR_IDX_FULL: {
                 p = l;
-                int ax = 0;
-                for (int f = 0; f < e; f++)
-                    ax += ix[f].has_axis;
-                Axis a = tile->axes[ax];
-                pass_loop = a.kind == AXIS_FULL ? l < I->args->sym_values[a.id] : l < t->shape[x->dim];
+                Axis ax = tile->axes[axis];
+                pass_loop = ax.kind == AXIS_FULL ? l < I->args->sym_values[ax.id] : l < t->shape[x->dim];
                 break;
             }
-            case TIR_IDX_VALUE: {
-                const TirValue *v = tir_index_value(op, e);
-                if (!v) {
-                    fail(I, op->loc, "internal error: an index value is missing");
-                    return false;
-                }
-                if (slot(I, v)->overflowed) {
-                    fail(I, op->loc, "an index of this access overflows i64");
-                    return false;
-                }
-                p = tile_scalar_i(slot(I, v));
+            case TIR_IDX_VALUE:
+                p = vt->i ? vt->i[l] : (int64_t)vt->f[l];
+                pass_loop = v->type.rank == 0 || gather_lane_valid(I, v, vt, l);
                 break;
-            }
             case TIR_IDX_NEWAXIS:
                 p = 0;
                 break;
             }
             x->pos[l] = p;
-            bool inside = x->dim < 0 || (p >= 0 && p < t->shape[x->dim]);
+            bool inside = x->dim < 0 || x->checked || (p >= 0 && p < t->shape[x->dim]);
             bool passes = (!check_loop || pass_loop) && (!check_dim || inside);
-            pass[e][l] = passes;
+            a->pass[e][l] = passes;
             x->all_pass = x->all_pass && passes;
             x->all_inside = x->all_inside && inside;
         }
+        axis += x->naxes;
     }
     /* mask checker: an accessed lane outside the tensor */
     for (int e = 0; e < nindex; e++) {
         if (ix[e].all_inside)
             continue;
-        report_outside(I, op, t, ix, nindex, (const bool *const *)pass);
+        report_outside(I, op, t, a, nindex);
         if (I->failed)
             return false;
     }
     return true;
 }
 
+/* A checked index outside its dim at an accessed lane: the error names the tensor, the dim,
+   the index and the dim's size. */
+static void report_checked(Interp *I, const TirOp *op, const HostTensor *t, const IndexLanes *x,
+                           int64_t p)
+{
+    char msg[320];
+    snprintf(msg, sizeof msg, "%s %s: index %lld is outside dim %d (size %lld)",
+             access_verb(op->opcode), I->k->params[op->param].name, (long long)p, x->dim,
+             (long long)t->shape[x->dim]);
+    fail(I, op->loc, msg);
+}
+
 /* Visits every lane of a memory op in C order of its tile: calls fn with the tile's flat
-   element index and the tensor offset, for lanes that pass every mask check. */
+   element index and the tensor offset, for lanes that pass every mask check and the data
+   mask. A checked index outside its dim stops the visit with an error. */
 typedef void (*LaneFn)(Interp *I, const TirOp *op, HostTensor *t, int64_t elem, int64_t off,
                        void *ctx);
 
-static void for_each_lane(Interp *I, const TirOp *op, HostTensor *t, IndexLanes *ix, bool **pass,
-                          LaneFn fn, void *ctx)
+static void for_each_lane(Interp *I, const TirOp *op, HostTensor *t, const Access *a, LaneFn fn,
+                          void *ctx)
 {
+    const IndexLanes *ix = a->ix;
     int nindex = op->nindex;
     int64_t lane[MAX_RANK + 4] = {0};
     int64_t stride[MAX_RANK + 4];
     for (int e = 0; e < nindex; e++)
         stride[e] = ix[e].dim < 0 ? 0 : t->strides[ix[e].dim];
-    int64_t elem = 0;
-    for (;;) {
-        bool accessed = true;
-        for (int e = 0; e < nindex && accessed; e++)
-            accessed = pass[e][lane[e]];
-        if (accessed) {   /* inside the tensor (the mask checker saw to it): no overflow */
+    for (int64_t elem = 0;; elem++) {
+        if (lane_accessed(a, nindex, lane, elem)) {
+            for (int e = 0; e < nindex; e++) {
+                int64_t p = ix[e].pos[lane[e]];
+                if (ix[e].checked && (p < 0 || p >= t->shape[ix[e].dim])) {
+                    report_checked(I, op, t, &ix[e], p);
+                    return;
+                }
+            }
+            /* inside the tensor (the mask checker and the checks saw to it): no overflow */
             int64_t off = 0;
             for (int e = 0; e < nindex; e++)
                 off += ix[e].pos[lane[e]] * stride[e];
             fn(I, op, t, elem, off, ctx);
         }
-        elem++;
-        int e = nindex - 1;
-        while (e >= 0 && ++lane[e] >= ix[e].n)
-            lane[e--] = 0;
-        if (e < 0)
+        if (!next_lane(lane, ix, nindex))
             return;
     }
 }
@@ -1044,29 +1088,29 @@ static void lane_atomic(Interp *I, const TirOp *op, HostTensor *t, int64_t elem,
 static void op_memory(Interp *I, const TirOp *op)
 {
     HostTensor *t = &I->args->args[op->param].tensor;
-    IndexLanes ix[MAX_RANK + 4];
-    bool *pass[MAX_RANK + 4];
+    Access a;
     if (op->nindex > MAX_RANK + 4) {
         fail(I, op->loc, "internal error: too many index entries");
         return;
     }
+    a.mask = tir_data_mask(op) ? slot(I, tir_data_mask(op)) : NULL;
     if (op->opcode == TIR_LOAD) {
         Tile *r = define(I, op->results[0]);
-        if (!index_lanes(I, op, &op->results[0]->type, t, ix, pass))
+        if (!index_lanes(I, op, &op->results[0]->type, t, &a))
             return;
         /* lanes the mask turns off read 0 */
         if (r->f)
             memset(r->f, 0, (size_t)r->count * sizeof *r->f);
         else
             memset(r->i, 0, (size_t)r->count * sizeof *r->i);
-        for_each_lane(I, op, t, ix, pass, lane_load, r);
+        for_each_lane(I, op, t, &a, lane_load, r);
         return;
     }
     const TirValue *vv = op->operands[0];
     const Tile *v = slot(I, vv);
-    if (!index_lanes(I, op, &vv->type, t, ix, pass))
+    if (!index_lanes(I, op, &vv->type, t, &a))
         return;
-    for_each_lane(I, op, t, ix, pass, op->opcode == TIR_STORE ? lane_store : lane_atomic, (void *)v);
+    for_each_lane(I, op, t, &a, op->opcode == TIR_STORE ? lane_store : lane_atomic, (void *)v);
 }
 
 /* ---- loops */

@@ -65,9 +65,10 @@ void host_set_raw_at(HostTensor *t, int64_t offset, uint64_t bits);
 
 /* Fill every element, visited in C index order so the values do not depend on the
    layout, from splitmix64 streams (one per chunk of 2^20 elements, filled on up to 16
-   threads): floats uniform in [-1, 1) after rounding to the dtype, ints in [-8, 8), bool
-   0/1. Same seed, same data, whatever the number of threads. */
-void host_fill_random(HostTensor *t, uint64_t seed);
+   threads): floats uniform in [-1, 1) after rounding to the dtype, ints in [-8, 8) (in
+   [0, int_below) when int_below > 0), bool 0/1. Same seed, same data, whatever the number
+   of threads. */
+void host_fill_random(HostTensor *t, uint64_t seed, int64_t int_below);
 
 /* ---- npy.c: .npy files */
 

@@ -161,6 +161,46 @@ static LaunchStatus bind_dims(const TirKernel *k, const TirParam *p, const HostT
 }
 
 /* Fills a reduction target with its op's identity. */
+/* The smallest size among the tensor dims that loads of integer tensor `param` index
+   directly (a checked index read straight from it, integer converts looked through), so
+   random data there stays inside them: `ids` of `weight[ids[b], :]` gets [0, V). 0 when it
+   indexes nothing. */
+typedef struct IndexRange {
+    const TirKernel *k;
+    int param;
+    const int64_t *sym_values;
+    int64_t below;
+} IndexRange;
+
+static void find_index_use(TirOp *op, void *ctx)
+{
+    IndexRange *r = ctx;
+    for (int i = 0, dim = 0; i < op->nindex; i++) {
+        if (op->index[i].kind == TIR_IDX_NEWAXIS)
+            continue;
+        int d = dim++;
+        const TirValue *v = tir_index_value(op, i);
+        if (!(op->index[i].mask & TIR_MASK_CHECK) || !v)
+            continue;
+        while (v->def && v->def->opcode == TIR_CONVERT && dtype_is_int(v->def->operands[0]->type.dtype))
+            v = v->def->operands[0];
+        if (!v->def || v->def->opcode != TIR_LOAD || v->def->param != r->param)
+            continue;
+        const TirDim *td = &r->k->params[op->param].dims[d];
+        int64_t size = td->sym >= 0 ? r->sym_values[td->sym] : td->value;
+        if (size > 0 && (r->below == 0 || size < r->below))
+            r->below = size;
+    }
+}
+
+static int64_t index_range(const TirKernel *k, int param, const int64_t *sym_values)
+{
+    IndexRange r = {k, param, sym_values, 0};
+    if (dtype_is_int(k->params[param].dtype))
+        tir_walk(k->body, find_index_use, &r);
+    return r.below;
+}
+
 static void fill_identity(HostTensor *t, ReduceOp op)
 {
     int64_t n = host_numel(t);
@@ -272,7 +312,8 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
             fill_identity(&a->tensor, p->reduce);
         else if (!a->is_output)
             /* one stream per parameter, so adding an input does not change the others */
-            host_fill_random(&a->tensor, spec->seed * 0x9E3779B97F4A7C15ull + (uint64_t)i + 1);
+            host_fill_random(&a->tensor, spec->seed * 0x9E3779B97F4A7C15ull + (uint64_t)i + 1,
+                             index_range(k, i, out->sym_values));
     }
 done:
     free(source);

@@ -546,7 +546,43 @@ static bool loopvar_scalar(const TirKernel *k, int lv)
     return k->loopvars[lv]->tunable < 0 && k->loopvars[lv]->block == 1;
 }
 
-static TirMask infer_index_mask(const TirKernel *k, const TirOp *op, int i, DimRef dim)
+/* Whether v's value depends on a tensor load: through any op, a loop's carried values and a
+   dot region's arguments (data). `seen` has a byte per value id: 1 being visited or known
+   not to, 2 known to. */
+static bool reads_data(const TirValue *v, unsigned char *seen, int depth)
+{
+    if (!v || v->id < 0 || depth > MAX_FOLD_DEPTH * 16)
+        return true;   /* too deep to follow: taken as data, the stricter rule */
+    if (seen[v->id])
+        return seen[v->id] == 2;
+    seen[v->id] = 1;
+    bool data = false;
+    const TirOp *op = v->def;
+    if (!op) {
+        const TirOp *owner = v->owner ? v->owner->parent : NULL;
+        if (owner && owner->opcode == TIR_FOR) {
+            const TirOp *yield = owner->regions[0]->last;
+            data = reads_data(owner->operands[owner->nvars + v->def_index], seen, depth + 1) ||
+                   (yield && v->def_index < yield->noperands &&
+                    reads_data(yield->operands[v->def_index], seen, depth + 1));
+        } else {
+            data = true;
+        }
+    } else if (op->opcode == TIR_LOAD || op->opcode == TIR_DOT) {
+        data = true;
+    } else if (op->opcode == TIR_FOR) {
+        const TirValue *carried = op->regions[0]->args[v->def_index];
+        data = reads_data(carried, seen, depth + 1);
+    } else {
+        for (int i = 0; i < op->noperands && !data; i++)
+            data = reads_data(op->operands[i], seen, depth + 1);
+    }
+    seen[v->id] = data ? 2 : 1;
+    return data;
+}
+
+static TirMask infer_index_mask(const TirKernel *k, const TirOp *op, int i, DimRef dim,
+                                unsigned char *data)
 {
     const TirIndex *ix = &op->index[i];
     switch (ix->kind) {
@@ -560,9 +596,12 @@ static TirMask infer_index_mask(const TirKernel *k, const TirOp *op, int i, DimR
         int64_t c;
         double f;
         const TirValue *v = tir_index_value(op, i);
+        TirMask lanes = v && v->type.rank > 0 ? TIR_MASK_LOOP : TIR_MASK_NONE;
         if (v && tir_eval_const(v, &c, &f) && c >= 0 && dim.sym < 0 && c < dim.value)
-            return TIR_MASK_NONE;
-        return TIR_MASK_DIM;
+            return lanes;
+        if (v && reads_data(v, data, 0))
+            return lanes | TIR_MASK_CHECK;
+        return lanes | TIR_MASK_DIM;
     }
     case TIR_IDX_BLOCK: {
         const TirValue *e = loopvar_extent(k, ix->loopvar);
@@ -579,9 +618,15 @@ static TirMask infer_index_mask(const TirKernel *k, const TirOp *op, int i, DimR
     return TIR_MASK_BOTH;
 }
 
+typedef struct MaskCtx {
+    const TirKernel *k;
+    unsigned char *data;     /* reads_data's memo, per value id */
+} MaskCtx;
+
 static void infer_op_masks(TirOp *op, void *ctx)
 {
-    const TirKernel *k = ctx;
+    MaskCtx *m = ctx;
+    const TirKernel *k = m->k;
     switch (op->opcode) {
     case TIR_LOAD:
     case TIR_STORE:
@@ -599,7 +644,7 @@ static void infer_op_masks(TirOp *op, void *ctx)
             if (d < p->rank)
                 dim = (DimRef){p->dims[d].sym, p->dims[d].value};
             d++;
-            op->index[i].mask = infer_index_mask(k, op, i, dim);
+            op->index[i].mask = infer_index_mask(k, op, i, dim, m->data);
         }
         return;
     }
@@ -621,7 +666,9 @@ static void infer_op_masks(TirOp *op, void *ctx)
 
 void tir_infer_masks(TirKernel *k)
 {
-    tir_walk(k->body, infer_op_masks, k);
+    MaskCtx m = {k, arena_alloc(k->arena, (size_t)k->nvalues + 1)};
+    memset(m.data, 0, (size_t)k->nvalues + 1);
+    tir_walk(k->body, infer_op_masks, &m);
 }
 
 /* ---- dot prologue/epilogue fusion */

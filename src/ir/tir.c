@@ -435,6 +435,29 @@ int tir_index_rank(const TirIndex *index, int nindex)
     return n;
 }
 
+int tir_index_axes(const TirKernel *k, const TirOp *op, int i)
+{
+    const TirIndex *x = &op->index[i];
+    switch (x->kind) {
+    case TIR_IDX_BLOCK: {
+        const TirLoopVar *lv = k->loopvars[x->loopvar];
+        return lv->tunable < 0 && lv->block == 1 ? 0 : 1;
+    }
+    case TIR_IDX_VALUE: {
+        const TirValue *v = tir_index_value(op, i);
+        return v ? v->type.rank : 0;
+    }
+    default:
+        return 1;
+    }
+}
+
+TirValue *tir_data_mask(const TirOp *op)
+{
+    bool memory = op->opcode == TIR_LOAD || op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC;
+    return memory && op->masked && op->noperands > 0 ? op->operands[op->noperands - 1] : NULL;
+}
+
 /* ---- printer */
 
 typedef struct Printer {
@@ -510,6 +533,8 @@ static const char *mask_name(TirMask m)
     case TIR_MASK_LOOP: return "loop";
     case TIR_MASK_DIM: return "dim";
     case TIR_MASK_BOTH: return "both";
+    case TIR_MASK_CHECK: return "check";
+    case TIR_MASK_LOOP_CHECK: return "loop_check";
     }
     return "?";
 }
@@ -562,6 +587,10 @@ static void print_index(Printer *p, const TirOp *op)
         for (int i = 0; i < op->nindex; i++)
             fprintf(p->out, "%s%s", i ? ", " : "", mask_name(op->index[i].mask));
         fputs(")", p->out);
+    }
+    if (tir_data_mask(op)) {
+        fputs(" if ", p->out);
+        print_value(p, tir_data_mask(op));
     }
 }
 

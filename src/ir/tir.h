@@ -112,7 +112,9 @@ typedef struct TirBlock {
 typedef enum TirIndexKind {
     TIR_IDX_BLOCK,   /* a loop variable: lanes begin..begin+BLOCK-1 (one lane when its block is 1) */
     TIR_IDX_FULL,    /* `:`: the whole dim, a full axis named by the dim's symbol */
-    TIR_IDX_VALUE,   /* an integer scalar SSA value (an operand of the op) */
+    TIR_IDX_VALUE,   /* an integer SSA value (an operand of the op): a scalar adds no axis; a
+                        tile (a gather or scatter) adds the tile's axes, and lane i of them
+                        takes the tile's element i as its index */
     TIR_IDX_NEWAXIS, /* `None`: adds a 1 axis and consumes no tensor dim */
 } TirIndexKind;
 
@@ -120,9 +122,14 @@ typedef enum TirIndexKind {
    accessed only when every check holds; a masked-off load lane reads 0. */
 typedef enum TirMask {
     TIR_MASK_NONE = 0,   /* no check: provably valid and in the tensor */
-    TIR_MASK_LOOP = 1,   /* lane index < the loop variable's extent (lane is valid) */
+    TIR_MASK_LOOP = 1,   /* lane index < the loop variable's extent (lane is valid); for a
+                            tile VALUE: every axis of the index tile is valid at the lane */
     TIR_MASK_DIM = 2,    /* 0 <= index < the tensor's dim */
     TIR_MASK_BOTH = 3,   /* both */
+    TIR_MASK_CHECK = 4,  /* VALUE only (an index read from data): 0 <= index < the tensor's
+                            dim, and a lane the access would otherwise touch that fails it is
+                            an error (the interpreter stops, a GPU kernel raises its fault) */
+    TIR_MASK_LOOP_CHECK = 5,   /* LOOP and CHECK */
 } TirMask;
 
 typedef struct TirIndex {
@@ -147,7 +154,10 @@ typedef struct TirOp {
                                    REDUCE and ATOMIC: TirReduceKind (atomic: sum/max/min) */
     int axis;                   /* REDUCE, EXPAND_DIMS */
     bool masked;                /* REDUCE: skip invalid lanes of the reduced axis;
-                                   DOT: skip invalid lanes of the contraction axis */
+                                   DOT: skip invalid lanes of the contraction axis;
+                                   LOAD, STORE, ATOMIC: the last operand is a data mask, a
+                                   bool tile of the access's type (`mask=`): lanes where it
+                                   is false are neither accessed nor checked */
     int64_t ivalue;             /* FULL of an integer or bool dtype */
     double fvalue;              /* FULL of a float dtype */
     int param;                  /* PARAM, LOAD, STORE, ATOMIC: TirKernel.params index */
@@ -275,6 +285,11 @@ bool tir_has_fp8_dot(const TirKernel *k);
 TirValue *tir_index_value(const TirOp *op, int i);            /* VALUE index's operand */
 /* The tensor dims an index list consumes (NEWAXIS consumes none). */
 int tir_index_rank(const TirIndex *index, int nindex);
+/* How many tile axes index entry i of a load/store/atomic adds: 1 for a loop variable (0
+   when its block is pinned to 1), `:` and None, the rank of a VALUE's tile (0: a scalar). */
+int tir_index_axes(const TirKernel *k, const TirOp *op, int i);
+/* A load/store/atomic's data mask (its last operand when `masked`), or NULL. */
+TirValue *tir_data_mask(const TirOp *op);
 
 /* The text form. Prints one kernel; values are numbered in print order. */
 void tir_print(FILE *out, const TirKernel *k);

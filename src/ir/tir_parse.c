@@ -920,8 +920,8 @@ static TirOp *parse_memory(Parser *ps, TirOpcode opc, Loc loc)
     if (!expect_punct(ps, '['))
         return NULL;
     TirIndex index[MAX_RANK * 2];
-    TirValue *values[MAX_RANK * 2 + 1];
-    int nindex = 0, nvalues = 1;   /* values[0]: the stored value, if any */
+    TirValue *values[MAX_RANK * 2 + 2];
+    int nindex = 0, nvalues = 1;   /* values[0]: the stored value, if any; a data mask last */
     for (;;) {
         if (nindex >= MAX_RANK * 2) {
             error_tok(ps, "too many indices");
@@ -974,14 +974,16 @@ static TirOp *parse_memory(Parser *ps, TirOpcode opc, Loc loc)
         for (int i = 0; i < nindex; i++) {
             if (i && !expect_punct(ps, ','))
                 return NULL;
-            static const char *const names[4] = {"none", "loop", "dim", "both"};
+            static const char *const names[] = {"none", "loop", "dim", "both", "check",
+                                                "loop_check"};
             int m = -1;
-            for (int j = 0; j < 4; j++)
+            for (int j = 0; j < (int)(sizeof names / sizeof names[0]); j++)
                 if (is_word(ps, names[j]))
                     m = j;
             if (m < 0) {
                 char buf[96];
-                error_tok(ps, "expected none, loop, dim or both, found %s", describe_token(ps, buf, sizeof buf));
+                error_tok(ps, "expected none, loop, dim, both, check or loop_check, found %s",
+                          describe_token(ps, buf, sizeof buf));
                 return NULL;
             }
             index[i].mask = (TirMask)m;
@@ -990,12 +992,19 @@ static TirOp *parse_memory(Parser *ps, TirOpcode opc, Loc loc)
         if (!expect_punct(ps, ')'))
             return NULL;
     }
+    bool masked = is_word(ps, "if");   /* a data mask, the last operand */
+    if (masked) {
+        next_token(ps);
+        if (!(values[nvalues++] = use_value(ps)))
+            return NULL;
+    }
     TirType t = tir_type_scalar(DT_F32);
     if (opc == TIR_LOAD && !parse_result_type(ps, &t))
         return NULL;
     int first = opc == TIR_LOAD ? 1 : 0;
     TirOp *op = finish_op(ps, opc, loc, values + first, nvalues - first, &t, opc == TIR_LOAD ? 1 : 0);
     op->sub = sub;
+    op->masked = masked;
     op->param = param;
     op->nindex = nindex;
     op->index = arena_alloc(ps->arena, (size_t)nindex * sizeof *op->index);

@@ -136,8 +136,12 @@ static bool index_type(Verifier *v, const TirOp *op, TirType *out)
     int dim = 0;
     for (int i = 0; i < op->nindex; i++) {
         const TirIndex *ix = &op->index[i];
-        if ((int)ix->mask < 0 || ix->mask > TIR_MASK_BOTH) {
+        if ((int)ix->mask < 0 || ix->mask > TIR_MASK_LOOP_CHECK) {
             fail(v, op, "index %d has a malformed mask", i);
+            return false;
+        }
+        if ((ix->mask & TIR_MASK_CHECK) && ix->kind != TIR_IDX_VALUE) {
+            fail(v, op, "index %d is not a value and cannot be checked", i);
             return false;
         }
         Axis axis = {AXIS_ONE, 0};
@@ -174,13 +178,21 @@ static bool index_type(Verifier *v, const TirOp *op, TirType *out)
                 fail(v, op, "index %d has no value", i);
                 return false;
             }
-            if (val->type.rank != 0 || !dtype_is_int(val->type.dtype)) {
-                fail(v, op, "index %d must be an integer scalar", i);
+            if (!dtype_is_int(val->type.dtype)) {
+                fail(v, op, "index %d must be an integer scalar or tile", i);
                 return false;
             }
-            if (ix->mask & TIR_MASK_LOOP) {
-                fail(v, op, "index %d is a value and has no loop to mask by", i);
+            if ((ix->mask & TIR_MASK_LOOP) && val->type.rank == 0) {
+                fail(v, op, "index %d is a scalar value and has no lanes to mask by", i);
                 return false;
+            }
+            /* a gather: the index tile's axes are the access's */
+            for (int a = 0; a < val->type.rank; a++) {
+                if (out->rank >= MAX_RANK) {
+                    fail(v, op, "too many axes");
+                    return false;
+                }
+                out->axes[out->rank++] = val->type.axes[a];
             }
             dim++;
             break;
@@ -218,9 +230,14 @@ static void verify_memory(Verifier *v, const TirOp *op)
         if (op->index[i].kind == TIR_IDX_VALUE)
             nvalue++;
     int first = op->opcode == TIR_LOAD ? 0 : 1;
-    if (op->noperands != first + nvalue) {
-        fail(v, op, "has %d operands, expected %d", op->noperands, first + nvalue);
+    if (op->noperands != first + nvalue + op->masked) {
+        fail(v, op, "has %d operands, expected %d", op->noperands, first + nvalue + op->masked);
         return;
+    }
+    if (op->masked) {
+        TirType want = t;
+        want.dtype = DT_BOOL;
+        expect_type(v, op, "the data mask", &tir_data_mask(op)->type, &want);
     }
     if (op->opcode == TIR_LOAD) {
         if (prm->reduce != REDUCE_NONE)

@@ -7,7 +7,8 @@ generates: `tilec check` -> `tilec build --emit=ptx` -> `ptxas -arch=TARGET` -> 
 --interpret` on small ragged shapes. Kernels are well typed by construction (the generator
 tracks every expression's dtype and axes, docs/language.md): every dtype, broadcasts,
 reductions, dots (both layouts of b, fp8, computed operands), loads and stores through
-block, full, scalar, literal and None indices, consts, `if`, nested and loop-carried
+block, full, scalar, literal and None indices, gathers and scatters (index tiles read from
+data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if`, nested and loop-carried
 loops, atomics into reduction targets, `tune`, `block(...)`, `include`; each with a random
 config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, sm_80).
 
@@ -51,6 +52,7 @@ PINNED_VARS = [("z", "Z"), ("h", "H")]
 SEQ_VARS = [("k", "K"), ("j", "J"), ("t", "T")]
 FULL_SYMS = ["D", "E"]
 FULL_SIZES = [1, 3, 8, 16, 24, 32, 48, 64, 100, 128]
+GATHERED = "G"   # the dim every gather and scatter indexes: bound to at least 1
 POW2 = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 DEFAULT_BLOCKS = [16, 32, 64, 128, 256]
 FLOAT_LITS = ["0.5", "2.0", "1.5", "0.25", "3.0", "1.0", "0.75", "4.0", "0.125", "0.1", "10.0", "1e-3"]
@@ -192,7 +194,8 @@ class KernelGen:
                 if t["role"] == "in" and t["dtype"] == dtype and t["dims"] == list(dims) and self.chance(0.7):
                     return name
         name = self.fresh({"in": "x", "out": "y", "reduce": "r"}[role])
-        self.tensors[name] = {"dtype": dtype, "dims": list(dims), "role": role, "op": op}
+        self.tensors[name] = {"dtype": dtype, "dims": list(dims), "role": role, "op": op,
+                              "index": False}
         for d in dims:
             if isinstance(d, str):
                 self.syms.add(d)
@@ -303,8 +306,38 @@ class KernelGen:
         if not entries:  # a scalar load needs one index
             size = self.pick([1, 3])
             entries, dims = [str(self.rng.randint(0, size - 1))], [size]
+        # a gather: a block entry indexed by an integer tile read from data instead
+        for i, e in enumerate(entries):
+            if e in lvs and not lvs[e].pinned and self.chance(0.04):
+                entries[i] = self.gather_index(sc, e)
+                dims[sum(1 for x in entries[:i] if x != "None")] = GATHERED
+        if axes and self.chance(0.04):
+            entries.append(f"mask={self.data_mask(sc, axes)}")
         name = self.tensor(dtype, dims)
         return V(f"{name}[{', '.join(entries)}]", dtype, axes)
+
+    def gather_index(self, sc, axis):
+        """An integer tile of axes (axis,) read from data, inside [0, G): straight from a
+        tensor (whose data random_inputs and `tilec run` draw inside the dim it indexes), or
+        any integer expression folded into the dim (never tainted in the differential mode:
+        the GPU and the interpreter must gather the same element)."""
+        lvs = {lv.name: lv for lv in sc.all_loopvars()}
+        dtype = self.pick(INTS)
+        if self.chance(0.5):
+            e = self.gen(sc, dtype, (axis,), 2)
+            if not (self.diff and e.taint):
+                return f"(({e.text}) % {GATHERED} + {GATHERED}) % {GATHERED}"
+        name = self.tensor(dtype, [lvs[axis].sym])
+        self.tensors[name]["index"] = True
+        return f"{name}[{axis}]"
+
+    def data_mask(self, sc, axes):
+        """A bool that broadcasts to `axes`, for mask= (never tainted in the differential
+        mode: a lane it drops on one side only would differ)."""
+        c = self.gen_bool(sc, self.operand_axes(axes), 1)
+        if self.diff and c.taint:
+            c = self.load(sc, "bool", axes)
+        return c.text
 
     def int_scalar_text(self, sc, size=None):
         """An integer scalar for an index: a literal (below `size` when the dim is a literal:
@@ -711,6 +744,14 @@ class KernelGen:
             v = self.literal(dtype)
         else:
             v = self.gen(sc, dtype, vaxes, self.rng.randint(1, 5))
+        # a scatter (not in the differential mode: which of several lanes sent to one
+        # element wins is unspecified) and a data mask
+        for i, e in enumerate(entries):
+            if not self.diff and e in lvs and not lvs[e].pinned and self.chance(0.08):
+                entries[i] = self.gather_index(sc, e)
+                dims[i] = GATHERED
+        if tile_axes and self.chance(0.08):
+            entries.append(f"mask={self.data_mask(sc, tuple(tile_axes))}")
         name = self.tensor(dtype, dims, role="out")
         self.emit(depth, f"{name}[{', '.join(entries)}] = {v.text}")
         self.stored.add(name)
@@ -725,6 +766,11 @@ class KernelGen:
             axes = ()
         entries = [a for a in axes] or ["0"]
         dims = [lvs[a].sym for a in axes] or [1]
+        if axes and not lvs[axes[0]].pinned and self.chance(0.15):   # duplicates all combine
+            entries[0] = self.gather_index(sc, axes[0])
+            dims[0] = GATHERED
+        if axes and self.chance(0.08):
+            entries.append(f"mask={self.data_mask(sc, axes)}")
         vaxes = axes if self.chance(0.7) else ()
         v = self.gen(sc, dtype, vaxes, self.rng.randint(1, 4))
         name = None
@@ -1099,6 +1145,8 @@ def generate(seed, index, known="avoid", diff=False, targets=None):
     pinned = {var_sym[v] for v, (spec, _) in g.loop_blocks.items() if spec == "1"}
     for s in sorted(g.syms - g.full_syms):
         case.shapes[s] = rng.randint(0, 6) if s in pinned else shape_value(rng)
+        if s == GATHERED:   # a gather from an empty dim would fault
+            case.shapes[s] = max(case.shapes[s], 1)
     for name, vals in g.consts.items():
         v = rng.choice(["true", "false"]) if vals is None else str(rng.choice(vals))
         case.sets[name] = v
@@ -1164,7 +1212,9 @@ def random_inputs(case, rng, fraction):
             n *= s
         if n > 200000:
             continue
-        if t["dtype"] in INTS:
+        if t["dtype"] in INTS and t.get("index"):   # a gathered index: inside its dim
+            vals = [rng.randint(0, case.shapes[GATHERED] - 1) for _ in range(n)]
+        elif t["dtype"] in INTS:
             vals = [rng.randint(-8, 7) for _ in range(n)]
         elif t["dtype"] == "bool":
             vals = [rng.random() < 0.5 for _ in range(n)]

@@ -22,6 +22,8 @@ the interpreter (`tilec run --check`, and for math_builtins.tile also `--arith=g
 sin, cos and integer powers must match bit for bit). The math built-ins also run as a kernel
 of the table: wide-range inputs (and ±0, ±inf, NaN, subnormals) against torch in float64,
 within the GPU's ulp bounds of docs/language.md (Math functions).
+the interpreter (`tilec run --check`), gathers and scatters among them, and an id outside
+its table, which must fail with libtile's index fault.
 
 Prints a table per kernel and `N passed, N failed`; writes results.json and failures.txt
 into OUT_DIR.
@@ -409,6 +411,61 @@ def make_math(i, shape, g):
     return {"x": x, "h": h}, {}, outs, judge, (["x"] if i % 4 == 3 else [])
 
 
+def embedding_shapes():
+    out = [(77, 50, 40), (1, 1, 8), (1000, 1000, 64), (4096, 32000, 128), (93, 7, 1001)]
+    r = np.random.default_rng(14)
+    while len(out) < 30:
+        s = (int(r.choice([1, 17, 93, 256, 1001, 4096])), int(r.choice([1, 7, 100, 5000])),
+             int(r.choice([8, 40, 64, 130, 512, 2048])))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def moe_shapes():
+    out = [(50, 45, 37, 3, 20), (1, 16, 16, 1, 1), (512, 256, 512, 8, 160), (93, 129, 200, 4, 64)]
+    r = np.random.default_rng(15)
+    while len(out) < 30:
+        s = (int(r.choice([16, 93, 300, 1024])), int(r.choice([16, 64, 129, 512])),
+             int(r.choice([8, 77, 256, 1001])), int(r.choice([1, 2, 4, 8])),
+             int(r.choice([1, 33, 128, 300])))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+EMBEDDING_CONFIGS = ["", "BLOCK_T=16,BLOCK_N=256,num_warps=4", "BLOCK_T=128,BLOCK_N=64,num_warps=8",
+                     "BLOCK_T=16,BLOCK_N=16,num_warps=4"]
+MOE_CONFIGS = ["", "BLOCK_M=64,BLOCK_N=128,BLOCK_K=32,num_warps=4",
+               "BLOCK_M=128,BLOCK_N=256,BLOCK_K=16,num_warps=8",
+               "BLOCK_M=64,BLOCK_N=64,BLOCK_K=16,num_warps=4,dot=2",
+               "BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,num_warps=8,ws=0"]
+
+
+def make_embedding(i, shape, g):
+    t, v, d = shape
+    ids = torch.randint(0, v, (t,), generator=g, device=DEV, dtype=torch.int32)
+    table = uniform((v, d), g).to(torch.bfloat16)
+    ref = table.double()[ids.long()]
+    return {"ids": ids, "table": table}, {}, ["out"], lambda o: close(o["out"], ref, 0, 0), \
+        (["table"] if i % 4 == 3 else [])
+
+
+def make_moe_gemm(i, shape, g):
+    t, k, n, e, c = shape
+    x = uniform((t, k), g).to(torch.bfloat16)
+    w = uniform((e, k, n), g).to(torch.bfloat16)
+    tok = torch.full((e, c), -1, device=DEV, dtype=torch.int32)   # empty slots
+    ref = torch.zeros((e, c, n), device=DEV, dtype=torch.float64)
+    for j in range(e):
+        cnt = int(torch.randint(0, min(c, t) + 1, (1,), generator=g, device=DEV))
+        rows = torch.randperm(t, generator=g, device=DEV)[:cnt].to(torch.int32)
+        tok[j, :cnt] = rows
+        ref[j, :cnt] = x.double()[rows.long()] @ w[j].double()
+    return {"x": x, "w": w, "tok": tok}, {}, ["y"], \
+        lambda o: close(o["y"], ref, 2 ** -7, 2 ** -10), (["x"] if i % 4 == 1 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -428,6 +485,8 @@ KERNELS = [
     ("layernorm", "layernorm", "MN", rows_shapes, row_configs("BLOCK_N"), make_layernorm),
     ("softmax", "softmax", "MN", rows_shapes, row_configs("BLOCK_N"), make_softmax),
     ("math_builtins", MATH_TILE, "MN", math_shapes, MATH_CONFIGS, make_math),
+    ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
+    ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
 ]
 
 
@@ -545,6 +604,25 @@ def machinery(tilec, tmp):
                 ok = p.returncode == 0 and (not arith or {"sn", "cs", "p3", "pm2", "ph"} <= exact)
                 res.append((f"math_builtins {shape} {config or 'default'} {' '.join(arith)}", ok,
                             (p.stdout + p.stderr)[-600:]))
+    # gathers and scatters (tests/gpu/kernels/gather_scatter.tile), sm_80's code too
+    gather = os.path.join(ROOT, "tests", "gpu", "kernels", "gather_scatter.tile")
+    for kernel in ("gather_rows", "gather_columns", "gather_masked", "gather_2d", "scatter_add"):
+        for config, target in (("", []), ("BLOCK_M=16,BLOCK_N=128,num_warps=8", []),
+                               ("BLOCK_M=128,BLOCK_N=32", ["--target", "sm_80"])):
+            for shape in ("M=93,N=77,V=50", "M=130,N=200,V=1001"):
+                p = subprocess.run([tilec, "run", gather, "--kernel", kernel, "--check", "--shape", shape] +
+                                   (["--config", config] if config else []) + target,
+                                   capture_output=True, text=True)
+                res.append((f"{kernel} {shape} {config or 'default'}{' sm_80' if target else ''}",
+                            p.returncode == 0, (p.stdout + p.stderr)[-400:]))
+    # an id outside the table: the kernel's index fault, reported by libtile, never zeros
+    ids = os.path.join(tmp, "bad_ids.npy")
+    np.save(ids, np.array([3, 999, 1000, 7], np.int32))
+    p = subprocess.run([tilec, "run", gather, "--kernel", "gather_rows", "--in", f"ids={ids}",
+                        "--shape", "V=1000,N=64"], capture_output=True, text=True)
+    ok = p.returncode == 1 and "kernel gather_rows: index 1000 is outside dim 0 of x (size 1000) " \
+        "in a load at line 8" in p.stderr
+    res.append(("an id outside the table is an index fault", ok, (p.stdout + p.stderr)[-400:]))
     return res
 
 

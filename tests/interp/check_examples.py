@@ -418,6 +418,176 @@ def layernorm_cases(c, rng):
             ["y"], {"y": y}, {"y": bound}, configs, sets={"eps": repr(float(eps))})
 
 
+def embedding_cases(c, rng):
+    T, V, D = 77, 50, 40
+    ids = rng.integers(0, V, T).astype(np.int32)            # repeats: rows read twice
+    table = bf16(rng.standard_normal((V, D)))
+    c.check("embedding 77 ids of a 50x40 table", "embedding.tile", "embedding",
+            {"ids": ids, "table": bits(table, BF16)}, ["out"], {"out": table[ids]}, {"out": 0.0},
+            [None, "BLOCK_T=16,BLOCK_N=16", "BLOCK_T=128,BLOCK_N=64", "BLOCK_T=32,BLOCK_N=256"])
+
+
+def moe_gemm_cases(c, rng):
+    T, K, N, E, C = 50, 45, 37, 3, 20
+    x = bf16(rng.uniform(-1, 1, (T, K)))
+    w = bf16(rng.uniform(-1, 1, (E, K, N)))
+    counts = [20, 0, 7]
+    # each expert's routed tokens first, then empty slots: -1, or any negative id (the mask
+    # keeps them out, so they are not index faults)
+    tok = rng.integers(-(1 << 30), 0, (E, C)).astype(np.int32)
+    tok[:, ::3] = -1
+    exact = np.zeros((E, C, N))
+    bound = np.zeros((E, C, N))
+    for e in range(E):
+        tok[e, :counts[e]] = rng.choice(T, counts[e], replace=False)
+        rows = x[tok[e, :counts[e]]]
+        exact[e, :counts[e]] = rows @ w[e]
+        acc = (K + 1) * U * (np.abs(rows) @ np.abs(w[e]))
+        bound[e, :counts[e]] = U_BF16 * np.abs(exact[e, :counts[e]]) + (1 + U_BF16) * acc
+    c.check("moe_gemm 3 experts of 45x37, 27 routed tokens", "moe_gemm.tile", "moe_gemm",
+            {"x": x.astype(np.float32), "w": bits(w, BF16), "tok": tok},
+            ["y"], {"y": exact}, {"y": bound},
+            [None, "BLOCK_M=64,BLOCK_N=16,BLOCK_K=16", "BLOCK_M=128,BLOCK_N=64,BLOCK_K=32"])
+
+
+GATHERS = '''
+kernel columns(x: f32[M, S], idx: i32[N], y: f32[M, N]) {
+    for m, n in tile(M, N) {
+        y[m, n] = x[m, idx[n]]
+    }
+}
+kernel table2d(x: f32[S], idx: i32[M, N], y: f32[M, N]) {
+    for m, n in tile(M, N) {
+        y[m, n] = x[idx[m, n]]
+    }
+}
+kernel shifted(ids: i32[B], table: f32[V, D], out: f32[B, D]) {
+    for b in tile(B) {
+        out[b, :] = table[ids[b] - 1, :]
+    }
+}
+kernel strided(x: f32[S], y: f32[M]) {
+    for m in tile(M) {
+        y[m] = x[m.index * 3]
+    }
+}
+kernel masked_rows(x: f32[M, D], ok: bool[M], y: f32[M, D]) {
+    for m in tile(M) {
+        y[m, :] = x[m, :, mask=ok[m][:, None]]
+    }
+}
+kernel scatter(idx: i32[M], ok: bool[M], x: f32[M, D], y: f32[S, D]) {
+    for m in tile(M) {
+        y[idx[m], :, mask=ok[m][:, None]] = x[m, :]
+    }
+}
+kernel scatter_add(idx: i32[M], x: f32[M, D], y: f32[S, D] reduce(sum)) {
+    for m, d in tile(M, D) {
+        atomic_add(y[idx[m], d], x[m, d])
+    }
+}
+'''
+
+
+def gather_cases(c, rng):
+    """Gathers and scatters against numpy: an index tile on either dim, of rank 2, a data
+    mask, duplicate scatter indices (a store's winner is one of them; atomic_add adds all),
+    and indices that are not read from data (masked, not checked)."""
+    src = os.path.join(c.tmp, "gathers.tile")
+    with open(src, "w") as f:
+        f.write(GATHERS)
+    M, N, S, D = 37, 29, 23, 12
+    x = rng.standard_normal((M, S)).astype(np.float32)
+    idx = rng.integers(0, S, N).astype(np.int32)
+    c.check("gather on the innermost dim", src, "columns", {"x": x, "idx": idx}, ["y"],
+            {"y": x[:, idx].astype(np.float64)}, {"y": 0.0},
+            [None, "BLOCK_M=16,BLOCK_N=16", "BLOCK_M=64,BLOCK_N=128"])
+    x1 = rng.standard_normal(S).astype(np.float32)
+    idx2 = rng.integers(0, S, (M, N)).astype(np.int32)
+    c.check("gather by a 2-d index tile", src, "table2d", {"x": x1, "idx": idx2}, ["y"],
+            {"y": x1[idx2].astype(np.float64)}, {"y": 0.0}, [None, "BLOCK_M=16,BLOCK_N=32"])
+    # the lanes past B read ids 0, so ids - 1 is -1 there: invalid lanes are not checked
+    ids = rng.integers(1, S + 1, M).astype(np.int32)
+    table = rng.standard_normal((S, D)).astype(np.float32)
+    c.check("a gather's invalid lanes are not checked", src, "shifted",
+            {"ids": ids, "table": table}, ["out"], {"out": table[ids - 1].astype(np.float64)},
+            {"out": 0.0}, ["BLOCK_B=16", "BLOCK_B=64"])
+    xs = rng.standard_normal(S).astype(np.float32)
+    want = np.zeros(M)
+    inside = np.arange(M) * 3 < S
+    want[inside] = xs[np.arange(M)[inside] * 3]
+    c.check("an index tile not read from data is masked, not checked", src, "strided",
+            {"x": xs}, ["y"], {"y": want}, {"y": 0.0}, ["BLOCK_M=16"], shape={"M": M})
+    xm = rng.standard_normal((M, D)).astype(np.float32)
+    ok = rng.random(M) < 0.5
+    c.check("a data mask on a load reads 0 where it is false", src, "masked_rows",
+            {"x": xm, "ok": ok}, ["y"], {"y": np.where(ok[:, None], xm, 0).astype(np.float64)},
+            {"y": 0.0}, [None, "BLOCK_M=16"])
+    # scatter: unique targets where ok, an out-of-range sentinel where not
+    target = rng.permutation(S)[:M % S].astype(np.int32)
+    sidx = np.full(M, 1 << 30, np.int32)
+    okm = np.zeros(M, bool)
+    okm[:len(target)] = True
+    sidx[:len(target)] = target
+    want = np.zeros((S, D))
+    want[target] = xm[:len(target)]
+    c.check("a masked scatter writes its rows and nothing else", src, "scatter",
+            {"idx": sidx, "ok": okm, "x": xm}, ["y"], {"y": want}, {"y": 0.0},
+            [None, "BLOCK_M=16"], shape={"S": S})
+    # duplicates in a plain scatter: each written row is one of the rows sent there
+    dup = rng.integers(0, 5, M).astype(np.int32)
+    name = "a scatter with duplicate indices stores one of their rows"
+    if c.selected(name):
+        got, err = c.run_kernel(src, "scatter", {"idx": dup, "ok": np.ones(M, bool), "x": xm},
+                                ["y"], "BLOCK_M=16", shape={"S": S})
+        ok_rows = got is not None and all(
+            any(np.array_equal(got["y"][r], xm[i]) for i in np.flatnonzero(dup == r)) if (dup == r).any()
+            else not got["y"][r].any() for r in range(S))
+        c.record(name, ok_rows, err or "a row holds none of the values sent to it")
+    want = np.zeros((S, D))
+    np.add.at(want, dup, xm.astype(np.float64))
+    mag = np.zeros((S, D))
+    np.add.at(mag, dup, np.abs(xm.astype(np.float64)))
+    c.check("atomic_add with duplicate indices adds every row", src, "scatter_add",
+            {"idx": dup, "x": xm}, ["y"], {"y": want}, {"y": (M + 1) * U * mag},
+            [None, "BLOCK_M=16,BLOCK_D=16"], shape={"S": S})
+
+
+def gather_error_cases(c, rng):
+    """An index read from data outside its dim stops the run at the op, naming the tensor,
+    the dim, the index and the size; under a false data mask it is not an error."""
+    src = os.path.join(c.tmp, "gathers.tile")
+    with open(src, "w") as f:
+        f.write(GATHERS)
+    M, S, D = 20, 9, 4
+    xm = rng.standard_normal((M, D)).astype(np.float32)
+    cases = [
+        ("a scattered index past the end is an error", "scatter",
+         {"idx": np.where(np.arange(M) == 13, S, 0).astype(np.int32), "ok": np.ones(M, bool)},
+         "store to y: index 9 is outside dim 0 (size 9)"),
+        ("a negative gathered index is an error", "columns",
+         {"x": np.zeros((M, S), np.float32), "idx": np.array([0, -4, 1], np.int32)},
+         "load of x: index -4 is outside dim 1 (size 9)"),
+        ("an atomic's index past the end is an error", "scatter_add",
+         {"idx": np.full(M, 100, np.int32)}, "atomic update of y: index 100 is outside dim 0 (size 9)"),
+    ]
+    for name, kernel, inputs, needle in cases:
+        if not c.selected(name):
+            continue
+        inputs = dict(inputs)
+        if kernel != "columns":
+            inputs["x"] = xm
+        args = [src, "--kernel", kernel, "--interpret", "--shape", f"S={S},M={M}"]
+        for k, v in inputs.items():
+            path = c.path(k)
+            np.save(path, v)
+            args += ["--in", f"{k}={path}"]
+        p, _ = c.tilec_run(args)
+        err = "" if p is None else p.stderr.decode(errors="replace")
+        c.record(name, p is not None and p.returncode == 1 and "gathers.tile:" in err and
+                 needle in err, f"exit {None if p is None else p.returncode}\n{err}")
+
+
 _default_blocks = {}
 
 
@@ -775,7 +945,8 @@ def run_suites(doc, label, seed, suites):
 def main():
     return run_suites(__doc__, "interp", 20240611,
                       (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
-                       softmax_cases, layernorm_cases, mask_checker_cases, bad_input_cases,
+                       softmax_cases, layernorm_cases, embedding_cases, moe_gemm_cases, gather_cases,
+                       gather_error_cases, mask_checker_cases, bad_input_cases,
                        nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases))
 
 

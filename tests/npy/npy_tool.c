@@ -103,7 +103,7 @@ static int command_random(DType dtype, const char *seed, const char *out, int ra
     HostTensor t;
     if (host_alloc(&t, dtype, rank, shape) != 0)
         return fail("bad shape");
-    host_fill_random(&t, strtoull(seed, NULL, 10));
+    host_fill_random(&t, strtoull(seed, NULL, 10), 0);
     char err[ERR_LEN];
     int rc = npy_save(out, &t, err, sizeof err) == 0 ? 0 : fail(err);
     host_free(&t);

@@ -14,8 +14,16 @@
 #include "cli.h"
 #include "../check.h"
 
+static void find_checked_index(TirOp *op, void *ctx)
+{
+    for (int i = 0; i < op->nindex; i++)
+        if (op->index[i].mask & TIR_MASK_CHECK)
+            *(bool *)ctx = true;
+}
+
 /* Stands in for codegen_compile: PTX text that names the variant, and sizes that depend on
-   it (D=128 asks for more than 48 KB of shared memory, to test the attribute). */
+   it (D=128 asks for more than 48 KB of shared memory, to test the attribute); a kernel
+   with a checked index defines the fault sink as codegen's does. */
 static int fake_compile(Arena *a, const TirKernel *k, const Variant *v, const Target *t,
                         bool want_llvm, CompiledKernel *out, char *err, size_t errlen)
 {
@@ -25,9 +33,13 @@ static int fake_compile(Arena *a, const TirKernel *k, const Variant *v, const Ta
         if (k->syms[s].is_full)
             full = v->full_sizes[s];
     out->entry = arena_printf(a, "%s_kernel", k->name);
+    bool checked = false;
+    tir_walk(k->body, find_checked_index, &checked);
     out->ptx = arena_printf(a, ".version 8.6\n.target %s\n.address_size 64\n// %s align %d "
-                            "full %lld\n.visible .entry %s()\n{\n\tret;\n}\n", t->name, k->name,
-                            (int)v->align, (long long)full, out->entry);
+                            "full %lld\n%s.visible .entry %s()\n{\n\tret;\n}\n", t->name, k->name,
+                            (int)v->align, (long long)full,
+                            checked ? ".visible .global .align 8 .b8 tile_fault_sink[24];\n" : "",
+                            out->entry);
     out->num_threads = (int)config_get(v->config, "num_warps", 4) * 32;
     out->smem_bytes = full >= 128 ? 70000 : 1024;
     return 0;

@@ -59,6 +59,16 @@ static void test_no_driver(void)
     printf("ok no driver\n");
 }
 
+/* DIR/NAME.tbn, loaded (NULL after a failed check). */
+static tile_bundle *load_bundle(tile_context *ctx, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s.tbn", dir, name);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    return b;
+}
+
 static tile_status attention(tile_context *ctx, tile_bundle *b, const tile_bf16 *q, int64_t M,
                              int64_t D, bool causal)
 {
@@ -68,10 +78,7 @@ static tile_status attention(tile_context *ctx, tile_bundle *b, const tile_bf16 
 
 static void test_attention(tile_context *ctx)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/attention.tbn", dir);
-    tile_bundle *b = NULL;
-    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    tile_bundle *b = load_bundle(ctx, "attention");
     if (!b)
         return;
     stub->record_args = 26; /* attention passes 26 arguments */
@@ -181,10 +188,7 @@ static void test_attention(tile_context *ctx)
 
 static void test_reductions(tile_context *ctx)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/kernels.tbn", dir);
-    tile_bundle *b = NULL;
-    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    tile_bundle *b = load_bundle(ctx, "kernels");
     if (!b)
         return;
     int64_t xs[2] = {100, 1000}, os[1] = {1};
@@ -211,14 +215,53 @@ static void test_reductions(tile_context *ctx)
     printf("ok reductions and integer consts\n");
 }
 
+/* Index faults (docs/runtime.md): a kernel with a checked index raises one through its
+   module's sink (the stub plays the kernel); tile_bundle_synchronize reports it once, a
+   later launch of the bundle reports one raised before it and is not made, and a kernel
+   without checked indices has no sink. */
+static void test_index_faults(tile_context *ctx)
+{
+    tile_bundle *b = load_bundle(ctx, "kernels");
+    if (!b)
+        return;
+    int64_t is[1] = {10}, ws[2] = {100, 8}, os[2] = {10, 8};
+    tile_arg embed[3] = {tile_arg_tensor(Q, TILE_I32, 1, is, NULL),
+                         tile_arg_tensor(K, TILE_F32, 2, ws, NULL),
+                         tile_arg_tensor(V, TILE_F32, 2, os, NULL)};
+    EXPECT(tile_launch(ctx, b, "embed", embed, 3, NULL), TILE_OK, NULL);
+    EXPECT(tile_bundle_synchronize(ctx, b, NULL), TILE_OK, NULL);
+    stub->fault = (StubFault){true, 1, 0, 0, 12, 27, 1000, 100};
+    EXPECT(tile_launch(ctx, b, "embed", embed, 3, NULL), TILE_OK, NULL);
+    EXPECT(tile_bundle_synchronize(ctx, b, NULL), TILE_ERR_INDEX,
+           "kernel embed: index 1000 is outside dim 0 of weight (size 100) in a load at line 12, "
+           "column 27");
+    EXPECT(tile_bundle_synchronize(ctx, b, NULL), TILE_OK, NULL);
+    int launches = stub->launches;
+    stub->fault.index = -3;
+    stub->fault.kind = 1;
+    EXPECT(tile_launch(ctx, b, "embed", embed, 3, NULL), TILE_OK, NULL);
+    EXPECT(tile_launch(ctx, b, "embed", embed, 3, NULL), TILE_ERR_INDEX,
+           "index -3 is outside dim 0 of weight (size 100) in a store");
+    CHECK(stub->launches == launches + 1, "the launch after a fault is not made: %d launches",
+          stub->launches - launches);
+    EXPECT(tile_launch(ctx, b, "embed", embed, 3, NULL), TILE_OK, NULL);   /* the claim was reset */
+    EXPECT(tile_bundle_synchronize(ctx, b, NULL), TILE_ERR_INDEX, "index -3");
+    int64_t xs[2] = {100, 1000}, ones[1] = {1};
+    tile_arg amax[2] = {tile_arg_tensor(Q, TILE_BF16, 2, xs, NULL),
+                        tile_arg_tensor(O, TILE_F32, 1, ones, NULL)};
+    EXPECT(tile_launch(ctx, b, "amax", amax, 2, NULL), TILE_OK, NULL);
+    EXPECT(tile_bundle_synchronize(ctx, b, NULL), TILE_OK, NULL);
+    EXPECT(tile_bundle_synchronize(ctx, NULL, NULL), TILE_ERR_ARG, "NULL");
+    stub->fault.on = false;
+    tile_bundle_free(b);
+    printf("ok index faults\n");
+}
+
 /* The signature as the Python package reads it: kinds, dtypes, dims with symbols, reduce
    ops, written flags, declared const values; out-of-range indices. */
 static void test_signature(tile_context *ctx)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/kernels.tbn", dir);
-    tile_bundle *b = NULL;
-    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    tile_bundle *b = load_bundle(ctx, "kernels");
     if (!b)
         return;
     int amax = tile_bundle_find_kernel(b, "amax"), split = tile_bundle_find_kernel(b,
@@ -342,6 +385,7 @@ int main(int argc, char **argv)
     CHECK(tile_device_count(ctx) == 1, "one stub device");
     test_attention(ctx);
     test_reductions(ctx);
+    test_index_faults(ctx);
     test_signature(ctx);
     test_bad_bundles(ctx);
     test_threads(ctx);

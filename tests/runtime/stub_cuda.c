@@ -13,7 +13,11 @@
    STUB_CUDA_STORE=ARG:OFFSET makes every launch store a zero byte at OFFSET (may be
    negative) from the value of its argument ARG, when that lands in an allocation: a stray
    store for the guard bands to catch. STUB_CUDA_HANG=1 makes every wait for the device
-   after a launch block forever. A test double: its one global state is the point. */
+   after a launch block forever. A PTX module that defines `tile_fault_sink` (a kernel with
+   checked indices) has it as a 24-byte allocation; with StubState.fault set, or
+   STUB_CUDA_FAULT=PARAM:DIM:INDEX:EXTENT:LINE:COL:KIND, a launch of its kernel raises that
+   index fault through the sink as the kernel would (codegen's emit_memory.c). A test
+   double: its one global state is the point. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,18 +71,26 @@ static Allocation *find_allocation(CUdeviceptr p, size_t bytes)
     return NULL;
 }
 
-static CUresult MemAlloc(CUdeviceptr *p, size_t bytes)
+/* A zeroed allocation, not logged (a module's globals). */
+static CUresult allocate(CUdeviceptr *p, size_t bytes)
 {
     for (int i = 0; i < MAX_ALLOCATIONS; i++)
         if (!allocations[i].base) {
-            if (!(allocations[i].base = malloc(bytes ? bytes : 1)))
+            if (!(allocations[i].base = calloc(1, bytes ? bytes : 1)))
                 return CUDA_ERROR_OUT_OF_MEMORY;
             allocations[i].size = bytes;
             *p = (CUdeviceptr)(uintptr_t)allocations[i].base;
-            log_line("alloc 0x%llx 0x%zx\n", (unsigned long long)*p, bytes);
             return CUDA_SUCCESS;
         }
     return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+static CUresult MemAlloc(CUdeviceptr *p, size_t bytes)
+{
+    CUresult r = allocate(p, bytes);
+    if (r == CUDA_SUCCESS)
+        log_line("alloc 0x%llx 0x%zx\n", (unsigned long long)*p, bytes);
+    return r;
 }
 
 static CUresult MemFree(CUdeviceptr p)
@@ -90,6 +102,25 @@ static CUresult MemFree(CUdeviceptr p)
             return CUDA_SUCCESS;
         }
     return CUDA_ERROR_INVALID_VALUE;
+}
+
+/* Pinned host memory the device maps: the same address on both sides (unified addressing). */
+static CUresult MemHostAlloc(void **p, size_t bytes, unsigned flags)
+{
+    (void)flags;
+    *p = calloc(1, bytes ? bytes : 1);
+    return *p ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+static CUresult MemFreeHost(void *p)
+{
+    free(p);
+    return CUDA_SUCCESS;
+}
+static CUresult MemHostGetDevicePointer(CUdeviceptr *d, void *p, unsigned flags)
+{
+    (void)flags;
+    *d = (CUdeviceptr)(uintptr_t)p;
+    return CUDA_SUCCESS;
 }
 
 static CUresult MemcpyHtoD(CUdeviceptr dst, const void *src, size_t n)
@@ -230,13 +261,15 @@ static CUresult CtxSynchronize(void) { return CUDA_SUCCESS; }
 /* ---- modules and functions: a function knows its entry's name and, from PTX, how many
    parameters the entry declares */
 
-enum { MAX_MODULES = 256, MAX_FUNCTIONS = 256 };
+enum { MAX_MODULES = 256, MAX_FUNCTIONS = 256, FAULT_SINK_BYTES = 24 };
 static char *module_ptx[MAX_MODULES];   /* NULL for a cubin */
+static CUdeviceptr module_sink[MAX_MODULES];   /* its tile_fault_sink, or 0 */
 static int nmodules;
 
 typedef struct Function {
     char name[128];
     int nparams;        /* -1: unknown (a cubin) */
+    int module;         /* its module's slot */
 } Function;
 static Function functions[MAX_FUNCTIONS];
 static int nfunctions;
@@ -257,6 +290,10 @@ static CUresult ModuleLoadDataEx(CUmodule *m, const void *image, unsigned n, CUj
     int slot = nmodules++ % MAX_MODULES;
     free(module_ptx[slot]);
     module_ptx[slot] = cubin ? NULL : strdup(text);
+    module_sink[slot] = 0;
+    if (!cubin && strstr(text, ".global .align 8 .b8 tile_fault_sink[24]") &&
+        allocate(&module_sink[slot], FAULT_SINK_BYTES) != CUDA_SUCCESS)
+        return CUDA_ERROR_OUT_OF_MEMORY;
     *m = (CUmodule)(uintptr_t)(0x2000 + slot);
     return CUDA_SUCCESS;
 }
@@ -266,8 +303,20 @@ static CUresult ModuleUnload(CUmodule m)
     if (slot < MAX_MODULES) {
         free(module_ptx[slot]);
         module_ptx[slot] = NULL;
+        if (module_sink[slot])
+            MemFree(module_sink[slot]);
+        module_sink[slot] = 0;
     }
     state.unloads++;
+    return CUDA_SUCCESS;
+}
+static CUresult ModuleGetGlobal(CUdeviceptr *p, size_t *bytes, CUmodule m, const char *name)
+{
+    uintptr_t slot = (uintptr_t)m - 0x2000;
+    if (slot >= MAX_MODULES || strcmp(name, "tile_fault_sink") != 0 || !module_sink[slot])
+        return CUDA_ERROR_NOT_FOUND;
+    *p = module_sink[slot];
+    *bytes = FAULT_SINK_BYTES;
     return CUDA_SUCCESS;
 }
 
@@ -295,6 +344,7 @@ static CUresult ModuleGetFunction(CUfunction *f, CUmodule m, const char *name)
     Function *fn = &functions[index];
     snprintf(fn->name, sizeof fn->name, "%s", name);
     fn->nparams = slot < MAX_MODULES ? count_params(module_ptx[slot], name) : -1;
+    fn->module = slot < MAX_MODULES ? (int)slot : -1;
     *f = (CUfunction)(uintptr_t)(0x10000 + index);
     strncpy(state.last_entry, name, sizeof state.last_entry - 1);
     return CUDA_SUCCESS;
@@ -354,6 +404,37 @@ static CUresult EventElapsedTime(float *ms, CUevent a, CUevent b)
     return CUDA_SUCCESS;
 }
 
+/* What a kernel does when a checked index is outside its dim: unless the sink is empty,
+   the first to move the claim word from 0 to 1 writes the record, `raised` last. */
+static void raise_fault(const Function *fn)
+{
+    const char *env = getenv("STUB_CUDA_FAULT");
+    StubFault f = state.fault;
+    if (env) {
+        long long index, extent;
+        unsigned param, dim, line, col, kind;
+        if (sscanf(env, "%u:%u:%lld:%lld:%u:%u:%u", &param, &dim, &index, &extent, &line, &col,
+                   &kind) != 7)
+            return;
+        f = (StubFault){true, param, dim, kind, line, col, index, extent};
+    }
+    if (!f.on || fn->module < 0 || !module_sink[fn->module])
+        return;
+    uint64_t sink[3];
+    memcpy(sink, (void *)(uintptr_t)module_sink[fn->module], sizeof sink);
+    uint32_t *claim = (uint32_t *)(uintptr_t)sink[0];
+    uint8_t *record = (uint8_t *)(uintptr_t)sink[1];
+    if (!claim || !record || *claim)
+        return;
+    *claim = 1;
+    uint32_t words[7] = {(uint32_t)sink[2], f.param, f.dim, f.kind, f.line, f.col, 0};
+    memcpy(record + 4, words, sizeof words);
+    memcpy(record + 32, &f.index, 8);
+    memcpy(record + 40, &f.extent, 8);
+    uint32_t raised = 1;
+    memcpy(record, &raised, 4);
+}
+
 static CUresult LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                              unsigned by, unsigned bz, unsigned smem, CUstream s, void **args,
                              void **extra)
@@ -368,6 +449,7 @@ static CUresult LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz
     for (int i = 0; i < state.record_args && i < STUB_MAX_ARGS; i++)
         memcpy(&l->args[i], args[i], 8);
     const Function *fn = &functions[((uintptr_t)f - 0x10000) % MAX_FUNCTIONS];
+    raise_fault(fn);
     if (!getenv("STUB_CUDA_LOG") && !getenv("STUB_CUDA_STORE"))
         return state.launch_result;
     char line[4096];
@@ -431,6 +513,7 @@ static const Entry entries[] = {
     E(MemsetD2D32Async), E(MemGetAddressRange), E(StreamCreate), E(StreamDestroy),
     E(StreamSynchronize), E(StreamIsCapturing), E(EventCreate), E(EventDestroy),
     E(EventRecord), E(EventSynchronize), E(EventElapsedTime), E(LaunchKernel),
+    E(ModuleGetGlobal), E(MemHostAlloc), E(MemFreeHost), E(MemHostGetDevicePointer),
     E(TensorMapEncodeTiled),
 };
 

@@ -24,6 +24,13 @@ typedef struct StubLaunch {
     uint64_t args[STUB_MAX_ARGS];
 } StubLaunch;
 
+/* An index fault a launch raises (stub_cuda.c's raise_fault). */
+typedef struct StubFault {
+    bool on;
+    uint32_t param, dim, kind, line, col;
+    int64_t index, extent;
+} StubFault;
+
 typedef struct StubState {
     /* set by tests */
     int device_count;
@@ -34,6 +41,7 @@ typedef struct StubState {
     uint64_t range_base, range_size;   /* the one allocation MemGetAddressRange knows */
     int record_args;                   /* how many launch arguments to copy */
     int launch_result;                 /* CUresult LaunchKernel returns */
+    StubFault fault;                   /* raised by launches of kernels with a fault sink */
     /* recorded */
     void *current;
     int retains, releases;
