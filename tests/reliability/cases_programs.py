@@ -68,13 +68,13 @@ def check_error(t, body, needle, where=None):
     return ok, f"exit {rc}; wanted {needle!r} at {where}:\n{out[-3000:]}"
 
 
-@case("programs/check_accepts_program", xfail=True)
+@case("programs/check_accepts_program")
 def _(t):
     t.write("mlp.tile", MLP)
     return t.expect(["check", "mlp.tile"], 0)
 
 
-@case("programs/ast_prints_program", xfail=True)
+@case("programs/ast_prints_program")
 def _(t):
     t.write("mlp.tile", MLP)
     rc, out = t.tilec_run("build", "--emit=ast", "mlp.tile")
@@ -83,7 +83,7 @@ def _(t):
     return ok, out[-3000:]
 
 
-@case("programs/unknown_kernel_located", xfail=True)
+@case("programs/unknown_kernel_located")
 def _(t):
     return check_error(t, """program p(x: f32[M, N]) -> (y: f32[M, N]) {
     bias_plus(x, y)
@@ -91,7 +91,7 @@ def _(t):
 """, "unknown kernel 'bias_plus'", (2, 5))
 
 
-@case("programs/dtype_mismatch_located", xfail=True)
+@case("programs/dtype_mismatch_located")
 def _(t):
     return check_error(t, """program p(x: bf16[M, N], b: f32[N]) -> (y: f32[M, N]) {
     bias_add(x, b, y)
@@ -99,7 +99,7 @@ def _(t):
 """, "bias_add's parameter x is f32[M, N]; x is bf16[M, N]", (2, 14))
 
 
-@case("programs/rank_mismatch_located", xfail=True)
+@case("programs/rank_mismatch_located")
 def _(t):
     return check_error(t, """program p(x: f32[M, N], b: f32[M, N]) -> (y: f32[M, N]) {
     bias_add(x, b, y)
@@ -107,7 +107,7 @@ def _(t):
 """, "rank", (2, 17))
 
 
-@case("programs/symbol_conflict_located", xfail=True)
+@case("programs/symbol_conflict_located")
 def _(t):
     # bias_add's N is the program's N from x, then P from b.
     return check_error(t, """program p(x: f32[M, N], b: f32[P]) -> (y: f32[M, N]) {
@@ -116,7 +116,7 @@ def _(t):
 """, "shape symbol N of bias_add", (2, 17))
 
 
-@case("programs/missing_argument_located", xfail=True)
+@case("programs/missing_argument_located")
 def _(t):
     return check_error(t, """program p(x: f32[M, N], b: f32[N]) -> (y: f32[M, N]) {
     bias_add(x, bias=b)
@@ -124,7 +124,7 @@ def _(t):
 """, "missing argument y", (2, 5))
 
 
-@case("programs/unknown_named_argument", xfail=True)
+@case("programs/unknown_named_argument")
 def _(t):
     return check_error(t, """program p(x: f32[M, N], b: f32[N]) -> (y: f32[M, N]) {
     bias_add(x, bias=b, out=y)
@@ -132,7 +132,7 @@ def _(t):
 """, "bias_add has no parameter 'out'", (2, 25))
 
 
-@case("programs/read_before_write_located", xfail=True)
+@case("programs/read_before_write_located")
 def _(t):
     return check_error(t, """program p(x: f32[M, N], b: f32[N]) -> (y: f32[M, N]) {
     t: f32[M, N]
@@ -141,7 +141,7 @@ def _(t):
 """, "reads t, which no call writes", (3, 14))
 
 
-@case("programs/output_never_written", xfail=True)
+@case("programs/output_never_written")
 def _(t):
     return check_error(t, """program p(x: f32[M, N], b: f32[N]) -> (y: f32[M, N], z: f32[M, N]) {
     bias_add(x, b, y)
@@ -149,7 +149,7 @@ def _(t):
 """, "output z is never written", (1, 54))
 
 
-@case("programs/cycle_reported", xfail=True)
+@case("programs/cycle_reported")
 def _(t):
     return check_error(t, """program p(x: f32[M, N], b: f32[N]) -> (y: f32[M, N]) {
     u: f32[M, N]
@@ -161,7 +161,7 @@ def _(t):
 """, "the calls form a cycle", (4, 5))
 
 
-@case("programs/write_after_read_hazard", xfail=True)
+@case("programs/write_after_read_hazard")
 def _(t):
     return check_error(t, """program p(x: f32[M, N], b: f32[N]) -> (y: f32[M, N]) {
     bias_add(x, b, y)
