@@ -263,4 +263,36 @@ typedef struct TbnScalar {
 int tbn_grid_blocks(const TbnVariant *v, const int64_t *symbols, const TbnScalar *scalars,
                     int64_t *blocks);
 
+/* ---- a program's workspace (workspace.c): where its intermediates live, once their sizes
+   are known. One algorithm for libtile, tilec's interpreter and `--emit=buffers`. */
+
+enum {
+    TBN_WORKSPACE_ALIGN = 256,     /* every allocation's offset and size */
+    TBN_MAX_PROGRAM_TEMPS = 256,   /* intermediates of one program */
+};
+
+typedef struct TbnWorkspaceValue {
+    uint64_t bytes;
+    uint32_t first, last;          /* its live range: the calls from its writer to its last
+                                      reader, in execution order */
+} TbnWorkspaceValue;
+
+/* Each value at a byte offset of the workspace (a multiple of 256); two values live at one
+   call never share a byte. For people, the values whose bytes overlap form allocations:
+   disjoint byte ranges, in offset order. */
+typedef struct TbnWorkspacePlan {
+    uint64_t offset[TBN_MAX_PROGRAM_TEMPS];        /* per value */
+    uint64_t total;                                /* the workspace's bytes */
+    uint32_t nallocs;
+    uint32_t alloc_of[TBN_MAX_PROGRAM_TEMPS];      /* per value */
+    uint64_t alloc_offset[TBN_MAX_PROGRAM_TEMPS];
+    uint64_t alloc_bytes[TBN_MAX_PROGRAM_TEMPS];
+} TbnWorkspacePlan;
+
+/* Greedy by size: values largest first (equal sizes in their order), each at the lowest
+   offset where its size (rounded up to 256) fits between the values already placed that
+   are live with it. Returns 0, or -1 for more than TBN_MAX_PROGRAM_TEMPS values, a
+   reversed live range or a size that overflows. */
+int tbn_workspace_plan(const TbnWorkspaceValue *values, uint32_t n, TbnWorkspacePlan *out);
+
 #endif

@@ -438,7 +438,10 @@ static int emit_stage(const BuildRequest *req, const Program *p, Arena *arena, D
     }
     if (req->emit == EMIT_AST)
         ast_print(out->f, p, req->kernel);
-    for (int i = 0; i < p->nkernels && status == EXIT_OK && req->emit != EMIT_AST; i++) {
+    if (req->emit == EMIT_BUFFERS)
+        status = program_emit_buffers(out->f, arena, p, req->path, req->program, &req->shapes);
+    for (int i = 0; i < p->nkernels && status == EXIT_OK && req->emit != EMIT_AST &&
+                    req->emit != EMIT_BUFFERS; i++) {
         const Kernel *k = p->kernels[i];
         if (req->kernel && strcmp(req->kernel, k->name) != 0)
             continue;

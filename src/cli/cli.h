@@ -341,9 +341,39 @@ TuneGpuBackend *tune_gpu_backend_new(const TuneSpace *space, const LaunchNamed *
 const char *tune_gpu_backend_summary(const TuneGpuBackend *g);
 void tune_gpu_backend_free(TuneGpuBackend *g);
 
+/* ---- program_run.c: programs for the commands — their shapes, the workspace plan
+   (runtime/workspace.c, the one libtile computes) and --emit=buffers */
+
+/* A program's workspace for one shape: each value's bytes, the intermediates in the plan's
+   numbering, and the plan. */
+typedef struct ProgramPlan {
+    uint64_t value_bytes[TIR_PROGRAM_MAX_VALUES];   /* per TirProgram value, contiguous */
+    int temp_of[TIR_PROGRAM_MAX_VALUES];            /* per value: its intermediate, or -1 */
+    int value_of_temp[TBN_MAX_PROGRAM_TEMPS];
+    int ntemps;
+    TbnWorkspacePlan workspace;
+} ProgramPlan;
+
+/* The program's symbols from --shape entries (others are ignored): -1 with "program P:
+   shape symbol S has no size (--shape S=N)" in err when one is missing. */
+int program_bind_shapes(const TirProgram *p, const LaunchShape *shapes, int nshapes,
+                        int64_t *syms, char *err, size_t errlen);
+/* The workspace plan for the symbols' values: -1 with the reason when a size overflows. */
+int program_plan(const TirProgram *p, const int64_t *syms, ProgramPlan *out, char *err,
+                 size_t errlen);
+/* An intermediate's byte offset in the workspace (`value` a TirProgram value index). */
+uint64_t program_temp_offset(const ProgramPlan *plan, int value);
+/* `tilec build --emit=buffers`: each program of the file (or the one named `only`): its
+   calls in order, its intermediates' live ranges, and for each shape (the --shape entries,
+   else the lines of SOURCE's .shapes file naming the program) its allocations, their
+   values, the peak and the naive sum. Returns an exit status after printing any error. */
+int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *source,
+                         const char *only, const LaunchSpec *shapes);
+
 /* ---- build.c: `tilec build` (main.c parses its options) */
 
-typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_SCHEDULE, EMIT_LLVM, EMIT_PTX } EmitStage;
+typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_SCHEDULE, EMIT_LLVM, EMIT_PTX,
+                         EMIT_BUFFERS } EmitStage;
 
 enum { BUILD_MAX_TARGETS = 8 };
 
@@ -351,6 +381,8 @@ typedef struct BuildRequest {
     const char *path;
     const char *output;      /* -o */
     const char *kernel;      /* --kernel */
+    const char *program;     /* --program (--emit=buffers) */
+    LaunchSpec shapes;       /* --shape (--emit=buffers): only its shapes are used */
     const char *config;      /* --config text */
     bool tuned;              /* --tuned: the tune cache's configs into the dispatch table */
     const char *tuned_from;  /* --tuned-from FILE: an exported table's configs (likewise) */

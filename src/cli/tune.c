@@ -437,7 +437,8 @@ static char *trim(char *s)
 
 /* Reads a shapes file (docs/tuning.md, "Shapes files"): one shape a line, `KERNEL: SYM=N,...`
    or, when the program has one kernel, `SYM=N,...`; `#` starts a comment. The lines of
-   kernel k are added to l; other kernels' lines are checked to name a kernel of p.
+   kernel k are added to l; other kernels' lines are checked to name a kernel of p, and
+   lines naming a `program` are skipped.
    Errors are PATH:LINE:COL. With k NULL it only marks named[i] for each kernel of p a
    line names (no errors: each kernel's own pass reports them). Returns EXIT_OK or
    EXIT_INPUT. */
@@ -463,6 +464,8 @@ static int read_shapes_file(Arena *arena, const char *path, const Program *p,
         if (colon) {
             *colon = 0;
             const char *name = trim(text);
+            if (program_find_program(p, name))
+                continue;   /* a program's shape: `tilec build --emit=buffers` reads it */
             bool known = false;
             for (int i = 0; i < p->nkernels; i++)
                 if (strcmp(p->kernels[i]->name, name) == 0)

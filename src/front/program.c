@@ -8,13 +8,6 @@
 
 #include "front.h"
 
-/* Bounds that keep every later pass (ordering, the workspace plan, the bundle) small. */
-enum {
-    PROGRAM_MAX_PARAMS = 64,     /* a bundle's parameter runs (TBN_MAX_PARAMS) */
-    PROGRAM_MAX_VALUES = 256,    /* tensors: parameters and intermediates */
-    PROGRAM_MAX_CALLS = 1024,
-};
-
 typedef struct ProgramChecker {
     Arena *arena;
     Diag *diag;
@@ -143,9 +136,12 @@ static void check_params(ProgramChecker *pc, const SemaOptions *opts)
     ProgramDef *pd = pc->def;
     sema_check_signature(pc->arena, pc->diag, opts, pd->name, pd->params, pd->nparams,
                          &pd->syms, &pd->nsyms);
-    if (pd->nparams > PROGRAM_MAX_PARAMS)
+    if (pd->nparams > TIR_PROGRAM_MAX_PARAMS)
         diag_error(pc->diag, pd->loc, "program %s has %d parameters; at most %d are allowed",
-                   pd->name, pd->nparams, PROGRAM_MAX_PARAMS);
+                   pd->name, pd->nparams, TIR_PROGRAM_MAX_PARAMS);
+    if (pd->nsyms > TIR_PROGRAM_MAX_SYMS)
+        diag_error(pc->diag, pd->loc, "program %s has %d shape symbols; at most %d are allowed",
+                   pd->name, pd->nsyms, TIR_PROGRAM_MAX_SYMS);
     if (pd->nparams == pd->ninputs)
         diag_error(pc->diag, pd->loc, "program %s has no outputs: list them after `->`",
                    pd->name);
@@ -168,9 +164,9 @@ static void check_temps(ProgramChecker *pc)
 {
     ProgramDef *pd = pc->def;
     pc->broken_temp = arena_alloc(pc->arena, (size_t)pd->ntemps + 1);
-    if (pd->nparams + pd->ntemps > PROGRAM_MAX_VALUES)
+    if (pd->nparams + pd->ntemps > TIR_PROGRAM_MAX_VALUES)
         diag_error(pc->diag, pd->loc, "program %s has %d tensors; at most %d are allowed",
-                   pd->name, pd->nparams + pd->ntemps, PROGRAM_MAX_VALUES);
+                   pd->name, pd->nparams + pd->ntemps, TIR_PROGRAM_MAX_VALUES);
     for (int t = 0; t < pd->ntemps; t++) {
         Param *temp = pd->temps[t];
         temp->index = t;
@@ -545,9 +541,9 @@ int program_check(Arena *a, Diag *d, Program *p, ProgramDef *pd, const SemaOptio
     ProgramChecker pc = {.arena = a, .diag = d, .file = p, .def = pd};
     pd->ir = NULL;
     check_params(&pc, opts);
-    if (pd->ncalls > PROGRAM_MAX_CALLS)
+    if (pd->ncalls > TIR_PROGRAM_MAX_CALLS)
         diag_error(d, pd->loc, "program %s makes %d calls; at most %d are allowed", pd->name,
-                   pd->ncalls, PROGRAM_MAX_CALLS);
+                   pd->ncalls, TIR_PROGRAM_MAX_CALLS);
     if (d->errors != errors)
         return d->errors - errors;   /* the calls' checks rest on the signature */
     check_temps(&pc);

@@ -459,6 +459,15 @@ int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config
    bundle writer read it; a fusion pass would rewrite its calls. docs/language.md,
    "Programs"; the workspace assignment over the live ranges is runtime/workspace.c's. */
 
+/* Bounds that keep every later step (ordering, the workspace plan, the bundle) small;
+   program_check reports a program past them. */
+enum {
+    TIR_PROGRAM_MAX_PARAMS = 64,     /* a bundle's parameter runs (TBN_MAX_PARAMS) */
+    TIR_PROGRAM_MAX_SYMS = 64,
+    TIR_PROGRAM_MAX_VALUES = 256,    /* tensors: parameters and intermediates */
+    TIR_PROGRAM_MAX_CALLS = 1024,
+};
+
 typedef enum TirProgValueKind {
     TIR_PV_INPUT,            /* a tensor parameter before `->`: read only */
     TIR_PV_OUTPUT,           /* a tensor parameter after `->`: written by one call */

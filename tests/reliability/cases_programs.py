@@ -170,7 +170,7 @@ def _(t):
 """, "write-after-read hazard", (3, 5))
 
 
-@case("programs/reorders_by_dependencies", xfail=True)
+@case("programs/reorders_by_dependencies")
 def _(t):
     """A call written before the call that writes its input runs after it."""
     path = program_file(t, """program p(x: f32[M, N], b: f32[N]) -> (y: f32[M, N]) {
@@ -185,7 +185,7 @@ def _(t):
     return ok, out[-3000:]
 
 
-@case("programs/emit_buffers_shares_bytes", xfail=True)
+@case("programs/emit_buffers_shares_bytes")
 def _(t):
     t.write("mlp.tile", MLP)
     rc, out = t.tilec_run("build", "--emit=buffers", "mlp.tile", "--shape", "B=8,D=16,H=32,O=32")
@@ -194,7 +194,7 @@ def _(t):
     return ok, out[-3000:]
 
 
-@case("programs/emit_buffers_reads_shapes_file", xfail=True)
+@case("programs/emit_buffers_reads_shapes_file")
 def _(t):
     t.write("mlp.tile", MLP)
     t.write("mlp.shapes", "mlp: B=8,D=16,H=32,O=32\n")

@@ -349,6 +349,80 @@ static void test_corpus(const char *dir)
     free(good);
 }
 
+/* ---- the workspace plan (runtime/workspace.c): its promises on random programs */
+
+static uint64_t next_random(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state >> 33;
+}
+
+static uint64_t round_256(uint64_t x)
+{
+    return (x + 255) / 256 * 256;
+}
+
+/* No two values live at one call share a byte; offsets are multiples of 256; the total is
+   the highest end; allocations are disjoint, in offset order, and hold their values. */
+static bool plan_keeps_promises(const TbnWorkspaceValue *v, uint32_t n, const TbnWorkspacePlan *p)
+{
+    uint64_t top = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t end = p->offset[i] + round_256(v[i].bytes);
+        top = end > top ? end : top;
+        if (p->offset[i] % 256 || p->alloc_of[i] >= p->nallocs ||
+            p->offset[i] < p->alloc_offset[p->alloc_of[i]] ||
+            end > p->alloc_offset[p->alloc_of[i]] + p->alloc_bytes[p->alloc_of[i]])
+            return false;
+        for (uint32_t j = 0; j < i; j++) {
+            bool live = v[i].first <= v[j].last && v[j].first <= v[i].last;
+            uint64_t end_j = p->offset[j] + round_256(v[j].bytes);
+            if (live && v[i].bytes && v[j].bytes && p->offset[i] < end_j && p->offset[j] < end)
+                return false;
+        }
+    }
+    for (uint32_t a = 1; a < p->nallocs; a++)
+        if (p->alloc_offset[a] < p->alloc_offset[a - 1] + p->alloc_bytes[a - 1])
+            return false;
+    return p->total == top;
+}
+
+static void test_workspace_plan(void)
+{
+    uint64_t state = 26;
+    TbnWorkspaceValue v[TBN_MAX_PROGRAM_TEMPS + 1];
+    TbnWorkspacePlan plan, again;
+    int broken = 0;
+    for (int round = 0; round < 3000; round++) {
+        uint32_t n = (uint32_t)(next_random(&state) % 40), calls = 1 + (uint32_t)(next_random(&state) % 12);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t a = (uint32_t)(next_random(&state) % calls), b = (uint32_t)(next_random(&state) % calls);
+            v[i] = (TbnWorkspaceValue){next_random(&state) % 4 == 0 ? 256 * (next_random(&state) % 4)
+                                                                    : next_random(&state) % 5000,
+                                       a < b ? a : b, a < b ? b : a};
+        }
+        bool ok = tbn_workspace_plan(v, n, &plan) == 0 && plan_keeps_promises(v, n, &plan) &&
+                  tbn_workspace_plan(v, n, &again) == 0 && memcmp(&plan, &again, sizeof plan) == 0;
+        broken += !ok;
+    }
+    CHECK(broken == 0, "workspace plan: %d of 3000 random programs broke a promise", broken);
+    /* live ranges that never meet share one allocation; ranges all at one call, none */
+    for (uint32_t i = 0; i < 5; i++)
+        v[i] = (TbnWorkspaceValue){1000 * (i + 1), i, i};
+    CHECK(tbn_workspace_plan(v, 5, &plan) == 0 && plan.total == 5120 && plan.nallocs == 1,
+          "disjoint live ranges: %llu bytes", (unsigned long long)plan.total);
+    for (uint32_t i = 0; i < 5; i++)
+        v[i] = (TbnWorkspaceValue){1000 * (i + 1), 0, 3};
+    CHECK(tbn_workspace_plan(v, 5, &plan) == 0 && plan.total == 1024 * 15 && plan.nallocs == 5,
+          "one live range: %llu bytes", (unsigned long long)plan.total);
+    v[0] = (TbnWorkspaceValue){16, 2, 1};
+    CHECK(tbn_workspace_plan(v, 1, &plan) != 0, "a reversed live range is refused");
+    CHECK(tbn_workspace_plan(v, TBN_MAX_PROGRAM_TEMPS + 1, &plan) != 0, "too many values");
+    for (uint32_t i = 0; i < 5; i++)
+        v[i] = (TbnWorkspaceValue){UINT64_MAX / 4 - 1024, 0, 0};
+    CHECK(tbn_workspace_plan(v, 5, &plan) != 0, "a total past 2^64 is refused");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -359,6 +433,7 @@ int main(int argc, char **argv)
     test_attention(argv[1], argv[2]);
     test_other_kernels(argv[1], argv[2]);
     test_corpus(argv[1]);
+    test_workspace_plan();
     printf("%s bundle_test (%d failures)\n", failures ? "FAIL" : "ok", failures);
     return failures ? 1 : 0;
 }

@@ -1,0 +1,286 @@
+/* program_run.c — programs for the commands: the shapes of a launch (--shape, a .shapes
+   file's lines naming the program), the workspace plan (runtime/workspace.c, as libtile
+   computes it) and its listing for `tilec build --emit=buffers`. docs/language.md,
+   "Programs"; docs/runtime.md, "Programs". */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* ---- shapes */
+
+int program_bind_shapes(const TirProgram *p, const LaunchShape *shapes, int nshapes,
+                        int64_t *syms, char *err, size_t errlen)
+{
+    for (int s = 0; s < p->nsyms; s++)
+        syms[s] = -1;
+    for (int i = 0; i < nshapes; i++)
+        for (int s = 0; s < p->nsyms; s++)
+            if (strcmp(p->syms[s], shapes[i].name) == 0)
+                syms[s] = shapes[i].value;
+    for (int s = 0; s < p->nsyms; s++)
+        if (syms[s] < 0) {
+            snprintf(err, errlen, "program %s: shape symbol %s has no size (--shape %s=N)",
+                     p->name, p->syms[s], p->syms[s]);
+            return -1;
+        }
+    return 0;
+}
+
+/* ---- the workspace plan */
+
+int program_plan(const TirProgram *p, const int64_t *syms, ProgramPlan *out, char *err,
+                 size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    TbnWorkspaceValue values[TBN_MAX_PROGRAM_TEMPS];
+    for (int v = 0; v < p->nvalues; v++) {
+        const TirProgValue *val = &p->values[v];
+        uint64_t bytes;
+        if (!tir_program_value_bytes(p, val, syms, &bytes)) {
+            snprintf(err, errlen, "program %s: %s's size overflows", p->name, val->name);
+            return -1;
+        }
+        out->value_bytes[v] = bytes;
+        out->temp_of[v] = -1;
+        if (val->kind != TIR_PV_TEMP)
+            continue;
+        if (out->ntemps == TBN_MAX_PROGRAM_TEMPS) {
+            snprintf(err, errlen, "program %s has more than %d intermediates", p->name,
+                     TBN_MAX_PROGRAM_TEMPS);
+            return -1;
+        }
+        out->temp_of[v] = out->ntemps;
+        out->value_of_temp[out->ntemps] = v;
+        values[out->ntemps++] = (TbnWorkspaceValue){bytes, (uint32_t)val->first, (uint32_t)val->last};
+    }
+    if (tbn_workspace_plan(values, (uint32_t)out->ntemps, &out->workspace) != 0) {
+        snprintf(err, errlen, "program %s: its workspace's size overflows", p->name);
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t program_temp_offset(const ProgramPlan *plan, int value)
+{
+    return plan->workspace.offset[plan->temp_of[value]];
+}
+
+/* ---- --emit=buffers */
+
+static uint64_t aligned(uint64_t bytes)
+{
+    return (bytes + TBN_WORKSPACE_ALIGN - 1) / TBN_WORKSPACE_ALIGN * TBN_WORKSPACE_ALIGN;
+}
+
+static void print_shape(FILE *out, const TirProgram *p, const int64_t *syms)
+{
+    for (int s = 0; s < p->nsyms; s++)
+        fprintf(out, "%s%s=%lld", s ? "," : "", p->syms[s], (long long)syms[s]);
+}
+
+/* One allocation (values whose bytes overlap) a line, its values under it with their live
+   ranges and offsets in it; then the peak beside the sum of every intermediate and the
+   most bytes live at one call (no assignment for this order can need less). */
+static void print_plan(FILE *out, const TirProgram *p, const int64_t *syms, const ProgramPlan *plan)
+{
+    const TbnWorkspacePlan *w = &plan->workspace;
+    fputs("shape ", out);
+    print_shape(out, p, syms);
+    fputs(":\n", out);
+    uint64_t naive = 0;
+    for (uint32_t a = 0; a < w->nallocs; a++) {
+        fprintf(out, "  allocation %u: offset %llu, %llu bytes\n", a,
+                (unsigned long long)w->alloc_offset[a], (unsigned long long)w->alloc_bytes[a]);
+        for (int t = 0; t < plan->ntemps; t++) {
+            if (w->alloc_of[t] != a)
+                continue;
+            const TirProgValue *v = &p->values[plan->value_of_temp[t]];
+            fprintf(out, "    %s [%d, %d] at +%llu: %s[", v->name, v->first, v->last,
+                    (unsigned long long)(w->offset[t] - w->alloc_offset[a]), dtype_name(v->dtype));
+            for (int d = 0; d < v->rank; d++)
+                fprintf(out, "%s%lld", d ? ", " : "", (long long)(v->dims[d].sym >= 0 ?
+                        syms[v->dims[d].sym] : v->dims[d].value));
+            fprintf(out, "], %llu bytes\n",
+                    (unsigned long long)plan->value_bytes[plan->value_of_temp[t]]);
+        }
+    }
+    uint64_t live_max = 0;
+    int live_at = 0;
+    for (int t = 0; t < plan->ntemps; t++)
+        naive += aligned(plan->value_bytes[plan->value_of_temp[t]]);
+    for (int c = 0; c < p->ncalls; c++) {
+        uint64_t live = 0;
+        for (int t = 0; t < plan->ntemps; t++) {
+            const TirProgValue *v = &p->values[plan->value_of_temp[t]];
+            if (v->first <= c && c <= v->last)
+                live += aligned(plan->value_bytes[plan->value_of_temp[t]]);
+        }
+        if (live > live_max) {
+            live_max = live;
+            live_at = c;
+        }
+    }
+    fprintf(out, "  peak %llu bytes in %u allocation%s; naive sum %llu bytes of %d "
+            "intermediate%s; live at once at most %llu bytes (call %d)\n",
+            (unsigned long long)w->total, w->nallocs, w->nallocs == 1 ? "" : "s",
+            (unsigned long long)naive, plan->ntemps, plan->ntemps == 1 ? "" : "s",
+            (unsigned long long)live_max, live_at);
+}
+
+/* The default shapes file beside a source: x.tile's x.shapes. */
+static char *shapes_file_beside(Arena *a, const char *source)
+{
+    size_t n = strlen(source);
+    if (n > 5 && strcmp(source + n - 5, ".tile") == 0)
+        n -= 5;
+    return arena_printf(a, "%.*s.shapes", (int)n, source);
+}
+
+/* Parses `SYM=N,...` of a shapes file line into the program's symbols (-1: not given);
+   false with the column (from 0) and the reason. */
+static bool parse_shape_line(const TirProgram *p, char *text, int64_t *syms, int *col,
+                             char *err, size_t errlen)
+{
+    for (int s = 0; s < p->nsyms; s++)
+        syms[s] = -1;
+    char *start = text;
+    while (*text) {
+        while (*text == ' ' || *text == '\t')
+            text++;
+        char *eq = strchr(text, '=');
+        *col = (int)(text - start);
+        if (!eq) {
+            snprintf(err, errlen, "expected SYM=N");
+            return false;
+        }
+        size_t len = (size_t)(eq - text);
+        while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+            len--;
+        int sym = -1;
+        for (int s = 0; s < p->nsyms; s++)
+            if (strlen(p->syms[s]) == len && strncmp(p->syms[s], text, len) == 0)
+                sym = s;
+        if (sym < 0) {
+            snprintf(err, errlen, "program %s has no shape symbol '%.*s'", p->name, (int)len, text);
+            return false;
+        }
+        char *end;
+        errno = 0;
+        long long v = strtoll(eq + 1, &end, 10);
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (end == eq + 1 || v < 0 || errno == ERANGE || (*end && *end != ',')) {
+            *col = (int)(eq + 1 - start);
+            snprintf(err, errlen, "%.*s's size is not a non-negative integer", (int)len, text);
+            return false;
+        }
+        syms[sym] = v;
+        text = *end ? end + 1 : end;
+    }
+    for (int s = 0; s < p->nsyms; s++)
+        if (syms[s] < 0) {
+            *col = 0;
+            snprintf(err, errlen, "no size for shape symbol %s of program %s", p->syms[s], p->name);
+            return false;
+        }
+    return true;
+}
+
+/* Prints the plan of each line of `path` naming the program (`NAME: SYM=N,...`); other
+   lines are other kernels' or programs'. Sets *found to the lines printed. */
+static int print_shapes_file(FILE *out, const char *path, const TirProgram *p, int *found)
+{
+    char why[256];
+    FILE *f = infile_open(path, why, sizeof why);
+    if (!f) {
+        fprintf(stderr, "tilec: error: cannot read the shapes file '%s': %s\n", path, why);
+        return EXIT_INPUT;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int status = EXIT_OK;
+    *found = 0;
+    for (int n = 1; status == EXIT_OK && getline(&line, &cap, f) != -1; n++) {
+        line[strcspn(line, "#\r\n")] = 0;
+        char *colon = strchr(line, ':'), *name = line;
+        if (!colon)
+            continue;
+        *colon = 0;
+        while (*name == ' ' || *name == '\t')
+            name++;
+        size_t len = strlen(name);
+        while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+            name[--len] = 0;
+        if (strcmp(name, p->name) != 0)
+            continue;
+        int64_t syms[TIR_PROGRAM_MAX_SYMS];
+        int col = 0;
+        char err[512];
+        ProgramPlan plan;
+        if (!parse_shape_line(p, colon + 1, syms, &col, err, sizeof err)) {
+            col += (int)(colon + 1 - line);
+        } else if (program_plan(p, syms, &plan, err, sizeof err) == 0) {
+            print_plan(out, p, syms, &plan);
+            (*found)++;
+            continue;
+        }
+        fprintf(stderr, "%s:%d:%d: error: %s\n", path, n, col + 1, err);
+        status = EXIT_INPUT;
+    }
+    free(line);
+    fclose(f);
+    return status;
+}
+
+int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *source,
+                         const char *only, const LaunchSpec *shapes)
+{
+    int printed = 0;
+    const char *shapes_path = shapes_file_beside(a, source);
+    for (int i = 0; i < file->nprograms; i++) {
+        const TirProgram *p = file->programs[i]->ir;
+        if (only && strcmp(only, p->name) != 0)
+            continue;
+        if (printed++)
+            fputc('\n', out);
+        tir_program_print(out, p);
+        char err[512];
+        if (shapes->nshapes) {
+            int64_t syms[TIR_PROGRAM_MAX_SYMS];
+            ProgramPlan plan;
+            if (program_bind_shapes(p, shapes->shapes, shapes->nshapes, syms, err, sizeof err) != 0) {
+                fprintf(stderr, "tilec: error: %s\n", err);
+                return EXIT_USAGE;
+            }
+            if (program_plan(p, syms, &plan, err, sizeof err) != 0) {
+                fprintf(stderr, "tilec: error: %s\n", err);
+                return EXIT_INPUT;
+            }
+            print_plan(out, p, syms, &plan);
+            continue;
+        }
+        int found = 0;
+        if (access(shapes_path, F_OK) == 0) {
+            int status = print_shapes_file(out, shapes_path, p, &found);
+            if (status != EXIT_OK)
+                return status;
+        }
+        if (!found) {
+            fprintf(stderr, "tilec: error: no shape for program %s: give --shape SYM=N,... or "
+                    "list one in %s (`%s: SYM=N,...`)\n", p->name, shapes_path, p->name);
+            return EXIT_USAGE;
+        }
+    }
+    if (!printed) {
+        if (only)
+            fprintf(stderr, "tilec: error: no program named '%s'\n", only);
+        else
+            fprintf(stderr, "tilec: error: %s has no program: --emit=buffers prints a program's "
+                    "workspace\n", source);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
