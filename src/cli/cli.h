@@ -370,6 +370,31 @@ uint64_t program_temp_offset(const ProgramPlan *plan, int value);
 int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *source,
                          const char *only, const LaunchSpec *shapes);
 
+/* One run of a program on host data: its parameters bound as a kernel's are (the
+   signature as a kernel with no body, for launch_bind), its workspace, and the copies of
+   the intermediates --out asks for. */
+typedef struct ProgramRun {
+    const TirProgram *program;
+    TirKernel *signature;      /* params: the program's, in its order */
+    LaunchArgs args;           /* by program parameter; sym_values by program symbol */
+    ProgramPlan plan;
+    void *workspace;           /* plan.workspace.total bytes, 256-byte aligned */
+    HostTensor *snapshots;     /* per value: an intermediate as its writer left it (--out) */
+} ProgramRun;
+
+/* Binds a launch of program `name`: checks what --in (inputs), --set (scalars), --out
+   (outputs, intermediates) and --shape name, binds the parameters (launch_bind: .npy files,
+   symbols, random inputs from the seed, scalars), plans and allocates the workspace (within
+   spec->max_bytes). Returns an exit status after printing any error; free *out either way. */
+int program_run_bind(Arena *a, const Program *file, const char *name, const LaunchSpec *spec,
+                     ProgramRun *out);
+/* Runs each call in order on the interpreter: its kernel lowered for the call's const
+   values under its default config, its tensors the program's (intermediates in the
+   workspace at their planned offsets), its reduction targets reset first. */
+int program_run_interpret(Arena *a, Diag *d, const Program *file, ProgramRun *r,
+                          const LaunchSpec *spec, const InterpLimits *limits, bool gpu_arith);
+void program_run_free(ProgramRun *r);
+
 /* ---- build.c: `tilec build` (main.c parses its options) */
 
 typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_SCHEDULE, EMIT_LLVM, EMIT_PTX,

@@ -284,3 +284,248 @@ int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *s
     }
     return EXIT_OK;
 }
+
+/* ---- a program's launch: its parameters bound as a kernel's are (launch_bind), its
+   workspace, and each call on the interpreter */
+
+/* The program's signature as a kernel with no body: what launch_bind binds (--in files,
+   shape symbols, random inputs, scalars), with the same messages as for a kernel. */
+static TirKernel *signature_kernel(Arena *a, const TirProgram *p)
+{
+    TirKernel *k = tir_kernel_new(a, p->name, p->loc);
+    k->nsyms = p->nsyms;
+    k->syms = arena_alloc(a, sizeof *k->syms * (size_t)(p->nsyms + 1));
+    for (int s = 0; s < p->nsyms; s++)
+        k->syms[s] = (TirSym){.name = p->syms[s]};
+    k->nparams = p->nparams;
+    k->params = arena_alloc(a, sizeof *k->params * (size_t)(p->nparams + 1));
+    for (int i = 0; i < p->nparams; i++) {
+        const TirProgParam *pp = &p->params[i];
+        TirParam *tp = &k->params[i];
+        *tp = (TirParam){.name = pp->name, .kind = pp->kind, .dtype = pp->dtype};
+        if (pp->kind != PARAM_TENSOR)
+            continue;
+        const TirProgValue *v = &p->values[pp->value];
+        tp->rank = v->rank;
+        memcpy(tp->dims, v->dims, sizeof tp->dims);
+    }
+    return k;
+}
+
+static int find_value(const TirProgram *p, const char *name)
+{
+    for (int v = 0; v < p->nvalues; v++)
+        if (strcmp(p->values[v].name, name) == 0)
+            return v;
+    return -1;
+}
+
+static int find_program_param(const TirProgram *p, const char *name)
+{
+    for (int i = 0; i < p->nparams; i++)
+        if (strcmp(p->params[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* --in names an input tensor, --set a scalar, --out an output or an intermediate, --shape
+   a shape symbol of the program. */
+static int check_spec(const TirProgram *p, const LaunchSpec *spec)
+{
+    char err[1024] = "";
+    for (int i = 0; i < spec->ninputs && !*err; i++) {
+        int at = find_program_param(p, spec->inputs[i].name);
+        if (at < 0 || p->params[at].kind != PARAM_TENSOR || at >= p->ninputs)
+            snprintf(err, sizeof err, "--in %s: program %s has no input tensor '%s'%s",
+                     spec->inputs[i].name, p->name, spec->inputs[i].name,
+                     at >= p->ninputs ? " (it is an output: the program writes it)"
+                     : at >= 0 ? " (it is a scalar: use --set)" : "");
+    }
+    for (int i = 0; i < spec->nsets && !*err; i++) {
+        int at = find_program_param(p, spec->sets[i].name);
+        if (at < 0 || p->params[at].kind != PARAM_SCALAR)
+            snprintf(err, sizeof err, "--set %s: program %s has no scalar parameter '%s'%s",
+                     spec->sets[i].name, p->name, spec->sets[i].name,
+                     at >= 0 ? " (it is a tensor: use --in)" : "");
+    }
+    for (int i = 0; i < spec->noutputs && !*err; i++) {
+        int v = find_value(p, spec->outputs[i].name);
+        if (v < 0)
+            snprintf(err, sizeof err, "--out %s: program %s has no output or intermediate '%s'",
+                     spec->outputs[i].name, p->name, spec->outputs[i].name);
+    }
+    for (int i = 0; i < spec->nshapes && !*err; i++) {
+        bool found = false;
+        for (int s = 0; s < p->nsyms; s++)
+            found |= strcmp(p->syms[s], spec->shapes[i].name) == 0;
+        if (!found)
+            snprintf(err, sizeof err, "--shape %s: program %s has no shape symbol '%s'",
+                     spec->shapes[i].name, p->name, spec->shapes[i].name);
+    }
+    return *err ? cli_error(EXIT_USAGE, err) : EXIT_OK;
+}
+
+int program_run_bind(Arena *a, const Program *file, const char *name, const LaunchSpec *spec,
+                     ProgramRun *out)
+{
+    memset(out, 0, sizeof *out);
+    const ProgramDef *pd = program_find_program(file, name);
+    if (!pd) {
+        fprintf(stderr, "tilec: error: no program named '%s' (programs:", name);
+        for (int i = 0; i < file->nprograms; i++)
+            fprintf(stderr, " %s", file->programs[i]->name);
+        fputs(file->nprograms ? ")\n" : " none)\n", stderr);
+        return EXIT_USAGE;
+    }
+    const TirProgram *p = out->program = pd->ir;
+    int status = check_spec(p, spec);
+    if (status != EXIT_OK)
+        return status;
+    out->signature = signature_kernel(a, p);
+    char err[1024];
+    LaunchStatus ls = launch_bind(out->signature, spec, &out->args, err, sizeof err);
+    if (ls != LAUNCH_OK)
+        return cli_error(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
+    if (program_plan(p, out->args.sym_values, &out->plan, err, sizeof err) != 0)
+        return cli_error(EXIT_INPUT, err);
+    int64_t bound = 0;
+    for (int i = 0; i < out->args.nargs; i++)
+        bound += (int64_t)out->args.args[i].tensor.nbytes;
+    uint64_t total = out->plan.workspace.total;
+    if (spec->max_bytes > 0 && total > (uint64_t)(spec->max_bytes - bound)) {
+        snprintf(err, sizeof err, "program %s: a workspace of %llu bytes would take the run past "
+                 "its limit of %lld bytes (--max-bytes raises it)", p->name,
+                 (unsigned long long)total, (long long)spec->max_bytes);
+        return cli_error(EXIT_INPUT, err);
+    }
+    out->workspace = aligned_alloc(TBN_WORKSPACE_ALIGN, total ? total : TBN_WORKSPACE_ALIGN);
+    out->snapshots = calloc((size_t)p->nvalues + 1, sizeof *out->snapshots);
+    if (!out->workspace || !out->snapshots)
+        return cli_error(EXIT_INPUT, "out of memory");
+    return EXIT_OK;
+}
+
+void program_run_free(ProgramRun *r)
+{
+    for (int v = 0; r->snapshots && r->program && v < r->program->nvalues; v++)
+        host_free(&r->snapshots[v]);
+    free(r->snapshots);
+    free(r->workspace);
+    launch_free(&r->args);
+    memset(r, 0, sizeof *r);
+}
+
+/* A value of the program as a host tensor: a parameter's bound tensor, or an intermediate's
+   bytes in the workspace (contiguous). */
+static HostTensor value_tensor(const ProgramRun *r, int v)
+{
+    const TirProgram *p = r->program;
+    const TirProgValue *val = &p->values[v];
+    if (val->kind != TIR_PV_TEMP)
+        return r->args.args[val->param].tensor;
+    HostTensor t = {.dtype = val->dtype, .rank = val->rank,
+                    .data = (char *)r->workspace + program_temp_offset(&r->plan, v),
+                    .nbytes = (size_t)r->plan.value_bytes[v]};
+    int64_t stride = 1;
+    for (int d = val->rank - 1; d >= 0; d--) {
+        t.shape[d] = val->dims[d].sym >= 0 ? r->args.sym_values[val->dims[d].sym] : val->dims[d].value;
+        t.strides[d] = stride;
+        stride *= t.shape[d] ? t.shape[d] : 1;
+    }
+    return t;
+}
+
+/* The arguments of one call of kernel `k` (lowered as `tk`) over the program's values. */
+static int call_args(const ProgramRun *r, const TirProgCall *call, const Kernel *k,
+                     const TirKernel *tk, LaunchArgs *out)
+{
+    *out = (LaunchArgs){.nargs = tk->nparams, .nsyms = tk->nsyms};
+    out->args = calloc((size_t)tk->nparams + 1, sizeof *out->args);
+    out->sym_values = calloc((size_t)tk->nsyms + 1, sizeof *out->sym_values);
+    if (!out->args || !out->sym_values)
+        return -1;
+    for (int s = 0; s < tk->nsyms; s++)
+        for (int j = 0; j < k->nsyms; j++)
+            if (strcmp(k->syms[j]->name, tk->syms[s].name) == 0) {
+                TirDim d = call->sym_sizes[j];
+                out->sym_values[s] = d.sym >= 0 ? r->args.sym_values[d.sym] : d.value;
+            }
+    for (int i = 0; i < tk->nparams; i++) {
+        const TirParam *tp = &tk->params[i];
+        LaunchArg *la = &out->args[i];
+        int ai = 0;
+        while (ai < k->nparams && strcmp(k->params[ai]->name, tp->name) != 0)
+            ai++;
+        const TirProgArg *arg = &call->args[ai];
+        la->given = true;
+        if (tp->kind == PARAM_CONST) {
+            la->ivalue = tp->const_value;
+            la->fvalue = (double)tp->const_value;
+        } else if (arg->kind == TIR_PARG_SCALAR) {
+            la->ivalue = r->args.args[arg->index].ivalue;
+            la->fvalue = r->args.args[arg->index].fvalue;
+        } else if (arg->kind == TIR_PARG_LITERAL) {
+            la->ivalue = arg->ivalue;
+            la->fvalue = arg->fvalue;
+        } else {
+            la->tensor = value_tensor(r, arg->index);
+            la->is_output = tir_param_is_written(tk, i);
+            if (tp->reduce != REDUCE_NONE)
+                launch_fill_identity(&la->tensor, tp->reduce);
+        }
+    }
+    return 0;
+}
+
+/* Keeps a copy of each intermediate --out asks for once its writer has run (its bytes may
+   serve another intermediate later). */
+static int snapshot_written(ProgramRun *r, int call, const LaunchSpec *spec)
+{
+    const TirProgram *p = r->program;
+    for (int o = 0; o < spec->noutputs; o++) {
+        int v = find_value(p, spec->outputs[o].name);
+        if (v < 0 || p->values[v].kind != TIR_PV_TEMP || p->values[v].writer != call)
+            continue;
+        HostTensor t = value_tensor(r, v);
+        if (host_alloc(&r->snapshots[v], t.dtype, t.rank, t.shape) != 0)
+            return -1;
+        memcpy(r->snapshots[v].data, t.data, t.nbytes);
+    }
+    return 0;
+}
+
+int program_run_interpret(Arena *a, Diag *d, const Program *file, ProgramRun *r,
+                          const LaunchSpec *spec, const InterpLimits *limits, bool gpu_arith)
+{
+    const TirProgram *p = r->program;
+    for (int c = 0; c < p->ncalls; c++) {
+        const TirProgCall *call = &p->calls[c];
+        const Kernel *k = program_find_kernel(file, call->kernel);
+        int64_t *consts = arena_alloc(a, sizeof *consts * (size_t)(k->nparams + 1));
+        for (int i = 0; i < k->nparams; i++)
+            consts[i] = call->args[i].ivalue;
+        TirKernel *tk;
+        Config config;
+        int status = pipeline_kernel(a, d, k, consts, NULL, NULL, &tk, &config);
+        if (status != EXIT_OK)
+            return status;
+        LaunchArgs args;
+        if (call_args(r, call, k, tk, &args) != 0) {
+            free(args.args);
+            free(args.sym_values);
+            return cli_error(EXIT_INPUT, "out of memory");
+        }
+        InterpOptions opts = {.gpu_arith = gpu_arith};
+        int errors = interp_run(tk, &config, &args, limits, &opts, d);
+        free(args.args);     /* the tensors are the program's: views, not owned */
+        free(args.sym_values);
+        if (errors) {
+            fprintf(stderr, "tilec: error: program %s stopped at call %d (%s, %d:%d)\n", p->name,
+                    c, call->kernel, call->loc.line, call->loc.col);
+            return EXIT_INPUT;
+        }
+        if (snapshot_written(r, c, spec) != 0)
+            return cli_error(EXIT_INPUT, "out of memory");
+    }
+    return EXIT_OK;
+}

@@ -202,7 +202,7 @@ def _(t):
     return rc == 0 and "B=8" in out and "peak" in out, out[-3000:]
 
 
-@case("programs/run_interpret", xfail=True)
+@case("programs/run_interpret")
 def _(t):
     t.write("mlp.tile", MLP)
     rc, out = t.tilec_run("run", "mlp.tile", "--program", "mlp", "--interpret",
@@ -211,7 +211,7 @@ def _(t):
     return ok, out[-3000:]
 
 
-@case("programs/run_scalar_and_literal", xfail=True)
+@case("programs/run_scalar_and_literal")
 def _(t):
     path = program_file(t, """program p(x: f32[M, N], s: f32) -> (y: f32[M, N], z: f32[M, N]) {
     scale_by(x, s, y)
@@ -237,7 +237,7 @@ def _(t):
     return ok, listing[-3000:] + header[-2000:]
 
 
-@case("programs/float8_linear_buffers", xfail=True)
+@case("programs/float8_linear_buffers")
 def _(t):
     rc, out = t.tilec_run("build", "--emit=buffers", os.path.join(t.examples, "float8_linear.tile"))
     ok = rc == 0 and "program float8_linear_forward" in out and \
@@ -245,7 +245,7 @@ def _(t):
     return ok, out[-3000:]
 
 
-@case("programs/float8_linear_ptx", xfail=True, timeout=600)
+@case("programs/float8_linear_ptx", timeout=600)
 def _(t):
     """Every kernel of the fp8 Linear compiles for sm_90a and ptxas takes its PTX."""
     ptxas = find_ptxas()
