@@ -156,7 +156,8 @@ typedef struct BundleOptions {
     const char *path;          /* the .tbn to write */
     const char *header_path;   /* the launcher header; NULL: `path` with .h for .tbn */
     const char *name;          /* launcher prefix; NULL: the file name's stem as an identifier */
-    const char *kernel;        /* only this kernel (NULL: all) */
+    const char *kernel;        /* only this kernel (NULL: all), and no program */
+    const char *program;       /* only this program and the kernels it calls (NULL: all) */
     const char *config;        /* --config: tunables, const values, full-axis sizes (D=64|128) */
     const BundleTarget *targets; /* one variant set per target; the first's program names
                                     the kernels and takes the tuned entries */
@@ -166,6 +167,9 @@ typedef struct BundleOptions {
     const BundleTuned *tuned;  /* tuned dispatch entries (any kernel; others are skipped) */
     int ntuned;
     int64_t max_variants;      /* most variants one kernel may need; 0: BUNDLE_MAX_VARIANTS */
+    void **memory;             /* not NULL: the bundle's bytes here (malloc'ed, *memory_size
+                                  of them), no file and no header */
+    size_t *memory_size;
 } BundleOptions;
 
 /* The default limit on a kernel's variants (const combinations x full-axis sizes x align
@@ -177,7 +181,8 @@ typedef struct BundleOptions {
 void bundle_const_key(const Kernel *k, const int64_t *const_values, char *buf, size_t size);
 
 /* Lowers every kernel for each target and const value, compiles each variant (config,
-   full-axis sizes, align classes vec16 and any), and writes the bundle and the header.
+   full-axis sizes, align classes vec16 and any), records each program (its calls, in
+   execution order, name the kernels' entries), and writes the bundle and the header.
    Returns an EXIT_* code after printing any error. */
 int bundle_write_program(Arena *a, Diag *d, const BundleOptions *opts);
 
@@ -361,6 +366,10 @@ int program_bind_shapes(const TirProgram *p, const LaunchShape *shapes, int nsha
 /* The workspace plan for the symbols' values: -1 with the reason when a size overflows. */
 int program_plan(const TirProgram *p, const int64_t *syms, ProgramPlan *out, char *err,
                  size_t errlen);
+/* The program's signature (its parameters, in order, and symbols) as a kernel with no
+   body: what launch_bind binds (with a kernel's messages), the bundle writer records and
+   the typed launcher header declares. */
+TirKernel *program_signature_kernel(Arena *a, const TirProgram *p);
 /* An intermediate's byte offset in the workspace (`value` a TirProgram value index). */
 uint64_t program_temp_offset(const ProgramPlan *plan, int value);
 /* `tilec build --emit=buffers`: each program of the file (or the one named `only`): its
@@ -393,6 +402,12 @@ int program_run_bind(Arena *a, const Program *file, const char *name, const Laun
    workspace at their planned offsets), its reduction targets reset first. */
 int program_run_interpret(Arena *a, Diag *d, const Program *file, ProgramRun *r,
                           const LaunchSpec *spec, const InterpLimits *limits, bool gpu_arith);
+/* Runs the program on the GPU through libtile, as an application does: the kernels it
+   calls built for the GPU's target into one bundle in memory (every const value, full-axis
+   size and align class, as `tilec build` does; the file at `path` checked again for that
+   target), its tensors uploaded between guard bands, one workspace of the size libtile asks
+   for, tile_launch_program, the guards checked, the outputs downloaded into r's args. */
+int program_run_gpu(Arena *a, Diag *d, const char *path, const Target *want, ProgramRun *r);
 void program_run_free(ProgramRun *r);
 
 /* ---- build.c: `tilec build` (main.c parses its options) */

@@ -288,9 +288,7 @@ int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *s
 /* ---- a program's launch: its parameters bound as a kernel's are (launch_bind), its
    workspace, and each call on the interpreter */
 
-/* The program's signature as a kernel with no body: what launch_bind binds (--in files,
-   shape symbols, random inputs, scalars), with the same messages as for a kernel. */
-static TirKernel *signature_kernel(Arena *a, const TirProgram *p)
+TirKernel *program_signature_kernel(Arena *a, const TirProgram *p)
 {
     TirKernel *k = tir_kernel_new(a, p->name, p->loc);
     k->nsyms = p->nsyms;
@@ -381,11 +379,13 @@ int program_run_bind(Arena *a, const Program *file, const char *name, const Laun
     int status = check_spec(p, spec);
     if (status != EXIT_OK)
         return status;
-    out->signature = signature_kernel(a, p);
+    out->signature = program_signature_kernel(a, p);
     char err[1024];
     LaunchStatus ls = launch_bind(out->signature, spec, &out->args, err, sizeof err);
     if (ls != LAUNCH_OK)
         return cli_error(ls == LAUNCH_BAD_USAGE ? EXIT_USAGE : EXIT_INPUT, err);
+    for (int i = p->ninputs; i < p->nparams; i++)
+        out->args.args[i].is_output = true;
     if (program_plan(p, out->args.sym_values, &out->plan, err, sizeof err) != 0)
         return cli_error(EXIT_INPUT, err);
     int64_t bound = 0;
@@ -528,4 +528,101 @@ int program_run_interpret(Arena *a, Diag *d, const Program *file, ProgramRun *r,
             return cli_error(EXIT_INPUT, "out of memory");
     }
     return EXIT_OK;
+}
+
+/* ---- a program on the GPU: its kernels in one bundle in memory (only the variants of
+   the kernels it calls, for the GPU's target), its tensors uploaded between guard bands,
+   one workspace, one tile_launch_program */
+
+static int gpu_failed(GpuSession *s, tile_status st, const char *doing)
+{
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s%s: %s", st == TILE_ERR_NO_DEVICE ? "no GPU: " : "", doing,
+             tile_error_message(s->ctx));
+    return cli_error(EXIT_INPUT, msg);
+}
+
+/* The program's arguments on the device, for tile_launch_program. */
+static void device_args(const ProgramRun *r, const GpuLaunch *l, tile_arg *out)
+{
+    const TirKernel *sig = r->signature;
+    for (int i = 0; i < sig->nparams; i++) {
+        const TirParam *p = &sig->params[i];
+        const LaunchArg *a = &r->args.args[i];
+        if (p->kind == PARAM_TENSOR)
+            out[i] = tile_arg_tensor((void *)(uintptr_t)l->tensors[i].base, (tile_dtype)p->dtype,
+                                     a->tensor.rank, a->tensor.shape, a->tensor.strides);
+        else if (p->dtype == DT_F32)
+            out[i] = tile_arg_f32((float)a->fvalue);
+        else if (dtype_is_float(p->dtype))
+            out[i] = tile_arg_int((tile_dtype)p->dtype, dtype_encode_f64(p->dtype, a->fvalue));
+        else
+            out[i] = tile_arg_int((tile_dtype)p->dtype, a->ivalue);
+        out[i].name = p->name;
+    }
+}
+
+int program_run_gpu(Arena *a, Diag *d, const char *path, const Target *want, ProgramRun *r)
+{
+    char err[8192];
+    GpuSession s;
+    if (gpu_open(&s, want, err, sizeof err) != GPU_OK)
+        return cli_error(EXIT_INPUT, err);
+    const TirProgram *p = r->program;
+    int status = EXIT_OK;
+    GpuLaunch launch = {0};
+    tile_bundle *bundle = NULL;
+    CUdeviceptr workspace = 0;
+    void *data = NULL;
+    size_t size = 0;
+    Program *file;
+    tile_arg *args = calloc((size_t)p->nparams + 1, sizeof *args);
+    /* the kernels' defaults depend on the target: the file checked for the GPU's */
+    if (!args || front_end(a, d, path, s.target, &file)) {
+        status = EXIT_INPUT;
+        goto done;
+    }
+    BundleTarget target = {s.target, file};
+    /* PTX only, as for a kernel's run: the driver compiles the variants it loads */
+    BundleOptions o = {.path = "program", .program = p->name, .targets = &target, .ntargets = 1,
+                       .ptxas = "", .memory = &data, .memory_size = &size};
+    if ((status = bundle_write_program(a, d, &o)) != EXIT_OK)
+        goto done;
+    tile_status st = tile_bundle_load_memory(s.ctx, data, size, &bundle);
+    if (st != TILE_OK) {
+        status = gpu_failed(&s, st, "loading the program's bundle");
+        goto done;
+    }
+    if (gpu_upload(&s, r->signature, &r->args, NULL, &launch, err, sizeof err) != GPU_OK) {
+        status = cli_error(EXIT_INPUT, err);
+        goto done;
+    }
+    device_args(r, &launch, args);
+    size_t bytes = 0;
+    st = tile_program_workspace_bytes(s.ctx, bundle, p->name, args, p->nparams, &bytes);
+    /* cuMemAlloc aligns to 256 bytes; the room to align it here keeps any driver right */
+    if (st == TILE_OK && bytes)
+        st = tile_dev_alloc(s.ctx, bytes + TBN_WORKSPACE_ALIGN - 1, &workspace);
+    CUdeviceptr base = (workspace + TBN_WORKSPACE_ALIGN - 1) / TBN_WORKSPACE_ALIGN * TBN_WORKSPACE_ALIGN;
+    if (st == TILE_OK)
+        st = tile_launch_program(s.ctx, bundle, p->name, args, p->nparams,
+                                 (void *)(uintptr_t)base, bytes, s.stream);
+    printf("gpu: %s, program %s: %d calls, a workspace of %zu bytes\n", s.info.name, p->name,
+           p->ncalls, bytes);
+    if (st != TILE_OK) {
+        status = gpu_failed(&s, st, "launching the program");
+        goto done;
+    }
+    if (gpu_check_guards(&s, &launch, err, sizeof err) != GPU_OK ||
+        gpu_download(&s, &launch, &r->args, err, sizeof err) != GPU_OK)
+        status = cli_error(EXIT_INPUT, err);
+done:
+    if (workspace)
+        tile_dev_free(s.ctx, workspace);
+    gpu_launch_free(&s, &launch);
+    tile_bundle_free(bundle);
+    gpu_close(&s);
+    free(data);
+    free(args);
+    return status;
 }

@@ -203,9 +203,10 @@ static int parse_args(int argc, char **argv, RunRequest *req)
     if (req->arith_given && !req->interpret && !req->check)
         return usage_error("%s%s", "--arith sets the interpreter's arithmetic: use it with "
                            "--interpret or --check", "");
-    if (req->program && (req->kernel || req->config || req->ptx_path))
-        return usage_error("%s%s", "--program runs each call's kernel under its default config: "
-                           "leave out --kernel, --config and --ptx", "");
+    if (req->program && (req->kernel || req->config || req->ptx_path || req->check))
+        return usage_error("%s%s", "--program runs each call's kernel under its default config, "
+                           "on the GPU or (--interpret) the interpreter: leave out --kernel, "
+                           "--config, --ptx and --check", "");
     if (optind >= argc)
         return usage_error("%s%s", "run needs a FILE", "");
     if (optind + 1 < argc)
@@ -300,16 +301,26 @@ static int write_program_outputs(const RunRequest *req, const ProgramRun *r)
     return status;
 }
 
-/* `--program NAME`: binds the program's launch and runs its calls. */
+/* `--program NAME`: binds the program's launch and runs its calls, on the interpreter or
+   on the GPU. */
 static int run_program(RunRequest *req, Arena *arena, Diag *diag, const Program *prog)
 {
-    if (!req->interpret)
-        return cli_error(EXIT_USAGE, "a program runs on the interpreter: add --interpret");
     ProgramRun run;
     int status = program_run_bind(arena, prog, req->program, &req->spec, &run);
-    if (status == EXIT_OK)
+    for (int o = 0; status == EXIT_OK && !req->interpret && o < req->spec.noutputs; o++)
+        for (int v = 0; v < run.program->nvalues; v++)
+            if (run.program->values[v].kind == TIR_PV_TEMP &&
+                strcmp(run.program->values[v].name, req->spec.outputs[o].name) == 0) {
+                fprintf(stderr, "tilec: error: --out %s: an intermediate is kept only by "
+                        "--interpret (on the GPU its bytes serve other intermediates)\n",
+                        req->spec.outputs[o].name);
+                status = EXIT_USAGE;
+            }
+    if (status == EXIT_OK && req->interpret)
         status = program_run_interpret(arena, diag, prog, &run, &req->spec, &req->limits,
                                        req->gpu_arith);
+    else if (status == EXIT_OK)
+        status = program_run_gpu(arena, diag, req->path, req->target, &run);
     if (status == EXIT_OK)
         status = write_program_outputs(req, &run);
     program_run_free(&run);

@@ -269,7 +269,7 @@ static void print_param(FILE *out, const TirProgram *p, int i)
                                      : dtype_name(pp->dtype));
 }
 
-/* The shortest decimal that reads back as the same double. */
+/* The shortest decimal that reads back as the same double, looking like a float. */
 static void print_shortest(FILE *out, double v)
 {
     char buf[64];
@@ -279,6 +279,8 @@ static void print_shortest(FILE *out, double v)
             break;
     }
     fputs(buf, out);
+    if (!strpbrk(buf, ".eni"))   /* not 1e+20, nan, inf */
+        fputs(".0", out);
 }
 
 static void print_arg(FILE *out, const TirProgram *p, const TirProgArg *a)

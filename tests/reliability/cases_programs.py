@@ -223,7 +223,7 @@ def _(t):
     return rc == 0 and "y: f32[3, 4]" in out and "z: f32[3, 4]" in out, out[-3000:]
 
 
-@case("programs/bundle_program_entry", xfail=True, timeout=300)
+@case("programs/bundle_program_entry", timeout=300)
 def _(t):
     t.write("mlp.tile", MLP)
     env = {"TILEC_CACHE_DIR": t.path("cache")}
