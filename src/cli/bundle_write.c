@@ -1386,6 +1386,11 @@ int bundle_write_program(Arena *a, Diag *d, const BundleOptions *o)
     KernelOut *outs = arena_alloc(a, sizeof *outs * (size_t)(p->nkernels + 1));
     int status = EXIT_OK;
     const ProgramDef *only = o->program ? program_find_program(p, o->program) : NULL;
+    if (o->program && (!only || !only->ir)) {
+        fprintf(stderr, "tilec: error: no program %s checked for %s\n", o->program,
+                o->targets[0].target->name);
+        return EXIT_INPUT;
+    }
     for (int i = 0; i < p->nkernels && status == EXIT_OK; i++) {
         if (o->kernel && strcmp(o->kernel, p->kernels[i]->name) != 0)
             continue;
@@ -1400,8 +1405,8 @@ int bundle_write_program(Arena *a, Diag *d, const BundleOptions *o)
                                                   (size_t)(p->nprograms + 1));
     const ProgramDef **programs = arena_alloc(a, sizeof *programs * (size_t)(p->nprograms + 1));
     for (int i = 0; i < p->nprograms && status == EXIT_OK && !o->kernel; i++) {
-        if (only && only != p->programs[i])
-            continue;
+        if ((only && only != p->programs[i]) || !p->programs[i]->ir)
+            continue;   /* not asked for, or calling a kernel the first target cannot run */
         programs[w.nprograms] = p->programs[i];
         status = put_program(&w, a, p, p->programs[i]->ir, outs, w.nkernels,
                              &program_signatures[w.nprograms]);

@@ -13,7 +13,10 @@ const Kernel *choose_kernel(const Program *p, const char *name)
 {
     if (name) {
         const Kernel *k = program_find_kernel(p, name);
-        if (!k) {
+        if (!k && program_find_program(p, name)) {
+            fprintf(stderr, "tilec: error: '%s' is a program, not a kernel: name it with "
+                    "--program\n", name);
+        } else if (!k) {
             fprintf(stderr, "tilec: error: no kernel named '%s' (kernels:", name);
             for (int i = 0; i < p->nkernels; i++)
                 fprintf(stderr, " %s", p->kernels[i]->name);

@@ -56,7 +56,7 @@ static const char *const usage_build =
     "                       (allocations, their intermediates and live ranges, the\n"
     "                       peak and the naive sum) for the --shape given, else for\n"
     "                       the lines of FILE's .shapes naming it (`NAME: SYM=N,...`)\n"
-    "  --program NAME       --emit=buffers: only this program\n"
+    "  --program NAME       --emit=buffers or ast: only this program\n"
     "  --shape SYM=N,...    --emit=buffers: the sizes of the shape symbols (repeatable)\n"
     "  --config KEY=V,...   bind tunables (BLOCK_M=64,num_warps=4; `tilec --help` lists\n"
     "                       the knobs) and const parameters (causal=true); a full axis's\n"
@@ -234,9 +234,14 @@ static int cmd_build(int argc, char **argv)
         return usage_error(usage_build, "%s", "--emit prints one target's code: give one --target (a bundle takes several)");
     if (req.no_tuned && (req.tuned || req.tuned_from))
         return usage_error(usage_build, "%s", "--no-tuned leaves the tuned configs out: drop it or --tuned/--tuned-from");
-    if (req.emit != EMIT_BUFFERS && (req.program || req.shapes.nshapes)) {
+    if ((req.emit != EMIT_BUFFERS && req.shapes.nshapes) ||
+        (req.emit != EMIT_BUFFERS && req.emit != EMIT_AST && req.program)) {
         launch_spec_free(&req.shapes);
-        return usage_error(usage_build, "%s", "--program and --shape choose what --emit=buffers prints: add it (or drop them)");
+        return usage_error(usage_build, "%s", "--program and --shape choose what --emit=buffers prints (--program also --emit=ast's): add it (or drop them)");
+    }
+    if (req.program && req.kernel) {
+        launch_spec_free(&req.shapes);
+        return usage_error(usage_build, "%s", "--kernel and --program each choose what to print: give one");
     }
     if (req.emit == EMIT_BUFFERS && (req.kernel || req.config)) {
         launch_spec_free(&req.shapes);

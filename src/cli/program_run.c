@@ -242,8 +242,13 @@ int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *s
     const char *shapes_path = shapes_file_beside(a, source);
     for (int i = 0; i < file->nprograms; i++) {
         const TirProgram *p = file->programs[i]->ir;
-        if (only && strcmp(only, p->name) != 0)
+        if (only && strcmp(only, file->programs[i]->name) != 0)
             continue;
+        if (!p) {   /* a kernel it calls is not checked for this target */
+            fprintf(stderr, "tilec: error: program %s calls a kernel the target cannot run\n",
+                    file->programs[i]->name);
+            return EXIT_INPUT;
+        }
         if (printed++)
             fputc('\n', out);
         tir_program_print(out, p);
@@ -376,6 +381,10 @@ int program_run_bind(Arena *a, const Program *file, const char *name, const Laun
         return EXIT_USAGE;
     }
     const TirProgram *p = out->program = pd->ir;
+    if (!p) {   /* a kernel it calls is not checked for this target */
+        fprintf(stderr, "tilec: error: program %s calls a kernel the target cannot run\n", name);
+        return EXIT_INPUT;
+    }
     int status = check_spec(p, spec);
     if (status != EXIT_OK)
         return status;

@@ -264,3 +264,31 @@ def _(t):
             if rc != 0:
                 return False, f"{k}: ptxas: {out[-2000:]}"
     return True, ""
+
+
+@case("programs/kernel_flag_names_a_program")
+def _(t):
+    t.write("mlp.tile", MLP)
+    ok1, d1 = t.expect(["run", "mlp.tile", "--kernel", "mlp", "--interpret"], 2,
+                       "'mlp' is a program, not a kernel: name it with --program")
+    ok2, d2 = t.expect(["run", "mlp.tile", "--program", "matmul", "--interpret"], 2,
+                       "no program named 'matmul' (programs: mlp)")
+    return ok1 and ok2, d1 + d2
+
+
+@case("programs/run_on_gpu_says_no_gpu")
+def _(t):
+    """Without a driver the GPU path of a program stops with the no-GPU message (exit 1)."""
+    t.write("mlp.tile", MLP)
+    env = {"LD_LIBRARY_PATH": t.path("none")}
+    rc, out = t.tilec_run("run", "mlp.tile", "--program", "mlp", "--shape", "B=2,D=3,H=4,O=5", env=env)
+    if "libcuda.so.1 not found" not in out and rc == 0:
+        return True, "a GPU driver is here: nothing to check"
+    return rc == 1 and "no GPU: " in out, out[-2000:]
+
+
+@case("programs/out_of_intermediate_needs_interpret")
+def _(t):
+    t.write("mlp.tile", MLP)
+    return t.expect(["run", "mlp.tile", "--program", "mlp", "--shape", "B=2,D=3,H=4,O=5",
+                     "--out", "h=h.npy"], 2, "an intermediate is kept only by --interpret")
