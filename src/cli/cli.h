@@ -80,6 +80,13 @@ bool parse_limit(const char *text, int64_t *out);
    text, not its path), the root first. `tilec tune` keys cache entries by it; `tilec build --tuned` matches them. */
 uint64_t program_source_hash(const Program *p);
 
+/* Calls fn with each line of a shapes file (docs/tuning.md, "Shapes files": tune reads its
+   kernels' lines, build --emit=buffers its programs'), the `#` comment cut off, numbered from
+   1; a status other than EXIT_OK stops the reading and is returned. Prints why a file
+   cannot be read (EXIT_INPUT). */
+typedef int (*ShapesLineFn)(void *ctx, char *line, int number);
+int shapes_file_each_line(const char *path, ShapesLineFn fn, void *ctx);
+
 /* `tilec: error: ` and the message formatted with a and b, then `usage`: EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, const char *a, const char *b);
 /* `tilec: error: MSG`; returns status. */

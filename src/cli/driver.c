@@ -222,3 +222,27 @@ int cli_error(int status, const char *msg)
     fprintf(stderr, "tilec: error: %s\n", msg);
     return status;
 }
+
+int shapes_file_each_line(const char *path, ShapesLineFn fn, void *ctx)
+{
+    char why[256];
+    FILE *f = infile_open(path, why, sizeof why);
+    if (!f) {
+        fprintf(stderr, "tilec: error: cannot read the shapes file '%s': %s\n", path, why);
+        return EXIT_INPUT;
+    }
+    char *buf = NULL;
+    size_t cap = 0;
+    int status = EXIT_OK;
+    for (int line = 1; status == EXIT_OK && getline(&buf, &cap, f) != -1; line++) {
+        buf[strcspn(buf, "#")] = 0;
+        status = fn(ctx, buf, line);
+    }
+    if (status == EXIT_OK && ferror(f)) {
+        fprintf(stderr, "tilec: error: cannot read the shapes file '%s'\n", path);
+        status = EXIT_INPUT;
+    }
+    free(buf);
+    fclose(f);
+    return status;
+}

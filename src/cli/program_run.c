@@ -189,50 +189,44 @@ static bool parse_shape_line(const TirProgram *p, char *text, int64_t *syms, int
     return true;
 }
 
-/* Prints the plan of each line of `path` naming the program (`NAME: SYM=N,...`); other
-   lines are other kernels' or programs'. Sets *found to the lines printed. */
-static int print_shapes_file(FILE *out, const char *path, const TirProgram *p, int *found)
+typedef struct ShapesPrinter {
+    FILE *out;
+    const char *path;
+    const TirProgram *p;
+    int printed;
+} ShapesPrinter;
+
+/* One line of the shapes file: a plan printed when it names the program (`NAME: SYM=N,...`);
+   other lines are other kernels' or programs'. */
+static int print_shapes_line(void *ctx, char *line, int number)
 {
-    char why[256];
-    FILE *f = infile_open(path, why, sizeof why);
-    if (!f) {
-        fprintf(stderr, "tilec: error: cannot read the shapes file '%s': %s\n", path, why);
-        return EXIT_INPUT;
+    ShapesPrinter *sp = ctx;
+    const TirProgram *p = sp->p;
+    line[strcspn(line, "\r\n")] = 0;
+    char *colon = strchr(line, ':'), *name = line;
+    if (!colon)
+        return EXIT_OK;
+    *colon = 0;
+    while (*name == ' ' || *name == '\t')
+        name++;
+    size_t len = strlen(name);
+    while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+        name[--len] = 0;
+    if (strcmp(name, p->name) != 0)
+        return EXIT_OK;
+    int64_t syms[TIR_PROGRAM_MAX_SYMS];
+    int col = 0;
+    char err[512];
+    ProgramPlan plan;
+    if (!parse_shape_line(p, colon + 1, syms, &col, err, sizeof err)) {
+        col += (int)(colon + 1 - line);
+    } else if (program_plan(p, syms, &plan, err, sizeof err) == 0) {
+        print_plan(sp->out, p, syms, &plan);
+        sp->printed++;
+        return EXIT_OK;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    int status = EXIT_OK;
-    *found = 0;
-    for (int n = 1; status == EXIT_OK && getline(&line, &cap, f) != -1; n++) {
-        line[strcspn(line, "#\r\n")] = 0;
-        char *colon = strchr(line, ':'), *name = line;
-        if (!colon)
-            continue;
-        *colon = 0;
-        while (*name == ' ' || *name == '\t')
-            name++;
-        size_t len = strlen(name);
-        while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
-            name[--len] = 0;
-        if (strcmp(name, p->name) != 0)
-            continue;
-        int64_t syms[TIR_PROGRAM_MAX_SYMS];
-        int col = 0;
-        char err[512];
-        ProgramPlan plan;
-        if (!parse_shape_line(p, colon + 1, syms, &col, err, sizeof err)) {
-            col += (int)(colon + 1 - line);
-        } else if (program_plan(p, syms, &plan, err, sizeof err) == 0) {
-            print_plan(out, p, syms, &plan);
-            (*found)++;
-            continue;
-        }
-        fprintf(stderr, "%s:%d:%d: error: %s\n", path, n, col + 1, err);
-        status = EXIT_INPUT;
-    }
-    free(line);
-    fclose(f);
-    return status;
+    fprintf(stderr, "%s:%d:%d: error: %s\n", sp->path, number, col + 1, err);
+    return EXIT_INPUT;
 }
 
 int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *source,
@@ -267,13 +261,13 @@ int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *s
             print_plan(out, p, syms, &plan);
             continue;
         }
-        int found = 0;
+        ShapesPrinter sp = {out, shapes_path, p, 0};
         if (access(shapes_path, F_OK) == 0) {
-            int status = print_shapes_file(out, shapes_path, p, &found);
+            int status = shapes_file_each_line(shapes_path, print_shapes_line, &sp);
             if (status != EXIT_OK)
                 return status;
         }
-        if (!found) {
+        if (!sp.printed) {
             fprintf(stderr, "tilec: error: no shape for program %s: give --shape SYM=N,... or "
                     "list one in %s (`%s: SYM=N,...`)\n", p->name, shapes_path, p->name);
             return EXIT_USAGE;
