@@ -15,6 +15,7 @@
 #include "front.h"
 
 typedef struct ParseState ParseState;
+typedef struct ProgramBody ProgramBody;
 }
 
 %code provides {
@@ -29,7 +30,7 @@ struct ParseState {
     Arena *arena;
     Diag *diag;
     const SourceFile *file;
-    PtrVec *kernels, *includes;
+    ParsedItems *items;           /* what the file defines and includes */
     /* scanner position and newline rules */
     int line, col;                /* of the next byte */
     int depth;                    /* open ( and [ since the innermost open { */
@@ -62,6 +63,9 @@ int tllex(TLSTYPE *lval, TLLTYPE *lloc, void *scanner);
     struct Stmt *stmt;
     struct Param *param;
     struct Kernel *kernel;
+    struct ProgramDef *program;
+    struct ProgramCall *call;
+    ProgramBody *program_body;
     PtrVec *vec;
     BlockSpec *block;
 }
@@ -397,7 +401,58 @@ static void add_include(ParseState *ps, const char *path, TLLTYPE l)
     Include *inc = arena_alloc(ps->arena, sizeof *inc);
     inc->path = path;
     inc->loc = loc_of(ps, l);
-    ptrvec_push(ps->arena, ps->includes, inc);
+    ptrvec_push(ps->arena, &ps->items->includes, inc);
+}
+
+/* A program's body while it is parsed: its intermediates and its calls, apart. */
+struct ProgramBody {
+    PtrVec temps, calls;
+};
+
+static ProgramBody *program_body_new(ParseState *ps)
+{
+    return arena_alloc(ps->arena, sizeof(ProgramBody));
+}
+
+static ProgramBody *program_body_add(ParseState *ps, ProgramBody *b, Param *temp,
+                                     ProgramCall *call)
+{
+    if (temp)
+        ptrvec_push(ps->arena, &b->temps, temp);
+    if (call)
+        ptrvec_push(ps->arena, &b->calls, call);
+    return b;
+}
+
+static ProgramCall *program_call(ParseState *ps, const char *kernel, TLLTYPE l, PtrVec *args)
+{
+    ProgramCall *c = arena_alloc(ps->arena, sizeof *c);
+    c->kernel_name = kernel;
+    c->loc = loc_of(ps, l);
+    c->args = (Expr **)vec_array(ps, args, &c->nargs);
+    ps->nodes = 0;
+    return c;
+}
+
+static ProgramDef *program_new(ParseState *ps, TLLTYPE l, const char *name, PtrVec *inputs,
+                               PtrVec *outputs, ProgramBody *b)
+{
+    ProgramDef *p = arena_alloc(ps->arena, sizeof *p);
+    p->name = name;
+    p->loc = loc_of(ps, l);
+    int ninputs, noutputs;
+    Param **in = (Param **)vec_array(ps, inputs, &ninputs);
+    Param **out = (Param **)vec_array(ps, outputs, &noutputs);
+    p->ninputs = ninputs;
+    p->nparams = ninputs + noutputs;
+    p->params = arena_alloc(ps->arena, sizeof *p->params * (size_t)(p->nparams + 1));
+    for (int i = 0; i < p->nparams; i++) {
+        p->params[i] = i < ninputs ? in[i] : out[i - ninputs];
+        p->params[i]->index = i;
+    }
+    p->temps = (Param **)vec_array(ps, &b->temps, &p->ntemps);
+    p->calls = (ProgramCall **)vec_array(ps, &b->calls, &p->ncalls);
+    return p;
 }
 }
 
@@ -406,12 +461,12 @@ static void add_include(ParseState *ps, const char *path, TLLTYPE l)
 %token <fval> FLOAT "float"
 %token <str> STRING "string"
 %token <dtype> DTYPE "dtype"
-%token KERNEL "kernel" INCLUDE "include" FOR "for" IN "in" TILE "tile" GRID "grid"
+%token KERNEL "kernel" PROGRAM "program" INCLUDE "include" FOR "for" IN "in" TILE "tile" GRID "grid"
 %token BLOCK "block" IF "if" ELSE "else" CONST "const" REDUCE "reduce" TUNE "tune"
 %token NONE "None" TRUE "true" FALSE "false" INF "inf" NAN "nan"
 %token NEWLINE "newline" UNDERSCORE "_"
 %token OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">=" POW "**"
-%token PLUSEQ "+=" MINUSEQ "-=" STAREQ "*=" SLASHEQ "/=" DOTDOT ".."
+%token PLUSEQ "+=" MINUSEQ "-=" STAREQ "*=" SLASHEQ "/=" DOTDOT ".." ARROW "->"
 
 %right '?' ':'
 %left OROR
@@ -429,6 +484,10 @@ static void add_include(ParseState *ps, const char *path, TLLTYPE l)
 %type <stmt> stmt stmt_form if_stmt
 %type <param> param
 %type <kernel> kernel
+%type <program> program_def
+%type <program_body> program_body program_items program_item_list
+%type <param> temp_decl
+%type <call> program_call
 %type <block> block_spec
 %type <ival> signed_int
 %type <op> assign_op loop_kind
@@ -455,7 +514,8 @@ sep
 
 item
     : INCLUDE STRING                { if ($2) add_include(ps, $2, @1); }
-    | kernel                        { ptrvec_push(ps->arena, ps->kernels, $1); }
+    | kernel                        { ptrvec_push(ps->arena, &ps->items->kernels, $1); }
+    | program_def                   { ptrvec_push(ps->arena, &ps->items->programs, $1); }
     | error body                    /* a broken kernel header: skip its body whole */
     ;
 
@@ -698,6 +758,42 @@ index_item
         }
     ;
 
+
+/* ---- programs (docs/language.md, "Programs"): after the kernels' rules, so the
+   tokens keep their numbers (and the expected-token lists of messages their order) */
+
+program_def
+    : PROGRAM IDENT '(' params_opt ')' ARROW '(' params_opt ')' program_body
+                                    { $$ = program_new(ps, @1, $2, $4, $8, $10); }
+    ;
+
+program_body
+    : '{' program_items '}'         { $$ = $2; }
+    ;
+
+program_items
+    : program_item_list
+    | program_item_list temp_decl   { $$ = program_body_add(ps, $1, $2, NULL); }
+    | program_item_list program_call { $$ = program_body_add(ps, $1, NULL, $2); }
+    | program_item_list error       { $$ = $1; }
+    ;
+
+program_item_list
+    : %empty                        { $$ = program_body_new(ps); }
+    | program_item_list sep
+    | program_item_list temp_decl sep     { $$ = program_body_add(ps, $1, $2, NULL); }
+    | program_item_list program_call sep  { $$ = program_body_add(ps, $1, NULL, $2); }
+    | program_item_list error sep   { $$ = $1; yyerrok; }
+    ;
+
+temp_decl
+    : IDENT ':' DTYPE '[' dims ']'  { $$ = tensor_param(ps, $1, @1, $3, $5, REDUCE_NONE); }
+    ;
+
+program_call
+    : IDENT '(' args_opt ')'        { $$ = program_call(ps, $1, @1, $3); }
+    ;
+
 %%
 
 /* How a token is named in a message: keywords and operators quoted, the rest by class. */
@@ -724,7 +820,8 @@ static const char *token_description(yysymbol_kind_t sym, char *buf, size_t size
 static bool is_keyword(yysymbol_kind_t sym)
 {
     switch (sym) {
-    case YYSYMBOL_KERNEL: case YYSYMBOL_INCLUDE: case YYSYMBOL_FOR: case YYSYMBOL_IN:
+    case YYSYMBOL_KERNEL: case YYSYMBOL_PROGRAM: case YYSYMBOL_INCLUDE: case YYSYMBOL_FOR:
+    case YYSYMBOL_IN:
     case YYSYMBOL_TILE: case YYSYMBOL_GRID: case YYSYMBOL_BLOCK: case YYSYMBOL_IF:
     case YYSYMBOL_ELSE: case YYSYMBOL_CONST: case YYSYMBOL_REDUCE: case YYSYMBOL_TUNE:
         return true;
@@ -832,12 +929,12 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, ParseSt
         kernel_expected |= expected[i] == YYSYMBOL_KERNEL;
     }
     if (kernel_expected) {
-        diag_error(ps->diag, loc, "expected 'kernel' or 'include' before %s%s%s", got_name,
+        diag_error(ps->diag, loc, "expected 'kernel', 'program' or 'include' before %s%s%s", got_name,
                    got_text, got == YYSYMBOL_IDENT || got == YYSYMBOL_FOR || got == YYSYMBOL_IF ||
                    got == YYSYMBOL_TUNE ? " (statements go inside a kernel)" : "");
         return 0;
     }
-    if (got == YYSYMBOL_INCLUDE || got == YYSYMBOL_KERNEL) {
+    if (got == YYSYMBOL_INCLUDE || got == YYSYMBOL_KERNEL || got == YYSYMBOL_PROGRAM) {
         diag_error(ps->diag, loc, "unexpected %s inside a kernel (is a '}' missing before it?)",
                    got_name);
         return 0;

@@ -27,7 +27,7 @@
 
 #define TBN_MAGIC "TILEBNDL"
 enum {
-    TBN_VERSION = 3,             /* written; the reader takes TBN_OLDEST_VERSION up to it */
+    TBN_VERSION = 4,             /* written; the reader takes TBN_OLDEST_VERSION up to it */
     TBN_OLDEST_VERSION = 1,
     TBN_HEADER_SIZE = 64,
     TBN_SECTION_ENTRY_SIZE = 24,
@@ -46,9 +46,13 @@ typedef enum TbnSectionKind {
     TBN_SEC_BLOBS,         /* bytes: PTX (NUL-terminated) and cubins */
     TBN_SEC_LAUNCH,        /* version 2: TBN_LAUNCH_SIZE records, one per variant */
     TBN_SEC_TMAPS,         /* version 2: TBN_TMAP_SIZE records */
+    TBN_SEC_PROGRAMS,      /* version 4: TBN_PROGRAM_SIZE records */
+    TBN_SEC_CALLS,         /* version 4: TBN_CALL_SIZE records */
+    TBN_SEC_CALL_ARGS,     /* version 4: TBN_CALL_ARG_SIZE records */
     TBN_SEC_COUNT_PLUS_ONE
 } TbnSectionKind;
-enum { TBN_SECTION_KINDS = TBN_SEC_COUNT_PLUS_ONE - 1, TBN_V1_SECTION_KINDS = TBN_SEC_BLOBS };
+enum { TBN_SECTION_KINDS = TBN_SEC_COUNT_PLUS_ONE - 1, TBN_V1_SECTION_KINDS = TBN_SEC_BLOBS,
+       TBN_V2_SECTION_KINDS = TBN_SEC_TMAPS, TBN_V3_SECTION_KINDS = TBN_SEC_TMAPS };
 
 /* kernel: name, first_param, nparams, first_sym, nsyms, first_variant, nvariants,
    first_dispatch, ndispatch (u32 each), 4 zero bytes, u64 signature hash, 16 zero bytes. */
@@ -75,6 +79,23 @@ enum { TBN_LAUNCH_SIZE = 16, TBN_LAUNCH_PERSISTENT = 1 };
 /* tensor map: param (u32, of the variant's kernel), rank, box[5] (innermost first; unused
    entries 0), swizzle bytes (u32). */
 enum { TBN_TMAP_SIZE = 32, TBN_MAX_TMAPS = 8 };
+/* program (version 4): name, first_param, nparams, ninputs (PARAMS: the inputs, then the
+   outputs; tensors and scalars whose dims name the program's symbols), first_sym, nsyms
+   (SYMS), first_temp, ntemps (PARAMS: a tensor record per intermediate, dims of the
+   program's symbols), first_live (VALUES: the first and last call of each intermediate),
+   first_call, ncalls (CALLS, in execution order) (u32 each), 4 zero bytes, u64 signature
+   hash (tbn_signature of its parameters and symbols), 12 zero bytes. */
+enum { TBN_PROGRAM_SIZE = 64 };
+/* call: kernel, first_arg, nargs (CALL_ARGS: one per parameter of the kernel, in its
+   order), first_size, nsizes (VALUES: one per symbol of the kernel, a literal size >= 0 or
+   -(program symbol + 1)) (u32 each), 4 zero bytes. */
+enum { TBN_CALL_SIZE = 24 };
+/* call argument: kind (u8: TBN_ARG_*), 3 zero bytes, index (u32: a parameter or an
+   intermediate of the program), i64 value (a literal: the integer, or the bits of the
+   double for a float scalar). */
+enum { TBN_CALL_ARG_SIZE = 16 };
+enum { TBN_ARG_PARAM, TBN_ARG_TEMP, TBN_ARG_LITERAL, TBN_ARG_COUNT };
+
 /* config entry: name (u32), 4 zero bytes, i64 value. */
 enum { TBN_CONFIG_SIZE = 16 };
 /* grid instruction: op, dtype, sub (u8 each), a zero byte, index (u32), i64 immediate. */
@@ -94,6 +115,8 @@ enum {
     TBN_MAX_GRID_STACK = 16,
     TBN_MAX_CONFIG = 64,
     TBN_MAX_SHAPE_KEY = 16,
+    TBN_MAX_PROGRAM_SYMS = 64,   /* per program (tir.h's TIR_PROGRAM_MAX_SYMS) */
+    TBN_MAX_PROGRAM_CALLS = 1024,
 };
 
 /* Parameter kinds, dtypes and reduce ops use the compiler's numbering (src/base/base.h's
@@ -205,6 +228,32 @@ typedef struct TbnKernel {
     uint32_t nconsts, ntensors, nscalars;   /* counted by the reader */
 } TbnKernel;
 
+/* One argument of a program's call: a parameter (tensor or scalar) of the program, one of
+   its intermediates, or a literal (a scalar's or a const's value). */
+typedef struct TbnCallArg {
+    uint8_t kind;                  /* TBN_ARG_* */
+    uint32_t index;
+    int64_t value;                 /* LITERAL: the integer, or a float scalar's double bits */
+} TbnCallArg;
+
+typedef struct TbnCall {
+    uint32_t kernel;
+    const TbnCallArg *args;        /* one per kernel parameter */
+    uint32_t nargs;
+    const int64_t *sizes;          /* per kernel symbol: a literal >= 0 or -(program sym + 1) */
+    uint32_t nsizes;
+} TbnCall;
+
+typedef struct TbnProgram {
+    const char *name;
+    uint32_t first_param, nparams, ninputs, first_sym, nsyms;
+    uint32_t first_temp, ntemps;   /* PARAMS records of the intermediates */
+    const int64_t *live;           /* per intermediate: its first and last call */
+    uint32_t first_call, ncalls;
+    uint64_t signature;
+    uint32_t ntensors, nscalars;   /* counted by the reader */
+} TbnProgram;
+
 typedef struct TbnBundle {
     uint32_t version;
     const uint8_t *data;           /* the file's bytes (owned when `owned`) */
@@ -229,6 +278,12 @@ typedef struct TbnBundle {
     uint32_t nvalues;
     TensorMapSpec *tmaps;
     uint32_t ntmaps;
+    TbnProgram *programs;          /* version 4; none in older bundles */
+    uint32_t nprograms;
+    TbnCall *calls;
+    uint32_t ncalls;
+    TbnCallArg *call_args;
+    uint32_t ncall_args;
 } TbnBundle;
 
 /* Checks and decodes a bundle. With `copy` the bytes are copied (else they must outlive the
@@ -265,5 +320,37 @@ typedef struct TbnScalar {
    2^31 - 1 blocks). A program the reader accepted cannot fail otherwise. */
 int tbn_grid_blocks(const TbnVariant *v, const int64_t *symbols, const TbnScalar *scalars,
                     int64_t *blocks);
+
+/* ---- a program's workspace (workspace.c): where its intermediates live, once their sizes
+   are known. One algorithm for libtile, tilec's interpreter and `--emit=buffers`. */
+
+enum {
+    TBN_WORKSPACE_ALIGN = 256,     /* every allocation's offset and size */
+    TBN_MAX_PROGRAM_TEMPS = 256,   /* intermediates of one program */
+};
+
+typedef struct TbnWorkspaceValue {
+    uint64_t bytes;
+    uint32_t first, last;          /* its live range: the calls from its writer to its last
+                                      reader, in execution order */
+} TbnWorkspaceValue;
+
+/* Each value at a byte offset of the workspace (a multiple of 256); two values live at one
+   call never share a byte. For people, the values whose bytes overlap form allocations:
+   disjoint byte ranges, in offset order. */
+typedef struct TbnWorkspacePlan {
+    uint64_t offset[TBN_MAX_PROGRAM_TEMPS];        /* per value */
+    uint64_t total;                                /* the workspace's bytes */
+    uint32_t nallocs;
+    uint32_t alloc_of[TBN_MAX_PROGRAM_TEMPS];      /* per value */
+    uint64_t alloc_offset[TBN_MAX_PROGRAM_TEMPS];
+    uint64_t alloc_bytes[TBN_MAX_PROGRAM_TEMPS];
+} TbnWorkspacePlan;
+
+/* Greedy by size: values largest first (equal sizes in their order), each at the lowest
+   offset where its size (rounded up to 256) fits between the values already placed that
+   are live with it. Returns 0, or -1 for more than TBN_MAX_PROGRAM_TEMPS values, a
+   reversed live range or a size that overflows. */
+int tbn_workspace_plan(const TbnWorkspaceValue *values, uint32_t n, TbnWorkspacePlan *out);
 
 #endif

@@ -30,7 +30,7 @@ typedef struct Reader {
 
 static const char *const section_names[TBN_SECTION_KINDS + 1] = {
     "?", "strings", "kernels", "params", "syms", "variants", "configs", "grid", "dispatch",
-    "values", "blobs", "launch", "tensor maps",
+    "values", "blobs", "launch", "tensor maps", "programs", "calls", "call arguments",
 };
 
 static int fail(Reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -135,9 +135,11 @@ static int check_sections(Reader *r)
     static const size_t record_sizes[TBN_SECTION_KINDS + 1] = {
         0, 1, TBN_KERNEL_SIZE, TBN_PARAM_SIZE, TBN_SYM_SIZE, TBN_VARIANT_SIZE,
         TBN_CONFIG_SIZE, TBN_GRID_INSTR_SIZE, TBN_DISPATCH_SIZE, 8, 1, TBN_LAUNCH_SIZE,
-        TBN_TMAP_SIZE,
+        TBN_TMAP_SIZE, TBN_PROGRAM_SIZE, TBN_CALL_SIZE, TBN_CALL_ARG_SIZE,
     };
-    int kinds = r->version == 1 ? TBN_V1_SECTION_KINDS : TBN_SECTION_KINDS;
+    int kinds = r->version == 1 ? TBN_V1_SECTION_KINDS
+                : r->version == 2 ? TBN_V2_SECTION_KINDS
+                : r->version == 3 ? TBN_V3_SECTION_KINDS : TBN_SECTION_KINDS;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = h + table + (uint64_t)i * TBN_SECTION_ENTRY_SIZE;
         uint32_t kind = rd32(e);
@@ -609,6 +611,203 @@ static int read_dispatch(Reader *r, TbnBundle *b)
     return 0;
 }
 
+/* ---- programs (version 4) */
+
+static int read_call_args(Reader *r, TbnBundle *b)
+{
+    b->ncall_args = record_count(r, TBN_SEC_CALL_ARGS, TBN_CALL_ARG_SIZE);
+    for (uint32_t i = 0; i < b->ncall_args; i++) {
+        const uint8_t *p = record(r, TBN_SEC_CALL_ARGS, i, TBN_CALL_ARG_SIZE);
+        TbnCallArg *a = &b->call_args[i];
+        *a = (TbnCallArg){p[0], rd32(p + 4), (int64_t)rd64(p + 8)};
+        if (a->kind >= TBN_ARG_COUNT || p[1] || p[2] || p[3])
+            return fail(r, "call argument %u: kind %u", i, a->kind);
+    }
+    return 0;
+}
+
+static int read_calls(Reader *r, TbnBundle *b)
+{
+    b->ncalls = record_count(r, TBN_SEC_CALLS, TBN_CALL_SIZE);
+    for (uint32_t i = 0; i < b->ncalls; i++) {
+        const uint8_t *p = record(r, TBN_SEC_CALLS, i, TBN_CALL_SIZE);
+        TbnCall *c = &b->calls[i];
+        char what[64];
+        snprintf(what, sizeof what, "call %u", i);
+        c->kernel = rd32(p);
+        uint32_t first_arg = rd32(p + 4), first_size = rd32(p + 12);
+        c->nargs = rd32(p + 8);
+        c->nsizes = rd32(p + 16);
+        if (rd32(p + 20) != 0)
+            return fail(r, "%s: reserved field is not zero", what);
+        if (c->kernel >= b->nkernels)
+            return fail(r, "%s names kernel %u of %u", what, c->kernel, b->nkernels);
+        const TbnKernel *k = &b->kernels[c->kernel];
+        if (c->nargs != k->nparams || c->nsizes != k->nsyms)
+            return fail(r, "%s of kernel %s: %u arguments and %u sizes for %u parameters and %u "
+                        "symbols", what, k->name, c->nargs, c->nsizes, k->nparams, k->nsyms);
+        if (run_in(r, first_arg, c->nargs, b->ncall_args, what) != 0 ||
+            run_in(r, first_size, c->nsizes, b->nvalues, what) != 0)
+            return -1;
+        c->args = b->call_args + first_arg;
+        c->sizes = b->values + first_size;
+    }
+    return 0;
+}
+
+/* A tensor's dims against a kernel parameter's: a literal equal, a symbol the size the call
+   gives it (sizes and dims both encoded as a literal >= 0 or -(program symbol + 1)). */
+static bool dims_agree(const TbnParam *kernel_param, const TbnParam *given, const TbnCall *c)
+{
+    for (int d = 0; d < kernel_param->rank; d++) {
+        int64_t want = kernel_param->dims[d];
+        if ((want >= 0 ? want : c->sizes[-want - 1]) != given->dims[d])
+            return false;
+    }
+    return true;
+}
+
+/* One argument of call c against its kernel's parameter q: what libtile passes for it must
+   be what the kernel's signature takes, so a launch of the program cannot pass a tensor of
+   another dtype, rank or size than its kernel's own checks expect. */
+static int check_call_arg(Reader *r, const TbnBundle *b, const TbnProgram *prog,
+                          const TbnCall *c, const TbnParam *q, const TbnCallArg *a,
+                          const char *what)
+{
+    const TbnParam *given = NULL;
+    if (a->kind == TBN_ARG_PARAM && a->index < prog->nparams)
+        given = &b->params[prog->first_param + a->index];
+    else if (a->kind == TBN_ARG_TEMP && a->index < prog->ntemps)
+        given = &b->params[prog->first_temp + a->index];
+    else if (a->kind != TBN_ARG_LITERAL)
+        return fail(r, "%s: argument %s names %s %u of %u", what, q->name,
+                    a->kind == TBN_ARG_PARAM ? "parameter" : "intermediate", a->index,
+                    a->kind == TBN_ARG_PARAM ? prog->nparams : prog->ntemps);
+    if (!given) {
+        bool ok = q->kind == TBN_PARAM_SCALAR || (q->kind == TBN_PARAM_CONST && q->dtype == TBN_DT_BOOL
+                                                  && (a->value == 0 || a->value == 1));
+        for (uint32_t n = 0; q->kind == TBN_PARAM_CONST && n < q->nconst_values; n++)
+            ok |= q->const_values[n] == a->value;
+        if (!ok)
+            return fail(r, "%s: the literal %lld for %s %s", what, (long long)a->value,
+                        tbn_param_kind_name(q->kind), q->name);
+        return 0;
+    }
+    if (q->kind == TBN_PARAM_CONST || given->kind != q->kind || given->dtype != q->dtype ||
+        given->rank != q->rank || (q->kind == TBN_PARAM_TENSOR && !dims_agree(q, given, c)))
+        return fail(r, "%s: argument %s (%s %s) does not fit the kernel's %s %s", what, q->name,
+                    tbn_dtype_name(given->dtype), given->name, tbn_dtype_name(q->dtype),
+                    tbn_param_kind_name(q->kind));
+    return 0;
+}
+
+/* A program's own tensors (parameters and intermediates): dims of its symbols. */
+static int check_program_tensor(Reader *r, const TbnProgram *p, const TbnParam *q,
+                                bool temp, const char *what)
+{
+    if (q->kind == TBN_PARAM_CONST || q->reduce != TBN_REDUCE_NONE ||
+        (temp && q->kind != TBN_PARAM_TENSOR))
+        return fail(r, "%s: %s %s is a %s", what, temp ? "intermediate" : "parameter", q->name,
+                    q->reduce ? "reduction target" : tbn_param_kind_name(q->kind));
+    for (int d = 0; d < q->rank; d++)
+        if (q->dims[d] < -(int64_t)p->nsyms)
+            return fail(r, "%s: %s dim %d names symbol %lld of %u", what, q->name, d,
+                        (long long)(-q->dims[d] - 1), p->nsyms);
+    return 0;
+}
+
+static int check_program(Reader *r, TbnBundle *b, TbnProgram *p, const char *what)
+{
+    for (uint32_t j = 0; j < p->nparams + p->ntemps; j++) {
+        bool temp = j >= p->nparams;
+        const TbnParam *q = &b->params[temp ? p->first_temp + j - p->nparams : p->first_param + j];
+        if (check_program_tensor(r, p, q, temp, what) != 0)
+            return -1;
+        if (!temp && j >= p->ninputs && q->kind != TBN_PARAM_TENSOR)
+            return fail(r, "%s: output %s is not a tensor", what, q->name);
+        p->ntensors += !temp && q->kind == TBN_PARAM_TENSOR;
+        p->nscalars += !temp && q->kind == TBN_PARAM_SCALAR;
+    }
+    for (uint32_t t = 0; t < p->ntemps; t++)
+        if (p->live[2 * t] < 0 || p->live[2 * t] > p->live[2 * t + 1] ||
+            p->live[2 * t + 1] >= (int64_t)p->ncalls)
+            return fail(r, "%s: intermediate %s lives from call %lld to %lld of %u", what,
+                        b->params[p->first_temp + t].name, (long long)p->live[2 * t],
+                        (long long)p->live[2 * t + 1], p->ncalls);
+    for (uint32_t c = 0; c < p->ncalls; c++) {
+        const TbnCall *call = &b->calls[p->first_call + c];
+        const TbnKernel *k = &b->kernels[call->kernel];
+        char at[160];
+        snprintf(at, sizeof at, "%s, call %u (%s)", what, c, k->name);
+        for (uint32_t s = 0; s < call->nsizes; s++)
+            if (call->sizes[s] < -(int64_t)p->nsyms)
+                return fail(r, "%s: symbol %u is program symbol %lld of %u", at, s,
+                            (long long)(-call->sizes[s] - 1), p->nsyms);
+        for (uint32_t j = 0; j < call->nargs; j++)
+            if (check_call_arg(r, b, p, call, &b->params[k->first_param + j], &call->args[j], at) != 0)
+                return -1;
+    }
+    uint64_t sig = tbn_signature(p->name, b->params + p->first_param, p->nparams,
+                                 b->syms + p->first_sym, p->nsyms);
+    if (sig != p->signature)
+        return fail(r, "%s: signature hash %016llx does not match its parameters (%016llx)",
+                    what, (unsigned long long)p->signature, (unsigned long long)sig);
+    return 0;
+}
+
+static int read_programs(Reader *r, TbnBundle *b)
+{
+    if (r->version < 4)
+        return 0;
+    if (read_call_args(r, b) || read_calls(r, b))
+        return -1;
+    b->nprograms = record_count(r, TBN_SEC_PROGRAMS, TBN_PROGRAM_SIZE);
+    for (uint32_t i = 0; i < b->nprograms; i++) {
+        const uint8_t *rec = record(r, TBN_SEC_PROGRAMS, i, TBN_PROGRAM_SIZE);
+        TbnProgram *p = &b->programs[i];
+        char what[96];
+        snprintf(what, sizeof what, "program %u", i);
+        if (string_at(r, rd32(rec), &p->name, what) != 0)
+            return -1;
+        snprintf(what, sizeof what, "program %u (%s)", i, p->name);
+        p->first_param = rd32(rec + 4);
+        p->nparams = rd32(rec + 8);
+        p->ninputs = rd32(rec + 12);
+        p->first_sym = rd32(rec + 16);
+        p->nsyms = rd32(rec + 20);
+        p->first_temp = rd32(rec + 24);
+        p->ntemps = rd32(rec + 28);
+        uint32_t first_live = rd32(rec + 32);
+        p->first_call = rd32(rec + 36);
+        p->ncalls = rd32(rec + 40);
+        p->signature = rd64(rec + 48);
+        for (int z = 44; z < TBN_PROGRAM_SIZE; z++)
+            if ((z < 48 || z >= 56) && rec[z])
+                return fail(r, "%s: reserved byte %d is not zero", what, z);
+        if (p->nparams > TBN_MAX_PARAMS || p->ninputs > p->nparams ||
+            p->nsyms > TBN_MAX_PROGRAM_SYMS || p->ntemps > TBN_MAX_PROGRAM_TEMPS ||
+            p->ncalls > TBN_MAX_PROGRAM_CALLS)
+            return fail(r, "%s: %u parameters (%u inputs), %u symbols, %u intermediates, %u "
+                        "calls", what, p->nparams, p->ninputs, p->nsyms, p->ntemps, p->ncalls);
+        if (run_in(r, p->first_param, p->nparams, b->nparams, what) != 0 ||
+            run_in(r, p->first_sym, p->nsyms, b->nsyms, what) != 0 ||
+            run_in(r, p->first_temp, p->ntemps, b->nparams, what) != 0 ||
+            run_in(r, first_live, 2ull * p->ntemps, b->nvalues, what) != 0 ||
+            run_in(r, p->first_call, p->ncalls, b->ncalls, what) != 0)
+            return -1;
+        p->live = b->values + first_live;
+        if (check_program(r, b, p, what) != 0)
+            return -1;
+        for (uint32_t j = 0; j < b->nkernels; j++)
+            if (strcmp(b->kernels[j].name, p->name) == 0)
+                return fail(r, "%s has the name of a kernel", what);
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(b->programs[j].name, p->name) == 0)
+                return fail(r, "two programs named %s", p->name);
+    }
+    return 0;
+}
+
 void tbn_free(TbnBundle *b)
 {
     if (b->owned)
@@ -649,11 +848,15 @@ int tbn_read(const void *data, size_t size, bool copy, TbnBundle *out, char *err
            ng = record_count(&r, TBN_SEC_GRID, TBN_GRID_INSTR_SIZE),
            nd = record_count(&r, TBN_SEC_DISPATCH, TBN_DISPATCH_SIZE),
            nval = record_count(&r, TBN_SEC_VALUES, 8),
-           nt = out->version >= 2 ? record_count(&r, TBN_SEC_TMAPS, TBN_TMAP_SIZE) : 0;
+           nt = out->version >= 2 ? record_count(&r, TBN_SEC_TMAPS, TBN_TMAP_SIZE) : 0,
+           nprog = out->version >= 4 ? record_count(&r, TBN_SEC_PROGRAMS, TBN_PROGRAM_SIZE) : 0,
+           ncall = out->version >= 4 ? record_count(&r, TBN_SEC_CALLS, TBN_CALL_SIZE) : 0,
+           narg = out->version >= 4 ? record_count(&r, TBN_SEC_CALL_ARGS, TBN_CALL_ARG_SIZE) : 0;
     size_t bytes = nk * sizeof(TbnKernel) + np * sizeof(TbnParam) + ns * sizeof(TbnSym) +
                    nv * sizeof(TbnVariant) + nc * sizeof(TbnConfigEntry) +
                    ng * sizeof(TbnGridInstr) + nd * sizeof(TbnDispatch) + nval * 8 +
-                   nt * sizeof(TensorMapSpec) + 8;
+                   nt * sizeof(TensorMapSpec) + nprog * sizeof(TbnProgram) +
+                   ncall * sizeof(TbnCall) + narg * sizeof(TbnCallArg) + 8;
     char *mem = calloc(1, bytes);
     if (!mem)
         return fail(&r, "out of memory decoding %zu bytes", size);
@@ -673,13 +876,20 @@ int tbn_read(const void *data, size_t size, bool copy, TbnBundle *out, char *err
     mem += ng * sizeof(TbnGridInstr);
     out->tmaps = (TensorMapSpec *)mem;
     mem += nt * sizeof(TensorMapSpec);
+    out->programs = (TbnProgram *)mem;
+    mem += nprog * sizeof(TbnProgram);
+    out->calls = (TbnCall *)mem;
+    mem += ncall * sizeof(TbnCall);
+    out->call_args = (TbnCallArg *)mem;
+    mem += narg * sizeof(TbnCallArg);
     out->syms = (TbnSym *)mem;
     /* kernels reference variants and dispatch by run only, so their counts are read first */
     out->nvariants = (uint32_t)nv;
     out->ndispatch = (uint32_t)nd;
     if (read_values(&r, out) || read_syms(&r, out) || read_params(&r, out) ||
         read_configs(&r, out) || read_grid(&r, out) || read_kernels(&r, out) ||
-        read_tmaps(&r, out) || read_variants(&r, out) || read_dispatch(&r, out))
+        read_tmaps(&r, out) || read_variants(&r, out) || read_dispatch(&r, out) ||
+        read_programs(&r, out))
         return -1;
     return 0;
 }

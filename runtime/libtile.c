@@ -472,48 +472,57 @@ struct tile_bundle {
     tile_context *ctx;
     TbnBundle view;
     KernelPlan *plans;
+    KernelPlan *program_plans;     /* a program's parameters, planned as a kernel's */
     pthread_mutex_t lock;          /* device state creation, module loads */
     _Atomic(BundleDevice *) devices[MAX_SLOTS];
     Slot *device_slots[MAX_SLOTS];
 };
 
+/* Where each of a signature's parameters (a kernel's or a program's) takes its values from. */
+static void plan_params(const TbnBundle *v, uint32_t first_param, uint32_t nparams,
+                    uint32_t nsyms, KernelPlan *plan)
+{
+    int tensors = 0, scalars = 0, consts = 0, strides = 0;
+    plan->nargs = (int)nsyms;
+    for (uint32_t i = 0; i < nparams; i++) {
+        const TbnParam *p = &v->params[first_param + i];
+        ParamPlan *pp = &plan->params[i];
+        pp->kind = p->kind;
+        pp->dtype = p->dtype;
+        pp->rank = p->rank;
+        pp->reduce = p->reduce;
+        pp->esize = (uint8_t)tbn_dtype_size(p->dtype);
+        plan->has_reduction |= p->reduce != TBN_REDUCE_NONE;
+        if (p->kind == TBN_PARAM_TENSOR) {
+            pp->slot = (uint16_t)tensors++;
+            pp->first_stride = (uint16_t)strides;
+            strides += p->rank;
+            plan->nargs += 1 + p->rank;
+            for (int d = 0; d < p->rank; d++) {
+                pp->dim_sym[d] = (int16_t)(p->dims[d] < 0 ? -p->dims[d] - 1 : -1);
+                pp->dim_value[d] = p->dims[d] < 0 ? 0 : p->dims[d];
+            }
+        } else if (p->kind == TBN_PARAM_SCALAR) {
+            pp->slot = (uint16_t)scalars++;
+            plan->nargs++;
+        } else
+            pp->slot = (uint16_t)consts++;
+    }
+    plan->ntensors = tensors;
+    plan->nstrides = strides;
+    plan->nscalars = scalars;
+    plan->nconsts = consts;
+}
+
 static void build_plans(tile_bundle *b)
 {
     const TbnBundle *v = &b->view;
-    for (uint32_t k = 0; k < v->nkernels; k++) {
-        const TbnKernel *kernel = &v->kernels[k];
-        KernelPlan *plan = &b->plans[k];
-        int tensors = 0, scalars = 0, consts = 0, strides = 0;
-        plan->nargs = (int)kernel->nsyms;
-        for (uint32_t i = 0; i < kernel->nparams; i++) {
-            const TbnParam *p = &v->params[kernel->first_param + i];
-            ParamPlan *pp = &plan->params[i];
-            pp->kind = p->kind;
-            pp->dtype = p->dtype;
-            pp->rank = p->rank;
-            pp->reduce = p->reduce;
-            pp->esize = (uint8_t)tbn_dtype_size(p->dtype);
-            plan->has_reduction |= p->reduce != TBN_REDUCE_NONE;
-            if (p->kind == TBN_PARAM_TENSOR) {
-                pp->slot = (uint16_t)tensors++;
-                pp->first_stride = (uint16_t)strides;
-                strides += p->rank;
-                plan->nargs += 1 + p->rank;
-                for (int d = 0; d < p->rank; d++) {
-                    pp->dim_sym[d] = (int16_t)(p->dims[d] < 0 ? -p->dims[d] - 1 : -1);
-                    pp->dim_value[d] = p->dims[d] < 0 ? 0 : p->dims[d];
-                }
-            } else if (p->kind == TBN_PARAM_SCALAR) {
-                pp->slot = (uint16_t)scalars++;
-                plan->nargs++;
-            } else
-                pp->slot = (uint16_t)consts++;
-        }
-        plan->ntensors = tensors;
-        plan->nstrides = strides;
-        plan->nscalars = scalars;
-        plan->nconsts = consts;
-    }
+    for (uint32_t k = 0; k < v->nkernels; k++)
+        plan_params(v, v->kernels[k].first_param, v->kernels[k].nparams, v->kernels[k].nsyms,
+                    &b->plans[k]);
+    for (uint32_t p = 0; p < v->nprograms; p++)
+        plan_params(v, v->programs[p].first_param, v->programs[p].nparams, v->programs[p].nsyms,
+                    &b->program_plans[p]);
 }
 
 static tile_status load_view(tile_context *ctx, const void *data, size_t size, bool copy,
@@ -530,7 +539,10 @@ static tile_status load_view(tile_context *ctx, const void *data, size_t size, b
         return fail(ctx, TILE_ERR_BUNDLE, "%s", err);
     }
     b->plans = calloc(b->view.nkernels + 1, sizeof *b->plans);
-    if (!b->plans) {
+    b->program_plans = calloc(b->view.nprograms + 1, sizeof *b->program_plans);
+    if (!b->plans || !b->program_plans) {
+        free(b->plans);
+        free(b->program_plans);
         tbn_free(&b->view);
         free(b);
         return fail(ctx, TILE_ERR_MEMORY, "out of memory loading a bundle");
@@ -616,6 +628,7 @@ void tile_bundle_free(tile_bundle *b)
     }
     pthread_mutex_destroy(&b->lock);
     free(b->plans);
+    free(b->program_plans);
     tbn_free(&b->view);
     free(b);
 }
@@ -1455,47 +1468,45 @@ tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *b, int index,
     return launch(ctx, b, (uint32_t)index, &a, stream);
 }
 
-/* The generic path: symbols from the tensors' shapes, which must agree. */
-tile_status tile_launch(tile_context *ctx, tile_bundle *b, const char *kernel,
-                        const tile_arg *args, int nargs, CUstream stream)
-{
-    if (!ctx || !b || !kernel || (nargs && !args))
-        return fail(ctx, TILE_ERR_ARG, "tile_launch: a NULL argument");
-    if (check_owner(ctx, b) != TILE_OK)
-        return TILE_ERR_ARG;
-    int ki = tile_bundle_find_kernel(b, kernel);
-    if (ki < 0)
-        return fail(ctx, TILE_ERR_ARG, "the bundle has no kernel named '%s'", kernel);
-    const TbnKernel *k = &b->view.kernels[ki];
-    const TbnParam *params = &b->view.params[k->first_param];
-    const KernelPlan *plan = &b->plans[ki];
-    if (nargs != (int)k->nparams)
-        return fail(ctx, TILE_ERR_ARG, "kernel %s takes %u arguments, %d given", kernel,
-                    k->nparams, nargs);
+/* A launch's values from generic arguments, one per parameter of a signature (a kernel's
+   or a program's). */
+typedef struct BoundArgs {
     void *pointers[TBN_MAX_PARAMS];
     int64_t strides[TBN_MAX_PARAMS * TBN_MAX_RANK];
-    int64_t symbols[TBN_MAX_SYMS];
-    int symbol_from[TBN_MAX_SYMS];
+    int64_t symbols[TBN_MAX_PROGRAM_SYMS];
     tile_scalar scalars[TBN_MAX_PARAMS];
     int64_t consts[TBN_MAX_PARAMS];
-    for (uint32_t s = 0; s < k->nsyms; s++)
+} BoundArgs;
+
+/* Binds generic arguments to a signature's parameters (`what` and `name` say whose, for
+   messages): kinds, dtypes, ranks, the symbols from the tensors' shapes, which must agree. */
+static tile_status bind_args(tile_context *ctx, const char *what, const char *name,
+                             const TbnParam *params, uint32_t nparams, const TbnSym *syms,
+                             uint32_t nsyms, const KernelPlan *plan, const tile_arg *args,
+                             int nargs, BoundArgs *out)
+{
+    if (nargs != (int)nparams)
+        return fail(ctx, TILE_ERR_ARG, "%s %s takes %u arguments, %d given", what, name,
+                    nparams, nargs);
+    int symbol_from[TBN_MAX_PROGRAM_SYMS];
+    for (uint32_t s = 0; s < nsyms; s++)
         symbol_from[s] = -1;
-    for (uint32_t i = 0; i < k->nparams; i++) {
+    for (uint32_t i = 0; i < nparams; i++) {
         const TbnParam *p = &params[i];
         const ParamPlan *pp = &plan->params[i];
         const tile_arg *arg = &args[i];
         if (arg->name && strcmp(arg->name, p->name) != 0)
-            return fail(ctx, TILE_ERR_ARG, "kernel %s: argument %u is named %s, the parameter "
-                        "%s", kernel, i, arg->name, p->name);
+            return fail(ctx, TILE_ERR_ARG, "%s %s: argument %u is named %s, the parameter "
+                        "%s", what, name, i, arg->name, p->name);
         if ((int)arg->kind != p->kind)
-            return fail(ctx, TILE_ERR_ARG, "kernel %s: argument %u (%s) must be a %s", kernel, i,
+            return fail(ctx, TILE_ERR_ARG, "%s %s: argument %u (%s) must be a %s", what, name, i,
                         p->name, tbn_param_kind_name(p->kind));
         if (p->kind == TBN_PARAM_CONST) {
-            consts[pp->slot] = arg->i;
+            out->consts[pp->slot] = arg->i;
             continue;
         }
         if (p->kind == TBN_PARAM_SCALAR) {
-            tile_scalar *sv = &scalars[pp->slot];
+            tile_scalar *sv = &out->scalars[pp->slot];
             memset(sv, 0, sizeof *sv);
             switch (p->dtype) {
             case TBN_DT_F32: sv->f32 = (float)arg->f; break;
@@ -1508,45 +1519,320 @@ tile_status tile_launch(tile_context *ctx, tile_bundle *b, const char *kernel,
             continue;
         }
         if ((int)arg->dtype != p->dtype)
-            return fail(ctx, TILE_ERR_ARG, "kernel %s: tensor %s is %s, given %s", kernel,
+            return fail(ctx, TILE_ERR_ARG, "%s %s: tensor %s is %s, given %s", what, name,
                         p->name, tbn_dtype_name(p->dtype), tbn_dtype_name((int)arg->dtype));
         if (arg->rank != p->rank)
-            return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s has rank %u, given %d",
-                        kernel, p->name, p->rank, arg->rank);
-        pointers[pp->slot] = arg->data;
+            return fail(ctx, TILE_ERR_SHAPE, "%s %s: tensor %s has rank %u, given %d",
+                        what, name, p->name, p->rank, arg->rank);
+        out->pointers[pp->slot] = arg->data;
         int64_t expect = 1;
         for (int d = p->rank - 1; d >= 0; d--) {
             int64_t n = arg->shape[d];
             if (n < 0)
-                return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s dim %d is %lld", kernel,
+                return fail(ctx, TILE_ERR_SHAPE, "%s %s: tensor %s dim %d is %lld", what, name,
                             p->name, d, (long long)n);
-            strides[pp->first_stride + d] = arg->has_strides ? arg->strides[d] : expect;
+            out->strides[pp->first_stride + d] = arg->has_strides ? arg->strides[d] : expect;
             if (__builtin_mul_overflow(expect, n ? n : 1, &expect))
-                return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s's size overflows",
-                            kernel, p->name);
+                return fail(ctx, TILE_ERR_SHAPE, "%s %s: tensor %s's size overflows",
+                            what, name, p->name);
             if (pp->dim_sym[d] < 0) {
                 if (n != pp->dim_value[d])
-                    return fail(ctx, TILE_ERR_SHAPE, "kernel %s: tensor %s dim %d is %lld, the "
-                                "signature says %lld", kernel, p->name, d, (long long)n,
+                    return fail(ctx, TILE_ERR_SHAPE, "%s %s: tensor %s dim %d is %lld, the "
+                                "signature says %lld", what, name, p->name, d, (long long)n,
                                 (long long)pp->dim_value[d]);
                 continue;
             }
             int s = pp->dim_sym[d];
             if (symbol_from[s] < 0) {
-                symbols[s] = n;
+                out->symbols[s] = n;
                 symbol_from[s] = (int)i;
-            } else if (symbols[s] != n)
-                return fail(ctx, TILE_ERR_SHAPE, "kernel %s: %s = %lld from tensor %s but %lld "
-                            "from tensor %s", kernel, b->view.syms[k->first_sym + s].name,
-                            (long long)symbols[s], params[symbol_from[s]].name, (long long)n,
-                            p->name);
+            } else if (out->symbols[s] != n)
+                return fail(ctx, TILE_ERR_SHAPE, "%s %s: %s = %lld from tensor %s but %lld "
+                            "from tensor %s", what, name, syms[s].name,
+                            (long long)out->symbols[s], params[symbol_from[s]].name,
+                            (long long)n, p->name);
         }
     }
-    for (uint32_t s = 0; s < k->nsyms; s++)
+    for (uint32_t s = 0; s < nsyms; s++)
         if (symbol_from[s] < 0)
-            symbols[s] = 0;
-    Launch a = {pointers, strides, symbols, scalars, consts};
+            out->symbols[s] = 0;
+    return TILE_OK;
+}
+
+/* The generic path: symbols from the tensors' shapes, which must agree. */
+tile_status tile_launch(tile_context *ctx, tile_bundle *b, const char *kernel,
+                        const tile_arg *args, int nargs, CUstream stream)
+{
+    if (!ctx || !b || !kernel || (nargs && !args))
+        return fail(ctx, TILE_ERR_ARG, "tile_launch: a NULL argument");
+    if (check_owner(ctx, b) != TILE_OK)
+        return TILE_ERR_ARG;
+    int ki = tile_bundle_find_kernel(b, kernel);
+    if (ki < 0)
+        return fail(ctx, TILE_ERR_ARG, "the bundle has no kernel named '%s'", kernel);
+    const TbnKernel *k = &b->view.kernels[ki];
+    BoundArgs v;
+    tile_status st = bind_args(ctx, "kernel", kernel, &b->view.params[k->first_param],
+                               k->nparams, &b->view.syms[k->first_sym], k->nsyms,
+                               &b->plans[ki], args, nargs, &v);
+    if (st != TILE_OK)
+        return st;
+    Launch a = {v.pointers, v.strides, v.symbols, v.scalars, v.consts};
     return launch(ctx, b, (uint32_t)ki, &a, stream);
+}
+
+/* ---- programs: each call's kernel launched in order, the intermediates in the caller's
+   workspace at the offsets tbn_workspace_plan gives for this launch's sizes */
+
+int tile_bundle_program_count(const tile_bundle *b) { return b ? (int)b->view.nprograms : 0; }
+
+const char *tile_bundle_program_name(const tile_bundle *b, int index)
+{
+    return b && index >= 0 && (uint32_t)index < b->view.nprograms ? b->view.programs[index].name
+                                                                   : NULL;
+}
+
+int tile_bundle_find_program(const tile_bundle *b, const char *name)
+{
+    for (uint32_t p = 0; b && name && p < b->view.nprograms; p++)
+        if (strcmp(b->view.programs[p].name, name) == 0)
+            return (int)p;
+    return -1;
+}
+
+/* A program's intermediate dim: a literal, or one of the launch's program symbols. */
+static int64_t program_dim(int64_t dim, const int64_t *symbols)
+{
+    return dim >= 0 ? dim : symbols[-dim - 1];
+}
+
+/* Where program p's intermediates live for these symbols. */
+static tile_status program_workspace(tile_context *ctx, const tile_bundle *b,
+                                     const TbnProgram *p, const int64_t *symbols,
+                                     TbnWorkspacePlan *plan)
+{
+    TbnWorkspaceValue values[TBN_MAX_PROGRAM_TEMPS];
+    for (uint32_t s = 0; s < p->nsyms; s++)
+        if (symbols[s] < 0)
+            return fail(ctx, TILE_ERR_SHAPE, "program %s: shape symbol %s = %lld is negative",
+                        p->name, b->view.syms[p->first_sym + s].name, (long long)symbols[s]);
+    for (uint32_t t = 0; t < p->ntemps; t++) {
+        const TbnParam *q = &b->view.params[p->first_temp + t];
+        uint64_t bytes = (uint64_t)tbn_dtype_size(q->dtype);
+        for (int d = 0; d < q->rank; d++)
+            if (__builtin_mul_overflow(bytes, (uint64_t)program_dim(q->dims[d], symbols), &bytes))
+                return fail(ctx, TILE_ERR_SHAPE, "program %s: intermediate %s's size overflows",
+                            p->name, q->name);
+        values[t] = (TbnWorkspaceValue){bytes, (uint32_t)p->live[2 * t], (uint32_t)p->live[2 * t + 1]};
+    }
+    if (tbn_workspace_plan(values, p->ntemps, plan) != 0)
+        return fail(ctx, TILE_ERR_SHAPE, "program %s: its workspace's size overflows", p->name);
+    return TILE_OK;
+}
+
+/* A literal scalar argument: f32 from the double's bits, f16/bf16 as their bits. */
+static tile_scalar literal_scalar(int dtype, int64_t value)
+{
+    tile_scalar sv;
+    memset(&sv, 0, sizeof sv);
+    double d;
+    memcpy(&d, &value, sizeof d);
+    switch (dtype) {
+    case TBN_DT_F32: sv.f32 = (float)d; break;
+    case TBN_DT_F16: case TBN_DT_BF16: sv.bits16 = (uint16_t)value; break;
+    case TBN_DT_I32: sv.i32 = (int32_t)value; break;
+    case TBN_DT_I64: sv.i64 = value; break;
+    default: sv.b = value != 0; break;
+    }
+    return sv;
+}
+
+/* Call c's launch values: the program's tensors and scalars (a: the program's launch), the
+   intermediates at their offsets (contiguous), literals, the kernel's symbols as the call
+   gives them. */
+static void call_values(const tile_bundle *b, const TbnProgram *p, const TbnCall *call,
+                        const Launch *a, char *workspace, const TbnWorkspacePlan *plan,
+                        BoundArgs *out)
+{
+    const TbnKernel *k = &b->view.kernels[call->kernel];
+    const KernelPlan *kplan = &b->plans[call->kernel];
+    const KernelPlan *pplan = &b->program_plans[p - b->view.programs];
+    for (uint32_t s = 0; s < k->nsyms; s++)
+        out->symbols[s] = program_dim(call->sizes[s], a->symbols);
+    for (uint32_t j = 0; j < k->nparams; j++) {
+        const ParamPlan *pp = &kplan->params[j];
+        const TbnCallArg *arg = &call->args[j];
+        const ParamPlan *given = arg->kind == TBN_ARG_PARAM ? &pplan->params[arg->index] : NULL;
+        if (pp->kind == TBN_PARAM_CONST) {
+            out->consts[pp->slot] = arg->value;
+        } else if (pp->kind == TBN_PARAM_SCALAR) {
+            out->scalars[pp->slot] = given ? a->scalars[given->slot]
+                                           : literal_scalar(pp->dtype, arg->value);
+        } else if (given) {
+            out->pointers[pp->slot] = a->pointers[given->slot];
+            memcpy(&out->strides[pp->first_stride], &a->strides[given->first_stride],
+                   sizeof(int64_t) * pp->rank);
+        } else {
+            const TbnParam *q = &b->view.params[p->first_temp + arg->index];
+            out->pointers[pp->slot] = workspace + plan->offset[arg->index];
+            int64_t stride = 1;
+            for (int d = q->rank - 1; d >= 0; d--) {
+                out->strides[pp->first_stride + d] = stride;
+                int64_t n = program_dim(q->dims[d], a->symbols);
+                stride *= n ? n : 1;   /* cannot overflow: the intermediate's bytes did not */
+            }
+        }
+    }
+}
+
+static tile_status launch_program(tile_context *ctx, tile_bundle *b, uint32_t pi, const Launch *a,
+                                  void *workspace, size_t workspace_bytes, CUstream stream)
+{
+    const TbnProgram *p = &b->view.programs[pi];
+    TbnWorkspacePlan plan;
+    tile_status st = program_workspace(ctx, b, p, a->symbols, &plan);
+    if (st != TILE_OK)
+        return st;
+    if (plan.total > workspace_bytes)
+        return fail(ctx, TILE_ERR_ARG, "program %s needs %llu bytes of workspace for these "
+                    "shapes, %zu given (tile_program_workspace_bytes says how many)", p->name,
+                    (unsigned long long)plan.total, workspace_bytes);
+    if (plan.total && (!workspace || (uintptr_t)workspace % TBN_WORKSPACE_ALIGN))
+        return fail(ctx, TILE_ERR_ARG, "program %s: the workspace %p is %s", p->name, workspace,
+                    workspace ? "not 256-byte aligned" : "NULL");
+    for (uint32_t c = 0; c < p->ncalls; c++) {
+        const TbnCall *call = &b->view.calls[p->first_call + c];
+        BoundArgs v;
+        call_values(b, p, call, a, workspace, &plan, &v);
+        Launch la = {v.pointers, v.strides, v.symbols, v.scalars, v.consts};
+        st = launch(ctx, b, call->kernel, &la, stream);
+        if (st != TILE_OK) {
+            char why[MESSAGE_SIZE];
+            snprintf(why, sizeof why, "%s", tile_error_message(ctx));
+            return fail(ctx, st, "program %s, call %u (%s): %s", p->name, c,
+                        b->view.kernels[call->kernel].name, why);
+        }
+    }
+    return TILE_OK;
+}
+
+/* A program named by the caller: the bundle is this context's and has it. */
+static tile_status find_program(tile_context *ctx, const tile_bundle *b, const char *program,
+                                int *index)
+{
+    if (b->ctx != ctx)
+        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
+                    "bundle's modules belong to the context that loaded it)");
+    *index = tile_bundle_find_program(b, program);
+    if (*index < 0)
+        return fail(ctx, TILE_ERR_ARG, "the bundle has no program named '%s'", program);
+    return TILE_OK;
+}
+
+static tile_status bind_program(tile_context *ctx, const tile_bundle *b, int pi,
+                                const tile_arg *args, int nargs, BoundArgs *out)
+{
+    const TbnProgram *p = &b->view.programs[pi];
+    return bind_args(ctx, "program", p->name, &b->view.params[p->first_param], p->nparams,
+                     &b->view.syms[p->first_sym], p->nsyms, &b->program_plans[pi], args, nargs,
+                     out);
+}
+
+tile_status tile_program_workspace_bytes(tile_context *ctx, tile_bundle *b, const char *program,
+                                         const tile_arg *args, int nargs, size_t *bytes)
+{
+    if (!ctx || !b || !program || !bytes || (nargs && !args))
+        return fail(ctx, TILE_ERR_ARG, "tile_program_workspace_bytes: a NULL argument");
+    int pi = -1;
+    BoundArgs v;
+    TbnWorkspacePlan plan;
+    tile_status st = find_program(ctx, b, program, &pi);
+    if (st == TILE_OK)
+        st = bind_program(ctx, b, pi, args, nargs, &v);
+    if (st == TILE_OK)
+        st = program_workspace(ctx, b, &b->view.programs[pi], v.symbols, &plan);
+    if (st == TILE_OK && plan.total > SIZE_MAX)
+        st = fail(ctx, TILE_ERR_SHAPE, "program %s: its workspace's size overflows", program);
+    *bytes = st == TILE_OK ? (size_t)plan.total : 0;
+    return st;
+}
+
+tile_status tile_launch_program(tile_context *ctx, tile_bundle *b, const char *program,
+                                const tile_arg *args, int nargs, void *workspace,
+                                size_t workspace_bytes, CUstream stream)
+{
+    if (!ctx || !b || !program || (nargs && !args))
+        return fail(ctx, TILE_ERR_ARG, "tile_launch_program: a NULL argument");
+    int pi = -1;
+    BoundArgs v;
+    tile_status st = find_program(ctx, b, program, &pi);
+    if (st == TILE_OK)
+        st = bind_program(ctx, b, pi, args, nargs, &v);
+    if (st != TILE_OK)
+        return st;
+    Launch a = {v.pointers, v.strides, v.symbols, v.scalars, v.consts};
+    return launch_program(ctx, b, (uint32_t)pi, &a, workspace, workspace_bytes, stream);
+}
+
+/* A typed launcher's program: the index and signature its header was generated for. */
+static tile_status program_at(tile_context *ctx, const tile_bundle *b, int index,
+                              uint64_t signature)
+{
+    if (b->ctx != ctx)
+        return fail(ctx, TILE_ERR_ARG, "the bundle was loaded by another tile_context (a "
+                    "bundle's modules belong to the context that loaded it)");
+    if (index < 0 || (uint32_t)index >= b->view.nprograms ||
+        b->view.programs[index].signature != signature)
+        return fail(ctx, TILE_ERR_BUNDLE, "the bundle does not match the launcher header: "
+                    "program %d with signature %016llx is not in it (regenerate both with one "
+                    "tilec build)", index, (unsigned long long)signature);
+    return TILE_OK;
+}
+
+tile_status tile_program_workspace_bytes_at(tile_context *ctx, tile_bundle *b, int index,
+                                            uint64_t signature, const int64_t *symbols,
+                                            size_t *bytes)
+{
+    if (!ctx || !b || !bytes)
+        return fail(ctx, TILE_ERR_ARG, "a NULL context, bundle or bytes");
+    *bytes = 0;
+    tile_status st = program_at(ctx, b, index, signature);
+    if (st != TILE_OK)
+        return st;
+    const TbnProgram *p = &b->view.programs[index];
+    if (p->nsyms && !symbols)
+        return fail(ctx, TILE_ERR_ARG, "program %s: symbols is NULL", p->name);
+    TbnWorkspacePlan plan;
+    st = program_workspace(ctx, b, p, symbols, &plan);
+    if (st == TILE_OK && plan.total > SIZE_MAX)
+        st = fail(ctx, TILE_ERR_SHAPE, "program %s: its workspace's size overflows", p->name);
+    if (st == TILE_OK)
+        *bytes = (size_t)plan.total;
+    return st;
+}
+
+tile_status tile_launch_program_values_at(tile_context *ctx, tile_bundle *b, int index,
+                                          uint64_t signature, const tile_launch_values *values,
+                                          void *workspace, size_t workspace_bytes,
+                                          CUstream stream)
+{
+    if (!ctx || !b || !values)
+        return fail(ctx, TILE_ERR_ARG, "a NULL context, bundle or values");
+    tile_status st = program_at(ctx, b, index, signature);
+    if (st != TILE_OK)
+        return st;
+    const TbnProgram *p = &b->view.programs[index];
+    const KernelPlan *plan = &b->program_plans[index];
+    const char *missing = plan->ntensors && !values->pointers ? "pointers"
+                          : plan->nstrides && !values->strides ? "strides"
+                          : p->nsyms && !values->symbols ? "symbols"
+                          : plan->nscalars && !values->scalars ? "scalars" : NULL;
+    if (missing)
+        return fail(ctx, TILE_ERR_ARG, "program %s: tile_launch_values.%s is NULL", p->name,
+                    missing);
+    Launch a = {values->pointers, values->strides, values->symbols, values->scalars,
+                values->consts};
+    return launch_program(ctx, b, (uint32_t)index, &a, workspace, workspace_bytes, stream);
 }
 
 /* ---- tilec's internal interface (tile_internal.h) */

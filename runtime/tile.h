@@ -240,6 +240,46 @@ TILE_API tile_status tile_launch_values_at(tile_context *ctx, tile_bundle *bundl
                                   uint64_t signature, const tile_launch_values *values,
                                   CUstream stream);
 
+/* ---- programs: several kernels in one launch (docs/runtime.md, "Programs")
+
+   A program's calls run in order on the stream, each through the path tile_launch takes;
+   the tensors they pass each other live in a workspace of device memory the caller gives:
+   at least tile_program_workspace_bytes for the launch's shapes, 256-byte aligned
+   (cuMemAlloc's are). A workspace serves one launch at a time: launches on one stream may
+   share it (they run one after the other); launches on several streams, or from several
+   threads on streams not ordered with each other, each need their own. libtile keeps no
+   workspace of its own, so a program launch allocates nothing and can be captured in a
+   CUDA graph (the workspace's address is captured with it). */
+
+TILE_API int tile_bundle_program_count(const tile_bundle *bundle);
+TILE_API const char *tile_bundle_program_name(const tile_bundle *bundle, int index);
+/* -1 if the bundle has no program of that name. */
+TILE_API int tile_bundle_find_program(const tile_bundle *bundle, const char *name);
+
+/* The bytes of workspace `program` needs for these arguments (one per parameter, inputs
+   then outputs, as for tile_launch; only their shapes are read). */
+TILE_API tile_status tile_program_workspace_bytes(tile_context *ctx, tile_bundle *bundle,
+                                                  const char *program, const tile_arg *args,
+                                                  int nargs, size_t *bytes);
+/* Launches every call of `program` on `stream` (asynchronous), its intermediates in
+   `workspace` (device memory of `workspace_bytes` bytes, NULL when it needs none). A call
+   that fails stops the launch there (the calls before it are enqueued) with its status and
+   a message naming the call. */
+TILE_API tile_status tile_launch_program(tile_context *ctx, tile_bundle *bundle,
+                                         const char *program, const tile_arg *args, int nargs,
+                                         void *workspace, size_t workspace_bytes,
+                                         CUstream stream);
+/* The typed launchers' interface: program `index` of the bundle, its signature hash, the
+   values as tile_launch_values_at takes them (no consts: a program has none). */
+TILE_API tile_status tile_program_workspace_bytes_at(tile_context *ctx, tile_bundle *bundle,
+                                                     int index, uint64_t signature,
+                                                     const int64_t *symbols, size_t *bytes);
+TILE_API tile_status tile_launch_program_values_at(tile_context *ctx, tile_bundle *bundle,
+                                                   int index, uint64_t signature,
+                                                   const tile_launch_values *values,
+                                                   void *workspace, size_t workspace_bytes,
+                                                   CUstream stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -437,8 +437,11 @@ static int emit_stage(const BuildRequest *req, const Program *p, Arena *arena, D
         return EXIT_INPUT;
     }
     if (req->emit == EMIT_AST)
-        ast_print(out->f, p, req->kernel);
-    for (int i = 0; i < p->nkernels && status == EXIT_OK && req->emit != EMIT_AST; i++) {
+        ast_print(out->f, p, req->kernel ? req->kernel : req->program);
+    if (req->emit == EMIT_BUFFERS)
+        status = program_emit_buffers(out->f, arena, p, req->path, req->program, &req->shapes);
+    for (int i = 0; i < p->nkernels && status == EXIT_OK && req->emit != EMIT_AST &&
+                    req->emit != EMIT_BUFFERS; i++) {
         const Kernel *k = p->kernels[i];
         if (req->kernel && strcmp(req->kernel, k->name) != 0)
             continue;
@@ -549,6 +552,11 @@ int run_build(const BuildRequest *req)
         goto done;
     }
     if (req->kernel && !choose_kernel(p, req->kernel)) {
+        status = EXIT_USAGE;
+        goto done;
+    }
+    if (req->program && !program_find_program(p, req->program)) {
+        fprintf(stderr, "tilec: error: no program named '%s'\n", req->program);
         status = EXIT_USAGE;
         goto done;
     }

@@ -66,6 +66,7 @@ static void put_zero(Buf *b, size_t n)
 typedef struct Writer {
     Buf sec[TBN_SECTION_KINDS + 1];
     uint32_t nkernels, nparams, nsyms, nvariants, nconfigs, ninstrs, ndispatch, nvalues;
+    uint32_t nprograms, ncalls, ncall_args;
 } Writer;
 
 static uint32_t put_string(Writer *w, const char *s)
@@ -222,6 +223,14 @@ typedef struct KernelPlan {
     int nfull_values[TBN_MAX_SYMS];
     Config user;
 } KernelPlan;
+
+/* What a kernel put in the bundle: its signature and its runs of variants. */
+typedef struct KernelOut {
+    const TirKernel *signature_tk;   /* the first lowering: signature and header */
+    uint64_t signature;
+    uint32_t first_variant, nvariants, first_dispatch;
+    const KernelPlan *plan;          /* the const values built */
+} KernelOut;
 
 static int parse_int_list(const char *text, int64_t *out, int max, const char *what)
 {
@@ -471,45 +480,70 @@ static void mark_written(TirOp *op, void *ctx)
         s->read[op->param] = true;
 }
 
-static void put_signature(Writer *w, const TirKernel *tk, uint32_t *first_param,
-                          uint32_t *first_sym, uint64_t *signature)
+static StoreScan kernel_access(const TirKernel *tk)
+{
+    StoreScan s = {.kernel = tk};
+    tir_walk(tk->body, mark_written, &s);
+    return s;
+}
+
+/* What a program does with its parameters: reads its inputs, writes its outputs. */
+static StoreScan program_access(const TirProgram *p)
+{
+    StoreScan s = {0};
+    for (int i = 0; i < p->nparams && i < 64; i++) {
+        s.read[i] = i < p->ninputs;
+        s.written[i] = i >= p->ninputs;
+    }
+    return s;
+}
+
+static uint32_t access_flags(const StoreScan *s, int i)
+{
+    return (s->written[i] ? TBN_PARAM_WRITTEN : 0) | (s->read[i] ? TBN_PARAM_READ : 0);
+}
+
+/* A parameter record (a kernel's or a program's, or an intermediate's), its view in *q;
+   flags: TBN_PARAM_WRITTEN and TBN_PARAM_READ. */
+static void put_param(Writer *w, const TirParam *p, TbnParam *q, uint32_t flags)
+{
+    memset(q, 0, sizeof *q);
+    q->name = p->name;
+    q->kind = (uint8_t)p->kind;
+    q->dtype = (uint8_t)p->dtype;
+    q->rank = (uint8_t)(p->kind == PARAM_TENSOR ? p->rank : 0);
+    q->reduce = (uint8_t)p->reduce;
+    uint32_t first_dim = w->nvalues;
+    for (int d = 0; d < q->rank; d++) {
+        q->dims[d] = p->dims[d].sym >= 0 ? -(int64_t)p->dims[d].sym - 1 : p->dims[d].value;
+        put_value(w, q->dims[d]);
+    }
+    uint32_t first_const = w->nvalues;
+    int nconst = p->kind == PARAM_CONST && p->dtype != DT_BOOL ? p->nconst_values : 0;
+    for (int c = 0; c < nconst; c++)
+        put_value(w, p->const_values[c]);
+    Buf *b = &w->sec[TBN_SEC_PARAMS];
+    put32(b, put_string(w, p->name));
+    put8(b, q->kind);
+    put8(b, q->dtype);
+    put8(b, q->rank);
+    put8(b, q->reduce);
+    put32(b, first_dim);
+    put32(b, first_const);
+    put32(b, (uint32_t)nconst);
+    put32(b, flags);
+    w->nparams++;
+}
+
+static void put_signature(Writer *w, const TirKernel *tk, const StoreScan *access,
+                          uint32_t *first_param, uint32_t *first_sym, uint64_t *signature)
 {
     TbnParam params[64];
-    TbnSym syms[TBN_MAX_SYMS];
+    TbnSym syms[TIR_PROGRAM_MAX_SYMS];
     *first_param = w->nparams;
     *first_sym = w->nsyms;
-    StoreScan access = {.kernel = tk};
-    tir_walk(tk->body, mark_written, &access);
-    for (int i = 0; i < tk->nparams; i++) {
-        const TirParam *p = &tk->params[i];
-        TbnParam *q = &params[i];
-        memset(q, 0, sizeof *q);
-        q->name = p->name;
-        q->kind = (uint8_t)p->kind;
-        q->dtype = (uint8_t)p->dtype;
-        q->rank = (uint8_t)(p->kind == PARAM_TENSOR ? p->rank : 0);
-        q->reduce = (uint8_t)p->reduce;
-        uint32_t first_dim = w->nvalues;
-        for (int d = 0; d < q->rank; d++) {
-            q->dims[d] = p->dims[d].sym >= 0 ? -(int64_t)p->dims[d].sym - 1 : p->dims[d].value;
-            put_value(w, q->dims[d]);
-        }
-        uint32_t first_const = w->nvalues;
-        int nconst = p->kind == PARAM_CONST && p->dtype != DT_BOOL ? p->nconst_values : 0;
-        for (int c = 0; c < nconst; c++)
-            put_value(w, p->const_values[c]);
-        Buf *b = &w->sec[TBN_SEC_PARAMS];
-        put32(b, put_string(w, p->name));
-        put8(b, q->kind);
-        put8(b, q->dtype);
-        put8(b, q->rank);
-        put8(b, q->reduce);
-        put32(b, first_dim);
-        put32(b, first_const);
-        put32(b, (uint32_t)nconst);
-        put32(b, (access.written[i] ? TBN_PARAM_WRITTEN : 0) | (access.read[i] ? TBN_PARAM_READ : 0));
-        w->nparams++;
-    }
+    for (int i = 0; i < tk->nparams; i++)
+        put_param(w, &tk->params[i], &params[i], access_flags(access, i));
     for (int s = 0; s < tk->nsyms; s++) {
         syms[s].name = tk->syms[s].name;
         syms[s].full = tk->syms[s].is_full;
@@ -613,7 +647,8 @@ static uint64_t put_kernel(Writer *w, const TirKernel *tk)
 {
     uint32_t fp, fs;
     uint64_t signature;
-    put_signature(w, tk, &fp, &fs, &signature);
+    StoreScan access = kernel_access(tk);
+    put_signature(w, tk, &access, &fp, &fs, &signature);
     Buf *b = &w->sec[TBN_SEC_KERNELS];
     put32(b, put_string(w, tk->name));
     put32(b, fp);
@@ -658,6 +693,138 @@ static void put_dispatch(Writer *w, uint32_t kernel, uint32_t variant, const cha
 static void put_default_dispatch(Writer *w, uint32_t kernel, uint32_t variant)
 {
     put_dispatch(w, kernel, variant, "*", NULL, 0);
+}
+
+/* ---- programs */
+
+static const KernelOut *kernel_out(const KernelOut *outs, uint32_t n, const char *name,
+                                   uint32_t *index)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(outs[i].signature_tk->name, name) == 0) {
+            *index = i;
+            return &outs[i];
+        }
+    return NULL;
+}
+
+/* What a call passes for one parameter of its kernel, as a call-argument record. */
+static void put_call_arg(Writer *w, const TirProgram *p, const int *temp_index,
+                         const TirProgArg *arg)
+{
+    uint8_t kind = TBN_ARG_LITERAL;
+    uint32_t index = 0;
+    int64_t value = arg->ivalue;
+    if (arg->kind == TIR_PARG_VALUE && p->values[arg->index].kind == TIR_PV_TEMP) {
+        kind = TBN_ARG_TEMP;
+        index = (uint32_t)temp_index[arg->index];
+    } else if (arg->kind == TIR_PARG_VALUE) {
+        kind = TBN_ARG_PARAM;
+        index = (uint32_t)p->values[arg->index].param;
+    } else if (arg->kind == TIR_PARG_SCALAR) {
+        kind = TBN_ARG_PARAM;
+        index = (uint32_t)arg->index;
+    } else if (dtype_is_float(arg->dtype)) {
+        memcpy(&value, &arg->fvalue, sizeof value);
+    }
+    Buf *b = &w->sec[TBN_SEC_CALL_ARGS];
+    put8(b, kind);
+    put_zero(b, 3);
+    put32(b, index);
+    put64(b, (uint64_t)value);
+    w->ncall_args++;
+}
+
+/* One call: its arguments in the order of its kernel's bundle signature, and the size of
+   each of the kernel's symbols in the program's terms. Fails when the kernel is not built
+   for a const value the call passes (--config picked others). */
+static int put_call(Writer *w, const Program *file, const TirProgram *p, const int *temp_index,
+                    const TirProgCall *call, const KernelOut *outs, uint32_t nkernels)
+{
+    uint32_t ki = 0;
+    const KernelOut *ko = kernel_out(outs, nkernels, call->kernel, &ki);
+    const Kernel *k = program_find_kernel(file, call->kernel);
+    const TirKernel *tk = ko->signature_tk;
+    uint32_t first_arg = w->ncall_args;
+    for (int i = 0; i < tk->nparams; i++) {
+        int ai = 0;
+        while (ai < call->nargs && strcmp(call->args[ai].param, tk->params[i].name) != 0)
+            ai++;
+        const TirProgArg *arg = &call->args[ai];
+        if (tk->params[i].kind == PARAM_CONST) {
+            bool built = false;
+            for (int v = 0; v < ko->plan->nconst_choice[ai]; v++)
+                built |= ko->plan->const_choice[ai][v] == arg->ivalue;
+            if (!built) {
+                fprintf(stderr, "tilec: error: program %s calls %s with %s=%lld at %d:%d, which "
+                        "--config leaves out of the bundle\n", p->name, k->name, arg->param,
+                        (long long)arg->ivalue, call->loc.line, call->loc.col);
+                return EXIT_USAGE;
+            }
+        }
+        put_call_arg(w, p, temp_index, arg);
+    }
+    uint32_t first_size = w->nvalues;
+    for (int s = 0; s < tk->nsyms; s++) {
+        int j = 0;
+        while (j < k->nsyms && strcmp(k->syms[j]->name, tk->syms[s].name) != 0)
+            j++;
+        TirDim d = call->sym_sizes[j];
+        put_value(w, d.sym >= 0 ? -(int64_t)d.sym - 1 : d.value);
+    }
+    Buf *b = &w->sec[TBN_SEC_CALLS];
+    put32(b, ki);
+    put32(b, first_arg);
+    put32(b, (uint32_t)tk->nparams);
+    put32(b, first_size);
+    put32(b, (uint32_t)tk->nsyms);
+    put32(b, 0);
+    w->ncalls++;
+    return EXIT_OK;
+}
+
+/* A program record: its signature, intermediates, their live ranges and its calls. */
+static int put_program(Writer *w, Arena *a, const Program *file, const TirProgram *p,
+                       const KernelOut *outs, uint32_t nkernels, uint64_t *signature)
+{
+    uint32_t first_param, first_sym;
+    StoreScan access = program_access(p);
+    put_signature(w, program_signature_kernel(a, p), &access, &first_param, &first_sym, signature);
+    int *temp_index = arena_alloc(a, sizeof *temp_index * (size_t)(p->nvalues + 1));
+    uint32_t first_temp = w->nparams, ntemps = 0;
+    for (int v = 0; v < p->nvalues; v++) {
+        const TirProgValue *val = &p->values[v];
+        if (val->kind != TIR_PV_TEMP)
+            continue;
+        temp_index[v] = (int)ntemps++;
+        TirParam tp = {.name = val->name, .kind = PARAM_TENSOR, .dtype = val->dtype,
+                       .rank = val->rank};
+        memcpy(tp.dims, val->dims, sizeof tp.dims);
+        TbnParam q;
+        put_param(w, &tp, &q, TBN_PARAM_WRITTEN | TBN_PARAM_READ);
+    }
+    uint32_t first_live = w->nvalues;
+    for (int v = 0; v < p->nvalues; v++)
+        if (p->values[v].kind == TIR_PV_TEMP) {
+            put_value(w, p->values[v].first);
+            put_value(w, p->values[v].last);
+        }
+    uint32_t first_call = w->ncalls;
+    for (int c = 0; c < p->ncalls; c++) {
+        int status = put_call(w, file, p, temp_index, &p->calls[c], outs, nkernels);
+        if (status != EXIT_OK)
+            return status;
+    }
+    Buf *b = &w->sec[TBN_SEC_PROGRAMS];
+    uint32_t fields[] = {put_string(w, p->name), first_param, (uint32_t)p->nparams,
+                         (uint32_t)p->ninputs, first_sym, (uint32_t)p->nsyms, first_temp,
+                         ntemps, first_live, first_call, (uint32_t)p->ncalls, 0};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        put32(b, fields[i]);
+    put64(b, *signature);
+    put_zero(b, 8);
+    w->nprograms++;
+    return EXIT_OK;
 }
 
 /* The bundle's bytes: header, section table, sections (16-byte aligned; malloc'ed, in
@@ -737,9 +904,12 @@ static const char *scalar_member(DType t)
     }
 }
 
-static void header_params(FILE *f, const TirKernel *tk, const StoreScan *ws, bool strided)
+static void header_params(FILE *f, const TirKernel *tk, const StoreScan *ws, bool strided,
+                          bool program)
 {
     fputs("tile_context *ctx, tile_bundle *bundle, CUstream stream", f);
+    if (program)
+        fputs(",\n    void *workspace, size_t workspace_bytes", f);
     for (int i = 0; i < tk->nparams; i++) {
         const TirParam *p = &tk->params[i];
         if (p->kind != PARAM_TENSOR)
@@ -760,11 +930,12 @@ static void header_params(FILE *f, const TirKernel *tk, const StoreScan *ws, boo
     }
 }
 
-static void header_kernel(FILE *f, const char *prefix, int index, const TirKernel *tk,
-                          uint64_t signature)
+/* The typed launcher of a kernel, or of a program (`program`: its signature as a kernel;
+   it takes the workspace after the stream), and its `_contiguous` form. `ws` marks the
+   tensors it writes (the others are const pointers). */
+static void header_entry(FILE *f, const char *prefix, int index, const TirKernel *tk,
+                         uint64_t signature, const StoreScan *ws, bool program)
 {
-    StoreScan ws = {.kernel = tk};
-    tir_walk(tk->body, mark_written, &ws);
     int ntensors = 0, nstrides = 0, nscalars = 0, nconsts = 0;
     for (int i = 0; i < tk->nparams; i++) {
         const TirParam *p = &tk->params[i];
@@ -773,9 +944,17 @@ static void header_kernel(FILE *f, const char *prefix, int index, const TirKerne
         nscalars += p->kind == PARAM_SCALAR;
         nconsts += p->kind == PARAM_CONST;
     }
-    fprintf(f, "\n/* kernel %s: strides in elements; the shape symbols in this order. */\n"
-            "static inline tile_status %s_%s(", tk->name, prefix, tk->name);
-    header_params(f, tk, &ws, true);
+    const char *what = program ? "program" : "kernel";
+    if (program)
+        fprintf(f, "\n/* program %s: strides in elements; the shape symbols in this order; a\n"
+                "   workspace of at least %s_%s_workspace_bytes() bytes of device memory,\n"
+                "   256-byte aligned, for one launch at a time (the caller's, or a stream's). */\n",
+                tk->name, prefix, tk->name);
+    else
+        fprintf(f, "\n/* kernel %s: strides in elements; the shape symbols in this order. */\n",
+                tk->name);
+    fprintf(f, "static inline tile_status %s_%s(", prefix, tk->name);
+    header_params(f, tk, ws, true, program);
     fputs(")\n{\n", f);
     fprintf(f, "    void *const pointers[%d] = {", ntensors ? ntensors : 1);
     const char *sep = "";
@@ -815,14 +994,21 @@ static void header_kernel(FILE *f, const char *prefix, int index, const TirKerne
         }
     fprintf(f, "%s};\n", nconsts ? "" : "0");
     fprintf(f, "    const tile_launch_values values = {pointers, strides, symbols, scalars, "
-            "consts};\n    return tile_launch_values_at(ctx, bundle, %d, 0x%016llxull, &values, "
-            "stream);\n}\n", index, (unsigned long long)signature);
+            "consts};\n");
+    if (program)
+        fprintf(f, "    return tile_launch_program_values_at(ctx, bundle, %d, 0x%016llxull, "
+                "&values, workspace,\n                                         workspace_bytes, "
+                "stream);\n}\n", index, (unsigned long long)signature);
+    else
+        fprintf(f, "    return tile_launch_values_at(ctx, bundle, %d, 0x%016llxull, &values, "
+                "stream);\n}\n", index, (unsigned long long)signature);
 
     /* the contiguous form: row-major strides from the dims */
-    fprintf(f, "\n/* kernel %s on contiguous (row-major) tensors. */\n"
-            "static inline tile_status %s_%s_contiguous(", tk->name, prefix, tk->name);
-    header_params(f, tk, &ws, false);
-    fprintf(f, ")\n{\n    return %s_%s(ctx, bundle, stream", prefix, tk->name);
+    fprintf(f, "\n/* %s %s on contiguous (row-major) tensors. */\n"
+            "static inline tile_status %s_%s_contiguous(", what, tk->name, prefix, tk->name);
+    header_params(f, tk, ws, false, program);
+    fprintf(f, ")\n{\n    return %s_%s(ctx, bundle, stream%s", prefix, tk->name,
+            program ? ", workspace, workspace_bytes" : "");
     for (int i = 0; i < tk->nparams; i++) {
         const TirParam *p = &tk->params[i];
         if (p->kind != PARAM_TENSOR)
@@ -850,6 +1036,31 @@ static void header_kernel(FILE *f, const char *prefix, int index, const TirKerne
         if (tk->params[i].kind != PARAM_TENSOR)
             fprintf(f, ", %s", tk->params[i].name);
     fputs(");\n}\n", f);
+}
+
+static void header_kernel(FILE *f, const char *prefix, int index, const TirKernel *tk,
+                          uint64_t signature)
+{
+    StoreScan ws = kernel_access(tk);
+    header_entry(f, prefix, index, tk, signature, &ws, false);
+}
+
+/* A program's launcher, and the size of the workspace it takes for given symbols. */
+static void header_program(FILE *f, const char *prefix, int index, const TirProgram *p,
+                           const TirKernel *signature_tk, uint64_t signature)
+{
+    fprintf(f, "\n/* program %s: the bytes of workspace a launch with these sizes needs. */\n"
+            "static inline tile_status %s_%s_workspace_bytes(tile_context *ctx, tile_bundle *bundle",
+            p->name, prefix, p->name);
+    for (int s = 0; s < p->nsyms; s++)
+        fprintf(f, ",\n    int64_t %s", p->syms[s]);
+    fprintf(f, ",\n    size_t *bytes)\n{\n    const int64_t symbols[%d] = {", p->nsyms ? p->nsyms : 1);
+    for (int s = 0; s < p->nsyms; s++)
+        fprintf(f, "%s%s", s ? ", " : "", p->syms[s]);
+    fprintf(f, "%s};\n    return tile_program_workspace_bytes_at(ctx, bundle, %d, 0x%016llxull, "
+            "symbols, bytes);\n}\n", p->nsyms ? "" : "0", index, (unsigned long long)signature);
+    StoreScan ws = program_access(p);
+    header_entry(f, prefix, index, signature_tk, signature, &ws, true);
 }
 
 /* ---- the driver */
@@ -1059,12 +1270,6 @@ static void add_tuned(Arena *a, const BundleOptions *o, BundleCompileFn compile,
     }
 }
 
-typedef struct KernelOut {
-    const TirKernel *signature_tk;   /* the first lowering: signature and header */
-    uint64_t signature;
-    uint32_t first_variant, nvariants, first_dispatch;
-} KernelOut;
-
 /* One target's variants of kernel k (that target's checked AST): every const combination x
    full-axis size x align class, then (for the first target) the tuned entries. */
 static int build_kernel_target(Arena *a, Diag *d, const BundleOptions *o, const Kernel *k,
@@ -1171,6 +1376,7 @@ static int build_kernel(Arena *a, Diag *d, const BundleOptions *o, int ki, Write
     KernelPlan *plan = arena_alloc(a, sizeof *plan);
     if (plan_kernel(a, k, o->config, plan) != 0)
         return EXIT_USAGE;
+    out->plan = plan;
     int built_for = 0;
     for (int t = 0; t < o->ntargets; t++)
         built_for += o->targets[t].program->kernels[ki]->checked;
@@ -1211,10 +1417,42 @@ int bundle_write_program(Arena *a, Diag *d, const BundleOptions *o)
     const char *ptxas = bundle_ptxas(o, found, sizeof found);
     KernelOut *outs = arena_alloc(a, sizeof *outs * (size_t)(p->nkernels + 1));
     int status = EXIT_OK;
+    const ProgramDef *only = o->program ? program_find_program(p, o->program) : NULL;
+    if (o->program && (!only || !only->ir)) {
+        fprintf(stderr, "tilec: error: no program %s checked for %s\n", o->program,
+                o->targets[0].target->name);
+        return EXIT_INPUT;
+    }
     for (int i = 0; i < p->nkernels && status == EXIT_OK; i++) {
         if (o->kernel && strcmp(o->kernel, p->kernels[i]->name) != 0)
             continue;
-        status = build_kernel(a, d, o, i, &w, w.nkernels, &outs[w.nkernels], ptxas);
+        bool called = !only;
+        for (int c = 0; only && c < only->ir->ncalls; c++)
+            called |= strcmp(only->ir->calls[c].kernel, p->kernels[i]->name) == 0;
+        if (called)
+            status = build_kernel(a, d, o, i, &w, w.nkernels, &outs[w.nkernels], ptxas);
+    }
+    /* the programs, when every kernel is in the bundle (not with --kernel) */
+    uint64_t *program_signatures = arena_alloc(a, sizeof *program_signatures *
+                                                  (size_t)(p->nprograms + 1));
+    const ProgramDef **programs = arena_alloc(a, sizeof *programs * (size_t)(p->nprograms + 1));
+    for (int i = 0; i < p->nprograms && status == EXIT_OK && !o->kernel; i++) {
+        if ((only && only != p->programs[i]) || !p->programs[i]->ir)
+            continue;   /* not asked for, or calling a kernel the first target cannot run */
+        programs[w.nprograms] = p->programs[i];
+        status = put_program(&w, a, p, p->programs[i]->ir, outs, w.nkernels,
+                             &program_signatures[w.nprograms]);
+    }
+    if (status == EXIT_OK && o->memory) {
+        Buf out;
+        serialize(&w, &out);
+        *o->memory = out.data;
+        *o->memory_size = out.len;
+    }
+    if (o->memory) {
+        for (int k = 0; k <= TBN_SECTION_KINDS; k++)
+            free(w.sec[k].data);
+        return status;
     }
     /* both files written before either replaces its old one */
     char err[8400];
@@ -1230,12 +1468,15 @@ int bundle_write_program(Arena *a, Diag *d, const BundleOptions *o)
         for (char *c = guard; *c; c++)
             *c = (char)toupper((unsigned char)*c);
         FILE *f = launchers->f;
-        fprintf(f, "/* %s — typed launchers for the kernels of %s, generated by tilec build"
+        fprintf(f, "/* %s — typed launchers for the kernels and programs of %s, generated by tilec build"
                 "\n   from %s. Each returns a tile_status; see docs/runtime.md. */\n"
                 "#ifndef %s\n#define %s\n\n#include <tile.h>\n", header, o->path,
                 p->files ? p->files->path : "?", guard, guard);
         for (uint32_t i = 0; i < w.nkernels; i++)
             header_kernel(f, name, (int)i, outs[i].signature_tk, outs[i].signature);
+        for (uint32_t i = 0; i < w.nprograms; i++)
+            header_program(f, name, (int)i, programs[i]->ir,
+                           program_signature_kernel(a, programs[i]->ir), program_signatures[i]);
         fputs("\n#endif\n", f);
         int committed = outfile_commit(bundle, err, sizeof err);
         bundle = NULL;

@@ -80,6 +80,13 @@ bool parse_limit(const char *text, int64_t *out);
    text, not its path), the root first. `tilec tune` keys cache entries by it; `tilec build --tuned` matches them. */
 uint64_t program_source_hash(const Program *p);
 
+/* Calls fn with each line of a shapes file (docs/tuning.md, "Shapes files": tune reads its
+   kernels' lines, build --emit=buffers its programs'), the `#` comment cut off, numbered from
+   1; a status other than EXIT_OK stops the reading and is returned. Prints why a file
+   cannot be read (EXIT_INPUT). */
+typedef int (*ShapesLineFn)(void *ctx, char *line, int number);
+int shapes_file_each_line(const char *path, ShapesLineFn fn, void *ctx);
+
 /* `tilec: error: ` and the message formatted with a and b, then `usage`: EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, const char *a, const char *b);
 /* `tilec: error: MSG`; returns status. */
@@ -156,7 +163,8 @@ typedef struct BundleOptions {
     const char *path;          /* the .tbn to write */
     const char *header_path;   /* the launcher header; NULL: `path` with .h for .tbn */
     const char *name;          /* launcher prefix; NULL: the file name's stem as an identifier */
-    const char *kernel;        /* only this kernel (NULL: all) */
+    const char *kernel;        /* only this kernel (NULL: all), and no program */
+    const char *program;       /* only this program and the kernels it calls (NULL: all) */
     const char *config;        /* --config: tunables, const values, full-axis sizes (D=64|128) */
     const BundleTarget *targets; /* one variant set per target; the first's program names
                                     the kernels and takes the tuned entries */
@@ -166,6 +174,9 @@ typedef struct BundleOptions {
     const BundleTuned *tuned;  /* tuned dispatch entries (any kernel; others are skipped) */
     int ntuned;
     int64_t max_variants;      /* most variants one kernel may need; 0: BUNDLE_MAX_VARIANTS */
+    void **memory;             /* not NULL: the bundle's bytes here (malloc'ed, *memory_size
+                                  of them), no file and no header */
+    size_t *memory_size;
 } BundleOptions;
 
 /* The default limit on a kernel's variants (const combinations x full-axis sizes x align
@@ -177,7 +188,8 @@ typedef struct BundleOptions {
 void bundle_const_key(const Kernel *k, const int64_t *const_values, char *buf, size_t size);
 
 /* Lowers every kernel for each target and const value, compiles each variant (config,
-   full-axis sizes, align classes vec16 and any), and writes the bundle and the header.
+   full-axis sizes, align classes vec16 and any), records each program (its calls, in
+   execution order, name the kernels' entries), and writes the bundle and the header.
    Returns an EXIT_* code after printing any error. */
 int bundle_write_program(Arena *a, Diag *d, const BundleOptions *opts);
 
@@ -347,9 +359,74 @@ TuneGpuBackend *tune_gpu_backend_new(const TuneSpace *space, const LaunchNamed *
 const char *tune_gpu_backend_summary(const TuneGpuBackend *g);
 void tune_gpu_backend_free(TuneGpuBackend *g);
 
+/* ---- program_run.c: programs for the commands — their shapes, the workspace plan
+   (runtime/workspace.c, the one libtile computes) and --emit=buffers */
+
+/* A program's workspace for one shape: each value's bytes, the intermediates in the plan's
+   numbering, and the plan. */
+typedef struct ProgramPlan {
+    uint64_t value_bytes[TIR_PROGRAM_MAX_VALUES];   /* per TirProgram value, contiguous */
+    int temp_of[TIR_PROGRAM_MAX_VALUES];            /* per value: its intermediate, or -1 */
+    int value_of_temp[TBN_MAX_PROGRAM_TEMPS];
+    int ntemps;
+    TbnWorkspacePlan workspace;
+} ProgramPlan;
+
+/* The program's symbols from --shape entries (others are ignored): -1 with "program P:
+   shape symbol S has no size (--shape S=N)" in err when one is missing. */
+int program_bind_shapes(const TirProgram *p, const LaunchShape *shapes, int nshapes,
+                        int64_t *syms, char *err, size_t errlen);
+/* The workspace plan for the symbols' values: -1 with the reason when a size overflows. */
+int program_plan(const TirProgram *p, const int64_t *syms, ProgramPlan *out, char *err,
+                 size_t errlen);
+/* The program's signature (its parameters, in order, and symbols) as a kernel with no
+   body: what launch_bind binds (with a kernel's messages), the bundle writer records and
+   the typed launcher header declares. */
+TirKernel *program_signature_kernel(Arena *a, const TirProgram *p);
+/* An intermediate's byte offset in the workspace (`value` a TirProgram value index). */
+uint64_t program_temp_offset(const ProgramPlan *plan, int value);
+/* `tilec build --emit=buffers`: each program of the file (or the one named `only`): its
+   calls in order, its intermediates' live ranges, and for each shape (the --shape entries,
+   else the lines of SOURCE's .shapes file naming the program) its allocations, their
+   values, the peak and the naive sum. Returns an exit status after printing any error. */
+int program_emit_buffers(FILE *out, Arena *a, const Program *file, const char *source,
+                         const char *only, const LaunchSpec *shapes);
+
+/* One run of a program on host data: its parameters bound as a kernel's are (the
+   signature as a kernel with no body, for launch_bind), its workspace, and the copies of
+   the intermediates --out asks for. */
+typedef struct ProgramRun {
+    const TirProgram *program;
+    TirKernel *signature;      /* params: the program's, in its order */
+    LaunchArgs args;           /* by program parameter; sym_values by program symbol */
+    ProgramPlan plan;
+    void *workspace;           /* plan.workspace.total bytes, 256-byte aligned */
+    HostTensor *snapshots;     /* per value: an intermediate as its writer left it (--out) */
+} ProgramRun;
+
+/* Binds a launch of program `name`: checks what --in (inputs), --set (scalars), --out
+   (outputs, intermediates) and --shape name, binds the parameters (launch_bind: .npy files,
+   symbols, random inputs from the seed, scalars), plans and allocates the workspace (within
+   spec->max_bytes). Returns an exit status after printing any error; free *out either way. */
+int program_run_bind(Arena *a, const Program *file, const char *name, const LaunchSpec *spec,
+                     ProgramRun *out);
+/* Runs each call in order on the interpreter: its kernel lowered for the call's const
+   values under its default config, its tensors the program's (intermediates in the
+   workspace at their planned offsets), its reduction targets reset first. */
+int program_run_interpret(Arena *a, Diag *d, const Program *file, ProgramRun *r,
+                          const LaunchSpec *spec, const InterpLimits *limits, bool gpu_arith);
+/* Runs the program on the GPU through libtile, as an application does: the kernels it
+   calls built for the GPU's target into one bundle in memory (every const value, full-axis
+   size and align class, as `tilec build` does; the file at `path` checked again for that
+   target), its tensors uploaded between guard bands, one workspace of the size libtile asks
+   for, tile_launch_program, the guards checked, the outputs downloaded into r's args. */
+int program_run_gpu(Arena *a, Diag *d, const char *path, const Target *want, ProgramRun *r);
+void program_run_free(ProgramRun *r);
+
 /* ---- build.c: `tilec build` (main.c parses its options) */
 
-typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_SCHEDULE, EMIT_LLVM, EMIT_PTX } EmitStage;
+typedef enum EmitStage { EMIT_NONE, EMIT_AST, EMIT_IR, EMIT_SCHEDULE, EMIT_LLVM, EMIT_PTX,
+                         EMIT_BUFFERS } EmitStage;
 
 enum { BUILD_MAX_TARGETS = 8 };
 
@@ -357,6 +434,8 @@ typedef struct BuildRequest {
     const char *path;
     const char *output;      /* -o */
     const char *kernel;      /* --kernel */
+    const char *program;     /* --program (--emit=buffers) */
+    LaunchSpec shapes;       /* --shape (--emit=buffers): only its shapes are used */
     const char *config;      /* --config text */
     bool tuned;              /* --tuned: the tune cache's configs into the dispatch table */
     const char *tuned_from;  /* --tuned-from FILE: an exported table's configs (likewise) */

@@ -13,7 +13,10 @@ const Kernel *choose_kernel(const Program *p, const char *name)
 {
     if (name) {
         const Kernel *k = program_find_kernel(p, name);
-        if (!k) {
+        if (!k && program_find_program(p, name)) {
+            fprintf(stderr, "tilec: error: '%s' is a program, not a kernel: name it with "
+                    "--program\n", name);
+        } else if (!k) {
             fprintf(stderr, "tilec: error: no kernel named '%s' (kernels:", name);
             for (int i = 0; i < p->nkernels; i++)
                 fprintf(stderr, " %s", p->kernels[i]->name);
@@ -217,5 +220,29 @@ int cli_usage_error(const char *usage, const char *fmt, const char *a, const cha
 int cli_error(int status, const char *msg)
 {
     fprintf(stderr, "tilec: error: %s\n", msg);
+    return status;
+}
+
+int shapes_file_each_line(const char *path, ShapesLineFn fn, void *ctx)
+{
+    char why[256];
+    FILE *f = infile_open(path, why, sizeof why);
+    if (!f) {
+        fprintf(stderr, "tilec: error: cannot read the shapes file '%s': %s\n", path, why);
+        return EXIT_INPUT;
+    }
+    char *buf = NULL;
+    size_t cap = 0;
+    int status = EXIT_OK;
+    for (int line = 1; status == EXIT_OK && getline(&buf, &cap, f) != -1; line++) {
+        buf[strcspn(buf, "#")] = 0;
+        status = fn(ctx, buf, line);
+    }
+    if (status == EXIT_OK && ferror(f)) {
+        fprintf(stderr, "tilec: error: cannot read the shapes file '%s'\n", path);
+        status = EXIT_INPUT;
+    }
+    free(buf);
+    fclose(f);
     return status;
 }

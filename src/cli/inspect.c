@@ -1,7 +1,8 @@
 /* inspect.c — `tilec inspect NAME.tbn`: reads a bundle with libtile's own reader and prints
    what it holds: kernels and their signatures, variants (config, consts, full-axis sizes,
    align class, target, threads, shared memory, code sizes), the dispatch table (what each
-   entry matches: GPU, const values, align class, shape), targets. */
+   entry matches: GPU, const values, align class, shape), targets, and the programs (their
+   signatures, intermediates with live ranges, calls in order). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,53 +13,114 @@ static const char *const usage_inspect =
     "usage: tilec inspect BUNDLE\n"
     "\n"
     "Prints the kernels, signatures, variants, dispatch table and target GPUs of a kernel\n"
-    "bundle written by `tilec build FILE -o NAME.tbn`. Exits 1 if the file is not a valid\n"
-    "bundle, with the reader's message.\n";
+    "bundle written by `tilec build FILE -o NAME.tbn`, and its programs. Exits 1 if the\n"
+    "file is not a valid bundle, with the reader's message.\n";
 
-static void print_dim(const TbnBundle *b, const TbnKernel *k, int64_t dim)
+/* A dim of a kernel's or a program's tensor: a literal, or its symbol `first_sym` on. */
+static void print_dim(const TbnBundle *b, uint32_t first_sym, int64_t dim)
 {
     if (dim < 0)
-        fputs(b->syms[k->first_sym + (uint32_t)(-dim - 1)].name, stdout);
+        fputs(b->syms[first_sym + (uint32_t)(-dim - 1)].name, stdout);
     else
         printf("%lld", (long long)dim);
+}
+
+/* `x: bf16[M, K] in`, `scale: f32`, `causal: const bool`; `access`: a tensor's in, out or
+   inout (bundle version 3; unknown before). */
+static void print_param(const TbnBundle *b, uint32_t first_sym, const TbnParam *p, bool access)
+{
+    printf("%s: ", p->name);
+    if (p->kind == TBN_PARAM_CONST)
+        fputs("const ", stdout);
+    fputs(tbn_dtype_name(p->dtype), stdout);
+    if (p->kind == TBN_PARAM_CONST && p->nconst_values) {
+        fputs(" in {", stdout);
+        for (uint32_t c = 0; c < p->nconst_values; c++)
+            printf("%s%lld", c ? ", " : "", (long long)p->const_values[c]);
+        fputs("}", stdout);
+    }
+    if (p->kind == TBN_PARAM_TENSOR) {
+        fputs("[", stdout);
+        for (int d = 0; d < p->rank; d++) {
+            if (d)
+                fputs(", ", stdout);
+            print_dim(b, first_sym, p->dims[d]);
+        }
+        fputs("]", stdout);
+    }
+    if (p->reduce)
+        printf(" reduce(%s)", tbn_reduce_name(p->reduce));
+    if (access && p->kind == TBN_PARAM_TENSOR && p->written >= 0 && p->read >= 0)
+        fputs(p->written ? (p->read ? " inout" : " out") : " in", stdout);
+}
+
+static void print_symbols(const TbnBundle *b, uint64_t signature, uint32_t first_sym,
+                          uint32_t nsyms)
+{
+    printf("  signature %016llx\n  symbols:", (unsigned long long)signature);
+    for (uint32_t s = 0; s < nsyms; s++) {
+        const TbnSym *sym = &b->syms[first_sym + s];
+        printf(" %s%s", sym->name, sym->full ? " (full)" : "");
+    }
+    fputs("\n", stdout);
 }
 
 static void print_signature(const TbnBundle *b, const TbnKernel *k)
 {
     printf("kernel %s(", k->name);
     for (uint32_t i = 0; i < k->nparams; i++) {
-        const TbnParam *p = &b->params[k->first_param + i];
-        printf("%s%s: ", i ? ", " : "", p->name);
-        if (p->kind == TBN_PARAM_CONST)
-            fputs("const ", stdout);
-        fputs(tbn_dtype_name(p->dtype), stdout);
-        if (p->kind == TBN_PARAM_CONST && p->nconst_values) {
-            fputs(" in {", stdout);
-            for (uint32_t c = 0; c < p->nconst_values; c++)
-                printf("%s%lld", c ? ", " : "", (long long)p->const_values[c]);
-            fputs("}", stdout);
-        }
-        if (p->kind == TBN_PARAM_TENSOR) {
-            fputs("[", stdout);
-            for (int d = 0; d < p->rank; d++) {
-                if (d)
-                    fputs(", ", stdout);
-                print_dim(b, k, p->dims[d]);
-            }
-            fputs("]", stdout);
-        }
-        if (p->reduce)
-            printf(" reduce(%s)", tbn_reduce_name(p->reduce));
-        /* what the kernel does with a tensor (bundle version 3; unknown before) */
-        if (p->kind == TBN_PARAM_TENSOR && p->written >= 0 && p->read >= 0)
-            fputs(p->written ? (p->read ? " inout" : " out") : " in", stdout);
+        fputs(i ? ", " : "", stdout);
+        print_param(b, k->first_sym, &b->params[k->first_param + i], true);
     }
-    printf(")\n  signature %016llx\n  symbols:", (unsigned long long)k->signature);
-    for (uint32_t s = 0; s < k->nsyms; s++) {
-        const TbnSym *sym = &b->syms[k->first_sym + s];
-        printf(" %s%s", sym->name, sym->full ? " (full)" : "");
+    fputs(")\n", stdout);
+    print_symbols(b, k->signature, k->first_sym, k->nsyms);
+}
+
+/* One argument of a program's call, as the program names it or as a literal of the kernel
+   parameter's dtype. */
+static void print_call_arg(const TbnBundle *b, const TbnProgram *p, const TbnParam *q,
+                           const TbnCallArg *a)
+{
+    if (a->kind == TBN_ARG_PARAM)
+        fputs(b->params[p->first_param + a->index].name, stdout);
+    else if (a->kind == TBN_ARG_TEMP)
+        fputs(b->params[p->first_temp + a->index].name, stdout);
+    else if (q->dtype == TBN_DT_BOOL)
+        fputs(a->value ? "true" : "false", stdout);
+    else if (q->dtype == TBN_DT_F32) {
+        double d;
+        memcpy(&d, &a->value, sizeof d);
+        printf("%g", d);
+    } else if (q->dtype == TBN_DT_F16 || q->dtype == TBN_DT_BF16)
+        printf("%g", dtype_decode((DType)q->dtype, (uint32_t)a->value));
+    else
+        printf("%lld", (long long)a->value);
+}
+
+static void print_program(const TbnBundle *b, const TbnProgram *p)
+{
+    printf("program %s(", p->name);
+    for (uint32_t i = 0; i < p->nparams; i++) {
+        fputs(i == p->ninputs ? ") -> (" : i ? ", " : "", stdout);
+        print_param(b, p->first_sym, &b->params[p->first_param + i], true);
     }
-    fputs("\n", stdout);
+    fputs(p->ninputs == p->nparams ? ") -> ()\n" : ")\n", stdout);
+    print_symbols(b, p->signature, p->first_sym, p->nsyms);
+    for (uint32_t t = 0; t < p->ntemps; t++) {
+        fputs("  intermediate ", stdout);
+        print_param(b, p->first_sym, &b->params[p->first_temp + t], false);
+        printf(", live [%lld, %lld]\n", (long long)p->live[2 * t], (long long)p->live[2 * t + 1]);
+    }
+    for (uint32_t c = 0; c < p->ncalls; c++) {
+        const TbnCall *call = &b->calls[p->first_call + c];
+        const TbnKernel *k = &b->kernels[call->kernel];
+        printf("  call %u: %s(", c, k->name);
+        for (uint32_t j = 0; j < call->nargs; j++) {
+            fputs(j ? ", " : "", stdout);
+            print_call_arg(b, p, &b->params[k->first_param + j], &call->args[j]);
+        }
+        fputs(")\n", stdout);
+    }
 }
 
 /* A variant's const values and full-axis sizes: " causal=true D=128" (sep before each). */
@@ -168,8 +230,9 @@ static int inspect_file(const char *path)
         fprintf(stderr, "tilec: error: %s: %s\n", path, err);
         status = EXIT_INPUT;
     } else {
-        printf("bundle %s: format version %u, %zu bytes, crc32 %08x, %u kernels, %u variants\n",
-               path, b.version, b.size, b.file_crc, b.nkernels, b.nvariants);
+        printf("bundle %s: format version %u, %zu bytes, crc32 %08x, %u kernels, %u variants, "
+               "%u programs\n", path, b.version, b.size, b.file_crc, b.nkernels, b.nvariants,
+               b.nprograms);
         print_targets(&b);
         for (uint32_t i = 0; i < b.nkernels; i++) {
             const TbnKernel *k = &b.kernels[i];
@@ -178,6 +241,10 @@ static int inspect_file(const char *path)
             for (uint32_t v = 0; v < k->nvariants; v++)
                 print_variant(&b, k, k->first_variant + v);
             print_dispatch(&b, k);
+        }
+        for (uint32_t i = 0; i < b.nprograms; i++) {
+            fputs("\n", stdout);
+            print_program(&b, &b.programs[i]);
         }
     }
     tbn_free(&b);

@@ -40,6 +40,7 @@ static const char *const usage_build =
     "usage: tilec build FILE [-o OUT] [--kernel NAME] [--emit=ast|ir|schedule|llvm|ptx]\n"
     "                        [--config KEY=V,...] [--target sm_90a|sm_89|sm_80]...\n"
     "                        [--tuned | --no-tuned] [--tuned-from TABLE] [--max-variants N]\n"
+    "       tilec build FILE --emit=buffers [--program NAME] [--shape SYM=N,...]\n"
     "\n"
     "Compiles the kernels of FILE. With no --emit it writes a bundle and its typed C\n"
     "launcher header: NAME.tbn and NAME.h in the current folder for FILE NAME.tile, or\n"
@@ -50,7 +51,13 @@ static const char *const usage_build =
     "  --kernel NAME        only this kernel\n"
     "  --emit STAGE         print a stage: ast (checked tree with types and shapes),\n"
     "                       ir (tiled IR), schedule (codegen's layouts, dot plans,\n"
-    "                       shared memory and pipelines), llvm (LLVM IR), ptx\n"
+    "                       shared memory and pipelines), llvm (LLVM IR), ptx;\n"
+    "                       buffers: each program's calls in order and its workspace\n"
+    "                       (allocations, their intermediates and live ranges, the\n"
+    "                       peak and the naive sum) for the --shape given, else for\n"
+    "                       the lines of FILE's .shapes naming it (`NAME: SYM=N,...`)\n"
+    "  --program NAME       --emit=buffers or ast: only this program\n"
+    "  --shape SYM=N,...    --emit=buffers: the sizes of the shape symbols (repeatable)\n"
     "  --config KEY=V,...   bind tunables (BLOCK_M=64,num_warps=4; `tilec --help` lists\n"
     "                       the knobs) and const parameters (causal=true); a full axis's\n"
     "                       sizes (D=64, a bundle several: D=64|128) and the alignment\n"
@@ -150,10 +157,12 @@ static int cmd_build(int argc, char **argv)
         {"no-tuned", no_argument, NULL, 'n'},
         {"tuned-from", required_argument, NULL, 'f'},
         {"max-variants", required_argument, NULL, 'V'},
+        {"program", required_argument, NULL, 'p'},
+        {"shape", required_argument, NULL, 's'},
         {0, 0, 0, 0},
     };
     BuildRequest req = {0};
-    static const int single[] = {'o', 'k', 'V', 0};
+    static const int single[] = {'o', 'k', 'V', 'p', 0};
     bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
@@ -163,6 +172,15 @@ static int cmd_build(int argc, char **argv)
         case 'h': fputs(usage_build, stdout); return EXIT_OK;
         case 'o': req.output = optarg; break;
         case 'k': req.kernel = optarg; break;
+        case 'p': req.program = optarg; break;
+        case 's': {
+            int status = launch_cli_add_shapes(&req.shapes, optarg, usage_build);
+            if (status != EXIT_OK) {
+                launch_spec_free(&req.shapes);
+                return status;
+            }
+            break;
+        }
         case 'u': req.tuned = true; break;
         case 'n': req.no_tuned = true; break;
         case 'f':
@@ -197,7 +215,8 @@ static int cmd_build(int argc, char **argv)
             else if (strcmp(optarg, "schedule") == 0) req.emit = EMIT_SCHEDULE;
             else if (strcmp(optarg, "llvm") == 0) req.emit = EMIT_LLVM;
             else if (strcmp(optarg, "ptx") == 0) req.emit = EMIT_PTX;
-            else return usage_error(usage_build, "unknown --emit stage '%s' (expected ast, ir, schedule, llvm or ptx)", optarg);
+            else if (strcmp(optarg, "buffers") == 0) req.emit = EMIT_BUFFERS;
+            else return usage_error(usage_build, "unknown --emit stage '%s' (expected ast, ir, schedule, llvm, ptx or buffers)", optarg);
             break;
         default: fputs(usage_build, stderr); return EXIT_USAGE;
         }
@@ -215,7 +234,22 @@ static int cmd_build(int argc, char **argv)
         return usage_error(usage_build, "%s", "--emit prints one target's code: give one --target (a bundle takes several)");
     if (req.no_tuned && (req.tuned || req.tuned_from))
         return usage_error(usage_build, "%s", "--no-tuned leaves the tuned configs out: drop it or --tuned/--tuned-from");
-    return run_build(&req);
+    if ((req.emit != EMIT_BUFFERS && req.shapes.nshapes) ||
+        (req.emit != EMIT_BUFFERS && req.emit != EMIT_AST && req.program)) {
+        launch_spec_free(&req.shapes);
+        return usage_error(usage_build, "%s", "--program and --shape choose what --emit=buffers prints (--program also --emit=ast's): add it (or drop them)");
+    }
+    if (req.program && req.kernel) {
+        launch_spec_free(&req.shapes);
+        return usage_error(usage_build, "%s", "--kernel and --program each choose what to print: give one");
+    }
+    if (req.emit == EMIT_BUFFERS && (req.kernel || req.config)) {
+        launch_spec_free(&req.shapes);
+        return usage_error(usage_build, "%s", "--emit=buffers prints programs: name one with --program (--kernel and --config are for kernels)");
+    }
+    int status = run_build(&req);
+    launch_spec_free(&req.shapes);
+    return status;
 }
 
 static int run_command(int argc, char **argv)

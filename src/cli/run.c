@@ -11,16 +11,21 @@
 #include "cli.h"
 
 static const char *const usage_run =
-    "usage: tilec run FILE [--kernel NAME] [--interpret | --check] [--arith=ieee|gpu]\n"
+    "usage: tilec run FILE [--kernel NAME | --program NAME] [--interpret | --check]\n"
+    "                 [--arith=ieee|gpu]\n"
     "                 [--shape M=64,...] [--config KEY=V,...] [--in PARAM=FILE.npy ...]\n"
     "                 [--set NAME=VALUE ...] [--out PARAM=FILE.npy ...] [--seed N]\n"
     "                 [--no-mask-inference] [--ptx FILE.ptx] [--target sm_90a|sm_89|sm_80]\n"
     "                 [--max-programs N] [--max-bytes N]\n"
     "\n"
-    "Runs one kernel on host data, on the GPU or the CPU interpreter, and writes or\n"
-    "summarises its outputs.\n"
+    "Runs one kernel, or one program of kernels, on host data, on the GPU or the CPU\n"
+    "interpreter, and writes or summarises its outputs.\n"
     "\n"
     "  --kernel NAME         the kernel (may be left out when FILE has one)\n"
+    "  --program NAME        a program: each call's kernel in order (its default config),\n"
+    "                        the intermediates in one workspace; --in gives its inputs,\n"
+    "                        --out its outputs and intermediates (an intermediate as its\n"
+    "                        writer left it)\n"
     "  --interpret           run on the CPU interpreter instead of the GPU\n"
     "  --check               run on the GPU and on the interpreter, print each output's\n"
     "                        max error and fail (exit 1) beyond its dtype's tolerance\n"
@@ -54,7 +59,7 @@ static const char *const usage_run =
     "every tensor sits between guard bands of canary bytes; a store into one is an error.\n";
 
 enum {
-    OPT_KERNEL = 256, OPT_INTERPRET, OPT_SHAPE, OPT_CONFIG, OPT_IN, OPT_SET, OPT_OUT, OPT_SEED,
+    OPT_KERNEL = 256, OPT_PROGRAM, OPT_INTERPRET, OPT_SHAPE, OPT_CONFIG, OPT_IN, OPT_SET, OPT_OUT, OPT_SEED,
     OPT_NO_MASKS, OPT_HELP, OPT_CHECK, OPT_PTX, OPT_TARGET, OPT_MAX_PROGRAMS, OPT_MAX_BYTES,
     OPT_ARITH,
 };
@@ -62,6 +67,7 @@ enum {
 typedef struct RunRequest {
     const char *path;
     const char *kernel;
+    const char *program;     /* --program */
     const char *config;
     const char *ptx_path;
     const Target *target;    /* --target, or NULL: picked from the GPU */
@@ -85,6 +91,7 @@ static int parse_args(int argc, char **argv, RunRequest *req)
     static const struct option longopts[] = {
         {"help", no_argument, NULL, OPT_HELP},
         {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"program", required_argument, NULL, OPT_PROGRAM},
         {"interpret", no_argument, NULL, OPT_INTERPRET},
         {"check", no_argument, NULL, OPT_CHECK},
         {"arith", required_argument, NULL, OPT_ARITH},
@@ -101,7 +108,7 @@ static int parse_args(int argc, char **argv, RunRequest *req)
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {0, 0, 0, 0},
     };
-    static const int single[] = {OPT_TARGET, OPT_ARITH, 0};
+    static const int single[] = {OPT_TARGET, OPT_ARITH, OPT_PROGRAM, 0};
     bool seen[OPTION_VALS] = {false};
     int c, status;
     /* no '+': flags may follow FILE (GNU getopt permutes) */
@@ -118,6 +125,7 @@ static int parse_args(int argc, char **argv, RunRequest *req)
                 return usage_error("%s%s", "--kernel given twice", "");
             req->kernel = optarg;
             break;
+        case OPT_PROGRAM: req->program = optarg; break;
         case OPT_INTERPRET: req->interpret = true; break;
         case OPT_CHECK: req->check = true; break;
         case OPT_ARITH:
@@ -195,6 +203,10 @@ static int parse_args(int argc, char **argv, RunRequest *req)
     if (req->arith_given && !req->interpret && !req->check)
         return usage_error("%s%s", "--arith sets the interpreter's arithmetic: use it with "
                            "--interpret or --check", "");
+    if (req->program && (req->kernel || req->config || req->ptx_path || req->check))
+        return usage_error("%s%s", "--program runs each call's kernel under its default config, "
+                           "on the GPU or (--interpret) the interpreter: leave out --kernel, "
+                           "--config, --ptx and --check", "");
     if (optind >= argc)
         return usage_error("%s%s", "run needs a FILE", "");
     if (optind + 1 < argc)
@@ -204,12 +216,11 @@ static int parse_args(int argc, char **argv, RunRequest *req)
 }
 
 /* One line per tensor: its shape, checksum, max |x| and non-finite count; `path` when
-   it was written; under --arith=gpu whether the GPU must give the same bits (`inexact`,
-   per parameter: NULL when not known). */
-static void summarise(const TirKernel *k, int index, const HostTensor *t, const char *path,
+   it was written; under --arith=gpu whether the GPU must give the same bits (`inexact`:
+   NULL when not known). */
+static void summarise(const char *name, const HostTensor *t, const char *path,
                       const bool *inexact)
 {
-    const TirParam *p = &k->params[index];
     double sum = 0, max_abs = 0;
     int64_t nonfinite = 0;
     int64_t n = host_numel(t);
@@ -224,16 +235,35 @@ static void summarise(const TirKernel *k, int index, const HostTensor *t, const 
         }
         host_next_index(t->rank, t->shape, idx);
     }
-    printf("%s: %s[", p->name, dtype_name(p->dtype));
+    printf("%s: %s[", name, dtype_name(t->dtype));
     for (int d = 0; d < t->rank; d++)
         printf("%s%lld", d ? ", " : "", (long long)t->shape[d]);
     printf("] sum=%.9g max|x|=%.9g non-finite=%lld", sum, max_abs, (long long)nonfinite);
     if (path)
         printf(" -> %s", path);
     if (inexact)
-        printf(inexact[index] ? " (GPU: within tolerance, it depends on a float sum, dot, atomic_add "
-                                "or ex2/lg2/rsqrt)" : " (GPU: bit-exact)");
+        printf(*inexact ? " (GPU: within tolerance, it depends on a float sum, dot, atomic_add "
+                          "or ex2/lg2/rsqrt)" : " (GPU: bit-exact)");
     putchar('\n');
+}
+
+static const char *out_path(const RunRequest *req, const char *name)
+{
+    for (int o = 0; o < req->spec.noutputs; o++)
+        if (strcmp(req->spec.outputs[o].name, name) == 0)
+            return req->spec.outputs[o].text;
+    return NULL;
+}
+
+/* Writes the tensor to its --out file (when it has one) and summarises it. */
+static int write_output(const char *name, const HostTensor *t, const char *path,
+                        const bool *inexact)
+{
+    char err[512];
+    if (path && npy_save(path, t, err, sizeof err) != 0)
+        return cli_error(EXIT_INPUT, err);
+    summarise(name, t, path, inexact);
+    return EXIT_OK;
 }
 
 static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *args,
@@ -241,19 +271,59 @@ static int write_outputs(const TirKernel *k, const RunRequest *req, LaunchArgs *
 {
     int status = EXIT_OK;
     for (int i = 0; i < k->nparams; i++) {
-        const char *path = NULL;
-        for (int o = 0; o < req->spec.noutputs; o++)
-            if (strcmp(req->spec.outputs[o].name, k->params[i].name) == 0)
-                path = req->spec.outputs[o].text;
+        const char *path = out_path(req, k->params[i].name);
         if (!args->args[i].is_output && !path)
             continue;
-        char err[512];
-        if (path && npy_save(path, &args->args[i].tensor, err, sizeof err) != 0) {
-            status = cli_error(EXIT_INPUT, err);
-            continue;
-        }
-        summarise(k, i, &args->args[i].tensor, path, args->args[i].is_output ? inexact : NULL);
+        int s = write_output(k->params[i].name, &args->args[i].tensor, path,
+                             args->args[i].is_output && inexact ? &inexact[i] : NULL);
+        status = s != EXIT_OK ? s : status;
     }
+    return status;
+}
+
+/* A program's outputs, then the intermediates --out names (as their writers left them). */
+static int write_program_outputs(const RunRequest *req, const ProgramRun *r)
+{
+    const TirProgram *p = r->program;
+    int status = EXIT_OK;
+    for (int v = 0; v < p->nvalues; v++) {
+        const TirProgValue *val = &p->values[v];
+        const char *path = out_path(req, val->name);
+        if (val->kind == TIR_PV_INPUT && !path)
+            continue;
+        if (val->kind == TIR_PV_TEMP && !path)
+            continue;
+        const HostTensor *t = val->kind == TIR_PV_TEMP ? &r->snapshots[v]
+                                                       : &r->args.args[val->param].tensor;
+        int s = write_output(val->name, t, path, NULL);
+        status = s != EXIT_OK ? s : status;
+    }
+    return status;
+}
+
+/* `--program NAME`: binds the program's launch and runs its calls, on the interpreter or
+   on the GPU. */
+static int run_program(RunRequest *req, Arena *arena, Diag *diag, const Program *prog)
+{
+    ProgramRun run;
+    int status = program_run_bind(arena, prog, req->program, &req->spec, &run);
+    for (int o = 0; status == EXIT_OK && !req->interpret && o < req->spec.noutputs; o++)
+        for (int v = 0; v < run.program->nvalues; v++)
+            if (run.program->values[v].kind == TIR_PV_TEMP &&
+                strcmp(run.program->values[v].name, req->spec.outputs[o].name) == 0) {
+                fprintf(stderr, "tilec: error: --out %s: an intermediate is kept only by "
+                        "--interpret (on the GPU its bytes serve other intermediates)\n",
+                        req->spec.outputs[o].name);
+                status = EXIT_USAGE;
+            }
+    if (status == EXIT_OK && req->interpret)
+        status = program_run_interpret(arena, diag, prog, &run, &req->spec, &req->limits,
+                                       req->gpu_arith);
+    else if (status == EXIT_OK)
+        status = program_run_gpu(arena, diag, req->path, req->target, &run);
+    if (status == EXIT_OK)
+        status = write_program_outputs(req, &run);
+    program_run_free(&run);
     return status;
 }
 
@@ -443,6 +513,10 @@ static int run_request(RunRequest *req)
     status = launch_cli_refuse_outputs(&req->spec, prog, req->ptx_path, NULL);
     if (status != EXIT_OK)
         goto done;
+    if (req->program) {
+        status = run_program(req, &arena, &diag, prog);
+        goto done;
+    }
     status = run_prepare_kernel(&arena, &diag, prog, req->kernel, &req->spec, req->config,
                                 req->no_mask_inference, &tir, &config);
     if (status != EXIT_OK)

@@ -437,71 +437,73 @@ static char *trim(char *s)
 
 /* Reads a shapes file (docs/tuning.md, "Shapes files"): one shape a line, `KERNEL: SYM=N,...`
    or, when the program has one kernel, `SYM=N,...`; `#` starts a comment. The lines of
-   kernel k are added to l; other kernels' lines are checked to name a kernel of p.
+   kernel k are added to l; other kernels' lines are checked to name a kernel of p, and
+   lines naming a `program` are skipped.
    Errors are PATH:LINE:COL. With k NULL it only marks named[i] for each kernel of p a
    line names (no errors: each kernel's own pass reports them). Returns EXIT_OK or
    EXIT_INPUT. */
+typedef struct ShapesReader {
+    Arena *arena;
+    const char *path;
+    const Program *p;
+    const TirKernel *k;
+    ShapeList *l;
+    bool *named;
+} ShapesReader;
+
+static int read_shapes_line(void *ctx, char *buf, int line)
+{
+    ShapesReader *r = ctx;
+    const Program *p = r->p;
+    const TirKernel *k = r->k;
+    char *text = trim(buf), *colon = strchr(text, ':');
+    char err[512] = "";
+    int col = (int)(text - buf), at = 0;
+    if (!*text)
+        return EXIT_OK;
+    if (colon) {
+        *colon = 0;
+        const char *name = trim(text);
+        if (program_find_program(p, name))
+            return EXIT_OK;   /* a program's shape: `tilec build --emit=buffers` reads it */
+        bool known = false;
+        for (int i = 0; i < p->nkernels; i++)
+            if (strcmp(p->kernels[i]->name, name) == 0)
+                known = r->named ? r->named[i] = true : true;
+        if (!k)
+            return EXIT_OK;
+        if (known && strcmp(name, k->name) != 0)
+            return EXIT_OK;   /* another kernel's shape */
+        if (!known)
+            snprintf(err, sizeof err, "no kernel named '%s' in the program", name);
+        for (text = colon + 1; *text == ' ' || *text == '\t'; text++) {}
+    } else if (!k) {
+        return EXIT_OK;
+    } else if (p->nkernels > 1) {
+        snprintf(err, sizeof err, "the program has several kernels: start the line with "
+                 "the kernel's name (%s: SYM=N,...)", k->name);
+    }
+    int64_t values[TUNE_MAX_SYMS] = {0};
+    if (!*err && parse_shape(k, text, values, err, sizeof err, &at) != 0) {
+        col = (int)(text - buf) + at;
+    } else if (!*err) {
+        int same = shape_find(r->l, k, values);
+        if (same < 0) {
+            shape_add(r->arena, r->l, values, line);
+            return EXIT_OK;
+        }
+        snprintf(err, sizeof err, "the same shape as line %d", r->l->lines[same]);
+        col = 0;
+    }
+    fprintf(stderr, "%s:%d:%d: error: %s\n", r->path, line, col + 1, err);
+    return EXIT_INPUT;
+}
+
 static int read_shapes_file(Arena *arena, const char *path, const Program *p,
                             const TirKernel *k, ShapeList *l, bool *named)
 {
-    char why[256];
-    FILE *f = infile_open(path, why, sizeof why);
-    if (!f) {
-        fprintf(stderr, "tilec: error: cannot read the shapes file '%s': %s\n", path, why);
-        return EXIT_INPUT;
-    }
-    char *buf = NULL;
-    size_t cap = 0;
-    int status = EXIT_OK;
-    for (int line = 1; status == EXIT_OK && getline(&buf, &cap, f) != -1; line++) {
-        buf[strcspn(buf, "#")] = 0;
-        char *text = trim(buf), *colon = strchr(text, ':');
-        char err[512] = "";
-        int col = (int)(text - buf), at = 0;
-        if (!*text)
-            continue;
-        if (colon) {
-            *colon = 0;
-            const char *name = trim(text);
-            bool known = false;
-            for (int i = 0; i < p->nkernels; i++)
-                if (strcmp(p->kernels[i]->name, name) == 0)
-                    known = named ? named[i] = true : true;
-            if (!k)
-                continue;
-            if (known && strcmp(name, k->name) != 0)
-                continue;   /* another kernel's shape */
-            if (!known)
-                snprintf(err, sizeof err, "no kernel named '%s' in the program", name);
-            for (text = colon + 1; *text == ' ' || *text == '\t'; text++) {}
-        } else if (!k) {
-            continue;
-        } else if (p->nkernels > 1) {
-            snprintf(err, sizeof err, "the program has several kernels: start the line with "
-                     "the kernel's name (%s: SYM=N,...)", k->name);
-        }
-        int64_t values[TUNE_MAX_SYMS] = {0};
-        if (!*err && parse_shape(k, text, values, err, sizeof err, &at) != 0) {
-            col = (int)(text - buf) + at;
-        } else if (!*err) {
-            int same = shape_find(l, k, values);
-            if (same < 0) {
-                shape_add(arena, l, values, line);
-                continue;
-            }
-            snprintf(err, sizeof err, "the same shape as line %d", l->lines[same]);
-            col = 0;
-        }
-        fprintf(stderr, "%s:%d:%d: error: %s\n", path, line, col + 1, err);
-        status = EXIT_INPUT;
-    }
-    if (status == EXIT_OK && ferror(f)) {
-        fprintf(stderr, "tilec: error: cannot read the shapes file '%s'\n", path);
-        status = EXIT_INPUT;
-    }
-    free(buf);
-    fclose(f);
-    return status;
+    ShapesReader r = {arena, path, p, k, l, named};
+    return shapes_file_each_line(path, read_shapes_line, &r);
 }
 
 /* The shapes of --shapes FILE, else of FILE's .shapes when no --shape is given, then each

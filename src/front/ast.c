@@ -32,6 +32,14 @@ Kernel *program_find_kernel(const Program *p, const char *name)
     return NULL;
 }
 
+ProgramDef *program_find_program(const Program *p, const char *name)
+{
+    for (int i = 0; p && i < p->nprograms; i++)
+        if (strcmp(p->programs[i]->name, name) == 0)
+            return p->programs[i];
+    return NULL;
+}
+
 /* ---- printing */
 
 /* Trees are bounded by the parser (MAX_NESTING); this guards hand-built ones. */
@@ -382,10 +390,11 @@ static void print_stmts(const Printer *pr, Stmt *const *body, int n, int level)
         print_stmt(pr, body[i], level);
 }
 
-static void print_param(const Printer *pr, const Param *p)
+/* `role`: param (a kernel's), input, output, temp (a program's). */
+static void print_param(const Printer *pr, const Param *p, const char *role)
 {
     FILE *out = pr->out;
-    fprintf(out, "  param %s: ", p->name);
+    fprintf(out, "  %s %s: ", role, p->name);
     if (p->kind == PARAM_CONST)
         fputs("const ", out);
     fputs(dtype_name(p->dtype), out);
@@ -437,9 +446,48 @@ static void print_kernel(FILE *out, const Kernel *k, const SourceFile *root)
         fprintf(out, "%s:", k->loc.file->path);
     fprintf(out, "%d:%d)\n", k->loc.line, k->loc.col);
     for (int i = 0; i < k->nparams; i++)
-        print_param(&pr, k->params[i]);
+        print_param(&pr, k->params[i], "param");
     print_kernel_facts(&pr, k);
     print_stmts(&pr, k->body, k->nbody, 1);
+}
+
+static void print_location(FILE *out, Loc loc, const SourceFile *root)
+{
+    fputs("  (", out);
+    if (loc.file && loc.file != root)
+        fprintf(out, "%s:", loc.file->path);
+    fprintf(out, "%d:%d)", loc.line, loc.col);
+}
+
+/* A program: its parameters and intermediates, then each call with its arguments as
+   written and, once checked, its place in the execution order. */
+static void print_program(FILE *out, const ProgramDef *pd, const SourceFile *root)
+{
+    Printer pr = {out, NULL};
+    fprintf(out, "program %s", pd->name);
+    print_location(out, pd->loc, root);
+    fputc('\n', out);
+    for (int i = 0; i < pd->nparams; i++)
+        print_param(&pr, pd->params[i], i < pd->ninputs ? "input" : "output");
+    if (pd->nsyms > 0) {
+        fputs("  symbols", out);
+        for (int i = 0; i < pd->nsyms; i++)
+            fprintf(out, "%s%s", i ? ", " : " ", pd->syms[i]->name);
+        fputc('\n', out);
+    }
+    for (int i = 0; i < pd->ntemps; i++)
+        print_param(&pr, pd->temps[i], "temp");
+    for (int c = 0; c < pd->ncalls; c++) {
+        const ProgramCall *call = pd->calls[c];
+        fprintf(out, "  call %s", call->kernel_name);
+        print_location(out, call->loc, root);
+        for (int i = 0; pd->ir && i < pd->ir->ncalls; i++)
+            if (pd->ir->calls[i].source_index == c)
+                fprintf(out, "  [runs %d]", i);
+        fputc('\n', out);
+        for (int i = 0; i < call->nargs; i++)
+            print_expr(&pr, call->args[i], 2);
+    }
 }
 
 void ast_print(FILE *out, const Program *p, const char *only_kernel)
@@ -453,5 +501,14 @@ void ast_print(FILE *out, const Program *p, const char *only_kernel)
             fputc('\n', out);
         first = false;
         print_kernel(out, k, p->files);
+    }
+    for (int i = 0; p && i < p->nprograms; i++) {
+        const ProgramDef *pd = p->programs[i];
+        if (only_kernel && strcmp(pd->name, only_kernel) != 0)
+            continue;
+        if (!first)
+            fputc('\n', out);
+        first = false;
+        print_program(out, pd, p->files);
     }
 }

@@ -282,9 +282,41 @@ typedef struct Kernel {
     bool checked;             /* sema ran without errors */
 } Kernel;
 
+/* ---- a `program`: kernels composed into one entry point (docs/language.md, "Programs").
+   The parser fills the syntax; program.c checks it against the kernels' signatures and
+   lowers it to the program IR (tir.h's TirProgram). */
+
+typedef struct ProgramCall {
+    const char *kernel_name;
+    Loc loc;
+    Expr **args;              /* positional values, then EXPR_KWARG `param=value`; each value
+                                 a name (a parameter or an intermediate of the program) or
+                                 a literal (`0.5`, `-1`, `true`) */
+    int nargs;
+    Kernel *kernel;           /* sema: the kernel called */
+} ProgramCall;
+
+typedef struct ProgramDef {
+    const char *name;
+    Loc loc;
+    Param **params;           /* the inputs, then the outputs; Param.index in this order */
+    int nparams;
+    int ninputs;              /* params[0 .. ninputs) are inputs, the rest outputs */
+    Param **temps;            /* intermediate tensors, declared as `name: dtype[dims]` */
+    int ntemps;
+    ProgramCall **calls;      /* in source order */
+    int ncalls;
+    /* filled by sema */
+    ShapeSym **syms;          /* the shape symbols of the parameters' dims */
+    int nsyms;
+    struct TirProgram *ir;    /* checked and ordered; NULL when the program has errors */
+} ProgramDef;
+
 typedef struct Program {
     Kernel **kernels;
     int nkernels;
+    ProgramDef **programs;    /* the `program` definitions, file order (includes' too) */
+    int nprograms;
     SourceFile *files;        /* every file read, the root first */
 } Program;
 
@@ -292,6 +324,7 @@ Expr *expr_new(Arena *a, ExprKind kind, Loc loc);
 Stmt *stmt_new(Arena *a, StmtKind kind, Loc loc);
 void ast_print(FILE *out, const Program *p, const char *only_kernel);
 Kernel *program_find_kernel(const Program *p, const char *name);
+ProgramDef *program_find_program(const Program *p, const char *name);
 
 /* ---- parse.c (with grammar/lexer.l, grammar/parser.y): source text to AST.
    Follows `include "file"` relative to the including file, once per file; a cycle is
@@ -305,13 +338,16 @@ Program *parse_string(Arena *a, Diag *d, const char *name, const char *text, siz
    walkers may recurse. */
 #define MAX_NESTING 256
 
-/* grammar/: one file's text to its kernels (Kernel *) and `include` lines (Include *),
-   appended to the vectors; parse.c follows the includes. */
+/* grammar/: one file's text to its kernels (Kernel *), programs (ProgramDef *) and
+   `include` lines (Include *), appended to the vectors; parse.c follows the includes. */
 typedef struct Include {
     const char *path;         /* as written */
     Loc loc;
 } Include;
-void grammar_parse(Arena *a, Diag *d, const SourceFile *file, PtrVec *kernels, PtrVec *includes);
+typedef struct ParsedItems {
+    PtrVec kernels, programs, includes;
+} ParsedItems;
+void grammar_parse(Arena *a, Diag *d, const SourceFile *file, ParsedItems *out);
 
 /* ---- sema.c: names, types, symbolic shapes; fills the sema fields above.
    Returns the number of errors reported. */
@@ -321,6 +357,15 @@ typedef struct SemaOptions {
 } SemaOptions;
 
 int sema_check(Arena *a, Diag *d, Program *p, const SemaOptions *opts);
+/* A program's parameters checked by the kernels' rules (names, dims, dtypes for the target);
+   the shape symbols of their dims in *syms. */
+void sema_check_signature(Arena *a, Diag *d, const SemaOptions *opts, const char *owner,
+                          Param **params, int nparams, ShapeSym ***syms, int *nsyms);
+
+/* ---- program.c: checks each `program` against the kernels it calls (after sema_check,
+   which calls it) and lowers it to the program IR, ordered (tir_program_order): fills
+   ProgramDef.syms and .ir. Returns the number of errors reported. */
+int program_check(Arena *a, Diag *d, Program *p, ProgramDef *pd, const SemaOptions *opts);
 
 /* ---- lower.c: checked AST -> TIR for one (kernel, const values). const_values is indexed
    by Param.index (only PARAM_CONST entries are read); NULL = defaults (bool: false,

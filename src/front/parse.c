@@ -23,6 +23,7 @@ typedef struct Loader {
     Program *program;
     SourceFile **files_tail;
     PtrVec kernels;
+    PtrVec programs;
     PtrVec done;              /* realpaths of every file read */
     OpenFile chain[MAX_INCLUDE_DEPTH + 1];
     int nchain;
@@ -234,13 +235,15 @@ static void load_source(Loader *L, SourceFile *file, const char *real)
     if (real)
         ptrvec_push(L->arena, &L->done, (void *)real);
     L->chain[L->nchain++] = (OpenFile){real, file->path};
-    PtrVec kernels = {0}, includes = {0};
+    ParsedItems items = {0};
     if (file->len > (size_t)INT_MAX - 2)
         diag_error(L->diag, (Loc){file, 1, 1}, "file is too large (%zu bytes)", file->len);
     else
-        grammar_parse(L->arena, L->diag, file, &kernels, &includes);
-    for (int i = 0; i < kernels.len; i++) {
-        Kernel *k = kernels.items[i];
+        grammar_parse(L->arena, L->diag, file, &items);
+    for (int i = 0; i < items.programs.len; i++)
+        ptrvec_push(L->arena, &L->programs, items.programs.items[i]);
+    for (int i = 0; i < items.kernels.len; i++) {
+        Kernel *k = items.kernels.items[i];
         Loc where;
         if (too_deep(k, &where)) {
             diag_error(L->diag, where,
@@ -250,36 +253,62 @@ static void load_source(Loader *L, SourceFile *file, const char *real)
         }
         ptrvec_push(L->arena, &L->kernels, k);
     }
-    for (int i = 0; i < includes.len; i++)
-        follow_include(L, file, includes.items[i]);
+    for (int i = 0; i < items.includes.len; i++)
+        follow_include(L, file, items.includes.items[i]);
     L->nchain--;
 }
 
-/* ---- kernel names: unique across a file and its includes (a hash set, so a file of
-   many small kernels stays linear) */
+/* ---- kernel and program names: unique across a file and its includes, kernels and
+   programs together (one entry point each in a bundle); a hash set, so a file of many
+   small kernels stays linear */
+
+typedef struct NameSlot {
+    const char *name;
+    Loc loc;
+    const char *kind;         /* "kernel", "program" */
+} NameSlot;
+
+/* Whether `name` is new; records it, or reports the second definition. */
+static bool claim_name(Loader *L, NameSlot *table, size_t slots, const char *name, Loc loc,
+                       const char *kind)
+{
+    size_t slot = fnv1a(FNV1A_START, name, strlen(name)) & (slots - 1);
+    while (table[slot].name && strcmp(table[slot].name, name) != 0)
+        slot = (slot + 1) & (slots - 1);
+    if (table[slot].name) {
+        if (strcmp(table[slot].kind, kind) == 0)
+            diag_error(L->diag, loc, "%s '%s' is defined twice", kind, name);
+        else
+            diag_error(L->diag, loc, "%s '%s' has the name of a %s", kind, name, table[slot].kind);
+        diag_note(L->diag, table[slot].loc, "first definition of '%s' is here", name);
+        return false;
+    }
+    table[slot] = (NameSlot){name, loc, kind};
+    return true;
+}
 
 static void finish_program(Loader *L)
 {
     Program *p = L->program;
     size_t slots = 16;
-    while (slots < (size_t)L->kernels.len * 2)
+    while (slots < (size_t)(L->kernels.len + L->programs.len) * 2)
         slots *= 2;
-    Kernel **table = arena_alloc(L->arena, slots * sizeof *table);
+    NameSlot *table = arena_alloc(L->arena, slots * sizeof *table);
     p->kernels = arena_alloc(L->arena, (size_t)(L->kernels.len ? L->kernels.len : 1) *
                                        sizeof *p->kernels);
     p->nkernels = 0;
     for (int i = 0; i < L->kernels.len; i++) {
         Kernel *k = L->kernels.items[i];
-        size_t slot = fnv1a(FNV1A_START, k->name, strlen(k->name)) & (slots - 1);
-        while (table[slot] && strcmp(table[slot]->name, k->name) != 0)
-            slot = (slot + 1) & (slots - 1);
-        if (table[slot]) {
-            diag_error(L->diag, k->loc, "kernel '%s' is defined twice", k->name);
-            diag_note(L->diag, table[slot]->loc, "first definition of '%s' is here", k->name);
-            continue;
-        }
-        table[slot] = k;
-        p->kernels[p->nkernels++] = k;
+        if (claim_name(L, table, slots, k->name, k->loc, "kernel"))
+            p->kernels[p->nkernels++] = k;
+    }
+    p->programs = arena_alloc(L->arena, (size_t)(L->programs.len ? L->programs.len : 1) *
+                                        sizeof *p->programs);
+    p->nprograms = 0;
+    for (int i = 0; i < L->programs.len; i++) {
+        ProgramDef *pd = L->programs.items[i];
+        if (claim_name(L, table, slots, pd->name, pd->loc, "program"))
+            p->programs[p->nprograms++] = pd;
     }
 }
 

@@ -2760,6 +2760,17 @@ static void check_params(Checker *c)
     }
 }
 
+/* A program's signature (program.c): the same rules as a kernel's parameters. */
+void sema_check_signature(Arena *a, Diag *d, const SemaOptions *opts, const char *owner,
+                          Param **params, int nparams, ShapeSym ***syms, int *nsyms)
+{
+    Kernel k = {.name = owner, .params = params, .nparams = nparams};
+    Checker c = {.arena = a, .diag = d, .opts = opts, .kernel = &k};
+    check_params(&c);
+    *syms = k.syms;
+    *nsyms = k.nsyms;
+}
+
 static void make_symbols(Checker *c)
 {
     Kernel *k = c->kernel;
@@ -2914,5 +2925,7 @@ int sema_check(Arena *a, Diag *d, Program *p, const SemaOptions *opts)
         }
         check_kernel(a, d, k, opts);
     }
+    for (int i = 0; i < p->nprograms; i++)
+        program_check(a, d, p, p->programs[i], opts);
     return d->errors - errors_before;
 }

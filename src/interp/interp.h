@@ -135,6 +135,10 @@ LaunchStatus launch_error(LaunchStatus status, char *err, size_t errlen, const c
 LaunchStatus launch_parse_value(const char *name, DType dtype, const char *text, double *fvalue,
                                 int64_t *ivalue, char *err, size_t errlen);
 
+/* Fills a reduction target with its op's identity (sum 0, max -inf, min +inf; the integer
+   extremes for i32 and i64). */
+void launch_fill_identity(HostTensor *t, ReduceOp op);
+
 /* True when the kernel stores to params[param] or combines into it atomically. */
 bool tir_param_is_written(const TirKernel *k, int param);
 

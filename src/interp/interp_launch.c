@@ -160,7 +160,6 @@ static LaunchStatus bind_dims(const TirKernel *k, const TirParam *p, const HostT
     return LAUNCH_OK;
 }
 
-/* Fills a reduction target with its op's identity. */
 /* The smallest size among the tensor dims that loads of integer tensor `param` index
    directly (a checked index read straight from it, integer converts looked through), so
    random data there stays inside them: `ids` of `weight[ids[b], :]` gets [0, V). 0 when it
@@ -201,7 +200,8 @@ static int64_t index_range(const TirKernel *k, int param, const int64_t *sym_val
     return r.below;
 }
 
-static void fill_identity(HostTensor *t, ReduceOp op)
+/* Fills a reduction target with its op's identity. */
+void launch_fill_identity(HostTensor *t, ReduceOp op)
 {
     int64_t n = host_numel(t);
     for (int64_t e = 0; e < n; e++) {
@@ -309,7 +309,7 @@ LaunchStatus launch_bind(const TirKernel *k, const LaunchSpec *spec, LaunchArgs 
             goto done;
         }
         if (p->reduce != REDUCE_NONE)
-            fill_identity(&a->tensor, p->reduce);
+            launch_fill_identity(&a->tensor, p->reduce);
         else if (!a->is_output)
             /* one stream per parameter, so adding an input does not change the others */
             host_fill_random(&a->tensor, spec->seed * 0x9E3779B97F4A7C15ull + (uint64_t)i + 1,

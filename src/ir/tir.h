@@ -504,4 +504,104 @@ const char *config_format(const Config *c, char *buf, size_t size);
 /* The block size of a loop variable under a resolved Config (pinned ones ignore it). */
 int64_t tir_loopvar_block(const TirKernel *k, const TirLoopVar *lv, const Config *c);
 
+/* ---- program.c: the program IR — a `program` as calls of kernels on values (its tensors:
+   parameters and intermediates), each call's reads and writes explicit, ordered by its
+   dependencies, with each intermediate's live range over that order. The front end
+   (front.h's program_check) builds it; the interpreter's runner, --emit=buffers and the
+   bundle writer read it; a fusion pass would rewrite its calls. docs/language.md,
+   "Programs"; the workspace assignment over the live ranges is runtime/workspace.c's. */
+
+/* Bounds that keep every later step (ordering, the workspace plan, the bundle) small;
+   program_check reports a program past them. */
+enum {
+    TIR_PROGRAM_MAX_PARAMS = 64,     /* a bundle's parameter runs (TBN_MAX_PARAMS) */
+    TIR_PROGRAM_MAX_SYMS = 64,
+    TIR_PROGRAM_MAX_VALUES = 256,    /* tensors: parameters and intermediates */
+    TIR_PROGRAM_MAX_CALLS = 1024,
+};
+
+typedef enum TirProgValueKind {
+    TIR_PV_INPUT,            /* a tensor parameter before `->`: read only */
+    TIR_PV_OUTPUT,           /* a tensor parameter after `->`: written by one call */
+    TIR_PV_TEMP,             /* an intermediate: written by one call, lives in the workspace */
+} TirProgValueKind;
+
+typedef struct TirProgValue {
+    const char *name;
+    Loc loc;
+    TirProgValueKind kind;
+    DType dtype;
+    int rank;
+    TirDim dims[MAX_RANK];   /* sym: TirProgram.syms, or a literal size; row-major (temps) */
+    int param;               /* INPUT/OUTPUT: index in TirProgram.params; TEMP: -1 */
+    /* filled by tir_program_order */
+    int writer;              /* the call writing it (execution order), -1 for an input */
+    int first, last;         /* TEMP: the calls from its writer to its last reader */
+} TirProgValue;
+
+typedef enum TirProgArgKind {
+    TIR_PARG_VALUE,          /* a tensor: TirProgram.values[index] */
+    TIR_PARG_SCALAR,         /* the program's scalar parameter TirProgram.params[index] */
+    TIR_PARG_LITERAL,        /* a literal: ivalue (integers, bool, consts) or fvalue (floats) */
+} TirProgArgKind;
+
+/* What a call passes for one parameter of its kernel. */
+typedef struct TirProgArg {
+    TirProgArgKind kind;
+    const char *param;       /* the kernel parameter's name */
+    DType dtype;             /* the kernel parameter's dtype */
+    int index;
+    int64_t ivalue;
+    double fvalue;
+    bool reads, writes;      /* VALUE: the kernel loads it; stores or combines into it */
+    Loc loc;
+} TirProgArg;
+
+typedef struct TirProgCall {
+    const char *kernel;
+    Loc loc;
+    int source_index;        /* its place among the calls as written */
+    TirProgArg *args;        /* one per kernel parameter, in its signature's order */
+    int nargs;
+    TirDim *sym_sizes;       /* per kernel shape symbol: a program symbol or a literal */
+    int nsyms;
+} TirProgCall;
+
+typedef struct TirProgParam {
+    const char *name;
+    ParamKind kind;          /* PARAM_TENSOR or PARAM_SCALAR */
+    DType dtype;
+    int value;               /* TENSOR: its TirProgram.values index; SCALAR: -1 */
+} TirProgParam;
+
+typedef struct TirProgram {
+    const char *name;
+    Loc loc;
+    const char **syms;       /* shape symbols, bound at launch from the tensor parameters */
+    int nsyms;
+    TirProgParam *params;    /* inputs, then outputs */
+    int nparams;
+    int ninputs;
+    TirProgValue *values;    /* the tensor parameters' values first (parameter order), then
+                                the intermediates (declaration order) */
+    int nvalues;
+    TirProgCall *calls;      /* in execution order once tir_program_order ran */
+    int ncalls;
+} TirProgram;
+
+/* Checks the dataflow (one writer per output and intermediate, none for inputs, no read
+   of what nothing writes, no call reading what it writes), orders the calls (a writer
+   before its readers; otherwise as written) and sets writers and live ranges. Reports at
+   the calls' and arguments' locations; returns the number of errors. */
+int tir_program_order(TirProgram *p, Diag *d);
+/* The bytes of value v for the symbols' values, contiguous: false when it overflows. */
+bool tir_program_value_bytes(const TirProgram *p, const TirProgValue *v, const int64_t *syms,
+                             uint64_t *bytes);
+/* "f32[B, H]" of a value. */
+const char *tir_program_value_type(char *buf, size_t size, const TirProgram *p,
+                                   const TirProgValue *v);
+/* The calls in execution order (`call 0: matmul(x, w1, h)`) and the intermediates with
+   their live ranges: the symbolic part of `--emit=buffers`. */
+void tir_program_print(FILE *out, const TirProgram *p);
+
 #endif

@@ -98,6 +98,28 @@ static const TbnKernel *find(const TbnBundle *b, const char *name)
     return NULL;
 }
 
+/* The header the writer generated beside NAME.tbn against tests/runtime/NAME_golden.h. */
+static void compare_header(const char *dir, const char *srcdir, const char *name)
+{
+    char header[512], golden[512];
+    snprintf(header, sizeof header, "%s/%s.h", dir, name);
+    snprintf(golden, sizeof golden, "%s/tests/runtime/%s_golden.h", srcdir, name);
+    size_t hn = 0, gn = 0;
+    uint8_t *h = slurp(header, &hn), *g = slurp(golden, &gn);
+    if (h)
+        h = realloc(h, hn + 1), h[hn] = 0;
+    if (g)
+        g = realloc(g, gn + 1), g[gn] = 0;
+    /* the opening comment names paths, which differ per build folder */
+    const char *hb = h ? strstr((char *)h, "#ifndef") : NULL;
+    const char *gb = g ? strstr((char *)g, "#ifndef") : NULL;
+    CHECK(h && g && hb && gb && hn - (size_t)(hb - (char *)h) == gn - (size_t)(gb - (char *)g) &&
+          memcmp(hb, gb, hn - (size_t)(hb - (char *)h)) == 0,
+          "%s differs from %s (bless with: cp %s %s)", header, golden, header, golden);
+    free(h);
+    free(g);
+}
+
 static void test_attention(const char *dir, const char *srcdir)
 {
     char src[512], out[512];
@@ -145,24 +167,7 @@ static void test_attention(const char *dir, const char *srcdir)
     }
     tbn_free(&b);
 
-    /* the generated header against its golden copy */
-    char header[512], golden[512];
-    snprintf(header, sizeof header, "%s/attention.h", dir);
-    snprintf(golden, sizeof golden, "%s/tests/runtime/attention_golden.h", srcdir);
-    size_t hn = 0, gn = 0;
-    uint8_t *h = slurp(header, &hn), *g = slurp(golden, &gn);
-    if (h)
-        h = realloc(h, hn + 1), h[hn] = 0;
-    if (g)
-        g = realloc(g, gn + 1), g[gn] = 0;
-    /* the opening comment names paths, which differ per build folder */
-    const char *hb = h ? strstr((char *)h, "#ifndef") : NULL;
-    const char *gb = g ? strstr((char *)g, "#ifndef") : NULL;
-    CHECK(h && g && hb && gb && hn - (size_t)(hb - (char *)h) == gn - (size_t)(gb - (char *)g) &&
-          memcmp(hb, gb, hn - (size_t)(hb - (char *)h)) == 0,
-          "%s differs from %s (bless with: cp %s %s)", header, golden, header, golden);
-    free(h);
-    free(g);
+    compare_header(dir, srcdir, "attention");
     free(data);
 }
 
@@ -380,6 +385,212 @@ static void test_corpus(const char *dir)
     free(good);
 }
 
+/* ---- programs (format version 4) */
+
+static uint64_t section_offset(const uint8_t *d, int kind)
+{
+    for (uint32_t i = 0; i < rd32(d + 24); i++) {
+        const uint8_t *e = d + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;
+        if ((int)rd32(e) == kind)
+            return rd32(e + 8);
+    }
+    return 0;
+}
+
+/* Rewritten as an older version: the sections that version lacks dropped from the table
+   (they are last), the header's version set. */
+static void as_version(uint8_t *d, size_t n, uint32_t version, uint32_t nsec)
+{
+    wr32(d + 8, version);
+    wr32(d + 24, nsec);
+    reseal(d, n);
+}
+
+static void test_programs(const char *dir, const char *srcdir)
+{
+    char src[512], out[512];
+    snprintf(src, sizeof src, "%s/tests/runtime/programs.tile", srcdir);
+    snprintf(out, sizeof out, "%s/programs.tbn", dir);
+    CHECK(write_bundle(src, out, "") == EXIT_OK, "write programs.tile");
+    size_t n;
+    uint8_t *good = slurp(out, &n);
+    if (!good)
+        return;
+    TbnBundle b;
+    char err[512];
+    CHECK(tbn_read(good, n, false, &b, err, sizeof err) == 0, "tbn_read: %s", err);
+    const TbnProgram *p = b.nprograms == 1 ? &b.programs[0] : NULL;
+    CHECK(b.version == 4 && p && strcmp(p->name, "chain") == 0 && p->nparams == 3 &&
+          p->ninputs == 2 && p->nsyms == 2 && p->ntemps == 4 && p->ncalls == 5 &&
+          p->ntensors == 2 && p->nscalars == 1, "the program's record");
+    if (p && p->ncalls == 5 && p->ntemps == 4) {
+        static const char *const kernels[] = {"scale", "scale", "add", "scale", "shift"};
+        for (uint32_t c = 0; c < 5; c++)
+            CHECK(strcmp(b.kernels[b.calls[p->first_call + c].kernel].name, kernels[c]) == 0,
+                  "call %u is %s", c, kernels[c]);
+        static const int64_t live[] = {0, 2, 1, 2, 2, 3, 3, 4};
+        CHECK(memcmp(p->live, live, sizeof live) == 0, "live ranges");
+        const TbnCall *second = &b.calls[p->first_call + 1], *last = &b.calls[p->first_call + 4];
+        double two;
+        memcpy(&two, &second->args[1].value, sizeof two);
+        CHECK(second->args[0].kind == TBN_ARG_TEMP && second->args[0].index == 0 &&
+              second->args[1].kind == TBN_ARG_LITERAL && two == 2.0 &&
+              second->args[2].kind == TBN_ARG_TEMP && second->args[2].index == 1,
+              "scale(a, 2.0, b): a temp, an f32 literal, a temp");
+        CHECK(last->args[1].kind == TBN_ARG_PARAM && last->args[1].index == 2 &&
+              last->args[2].kind == TBN_ARG_LITERAL && last->args[2].value == 1 &&
+              last->nsizes == 2 && last->sizes[0] == -1 && last->sizes[1] == -2,
+              "shift(d, y, up=true): the output, a const literal, M=R and N=C");
+    }
+    tbn_free(&b);
+
+    uint8_t *d = malloc(n);
+    char what[128];
+    /* read as versions 3 and 2: the kernels stay, the programs are gone */
+    memcpy(d, good, n);
+    as_version(d, n, 3, TBN_V3_SECTION_KINDS);
+    CHECK(tbn_read(d, n, false, &b, err, sizeof err) == 0 && b.nprograms == 0 && b.nkernels == 3 &&
+          b.params[0].read == 1, "a version 3 bundle reads: %s", err);
+    tbn_free(&b);
+    memcpy(d, good, n);
+    as_version(d, n, 2, TBN_V2_SECTION_KINDS);
+    CHECK(tbn_read(d, n, false, &b, err, sizeof err) == 0 && b.nprograms == 0 && b.nkernels == 3,
+          "a version 2 bundle reads: %s", err);
+    tbn_free(&b);
+    memcpy(d, good, n);
+    as_version(d, n, 3, TBN_SECTION_KINDS);
+    expect_rejected(dir, "a version 3 bundle with program sections", d, n);
+
+    /* every u32 field of the program's record and of its first call and argument, huge */
+    static const struct { int kind; int size; const char *name; } recs[] = {
+        {TBN_SEC_PROGRAMS, TBN_PROGRAM_SIZE, "program"}, {TBN_SEC_CALLS, TBN_CALL_SIZE, "call"},
+        {TBN_SEC_CALL_ARGS, TBN_CALL_ARG_SIZE, "call argument"},
+    };
+    for (size_t r = 0; r < sizeof recs / sizeof recs[0]; r++) {
+        uint64_t off = section_offset(good, recs[r].kind);
+        for (int field = 0; field + 4 <= recs[r].size; field += 4) {
+            memcpy(d, good, n);
+            wr32(d + off + field, 0xfffffff0u);
+            reseal(d, n);
+            TbnBundle tmp;
+            /* a literal's value may be anything */
+            bool accepted = tbn_read(d, n, false, &tmp, err, sizeof err) == 0;
+            tbn_free(&tmp);
+            if (accepted && recs[r].kind == TBN_SEC_CALL_ARGS && field >= 8)
+                continue;
+            snprintf(what, sizeof what, "%s field at %d", recs[r].name, field);
+            expect_rejected(dir, what, d, n);
+        }
+    }
+    /* arguments that do not fit their kernel's parameters, sizes that disagree */
+    CHECK(tbn_read(good, n, false, &b, err, sizeof err) == 0, "reads again");
+    p = &b.programs[0];
+    uint64_t args = section_offset(good, TBN_SEC_CALL_ARGS);
+    uint64_t values = section_offset(good, TBN_SEC_VALUES);
+    const TbnCall *first = &b.calls[p->first_call];
+    uint32_t a0 = (uint32_t)(first->args - b.call_args);
+    uint32_t size0 = (uint32_t)(first->sizes - b.values);
+    uint32_t live0 = (uint32_t)(p->live - b.values);
+    tbn_free(&b);
+    struct { uint64_t at; uint64_t value; int width; const char *what; } edits[] = {
+        {args + 16 * a0 + 4, 1, 4, "a tensor argument naming the scalar parameter s"},
+        {args + 16 * (a0 + 1), TBN_ARG_TEMP, 1, "a scalar argument naming an intermediate"},
+        {args + 16 * (a0 + 2), TBN_ARG_LITERAL, 1, "a tensor argument given a literal"},
+        {values + 8 * size0, 7, 8, "a kernel symbol's size a literal the tensors do not have"},
+        {values + 8 * size0, (uint64_t)-2, 8, "a kernel symbol's size another program symbol"},
+        {values + 8 * (live0 + 1), 5, 8, "a live range past the last call"},
+    };
+    for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+        memcpy(d, good, n);
+        if (edits[e].width == 1)
+            d[edits[e].at] = (uint8_t)edits[e].value;
+        else if (edits[e].width == 4)
+            wr32(d + edits[e].at, (uint32_t)edits[e].value);
+        else
+            wr64(d + edits[e].at, edits[e].value);
+        reseal(d, n);
+        expect_rejected(dir, edits[e].what, d, n);
+    }
+    compare_header(dir, srcdir, "programs");
+    printf("ok programs: round trip, older versions, corrupted program records\n");
+    free(d);
+    free(good);
+}
+
+/* ---- the workspace plan (runtime/workspace.c): its promises on random programs */
+
+static uint64_t next_random(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state >> 33;
+}
+
+static uint64_t round_256(uint64_t x)
+{
+    return (x + 255) / 256 * 256;
+}
+
+/* No two values live at one call share a byte; offsets are multiples of 256; the total is
+   the highest end; allocations are disjoint, in offset order, and hold their values. */
+static bool plan_keeps_promises(const TbnWorkspaceValue *v, uint32_t n, const TbnWorkspacePlan *p)
+{
+    uint64_t top = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t end = p->offset[i] + round_256(v[i].bytes);
+        top = end > top ? end : top;
+        if (p->offset[i] % 256 || p->alloc_of[i] >= p->nallocs ||
+            p->offset[i] < p->alloc_offset[p->alloc_of[i]] ||
+            end > p->alloc_offset[p->alloc_of[i]] + p->alloc_bytes[p->alloc_of[i]])
+            return false;
+        for (uint32_t j = 0; j < i; j++) {
+            bool live = v[i].first <= v[j].last && v[j].first <= v[i].last;
+            uint64_t end_j = p->offset[j] + round_256(v[j].bytes);
+            if (live && v[i].bytes && v[j].bytes && p->offset[i] < end_j && p->offset[j] < end)
+                return false;
+        }
+    }
+    for (uint32_t a = 1; a < p->nallocs; a++)
+        if (p->alloc_offset[a] < p->alloc_offset[a - 1] + p->alloc_bytes[a - 1])
+            return false;
+    return p->total == top;
+}
+
+static void test_workspace_plan(void)
+{
+    uint64_t state = 26;
+    TbnWorkspaceValue v[TBN_MAX_PROGRAM_TEMPS + 1];
+    TbnWorkspacePlan plan, again;
+    int broken = 0;
+    for (int round = 0; round < 3000; round++) {
+        uint32_t n = (uint32_t)(next_random(&state) % 40), calls = 1 + (uint32_t)(next_random(&state) % 12);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t a = (uint32_t)(next_random(&state) % calls), b = (uint32_t)(next_random(&state) % calls);
+            v[i] = (TbnWorkspaceValue){next_random(&state) % 4 == 0 ? 256 * (next_random(&state) % 4)
+                                                                    : next_random(&state) % 5000,
+                                       a < b ? a : b, a < b ? b : a};
+        }
+        bool ok = tbn_workspace_plan(v, n, &plan) == 0 && plan_keeps_promises(v, n, &plan) &&
+                  tbn_workspace_plan(v, n, &again) == 0 && memcmp(&plan, &again, sizeof plan) == 0;
+        broken += !ok;
+    }
+    CHECK(broken == 0, "workspace plan: %d of 3000 random programs broke a promise", broken);
+    /* live ranges that never meet share one allocation; ranges all at one call, none */
+    for (uint32_t i = 0; i < 5; i++)
+        v[i] = (TbnWorkspaceValue){1000 * (i + 1), i, i};
+    CHECK(tbn_workspace_plan(v, 5, &plan) == 0 && plan.total == 5120 && plan.nallocs == 1,
+          "disjoint live ranges: %llu bytes", (unsigned long long)plan.total);
+    for (uint32_t i = 0; i < 5; i++)
+        v[i] = (TbnWorkspaceValue){1000 * (i + 1), 0, 3};
+    CHECK(tbn_workspace_plan(v, 5, &plan) == 0 && plan.total == 1024 * 15 && plan.nallocs == 5,
+          "one live range: %llu bytes", (unsigned long long)plan.total);
+    v[0] = (TbnWorkspaceValue){16, 2, 1};
+    CHECK(tbn_workspace_plan(v, 1, &plan) != 0, "a reversed live range is refused");
+    CHECK(tbn_workspace_plan(v, TBN_MAX_PROGRAM_TEMPS + 1, &plan) != 0, "too many values");
+    for (uint32_t i = 0; i < 5; i++)
+        v[i] = (TbnWorkspaceValue){UINT64_MAX / 4 - 1024, 0, 0};
+    CHECK(tbn_workspace_plan(v, 5, &plan) != 0, "a total past 2^64 is refused");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -390,6 +601,8 @@ int main(int argc, char **argv)
     test_attention(argv[1], argv[2]);
     test_other_kernels(argv[1], argv[2]);
     test_corpus(argv[1]);
+    test_programs(argv[1], argv[2]);
+    test_workspace_plan();
     printf("%s bundle_test (%d failures)\n", failures ? "FAIL" : "ok", failures);
     return failures ? 1 : 0;
 }

@@ -33,6 +33,14 @@ inspect_good() {
         grep -q "gpu \*, causal=true D=128, align any, default -> variant 7" "$out/inspect.txt"
 }
 step "tilec inspect prints a bundle" inspect_good
+inspect_program() {
+    "$build/tilec" inspect "$out/programs.tbn" > "$out/inspect.txt" &&
+        grep -q "^program chain(x: f32\[R, C\], s: f32) -> (y: f32\[R, C\])$" "$out/inspect.txt" &&
+        grep -q "^  intermediate d: f32\[R, C\], live \[3, 4\]$" "$out/inspect.txt" &&
+        grep -q "^  call 1: scale(a, 2, b)$" "$out/inspect.txt" &&
+        grep -q "^  call 4: shift(d, y, true)$" "$out/inspect.txt" || { cat "$out/inspect.txt"; return 1; }
+}
+step "tilec inspect prints a bundle's programs" inspect_program
 inspect_corpus() {
     local n=0
     for f in "$out"/corpus/*.tbn; do
@@ -104,6 +112,33 @@ gpu_watchdog() { # a kernel that never returns: run and bench end after TILEC_GP
     done
 }
 step "a kernel that never returns ends tilec run and bench after TILEC_GPU_TIMEOUT" gpu_watchdog
+program_through_libtile() {
+    # tests/runtime/programs.tile's chain at R=3, C=100: its tensors in guard-banded
+    # allocations 0 (x) and 1 (y), then the workspace (allocation 2, aligned up to 256
+    # bytes): a at 0, b at 1280, c at 2560, d at 0 again
+    rm -f "$out/stub.log"
+    stub_env "$build/tilec" run "$src/tests/runtime/programs.tile" --program chain \
+        --shape R=3,C=100 --set s=0.5 > "$out/run.txt" 2>&1 &&
+        grep -q "^gpu: Stub GPU, program chain: 5 calls, a workspace of 3840 bytes$" "$out/run.txt" &&
+        python3 - "$out/stub.log" <<'PY' || { cat "$out/run.txt" "$out/stub.log"; return 1; }
+import sys
+lines = [l.split() for l in open(sys.argv[1])]
+allocs = [int(l[1], 0) for l in lines if l[0] == "alloc"]
+x, y = allocs[0] + 65536, allocs[1] + 65536
+ws = (allocs[2] + 255) // 256 * 256
+a, b, c, d = ws, ws + 1280, ws + 2560, ws
+half = 0x3f000000      # the f32 0.5 in its 8-byte slot
+two = 0x40000000
+want = [("scale", [x, 100, 1, half, a, 100, 1, 3, 100]),
+        ("scale", [a, 100, 1, two, b, 100, 1, 3, 100]),
+        ("add", [a, 100, 1, b, 100, 1, c, 100, 1, 3, 100]),
+        ("scale", [c, 100, 1, half, d, 100, 1, 3, 100]),
+        ("shift", [d, 100, 1, y, 100, 1, 3, 100])]
+got = [(l[1], [int(v, 0) for v in l[l.index("args") + 1:]]) for l in lines if l[0] == "launch"]
+assert got == want, f"got {got}\nwanted {want}"
+PY
+}
+step "tilec run --program launches every call through libtile, intermediates in one workspace" program_through_libtile
 i64_targets() {
     # the stub runs no kernel: each target holds the identity libtile set
     stub_env "$build/tilec" run "$src/tests/runtime/launch_path.tile" --shape N=300 \

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "attention_golden.h"
+#include "programs_golden.h"
 #include "stub_cuda.h"
 #include "tile.h"
 #include "../check.h"
@@ -364,6 +365,90 @@ static void test_threads(tile_context *ctx)
     printf("ok per-thread messages\n");
 }
 
+/* ---- programs: every call launched in order, the intermediates in the caller's workspace */
+
+#define X ((float *)(uintptr_t)0x7400000000ull)
+#define Y ((float *)(uintptr_t)0x7500000000ull)
+#define WS ((char *)(uintptr_t)0x7600000000ull)
+
+static void chain_args(tile_arg *args, int64_t rows, int64_t cols, int64_t y_cols)
+{
+    int64_t xs[2] = {rows, cols}, ys[2] = {rows, y_cols};
+    args[0] = tile_arg_tensor(X, TILE_F32, 2, xs, NULL);
+    args[1] = tile_arg_f32(0.5f);
+    args[2] = tile_arg_tensor(Y, TILE_F32, 2, ys, NULL);
+}
+
+static void test_programs(tile_context *ctx)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/programs.tbn", dir);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    if (!b)
+        return;
+    CHECK(tile_bundle_program_count(b) == 1 && strcmp(tile_bundle_program_name(b, 0), "chain") == 0 &&
+          tile_bundle_find_program(b, "chain") == 0 && tile_bundle_find_program(b, "scale") == -1 &&
+          tile_bundle_program_name(b, 1) == NULL, "the bundle's one program");
+    tile_arg args[3];
+    chain_args(args, 3, 100, 100);
+    /* a, b, c live together at call 2 (1200 bytes each, 1280 rounded); d takes a's bytes */
+    size_t bytes = 0, typed_bytes = 0;
+    EXPECT(tile_program_workspace_bytes(ctx, b, "chain", args, 3, &bytes), TILE_OK, NULL);
+    EXPECT(programs_chain_workspace_bytes(ctx, b, 3, 100, &typed_bytes), TILE_OK, NULL);
+    CHECK(bytes == 3840 && typed_bytes == 3840, "workspace %zu and %zu bytes, wanted 3840", bytes,
+          typed_bytes);
+
+    stub->record_args = 8;   /* shift: x and y with their strides, M, N */
+    int before = stub->launches;
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, bytes, NULL), TILE_OK, NULL);
+    uint64_t *a = stub->last_launch.args;
+    CHECK(stub->launches == before + 5 && strcmp(stub->last_entry, "shift_kernel") == 0,
+          "five launches, shift last (%d, %s)", stub->launches - before, stub->last_entry);
+    CHECK(a[0] == (uint64_t)(uintptr_t)WS && a[1] == 100 && a[2] == 1 &&
+          a[3] == (uint64_t)(uintptr_t)Y && a[6] == 3 && a[7] == 100,
+          "shift(d, y): d at the workspace's start, y the caller's");
+    before = stub->launches;
+    EXPECT(programs_chain_contiguous(ctx, b, NULL, WS, bytes, X, Y, 3, 100, 0.5f), TILE_OK, NULL);
+    CHECK(stub->launches == before + 5 && a[0] == (uint64_t)(uintptr_t)WS, "the typed launcher");
+    int64_t strided[2] = {200, 2};
+    args[2].has_strides = true;
+    memcpy(args[2].strides, strided, sizeof strided);
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, bytes, NULL), TILE_OK, NULL);
+    CHECK(a[3] == (uint64_t)(uintptr_t)Y && a[4] == 200 && a[5] == 2, "an output's strides pass");
+    args[2].has_strides = false;
+
+    /* what a launch refuses, each with a message */
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, bytes - 1, NULL), TILE_ERR_ARG,
+           "needs 3840 bytes of workspace for these shapes, 3839 given");
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS + 16, bytes, NULL), TILE_ERR_ARG,
+           "not 256-byte aligned");
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, NULL, bytes, NULL), TILE_ERR_ARG, "NULL");
+    EXPECT(tile_launch_program(ctx, b, "scale", args, 3, WS, bytes, NULL), TILE_ERR_ARG,
+           "no program named 'scale'");
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 2, WS, bytes, NULL), TILE_ERR_ARG,
+           "program chain takes 3 arguments, 2 given");
+    chain_args(args, 3, 100, 99);
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, bytes, NULL), TILE_ERR_SHAPE,
+           "C = 100 from tensor x but 99 from tensor y");
+    EXPECT(tile_program_workspace_bytes(ctx, b, "chain", args, 3, &bytes), TILE_ERR_SHAPE, "C = 100");
+    chain_args(args, 3, 100, 100);
+    EXPECT(programs_chain_workspace_bytes(ctx, b, -3, 100, &bytes), TILE_ERR_SHAPE,
+           "shape symbol R = -3 is negative");
+    tile_launch_values none = {0};
+    EXPECT(tile_launch_program_values_at(ctx, b, 0, 0x1234, &none, WS, 3840, NULL), TILE_ERR_BUNDLE,
+           "does not match the launcher header");
+    EXPECT(tile_launch_program_values_at(ctx, b, 0, 0x2845ef3a093a037full, &none,
+                                         WS, 3840, NULL), TILE_ERR_ARG,
+           "tile_launch_values.pointers is NULL");
+    stub->launch_result = 1;   /* CUDA_ERROR_INVALID_VALUE */
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, 3840, NULL), TILE_ERR_LAUNCH,
+           "program chain, call 0 (scale): kernel scale: cuLaunchKernel failed");
+    stub->launch_result = 0;
+    tile_bundle_free(b);
+    printf("ok programs\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -388,6 +473,7 @@ int main(int argc, char **argv)
     test_index_faults(ctx);
     test_signature(ctx);
     test_bad_bundles(ctx);
+    test_programs(ctx);
     test_threads(ctx);
     tile_context_destroy(ctx);
     CHECK(stub->releases == 1, "the primary context is released");
