@@ -9,6 +9,10 @@
 #include "codegen.h"
 #include "tir.h"
 
+/* A thread holds at most 255 registers (232 in a warp-specialised consumer warpgroup), and
+   beside its accumulators it needs registers for addresses, indices and the epilogue: a dot
+   of 256 accumulator registers per thread never allocates (ptxas C7600). */
+enum { MAX_ACC_REGISTERS = 224 };
 
 typedef struct Sched {
     Schedule *s;
@@ -894,9 +898,10 @@ static int plan_mma_sync(Sched *c, DotPlan *p)
     }
     p->mi = p->m / (16 * p->wm);
     p->nj = p->n / (8 * p->wn);
-    if (p->mi * p->nj * 4 > 256)
-        return fail(c, "a warp tile of %dx%d f32 accumulators (%d registers) is too large",
-                    16 * p->mi, 8 * p->nj, p->mi * p->nj * 4);
+    if (p->mi * p->nj * 4 > MAX_ACC_REGISTERS)
+        return fail(c, "a warp tile of %dx%d f32 accumulators (%d registers per thread, at most "
+                       "%d) is too large", 16 * p->mi, 8 * p->nj, p->mi * p->nj * 4,
+                    MAX_ACC_REGISTERS);
     p->acc = layout_mma(p, log2_int(w));
     return 0;
 }
@@ -914,8 +919,8 @@ static void split_warpgroups(const Sched *c, int m, int *wg_m, int *wg_n)
 }
 
 /* dot=auto's rule on sm_90a: wgmma when every dot gives each warpgroup at least 64 rows, 8
-   columns and at most 256 accumulator registers per thread; mma.sync otherwise (BLOCK_M
-   below a warpgroup's 64 rows is where it is the only choice). */
+   columns and at most MAX_ACC_REGISTERS accumulator registers per thread; mma.sync otherwise
+   (BLOCK_M below a warpgroup's 64 rows is where it is the only choice). */
 static bool wgmma_fits(const Sched *c, const TirOp *dot)
 {
     int m = (int)schedule_axis_size(c->s, dot->operands[2]->type.axes[0]);
@@ -925,7 +930,7 @@ static bool wgmma_fits(const Sched *c, const TirOp *dot)
     int wg_m, wg_n;
     split_warpgroups(c, m, &wg_m, &wg_n);
     int rw = m / wg_m, cw = n / wg_n;
-    return rw >= 64 && cw >= 8 && rw / 64 * cw / 2 <= 256;
+    return rw >= 64 && cw >= 8 && rw / 64 * cw / 2 <= MAX_ACC_REGISTERS;
 }
 
 static int plan_wgmma(Sched *c, DotPlan *p)
@@ -946,9 +951,9 @@ static int plan_wgmma(Sched *c, DotPlan *p)
     p->m_instr = rw / 64;
     p->instr_n = cw < 256 ? cw : 256;
     p->n_instr = cw / p->instr_n;
-    if (p->m_instr * cw / 2 > 256)
-        return fail(c, "a warpgroup tile of %dx%d f32 accumulators (%d registers per thread) "
-                       "is too large", rw, cw, p->m_instr * cw / 2);
+    if (p->m_instr * cw / 2 > MAX_ACC_REGISTERS)
+        return fail(c, "a warpgroup tile of %dx%d f32 accumulators (%d registers per thread, at "
+                       "most %d) is too large", rw, cw, p->m_instr * cw / 2, MAX_ACC_REGISTERS);
     p->acc = layout_wgmma(p, log2_int(w));
     return 0;
 }
