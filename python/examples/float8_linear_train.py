@@ -15,7 +15,7 @@ import os
 import sys
 
 M, K, N = 1024, 256, 256    # batch rows, in features, out features: multiples of 128
-STEPS, LR = 8, 0.25          # loss = per-row squared error, averaged: dL/dw ≈ 2·(w - w_true)
+STEPS, LR = 8, 0.25         # loss = per-row squared error, averaged: dL/dw ≈ 2·(w - w_true)
 
 
 def missing(what):

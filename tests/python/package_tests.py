@@ -299,7 +299,7 @@ def test_compile(root):
               f"a bad source is a CompileError with the located message: {e.stderr.strip()[:80]}")
 
 
-def test_torch(attention, bundles):
+def test_torch(attention, bundles, root):
     import torch
     import tilec.torch as tt
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -359,6 +359,12 @@ def test_torch(attention, bundles):
                "a program's disagreeing symbols")
         raises(lambda: f8.float8_linear_backward(x, w), "TILE_ERR_ARG",
                "program float8_linear_backward: missing grad_y", "a program's missing input")
+    # the float8 training example without a GPU: its guard says so and exits 0
+    p = subprocess.run([sys.executable, os.path.join(root, "python", "examples",
+                                                     "float8_linear_train.py")],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and "no CUDA GPU" in p.stdout and "nothing to run" in p.stdout,
+          f"float8_linear_train.py without a GPU: exit {p.returncode}, {(p.stdout + p.stderr).strip()[-200:]}")
     # symbolic shapes: the fake implementation binds SymInts (a traced graph, no guards on M)
     from torch.fx.experimental.proxy_tensor import make_fx
     def f(q, k, v):
@@ -389,7 +395,7 @@ def main():
         # torch.library layer would go untested, so that is a failure, not a skip
         check(False, "torch imports (run .ci/deps.sh: the torch.library tests need it)")
     else:
-        test_torch(attention, bundles)
+        test_torch(attention, bundles, root)
     print(f"{'FAIL' if failures else 'ok'} package_tests ({failures} failures)")
     return 1 if failures else 0
 
