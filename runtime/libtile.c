@@ -667,12 +667,9 @@ int tile_kernel_symbol_count(const tile_bundle *b, int kernel)
     return k ? (int)k->nsyms : -1;
 }
 
-tile_status tile_kernel_param(const tile_bundle *b, int kernel, int index, tile_param_info *out)
+/* A kernel's or a program's parameter record as tile.h describes it. */
+static void param_info(const TbnParam *p, tile_param_info *out)
 {
-    const TbnKernel *k = kernel_at(b, kernel);
-    if (!k || !out || index < 0 || (uint32_t)index >= k->nparams)
-        return TILE_ERR_ARG;
-    const TbnParam *p = &b->view.params[k->first_param + (uint32_t)index];
     memset(out, 0, sizeof *out);
     out->name = p->name;
     out->kind = (tile_arg_kind)p->kind;
@@ -685,6 +682,14 @@ tile_status tile_kernel_param(const tile_bundle *b, int kernel, int index, tile_
     out->read = p->read;
     out->const_values = p->const_values;
     out->nconst_values = (int)p->nconst_values;
+}
+
+tile_status tile_kernel_param(const tile_bundle *b, int kernel, int index, tile_param_info *out)
+{
+    const TbnKernel *k = kernel_at(b, kernel);
+    if (!k || !out || index < 0 || (uint32_t)index >= k->nparams)
+        return TILE_ERR_ARG;
+    param_info(&b->view.params[k->first_param + (uint32_t)index], out);
     return TILE_OK;
 }
 
@@ -1600,6 +1605,46 @@ int tile_bundle_find_program(const tile_bundle *b, const char *name)
     return -1;
 }
 
+static const TbnProgram *program_at_index(const tile_bundle *b, int program)
+{
+    return b && program >= 0 && (uint32_t)program < b->view.nprograms
+               ? &b->view.programs[program] : NULL;
+}
+
+int tile_program_param_count(const tile_bundle *b, int program)
+{
+    const TbnProgram *p = program_at_index(b, program);
+    return p ? (int)p->nparams : -1;
+}
+
+int tile_program_input_count(const tile_bundle *b, int program)
+{
+    const TbnProgram *p = program_at_index(b, program);
+    return p ? (int)p->ninputs : -1;
+}
+
+int tile_program_symbol_count(const tile_bundle *b, int program)
+{
+    const TbnProgram *p = program_at_index(b, program);
+    return p ? (int)p->nsyms : -1;
+}
+
+tile_status tile_program_param(const tile_bundle *b, int program, int index, tile_param_info *out)
+{
+    const TbnProgram *p = program_at_index(b, program);
+    if (!p || !out || index < 0 || (uint32_t)index >= p->nparams)
+        return TILE_ERR_ARG;
+    param_info(&b->view.params[p->first_param + (uint32_t)index], out);
+    return TILE_OK;
+}
+
+const char *tile_program_symbol_name(const tile_bundle *b, int program, int index)
+{
+    const TbnProgram *p = program_at_index(b, program);
+    return p && index >= 0 && (uint32_t)index < p->nsyms
+               ? b->view.syms[p->first_sym + (uint32_t)index].name : NULL;
+}
+
 /* A program's intermediate dim: a literal, or one of the launch's program symbols. */
 static int64_t program_dim(int64_t dim, const int64_t *symbols)
 {
@@ -2081,4 +2126,69 @@ tile_status tile_dev_proc(tile_context *ctx, const char *symbol, void **fn)
         return fail(ctx, TILE_ERR_NO_DEVICE, "the CUDA driver has no %s for CUDA 12.0", symbol);
     }
     return TILE_OK;
+}
+
+/* ---- workspaces for callers without a device allocator of their own (tile.h, programs) */
+
+tile_status tile_current_device(tile_context *ctx, int *device)
+{
+    if (!ctx || !device)
+        return fail(ctx, TILE_ERR_ARG, "tile_current_device: a NULL argument");
+    Slot *slot;
+    int index;
+    tile_status s = current_slot(ctx, &slot, &index);
+    *device = s == TILE_OK ? (int)slot->device : -1;
+    return s;
+}
+
+/* Neither cuMemAlloc nor a wait for the stream may happen while it is being captured. */
+static tile_status not_capturing(tile_context *ctx, CUstream stream, const char *what)
+{
+    CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+    CUresult r = ctx->cu.StreamIsCapturing(stream, &capture);
+    if (r != CUDA_SUCCESS)
+        return driver_result(ctx, r, "cuStreamIsCapturing");
+    if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
+        return fail(ctx, TILE_ERR_CAPTURE, "cannot %s a workspace while its stream is being "
+                    "captured: launch once before capturing, so that the workspace exists at "
+                    "its size", what);
+    return TILE_OK;
+}
+
+tile_status tile_workspace_alloc(tile_context *ctx, size_t bytes, CUstream stream, void **out)
+{
+    if (!ctx || !out || bytes == 0)
+        return fail(ctx, TILE_ERR_ARG, "tile_workspace_alloc: %s",
+                    bytes ? "a NULL argument" : "0 bytes (a program needing none takes NULL)");
+    *out = NULL;
+    Slot *slot;
+    int index;
+    tile_status s = current_slot(ctx, &slot, &index);   /* makes a context current if none is */
+    if (s == TILE_OK)
+        s = not_capturing(ctx, stream, "allocate");
+    if (s != TILE_OK)
+        return s;
+    CUdeviceptr ptr = 0;
+    CUresult r = ctx->cu.MemAlloc(&ptr, bytes);
+    if (r == CUDA_ERROR_OUT_OF_MEMORY)
+        return fail(ctx, TILE_ERR_MEMORY, "cuMemAlloc of a %zu-byte workspace: out of device "
+                    "memory", bytes);
+    if ((s = driver_result(ctx, r, "cuMemAlloc")) == TILE_OK)
+        *out = (void *)(uintptr_t)ptr;
+    return s;
+}
+
+tile_status tile_workspace_free(tile_context *ctx, void *workspace, CUstream stream)
+{
+    if (!workspace)
+        return TILE_OK;
+    if (!has_driver(ctx))
+        return TILE_ERR_NO_DEVICE;
+    /* cuMemFree is not ordered with the stream: the launches using the bytes finish first */
+    tile_status s = not_capturing(ctx, stream, "free");
+    if (s == TILE_OK)
+        s = driver_result(ctx, ctx->cu.StreamSynchronize(stream), "cuStreamSynchronize");
+    if (s == TILE_OK)
+        s = driver_result(ctx, ctx->cu.MemFree((CUdeviceptr)(uintptr_t)workspace), "cuMemFree");
+    return s;
 }

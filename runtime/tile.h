@@ -256,6 +256,18 @@ TILE_API const char *tile_bundle_program_name(const tile_bundle *bundle, int ind
 /* -1 if the bundle has no program of that name. */
 TILE_API int tile_bundle_find_program(const tile_bundle *bundle, const char *name);
 
+/* Program `program`'s signature (an index, as tile_bundle_program_name's), as a kernel's
+   above: its parameters, the first tile_program_input_count of them the inputs (read, never
+   written), then the outputs (written, never read); its shape symbols. The counts are -1 when
+   there is no such program; tile_program_param gives TILE_ERR_ARG, the name NULL, out of
+   range. */
+TILE_API int tile_program_param_count(const tile_bundle *bundle, int program);
+TILE_API int tile_program_input_count(const tile_bundle *bundle, int program);
+TILE_API int tile_program_symbol_count(const tile_bundle *bundle, int program);
+TILE_API tile_status tile_program_param(const tile_bundle *bundle, int program, int index,
+                                        tile_param_info *out);
+TILE_API const char *tile_program_symbol_name(const tile_bundle *bundle, int program, int index);
+
 /* The bytes of workspace `program` needs for these arguments (one per parameter, inputs
    then outputs, as for tile_launch; only their shapes are read). */
 TILE_API tile_status tile_program_workspace_bytes(tile_context *ctx, tile_bundle *bundle,
@@ -279,6 +291,18 @@ TILE_API tile_status tile_launch_program_values_at(tile_context *ctx, tile_bundl
                                                    const tile_launch_values *values,
                                                    void *workspace, size_t workspace_bytes,
                                                    CUstream stream);
+
+/* Workspaces for a caller without a device allocator of its own (the Python package's core).
+   tile_workspace_alloc: `bytes` (> 0) of device memory (cuMemAlloc: 256-byte aligned) for
+   launches on `stream`, on the calling thread's current CUDA context, or device 0's primary
+   context made current when none is: the one a launch from this thread runs on;
+   tile_current_device: that context's device ordinal. tile_workspace_free waits for
+   `stream` (the launches that used the workspace), then frees it; NULL is allowed. Both are
+   TILE_ERR_CAPTURE while `stream` is being captured (allocate before capturing). */
+TILE_API tile_status tile_current_device(tile_context *ctx, int *device);
+TILE_API tile_status tile_workspace_alloc(tile_context *ctx, size_t bytes, CUstream stream,
+                                          void **out);
+TILE_API tile_status tile_workspace_free(tile_context *ctx, void *workspace, CUstream stream);
 
 #ifdef __cplusplus
 }

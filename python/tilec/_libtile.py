@@ -58,6 +58,19 @@ def _declare(lib):
         "tile_kernel_param": (i, [p, i, i, C.POINTER(ParamInfo)]),
         "tile_kernel_symbol_name": (s, [p, i, i]),
         "tile_launch": (i, [p, p, s, C.POINTER(TileArg), i, p]),
+        "tile_bundle_program_count": (i, [p]),
+        "tile_bundle_program_name": (s, [p, i]),
+        "tile_program_param_count": (i, [p, i]),
+        "tile_program_input_count": (i, [p, i]),
+        "tile_program_symbol_count": (i, [p, i]),
+        "tile_program_param": (i, [p, i, i, C.POINTER(ParamInfo)]),
+        "tile_program_symbol_name": (s, [p, i, i]),
+        "tile_program_workspace_bytes": (i, [p, p, s, C.POINTER(TileArg), i,
+                                             C.POINTER(C.c_size_t)]),
+        "tile_launch_program": (i, [p, p, s, C.POINTER(TileArg), i, p, C.c_size_t, p]),
+        "tile_current_device": (i, [p, C.POINTER(i)]),
+        "tile_workspace_alloc": (i, [p, C.c_size_t, p, C.POINTER(p)]),
+        "tile_workspace_free": (i, [p, p, p]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)

@@ -1,12 +1,14 @@
-"""core.py — bundles and kernels through libtile with ctypes only: a kernel's signature read
-from the bundle, shape symbols bound from argument shapes (and so the shapes of the outputs a
-binding allocates), launches through tile_launch, and `compile`, which runs `tilec build`
-into a cache keyed by the source's hash."""
+"""core.py — bundles, kernels and programs through libtile with ctypes only: a kernel's or a
+program's signature read from the bundle, shape symbols bound from argument shapes (and so
+the shapes of the outputs a binding allocates), launches through tile_launch and
+tile_launch_program (a program's workspace kept per device and stream), and `compile`, which
+runs `tilec build` into a cache keyed by the source's hash."""
 import ctypes as C
 import hashlib
 import os
 import shutil
 import subprocess
+import threading
 
 from . import _libtile as L
 from ._libtile import TileError
@@ -89,21 +91,22 @@ def _as_device_tensor(value, param):
                         None if strides is None else [s // size for s in strides])
 
 
-class Kernel:
-    """A kernel of a loaded bundle: its signature, and a launch through libtile."""
+class _Signature:
+    """What kernels and programs share: the signature libtile reads from the bundle, shape
+    symbols bound from tensor shapes, and arguments checked and packed into tile_args (one
+    implementation for both, and for tilec.torch)."""
+    what = "kernel"
 
-    def __init__(self, bundle, index):
-        lib, handle = L.lib(), bundle._handle
-        self.bundle, self.index = bundle, index
-        self.name = lib.tile_bundle_kernel_name(handle, index).decode()
-        self.symbols = tuple(lib.tile_kernel_symbol_name(handle, index, s).decode()
-                             for s in range(lib.tile_kernel_symbol_count(handle, index)))
+    def _read_signature(self, index, param_count, symbol_count, param, symbol_name):
+        handle = self.bundle._handle
+        self.symbols = tuple(symbol_name(handle, index, s).decode()
+                             for s in range(symbol_count(handle, index)))
         params = []
-        for i in range(lib.tile_kernel_param_count(handle, index)):
+        for i in range(param_count(handle, index)):
             info = L.ParamInfo()
-            status = lib.tile_kernel_param(handle, index, i, C.byref(info))
+            status = param(handle, index, i, C.byref(info))
             if status:
-                raise TileError(status, f"kernel {self.name}: parameter {i} unreadable")
+                raise TileError(status, f"{self.what} {self.name}: parameter {i} unreadable")
             params.append(Param(info, self.symbols))
         self.params = tuple(params)
 
@@ -111,14 +114,11 @@ class Kernel:
     def outputs(self):
         return tuple(p for p in self.params if p.is_output)
 
-    def __repr__(self):
-        return f"kernel {self.name}(" + ", ".join(map(repr, self.params)) + ")"
-
     def param(self, name):
         for p in self.params:
             if p.name == name:
                 return p
-        raise _fail("TILE_ERR_ARG", f"kernel {self.name} has no parameter '{name}'")
+        raise _fail("TILE_ERR_ARG", f"{self.what} {self.name} has no parameter '{name}'")
 
     def bind_symbols(self, shapes):
         """Shape symbols from the tensors' shapes ({param name: shape}); a rank, a literal
@@ -127,21 +127,22 @@ class Kernel:
         for name, shape in shapes.items():
             p = self.param(name)
             if not p.is_tensor:
-                raise _fail("TILE_ERR_ARG", f"kernel {self.name}: {name} is a {p.kind}, not a tensor")
+                raise _fail("TILE_ERR_ARG", f"{self.what} {self.name}: {name} is a {p.kind}, "
+                            "not a tensor")
             shape = tuple(shape)
             if len(shape) != len(p.dims):
-                raise _fail("TILE_ERR_SHAPE", f"kernel {self.name}: {name} has rank {len(p.dims)} "
-                            f"({p!r}), given a tensor of rank {len(shape)}")
+                raise _fail("TILE_ERR_SHAPE", f"{self.what} {self.name}: {name} has rank "
+                            f"{len(p.dims)} ({p!r}), given a tensor of rank {len(shape)}")
             for d, (want, got) in enumerate(zip(p.dims, shape)):
                 if isinstance(want, str):
                     seen = bound.setdefault(want, (got, name, d))
                     if seen[0] != got:
-                        raise _fail("TILE_ERR_SHAPE", f"kernel {self.name}: symbol {want} is "
-                                    f"{seen[0]} in {seen[1]} (dim {seen[2]}) but {got} in "
+                        raise _fail("TILE_ERR_SHAPE", f"{self.what} {self.name}: symbol {want} "
+                                    f"is {seen[0]} in {seen[1]} (dim {seen[2]}) but {got} in "
                                     f"{name} (dim {d})")
                 elif want != got:
-                    raise _fail("TILE_ERR_SHAPE", f"kernel {self.name}: {name} dim {d} must be "
-                                f"{want}, given {got}")
+                    raise _fail("TILE_ERR_SHAPE", f"{self.what} {self.name}: {name} dim {d} "
+                                f"must be {want}, given {got}")
         return {s: v[0] for s, v in bound.items()}
 
     def output_shapes(self, shapes):
@@ -154,31 +155,31 @@ class Kernel:
                 continue
             missing = [d for d in p.dims if isinstance(d, str) and d not in symbols]
             if missing:
-                raise _fail("TILE_ERR_SHAPE", f"kernel {self.name}: output {p.name}'s size "
-                            f"{', '.join(missing)} is bound by no input: pass {p.name}")
+                raise _fail("TILE_ERR_SHAPE", f"{self.what} {self.name}: output {p.name}'s "
+                            f"size {', '.join(missing)} is bound by no input: pass {p.name}")
             out[p.name] = tuple(symbols[d] if isinstance(d, str) else d for d in p.dims)
         return out
 
     def arguments(self, args, kwargs):
         """Positional and keyword arguments to one value per parameter, in signature order."""
         if len(args) > len(self.params):
-            raise _fail("TILE_ERR_ARG", f"kernel {self.name} takes {len(self.params)} "
+            raise _fail("TILE_ERR_ARG", f"{self.what} {self.name} takes {len(self.params)} "
                         f"arguments, {len(args)} given")
         values = dict(zip((p.name for p in self.params), args))
         for name, value in kwargs.items():
             self.param(name)
             if name in values:
-                raise _fail("TILE_ERR_ARG", f"kernel {self.name}: {name} given twice")
+                raise _fail("TILE_ERR_ARG", f"{self.what} {self.name}: {name} given twice")
             values[name] = value
         missing = [p.name for p in self.params if p.name not in values]
         if missing:
-            raise _fail("TILE_ERR_ARG", f"kernel {self.name}: missing {', '.join(missing)}")
+            raise _fail("TILE_ERR_ARG", f"{self.what} {self.name}: missing {', '.join(missing)}")
         return [values[p.name] for p in self.params]
 
     def check_const(self, p, value):
         if p.const_values and int(value) not in p.const_values:
-            raise _fail("TILE_ERR_CONST", f"kernel {self.name}: {p.name} = {value}; the bundle "
-                        f"has {', '.join(str(v) for v in p.const_values)}")
+            raise _fail("TILE_ERR_CONST", f"{self.what} {self.name}: {p.name} = {value}; the "
+                        f"bundle has {', '.join(str(v) for v in p.const_values)}")
 
     def value_arg(self, a, p, v):
         """Fills the TileArg `a` of a scalar or const parameter `p` with `v` (a const checked
@@ -193,28 +194,164 @@ class Kernel:
             self.check_const(p, v)
             a.kind, a.i = L.CONST, int(v)
 
-    def launch(self, *args, stream=None, **kwargs):
-        """Launches on `stream` (a CUstream as an int; None: the legacy default stream).
-        Tensors are tilec.DeviceTensor or device arrays; scalars numbers; consts int/bool."""
-        values = self.arguments(args, kwargs)
+    def device_tensor_arg(self, a, p, v):
+        """Fills the TileArg `a` of tensor parameter `p` from a DeviceTensor or a device array."""
+        t = _as_device_tensor(v, p)
+        if len(t.shape) > L.MAX_RANK:
+            raise _fail("TILE_ERR_SHAPE", f"{self.what} {self.name}: {p.name} of rank {len(t.shape)}")
+        a.kind, a.dtype, a.data, a.rank = L.TENSOR, L.DTYPES.index(t.dtype), t.ptr, len(t.shape)
+        a.has_strides = t.strides is not None
+        for d, n in enumerate(t.shape):
+            a.shape[d] = n
+            a.strides[d] = t.strides[d] if t.strides is not None else 0
+
+    def pack(self, values, tensor_arg):
+        """One tile_arg per parameter (values in signature order): tensors by
+        tensor_arg(a, p, v), scalars and consts by value_arg."""
         targs = (L.TileArg * max(len(values), 1))()
         for a, p, v in zip(targs, self.params, values):
             a.name = p.name.encode()
             a.dtype = L.DTYPES.index(p.dtype)
             if p.is_tensor:
-                t = _as_device_tensor(v, p)
-                if len(t.shape) > L.MAX_RANK:
-                    raise _fail("TILE_ERR_SHAPE", f"kernel {self.name}: {p.name} of rank {len(t.shape)}")
-                a.kind, a.dtype, a.data, a.rank = L.TENSOR, L.DTYPES.index(t.dtype), t.ptr, len(t.shape)
-                a.has_strides = t.strides is not None
-                for d, n in enumerate(t.shape):
-                    a.shape[d] = n
-                    a.strides[d] = t.strides[d] if t.strides is not None else 0
+                tensor_arg(a, p, v)
             else:
                 self.value_arg(a, p, v)
+        return targs
+
+
+class Kernel(_Signature):
+    """A kernel of a loaded bundle: its signature, and a launch through libtile."""
+
+    def __init__(self, bundle, index):
+        lib = L.lib()
+        self.bundle, self.index = bundle, index
+        self.name = lib.tile_bundle_kernel_name(bundle._handle, index).decode()
+        self._read_signature(index, lib.tile_kernel_param_count, lib.tile_kernel_symbol_count,
+                             lib.tile_kernel_param, lib.tile_kernel_symbol_name)
+
+    def __repr__(self):
+        return f"kernel {self.name}(" + ", ".join(map(repr, self.params)) + ")"
+
+    def launch(self, *args, stream=None, **kwargs):
+        """Launches on `stream` (a CUstream as an int; None: the legacy default stream).
+        Tensors are tilec.DeviceTensor or device arrays; scalars numbers; consts int/bool."""
+        values = self.arguments(args, kwargs)
+        targs = self.pack(values, self.device_tensor_arg)
         self.bundle._check(L.lib().tile_launch(self.bundle._ctx.handle, self.bundle._handle,
                                                self.name.encode(), targs, len(values),
                                                stream or None))
+
+    __call__ = launch
+
+
+class _LibtileWorkspace:
+    """Device memory from tile_workspace_alloc for launches on one stream; release() waits
+    for that stream, then frees it."""
+
+    def __init__(self, bundle, nbytes, stream):
+        ptr = C.c_void_p()
+        bundle._check(L.lib().tile_workspace_alloc(bundle._ctx.handle, nbytes, stream or None,
+                                                   C.byref(ptr)))
+        self.bundle, self.ptr, self.bytes, self.stream = bundle, ptr.value, nbytes, stream
+
+    def release(self):
+        self.bundle._check(L.lib().tile_workspace_free(self.bundle._ctx.handle, self.ptr,
+                                                       self.stream or None))
+
+
+class _Workspaces:
+    """A bundle's program workspaces: one per (device, stream), allocated at the first launch
+    there that needs one and grown (the old one freed, the new one just large enough) when a
+    launch needs more; shared by the bundle's programs, whose launches on one stream run one
+    after the other. `lock` is held from the lookup to the launch's enqueue, so one thread
+    never frees a workspace another is handing to libtile; threads on different streams get
+    different workspaces."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.held = {}   # (device, stream) -> a workspace with ptr, bytes and release()
+
+    def sizes(self):
+        with self.lock:
+            return {key: w.bytes for key, w in self.held.items()}
+
+    def release_all(self):
+        with self.lock:
+            held, self.held = self.held, {}
+        for w in held.values():
+            w.release()
+
+
+class Program(_Signature):
+    """A program of a loaded bundle (docs/language.md, "Programs"): its signature, inputs
+    then outputs, checked as a kernel's, and a launch of all its calls through one
+    tile_launch_program, its intermediates in the bundle's workspace for the device and
+    stream."""
+    what = "program"
+
+    def __init__(self, bundle, index):
+        lib = L.lib()
+        self.bundle, self.index = bundle, index
+        self.name = lib.tile_bundle_program_name(bundle._handle, index).decode()
+        self._read_signature(index, lib.tile_program_param_count, lib.tile_program_symbol_count,
+                             lib.tile_program_param, lib.tile_program_symbol_name)
+        self.ninputs = lib.tile_program_input_count(bundle._handle, index)
+
+    @property
+    def inputs(self):
+        return self.params[:self.ninputs]
+
+    @property
+    def outputs(self):
+        return self.params[self.ninputs:]
+
+    def __repr__(self):
+        return (f"program {self.name}(" + ", ".join(map(repr, self.inputs)) + ") -> (" +
+                ", ".join(map(repr, self.outputs)) + ")")
+
+    def _workspace_bytes(self, targs):
+        n = C.c_size_t()
+        self.bundle._check(L.lib().tile_program_workspace_bytes(
+            self.bundle._ctx.handle, self.bundle._handle, self.name.encode(), targs,
+            len(self.params), C.byref(n)))
+        return n.value
+
+    def workspace_bytes(self, *args, **kwargs):
+        """The bytes of workspace a launch with these arguments needs (only the tensors'
+        shapes are read): tbn_workspace_plan's peak, as `tilec build --emit=buffers`."""
+        return self._workspace_bytes(self.pack(self.arguments(args, kwargs),
+                                               self.device_tensor_arg))
+
+    def enqueue(self, targs, stream, device, allocate):
+        """Launches packed arguments on `stream` of `device`, in the bundle's workspace for
+        them, made by allocate(bytes) (an object with ptr, bytes and release()) when there is
+        none or it is too small."""
+        need = self._workspace_bytes(targs)
+        spaces = self.bundle._workspaces
+        with spaces.lock:
+            key = (device, stream or 0)
+            held = spaces.held.get(key)
+            if need and (held is None or held.bytes < need):
+                if held is not None:
+                    held.release()
+                    del spaces.held[key]
+                held = spaces.held[key] = allocate(need)
+            ptr, size = (held.ptr, held.bytes) if need else (None, 0)
+            self.bundle._check(L.lib().tile_launch_program(
+                self.bundle._ctx.handle, self.bundle._handle, self.name.encode(), targs,
+                len(self.params), ptr, size, stream or None))
+
+    def launch(self, *args, stream=None, **kwargs):
+        """Launches every call on `stream` (a CUstream as an int; None: the legacy default
+        stream) of the calling thread's current CUDA context, inputs then outputs as
+        tilec.DeviceTensor or device arrays, scalars numbers; the workspace comes from
+        tile_workspace_alloc."""
+        values = self.arguments(args, kwargs)
+        targs = self.pack(values, self.device_tensor_arg)
+        device = C.c_int(-1)
+        self.bundle._check(L.lib().tile_current_device(self.bundle._ctx.handle, C.byref(device)))
+        self.enqueue(targs, stream, device.value,
+                     lambda n: _LibtileWorkspace(self.bundle, n, stream))
 
     __call__ = launch
 
@@ -253,26 +390,41 @@ def default_context():
 
 
 class Bundle:
-    """A loaded bundle: `kernels` maps names to Kernel objects (each also an attribute)."""
+    """A loaded bundle: `kernels` maps names to Kernel objects, `programs` to Program objects
+    (each also an attribute); `workspaces()` the programs' workspaces held, by (device,
+    stream), and their bytes."""
 
     def __init__(self, path, context=None):
         self._ctx = context or default_context()
         self.path = os.fspath(path)
+        self._workspaces = _Workspaces()
         self._handle = C.c_void_p()
         self._check(L.lib().tile_bundle_load_file(self._ctx.handle, self.path.encode(),
                                                   C.byref(self._handle)))
-        count = L.lib().tile_bundle_kernel_count(self._handle)
-        self.kernels = {k.name: k for k in (Kernel(self, i) for i in range(count))}
+        lib = L.lib()
+        self.kernels = {k.name: k for k in (Kernel(self, i)
+                                            for i in range(lib.tile_bundle_kernel_count(self._handle)))}
+        self.programs = {p.name: p for p in (Program(self, i)
+                                             for i in range(lib.tile_bundle_program_count(self._handle)))}
+
+    def workspaces(self):
+        return self._workspaces.sizes()
+
+    def release_workspaces(self):
+        """Frees the programs' workspaces (each after its stream's work); a later launch
+        allocates again."""
+        self._workspaces.release_all()
 
     def _check(self, status):
         if status:
             raise TileError(status, self._ctx.message())
 
     def __getattr__(self, name):
-        kernels = self.__dict__.get("kernels", {})
-        if name in kernels:
-            return kernels[name]
-        raise AttributeError(f"bundle {self.__dict__.get('path')} has no kernel '{name}'")
+        for entries in (self.__dict__.get("kernels", {}), self.__dict__.get("programs", {})):
+            if name in entries:
+                return entries[name]
+        raise AttributeError(f"bundle {self.__dict__.get('path')} has no kernel or program "
+                             f"'{name}'")
 
     def preload(self):
         """Loads every module this GPU runs: needed before capturing launches in a CUDA graph."""
@@ -280,6 +432,10 @@ class Bundle:
 
     def __del__(self):
         if getattr(self, "_handle", None) and L._lib:
+            try:
+                self._workspaces.release_all()
+            except TileError:
+                pass   # a context without a driver, or a stream gone: nothing more to do
             L._lib.tile_bundle_free(self._handle)
             self._handle = None
 

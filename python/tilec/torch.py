@@ -1,16 +1,18 @@
-"""tilec.torch — a loaded bundle's kernels as torch.library custom ops (needs torch; `import
-tilec` alone never imports it). Per kernel K two ops: torch.ops.tilec.K, functional (every
-parameter but the outputs; returns the outputs, allocated with shapes from the symbols the
-inputs bind), and torch.ops.tilec.K_out (every parameter, the outputs written in place).
-Tensors the kernel writes are declared mutated in both schemas; a fake (meta) implementation
-derived from the signature serves FakeTensorMode and torch.compile. ops(bundle) gives one
-callable per kernel: ops(b).attention(q, k, v, scale=..., causal=True[, out=o])."""
+"""tilec.torch — a loaded bundle's kernels and programs as torch.library custom ops (needs
+torch; `import tilec` alone never imports it). Per kernel or program K two ops:
+torch.ops.tilec.K, functional (every parameter but the outputs; returns the outputs,
+allocated with shapes from the symbols the inputs bind), and torch.ops.tilec.K_out (every
+parameter, the outputs written in place). Tensors it writes are declared mutated in both
+schemas; a fake (meta) implementation derived from the signature serves FakeTensorMode and
+torch.compile. ops(bundle) gives one callable per kernel and program:
+ops(b).attention(q, k, v, scale=..., causal=True[, out=o]). A program's workspace is a torch
+tensor of the caching allocator, one per (device, stream) for the bundle."""
 import ctypes as C
 
 import torch
 
 from . import _libtile as L
-from .core import TileError, _fail
+from .core import Program, TileError, _fail
 
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16,
           "f8e4m3": torch.float8_e4m3fn, "f8e5m2": torch.float8_e5m2, "i32": torch.int32,
@@ -52,19 +54,19 @@ def check(kernel, values, real):
         if not p.is_tensor or v is None:
             continue
         if not isinstance(v, torch.Tensor):
-            raise _fail("TILE_ERR_ARG", f"kernel {kernel.name}: {p.name} must be a tensor, "
-                        f"given {type(v).__name__}")
+            raise _fail("TILE_ERR_ARG", f"{kernel.what} {kernel.name}: {p.name} must be a "
+                        f"tensor, given {type(v).__name__}")
         if v.dtype != DTYPES[p.dtype]:
-            raise _fail("TILE_ERR_ARG", f"kernel {kernel.name}: {p.name} is {p.dtype} "
+            raise _fail("TILE_ERR_ARG", f"{kernel.what} {kernel.name}: {p.name} is {p.dtype} "
                         f"({DTYPES[p.dtype]}), given {v.dtype}")
         if real and v.device.type != "cuda":
-            raise _fail("TILE_ERR_ARG", f"kernel {kernel.name}: {p.name} is on {v.device}; "
-                        "tilec kernels take CUDA tensors")
+            raise _fail("TILE_ERR_ARG", f"{kernel.what} {kernel.name}: {p.name} is on "
+                        f"{v.device}; tilec kernels take CUDA tensors")
         if device is None:
             device = (p.name, v.device)
         elif v.device != device[1]:
-            raise _fail("TILE_ERR_ARG", f"kernel {kernel.name}: {p.name} is on {v.device} but "
-                        f"{device[0]} on {device[1]}")
+            raise _fail("TILE_ERR_ARG", f"{kernel.what} {kernel.name}: {p.name} is on "
+                        f"{v.device} but {device[0]} on {device[1]}")
         shapes[p.name] = tuple(v.shape)
     return kernel.bind_symbols(shapes), device[1] if device else None
 
@@ -75,26 +77,35 @@ def _allocate(kernel, values, device, alloc):
     return [alloc(outs[p.name], dtype=DTYPES[p.dtype], device=device) for p in kernel.outputs]
 
 
-def _tensor_arg(a, t):
+def _tensor_arg(a, p, t):
     a.kind, a.data, a.rank, a.has_strides = L.TENSOR, t.data_ptr(), t.dim(), True
     for d in range(t.dim()):
         a.shape[d], a.strides[d] = t.shape[d], t.stride(d)   # strides in elements, as torch's
 
 
+class _TorchWorkspace:
+    """A program's workspace as a uint8 tensor of torch's caching allocator, on the stream it
+    serves (so its bytes return to that stream's pool, in stream order, when it is dropped)."""
+
+    def __init__(self, nbytes, device):
+        self.tensor = torch.empty(nbytes, dtype=torch.uint8, device=device)
+        self.ptr, self.bytes = self.tensor.data_ptr(), nbytes
+
+    def release(self):
+        self.tensor = None
+
+
 def launch(kernel, values):
-    """Launches with torch tensors (values: param name -> value) on torch's current stream of
-    the tensors' device."""
+    """Launches a kernel or a program with torch tensors (values: param name -> value) on
+    torch's current stream of the tensors' device."""
     _, device = check(kernel, values, real=True)
-    targs = (L.TileArg * max(len(kernel.params), 1))()
-    for a, p in zip(targs, kernel.params):
-        v = values[p.name]
-        a.dtype = L.DTYPES.index(p.dtype)
-        if p.is_tensor:
-            _tensor_arg(a, v)
-        else:
-            kernel.value_arg(a, p, v)
+    targs = kernel.pack([values[p.name] for p in kernel.params], _tensor_arg)
     with torch.cuda.device(device):
         stream = torch.cuda.current_stream(device).cuda_stream
+        if isinstance(kernel, Program):
+            kernel.enqueue(targs, stream, device.index,
+                           lambda n: _TorchWorkspace(n, device))
+            return
         kernel.bundle._check(L.lib().tile_launch(
             kernel.bundle._ctx.handle, kernel.bundle._handle, kernel.name.encode(), targs,
             len(kernel.params), C.c_void_p(stream)))
@@ -160,22 +171,22 @@ class _Call:
         k = self.kernel
         inputs = [p for p in k.params if not p.is_output]
         if len(args) > len(inputs):
-            raise _fail("TILE_ERR_ARG", f"kernel {k.name} takes {len(inputs)} inputs, "
+            raise _fail("TILE_ERR_ARG", f"{k.what} {k.name} takes {len(inputs)} inputs, "
                         f"{len(args)} given (outputs go in out=)")
         values = dict(zip((p.name for p in inputs), args))
         for n, v in kwargs.items():
             if n in values or n not in {p.name for p in inputs}:
-                raise _fail("TILE_ERR_ARG", f"kernel {k.name}: unexpected or repeated "
+                raise _fail("TILE_ERR_ARG", f"{k.what} {k.name}: unexpected or repeated "
                             f"argument {n} (outputs go in out=)")
             values[n] = v
         missing = [p.name for p in inputs if p.name not in values]
         if missing:
-            raise _fail("TILE_ERR_ARG", f"kernel {k.name}: missing {', '.join(missing)}")
+            raise _fail("TILE_ERR_ARG", f"{k.what} {k.name}: missing {', '.join(missing)}")
         if out is None:
             return self.functional(*[values[p.name] for p in inputs])
         outs = (out,) if isinstance(out, torch.Tensor) else tuple(out)
         if len(outs) != len(k.outputs):
-            raise _fail("TILE_ERR_ARG", f"kernel {k.name} has {len(k.outputs)} outputs "
+            raise _fail("TILE_ERR_ARG", f"{k.what} {k.name} has {len(k.outputs)} outputs "
                         f"({', '.join(p.name for p in k.outputs)}), out= gives {len(outs)}")
         values.update(zip((p.name for p in k.outputs), outs))
         self.out(*[values[p.name] for p in k.params])
@@ -183,12 +194,13 @@ class _Call:
 
 
 class ops:
-    """The kernels of a bundle as torch ops: one attribute per kernel (see _Call)."""
+    """The kernels and programs of a bundle as torch ops: one attribute per kernel and per
+    program (see _Call)."""
 
     def __init__(self, bundle):
-        for kernel in bundle.kernels.values():
-            _register(kernel)
-            setattr(self, kernel.name, _Call(kernel))
+        for entry in list(bundle.kernels.values()) + list(bundle.programs.values()):
+            _register(entry)
+            setattr(self, entry.name, _Call(entry))
 
 
 __all__ = ["DTYPES", "TileError", "check", "launch", "ops", "schemas"]

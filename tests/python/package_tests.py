@@ -1,8 +1,11 @@
 """package_tests.py — the installed tilec package, run by check_package.py in a fresh venv:
-signatures of every example bundle against `tilec inspect`, shape-symbol binding and output
-shapes, argument errors, launches through the stub driver, tilec.compile and its cache, and
-(when torch is installed) the torch.library ops under FakeTensorMode.
+signatures of every example bundle's kernels and programs against `tilec inspect`,
+shape-symbol binding and output shapes, argument errors, launches through the stub driver
+(a program's calls in the stub's launch log, in order, the intermediates at the offsets
+`tilec build --emit=buffers` prints; its workspace reused and grown), tilec.compile and its
+cache, and (when torch is installed) the torch.library ops under FakeTensorMode.
 usage: package_tests.py BUNDLE_DIR REPO_ROOT   (LD_LIBRARY_PATH at the stub, TILEC set)"""
+import ctypes
 import glob
 import os
 import re
@@ -36,9 +39,10 @@ def test_signatures(bundles):
         b = tilec.load(path)
         text = subprocess.run([os.environ["TILEC"], "inspect", path], capture_output=True,
                               text=True, check=True).stdout
-        # inspect prints each kernel's signature as "kernel NAME(p: dtype[dims], ...)"
-        want = re.findall(r"^kernel .*\)$", text, re.M)
-        got = [repr(k) for k in b.kernels.values()]
+        # inspect prints each kernel's signature as "kernel NAME(p: dtype[dims], ...)", each
+        # program's as "program NAME(inputs) -> (outputs)"
+        want = re.findall(r"^(?:kernel|program) .*\)$", text, re.M)
+        got = [repr(k) for k in list(b.kernels.values()) + list(b.programs.values())]
         check(got == want and want, f"{os.path.basename(path)}: {len(got)} signatures as "
               f"tilec inspect prints them{'' if got == want else f': {got} vs {want}'}")
         for k in b.kernels.values():
@@ -78,7 +82,7 @@ def test_attention(bundles):
         b.nope
         check(False, "an unknown kernel attribute")
     except AttributeError as e:
-        check("no kernel 'nope'" in str(e), f"an unknown kernel attribute: {e}")
+        check("no kernel or program 'nope'" in str(e), f"an unknown kernel attribute: {e}")
     return b
 
 
@@ -113,6 +117,169 @@ def test_launch(bundles):
            "an unknown dtype")
 
 
+class StubState(ctypes.Structure):   # the first fields of tests/runtime/stub_cuda.h's StubState
+    _fields_ = [("device_count", ctypes.c_int), ("sm", ctypes.c_int), ("sm_count", ctypes.c_int),
+                ("name", ctypes.c_char * 64), ("capturing", ctypes.c_bool)]
+
+
+def stub_state():
+    fn = ctypes.CDLL("libcuda.so.1").stub_state
+    fn.restype = ctypes.POINTER(StubState)
+    return fn().contents
+
+
+def emitted_buffers(root, program, shape):
+    """`tilec build --emit=buffers` for one shape: the program's calls (kernel names and
+    argument names, in order), every intermediate's workspace offset, and the peak."""
+    text = subprocess.run([os.environ["TILEC"], "build", "--emit=buffers",
+                           os.path.join(root, "examples", "float8_linear.tile"), "--shape",
+                           shape], capture_output=True, text=True, check=True).stdout
+    block = text.split(f"program {program}(")[1].split("\n\nprogram ")[0]
+    calls = [(k, [a.strip() for a in args.split(",")])
+             for k, args in re.findall(r"^  call \d+: (\w+)\((.*)\)  #", block, re.M)]
+    offsets, base = {}, 0
+    for line in block.split(f"shape {shape}:")[1].splitlines():
+        if m := re.match(r"  allocation \d+: offset (\d+),", line):
+            base = int(m.group(1))
+        elif m := re.match(r"    (\w+) \[\d+, \d+\] at \+(\d+):", line):
+            offsets[m.group(1)] = base + int(m.group(2))
+    return calls, offsets, int(re.search(r"^  peak (\d+) bytes", block, re.M).group(1))
+
+
+def logged(log, start):
+    """The stub's log lines after the first `start`: (kind, fields)."""
+    with open(log) as f:
+        lines = [l.split() for l in f.read().splitlines()]
+    return [(l[0], l[1:]) for l in lines[start:]]
+
+
+def log_length(log):
+    if not os.path.exists(log):
+        return 0
+    with open(log) as f:
+        return len(f.read().splitlines())
+
+
+def f8_tensors(prog, m, k, n, bases=0x7000000000):
+    """DeviceTensors at made-up addresses for float8_linear's programs at M, K, N."""
+    sizes = {"M": m, "K": k, "N": n}
+    return {p.name: tilec.DeviceTensor(bases + i * 0x100000000, p.dtype,
+                                       [sizes[d] for d in p.dims])
+            for i, p in enumerate(prog.params)}
+
+
+def test_program_args(bundles):
+    b = tilec.load(os.path.join(bundles, "float8_linear.tbn"))
+    fwd = b.float8_linear_forward
+    check(sorted(b.programs) == ["float8_linear_backward", "float8_linear_forward",
+                                 "float8_linear_rowwise_forward"] and
+          b.programs["float8_linear_forward"] is fwd, f"the bundle's programs {sorted(b.programs)}")
+    check(repr(fwd) == "program float8_linear_forward(x: bf16[M, K] in, w: bf16[N, K] in) -> "
+          "(y: bf16[M, N] out)", f"the forward's signature {fwd!r}")
+    bwd = b.float8_linear_backward
+    check(fwd.symbols == ("M", "K", "N") and [p.name for p in bwd.inputs] == ["x", "w", "grad_y"]
+          and [p.name for p in bwd.outputs] == ["grad_x", "grad_w"] and
+          all(p.is_output for p in bwd.outputs), "the backward's inputs and outputs")
+    check(fwd.output_shapes({"x": (64, 96), "w": (128, 96)}) == {"y": (64, 128)},
+          "the forward's output shape from x and w")
+    t = f8_tensors(fwd, 64, 96, 128)
+    D = tilec.DeviceTensor
+    raises(lambda: fwd(t["x"], t["w"]), "TILE_ERR_ARG", "program float8_linear_forward: missing y",
+           "a program's missing output")
+    raises(lambda: fwd(t["x"], t["w"], t["y"], t["y"]), "TILE_ERR_ARG",
+           "program float8_linear_forward takes 3 arguments, 4 given", "too many arguments")
+    raises(lambda: fwd(t["x"], t["w"], t["y"], x=t["x"]), "TILE_ERR_ARG", "x given twice",
+           "an argument twice")
+    raises(lambda: fwd(t["x"], t["w"], t["y"], z=1), "TILE_ERR_ARG", "has no parameter 'z'",
+           "an unknown keyword")
+    raises(lambda: fwd(D(t["x"].ptr, "f32", (64, 96)), t["w"], t["y"]), "TILE_ERR_ARG",
+           "tensor x is bf16, given f32", "a wrong dtype")
+    raises(lambda: fwd(t["x"], D(t["w"].ptr, "bf16", (128, 95)), t["y"]), "TILE_ERR_SHAPE",
+           "K = 96 from tensor x but 95 from tensor w", "disagreeing symbols")
+    raises(lambda: fwd(t["x"], t["w"], D(t["y"].ptr, "bf16", (64,))), "TILE_ERR_SHAPE",
+           "tensor y has rank 2, given 1", "a wrong rank")
+    raises(lambda: fwd(t["x"], "w", t["y"]), "TILE_ERR_ARG", "pass a device array",
+           "a string for a tensor")
+    raises(lambda: fwd.bind_symbols({"x": (64, 96), "w": (128, 95)}), "TILE_ERR_SHAPE",
+           "program float8_linear_forward: symbol K is 96 in x (dim 1) but 95 in w (dim 1)",
+           "bind_symbols of a program")
+    check(b.workspaces() == {}, "no workspace before a launch")
+
+
+def test_program_launch(bundles, root):
+    """Each call of a program reaches the stub's launch log in order, its intermediates at the
+    workspace offsets --emit=buffers prints; the workspace is reused, grown, per stream."""
+    log = os.path.join(os.getcwd(), "stub.log")
+    os.environ["STUB_CUDA_LOG"] = log   # the stub reads it at each allocation and launch
+    b = tilec.load(os.path.join(bundles, "float8_linear.tbn"))
+    for name, shape in (("float8_linear_forward", (64, 96, 128)),
+                        ("float8_linear_backward", (48, 80, 112))):
+        prog = b.programs[name]
+        b.release_workspaces()
+        start = log_length(log)
+        t = f8_tensors(prog, *shape)
+        prog(**t)
+        calls, offsets, peak = emitted_buffers(root, name, "M=%d,K=%d,N=%d" % shape)
+        lines = logged(log, start)
+        allocs = [(int(f[0], 0), int(f[1], 0)) for k, f in lines if k == "alloc"]
+        launches = [(f[0], [int(a, 0) for a in f[f.index("args") + 1:]])
+                    for k, f in lines if k == "launch"]
+        check(len(allocs) == 1 and allocs[0][1] == peak == prog.workspace_bytes(**t) and
+              b.workspaces() == {(0, 0): peak},
+              f"{name}: one workspace of the peak --emit=buffers prints ({peak} bytes): {allocs}")
+        check([k for k, _ in launches] == [k for k, _ in calls],
+              f"{name}: every call launched in order: {[k for k, _ in launches]}")
+        base = allocs[0][0] if allocs else 0
+        for c, ((kernel, names), (_, args)) in enumerate(zip(calls, launches)):
+            want = {base + offsets[a] for a in names if a in offsets}
+            got = {a for a in args if base <= a < base + peak}
+            tensors = {t[a].ptr for a in names if a in t}
+            check(got == want and tensors <= set(args),
+                  f"{name} call {c} ({kernel}): intermediates at {sorted(a - base for a in got)} "
+                  f"(wanted {sorted(a - base for a in want)}), the program's tensors passed")
+    # reuse, growth and one workspace per stream
+    fwd = b.float8_linear_forward
+    b.release_workspaces()
+    start = log_length(log)
+    fwd(**f8_tensors(fwd, 64, 96, 128))
+    fwd(**f8_tensors(fwd, 32, 96, 128))
+    small = fwd.workspace_bytes(**f8_tensors(fwd, 64, 96, 128))
+    allocs = [f for k, f in logged(log, start) if k == "alloc"]
+    check(len(allocs) == 1 and b.workspaces() == {(0, 0): small},
+          f"a second launch, no larger, reuses the workspace: {allocs}")
+    fwd(**f8_tensors(fwd, 256, 96, 512))
+    big = fwd.workspace_bytes(**f8_tensors(fwd, 256, 96, 512))
+    b.float8_linear_backward(**f8_tensors(b.float8_linear_backward, 64, 96, 128))
+    fwd(**f8_tensors(fwd, 64, 96, 128))
+    allocs = [int(f[1], 0) for k, f in logged(log, start) if k == "alloc"]
+    check(big > small and allocs == [small, big] and b.workspaces() == {(0, 0): big},
+          f"a larger launch grows it once ({small} -> {big}); the bundle's programs share it: "
+          f"{allocs}")
+    fwd(**f8_tensors(fwd, 64, 96, 128), stream=0x5000)
+    check(b.workspaces() == {(0, 0): big, (0, 0x5000): small},
+          f"another stream has its own workspace: {b.workspaces()}")
+    # a capture cannot allocate or free: the workspace must exist at its size before
+    stub = stub_state()
+    stub.capturing = True
+    try:
+        start = log_length(log)
+        fwd(**f8_tensors(fwd, 64, 96, 128), stream=0x5000)
+        check([k for k, _ in logged(log, start)] == ["launch"] * 5,
+              "a captured launch in a workspace of its size allocates nothing")
+        raises(lambda: fwd(**f8_tensors(fwd, 512, 96, 512), stream=0x5000), "TILE_ERR_CAPTURE",
+               "launch once before capturing", "growing a workspace during a capture")
+        raises(lambda: fwd(**f8_tensors(fwd, 64, 96, 128), stream=0x6000), "TILE_ERR_CAPTURE",
+               "cannot allocate a workspace while its stream is being captured",
+               "allocating a workspace during a capture")
+    finally:
+        stub.capturing = False
+    check(b.workspaces() == {(0, 0): big, (0, 0x5000): small},
+          f"the refused launches left the workspaces as they were: {b.workspaces()}")
+    b.release_workspaces()
+    check(b.workspaces() == {}, "release_workspaces frees them")
+    del os.environ["STUB_CUDA_LOG"]
+
+
 def test_compile(root):
     src = os.path.join(root, "examples", "softmax.tile")
     b = tilec.compile(src, target="sm_89")
@@ -132,7 +299,7 @@ def test_compile(root):
               f"a bad source is a CompileError with the located message: {e.stderr.strip()[:80]}")
 
 
-def test_torch(attention, bundles):
+def test_torch(attention, bundles, root):
     import torch
     import tilec.torch as tt
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -170,6 +337,34 @@ def test_torch(attention, bundles):
         check(tuple(amax.shape) == (1,) and amax.dtype == torch.float32 and
               tuple(y.shape) == (100, 300) and y.dtype == torch.float8_e4m3fn and
               tuple(inv.shape) == (1,), "fake fp8 quantize: a reduction target and two outputs")
+    # programs: ops like a kernel's, outputs allocated from the symbols
+    f8 = tt.ops(tilec.load(os.path.join(bundles, "float8_linear.tbn")))
+    functional, out = tt.schemas(f8.float8_linear_backward.kernel)
+    check(functional == "(Tensor x, Tensor w, Tensor grad_y) -> (Tensor, Tensor)" and
+          out == "(Tensor x, Tensor w, Tensor grad_y, Tensor(a!) grad_x, Tensor(b!) grad_w) -> ()",
+          f"the backward program's schemas {functional} {out}")
+    with FakeTensorMode():
+        x = torch.empty(48, 80, dtype=torch.bfloat16, device="cuda")
+        w = torch.empty(112, 80, dtype=torch.bfloat16, device="cuda")
+        y = f8.float8_linear_forward(x, w)
+        gx, gw = f8.float8_linear_backward(x, w, y)
+        check(tuple(y.shape) == (48, 112) and y.dtype == torch.bfloat16 and
+              tuple(gx.shape) == (48, 80) and tuple(gw.shape) == (112, 80),
+              "fake float8 forward and backward programs: outputs from M, K, N")
+        check(f8.float8_linear_forward(x, w, out=y) is y, "a program's out= returns y")
+        raises(lambda: f8.float8_linear_forward(x.float(), w), "TILE_ERR_ARG",
+               "program float8_linear_forward: x is bf16", "a program's wrong dtype")
+        raises(lambda: f8.float8_linear_forward(x, w[:, :79]), "TILE_ERR_SHAPE",
+               "program float8_linear_forward: symbol K is 80 in x (dim 1) but 79 in w (dim 1)",
+               "a program's disagreeing symbols")
+        raises(lambda: f8.float8_linear_backward(x, w), "TILE_ERR_ARG",
+               "program float8_linear_backward: missing grad_y", "a program's missing input")
+    # the float8 training example without a GPU: its guard says so and exits 0
+    p = subprocess.run([sys.executable, os.path.join(root, "python", "examples",
+                                                     "float8_linear_train.py")],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and "no CUDA GPU" in p.stdout and "nothing to run" in p.stdout,
+          f"float8_linear_train.py without a GPU: exit {p.returncode}, {(p.stdout + p.stderr).strip()[-200:]}")
     # symbolic shapes: the fake implementation binds SymInts (a traced graph, no guards on M)
     from torch.fx.experimental.proxy_tensor import make_fx
     def f(q, k, v):
@@ -190,6 +385,8 @@ def main():
     test_signatures(bundles)
     attention = test_attention(bundles)
     test_launch(bundles)
+    test_program_args(bundles)
+    test_program_launch(bundles, root)
     test_compile(root)
     try:
         import torch  # noqa: F401
@@ -198,7 +395,7 @@ def main():
         # torch.library layer would go untested, so that is a failure, not a skip
         check(False, "torch imports (run .ci/deps.sh: the torch.library tests need it)")
     else:
-        test_torch(attention, bundles)
+        test_torch(attention, bundles, root)
     print(f"{'FAIL' if failures else 'ok'} package_tests ({failures} failures)")
     return 1 if failures else 0
 

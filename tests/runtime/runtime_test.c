@@ -390,8 +390,33 @@ static void test_programs(tile_context *ctx)
     CHECK(tile_bundle_program_count(b) == 1 && strcmp(tile_bundle_program_name(b, 0), "chain") == 0 &&
           tile_bundle_find_program(b, "chain") == 0 && tile_bundle_find_program(b, "scale") == -1 &&
           tile_bundle_program_name(b, 1) == NULL, "the bundle's one program");
+    /* the signature, as tilec inspect prints it: (x: f32[R, C], s: f32) -> (y: f32[R, C]) */
+    tile_param_info info;
+    CHECK(tile_program_param_count(b, 0) == 3 && tile_program_input_count(b, 0) == 2 &&
+          tile_program_symbol_count(b, 0) == 2 && tile_program_param_count(b, 1) == -1 &&
+          tile_program_input_count(b, -1) == -1 && tile_program_symbol_count(b, 1) == -1,
+          "chain's parameter, input and symbol counts");
+    EXPECT(tile_program_param(b, 0, 2, &info), TILE_OK, NULL);
+    CHECK(strcmp(info.name, "y") == 0 && info.kind == TILE_ARG_TENSOR && info.dtype == TILE_F32 &&
+          info.rank == 2 && info.dims[0] == -1 && info.dims[1] == -2 && info.written == 1 &&
+          info.read == 0 && strcmp(tile_program_symbol_name(b, 0, 0), "R") == 0 &&
+          strcmp(tile_program_symbol_name(b, 0, 1), "C") == 0, "chain's output y: f32[R, C] out");
+    EXPECT(tile_program_param(b, 0, 1, &info), TILE_OK, NULL);
+    CHECK(strcmp(info.name, "s") == 0 && info.kind == TILE_ARG_SCALAR && info.rank == 0,
+          "chain's scalar s");
+    CHECK(tile_program_param(b, 0, 3, &info) == TILE_ERR_ARG &&
+          tile_program_param(b, 1, 0, &info) == TILE_ERR_ARG &&
+          tile_program_param(b, 0, 0, NULL) == TILE_ERR_ARG &&
+          tile_program_symbol_name(b, 0, 2) == NULL && tile_program_symbol_name(b, 1, 0) == NULL,
+          "out of range: TILE_ERR_ARG and NULL");
+
     tile_arg args[3];
     chain_args(args, 3, 100, 100);
+    /* capture: a call whose module is not loaded yet stops the launch, naming the call */
+    stub->capturing = true;
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, 3840, NULL), TILE_ERR_CAPTURE,
+           "program chain, call 0 (scale): kernel scale: its module is not loaded");
+    stub->capturing = false;
     /* a, b, c live together at call 2 (1200 bytes each, 1280 rounded); d takes a's bytes */
     size_t bytes = 0, typed_bytes = 0;
     EXPECT(tile_program_workspace_bytes(ctx, b, "chain", args, 3, &bytes), TILE_OK, NULL);
@@ -417,6 +442,13 @@ static void test_programs(tile_context *ctx)
     EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, bytes, NULL), TILE_OK, NULL);
     CHECK(a[3] == (uint64_t)(uintptr_t)Y && a[4] == 200 && a[5] == 2, "an output's strides pass");
     args[2].has_strides = false;
+    /* modules loaded (preload would too): a program launch into a captured stream allocates
+       nothing and enqueues every call */
+    stub->capturing = true;
+    before = stub->launches;
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, bytes, NULL), TILE_OK, NULL);
+    CHECK(stub->launches == before + 5, "a captured program launch: five launches");
+    stub->capturing = false;
 
     /* what a launch refuses, each with a message */
     EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, bytes - 1, NULL), TILE_ERR_ARG,
@@ -449,6 +481,29 @@ static void test_programs(tile_context *ctx)
     printf("ok programs\n");
 }
 
+/* The workspaces libtile allocates for callers without an allocator (the Python package). */
+static void test_workspace_alloc(tile_context *ctx)
+{
+    int device = -1;
+    EXPECT(tile_current_device(ctx, &device), TILE_OK, NULL);
+    CHECK(device == 0, "the current device is 0, got %d", device);
+    void *ws = NULL;
+    EXPECT(tile_workspace_alloc(ctx, 3840, NULL, &ws), TILE_OK, NULL);
+    CHECK(ws && (uintptr_t)ws % 256 == 0, "a workspace, 256-byte aligned: %p", ws);
+    EXPECT(tile_workspace_alloc(ctx, 0, NULL, &ws), TILE_ERR_ARG, "0 bytes");
+    stub->capturing = true;
+    void *during = NULL;
+    EXPECT(tile_workspace_alloc(ctx, 256, NULL, &during), TILE_ERR_CAPTURE,
+           "cannot allocate a workspace while its stream is being captured");
+    EXPECT(tile_workspace_free(ctx, ws, NULL), TILE_ERR_CAPTURE, "cannot free a workspace");
+    stub->capturing = false;
+    CHECK(during == NULL, "nothing allocated during a capture");
+    EXPECT(tile_workspace_free(ctx, ws, NULL), TILE_OK, NULL);
+    EXPECT(tile_workspace_free(ctx, NULL, NULL), TILE_OK, NULL);
+    EXPECT(tile_current_device(ctx, NULL), TILE_ERR_ARG, "NULL");
+    printf("ok workspace allocation\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -474,6 +529,7 @@ int main(int argc, char **argv)
     test_signature(ctx);
     test_bad_bundles(ctx);
     test_programs(ctx);
+    test_workspace_alloc(ctx);
     test_threads(ctx);
     tile_context_destroy(ctx);
     CHECK(stub->releases == 1, "the primary context is released");

@@ -2,9 +2,9 @@
    it, without a GPU. It exports cuGetProcAddress_v2 like the real driver, so libtile finds
    it the same way (dlopen through LD_LIBRARY_PATH), answers the entry points libtile uses,
    and records what they were asked in a state the tests read and set through stub_state()
-   (found with dlsym). Device memory is host memory: cuMemAlloc mallocs, and copies and
-   memsets inside an allocation happen (memsets elsewhere, at the tests' made-up addresses,
-   are only recorded); kernels never run. With STUB_CUDA_LOG=FILE it appends a line per
+   (found with dlsym). Device memory is host memory: cuMemAlloc mallocs (256-byte aligned,
+   as the driver's), and copies and memsets inside an allocation happen (memsets elsewhere,
+   at the tests' made-up addresses, are only recorded); kernels never run. With STUB_CUDA_LOG=FILE it appends a line per
    allocation and launch to FILE:
      alloc BASE BYTES
      launch ENTRY grid X Y Z block X Y Z smem BYTES args A0 A1 ...
@@ -76,8 +76,10 @@ static CUresult allocate(CUdeviceptr *p, size_t bytes)
 {
     for (int i = 0; i < MAX_ALLOCATIONS; i++)
         if (!allocations[i].base) {
-            if (!(allocations[i].base = calloc(1, bytes ? bytes : 1)))
+            size_t rounded = (bytes + 255) / 256 * 256;   /* 256-byte aligned, as cuMemAlloc's */
+            if (!(allocations[i].base = aligned_alloc(256, rounded ? rounded : 256)))
                 return CUDA_ERROR_OUT_OF_MEMORY;
+            memset(allocations[i].base, 0, rounded ? rounded : 256);
             allocations[i].size = bytes;
             *p = (CUdeviceptr)(uintptr_t)allocations[i].base;
             return CUDA_SUCCESS;
