@@ -487,13 +487,13 @@ static StoreScan kernel_access(const TirKernel *tk)
     return s;
 }
 
-/* What a program does with its parameters: reads its inputs, writes its outputs. Access
-   flags are a tensor's only (the reader refuses them on a scalar). */
+/* What a program does with its parameters: reads its inputs, writes its outputs (put_param
+   keeps the flags of tensors only: the reader refuses them on a scalar). */
 static StoreScan program_access(const TirProgram *p)
 {
     StoreScan s = {0};
     for (int i = 0; i < p->nparams && i < 64; i++) {
-        s.read[i] = i < p->ninputs && p->params[i].kind == PARAM_TENSOR;
+        s.read[i] = i < p->ninputs;
         s.written[i] = i >= p->ninputs;
     }
     return s;

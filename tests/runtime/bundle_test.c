@@ -304,7 +304,6 @@ static void test_corpus(const char *dir)
           b.params[4].written == 0 && b.params[4].read == 0, "access flags of attention");
     tbn_free(&b);
     memcpy(d, good, n);
-    wr32(d + 24, TBN_V2_SECTION_KINDS);   /* the program sections (last) dropped */
     wr32(d + 8, 2);
     for (uint32_t i = 0; i < nsec; i++) {
         const uint8_t *e = good + TBN_HEADER_SIZE + i * TBN_SECTION_ENTRY_SIZE;
