@@ -180,7 +180,9 @@ typedef struct BlockSpec {
 typedef struct LoopVar {
     const char *name;
     Loc loc;
-    struct Expr *extent;      /* the tile(...) argument for this variable */
+    struct Expr *extent;      /* the tile(...) argument for this variable: its end */
+    struct Expr *start;       /* tile(lo, hi)'s lo: the loop runs over [lo, hi); NULL: 0 */
+    Loc range_loc;            /* the `tile` keyword */
     BlockSpec block;
     /* filled by sema */
     int id;                   /* index in Kernel.loopvars */

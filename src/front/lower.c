@@ -687,15 +687,20 @@ static void lower_for(Lowerer *L, const Stmt *s)
     bool grid = s->nvars > 0 && s->vars[0]->is_grid;
     TirValue *operands[MAX_LOOP_VARS];
     int vars[MAX_LOOP_VARS];
-    if (s->nvars < 1 || s->nvars > MAX_LOOP_VARS) {
+    TirValue *start = NULL;
+    if (s->nvars < 1 || s->nvars > MAX_LOOP_VARS || (s->vars[0]->start && (grid || s->nvars != 1))) {
         fail(L, s->loc, "internal: loop with %d variables", s->nvars);
         return;
     }
     for (int i = 0; i < s->nvars; i++) {
         const LoopVar *v = s->vars[i];
+        if (v->start && !(start = lower_as(L, v->start, tir_type_scalar(DT_I64))))
+            return;
         if (!(operands[i] = lower_as(L, v->extent, tir_type_scalar(DT_I64))))
             return;
         const TirOp *by_zero = division_by_constant_zero(operands[i], 0);
+        if (!by_zero && start)
+            by_zero = division_by_constant_zero(start, 0);
         if (by_zero) {
             fail(L, by_zero->loc, "the extent of loop %s divides by zero", v->name);
             return;
@@ -731,8 +736,12 @@ static void lower_for(Lowerer *L, const Stmt *s)
         carried[ncarried] = c;
         types[ncarried++] = L->locals[c->id]->type;
     }
-    TirOp *op = tir_op_new(k, grid ? TIR_GRID : TIR_FOR, s->loc, s->nvars + ncarried, ncarried, types);
+    TirOp *op = tir_op_new(k, grid ? TIR_GRID : TIR_FOR, s->loc, s->nvars + ncarried + (start != NULL),
+                           ncarried, types);
     op->nvars = s->nvars;
+    op->ranged = start != NULL;
+    if (start)
+        op->operands[s->nvars + ncarried] = start;
     op->loopvars = arena_alloc(L->arena, (size_t)s->nvars * sizeof *op->loopvars);
     for (int i = 0; i < s->nvars; i++) {
         op->loopvars[i] = vars[i];

@@ -1729,9 +1729,10 @@ static NOINLINE const Type *check_expr(Checker *c, Expr *e)
 /* ---- loop extents */
 
 /* The first part of an extent that is not a shape symbol, scalar/const parameter,
-   literal, .begin/.end, min/max/cdiv, arithmetic or a const ?:. `why` names it, or is
-   NULL for a ?: whose condition is not const. */
-static const Expr *extent_offender(const Expr *e, const char **why)
+   literal, .begin/.end, min/max/cdiv, arithmetic, a const ?: or (with `loads`: a sequential
+   loop's bounds, computed in the program) a tensor load, a local or any ?:. `why` names
+   it, or is NULL for a ?: whose condition is not const. */
+static const Expr *extent_offender(const Expr *e, bool loads, const char **why)
 {
     if (!e)
         return NULL;
@@ -1739,28 +1740,33 @@ static const Expr *extent_offender(const Expr *e, const char **why)
     case EXPR_INT: case EXPR_BOOL:
         return NULL;
     case EXPR_NAME:
-        if (e->sym && (e->sym->kind == SYM_SHAPE || e->sym->kind == SYM_PARAM))
+        if (e->sym && (e->sym->kind == SYM_SHAPE || e->sym->kind == SYM_PARAM ||
+                       (loads && e->sym->kind == SYM_LOCAL)))
             return NULL;
         *why = e->sym && e->sym->kind == SYM_LOCAL ? "a local" : "this name";
         return e;
     case EXPR_UNARY:
-        return extent_offender(e->lhs, why);
+        return extent_offender(e->lhs, loads, why);
     case EXPR_BINARY: {
-        const Expr *l = extent_offender(e->lhs, why);
-        return l ? l : extent_offender(e->rhs, why);
+        const Expr *l = extent_offender(e->lhs, loads, why);
+        return l ? l : extent_offender(e->rhs, loads, why);
     }
     case EXPR_TERNARY: {
-        if (e->cond && !e->cond->type.is_const) {
+        if (loads) {
+            const Expr *c = extent_offender(e->cond, loads, why);
+            if (c)
+                return c;
+        } else if (e->cond && !e->cond->type.is_const) {
             *why = NULL;        /* a run-time condition */
             return e->cond;
         }
-        const Expr *l = extent_offender(e->lhs, why);
-        return l ? l : extent_offender(e->rhs, why);
+        const Expr *l = extent_offender(e->lhs, loads, why);
+        return l ? l : extent_offender(e->rhs, loads, why);
     }
     case EXPR_CALL:
         if (e->builtin == BI_MIN || e->builtin == BI_MAX || e->builtin == BI_CDIV) {
             for (int i = 0; i < e->nargs; i++) {
-                const Expr *bad = extent_offender(e->args[i], why);
+                const Expr *bad = extent_offender(e->args[i], loads, why);
                 if (bad)
                     return bad;
             }
@@ -1774,6 +1780,8 @@ static const Expr *extent_offender(const Expr *e, const char **why)
         *why = "this field";
         return e;
     case EXPR_INDEX:
+        if (loads)
+            return NULL;
         *why = "a tensor load";
         return e;
     default:
@@ -1782,7 +1790,9 @@ static const Expr *extent_offender(const Expr *e, const char **why)
     }
 }
 
-static NOINLINE void check_extent(Checker *c, Expr *e)
+/* A loop bound: the extent (end) of a variable, or tile(lo, hi)'s lo. A sequential loop's
+   bounds may read tensors (a jagged batch's offsets); the grid is sized before the launch. */
+static NOINLINE void check_extent(Checker *c, Expr *e, bool is_grid)
 {
     const Type *t = check_expr(c, e);
     if (t->kind == TYPE_ERROR || !need_value(c, e))
@@ -1792,14 +1802,22 @@ static NOINLINE void check_extent(Checker *c, Expr *e)
         return;
     }
     const char *why = "this expression";
-    const Expr *bad = extent_offender(e, &why);
-    if (bad && !why)
+    const Expr *bad = extent_offender(e, !is_grid, &why);
+    if (bad && is_grid && bad->kind == EXPR_INDEX)
+        diag_error(c->diag, bad->loc, "the grid's extent may not read a tensor: the grid is "
+                   "sized before the launch, from shape symbols, scalar and const parameters "
+                   "and literals (a sequential loop's bounds may read one)");
+    else if (bad && !why)
         diag_error(c->diag, bad->loc, "the condition of ?: in a loop extent must be known at compile "
                    "time (const parameters and literals)");
+    else if (bad && is_grid)
+        diag_error(c->diag, bad->loc, "a loop extent may not use %s: the grid's extents are built "
+                   "from shape symbols, scalar and const parameters, literals and .begin/.end of "
+                   "enclosing loops", why);
     else if (bad)
-        diag_error(c->diag, bad->loc, "a loop extent may not use %s: extents are built from shape "
-                   "symbols, scalar and const parameters, literals and .begin/.end of enclosing "
-                   "loops", why);
+        diag_error(c->diag, bad->loc, "a loop bound may not use %s: a sequential loop's bounds are "
+                   "built from shape symbols, parameters, locals, tensor loads, literals, ?: and "
+                   ".begin/.end of enclosing loops", why);
 }
 
 /* ---- statements */
@@ -2138,9 +2156,17 @@ static NOINLINE void check_for(Checker *c, Stmt *s)
     if (!is_grid && s->explicit_grid)
         diag_error(c->diag, s->loc, "grid loop inside a sequential loop: `grid(...)` is only the "
                    "kernel's outermost loop");
-    for (int i = 0; i < s->nvars; i++)
-        if (s->vars[i])
-            check_extent(c, s->vars[i]->extent);
+    for (int i = 0; i < s->nvars; i++) {
+        LoopVar *v = s->vars[i];
+        if (!v)
+            continue;
+        if (v->start && is_grid)
+            diag_error(c->diag, v->range_loc, "tile(lo, hi) ranges only a sequential loop: the "
+                       "grid loop runs from 0 (write tile(hi) and offset the indices)");
+        else if (v->start)
+            check_extent(c, v->start, false);
+        check_extent(c, v->extent, is_grid);
+    }
     int saved_vars = c->scope_vars.len;
     for (int i = 0; i < s->nvars; i++) {
         if (!s->vars[i] || !s->vars[i]->name)
