@@ -386,7 +386,7 @@ def softmax_cases(c, rng):
     # exp of a rounded difference (|x - max| U of argument error), exp itself (2 ulp),
     # the f32 sum of N terms (relative, all terms positive) and the division.
     bound = y * ((np.abs(xd - mx) + N + 6) * U)
-    configs = [None, "BLOCK_M=4,BLOCK_N=16", "BLOCK_M=64,BLOCK_N=256", "BLOCK_M=16,BLOCK_N=32"]
+    configs = [None, "BLOCK_M=16,BLOCK_N=16", "BLOCK_M=64,BLOCK_N=256", "BLOCK_M=128,BLOCK_N=32"]
     c.check("softmax 67x93", "softmax.tile", "softmax", {"x": x}, ["y"], {"y": y}, {"y": bound},
             configs)
     c.check("softmax 67x93 fortran-order x", "softmax.tile", "softmax", {"x": np.asfortranarray(x)},
@@ -448,6 +448,70 @@ def moe_gemm_cases(c, rng):
             {"x": x.astype(np.float32), "w": bits(w, BF16), "tok": tok},
             ["y"], {"y": exact}, {"y": bound},
             [None, "BLOCK_M=64,BLOCK_N=16,BLOCK_K=16", "BLOCK_M=128,BLOCK_N=64,BLOCK_K=32"])
+
+
+def varlen_attention_cases(c, rng):
+    """examples/varlen_attention.tile against attention_model per sequence: packed tokens,
+    an empty sequence, sequences shorter and longer than a block, tokens past the last
+    offset that no sequence owns (left at 0)."""
+    cu = np.array([0, 37, 37, 90, 101, 130], np.int32)
+    T, H, max_seqlen = 133, 2, 53
+    configs = [(None, 16), ("BLOCK_M=16,BLOCK_N=16", 16), ("BLOCK_M=32,BLOCK_N=64", 64),
+               ("BLOCK_M=128,BLOCK_N=128", 128)]
+    for D in (64, 128, 48):
+        q = bf16(rng.standard_normal((T, H, D)))
+        k = bf16(rng.standard_normal((T, H, D)))
+        v = bf16(rng.standard_normal((T, H, D)))
+        scale = f32(1.0 / np.sqrt(D))
+        qk_scale = np.float64(f32(scale * f32(LOG2E)))
+        for causal in (False, True):
+            for config, BN in configs:
+                if config is None:
+                    BN = default_block(c, "varlen_attention.tile", "varlen_attention", "BLOCK_N",
+                                       ["--shape", "T=16,H=1,D=16,S=2", "--set", "max_seqlen=16"])
+                    if BN is None:
+                        continue
+                model = np.zeros((T, H, D))
+                bound = np.zeros((T, H, D))
+                for b in range(len(cu) - 1):
+                    lo, hi = cu[b], cu[b + 1]
+                    if lo == hi:
+                        continue
+                    seq = [x[lo:hi].transpose(1, 0, 2)[None] for x in (q, k, v)]
+                    m, bb = attention_model(*seq, qk_scale, causal, BN, bf16, 1.0)
+                    model[lo:hi] = m[0].transpose(1, 0, 2)
+                    bound[lo:hi] = (U_BF16 * np.abs(m) + (1 + U_BF16) * bb)[0].transpose(1, 0, 2)
+                name = f"varlen_attention 5 sequences D={D} causal={str(causal).lower()}"
+                c.check(name, "varlen_attention.tile", "varlen_attention",
+                        {"q": q.astype(np.float32), "k": bits(k, BF16), "v": v.astype(np.float32),
+                         "cu_seqlens": cu},
+                        ["o"], {"o": model}, {"o": bound}, [config],
+                        sets={"scale": repr(float(scale)), "causal": str(causal).lower(),
+                              "max_seqlen": max_seqlen})
+
+
+def jagged_softmax_cases(c, rng):
+    """examples/jagged_softmax.tile: each column of each sequence normalised over the
+    sequence's rows; an empty sequence and rows past the last offset stay 0."""
+    offsets = np.array([0, 1, 1, 40, 47, 90], np.int32)
+    T, M = 93, 37
+    x = (rng.standard_normal((T, M)) * 4).astype(np.float32)
+    xd = x.astype(np.float64)
+    y = np.zeros((T, M))
+    bound = np.zeros((T, M))
+    for b in range(len(offsets) - 1):
+        lo, hi = offsets[b], offsets[b + 1]
+        if lo == hi:
+            continue
+        seg = xd[lo:hi]
+        mx = seg.max(axis=0, keepdims=True)
+        e = np.exp(seg - mx)
+        y[lo:hi] = e / e.sum(axis=0, keepdims=True)
+        # softmax_cases' bound over the sequence's rows
+        bound[lo:hi] = y[lo:hi] * ((np.abs(seg - mx) + (hi - lo) + 6) * U)
+    configs = [None, "BLOCK_M=16,BLOCK_N=16", "BLOCK_M=64,BLOCK_N=256", "BLOCK_M=128,BLOCK_N=32"]
+    c.check("jagged_softmax 5 sequences of 93 rows x 37", "jagged_softmax.tile", "jagged_softmax",
+            {"x": x, "offsets": offsets}, ["y"], {"y": y}, {"y": bound}, configs)
 
 
 GATHERS = '''
@@ -591,14 +655,13 @@ def gather_error_cases(c, rng):
 _default_blocks = {}
 
 
-def default_block(c, file, kernel, name):
+def default_block(c, file, kernel, name, shape_args=("--shape", "Z=1,H=1,M=16,N=16,D=16")):
     """The default value of a block tunable, read from `tilec run`'s config line
     (the model of attention's running max needs BLOCK_N)."""
     key = (file, kernel)
     if key not in _default_blocks:
         p, _ = c.tilec_run([os.path.join(EXAMPLES, file), "--kernel", kernel, "--interpret",
-                            "--shape", "Z=1,H=1,M=16,N=16,D=16", "--set", "scale=1",
-                            "--set", "causal=false"])
+                            *shape_args, "--set", "scale=1", "--set", "causal=false"])
         found = {}
         if p is not None:
             for line in p.stdout.decode(errors="replace").splitlines():
@@ -945,7 +1008,8 @@ def run_suites(doc, label, seed, suites):
 def main():
     return run_suites(__doc__, "interp", 20240611,
                       (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
-                       softmax_cases, layernorm_cases, embedding_cases, moe_gemm_cases, gather_cases,
+                       softmax_cases, layernorm_cases, embedding_cases, moe_gemm_cases,
+                       varlen_attention_cases, jagged_softmax_cases, gather_cases,
                        gather_error_cases, mask_checker_cases, bad_input_cases,
                        nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases))
 
