@@ -1729,10 +1729,9 @@ static NOINLINE const Type *check_expr(Checker *c, Expr *e)
 /* ---- loop extents */
 
 /* The first part of an extent that is not a shape symbol, scalar/const parameter,
-   literal, .begin/.end, min/max/cdiv, arithmetic, a const ?: or (with `loads`: a sequential
-   loop's bounds, computed in the program) a tensor load, a local or any ?:. `why` names
-   it, or is NULL for a ?: whose condition is not const. */
-static const Expr *extent_offender(const Expr *e, bool loads, const char **why)
+   literal, .begin/.end, min/max/cdiv, arithmetic or a const ?:. `why` names it, or is
+   NULL for a ?: whose condition is not const. */
+static const Expr *extent_offender(const Expr *e, const char **why)
 {
     if (!e)
         return NULL;
@@ -1740,33 +1739,28 @@ static const Expr *extent_offender(const Expr *e, bool loads, const char **why)
     case EXPR_INT: case EXPR_BOOL:
         return NULL;
     case EXPR_NAME:
-        if (e->sym && (e->sym->kind == SYM_SHAPE || e->sym->kind == SYM_PARAM ||
-                       (loads && e->sym->kind == SYM_LOCAL)))
+        if (e->sym && (e->sym->kind == SYM_SHAPE || e->sym->kind == SYM_PARAM))
             return NULL;
         *why = e->sym && e->sym->kind == SYM_LOCAL ? "a local" : "this name";
         return e;
     case EXPR_UNARY:
-        return extent_offender(e->lhs, loads, why);
+        return extent_offender(e->lhs, why);
     case EXPR_BINARY: {
-        const Expr *l = extent_offender(e->lhs, loads, why);
-        return l ? l : extent_offender(e->rhs, loads, why);
+        const Expr *l = extent_offender(e->lhs, why);
+        return l ? l : extent_offender(e->rhs, why);
     }
     case EXPR_TERNARY: {
-        if (loads) {
-            const Expr *c = extent_offender(e->cond, loads, why);
-            if (c)
-                return c;
-        } else if (e->cond && !e->cond->type.is_const) {
+        if (e->cond && !e->cond->type.is_const) {
             *why = NULL;        /* a run-time condition */
             return e->cond;
         }
-        const Expr *l = extent_offender(e->lhs, loads, why);
-        return l ? l : extent_offender(e->rhs, loads, why);
+        const Expr *l = extent_offender(e->lhs, why);
+        return l ? l : extent_offender(e->rhs, why);
     }
     case EXPR_CALL:
         if (e->builtin == BI_MIN || e->builtin == BI_MAX || e->builtin == BI_CDIV) {
             for (int i = 0; i < e->nargs; i++) {
-                const Expr *bad = extent_offender(e->args[i], loads, why);
+                const Expr *bad = extent_offender(e->args[i], why);
                 if (bad)
                     return bad;
             }
@@ -1780,8 +1774,6 @@ static const Expr *extent_offender(const Expr *e, bool loads, const char **why)
         *why = "this field";
         return e;
     case EXPR_INDEX:
-        if (loads)
-            return NULL;
         *why = "a tensor load";
         return e;
     default:
@@ -1791,7 +1783,8 @@ static const Expr *extent_offender(const Expr *e, bool loads, const char **why)
 }
 
 /* A loop bound: the extent (end) of a variable, or tile(lo, hi)'s lo. A sequential loop's
-   bounds may read tensors (a jagged batch's offsets); the grid is sized before the launch. */
+   bounds are any integer scalars of the program (a jagged batch's offsets read from a
+   tensor); the grid is sized before the launch, from the launch's values alone. */
 static NOINLINE void check_extent(Checker *c, Expr *e, bool is_grid)
 {
     const Type *t = check_expr(c, e);
@@ -1801,23 +1794,21 @@ static NOINLINE void check_extent(Checker *c, Expr *e, bool is_grid)
         diag_error(c->diag, e->loc, "a loop extent must be an integer scalar, got %s", show_type(c, t));
         return;
     }
+    if (!is_grid)
+        return;
     const char *why = "this expression";
-    const Expr *bad = extent_offender(e, !is_grid, &why);
-    if (bad && is_grid && bad->kind == EXPR_INDEX)
+    const Expr *bad = extent_offender(e, &why);
+    if (bad && bad->kind == EXPR_INDEX)
         diag_error(c->diag, bad->loc, "the grid's extent may not read a tensor: the grid is "
                    "sized before the launch, from shape symbols, scalar and const parameters "
                    "and literals (a sequential loop's bounds may read one)");
     else if (bad && !why)
-        diag_error(c->diag, bad->loc, "the condition of ?: in a loop extent must be known at compile "
-                   "time (const parameters and literals)");
-    else if (bad && is_grid)
-        diag_error(c->diag, bad->loc, "a loop extent may not use %s: the grid's extents are built "
-                   "from shape symbols, scalar and const parameters, literals and .begin/.end of "
-                   "enclosing loops", why);
+        diag_error(c->diag, bad->loc, "the condition of ?: in the grid's extent must be known at "
+                   "compile time (const parameters and literals)");
     else if (bad)
-        diag_error(c->diag, bad->loc, "a loop bound may not use %s: a sequential loop's bounds are "
-                   "built from shape symbols, parameters, locals, tensor loads, literals, ?: and "
-                   ".begin/.end of enclosing loops", why);
+        diag_error(c->diag, bad->loc, "the grid's extent may not use %s: it is built from shape "
+                   "symbols, scalar and const parameters and literals (a sequential loop's "
+                   "bounds may use any integer scalar)", why);
 }
 
 /* ---- statements */
@@ -2104,6 +2095,21 @@ static NOINLINE void check_expr_stmt(Checker *c, Stmt *s)
     e->type = e->args[0]->type;
 }
 
+/* One branch of an if on a run-time condition: a loop of zero or one block to the rest of
+   the checker, so the locals it assigns are carried through it (into *carried). */
+static void check_runtime_branch(Checker *c, Stmt **body, int n, const char *block,
+                                 struct Local ***carried, int *ncarried)
+{
+    LoopFrame *frame = arena_alloc(c->arena, sizeof *frame);
+    ptrvec_push(c->arena, &c->frames, frame);
+    check_stmts(c, body, n, block);
+    c->frames.len--;
+    *ncarried = frame->carried.len;
+    *carried = arena_alloc(c->arena, sizeof **carried * (size_t)(frame->carried.len + 1));
+    for (int i = 0; i < frame->carried.len; i++)
+        (*carried)[i] = frame->carried.items[i];
+}
+
 static NOINLINE void check_if(Checker *c, Stmt *s)
 {
     const Type *t = check_expr(c, s->cond);
@@ -2111,9 +2117,18 @@ static NOINLINE void check_if(Checker *c, Stmt *s)
         if (t->dtype != DT_BOOL || t->rank != 0)
             diag_error(c->diag, s->cond->loc, "an if condition must be a scalar bool, got %s",
                        show_type(c, t));
+        else if (!t->is_const && c->in_prologue)
+            diag_error(c->diag, s->cond->loc, "an if before the grid loop must have a condition "
+                       "known at compile time (const parameters and literals); inside the grid "
+                       "loop it may be a run-time value");
         else if (!t->is_const)
-            diag_error(c->diag, s->cond->loc, "an if condition must be known at compile time "
-                       "(const parameters and literals); use where() or ?: for run-time choices");
+            s->runtime = true;
+    }
+    if (s->runtime) {
+        check_runtime_branch(c, s->body, s->nbody, "if", &s->carried, &s->ncarried);
+        check_runtime_branch(c, s->else_body, s->nelse, "else branch", &s->else_carried,
+                             &s->nelse_carried);
+        return;
     }
     check_stmts(c, s->body, s->nbody, "if");
     check_stmts(c, s->else_body, s->nelse, "else branch");

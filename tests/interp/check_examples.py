@@ -514,6 +514,57 @@ def jagged_softmax_cases(c, rng):
             {"x": x, "offsets": offsets}, ["y"], {"y": y}, {"y": bound}, configs)
 
 
+BRANCHES = '''
+kernel branches(x: f32[M, N], lim: f32[M], y: f32[M, N]) {
+    for m, n in tile(M, N) block(1, _) {
+        v = x[m, n]
+        if lim[m] > 0.0 {
+            v = min(v, lim[m])
+        } else if lim[m] < -1.0 {
+            v = v * 2.0
+        } else {
+            v = zeros([n], f32)
+        }
+        y[m, n] = v
+    }
+}
+kernel window_sums(x: f32[N], lo: i32[B], hi: i32[B], out: f32[B]) {
+    for b in tile(B) block(1) {
+        acc = 0.0
+        for n in tile(lo[b], hi[b]) {
+            acc += sum(x[n])
+        }
+        out[b] = acc
+    }
+}
+'''
+
+
+def branches_cases(c, rng):
+    """An if on a scalar read from data (each program takes one branch of an if / else if /
+    else chain), and ranges [lo, hi) read from data that start below 0, end past the dim,
+    are empty or reversed: lanes outside x read nothing."""
+    src = os.path.join(c.tmp, "branches.tile")
+    with open(src, "w") as f:
+        f.write(BRANCHES)
+    M, N = 37, 45
+    x = rng.standard_normal((M, N)).astype(np.float32)
+    lim = rng.choice([0.5, -2.0, -0.5, 1.5], M).astype(np.float32)
+    xd, ld = x.astype(np.float64), lim.astype(np.float64)[:, None]
+    want = np.where(ld > 0, np.minimum(xd, ld), np.where(ld < -1, xd * 2, 0.0))
+    c.check("a run-time if / else if / else on a loaded scalar", src, "branches",
+            {"x": x, "lim": lim}, ["y"], {"y": want}, {"y": 0.0},
+            [None, "BLOCK_N=16", "BLOCK_N=64"])
+    Nx = 50
+    xs = rng.integers(-8, 8, Nx).astype(np.float32)     # integers: every sum is exact
+    lo = np.array([0, -7, 3, 45, 20, 9, 60], np.int32)
+    hi = np.array([50, 5, 3, 70, 10, 10, 80], np.int32)
+    want = np.array([xs[max(a, 0):min(b, Nx)].sum() if b > a else 0.0 for a, b in zip(lo, hi)])
+    c.check("ranges read from data: below 0, past the dim, empty, reversed", src, "window_sums",
+            {"x": xs, "lo": lo, "hi": hi}, ["out"], {"out": want}, {"out": 0.0},
+            [None, "BLOCK_N=16", "BLOCK_N=256"])
+
+
 GATHERS = '''
 kernel columns(x: f32[M, S], idx: i32[N], y: f32[M, N]) {
     for m, n in tile(M, N) {
@@ -1009,7 +1060,7 @@ def main():
     return run_suites(__doc__, "interp", 20240611,
                       (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
                        softmax_cases, layernorm_cases, embedding_cases, moe_gemm_cases,
-                       varlen_attention_cases, jagged_softmax_cases, gather_cases,
+                       varlen_attention_cases, jagged_softmax_cases, branches_cases, gather_cases,
                        gather_error_cases, mask_checker_cases, bad_input_cases,
                        nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases))
 

@@ -91,7 +91,7 @@ def _(t):
                     "sequential loop")
 
 
-@case("varlen/if_on_loaded_scalar", xfail=True)
+@case("varlen/if_on_loaded_scalar")
 def _(t):
     """`if` on a scalar read from data: a run-time branch, uniform per program."""
     src = t.write("ifdata.tile", """kernel f(flag: i32[B], y: f32[B]) {
