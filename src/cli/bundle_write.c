@@ -531,7 +531,7 @@ static void put_param(Writer *w, const TirParam *p, TbnParam *q, uint32_t flags)
     put32(b, first_dim);
     put32(b, first_const);
     put32(b, (uint32_t)nconst);
-    put32(b, flags);
+    put32(b, p->kind == PARAM_TENSOR ? flags : 0);   /* flags are a tensor's */
     w->nparams++;
 }
 

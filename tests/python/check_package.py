@@ -4,6 +4,7 @@ bundle, with the stub libcuda.so.1 (tests/runtime/stub_cuda.c, compiled here) as
 usage: check_package.py BUILD_DIR   (run by tests/run under the project's .venv)"""
 import glob
 import os
+import re
 import site
 import subprocess
 import sys
@@ -12,8 +13,20 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def same_sources():
+    """python/meson.build builds libtile from the sources runtime/meson.build lists."""
+    def sources(path):
+        return set(re.findall(r"'(\w+\.c)'", open(os.path.join(ROOT, path)).read()))
+    missing = sources("runtime/meson.build") - sources("python/meson.build")
+    if missing:
+        print("FAIL python/meson.build lacks libtile's sources " + ", ".join(sorted(missing)))
+    return not missing
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
+    if not same_sources():
+        return 1
     with tempfile.TemporaryDirectory(prefix="tilec-py-") as tmp:
         venv = os.path.join(tmp, "venv")
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)

@@ -35,7 +35,7 @@ inspect_good() {
 step "tilec inspect prints a bundle" inspect_good
 inspect_program() {
     "$build/tilec" inspect "$out/programs.tbn" > "$out/inspect.txt" &&
-        grep -q "^program chain(x: f32\[R, C\], s: f32) -> (y: f32\[R, C\])$" "$out/inspect.txt" &&
+        grep -q "^program chain(x: f32\[R, C\] in, s: f32) -> (y: f32\[R, C\] out)$" "$out/inspect.txt" &&
         grep -q "^  intermediate d: f32\[R, C\], live \[3, 4\]$" "$out/inspect.txt" &&
         grep -q "^  call 1: scale(a, 2, b)$" "$out/inspect.txt" &&
         grep -q "^  call 4: shift(d, y, true)$" "$out/inspect.txt" || { cat "$out/inspect.txt"; return 1; }
