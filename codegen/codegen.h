@@ -482,6 +482,9 @@ int schedule_axis_size(const Schedule *s, Axis axis);
 /* The DotPlan of a dot op, or NULL. */
 const DotPlan *schedule_dot(const Schedule *s, const struct TirOp *op);
 const LoopPlan *schedule_loop(const Schedule *s, const struct TirOp *op);
+/* Whether an access's innermost index is a tile(lo, hi) range's variable, whose run-time
+   start leaves that dim's vectors unaligned (scalar accesses, no cp.async). */
+bool schedule_unaligned_index(const struct TirKernel *k, const struct TirOp *access);
 /* Whether a value can be regenerated in any layout where it is used (constants, iota,
    broadcasts of scalars), so it never needs a conversion. */
 bool schedule_rematerializable(const Schedule *s, const struct TirValue *v);

@@ -754,16 +754,25 @@ LLVMValueRef emit_private_offset(Emitter *e, int offset)
     return LLVMBuildAdd(e->b, emit_i32(e, offset), e->group_shift, "");
 }
 
-void emit_bind_block(Emitter *e, const TirLoopVar *lv, LLVMValueRef block)
+LLVMValueRef emit_block_begin(Emitter *e, const TirLoopVar *lv, LLVMValueRef block)
 {
     int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
-    e->lv_block[lv->id] = block;
-    e->lv_begin[lv->id] = LLVMBuildMul(e->b, block, emit_i64(e, size), "");
+    LLVMValueRef begin = LLVMBuildMul(e->b, block, emit_i64(e, size), "");
+    return e->lv_start[lv->id] ? LLVMBuildAdd(e->b, e->lv_start[lv->id], begin, "") : begin;
 }
 
+void emit_bind_block(Emitter *e, const TirLoopVar *lv, LLVMValueRef block)
+{
+    e->lv_block[lv->id] = block;
+    e->lv_begin[lv->id] = emit_block_begin(e, lv, block);
+}
+
+/* The blocks of lv's loop: cdiv(extent - start, BLOCK), at least 0. */
 LLVMValueRef emit_count_blocks(Emitter *e, const TirLoopVar *lv, LLVMValueRef extent)
 {
     int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
+    if (e->lv_start[lv->id])
+        extent = LLVMBuildSub(e->b, extent, e->lv_start[lv->id], "");
     LLVMValueRef n = LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, extent, emit_i64(e, size - 1), ""),
                                    emit_i64(e, size), "");
     LLVMValueRef args[2] = {n, emit_i64(e, 0)};
@@ -867,7 +876,7 @@ static int iota_loopvar(const TirValue *v)
    op, the outer variable and whether the comparison is strict. */
 static const TirOp *diagonal_cmp(Emitter *e, const TirOp *op, int *outer, bool *strict)
 {
-    if (op->nvars != 1)
+    if (op->nvars != 1 || op->ranged)   /* nsafe counts blocks from index 0 */
         return NULL;
     int n = op->loopvars[0];
     for (const TirOp *x = op->regions[0]->first; x; x = x->next) {
@@ -911,6 +920,7 @@ static void emit_for(Emitter *e, const TirOp *op)
     for (int i = 0; i < op->nvars; i++) {
         const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
         e->lv_extent[lv->id] = e->values[op->operands[i]->id].regs[0];
+        e->lv_start[lv->id] = tir_loop_start(op) ? e->values[tir_loop_start(op)->id].regs[0] : NULL;
         counts[i] = emit_count_blocks(e, lv, e->lv_extent[lv->id]);
         total = LLVMBuildMul(e->b, total, counts[i], "");
     }
@@ -939,7 +949,10 @@ static void emit_for(Emitter *e, const TirOp *op)
         /* full blocks first, then the ragged last one (if any) with every check */
         const TirLoopVar *lv = e->k->loopvars[op->loopvars[0]];
         int64_t size = tir_loopvar_block(e->k, lv, e->s->variant->config);
-        LLVMValueRef nfull = LLVMBuildSDiv(e->b, e->lv_extent[lv->id], emit_i64(e, size), "");
+        LLVMValueRef span = e->lv_extent[lv->id];
+        if (e->lv_start[lv->id])
+            span = LLVMBuildSub(e->b, span, e->lv_start[lv->id], "");
+        LLVMValueRef nfull = LLVMBuildSDiv(e->b, span, emit_i64(e, size), "");
         LLVMValueRef args[2] = {nfull, emit_i64(e, 0)};
         nfull = call_intrinsic(e, "llvm.smax", e->cg->t.i64, args, 2);
         if (diag) {
@@ -1255,6 +1268,7 @@ int emit_kernel(Emitter *e, const char *name)
     size_t nl = (size_t)k->nloopvars + 1;
     e->lv_begin = arena_alloc(e->arena, sizeof(LLVMValueRef) * nl);
     e->lv_extent = arena_alloc(e->arena, sizeof(LLVMValueRef) * nl);
+    e->lv_start = arena_alloc(e->arena, sizeof(LLVMValueRef) * nl);
     e->lv_block = arena_alloc(e->arena, sizeof(LLVMValueRef) * nl);
     e->lv_full = arena_alloc(e->arena, sizeof(bool) * nl);
     memset(e->lv_full, 0, sizeof(bool) * nl);

@@ -30,6 +30,7 @@ typedef struct Emitter {
     LLVMValueRef *tmap;         /* per Schedule.tmaps: the tensor map parameter (ptr) */
     LLVMValueRef *lv_begin;     /* per loopvar: i64 begin of the current block */
     LLVMValueRef *lv_extent;    /* per loopvar: i64 extent */
+    LLVMValueRef *lv_start;     /* per loopvar: i64 start of a tile(lo, hi) range; NULL: 0 */
     LLVMValueRef *lv_block;     /* per loopvar: i64 index of the current block */
     bool *lv_full;              /* per loopvar: the current block lies wholly inside the extent */
     const TirOp *true_cmp;      /* a comparison known true in the current loop range, or NULL */
@@ -92,6 +93,8 @@ void emit_barrier(Emitter *e);
 void emit_bind_block(Emitter *e, const TirLoopVar *lv, LLVMValueRef block);
 /* cdiv(extent, block) of loop variable lv, at least 0 (i64). */
 LLVMValueRef emit_count_blocks(Emitter *e, const TirLoopVar *lv, LLVMValueRef extent);
+/* The i64 index of block `block` of lv: its start (0 unless a range) + block * BLOCK. */
+LLVMValueRef emit_block_begin(Emitter *e, const TirLoopVar *lv, LLVMValueRef block);
 /* The shared offset (i32) of private region offset `offset` (scratch, operand tiles
    outside rings) for this thread's tile group. */
 LLVMValueRef emit_private_offset(Emitter *e, int offset);

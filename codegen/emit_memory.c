@@ -230,6 +230,9 @@ static void entry_indices(Emitter *e, const TirOp *op, const Access *a, int r,
             o->index = c ? LLVMBuildAdd(e->b, e->lv_begin[x->loopvar], c, "") : e->lv_begin[x->loopvar];
             if (check_loop && !e->lv_full[x->loopvar])
                 o->limit = e->lv_extent[x->loopvar];
+            /* a range's start is data: its indices may be negative */
+            if (check_dim && e->lv_start[x->loopvar])
+                o->nonneg = LLVMBuildICmp(e->b, LLVMIntSGE, o->index, emit_i64(e, 0), "");
             break;
         case TIR_IDX_FULL: {
             o->index = c;
@@ -422,7 +425,7 @@ static int vector_width(Emitter *e, const Access *a, DType t)
         return 1;
     const TirIndex *last = &op->index[op->nindex - 1];
     if ((last->kind != TIR_IDX_BLOCK && last->kind != TIR_IDX_FULL) ||
-        tir_index_axes(e->k, op, op->nindex - 1) == 0)
+        tir_index_axes(e->k, op, op->nindex - 1) == 0 || schedule_unaligned_index(e->k, op))
         return 1;
     for (int i = 0; a->mask.regs && !a->mask_uniform && i < op->nindex; i++)
         if (a->bad[i])

@@ -102,8 +102,7 @@ static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int
     if (lv)   /* a prefetch may reach the ragged last block */
         e->lv_full[lv->id] = false;
     if (lv && block)
-        e->lv_begin[lv->id] = LLVMBuildMul(e->b, block,
-                                           emit_i64(e, tir_loopvar_block(e->k, lv, e->s->variant->config)), "");
+        e->lv_begin[lv->id] = emit_block_begin(e, lv, block);
     int es = dtype_size(load->results[0]->type.dtype);
     int per_row = o->row_bytes / 16, total = o->rows * per_row, epc = 16 / es;
     int threads = e->copy_threads;

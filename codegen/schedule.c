@@ -792,6 +792,16 @@ static int contiguous_axis(const TirKernel *k, const TirOp *load)
     return axes == 2 && last_is_axis && load->results[0]->type.rank == 2 ? 1 : -1;
 }
 
+/* Whether the innermost index of an access is a tile(lo, hi) range's loop variable: its
+   blocks begin at the range's start, a run-time value, so 16-byte vectors and cp.async
+   chunks along that dim may be misaligned (other dims step by 16-byte-aligned strides). */
+bool schedule_unaligned_index(const TirKernel *k, const TirOp *access)
+{
+    const TirIndex *last = access->nindex ? &access->index[access->nindex - 1] : NULL;
+    return last && last->kind == TIR_IDX_BLOCK && k->loopvars[last->loopvar]->loop &&
+           k->loopvars[last->loopvar]->loop->ranged;
+}
+
 /* Whether operand `which` (0 = A, 1 = B) of dot `op` can be copied straight from global
    memory with cp.async; fills the plan's load, k_major and loop. */
 static bool plan_async(Sched *c, const TirOp *op, int which, DotPlan *p, OperandPlan *o)
@@ -821,7 +831,7 @@ static bool plan_async(Sched *c, const TirOp *op, int which, DotPlan *p, Operand
             (load->index[i].kind == TIR_IDX_VALUE && tir_index_axes(c->k, load, i) > 0))
             return false;
     int axis = contiguous_axis(c->k, load);
-    if (axis < 0)
+    if (axis < 0 || schedule_unaligned_index(c->k, load))
         return false;
     if (transposed)
         axis = 1 - axis;
@@ -1226,7 +1236,8 @@ static void plan_roles(Sched *c, const TirOp *grid)
             return;
     for (int i = 0; i < s->nloops; i++) {
         const TirOp *loop = s->loops[i].loop;
-        if (loop->block != grid->regions[0])
+        /* a range's start comes from data, which the producer does not read */
+        if (loop->block != grid->regions[0] || loop->ranged)
             return;
         for (int v = 0; v < loop->nvars; v++)
             if (!producer_can_compute(grid, loop->operands[v], 0))

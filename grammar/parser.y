@@ -255,7 +255,8 @@ static BlockSpec *block_range(ParseState *ps, int64_t lo, int64_t hi, TLLTYPE l)
     return b;
 }
 
-/* `for vars in tile(extents) block(specs) { body }`: one extent and one spec per variable. */
+/* `for vars in tile(extents) block(specs) { body }`: one extent and one spec per variable;
+   one variable with two extents, `tile(lo, hi)`, runs over [lo, hi). */
 static Stmt *for_loop(ParseState *ps, TLLTYPE l, PtrVec *vars, bool grid, TLLTYPE kind_loc,
                       PtrVec *extents, PtrVec *blocks, TLLTYPE blocks_loc, PtrVec *body)
 {
@@ -263,6 +264,12 @@ static Stmt *for_loop(ParseState *ps, TLLTYPE l, PtrVec *vars, bool grid, TLLTYP
     s->explicit_grid = grid;
     const char *kind = grid ? "grid" : "tile";
     int n = vars->len;
+    Expr *start = NULL;
+    if (n == 1 && extents->len == 2) {
+        start = extents->items[0];
+        extents->items[0] = extents->items[1];
+        extents->len = 1;
+    }
     if (extents->len != n) {
         diag_error(ps->diag, loc_of(ps, kind_loc),
                    "'for' binds %d variable%s but %s(...) gives %d extent%s", n,
@@ -286,6 +293,8 @@ static Stmt *for_loop(ParseState *ps, TLLTYPE l, PtrVec *vars, bool grid, TLLTYP
     for (int i = 0; i < n; i++) {
         LoopVar *v = vars->items[i];
         v->extent = extents->items[i];
+        v->start = start;
+        v->range_loc = loc_of(ps, kind_loc);
         if (blocks)
             v->block = *(BlockSpec *)blocks->items[i];
         else

@@ -291,6 +291,10 @@ static void print_for(const Printer *pr, const Stmt *s, int level)
     fprintf(out, " in %s(", s->explicit_grid ? "grid" : "tile");
     for (int i = 0; i < s->nvars; i++) {
         fputs(i ? ", " : "", out);
+        if (s->vars[i]->start) {
+            print_inline(out, s->vars[i]->start, 0, 0);
+            fputs(", ", out);
+        }
         print_inline(out, s->vars[i]->extent, 0, 0);
     }
     fputc(')', out);

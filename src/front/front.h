@@ -180,7 +180,9 @@ typedef struct BlockSpec {
 typedef struct LoopVar {
     const char *name;
     Loc loc;
-    struct Expr *extent;      /* the tile(...) argument for this variable */
+    struct Expr *extent;      /* the tile(...) argument for this variable: its end */
+    struct Expr *start;       /* tile(lo, hi)'s lo: the loop runs over [lo, hi); NULL: 0 */
+    Loc range_loc;            /* the `tile` keyword */
     BlockSpec block;
     /* filled by sema */
     int id;                   /* index in Kernel.loopvars */
@@ -197,7 +199,8 @@ typedef enum StmtKind {
     STMT_STORE,     /* target = value, target an EXPR_INDEX of a tensor */
     STMT_EXPR,      /* a call used as a statement: atomic_max(out[0], v) */
     STMT_FOR,       /* for vars in tile(extents) block(...) { body } */
-    STMT_IF,        /* if cond { body } else { else_body } — cond must be const */
+    STMT_IF,        /* if cond { body } else { else_body }: const, or a run-time scalar
+                       inside the grid loop */
     STMT_TUNE,      /* tune NAME in {..} | lo..hi : narrow a tunable */
     STMT_SIZES,     /* const SYM in {..} : the sizes a full axis is built for */
 } StmtKind;
@@ -223,8 +226,13 @@ typedef struct Stmt {
     bool defines;             /* ASSIGN: first definition of the local */
     struct Local **carried;   /* FOR: locals defined before the loop and assigned anywhere
                                  in it (nested loops and ifs included), in order of first
-                                 assignment; always empty for the grid loop */
+                                 assignment; always empty for the grid loop.
+                                 IF on a run-time condition: those of its body */
     int ncarried;
+    bool runtime;             /* IF: the condition is a run-time value (lowered to loops of
+                                 zero or one block, one per branch) */
+    struct Local **else_carried;   /* IF, runtime: the else branch's, as `carried` */
+    int nelse_carried;
 } Stmt;
 
 typedef enum SymbolKind { SYM_PARAM, SYM_SHAPE, SYM_LOOPVAR, SYM_LOCAL } SymbolKind;

@@ -681,21 +681,30 @@ static const TirOp *division_by_constant_zero(const TirValue *v, int depth)
     return NULL;
 }
 
+static void lower_loop(Lowerer *L, Loc loc, bool grid, int nvars, const int *vars,
+                       TirValue *const *operands, TirValue *start, const Local *const *carried,
+                       int ncarried, const TirType *types, Stmt *const *stmts, int nstmts);
+
 static void lower_for(Lowerer *L, const Stmt *s)
 {
     TirKernel *k = L->k;
     bool grid = s->nvars > 0 && s->vars[0]->is_grid;
     TirValue *operands[MAX_LOOP_VARS];
     int vars[MAX_LOOP_VARS];
-    if (s->nvars < 1 || s->nvars > MAX_LOOP_VARS) {
+    TirValue *start = NULL;
+    if (s->nvars < 1 || s->nvars > MAX_LOOP_VARS || (s->vars[0]->start && (grid || s->nvars != 1))) {
         fail(L, s->loc, "internal: loop with %d variables", s->nvars);
         return;
     }
     for (int i = 0; i < s->nvars; i++) {
         const LoopVar *v = s->vars[i];
+        if (v->start && !(start = lower_as(L, v->start, tir_type_scalar(DT_I64))))
+            return;
         if (!(operands[i] = lower_as(L, v->extent, tir_type_scalar(DT_I64))))
             return;
         const TirOp *by_zero = division_by_constant_zero(operands[i], 0);
+        if (!by_zero && start)
+            by_zero = division_by_constant_zero(start, 0);
         if (by_zero) {
             fail(L, by_zero->loc, "the extent of loop %s divides by zero", v->name);
             return;
@@ -731,10 +740,25 @@ static void lower_for(Lowerer *L, const Stmt *s)
         carried[ncarried] = c;
         types[ncarried++] = L->locals[c->id]->type;
     }
-    TirOp *op = tir_op_new(k, grid ? TIR_GRID : TIR_FOR, s->loc, s->nvars + ncarried, ncarried, types);
-    op->nvars = s->nvars;
-    op->loopvars = arena_alloc(L->arena, (size_t)s->nvars * sizeof *op->loopvars);
-    for (int i = 0; i < s->nvars; i++) {
+    lower_loop(L, s->loc, grid, s->nvars, vars, operands, start, carried, ncarried, types,
+               s->body, s->nbody);
+}
+
+/* The FOR/GRID op of loop variables `vars` with extents `operands` (and a start), carrying
+   the locals `carried` (of `types`) through the lowered `body`. */
+static void lower_loop(Lowerer *L, Loc loc, bool grid, int nvars, const int *vars,
+                       TirValue *const *operands, TirValue *start, const Local *const *carried,
+                       int ncarried, const TirType *types, Stmt *const *stmts, int nstmts)
+{
+    TirKernel *k = L->k;
+    TirOp *op = tir_op_new(k, grid ? TIR_GRID : TIR_FOR, loc, nvars + ncarried + (start != NULL),
+                           ncarried, types);
+    op->nvars = nvars;
+    op->ranged = start != NULL;
+    if (start)
+        op->operands[nvars + ncarried] = start;
+    op->loopvars = arena_alloc(L->arena, (size_t)nvars * sizeof *op->loopvars);
+    for (int i = 0; i < nvars; i++) {
         op->loopvars[i] = vars[i];
         op->operands[i] = operands[i];
         k->loopvars[vars[i]]->loop = op;
@@ -742,15 +766,15 @@ static void lower_for(Lowerer *L, const Stmt *s)
     TirBlock *body = tir_block_new(k, op);
     op->regions[0] = body;
     for (int i = 0; i < ncarried; i++) {
-        op->operands[s->nvars + i] = L->locals[carried[i]->id];
+        op->operands[nvars + i] = L->locals[carried[i]->id];
         L->locals[carried[i]->id] = tir_block_add_arg(k, body, types[i]);
     }
     tir_op_append(L->block, op);
     TirBlock *saved = L->block;
     L->block = body;
-    lower_stmts(L, s->body, s->nbody);
+    lower_stmts(L, stmts, nstmts);
     if (!grid && !L->failed) {
-        TirOp *y = tir_op_new(k, TIR_YIELD, s->loc, ncarried, 0, NULL);
+        TirOp *y = tir_op_new(k, TIR_YIELD, loc, ncarried, 0, NULL);
         for (int i = 0; i < ncarried; i++)
             y->operands[i] = L->locals[carried[i]->id];
         tir_op_append(body, y);
@@ -758,6 +782,45 @@ static void lower_for(Lowerer *L, const Stmt *s)
     L->block = saved;
     for (int i = 0; i < ncarried; i++)
         L->locals[carried[i]->id] = op->results[i];
+}
+
+/* One branch of an if on a run-time condition: a loop of one block (variable `name`,
+   block 1) that runs when `taken` holds, carrying the locals the branch assigns. */
+static void lower_branch(Lowerer *L, Loc loc, const char *name, TirValue *taken,
+                         Local *const *carried_in, int ncarried_in, Stmt *const *stmts, int nstmts)
+{
+    TirKernel *k = L->k;
+    TirType i64 = tir_type_scalar(DT_I64);
+    TirValue *ops[3] = {taken, emit_full(L, loc, i64, false, 1, 0), emit_full(L, loc, i64, false, 0, 0)};
+    TirValue *extent = emit1(L, TIR_SELECT, loc, ops, 3, tir_type_scalar(DT_I64));
+    TirLoopVar *lv = tir_loopvar_new(k, name, false, loc);
+    lv->block = 1;
+    int var = lv->id;
+    /* carried locals that have a value before the branch */
+    int ncarried = 0;
+    const Local **carried = arena_alloc(L->arena, (size_t)(ncarried_in + 1) * sizeof *carried);
+    TirType *types = arena_alloc(L->arena, (size_t)(ncarried_in + 1) * sizeof *types);
+    for (int i = 0; i < ncarried_in; i++) {
+        const Local *c = carried_in[i];
+        if (!c || c->id < 0 || c->id >= L->ast->nlocals || !L->locals[c->id])
+            continue;
+        carried[ncarried] = c;
+        types[ncarried++] = L->locals[c->id]->type;
+    }
+    lower_loop(L, loc, false, 1, &var, &extent, NULL, carried, ncarried, types, stmts, nstmts);
+}
+
+static void lower_runtime_if(Lowerer *L, const Stmt *s)
+{
+    TirValue *c = lower_as(L, s->cond, tir_type_scalar(DT_BOOL));
+    if (!c)
+        return;
+    lower_branch(L, s->loc, "_if", c, s->carried, s->ncarried, s->body, s->nbody);
+    if (s->nelse && !L->failed) {
+        TirValue *not_c = emit_sub(L, TIR_UNARY, TIR_UN_NOT, s->loc, &c, 1, tir_type_scalar(DT_BOOL));
+        lower_branch(L, s->loc, "_else", not_c, s->else_carried, s->nelse_carried, s->else_body,
+                     s->nelse);
+    }
 }
 
 static void lower_stmt(Lowerer *L, const Stmt *s)
@@ -779,6 +842,10 @@ static void lower_stmt(Lowerer *L, const Stmt *s)
         return;
     case STMT_IF: {
         bool c;
+        if (s->runtime) {
+            lower_runtime_if(L, s);
+            return;
+        }
         if (!const_condition(L, s->cond, &c))
             return;
         if (c)

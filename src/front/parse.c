@@ -140,8 +140,10 @@ static bool too_deep(const Kernel *k, Loc *where)
             walk_push(&w, NULL, s->value, d);
             walk_push(&w, NULL, s->target, d);
             walk_push(&w, NULL, s->cond, d);
-            for (int i = 0; i < s->nvars; i++)
+            for (int i = 0; i < s->nvars; i++) {
+                walk_push(&w, NULL, s->vars[i]->start, d);
                 walk_push(&w, NULL, s->vars[i]->extent, d);
+            }
             walk_push_stmts(&w, s->body, s->nbody, d);
             walk_push_stmts(&w, s->else_body, s->nelse, d);
         } else {

@@ -86,8 +86,10 @@ static void note_stmts(Stmt *const *body, int n, bool *reads, bool *writes)
             note_reads(s->value, reads);
             break;
         case STMT_FOR:
-            for (int v = 0; v < s->nvars; v++)
+            for (int v = 0; v < s->nvars; v++) {
+                note_reads(s->vars[v]->start, reads);
                 note_reads(s->vars[v]->extent, reads);
+            }
             note_stmts(s->body, s->nbody, reads, writes);
             break;
         case STMT_IF:

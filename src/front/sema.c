@@ -1782,7 +1782,10 @@ static const Expr *extent_offender(const Expr *e, const char **why)
     }
 }
 
-static NOINLINE void check_extent(Checker *c, Expr *e)
+/* A loop bound: the extent (end) of a variable, or tile(lo, hi)'s lo. A sequential loop's
+   bounds are any integer scalars of the program (a jagged batch's offsets read from a
+   tensor); the grid is sized before the launch, from the launch's values alone. */
+static NOINLINE void check_extent(Checker *c, Expr *e, bool is_grid)
 {
     const Type *t = check_expr(c, e);
     if (t->kind == TYPE_ERROR || !need_value(c, e))
@@ -1791,15 +1794,21 @@ static NOINLINE void check_extent(Checker *c, Expr *e)
         diag_error(c->diag, e->loc, "a loop extent must be an integer scalar, got %s", show_type(c, t));
         return;
     }
+    if (!is_grid)
+        return;
     const char *why = "this expression";
     const Expr *bad = extent_offender(e, &why);
-    if (bad && !why)
-        diag_error(c->diag, bad->loc, "the condition of ?: in a loop extent must be known at compile "
-                   "time (const parameters and literals)");
+    if (bad && bad->kind == EXPR_INDEX)
+        diag_error(c->diag, bad->loc, "the grid's extent may not read a tensor: the grid is "
+                   "sized before the launch, from shape symbols, scalar and const parameters "
+                   "and literals (a sequential loop's bounds may read one)");
+    else if (bad && !why)
+        diag_error(c->diag, bad->loc, "the condition of ?: in the grid's extent must be known at "
+                   "compile time (const parameters and literals)");
     else if (bad)
-        diag_error(c->diag, bad->loc, "a loop extent may not use %s: extents are built from shape "
-                   "symbols, scalar and const parameters, literals and .begin/.end of enclosing "
-                   "loops", why);
+        diag_error(c->diag, bad->loc, "the grid's extent may not use %s: it is built from shape "
+                   "symbols, scalar and const parameters and literals (a sequential loop's "
+                   "bounds may use any integer scalar)", why);
 }
 
 /* ---- statements */
@@ -2086,6 +2095,21 @@ static NOINLINE void check_expr_stmt(Checker *c, Stmt *s)
     e->type = e->args[0]->type;
 }
 
+/* One branch of an if on a run-time condition: a loop of zero or one block to the rest of
+   the checker, so the locals it assigns are carried through it (into *carried). */
+static void check_runtime_branch(Checker *c, Stmt **body, int n, const char *block,
+                                 struct Local ***carried, int *ncarried)
+{
+    LoopFrame *frame = arena_alloc(c->arena, sizeof *frame);
+    ptrvec_push(c->arena, &c->frames, frame);
+    check_stmts(c, body, n, block);
+    c->frames.len--;
+    *ncarried = frame->carried.len;
+    *carried = arena_alloc(c->arena, sizeof **carried * (size_t)(frame->carried.len + 1));
+    for (int i = 0; i < frame->carried.len; i++)
+        (*carried)[i] = frame->carried.items[i];
+}
+
 static NOINLINE void check_if(Checker *c, Stmt *s)
 {
     const Type *t = check_expr(c, s->cond);
@@ -2093,9 +2117,18 @@ static NOINLINE void check_if(Checker *c, Stmt *s)
         if (t->dtype != DT_BOOL || t->rank != 0)
             diag_error(c->diag, s->cond->loc, "an if condition must be a scalar bool, got %s",
                        show_type(c, t));
+        else if (!t->is_const && c->in_prologue)
+            diag_error(c->diag, s->cond->loc, "an if before the grid loop must have a condition "
+                       "known at compile time (const parameters and literals); inside the grid "
+                       "loop it may be a run-time value");
         else if (!t->is_const)
-            diag_error(c->diag, s->cond->loc, "an if condition must be known at compile time "
-                       "(const parameters and literals); use where() or ?: for run-time choices");
+            s->runtime = true;
+    }
+    if (s->runtime) {
+        check_runtime_branch(c, s->body, s->nbody, "if", &s->carried, &s->ncarried);
+        check_runtime_branch(c, s->else_body, s->nelse, "else branch", &s->else_carried,
+                             &s->nelse_carried);
+        return;
     }
     check_stmts(c, s->body, s->nbody, "if");
     check_stmts(c, s->else_body, s->nelse, "else branch");
@@ -2138,9 +2171,17 @@ static NOINLINE void check_for(Checker *c, Stmt *s)
     if (!is_grid && s->explicit_grid)
         diag_error(c->diag, s->loc, "grid loop inside a sequential loop: `grid(...)` is only the "
                    "kernel's outermost loop");
-    for (int i = 0; i < s->nvars; i++)
-        if (s->vars[i])
-            check_extent(c, s->vars[i]->extent);
+    for (int i = 0; i < s->nvars; i++) {
+        LoopVar *v = s->vars[i];
+        if (!v)
+            continue;
+        if (v->start && is_grid)
+            diag_error(c->diag, v->range_loc, "tile(lo, hi) ranges only a sequential loop: the "
+                       "grid loop runs from 0 (write tile(hi) and offset the indices)");
+        else if (v->start)
+            check_extent(c, v->start, false);
+        check_extent(c, v->extent, is_grid);
+    }
     int saved_vars = c->scope_vars.len;
     for (int i = 0; i < s->nvars; i++) {
         if (!s->vars[i] || !s->vars[i]->name)

@@ -29,7 +29,8 @@ typedef struct Tile {
 typedef struct LoopState {
     int64_t block;    /* block size under the Config (1 for a scalar index) */
     int64_t begin;    /* first index of the current block */
-    int64_t extent;   /* the loop's extent, evaluated when the loop started */
+    int64_t extent;   /* the loop's extent (its end), evaluated when the loop started */
+    int64_t start;    /* its start: tile(lo, hi)'s lo, else 0 */
 } LoopState;
 
 typedef struct Interp {
@@ -1137,9 +1138,8 @@ static bool interp_leaf(void *ctx, const TirOp *op, int64_t *ivalue, double *fva
    that divides by zero is an error where it happens, and so is i64 arithmetic that wrapped
    (the tile's flag). An extent deeper than the evaluator goes is read from its tile, which
    the same integer ops computed. */
-static int64_t extent_value(Interp *I, const TirOp *loop, int var)
+static int64_t extent_value(Interp *I, const TirOp *loop, int var, const TirValue *v)
 {
-    const TirValue *v = loop->operands[var];
     const Tile *t = slot(I, v);
     const char *name = I->k->loopvars[loop->loopvars[var]]->name;
     char msg[320];
@@ -1187,7 +1187,7 @@ static void op_loop(Interp *I, TirOp *op)
 {
     int nvars = op->nvars;
     TirBlock *body = op->regions[0];
-    int ncarried = op->noperands - nvars;
+    int ncarried = op->noperands - nvars - op->ranged;
     if (!body || ncarried < 0 || body->nargs != ncarried ||
         (op->opcode == TIR_FOR && op->nresults != ncarried)) {
         fail(I, op->loc, "internal error: malformed loop");
@@ -1198,9 +1198,18 @@ static void op_loop(Interp *I, TirOp *op)
     for (int v = 0; v < nvars; v++) {
         int lv = op->loopvars[v];
         LoopState *ls = &I->loops[lv];
-        ls->extent = extent_value(I, op, v);
-        ls->begin = 0;
-        nblocks[v] = ls->extent <= 0 ? 0 : tir_cdiv(ls->extent, ls->block);
+        ls->extent = extent_value(I, op, v, op->operands[v]);
+        ls->start = tir_loop_start(op) ? extent_value(I, op, v, tir_loop_start(op)) : 0;
+        ls->begin = ls->start;
+        int64_t span;
+        if (__builtin_sub_overflow(ls->extent, ls->start, &span)) {
+            char msg[320];
+            snprintf(msg, sizeof msg, "the range [%lld, %lld) of loop %s overflows i64",
+                     (long long)ls->start, (long long)ls->extent, I->k->loopvars[lv]->name);
+            fail(I, op->loc, msg);
+            return;
+        }
+        nblocks[v] = span <= 0 ? 0 : tir_cdiv(span, ls->block);
         empty = empty || nblocks[v] == 0;
     }
     if (I->failed || !blocks_within_limit(I, op, nblocks))
@@ -1214,7 +1223,8 @@ static void op_loop(Interp *I, TirOp *op)
     int64_t blk[MAX_LOOP_VARS] = {0};
     for (;;) {
         for (int v = 0; v < nvars; v++)
-            I->loops[op->loopvars[v]].begin = blk[v] * I->loops[op->loopvars[v]].block;
+            I->loops[op->loopvars[v]].begin = I->loops[op->loopvars[v]].start +
+                                              blk[v] * I->loops[op->loopvars[v]].block;
         for (int c = 0; c < ncarried; c++)
             assign(I, body->args[c], slot(I, op->results[c]));
         const TirOp *yield = NULL;

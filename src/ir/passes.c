@@ -341,8 +341,9 @@ static void drop_carried(TirOp *loop, int i)
     TirBlock *body = loop->regions[0];
     TirOp *y = body->last;
     int n = body->nargs;
+    for (int j = loop->nvars + i; j + 1 < loop->noperands; j++)   /* the start stays last */
+        loop->operands[j] = loop->operands[j + 1];
     for (int j = i; j + 1 < n; j++) {
-        loop->operands[loop->nvars + j] = loop->operands[loop->nvars + j + 1];
         body->args[j] = body->args[j + 1];
         body->args[j]->def_index = j;
         loop->results[j] = loop->results[j + 1];
@@ -605,7 +606,13 @@ static TirMask infer_index_mask(const TirKernel *k, const TirOp *op, int i, DimR
     }
     case TIR_IDX_BLOCK: {
         const TirValue *e = loopvar_extent(k, ix->loopvar);
-        bool within = e && extent_le_dim(e, dim, 0);
+        /* a range's indices start at its start, which may be negative unless known */
+        const TirOp *loop = k->loopvars[ix->loopvar]->loop;
+        const TirValue *start = loop ? tir_loop_start(loop) : NULL;
+        int64_t c;
+        double f;
+        bool within = e && extent_le_dim(e, dim, 0) &&
+                      (!start || (tir_eval_const(start, &c, &f) && c >= 0));
         if (loopvar_scalar(k, ix->loopvar))
             return within ? TIR_MASK_NONE : TIR_MASK_DIM;   /* a block of 1 is always valid */
         if (within)

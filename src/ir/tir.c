@@ -617,6 +617,10 @@ static void print_loop_header(Printer *p, const TirOp *op)
         if (i)
             fputs(", ", p->out);
         fprintf(p->out, "%s in tile(", lv ? lv->name : "?");
+        if (tir_loop_start(op)) {
+            print_value(p, tir_loop_start(op));
+            fputs(", ", p->out);
+        }
         print_value(p, i < op->noperands ? op->operands[i] : NULL);
         fputs(") block ", p->out);
         if (!lv)

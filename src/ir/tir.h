@@ -169,11 +169,19 @@ typedef struct TirOp {
     /* FOR/GRID: loopvars[i] is bound by the op, operands[0..nvars-1] are the extents,
        operands[nvars..] the initial carried values, regions[0] the body whose args are
        the carried values; results are the carried values after the last iteration.
+       A `ranged` FOR (one variable, `tile(lo, hi)`) has one more operand, last: its start.
        DOT: regions[0] prologue of a, [1] prologue of b, [2] epilogue (each may be NULL). */
     int *loopvars;
     int nvars;
+    bool ranged;
     struct TirBlock *regions[3];
 } TirOp;
+
+/* A FOR's start (`tile(lo, hi)`'s lo, an i64 scalar), or NULL when it runs from 0. */
+static inline TirValue *tir_loop_start(const TirOp *op)
+{
+    return op->ranged && op->noperands > op->nvars ? op->operands[op->noperands - 1] : NULL;
+}
 
 enum { TIR_REGION_PROLOGUE_A = 0, TIR_REGION_PROLOGUE_B = 1, TIR_REGION_EPILOGUE = 2 };
 

@@ -1067,10 +1067,11 @@ static TirOp *parse_dot(Parser *ps, Loc loc)
     return ps->failed ? NULL : op;
 }
 
-/* One `VAR in tile(%e) block B` of a loop header: the variable (the loop's nvars-th), its
-   extent in *extent and its block size or tunable. */
+/* One `VAR in tile(%e) block B` (or `tile(%start, %e)`) of a loop header: the variable (the
+   loop's nvars-th), its extent in *extent, its start in *start (NULL when absent) and its
+   block size or tunable. */
 static TirLoopVar *parse_loop_var(Parser *ps, TirOpcode opc, const int *vars, int nvars,
-                                  TirValue **extent)
+                                  TirValue **extent, TirValue **start)
 {
     TirKernel *k = ps->k;
     int line = ps->tok.line, col = ps->tok.col;
@@ -1088,8 +1089,17 @@ static TirLoopVar *parse_loop_var(Parser *ps, TirOpcode opc, const int *vars, in
         }
     TirLoopVar *lv = tir_loopvar_new(k, name, opc == TIR_GRID, (Loc){ps->file, line, col});
     lv->dim = nvars;
+    *start = NULL;
     if (!expect_word(ps, "in") || !expect_word(ps, "tile") || !expect_punct(ps, '(') ||
-        !(*extent = use_value(ps)) || !expect_punct(ps, ')') || !expect_word(ps, "block"))
+        !(*extent = use_value(ps)))
+        return NULL;
+    if (is_punct(ps, ',')) {
+        next_token(ps);
+        *start = *extent;
+        if (!(*extent = use_value(ps)))
+            return NULL;
+    }
+    if (!expect_punct(ps, ')') || !expect_word(ps, "block"))
         return NULL;
     if (ps->tok.kind == TK_INT) {
         if (ps->tok.ivalue < 1) {
@@ -1150,19 +1160,31 @@ static TirOp *parse_loop(Parser *ps, TirOpcode opc, Loc loc, int nresults)
 {
     TirKernel *k = ps->k;
     int vars[MAX_LOOP_VARS];
-    TirValue *operands[MAX_LOOP_VARS + TIR_MAX_LIST];
+    TirValue *operands[MAX_LOOP_VARS + TIR_MAX_LIST + 1];
+    TirValue *start = NULL;
     int nvars = 0;
     for (;;) {
         if (nvars >= MAX_LOOP_VARS) {
             error_tok(ps, "a loop binds at most %d variables", MAX_LOOP_VARS);
             return NULL;
         }
-        TirLoopVar *lv = parse_loop_var(ps, opc, vars, nvars, &operands[nvars]);
+        int line = ps->tok.line, col = ps->tok.col;
+        TirValue *its_start = NULL;
+        TirLoopVar *lv = parse_loop_var(ps, opc, vars, nvars, &operands[nvars], &its_start);
         if (!lv)
             return NULL;
+        if (its_start && (opc != TIR_FOR || nvars > 0 || start)) {
+            error_at(ps, line, col, "only a sequential loop of one variable has a start");
+            return NULL;
+        }
+        start = start ? start : its_start;
         vars[nvars++] = lv->id;
         if (!is_punct(ps, ','))
             break;
+        if (start) {
+            error_tok(ps, "only a sequential loop of one variable has a start");
+            return NULL;
+        }
         next_token(ps);
     }
     PendingName names[TIR_MAX_LIST];
@@ -1176,8 +1198,11 @@ static TirOp *parse_loop(Parser *ps, TirOpcode opc, Loc loc, int nresults)
         return NULL;
     }
     loc = parse_loc(ps, loc);
-    TirOp *op = finish_op(ps, opc, loc, operands, nvars + niter, types, niter);
+    if (start)
+        operands[nvars + niter] = start;
+    TirOp *op = finish_op(ps, opc, loc, operands, nvars + niter + (start != NULL), types, niter);
     op->nvars = nvars;
+    op->ranged = start != NULL;
     op->loopvars = arena_alloc(ps->arena, (size_t)nvars * sizeof *op->loopvars);
     memcpy(op->loopvars, vars, (size_t)nvars * sizeof *vars);
     for (int i = 0; i < nvars; i++)

@@ -371,7 +371,14 @@ static void verify_loop(Verifier *v, const TirOp *op, const TirOp *parent)
             fail(v, op, "the extent of '%s' must be an integer scalar", lv->name);
     }
     const TirBlock *body = op->regions[0];
-    int ncarried = op->noperands - op->nvars;
+    int ncarried = op->noperands - op->nvars - op->ranged;
+    if (op->ranged && (grid || op->nvars != 1 || ncarried < 0))
+        fail(v, op, "only a sequential loop of one variable has a start");
+    else if (op->ranged) {
+        const TirType *s = &tir_loop_start(op)->type;
+        if (s->rank != 0 || !dtype_is_int(s->dtype))
+            fail(v, op, "the start of '%s' must be an integer scalar", k->loopvars[op->loopvars[0]]->name);
+    }
     if (!body) {
         fail(v, op, "a loop needs a body");
         return;

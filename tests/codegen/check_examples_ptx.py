@@ -6,8 +6,9 @@ parameters both ways), under the default config and the corners of its space (nu
 and max, num_warps 4 and 8, smallest and largest blocks, align vec16/unit/any, D=64 and D=128
 for full axes): `tilec build --emit=ptx` and `ptxas -arch=TARGET -v`, for sm_90a (wgmma) and
 for sm_80 (mma.sync; sm_89 instead for kernels with fp8 dots, where every fp8 dot must be a
-native e4m3/e5m2 mma.sync; the default config of kernels with checked indices or data
-masks for sm_80; a kernel without dots for sm_89 and, in a file with no fp8 type, sm_80, at
+native e4m3/e5m2 mma.sync; the default config of kernels with checked indices, data
+masks or tile(lo, hi) ranges for sm_80; a kernel with ranges only at its default config per
+const value and D; a kernel without dots for sm_89 and, in a file with no fp8 type, sm_80, at
 its first variant). Fails on a compile or ptxas error, on an f32 add/sub/mul without
 a rounding modifier (ptxas could contract it), on ptxas's wgmma warnings (C7515/C7511
 serialisation, C7519 injected waits, C7508 ignored setmaxnreg) in a default config
@@ -57,7 +58,8 @@ def tunables(tilec, path, kernel):
     fp8 = bool(re.search(r"f8e[45]m[23]\[.*\] .*\n?.*= dot|load \w+\[[^]]*\][^:]*: f8e", ir))
     has_full = "D" in re.findall(r"\[([^]]*)\]", ir.split("\n")[0])[0] if ir else False
     gathers = bool(re.search(r"mask\([^)]*check|\) if %|\] if %", ir))
-    return tun, dots, fp8, has_full, gathers
+    ranged = bool(re.search(r"for \w+ in tile\(%\d+, %\d+\)", ir))
+    return tun, dots, fp8, has_full, gathers, ranged
 
 
 def variants(tun, consts, has_full):
@@ -97,14 +99,20 @@ def all_jobs(tilec):
     for path in sources:
         fp8_file = "f8e" in open(path).read()   # sm_80 refuses a file holding an fp8 type
         for kernel, consts in kernels_of(path):
-            tun, dots, fp8, has_full, gathers = tunables(tilec, path, kernel)
+            tun, dots, fp8, has_full, gathers, ranged = tunables(tilec, path, kernel)
             fp8 = fp8 or kernel.startswith("fp8_")
             for i, (cfg, default) in enumerate(variants(tun, consts, has_full)):
+                # a kernel with tile(lo, hi) ranges: its default config per const value and
+                # D only (its corners are attention's, and the generator's ranges cover the
+                # rest: the check's time)
+                if ranged and set(cfg) - {"D", *consts}:
+                    continue
                 jobs.append((path, kernel, cfg, default, dots, fp8, "sm_90a"))
                 # the mma.sync back end: native fp8 on sm_89, sm_80 otherwise; index checks
                 # and data masks on sm_80 too (their default config: without a dot the two
-                # targets' code differs in little else)
-                if dots or (gathers and default):
+                # targets' code differs in little else), and a kernel with tile(lo, hi) loops
+                # at its default config
+                if (dots and not ranged) or ((gathers or ranged) and default):
                     jobs.append((path, kernel, cfg, False, dots, fp8, "sm_89" if fp8 else "sm_80"))
                 elif i == 0:   # elementwise code is the same on every target: once on the others
                     for target in ("sm_89",) if fp8_file else ("sm_89", "sm_80"):

@@ -8,8 +8,9 @@ generates: `tilec check` -> `tilec build --emit=ptx` -> `ptxas -arch=TARGET` -> 
 tracks every expression's dtype and axes, docs/language.md): every dtype, broadcasts,
 reductions, dots (both layouts of b, fp8, computed operands), loads and stores through
 block, full, scalar, literal and None indices, gathers and scatters (index tiles read from
-data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if`, nested and loop-carried
-loops, atomics into reduction targets, `tune`, `block(...)`, `include`; each with a random
+data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if` (on
+consts and on run-time scalars), nested and loop-carried loops (ranges `tile(lo, hi)`
+among them, `lo` computed in the program), atomics into reduction targets, `tune`, `block(...)`, `include`; each with a random
 config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, sm_80).
 
 Every stage must end in success or an expected diagnostic: a check or build error (exit 1,
@@ -854,6 +855,8 @@ class KernelGen:
             sc.locals[name] = V(name, dtype, axes, taint=v.taint)  # loop-carried
             carried.append(name)
         blk = "" if spec == "_" and self.chance(0.5) else f" block({spec})"
+        if self.chance(0.25):
+            ext = f"{self.range_start(sc, sym)}, {ext}"   # a range [lo, hi)
         self.emit(depth, f"for {var} in tile({ext}){blk} {{")
         inner = Scope(sc)
         inner.loopvars.append(LoopVar(var, sym, spec == "1", False))
@@ -861,6 +864,21 @@ class KernelGen:
             self.update_carried(inner, depth + 1, name, sc.locals[name])
         self.gen_block(inner, depth + 1, budget - 1)
         self.emit(depth, "}")
+
+    def range_start(self, sc, sym):
+        """The start of a tile(lo, hi) range: a literal, a fraction of the dim, or an
+        integer scalar computed in the program (loads included), kept within [-3, sym] so
+        that the trip count stays small; a value the GPU may compute differently (tainted)
+        is not used in the differential mode."""
+        r = self.rng.random()
+        if r < 0.3:
+            return self.pick(["0", "1", "3"])
+        if r < 0.5:
+            return f"{sym} / {self.pick(['2', '3'])}"
+        v = self.gen(sc, "i32", (), self.rng.randint(1, 2))
+        if self.diff and v.taint:
+            return "1"
+        return f"max(min({v.text}, {sym}), -3)"
 
     def update_carried(self, sc, depth, name, t):
         """acc = acc + ..., acc = max(acc, ...), acc += a @ b."""
@@ -892,6 +910,8 @@ class KernelGen:
         if ints and self.chance(0.3):
             n = self.pick(ints)
             cond = f"{n} {self.pick(['>', '==', '<='])} {self.pick(self.consts[n])}"
+        elif self.chance(0.3):   # a run-time branch (the grid loop encloses every stmt_if)
+            cond = self.gen_bool(sc, (), 2).text
         self.emit(depth, f"if {cond} {{")
         self.gen_block(Scope(sc), depth + 1, budget - 1)
         if self.chance(0.5):

@@ -466,6 +466,86 @@ def make_moe_gemm(i, shape, g):
         lambda o: close(o["y"], ref, 2 ** -7, 2 ** -10), (["x"] if i % 4 == 1 else [])
 
 
+def varlen_shapes():
+    """(total tokens, sequence lengths, H, D, causal): empty sequences, one token, lengths
+    around the block sizes, the total never a multiple of 16."""
+    out = [(133, (37, 0, 53, 11, 32), 2, 64, False), (1, (1,), 1, 64, True),
+           (493, (129, 64, 300), 2, 128, True), (917, (5, 200, 77, 1, 16, 128, 257, 233), 3, 128, False),
+           (93, (93,), 1, 48, True), (257, (0, 257, 0), 1, 128, True)]
+    r = np.random.default_rng(16)
+    while len(out) < 30:
+        lens = tuple(int(x) for x in r.choice([0, 1, 16, 17, 64, 77, 128, 129, 257], int(r.integers(1, 9))))
+        if sum(lens) == 0:
+            lens += (1,)
+        s = (sum(lens), lens, int(r.choice([1, 2, 3])), int(r.choice([64, 128])), bool(r.integers(2)))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def jagged_shapes():
+    """(total rows, sequence lengths, columns)."""
+    out = [(93, (1, 0, 39, 7, 46), 37), (1, (1,), 1), (4096, (2048, 0, 1, 2047), 512),
+           (300, (300,), 1001)]
+    r = np.random.default_rng(17)
+    while len(out) < 30:
+        lens = tuple(int(x) for x in r.choice([0, 1, 3, 17, 64, 93, 256, 1001], int(r.integers(1, 9))))
+        if sum(lens) == 0:
+            lens += (3,)
+        s = (sum(lens), lens, int(r.choice([1, 17, 64, 130, 512])))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+# Ranged key loops take no warp specialisation (docs/codegen.md): ws and tile_groups are
+# accepted and have no effect, so the list covers blocks, warps, stages and both dots.
+VARLEN_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,num_warps=4,num_stages=1,dot=2",
+                  "BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2",
+                  "BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=3",
+                  "BLOCK_M=64,BLOCK_N=64,num_warps=4,num_stages=2,dot=2"]
+
+
+def offsets_of(lens):
+    return torch.tensor(np.concatenate([[0], np.cumsum(lens)]).astype(np.int32), device=DEV)
+
+
+def make_varlen_attention(i, shape, g):
+    """Each sequence against torch's scaled_dot_product_attention in float64 on its own
+    tokens; tokens outside every sequence do not occur (the total is the last offset)."""
+    total, lens, h, d, causal = shape
+    q = uniform((total, h, d), g).to(torch.bfloat16)
+    k = uniform((total, h, d), g).to(torch.bfloat16)
+    v = uniform((total, h, d), g).to(torch.bfloat16)
+    cu = offsets_of(lens)
+    scale = 1.0 / math.sqrt(d)
+    ref = torch.zeros((total, h, d), device=DEV, dtype=torch.float64)
+    for b in range(len(lens)):
+        lo, hi = int(cu[b]), int(cu[b + 1])
+        if lo == hi:
+            continue
+        seq = [x[lo:hi].double().transpose(0, 1) for x in (q, k, v)]   # [H, L, D]
+        ref[lo:hi] = torch.nn.functional.scaled_dot_product_attention(
+            *seq, is_causal=causal, scale=scale).transpose(0, 1)
+    sets = {"scale": repr(scale), "causal": "true" if causal else "false",
+            "max_seqlen": str(max(lens))}
+    return {"q": q, "k": k, "v": v, "cu_seqlens": cu}, sets, ["o"], \
+        lambda o: close(o["o"], ref, 2 ** -6, 2 ** -7), (["k"] if i % 5 == 4 else [])
+
+
+def make_jagged_softmax(i, shape, g):
+    total, lens, m = shape
+    x = uniform((total, m), g, -8, 8)
+    offsets = offsets_of(lens)
+    ref = torch.zeros((total, m), device=DEV, dtype=torch.float64)
+    for b in range(len(lens)):
+        lo, hi = int(offsets[b]), int(offsets[b + 1])
+        if lo < hi:
+            ref[lo:hi] = torch.softmax(x[lo:hi].double(), 0)
+    return {"x": x, "offsets": offsets}, {}, ["y"], lambda o: close(o["y"], ref, 2 ** -14, 2 ** -22), \
+        (["x"] if i % 4 == 3 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -487,6 +567,9 @@ KERNELS = [
     ("math_builtins", MATH_TILE, "MN", math_shapes, MATH_CONFIGS, make_math),
     ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
     ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
+    # the sequence lengths are not shape symbols: the name T alone labels (and sizes) a case
+    ("varlen_attention", "varlen_attention", "T", varlen_shapes, VARLEN_CONFIGS, make_varlen_attention),
+    ("jagged_softmax", "jagged_softmax", "T", jagged_shapes, tile_configs("BLOCK_N"), make_jagged_softmax),
 ]
 
 

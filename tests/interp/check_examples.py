@@ -450,6 +450,121 @@ def moe_gemm_cases(c, rng):
             [None, "BLOCK_M=64,BLOCK_N=16,BLOCK_K=16", "BLOCK_M=128,BLOCK_N=64,BLOCK_K=32"])
 
 
+def varlen_attention_cases(c, rng):
+    """examples/varlen_attention.tile against attention_model per sequence: packed tokens,
+    an empty sequence, sequences shorter and longer than a block, tokens past the last
+    offset that no sequence owns (left at 0)."""
+    cu = np.array([0, 37, 37, 90, 101, 130], np.int32)
+    T, H, max_seqlen = 133, 2, 53
+    configs = [(None, 16), ("BLOCK_M=16,BLOCK_N=16", 16), ("BLOCK_M=32,BLOCK_N=64", 64),
+               ("BLOCK_M=128,BLOCK_N=128", 128)]
+    for D in (64, 128, 48):
+        q = bf16(rng.standard_normal((T, H, D)))
+        k = bf16(rng.standard_normal((T, H, D)))
+        v = bf16(rng.standard_normal((T, H, D)))
+        scale = f32(1.0 / np.sqrt(D))
+        qk_scale = np.float64(f32(scale * f32(LOG2E)))
+        for causal in (False, True):
+            for config, BN in configs:
+                if config is None:
+                    BN = default_block(c, "varlen_attention.tile", "varlen_attention", "BLOCK_N",
+                                       ["--shape", "T=16,H=1,D=16,S=2", "--set", "max_seqlen=16"])
+                    if BN is None:
+                        continue
+                model = np.zeros((T, H, D))
+                bound = np.zeros((T, H, D))
+                for b in range(len(cu) - 1):
+                    lo, hi = cu[b], cu[b + 1]
+                    if lo == hi:
+                        continue
+                    seq = [x[lo:hi].transpose(1, 0, 2)[None] for x in (q, k, v)]
+                    m, bb = attention_model(*seq, qk_scale, causal, BN, bf16, 1.0)
+                    model[lo:hi] = m[0].transpose(1, 0, 2)
+                    bound[lo:hi] = (U_BF16 * np.abs(m) + (1 + U_BF16) * bb)[0].transpose(1, 0, 2)
+                name = f"varlen_attention 5 sequences D={D} causal={str(causal).lower()}"
+                c.check(name, "varlen_attention.tile", "varlen_attention",
+                        {"q": q.astype(np.float32), "k": bits(k, BF16), "v": v.astype(np.float32),
+                         "cu_seqlens": cu},
+                        ["o"], {"o": model}, {"o": bound}, [config],
+                        sets={"scale": repr(float(scale)), "causal": str(causal).lower(),
+                              "max_seqlen": max_seqlen})
+
+
+def jagged_softmax_cases(c, rng):
+    """examples/jagged_softmax.tile: each column of each sequence normalised over the
+    sequence's rows; an empty sequence and rows past the last offset stay 0."""
+    offsets = np.array([0, 1, 1, 40, 47, 90], np.int32)
+    T, M = 93, 37
+    x = (rng.standard_normal((T, M)) * 4).astype(np.float32)
+    xd = x.astype(np.float64)
+    y = np.zeros((T, M))
+    bound = np.zeros((T, M))
+    for b in range(len(offsets) - 1):
+        lo, hi = offsets[b], offsets[b + 1]
+        if lo == hi:
+            continue
+        seg = xd[lo:hi]
+        mx = seg.max(axis=0, keepdims=True)
+        e = np.exp(seg - mx)
+        y[lo:hi] = e / e.sum(axis=0, keepdims=True)
+        # softmax_cases' bound over the sequence's rows
+        bound[lo:hi] = y[lo:hi] * ((np.abs(seg - mx) + (hi - lo) + 6) * U)
+    configs = [None, "BLOCK_M=16,BLOCK_N=16", "BLOCK_M=64,BLOCK_N=256", "BLOCK_M=128,BLOCK_N=32"]
+    c.check("jagged_softmax 5 sequences of 93 rows x 37", "jagged_softmax.tile", "jagged_softmax",
+            {"x": x, "offsets": offsets}, ["y"], {"y": y}, {"y": bound}, configs)
+
+
+BRANCHES = '''
+kernel branches(x: f32[M, N], lim: f32[M], y: f32[M, N]) {
+    for m, n in tile(M, N) block(1, _) {
+        v = x[m, n]
+        if lim[m] > 0.0 {
+            v = min(v, lim[m])
+        } else if lim[m] < -1.0 {
+            v = v * 2.0
+        } else {
+            v = zeros([n], f32)
+        }
+        y[m, n] = v
+    }
+}
+kernel window_sums(x: f32[N], lo: i32[B], hi: i32[B], out: f32[B]) {
+    for b in tile(B) block(1) {
+        acc = 0.0
+        for n in tile(lo[b], hi[b]) {
+            acc += sum(x[n])
+        }
+        out[b] = acc
+    }
+}
+'''
+
+
+def branches_cases(c, rng):
+    """An if on a scalar read from data (each program takes one branch of an if / else if /
+    else chain), and ranges [lo, hi) read from data that start below 0, end past the dim,
+    are empty or reversed: lanes outside x read nothing."""
+    src = os.path.join(c.tmp, "branches.tile")
+    with open(src, "w") as f:
+        f.write(BRANCHES)
+    M, N = 37, 45
+    x = rng.standard_normal((M, N)).astype(np.float32)
+    lim = rng.choice([0.5, -2.0, -0.5, 1.5], M).astype(np.float32)
+    xd, ld = x.astype(np.float64), lim.astype(np.float64)[:, None]
+    want = np.where(ld > 0, np.minimum(xd, ld), np.where(ld < -1, xd * 2, 0.0))
+    c.check("a run-time if / else if / else on a loaded scalar", src, "branches",
+            {"x": x, "lim": lim}, ["y"], {"y": want}, {"y": 0.0},
+            [None, "BLOCK_N=16", "BLOCK_N=64"])
+    Nx = 50
+    xs = rng.integers(-8, 8, Nx).astype(np.float32)     # integers: every sum is exact
+    lo = np.array([0, -7, 3, 45, 20, 9, 60], np.int32)
+    hi = np.array([50, 5, 3, 70, 10, 10, 80], np.int32)
+    want = np.array([xs[max(a, 0):min(b, Nx)].sum() if b > a else 0.0 for a, b in zip(lo, hi)])
+    c.check("ranges read from data: below 0, past the dim, empty, reversed", src, "window_sums",
+            {"x": xs, "lo": lo, "hi": hi}, ["out"], {"out": want}, {"out": 0.0},
+            [None, "BLOCK_N=16", "BLOCK_N=256"])
+
+
 GATHERS = '''
 kernel columns(x: f32[M, S], idx: i32[N], y: f32[M, N]) {
     for m, n in tile(M, N) {
@@ -591,14 +706,13 @@ def gather_error_cases(c, rng):
 _default_blocks = {}
 
 
-def default_block(c, file, kernel, name):
+def default_block(c, file, kernel, name, shape_args=("--shape", "Z=1,H=1,M=16,N=16,D=16")):
     """The default value of a block tunable, read from `tilec run`'s config line
     (the model of attention's running max needs BLOCK_N)."""
     key = (file, kernel)
     if key not in _default_blocks:
         p, _ = c.tilec_run([os.path.join(EXAMPLES, file), "--kernel", kernel, "--interpret",
-                            "--shape", "Z=1,H=1,M=16,N=16,D=16", "--set", "scale=1",
-                            "--set", "causal=false"])
+                            *shape_args, "--set", "scale=1", "--set", "causal=false"])
         found = {}
         if p is not None:
             for line in p.stdout.decode(errors="replace").splitlines():
@@ -945,7 +1059,8 @@ def run_suites(doc, label, seed, suites):
 def main():
     return run_suites(__doc__, "interp", 20240611,
                       (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
-                       softmax_cases, layernorm_cases, embedding_cases, moe_gemm_cases, gather_cases,
+                       softmax_cases, layernorm_cases, embedding_cases, moe_gemm_cases,
+                       varlen_attention_cases, jagged_softmax_cases, branches_cases, gather_cases,
                        gather_error_cases, mask_checker_cases, bad_input_cases,
                        nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases))
 
