@@ -19,7 +19,7 @@ First it tests the launcher on hand-written PTX (tests/gpu/ptx/): a strided copy
 with a deliberate out-of-bounds store that the guard bands must catch, and a scaled sum
 into a reduction target; then codegen regressions in tests/gpu/kernels/ on the GPU against
 the interpreter (`tilec run --check`, and for math_builtins.tile also `--arith=gpu`, where
-sin, cos and integer powers must match bit for bit). The math built-ins also run as a kernel
+sin, cos and integer powers must match bit for bit; for rand.tile every output). The math built-ins also run as a kernel
 of the table: wide-range inputs (and ±0, ±inf, NaN, subnormals) against torch in float64,
 within the GPU's ulp bounds of docs/language.md (Math functions). dropout (rand's Philox)
 is compared bit for bit with a torch re-implementation of the same Philox 4x32-10, itself
@@ -692,6 +692,22 @@ def machinery(tilec, tmp):
                 ok = p.returncode == 0 and (not arith or {"sn", "cs", "p3", "pm2", "ph"} <= exact)
                 res.append((f"math_builtins {shape} {config or 'default'} {' '.join(arith)}", ok,
                             (p.stdout + p.stderr)[-600:]))
+    # rand and randint: integer Philox, the same bits in both arithmetics, on sm_80's code too
+    rand_tile = os.path.join(ROOT, "tests", "gpu", "kernels", "rand.tile")
+    for kernel, outs in (("rand_bits", {"y", "z"}), ("randint_mixed", {"w"})):
+        for config, target in (("", []), ("BLOCK_M=16,BLOCK_N=128,num_warps=8", []),
+                               ("BLOCK_M=128,BLOCK_N=32", ["--target", "sm_80"])):
+            for shape in ("M=93,N=77", "M=130,N=200"):
+                for arith in ([], ["--arith=gpu"]):
+                    p = subprocess.run([tilec, "run", rand_tile, "--kernel", kernel, "--check",
+                                        "--shape", shape, "--set", "seed=-12345678901",
+                                        "--set", "s32=-7"] + arith +
+                                       (["--config", config] if config else []) + target,
+                                       capture_output=True, text=True)
+                    exact = {m.group(1) for m in re.finditer(r"^check (\w+): .*\[bit-exact", p.stdout, re.M)}
+                    ok = p.returncode == 0 and (not arith or outs <= exact)
+                    res.append((f"{kernel} {shape} {config or 'default'}{' sm_80' if target else ''} "
+                                f"{' '.join(arith)}", ok, (p.stdout + p.stderr)[-600:]))
     # gathers and scatters (tests/gpu/kernels/gather_scatter.tile), sm_80's code too
     gather = os.path.join(ROOT, "tests", "gpu", "kernels", "gather_scatter.tile")
     for kernel in ("gather_rows", "gather_columns", "gather_masked", "gather_2d", "scatter_add"):
