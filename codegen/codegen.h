@@ -170,6 +170,7 @@ int nvvm_mma_k(DType t);
 /* Whether `target` has an mma.sync for the type (fp8 needs sm_89+ and PTX 8.4). */
 bool nvvm_mma_supported(const Target *target, DType t);
 
+LLVMValueRef nvvm_mulhi_u32(CodegenContext *cg, LLVMValueRef a, LLVMValueRef b); /* mul.hi.u32 */
 LLVMValueRef nvvm_ex2_approx(CodegenContext *cg, LLVMValueRef x);   /* ex2.approx.ftz.f32 */
 LLVMValueRef nvvm_lg2_approx(CodegenContext *cg, LLVMValueRef x);   /* lg2.approx.ftz.f32 */
 LLVMValueRef nvvm_rsqrt_approx(CodegenContext *cg, LLVMValueRef x); /* rsqrt.approx.ftz.f32 */

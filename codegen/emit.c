@@ -475,6 +475,42 @@ Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)
 
 /* ---- ops */
 
+static LLVMValueRef high_word(Emitter *e, LLVMValueRef x64)
+{
+    return LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, x64, emit_i64(e, 32), ""), e->cg->t.i32, "");
+}
+
+/* rand: tir_philox's rounds on i32 words (each 32x32 product as mul.lo.u32 and
+   mul.hi.u32), then tir_rand_uniform for an f32 result. Integer arithmetic and an exact
+   scaling: the interpreter's bits. */
+static LLVMValueRef philox(Emitter *e, LLVMValueRef seed, LLVMValueRef offset, DType rt)
+{
+    LLVMBuilderRef b = e->b;
+    LLVMTypeRef i32 = e->cg->t.i32;
+    LLVMValueRef k[2] = {LLVMBuildTrunc(b, seed, i32, ""), high_word(e, seed)};
+    LLVMValueRef c[4] = {LLVMBuildTrunc(b, offset, i32, ""), high_word(e, offset),
+                         LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 0, 0)};
+    LLVMValueRef m0 = LLVMConstInt(i32, TIR_PHILOX_M0, 0), m1 = LLVMConstInt(i32, TIR_PHILOX_M1, 0);
+    for (int r = 0; r < TIR_PHILOX_ROUNDS; r++) {
+        if (r > 0) {
+            k[0] = LLVMBuildAdd(b, k[0], LLVMConstInt(i32, TIR_PHILOX_W0, 0), "");
+            k[1] = LLVMBuildAdd(b, k[1], LLVMConstInt(i32, TIR_PHILOX_W1, 0), "");
+        }
+        LLVMValueRef hi0 = nvvm_mulhi_u32(e->cg, c[0], m0), hi1 = nvvm_mulhi_u32(e->cg, c[2], m1);
+        LLVMValueRef next[4] = {
+            LLVMBuildXor(b, LLVMBuildXor(b, hi1, c[1], ""), k[0], ""),
+            LLVMBuildMul(b, c[2], m1, ""),
+            LLVMBuildXor(b, LLVMBuildXor(b, hi0, c[3], ""), k[1], ""),
+            LLVMBuildMul(b, c[0], m0, "")};
+        memcpy(c, next, sizeof next);
+    }
+    if (rt == DT_I32)
+        return c[0];
+    LLVMTypeRef f32 = e->cg->t.f32;
+    LLVMValueRef top = LLVMBuildUIToFP(b, LLVMBuildLShr(b, c[0], LLVMConstInt(i32, 8, 0), ""), f32, "");
+    return LLVMBuildFMul(b, top, LLVMConstReal(f32, 0x1p-24), "");
+}
+
 static const Layout *result_layout(Emitter *e, const TirValue *v)
 {
     return e->s->layouts[v->id];
@@ -535,6 +571,7 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
         case TIR_CMP: v = compare(e, op->sub, x, y, t); break;
         case TIR_SELECT: v = LLVMBuildSelect(e->b, x, y, in[2].regs[r], ""); break;
         case TIR_CONVERT: v = convert(e, x, t, rt); break;
+        case TIR_RAND: v = philox(e, x, y, rt); break;
         default: break;
         }
         out.regs[r] = v;
@@ -995,7 +1032,8 @@ static void emit_ops(Emitter *e, const TirOp *first, const TirOp *stop)
         case TIR_BINARY:
         case TIR_CMP:
         case TIR_SELECT:
-        case TIR_CONVERT: emit_elementwise(e, op); break;
+        case TIR_CONVERT:
+        case TIR_RAND: emit_elementwise(e, op); break;
         case TIR_BROADCAST:
         case TIR_EXPAND_DIMS:
         case TIR_TRANSPOSE: emit_reshape(e, op); break;

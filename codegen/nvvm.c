@@ -231,6 +231,14 @@ static LLVMValueRef unary_f32(CodegenContext *cg, const char *name, LLVMValueRef
     return nvvm_call_intrinsic(cg, name, f32, &x, 1, overloaded ? &f32 : NULL, overloaded ? 1 : 0);
 }
 
+/* mul.hi.u32 %r, %a, %b; — the high word of the 64-bit product, as an instruction of its
+   own: from a 64-bit multiply of zero-extended words LLVM keeps some mul.lo.s64. */
+LLVMValueRef nvvm_mulhi_u32(CodegenContext *cg, LLVMValueRef a, LLVMValueRef b)
+{
+    LLVMValueRef args[2] = {a, b};
+    return nvvm_call_intrinsic(cg, "llvm.nvvm.mulhi.ui", cg->t.i32, args, 2, NULL, 0);
+}
+
 /* ex2.approx.ftz.f32 %f, %x;  — 2^x; LLVM's llvm.exp2 is not used (NVPTX-NOTES.md). */
 LLVMValueRef nvvm_ex2_approx(CodegenContext *cg, LLVMValueRef x)
 {

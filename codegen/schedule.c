@@ -477,7 +477,7 @@ static int layout_of_value(Sched *c, const TirValue *v, Layout *out)
 static bool is_elementwise(TirOpcode op)
 {
     return op == TIR_UNARY || op == TIR_BINARY || op == TIR_CMP || op == TIR_SELECT ||
-           op == TIR_CONVERT;
+           op == TIR_CONVERT || op == TIR_RAND;
 }
 
 /* Propagation steps, one per kind of op: each assigns what it can from the layouts its

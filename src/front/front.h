@@ -94,6 +94,8 @@ typedef enum Builtin {
     BI_ATOMIC_ADD, BI_ATOMIC_MAX, BI_ATOMIC_MIN,
     /* index helpers */
     BI_CDIV,
+    /* counter-based random numbers: Philox 4x32-10 of (seed, offset) */
+    BI_RAND, BI_RANDINT,
     BI_COUNT
 } Builtin;
 

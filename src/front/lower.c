@@ -484,6 +484,13 @@ static TirValue *lower_call(Lowerer *L, const Expr *e)
     }
     case BI_SUM: case BI_AMAX:
         return lower_reduction(L, e);
+    case BI_RAND: case BI_RANDINT: {   /* the seed and the offset as i64 with the result's axes */
+        TirValue *ops[2];
+        if (!(ops[0] = lower_as(L, e->args[0], with_dtype(rt, DT_I64))) ||
+            !(ops[1] = lower_as(L, e->args[1], with_dtype(rt, DT_I64))))
+            return NULL;
+        return emit1(L, TIR_RAND, e->loc, ops, 2, rt);
+    }
     case BI_WHERE: {
         TirValue *ops[3];
         if (!(ops[0] = lower_as(L, e->args[0], with_dtype(rt, DT_BOOL))) ||

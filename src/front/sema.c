@@ -1535,6 +1535,35 @@ static NOINLINE void type_cdiv(Checker *c, Expr *e, const CallArgs *a)
     check_weak_overflow(c, e);
 }
 
+/* rand(seed, offset) and randint(seed, offset): an integer scalar seed and an integer
+   offset tile (or scalar); the result has the offset's axes, f32 or i32. */
+static NOINLINE void type_rand(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (!need_arity(c, e, a, 2) || !args_are_values(c, e, 2)) {
+        set_error(e);
+        return;
+    }
+    const char *name = builtin_name(e->builtin);
+    const Type *seed = &e->args[0]->type, *offset = &e->args[1]->type;
+    if (!dtype_is_int(seed->dtype) || seed->rank != 0) {
+        diag_error(c->diag, e->args[0]->loc, "%s's seed must be an integer scalar (i32 or i64), got %s",
+                   name, show_type(c, seed));
+        set_error(e);
+        return;
+    }
+    if (!dtype_is_int(offset->dtype)) {
+        diag_error(c->diag, e->args[1]->loc, "%s's offset must be an integer tile (i32 or i64), got %s",
+                   name, show_type(c, offset));
+        set_error(e);
+        return;
+    }
+    Type t = *offset;
+    t.dtype = e->builtin == BI_RAND ? DT_F32 : DT_I32;
+    t.weak = false;
+    t.is_const = false;   /* folded by no one: no `if` on it */
+    e->type = t;
+}
+
 /* The built-in a call names, after locals, loop variables, parameters and shape symbols
    have had their chance to shadow it. */
 static Builtin resolve_callee(Checker *c, Expr *e)
@@ -1601,6 +1630,9 @@ static NOINLINE void check_call(Checker *c, Expr *e)
         return;
     case BI_CDIV:
         type_cdiv(c, e, &a);
+        return;
+    case BI_RAND: case BI_RANDINT:
+        type_rand(c, e, &a);
         return;
     default:
         set_error(e);

@@ -34,6 +34,8 @@ static const char *const builtin_names[BI_COUNT] = {
     [BI_ATOMIC_MAX] = "atomic_max",
     [BI_ATOMIC_MIN] = "atomic_min",
     [BI_CDIV] = "cdiv",
+    [BI_RAND] = "rand",
+    [BI_RANDINT] = "randint",
 };
 
 const char *builtin_name(Builtin b)

@@ -550,6 +550,27 @@ static void op_select(Interp *I, const TirOp *op)
     }
 }
 
+/* Philox of (seed, offset) per element: integer arithmetic, so --arith=gpu gives the same
+   bits as the default and as the GPU. */
+static void op_rand(Interp *I, const TirOp *op)
+{
+    const Tile *s = slot(I, op->operands[0]), *o = slot(I, op->operands[1]);
+    Tile *r = define(I, op->results[0]);
+    int64_t n = r->count;
+    if (!s->i || !o->i || (s->count != n && s->count != 1) || (o->count != n && o->count != 1)) {
+        fail(I, op->loc, "internal error: malformed rand");
+        return;
+    }
+    int64_t ss = s->count == 1 ? 0 : 1, so = o->count == 1 ? 0 : 1;
+    for (int64_t e = 0; e < n; e++) {
+        uint32_t r0 = tir_philox(s->i[e * ss], o->i[e * so]);
+        if (r->f)
+            r->f[e] = tir_rand_uniform(r0);
+        else
+            r->i[e] = tir_int_wrap(DT_I32, r0);
+    }
+}
+
 static void op_convert(Interp *I, const TirOp *op)
 {
     const Tile *x = slot(I, op->operands[0]);
@@ -1286,6 +1307,7 @@ static void exec_op(Interp *I, TirOp *op)
     case TIR_CMP: op_cmp(I, op); break;
     case TIR_SELECT: op_select(I, op); break;
     case TIR_CONVERT: op_convert(I, op); break;
+    case TIR_RAND: op_rand(I, op); break;
     case TIR_BROADCAST: op_broadcast(I, op); break;
     case TIR_EXPAND_DIMS: op_reshape_copy(I, op); break;
     case TIR_TRANSPOSE: op_transpose(I, op); break;

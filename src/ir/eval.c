@@ -5,6 +5,7 @@
    libtile keeps its own copy of the integer ops for a bundle's grid program
    (runtime/bundle_format.c): the runtime links nothing of the compiler. */
 #include <math.h>
+#include <string.h>
 
 #include "tir.h"
 
@@ -114,6 +115,37 @@ bool tir_float_compare(int sub, double a, double b)
         return sub == TIR_CMP_NE;
     int order = a < b ? -1 : a > b;
     return tir_int_compare(sub, order, 0);
+}
+
+/* One Philox 4x32 round: two 32x32->64 products, their halves xored with the other words
+   and the key. */
+static void philox_round(uint32_t c[4], const uint32_t k[2])
+{
+    uint64_t p0 = (uint64_t)TIR_PHILOX_M0 * c[0], p1 = (uint64_t)TIR_PHILOX_M1 * c[2];
+    uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
+    uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
+    uint32_t next[4] = {hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
+    memcpy(c, next, sizeof next);
+}
+
+uint32_t tir_philox(int64_t seed, int64_t offset)
+{
+    uint64_t s = (uint64_t)seed, o = (uint64_t)offset;
+    uint32_t k[2] = {(uint32_t)s, (uint32_t)(s >> 32)};
+    uint32_t c[4] = {(uint32_t)o, (uint32_t)(o >> 32), 0, 0};
+    for (int r = 0; r < TIR_PHILOX_ROUNDS; r++) {
+        if (r > 0) {
+            k[0] += TIR_PHILOX_W0;
+            k[1] += TIR_PHILOX_W1;
+        }
+        philox_round(c, k);
+    }
+    return c[0];
+}
+
+float tir_rand_uniform(uint32_t r0)
+{
+    return (float)(r0 >> 8) * 0x1p-24f;
 }
 
 static bool convert(DType from, DType to, int64_t iv, double fv, int64_t *oi, double *of)

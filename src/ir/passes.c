@@ -26,7 +26,7 @@ static bool is_pure(const TirOp *op)
 static bool is_elementwise(const TirOp *op)
 {
     return op->opcode == TIR_UNARY || op->opcode == TIR_BINARY || op->opcode == TIR_CMP ||
-           op->opcode == TIR_SELECT || op->opcode == TIR_CONVERT;
+           op->opcode == TIR_SELECT || op->opcode == TIR_CONVERT || op->opcode == TIR_RAND;
 }
 
 typedef struct UseCount {

@@ -381,6 +381,17 @@ bool tir_int_unary(int sub, DType t, int64_t x, int64_t *out);
 bool tir_int_compare(int sub, int64_t a, int64_t b);
 /* Float comparison `sub`: a NaN operand makes every comparison false but `ne`. */
 bool tir_float_compare(int sub, double a, double b);
+/* The `rand` op (docs/language.md, "Random numbers"): the first word r0 of Philox 4x32-10
+   with key (seed low 32 bits, seed high 32 bits) and counter (offset low 32, offset high
+   32, 0, 0); codegen emits the same rounds, so every target gives these bits. */
+#define TIR_PHILOX_M0 0xD2511F53u   /* the round multipliers */
+#define TIR_PHILOX_M1 0xCD9E8D57u
+#define TIR_PHILOX_W0 0x9E3779B9u   /* the key's Weyl increments */
+#define TIR_PHILOX_W1 0xBB67AE85u
+#define TIR_PHILOX_ROUNDS 10
+uint32_t tir_philox(int64_t seed, int64_t offset);
+/* r0 as rand's f32: (r0 >> 8) * 2^-24, exact, in [0, 1). */
+float tir_rand_uniform(uint32_t r0);
 
 /* The value of a `param`, `dim`, `begin` or `end` op that the TIR does not hold: in *ivalue
    for integer and bool dtypes, *fvalue for floats (the evaluator wraps or rounds it to the

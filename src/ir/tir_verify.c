@@ -263,7 +263,7 @@ static void verify_memory(Verifier *v, const TirOp *op)
 static bool is_elementwise(TirOpcode opc)
 {
     return opc == TIR_UNARY || opc == TIR_BINARY || opc == TIR_CMP || opc == TIR_SELECT ||
-           opc == TIR_CONVERT || opc == TIR_FULL || opc == TIR_BROADCAST || opc == TIR_EXPAND_DIMS ||
+           opc == TIR_CONVERT || opc == TIR_RAND || opc == TIR_FULL || opc == TIR_BROADCAST || opc == TIR_EXPAND_DIMS ||
            opc == TIR_YIELD;
 }
 
@@ -531,6 +531,15 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         expect_type(v, op, "the second operand", &x[1]->type, r);
         expect_type(v, op, "the third operand", &x[2]->type, r);
         break;
+    case TIR_RAND: {
+        TirType want = *r;
+        want.dtype = DT_I64;
+        expect_type(v, op, "the seed", &x[0]->type, &want);
+        expect_type(v, op, "the offset", &x[1]->type, &want);
+        if (r->dtype != DT_F32 && r->dtype != DT_I32)
+            fail(v, op, "gives f32 or i32, not %s", dtype_name(r->dtype));
+        break;
+    }
     case TIR_CONVERT:
         if (!same_axes(&x[0]->type, r))
             fail(v, op, "changes axes: %s to %s", tstr(v, &x[0]->type, b1, sizeof b1), tstr(v, r, b2, sizeof b2));

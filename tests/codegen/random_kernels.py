@@ -10,7 +10,8 @@ reductions, dots (both layouts of b, fp8, computed operands), loads and stores t
 block, full, scalar, literal and None indices, gathers and scatters (index tiles read from
 data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if` (on
 consts and on run-time scalars), nested and loop-carried loops (ranges `tile(lo, hi)`
-among them, `lo` computed in the program), atomics into reduction targets, `tune`, `block(...)`, `include`; each with a random
+among them, `lo` computed in the program), atomics into reduction targets, `rand`/`randint`,
+`tune`, `block(...)`, `include`; each with a random
 config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, sm_80).
 
 Every stage must end in success or an expected diagnostic: a check or build error (exit 1,
@@ -412,7 +413,27 @@ class KernelGen:
                 return v
         if r < 0.88:
             return self.gen_ternary(sc, dtype, axes, depth)
+        if r < 0.92 and dtype in ("f32", "i32"):
+            return self.gen_rand(sc, dtype, axes, depth)
         return self.leaf(sc, dtype, axes)
+
+    def gen_rand(self, sc, dtype, axes, depth):
+        """rand (f32) or randint (i32): an integer scalar seed (a literal, maybe negative, a
+        scalar parameter, a local, a loop bound) and an integer offset of these axes.
+        Integer Philox: bit-exact on the GPU, so exact in the differential mode, where its
+        operands are never tainted (a seed or offset off by one gives an unrelated value)."""
+        if self.chance(0.4):
+            lit = self.int_lit()
+            seed = V(f"-{lit}" if self.chance(0.3) else lit, "i64", (), weak=True)
+        else:
+            seed = self.scalar_leaf(sc, self.pick(INTS))
+        offset = self.gen(sc, self.pick(INTS), axes, depth - 1)
+        if self.diff and seed.taint:
+            seed = V(self.scalar_param(self.pick(INTS)), "i64")
+        if self.diff and offset.taint:
+            offset = self.load(sc, self.pick(INTS), axes) if axes else V(self.int_lit(), "i64", (), weak=True)
+        fn = "rand" if dtype == "f32" else "randint"
+        return V(f"{fn}({seed.text}, {offset.text})", dtype, axes, taint=seed.taint or offset.taint)
 
     def paren(self, v):
         t = v.text

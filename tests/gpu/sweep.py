@@ -19,9 +19,11 @@ First it tests the launcher on hand-written PTX (tests/gpu/ptx/): a strided copy
 with a deliberate out-of-bounds store that the guard bands must catch, and a scaled sum
 into a reduction target; then codegen regressions in tests/gpu/kernels/ on the GPU against
 the interpreter (`tilec run --check`, and for math_builtins.tile also `--arith=gpu`, where
-sin, cos and integer powers must match bit for bit). The math built-ins also run as a kernel
+sin, cos and integer powers must match bit for bit; for rand.tile every output). The math built-ins also run as a kernel
 of the table: wide-range inputs (and ±0, ±inf, NaN, subnormals) against torch in float64,
-within the GPU's ulp bounds of docs/language.md (Math functions).
+within the GPU's ulp bounds of docs/language.md (Math functions). dropout (rand's Philox)
+is compared bit for bit with a torch re-implementation of the same Philox 4x32-10, itself
+checked against Random123's published answers.
 the interpreter (`tilec run --check`), gathers and scatters among them, and an id outside
 its table, which must fail with libtile's index fault.
 
@@ -546,6 +548,91 @@ def make_jagged_softmax(i, shape, g):
         (["x"] if i % 4 == 3 else [])
 
 
+# rand's Philox 4x32-10 (docs/language.md, Random numbers) re-implemented in torch on the
+# GPU, sharing nothing with tilec: 32-bit words held in int64 tensors, each 32x32 product
+# taken in 16-bit halves so that no int64 product overflows.
+PHILOX_M = (0xD2511F53, 0xCD9E8D57)
+PHILOX_W = (0x9E3779B9, 0xBB67AE85)
+WORD = 0xFFFFFFFF
+# Random123's published answers: (counter, key, output).
+PHILOX_KNOWN = [((0, 0, 0, 0), (0, 0), (0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8)),
+                ((WORD,) * 4, (WORD,) * 2, (0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd)),
+                ((0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344), (0xa4093822, 0x299f31d0),
+                 (0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1))]
+
+
+def mul_hi_lo(c, m):
+    """(c·m) >> 32 and (c·m) & WORD for a word tensor c and a word constant m."""
+    ch, cl = c >> 16, c & 0xFFFF
+    high, low = ch * m, cl * m                     # each below 2^48
+    hi = (high + (low >> 16)) >> 16
+    lo = (low + ((high & 0xFFFF) << 16)) & WORD
+    return hi, lo
+
+
+def philox(counter, key):
+    """Philox 4x32-10 of four int64 word tensors and two Python int key words."""
+    c = list(counter)
+    k0, k1 = key
+    for r in range(10):
+        if r:
+            k0, k1 = (k0 + PHILOX_W[0]) & WORD, (k1 + PHILOX_W[1]) & WORD
+        hi0, lo0 = mul_hi_lo(c[0], PHILOX_M[0])
+        hi1, lo1 = mul_hi_lo(c[2], PHILOX_M[1])
+        c = [hi1 ^ c[1] ^ k0, lo1, hi0 ^ c[3] ^ k1, lo0]
+    return c
+
+
+def philox_known_answers():
+    bad = []
+    for counter, key, want in PHILOX_KNOWN:
+        words = [torch.tensor([w], device=DEV, dtype=torch.int64) for w in counter]
+        got = tuple(int(w) for w in philox(words, key))
+        if got != want:
+            bad.append(f"torch Philox gives {[hex(w) for w in got]} for key {key}")
+    return (not bad, 0.0, "; ".join(bad))
+
+
+def torch_rand(seed, offs):
+    """tilec's rand(seed, offs): (r0 >> 8)·2^-24 as f32, offs an int64 tensor."""
+    s = seed % (1 << 64)
+    zero = torch.zeros_like(offs)
+    r0 = philox([offs & WORD, (offs >> 32) & WORD, zero, zero], (s & WORD, s >> 32))[0]
+    return (r0 >> 8).to(torch.float32) * 2.0 ** -24
+
+
+def bits_equal(out, ref):
+    """out (float32 values of a bf16 output) has ref's bf16 bits exactly."""
+    o = torch.as_tensor(out, device=DEV).to(torch.bfloat16).view(torch.int16)
+    r = ref.view(torch.int16)
+    if o.shape != r.shape:
+        return False, math.inf, f"shape {tuple(o.shape)}, expected {tuple(r.shape)}"
+    diff = int((o != r).sum())
+    return diff == 0, float(diff), f"{diff} elements differ in their bits" if diff else ""
+
+
+DROPOUT_SEEDS = [0, 1234, -1, (1 << 63) - 1, -(1 << 63), 0x0123456789ABCDEF, 1 << 32, -987654321]
+DROPOUT_PS = [0.5, 0.1, 0.9, 0.0, 0.3]
+
+
+def make_dropout(i, shape, g):
+    """Bit-exact against torch: the mask is torch_rand at m*N + n > p (f32), the kept value
+    x·(1/(1-p)) in f32 rounded once to bf16."""
+    m, n = shape
+    seed, p = DROPOUT_SEEDS[i % len(DROPOUT_SEEDS)], DROPOUT_PS[i % len(DROPOUT_PS)]
+    x = uniform((m, n), g, -3, 3).to(torch.bfloat16)
+    p32 = torch.tensor(p, device=DEV, dtype=torch.float32)
+    scale = 1.0 / (1.0 - p32)                      # f32 ops, as the kernel's prologue
+    offs = torch.arange(m, device=DEV, dtype=torch.int64)[:, None] * n + \
+        torch.arange(n, device=DEV, dtype=torch.int64)[None, :]
+    keep = torch_rand(seed, offs) > p32
+    ref = torch.where(keep, (x.float() * scale).to(torch.bfloat16),
+                      torch.zeros((), device=DEV, dtype=torch.bfloat16))
+    return {"x": x}, {"seed": str(seed), "p": repr(p)}, ["y"], \
+        lambda o: merge([philox_known_answers(), bits_equal(o["y"], ref)]), \
+        (["x"] if i % 4 == 3 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -566,6 +653,7 @@ KERNELS = [
     ("softmax", "softmax", "MN", rows_shapes, row_configs("BLOCK_N"), make_softmax),
     ("math_builtins", MATH_TILE, "MN", math_shapes, MATH_CONFIGS, make_math),
     ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
+    ("dropout", "dropout", "MN", rows_shapes, tile_configs("BLOCK_N"), make_dropout),
     ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
     # the sequence lengths are not shape symbols: the name T alone labels (and sizes) a case
     ("varlen_attention", "varlen_attention", "T", varlen_shapes, VARLEN_CONFIGS, make_varlen_attention),
@@ -687,6 +775,22 @@ def machinery(tilec, tmp):
                 ok = p.returncode == 0 and (not arith or {"sn", "cs", "p3", "pm2", "ph"} <= exact)
                 res.append((f"math_builtins {shape} {config or 'default'} {' '.join(arith)}", ok,
                             (p.stdout + p.stderr)[-600:]))
+    # rand and randint: integer Philox, the same bits in both arithmetics, on sm_80's code too
+    rand_tile = os.path.join(ROOT, "tests", "gpu", "kernels", "rand.tile")
+    for kernel, outs in (("rand_bits", {"y", "z", "w"}),):
+        for config, target in (("", []), ("BLOCK_N=256,num_warps=8", []),
+                               ("BLOCK_N=32", ["--target", "sm_80"])):
+            for shape in ("N=7001", "N=130000"):
+                for arith in ([], ["--arith=gpu"]):
+                    p = subprocess.run([tilec, "run", rand_tile, "--kernel", kernel, "--check",
+                                        "--shape", shape, "--set", "seed=-12345678901",
+                                        "--set", "s32=-7"] + arith +
+                                       (["--config", config] if config else []) + target,
+                                       capture_output=True, text=True)
+                    exact = {m.group(1) for m in re.finditer(r"^check (\w+): .*\[bit-exact", p.stdout, re.M)}
+                    ok = p.returncode == 0 and (not arith or outs <= exact)
+                    res.append((f"{kernel} {shape} {config or 'default'}{' sm_80' if target else ''} "
+                                f"{' '.join(arith)}", ok, (p.stdout + p.stderr)[-600:]))
     # gathers and scatters (tests/gpu/kernels/gather_scatter.tile), sm_80's code too
     gather = os.path.join(ROOT, "tests", "gpu", "kernels", "gather_scatter.tile")
     for kernel in ("gather_rows", "gather_columns", "gather_masked", "gather_2d", "scatter_add"):

@@ -37,6 +37,9 @@ import time
 import numpy as np
 import ml_dtypes
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import philox_ref  # noqa: E402  (rand's numpy reference: dropout's mask)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -425,6 +428,28 @@ def embedding_cases(c, rng):
     c.check("embedding 77 ids of a 50x40 table", "embedding.tile", "embedding",
             {"ids": ids, "table": bits(table, BF16)}, ["out"], {"out": table[ids]}, {"out": 0.0},
             [None, "BLOCK_T=16,BLOCK_N=16", "BLOCK_T=128,BLOCK_N=64", "BLOCK_T=32,BLOCK_N=256"])
+
+
+def dropout_cases(c, rng):
+    """Bit-exact: the mask is philox_ref.rand at m*N + n, the scale f32 1/(1 - p), the kept
+    value the f32 product rounded once to bf16. The kept fraction is 1 - p within 5
+    standard deviations (the stream is not degenerate)."""
+    M, N = 67, 93
+    x = bf16(rng.standard_normal((M, N)) * 3)
+    offs = np.arange(M, dtype=np.int64)[:, None] * N + np.arange(N, dtype=np.int64)[None, :]
+    for seed, p in ((1234, 0.3), (-5, 0.9), (1 << 40, 0.0)):
+        p32 = np.float32(p)
+        scale = np.float32(1.0) / (np.float32(1.0) - p32)
+        keep = philox_ref.rand(seed, offs) > p32
+        y = np.where(keep, bf16(x.astype(np.float32) * scale), 0.0)
+        name = f"dropout 67x93 seed {seed} p {p}"
+        c.check(name, "dropout.tile", "dropout", {"x": bits(x, BF16)}, ["y"], {"y": y},
+                {"y": 0.0}, [None, "BLOCK_M=16,BLOCK_N=16", "BLOCK_M=128,BLOCK_N=256"],
+                sets={"seed": seed, "p": p})
+        if c.selected(name + " kept fraction"):
+            sd = np.sqrt(max(p * (1 - p), 1e-6) / keep.size)
+            c.record(name + " kept fraction", abs(keep.mean() - (1 - p)) <= 5 * sd + 2.0 ** -24,
+                     f"kept {keep.mean()}, expected {1 - p}")
 
 
 def moe_gemm_cases(c, rng):
@@ -1059,7 +1084,7 @@ def run_suites(doc, label, seed, suites):
 def main():
     return run_suites(__doc__, "interp", 20240611,
                       (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
-                       softmax_cases, layernorm_cases, embedding_cases, moe_gemm_cases,
+                       softmax_cases, layernorm_cases, embedding_cases, dropout_cases, moe_gemm_cases,
                        varlen_attention_cases, jagged_softmax_cases, branches_cases, gather_cases,
                        gather_error_cases, mask_checker_cases, bad_input_cases,
                        nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases))
