@@ -374,7 +374,8 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
     if (t == DT_BOOL)
         ty = e->cg->t.i8;
     int cols = in->layout->rank == 2 ? in->layout->shape[1] : 1;
-    int64_t bytes = 8 * (int64_t)in->layout->shape[0] * (in->layout->rank == 2 ? cols : 1);
+    int esize = dtype_size(t);  /* the scratch holds the value's own dtype (bool as a byte) */
+    int64_t bytes = esize * (int64_t)in->layout->shape[0] * (in->layout->rank == 2 ? cols : 1);
     if (!e->smem || bytes > e->s->scratch_bytes) {
         /* the schedule reserves scratch for every conversion it foresees */
         emit_fail(e, "internal: a layout conversion of %lld bytes without shared scratch "
@@ -388,7 +389,7 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
             lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, cols), ""),
                                emit_coord(e, in->layout, r, 1), "");
         LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
-                                        LLVMBuildMul(e->b, lin, emit_i32(e, 8), ""), "");
+                                        LLVMBuildMul(e->b, lin, emit_i32(e, esize), ""), "");
         LLVMValueRef v = t == DT_BOOL ? LLVMBuildZExt(e->b, in->regs[r], ty, "") : in->regs[r];
         LLVMBuildStore(e->b, v, emit_smem_at(e, off));
     }
@@ -399,7 +400,7 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
             lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, cols), ""),
                                emit_coord(e, want, r, 1), "");
         LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
-                                        LLVMBuildMul(e->b, lin, emit_i32(e, 8), ""), "");
+                                        LLVMBuildMul(e->b, lin, emit_i32(e, esize), ""), "");
         LLVMValueRef v = LLVMBuildLoad2(e->b, ty, emit_smem_at(e, off), "");
         out.regs[r] = t == DT_BOOL ? LLVMBuildTrunc(e->b, v, e->cg->t.i1, "") : v;
     }

@@ -1457,11 +1457,12 @@ typedef struct ScratchNeed {
 
 static void count_conversion(const TirValue *v, const Layout *to, int64_t elements, void *ctx)
 {
-    (void)v, (void)to;
+    (void)to;
     ScratchNeed *n = ctx;
     n->s->conversions++;
-    if (elements * 8 > n->bytes)
-        n->bytes = elements * 8;
+    int64_t bytes = elements * dtype_size(v->type.dtype);  /* as convert_layout stores it */
+    if (bytes > n->bytes)
+        n->bytes = bytes;
 }
 
 int schedule_reduce_warps(const Schedule *s, const TirOp *op, int64_t *bytes)
