@@ -802,6 +802,7 @@ static void lower_branch(Lowerer *L, Loc loc, const char *name, TirValue *taken,
     TirValue *extent = emit1(L, TIR_SELECT, loc, ops, 3, tir_type_scalar(DT_I64));
     TirLoopVar *lv = tir_loopvar_new(k, name, false, loc);
     lv->block = 1;
+    lv->is_branch = true;
     int var = lv->id;
     /* carried locals that have a value before the branch */
     int ncarried = 0;

@@ -1155,19 +1155,6 @@ static bool interp_leaf(void *ctx, const TirOp *op, int64_t *ivalue, double *fva
     return true;
 }
 
-/* The extent of the one-block loop a run-time if lowers to (front/lower.c, lower_branch):
-   select(condition, 1, 0). Division by zero and wrapping in its condition are not extent
-   errors: the condition's ops give the same value as on the GPU (x / 0 is 0). */
-static bool is_branch_extent(const TirValue *v)
-{
-    const TirOp *d = v->def;
-    if (!d || d->opcode != TIR_SELECT || d->noperands != 3)
-        return false;
-    const TirOp *one = d->operands[1]->def, *zero = d->operands[2]->def;
-    return one && zero && one->opcode == TIR_FULL && zero->opcode == TIR_FULL &&
-           one->ivalue == 1 && zero->ivalue == 0;
-}
-
 /* A loop's extent, by eval.c's evaluator as the host evaluates the grid's: index arithmetic
    that divides by zero is an error where it happens, and so is i64 arithmetic that wrapped
    (the tile's flag). An extent deeper than the evaluator goes is read from its tile, which
@@ -1179,8 +1166,10 @@ static int64_t extent_value(Interp *I, const TirOp *loop, int var, const TirValu
     char msg[320];
     TirScalar s;
     bool known = tir_eval_scalar(v, interp_leaf, I, &s);
-    if (is_branch_extent(v))
-        return tile_scalar_i(t);   /* an if's condition: its ops' own semantics, as on the GPU */
+    /* A run-time if's extent is its condition (front/lower.c, lower_branch): division by zero
+       and wrapping in it are the ops' own semantics, as on the GPU (x / 0 is 0), not errors. */
+    if (I->k->loopvars[loop->loopvars[var]]->is_branch)
+        return tile_scalar_i(t);
     if (s.div_by_zero) {
         snprintf(msg, sizeof msg, "the extent of loop %s divides by zero", name);
         fail(I, s.div_by_zero->loc, msg);

@@ -629,6 +629,8 @@ static void print_loop_header(Printer *p, const TirOp *op)
             fputs(k->tunables[lv->tunable].name, p->out);
         else
             fprintf(p->out, "%" PRId64, lv->block);
+        if (lv && lv->is_branch)
+            fputs(" branch", p->out);
     }
     const TirBlock *body = op->regions[0];
     if (body && body->nargs) {

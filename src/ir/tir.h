@@ -193,6 +193,8 @@ typedef struct TirLoopVar {
     bool is_grid;
     int tunable;                /* -1 when pinned */
     int64_t block;              /* pinned block size (meaningful when tunable < 0) */
+    bool is_branch;             /* the one-block loop of a run-time if: its extent is the
+                                   condition as 0 or 1, not index arithmetic (`block 1 branch`) */
     struct TirOp *loop;         /* the FOR/GRID op binding it */
     int dim;                    /* its position among loop->loopvars */
     Loc loc;

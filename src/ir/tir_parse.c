@@ -1125,6 +1125,14 @@ static TirLoopVar *parse_loop_var(Parser *ps, TirOpcode opc, const int *vars, in
         error_tok(ps, "expected a block size or a tunable, found %s", describe_token(ps, buf, sizeof buf));
         return NULL;
     }
+    if (is_word(ps, "branch")) {
+        if (opc != TIR_FOR || nvars > 0 || lv->tunable >= 0 || lv->block != 1) {
+            error_tok(ps, "only a sequential loop of one variable with block 1 is a branch");
+            return NULL;
+        }
+        lv->is_branch = true;
+        next_token(ps);
+    }
     return lv;
 }
 

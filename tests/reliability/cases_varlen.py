@@ -122,3 +122,48 @@ def _(t):
         return False, "no examples/varlen_attention.tile"
     src = t.copy_example("varlen_attention.tile")
     return t.expect(["build", src, "-o", t.path("v.tbn")], 0)
+
+
+# A run-time if whose condition divides by a scalar: its extent is the condition, so x / 0
+# takes the ops' own value (0, as on the GPU) and the else branch runs; a loop the author
+# wrote with the same select() as its extent is index arithmetic and still reports it.
+RUNTIME_IF = """kernel k(x: f32[M], n: i64, y: f32[M]) {
+    for m in tile(M) {
+        v = x[m]
+        if 10 / n > 2 {
+            v = v * 2.0
+        } else {
+            v = v + 1.0
+        }
+        y[m] = v
+    }
+}
+"""
+WRITTEN_SELECT = """kernel k(n: i64, y: f32[M]) {
+    for m in tile(M) {
+        acc = zeros([m], f32)
+        for j in tile(where(10 / n > 2, 1, 0)) block(1) {
+            acc += 1.0
+        }
+        y[m] = acc
+    }
+}
+"""
+
+
+@case("varlen/runtime_if_condition_divides_by_zero")
+def _(t):
+    src = t.write("if.tile", RUNTIME_IF)
+    x = os.path.join(t.tmp, "x.npy")
+    write_npy(x, "<f4", "f", [1.0, 2.0, -3.0])
+    for n, want in (("0", [2.0, 3.0, -2.0]), ("1", [2.0, 4.0, -6.0]), ("5", [2.0, 3.0, -2.0])):
+        y = os.path.join(t.tmp, f"y{n}.npy")
+        rc, out = t.tilec_run("run", "--interpret", src, "--set", f"n={n}", "--in", f"x={x}",
+                              "--out", f"y={y}")
+        if rc != 0:
+            return False, f"n={n}: exit {rc}\n{out}"
+        if read_f32(y) != want:
+            return False, f"n={n}: y = {read_f32(y)}, want {want}"
+    loop = t.write("loop.tile", WRITTEN_SELECT)
+    return t.expect(["run", "--interpret", loop, "--shape", "M=4", "--set", "n=0"], 1,
+                    "the extent of loop j divides by zero")
