@@ -2128,6 +2128,130 @@ tile_status tile_dev_proc(tile_context *ctx, const char *symbol, void **fn)
     return TILE_OK;
 }
 
+/* ---- a program as a CUDA graph: its launches captured once, replayed with one call */
+
+struct tile_graph {
+    tile_context *ctx;
+    CUgraph graph;
+    CUgraphExec exec;
+    CUresult (*Launch)(CUgraphExec, CUstream);
+    CUresult (*ExecDestroy)(CUgraphExec);
+    CUresult (*Destroy)(CUgraph);
+};
+
+/* The graph calls are not among the entry points every launch needs: a driver without them
+   fails here, not at tile_context_create. */
+typedef struct GraphCalls {
+    CUresult (*BeginCapture)(CUstream, CUstreamCaptureMode);
+    CUresult (*EndCapture)(CUstream, CUgraph *);
+    CUresult (*Instantiate)(CUgraphExec *, CUgraph, unsigned long long);
+} GraphCalls;
+
+static tile_status graph_calls(tile_context *ctx, GraphCalls *c, tile_graph *g)
+{
+    static const char *const names[] = {"cuStreamBeginCapture", "cuStreamEndCapture",
+                                        "cuGraphInstantiateWithFlags", "cuGraphLaunch",
+                                        "cuGraphExecDestroy", "cuGraphDestroy"};
+    void **slots[] = {(void **)&c->BeginCapture, (void **)&c->EndCapture,
+                      (void **)&c->Instantiate, (void **)&g->Launch, (void **)&g->ExecDestroy,
+                      (void **)&g->Destroy};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        tile_status s = tile_dev_proc(ctx, names[i], slots[i]);
+        if (s != TILE_OK)
+            return s;
+    }
+    return TILE_OK;
+}
+
+/* Captures on a stream of its own (a caller's stream may be the legacy one, which cannot be
+   captured), in thread-local mode so that other threads' driver calls go on. */
+static tile_status capture_program(tile_context *ctx, tile_bundle *b, int pi, const Launch *a,
+                                   void *workspace, size_t workspace_bytes, const GraphCalls *c,
+                                   tile_graph *g)
+{
+    CUstream stream = NULL;
+    tile_status st = driver_result(ctx, ctx->cu.StreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+                                   "cuStreamCreate");
+    if (st != TILE_OK)
+        return st;
+    st = driver_result(ctx, c->BeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                       "cuStreamBeginCapture");
+    if (st == TILE_OK) {
+        st = launch_program(ctx, b, (uint32_t)pi, a, workspace, workspace_bytes, stream);
+        /* ends the capture whatever the launch said: a failed one leaves no graph behind */
+        CUgraph graph = NULL;
+        tile_status end = driver_result(ctx, c->EndCapture(stream, &graph),
+                                        "cuStreamEndCapture");
+        if (st == TILE_OK)
+            st = end;
+        if (st == TILE_OK)
+            g->graph = graph;
+        else if (graph)
+            g->Destroy(graph);
+    }
+    if (st == TILE_OK)
+        st = driver_result(ctx, c->Instantiate(&g->exec, g->graph, 0),
+                           "cuGraphInstantiateWithFlags");
+    ctx->cu.StreamDestroy(stream);
+    return st;
+}
+
+tile_status tile_program_graph(tile_context *ctx, tile_bundle *b, const char *program,
+                               const tile_arg *args, int nargs, void *workspace,
+                               size_t workspace_bytes, tile_graph **out)
+{
+    if (!ctx || !b || !program || !out || (nargs && !args))
+        return fail(ctx, TILE_ERR_ARG, "tile_program_graph: a NULL argument");
+    *out = NULL;
+    int pi = -1;
+    BoundArgs v;
+    tile_status st = find_program(ctx, b, program, &pi);
+    if (st == TILE_OK)
+        st = bind_program(ctx, b, pi, args, nargs, &v);
+    if (st == TILE_OK)
+        st = tile_bundle_preload(ctx, b);   /* no module may load during the capture */
+    if (st != TILE_OK)
+        return st;
+    tile_graph *g = calloc(1, sizeof *g);
+    if (!g)
+        return fail(ctx, TILE_ERR_MEMORY, "tile_program_graph: out of host memory");
+    g->ctx = ctx;
+    GraphCalls calls;
+    Launch a = {v.pointers, v.strides, v.symbols, v.scalars, v.consts};
+    st = graph_calls(ctx, &calls, g);
+    if (st == TILE_OK)
+        st = capture_program(ctx, b, pi, &a, workspace, workspace_bytes, &calls, g);
+    if (st != TILE_OK) {
+        tile_graph_free(g);
+        return st;
+    }
+    *out = g;
+    return TILE_OK;
+}
+
+tile_status tile_graph_launch(tile_graph *g, CUstream stream)
+{
+    if (!g)
+        return TILE_ERR_ARG;
+    Slot *slot;
+    int index;
+    tile_status st = current_slot(g->ctx, &slot, &index);
+    if (st != TILE_OK)
+        return st;
+    return driver_result(g->ctx, g->Launch(g->exec, stream), "cuGraphLaunch");
+}
+
+void tile_graph_free(tile_graph *g)
+{
+    if (!g)
+        return;
+    if (g->exec)
+        g->ExecDestroy(g->exec);
+    if (g->graph)
+        g->Destroy(g->graph);
+    free(g);
+}
+
 /* ---- workspaces for callers without a device allocator of their own (tile.h, programs) */
 
 tile_status tile_current_device(tile_context *ctx, int *device)

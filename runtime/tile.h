@@ -292,6 +292,23 @@ TILE_API tile_status tile_launch_program_values_at(tile_context *ctx, tile_bundl
                                                    void *workspace, size_t workspace_bytes,
                                                    CUstream stream);
 
+/* A program as a CUDA graph, for launches whose host cost matters (small shapes, decode
+   steps): tile_program_graph checks the arguments, preloads the bundle's modules, captures
+   one launch of `program` (as tile_launch_program makes it) on a stream of its own and
+   instantiates the graph. The tensors' addresses, the shapes, the scalars and the workspace
+   are fixed in it: tile_graph_launch replays exactly that launch on `stream` (asynchronous),
+   so the tensors and the workspace must outlive the graph, and replays on streams not
+   ordered with each other race on the same workspace. A failed capture returns its status
+   (a launch error names the call) and no graph. tile_graph_free: NULL is allowed; a replay
+   in flight finishes on its own. */
+typedef struct tile_graph tile_graph;
+TILE_API tile_status tile_program_graph(tile_context *ctx, tile_bundle *bundle,
+                                        const char *program, const tile_arg *args, int nargs,
+                                        void *workspace, size_t workspace_bytes,
+                                        tile_graph **out);
+TILE_API tile_status tile_graph_launch(tile_graph *graph, CUstream stream);
+TILE_API void tile_graph_free(tile_graph *graph);
+
 /* Workspaces for a caller without a device allocator of its own (the Python package's core).
    tile_workspace_alloc: `bytes` (> 0) of device memory (cuMemAlloc: 256-byte aligned) for
    launches on `stream`, on the calling thread's current CUDA context, or device 0's primary

@@ -3,8 +3,11 @@
    captured memset) and quantize_e4m3 are captured through the typed launchers, and the
    graph is replayed on fresh inputs, each replay checked against a CPU reference. Also: a
    kernel whose module is not loaded yet, launched during capture, returns TILE_ERR_CAPTURE.
+   And libtile's own program graph (tile_program_graph): tests/runtime/programs.tile's chain,
+   y = 3 s^2 x + 1 through four intermediates in one workspace, replayed on fresh x.
    usage: graph_replay DIR   (DIR holds quant.tbn and quant.h from
-   `tilec build examples/fp8_quantize.tile -o quant.tbn`); build: tests/gpu/run_runtime_gpu.sh */
+   `tilec build examples/fp8_quantize.tile -o quant.tbn` and programs.tbn from
+   `tilec build tests/runtime/programs.tile -o programs.tbn`); build: run_runtime_gpu.sh */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +94,87 @@ static int check(const uint16_t *x, float got_amax, const uint8_t *y, float got_
            "relative error %.4f\n", replay, got_amax, amax, amax_ok ? "ok" : "WRONG", got_inv,
            inv_ok ? "ok" : "WRONG", wrong, M * K, worst);
     return wrong + !amax_ok + !inv_ok;
+}
+
+enum { R = 300, C = 257 };
+
+/* tile_program_graph of programs.tbn's chain on the real driver, against the same program
+   launched directly and a CPU reference. Returns the number of failures. */
+static int program_graph(tile_context *ctx, const char *dir, CUstream stream)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/programs.tbn", dir);
+    tile_bundle *b = NULL;
+    tile_status s = tile_bundle_load_file(ctx, path, &b);
+    CUdeviceptr x = 0, y = 0;
+    void *ws = NULL;
+    size_t bytes = 0;
+    int64_t shape[2] = {R, C};
+    tile_arg args[3];
+    const float sc = 0.75f;
+    if (s == TILE_OK)
+        s = tile_dev_alloc(ctx, R * C * 4, &x);
+    if (s == TILE_OK)
+        s = tile_dev_alloc(ctx, R * C * 4, &y);
+    args[0] = tile_arg_tensor((void *)(uintptr_t)x, TILE_F32, 2, shape, NULL);
+    args[1] = tile_arg_f32(sc);
+    args[2] = tile_arg_tensor((void *)(uintptr_t)y, TILE_F32, 2, shape, NULL);
+    if (s == TILE_OK)
+        s = tile_program_workspace_bytes(ctx, b, "chain", args, 3, &bytes);
+    if (s == TILE_OK)
+        s = tile_workspace_alloc(ctx, bytes, stream, &ws);
+    tile_graph *g = NULL;
+    if (s == TILE_OK)   /* captured on a fresh bundle: the capture preloads its modules */
+        s = tile_program_graph(ctx, b, "chain", args, 3, ws, bytes, &g);
+    if (s != TILE_OK) {
+        fprintf(stderr, "graph_replay: program graph: %s: %s\n", tile_status_string(s),
+                tile_error_message(ctx));
+        return 1;
+    }
+    float *hx = malloc(R * C * 4), *hy = malloc(R * C * 4), *direct = malloc(R * C * 4);
+    int failures = 0;
+    for (int replay = 0; replay < 3 && hx && hy && direct; replay++) {
+        srand(7 + replay);
+        for (int i = 0; i < R * C; i++)
+            hx[i] = ((float)rand() / RAND_MAX * 2 - 1) * (1 + replay);
+        s = tile_dev_copy_to_device(ctx, x, hx, R * C * 4);
+        if (s == TILE_OK)
+            s = tile_launch_program(ctx, b, "chain", args, 3, ws, bytes, stream);
+        if (s == TILE_OK)
+            s = tile_dev_stream_synchronize(ctx, stream);
+        if (s == TILE_OK)
+            s = tile_dev_copy_to_host(ctx, direct, y, R * C * 4);
+        if (s == TILE_OK)
+            s = tile_dev_memset_async(ctx, y, 4, 0, R * C, stream);
+        if (s == TILE_OK)
+            s = tile_graph_launch(g, stream);
+        if (s == TILE_OK)
+            s = tile_dev_stream_synchronize(ctx, stream);
+        if (s == TILE_OK)
+            s = tile_dev_copy_to_host(ctx, hy, y, R * C * 4);
+        if (s != TILE_OK) {
+            fprintf(stderr, "graph_replay: program replay %d: %s: %s\n", replay,
+                    tile_status_string(s), tile_error_message(ctx));
+            failures++;
+            break;
+        }
+        int wrong = 0;
+        double worst = 0;
+        for (int i = 0; i < R * C; i++) {
+            double want = 3.0 * sc * sc * hx[i] + 1, err = fabs(hy[i] - want);
+            worst = err > worst ? err : worst;
+            wrong += !(err <= 1e-5 * (1 + fabs(want))) || hy[i] != direct[i];
+        }
+        printf("program graph replay %d: %d of %d wrong (vs the reference, and bit-equal to a "
+               "direct launch), worst error %.3g\n", replay, wrong, R * C, worst);
+        failures += wrong != 0;
+    }
+    tile_graph_free(g);
+    tile_workspace_free(ctx, ws, stream);
+    free(hx), free(hy), free(direct);
+    tile_dev_free(ctx, x), tile_dev_free(ctx, y);
+    tile_bundle_free(b);
+    return failures;
 }
 
 #define TRY(call) do { tile_status s_ = (call); if (s_ != TILE_OK) { \
@@ -183,6 +267,8 @@ int main(int argc, char **argv)
     printf("the same launch outside capture: %s %s\n", tile_status_string(after),
            after_ok ? "ok" : "WRONG");
 
+    int program_failures = program_graph(ctx, argv[1], stream);
+
     free(hx), free(hy);
     tile_dev_free(ctx, x), tile_dev_free(ctx, amax), tile_dev_free(ctx, y);
     tile_dev_free(ctx, inv);
@@ -190,7 +276,7 @@ int main(int argc, char **argv)
     tile_bundle_free(cold);
     tile_bundle_free(bundle);
     tile_context_destroy(ctx);
-    bool ok = wrong == 0 && nodes >= 2 && capture_ok && after_ok;
+    bool ok = wrong == 0 && nodes >= 2 && capture_ok && after_ok && program_failures == 0;
     printf("graph_replay: %s\n", ok ? "PASS" : "FAIL");
     return ok ? 0 : 1;
 }

@@ -5,6 +5,7 @@
 #   tilec build examples/gemm.tile -o DIR/gemm.tbn
 #   tilec build examples/attention.tile -o DIR/attention.tbn --config D=64
 #   tilec build examples/fp8_quantize.tile -o DIR/quant.tbn
+#   tilec build tests/runtime/programs.tile -o DIR/programs.tbn
 # usage: tests/gpu/run_runtime_gpu.sh BUNDLE_DIR [OUT_DIR]
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,7 +14,9 @@ out=${2:-$dir/out}
 mkdir -p "$out"
 cuda_inc=${CUDA_INC:-/usr/local/cuda/include}
 cc="${CC:-gcc} -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -I$src/runtime -I$dir -I$cuda_inc"
-lib="$src/runtime/libtile.c $src/runtime/bundle_format.c $src/runtime/bundle_read.c"
+# libtile's sources, as runtime/meson.build lists them
+lib=$(sed -n "s/.*files(\(.*\)).*/\1/p" "$src/runtime/meson.build" | tr -d "'," |
+      tr ' ' '\n' | grep '\.c$' | sed "s|^|$src/runtime/|" | tr '\n' ' ')
 fail=0
 # the harnesses use libtile's internal interface (tile_internal.h) for their own driver calls
 $cc -o "$out/launch_overhead" "$src/bench/launch_overhead.c" $lib -ldl -lpthread -lm || fail=1

@@ -481,6 +481,66 @@ static void test_programs(tile_context *ctx)
     printf("ok programs\n");
 }
 
+/* A program as a CUDA graph: the capture preloads a fresh bundle's modules, runs nothing,
+   and a replay launches exactly what tile_launch_program does; a failed capture leaves no
+   graph and no capture behind. */
+static void test_program_graph(tile_context *ctx)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/programs.tbn", dir);
+    tile_bundle *b = NULL;
+    EXPECT(tile_bundle_load_file(ctx, path, &b), TILE_OK, NULL);
+    if (!b)
+        return;
+    tile_arg args[3];
+    chain_args(args, 3, 100, 100);
+    stub->record_args = 8;
+    int before = stub->launches, graphs = stub->graphs, execs = stub->graph_execs;
+    tile_graph *g = NULL;
+    EXPECT(tile_program_graph(ctx, b, "chain", args, 3, WS, 3840, &g), TILE_OK, NULL);
+    CHECK(g && stub->launches == before && stub->graphs == graphs + 1 &&
+          stub->graph_execs == execs + 1 && !stub->capturing,
+          "captured and instantiated, nothing run (%d launches)", stub->launches - before);
+    EXPECT(tile_launch_program(ctx, b, "chain", args, 3, WS, 3840, NULL), TILE_OK, NULL);
+    StubLaunch direct = stub->last_launch;
+    before = stub->launches;
+    int replays = stub->graph_launches;
+    memset(&stub->last_launch, 0, sizeof stub->last_launch);
+    EXPECT(tile_graph_launch(g, NULL), TILE_OK, NULL);
+    EXPECT(tile_graph_launch(g, NULL), TILE_OK, NULL);
+    CHECK(stub->graph_launches == replays + 2 && stub->launches == before + 10 &&
+          strcmp(stub->last_entry, "shift_kernel") == 0,
+          "two replays of five calls each, shift last (%d launches, %s)",
+          stub->launches - before, stub->last_entry);
+    const StubLaunch *r = &stub->last_launch;
+    CHECK(memcmp(direct.grid, r->grid, sizeof direct.grid) == 0 &&
+          memcmp(direct.block, r->block, sizeof direct.block) == 0 && direct.smem == r->smem &&
+          memcmp(direct.args, r->args, 8 * sizeof direct.args[0]) == 0,
+          "a replay's last launch is the direct launch's (grid, block, arguments)");
+    tile_graph_free(g);
+    CHECK(stub->graphs == graphs && stub->graph_execs == execs, "the graph and its exec freed");
+
+    g = (tile_graph *)&before;   /* overwritten with NULL on failure */
+    EXPECT(tile_program_graph(ctx, b, "chain", args, 3, WS, 3839, &g), TILE_ERR_ARG,
+           "needs 3840 bytes of workspace for these shapes, 3839 given");
+    CHECK(!g && stub->graphs == graphs && !stub->capturing, "a failed capture: no graph");
+    stub->launch_result = 1;   /* CUDA_ERROR_INVALID_VALUE: the capture of call 0 fails */
+    EXPECT(tile_program_graph(ctx, b, "chain", args, 3, WS, 3840, &g), TILE_ERR_LAUNCH,
+           "program chain, call 0 (scale)");
+    stub->launch_result = 0;
+    EXPECT(tile_program_graph(ctx, b, "scale", args, 3, WS, 3840, &g), TILE_ERR_ARG,
+           "no program named 'scale'");
+    chain_args(args, 3, 100, 99);
+    EXPECT(tile_program_graph(ctx, b, "chain", args, 3, WS, 3840, &g), TILE_ERR_SHAPE, NULL);
+    EXPECT(tile_program_graph(ctx, b, "chain", NULL, 3, WS, 3840, &g), TILE_ERR_ARG, "NULL");
+    CHECK(!g && stub->graphs == graphs && stub->graph_execs == execs && !stub->capturing,
+          "no graph from any failed capture");
+    CHECK(tile_graph_launch(NULL, NULL) == TILE_ERR_ARG, "a NULL graph");
+    tile_graph_free(NULL);
+    tile_bundle_free(b);
+    printf("ok program graphs\n");
+}
+
 /* The workspaces libtile allocates for callers without an allocator (the Python package). */
 static void test_workspace_alloc(tile_context *ctx)
 {
@@ -529,6 +589,7 @@ int main(int argc, char **argv)
     test_signature(ctx);
     test_bad_bundles(ctx);
     test_programs(ctx);
+    test_program_graph(ctx);
     test_workspace_alloc(ctx);
     test_threads(ctx);
     tile_context_destroy(ctx);

@@ -4,7 +4,9 @@
    and records what they were asked in a state the tests read and set through stub_state()
    (found with dlsym). Device memory is host memory: cuMemAlloc mallocs (256-byte aligned,
    as the driver's), and copies and memsets inside an allocation happen (memsets elsewhere,
-   at the tests' made-up addresses, are only recorded); kernels never run. With STUB_CUDA_LOG=FILE it appends a line per
+   at the tests' made-up addresses, are only recorded); kernels never run. A stream capture
+   records the launches as a graph's nodes, which cuGraphLaunch launches (memsets during a
+   capture happen at once). With STUB_CUDA_LOG=FILE it appends a line per
    allocation and launch to FILE:
      alloc BASE BYTES
      launch ENTRY grid X Y Z block X Y Z smem BYTES args A0 A1 ...
@@ -437,11 +439,100 @@ static void raise_fault(const Function *fn)
     memcpy(record, &raised, 4);
 }
 
+/* ---- graphs: the launches between cuStreamBeginCapture and cuStreamEndCapture are recorded
+   (not run) as a graph's nodes; cuGraphLaunch runs them in order through LaunchKernel */
+
+enum { MAX_GRAPH_NODES = 64 };
+typedef struct GraphNode {
+    CUfunction f;
+    unsigned grid[3], block[3], smem;
+    uint64_t args[STUB_MAX_ARGS];
+} GraphNode;
+typedef struct Graph {
+    int n;
+    GraphNode node[MAX_GRAPH_NODES];
+} Graph;
+static Graph *recording;   /* the capture in progress */
+
+static CUresult StreamBeginCapture(CUstream s, CUstreamCaptureMode mode)
+{
+    (void)s, (void)mode;
+    if (recording)
+        return CUDA_ERROR_ILLEGAL_STATE;
+    recording = calloc(1, sizeof *recording);
+    if (!recording)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    state.capturing = true;
+    return CUDA_SUCCESS;
+}
+static CUresult StreamEndCapture(CUstream s, CUgraph *g)
+{
+    (void)s;
+    if (!recording)
+        return CUDA_ERROR_ILLEGAL_STATE;
+    *g = (CUgraph)recording;
+    recording = NULL;
+    state.capturing = false;
+    state.graphs++;
+    return CUDA_SUCCESS;
+}
+static CUresult GraphInstantiateWithFlags(CUgraphExec *e, CUgraph g, unsigned long long flags)
+{
+    (void)flags;
+    Graph *copy = malloc(sizeof *copy);
+    if (!copy)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    memcpy(copy, g, sizeof *copy);
+    *e = (CUgraphExec)copy;
+    state.graph_execs++;
+    return CUDA_SUCCESS;
+}
+static CUresult GraphDestroy(CUgraph g) { free(g); state.graphs--; return CUDA_SUCCESS; }
+static CUresult GraphExecDestroy(CUgraphExec e) { free(e); state.graph_execs--; return CUDA_SUCCESS; }
+static CUresult LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                             unsigned by, unsigned bz, unsigned smem, CUstream s, void **args,
+                             void **extra);
+static CUresult GraphLaunch(CUgraphExec e, CUstream s)
+{
+    const Graph *g = (const Graph *)e;
+    state.graph_launches++;
+    for (int i = 0; i < g->n; i++) {
+        const GraphNode *n = &g->node[i];
+        void *args[STUB_MAX_ARGS];
+        for (int a = 0; a < STUB_MAX_ARGS; a++)
+            args[a] = (void *)&n->args[a];
+        CUresult r = LaunchKernel(n->f, n->grid[0], n->grid[1], n->grid[2], n->block[0],
+                                  n->block[1], n->block[2], n->smem, s, args, NULL);
+        if (r != CUDA_SUCCESS)
+            return r;
+    }
+    return CUDA_SUCCESS;
+}
+
+/* A launch during a capture becomes a node: its arguments are copied now, as the driver's
+   are (8 bytes per slot: the entry's own count or the tests' record_args, the larger). */
+static CUresult record_node(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                            unsigned by, unsigned bz, unsigned smem, void **args)
+{
+    if (recording->n >= MAX_GRAPH_NODES)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    GraphNode *n = &recording->node[recording->n++];
+    *n = (GraphNode){.f = f, .grid = {gx, gy, gz}, .block = {bx, by, bz}, .smem = smem};
+    const Function *fn = &functions[((uintptr_t)f - 0x10000) % MAX_FUNCTIONS];
+    int nargs = fn->nparams > state.record_args ? fn->nparams : state.record_args;
+    for (int i = 0; i < nargs && i < STUB_MAX_ARGS; i++)
+        memcpy(&n->args[i], args[i], 8);
+    return CUDA_SUCCESS;
+}
+
 static CUresult LaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                              unsigned by, unsigned bz, unsigned smem, CUstream s, void **args,
                              void **extra)
 {
     (void)s, (void)extra;
+    if (recording)   /* a launch the driver refuses is refused during a capture too */
+        return state.launch_result ? (CUresult)state.launch_result
+                                   : record_node(f, gx, gy, gz, bx, by, bz, smem, args);
     StubLaunch *l = &state.last_launch;
     state.launches++;
     l->grid[0] = gx, l->grid[1] = gy, l->grid[2] = gz;
@@ -516,7 +607,8 @@ static const Entry entries[] = {
     E(StreamSynchronize), E(StreamIsCapturing), E(EventCreate), E(EventDestroy),
     E(EventRecord), E(EventSynchronize), E(EventElapsedTime), E(LaunchKernel),
     E(ModuleGetGlobal), E(MemHostAlloc), E(MemFreeHost), E(MemHostGetDevicePointer),
-    E(TensorMapEncodeTiled),
+    E(TensorMapEncodeTiled), E(StreamBeginCapture), E(StreamEndCapture),
+    E(GraphInstantiateWithFlags), E(GraphDestroy), E(GraphExecDestroy), E(GraphLaunch),
 };
 
 CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, cuuint64_t flags,

@@ -57,6 +57,8 @@ typedef struct StubState {
     unsigned tmap_rank, tmap_swizzle;  /* the last one's rank and swizzle enumerator */
     uint64_t tmap_dims[5], tmap_strides[4];
     unsigned tmap_box[5];
+    int graphs, graph_execs;           /* live CUgraph / CUgraphExec handles */
+    int graph_launches;                /* cuGraphLaunch calls */
 } StubState;
 
 typedef StubState *(*StubStateFn)(void);
