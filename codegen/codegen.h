@@ -172,8 +172,8 @@ bool nvvm_mma_supported(const Target *target, DType t);
 
 LLVMValueRef nvvm_mulhi_u32(CodegenContext *cg, LLVMValueRef a, LLVMValueRef b); /* mul.hi.u32 */
 LLVMValueRef nvvm_ex2_approx(CodegenContext *cg, LLVMValueRef x);   /* ex2.approx.ftz.f32 */
-LLVMValueRef nvvm_lg2_approx(CodegenContext *cg, LLVMValueRef x);   /* lg2.approx.ftz.f32 */
-LLVMValueRef nvvm_rsqrt_approx(CodegenContext *cg, LLVMValueRef x); /* rsqrt.approx.ftz.f32 */
+LLVMValueRef nvvm_lg2_approx(CodegenContext *cg, LLVMValueRef x);   /* lg2.approx.f32 */
+LLVMValueRef nvvm_rsqrt_approx(CodegenContext *cg, LLVMValueRef x); /* rsqrt.approx.f32 */
 
 /* cvt.rn.satfinite.{e4m3x2,e5m2x2}.f32: two f32 to two fp8 in an i16, `lo` in the low byte;
    out-of-range values saturate to the largest finite value. */

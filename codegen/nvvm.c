@@ -245,16 +245,17 @@ LLVMValueRef nvvm_ex2_approx(CodegenContext *cg, LLVMValueRef x)
     return unary_f32(cg, "llvm.nvvm.ex2.approx.ftz", x, true);
 }
 
-/* lg2.approx.ftz.f32 %f, %x; */
+/* lg2.approx.f32 %f, %x;  — without .ftz: a subnormal x has its finite logarithm, as in
+   torch (its results are never subnormal, and ex2 keeps .ftz: 2^subnormal is 1 either way) */
 LLVMValueRef nvvm_lg2_approx(CodegenContext *cg, LLVMValueRef x)
 {
-    return unary_f32(cg, "llvm.nvvm.lg2.approx.ftz.f", x, false);
+    return unary_f32(cg, "llvm.nvvm.lg2.approx.f", x, false);
 }
 
-/* rsqrt.approx.ftz.f32 %f, %x; */
+/* rsqrt.approx.f32 %f, %x;  — without .ftz: rsqrt of a subnormal is finite, not inf */
 LLVMValueRef nvvm_rsqrt_approx(CodegenContext *cg, LLVMValueRef x)
 {
-    return unary_f32(cg, "llvm.nvvm.rsqrt.approx.ftz.f", x, false);
+    return unary_f32(cg, "llvm.nvvm.rsqrt.approx.f", x, false);
 }
 
 /* cvt.rn.satfinite.e4m3x2.f32 %h, hi, lo;  (PTX puts the first source in the upper byte) */

@@ -30,7 +30,7 @@ static const char *const usage_run =
     "  --check               run on the GPU and on the interpreter, print each output's\n"
     "                        max error and fail (exit 1) beyond its dtype's tolerance\n"
     "  --arith=gpu           the interpreter follows the GPU's arithmetic (codegen's fmas,\n"
-    "                        ex2/lg2/rsqrt flushing subnormals); with --check, outputs\n"
+    "                        ex2 flushing subnormals); with --check, outputs\n"
     "                        that depend on no float sum, dot, float atomic_add or\n"
     "                        ex2/lg2/rsqrt must match bit for bit (default: ieee)\n"
     "  --ptx FILE.ptx        launch this hand-written PTX (entry: the kernel's name, the\n"

@@ -341,7 +341,8 @@ static TirMathValue gpu_select_less(const TirMathOps *m, TirMathValue a, TirMath
 static const TirMathOps gpu_math_ops = {NULL, gpu_constant, gpu_unary, gpu_binary, gpu_fma,
                                         gpu_select_less};
 
-/* The GPU's unary math as codegen emits it (codegen.md, Math): ex2/lg2/rsqrt.approx.ftz, exp
+/* The GPU's unary math as codegen emits it (codegen.md, Math): ex2.approx.ftz (flushing
+   subnormal inputs and results), lg2/rsqrt.approx (keeping subnormal inputs), exp
    as ex2(x * log2(e)) and log as lg2(x) * ln(2) in f32, tanh .. cos by mathfn.c's recipes.
    The approximations are taken as correctly rounded: their PTX ISA error bounds are what
    --check tolerates (docs/run.md). */
@@ -352,9 +353,9 @@ static float unary_gpu(int sub, float x)
     switch (sub) {
     case TIR_UN_EXP2: return flush_subnormal(exp2f(flush_subnormal(x)));
     case TIR_UN_EXP: return flush_subnormal(exp2f(flush_subnormal(x * 1.4426950408889634f)));
-    case TIR_UN_LOG2: return log2f(flush_subnormal(x));
-    case TIR_UN_LOG: return log2f(flush_subnormal(x)) * 0.6931471805599453f;
-    case TIR_UN_RSQRT: return flush_subnormal((float)(1.0 / sqrt((double)flush_subnormal(x))));
+    case TIR_UN_LOG2: return log2f(x);
+    case TIR_UN_LOG: return log2f(x) * 0.6931471805599453f;
+    case TIR_UN_RSQRT: return (float)(1.0 / sqrt((double)x));
     default: return unary_f(sub, x);
     }
 }

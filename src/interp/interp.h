@@ -173,8 +173,8 @@ typedef struct InterpLimits {
 
 typedef struct InterpOptions {
     /* Follow the GPU's arithmetic (`tilec run --arith=gpu`, docs/run.md): the fmas codegen
-       emits (tir_fused_multiply), ex2/lg2/rsqrt flushing subnormals, exp and log through
-       them in f32. Off: IEEE f32, each op rounded once. */
+       emits (tir_fused_multiply), ex2 flushing subnormals (lg2 and rsqrt keep them), exp
+       and log through them in f32. Off: IEEE f32, each op rounded once. */
     bool gpu_arith;
     /* When not NULL, one entry per parameter: true when what the run wrote into that
        tensor depends on a value the GPU computes in another order (a float sum, a dot, a

@@ -35,7 +35,7 @@ for stages in 2 3; do
                    'cp.async.commit_group' 'cp.async.wait_group' 'bar.sync' \
                    'cvt.rn.satfinite.e4m3x2.f32' 'cvt.rn.satfinite.e5m2x2.f32' \
                    'cvt.rn.f16x2.e4m3x2' 'cvt.rn.bf16x2.f32' 'ex2.approx.ftz.f32' \
-                   'lg2.approx.ftz.f32' 'rsqrt.approx.ftz.f32' 'shfl.sync.bfly.b32' \
+                   'lg2.approx.f32' 'rsqrt.approx.f32' 'shfl.sync.bfly.b32' \
                    'atom.global.max.s32' 'atom.global.min.u32' \
                    'ld.global.v2.b32' 'st.global.v4.b32' '.file' '.loc' '.maxntid 128' \
                    '.extern .shared .align 128'; do
