@@ -209,6 +209,7 @@ void nvvm_wgmma(CodegenContext *cg, DType a_type, DType b_type, int n, LLVMValue
 
 /* Warp roles (sm_90a). bar.sync id, count: the first `count` threads at barrier `id` (i32). */
 void nvvm_barrier_named(CodegenContext *cg, LLVMValueRef id, int count);
+void nvvm_barrier_arrive_named(CodegenContext *cg, LLVMValueRef id, int count);
 /* setmaxnreg.inc/dec: the executing warpgroup's register budget (24..256, a multiple of 8). */
 void nvvm_setmaxnreg(CodegenContext *cg, bool increase, int regs);
 /* mbarriers in shared memory (`bar` a ptr addrspace(3), 8-byte aligned). */

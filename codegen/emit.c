@@ -946,7 +946,44 @@ static LLVMValueRef min_i64(Emitter *e, LLVMValueRef a, LLVMValueRef b)
     return call_intrinsic(e, "llvm.smin", e->cg->t.i64, args, 2);
 }
 
+static void emit_loop(Emitter *e, const TirOp *op);
+
+/* Named barriers 1 and 2 are the tile groups' own (emit_barrier); 3 + g is group g's turn. */
+enum { TURN_BARRIER = 3 };
+
+/* Under `cond` (uniform in the group): bar.sync on this group's turn barrier, or bar.arrive
+   on the other group's; 256 threads (both groups' warpgroups) complete either. */
+static void take_turn(Emitter *e, LLVMValueRef cond, bool wait)
+{
+    LLVMBasicBlockRef turn = codegen_block(e->cg, wait ? "turn.wait" : "turn.pass");
+    LLVMBasicBlockRef done = codegen_block(e->cg, "turn.done");
+    LLVMBuildCondBr(e->b, cond, turn, done);
+    LLVMPositionBuilderAtEnd(e->b, turn);
+    LLVMValueRef group = wait ? e->group : LLVMBuildSub(e->b, emit_i32(e, 1), e->group, "");
+    LLVMValueRef id = LLVMBuildAdd(e->b, group, emit_i32(e, TURN_BARRIER), "");
+    int threads = 32 * e->s->num_warps * e->s->tile_groups;
+    if (wait)
+        nvvm_barrier_named(e->cg, id, threads);
+    else
+        nvvm_barrier_arrive_named(e->cg, id, threads);
+    LLVMBuildBr(e->b, done);
+    LLVMPositionBuilderAtEnd(e->b, done);
+}
+
+/* A loop; with tile groups, the ring loops of a tile run in turns (emit_grid): a group's
+   waits on the ring are for its own tile's blocks only once the other group has waited for
+   all of the tile before (an mbarrier's parity tells apart only its last two phases). */
 static void emit_for(Emitter *e, const TirOp *op)
+{
+    bool turns = !e->producer && e->s->tile_groups > 1;
+    if (turns && op == e->turn_first)
+        take_turn(e, e->turn_wait, true);
+    emit_loop(e, op);
+    if (turns && op == e->turn_last)
+        take_turn(e, e->turn_pass, false);
+}
+
+static void emit_loop(Emitter *e, const TirOp *op)
 {
     /* an enclosing loop's pending prefetch is issued once per iteration of that loop,
        never from inside this one */
@@ -1208,6 +1245,14 @@ static void emit_grid(Emitter *e, const TirOp *grid)
     LLVMValueRef stride = LLVMBuildZExt(e->b, nvvm_grid_dim(e->cg, DIM_X), e->cg->t.i64, "");
     int groups = e->producer ? 1 : e->s->tile_groups;
     LLVMValueRef first = pid;
+    e->turn_first = e->turn_last = NULL;
+    for (const TirOp *op = grid->regions[0]->first; op && groups > 1; op = op->next) {
+        const LoopPlan *plan = op->opcode == TIR_FOR ? schedule_loop(e->s, op) : NULL;
+        if (plan && plan->kind == PIPE_RING) {
+            e->turn_first = e->turn_first ? e->turn_first : op;
+            e->turn_last = op;
+        }
+    }
     if (groups > 1) {
         LLVMValueRef g = LLVMBuildZExt(e->b, e->group, e->cg->t.i64, "");
         first = LLVMBuildAdd(e->b, pid, LLVMBuildMul(e->b, g, stride, ""), "");
@@ -1232,6 +1277,8 @@ static void emit_grid(Emitter *e, const TirOp *grid)
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, t, tiles, ""), body, done);
     LLVMPositionBuilderAtEnd(e->b, body);
     map_grid(e, grid, t);
+    e->turn_wait = LLVMBuildICmp(e->b, LLVMIntNE, t, pid, "");
+    e->turn_pass = LLVMBuildICmp(e->b, LLVMIntSLT, LLVMBuildAdd(e->b, t, stride, ""), tiles, "");
     if (e->producer)
         emit_producer_tile(e, grid);
     else

@@ -56,6 +56,11 @@ typedef struct Emitter {
     LLVMValueRef *ring_base;    /* per ring: the position at the current loop's first block */
     LLVMValueRef *ring_slot;    /* per ring: the slot of the current block (i32) */
     LLVMValueRef *ring_at;      /* per ring: the position of the current block (i32) */
+    /* Tile groups take turns at the ring (emit_grid): a group's first ring loop of a tile
+       waits for the other group's last ring loop of the tile before, whose end lets it go. */
+    const TirOp *turn_first, *turn_last;   /* those loops in the grid body, or NULL */
+    LLVMValueRef turn_wait;     /* i1: the current tile waits its turn (not the block's first) */
+    LLVMValueRef turn_pass;     /* i1: a tile follows the current one (the other group's) */
     bool failed;
     char *err;
     size_t errlen;

@@ -582,6 +582,15 @@ void nvvm_barrier_named(CodegenContext *cg, LLVMValueRef id, int count)
     nvvm_call_intrinsic(cg, "llvm.nvvm.barrier.cta.sync.aligned.count", cg->t.void_, args, 2, NULL, 0);
 }
 
+/* bar.arrive id, count;  — counts this warp's threads at barrier `id` without waiting: the
+   other side of a bar.sync that `count` threads complete. */
+void nvvm_barrier_arrive_named(CodegenContext *cg, LLVMValueRef id, int count)
+{
+    LLVMValueRef args[2] = {id, i32_const(cg, count)};
+    nvvm_call_intrinsic(cg, "llvm.nvvm.barrier.cta.arrive.aligned.count", cg->t.void_, args, 2,
+                        NULL, 0);
+}
+
 /* setmaxnreg.{inc,dec}.sync.aligned.u32 regs;  — the warpgroup's register budget. */
 void nvvm_setmaxnreg(CodegenContext *cg, bool increase, int regs)
 {
