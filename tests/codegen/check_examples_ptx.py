@@ -4,7 +4,7 @@
 For each kernel of examples/*.tile and of the codegen regressions in tests/gpu/kernels/ (const
 parameters both ways), under the default config and the corners of its space (num_stages 1
 and max, num_warps 4 and 8, smallest and largest blocks, align vec16/unit/any, D=64 and D=128
-for full axes): `tilec build --emit=ptx` and `ptxas -arch=TARGET -v`, for sm_90a (wgmma) and
+for full axes, tile_groups=2 at num_warps=4): `tilec build --emit=ptx` and `ptxas -arch=TARGET -v`, for sm_90a (wgmma) and
 for sm_80 (mma.sync; sm_89 instead for kernels with fp8 dots, where every fp8 dot must be a
 native e4m3/e5m2 mma.sync; the default config of kernels with checked indices, data
 masks or tile(lo, hi) ranges for sm_80; a kernel with ranges only at its default config per
@@ -13,7 +13,8 @@ its first variant). Fails on a compile or ptxas error, on an f32 add/sub/mul wit
 a rounding modifier (ptxas could contract it), on ptxas's wgmma warnings (C7515/C7511
 serialisation, C7519 injected waits, C7508 ignored setmaxnreg) in a default config
 (elsewhere the variant is listed as slow: the tuner rejects such configs as "serialised"),
-on any spill in a default config (D=64), on a dot without its instruction under its source
+on any spill in a default config (D=64), on two tile groups without their turns at the
+ring (named barriers of 256 threads), on a dot without its instruction under its source
 line (sm_90a: wgmma.mma_async, of e4m3/e5m2 for fp8 dots; otherwise mma.sync, for fp8 dots
 e4m3/e5m2 or on sm_90 f16 on fragments widened from fp8), on a dot line with more scalar FMAs
 than its mmas could explain, and on a vec16 variant whose dots load without cp.async or TMA.
@@ -81,6 +82,12 @@ def variants(tun, consts, has_full):
                            ("num_warps", max)):
             if name in tun:
                 out.append((dict(b, **{name: str(pick(tun[name][0]))}), False))
+        if "tile_groups" in tun and 2 in tun["tile_groups"][0] and default:
+            v = dict(b, tile_groups="2", num_warps="4")   # one warpgroup per 128x128 tile
+            for n in ("BLOCK_M", "BLOCK_N"):
+                if n in tun and 128 in tun[n][0]:
+                    v[n] = "128"
+            out.append((v, False))
         for pick in (min, max):
             v = dict(b)
             for n in blocks:
@@ -160,6 +167,10 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
     if default and spills:
         problems.append(f"{spills} bytes of spills in a default config")
     problems += register_pool_problems(ptx, regs)
+    # two tile groups (two compute warpgroups of 4 warps and the producer's) take turns
+    if cfg.get("tile_groups") == "2" and re.search(r"\.maxntid 384\b", ptx) and not (
+            re.search(r"bar\.sync\s+%r\d+, 256;", ptx) and re.search(r"bar\.arrive\s+%r\d+, 256;", ptx)):
+        problems.append("two tile groups without their turns at the ring (bar.sync/bar.arrive 256)")
     # instructions per source line (.loc FILE LINE COL)
     per_line = {}
     line = None
