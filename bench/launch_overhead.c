@@ -1,6 +1,6 @@
 /* launch_overhead.c — host time per launch through libtile's typed launchers (the NAME.h
    functions `tilec build` writes) against a raw cuLaunchKernel of the same variant's code
-   with the same arguments, and the checking mode apart. CPU clock around the launch calls
+   with the same arguments and tensor maps prepared once, and the checking mode apart. CPU clock around the launch calls
    only, 256 launches between synchronisations, small problems so the queue never fills.
    usage: launch_overhead DIR   (DIR holds gemm.tbn/gemm.h and attention.tbn/attention.h,
    attention built with --config D=64); build: tests/gpu/run_runtime_gpu.sh */
@@ -15,33 +15,11 @@
 #include "gemm.h"
 #include "tile_internal.h"
 
-enum { BATCH = 256, ROUNDS = 60, MAX_RAW_ARGS = 64 };
+enum { BATCH = 256, ROUNDS = 60 };
 
-/* The raw driver calls of the floor, resolved by libtile's loader (an application would take
-   them from its own CUDA library). */
-typedef struct Raw {
-    CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, CUjit_option *, void **);
-    CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
-    CUresult (*FuncSetAttribute)(CUfunction, CUfunction_attribute, int);
-    CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, CUstream, void **, void **);
-} Raw;
-
-static int open_raw(tile_context *ctx, Raw *raw)
-{
-    const char *names[] = {"cuModuleLoadDataEx", "cuModuleGetFunction", "cuFuncSetAttribute",
-                           "cuLaunchKernel"};
-    void **slots[] = {(void **)&raw->ModuleLoadDataEx, (void **)&raw->ModuleGetFunction,
-                      (void **)&raw->FuncSetAttribute, (void **)&raw->LaunchKernel};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (tile_dev_proc(ctx, names[i], slots[i]) != TILE_OK) {
-            fprintf(stderr, "launch_overhead: %s\n", tile_error_message(ctx));
-            return -1;
-        }
-    return 0;
-}
-
-/* One kernel set up both ways: the typed launcher's arguments and the raw launch's. */
+/* One kernel set up both ways: the typed launcher's arguments and the raw launch's, which
+   is what an application that prepared the launch once would replay: the variant's
+   function, its ABI values and tensor maps from tile_launch_prepare, then cuLaunchKernel. */
 typedef struct Case {
     const char *name;
     tile_context *ctx;
@@ -51,11 +29,10 @@ typedef struct Case {
     int64_t dims[5];
     bool causal;
     /* raw */
-    const Raw *raw;
-    CUfunction fn;
-    unsigned blocks, threads, smem;
-    uint64_t storage[MAX_RAW_ARGS];
-    void *args[MAX_RAW_ARGS];
+    CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+    tile_prepared_launch prep;
+    void *args[TILE_MAX_ABI_ARGS + TBN_MAX_TMAPS];
     int failures;
 } Case;
 
@@ -85,98 +62,24 @@ static tile_status typed_attention(Case *c)
         Z, H, M, D, N, 1.0f / sqrtf((float)D), c->causal);
 }
 
-/* The variant libtile's dispatch takes for these launches: the kernel's first one of this
-   GPU's sm with matching consts, full sizes and the vec16 alignment class (what the
-   default-only tables of these bundles pick for aligned contiguous tensors). */
-static const TbnVariant *find_variant(const TbnBundle *b, uint32_t ki, const int64_t *consts,
-                                      const int64_t *symbols, int sm)
+/* The raw launch: libtile's own dispatch, argument packing and tensor maps, prepared once
+   (the cuLaunchKernel entry point resolved by libtile's loader, as an application would take
+   it from its own CUDA library). */
+static int setup_raw(Case *c, const tile_launch_values *values)
 {
-    const TbnKernel *k = &b->kernels[ki];
-    for (uint32_t i = 0; i < k->nvariants; i++) {
-        const TbnVariant *v = &b->variants[k->first_variant + i];
-        bool ok = v->align == TBN_ALIGN_VEC16 && (int)v->sm == sm;
-        for (uint32_t j = 0; j < k->nconsts && ok; j++)
-            ok = v->consts[j] == consts[j];
-        for (uint32_t s = 0; s < k->nsyms && ok; s++)
-            ok = v->full_sizes[s] == 0 || v->full_sizes[s] == symbols[s];
-        if (ok)
-            return v;
-    }
-    return NULL;
-}
-
-/* Loads the variant's module as libtile does (its cubin when built for this sm, else PTX)
-   and lays the kernel ABI out: per tensor a pointer then its strides, scalars, symbols. */
-static int setup_raw(Case *c, const char *path, uint32_t ki, const int64_t *consts,
-                     const int64_t *symbols, const int64_t *strides, const float *scale, int sm)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *data = malloc((size_t)size);
-    if (fread(data, 1, (size_t)size, f) != (size_t)size) {
-        fclose(f);
+    if (tile_dev_proc(c->ctx, "cuLaunchKernel", (void **)&c->LaunchKernel) != TILE_OK ||
+        tile_launch_prepare(c->ctx, c->bundle, 0, values, c->stream, &c->prep) != TILE_OK) {
+        fprintf(stderr, "launch_overhead: %s: %s\n", c->name, tile_error_message(c->ctx));
         return -1;
     }
-    fclose(f);
-    TbnBundle view;
-    char err[256];
-    if (tbn_read(data, (size_t)size, true, &view, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", path, err);
-        return -1;
-    }
-    free(data);
-    const TbnVariant *v = find_variant(&view, ki, consts, symbols, sm);
-    if (!v) {
-        fprintf(stderr, "%s: no variant for the raw launch\n", path);
-        return -1;
-    }
-    CUmodule module = NULL;
-    CUresult r = CUDA_ERROR_INVALID_IMAGE;
-    if (v->cubin)
-        r = c->raw->ModuleLoadDataEx(&module, v->cubin, 0, NULL, NULL);
-    if (r != CUDA_SUCCESS)
-        r = c->raw->ModuleLoadDataEx(&module, v->ptx, 0, NULL, NULL);
-    if (r == CUDA_SUCCESS)
-        r = c->raw->ModuleGetFunction(&c->fn, module, v->entry);
-    if (r == CUDA_SUCCESS && v->smem_bytes > 48 * 1024)
-        r = c->raw->FuncSetAttribute(c->fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                        (int)v->smem_bytes);
-    if (r != CUDA_SUCCESS) {
-        fprintf(stderr, "%s: loading the raw module failed (%d)\n", path, (int)r);
-        return -1;
-    }
-    const TbnKernel *k = &view.kernels[ki];
-    TbnScalar scalars[TBN_MAX_PARAMS] = {{0, 0}};
-    int n = 0, tensor = 0, stride = 0;
-    for (uint32_t i = 0; i < k->nparams; i++) {
-        const TbnParam *p = &view.params[k->first_param + i];
-        if (p->kind == TBN_PARAM_TENSOR) {
-            c->storage[n++] = (uint64_t)c->buf[tensor++];
-            for (int d = 0; d < p->rank; d++)
-                c->storage[n++] = (uint64_t)strides[stride++];
-        } else if (p->kind == TBN_PARAM_SCALAR) {   /* f32 only in these kernels */
-            c->storage[n] = 0;
-            memcpy(&c->storage[n++], scale, sizeof *scale);
-            scalars[i].f = *scale;
-        }
-    }
-    for (uint32_t s = 0; s < k->nsyms; s++)
-        c->storage[n++] = (uint64_t)symbols[s];
-    for (int i = 0; i < n; i++)
-        c->args[i] = &c->storage[i];
-    int64_t blocks = 0;
-    tbn_grid_blocks(v, symbols, scalars, &blocks);
-    c->blocks = (unsigned)blocks;
-    c->threads = v->num_threads;
-    c->smem = v->smem_bytes;
-    printf("%s: raw variant %s align %s, %u blocks x %u threads, %u bytes shared, %d ABI "
-           "args\n", c->name, v->target, tbn_align_name(v->align), c->blocks, c->threads,
-           c->smem, n);
-    tbn_free(&view);
+    const tile_prepared_launch *p = &c->prep;
+    for (int i = 0; i < p->nargs; i++)
+        c->args[i] = (void *)&p->args[i];
+    for (int m = 0; m < p->nmaps; m++)   /* grid-constant tensor maps, by value */
+        c->args[p->nargs + m] = (void *)&p->maps[m];
+    printf("%s: variant %u, %u blocks x %u threads, %u bytes shared, %d ABI args and %d tensor "
+           "maps\n", c->name, p->variant, p->blocks, p->threads, p->smem_bytes, p->nargs,
+           p->nmaps);
     return 0;
 }
 
@@ -196,8 +99,9 @@ static double batch(Case *c, Mode mode, tile_status (*typed)(Case *))
     double t0 = now_us();
     if (mode == RAW) {
         for (int i = 0; i < BATCH; i++)
-            c->failures += c->raw->LaunchKernel(c->fn, c->blocks, 1, 1, c->threads, 1, 1,
-                                                c->smem, c->stream, c->args, NULL) != 0;
+            c->failures += c->LaunchKernel(c->prep.function, c->prep.blocks, 1, 1,
+                                           c->prep.threads, 1, 1, c->prep.smem_bytes, c->stream,
+                                           c->args, NULL) != 0;
     } else {
         for (int i = 0; i < BATCH; i++)
             c->failures += typed(c) != TILE_OK;
@@ -260,7 +164,6 @@ int main(int argc, char **argv)
     }
     tile_context *ctx = NULL;
     tile_device_info info;
-    Raw raw;
     CUstream stream;
     tile_status s = tile_context_create(&ctx, NULL);
     if (s == TILE_OK)
@@ -271,8 +174,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "launch_overhead: %s\n", tile_error_message(ctx));
         return 1;
     }
-    if (open_raw(ctx, &raw) != 0)
-        return 1;
     int sm = info.cc_major * 10 + info.cc_minor;
     printf("GPU: %s (sm_%d), driver %d; %d launches per synchronisation, %d rounds, "
            "medians\n", info.name, sm, info.driver_version, BATCH, ROUNDS);
@@ -281,8 +182,7 @@ int main(int argc, char **argv)
 
     /* gemm 64 x 64 x 64: one block */
     {
-        Case c = {.name = "gemm", .ctx = ctx, .stream = stream, .raw = &raw,
-                  .dims = {64, 64, 64}};
+        Case c = {.name = "gemm", .ctx = ctx, .stream = stream, .dims = {64, 64, 64}};
         snprintf(path, sizeof path, "%s/gemm.tbn", argv[1]);
         if ((s = tile_bundle_load_file(ctx, path, &c.bundle)) != TILE_OK ||
             (s = tile_bundle_preload(ctx, c.bundle)) != TILE_OK) {
@@ -292,9 +192,11 @@ int main(int argc, char **argv)
         for (int i = 0; i < 3; i++)
             if (fill(ctx, &c.buf[i], 64 * 64, 1 + i) != 0)
                 return 1;
-        int64_t symbols[3] = {64, 64, 64}, strides[6] = {64, 1, 64, 1, 64, 1}, consts[1] = {0};
-        float unused = 0;
-        if (setup_raw(&c, path, 0, consts, symbols, strides, &unused, sm) != 0)
+        int64_t symbols[3] = {64, 64, 64}, strides[6] = {64, 1, 64, 1, 64, 1};
+        void *pointers[3] = {(void *)(uintptr_t)c.buf[0], (void *)(uintptr_t)c.buf[1],
+                             (void *)(uintptr_t)c.buf[2]};
+        tile_launch_values values = {pointers, strides, symbols, NULL, NULL};
+        if (setup_raw(&c, &values) != 0)
             return 1;
         status |= measure(&c, typed_gemm);
         tile_bundle_free(c.bundle);
@@ -302,7 +204,7 @@ int main(int argc, char **argv)
     /* attention Z=1 H=1 M=N=64 D=64: one block; 21 ABI arguments */
     for (int causal = 0; causal <= 1; causal++) {
         Case c = {.name = causal ? "attention_causal" : "attention", .ctx = ctx,
-                  .stream = stream, .raw = &raw, .dims = {1, 1, 64, 64, 64}, .causal = causal};
+                  .stream = stream, .dims = {1, 1, 64, 64, 64}, .causal = causal};
         snprintf(path, sizeof path, "%s/attention.tbn", argv[1]);
         if ((s = tile_bundle_load_file(ctx, path, &c.bundle)) != TILE_OK ||
             (s = tile_bundle_preload(ctx, c.bundle)) != TILE_OK) {
@@ -317,8 +219,12 @@ int main(int argc, char **argv)
             strides[4 * t] = 64 * 64, strides[4 * t + 1] = 64 * 64;
             strides[4 * t + 2] = 64, strides[4 * t + 3] = 1;
         }
-        float scale = 1.0f / 8.0f;
-        if (setup_raw(&c, path, 0, consts, symbols, strides, &scale, sm) != 0)
+        void *pointers[4];
+        for (int t = 0; t < 4; t++)
+            pointers[t] = (void *)(uintptr_t)c.buf[t];
+        tile_scalar scale = {.f32 = 1.0f / 8.0f};
+        tile_launch_values values = {pointers, strides, symbols, &scale, consts};
+        if (setup_raw(&c, &values) != 0)
             return 1;
         status |= measure(&c, typed_attention);
         tile_bundle_free(c.bundle);
