@@ -467,6 +467,14 @@ Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)
             t.regs[r] = src.regs[x->type.rank == 0 ? 0 : emit_projected_register(want, keep, r)];
         return t;
     }
+    if (def && def->opcode == TIR_BINARY && !dtype_is_float(v->type.dtype) &&
+        schedule_fetch_cost(e->s, v, want) == 0) {   /* index arithmetic, recomputed */
+        Tile x = emit_fetch(e, def->operands[0], want), y = emit_fetch(e, def->operands[1], want);
+        Tile t = emit_tile_new(e, want);
+        for (int r = 0; r < t.n; r++)
+            t.regs[r] = int_binary(e, def->sub, x.regs[r], y.regs[r]);
+        return t;
+    }
     if (!have->regs) {
         emit_fail(e, "internal: value %%%d used before it has registers", v->id);
         return splat(e, LLVMGetUndef(emit_type(e, v->type.dtype)), want);

@@ -386,6 +386,11 @@ int schedule_fetch_cost(const Schedule *s, const TirValue *v, const Layout *want
         Layout o = layout_slice(want, v->def->axis);
         return schedule_fetch_cost(s, v->def->operands[0], &o);
     }
+    case TIR_BINARY:   /* index arithmetic on iotas and scalars: recomputed, not moved */
+        if (dtype_is_float(v->type.dtype))
+            return 1;
+        return schedule_fetch_cost(s, v->def->operands[0], want) ||
+               schedule_fetch_cost(s, v->def->operands[1], want);
     default:
         return 1;
     }
