@@ -397,7 +397,7 @@ class KernelGen:
             return self.gen_unary(sc, dtype, axes, depth)
         if r < 0.52:
             return self.gen_convert(sc, dtype, axes, depth)
-        if r < 0.62 and len(axes) < 2:
+        if r < 0.62 and len(axes) < 3:
             v = self.gen_reduce(sc, dtype, axes, depth)
             if v:
                 return v
@@ -491,6 +491,8 @@ class KernelGen:
         opts = [axes, axes[1:], ()]
         if len(axes) == 2:
             opts += [(axes[0], "1"), ("1", axes[1])]
+        if len(axes) == 3:
+            opts += [axes[2:], (axes[0], "1", axes[2]), (axes[0], axes[1], "1")]
         return self.pick(opts)
 
     def operand_dtypes(self, dtype):
@@ -694,7 +696,7 @@ class KernelGen:
     # ---- statements
 
     def local_type(self, sc):
-        rank = self.pick([0, 1, 1, 2, 2, 2])
+        rank = self.pick([0, 1, 1, 2, 2, 2, 3])   # rank 3 where three axes are in scope
         axes = self.random_axes(sc, rank)
         dtype = self.pick(["f32", "f32", "f32", "bf16", "f16", "i32", "i64", "bool"])
         return dtype, axes
@@ -737,7 +739,7 @@ class KernelGen:
     def stmt_store(self, sc, depth):
         entries, dims, axes = self.grid_index(sc)
         extra = [a for a in self.in_scope_axes(sc) if a not in axes]
-        if len(axes) < 2 and self.chance(0.6):
+        if len(axes) < 3 and self.chance(0.6):
             pool = extra + ([self.full_axis()] if self.chance(0.3) else [])
             pool = [a for a in pool if a not in axes]
             if pool:
@@ -756,7 +758,7 @@ class KernelGen:
                 tile_axes.append(d)
             elif e in lvs and not lvs[e].pinned:
                 tile_axes.append(e)
-        if len(tile_axes) > 2:
+        if len(tile_axes) > 3:
             return
         dtype = self.pick(["f32", "f32", "bf16", "f16", "i32", "i64", "bool"] + (FP8 if self.fp8_ok else []))
         vaxes = tuple(tile_axes)

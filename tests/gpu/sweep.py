@@ -764,6 +764,14 @@ def machinery(tilec, tmp):
                                    capture_output=True, text=True)
                 res.append((f"{name} {shape} {config or 'default'}", p.returncode == 0,
                             (p.stdout + p.stderr)[-400:]))
+    # rank-3 tiles (tests/gpu/kernels/rank3.tile): reductions along each axis, crossing warps
+    rank3 = os.path.join(ROOT, "tests", "gpu", "kernels", "rank3.tile")
+    for config, target in (("", []), ("BLOCK_M=8,num_warps=8", []), ("num_warps=8", ["--target", "sm_80"])):
+        for shape in ("B=7,M=93,N=77", "B=3,M=130,N=200"):
+            p = subprocess.run([tilec, "run", rank3, "--check", "--shape", shape] + target +
+                               (["--config", config] if config else []), capture_output=True, text=True)
+            res.append((f"rank3 {shape} {config or 'default'}{' sm_80' if target else ''}",
+                        p.returncode == 0, (p.stdout + p.stderr)[-400:]))
     # the math built-ins against the interpreter, and against its --arith=gpu: there sin, cos
     # and integer ** give the same bits, the rest stay within tolerance (docs/run.md)
     for config in MATH_CONFIGS[:3]:
