@@ -215,6 +215,21 @@ def gemm_cases(c, rng):
             ["BLOCK_M=16,BLOCK_N=32,BLOCK_K=32", "BLOCK_M=128,BLOCK_N=128,BLOCK_K=128"])
 
 
+def bmm_cases(c, rng):
+    Z, M, N, K = 3, 67, 45, 93
+    a = bf16(rng.uniform(-1, 1, (Z, M, K)))
+    b = bf16(rng.uniform(-1, 1, (Z, K, N)))
+    exact = a @ b
+    acc = (K + 1) * U * (np.abs(a) @ np.abs(b))
+    bound = U_BF16 * np.abs(exact) + (1 + U_BF16) * acc
+    configs = [None, "BLOCK_M=16,BLOCK_N=16,BLOCK_K=16", "BLOCK_M=128,BLOCK_N=64,BLOCK_K=128"]
+    c.check("bmm 3x67x45x93", "bmm.tile", "bmm", {"a": a.astype(np.float32), "b": bits(b, BF16)},
+            ["c"], {"c": exact}, {"c": bound}, configs)
+    c.check("bmm 3x67x45x93 fortran-order b", "bmm.tile", "bmm",
+            {"a": a.astype(np.float32), "b": np.asfortranarray(b.astype(np.float32))},
+            ["c"], {"c": exact}, {"c": bound}, ["BLOCK_M=32,BLOCK_N=32,BLOCK_K=32"])
+
+
 def fp8_gemm_cases(c, rng):
     M, N, K = 67, 45, 93
     raw_a = rng.standard_normal((M, K)) * 16        # not fp8 values: tilec rounds them
@@ -1125,9 +1140,9 @@ def main():
     return run_suites(__doc__, "interp", 20240611,
                       (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
                        softmax_cases, layernorm_cases, embedding_cases, dropout_cases, moe_gemm_cases,
-                       varlen_attention_cases, jagged_softmax_cases, rank3_cases, branches_cases, gather_cases,
+                       varlen_attention_cases, jagged_softmax_cases, branches_cases, gather_cases,
                        gather_error_cases, mask_checker_cases, bad_input_cases,
-                       nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases))
+                       nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases, bmm_cases, rank3_cases))
 
 
 if __name__ == "__main__":
