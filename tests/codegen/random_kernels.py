@@ -27,6 +27,7 @@ against the GPU. A new language feature or code path adds its production here.
 import argparse
 import collections
 import copy
+import math
 import hashlib
 import itertools
 import json
@@ -151,6 +152,7 @@ class KernelGen:
         self.loop_blocks = {}     # loop var name -> its block(...) text and allowed sizes
         self.tunables = {}        # tunable name -> allowed values
         self.features = set()
+        self.rank3 = False        # a tile of rank 3 is written: limit_tile bounds triples
         self.counter = 0
         self.stored = set()
         self.read = set()         # locals some expression reads
@@ -262,6 +264,7 @@ class KernelGen:
 
     def load(self, sc, dtype, axes):
         """t[...] of dtype with exactly these axes (block vars, full syms, '1')."""
+        self.rank3 |= len(axes) >= 3
         entries, dims = [], []
         lvs = {lv.name: lv for lv in sc.all_loopvars()}
         for a in axes:
@@ -381,6 +384,7 @@ class KernelGen:
     def gen(self, sc, dtype, axes, depth):
         """A non-weak expression of exactly dtype[axes]."""
         axes = tuple(axes)
+        self.rank3 |= len(axes) >= 3
         if dtype == "bool":
             return self.gen_bool(sc, axes, depth)
         if dtype in FP8:
@@ -629,6 +633,7 @@ class KernelGen:
         return V(f"({self.paren(a)} @ {self.paren(b)})", "f32", axes, taint=True)
 
     def gen_bool(self, sc, axes, depth):
+        self.rank3 |= len(axes) >= 3
         if depth <= 0 or self.chance(0.2):
             if axes:
                 return self.load(sc, "bool", axes)
@@ -760,6 +765,7 @@ class KernelGen:
                 tile_axes.append(e)
         if len(tile_axes) > 3:
             return
+        self.rank3 |= len(tile_axes) == 3
         dtype = self.pick(["f32", "f32", "bf16", "f16", "i32", "i64", "bool"] + (FP8 if self.fp8_ok else []))
         vaxes = tuple(tile_axes)
         if vaxes and self.chance(0.3):
@@ -1110,9 +1116,10 @@ def choose_config(rng, tunables, refuse_rate=0.04):
     return cfg
 
 
-def limit_tile(cfg, tunables, full_sizes, most=128 * 128):
-    """Keeps every pair of block and full-axis sizes within `most` elements: a 256x256
-    tile is legal, but its PTX takes ptxas minutes and the interpreter long."""
+def limit_tile(cfg, tunables, full_sizes, most=128 * 128, rank=2):
+    """Keeps every `rank` block and full-axis sizes (pairs, or triples in a kernel with
+    rank-3 tiles) within `most` elements: a 256x256 tile is legal, but its PTX takes ptxas
+    minutes and the interpreter long."""
     def size(name):
         if name in cfg:
             return cfg[name]
@@ -1121,7 +1128,7 @@ def limit_tile(cfg, tunables, full_sizes, most=128 * 128):
     while True:
         sizes = sorted([(size(n), n) for n in tunables if n.startswith("BLOCK_")] +
                        [(v, n) for n, v in full_sizes.items()], reverse=True)
-        if len(sizes) < 2 or sizes[0][0] * sizes[1][0] <= most:
+        if len(sizes) < 2 or math.prod(v for v, _ in sizes[:rank]) <= most:
             return
         v, name = sizes[0]
         smaller = [x for x in tunables.get(name, []) if x < v]
@@ -1164,7 +1171,7 @@ def generate(seed, index, known="avoid", diff=False, targets=None):
     case.inputs = {n: t for n, t in g.tensors.items() if t["role"] == "in"}
     tun = choose_config(rng, g.tunables)
     full_sizes = {s: rng.choice(FULL_SIZES) for s in sorted(g.full_syms)}
-    limit_tile(tun, g.tunables, full_sizes)
+    limit_tile(tun, g.tunables, full_sizes, rank=3 if g.rank3 else 2)
     case.run_config = dict(tun)
     case.build_config = dict(tun)
     # `const D in {...}` (docs/language.md, Full axes): now and then a full axis's size is
