@@ -1116,10 +1116,10 @@ def choose_config(rng, tunables, refuse_rate=0.04):
     return cfg
 
 
-def limit_tile(cfg, tunables, full_sizes, most=128 * 128, rank=2):
+def limit_tile(cfg, tunables, full_sizes, most=128 * 128, rank=2, pinned=()):
     """Keeps every `rank` block and full-axis sizes (pairs, or triples in a kernel with
-    rank-3 tiles) within `most` elements: a 256x256 tile is legal, but its PTX takes ptxas
-    minutes and the interpreter long."""
+    rank-3 tiles; pinned block sizes among them) within `most` elements: a 256x256 tile is
+    legal, but its PTX takes ptxas minutes and the interpreter long."""
     def size(name):
         if name in cfg:
             return cfg[name]
@@ -1127,15 +1127,18 @@ def limit_tile(cfg, tunables, full_sizes, most=128 * 128, rank=2):
         return min(allowed, key=lambda v: (abs(v.bit_length() - 7), v))  # nearest to 64
     while True:
         sizes = sorted([(size(n), n) for n in tunables if n.startswith("BLOCK_")] +
-                       [(v, n) for n, v in full_sizes.items()], reverse=True)
+                       [(v, n) for n, v in full_sizes.items()] +
+                       [(v, None) for v in pinned], key=lambda e: e[0], reverse=True)
         if len(sizes) < 2 or math.prod(v for v, _ in sizes[:rank]) <= most:
             return
-        v, name = sizes[0]
-        smaller = [x for x in tunables.get(name, []) if x < v]
-        if name in full_sizes:
-            full_sizes[name] = v // 2
-        elif smaller:
-            cfg[name] = max(smaller)
+        for v, name in sizes[:rank]:
+            smaller = [x for x in tunables.get(name, []) if x < v]
+            if name in full_sizes and v > 1:
+                full_sizes[name] = v // 2
+                break
+            if smaller:
+                cfg[name] = max(smaller)
+                break
         else:
             return
 
@@ -1171,7 +1174,8 @@ def generate(seed, index, known="avoid", diff=False, targets=None):
     case.inputs = {n: t for n, t in g.tensors.items() if t["role"] == "in"}
     tun = choose_config(rng, g.tunables)
     full_sizes = {s: rng.choice(FULL_SIZES) for s in sorted(g.full_syms)}
-    limit_tile(tun, g.tunables, full_sizes, rank=3 if g.rank3 else 2)
+    pinned = [allowed[0] for spec, allowed in g.loop_blocks.values() if spec.isdigit()]
+    limit_tile(tun, g.tunables, full_sizes, rank=3 if g.rank3 else 2, pinned=pinned)
     case.run_config = dict(tun)
     case.build_config = dict(tun)
     # `const D in {...}` (docs/language.md, Full axes): now and then a full axis's size is
