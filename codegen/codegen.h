@@ -330,7 +330,7 @@ int codegen_compile(Arena *a, const struct TirKernel *k, const Variant *v, const
    thread and the second a constant. BLOCKED, the mma accumulator, slices (reductions),
    expanded dims and scalars are all such maps; equal maps need no data movement. */
 
-enum { LAYOUT_MAX_RANK = 2, LAYOUT_MAX_REG_BITS = 12, LAYOUT_MAX_WARP_BITS = 3 };
+enum { LAYOUT_MAX_RANK = MAX_RANK, LAYOUT_MAX_REG_BITS = 12, LAYOUT_MAX_WARP_BITS = 3 };
 
 typedef enum LayoutKind {
     LAYOUT_SCALAR,    /* rank 0: one register, the same in every thread */

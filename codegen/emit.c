@@ -359,6 +359,16 @@ static LLVMValueRef convert(Emitter *e, LLVMValueRef x, DType from, DType to)
 
 /* ---- fetching values in a layout */
 
+/* The row-major element index of register r of layout l (its shape's strides). */
+static LLVMValueRef emit_linear_coord(Emitter *e, const Layout *l, int r)
+{
+    LLVMValueRef lin = emit_i32(e, 0);
+    for (int d = 0; d < l->rank; d++)
+        lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, l->shape[d]), ""),
+                           emit_coord(e, l, r, d), "");
+    return lin;
+}
+
 static Tile splat(Emitter *e, LLVMValueRef x, const Layout *want)
 {
     Tile t = emit_tile_new(e, want);
@@ -373,9 +383,10 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
     LLVMTypeRef ty = emit_type(e, t);
     if (t == DT_BOOL)
         ty = e->cg->t.i8;
-    int cols = in->layout->rank == 2 ? in->layout->shape[1] : 1;
     int esize = dtype_size(t);  /* the scratch holds the value's own dtype (bool as a byte) */
-    int64_t bytes = esize * (int64_t)in->layout->shape[0] * (in->layout->rank == 2 ? cols : 1);
+    int64_t bytes = esize;
+    for (int d = 0; d < in->layout->rank; d++)
+        bytes *= in->layout->shape[d];
     if (!e->smem || bytes > e->s->scratch_bytes) {
         /* the schedule reserves scratch for every conversion it foresees */
         emit_fail(e, "internal: a layout conversion of %lld bytes without shared scratch "
@@ -384,23 +395,17 @@ static Tile convert_layout(Emitter *e, const Tile *in, DType t, const Layout *wa
     }
     emit_barrier(e);  /* the scratch may still be read by an earlier conversion */
     for (int r = 0; r < in->n; r++) {
-        LLVMValueRef lin = emit_coord(e, in->layout, r, 0);
-        if (in->layout->rank == 2)
-            lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, cols), ""),
-                               emit_coord(e, in->layout, r, 1), "");
         LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
-                                        LLVMBuildMul(e->b, lin, emit_i32(e, esize), ""), "");
+                                        LLVMBuildMul(e->b, emit_linear_coord(e, in->layout, r),
+                                                     emit_i32(e, esize), ""), "");
         LLVMValueRef v = t == DT_BOOL ? LLVMBuildZExt(e->b, in->regs[r], ty, "") : in->regs[r];
         LLVMBuildStore(e->b, v, emit_smem_at(e, off));
     }
     emit_barrier(e);
     for (int r = 0; r < out.n; r++) {
-        LLVMValueRef lin = emit_coord(e, want, r, 0);
-        if (want->rank == 2)
-            lin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, lin, emit_i32(e, cols), ""),
-                               emit_coord(e, want, r, 1), "");
         LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
-                                        LLVMBuildMul(e->b, lin, emit_i32(e, esize), ""), "");
+                                        LLVMBuildMul(e->b, emit_linear_coord(e, want, r),
+                                                     emit_i32(e, esize), ""), "");
         LLVMValueRef v = LLVMBuildLoad2(e->b, ty, emit_smem_at(e, off), "");
         out.regs[r] = t == DT_BOOL ? LLVMBuildTrunc(e->b, v, e->cg->t.i1, "") : v;
     }
@@ -446,7 +451,9 @@ Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)
     if (def && (def->opcode == TIR_BROADCAST || def->opcode == TIR_EXPAND_DIMS) &&
         schedule_fetch_cost(e->s, v, want) == 0) {
         const TirValue *x = def->operands[0];
-        bool keep[LAYOUT_MAX_RANK] = {true, true};
+        bool keep[LAYOUT_MAX_RANK];
+        for (int d = 0; d < LAYOUT_MAX_RANK; d++)
+            keep[d] = true;
         Layout inner;
         if (def->opcode == TIR_EXPAND_DIMS) {
             inner = layout_slice(want, def->axis);
@@ -642,8 +649,9 @@ static void emit_reduce(Emitter *e, const TirOp *op)
     LLVMValueRef id = reduce_identity(e, kind, t);
     for (int r = 0; r < out.n; r++)
         out.regs[r] = id;
-    bool keep[LAYOUT_MAX_RANK] = {true, true};
-    keep[op->axis] = false;
+    bool keep[LAYOUT_MAX_RANK];
+    for (int d = 0; d < LAYOUT_MAX_RANK; d++)
+        keep[d] = d != op->axis;
     for (int r = 0; r < in->n; r++) {
         LLVMValueRef v = is_float ? emit_to_f32(e, in->regs[r], t) : in->regs[r];
         if (kind == TIR_RED_AMAX)
@@ -677,7 +685,7 @@ static void emit_reduce(Emitter *e, const TirOp *op)
         LLVMTypeRef ty = LLVMTypeOf(out.regs[0]);
         emit_barrier(e);
         for (int r = 0; r < out.n; r++) {
-            LLVMValueRef lin = slice->rank ? emit_coord(e, slice, r, 0) : emit_i32(e, 0);
+            LLVMValueRef lin = emit_linear_coord(e, slice, r);
             LLVMValueRef idx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, slot, emit_i32(e, elems), ""),
                                             lin, "");
             LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
@@ -686,7 +694,7 @@ static void emit_reduce(Emitter *e, const TirOp *op)
         }
         emit_barrier(e);
         for (int r = 0; r < out.n; r++) {
-            LLVMValueRef lin = slice->rank ? emit_coord(e, slice, r, 0) : emit_i32(e, 0);
+            LLVMValueRef lin = emit_linear_coord(e, slice, r);
             LLVMValueRef acc = id;
             for (int s = 0; s < slots; s++) {
                 LLVMValueRef idx = LLVMBuildAdd(e->b, emit_i32(e, s * elems), lin, "");

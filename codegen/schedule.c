@@ -97,7 +97,7 @@ static Layout layout_blocked(int rank, const int *shape, int nwarp)
     l.rank = rank;
     if (rank == 0)
         return l;
-    int left[LAYOUT_MAX_RANK] = {0, 0}, unit[LAYOUT_MAX_RANK] = {1, 1};
+    int left[LAYOUT_MAX_RANK] = {0}, unit[LAYOUT_MAX_RANK] = {0};
     for (int d = 0; d < rank; d++) {
         l.shape[d] = shape[d];
         left[d] = log2_int(shape[d]);
@@ -461,9 +461,6 @@ static int layout_of_value(Sched *c, const TirValue *v, Layout *out)
 {
     const TirType *t = &v->type;
     int shape[LAYOUT_MAX_RANK];
-    if (t->rank > LAYOUT_MAX_RANK)
-        return fail(c, "tiles of rank %d are not supported by codegen (at most %d)", t->rank,
-                    LAYOUT_MAX_RANK);
     for (int d = 0; d < t->rank; d++)
         shape[d] = schedule_axis_size(c->s, t->axes[d]);
     int nwarp = log2_int(c->s->num_warps);
@@ -1651,11 +1648,6 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
     plan_fragments(&c);
     plan_pipelines(&c);
     plan_roles(&c, k->body->last && k->body->last->opcode == TIR_GRID ? k->body->last : NULL);
-    for (int i = 0; i < w.n; i++)
-        for (int r = 0; r < w.ops[i]->nresults; r++)
-            if (w.ops[i]->results[r]->type.rank > LAYOUT_MAX_RANK)
-                return fail(&c, "tiles of rank %d are not supported by codegen (at most %d)",
-                            w.ops[i]->results[r]->type.rank, LAYOUT_MAX_RANK);
     return plan_shared_memory(&c, &w, t);
 }
 

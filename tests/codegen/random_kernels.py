@@ -27,6 +27,7 @@ against the GPU. A new language feature or code path adds its production here.
 import argparse
 import collections
 import copy
+import math
 import hashlib
 import itertools
 import json
@@ -151,6 +152,7 @@ class KernelGen:
         self.loop_blocks = {}     # loop var name -> its block(...) text and allowed sizes
         self.tunables = {}        # tunable name -> allowed values
         self.features = set()
+        self.rank3 = False        # a tile of rank 3 is written: limit_tile bounds triples
         self.counter = 0
         self.stored = set()
         self.read = set()         # locals some expression reads
@@ -262,6 +264,7 @@ class KernelGen:
 
     def load(self, sc, dtype, axes):
         """t[...] of dtype with exactly these axes (block vars, full syms, '1')."""
+        self.rank3 |= len(axes) >= 3
         entries, dims = [], []
         lvs = {lv.name: lv for lv in sc.all_loopvars()}
         for a in axes:
@@ -381,6 +384,7 @@ class KernelGen:
     def gen(self, sc, dtype, axes, depth):
         """A non-weak expression of exactly dtype[axes]."""
         axes = tuple(axes)
+        self.rank3 |= len(axes) >= 3
         if dtype == "bool":
             return self.gen_bool(sc, axes, depth)
         if dtype in FP8:
@@ -397,7 +401,7 @@ class KernelGen:
             return self.gen_unary(sc, dtype, axes, depth)
         if r < 0.52:
             return self.gen_convert(sc, dtype, axes, depth)
-        if r < 0.62 and len(axes) < 2:
+        if r < 0.62 and len(axes) < 3:
             v = self.gen_reduce(sc, dtype, axes, depth)
             if v:
                 return v
@@ -491,6 +495,8 @@ class KernelGen:
         opts = [axes, axes[1:], ()]
         if len(axes) == 2:
             opts += [(axes[0], "1"), ("1", axes[1])]
+        if len(axes) == 3:
+            opts += [axes[2:], (axes[0], "1", axes[2]), (axes[0], axes[1], "1")]
         return self.pick(opts)
 
     def operand_dtypes(self, dtype):
@@ -627,6 +633,7 @@ class KernelGen:
         return V(f"({self.paren(a)} @ {self.paren(b)})", "f32", axes, taint=True)
 
     def gen_bool(self, sc, axes, depth):
+        self.rank3 |= len(axes) >= 3
         if depth <= 0 or self.chance(0.2):
             if axes:
                 return self.load(sc, "bool", axes)
@@ -694,7 +701,7 @@ class KernelGen:
     # ---- statements
 
     def local_type(self, sc):
-        rank = self.pick([0, 1, 1, 2, 2, 2])
+        rank = self.pick([0, 1, 1, 2, 2, 2, 3])   # rank 3 where three axes are in scope
         axes = self.random_axes(sc, rank)
         dtype = self.pick(["f32", "f32", "f32", "bf16", "f16", "i32", "i64", "bool"])
         return dtype, axes
@@ -737,7 +744,7 @@ class KernelGen:
     def stmt_store(self, sc, depth):
         entries, dims, axes = self.grid_index(sc)
         extra = [a for a in self.in_scope_axes(sc) if a not in axes]
-        if len(axes) < 2 and self.chance(0.6):
+        if len(axes) < 3 and self.chance(0.6):
             pool = extra + ([self.full_axis()] if self.chance(0.3) else [])
             pool = [a for a in pool if a not in axes]
             if pool:
@@ -756,8 +763,9 @@ class KernelGen:
                 tile_axes.append(d)
             elif e in lvs and not lvs[e].pinned:
                 tile_axes.append(e)
-        if len(tile_axes) > 2:
+        if len(tile_axes) > 3:
             return
+        self.rank3 |= len(tile_axes) == 3
         dtype = self.pick(["f32", "f32", "bf16", "f16", "i32", "i64", "bool"] + (FP8 if self.fp8_ok else []))
         vaxes = tuple(tile_axes)
         if vaxes and self.chance(0.3):
@@ -1108,9 +1116,10 @@ def choose_config(rng, tunables, refuse_rate=0.04):
     return cfg
 
 
-def limit_tile(cfg, tunables, full_sizes, most=128 * 128):
-    """Keeps every pair of block and full-axis sizes within `most` elements: a 256x256
-    tile is legal, but its PTX takes ptxas minutes and the interpreter long."""
+def limit_tile(cfg, tunables, full_sizes, most=128 * 128, rank=2, pinned=()):
+    """Keeps every `rank` block and full-axis sizes (pairs, or triples in a kernel with
+    rank-3 tiles; pinned block sizes among them) within `most` elements: a 256x256 tile is
+    legal, but its PTX takes ptxas minutes and the interpreter long."""
     def size(name):
         if name in cfg:
             return cfg[name]
@@ -1118,15 +1127,18 @@ def limit_tile(cfg, tunables, full_sizes, most=128 * 128):
         return min(allowed, key=lambda v: (abs(v.bit_length() - 7), v))  # nearest to 64
     while True:
         sizes = sorted([(size(n), n) for n in tunables if n.startswith("BLOCK_")] +
-                       [(v, n) for n, v in full_sizes.items()], reverse=True)
-        if len(sizes) < 2 or sizes[0][0] * sizes[1][0] <= most:
+                       [(v, n) for n, v in full_sizes.items()] +
+                       [(v, None) for v in pinned], key=lambda e: e[0], reverse=True)
+        if len(sizes) < 2 or math.prod(v for v, _ in sizes[:rank]) <= most:
             return
-        v, name = sizes[0]
-        smaller = [x for x in tunables.get(name, []) if x < v]
-        if name in full_sizes:
-            full_sizes[name] = v // 2
-        elif smaller:
-            cfg[name] = max(smaller)
+        for v, name in sizes[:rank]:
+            smaller = [x for x in tunables.get(name, []) if x < v]
+            if name in full_sizes and v > 1:
+                full_sizes[name] = v // 2
+                break
+            if smaller:
+                cfg[name] = max(smaller)
+                break
         else:
             return
 
@@ -1162,7 +1174,8 @@ def generate(seed, index, known="avoid", diff=False, targets=None):
     case.inputs = {n: t for n, t in g.tensors.items() if t["role"] == "in"}
     tun = choose_config(rng, g.tunables)
     full_sizes = {s: rng.choice(FULL_SIZES) for s in sorted(g.full_syms)}
-    limit_tile(tun, g.tunables, full_sizes)
+    pinned = [allowed[0] for spec, allowed in g.loop_blocks.values() if spec.isdigit()]
+    limit_tile(tun, g.tunables, full_sizes, rank=3 if g.rank3 else 2, pinned=pinned)
     case.run_config = dict(tun)
     case.build_config = dict(tun)
     # `const D in {...}` (docs/language.md, Full axes): now and then a full axis's size is

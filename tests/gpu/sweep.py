@@ -208,6 +208,26 @@ def make_gemm(i, shape, g):
         (["b"] if i % 4 == 1 else ["a"] if i % 4 == 3 else [])
 
 
+def bmm_shapes():
+    out = [(3, 77, 45, 93), (1, 1, 1, 1), (64, 64, 64, 64), (5, 129, 255, 200), (2, 1001, 93, 77)]
+    r = np.random.default_rng(12)
+    while len(out) < 30:
+        s = (int(r.choice([1, 2, 3, 7, 16])),) + tuple(int(r.choice([1, 16, 33, 93, 128, 200, 257]))
+                                                     for _ in range(3))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def make_bmm(i, shape, g):
+    z, m, n, k = shape
+    a = uniform((z, m, k), g).to(torch.bfloat16)
+    b = uniform((z, k, n), g).to(torch.bfloat16)
+    ref = torch.bmm(a.double(), b.double())
+    return {"a": a, "b": b}, {}, ["c"], lambda o: close(o["c"], ref, 2 ** -7, 2 ** -10), \
+        (["b"] if i % 4 == 1 else [])
+
+
 def make_fp8_gemm(rowwise):
     def make(i, shape, g):
         m, n, k = shape
@@ -640,6 +660,7 @@ def shape_text(names, shape):
 KERNELS = [
     # name, file, shape names, shapes, configs, maker
     ("gemm", "gemm", "MNK", gemm_shapes, GEMM_CONFIGS, make_gemm),
+    ("bmm", "bmm", "ZMNK", bmm_shapes, GEMM_CONFIGS, make_bmm),
     ("fp8_gemm_tensorwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(False)),
     ("fp8_gemm_rowwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(True)),
     ("attention", "attention", ["Z", "H", "M", "N", "D"], attention_shapes, ATTN_CONFIGS, make_attention),
@@ -764,6 +785,14 @@ def machinery(tilec, tmp):
                                    capture_output=True, text=True)
                 res.append((f"{name} {shape} {config or 'default'}", p.returncode == 0,
                             (p.stdout + p.stderr)[-400:]))
+    # rank-3 tiles (tests/gpu/kernels/rank3.tile): reductions along each axis, crossing warps
+    rank3 = os.path.join(ROOT, "tests", "gpu", "kernels", "rank3.tile")
+    for config, target in (("", []), ("BLOCK_M=8,num_warps=8", []), ("num_warps=8", ["--target", "sm_80"])):
+        for shape in ("B=7,M=93,N=77", "B=3,M=130,N=200"):
+            p = subprocess.run([tilec, "run", rank3, "--check", "--shape", shape] + target +
+                               (["--config", config] if config else []), capture_output=True, text=True)
+            res.append((f"rank3 {shape} {config or 'default'}{' sm_80' if target else ''}",
+                        p.returncode == 0, (p.stdout + p.stderr)[-400:]))
     # the math built-ins against the interpreter, and against its --arith=gpu: there sin, cos
     # and integer ** give the same bits, the rest stay within tolerance (docs/run.md)
     for config in MATH_CONFIGS[:3]:

@@ -215,6 +215,21 @@ def gemm_cases(c, rng):
             ["BLOCK_M=16,BLOCK_N=32,BLOCK_K=32", "BLOCK_M=128,BLOCK_N=128,BLOCK_K=128"])
 
 
+def bmm_cases(c, rng):
+    Z, M, N, K = 3, 67, 45, 93
+    a = bf16(rng.uniform(-1, 1, (Z, M, K)))
+    b = bf16(rng.uniform(-1, 1, (Z, K, N)))
+    exact = a @ b
+    acc = (K + 1) * U * (np.abs(a) @ np.abs(b))
+    bound = U_BF16 * np.abs(exact) + (1 + U_BF16) * acc
+    configs = [None, "BLOCK_M=16,BLOCK_N=16,BLOCK_K=16", "BLOCK_M=128,BLOCK_N=64,BLOCK_K=128"]
+    c.check("bmm 3x67x45x93", "bmm.tile", "bmm", {"a": a.astype(np.float32), "b": bits(b, BF16)},
+            ["c"], {"c": exact}, {"c": bound}, configs)
+    c.check("bmm 3x67x45x93 fortran-order b", "bmm.tile", "bmm",
+            {"a": a.astype(np.float32), "b": np.asfortranarray(b.astype(np.float32))},
+            ["c"], {"c": exact}, {"c": bound}, ["BLOCK_M=32,BLOCK_N=32,BLOCK_K=32"])
+
+
 def fp8_gemm_cases(c, rng):
     M, N, K = 67, 45, 93
     raw_a = rng.standard_normal((M, K)) * 16        # not fp8 values: tilec rounds them
@@ -537,6 +552,46 @@ def jagged_softmax_cases(c, rng):
     configs = [None, "BLOCK_M=16,BLOCK_N=16", "BLOCK_M=64,BLOCK_N=256", "BLOCK_M=128,BLOCK_N=32"]
     c.check("jagged_softmax 5 sequences of 93 rows x 37", "jagged_softmax.tile", "jagged_softmax",
             {"x": x, "offsets": offsets}, ["y"], {"y": y}, {"y": bound}, configs)
+
+
+KERNELS = os.path.join(ROOT, "tests", "gpu", "kernels")
+
+
+def rank3_cases(c, rng):
+    """tests/gpu/kernels/rank3.tile: rank-3 tiles reduced along each axis and broadcast
+    back. Inputs are small dyadic numbers, so every sum, max and product is exact in f32
+    and only y's exp (2 ulp) and bf16 rounding leave a bound."""
+    B, M, N = 7, 37, 45
+    x = rng.integers(-32, 33, (B, M, N)) / 8.0
+    w = rng.choice([0.5, 1.0, 1.5, 2.0], (M, N))
+    cv = rng.integers(-8, 9, N) / 4.0
+    for config, BM in ((None, 16), ("BLOCK_M=8", 8), ("num_warps=8", 16), ("num_warps=8,BLOCK_M=8", 8)):
+        v = x * w + cv
+        s1 = np.zeros((B, M, N))
+        s2 = np.zeros((B, M, N))
+        blocksum = np.zeros((B, M, N))
+        for m0 in range(0, M, BM):
+            part = v[:, m0:m0 + BM].sum(axis=1)
+            s1[:, m0] = part
+            blocksum[:, m0:m0 + BM] = part[:, None, :]
+        mx = np.zeros((B, M, N))
+        for n0 in range(0, N, 16):
+            part = v[:, :, n0:n0 + 16].max(axis=2)
+            s2[:, :, n0] = part
+            mx[:, :, n0:n0 + 16] = part[:, :, None]
+        e = np.exp(v - mx)
+        y = e + blocksum
+        y_bound = U_BF16 * np.abs(y) + (1 + U_BF16) * (3 * U * e + U * np.abs(y))
+        z = np.zeros((B, M, N))
+        for _ in range(0, M, 16):
+            z = z * 0.5 + v
+        s0 = v[(B - 1) // 4 * 4:].sum(axis=0)   # the last b block writes last
+        outs = {"y": y, "s0": s0, "s1": s1, "s2": s2, "z": z}
+        bounds = {"y": y_bound, "s0": 0.0, "s1": 0.0, "s2": 0.0, "z": 0.0}
+        zero = np.zeros((B, M, N), np.float32)
+        c.check(f"rank3 {B}x{M}x{N}", os.path.join(KERNELS, "rank3.tile"), "rank3",
+                {"x": x.astype(np.float32), "w": bits(w, BF16), "c": cv.astype(np.float32),
+                 "s1": zero, "s2": zero}, list(outs), outs, bounds, [config])
 
 
 BRANCHES = '''
@@ -1087,7 +1142,7 @@ def main():
                        softmax_cases, layernorm_cases, embedding_cases, dropout_cases, moe_gemm_cases,
                        varlen_attention_cases, jagged_softmax_cases, branches_cases, gather_cases,
                        gather_error_cases, mask_checker_cases, bad_input_cases,
-                       nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases))
+                       nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases, bmm_cases, rank3_cases))
 
 
 if __name__ == "__main__":
