@@ -988,18 +988,25 @@ static int plan_dot(Sched *c, TirOp *op)
     if (!p->kstep || nvvm_mma_k(p->b_type) != p->kstep)
         return fail(c, "a dot of %s and %s has no tensor-core instruction",
                     dtype_name(p->a_type), dtype_name(p->b_type));
-    p->kpad = p->k < p->kstep ? p->kstep : p->k;
-    p->instr = c->use_wgmma ? DOT_WGMMA : DOT_MMA_SYNC;
+    /* f32 operands: exact dots on FMA, tf32 ones on mma.sync m16n8k8 (wgmma's tf32 would
+       need its K-major-only shared layouts: not done) */
+    bool f32 = p->a_type == DT_F32;
+    if (f32 && op->sub == TIR_DOT_EXACT)
+        p->kstep = 1;
+    p->kpad = (p->k + p->kstep - 1) / p->kstep * p->kstep;
+    p->instr = f32 ? (op->sub == TIR_DOT_EXACT ? DOT_FMA : DOT_MMA_SYNC)
+                   : c->use_wgmma ? DOT_WGMMA : DOT_MMA_SYNC;
     if (p->instr == DOT_WGMMA) {
         if (plan_wgmma(c, p) != 0)
             return -1;
-    } else if (plan_mma_sync(c, p) != 0) {
+    } else if (plan_mma_sync(c, p) != 0) {   /* FMA too: its accumulators in the same layout */
         return -1;
     }
     p->acc.dot = s->ndots - 1;
-    if (!plan_async(c, op, 0, p, &p->a))
+    /* f32 operands go through registers: read from shared memory as 32-bit scalars */
+    if (f32 || !plan_async(c, op, 0, p, &p->a))
         p->a.source = OPERAND_STAGED;
-    if (!plan_async(c, op, 1, p, &p->b))
+    if (f32 || !plan_async(c, op, 1, p, &p->b))
         p->b.source = OPERAND_STAGED;
     return 0;
 }
@@ -1013,7 +1020,7 @@ static void plan_fragments(Sched *c)
         DotPlan *p = &s->dots[i];
         const TirValue *a = p->op->operands[0];
         const Layout *l = get_layout(c, a);
-        if (p->a.source != OPERAND_STAGED || !l || l->kind != LAYOUT_MMA)
+        if (p->a.source != OPERAND_STAGED || !l || l->kind != LAYOUT_MMA || p->a_type == DT_F32)
             continue;
         const DotPlan *src = &s->dots[l->dot];
         if (src->instr != p->instr || src->m != p->m || src->n != p->k || p->k % 16)
@@ -1667,7 +1674,9 @@ const char *schedule_path(Arena *a, const Schedule *s)
                                   n ? "; " : "", p->instr_n, p->wg_m * p->wg_n,
                                   p->a.source == OPERAND_FRAGMENT ? " (A from registers)" : "");
         else
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%smma.sync %dx%d warps", n ? "; " : "",
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s %dx%d warps", n ? "; " : "",
+                                  p->instr == DOT_FMA ? "fma" : p->a_type == DT_F32 ? "mma.sync tf32"
+                                                                                  : "mma.sync",
                                   p->wm, p->wn);
     }
     for (int i = 0; i < s->nloops && n < sizeof buf; i++) {

@@ -248,6 +248,17 @@ static TirValue *lower_pow(Lowerer *L, const Expr *e, TirType rt)
     return coerce(L, e->loc, r, rt);
 }
 
+/* `a @ b` and dot(a, b, tf32=...): a dot from a zero accumulator. */
+static TirValue *lower_dot(Lowerer *L, const Expr *e, const Expr *a, const Expr *b, bool tf32,
+                           TirType rt)
+{
+    TirValue *ops[3];
+    if (!(ops[0] = lower_expr(L, a)) || !(ops[1] = lower_expr(L, b)))
+        return NULL;
+    ops[2] = emit_full(L, e->loc, rt, false, 0, 0);
+    return emit_sub(L, TIR_DOT, tf32 ? TIR_DOT_TF32 : TIR_DOT_EXACT, e->loc, ops, 3, rt);
+}
+
 static TirValue *lower_binary(Lowerer *L, const Expr *e)
 {
     TirType rt;
@@ -255,13 +266,8 @@ static TirValue *lower_binary(Lowerer *L, const Expr *e)
         return NULL;
     if (e->op == BIN_POW)
         return lower_pow(L, e, rt);
-    if (e->op == BIN_MATMUL) {
-        TirValue *ops[3];
-        if (!(ops[0] = lower_expr(L, e->lhs)) || !(ops[1] = lower_expr(L, e->rhs)))
-            return NULL;
-        ops[2] = emit_full(L, e->loc, rt, false, 0, 0);
-        return emit1(L, TIR_DOT, e->loc, ops, 3, rt);
-    }
+    if (e->op == BIN_MATMUL)
+        return lower_dot(L, e, e->lhs, e->rhs, false, rt);
     TirValue *ops[2];
     TirType operand = rt;
     int opc, sub;
@@ -484,6 +490,8 @@ static TirValue *lower_call(Lowerer *L, const Expr *e)
     }
     case BI_SUM: case BI_AMAX:
         return lower_reduction(L, e);
+    case BI_DOT:
+        return lower_dot(L, e, e->args[0], e->args[1], e->tf32, rt);
     case BI_RAND: case BI_RANDINT: {   /* the seed and the offset as i64 with the result's axes */
         TirValue *ops[2];
         if (!(ops[0] = lower_as(L, e->args[0], with_dtype(rt, DT_I64))) ||

@@ -456,14 +456,11 @@ static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Typ
     }
     bool ok = (l->dtype == DT_BF16 && r->dtype == DT_BF16) ||
               (l->dtype == DT_F16 && r->dtype == DT_F16) ||
+              (l->dtype == DT_F32 && r->dtype == DT_F32) ||
               (dtype_is_fp8(l->dtype) && dtype_is_fp8(r->dtype));
     if (!ok) {
-        if (l->dtype == DT_F32 || r->dtype == DT_F32)
-            diag_error(c->diag, loc, "@ of %s @ %s: tensor cores take no f32 operands, "
-                       "convert operands to bf16 or f16", show_type(c, l), show_type(c, r));
-        else
-            diag_error(c->diag, loc, "@ needs both operands bf16, both f16 or both fp8, got %s @ %s",
-                       show_type(c, l), show_type(c, r));
+        diag_error(c->diag, loc, "@ needs both operands f32, both bf16, both f16 or both fp8, "
+                   "got %s @ %s (convert one with .to())", show_type(c, l), show_type(c, r));
         return false;
     }
     if (!axis_equal(l->axes[1], r->axes[0])) {
@@ -1158,12 +1155,14 @@ static NOINLINE void check_to(Checker *c, Expr *e)
 typedef struct CallArgs {
     int npos;               /* positional arguments: args[0..npos) */
     Expr *axis;             /* the value of axis=, or NULL */
+    Expr *tf32;             /* the value of tf32= (dot), or NULL */
 } CallArgs;
 
 static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
 {
     out->npos = 0;
     out->axis = NULL;
+    out->tf32 = NULL;
     bool seen_kwarg = false;
     for (int i = 0; i < e->nargs; i++) {
         Expr *arg = e->args[i];
@@ -1179,16 +1178,22 @@ static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
         }
         seen_kwarg = true;
         arg->reduce_axis = -2;
-        if (!arg->name || strcmp(arg->name, "axis") != 0) {
-            diag_error(c->diag, arg->loc, "unknown keyword argument %s (only reductions take axis=)",
-                       or_q(arg->name));
+        Expr **slot = !arg->name ? NULL : strcmp(arg->name, "axis") == 0 ? &out->axis
+                    : strcmp(arg->name, "tf32") == 0 ? &out->tf32 : NULL;
+        if (!slot) {
+            diag_error(c->diag, arg->loc, "unknown keyword argument %s (reductions take axis=, "
+                       "dot takes tf32=)", or_q(arg->name));
             return false;
         }
-        if (out->axis) {
-            diag_error(c->diag, arg->loc, "axis= given twice");
+        if (slot == &out->tf32 && e->builtin != BI_DOT) {
+            diag_error(c->diag, arg->loc, "%s takes no tf32= (only dot does)", builtin_name(e->builtin));
             return false;
         }
-        out->axis = arg->lhs;
+        if (*slot) {
+            diag_error(c->diag, arg->loc, "%s= given twice", arg->name);
+            return false;
+        }
+        *slot = arg->lhs;
         if (!arg->lhs)
             return false;
         arg->type = *check_expr(c, arg->lhs);
@@ -1564,6 +1569,36 @@ static NOINLINE void type_rand(Checker *c, Expr *e, const CallArgs *a)
     e->type = t;
 }
 
+/* dot(a, b) is `a @ b`; tf32=true (a bool literal) puts f32 operands on tf32 tensor cores. */
+static NOINLINE void type_dot(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (!need_arity(c, e, a, 2) || !args_are_values(c, e, 2)) {
+        set_error(e);
+        return;
+    }
+    const Type *l = &e->args[0]->type, *r = &e->args[1]->type;
+    if (a->tf32) {
+        if (a->tf32->kind != EXPR_BOOL) {
+            diag_error(c->diag, a->tf32->loc, "tf32= must be true or false");
+            set_error(e);
+            return;
+        }
+        e->tf32 = a->tf32->int_value != 0;
+        if (e->tf32 && (l->dtype != DT_F32 || r->dtype != DT_F32)) {
+            diag_error(c->diag, a->tf32->loc, "tf32=true rounds f32 operands, got %s and %s",
+                       show_type(c, l), show_type(c, r));
+            set_error(e);
+            return;
+        }
+    }
+    Type t;
+    if (!binary_result(c, e->loc, BIN_MATMUL, l, r, &t)) {
+        set_error(e);
+        return;
+    }
+    e->type = t;
+}
+
 /* The built-in a call names, after locals, loop variables, parameters and shape symbols
    have had their chance to shadow it. */
 static Builtin resolve_callee(Checker *c, Expr *e)
@@ -1633,6 +1668,9 @@ static NOINLINE void check_call(Checker *c, Expr *e)
         return;
     case BI_RAND: case BI_RANDINT:
         type_rand(c, e, &a);
+        return;
+    case BI_DOT:
+        type_dot(c, e, &a);
         return;
     default:
         set_error(e);
@@ -2966,7 +3004,9 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
         k->locals[i] = ((LocalInfo *)c.locals.items[i])->local;
     k->ntunables = c.tunables.len;
     k->tunables = arena_alloc(a, sizeof *k->tunables * (size_t)(c.tunables.len + 1));
-    bool hopper = k->has_dot && opts && opts->target_sm >= 90;
+    /* f32 dots run on FMA or mma.sync, their operands through registers: the Hopper-sized
+       tiles are for wgmma, so a kernel whose dots all take f32 keeps the plain defaults */
+    bool hopper = k->has_dot && c.dot_esize < 4 && opts && opts->target_sm >= 90;
     for (int i = 0; i < c.tunables.len; i++) {
         Tunable *t = c.tunables.items[i];
         set_default(t, hopper ? target_default(&c, i) : knob_of_kind(t->kind)->preferred);

@@ -36,6 +36,7 @@ static const char *const builtin_names[BI_COUNT] = {
     [BI_CDIV] = "cdiv",
     [BI_RAND] = "rand",
     [BI_RANDINT] = "randint",
+    [BI_DOT] = "dot",
 };
 
 const char *builtin_name(Builtin b)

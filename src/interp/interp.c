@@ -787,6 +787,9 @@ static void op_dot(Interp *I, TirOp *op)
             out[e] = acc->f[0];
     else if (acc->f != out)
         memcpy(out, acc->f, (size_t)r->count * sizeof *out);
+    /* Products of 16-bit and fp8 operands are exact in f32; f32 ones take one fma each, in
+       k order, as the GPU's FMA dot does; tf32 dots round both operands first (cvt.rna). */
+    bool fused = op->sub == TIR_DOT_EXACT && a->dtype == DT_F32, tf32 = op->sub == TIR_DOT_TF32;
     for (int64_t i = 0; i < M; i++) {
         float *row = out + i * N;
         const float *arow = a->f + i * K;
@@ -795,8 +798,15 @@ static void op_dot(Interp *I, TirOp *op)
                 continue;
             float av = arow[kk];
             const float *brow = b->f + kk * N;
-            for (int64_t j = 0; j < N; j++)
-                row[j] += av * brow[j];
+            if (fused)
+                for (int64_t j = 0; j < N; j++)
+                    row[j] = fmaf(av, brow[j], row[j]);
+            else if (tf32)
+                for (int64_t j = 0; j < N; j++)
+                    row[j] += tir_round_tf32(av) * tir_round_tf32(brow[j]);
+            else
+                for (int64_t j = 0; j < N; j++)
+                    row[j] += av * brow[j];
         }
     }
     if (epilogue) {

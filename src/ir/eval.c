@@ -300,3 +300,13 @@ bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue)
     *fvalue = s.f;
     return true;
 }
+
+float tir_round_tf32(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) != 0x7f800000u)   /* finite: half an ulp of tf32 away from zero */
+        u = (u + 0x1000u) & ~0x1fffu;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}

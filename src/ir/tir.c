@@ -708,6 +708,8 @@ static void print_op_form(Printer *p, const TirOp *op)
     case TIR_FORM_DOT:
         fputs("dot ", p->out);
         print_operands(p, op->operands, op->noperands);
+        if (op->sub == TIR_DOT_TF32)
+            fputs(" tf32", p->out);
         if (op->masked)
             fputs(" masked", p->out);
         break;

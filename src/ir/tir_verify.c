@@ -315,11 +315,14 @@ static void verify_dot(Verifier *v, const TirOp *op)
         fail(v, op, "contraction axes differ: %s @ %s", tstr(v, &a, x, sizeof x), tstr(v, &b, y, sizeof y));
         return;
     }
+    bool f32 = a.dtype == DT_F32 && b.dtype == DT_F32;
     bool ok = (a.dtype == DT_BF16 && b.dtype == DT_BF16) || (a.dtype == DT_F16 && b.dtype == DT_F16) ||
-              (dtype_is_fp8(a.dtype) && dtype_is_fp8(b.dtype));
+              f32 || (dtype_is_fp8(a.dtype) && dtype_is_fp8(b.dtype));
     if (!ok)
-        fail(v, op, "operands are %s and %s: a dot takes bf16, f16 or fp8 pairs", dtype_name(a.dtype),
+        fail(v, op, "operands are %s and %s: a dot takes f32, bf16, f16 or fp8 pairs", dtype_name(a.dtype),
              dtype_name(b.dtype));
+    if (op->sub != TIR_DOT_EXACT && (op->sub != TIR_DOT_TF32 || !f32))
+        fail(v, op, "tf32 applies to f32 operands only");
     TirType out = tir_type_scalar(DT_F32);
     out.rank = 2;
     out.axes[0] = a.axes[0];

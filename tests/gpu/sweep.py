@@ -208,6 +208,44 @@ def make_gemm(i, shape, g):
         (["b"] if i % 4 == 1 else ["a"] if i % 4 == 3 else [])
 
 
+F32_DOT_TILE = os.path.join(ROOT, "tests", "gpu", "kernels", "f32_dot.tile")
+F32_GEMM_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=16,num_warps=4",
+                    "BLOCK_M=64,BLOCK_N=64,BLOCK_K=32,num_warps=4,num_stages=1",
+                    "BLOCK_M=128,BLOCK_N=64,BLOCK_K=16,num_warps=8",
+                    "BLOCK_M=32,BLOCK_N=128,BLOCK_K=64,num_warps=4,dot=2"]
+
+
+def tf32_round(x):
+    """cvt.rna.tf32.f32 on f32 values: 10 mantissa bits, ties away from zero."""
+    u = x.view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    finite = (u & 0x7F800000) != 0x7F800000
+    r = torch.where(finite, (u + 0x1000) & ~0x1FFF, u)
+    return (r - ((r >> 31) << 32)).to(torch.int32).view(torch.float32)
+
+
+def make_f32_gemm(tf32):
+    """Exact f32 (torch's default, no tf32): within (k + 1)·2^-24·(|a|@|b|) of float64;
+    tf32: the same of the product of tf32-rounded operands."""
+    def make(i, shape, g):
+        m, n, k = shape
+        a = uniform((m, k), g)
+        b = uniform((k, n), g)
+        ra, rb = (tf32_round(a), tf32_round(b)) if tf32 else (a, b)
+        ref = ra.double() @ rb.double()
+        bound = (k + 1) * 2.0 ** -24 * (a.double().abs() @ b.double().abs())
+
+        def judge(o):
+            out = torch.as_tensor(o["c"], device=DEV, dtype=torch.float64)
+            if out.shape != ref.shape:
+                return False, math.inf, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
+            ratio = ((out - ref).abs() / (bound + 1e-30)).max().item() if out.numel() else 0.0
+            if math.isnan(ratio):
+                ratio = math.inf
+            return ratio <= 1.0, ratio, f"max error / f32 summation bound {ratio:.3g}"
+        return {"a": a, "b": b}, {}, ["c"], judge, (["b"] if i % 3 == 1 else [])
+    return make
+
+
 def make_fp8_gemm(rowwise):
     def make(i, shape, g):
         m, n, k = shape
@@ -640,6 +678,8 @@ def shape_text(names, shape):
 KERNELS = [
     # name, file, shape names, shapes, configs, maker
     ("gemm", "gemm", "MNK", gemm_shapes, GEMM_CONFIGS, make_gemm),
+    ("f32_gemm", F32_DOT_TILE, "MNK", gemm_shapes, F32_GEMM_CONFIGS, make_f32_gemm(False)),
+    ("tf32_gemm", F32_DOT_TILE, "MNK", gemm_shapes, F32_GEMM_CONFIGS, make_f32_gemm(True)),
     ("fp8_gemm_tensorwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(False)),
     ("fp8_gemm_rowwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(True)),
     ("attention", "attention", ["Z", "H", "M", "N", "D"], attention_shapes, ATTN_CONFIGS, make_attention),
