@@ -6,7 +6,7 @@ A typed random-program generator for the tile language, and the pipeline that ru
 generates: `tilec check` -> `tilec build --emit=ptx` -> `ptxas -arch=TARGET` -> `tilec run
 --interpret` on small ragged shapes. Kernels are well typed by construction (the generator
 tracks every expression's dtype and axes, docs/language.md): every dtype, broadcasts,
-reductions, dots (both layouts of b, fp8, computed operands), loads and stores through
+reductions, dots (both layouts of b, fp8, f32 exact and tf32 as `@` or dot(), computed operands), loads and stores through
 block, full, scalar, literal and None indices, gathers and scatters (index tiles read from
 data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if` (on
 consts and on run-time scalars), nested and loop-carried loops (ranges `tile(lo, hi)`
@@ -607,6 +607,8 @@ class KernelGen:
             v = self.load(sc, dtype, (axes[1], axes[0]))
             return V(f"{v.text}.T", dtype, axes)
         x = self.gen(sc, "f32", axes, depth - 1)
+        if dtype == "f32":
+            return x
         return V(f"{self.paren(x)}.to({dtype})", dtype, axes, taint=x.taint)
 
     def gen_dot(self, sc, axes, depth):
@@ -620,10 +622,15 @@ class KernelGen:
         kx = self.pick(pool)
         if self.fp8_ok and self.chance(0.3):
             ta, tb = self.pick(FP8), self.pick(FP8)
+        elif self.chance(0.25):
+            ta = tb = "f32"      # exact (FMA) or tf32 (mma.sync m16n8k8)
         else:
             ta = tb = self.pick(["bf16", "f16"])
         a = self.dot_operand(sc, ta, (axes[0], kx), depth)
         b = self.dot_operand(sc, tb, (kx, axes[1]), depth)
+        if ta == "f32" and self.chance(0.6):
+            flag = self.pick(["", ", tf32=true", ", tf32=false"])
+            return V(f"dot({a.text}, {b.text}{flag})", "f32", axes, taint=True)
         return V(f"({self.paren(a)} @ {self.paren(b)})", "f32", axes, taint=True)
 
     def gen_bool(self, sc, axes, depth):
