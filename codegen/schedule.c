@@ -510,6 +510,16 @@ static bool propagate_reduce(Sched *c, TirOp *op)
     return set_layout(c, op->results[0], &s);
 }
 
+/* cumsum goes through shared memory: its result reads back in any layout, so it takes the
+   operand's unless another op chose one first. */
+static bool propagate_cumsum(Sched *c, TirOp *op)
+{
+    const Layout *in = get_layout(c, op->operands[0]);
+    if (!in || get_layout(c, op->results[0]))
+        return false;
+    return set_layout(c, op->results[0], in);
+}
+
 static bool propagate_expand_dims(Sched *c, TirOp *op)
 {
     const TirValue *r = op->results[0];
@@ -666,6 +676,7 @@ static bool propagate_op(Sched *c, TirOp *op)
         return propagate_elementwise(c, op);
     switch (op->opcode) {
     case TIR_REDUCE: return propagate_reduce(c, op);
+    case TIR_CUMSUM: return propagate_cumsum(c, op);
     case TIR_EXPAND_DIMS: return propagate_expand_dims(c, op);
     case TIR_BROADCAST: return propagate_broadcast(c, op);
     case TIR_TRANSPOSE: return propagate_transpose(c, op);
@@ -1491,6 +1502,9 @@ static int scratch_for(Sched *c, const TirOp *op)
 {
     ScratchNeed need = {c->s, 0};
     schedule_reduce_warps(c->s, op, &need.bytes);
+    const Layout *in = op->opcode == TIR_CUMSUM ? c->s->layouts[op->operands[0]->id] : NULL;
+    if (in)    /* the whole tile (emit_cumsum) */
+        need.bytes = layout_elements(in) * dtype_size(op->results[0]->type.dtype);
     schedule_conversions(c->s, op, count_conversion, &need);
     return (int)need.bytes;
 }

@@ -492,6 +492,15 @@ static TirValue *lower_call(Lowerer *L, const Expr *e)
         return lower_reduction(L, e);
     case BI_DOT:
         return lower_dot(L, e, e->args[0], e->args[1], e->tf32, rt);
+    case BI_CUMSUM: {   /* in the result's dtype: 16-bit floats widened to f32 first */
+        TirValue *v = lower_as(L, e->args[0], rt);
+        if (!v)
+            return NULL;
+        TirOp *op = emit(L, TIR_CUMSUM, e->loc, &v, 1, &rt);
+        op->sub = e->exclusive;
+        op->axis = e->reduce_axis;
+        return op->results[0];
+    }
     case BI_RAND: case BI_RANDINT: {   /* the seed and the offset as i64 with the result's axes */
         TirValue *ops[2];
         if (!(ops[0] = lower_as(L, e->args[0], with_dtype(rt, DT_I64))) ||

@@ -1156,6 +1156,7 @@ typedef struct CallArgs {
     int npos;               /* positional arguments: args[0..npos) */
     Expr *axis;             /* the value of axis=, or NULL */
     Expr *tf32;             /* the value of tf32= (dot), or NULL */
+    Expr *exclusive;        /* the value of exclusive= (cumsum), or NULL */
 } CallArgs;
 
 static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
@@ -1163,6 +1164,7 @@ static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
     out->npos = 0;
     out->axis = NULL;
     out->tf32 = NULL;
+    out->exclusive = NULL;
     bool seen_kwarg = false;
     for (int i = 0; i < e->nargs; i++) {
         Expr *arg = e->args[i];
@@ -1179,14 +1181,20 @@ static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
         seen_kwarg = true;
         arg->reduce_axis = -2;
         Expr **slot = !arg->name ? NULL : strcmp(arg->name, "axis") == 0 ? &out->axis
-                    : strcmp(arg->name, "tf32") == 0 ? &out->tf32 : NULL;
+                    : strcmp(arg->name, "tf32") == 0 ? &out->tf32
+                    : strcmp(arg->name, "exclusive") == 0 ? &out->exclusive : NULL;
         if (!slot) {
-            diag_error(c->diag, arg->loc, "unknown keyword argument %s (reductions take axis=, "
-                       "dot takes tf32=)", or_q(arg->name));
+            diag_error(c->diag, arg->loc, "unknown keyword argument %s (reductions and cumsum take "
+                       "axis=, dot takes tf32=, cumsum exclusive=)", or_q(arg->name));
             return false;
         }
         if (slot == &out->tf32 && e->builtin != BI_DOT) {
             diag_error(c->diag, arg->loc, "%s takes no tf32= (only dot does)", builtin_name(e->builtin));
+            return false;
+        }
+        if (slot == &out->exclusive && e->builtin != BI_CUMSUM) {
+            diag_error(c->diag, arg->loc, "%s takes no exclusive= (only cumsum does)",
+                       builtin_name(e->builtin));
             return false;
         }
         if (*slot) {
@@ -1203,7 +1211,7 @@ static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
 
 static bool need_arity(Checker *c, Expr *e, const CallArgs *a, int n)
 {
-    if (a->axis && e->builtin != BI_SUM && e->builtin != BI_AMAX) {
+    if (a->axis && e->builtin != BI_SUM && e->builtin != BI_AMAX && e->builtin != BI_CUMSUM) {
         diag_error(c->diag, e->loc, "%s takes no axis= (only the reductions sum, max, min and amax do)",
                    builtin_name(e->builtin));
         return false;
@@ -1569,6 +1577,17 @@ static NOINLINE void type_rand(Checker *c, Expr *e, const CallArgs *a)
     e->type = t;
 }
 
+/* A true/false literal of a keyword argument into *out; false (with an error) otherwise. */
+static bool bool_kwarg(Checker *c, const Expr *x, const char *name, bool *out)
+{
+    if (x->kind != EXPR_BOOL) {
+        diag_error(c->diag, x->loc, "%s= must be true or false", name);
+        return false;
+    }
+    *out = x->int_value != 0;
+    return true;
+}
+
 /* dot(a, b) is `a @ b`; tf32=true (a bool literal) puts f32 operands on tf32 tensor cores. */
 static NOINLINE void type_dot(Checker *c, Expr *e, const CallArgs *a)
 {
@@ -1578,12 +1597,10 @@ static NOINLINE void type_dot(Checker *c, Expr *e, const CallArgs *a)
     }
     const Type *l = &e->args[0]->type, *r = &e->args[1]->type;
     if (a->tf32) {
-        if (a->tf32->kind != EXPR_BOOL) {
-            diag_error(c->diag, a->tf32->loc, "tf32= must be true or false");
+        if (!bool_kwarg(c, a->tf32, "tf32", &e->tf32)) {
             set_error(e);
             return;
         }
-        e->tf32 = a->tf32->int_value != 0;
         if (e->tf32 && (l->dtype != DT_F32 || r->dtype != DT_F32)) {
             diag_error(c->diag, a->tf32->loc, "tf32=true rounds f32 operands, got %s and %s",
                        show_type(c, l), show_type(c, r));
@@ -1597,6 +1614,61 @@ static NOINLINE void type_dot(Checker *c, Expr *e, const CallArgs *a)
         return;
     }
     e->type = t;
+}
+
+/* cumsum(x, axis=i[, exclusive=b]): prefix sums of a number tile along axis i (axis= may be
+   left out on a rank-1 tile), the tile's axes kept; 16-bit floats sum in f32 (as sum), f32
+   and integers keep their dtype (i32 wraps). */
+static NOINLINE void type_cumsum(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (a->npos != 1) {
+        diag_error(c->diag, e->loc, "cumsum takes 1 tile argument (and axis=, exclusive=), got %d",
+                   a->npos);
+        set_error(e);
+        return;
+    }
+    if (!args_are_values(c, e, 1)) {
+        set_error(e);
+        return;
+    }
+    const Type *t = &e->args[0]->type;
+    if (!need_arith(c, e->loc, "cumsum", t) ||
+        (a->exclusive && !bool_kwarg(c, a->exclusive, "exclusive", &e->exclusive))) {
+        set_error(e);
+        return;
+    }
+    if (t->rank == 0) {
+        diag_error(c->diag, e->loc, "cumsum needs a tile, got %s", show_type(c, t));
+        set_error(e);
+        return;
+    }
+    int64_t axis = 0;
+    if (!a->axis && t->rank > 1) {
+        diag_error(c->diag, e->loc, "cumsum of %s needs axis= (which axis to sum along)",
+                   show_type(c, t));
+        set_error(e);
+        return;
+    }
+    if (a->axis && !axis_literal(c, a->axis, &axis)) {
+        set_error(e);
+        return;
+    }
+    int64_t norm = axis < 0 ? axis + t->rank : axis;
+    if (norm < 0 || norm >= t->rank) {
+        diag_error(c->diag, a->axis->loc, "axis %lld is out of range for %s (rank %d)",
+                   (long long)axis, show_type(c, t), t->rank);
+        set_error(e);
+        return;
+    }
+    e->reduce_axis = (int)norm;
+    Type res = *t;
+    if (res.dtype == DT_F16 || res.dtype == DT_BF16)
+        res.dtype = DT_F32;
+    if (res.weak || dtype_is_int(res.dtype))
+        res.dtype = res.dtype == DT_I32 ? DT_I32 : DT_I64;
+    res.weak = false;
+    res.is_const = false;
+    e->type = res;
 }
 
 /* The built-in a call names, after locals, loop variables, parameters and shape symbols
@@ -1671,6 +1743,9 @@ static NOINLINE void check_call(Checker *c, Expr *e)
         return;
     case BI_DOT:
         type_dot(c, e, &a);
+        return;
+    case BI_CUMSUM:
+        type_cumsum(c, e, &a);
         return;
     default:
         set_error(e);

@@ -660,6 +660,43 @@ static void op_transpose(Interp *I, const TirOp *op)
         }
 }
 
+/* cumsum: each line along the axis summed in lane order (f32, or the integer dtype
+   wrapping), as the GPU's serial scan does; an exclusive one gives each lane the sum of the
+   lanes before it. Lanes past the valid ones come last, so no valid lane sums them. */
+static void op_cumsum(Interp *I, const TirOp *op)
+{
+    const Tile *x = slot(I, op->operands[0]);
+    Tile *r = define(I, op->results[0]);
+    int axis = op->axis;
+    if (axis < 0 || axis >= x->rank || r->count != x->count || !x->f != !r->f) {
+        fail(I, op->loc, "internal error: malformed cumsum");
+        return;
+    }
+    int64_t outer = 1, inner = 1, len = x->shape[axis];
+    for (int a = 0; a < axis; a++)
+        outer *= x->shape[a];
+    for (int a = axis + 1; a < x->rank; a++)
+        inner *= x->shape[a];
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            float facc = 0.0f;
+            int64_t iacc = 0;
+            for (int64_t l = 0; l < len; l++) {
+                int64_t at = (o * len + l) * inner + in;
+                if (x->f) {
+                    float v = x->f[at];
+                    r->f[at] = op->sub ? facc : facc + v;
+                    facc += v;
+                } else {
+                    int64_t v = x->i[at];
+                    int64_t next = binary_i(TIR_BIN_ADD, r->dtype, iacc, v);
+                    r->i[at] = op->sub ? iacc : next;
+                    iacc = next;
+                }
+            }
+        }
+}
+
 static void op_reduce(Interp *I, const TirOp *op)
 {
     const TirValue *xv = op->operands[0];
@@ -1337,6 +1374,7 @@ static void exec_op(Interp *I, TirOp *op)
     case TIR_EXPAND_DIMS: op_reshape_copy(I, op); break;
     case TIR_TRANSPOSE: op_transpose(I, op); break;
     case TIR_REDUCE: op_reduce(I, op); break;
+    case TIR_CUMSUM: op_cumsum(I, op); break;
     case TIR_DOT: op_dot(I, op); break;
     case TIR_LOAD:
     case TIR_STORE:

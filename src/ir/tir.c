@@ -698,7 +698,7 @@ static void print_op_form(Printer *p, const TirOp *op)
     case TIR_FORM_AXIS:
         fprintf(p->out, "%s ", info->name);
         print_operands(p, op->operands, op->noperands);
-        fprintf(p->out, ", %d", op->axis);
+        fprintf(p->out, ", %d%s", op->axis, op->opcode == TIR_CUMSUM && op->sub ? " exclusive" : "");
         break;
     case TIR_FORM_REDUCE:
         fprintf(p->out, "reduce %s ", tir_reduce_name(op->sub));

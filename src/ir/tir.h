@@ -151,8 +151,9 @@ typedef struct TirOp {
 
     /* attributes; which are meaningful depends on the opcode (docs/ir.md) */
     int sub;                    /* UNARY: TirUnaryOp, BINARY: TirBinaryOp, CMP: TirCmpOp,
-                                   REDUCE and ATOMIC: TirReduceKind (atomic: sum/max/min) */
-    int axis;                   /* REDUCE, EXPAND_DIMS */
+                                   REDUCE and ATOMIC: TirReduceKind (atomic: sum/max/min),
+                                   DOT: TIR_DOT_EXACT/TF32, CUMSUM: 1 when exclusive */
+    int axis;                   /* REDUCE, EXPAND_DIMS, CUMSUM */
     bool masked;                /* REDUCE: skip invalid lanes of the reduced axis;
                                    DOT: skip invalid lanes of the contraction axis;
                                    LOAD, STORE, ATOMIC: the last operand is a data mask, a

@@ -1265,6 +1265,10 @@ static TirOp *parse_axis_op(Parser *ps, TirOpcode opc, Loc loc, int mline, int m
         masked = true;
         next_token(ps);
     }
+    if (opc == TIR_CUMSUM && is_word(ps, "exclusive")) {
+        kind = 1;
+        next_token(ps);
+    }
     TirType t;
     if (!parse_result_type(ps, &t))
         return NULL;

@@ -572,6 +572,17 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         expect_type(v, op, "the result", r, &want);
         break;
     }
+    case TIR_CUMSUM: {
+        const TirType *in = &x[0]->type;
+        if (op->axis < 0 || op->axis >= in->rank)
+            fail(v, op, "axis %d is out of range for rank %d", op->axis, in->rank);
+        if (op->sub != 0 && op->sub != 1)
+            fail(v, op, "is inclusive or exclusive");
+        if (in->dtype != DT_F32 && in->dtype != DT_I32 && in->dtype != DT_I64)
+            fail(v, op, "sums f32, i32 or i64, not %s", dtype_name(in->dtype));
+        expect_type(v, op, "the result", r, in);
+        break;
+    }
     case TIR_TRANSPOSE: {
         const TirType *in = &x[0]->type;
         if (in->rank != 2) {

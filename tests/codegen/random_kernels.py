@@ -11,6 +11,7 @@ block, full, scalar, literal and None indices, gathers and scatters (index tiles
 data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if` (on
 consts and on run-time scalars), nested and loop-carried loops (ranges `tile(lo, hi)`
 among them, `lo` computed in the program), atomics into reduction targets, `rand`/`randint`,
+`cumsum` (inclusive/exclusive, any axis),
 `tune`, `block(...)`, `include`; each with a random
 config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, sm_80).
 
@@ -415,7 +416,22 @@ class KernelGen:
             return self.gen_ternary(sc, dtype, axes, depth)
         if r < 0.92 and dtype in ("f32", "i32"):
             return self.gen_rand(sc, dtype, axes, depth)
+        if r < 0.95 and dtype in ("f32", "i32", "i64") and axes:
+            return self.gen_cumsum(sc, dtype, axes, depth)
         return self.leaf(sc, dtype, axes)
+
+    def gen_cumsum(self, sc, dtype, axes, depth):
+        """cumsum along a random axis (negative now and then; axis= left out on rank 1),
+        inclusive or exclusive; an f32 result may scan a 16-bit float tile (summed in f32)."""
+        src = self.pick(FLOATS) if dtype == "f32" else dtype
+        x = self.gen(sc, src, axes, depth - 1)
+        pos = self.rng.randrange(len(axes))
+        args = [x.text]
+        if len(axes) > 1 or self.chance(0.5):
+            args.append(f"axis={pos if self.chance(0.7) else pos - len(axes)}")
+        if self.chance(0.5):
+            args.append(f"exclusive={self.pick(['true', 'false'])}")
+        return V(f"cumsum({', '.join(args)})", dtype, axes, taint=x.taint or dtype == "f32")
 
     def gen_rand(self, sc, dtype, axes, depth):
         """rand (f32) or randint (i32): an integer scalar seed (a literal, maybe negative, a

@@ -671,6 +671,25 @@ def make_dropout(i, shape, g):
         (["x"] if i % 4 == 3 else [])
 
 
+def make_cumsum(i, shape, g):
+    """examples/cumsum.tile against torch.cumsum in float64: within the f32 summation bound
+    (N + 1)·2^-24·cumsum(|x|) (in-block scans are serial; block totals are sums)."""
+    m, n = shape
+    x = uniform((m, n), g, -2, 2)
+    ref = torch.cumsum(x.double(), dim=1)
+    bound = (n + 1) * 2.0 ** -24 * torch.cumsum(x.double().abs(), dim=1)
+
+    def judge(o):
+        out = torch.as_tensor(o["y"], device=DEV, dtype=torch.float64)
+        if out.shape != ref.shape:
+            return False, math.inf, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
+        ratio = ((out - ref).abs() / (bound + 1e-30)).max().item() if out.numel() else 0.0
+        if math.isnan(ratio):
+            ratio = math.inf
+        return ratio <= 1.0, ratio, f"max error / f32 summation bound {ratio:.3g}"
+    return {"x": x}, {}, ["y"], judge, (["x"] if i % 4 == 3 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -694,6 +713,7 @@ KERNELS = [
     ("math_builtins", MATH_TILE, "MN", math_shapes, MATH_CONFIGS, make_math),
     ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
     ("dropout", "dropout", "MN", rows_shapes, tile_configs("BLOCK_N"), make_dropout),
+    ("cumsum_rows", "cumsum", "MN", rows_shapes, row_configs("BLOCK_N"), make_cumsum),
     ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
     # the sequence lengths are not shape symbols: the name T alone labels (and sizes) a case
     ("varlen_attention", "varlen_attention", "T", varlen_shapes, VARLEN_CONFIGS, make_varlen_attention),
