@@ -690,6 +690,30 @@ def make_cumsum(i, shape, g):
     return {"x": x}, {}, ["y"], judge, (["x"] if i % 4 == 3 else [])
 
 
+SPLIT_K_SPLITS = [1, 2, 4, 8, 16]
+
+
+def make_split_k_gemm(i, shape, g):
+    """examples/split_k_gemm.tile against torch in float64: bf16 operands, f32 atomic
+    partial sums, within the f32 bound (K + split + 1)·2^-24·(|a|@|b|)."""
+    m, n, k = shape
+    split = SPLIT_K_SPLITS[i % len(SPLIT_K_SPLITS)]
+    a = uniform((m, k), g).to(torch.bfloat16)
+    b = uniform((k, n), g).to(torch.bfloat16)
+    ref = a.double() @ b.double()
+    bound = (k + split + 1) * 2.0 ** -24 * (a.double().abs() @ b.double().abs())
+
+    def judge(o):
+        out = torch.as_tensor(o["c"], device=DEV, dtype=torch.float64)
+        if out.shape != ref.shape:
+            return False, math.inf, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
+        ratio = ((out - ref).abs() / (bound + 1e-30)).max().item() if out.numel() else 0.0
+        if math.isnan(ratio):
+            ratio = math.inf
+        return ratio <= 1.0, ratio, f"max error / f32 summation bound {ratio:.3g} (split {split})"
+    return {"a": a, "b": b}, {"split": str(split)}, ["c"], judge, (["b"] if i % 3 == 2 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -714,6 +738,7 @@ KERNELS = [
     ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
     ("dropout", "dropout", "MN", rows_shapes, tile_configs("BLOCK_N"), make_dropout),
     ("cumsum_rows", "cumsum", "MN", rows_shapes, row_configs("BLOCK_N"), make_cumsum),
+    ("split_k_gemm", "split_k_gemm", "MNK", gemm_shapes, F32_GEMM_CONFIGS[:3], make_split_k_gemm),
     ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
     # the sequence lengths are not shape symbols: the name T alone labels (and sizes) a case
     ("varlen_attention", "varlen_attention", "T", varlen_shapes, VARLEN_CONFIGS, make_varlen_attention),
