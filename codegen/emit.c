@@ -819,6 +819,7 @@ static void emit_named(Emitter *e, const TirOp *op)
     case TIR_PARAM: v = e->scalar[op->param]; break;
     case TIR_DIM: v = e->sym[op->sym]; break;
     case TIR_BEGIN: v = e->lv_begin[op->loopvar]; break;
+    case TIR_BLOCK_ID: v = e->lv_block[op->loopvar]; break;
     case TIR_END: {
         const TirLoopVar *lv = e->k->loopvars[op->loopvar];
         LLVMValueRef end = LLVMBuildAdd(e->b, e->lv_begin[op->loopvar],
@@ -1106,6 +1107,7 @@ static void emit_ops(Emitter *e, const TirOp *first, const TirOp *stop)
         case TIR_DIM:
         case TIR_BEGIN:
         case TIR_END:
+        case TIR_BLOCK_ID:
         case TIR_IOTA: emit_named(e, op); break;
         case TIR_UNARY:
         case TIR_BINARY:

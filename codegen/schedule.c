@@ -1107,6 +1107,7 @@ static bool producer_can_compute(const TirOp *grid, const TirValue *v, int depth
     case TIR_FULL:
     case TIR_BEGIN:
     case TIR_END:
+    case TIR_BLOCK_ID:
         return true;
     case TIR_UNARY:
     case TIR_BINARY:

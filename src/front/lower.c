@@ -418,7 +418,8 @@ static TirValue *lower_field(Lowerer *L, const Expr *e)
         fail(L, e->loc, "internal: .%s of something that is not a loop variable", e->name);
         return NULL;
     }
-    TirOpcode opc = strcmp(e->name, "index") == 0 ? TIR_IOTA : strcmp(e->name, "begin") == 0 ? TIR_BEGIN : TIR_END;
+    TirOpcode opc = strcmp(e->name, "index") == 0 ? TIR_IOTA : strcmp(e->name, "begin") == 0 ? TIR_BEGIN
+                  : strcmp(e->name, "id") == 0 ? TIR_BLOCK_ID : TIR_END;
     TirOp *op = emit(L, opc, e->loc, NULL, 0, &rt);
     op->loopvar = lv;
     return op->results[0];

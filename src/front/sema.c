@@ -1103,7 +1103,8 @@ static NOINLINE void check_field(Checker *c, Expr *e)
         set_error(e);
         return;
     }
-    bool loop_field = strcmp(f, "index") == 0 || strcmp(f, "begin") == 0 || strcmp(f, "end") == 0;
+    bool loop_field = strcmp(f, "index") == 0 || strcmp(f, "begin") == 0 || strcmp(f, "end") == 0 ||
+                      strcmp(f, "id") == 0;
     if (strcmp(f, "T") == 0) {
         if (!need_value(c, e->lhs)) {
             set_error(e);
@@ -1121,7 +1122,7 @@ static NOINLINE void check_field(Checker *c, Expr *e)
     }
     if (!loop_field) {
         diag_error(c->diag, e->loc, "unknown field .%s (tiles have .T; loop variables have .index, "
-                   ".begin, .end)", f);
+                   ".begin, .end, .id)", f);
         set_error(e);
         return;
     }
@@ -1131,7 +1132,7 @@ static NOINLINE void check_field(Checker *c, Expr *e)
         return;
     }
     e->type = scalar_type(DT_I64);
-    if (f[0] == 'i' && !c->kernel->loopvars[t->axes[0].id]->scalar) {
+    if (strcmp(f, "index") == 0 && !c->kernel->loopvars[t->axes[0].id]->scalar) {
         e->type.rank = 1;
         e->type.axes[0] = t->axes[0];
     }

@@ -1191,14 +1191,20 @@ static int64_t block_end(const LoopState *ls)
     return end < ls->extent ? end : ls->extent;
 }
 
+/* The number of the loop's current block, counted from its start. */
+static int64_t block_id(const LoopState *ls)
+{
+    return (ls->begin - ls->start) / ls->block;
+}
+
 /* `begin` and `end` of the loops running now; `dim` and `param` from the launch. */
 static bool interp_leaf(void *ctx, const TirOp *op, int64_t *ivalue, double *fvalue)
 {
     Interp *I = ctx;
-    if (op->opcode != TIR_BEGIN && op->opcode != TIR_END)
+    if (op->opcode != TIR_BEGIN && op->opcode != TIR_END && op->opcode != TIR_BLOCK_ID)
         return launch_leaf_value(I->args, op, ivalue, fvalue);
     const LoopState *ls = &I->loops[op->loopvar];
-    *ivalue = op->opcode == TIR_BEGIN ? ls->begin : block_end(ls);
+    *ivalue = op->opcode == TIR_BEGIN ? ls->begin : op->opcode == TIR_END ? block_end(ls) : block_id(ls);
     return true;
 }
 
@@ -1363,6 +1369,7 @@ static void exec_op(Interp *I, TirOp *op)
     case TIR_DIM: op_index_scalar(I, op, I->args->sym_values[op->sym]); break;
     case TIR_BEGIN: op_index_scalar(I, op, I->loops[op->loopvar].begin); break;
     case TIR_END: op_index_scalar(I, op, block_end(&I->loops[op->loopvar])); break;
+    case TIR_BLOCK_ID: op_index_scalar(I, op, block_id(&I->loops[op->loopvar])); break;
     case TIR_IOTA: op_iota(I, op); break;
     case TIR_UNARY: op_unary(I, op); break;
     case TIR_BINARY: op_binary(I, op); break;

@@ -231,6 +231,7 @@ static bool eval_op(Eval *e, const TirValue *v, int64_t *iv, double *fv, int dep
     case TIR_DIM:
     case TIR_BEGIN:
     case TIR_END:
+    case TIR_BLOCK_ID:
         return eval_leaf(e, v, iv, fv);
     case TIR_BROADCAST:
     case TIR_EXPAND_DIMS:

@@ -473,6 +473,7 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         break;
     case TIR_BEGIN:
     case TIR_END:
+    case TIR_BLOCK_ID:
     case TIR_IOTA: {
         if (op->loopvar < 0 || op->loopvar >= k->nloopvars || !v->bound[op->loopvar]) {
             fail(v, op, "names no loop variable bound here");

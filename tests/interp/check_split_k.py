@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks examples/split_k_gemm.tile (a grid variable pinned to block 1 as the program id
+"""Checks `v.id` (the block number of a loop variable: the program id of a grid variable) and
+examples/split_k_gemm.tile (a grid variable pinned to block 1 as the program id
 along the split, ranged K loops, atomic_add into an f32 reduction target) of `tilec run
 --interpret` against numpy.
 
@@ -46,8 +47,44 @@ def split_cases(c, rng):
                          err or "two runs differ")
 
 
+ID_KERNEL = """
+kernel ids(x: f32[M, N], y: i64[M, N], z: i64[M, N]) {
+    for m, n in tile(M, N) {
+        y[m, n] = m.id * 1000 + n.id + zeros([m, n], i64)
+        acc = zeros([m, n], i64)
+        for k in tile(3, N) block(16) {
+            acc = acc + k.id
+        }
+        z[m, n] = acc
+    }
+}
+"""
+
+
+def id_cases(c, rng):
+    path = os.path.join(c.tmp, "ids.tile")
+    with open(path, "w") as f:
+        f.write(ID_KERNEL)
+    M, N = 70, 45
+    for bm, bn in [(16, 16), (64, 32), (128, 256)]:
+        name = f"v.id: grid block numbers and a ranged loop's (BLOCK_M={bm},BLOCK_N={bn})"
+        if not c.selected(name):
+            continue
+        got, err = c.run_kernel(path, "ids", {"x": np.zeros((M, N), np.float32)}, ["y", "z"],
+                                config=f"BLOCK_M={bm},BLOCK_N={bn}")
+        if err:
+            c.record(name, False, err)
+            continue
+        i, j = np.meshgrid(np.arange(M), np.arange(N), indexing="ij")
+        nb = -(-(N - 3) // 16)
+        want_y = (i // bm) * 1000 + j // bn
+        want_z = np.full((M, N), nb * (nb - 1) // 2)
+        c.record(name, np.array_equal(got["y"], want_y) and np.array_equal(got["z"], want_z),
+                 f"y {got['y'][-1, -1]} (want {want_y[-1, -1]}), z {got['z'][0, 0]} (want {want_z[0, 0]})")
+
+
 def main():
-    return run_suites(__doc__, "split_k", 20261210, (split_cases,))
+    return run_suites(__doc__, "split_k", 20261210, (id_cases, split_cases))
 
 
 if __name__ == "__main__":
