@@ -165,8 +165,16 @@ void nvvm_ldmatrix(CodegenContext *cg, int matrices, bool transpose, LLVMValueRe
    f32 accumulate: d = a·b + c. a[4], b[2] are i32 operand registers, c[4]/d[4] f32. */
 void nvvm_mma_sync(CodegenContext *cg, DType a_type, DType b_type, LLVMValueRef const a[4],
                    LLVMValueRef const b[2], LLVMValueRef const c[4], LLVMValueRef d[4]);
-/* The K of one mma.sync for an operand type: 16 (16-bit), 32 (fp8); 0 if none. */
+/* The K of one mma.sync for an operand type: 16 (16-bit), 32 (fp8), 8 (f32 as tf32); 0 if
+   none. */
 int nvvm_mma_k(DType t);
+/* mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32: a[4], b[2] tf32 in i32 registers
+   (fragments as m16n8k16's with 32-bit elements: a {(g, t), (g+8, t), (g, t+4), (g+8, t+4)},
+   b {(t, g), (t+4, g)}, g = lane/4, t = lane%4), c[4]/d[4] f32. */
+void nvvm_mma_sync_tf32(CodegenContext *cg, LLVMValueRef const a[4], LLVMValueRef const b[2],
+                        LLVMValueRef const c[4], LLVMValueRef d[4]);
+/* cvt.rna.tf32.f32: f32 to tf32 (to nearest, ties away from zero), an i32 of the bits. */
+LLVMValueRef nvvm_to_tf32(CodegenContext *cg, LLVMValueRef x);
 /* Whether `target` has an mma.sync for the type (fp8 needs sm_89+ and PTX 8.4). */
 bool nvvm_mma_supported(const Target *target, DType t);
 
@@ -393,6 +401,8 @@ typedef enum DotInstr {
                             asked), fp8 widened to f16 pairs on sm_90 (no fp8 datapath) */
     DOT_WGMMA,           /* wgmma.mma_async m64nNk16 / k32 per warpgroup (sm_90a), operands in
                             SWIZZLED shared memory (A possibly from registers) */
+    DOT_FMA,             /* an exact f32 dot: each thread's accumulators (MMA_SYNC's layout)
+                            take one fma.rn.f32 per k, operands read from shared memory */
 } DotInstr;
 
 /* The `dot` knob's values (Config "dot"): auto is the target's own, wgmma on sm_90a. */
@@ -403,7 +413,8 @@ typedef struct DotPlan {
     DotInstr instr;
     DType a_type, b_type;
     int m, n, k;               /* tile sizes (padded); k padded to kpad for the mma */
-    int kpad, kstep;           /* k rounded up to the instruction's K; 16 or 32 */
+    int kpad, kstep;           /* k rounded up to the instruction's K; 16 or 32 (8: tf32
+                                  mma.sync m16n8k8 on f32 operands; 1: FMA) */
     int wm, wn;                /* MMA_SYNC: warp grid */
     int mi, nj;                /* MMA_SYNC: 16x8 tiles per warp */
     int wg_m, wg_n;            /* WGMMA: warpgroup grid (wg_n fastest in the warpgroup index) */

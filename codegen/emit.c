@@ -718,6 +718,85 @@ static void emit_reduce(Emitter *e, const TirOp *op)
     e->values[rv->id] = out;
 }
 
+/* The row-major index of register r's element in a tile of layout l (i32). */
+static LLVMValueRef row_major_index(Emitter *e, const Layout *l, int r)
+{
+    LLVMValueRef idx = emit_i32(e, 0);
+    for (int d = 0; d < l->rank; d++)
+        idx = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, idx, emit_i32(e, (int)l->shape[d]), ""),
+                           emit_coord(e, l, r, d), "");
+    return idx;
+}
+
+static LLVMValueRef scratch_element(Emitter *e, LLVMValueRef base, LLVMValueRef idx, int size)
+{
+    return emit_smem_at(e, LLVMBuildAdd(e->b, base, LLVMBuildMul(e->b, idx, emit_i32(e, size), ""), ""));
+}
+
+/* cumsum through the shared scratch: the tile stored row-major (its dtype's bytes), each
+   line along the axis scanned in lane order by one compute thread (a loop: the interpreter's
+   order, so f32 sums agree to the bit), the result read back in its own layout. */
+static void emit_cumsum(Emitter *e, const TirOp *op)
+{
+    const TirValue *x = op->operands[0], *rv = op->results[0];
+    const Tile *in = &e->values[x->id];
+    const Layout *l = in->layout;
+    const Layout *want = result_layout(e, rv) ? result_layout(e, rv) : l;
+    bool is_float = dtype_is_float(rv->type.dtype);
+    LLVMTypeRef ty = LLVMTypeOf(in->regs[0]);
+    int es = dtype_size(rv->type.dtype);
+    int64_t len = l->shape[op->axis], lines = 1, stride = 1;
+    for (int d = 0; d < l->rank; d++)
+        if (d != op->axis)
+            lines *= l->shape[d];
+    for (int d = op->axis + 1; d < l->rank; d++)
+        stride *= l->shape[d];
+    LLVMValueRef base = emit_private_offset(e, e->s->scratch_offset);
+    emit_barrier(e);
+    for (int r = 0; r < in->n; r++)
+        LLVMBuildStore(e->b, in->regs[r], scratch_element(e, base, row_major_index(e, l, r), es));
+    emit_barrier(e);
+    /* thread t scans lines t, t + T, ...; line q starts at (q / stride) * len * stride +
+       q % stride and steps by stride */
+    int threads = 32 * e->s->num_warps;
+    LLVMValueRef t = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, e->warp, emit_i32(e, 32), ""), e->lane, "");
+    LLVMValueRef zero = is_float ? LLVMConstReal(ty, 0) : LLVMConstInt(ty, 0, 0);
+    for (int64_t first = 0; first < lines; first += threads) {
+        LLVMValueRef q = LLVMBuildAdd(e->b, t, emit_i32(e, (int)first), "");
+        LLVMValueRef start = LLVMBuildAdd(e->b,
+            LLVMBuildMul(e->b, LLVMBuildUDiv(e->b, q, emit_i32(e, (int)stride), ""), emit_i32(e, (int)(len * stride)), ""),
+            LLVMBuildURem(e->b, q, emit_i32(e, (int)stride), ""), "");
+        LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+        LLVMBasicBlockRef head = codegen_block(e->cg, "scan");
+        LLVMBasicBlockRef body = codegen_block(e->cg, "scan.body");
+        LLVMBasicBlockRef done = codegen_block(e->cg, "scan.done");
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntULT, q, emit_i32(e, (int)lines), ""), head, done);
+        LLVMPositionBuilderAtEnd(e->b, head);
+        LLVMValueRef i = LLVMBuildPhi(e->b, e->cg->t.i32, "i");
+        LLVMValueRef acc = LLVMBuildPhi(e->b, ty, "acc");
+        LLVMValueRef i0 = emit_i32(e, 0);
+        LLVMAddIncoming(i, &i0, &pre, 1);
+        LLVMAddIncoming(acc, &zero, &pre, 1);
+        LLVMBuildBr(e->b, body);
+        LLVMPositionBuilderAtEnd(e->b, body);
+        LLVMValueRef at = scratch_element(e, base, LLVMBuildAdd(e->b, start, LLVMBuildMul(e->b, i, emit_i32(e, (int)stride), ""), ""), es);
+        LLVMValueRef v = LLVMBuildLoad2(e->b, ty, at, "");
+        LLVMValueRef next = reduce_combine(e, TIR_RED_SUM, acc, v, is_float);
+        LLVMBuildStore(e->b, op->sub ? acc : next, at);
+        LLVMValueRef i1 = LLVMBuildAdd(e->b, i, emit_i32(e, 1), "");
+        LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+        LLVMAddIncoming(i, &i1, &latch, 1);
+        LLVMAddIncoming(acc, &next, &latch, 1);
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntULT, i1, emit_i32(e, (int)len), ""), head, done);
+        LLVMPositionBuilderAtEnd(e->b, done);
+    }
+    emit_barrier(e);
+    Tile out = emit_tile_new(e, want);
+    for (int r = 0; r < out.n; r++)
+        out.regs[r] = LLVMBuildLoad2(e->b, ty, scratch_element(e, base, row_major_index(e, want, r), es), "");
+    e->values[rv->id] = out;
+}
+
 static void emit_reshape(Emitter *e, const TirOp *op)
 {
     const TirValue *rv = op->results[0];
@@ -757,6 +836,7 @@ static void emit_named(Emitter *e, const TirOp *op)
     case TIR_PARAM: v = e->scalar[op->param]; break;
     case TIR_DIM: v = e->sym[op->sym]; break;
     case TIR_BEGIN: v = e->lv_begin[op->loopvar]; break;
+    case TIR_BLOCK_ID: v = e->lv_block[op->loopvar]; break;
     case TIR_END: {
         const TirLoopVar *lv = e->k->loopvars[op->loopvar];
         LLVMValueRef end = LLVMBuildAdd(e->b, e->lv_begin[op->loopvar],
@@ -1081,6 +1161,7 @@ static void emit_ops(Emitter *e, const TirOp *first, const TirOp *stop)
         case TIR_DIM:
         case TIR_BEGIN:
         case TIR_END:
+        case TIR_BLOCK_ID:
         case TIR_IOTA: emit_named(e, op); break;
         case TIR_UNARY:
         case TIR_BINARY:
@@ -1092,6 +1173,7 @@ static void emit_ops(Emitter *e, const TirOp *first, const TirOp *stop)
         case TIR_EXPAND_DIMS:
         case TIR_TRANSPOSE: emit_reshape(e, op); break;
         case TIR_REDUCE: emit_reduce(e, op); break;
+        case TIR_CUMSUM: emit_cumsum(e, op); break;
         case TIR_DOT: emit_dot(e, op); break;
         case TIR_LOAD:
             if (e->s->layouts[op->results[0]->id])

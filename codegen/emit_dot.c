@@ -129,6 +129,102 @@ static Tile operand_tile(Emitter *e, const TirOp *op, int which)
     return emit_region(e, pro, arg ? emit_fetch(e, v, arg) : *in, in->layout);
 }
 
+/* The shared-memory offset of element (row, 0) of a staged K-major f32 operand: element
+   (row, k) is 4k bytes on. */
+static LLVMValueRef staged_f32_at(Emitter *e, const OperandPlan *o, LLVMValueRef row)
+{
+    return LLVMBuildAdd(e->b, emit_operand_slot(e, o), emit_tile_offset(e, o, row, emit_i32(e, 0)), "");
+}
+
+static LLVMValueRef load_f32(Emitter *e, LLVMValueRef base, int byte)
+{
+    LLVMValueRef at = emit_smem_at(e, LLVMBuildAdd(e->b, base, emit_i32(e, byte), ""));
+    return LLVMBuildLoad2(e->b, e->cg->t.f32, at, "");
+}
+
+/* An exact f32 dot: for each k in order, the thread's A values (one per accumulator row it
+   holds: 2 per 16-row block) and B values (one per column) from the staged operands, then
+   one fma.rn per accumulator, as the interpreter sums. Accumulators keep mma.sync's layout
+   (register 2h + x + 4(nj + NJ·mi): row 16mi + 8h + lane/4, column 8nj + 2(lane%4) + x). */
+static void emit_fma_steps(Emitter *e, const DotPlan *p, LLVMValueRef *c)
+{
+    int rows = 2 * p->mi, cols = 2 * p->nj;
+    LLVMValueRef *a_at = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)(rows + cols));
+    LLVMValueRef *b_at = a_at + rows;
+    LLVMValueRef *av = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)(rows + cols));
+    LLVMValueRef *bv = av + rows;
+    for (int i = 0; i < rows; i++)
+        a_at[i] = nvvm_opaque_i32(e->cg, staged_f32_at(e, &p->a,
+                                  emit_coord(e, &p->acc, 4 * p->nj * (i / 2) + 2 * (i % 2), 0)));
+    for (int j = 0; j < cols; j++)
+        b_at[j] = nvvm_opaque_i32(e->cg, staged_f32_at(e, &p->b, emit_coord(e, &p->acc, 4 * (j / 2) + j % 2, 1)));
+    for (int k = 0; k < p->kpad; k++) {
+        for (int i = 0; i < rows; i++)
+            av[i] = load_f32(e, a_at[i], 4 * k);
+        for (int j = 0; j < cols; j++)
+            bv[j] = load_f32(e, b_at[j], 4 * k);
+        for (int mi = 0; mi < p->mi; mi++)
+            for (int nj = 0; nj < p->nj; nj++)
+                for (int h = 0; h < 2; h++)
+                    for (int x = 0; x < 2; x++) {
+                        LLVMValueRef *acc = &c[4 * (nj + p->nj * mi) + 2 * h + x];
+                        LLVMValueRef args[3] = {av[2 * mi + h], bv[2 * nj + x], *acc};
+                        *acc = nvvm_call_intrinsic(e->cg, "llvm.fma", e->cg->t.f32, args, 3,
+                                                   &e->cg->t.f32, 1);
+                    }
+    }
+}
+
+/* The f32 at `byte` past `base` as tf32 bits, or 0 where `inside` (NULL: everywhere) fails. */
+static LLVMValueRef tf32_operand(Emitter *e, LLVMValueRef base, int byte, LLVMValueRef inside)
+{
+    LLVMValueRef v = nvvm_to_tf32(e->cg, load_f32(e, base, byte));
+    return inside ? LLVMBuildSelect(e->b, inside, v, emit_i32(e, 0), "") : v;
+}
+
+/* A tf32 dot: mma.sync m16n8k8 per 16x8 tile and k-step of 8, fragments read from the
+   staged operands as 32-bit scalars and rounded by cvt.rna.tf32.f32 (as the interpreter
+   rounds); lanes of a last k-step beyond k read 0. */
+static void emit_tf32_steps(Emitter *e, const DotPlan *p, LLVMValueRef *c)
+{
+    LLVMValueRef t = LLVMBuildAnd(e->b, e->lane, emit_i32(e, 3), "");
+    LLVMValueRef g = LLVMBuildLShr(e->b, e->lane, emit_i32(e, 2), "");
+    LLVMValueRef t_bytes = LLVMBuildMul(e->b, t, emit_i32(e, 4), "");
+    LLVMValueRef *a_at = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)(2 * p->mi + p->nj));
+    LLVMValueRef *b_at = a_at + 2 * p->mi;
+    for (int i = 0; i < 2 * p->mi; i++) {   /* rows g and g + 8 of block mi: the acc's */
+        LLVMValueRef row = emit_coord(e, &p->acc, 4 * p->nj * (i / 2) + 2 * (i % 2), 0);
+        a_at[i] = nvvm_opaque_i32(e->cg, LLVMBuildAdd(e->b, staged_f32_at(e, &p->a, row), t_bytes, ""));
+    }
+    for (int nj = 0; nj < p->nj; nj++) {    /* column g of block nj: acc column 2t, less 2t, plus g */
+        LLVMValueRef col = emit_coord(e, &p->acc, 4 * nj, 1);
+        col = LLVMBuildAdd(e->b, LLVMBuildSub(e->b, col, LLVMBuildShl(e->b, t, emit_i32(e, 1), ""), ""), g, "");
+        b_at[nj] = nvvm_opaque_i32(e->cg, LLVMBuildAdd(e->b, staged_f32_at(e, &p->b, col), t_bytes, ""));
+    }
+    for (int ks = 0; ks < p->kpad / 8; ks++) {
+        /* the k of lane t's two elements: 8ks + t and 8ks + t + 4 */
+        LLVMValueRef inside[2];
+        for (int q = 0; q < 2; q++)
+            inside[q] = 8 * ks + 8 <= p->k ? NULL
+                      : LLVMBuildICmp(e->b, LLVMIntULT, LLVMBuildAdd(e->b, t, emit_i32(e, 8 * ks + 4 * q), ""),
+                                      emit_i32(e, p->k), "");
+        LLVMValueRef bf[64][2];
+        for (int nj = 0; nj < p->nj; nj++)
+            for (int q = 0; q < 2; q++)
+                bf[nj][q] = tf32_operand(e, b_at[nj], 32 * ks + 16 * q, inside[q]);
+        for (int mi = 0; mi < p->mi; mi++) {
+            LLVMValueRef a[4];
+            for (int i = 0; i < 4; i++)     /* (g, t), (g+8, t), (g, t+4), (g+8, t+4) */
+                a[i] = tf32_operand(e, a_at[2 * mi + (i & 1)], 32 * ks + 16 * (i >> 1), inside[i >> 1]);
+            for (int nj = 0; nj < p->nj; nj++) {
+                LLVMValueRef *cc = &c[4 * (nj + p->nj * mi)];
+                LLVMValueRef in[4] = {cc[0], cc[1], cc[2], cc[3]};
+                nvvm_mma_sync_tf32(e->cg, a, bf[nj], in, cc);
+            }
+        }
+    }
+}
+
 void emit_dot(Emitter *e, const TirOp *op)
 {
     const DotPlan *p = schedule_dot(e->s, op);
@@ -160,6 +256,10 @@ void emit_dot(Emitter *e, const TirOp *op)
     }
     if (p->instr == DOT_WGMMA)
         emit_wgmma_steps(e, p, &a_regs, c);
+    else if (p->instr == DOT_FMA)
+        emit_fma_steps(e, p, c);
+    else if (p->a_type == DT_F32)
+        emit_tf32_steps(e, p, c);
     else
         emit_mma_sync_steps(e, p, &a_regs, c);
     Tile result = emit_tile_new(e, &p->acc);

@@ -527,7 +527,7 @@ LLVMValueRef emit_element_bits(Emitter *e, LLVMValueRef v, DType t)
 {
     if (dtype_is_fp8(t))
         return v;
-    return LLVMBuildBitCast(e->b, v, e->cg->t.i16, "");
+    return LLVMBuildBitCast(e->b, v, t == DT_F32 ? e->cg->t.i32 : e->cg->t.i16, "");
 }
 
 /* Registers of an operand tile (any layout) stored K-major into its shared buffer; masked
@@ -537,13 +537,12 @@ void emit_stage_registers(Emitter *e, const DotPlan *p, const OperandPlan *o, in
 {
     int es = dtype_size(t);
     emit_barrier(e);
-    LLVMValueRef zero = dtype_is_fp8(t) ? LLVMConstInt(e->cg->t.i8, 0, 0) : LLVMConstInt(e->cg->t.i16, 0, 0);
     for (int r = 0; r < tile->n; r++) {
         LLVMValueRef c0 = emit_coord(e, tile->layout, r, 0), c1 = emit_coord(e, tile->layout, r, 1);
         LLVMValueRef mn = which == 0 ? c0 : c1, k = which == 0 ? c1 : c0;
         LLVMValueRef v = emit_element_bits(e, tile->regs[r], t);
         if (p->op->masked)
-            v = LLVMBuildSelect(e->b, emit_axis_valid(e, k_axis, k), v, zero, "");
+            v = LLVMBuildSelect(e->b, emit_axis_valid(e, k_axis, k), v, LLVMConstNull(LLVMTypeOf(v)), "");
         LLVMValueRef col = o->permute_k ? permuted_k_value(e, k) : k;
         LLVMValueRef off = LLVMBuildAdd(e->b, operand_region(e, o),
                                emit_tile_offset(e, o, mn, LLVMBuildMul(e->b, col, emit_i32(e, es), "")), "");

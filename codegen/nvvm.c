@@ -178,6 +178,8 @@ int nvvm_mma_k(DType t)
     case DT_F8E4M3:
     case DT_F8E5M2:
         return 32;
+    case DT_F32:
+        return 8;
     default:
         return 0;
     }
@@ -222,6 +224,29 @@ void nvvm_mma_sync(CodegenContext *cg, DType a_type, DType b_type, LLVMValueRef 
     LLVMValueRef v = nvvm_call_intrinsic(cg, name, result, args, 10, NULL, 0);
     for (int i = 0; i < 4; i++)
         d[i] = LLVMBuildExtractValue(cg->builder, v, (unsigned)i, "");
+}
+
+void nvvm_mma_sync_tf32(CodegenContext *cg, LLVMValueRef const a[4], LLVMValueRef const b[2],
+                        LLVMValueRef const c[4], LLVMValueRef d[4])
+{
+    LLVMValueRef args[10];
+    for (int i = 0; i < 4; i++)
+        args[i] = a[i];
+    for (int i = 0; i < 2; i++)
+        args[4 + i] = b[i];
+    for (int i = 0; i < 4; i++)
+        args[6 + i] = c[i];
+    LLVMTypeRef f4[4] = {cg->t.f32, cg->t.f32, cg->t.f32, cg->t.f32};
+    LLVMTypeRef result = LLVMStructTypeInContext(cg->llvm, f4, 4, 0);
+    LLVMValueRef v = nvvm_call_intrinsic(cg, "llvm.nvvm.mma.m16n8k8.row.col.tf32", result, args, 10,
+                                         NULL, 0);
+    for (int i = 0; i < 4; i++)
+        d[i] = LLVMBuildExtractValue(cg->builder, v, (unsigned)i, "");
+}
+
+LLVMValueRef nvvm_to_tf32(CodegenContext *cg, LLVMValueRef x)
+{
+    return nvvm_call_intrinsic(cg, "llvm.nvvm.f2tf32.rna", cg->t.i32, &x, 1, NULL, 0);
 }
 
 static LLVMValueRef unary_f32(CodegenContext *cg, const char *name, LLVMValueRef x,

@@ -512,6 +512,16 @@ static bool propagate_reduce(Sched *c, TirOp *op)
     return set_layout(c, op->results[0], &s);
 }
 
+/* cumsum goes through shared memory: its result reads back in any layout, so it takes the
+   operand's unless another op chose one first. */
+static bool propagate_cumsum(Sched *c, TirOp *op)
+{
+    const Layout *in = get_layout(c, op->operands[0]);
+    if (!in || get_layout(c, op->results[0]))
+        return false;
+    return set_layout(c, op->results[0], in);
+}
+
 static bool propagate_expand_dims(Sched *c, TirOp *op)
 {
     const TirValue *r = op->results[0];
@@ -668,6 +678,7 @@ static bool propagate_op(Sched *c, TirOp *op)
         return propagate_elementwise(c, op);
     switch (op->opcode) {
     case TIR_REDUCE: return propagate_reduce(c, op);
+    case TIR_CUMSUM: return propagate_cumsum(c, op);
     case TIR_EXPAND_DIMS: return propagate_expand_dims(c, op);
     case TIR_BROADCAST: return propagate_broadcast(c, op);
     case TIR_TRANSPOSE: return propagate_transpose(c, op);
@@ -990,18 +1001,25 @@ static int plan_dot(Sched *c, TirOp *op)
     if (!p->kstep || nvvm_mma_k(p->b_type) != p->kstep)
         return fail(c, "a dot of %s and %s has no tensor-core instruction",
                     dtype_name(p->a_type), dtype_name(p->b_type));
-    p->kpad = p->k < p->kstep ? p->kstep : p->k;
-    p->instr = c->use_wgmma ? DOT_WGMMA : DOT_MMA_SYNC;
+    /* f32 operands: exact dots on FMA, tf32 ones on mma.sync m16n8k8 (wgmma's tf32 would
+       need its K-major-only shared layouts: not done) */
+    bool f32 = p->a_type == DT_F32;
+    if (f32 && op->sub == TIR_DOT_EXACT)
+        p->kstep = 1;
+    p->kpad = (p->k + p->kstep - 1) / p->kstep * p->kstep;
+    p->instr = f32 ? (op->sub == TIR_DOT_EXACT ? DOT_FMA : DOT_MMA_SYNC)
+                   : c->use_wgmma ? DOT_WGMMA : DOT_MMA_SYNC;
     if (p->instr == DOT_WGMMA) {
         if (plan_wgmma(c, p) != 0)
             return -1;
-    } else if (plan_mma_sync(c, p) != 0) {
+    } else if (plan_mma_sync(c, p) != 0) {   /* FMA too: its accumulators in the same layout */
         return -1;
     }
     p->acc.dot = s->ndots - 1;
-    if (!plan_async(c, op, 0, p, &p->a))
+    /* f32 operands go through registers: read from shared memory as 32-bit scalars */
+    if (f32 || !plan_async(c, op, 0, p, &p->a))
         p->a.source = OPERAND_STAGED;
-    if (!plan_async(c, op, 1, p, &p->b))
+    if (f32 || !plan_async(c, op, 1, p, &p->b))
         p->b.source = OPERAND_STAGED;
     return 0;
 }
@@ -1015,7 +1033,7 @@ static void plan_fragments(Sched *c)
         DotPlan *p = &s->dots[i];
         const TirValue *a = p->op->operands[0];
         const Layout *l = get_layout(c, a);
-        if (p->a.source != OPERAND_STAGED || !l || l->kind != LAYOUT_MMA)
+        if (p->a.source != OPERAND_STAGED || !l || l->kind != LAYOUT_MMA || p->a_type == DT_F32)
             continue;
         const DotPlan *src = &s->dots[l->dot];
         if (src->instr != p->instr || src->m != p->m || src->n != p->k || p->k % 16)
@@ -1091,6 +1109,7 @@ static bool producer_can_compute(const TirOp *grid, const TirValue *v, int depth
     case TIR_FULL:
     case TIR_BEGIN:
     case TIR_END:
+    case TIR_BLOCK_ID:
         return true;
     case TIR_UNARY:
     case TIR_BINARY:
@@ -1487,6 +1506,9 @@ static int scratch_for(Sched *c, const TirOp *op)
 {
     ScratchNeed need = {c->s, 0};
     schedule_reduce_warps(c->s, op, &need.bytes);
+    const Layout *in = op->opcode == TIR_CUMSUM ? c->s->layouts[op->operands[0]->id] : NULL;
+    if (in)    /* the whole tile (emit_cumsum) */
+        need.bytes = layout_elements(in) * dtype_size(op->results[0]->type.dtype);
     schedule_conversions(c->s, op, count_conversion, &need);
     return (int)need.bytes;
 }
@@ -1665,7 +1687,9 @@ const char *schedule_path(Arena *a, const Schedule *s)
                                   n ? "; " : "", p->instr_n, p->wg_m * p->wg_n,
                                   p->a.source == OPERAND_FRAGMENT ? " (A from registers)" : "");
         else
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%smma.sync %dx%d warps", n ? "; " : "",
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s %dx%d warps", n ? "; " : "",
+                                  p->instr == DOT_FMA ? "fma" : p->a_type == DT_F32 ? "mma.sync tf32"
+                                                                                  : "mma.sync",
                                   p->wm, p->wn);
     }
     for (int i = 0; i < s->nloops && n < sizeof buf; i++) {

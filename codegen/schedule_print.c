@@ -214,8 +214,9 @@ static void print_dots(Printer *p)
             fprintf(p->out, "wgmma m64n%d, warpgroups %dx%d, %dx%d instructions per warpgroup, acc ",
                     d->instr_n, d->wg_m, d->wg_n, d->m_instr, d->n_instr);
         else
-            fprintf(p->out, "mma.sync, warps %dx%d, %dx%d mma tiles per warp, acc ", d->wm, d->wn,
-                    d->mi, d->nj);
+            fprintf(p->out, "%s, warps %dx%d, %dx%d mma tiles per warp, acc ",
+                    d->instr == DOT_FMA ? "fma" : d->a_type == DT_F32 ? "mma.sync tf32" : "mma.sync",
+                    d->wm, d->wn, d->mi, d->nj);
         print_layout_ref(p, &d->acc);
         fputc('\n', p->out);
         print_operand(p->out, s, "a", &d->a, d->instr == DOT_WGMMA);

@@ -236,6 +236,18 @@ static void print_type(const Printer *pr, const Type *t)
     fprintf(pr->out, " : %s", buf);
 }
 
+/* An f32 `@` or dot(): exact (FMA) or on tf32 tensor cores, as sema chose. */
+static void print_dot_precision(FILE *out, const Expr *e)
+{
+    bool dot = (e->kind == EXPR_BINARY && e->op == BIN_MATMUL) ||
+               (e->kind == EXPR_CALL && e->builtin == BI_DOT && e->nargs >= 1);
+    const Expr *a = !dot ? NULL : e->kind == EXPR_BINARY ? e->lhs : e->args[0];
+    if (e->tf32)
+        fputs(" [tf32]", out);
+    else if (a && a->type.kind == TYPE_VALUE && a->type.dtype == DT_F32)
+        fputs(" [exact f32]", out);
+}
+
 static void print_expr(const Printer *pr, const Expr *e, int level)
 {
     FILE *out = pr->out;
@@ -250,11 +262,17 @@ static void print_expr(const Printer *pr, const Expr *e, int level)
     case EXPR_BOOL: fputs(e->int_value ? "bool true" : "bool false", out); break;
     case EXPR_NAME: fprintf(out, "name %s", e->name); break;
     case EXPR_UNARY: fputs(e->op == UN_NOT ? "not" : "neg", out); break;
-    case EXPR_BINARY: fprintf(out, "binary %s", binop_str(e->op)); break;
+    case EXPR_BINARY:
+        fprintf(out, "binary %s", binop_str(e->op));
+        print_dot_precision(out, e);
+        break;
     case EXPR_TERNARY: fputs("ternary", out); break;
     case EXPR_CALL:
         fprintf(out, "call %s", e->name);
-        if (e->reduce_axis >= 0)
+        print_dot_precision(out, e);
+        if (e->builtin == BI_CUMSUM && e->reduce_axis >= 0)
+            fprintf(out, " [%s scan axis %d]", e->exclusive ? "exclusive" : "inclusive", e->reduce_axis);
+        else if (e->reduce_axis >= 0)
             fprintf(out, " [reduce axis %d]", e->reduce_axis);
         else if (e->reduce_axis == -1)
             fputs(" [reduce all]", out);

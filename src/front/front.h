@@ -96,6 +96,10 @@ typedef enum Builtin {
     BI_CDIV,
     /* counter-based random numbers: Philox 4x32-10 of (seed, offset) */
     BI_RAND, BI_RANDINT,
+    /* dot(a, b[, tf32=true]): `a @ b`, with f32 operands optionally on tf32 tensor cores */
+    BI_DOT,
+    /* cumsum(x, axis=i[, exclusive=true]): prefix sums along a tile axis */
+    BI_CUMSUM,
     BI_COUNT
 } Builtin;
 
@@ -127,6 +131,9 @@ typedef struct Expr {
                                  reduce_axis >= -1. BI_NONE on every other node */
     int reduce_axis;          /* CALL reductions: -1 = all axes (result is scalar),
                                  0..rank-1 = that axis; -2 when not a reduction */
+    bool tf32;                /* CALL dot: tf32=true (f32 operands rounded to tf32 on tensor cores) */
+    bool exclusive;           /* CALL cumsum: exclusive=true (each lane sums the lanes before it);
+                                 its axis is in reduce_axis */
 } Expr;
 
 typedef struct ShapeDim {

@@ -248,6 +248,17 @@ static TirValue *lower_pow(Lowerer *L, const Expr *e, TirType rt)
     return coerce(L, e->loc, r, rt);
 }
 
+/* `a @ b` and dot(a, b, tf32=...): a dot from a zero accumulator. */
+static TirValue *lower_dot(Lowerer *L, const Expr *e, const Expr *a, const Expr *b, bool tf32,
+                           TirType rt)
+{
+    TirValue *ops[3];
+    if (!(ops[0] = lower_expr(L, a)) || !(ops[1] = lower_expr(L, b)))
+        return NULL;
+    ops[2] = emit_full(L, e->loc, rt, false, 0, 0);
+    return emit_sub(L, TIR_DOT, tf32 ? TIR_DOT_TF32 : TIR_DOT_EXACT, e->loc, ops, 3, rt);
+}
+
 static TirValue *lower_binary(Lowerer *L, const Expr *e)
 {
     TirType rt;
@@ -255,13 +266,8 @@ static TirValue *lower_binary(Lowerer *L, const Expr *e)
         return NULL;
     if (e->op == BIN_POW)
         return lower_pow(L, e, rt);
-    if (e->op == BIN_MATMUL) {
-        TirValue *ops[3];
-        if (!(ops[0] = lower_expr(L, e->lhs)) || !(ops[1] = lower_expr(L, e->rhs)))
-            return NULL;
-        ops[2] = emit_full(L, e->loc, rt, false, 0, 0);
-        return emit1(L, TIR_DOT, e->loc, ops, 3, rt);
-    }
+    if (e->op == BIN_MATMUL)
+        return lower_dot(L, e, e->lhs, e->rhs, false, rt);
     TirValue *ops[2];
     TirType operand = rt;
     int opc, sub;
@@ -412,7 +418,8 @@ static TirValue *lower_field(Lowerer *L, const Expr *e)
         fail(L, e->loc, "internal: .%s of something that is not a loop variable", e->name);
         return NULL;
     }
-    TirOpcode opc = strcmp(e->name, "index") == 0 ? TIR_IOTA : strcmp(e->name, "begin") == 0 ? TIR_BEGIN : TIR_END;
+    TirOpcode opc = strcmp(e->name, "index") == 0 ? TIR_IOTA : strcmp(e->name, "begin") == 0 ? TIR_BEGIN
+                  : strcmp(e->name, "id") == 0 ? TIR_BLOCK_ID : TIR_END;
     TirOp *op = emit(L, opc, e->loc, NULL, 0, &rt);
     op->loopvar = lv;
     return op->results[0];
@@ -484,6 +491,17 @@ static TirValue *lower_call(Lowerer *L, const Expr *e)
     }
     case BI_SUM: case BI_AMAX:
         return lower_reduction(L, e);
+    case BI_DOT:
+        return lower_dot(L, e, e->args[0], e->args[1], e->tf32, rt);
+    case BI_CUMSUM: {   /* in the result's dtype: 16-bit floats widened to f32 first */
+        TirValue *v = lower_as(L, e->args[0], rt);
+        if (!v)
+            return NULL;
+        TirOp *op = emit(L, TIR_CUMSUM, e->loc, &v, 1, &rt);
+        op->sub = e->exclusive;
+        op->axis = e->reduce_axis;
+        return op->results[0];
+    }
     case BI_RAND: case BI_RANDINT: {   /* the seed and the offset as i64 with the result's axes */
         TirValue *ops[2];
         if (!(ops[0] = lower_as(L, e->args[0], with_dtype(rt, DT_I64))) ||

@@ -456,14 +456,11 @@ static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Typ
     }
     bool ok = (l->dtype == DT_BF16 && r->dtype == DT_BF16) ||
               (l->dtype == DT_F16 && r->dtype == DT_F16) ||
+              (l->dtype == DT_F32 && r->dtype == DT_F32) ||
               (dtype_is_fp8(l->dtype) && dtype_is_fp8(r->dtype));
     if (!ok) {
-        if (l->dtype == DT_F32 || r->dtype == DT_F32)
-            diag_error(c->diag, loc, "@ of %s @ %s: tensor cores take no f32 operands, "
-                       "convert operands to bf16 or f16", show_type(c, l), show_type(c, r));
-        else
-            diag_error(c->diag, loc, "@ needs both operands bf16, both f16 or both fp8, got %s @ %s",
-                       show_type(c, l), show_type(c, r));
+        diag_error(c->diag, loc, "@ needs both operands f32, both bf16, both f16 or both fp8, "
+                   "got %s @ %s (convert one with .to())", show_type(c, l), show_type(c, r));
         return false;
     }
     if (!axis_equal(l->axes[1], r->axes[0])) {
@@ -1106,7 +1103,8 @@ static NOINLINE void check_field(Checker *c, Expr *e)
         set_error(e);
         return;
     }
-    bool loop_field = strcmp(f, "index") == 0 || strcmp(f, "begin") == 0 || strcmp(f, "end") == 0;
+    bool loop_field = strcmp(f, "index") == 0 || strcmp(f, "begin") == 0 || strcmp(f, "end") == 0 ||
+                      strcmp(f, "id") == 0;
     if (strcmp(f, "T") == 0) {
         if (!need_value(c, e->lhs)) {
             set_error(e);
@@ -1124,7 +1122,7 @@ static NOINLINE void check_field(Checker *c, Expr *e)
     }
     if (!loop_field) {
         diag_error(c->diag, e->loc, "unknown field .%s (tiles have .T; loop variables have .index, "
-                   ".begin, .end)", f);
+                   ".begin, .end, .id)", f);
         set_error(e);
         return;
     }
@@ -1134,7 +1132,7 @@ static NOINLINE void check_field(Checker *c, Expr *e)
         return;
     }
     e->type = scalar_type(DT_I64);
-    if (f[0] == 'i' && !c->kernel->loopvars[t->axes[0].id]->scalar) {
+    if (strcmp(f, "index") == 0 && !c->kernel->loopvars[t->axes[0].id]->scalar) {
         e->type.rank = 1;
         e->type.axes[0] = t->axes[0];
     }
@@ -1158,12 +1156,16 @@ static NOINLINE void check_to(Checker *c, Expr *e)
 typedef struct CallArgs {
     int npos;               /* positional arguments: args[0..npos) */
     Expr *axis;             /* the value of axis=, or NULL */
+    Expr *tf32;             /* the value of tf32= (dot), or NULL */
+    Expr *exclusive;        /* the value of exclusive= (cumsum), or NULL */
 } CallArgs;
 
 static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
 {
     out->npos = 0;
     out->axis = NULL;
+    out->tf32 = NULL;
+    out->exclusive = NULL;
     bool seen_kwarg = false;
     for (int i = 0; i < e->nargs; i++) {
         Expr *arg = e->args[i];
@@ -1179,16 +1181,28 @@ static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
         }
         seen_kwarg = true;
         arg->reduce_axis = -2;
-        if (!arg->name || strcmp(arg->name, "axis") != 0) {
-            diag_error(c->diag, arg->loc, "unknown keyword argument %s (only reductions take axis=)",
-                       or_q(arg->name));
+        Expr **slot = !arg->name ? NULL : strcmp(arg->name, "axis") == 0 ? &out->axis
+                    : strcmp(arg->name, "tf32") == 0 ? &out->tf32
+                    : strcmp(arg->name, "exclusive") == 0 ? &out->exclusive : NULL;
+        if (!slot) {
+            diag_error(c->diag, arg->loc, "unknown keyword argument %s (reductions and cumsum take "
+                       "axis=, dot takes tf32=, cumsum exclusive=)", or_q(arg->name));
             return false;
         }
-        if (out->axis) {
-            diag_error(c->diag, arg->loc, "axis= given twice");
+        if (slot == &out->tf32 && e->builtin != BI_DOT) {
+            diag_error(c->diag, arg->loc, "%s takes no tf32= (only dot does)", builtin_name(e->builtin));
             return false;
         }
-        out->axis = arg->lhs;
+        if (slot == &out->exclusive && e->builtin != BI_CUMSUM) {
+            diag_error(c->diag, arg->loc, "%s takes no exclusive= (only cumsum does)",
+                       builtin_name(e->builtin));
+            return false;
+        }
+        if (*slot) {
+            diag_error(c->diag, arg->loc, "%s= given twice", arg->name);
+            return false;
+        }
+        *slot = arg->lhs;
         if (!arg->lhs)
             return false;
         arg->type = *check_expr(c, arg->lhs);
@@ -1198,7 +1212,7 @@ static NOINLINE bool split_args(Checker *c, Expr *e, CallArgs *out)
 
 static bool need_arity(Checker *c, Expr *e, const CallArgs *a, int n)
 {
-    if (a->axis && e->builtin != BI_SUM && e->builtin != BI_AMAX) {
+    if (a->axis && e->builtin != BI_SUM && e->builtin != BI_AMAX && e->builtin != BI_CUMSUM) {
         diag_error(c->diag, e->loc, "%s takes no axis= (only the reductions sum, max, min and amax do)",
                    builtin_name(e->builtin));
         return false;
@@ -1564,6 +1578,100 @@ static NOINLINE void type_rand(Checker *c, Expr *e, const CallArgs *a)
     e->type = t;
 }
 
+/* A true/false literal of a keyword argument into *out; false (with an error) otherwise. */
+static bool bool_kwarg(Checker *c, const Expr *x, const char *name, bool *out)
+{
+    if (x->kind != EXPR_BOOL) {
+        diag_error(c->diag, x->loc, "%s= must be true or false", name);
+        return false;
+    }
+    *out = x->int_value != 0;
+    return true;
+}
+
+/* dot(a, b) is `a @ b`; tf32=true (a bool literal) puts f32 operands on tf32 tensor cores. */
+static NOINLINE void type_dot(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (!need_arity(c, e, a, 2) || !args_are_values(c, e, 2)) {
+        set_error(e);
+        return;
+    }
+    const Type *l = &e->args[0]->type, *r = &e->args[1]->type;
+    if (a->tf32) {
+        if (!bool_kwarg(c, a->tf32, "tf32", &e->tf32)) {
+            set_error(e);
+            return;
+        }
+        if (e->tf32 && (l->dtype != DT_F32 || r->dtype != DT_F32)) {
+            diag_error(c->diag, a->tf32->loc, "tf32=true rounds f32 operands, got %s and %s",
+                       show_type(c, l), show_type(c, r));
+            set_error(e);
+            return;
+        }
+    }
+    Type t;
+    if (!binary_result(c, e->loc, BIN_MATMUL, l, r, &t)) {
+        set_error(e);
+        return;
+    }
+    e->type = t;
+}
+
+/* cumsum(x, axis=i[, exclusive=b]): prefix sums of a number tile along axis i (axis= may be
+   left out on a rank-1 tile), the tile's axes kept; 16-bit floats sum in f32 (as sum), f32
+   and integers keep their dtype (i32 wraps). */
+static NOINLINE void type_cumsum(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (a->npos != 1) {
+        diag_error(c->diag, e->loc, "cumsum takes 1 tile argument (and axis=, exclusive=), got %d",
+                   a->npos);
+        set_error(e);
+        return;
+    }
+    if (!args_are_values(c, e, 1)) {
+        set_error(e);
+        return;
+    }
+    const Type *t = &e->args[0]->type;
+    if (!need_arith(c, e->loc, "cumsum", t) ||
+        (a->exclusive && !bool_kwarg(c, a->exclusive, "exclusive", &e->exclusive))) {
+        set_error(e);
+        return;
+    }
+    if (t->rank == 0) {
+        diag_error(c->diag, e->loc, "cumsum needs a tile, got %s", show_type(c, t));
+        set_error(e);
+        return;
+    }
+    int64_t axis = 0;
+    if (!a->axis && t->rank > 1) {
+        diag_error(c->diag, e->loc, "cumsum of %s needs axis= (which axis to sum along)",
+                   show_type(c, t));
+        set_error(e);
+        return;
+    }
+    if (a->axis && !axis_literal(c, a->axis, &axis)) {
+        set_error(e);
+        return;
+    }
+    int64_t norm = axis < 0 ? axis + t->rank : axis;
+    if (norm < 0 || norm >= t->rank) {
+        diag_error(c->diag, a->axis->loc, "axis %lld is out of range for %s (rank %d)",
+                   (long long)axis, show_type(c, t), t->rank);
+        set_error(e);
+        return;
+    }
+    e->reduce_axis = (int)norm;
+    Type res = *t;
+    if (res.dtype == DT_F16 || res.dtype == DT_BF16)
+        res.dtype = DT_F32;
+    if (res.weak || dtype_is_int(res.dtype))
+        res.dtype = res.dtype == DT_I32 ? DT_I32 : DT_I64;
+    res.weak = false;
+    res.is_const = false;
+    e->type = res;
+}
+
 /* The built-in a call names, after locals, loop variables, parameters and shape symbols
    have had their chance to shadow it. */
 static Builtin resolve_callee(Checker *c, Expr *e)
@@ -1633,6 +1741,12 @@ static NOINLINE void check_call(Checker *c, Expr *e)
         return;
     case BI_RAND: case BI_RANDINT:
         type_rand(c, e, &a);
+        return;
+    case BI_DOT:
+        type_dot(c, e, &a);
+        return;
+    case BI_CUMSUM:
+        type_cumsum(c, e, &a);
         return;
     default:
         set_error(e);
@@ -2966,7 +3080,9 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
         k->locals[i] = ((LocalInfo *)c.locals.items[i])->local;
     k->ntunables = c.tunables.len;
     k->tunables = arena_alloc(a, sizeof *k->tunables * (size_t)(c.tunables.len + 1));
-    bool hopper = k->has_dot && opts && opts->target_sm >= 90;
+    /* f32 dots run on FMA or mma.sync, their operands through registers: the Hopper-sized
+       tiles are for wgmma, so a kernel whose dots all take f32 keeps the plain defaults */
+    bool hopper = k->has_dot && c.dot_esize < 4 && opts && opts->target_sm >= 90;
     for (int i = 0; i < c.tunables.len; i++) {
         Tunable *t = c.tunables.items[i];
         set_default(t, hopper ? target_default(&c, i) : knob_of_kind(t->kind)->preferred);

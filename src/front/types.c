@@ -36,6 +36,8 @@ static const char *const builtin_names[BI_COUNT] = {
     [BI_CDIV] = "cdiv",
     [BI_RAND] = "rand",
     [BI_RANDINT] = "randint",
+    [BI_DOT] = "dot",
+    [BI_CUMSUM] = "cumsum",
 };
 
 const char *builtin_name(Builtin b)

@@ -661,6 +661,43 @@ static void op_transpose(Interp *I, const TirOp *op)
         }
 }
 
+/* cumsum: each line along the axis summed in lane order (f32, or the integer dtype
+   wrapping), as the GPU's serial scan does; an exclusive one gives each lane the sum of the
+   lanes before it. Lanes past the valid ones come last, so no valid lane sums them. */
+static void op_cumsum(Interp *I, const TirOp *op)
+{
+    const Tile *x = slot(I, op->operands[0]);
+    Tile *r = define(I, op->results[0]);
+    int axis = op->axis;
+    if (axis < 0 || axis >= x->rank || r->count != x->count || !x->f != !r->f) {
+        fail(I, op->loc, "internal error: malformed cumsum");
+        return;
+    }
+    int64_t outer = 1, inner = 1, len = x->shape[axis];
+    for (int a = 0; a < axis; a++)
+        outer *= x->shape[a];
+    for (int a = axis + 1; a < x->rank; a++)
+        inner *= x->shape[a];
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            float facc = 0.0f;
+            int64_t iacc = 0;
+            for (int64_t l = 0; l < len; l++) {
+                int64_t at = (o * len + l) * inner + in;
+                if (x->f) {
+                    float v = x->f[at];
+                    r->f[at] = op->sub ? facc : facc + v;
+                    facc += v;
+                } else {
+                    int64_t v = x->i[at];
+                    int64_t next = binary_i(TIR_BIN_ADD, r->dtype, iacc, v);
+                    r->i[at] = op->sub ? iacc : next;
+                    iacc = next;
+                }
+            }
+        }
+}
+
 static void op_reduce(Interp *I, const TirOp *op)
 {
     const TirValue *xv = op->operands[0];
@@ -788,6 +825,9 @@ static void op_dot(Interp *I, TirOp *op)
             out[e] = acc->f[0];
     else if (acc->f != out)
         memcpy(out, acc->f, (size_t)r->count * sizeof *out);
+    /* Products of 16-bit and fp8 operands are exact in f32; f32 ones take one fma each, in
+       k order, as the GPU's FMA dot does; tf32 dots round both operands first (cvt.rna). */
+    bool fused = op->sub == TIR_DOT_EXACT && a->dtype == DT_F32, tf32 = op->sub == TIR_DOT_TF32;
     for (int64_t i = 0; i < M; i++) {
         float *row = out + i * N;
         const float *arow = a->f + i * K;
@@ -796,8 +836,15 @@ static void op_dot(Interp *I, TirOp *op)
                 continue;
             float av = arow[kk];
             const float *brow = b->f + kk * N;
-            for (int64_t j = 0; j < N; j++)
-                row[j] += av * brow[j];
+            if (fused)
+                for (int64_t j = 0; j < N; j++)
+                    row[j] = fmaf(av, brow[j], row[j]);
+            else if (tf32)
+                for (int64_t j = 0; j < N; j++)
+                    row[j] += tir_round_tf32(av) * tir_round_tf32(brow[j]);
+            else
+                for (int64_t j = 0; j < N; j++)
+                    row[j] += av * brow[j];
         }
     }
     if (epilogue) {
@@ -1145,14 +1192,20 @@ static int64_t block_end(const LoopState *ls)
     return end < ls->extent ? end : ls->extent;
 }
 
+/* The number of the loop's current block, counted from its start. */
+static int64_t block_id(const LoopState *ls)
+{
+    return (ls->begin - ls->start) / ls->block;
+}
+
 /* `begin` and `end` of the loops running now; `dim` and `param` from the launch. */
 static bool interp_leaf(void *ctx, const TirOp *op, int64_t *ivalue, double *fvalue)
 {
     Interp *I = ctx;
-    if (op->opcode != TIR_BEGIN && op->opcode != TIR_END)
+    if (op->opcode != TIR_BEGIN && op->opcode != TIR_END && op->opcode != TIR_BLOCK_ID)
         return launch_leaf_value(I->args, op, ivalue, fvalue);
     const LoopState *ls = &I->loops[op->loopvar];
-    *ivalue = op->opcode == TIR_BEGIN ? ls->begin : block_end(ls);
+    *ivalue = op->opcode == TIR_BEGIN ? ls->begin : op->opcode == TIR_END ? block_end(ls) : block_id(ls);
     return true;
 }
 
@@ -1306,6 +1359,7 @@ static void exec_op(Interp *I, TirOp *op)
     case TIR_DIM: op_index_scalar(I, op, I->args->sym_values[op->sym]); break;
     case TIR_BEGIN: op_index_scalar(I, op, I->loops[op->loopvar].begin); break;
     case TIR_END: op_index_scalar(I, op, block_end(&I->loops[op->loopvar])); break;
+    case TIR_BLOCK_ID: op_index_scalar(I, op, block_id(&I->loops[op->loopvar])); break;
     case TIR_IOTA: op_iota(I, op); break;
     case TIR_UNARY: op_unary(I, op); break;
     case TIR_BINARY: op_binary(I, op); break;
@@ -1317,6 +1371,7 @@ static void exec_op(Interp *I, TirOp *op)
     case TIR_EXPAND_DIMS: op_reshape_copy(I, op); break;
     case TIR_TRANSPOSE: op_transpose(I, op); break;
     case TIR_REDUCE: op_reduce(I, op); break;
+    case TIR_CUMSUM: op_cumsum(I, op); break;
     case TIR_DOT: op_dot(I, op); break;
     case TIR_LOAD:
     case TIR_STORE:

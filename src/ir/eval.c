@@ -231,6 +231,7 @@ static bool eval_op(Eval *e, const TirValue *v, int64_t *iv, double *fv, int dep
     case TIR_DIM:
     case TIR_BEGIN:
     case TIR_END:
+    case TIR_BLOCK_ID:
         return eval_leaf(e, v, iv, fv);
     case TIR_BROADCAST:
     case TIR_EXPAND_DIMS:
@@ -299,4 +300,14 @@ bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue)
     *ivalue = s.i;
     *fvalue = s.f;
     return true;
+}
+
+float tir_round_tf32(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) != 0x7f800000u)   /* finite: half an ulp of tf32 away from zero */
+        u = (u + 0x1000u) & ~0x1fffu;
+    memcpy(&x, &u, sizeof x);
+    return x;
 }

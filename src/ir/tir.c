@@ -700,7 +700,7 @@ static void print_op_form(Printer *p, const TirOp *op)
     case TIR_FORM_AXIS:
         fprintf(p->out, "%s ", info->name);
         print_operands(p, op->operands, op->noperands);
-        fprintf(p->out, ", %d", op->axis);
+        fprintf(p->out, ", %d%s", op->axis, op->opcode == TIR_CUMSUM && op->sub ? " exclusive" : "");
         break;
     case TIR_FORM_REDUCE:
         fprintf(p->out, "reduce %s ", tir_reduce_name(op->sub));
@@ -710,6 +710,8 @@ static void print_op_form(Printer *p, const TirOp *op)
     case TIR_FORM_DOT:
         fputs("dot ", p->out);
         print_operands(p, op->operands, op->noperands);
+        if (op->sub == TIR_DOT_TF32)
+            fputs(" tf32", p->out);
         if (op->masked)
             fputs(" masked", p->out);
         break;

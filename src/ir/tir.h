@@ -151,8 +151,9 @@ typedef struct TirOp {
 
     /* attributes; which are meaningful depends on the opcode (docs/ir.md) */
     int sub;                    /* UNARY: TirUnaryOp, BINARY: TirBinaryOp, CMP: TirCmpOp,
-                                   REDUCE and ATOMIC: TirReduceKind (atomic: sum/max/min) */
-    int axis;                   /* REDUCE, EXPAND_DIMS */
+                                   REDUCE and ATOMIC: TirReduceKind (atomic: sum/max/min),
+                                   DOT: TIR_DOT_EXACT/TF32, CUMSUM: 1 when exclusive */
+    int axis;                   /* REDUCE, EXPAND_DIMS, CUMSUM */
     bool masked;                /* REDUCE: skip invalid lanes of the reduced axis;
                                    DOT: skip invalid lanes of the contraction axis;
                                    LOAD, STORE, ATOMIC: the last operand is a data mask, a
@@ -184,6 +185,10 @@ static inline TirValue *tir_loop_start(const TirOp *op)
 }
 
 enum { TIR_REGION_PROLOGUE_A = 0, TIR_REGION_PROLOGUE_B = 1, TIR_REGION_EPILOGUE = 2 };
+
+/* DOT's `sub`: exact products (f32 operands: FMA in f32), or f32 operands rounded to tf32
+   (10-bit mantissa, to nearest, ties away from zero) for the tensor cores. */
+enum { TIR_DOT_EXACT = 0, TIR_DOT_TF32 = 1 };
 
 /* A tile loop variable. Block size: `tunable` >= 0 names TirKernel.tunables[tunable]
    (bound by a Config), else the constant `block` (1 makes it a scalar index: no axis). */
@@ -394,6 +399,9 @@ bool tir_float_compare(int sub, double a, double b);
 uint32_t tir_philox(int64_t seed, int64_t offset);
 /* r0 as rand's f32: (r0 >> 8) * 2^-24, exact, in [0, 1). */
 float tir_rand_uniform(uint32_t r0);
+/* x rounded to tf32 as cvt.rna.tf32.f32 does: 10 mantissa bits, to nearest with ties away
+   from zero (an f32 with the low 13 bits clear); NaN and infinities pass through. */
+float tir_round_tf32(float x);
 
 /* The value of a `param`, `dim`, `begin` or `end` op that the TIR does not hold: in *ivalue
    for integer and bool dtypes, *fvalue for floats (the evaluator wraps or rounds it to the

@@ -1045,7 +1045,11 @@ static TirOp *parse_dot(Parser *ps, Loc loc)
     TirValue *ops[3];
     if (!parse_operand_list(ps, ops, 3))
         return NULL;
-    bool masked = false;
+    bool masked = false, tf32 = false;
+    if (is_word(ps, "tf32")) {
+        tf32 = true;
+        next_token(ps);
+    }
     if (is_word(ps, "masked")) {
         masked = true;
         next_token(ps);
@@ -1056,6 +1060,7 @@ static TirOp *parse_dot(Parser *ps, Loc loc)
     loc = parse_loc(ps, loc);
     TirOp *op = finish_op(ps, TIR_DOT, loc, ops, 3, &t, 1);
     op->masked = masked;
+    op->sub = tf32 ? TIR_DOT_TF32 : TIR_DOT_EXACT;
     static const char *const region_names[3] = {"prologue_a", "prologue_b", "epilogue"};
     for (int r = 0; r < 3 && !ps->failed; r++) {
         if (!is_word(ps, region_names[r]))
@@ -1266,6 +1271,10 @@ static TirOp *parse_axis_op(Parser *ps, TirOpcode opc, Loc loc, int mline, int m
     bool masked = false;
     if (info->form == TIR_FORM_REDUCE && is_word(ps, "masked")) {
         masked = true;
+        next_token(ps);
+    }
+    if (opc == TIR_CUMSUM && is_word(ps, "exclusive")) {
+        kind = 1;
         next_token(ps);
     }
     TirType t;

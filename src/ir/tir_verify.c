@@ -315,11 +315,14 @@ static void verify_dot(Verifier *v, const TirOp *op)
         fail(v, op, "contraction axes differ: %s @ %s", tstr(v, &a, x, sizeof x), tstr(v, &b, y, sizeof y));
         return;
     }
+    bool f32 = a.dtype == DT_F32 && b.dtype == DT_F32;
     bool ok = (a.dtype == DT_BF16 && b.dtype == DT_BF16) || (a.dtype == DT_F16 && b.dtype == DT_F16) ||
-              (dtype_is_fp8(a.dtype) && dtype_is_fp8(b.dtype));
+              f32 || (dtype_is_fp8(a.dtype) && dtype_is_fp8(b.dtype));
     if (!ok)
-        fail(v, op, "operands are %s and %s: a dot takes bf16, f16 or fp8 pairs", dtype_name(a.dtype),
+        fail(v, op, "operands are %s and %s: a dot takes f32, bf16, f16 or fp8 pairs", dtype_name(a.dtype),
              dtype_name(b.dtype));
+    if (op->sub != TIR_DOT_EXACT && (op->sub != TIR_DOT_TF32 || !f32))
+        fail(v, op, "tf32 applies to f32 operands only");
     TirType out = tir_type_scalar(DT_F32);
     out.rank = 2;
     out.axes[0] = a.axes[0];
@@ -470,6 +473,7 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         break;
     case TIR_BEGIN:
     case TIR_END:
+    case TIR_BLOCK_ID:
     case TIR_IOTA: {
         if (op->loopvar < 0 || op->loopvar >= k->nloopvars || !v->bound[op->loopvar]) {
             fail(v, op, "names no loop variable bound here");
@@ -567,6 +571,17 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         want.axes[op->axis] = (Axis){AXIS_ONE, 0};
         want.rank++;
         expect_type(v, op, "the result", r, &want);
+        break;
+    }
+    case TIR_CUMSUM: {
+        const TirType *in = &x[0]->type;
+        if (op->axis < 0 || op->axis >= in->rank)
+            fail(v, op, "axis %d is out of range for rank %d", op->axis, in->rank);
+        if (op->sub != 0 && op->sub != 1)
+            fail(v, op, "is inclusive or exclusive");
+        if (in->dtype != DT_F32 && in->dtype != DT_I32 && in->dtype != DT_I64)
+            fail(v, op, "sums f32, i32 or i64, not %s", dtype_name(in->dtype));
+        expect_type(v, op, "the result", r, in);
         break;
     }
     case TIR_TRANSPOSE: {

@@ -18,6 +18,8 @@ ring (named barriers of 256 threads), on a dot without its instruction under its
 line (sm_90a: wgmma.mma_async, of e4m3/e5m2 for fp8 dots; otherwise mma.sync, for fp8 dots
 e4m3/e5m2 or on sm_90 f16 on fragments widened from fp8), on a dot line with more scalar FMAs
 than its mmas could explain, and on a vec16 variant whose dots load without cp.async or TMA.
+f32 dots (their operands staged through registers) must be fma.rn.f32 alone when exact and
+mma.sync m16n8k8 tf32 on cvt.rna.tf32.f32 operands when tf32, on every target.
 A variant the schedule rejects for its size (shared memory, registers of a tile) or that
 sm_90a refuses by docs/codegen.md's rules (fewer than 64 rows per warpgroup) is listed as
 pruned, not failed. Needs ptxas (CUDA toolkit) on PATH or in
@@ -56,6 +58,14 @@ def tunables(tilec, path, kernel):
     for m in re.finditer(r"tunable (\w+) in \{([^}]*)\} default (\d+)", ir):
         tun[m.group(1)] = ([int(x) for x in m.group(2).split(",")], int(m.group(3)))
     dots = [int(m.group(1)) for m in re.finditer(r"= dot .*@(\d+):\d+", ir)]
+    # the source lines of f32 dots (their operand dtypes after prologues, from the schedule):
+    # "f32" exact (FMA), "tf32" (mma.sync m16n8k8)
+    sched = subprocess.run([tilec, "build", path, "--kernel", kernel, "--emit=schedule"],
+                           capture_output=True, text=True).stdout
+    f32_dots = {int(m.group(1)): "tf32" if m.group(2) == "mma.sync tf32" else "f32"
+                for m in re.finditer(r"dot \d+: %\d+ @(\d+):\d+, f32 x f32, [^\n]*?\), "
+                                     r"(fma|mma\.sync tf32)", sched)}
+    dots = [(d, f32_dots.get(d, "tc")) for d in dots]
     fp8 = bool(re.search(r"f8e[45]m[23]\[.*\] .*\n?.*= dot|load \w+\[[^]]*\][^:]*: f8e", ir))
     has_full = "D" in re.findall(r"\[([^]]*)\]", ir.split("\n")[0])[0] if ir else False
     gathers = bool(re.search(r"mask\([^)]*check|\) if %|\] if %", ir))
@@ -121,6 +131,8 @@ def all_jobs(tilec):
                 # at its default config
                 if (dots and not ranged) or ((gathers or ranged) and default):
                     jobs.append((path, kernel, cfg, False, dots, fp8, "sm_89" if fp8 else "sm_80"))
+                    if default and not fp8 and any(kind != "tc" for _, kind in dots):
+                        jobs.append((path, kernel, cfg, False, dots, fp8, "sm_89"))  # f32 dots
                 elif i == 0:   # elementwise code is the same on every target: once on the others
                     for target in ("sm_89",) if fp8_file else ("sm_89", "sm_80"):
                         jobs.append((path, kernel, cfg, False, dots, fp8, target))
@@ -182,7 +194,8 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
         if line is not None and s and not s.startswith("//"):
             per_line.setdefault(line, []).append(s)
     wgmma = target == "sm_90a" and cfg.get("dot") != "mma_sync"
-    if wgmma and dots and "dot" not in cfg and "wgmma.mma_async" not in ptx:
+    tensor_dots = [d for d, kind in dots if kind == "tc"]
+    if wgmma and tensor_dots and "dot" not in cfg and "wgmma.mma_async" not in ptx:
         # dot=auto takes mma.sync only where wgmma refuses the config: ask for wgmma
         forced = dict(cfg, dot="wgmma")
         w = subprocess.run([tilec] + build_args(path, kernel, forced, target), capture_output=True,
@@ -190,8 +203,18 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
         if w.returncode == 0 or not WGMMA_REFUSED.search(w.stderr):
             problems.append("dot=auto chose mma.sync where dot=wgmma builds")
         wgmma = False
-    for d in sorted(set(dots)):
+    for d, kind in sorted(set(dots)):
         body = per_line.get(d, [])
+        if kind == "f32":    # exact f32: FMAs from shared memory, no tensor core
+            if not any(s.startswith("fma.rn.f32") for s in body) or \
+                    any(s.startswith(("mma.sync", "wgmma")) for s in body):
+                problems.append(f"the exact f32 dot on line {d} is not fma.rn.f32 alone")
+            continue
+        if kind == "tf32":   # mma.sync m16n8k8 tf32 on every target, operands by cvt.rna
+            if not any(s.startswith("mma.sync") and ".tf32" in s for s in body) or \
+                    not any(s.startswith("cvt.rna.tf32.f32") for s in body):
+                problems.append(f"the tf32 dot on line {d} has no tf32 mma.sync on cvt.rna operands")
+            continue
         if wgmma:
             ops = [s for s in body if s.startswith("wgmma.mma_async")]
             if not ops:
@@ -222,7 +245,7 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
     if loose:
         problems.append(f"'{loose.group(0).strip()}' has no rounding modifier: ptxas may fuse it into "
                         "an fma that the interpreter's --arith=gpu does not make")
-    if dots and cfg.get("align", "vec16") == "vec16" and "cp.async.cg" not in ptx and \
+    if tensor_dots and cfg.get("align", "vec16") == "vec16" and "cp.async.cg" not in ptx and \
             "cp.async.bulk.tensor" not in ptx:
         problems.append("a vec16 variant with dots has neither cp.async nor TMA copies")
     status = "fail" if problems else "slow" if serialised else "ok"

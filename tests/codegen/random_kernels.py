@@ -6,11 +6,12 @@ A typed random-program generator for the tile language, and the pipeline that ru
 generates: `tilec check` -> `tilec build --emit=ptx` -> `ptxas -arch=TARGET` -> `tilec run
 --interpret` on small ragged shapes. Kernels are well typed by construction (the generator
 tracks every expression's dtype and axes, docs/language.md): every dtype, broadcasts,
-reductions, dots (both layouts of b, fp8, computed operands), loads and stores through
+reductions, dots (both layouts of b, fp8, f32 exact and tf32 as `@` or dot(), computed operands), loads and stores through
 block, full, scalar, literal and None indices, gathers and scatters (index tiles read from
 data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if` (on
 consts and on run-time scalars), nested and loop-carried loops (ranges `tile(lo, hi)`
 among them, `lo` computed in the program), atomics into reduction targets, `rand`/`randint`,
+`cumsum` (inclusive/exclusive, any axis),
 `tune`, `block(...)`, `include`; each with a random
 config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, sm_80).
 
@@ -419,7 +420,22 @@ class KernelGen:
             return self.gen_ternary(sc, dtype, axes, depth)
         if r < 0.92 and dtype in ("f32", "i32"):
             return self.gen_rand(sc, dtype, axes, depth)
+        if r < 0.95 and dtype in ("f32", "i32", "i64") and axes:
+            return self.gen_cumsum(sc, dtype, axes, depth)
         return self.leaf(sc, dtype, axes)
+
+    def gen_cumsum(self, sc, dtype, axes, depth):
+        """cumsum along a random axis (negative now and then; axis= left out on rank 1),
+        inclusive or exclusive; an f32 result may scan a 16-bit float tile (summed in f32)."""
+        src = self.pick(FLOATS) if dtype == "f32" else dtype
+        x = self.gen(sc, src, axes, depth - 1)
+        pos = self.rng.randrange(len(axes))
+        args = [x.text]
+        if len(axes) > 1 or self.chance(0.5):
+            args.append(f"axis={pos if self.chance(0.7) else pos - len(axes)}")
+        if self.chance(0.5):
+            args.append(f"exclusive={self.pick(['true', 'false'])}")
+        return V(f"cumsum({', '.join(args)})", dtype, axes, taint=x.taint or dtype == "f32")
 
     def gen_rand(self, sc, dtype, axes, depth):
         """rand (f32) or randint (i32): an integer scalar seed (a literal, maybe negative, a
@@ -613,6 +629,8 @@ class KernelGen:
             v = self.load(sc, dtype, (axes[1], axes[0]))
             return V(f"{v.text}.T", dtype, axes)
         x = self.gen(sc, "f32", axes, depth - 1)
+        if dtype == "f32":
+            return x
         return V(f"{self.paren(x)}.to({dtype})", dtype, axes, taint=x.taint)
 
     def gen_dot(self, sc, axes, depth):
@@ -626,10 +644,15 @@ class KernelGen:
         kx = self.pick(pool)
         if self.fp8_ok and self.chance(0.3):
             ta, tb = self.pick(FP8), self.pick(FP8)
+        elif self.chance(0.25):
+            ta = tb = "f32"      # exact (FMA) or tf32 (mma.sync m16n8k8)
         else:
             ta = tb = self.pick(["bf16", "f16"])
         a = self.dot_operand(sc, ta, (axes[0], kx), depth)
         b = self.dot_operand(sc, tb, (kx, axes[1]), depth)
+        if ta == "f32" and self.chance(0.6):
+            flag = self.pick(["", ", tf32=true", ", tf32=false"])
+            return V(f"dot({a.text}, {b.text}{flag})", "f32", axes, taint=True)
         return V(f"({self.paren(a)} @ {self.paren(b)})", "f32", axes, taint=True)
 
     def gen_bool(self, sc, axes, depth):

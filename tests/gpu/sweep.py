@@ -228,6 +228,44 @@ def make_bmm(i, shape, g):
         (["b"] if i % 4 == 1 else [])
 
 
+F32_DOT_TILE = os.path.join(ROOT, "tests", "gpu", "kernels", "f32_dot.tile")
+F32_GEMM_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=16,num_warps=4",
+                    "BLOCK_M=64,BLOCK_N=64,BLOCK_K=32,num_warps=4,num_stages=1",
+                    "BLOCK_M=128,BLOCK_N=64,BLOCK_K=16,num_warps=8",
+                    "BLOCK_M=32,BLOCK_N=128,BLOCK_K=64,num_warps=4,dot=2"]
+
+
+def tf32_round(x):
+    """cvt.rna.tf32.f32 on f32 values: 10 mantissa bits, ties away from zero."""
+    u = x.view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    finite = (u & 0x7F800000) != 0x7F800000
+    r = torch.where(finite, (u + 0x1000) & ~0x1FFF, u)
+    return (r - ((r >> 31) << 32)).to(torch.int32).view(torch.float32)
+
+
+def make_f32_gemm(tf32):
+    """Exact f32 (torch's default, no tf32): within (k + 1)·2^-24·(|a|@|b|) of float64;
+    tf32: the same of the product of tf32-rounded operands."""
+    def make(i, shape, g):
+        m, n, k = shape
+        a = uniform((m, k), g)
+        b = uniform((k, n), g)
+        ra, rb = (tf32_round(a), tf32_round(b)) if tf32 else (a, b)
+        ref = ra.double() @ rb.double()
+        bound = (k + 1) * 2.0 ** -24 * (a.double().abs() @ b.double().abs())
+
+        def judge(o):
+            out = torch.as_tensor(o["c"], device=DEV, dtype=torch.float64)
+            if out.shape != ref.shape:
+                return False, math.inf, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
+            ratio = ((out - ref).abs() / (bound + 1e-30)).max().item() if out.numel() else 0.0
+            if math.isnan(ratio):
+                ratio = math.inf
+            return ratio <= 1.0, ratio, f"max error / f32 summation bound {ratio:.3g}"
+        return {"a": a, "b": b}, {}, ["c"], judge, (["b"] if i % 3 == 1 else [])
+    return make
+
+
 def make_fp8_gemm(rowwise):
     def make(i, shape, g):
         m, n, k = shape
@@ -653,6 +691,49 @@ def make_dropout(i, shape, g):
         (["x"] if i % 4 == 3 else [])
 
 
+def make_cumsum(i, shape, g):
+    """examples/cumsum.tile against torch.cumsum in float64: within the f32 summation bound
+    (N + 1)·2^-24·cumsum(|x|) (in-block scans are serial; block totals are sums)."""
+    m, n = shape
+    x = uniform((m, n), g, -2, 2)
+    ref = torch.cumsum(x.double(), dim=1)
+    bound = (n + 1) * 2.0 ** -24 * torch.cumsum(x.double().abs(), dim=1)
+
+    def judge(o):
+        out = torch.as_tensor(o["y"], device=DEV, dtype=torch.float64)
+        if out.shape != ref.shape:
+            return False, math.inf, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
+        ratio = ((out - ref).abs() / (bound + 1e-30)).max().item() if out.numel() else 0.0
+        if math.isnan(ratio):
+            ratio = math.inf
+        return ratio <= 1.0, ratio, f"max error / f32 summation bound {ratio:.3g}"
+    return {"x": x}, {}, ["y"], judge, (["x"] if i % 4 == 3 else [])
+
+
+SPLIT_K_SPLITS = [1, 2, 4, 8, 16]
+
+
+def make_split_k_gemm(i, shape, g):
+    """examples/split_k_gemm.tile against torch in float64: bf16 operands, f32 atomic
+    partial sums, within the f32 bound (K + split + 1)·2^-24·(|a|@|b|)."""
+    m, n, k = shape
+    split = SPLIT_K_SPLITS[i % len(SPLIT_K_SPLITS)]
+    a = uniform((m, k), g).to(torch.bfloat16)
+    b = uniform((k, n), g).to(torch.bfloat16)
+    ref = a.double() @ b.double()
+    bound = (k + split + 1) * 2.0 ** -24 * (a.double().abs() @ b.double().abs())
+
+    def judge(o):
+        out = torch.as_tensor(o["c"], device=DEV, dtype=torch.float64)
+        if out.shape != ref.shape:
+            return False, math.inf, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
+        ratio = ((out - ref).abs() / (bound + 1e-30)).max().item() if out.numel() else 0.0
+        if math.isnan(ratio):
+            ratio = math.inf
+        return ratio <= 1.0, ratio, f"max error / f32 summation bound {ratio:.3g} (split {split})"
+    return {"a": a, "b": b}, {"split": str(split)}, ["c"], judge, (["b"] if i % 3 == 2 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -661,6 +742,8 @@ KERNELS = [
     # name, file, shape names, shapes, configs, maker
     ("gemm", "gemm", "MNK", gemm_shapes, GEMM_CONFIGS, make_gemm),
     ("bmm", "bmm", "ZMNK", bmm_shapes, GEMM_CONFIGS, make_bmm),
+    ("f32_gemm", F32_DOT_TILE, "MNK", gemm_shapes, F32_GEMM_CONFIGS, make_f32_gemm(False)),
+    ("tf32_gemm", F32_DOT_TILE, "MNK", gemm_shapes, F32_GEMM_CONFIGS, make_f32_gemm(True)),
     ("fp8_gemm_tensorwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(False)),
     ("fp8_gemm_rowwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(True)),
     ("attention", "attention", ["Z", "H", "M", "N", "D"], attention_shapes, ATTN_CONFIGS, make_attention),
@@ -675,6 +758,8 @@ KERNELS = [
     ("math_builtins", MATH_TILE, "MN", math_shapes, MATH_CONFIGS, make_math),
     ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
     ("dropout", "dropout", "MN", rows_shapes, tile_configs("BLOCK_N"), make_dropout),
+    ("cumsum_rows", "cumsum", "MN", rows_shapes, row_configs("BLOCK_N"), make_cumsum),
+    ("split_k_gemm", "split_k_gemm", "MNK", gemm_shapes, F32_GEMM_CONFIGS[:3], make_split_k_gemm),
     ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
     # the sequence lengths are not shape symbols: the name T alone labels (and sizes) a case
     ("varlen_attention", "varlen_attention", "T", varlen_shapes, VARLEN_CONFIGS, make_varlen_attention),
