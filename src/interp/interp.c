@@ -173,6 +173,10 @@ static float load_element(const Interp *I, const HostTensor *t, int64_t off)
 static int64_t load_int(const HostTensor *t, int64_t off)
 {
     switch (t->dtype) {
+    case DT_I8: return ((const int8_t *)t->data)[off];
+    case DT_I16: return ((const int16_t *)t->data)[off];
+    case DT_U8: return ((const uint8_t *)t->data)[off];
+    case DT_U32: return ((const uint32_t *)t->data)[off];
     case DT_I32: return ((const int32_t *)t->data)[off];
     case DT_I64: return ((const int64_t *)t->data)[off];
     case DT_BOOL: return ((const uint8_t *)t->data)[off] != 0;
@@ -192,6 +196,10 @@ static void store_element(HostTensor *t, int64_t off, float x)
 static void store_int(HostTensor *t, int64_t off, int64_t x)
 {
     switch (t->dtype) {
+    case DT_I8: ((int8_t *)t->data)[off] = (int8_t)x; break;
+    case DT_I16: ((int16_t *)t->data)[off] = (int16_t)x; break;
+    case DT_U8: ((uint8_t *)t->data)[off] = (uint8_t)x; break;
+    case DT_U32: ((uint32_t *)t->data)[off] = (uint32_t)x; break;
     case DT_I32: ((int32_t *)t->data)[off] = (int32_t)x; break;
     case DT_I64: ((int64_t *)t->data)[off] = x; break;
     case DT_BOOL: ((uint8_t *)t->data)[off] = x != 0; break;
@@ -588,7 +596,7 @@ static void op_convert(Interp *I, const TirOp *op)
             r->f[e] = (float)dtype_decode(t, dtype_encode_f64(t, (double)x->i[e]));
         else if (x->f)          /* float -> int/bool */
             r->i[e] = t == DT_BOOL ? convert_f64_to_bool(x->f[e])
-                    : t == DT_I32 ? convert_f64_to_i32(x->f[e]) : convert_f64_to_i64(x->f[e]);
+                    : convert_f64_to_int(t, x->f[e]);
         else
             r->i[e] = tir_int_wrap(t, (uint64_t)x->i[e]);
     }

@@ -491,6 +491,7 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         expect_type(v, op, "the operand", &x[0]->type, r);
         DType t = r->dtype;
         bool ok = op->sub == TIR_UN_NOT ? t == DT_BOOL
+                : op->sub == TIR_UN_BITNOT ? dtype_is_int(t)
                 : op->sub == TIR_UN_NEG || op->sub == TIR_UN_ABS ? is_arith(t)
                 : is_arith(t) && dtype_is_float(t);
         if (!ok)
@@ -506,7 +507,8 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         expect_type(v, op, "the second operand", &x[1]->type, r);
         DType t = r->dtype;
         bool ok = op->sub == TIR_BIN_AND || op->sub == TIR_BIN_OR ? t == DT_BOOL
-                : op->sub == TIR_BIN_MOD || op->sub == TIR_BIN_CDIV ? dtype_is_int(t)
+                : op->sub == TIR_BIN_MOD || op->sub == TIR_BIN_CDIV || op->sub >= TIR_BIN_BITAND
+                ? dtype_is_int(t)
                 : is_arith(t);
         if (!ok)
             fail(v, op, "does not apply to %s", dtype_name(t));
