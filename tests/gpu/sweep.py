@@ -791,6 +791,19 @@ def machinery(tilec, tmp):
                     ok = p.returncode == 0 and (not arith or outs <= exact)
                     res.append((f"{kernel} {shape} {config or 'default'}{' sm_80' if target else ''} "
                                 f"{' '.join(arith)}", ok, (p.stdout + p.stderr)[-600:]))
+    # the small integers and bit operations (tests/gpu/kernels/small_ints.tile): integer
+    # results, so every output bit for bit, on sm_80's and sm_89's code too
+    small = os.path.join(ROOT, "tests", "gpu", "kernels", "small_ints.tile")
+    for kernel, shapes in (("small_ints", ("M=93,N=77", "M=130,N=200")),
+                           ("bit_ops", ("M=93,N=77", "M=130,N=1001"))):
+        for config, target in (("", []), ("BLOCK_M=16,num_warps=8", ["--target", "sm_80"]),
+                               ("", ["--target", "sm_89"])):
+            for shape in shapes:
+                p = subprocess.run([tilec, "run", small, "--kernel", kernel, "--check", "--arith=gpu",
+                                    "--shape", shape] + (["--config", config] if config else []) +
+                                   target, capture_output=True, text=True)
+                res.append((f"{kernel} {shape} {config or 'default'} {' '.join(target)}",
+                            p.returncode == 0, (p.stdout + p.stderr)[-600:]))
     # gathers and scatters (tests/gpu/kernels/gather_scatter.tile), sm_80's code too
     gather = os.path.join(ROOT, "tests", "gpu", "kernels", "gather_scatter.tile")
     for kernel in ("gather_rows", "gather_columns", "gather_masked", "gather_2d", "scatter_add"):
