@@ -10,7 +10,8 @@ and from f32 and i32 (float to int saturating, NaN to 0), reductions along an ax
 (sum wrapping, max, min) at several block sizes. Bit operations & | ^ ~ << >> on every
 integer dtype (i64 and i32 too): shift counts negative, 0, width - 1, width and beyond
 (docs/language.md: a count read as unsigned at or past the width shifts every bit out;
->> arithmetic on signed, logical on unsigned), and the int4 unpacking idioms.
+>> arithmetic on signed, logical on unsigned). examples/int4_gemm.tile against numpy's
+dequantise-then-matmul (its nibbles exactly, the product within bf16 and f32 rounding).
 Prints `ints: N passed, N failed`; exits 1 on any failure.
 """
 import os
@@ -19,7 +20,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_examples import run_suites  # noqa: E402  (the runner: tilec run, .npy in and out)
+from check_examples import bf16, run_suites  # noqa: E402  (the runner: tilec run, .npy in and out)
 
 DTYPES = {"i8": np.int8, "i16": np.int16, "u8": np.uint8, "u32": np.uint32}
 ALL_INTS = dict(DTYPES, i32=np.int32, i64=np.int64)
@@ -261,9 +262,38 @@ def bits_cases(c, rng):
             exact(c, f"{name} {out}", got[out], want)
 
 
+def int4_model(x, w, s):
+    """y = x . dequant(w): signed nibbles (k = 2kk low, 2kk + 1 high) times their group's
+    scale, rounded to bf16 as the kernel does, then an exact product; and its bound."""
+    lo = ((w.astype(np.int64) & 0xF) ^ 8) - 8
+    hi = ((w.astype(np.int64) >> 4) ^ 8) - 8
+    k2, n = w.shape
+    q = np.empty((2 * k2, n))
+    q[0::2], q[1::2] = lo, hi
+    scale = np.repeat(s, 2 * k2 // s.shape[0], axis=0)
+    deq = bf16(q * scale)
+    y = x @ deq
+    bound = 2.0 ** -8 * np.abs(y) + 2.0 ** -20 * (np.abs(x) @ np.abs(deq)) + 1e-30
+    return y, bound
+
+
+def int4_gemm_cases(c, rng):
+    for (m, n, k, g), config in [((16, 64, 256, 2), None), ((37, 70, 96, 3), "BLOCK_KK=16"),
+                                 ((100, 33, 64, 1), "BLOCK_M=32,BLOCK_N=32,BLOCK_KK=32"),
+                                 ((5, 128, 512, 4), "BLOCK_KK=64")]:
+        x = bf16(rng.standard_normal((m, k)))
+        w = rng.integers(0, 256, (k // 2, n), dtype=np.uint8)
+        w[0, :16] = np.arange(16) * 16 + np.arange(16)[::-1]   # every nibble, both halves
+        s = bf16(rng.uniform(0.01, 0.1, (g, n)))
+        y, bound = int4_model(x, w, s)
+        bits = lambda a: (a.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+        c.check(f"int4_gemm M={m} N={n} K={k} G={g}", "int4_gemm.tile", "int4_gemm",
+                {"x": bits(x), "w": w, "s": bits(s)}, ["y"], {"y": y}, {"y": bound}, [config])
+
+
 def main():
     return run_suites(__doc__, "ints", 20261207,
-                      (ops_cases, conversion_cases, reduce_cases, bits_cases))
+                      (ops_cases, conversion_cases, reduce_cases, bits_cases, int4_gemm_cases))
 
 
 if __name__ == "__main__":
