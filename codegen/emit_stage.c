@@ -525,7 +525,7 @@ static LLVMValueRef permuted_k_value(Emitter *e, LLVMValueRef k)
 
 LLVMValueRef emit_element_bits(Emitter *e, LLVMValueRef v, DType t)
 {
-    if (dtype_is_fp8(t))
+    if (dtype_size(t) == 1)   /* fp8 and i8 registers are their bytes */
         return v;
     return LLVMBuildBitCast(e->b, v, e->cg->t.i16, "");
 }
@@ -537,7 +537,7 @@ void emit_stage_registers(Emitter *e, const DotPlan *p, const OperandPlan *o, in
 {
     int es = dtype_size(t);
     emit_barrier(e);
-    LLVMValueRef zero = dtype_is_fp8(t) ? LLVMConstInt(e->cg->t.i8, 0, 0) : LLVMConstInt(e->cg->t.i16, 0, 0);
+    LLVMValueRef zero = dtype_size(t) == 1 ? LLVMConstInt(e->cg->t.i8, 0, 0) : LLVMConstInt(e->cg->t.i16, 0, 0);
     for (int r = 0; r < tile->n; r++) {
         LLVMValueRef c0 = emit_coord(e, tile->layout, r, 0), c1 = emit_coord(e, tile->layout, r, 1);
         LLVMValueRef mn = which == 0 ? c0 : c1, k = which == 0 ? c1 : c0;

@@ -449,13 +449,14 @@ static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Typ
     }
     bool ok = (l->dtype == DT_BF16 && r->dtype == DT_BF16) ||
               (l->dtype == DT_F16 && r->dtype == DT_F16) ||
-              (dtype_is_fp8(l->dtype) && dtype_is_fp8(r->dtype));
+              (dtype_is_fp8(l->dtype) && dtype_is_fp8(r->dtype)) ||
+              (l->dtype == DT_I8 && r->dtype == DT_I8);
     if (!ok) {
         if (l->dtype == DT_F32 || r->dtype == DT_F32)
             diag_error(c->diag, loc, "@ of %s @ %s: tensor cores take no f32 operands, "
                        "convert operands to bf16 or f16", show_type(c, l), show_type(c, r));
         else
-            diag_error(c->diag, loc, "@ needs both operands bf16, both f16 or both fp8, got %s @ %s",
+            diag_error(c->diag, loc, "@ needs both operands bf16, both f16, both fp8 or both i8, got %s @ %s",
                        show_type(c, l), show_type(c, r));
         return false;
     }
@@ -465,7 +466,7 @@ static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Typ
                    show_axis(c, l->axes[1]), show_axis(c, r->axes[0]));
         return false;
     }
-    *out = scalar_type(DT_F32);
+    *out = scalar_type(l->dtype == DT_I8 ? DT_I32 : DT_F32);   /* i8 accumulates exactly in i32 */
     out->rank = 2;
     out->axes[0] = l->axes[0];
     out->axes[1] = r->axes[1];

@@ -768,15 +768,17 @@ static void op_dot(Interp *I, TirOp *op)
     if (I->failed)
         return;
     const Tile *acc = slot(I, op->operands[2]);
-    /* The product accumulates in f32: in the epilogue's argument when there is one (the
-       epilogue may give another dtype, a comparison's bool), else in the result. */
+    /* The product accumulates in f32 (i32 for i8 operands): in the epilogue's argument when
+       there is one (the epilogue may give another dtype, a comparison's bool), else in the
+       result. */
     TirBlock *epilogue = op->regions[TIR_REGION_EPILOGUE];
     if (epilogue && epilogue->nargs != 1) {
         fail(I, op->loc, "internal error: a dot region must take one argument");
         return;
     }
     Tile *r = define(I, epilogue ? epilogue->args[0] : op->results[0]);
-    if (a->rank != 2 || b->rank != 2 || !a->f || !b->f || !r->f || !acc->f ||
+    bool integer = a->i && b->i && r->i && acc->i;   /* i8 @ i8 into i32, exact */
+    if (a->rank != 2 || b->rank != 2 || (!integer && (!a->f || !b->f || !r->f || !acc->f)) ||
         a->shape[1] != b->shape[0] || r->rank != 2 || r->shape[0] != a->shape[0] ||
         r->shape[1] != b->shape[1] || (acc->count != r->count && acc->count != 1)) {
         fail(I, op->loc, "internal error: malformed dot");
@@ -789,22 +791,35 @@ static void op_dot(Interp *I, TirOp *op)
     TirBlock *pa = op->regions[TIR_REGION_PROLOGUE_A];
     if (pa && pa->last && pa->last->opcode == TIR_YIELD && pa->last->noperands == 1)
         kaxis = pa->last->operands[0]->type.axes[1];
-    float *out = r->f;
-    if (acc->count == 1)
+    if (integer) {
         for (int64_t e = 0; e < r->count; e++)
-            out[e] = acc->f[0];
-    else if (acc->f != out)
-        memcpy(out, acc->f, (size_t)r->count * sizeof *out);
-    for (int64_t i = 0; i < M; i++) {
-        float *row = out + i * N;
-        const float *arow = a->f + i * K;
-        for (int64_t kk = 0; kk < K; kk++) {
-            if (op->masked && !lane_valid(I, kaxis, kk))
-                continue;
-            float av = arow[kk];
-            const float *brow = b->f + kk * N;
-            for (int64_t j = 0; j < N; j++)
-                row[j] += av * brow[j];
+            r->i[e] = acc->i[acc->count == 1 ? 0 : e];
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t kk = 0; kk < K; kk++) {
+                if (op->masked && !lane_valid(I, kaxis, kk))
+                    continue;
+                for (int64_t j = 0; j < N; j++)
+                    r->i[i * N + j] = binary_i(TIR_BIN_ADD, DT_I32, r->i[i * N + j],
+                                               a->i[i * K + kk] * b->i[kk * N + j]);
+            }
+    } else {
+        float *out = r->f;
+        if (acc->count == 1)
+            for (int64_t e = 0; e < r->count; e++)
+                out[e] = acc->f[0];
+        else if (acc->f != out)
+            memcpy(out, acc->f, (size_t)r->count * sizeof *out);
+        for (int64_t i = 0; i < M; i++) {
+            float *row = out + i * N;
+            const float *arow = a->f + i * K;
+            for (int64_t kk = 0; kk < K; kk++) {
+                if (op->masked && !lane_valid(I, kaxis, kk))
+                    continue;
+                float av = arow[kk];
+                const float *brow = b->f + kk * N;
+                for (int64_t j = 0; j < N; j++)
+                    row[j] += av * brow[j];
+            }
         }
     }
     if (epilogue) {

@@ -316,11 +316,11 @@ static void verify_dot(Verifier *v, const TirOp *op)
         return;
     }
     bool ok = (a.dtype == DT_BF16 && b.dtype == DT_BF16) || (a.dtype == DT_F16 && b.dtype == DT_F16) ||
-              (dtype_is_fp8(a.dtype) && dtype_is_fp8(b.dtype));
+              (dtype_is_fp8(a.dtype) && dtype_is_fp8(b.dtype)) || (a.dtype == DT_I8 && b.dtype == DT_I8);
     if (!ok)
-        fail(v, op, "operands are %s and %s: a dot takes bf16, f16 or fp8 pairs", dtype_name(a.dtype),
+        fail(v, op, "operands are %s and %s: a dot takes bf16, f16, fp8 or i8 pairs", dtype_name(a.dtype),
              dtype_name(b.dtype));
-    TirType out = tir_type_scalar(DT_F32);
+    TirType out = tir_type_scalar(a.dtype == DT_I8 ? DT_I32 : DT_F32);
     out.rank = 2;
     out.axes[0] = a.axes[0];
     out.axes[1] = b.axes[1];

@@ -11,16 +11,19 @@ and from f32 and i32 (float to int saturating, NaN to 0), reductions along an ax
 integer dtype (i64 and i32 too): shift counts negative, 0, width - 1, width and beyond
 (docs/language.md: a count read as unsigned at or past the width shifts every bit out;
 >> arithmetic on signed, logical on unsigned). examples/int4_gemm.tile against numpy's
-dequantise-then-matmul (its nibbles exactly, the product within bf16 and f32 rounding).
+dequantise-then-matmul (its nibbles exactly, the product within bf16 and f32 rounding);
+i8 @ i8 into i32 exactly (wrapping past 2^31 as the tensor cores do), and
+examples/w8a8_gemm.tile against numpy's exact integer product and its scales.
 Prints `ints: N passed, N failed`; exits 1 on any failure.
 """
 import os
+import subprocess
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_examples import bf16, run_suites  # noqa: E402  (the runner: tilec run, .npy in and out)
+from check_examples import EXAMPLES, bf16, run_suites  # noqa: E402  (the runner: tilec run, .npy in and out)
 
 DTYPES = {"i8": np.int8, "i16": np.int16, "u8": np.uint8, "u32": np.uint32}
 ALL_INTS = dict(DTYPES, i32=np.int32, i64=np.int64)
@@ -291,9 +294,74 @@ def int4_gemm_cases(c, rng):
                 {"x": bits(x), "w": w, "s": bits(s)}, ["y"], {"y": y}, {"y": bound}, [config])
 
 
+DOT_KERNEL = """
+kernel idot(x: i8[M, K], w: i8[K, N], y: i32[M, N], start: const i32 in {0, 2147480000}) {
+    for m, n in tile(M, N) {
+        acc = full([m, n], start, i32)
+        for k in tile(K) {
+            acc += x[m, k] @ w[k, n]
+        }
+        y[m, n] = acc + 1
+    }
+}
+"""
+
+
+def i8_dot_cases(c, rng):
+    path = os.path.join(c.tmp, "idot.tile")
+    with open(path, "w") as f:
+        f.write(DOT_KERNEL)
+    for (m, n, k), config, start in [((17, 33, 70), None, 0), ((64, 64, 256), "BLOCK_K=32", 0),
+                                     ((5, 100, 256), "BLOCK_K=64", 2147480000)]:
+        x = rng.integers(-128, 128, (m, k), dtype=np.int64).astype(np.int8)
+        w = rng.integers(-128, 128, (k, n), dtype=np.int64).astype(np.int8)
+        if start:   # every product -128 * -128 on top of a start near 2^31: the sum wraps
+            x[:, :], w[:, :n // 2] = -128, -128
+        y = wrap(list((x.astype(object) @ w.astype(object) + start + 1).ravel()),
+                 np.int32).reshape(m, n)
+        name = f"i8 @ i8 -> i32 M={m} N={n} K={k} from {start}"
+        if not c.selected(name):
+            continue
+        got, err = c.run_kernel(path, "idot", {"x": x, "w": w}, ["y"], config=config,
+                                sets={"start": start})
+        if err:
+            c.record(name, False, err)
+            continue
+        exact(c, name, got["y"], y)
+
+
+def w8a8_gemm_cases(c, rng):
+    for (m, n, k), config in [((16, 64, 256), None), ((37, 70, 96), "BLOCK_K=32"),
+                              ((100, 33, 512), "BLOCK_M=32,BLOCK_N=32,BLOCK_K=128")]:
+        x = rng.integers(-128, 128, (m, k), dtype=np.int64).astype(np.int8)
+        w = rng.integers(-128, 128, (n, k), dtype=np.int64).astype(np.int8)
+        sx = rng.uniform(1e-3, 2e-2, m).astype(np.float32)
+        sw = rng.uniform(1e-3, 2e-2, n).astype(np.float32)
+        acc = (x.astype(np.int64) @ w.astype(np.int64).T).astype(np.float64)
+        y = acc * sx.astype(np.float64)[:, None] * sw.astype(np.float64)[None, :]
+        bound = 2.0 ** -8 * np.abs(y) + 1e-30   # f32 scaling, then one bf16 rounding
+        c.check(f"w8a8_gemm M={m} N={n} K={k}", "w8a8_gemm.tile", "w8a8_gemm",
+                {"x": x, "w": w, "sx": sx, "sw": sw}, ["y"], {"y": y}, {"y": bound}, [config])
+
+
+def wgmma_refusal_cases(c, rng):
+    """sm_90a runs i8 dots on mma.sync: --emit=schedule says so, and dot=wgmma is refused."""
+    path = os.path.join(EXAMPLES, "w8a8_gemm.tile")
+    name = "w8a8_gemm on sm_90a: mma.sync in --emit=schedule, dot=wgmma refused"
+    if not c.selected(name):
+        return
+    s = subprocess.run([c.tilec, "build", path, "--emit=schedule"], capture_output=True, text=True)
+    w = subprocess.run([c.tilec, "build", path, "--emit=ptx", "--config", "dot=wgmma"],
+                       capture_output=True, text=True)
+    ok = s.returncode == 0 and "i8 x i8" in s.stdout and ", mma.sync," in s.stdout and \
+        w.returncode == 1 and "i8 dots on mma.sync only" in w.stderr
+    c.record(name, ok, s.stdout[-600:] + s.stderr[-300:] + w.stderr[-300:])
+
+
 def main():
     return run_suites(__doc__, "ints", 20261207,
-                      (ops_cases, conversion_cases, reduce_cases, bits_cases, int4_gemm_cases))
+                      (ops_cases, conversion_cases, reduce_cases, bits_cases, int4_gemm_cases,
+                       i8_dot_cases, w8a8_gemm_cases, wgmma_refusal_cases))
 
 
 if __name__ == "__main__":
