@@ -11,8 +11,8 @@ block, full, scalar, literal and None indices, gathers and scatters (index tiles
 data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if` (on
 consts and on run-time scalars), nested and loop-carried loops (ranges `tile(lo, hi)`
 among them, `lo` computed in the program), atomics into reduction targets, `rand`/`randint`,
-`tune`, `block(...)`, `include`, bit operations and the small integers i8 i16 u8 u32 (met through
-`.to()`); each with a random
+`tune`, `block(...)`, `include`, bit operations, the small integers i8 i16 u8 u32 (met through
+`.to()`) and i8 @ i8 into i32; each with a random
 config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, sm_80).
 
 Every stage must end in success or an expected diagnostic: a check or build error (exit 1,
@@ -634,6 +634,18 @@ class KernelGen:
         if not pool:
             return None
         kx = self.pick(pool)
+        if self.chance(0.15):
+            # i8 @ i8 -> i32 (exact, wrapping): operands computed from i32 tiles (some loaded
+            # transposed), the product seen as f32
+            ops = []
+            for ax in ((axes[0], kx), (kx, axes[1])):
+                if self.chance(0.3):
+                    x = self.gen(sc, "i32", (ax[1], ax[0]), depth - 1)
+                    ops.append(f"{self.paren(x)}.to(i8).T")
+                else:
+                    x = self.gen(sc, "i32", ax, depth - 1)
+                    ops.append(f"{self.paren(x)}.to(i8)")
+            return V(f"({ops[0]} @ {ops[1]}).to(f32)", "f32", axes)
         if self.fp8_ok and self.chance(0.3):
             ta, tb = self.pick(FP8), self.pick(FP8)
         else:
