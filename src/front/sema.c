@@ -1789,8 +1789,16 @@ static const Expr *extent_offender(const Expr *e, const char **why)
         *why = e->sym && e->sym->kind == SYM_LOCAL ? "a local" : "this name";
         return e;
     case EXPR_UNARY:
+        if (e->op == UN_BITNOT) {   /* libtile's grid programs have no bit operations */
+            *why = "a bit operation";
+            return e;
+        }
         return extent_offender(e->lhs, why);
     case EXPR_BINARY: {
+        if (e->op >= BIN_BITAND && e->op <= BIN_SHR) {
+            *why = "a bit operation";
+            return e;
+        }
         const Expr *l = extent_offender(e->lhs, why);
         return l ? l : extent_offender(e->rhs, why);
     }
