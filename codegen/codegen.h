@@ -162,11 +162,12 @@ void nvvm_ldmatrix(CodegenContext *cg, int matrices, bool transpose, LLVMValueRe
                    LLVMValueRef out[]);
 
 /* mma.sync.aligned.row.col: m16n8k16 for bf16/f16, m16n8k32 for f8e4m3/f8e5m2 (either mix),
-   f32 accumulate: d = a·b + c. a[4], b[2] are i32 operand registers, c[4]/d[4] f32. */
+   f32 accumulate, and m16n8k32 for i8 (s8), i32 accumulate: d = a·b + c. a[4], b[2] are i32
+   operand registers, c[4]/d[4] f32 (i32 for i8). */
 void nvvm_mma_sync(CodegenContext *cg, DType a_type, DType b_type, LLVMValueRef const a[4],
                    LLVMValueRef const b[2], LLVMValueRef const c[4], LLVMValueRef d[4]);
-/* The K of one mma.sync for an operand type: 16 (16-bit), 32 (fp8), 8 (f32 as tf32); 0 if
-   none. */
+/* The K of one mma.sync for an operand type: 16 (16-bit), 32 (fp8, i8), 8 (f32 as tf32); 0
+   if none. */
 int nvvm_mma_k(DType t);
 /* mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32: a[4], b[2] tf32 in i32 registers
    (fragments as m16n8k16's with 32-bit elements: a {(g, t), (g+8, t), (g, t+4), (g+8, t+4)},

@@ -29,7 +29,11 @@ LLVMTypeRef emit_type(Emitter *e, DType t)
     case DT_BF16: return ty->bf16;
     case DT_F8E4M3:
     case DT_F8E5M2: return ty->i8;
-    case DT_I32: return ty->i32;
+    case DT_I8:
+    case DT_U8: return ty->i8;
+    case DT_I16: return ty->i16;
+    case DT_I32:
+    case DT_U32: return ty->i32;
     case DT_I64: return ty->i64;
     case DT_BOOL: return ty->i1;
     default: return ty->i32;
@@ -258,13 +262,18 @@ static LLVMValueRef float_unary(Emitter *e, int op, LLVMValueRef x)
     }
 }
 
-static LLVMValueRef int_unary(Emitter *e, int op, LLVMValueRef x)
+/* Integer ops of an unsigned dtype (u8 u32) use the unsigned instructions: abs is x,
+   division, max/min and comparisons are unsigned. */
+static LLVMValueRef int_unary(Emitter *e, int op, LLVMValueRef x, bool is_unsigned)
 {
     LLVMTypeRef t = LLVMTypeOf(x);
     switch (op) {
     case TIR_UN_NEG: return LLVMBuildNeg(e->b, x, "");
-    case TIR_UN_NOT: return LLVMBuildNot(e->b, x, "");
+    case TIR_UN_NOT:
+    case TIR_UN_BITNOT: return LLVMBuildNot(e->b, x, "");
     case TIR_UN_ABS: {
+        if (is_unsigned)
+            return x;
         LLVMValueRef args[2] = {x, LLVMConstInt(e->cg->t.i1, 0, 0)};
         return call_intrinsic(e, "llvm.abs", t, args, 2);
     }
@@ -273,10 +282,17 @@ static LLVMValueRef int_unary(Emitter *e, int op, LLVMValueRef x)
 }
 
 /* Integer division and remainder with x / 0 = x % 0 = 0 and wrapping MIN / -1. */
-static LLVMValueRef int_divide(Emitter *e, LLVMValueRef x, LLVMValueRef y, bool rem)
+static LLVMValueRef int_divide(Emitter *e, LLVMValueRef x, LLVMValueRef y, bool rem,
+                               bool is_unsigned)
 {
     LLVMTypeRef t = LLVMTypeOf(x);
     LLVMValueRef zero = LLVMConstInt(t, 0, 0), one = LLVMConstInt(t, 1, 0);
+    if (is_unsigned) {
+        LLVMValueRef is_zero = LLVMBuildICmp(e->b, LLVMIntEQ, y, zero, "");
+        LLVMValueRef safe = LLVMBuildSelect(e->b, is_zero, one, y, "");
+        LLVMValueRef q = rem ? LLVMBuildURem(e->b, x, safe, "") : LLVMBuildUDiv(e->b, x, safe, "");
+        return LLVMBuildSelect(e->b, is_zero, zero, q, "");
+    }
     LLVMValueRef minus1 = LLVMConstAllOnes(t);
     LLVMValueRef is_zero = LLVMBuildICmp(e->b, LLVMIntEQ, y, zero, "");
     LLVMValueRef is_m1 = LLVMBuildICmp(e->b, LLVMIntEQ, y, minus1, "");
@@ -287,22 +303,47 @@ static LLVMValueRef int_divide(Emitter *e, LLVMValueRef x, LLVMValueRef y, bool 
     return LLVMBuildSelect(e->b, is_zero, zero, q, "");
 }
 
-static LLVMValueRef int_binary(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y)
+/* x << y and x >> y as TIR defines them (the count unsigned; at or past the width every bit
+   is shifted out), where LLVM's shifts would be poison. */
+static LLVMValueRef int_shift(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y, bool is_unsigned)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    LLVMValueRef width1 = LLVMConstInt(t, LLVMGetIntTypeWidth(t) - 1, 0);
+    LLVMValueRef past = LLVMBuildICmp(e->b, LLVMIntUGT, y, width1, "");
+    if (op == TIR_BIN_SHR && !is_unsigned) {   /* sign fill: shifting by width - 1 is the same */
+        LLVMValueRef args[2] = {y, width1};
+        return LLVMBuildAShr(e->b, x, call_intrinsic(e, "llvm.umin", t, args, 2), "");
+    }
+    LLVMValueRef safe = LLVMBuildSelect(e->b, past, LLVMConstInt(t, 0, 0), y, "");
+    LLVMValueRef v = op == TIR_BIN_SHL ? LLVMBuildShl(e->b, x, safe, "") : LLVMBuildLShr(e->b, x, safe, "");
+    return LLVMBuildSelect(e->b, past, LLVMConstInt(t, 0, 0), v, "");
+}
+
+static LLVMValueRef int_binary(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y,
+                               bool is_unsigned)
 {
     LLVMValueRef args[2] = {x, y};
     switch (op) {
     case TIR_BIN_ADD: return LLVMBuildAdd(e->b, x, y, "");
     case TIR_BIN_SUB: return LLVMBuildSub(e->b, x, y, "");
     case TIR_BIN_MUL: return LLVMBuildMul(e->b, x, y, "");
-    case TIR_BIN_DIV: return int_divide(e, x, y, false);
-    case TIR_BIN_MOD: return int_divide(e, x, y, true);
-    case TIR_BIN_MAX: return call_intrinsic(e, "llvm.smax", LLVMTypeOf(x), args, 2);
-    case TIR_BIN_MIN: return call_intrinsic(e, "llvm.smin", LLVMTypeOf(x), args, 2);
+    case TIR_BIN_DIV: return int_divide(e, x, y, false, is_unsigned);
+    case TIR_BIN_MOD: return int_divide(e, x, y, true, is_unsigned);
+    case TIR_BIN_MAX:
+        return call_intrinsic(e, is_unsigned ? "llvm.umax" : "llvm.smax", LLVMTypeOf(x), args, 2);
+    case TIR_BIN_MIN:
+        return call_intrinsic(e, is_unsigned ? "llvm.umin" : "llvm.smin", LLVMTypeOf(x), args, 2);
     case TIR_BIN_AND: return LLVMBuildAnd(e->b, x, y, "");
     case TIR_BIN_OR: return LLVMBuildOr(e->b, x, y, "");
+    case TIR_BIN_BITAND: return LLVMBuildAnd(e->b, x, y, "");
+    case TIR_BIN_BITOR: return LLVMBuildOr(e->b, x, y, "");
+    case TIR_BIN_BITXOR: return LLVMBuildXor(e->b, x, y, "");
+    case TIR_BIN_SHL:
+    case TIR_BIN_SHR: return int_shift(e, op, x, y, is_unsigned);
     case TIR_BIN_CDIV: {
         LLVMValueRef one = LLVMConstInt(LLVMTypeOf(x), 1, 0);
-        return int_divide(e, LLVMBuildSub(e->b, LLVMBuildAdd(e->b, x, y, ""), one, ""), y, false);
+        return int_divide(e, LLVMBuildSub(e->b, LLVMBuildAdd(e->b, x, y, ""), one, ""), y, false,
+                          is_unsigned);
     }
     default: return x;
     }
@@ -317,7 +358,9 @@ static LLVMValueRef compare(Emitter *e, int op, LLVMValueRef x, LLVMValueRef y, 
     }
     static const LLVMIntPredicate ip[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntSGT,
                                           LLVMIntSGE, LLVMIntEQ, LLVMIntNE};
-    return LLVMBuildICmp(e->b, ip[op], x, y, "");
+    static const LLVMIntPredicate up[] = {LLVMIntULT, LLVMIntULE, LLVMIntUGT,
+                                          LLVMIntUGE, LLVMIntEQ, LLVMIntNE};
+    return LLVMBuildICmp(e->b, dtype_is_unsigned(t) ? up[op] : ip[op], x, y, "");
 }
 
 /* convert: RNE between floats, saturating fp8, float -> int truncating and saturating
@@ -347,14 +390,16 @@ static LLVMValueRef convert(Emitter *e, LLVMValueRef x, DType from, DType to)
     if (dtype_is_float(from)) {
         LLVMValueRef f = emit_to_f32(e, x, from);
         LLVMTypeRef overloads[2] = {tt, e->cg->t.f32};
-        return nvvm_call_intrinsic(e->cg, "llvm.fptosi.sat", tt, &f, 1, overloads, 2);
+        return nvvm_call_intrinsic(e->cg, dtype_is_unsigned(to) ? "llvm.fptoui.sat" : "llvm.fptosi.sat",
+                                   tt, &f, 1, overloads, 2);
     }
+    bool from_signed = !dtype_is_unsigned(from);
     if (dtype_is_float(to)) {
-        if (to == DT_F32 || to == DT_F16 || to == DT_BF16)
-            return LLVMBuildSIToFP(e->b, x, tt, "");
-        return emit_from_f32(e, LLVMBuildSIToFP(e->b, x, e->cg->t.f32, ""), to);
+        LLVMTypeRef ft = to == DT_F32 || to == DT_F16 || to == DT_BF16 ? tt : e->cg->t.f32;
+        LLVMValueRef f = from_signed ? LLVMBuildSIToFP(e->b, x, ft, "") : LLVMBuildUIToFP(e->b, x, ft, "");
+        return ft == tt ? f : emit_from_f32(e, f, to);
     }
-    return LLVMBuildIntCast2(e->b, x, tt, 1, "");
+    return LLVMBuildIntCast2(e->b, x, tt, from_signed, "");
 }
 
 /* ---- fetching values in a layout */
@@ -479,7 +524,8 @@ Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)
         Tile x = emit_fetch(e, def->operands[0], want), y = emit_fetch(e, def->operands[1], want);
         Tile t = emit_tile_new(e, want);
         for (int r = 0; r < t.n; r++)
-            t.regs[r] = int_binary(e, def->sub, x.regs[r], y.regs[r]);
+            t.regs[r] = int_binary(e, def->sub, x.regs[r], y.regs[r],
+                                   dtype_is_unsigned(def->operands[0]->type.dtype));
         return t;
     }
     if (!have->regs) {
@@ -565,7 +611,7 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
         switch (op->opcode) {
         case TIR_UNARY:
             v = dtype_is_float(t) ? emit_from_f32(e, float_unary(e, op->sub, emit_to_f32(e, x, t)), t)
-                                  : int_unary(e, op->sub, x);
+                                  : int_unary(e, op->sub, x, dtype_is_unsigned(t));
             break;
         case TIR_BINARY:
             if (fma) {
@@ -582,7 +628,7 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
             }
             v = dtype_is_float(t) ? emit_from_f32(e, float_binary(e, op->sub, emit_to_f32(e, x, t),
                                                                   emit_to_f32(e, y, t)), t)
-                                  : int_binary(e, op->sub, x, y);
+                                  : int_binary(e, op->sub, x, y, dtype_is_unsigned(t));
             break;
         case TIR_CMP: v = compare(e, op->sub, x, y, t); break;
         case TIR_SELECT: v = LLVMBuildSelect(e->b, x, y, in[2].regs[r], ""); break;
@@ -595,26 +641,39 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
     e->values[rv->id] = out;
 }
 
+/* The type a reduction of dtype t computes in: f32 for floats, i32 for the integers
+   narrower than 32 bits (shuffles move 32-bit words), else t's own. */
+static LLVMTypeRef reduce_type(Emitter *e, DType t)
+{
+    if (dtype_is_float(t))
+        return e->cg->t.f32;
+    return dtype_int_bits(t) < 32 ? e->cg->t.i32 : emit_type(e, t);
+}
+
 static LLVMValueRef reduce_identity(Emitter *e, int kind, DType t)
 {
     if (dtype_is_float(t)) {
         double v = kind == TIR_RED_MAX ? -INFINITY : kind == TIR_RED_MIN ? INFINITY : 0.0;
         return LLVMConstReal(e->cg->t.f32, v);
     }
-    LLVMTypeRef ty = emit_type(e, t);
-    int bits = t == DT_I64 ? 64 : 32;
-    unsigned long long min = 1ULL << (bits - 1), max = min - 1;
-    return LLVMConstInt(ty, kind == TIR_RED_MAX ? min : kind == TIR_RED_MIN ? max : 0, 0);
+    int bits = dtype_int_bits(t);
+    unsigned long long min = 1ULL << (bits - 1), max = min - 1;   /* signed, as bits */
+    if (dtype_is_unsigned(t))
+        min = 0, max = bits >= 64 ? ~0ULL : (1ULL << bits) - 1;
+    else if (bits < 64)
+        min = (unsigned long long)-(long long)min;   /* sign-extended into the wider type */
+    return LLVMConstInt(reduce_type(e, t), kind == TIR_RED_MAX ? min : kind == TIR_RED_MIN ? max : 0, 0);
 }
 
 static LLVMValueRef reduce_combine(Emitter *e, int kind, LLVMValueRef x, LLVMValueRef y,
-                                   bool is_float)
+                                   DType t)
 {
-    if (is_float)
+    if (dtype_is_float(t))
         return float_binary(e, kind == TIR_RED_SUM ? TIR_BIN_ADD
                                : kind == TIR_RED_MIN ? TIR_BIN_MIN : TIR_BIN_MAX, x, y);
     return int_binary(e, kind == TIR_RED_SUM ? TIR_BIN_ADD
-                         : kind == TIR_RED_MIN ? TIR_BIN_MIN : TIR_BIN_MAX, x, y);
+                         : kind == TIR_RED_MIN ? TIR_BIN_MIN : TIR_BIN_MAX, x, y,
+                      dtype_is_unsigned(t));
 }
 
 static LLVMValueRef shuffle_xor(Emitter *e, LLVMValueRef x, int mask)
@@ -653,22 +712,24 @@ static void emit_reduce(Emitter *e, const TirOp *op)
     for (int d = 0; d < LAYOUT_MAX_RANK; d++)
         keep[d] = d != op->axis;
     for (int r = 0; r < in->n; r++) {
-        LLVMValueRef v = is_float ? emit_to_f32(e, in->regs[r], t) : in->regs[r];
+        LLVMValueRef v = is_float ? emit_to_f32(e, in->regs[r], t)
+                                  : LLVMBuildIntCast2(e->b, in->regs[r], reduce_type(e, t),
+                                                      !dtype_is_unsigned(t), "");
         if (kind == TIR_RED_AMAX)
-            v = is_float ? float_unary(e, TIR_UN_ABS, v) : int_unary(e, TIR_UN_ABS, v);
+            v = is_float ? float_unary(e, TIR_UN_ABS, v) : int_unary(e, TIR_UN_ABS, v, dtype_is_unsigned(t));
         if (op->masked) {
             LLVMValueRef ok = emit_axis_valid(e, x->type.axes[op->axis],
                                               emit_coord(e, l, r, op->axis));
             v = LLVMBuildSelect(e->b, ok, v, id, "");
         }
         int o = emit_projected_register(l, keep, r);
-        out.regs[o] = reduce_combine(e, kind, out.regs[o], v, is_float);
+        out.regs[o] = reduce_combine(e, kind, out.regs[o], v, t);
     }
     for (int i = 0; i < 5; i++)
         if (l->lane[i][op->axis])
             for (int r = 0; r < out.n; r++)
                 out.regs[r] = reduce_combine(e, kind, out.regs[r],
-                                             shuffle_xor(e, out.regs[r], 1 << i), is_float);
+                                             shuffle_xor(e, out.regs[r], 1 << i), t);
     int slots = 1;
     for (int i = 0; i < l->nwarp; i++)
         slots *= l->warp[i][op->axis] ? 2 : 1;
@@ -701,7 +762,7 @@ static void emit_reduce(Emitter *e, const TirOp *op)
                 LLVMValueRef off = LLVMBuildAdd(e->b, emit_private_offset(e, e->s->scratch_offset),
                                                 LLVMBuildMul(e->b, idx, emit_i32(e, 8), ""), "");
                 acc = reduce_combine(e, kind, acc, LLVMBuildLoad2(e->b, ty, emit_smem_at(e, off), ""),
-                                     is_float);
+                                     t);
             }
             out.regs[r] = acc;
         }
@@ -710,6 +771,10 @@ static void emit_reduce(Emitter *e, const TirOp *op)
     if (is_float)
         for (int r = 0; r < out.n; r++)
             out.regs[r] = emit_from_f32(e, out.regs[r], rv->type.dtype);
+    else
+        for (int r = 0; r < out.n; r++)
+            out.regs[r] = LLVMBuildIntCast2(e->b, out.regs[r], emit_type(e, rv->type.dtype),
+                                            !dtype_is_unsigned(t), "");
     const Layout *want = result_layout(e, rv);
     if (want && !layout_equal(want, slice)) {
         Tile conv = convert_layout(e, &out, rv->type.dtype, want);

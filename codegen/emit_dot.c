@@ -100,7 +100,7 @@ void emit_fragment_a(Emitter *e, const DotPlan *p, const Tile *t, DType type, in
                      LLVMValueRef a[4])
 {
     int nj_src = p->k / 8;
-    LLVMValueRef zero = dtype_is_fp8(type) ? LLVMConstInt(e->cg->t.i8, 0, 0) : LLVMConstInt(e->cg->t.i16, 0, 0);
+    LLVMValueRef zero = dtype_size(type) == 1 ? LLVMConstInt(e->cg->t.i8, 0, 0) : LLVMConstInt(e->cg->t.i16, 0, 0);
 #define P(h, nj, x) ((nj) < nj_src ? t->regs[(x) + 2 * (h) + 4 * ((nj) + nj_src * mi)] : zero)
     if (!dtype_is_fp8(type)) {
         for (int i = 0; i < 4; i++) {
@@ -237,7 +237,7 @@ void emit_dot(Emitter *e, const TirOp *op)
     if (p->a.source == OPERAND_FRAGMENT) {
         a_regs = operand_tile(e, op, 0);
         if (op->masked) {
-            LLVMValueRef zero = dtype_is_fp8(p->a_type) ? LLVMConstInt(e->cg->t.i8, 0, 0)
+            LLVMValueRef zero = dtype_size(p->a_type) == 1 ? LLVMConstInt(e->cg->t.i8, 0, 0)
                                                         : LLVMConstReal(emit_type(e, p->a_type), 0);
             Tile z = emit_tile_new(e, a_regs.layout);
             for (int r = 0; r < z.n; r++)

@@ -177,6 +177,7 @@ int nvvm_mma_k(DType t)
         return 16;
     case DT_F8E4M3:
     case DT_F8E5M2:
+    case DT_I8:
         return 32;
     case DT_F32:
         return 8;
@@ -199,14 +200,18 @@ static const char *fp8_suffix(DType t)
 
 /* mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {d0..d3}, {a0..a3}, {b0, b1}, {c0..c3};
    mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 (operands as <2 x half>);
-   mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 (and e5m2, either mix). */
+   mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 (and e5m2, either mix);
+   mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 (i32 accumulators, wrapping). */
 void nvvm_mma_sync(CodegenContext *cg, DType a_type, DType b_type, LLVMValueRef const a[4],
                    LLVMValueRef const b[2], LLVMValueRef const c[4], LLVMValueRef d[4])
 {
     char name[96];
     bool fp8 = dtype_is_fp8(a_type);
     bool half = a_type == DT_F16;
-    if (fp8)
+    bool s8 = a_type == DT_I8;
+    if (s8)
+        snprintf(name, sizeof name, "llvm.nvvm.mma.m16n8k32.row.col.s8");
+    else if (fp8)
         snprintf(name, sizeof name, "llvm.nvvm.mma.m16n8k32.row.col.f32.%s.%s.f32",
                  fp8_suffix(a_type), fp8_suffix(b_type));
     else
@@ -219,7 +224,8 @@ void nvvm_mma_sync(CodegenContext *cg, DType a_type, DType b_type, LLVMValueRef 
         args[4 + i] = half ? LLVMBuildBitCast(cg->builder, b[i], cg->t.half2, "") : b[i];
     for (int i = 0; i < 4; i++)
         args[6 + i] = c[i];
-    LLVMTypeRef f4[4] = {cg->t.f32, cg->t.f32, cg->t.f32, cg->t.f32};
+    LLVMTypeRef acc = s8 ? cg->t.i32 : cg->t.f32;
+    LLVMTypeRef f4[4] = {acc, acc, acc, acc};
     LLVMTypeRef result = LLVMStructTypeInContext(cg->llvm, f4, 4, 0);
     LLVMValueRef v = nvvm_call_intrinsic(cg, name, result, args, 10, NULL, 0);
     for (int i = 0; i < 4; i++)

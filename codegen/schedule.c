@@ -948,8 +948,8 @@ static bool wgmma_fits(const Sched *c, const TirOp *dot)
 {
     int m = (int)schedule_axis_size(c->s, dot->operands[2]->type.axes[0]);
     int n = (int)schedule_axis_size(c->s, dot->operands[2]->type.axes[1]);
-    if (c->s->num_warps % 4)
-        return false;
+    if (c->s->num_warps % 4 || dot->operands[2]->type.dtype == DT_I32)
+        return false;   /* i8 dots (i32 accumulators) run on mma.sync (docs/language.md, Targets) */
     int wg_m, wg_n;
     split_warpgroups(c, m, &wg_m, &wg_n);
     int rw = m / wg_m, cw = n / wg_n;
@@ -960,6 +960,8 @@ static int plan_wgmma(Sched *c, DotPlan *p)
 {
     Schedule *s = c->s;
     int w = s->num_warps;
+    if (p->a_type == DT_I8)
+        return fail(c, "dot=wgmma: tilec runs i8 dots on mma.sync only (set dot=mma_sync or auto)");
     if (w % 4)
         return fail(c, "wgmma runs on whole warpgroups: num_warps=%d is not a multiple of 4 "
                        "(or set dot=mma_sync)", w);
@@ -1042,6 +1044,8 @@ static void plan_fragments(Sched *c)
             continue;
         if (p->instr == DOT_WGMMA && (src->wg_n != 1 || p->wg_n != 1 || src->wg_m != p->wg_m))
             continue;
+        if (p->a_type == DT_I8)
+            continue;   /* an i32 accumulator is no i8 operand */
         if (dtype_is_fp8(p->a_type)) {
             if (p->b.source != OPERAND_STAGED)
                 continue;

@@ -474,7 +474,7 @@ static ProgramDef *program_new(ParseState *ps, TLLTYPE l, const char *name, PtrV
 %token BLOCK "block" IF "if" ELSE "else" CONST "const" REDUCE "reduce" TUNE "tune"
 %token NONE "None" TRUE "true" FALSE "false" INF "inf" NAN "nan"
 %token NEWLINE "newline" UNDERSCORE "_"
-%token OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">=" POW "**"
+%token OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">=" POW "**" SHL "<<" SHR ">>"
 %token PLUSEQ "+=" MINUSEQ "-=" STAREQ "*=" SLASHEQ "/=" DOTDOT ".." ARROW "->"
 
 %right '?' ':'
@@ -482,6 +482,10 @@ static ProgramDef *program_new(ParseState *ps, TLLTYPE l, const char *name, PtrV
 %left ANDAND
 %left EQ NE
 %left '<' LE '>' GE
+%left '|'                           /* bit operations bind as in Python: | ^ & << >> */
+%left '^'
+%left '&'
+%left SHL SHR
 %left '+' '-'
 %left '*' '/' '%' '@'
 %precedence UNARY
@@ -673,6 +677,11 @@ expr
     | expr LE expr                  { $$ = binary(ps, BIN_LE, $1, $3, @2); }
     | expr '>' expr                 { $$ = binary(ps, BIN_GT, $1, $3, @2); }
     | expr GE expr                  { $$ = binary(ps, BIN_GE, $1, $3, @2); }
+    | expr '|' expr                 { $$ = binary(ps, BIN_BITOR, $1, $3, @2); }
+    | expr '^' expr                 { $$ = binary(ps, BIN_BITXOR, $1, $3, @2); }
+    | expr '&' expr                 { $$ = binary(ps, BIN_BITAND, $1, $3, @2); }
+    | expr SHL expr                 { $$ = binary(ps, BIN_SHL, $1, $3, @2); }
+    | expr SHR expr                 { $$ = binary(ps, BIN_SHR, $1, $3, @2); }
     | expr '+' expr                 { $$ = binary(ps, BIN_ADD, $1, $3, @2); }
     | expr '-' expr                 { $$ = binary(ps, BIN_SUB, $1, $3, @2); }
     | expr '*' expr                 { $$ = binary(ps, BIN_MUL, $1, $3, @2); }
@@ -682,6 +691,7 @@ expr
     | expr POW expr                 { $$ = binary(ps, BIN_POW, $1, $3, @2); }
     | '-' expr %prec UNARY          { $$ = unary(ps, UN_NEG, $2, @1); }
     | '!' expr %prec UNARY          { $$ = unary(ps, UN_NOT, $2, @1); }
+    | '~' expr %prec UNARY          { $$ = unary(ps, UN_BITNOT, $2, @1); }
     | postfix
     ;
 
@@ -883,7 +893,7 @@ static bool starts_expression(yysymbol_kind_t sym)
     case YYSYMBOL_NAN:
         return true;
     default:
-        return is_char_token(sym, "([-!");
+        return is_char_token(sym, "([-!~");
     }
 }
 
@@ -894,10 +904,11 @@ static bool continues_expression(yysymbol_kind_t sym)
     switch (sym) {
     case YYSYMBOL_OROR: case YYSYMBOL_ANDAND: case YYSYMBOL_EQ: case YYSYMBOL_NE:
     case YYSYMBOL_LE: case YYSYMBOL_GE: case YYSYMBOL_PLUSEQ: case YYSYMBOL_MINUSEQ:
-    case YYSYMBOL_STAREQ: case YYSYMBOL_SLASHEQ: case YYSYMBOL_POW:
+    case YYSYMBOL_STAREQ: case YYSYMBOL_SLASHEQ: case YYSYMBOL_POW: case YYSYMBOL_SHL:
+    case YYSYMBOL_SHR:
         return true;
     default:
-        return is_char_token(sym, "+-*/%@<>?[.(=");
+        return is_char_token(sym, "+-*/%@<>?[.(=&|^");
     }
 }
 

@@ -38,13 +38,13 @@ uint64_t tbn_fnv1a(uint64_t hash, const void *data, size_t size)
 const char *tbn_dtype_name(int dtype)
 {
     static const char *const names[] = {"f32", "f16", "bf16", "f8e4m3", "f8e5m2", "i32", "i64",
-                                        "bool"};
+                                        "bool", "i8", "i16", "u8", "u32"};
     return dtype >= 0 && dtype < TBN_DT_COUNT ? names[dtype] : "?";
 }
 
 int tbn_dtype_size(int dtype)
 {
-    static const int sizes[] = {4, 2, 2, 1, 1, 4, 8, 1};
+    static const int sizes[] = {4, 2, 2, 1, 1, 4, 8, 1, 1, 2, 1, 4};
     return dtype >= 0 && dtype < TBN_DT_COUNT ? sizes[dtype] : 0;
 }
 

@@ -27,7 +27,7 @@
 
 #define TBN_MAGIC "TILEBNDL"
 enum {
-    TBN_VERSION = 4,             /* written; the reader takes TBN_OLDEST_VERSION up to it */
+    TBN_VERSION = 5,             /* written; the reader takes TBN_OLDEST_VERSION up to it */
     TBN_OLDEST_VERSION = 1,
     TBN_HEADER_SIZE = 64,
     TBN_SECTION_ENTRY_SIZE = 24,
@@ -123,7 +123,8 @@ enum {
    ParamKind, DType, ReduceOp), checked by static assertions in the writer. */
 enum { TBN_PARAM_TENSOR = 0, TBN_PARAM_SCALAR = 1, TBN_PARAM_CONST = 2 };
 enum { TBN_DT_F32, TBN_DT_F16, TBN_DT_BF16, TBN_DT_F8E4M3, TBN_DT_F8E5M2, TBN_DT_I32,
-       TBN_DT_I64, TBN_DT_BOOL, TBN_DT_COUNT };
+       TBN_DT_I64, TBN_DT_BOOL, TBN_DT_I8, TBN_DT_I16, TBN_DT_U8, TBN_DT_U32, TBN_DT_COUNT,
+       TBN_DT_V4_COUNT = TBN_DT_I8 };   /* versions 1-4 know the dtypes before i8 */
 enum { TBN_REDUCE_NONE, TBN_REDUCE_SUM, TBN_REDUCE_MAX, TBN_REDUCE_MIN, TBN_REDUCE_COUNT };
 enum { TBN_ALIGN_VEC16, TBN_ALIGN_UNIT, TBN_ALIGN_ANY, TBN_ALIGN_COUNT };
 

@@ -210,8 +210,10 @@ static int read_params(Reader *r, TbnBundle *b)
         q->reduce = p[7];
         if (q->kind > TBN_PARAM_CONST)
             return fail(r, "%s: unknown kind %u", what, q->kind);
-        if (q->dtype >= TBN_DT_COUNT)
-            return fail(r, "%s: unknown dtype %u", what, q->dtype);
+        if (q->dtype >= (r->version < 5 ? TBN_DT_V4_COUNT : TBN_DT_COUNT))
+            return fail(r, "%s: unknown dtype %u (version %u)", what, q->dtype, r->version);
+        if (q->kind == TBN_PARAM_SCALAR && q->dtype >= TBN_DT_V4_COUNT)
+            return fail(r, "%s: a scalar of dtype %s", what, tbn_dtype_name(q->dtype));
         if (q->rank > TBN_MAX_RANK || (q->kind != TBN_PARAM_TENSOR && q->rank != 0))
             return fail(r, "%s: rank %u", what, q->rank);
         if (q->kind == TBN_PARAM_TENSOR && q->rank == 0)

@@ -22,7 +22,7 @@
 #include "tile_internal.h"
 
 _Static_assert((int)TILE_F32 == (int)TBN_DT_F32 && (int)TILE_BF16 == (int)TBN_DT_BF16 &&
-               (int)TILE_BOOL == (int)TBN_DT_BOOL &&
+               (int)TILE_BOOL == (int)TBN_DT_BOOL && (int)TILE_U32 == (int)TBN_DT_U32 &&
                (int)TILE_DTYPE_COUNT == (int)TBN_DT_COUNT, "tile.h's dtypes are the bundle's");
 _Static_assert((int)TILE_MAX_RANK == (int)TBN_MAX_RANK, "ranks");
 _Static_assert((int)TILE_ARG_CONST == (int)TBN_PARAM_CONST &&

@@ -62,6 +62,7 @@ typedef struct tile_f8e5m2 { uint8_t bits; } tile_f8e5m2;
 /* Numbered as in the bundle format. */
 typedef enum tile_dtype {
     TILE_F32, TILE_F16, TILE_BF16, TILE_F8E4M3, TILE_F8E5M2, TILE_I32, TILE_I64, TILE_BOOL,
+    TILE_I8, TILE_I16, TILE_U8, TILE_U32,   /* bundle version 5 */
     TILE_DTYPE_COUNT
 } tile_dtype;
 

@@ -9,7 +9,7 @@ STATUS_NAMES = ("TILE_OK", "TILE_ERR_NO_DEVICE", "TILE_ERR_BUNDLE", "TILE_ERR_AR
                 "TILE_ERR_SHAPE", "TILE_ERR_ARG", "TILE_ERR_CONST", "TILE_ERR_CAPTURE",
                 "TILE_ERR_LAUNCH", "TILE_ERR_MEMORY", "TILE_ERR_IO", "TILE_ERR_CHECK",
                 "TILE_ERR_INDEX")
-DTYPES = ("f32", "f16", "bf16", "f8e4m3", "f8e5m2", "i32", "i64", "bool")
+DTYPES = ("f32", "f16", "bf16", "f8e4m3", "f8e5m2", "i32", "i64", "bool", "i8", "i16", "u8", "u32")
 KINDS = ("tensor", "scalar", "const")
 REDUCES = (None, "sum", "max", "min")
 TENSOR, SCALAR, CONST = 0, 1, 2

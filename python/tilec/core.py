@@ -14,7 +14,8 @@ from . import _libtile as L
 from ._libtile import TileError
 
 _STATUS = {name: i for i, name in enumerate(L.STATUS_NAMES)}
-_TYPESTR = {"<f4": "f32", "<f2": "f16", "<i4": "i32", "<i8": "i64", "|b1": "bool"}
+_TYPESTR = {"<f4": "f32", "<f2": "f16", "<i4": "i32", "<i8": "i64", "|b1": "bool", "|i1": "i8",
+            "<i2": "i16", "|u1": "u8", "<u4": "u32"}
 
 
 def _fail(status_name, message):
@@ -85,7 +86,7 @@ def _as_device_tensor(value, param):
     if dtype is None:
         raise _fail("TILE_ERR_ARG", f"parameter {param.name}: element type {cai['typestr']} is "
                     "not one of tilec's")
-    size = {"f32": 4, "f16": 2, "i32": 4, "i64": 8, "bool": 1}[dtype]
+    size = {"f32": 4, "f16": 2, "i32": 4, "i64": 8, "bool": 1, "i8": 1, "i16": 2, "u8": 1, "u32": 4}[dtype]
     strides = cai.get("strides")
     return DeviceTensor(cai["data"][0], dtype, cai["shape"],
                         None if strides is None else [s // size for s in strides])

@@ -16,7 +16,10 @@ from .core import Program, TileError, _fail
 
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16,
           "f8e4m3": torch.float8_e4m3fn, "f8e5m2": torch.float8_e5m2, "i32": torch.int32,
-          "i64": torch.int64, "bool": torch.bool}
+          "i64": torch.int64, "bool": torch.bool, "i8": torch.int8, "i16": torch.int16,
+          "u8": torch.uint8}
+if hasattr(torch, "uint32"):   # torch 2.3 and later
+    DTYPES["u32"] = torch.uint32
 FLOATS = ("f32", "f16", "bf16", "f8e4m3", "f8e5m2")
 NAMESPACE = "tilec"
 _library = None

@@ -114,6 +114,10 @@ typedef enum DType {
     DT_I32,
     DT_I64,
     DT_BOOL,
+    DT_I8,      /* appended after bool: a bundle stores a dtype as this enum's value */
+    DT_I16,
+    DT_U8,
+    DT_U32,
     DT_COUNT
 } DType;
 
@@ -122,7 +126,10 @@ bool dtype_from_name(const char *name, DType *out);
 int dtype_size(DType t);                  /* bytes per element */
 bool dtype_is_float(DType t);             /* f32 f16 bf16 and both fp8 */
 bool dtype_is_fp8(DType t);
-bool dtype_is_int(DType t);               /* i32 i64 (not bool) */
+bool dtype_is_int(DType t);               /* i8 i16 i32 i64 u8 u32 (not bool) */
+bool dtype_is_unsigned(DType t);          /* u8 u32 */
+int dtype_int_bits(DType t);              /* width of an integer dtype, 1 for bool */
+bool dtype_int_fits(DType t, int64_t v);  /* v is in integer dtype t's range */
 
 /* ---- convert.c: exact conversions between doubles and each dtype's storage format
    (docs/numerics.md). */
@@ -147,6 +154,9 @@ float round_f32_to(DType t, float x);
    type's min or max (like PTX cvt.rzi.s32.f32 and friends). */
 int32_t convert_f64_to_i32(double x);
 int64_t convert_f64_to_i64(double x);
+/* x truncated toward zero and saturated to integer dtype t's range, NaN -> 0 (PTX's cvt.rzi
+   and llvm.fpto[su]i.sat); the i32 and i64 cases are the two functions above. */
+int64_t convert_f64_to_int(DType t, double x);
 
 /* Float to bool: any nonzero value, NaN included, is true (C and numpy agree). */
 bool convert_f64_to_bool(double x);

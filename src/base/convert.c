@@ -190,6 +190,21 @@ int64_t convert_f64_to_i64(double x)
     return (int64_t)x;
 }
 
+int64_t convert_f64_to_int(DType t, double x)
+{
+    if (t == DT_I64)
+        return convert_f64_to_i64(x);
+    if (t == DT_I32)
+        return convert_f64_to_i32(x);
+    int bits = dtype_int_bits(t);
+    double lo = dtype_is_unsigned(t) ? 0 : -ldexp(1, bits - 1);
+    double hi = dtype_is_unsigned(t) ? ldexp(1, bits) - 1 : ldexp(1, bits - 1) - 1;
+    if (isnan(x))
+        return 0;
+    x = trunc(x);
+    return (int64_t)(x < lo ? lo : x > hi ? hi : x);
+}
+
 bool convert_f64_to_bool(double x)
 {
     return x != 0;
@@ -198,11 +213,11 @@ bool convert_f64_to_bool(double x)
 float round_f32_to(DType t, float x)
 {
     switch (t) {
-    case DT_I32: return (float)convert_f64_to_i32(x);
-    case DT_I64: return (float)convert_f64_to_i64(x);
     case DT_BOOL: return convert_f64_to_bool(x) ? 1.0f : 0.0f;
     default: break;
     }
+    if (dtype_is_int(t))
+        return (float)convert_f64_to_int(t, x);
     if (!dtype_is_float(t))
         return x;
     /* The decoded value of every float dtype is exactly a float, so the cast is exact. */

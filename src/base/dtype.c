@@ -10,6 +10,7 @@ typedef struct DTypeInfo {
     bool is_float;
     bool is_fp8;
     bool is_int;
+    bool is_unsigned;
 } DTypeInfo;
 
 /* Indexed by DType; the order must follow the enum. */
@@ -22,6 +23,10 @@ static const DTypeInfo dtype_table[DT_COUNT] = {
     [DT_I32]    = {"i32", 4, false, false, true},
     [DT_I64]    = {"i64", 8, false, false, true},
     [DT_BOOL]   = {"bool", 1, false, false, false},
+    [DT_I8]     = {"i8", 1, false, false, true},
+    [DT_I16]    = {"i16", 2, false, false, true},
+    [DT_U8]     = {"u8", 1, false, false, true, true},
+    [DT_U32]    = {"u32", 4, false, false, true, true},
 };
 
 static const DTypeInfo *dtype_info(DType t)
@@ -70,4 +75,25 @@ bool dtype_is_int(DType t)
 {
     const DTypeInfo *info = dtype_info(t);
     return info && info->is_int;
+}
+
+bool dtype_is_unsigned(DType t)
+{
+    const DTypeInfo *info = dtype_info(t);
+    return info && info->is_unsigned;
+}
+
+int dtype_int_bits(DType t)
+{
+    return t == DT_BOOL ? 1 : 8 * dtype_size(t);
+}
+
+bool dtype_int_fits(DType t, int64_t v)
+{
+    int bits = dtype_int_bits(t);
+    if (bits >= 64)
+        return true;
+    if (dtype_is_unsigned(t))
+        return v >= 0 && v < (INT64_C(1) << bits);
+    return v >= -(INT64_C(1) << (bits - 1)) && v < (INT64_C(1) << (bits - 1));
 }

@@ -11,7 +11,8 @@
 #include "cli.h"
 
 _Static_assert((int)DT_F32 == (int)TBN_DT_F32 && (int)DT_BF16 == (int)TBN_DT_BF16 && (int)DT_F8E5M2 == (int)TBN_DT_F8E5M2 &&
-               (int)DT_I64 == (int)TBN_DT_I64 && (int)DT_BOOL == (int)TBN_DT_BOOL && (int)DT_COUNT == (int)TBN_DT_COUNT,
+               (int)DT_I64 == (int)TBN_DT_I64 && (int)DT_BOOL == (int)TBN_DT_BOOL && (int)DT_I8 == (int)TBN_DT_I8 &&
+               (int)DT_U32 == (int)TBN_DT_U32 && (int)DT_COUNT == (int)TBN_DT_COUNT,
                "the bundle's dtype numbers are base.h's");
 _Static_assert((int)PARAM_TENSOR == (int)TBN_PARAM_TENSOR && (int)PARAM_SCALAR == (int)TBN_PARAM_SCALAR &&
                (int)PARAM_CONST == (int)TBN_PARAM_CONST, "the bundle's parameter kinds are base.h's");
@@ -167,6 +168,11 @@ static bool emit_extent(GridProgram *g, const TirValue *v, int depth)
                  "evaluate", tir_unary_name((TirUnaryOp)op->sub));
         return false;
     case TIR_BINARY: {
+        if (op->sub >= TIR_BIN_BITAND) {   /* bit ops: not in libtile's grid programs */
+            snprintf(g->err, sizeof g->err, "a grid extent uses %s, which libtile does not "
+                     "evaluate", tir_binary_name((TirBinaryOp)op->sub));
+            return false;
+        }
         static const int map[TIR_BIN_COUNT] = {
             [TIR_BIN_ADD] = TBN_BIN_ADD, [TIR_BIN_SUB] = TBN_BIN_SUB, [TIR_BIN_MUL] = TBN_BIN_MUL,
             [TIR_BIN_DIV] = TBN_BIN_DIV, [TIR_BIN_MOD] = TBN_BIN_MOD, [TIR_BIN_MAX] = TBN_BIN_MAX,
@@ -886,6 +892,10 @@ static const char *c_scalar_type(DType t)
     case DT_BF16: return "tile_bf16";
     case DT_F8E4M3: return "tile_f8e4m3";
     case DT_F8E5M2: return "tile_f8e5m2";
+    case DT_I8: return "int8_t";
+    case DT_I16: return "int16_t";
+    case DT_U8: return "uint8_t";
+    case DT_U32: return "uint32_t";
     case DT_I32: return "int32_t";
     case DT_I64: return "int64_t";
     case DT_BOOL: return "bool";

@@ -49,11 +49,12 @@ static const char *const binop_text[] = {
     [BIN_ADD] = "+", [BIN_SUB] = "-", [BIN_MUL] = "*", [BIN_DIV] = "/", [BIN_MOD] = "%",
     [BIN_MATMUL] = "@", [BIN_LT] = "<", [BIN_LE] = "<=", [BIN_GT] = ">", [BIN_GE] = ">=",
     [BIN_EQ] = "==", [BIN_NE] = "!=", [BIN_AND] = "&&", [BIN_OR] = "||", [BIN_POW] = "**",
+    [BIN_BITAND] = "&", [BIN_BITOR] = "|", [BIN_BITXOR] = "^", [BIN_SHL] = "<<", [BIN_SHR] = ">>",
 };
 
-static const char *binop_str(int op)
+const char *binop_str(int op)
 {
-    if (op < 0 || op > BIN_POW)
+    if (op < 0 || op > BIN_SHR)
         return "?";
     return binop_text[op];
 }
@@ -66,13 +67,17 @@ static int binop_prec(int op)
     case BIN_AND: return 3;
     case BIN_EQ: case BIN_NE: return 4;
     case BIN_LT: case BIN_LE: case BIN_GT: case BIN_GE: return 5;
-    case BIN_ADD: case BIN_SUB: return 6;
-    case BIN_POW: return 9;
-    default: return 7;
+    case BIN_BITOR: return 6;
+    case BIN_BITXOR: return 7;
+    case BIN_BITAND: return 8;
+    case BIN_SHL: case BIN_SHR: return 9;
+    case BIN_ADD: case BIN_SUB: return 10;
+    case BIN_POW: return 13;
+    default: return 11;
     }
 }
 
-enum { PREC_TERNARY = 1, PREC_UNARY = 8, PREC_POSTFIX = 10 };
+enum { PREC_TERNARY = 1, PREC_UNARY = 12, PREC_POSTFIX = 14 };
 
 /* The shortest decimal that reads back as the same double, always looking like a float;
    plain notation unless the exponent is far from zero. */
@@ -136,7 +141,7 @@ static void print_inline(FILE *out, const Expr *e, int parent_prec, int depth)
     case EXPR_UNARY: {
         bool paren = parent_prec > PREC_UNARY;
         fputs(paren ? "(" : "", out);
-        fputs(e->op == UN_NOT ? "!" : "-", out);
+        fputs(e->op == UN_NOT ? "!" : e->op == UN_BITNOT ? "~" : "-", out);
         print_inline(out, e->lhs, PREC_UNARY, depth + 1);
         fputs(paren ? ")" : "", out);
         return;
@@ -261,7 +266,7 @@ static void print_expr(const Printer *pr, const Expr *e, int level)
     case EXPR_FLOAT: fputs("float ", out); print_float(out, e->float_value); break;
     case EXPR_BOOL: fputs(e->int_value ? "bool true" : "bool false", out); break;
     case EXPR_NAME: fprintf(out, "name %s", e->name); break;
-    case EXPR_UNARY: fputs(e->op == UN_NOT ? "not" : "neg", out); break;
+    case EXPR_UNARY: fputs(e->op == UN_NOT ? "not" : e->op == UN_BITNOT ? "bitnot" : "neg", out); break;
     case EXPR_BINARY:
         fprintf(out, "binary %s", binop_str(e->op));
         print_dot_precision(out, e);

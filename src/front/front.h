@@ -71,13 +71,14 @@ typedef enum BinOp {
     BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_EQ, BIN_NE,
     BIN_AND, BIN_OR,
     BIN_POW,                  /* x ** c, c a number literal (sema keeps its value) */
+    BIN_BITAND, BIN_BITOR, BIN_BITXOR, BIN_SHL, BIN_SHR,   /* integers only */
 } BinOp;
 
 /* x ** n with an integer n up to this magnitude multiplies (docs/language.md); a larger
    or fractional exponent goes through exp2 and log2. */
 #define POW_MAX_MULTIPLIED 2147483647.0
 
-typedef enum UnOp { UN_NEG, UN_NOT } UnOp;
+typedef enum UnOp { UN_NEG, UN_NOT, UN_BITNOT } UnOp;
 
 typedef enum Builtin {
     BI_NONE,
@@ -340,6 +341,7 @@ typedef struct Program {
 Expr *expr_new(Arena *a, ExprKind kind, Loc loc);
 Stmt *stmt_new(Arena *a, StmtKind kind, Loc loc);
 void ast_print(FILE *out, const Program *p, const char *only_kernel);
+const char *binop_str(int op);   /* a BinOp's source text: "+", "<<" */
 Kernel *program_find_kernel(const Program *p, const char *name);
 ProgramDef *program_find_program(const Program *p, const char *name);
 

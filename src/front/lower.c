@@ -103,9 +103,7 @@ static TirValue *emit_full(Lowerer *L, Loc loc, TirType t, bool is_float, int64_
         op->ivalue = is_float ? convert_f64_to_bool(fv) : iv != 0;
         op->fvalue = (double)op->ivalue;
     } else {
-        int64_t v = is_float ? convert_f64_to_i64(fv) : iv;
-        if (t.dtype == DT_I32)
-            v = is_float ? convert_f64_to_i32(fv) : (int32_t)(uint32_t)(uint64_t)v;
+        int64_t v = is_float ? convert_f64_to_int(t.dtype, fv) : tir_int_wrap(t.dtype, (uint64_t)iv);
         op->ivalue = v;
         op->fvalue = (double)v;
     }
@@ -279,6 +277,11 @@ static TirValue *lower_binary(Lowerer *L, const Expr *e)
     case BIN_MOD: opc = TIR_BINARY; sub = TIR_BIN_MOD; break;
     case BIN_AND: opc = TIR_BINARY; sub = TIR_BIN_AND; break;
     case BIN_OR:  opc = TIR_BINARY; sub = TIR_BIN_OR; break;
+    case BIN_BITAND: opc = TIR_BINARY; sub = TIR_BIN_BITAND; break;
+    case BIN_BITOR: opc = TIR_BINARY; sub = TIR_BIN_BITOR; break;
+    case BIN_BITXOR: opc = TIR_BINARY; sub = TIR_BIN_BITXOR; break;
+    case BIN_SHL: opc = TIR_BINARY; sub = TIR_BIN_SHL; break;
+    case BIN_SHR: opc = TIR_BINARY; sub = TIR_BIN_SHR; break;
     case BIN_LT: opc = TIR_CMP; sub = TIR_CMP_LT; break;
     case BIN_LE: opc = TIR_CMP; sub = TIR_CMP_LE; break;
     case BIN_GT: opc = TIR_CMP; sub = TIR_CMP_GT; break;
@@ -585,7 +588,8 @@ static TirValue *lower_expr_kind(Lowerer *L, const Expr *e)
         if (e->type.weak && literal_value(e, &is_float, &iv, &fv))
             return emit_full(L, e->loc, rt, is_float, iv, fv);
         TirValue *v = lower_as(L, e->lhs, rt);
-        return v ? emit_sub(L, TIR_UNARY, e->op == UN_NOT ? TIR_UN_NOT : TIR_UN_NEG, e->loc, &v, 1, rt) : NULL;
+        int sub = e->op == UN_NOT ? TIR_UN_NOT : e->op == UN_BITNOT ? TIR_UN_BITNOT : TIR_UN_NEG;
+        return v ? emit_sub(L, TIR_UNARY, sub, e->loc, &v, 1, rt) : NULL;
     }
     case EXPR_BINARY:
         return lower_binary(L, e);

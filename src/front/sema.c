@@ -437,14 +437,7 @@ static NOINLINE bool need_arith(Checker *c, Loc loc, const char *what, const Typ
 
 static const char *binop_text(int op)
 {
-    static const char *const text[] = {
-        [BIN_ADD] = "+", [BIN_SUB] = "-", [BIN_MUL] = "*", [BIN_DIV] = "/", [BIN_MOD] = "%",
-        [BIN_MATMUL] = "@", [BIN_LT] = "<", [BIN_LE] = "<=", [BIN_GT] = ">", [BIN_GE] = ">=",
-        [BIN_EQ] = "==", [BIN_NE] = "!=", [BIN_AND] = "&&", [BIN_OR] = "||", [BIN_POW] = "**",
-    };
-    if (op < 0 || op > BIN_POW)
-        return "?";
-    return text[op];
+    return binop_str(op);
 }
 
 static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Type *r, Type *out)
@@ -457,10 +450,12 @@ static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Typ
     bool ok = (l->dtype == DT_BF16 && r->dtype == DT_BF16) ||
               (l->dtype == DT_F16 && r->dtype == DT_F16) ||
               (l->dtype == DT_F32 && r->dtype == DT_F32) ||
-              (dtype_is_fp8(l->dtype) && dtype_is_fp8(r->dtype));
+              (dtype_is_fp8(l->dtype) && dtype_is_fp8(r->dtype)) ||
+              (l->dtype == DT_I8 && r->dtype == DT_I8);
     if (!ok) {
-        diag_error(c->diag, loc, "@ needs both operands f32, both bf16, both f16 or both fp8, "
-                   "got %s @ %s (convert one with .to())", show_type(c, l), show_type(c, r));
+        diag_error(c->diag, loc, "@ needs both operands f32, both bf16, both f16, both fp8 or "
+                   "both i8, got %s @ %s (convert one with .to())", show_type(c, l),
+                   show_type(c, r));
         return false;
     }
     if (!axis_equal(l->axes[1], r->axes[0])) {
@@ -469,7 +464,7 @@ static NOINLINE bool matmul_result(Checker *c, Loc loc, const Type *l, const Typ
                    show_axis(c, l->axes[1]), show_axis(c, r->axes[0]));
         return false;
     }
-    *out = scalar_type(DT_F32);
+    *out = scalar_type(l->dtype == DT_I8 ? DT_I32 : DT_F32);   /* i8 accumulates exactly in i32 */
     out->rank = 2;
     out->axes[0] = l->axes[0];
     out->axes[1] = r->axes[1];
@@ -568,7 +563,8 @@ static void check_weak_overflow(Checker *c, const Expr *e)
    i32 x would be x + 0. */
 static void check_adopted(Checker *c, const Expr *e, DType want)
 {
-    if (!e || !e->type.weak || !dtype_is_int(e->type.dtype) || want != DT_I32)
+    if (!e || !e->type.weak || !dtype_is_int(e->type.dtype) || !dtype_is_int(want) ||
+        want == DT_I64)
         return;
     if (e->kind == EXPR_TERNARY) {
         check_adopted(c, e->lhs, want);
@@ -577,9 +573,9 @@ static void check_adopted(Checker *c, const Expr *e, DType want)
     }
     int64_t v;
     bool overflow = false;
-    if (weak_int_value(e, &v, &overflow) && (v < INT32_MIN || v > INT32_MAX))
-        diag_error(c->diag, e->loc, "the literal %lld does not fit i32, the dtype it takes here "
-                   "(convert the other operand with .to(i64))", (long long)v);
+    if (weak_int_value(e, &v, &overflow) && !dtype_int_fits(want, v))
+        diag_error(c->diag, e->loc, "the literal %lld does not fit %s, the dtype it takes here "
+                   "(convert the other operand with .to(i64))", (long long)v, dtype_name(want));
 }
 
 /* The weak side of a pair (binary operands, branches, min/max/cdiv arguments) takes the
@@ -652,6 +648,17 @@ static NOINLINE bool binary_result(Checker *c, Loc loc, int op, const Type *l, c
             return false;
         res.dtype = DT_BOOL;
         break;
+    case BIN_BITAND: case BIN_BITOR: case BIN_BITXOR: case BIN_SHL: case BIN_SHR:
+        if (!dtype_is_int(l->dtype) || !dtype_is_int(r->dtype)) {
+            diag_error(c->diag, loc, "%s needs integer operands, got %s %s %s%s", text,
+                       show_type(c, l), text, show_type(c, r),
+                       l->dtype == DT_BOOL || r->dtype == DT_BOOL ? " (on bools use && and ||)"
+                                                                   : " (convert with .to())");
+            return false;
+        }
+        res.dtype = type_promote(l, r);
+        res.weak = l->weak && r->weak;
+        break;
     case BIN_AND: case BIN_OR:
         if (l->dtype != DT_BOOL || r->dtype != DT_BOOL) {
             diag_error(c->diag, loc, "%s needs bool operands, got %s %s %s", text, show_type(c, l),
@@ -683,6 +690,13 @@ static NOINLINE void check_unary(Checker *c, Expr *e)
     if (e->op == UN_NOT) {
         if (t->dtype != DT_BOOL) {
             diag_error(c->diag, e->loc, "! needs bool, got %s", show_type(c, t));
+            set_error(e);
+            return;
+        }
+    } else if (e->op == UN_BITNOT) {
+        if (!dtype_is_int(t->dtype)) {
+            diag_error(c->diag, e->loc, "~ needs an integer, got %s%s", show_type(c, t),
+                       t->dtype == DT_BOOL ? " (on a bool use !)" : "");
             set_error(e);
             return;
         }
@@ -1890,8 +1904,16 @@ static const Expr *extent_offender(const Expr *e, const char **why)
         *why = e->sym && e->sym->kind == SYM_LOCAL ? "a local" : "this name";
         return e;
     case EXPR_UNARY:
+        if (e->op == UN_BITNOT) {   /* libtile's grid programs have no bit operations */
+            *why = "a bit operation";
+            return e;
+        }
         return extent_offender(e->lhs, why);
     case EXPR_BINARY: {
+        if (e->op >= BIN_BITAND && e->op <= BIN_SHR) {
+            *why = "a bit operation";
+            return e;
+        }
         const Expr *l = extent_offender(e->lhs, why);
         return l ? l : extent_offender(e->rhs, why);
     }
@@ -2906,11 +2928,15 @@ static void check_params(Checker *c)
             if (dtype_is_fp8(p->dtype))
                 diag_error(c->diag, p->loc, "scalar parameter %s cannot be %s: pass it as f32",
                            p->name, dtype_name(p->dtype));
+            else if (dtype_is_int(p->dtype) && p->dtype != DT_I32 && p->dtype != DT_I64)
+                diag_error(c->diag, p->loc, "scalar parameter %s cannot be %s: pass it as i32 "
+                           "and convert with .to(%s)", p->name, dtype_name(p->dtype),
+                           dtype_name(p->dtype));
             break;
         case PARAM_CONST:
             check_not_config_key(c, p->loc, "const parameter", p->name);
-            if (p->dtype != DT_BOOL && !dtype_is_int(p->dtype)) {
-                diag_error(c->diag, p->loc, "const parameter %s must be bool or an integer, got %s",
+            if (p->dtype != DT_BOOL && p->dtype != DT_I32 && p->dtype != DT_I64) {
+                diag_error(c->diag, p->loc, "const parameter %s must be bool, i32 or i64, got %s",
                            p->name, dtype_name(p->dtype));
             } else if (p->dtype == DT_BOOL && p->nconst_values > 0) {
                 diag_error(c->diag, p->loc, "const bool %s takes both values: `in {...}` is for "

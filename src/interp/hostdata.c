@@ -128,40 +128,42 @@ void host_set_raw_at(HostTensor *t, int64_t offset, uint64_t bits)
     }
 }
 
-/* Reinterpret two's complement bits without implementation-defined casts. */
-static int64_t signed_from_raw(uint64_t raw, int size)
+/* An integer dtype's element from its raw bits: sign- or zero-extended from its width
+   (two's complement without implementation-defined casts). */
+static int64_t int_from_raw(DType t, uint64_t raw)
 {
-    if (size == 4) {
-        uint32_t narrow = (uint32_t)raw;
-        int32_t value;
-        memcpy(&value, &narrow, sizeof value);
+    int bits = dtype_int_bits(t);
+    if (bits >= 64) {
+        int64_t value;
+        memcpy(&value, &raw, sizeof value);
         return value;
     }
-    int64_t value;
-    memcpy(&value, &raw, sizeof value);
-    return value;
+    uint64_t low = raw & ((UINT64_C(1) << bits) - 1);
+    if (dtype_is_unsigned(t))
+        return (int64_t)low;
+    uint64_t sign = UINT64_C(1) << (bits - 1);
+    return (int64_t)(low ^ sign) - (int64_t)sign;
 }
 
 double host_get_at(const HostTensor *t, int64_t offset)
 {
     uint64_t raw = host_get_raw_at(t, offset);
-    switch (t->dtype) {
-    case DT_I32: return (double)signed_from_raw(raw, 4);
-    case DT_I64: return (double)signed_from_raw(raw, 8);
-    case DT_BOOL: return raw ? 1.0 : 0.0;
-    default: return dtype_decode(t->dtype, (uint32_t)raw);
-    }
+    if (dtype_is_int(t->dtype))
+        return (double)int_from_raw(t->dtype, raw);
+    if (t->dtype == DT_BOOL)
+        return raw ? 1.0 : 0.0;
+    return dtype_decode(t->dtype, (uint32_t)raw);
 }
 
 void host_set_at(HostTensor *t, int64_t offset, double x)
 {
     uint64_t raw;
-    switch (t->dtype) {
-    case DT_I32: raw = (uint32_t)convert_f64_to_i32(x); break;
-    case DT_I64: raw = (uint64_t)convert_f64_to_i64(x); break;
-    case DT_BOOL: raw = convert_f64_to_bool(x); break;
-    default: raw = dtype_encode_f64(t->dtype, x); break;
-    }
+    if (dtype_is_int(t->dtype))
+        raw = (uint64_t)convert_f64_to_int(t->dtype, x);
+    else if (t->dtype == DT_BOOL)
+        raw = convert_f64_to_bool(x);
+    else
+        raw = dtype_encode_f64(t->dtype, x);
     host_set_raw_at(t, offset, raw);
 }
 
@@ -197,13 +199,15 @@ static uint64_t random_float_bits(DType t, uint64_t *state)
 static uint64_t random_raw(DType t, int64_t int_below, uint64_t *state)
 {
     switch (t) {
-    case DT_I32:
-    case DT_I64:
+    case DT_BOOL: return splitmix64_next(state) >> 63;
+    default:
+        if (!dtype_is_int(t))
+            return random_float_bits(t, state);
         if (int_below > 0)
             return splitmix64_next(state) % (uint64_t)int_below;
+        if (dtype_is_unsigned(t))
+            return splitmix64_next(state) >> 60;   /* 0 to 15 */
         return (uint64_t)((int64_t)(splitmix64_next(state) >> 60) - 8);
-    case DT_BOOL: return splitmix64_next(state) >> 63;
-    default: return random_float_bits(t, state);
     }
 }
 

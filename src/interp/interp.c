@@ -173,6 +173,10 @@ static float load_element(const Interp *I, const HostTensor *t, int64_t off)
 static int64_t load_int(const HostTensor *t, int64_t off)
 {
     switch (t->dtype) {
+    case DT_I8: return ((const int8_t *)t->data)[off];
+    case DT_I16: return ((const int16_t *)t->data)[off];
+    case DT_U8: return ((const uint8_t *)t->data)[off];
+    case DT_U32: return ((const uint32_t *)t->data)[off];
     case DT_I32: return ((const int32_t *)t->data)[off];
     case DT_I64: return ((const int64_t *)t->data)[off];
     case DT_BOOL: return ((const uint8_t *)t->data)[off] != 0;
@@ -192,6 +196,10 @@ static void store_element(HostTensor *t, int64_t off, float x)
 static void store_int(HostTensor *t, int64_t off, int64_t x)
 {
     switch (t->dtype) {
+    case DT_I8: ((int8_t *)t->data)[off] = (int8_t)x; break;
+    case DT_I16: ((int16_t *)t->data)[off] = (int16_t)x; break;
+    case DT_U8: ((uint8_t *)t->data)[off] = (uint8_t)x; break;
+    case DT_U32: ((uint32_t *)t->data)[off] = (uint32_t)x; break;
     case DT_I32: ((int32_t *)t->data)[off] = (int32_t)x; break;
     case DT_I64: ((int64_t *)t->data)[off] = x; break;
     case DT_BOOL: ((uint8_t *)t->data)[off] = x != 0; break;
@@ -589,7 +597,7 @@ static void op_convert(Interp *I, const TirOp *op)
             r->f[e] = (float)dtype_decode(t, dtype_encode_f64(t, (double)x->i[e]));
         else if (x->f)          /* float -> int/bool */
             r->i[e] = t == DT_BOOL ? convert_f64_to_bool(x->f[e])
-                    : t == DT_I32 ? convert_f64_to_i32(x->f[e]) : convert_f64_to_i64(x->f[e]);
+                    : convert_f64_to_int(t, x->f[e]);
         else
             r->i[e] = tir_int_wrap(t, (uint64_t)x->i[e]);
     }
@@ -798,15 +806,17 @@ static void op_dot(Interp *I, TirOp *op)
     if (I->failed)
         return;
     const Tile *acc = slot(I, op->operands[2]);
-    /* The product accumulates in f32: in the epilogue's argument when there is one (the
-       epilogue may give another dtype, a comparison's bool), else in the result. */
+    /* The product accumulates in f32 (i32 for i8 operands): in the epilogue's argument when
+       there is one (the epilogue may give another dtype, a comparison's bool), else in the
+       result. */
     TirBlock *epilogue = op->regions[TIR_REGION_EPILOGUE];
     if (epilogue && epilogue->nargs != 1) {
         fail(I, op->loc, "internal error: a dot region must take one argument");
         return;
     }
     Tile *r = define(I, epilogue ? epilogue->args[0] : op->results[0]);
-    if (a->rank != 2 || b->rank != 2 || !a->f || !b->f || !r->f || !acc->f ||
+    bool integer = a->i && b->i && r->i && acc->i;   /* i8 @ i8 into i32, exact */
+    if (a->rank != 2 || b->rank != 2 || (!integer && (!a->f || !b->f || !r->f || !acc->f)) ||
         a->shape[1] != b->shape[0] || r->rank != 2 || r->shape[0] != a->shape[0] ||
         r->shape[1] != b->shape[1] || (acc->count != r->count && acc->count != 1)) {
         fail(I, op->loc, "internal error: malformed dot");
@@ -819,32 +829,45 @@ static void op_dot(Interp *I, TirOp *op)
     TirBlock *pa = op->regions[TIR_REGION_PROLOGUE_A];
     if (pa && pa->last && pa->last->opcode == TIR_YIELD && pa->last->noperands == 1)
         kaxis = pa->last->operands[0]->type.axes[1];
-    float *out = r->f;
-    if (acc->count == 1)
+    if (integer) {
         for (int64_t e = 0; e < r->count; e++)
-            out[e] = acc->f[0];
-    else if (acc->f != out)
-        memcpy(out, acc->f, (size_t)r->count * sizeof *out);
-    /* Products of 16-bit and fp8 operands are exact in f32; f32 ones take one fma each, in
-       k order, as the GPU's FMA dot does; tf32 dots round both operands first (cvt.rna). */
-    bool fused = op->sub == TIR_DOT_EXACT && a->dtype == DT_F32, tf32 = op->sub == TIR_DOT_TF32;
-    for (int64_t i = 0; i < M; i++) {
-        float *row = out + i * N;
-        const float *arow = a->f + i * K;
-        for (int64_t kk = 0; kk < K; kk++) {
-            if (op->masked && !lane_valid(I, kaxis, kk))
-                continue;
-            float av = arow[kk];
-            const float *brow = b->f + kk * N;
-            if (fused)
+            r->i[e] = acc->i[acc->count == 1 ? 0 : e];
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t kk = 0; kk < K; kk++) {
+                if (op->masked && !lane_valid(I, kaxis, kk))
+                    continue;
                 for (int64_t j = 0; j < N; j++)
-                    row[j] = fmaf(av, brow[j], row[j]);
-            else if (tf32)
-                for (int64_t j = 0; j < N; j++)
-                    row[j] += tir_round_tf32(av) * tir_round_tf32(brow[j]);
-            else
-                for (int64_t j = 0; j < N; j++)
-                    row[j] += av * brow[j];
+                    r->i[i * N + j] = binary_i(TIR_BIN_ADD, DT_I32, r->i[i * N + j],
+                                               a->i[i * K + kk] * b->i[kk * N + j]);
+            }
+    } else {
+        float *out = r->f;
+        if (acc->count == 1)
+            for (int64_t e = 0; e < r->count; e++)
+                out[e] = acc->f[0];
+        else if (acc->f != out)
+            memcpy(out, acc->f, (size_t)r->count * sizeof *out);
+        /* Products of 16-bit and fp8 operands are exact in f32; f32 ones take one fma each, in
+           k order, as the GPU's FMA dot does; tf32 dots round both operands first (cvt.rna). */
+        bool fused = op->sub == TIR_DOT_EXACT && a->dtype == DT_F32, tf32 = op->sub == TIR_DOT_TF32;
+        for (int64_t i = 0; i < M; i++) {
+            float *row = out + i * N;
+            const float *arow = a->f + i * K;
+            for (int64_t kk = 0; kk < K; kk++) {
+                if (op->masked && !lane_valid(I, kaxis, kk))
+                    continue;
+                float av = arow[kk];
+                const float *brow = b->f + kk * N;
+                if (fused)
+                    for (int64_t j = 0; j < N; j++)
+                        row[j] = fmaf(av, brow[j], row[j]);
+                else if (tf32)
+                    for (int64_t j = 0; j < N; j++)
+                        row[j] += tir_round_tf32(av) * tir_round_tf32(brow[j]);
+                else
+                    for (int64_t j = 0; j < N; j++)
+                        row[j] += av * brow[j];
+            }
         }
     }
     if (epilogue) {

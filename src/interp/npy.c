@@ -256,10 +256,10 @@ static bool descr_fits_target(const NpyElement *el, DType target)
     case DT_BF16: return any_float || (el->kind == 'u' && el->size == 2);
     case DT_F8E4M3:
     case DT_F8E5M2: return any_float || (el->kind == 'u' && el->size == 1);
-    case DT_I32:
-    case DT_I64: return el->kind == 'i' && (el->size == 4 || el->size == 8);
     case DT_BOOL: return el->kind == 'b' && el->size == 1;
-    default: return false;
+    default:   /* an integer dtype takes any integer file; each value must fit it */
+        return dtype_is_int(target) && (el->kind == 'i' || el->kind == 'u') &&
+               (el->size == 1 || el->size == 2 || el->size == 4 || el->size == 8);
     }
 }
 
@@ -271,10 +271,8 @@ static const char *accepted_descrs(DType target)
     case DT_BF16: return "float32/float16/float64 or uint16 bits";
     case DT_F8E4M3:
     case DT_F8E5M2: return "float32/float16/float64 or uint8 bits";
-    case DT_I32:
-    case DT_I64: return "int32/int64";
     case DT_BOOL: return "bool";
-    default: return "nothing";
+    default: return dtype_is_int(target) ? "int8/16/32/64 or uint8/16/32/64" : "nothing";
     }
 }
 
@@ -317,15 +315,14 @@ static double float_from_bits(uint64_t raw, int size)
 
 static int64_t int_from_bits(uint64_t raw, int size)
 {
-    if (size == 4) {
-        uint32_t narrow = (uint32_t)raw;
-        int32_t v;
-        memcpy(&v, &narrow, sizeof v);
+    if (size >= 8) {
+        int64_t v;
+        memcpy(&v, &raw, sizeof v);
         return v;
     }
-    int64_t v;
-    memcpy(&v, &raw, sizeof v);
-    return v;
+    uint64_t sign = UINT64_C(1) << (8 * size - 1);   /* sign-extend from the width */
+    raw &= (sign << 1) - 1;
+    return (int64_t)(raw ^ sign) - (int64_t)sign;
 }
 
 /* Store file element number `index` at the same storage offset: the tensor's strides
@@ -340,16 +337,19 @@ static int store_element(HostTensor *out, int64_t index, const NpyElement *el,
         return 0;
     case 'i': {
         int64_t v = int_from_bits(raw, el->size);
-        if (out->dtype == DT_I32 && (v < INT32_MIN || v > INT32_MAX))
-            return report(err, "value %lld at flat index %lld does not fit in i32",
-                          (long long)v, (long long)index);
+        if (!dtype_int_fits(out->dtype, v))
+            return report(err, "value %lld at flat index %lld does not fit in %s",
+                          (long long)v, (long long)index, dtype_name(out->dtype));
         host_set_raw_at(out, index, (uint64_t)v);
         return 0;
     }
     case 'b':
         host_set_raw_at(out, index, raw != 0);
         return 0;
-    default: /* 'u': exact bits of a float dtype */
+    default: /* 'u': an unsigned integer, or exact bits of a float dtype */
+        if (dtype_is_int(out->dtype) && (raw > INT64_MAX || !dtype_int_fits(out->dtype, (int64_t)raw)))
+            return report(err, "value %llu at flat index %lld does not fit in %s",
+                          (unsigned long long)raw, (long long)index, dtype_name(out->dtype));
         host_set_raw_at(out, index, raw);
         return 0;
     }
@@ -490,6 +490,10 @@ int npy_load(const char *path, DType target, HostTensor *out, char *err, size_t 
 static const char *save_descr(DType t)
 {
     switch (t) {
+    case DT_I8: return "|i1";
+    case DT_I16: return "<i2";
+    case DT_U8: return "|u1";
+    case DT_U32: return "<u4";
     case DT_I32: return "<i4";
     case DT_I64: return "<i8";
     case DT_BOOL: return "|b1";
@@ -520,8 +524,12 @@ static int encode_for_save(const HostTensor *t, int64_t offset, unsigned char *d
 {
     uint64_t raw = host_get_raw_at(t, offset);
     switch (t->dtype) {
-    case DT_I32: store_little_endian(dst, raw, 4); return 4;
-    case DT_I64: store_little_endian(dst, raw, 8); return 8;
+    case DT_I8:
+    case DT_I16:
+    case DT_U8:
+    case DT_U32:
+    case DT_I32:
+    case DT_I64: store_little_endian(dst, raw, dtype_size(t->dtype)); return dtype_size(t->dtype);
     case DT_BOOL: dst[0] = raw != 0; return 1;
     case DT_F32: store_little_endian(dst, raw, 4); return 4;
     default: /* every narrower float is exactly an f32 */

@@ -15,11 +15,16 @@ enum { MAX_EVAL_DEPTH = 64 };
 
 int64_t tir_int_wrap(DType t, uint64_t v)
 {
-    if (t == DT_I32)
-        return (int32_t)(uint32_t)v;
     if (t == DT_BOOL)
         return v != 0;
-    return (int64_t)v;
+    int bits = dtype_int_bits(t);
+    if (bits >= 64 || !dtype_is_int(t))
+        return (int64_t)v;
+    uint64_t low = v & ((UINT64_C(1) << bits) - 1);
+    if (dtype_is_unsigned(t))
+        return (int64_t)low;
+    uint64_t sign = UINT64_C(1) << (bits - 1);
+    return (int64_t)(low ^ sign) - (int64_t)sign;
 }
 
 bool tir_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out)
@@ -47,6 +52,24 @@ bool tir_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out)
     case TIR_BIN_MIN: *out = a < b ? a : b; return true;
     case TIR_BIN_AND: *out = (a != 0) & (b != 0); return true;
     case TIR_BIN_OR: *out = (a != 0) | (b != 0); return true;
+    case TIR_BIN_BITAND: *out = a & b; return true;
+    case TIR_BIN_BITOR: *out = a | b; return true;
+    case TIR_BIN_BITXOR: *out = a ^ b; return true;
+    case TIR_BIN_SHL:
+    case TIR_BIN_SHR: {
+        /* the count as an unsigned number of t's width: a negative one is huge */
+        int width = dtype_int_bits(t);
+        uint64_t count = width >= 64 ? ub : ub & ((UINT64_C(1) << width) - 1);
+        if (sub == TIR_BIN_SHL) {
+            *out = count >= (uint64_t)width ? 0 : tir_int_wrap(t, ua << count);
+            return true;
+        }
+        if (count >= (uint64_t)width)   /* a is wrapped: its sign is t's */
+            *out = a < 0 ? -1 : 0;
+        else   /* a wrapped unsigned value is non-negative: >> is logical on it */
+            *out = a < 0 ? ~(~a >> count) : a >> count;
+        return true;
+    }
     }
     return false;
 }
@@ -63,6 +86,7 @@ bool tir_int_unary(int sub, DType t, int64_t x, int64_t *out)
     case TIR_UN_NEG: *out = tir_int_wrap(t, 0 - (uint64_t)x); return true;
     case TIR_UN_ABS: *out = x < 0 ? tir_int_wrap(t, 0 - (uint64_t)x) : x; return true;
     case TIR_UN_NOT: *out = x == 0; return true;
+    case TIR_UN_BITNOT: *out = tir_int_wrap(t, ~(uint64_t)x); return true;
     }
     return false;
 }
@@ -160,7 +184,7 @@ static bool convert(DType from, DType to, int64_t iv, double fv, int64_t *oi, do
     if (to == DT_BOOL)
         *oi = from_float ? convert_f64_to_bool(fv) : iv != 0;
     else if (from_float)
-        *oi = to == DT_I32 ? convert_f64_to_i32(fv) : convert_f64_to_i64(fv);
+        *oi = convert_f64_to_int(to, fv);
     else
         *oi = tir_int_wrap(to, (uint64_t)iv);
     return true;

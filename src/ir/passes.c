@@ -243,7 +243,8 @@ static TirValue *identity_operand(const TirOp *op)
     double fv;
     switch (op->opcode) {
     case TIR_BINARY:
-        if ((op->sub == TIR_BIN_MIN || op->sub == TIR_BIN_MAX || op->sub == TIR_BIN_AND || op->sub == TIR_BIN_OR) &&
+        if ((op->sub == TIR_BIN_MIN || op->sub == TIR_BIN_MAX || op->sub == TIR_BIN_AND || op->sub == TIR_BIN_OR ||
+             op->sub == TIR_BIN_BITAND || op->sub == TIR_BIN_BITOR) &&
             x[0] == x[1])
             return x[0];
         if (full_value(x[1], &iv, &fv)) {

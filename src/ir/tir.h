@@ -371,12 +371,14 @@ double tir_math_reference(int sub, double x);
    The folder, the interpreter, the GPU runner (its grid check and work count) and the
    tuner's estimates compute with these; no other copy exists in the compiler. */
 
-/* v wrapped to dtype t: i32 to 32 bits, bool to 0/1, i64 as it is. */
+/* v wrapped to dtype t: to its width, sign-extended (i8 i16 i32) or zero-extended (u8 u32),
+   bool to 0/1, i64 as it is. */
 int64_t tir_int_wrap(DType t, uint64_t v);
 /* Integer binary op `sub` (TirBinaryOp) of dtype t as TIR defines it: operands and result
    wrapped to t; div truncates, INT64_MIN / -1 wraps to INT64_MIN and x % -1 is 0;
    x / 0 = x % 0 = cdiv(x, 0) = 0; cdiv(a, b) = (a + b - 1) / b with the sum wrapping like
-   add. False for a sub that is not a binary op. */
+   add; shl/shr read the count as unsigned in t, and a count >= t's width shifts every bit
+   out (0, or -1 from shr of a negative signed a). False for a sub that is not a binary op. */
 bool tir_int_binary(int sub, DType t, int64_t a, int64_t b, int64_t *out);
 /* Whether binary op `sub` with divisor b is a division by zero (div, mod, cdiv by 0):
    defined as 0 above, and a fault where the host evaluates index arithmetic. */

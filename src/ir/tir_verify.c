@@ -317,13 +317,14 @@ static void verify_dot(Verifier *v, const TirOp *op)
     }
     bool f32 = a.dtype == DT_F32 && b.dtype == DT_F32;
     bool ok = (a.dtype == DT_BF16 && b.dtype == DT_BF16) || (a.dtype == DT_F16 && b.dtype == DT_F16) ||
-              f32 || (dtype_is_fp8(a.dtype) && dtype_is_fp8(b.dtype));
+              f32 || (dtype_is_fp8(a.dtype) && dtype_is_fp8(b.dtype)) ||
+              (a.dtype == DT_I8 && b.dtype == DT_I8);
     if (!ok)
-        fail(v, op, "operands are %s and %s: a dot takes f32, bf16, f16 or fp8 pairs", dtype_name(a.dtype),
-             dtype_name(b.dtype));
+        fail(v, op, "operands are %s and %s: a dot takes f32, bf16, f16, fp8 or i8 pairs",
+             dtype_name(a.dtype), dtype_name(b.dtype));
     if (op->sub != TIR_DOT_EXACT && (op->sub != TIR_DOT_TF32 || !f32))
         fail(v, op, "tf32 applies to f32 operands only");
-    TirType out = tir_type_scalar(DT_F32);
+    TirType out = tir_type_scalar(a.dtype == DT_I8 ? DT_I32 : DT_F32);
     out.rank = 2;
     out.axes[0] = a.axes[0];
     out.axes[1] = b.axes[1];
@@ -495,6 +496,7 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         expect_type(v, op, "the operand", &x[0]->type, r);
         DType t = r->dtype;
         bool ok = op->sub == TIR_UN_NOT ? t == DT_BOOL
+                : op->sub == TIR_UN_BITNOT ? dtype_is_int(t)
                 : op->sub == TIR_UN_NEG || op->sub == TIR_UN_ABS ? is_arith(t)
                 : is_arith(t) && dtype_is_float(t);
         if (!ok)
@@ -510,7 +512,8 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         expect_type(v, op, "the second operand", &x[1]->type, r);
         DType t = r->dtype;
         bool ok = op->sub == TIR_BIN_AND || op->sub == TIR_BIN_OR ? t == DT_BOOL
-                : op->sub == TIR_BIN_MOD || op->sub == TIR_BIN_CDIV ? dtype_is_int(t)
+                : op->sub == TIR_BIN_MOD || op->sub == TIR_BIN_CDIV || op->sub >= TIR_BIN_BITAND
+                ? dtype_is_int(t)
                 : is_arith(t);
         if (!ok)
             fail(v, op, "does not apply to %s", dtype_name(t));

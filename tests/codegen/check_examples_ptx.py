@@ -15,11 +15,12 @@ serialisation, C7519 injected waits, C7508 ignored setmaxnreg) in a default conf
 (elsewhere the variant is listed as slow: the tuner rejects such configs as "serialised"),
 on any spill in a default config (D=64), on two tile groups without their turns at the
 ring (named barriers of 256 threads), on a dot without its instruction under its source
-line (sm_90a: wgmma.mma_async, of e4m3/e5m2 for fp8 dots; otherwise mma.sync, for fp8 dots
-e4m3/e5m2 or on sm_90 f16 on fragments widened from fp8), on a dot line with more scalar FMAs
-than its mmas could explain, and on a vec16 variant whose dots load without cp.async or TMA.
-f32 dots (their operands staged through registers) must be fma.rn.f32 alone when exact and
-mma.sync m16n8k8 tf32 on cvt.rna.tf32.f32 operands when tf32, on every target.
+line (sm_90a: wgmma.mma_async, of e4m3/e5m2 for fp8 dots, mma.sync s8 for i8 dots;
+otherwise mma.sync, for fp8 dots e4m3/e5m2 or on sm_90 f16 on fragments widened from fp8),
+on a dot line with more scalar FMAs than its mmas could explain, and on a vec16 variant
+whose dots load without cp.async or TMA (but for STAGED_OPERANDS). f32 dots (their operands
+staged through registers) must be fma.rn.f32 alone when exact and mma.sync m16n8k8 tf32 on
+cvt.rna.tf32.f32 operands when tf32, on every target.
 A variant the schedule rejects for its size (shared memory, registers of a tile) or that
 sm_90a refuses by docs/codegen.md's rules (fewer than 64 rows per warpgroup) is listed as
 pruned, not failed. Needs ptxas (CUDA toolkit) on PATH or in
@@ -36,9 +37,13 @@ from random_kernels import CONTRACTIBLE  # an f32 op ptxas may contract (codegen
 from random_kernels import register_pool_problems  # setmaxnreg asking past the launch pool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-WGMMA_REFUSED = re.compile(r"below wgmma's|too large|not a multiple of 4")
+WGMMA_REFUSED = re.compile(r"below wgmma's|too large|not a multiple of 4|i8 dots on mma.sync only")
 PRUNE = re.compile(r"shared memory per block|is too large|below the mma.sync tile|below wgmma's 64")
 WGMMA_WARNINGS = re.compile(r"C75(15|11|19|08)")
+# Kernels whose dot operands are all computed or gathered along K (none a block of a tensor
+# that cp.async or TMA could copy): int4_gemm dequantises its B and reads every other column
+# of x for its A.
+STAGED_OPERANDS = {"int4_gemm"}
 
 
 def kernels_of(path):
@@ -227,8 +232,11 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
             continue
         mma = [s for s in body if s.startswith("mma.sync")]
         native = [s for s in mma if "e4m3" in s or "e5m2" in s]
+        s8 = [s for s in mma if ".s32.s8.s8.s32" in s]
         if not mma:
             problems.append(f"the dot on line {d} has no mma.sync")
+        elif s8 and len(s8) != len(mma):   # an i8 dot: every mma the int8 one
+            problems.append(f"the i8 dot on line {d} has {len(mma) - len(s8)} mmas that are not s8")
         elif fp8 and target == "sm_89" and len(native) != len(mma):
             problems.append(f"the fp8 dot on line {d} has {len(mma) - len(native)} mmas that are "
                             "not e4m3/e5m2 on sm_89")
@@ -246,7 +254,7 @@ def check_one(tilec, ptxas, path, kernel, cfg, default, dots, fp8, target, tmp):
         problems.append(f"'{loose.group(0).strip()}' has no rounding modifier: ptxas may fuse it into "
                         "an fma that the interpreter's --arith=gpu does not make")
     if tensor_dots and cfg.get("align", "vec16") == "vec16" and "cp.async.cg" not in ptx and \
-            "cp.async.bulk.tensor" not in ptx:
+            "cp.async.bulk.tensor" not in ptx and kernel not in STAGED_OPERANDS:
         problems.append("a vec16 variant with dots has neither cp.async nor TMA copies")
     status = "fail" if problems else "slow" if serialised else "ok"
     detail = "; ".join(problems) or serialised or \

@@ -3,7 +3,7 @@
 
 Every example kernel with dots, at its default config (D=64 and 128, const values both
 ways), compiled for sm_90a: `tilec build --emit=ptx`, `ptxas -arch=sm_90a`, `cuobjdump
--sass`. The SASS of a bf16/f16 dot kernel must hold HGMMA and no HMMA; of an fp8 one QGMMA and
+-sass`. The SASS of a bf16/f16 dot kernel must hold HGMMA and no HMMA; of an i8 one IMMA; of an fp8 one QGMMA and
 neither HMMA nor fp8-to-f16 unpacking F2FP (fp8 emulated through f16; F2FP that packs f32
 into bf16 or e4m3, as attention's P, is fine). Prints the counts per kernel.
 cuobjdump and nvdisasm come from PyPI (nvidia-cuda-cuobjdump, nvidia-cuda-nvdisasm) in the
@@ -72,10 +72,12 @@ def main():
                     subprocess.run([ptxas, "-arch=sm_90a", ptx, "-o", cubin], check=True, env=env)
                     sass = subprocess.run([cuobjdump, "-sass", cubin], capture_output=True,
                                           text=True, env=env, check=True).stdout
-                    count = {op: len(re.findall(rf"\b{op}\b", sass)) for op in ("HGMMA", "QGMMA", "HMMA")}
+                    count = {op: len(re.findall(rf"\b{op}\b", sass)) for op in ("HGMMA", "QGMMA", "HMMA", "IMMA")}
                     count["F2FP unpack"] = len(re.findall(r"\bF2FP\.F16\.E[45]M[23]\.UNPACK", sass))
                     fp8 = kernel.startswith("fp8") or "f8e4m3" in open(src).read().split(f"kernel {kernel}(")[1].split("{")[0]
-                    want = "QGMMA" if fp8 else "HGMMA"
+                    # i8 dots run on mma.sync s8 on sm_90a too (docs/language.md, Targets)
+                    int8 = "i8[" in open(src).read().split(f"kernel {kernel}(")[1].split("{")[0]
+                    want = "QGMMA" if fp8 else "IMMA" if int8 else "HGMMA"
                     bad = count[want] == 0 or count["HMMA"] or (fp8 and count["F2FP unpack"])
                     checked += 1
                     failed += bool(bad)

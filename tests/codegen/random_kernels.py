@@ -11,8 +11,8 @@ block, full, scalar, literal and None indices, gathers and scatters (index tiles
 data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if` (on
 consts and on run-time scalars), nested and loop-carried loops (ranges `tile(lo, hi)`
 among them, `lo` computed in the program), atomics into reduction targets, `rand`/`randint`,
-`cumsum` (inclusive/exclusive, any axis),
-`tune`, `block(...)`, `include`; each with a random
+`cumsum` (inclusive/exclusive, any axis), `tune`, `block(...)`, `include`, bit operations,
+the small integers i8 i16 u8 u32 (met through `.to()`) and i8 @ i8 into i32; each with a random
 config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, sm_80).
 
 Every stage must end in success or an expected diagnostic: a check or build error (exit 1,
@@ -48,6 +48,8 @@ import time
 FLOATS = ["f32", "bf16", "f16"]
 FP8 = ["f8e4m3", "f8e5m2"]
 INTS = ["i32", "i64"]
+SMALL_INTS = ["i8", "i16", "u8", "u32"]   # met through .to() (gen_small_int)
+INT_OPS = ["+", "-", "*", "/", "%", "max", "min", "&", "|", "^", "<<", ">>"]
 TARGETS = ["sm_90a", "sm_90a", "sm_90a", "sm_89", "sm_80"]
 
 # Loop variables: name -> the shape symbol they range over by default.
@@ -538,7 +540,7 @@ class KernelGen:
         ta, tb = self.operand_dtypes(dtype)
         ops = ["+", "-", "*", "/", "max", "min"]
         if dtype in INTS:
-            ops += ["%", "cdiv"]
+            ops += ["%", "cdiv", "&", "|", "^", "<<", ">>"]
         op = self.pick(ops)
         a = self.gen(sc, ta, axes, depth - 1)
         b = self.literal(dtype) if tb == "lit" else self.gen(sc, tb, self.operand_axes(axes), depth - 1)
@@ -555,13 +557,13 @@ class KernelGen:
     def gen_unary(self, sc, dtype, axes, depth):
         x = self.gen(sc, dtype, axes, depth - 1)
         if dtype in INTS:
-            op = self.pick(["-", "abs", "**"])
+            op = self.pick(["-", "abs", "**", "~"])
         elif self.chance(0.3):   # some 50 instructions an element each: ptxas slows on big tiles
             op = self.pick(MATH_FUNCTIONS)
         else:
             op = self.pick(["-", "abs", "exp2", "exp", "log", "log2", "sqrt", "rsqrt", "sqrt", "**"])
-        if op == "-":
-            return V(f"(-{self.paren(x)})", dtype, axes, taint=x.taint)
+        if op in ("-", "~"):
+            return V(f"({op}{self.paren(x)})", dtype, axes, taint=x.taint)
         if op == "**":
             return self.gen_pow(x, dtype, axes)
         taint = x.taint or op in APPROXIMATE
@@ -580,7 +582,20 @@ class KernelGen:
         approximate = dtype not in INTS and c not in ("0", "1", "2", "3", "4", "-1", "-2", "2.0", "0.5")
         return V(f"({self.paren(x)} ** {c})", dtype, axes, taint=x.taint or approximate)
 
+    def gen_small_int(self, sc, dtype, axes, depth):
+        """An integer op in i8/i16/u8/u32 (wrapping in its width, unsigned ops on u8/u32)
+        between two integer operands converted to it, converted back to dtype."""
+        small = self.pick(SMALL_INTS)
+        a = self.gen(sc, self.pick(INTS), axes, depth - 1)
+        b = self.gen(sc, self.pick(INTS), self.operand_axes(axes), depth - 1)
+        op = self.pick(INT_OPS)
+        x, y = f"{self.paren(a)}.to({small})", f"{self.paren(b)}.to({small})"
+        text = f"{op}({x}, {y})" if op in ("max", "min") else f"({x} {op} {y})"
+        return V(f"{text}.to({dtype})", dtype, axes, taint=a.taint or b.taint)
+
     def gen_convert(self, sc, dtype, axes, depth):
+        if dtype in INTS and self.chance(0.3):
+            return self.gen_small_int(sc, dtype, axes, depth)
         if dtype in FLOATS:
             src = self.pick(["f32", "bf16", "f16", "i32", "i64", "bool"] + (FP8 if self.fp8_ok else []))
         else:
@@ -642,6 +657,18 @@ class KernelGen:
         if not pool:
             return None
         kx = self.pick(pool)
+        if self.chance(0.15):
+            # i8 @ i8 -> i32 (exact, wrapping): operands computed from i32 tiles (some loaded
+            # transposed), the product seen as f32
+            ops = []
+            for ax in ((axes[0], kx), (kx, axes[1])):
+                if self.chance(0.3):
+                    x = self.gen(sc, "i32", (ax[1], ax[0]), depth - 1)
+                    ops.append(f"{self.paren(x)}.to(i8).T")
+                else:
+                    x = self.gen(sc, "i32", ax, depth - 1)
+                    ops.append(f"{self.paren(x)}.to(i8)")
+            return V(f"({ops[0]} @ {ops[1]}).to(f32)", "f32", axes)
         if self.fp8_ok and self.chance(0.3):
             ta, tb = self.pick(FP8), self.pick(FP8)
         elif self.chance(0.25):

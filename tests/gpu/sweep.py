@@ -23,7 +23,11 @@ sin, cos and integer powers must match bit for bit; for rand.tile every output).
 of the table: wide-range inputs (and ±0, ±inf, NaN, subnormals) against torch in float64,
 within the GPU's ulp bounds of docs/language.md (Math functions). dropout (rand's Philox)
 is compared bit for bit with a torch re-implementation of the same Philox 4x32-10, itself
-checked against Random123's published answers.
+checked against Random123's published answers. w8a8_gemm's product is torch's exact int64
+one (on the CPU: CUDA has no int64 matmul) times the scales; int4_gemm's reference is
+torch's float64 product with the weight dequantised to bf16 as the kernel rounds it; the
+small integers and bit operations (tests/gpu/kernels/small_ints.tile) run against the
+interpreter bit for bit on sm_90a, sm_89 and sm_80 code.
 the interpreter (`tilec run --check`), gathers and scatters among them, and an id outside
 its table, which must fail with libtile's index fault.
 
@@ -282,6 +286,49 @@ def make_fp8_gemm(rowwise):
         return {"a": a, "b": b, "scale_a": sa, "scale_b": sb}, {}, ["c"], \
             lambda o: close(o["c"], ref, 2 ** -7, 2 ** -10), (["a"] if i % 5 == 2 else [])
     return make
+
+
+W8A8_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=32,num_warps=4,num_stages=1",
+                "BLOCK_M=128,BLOCK_N=128,BLOCK_K=128,num_warps=8,num_stages=3,group_m=8",
+                "BLOCK_M=64,BLOCK_N=256,BLOCK_K=64,num_warps=8,num_stages=2",
+                "BLOCK_M=32,BLOCK_N=64,BLOCK_K=64,num_warps=4,num_stages=4,dot=mma_sync"]
+INT4_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_KK=16,num_warps=4,num_stages=1",
+                "BLOCK_M=64,BLOCK_N=128,BLOCK_KK=32,num_warps=4,num_stages=2,dot=mma_sync",
+                "BLOCK_M=128,BLOCK_N=128,BLOCK_KK=64,num_warps=8,num_stages=3"]
+
+
+def make_w8a8_gemm(i, shape, g):
+    """int8 x int8 -> exact i32 (torch on int64), scaled per row and column, bf16 out."""
+    m, n, k = shape
+    x = torch.randint(-128, 128, (m, k), generator=g, device=DEV, dtype=torch.int32).to(torch.int8)
+    w = torch.randint(-128, 128, (n, k), generator=g, device=DEV, dtype=torch.int32).to(torch.int8)
+    sx = uniform((m,), g, 1e-3, 2e-2)
+    sw = uniform((n,), g, 1e-3, 2e-2)
+    acc = (x.long().cpu() @ w.long().cpu().T).to(DEV).double()
+    ref = acc * sx.double()[:, None] * sw.double()[None, :]
+    return {"x": x, "w": w, "sx": sx, "sw": sw}, {}, ["y"], \
+        lambda o: close(o["y"], ref, 2 ** -7, 2 ** -20), (["x"] if i % 5 == 2 else [])
+
+
+def int4_shapes():
+    """gemm's shapes with K doubled (K2 = the packed rows) and 1, 2 or 4 scale groups."""
+    return [(m, n, 2 * k, k, 4 if k % 4 == 0 else 2 if k % 2 == 0 else 1) for m, n, k in gemm_shapes()]
+
+
+def make_int4_gemm(i, shape, g):
+    """Signed int4 pairs in a u8 (k = 2kk low nibble, 2kk + 1 high), group scales: the
+    dequantised weight in bf16 (as the kernel rounds it), then torch's product in float64."""
+    m, n, k, k2, groups = shape
+    x = uniform((m, k), g).to(torch.bfloat16)
+    w = torch.randint(0, 256, (k2, n), generator=g, device=DEV, dtype=torch.int32)
+    s = uniform((groups, n), g, 0.01, 0.1).to(torch.bfloat16)
+    lo, hi = ((w & 15) ^ 8) - 8, ((w >> 4) ^ 8) - 8
+    q = torch.stack([lo, hi], dim=1).reshape(k, n).double()
+    scale = s.double().repeat_interleave(k // groups, dim=0)
+    deq = (q * scale).float().to(torch.bfloat16).double()
+    ref = x.double() @ deq
+    return {"x": x, "w": w.to(torch.uint8), "s": s}, {}, ["y"], \
+        lambda o: close(o["y"], ref, 2 ** -7, 2 ** -10), []
 
 
 def attention_reference(q, k, v, scale, causal, fp8_p=False, descale=(1.0, 1.0, 1.0)):
@@ -744,6 +791,8 @@ KERNELS = [
     ("bmm", "bmm", "ZMNK", bmm_shapes, GEMM_CONFIGS, make_bmm),
     ("f32_gemm", F32_DOT_TILE, "MNK", gemm_shapes, F32_GEMM_CONFIGS, make_f32_gemm(False)),
     ("tf32_gemm", F32_DOT_TILE, "MNK", gemm_shapes, F32_GEMM_CONFIGS, make_f32_gemm(True)),
+    ("w8a8_gemm", "w8a8_gemm", "MNK", gemm_shapes, W8A8_CONFIGS, make_w8a8_gemm),
+    ("int4_gemm", "int4_gemm", ["M", "N", "K", "K2", "G"], int4_shapes, INT4_CONFIGS, make_int4_gemm),
     ("fp8_gemm_tensorwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(False)),
     ("fp8_gemm_rowwise", "fp8_gemm", "MNK", gemm_shapes, FP8_GEMM_CONFIGS, make_fp8_gemm(True)),
     ("attention", "attention", ["Z", "H", "M", "N", "D"], attention_shapes, ATTN_CONFIGS, make_attention),
@@ -905,6 +954,20 @@ def machinery(tilec, tmp):
                     ok = p.returncode == 0 and (not arith or outs <= exact)
                     res.append((f"{kernel} {shape} {config or 'default'}{' sm_80' if target else ''} "
                                 f"{' '.join(arith)}", ok, (p.stdout + p.stderr)[-600:]))
+    # the small integers and bit operations (tests/gpu/kernels/small_ints.tile): integer
+    # results, so every output bit for bit, on sm_80's and sm_89's code too
+    small = os.path.join(ROOT, "tests", "gpu", "kernels", "small_ints.tile")
+    for kernel, shapes in (("small_ints", ("M=93,N=64", "M=130,N=128")),
+                           ("bit_ops", ("M=93,N=77", "M=130,N=1001")),
+                           ("bit_ops_i64", ("M=93,N=77", "M=130,N=1001"))):
+        for config, target in (("", []), ("BLOCK_M=16,num_warps=8", ["--target", "sm_80"]),
+                               ("", ["--target", "sm_89"])):
+            for shape in shapes:
+                p = subprocess.run([tilec, "run", small, "--kernel", kernel, "--check", "--arith=gpu",
+                                    "--shape", shape] + (["--config", config] if config else []) +
+                                   target, capture_output=True, text=True)
+                res.append((f"{kernel} {shape} {config or 'default'} {' '.join(target)}",
+                            p.returncode == 0, (p.stdout + p.stderr)[-600:]))
     # gathers and scatters (tests/gpu/kernels/gather_scatter.tile), sm_80's code too
     gather = os.path.join(ROOT, "tests", "gpu", "kernels", "gather_scatter.tile")
     for kernel in ("gather_rows", "gather_columns", "gather_masked", "gather_2d", "scatter_add"):

@@ -360,12 +360,12 @@ def check_wrong_dtypes(chk):
     np.save(object_file, np.array([1, "a"], dtype=object), allow_pickle=True)
     wrong = [
         ("<U3", np.array(["abc"]), "f32"), ("<u4", np.arange(3, dtype="<u4"), "f32"),
-        ("<i2", np.arange(3, dtype="<i2"), "i32"), ("<f4 into i32", np.zeros(3, "<f4"), "i32"),
+        ("<f4 into u8", np.zeros(3, "<f4"), "u8"), ("<f4 into i32", np.zeros(3, "<f4"), "i32"),
         ("<f8 into bool", np.zeros(3, "<f8"), "bool"), ("<i4 into f32", np.zeros(3, "<i4"), "f32"),
         ("<u2 into f32", np.zeros(3, "<u2"), "f32"), ("|u1 into bf16", np.zeros(3, "|u1"), "bf16"),
         ("<u2 into fp8", np.zeros(3, "<u2"), "f8e4m3"), ("|b1 into f32", np.zeros(3, "|b1"), "f32"),
         ("|b1 into i32", np.zeros(3, "|b1"), "i32"), ("<i8 into bool", np.zeros(3, "<i8"), "bool"),
-        ("|i1", np.zeros(3, "|i1"), "i32"), ("<f2 into i64", np.zeros(3, "<f2"), "i64"),
+        ("|b1 into i8", np.zeros(3, "|b1"), "i8"), ("<f2 into i64", np.zeros(3, "<f2"), "i64"),
     ]
     for name, array, target in wrong:
         path = save_npy(chk, "wrong", array)
@@ -373,6 +373,14 @@ def check_wrong_dtypes(chk):
     chk.reject("f32", object_file, "object array", "cannot be passed")
     too_big = save_npy(chk, "i8big", np.array([1, 2, 3000000000], dtype="<i8"))
     chk.reject("i32", too_big, "i8 out of range for i32", "value 3000000000")
+    # any integer file reaches any integer dtype, each value checked against its range
+    chk.reject("u8", save_npy(chk, "neg", np.array([0, -1], "|i1")), "-1 into u8", "value -1")
+    chk.reject("i16", save_npy(chk, "big", np.array([40000], "<u4")), "40000 into i16",
+               "value 40000")
+    chk.reject("u32", save_npy(chk, "big", np.array([1 << 32], "<i8")), "2^32 into u32",
+               "value 4294967296")
+    chk.reject("i64", save_npy(chk, "huge", np.array([1 << 63], "<u8")), "2^63 into i64",
+               "value 9223372036854775808")
 
 
 def check_save(chk):

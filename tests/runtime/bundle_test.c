@@ -421,7 +421,7 @@ static void test_programs(const char *dir, const char *srcdir)
     char err[512];
     CHECK(tbn_read(good, n, false, &b, err, sizeof err) == 0, "tbn_read: %s", err);
     const TbnProgram *p = b.nprograms == 1 ? &b.programs[0] : NULL;
-    CHECK(b.version == 4 && p && strcmp(p->name, "chain") == 0 && p->nparams == 3 &&
+    CHECK(b.version == TBN_VERSION && p && strcmp(p->name, "chain") == 0 && p->nparams == 3 &&
           p->ninputs == 2 && p->nsyms == 2 && p->ntemps == 4 && p->ncalls == 5 &&
           p->ntensors == 2 && p->nscalars == 1, "the program's record");
     if (p && p->ncalls == 5 && p->ntemps == 4) {
@@ -447,6 +447,12 @@ static void test_programs(const char *dir, const char *srcdir)
 
     uint8_t *d = malloc(n);
     char what[128];
+    /* read as version 4 (no dtype of version 5 in it): all of it reads */
+    memcpy(d, good, n);
+    as_version(d, n, 4, TBN_SECTION_KINDS);
+    CHECK(tbn_read(d, n, false, &b, err, sizeof err) == 0 && b.version == 4 && b.nprograms == 1 &&
+          b.nkernels == 3, "a version 4 bundle reads: %s", err);
+    tbn_free(&b);
     /* read as versions 3 and 2: the kernels stay, the programs are gone */
     memcpy(d, good, n);
     as_version(d, n, 3, TBN_V3_SECTION_KINDS);
@@ -592,6 +598,50 @@ static void test_workspace_plan(void)
     CHECK(tbn_workspace_plan(v, 5, &plan) != 0, "a total past 2^64 is refused");
 }
 
+/* ---- the dtypes of format version 5 (i8 i16 u8 u32) */
+
+static void test_small_ints(const char *dir)
+{
+    char src[512], out[512];
+    snprintf(src, sizeof src, "%s/small_ints.tile", dir);
+    snprintf(out, sizeof out, "%s/small_ints.tbn", dir);
+    static const char text[] =
+        "kernel widen(a: i8[N], b: i16[N], c: u8[N], d: u32[N], s: i32, y: i32[N]) {\n"
+        "    for n in tile(N) {\n"
+        "        y[n] = a[n].to(i32) + b[n].to(i32) + c[n].to(i32) + d[n].to(i32) + s\n"
+        "    }\n"
+        "}\n";
+    spit(src, text, sizeof text - 1);
+    CHECK(write_bundle(src, out, "") == EXIT_OK, "write small_ints");
+    size_t n;
+    uint8_t *good = slurp(out, &n);
+    if (!good)
+        return;
+    TbnBundle b;
+    char err[512];
+    CHECK(tbn_read(good, n, false, &b, err, sizeof err) == 0, "tbn_read: %s", err);
+    CHECK(b.version == 5 && b.nparams == 6 && b.params[0].dtype == TBN_DT_I8 &&
+          b.params[1].dtype == TBN_DT_I16 && b.params[2].dtype == TBN_DT_U8 &&
+          b.params[3].dtype == TBN_DT_U32 && strcmp(tbn_dtype_name(TBN_DT_U32), "u32") == 0 &&
+          tbn_dtype_size(TBN_DT_I16) == 2, "the version 5 dtypes");
+    tbn_free(&b);
+    uint8_t *d = malloc(n);
+    memcpy(d, good, n);
+    as_version(d, n, 4, TBN_SECTION_KINDS);
+    expect_rejected(dir, "a version 4 bundle with an i8 tensor", d, n);
+    memcpy(d, good, n);
+    d[section_offset(d, TBN_SEC_PARAMS) + 4 * TBN_PARAM_SIZE + 5] = TBN_DT_U8;   /* s */
+    reseal(d, n);
+    expect_rejected(dir, "a u8 scalar", d, n);
+    memcpy(d, good, n);
+    d[section_offset(d, TBN_SEC_PARAMS) + 5] = TBN_DT_COUNT;
+    reseal(d, n);
+    expect_rejected(dir, "dtype code past u32", d, n);
+    free(d);
+    free(good);
+    printf("ok small ints: version 5 dtypes, rejected in older versions and on scalars\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -603,6 +653,7 @@ int main(int argc, char **argv)
     test_other_kernels(argv[1], argv[2]);
     test_corpus(argv[1]);
     test_programs(argv[1], argv[2]);
+    test_small_ints(argv[1]);
     test_workspace_plan();
     printf("%s bundle_test (%d failures)\n", failures ? "FAIL" : "ok", failures);
     return failures ? 1 : 0;

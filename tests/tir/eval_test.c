@@ -89,6 +89,41 @@ static const BinaryCase binary_cases[] = {
     {TIR_BIN_AND, DT_BOOL, 2, 1, 1},
     {TIR_BIN_OR, DT_BOOL, 0, 0, 0},
     {TIR_BIN_OR, DT_BOOL, 0, 1, 1},
+    /* the small dtypes wrap in their width; unsigned ones divide and compare unsigned */
+    {TIR_BIN_ADD, DT_I8, 127, 1, -128},
+    {TIR_BIN_ADD, DT_U8, 255, 1, 0},
+    {TIR_BIN_SUB, DT_U8, 0, 1, 255},
+    {TIR_BIN_MUL, DT_I16, 300, 300, 24464},                        /* 90000 - 65536 */
+    {TIR_BIN_DIV, DT_I8, -128, -1, -128},
+    {TIR_BIN_DIV, DT_U32, -1, 2, 2147483647},                       /* 0xffffffff / 2 */
+    {TIR_BIN_MOD, DT_U32, -1, 10, 5},                               /* 4294967295 % 10 */
+    {TIR_BIN_MAX, DT_U32, -1, 1, 4294967295},
+    {TIR_BIN_MIN, DT_U8, 200, 100, 100},
+    /* bit operations; shift counts unsigned in the dtype, at or past the width: all out */
+    {TIR_BIN_BITAND, DT_I32, 0xF0F, 0xFF, 0xF},
+    {TIR_BIN_BITAND, DT_I64, -1, INT64_MIN, INT64_MIN},
+    {TIR_BIN_BITOR, DT_I32, 0xF00, 0xF, 0xF0F},
+    {TIR_BIN_BITOR, DT_I64, 1, INT64_MIN, INT64_MIN + 1},
+    {TIR_BIN_BITXOR, DT_I32, -1, 1, -2},
+    {TIR_BIN_BITXOR, DT_I64, -1, INT64_MAX, INT64_MIN},
+    {TIR_BIN_SHL, DT_I32, 1, 31, I32_MIN},
+    {TIR_BIN_SHL, DT_I32, 1, 32, 0},
+    {TIR_BIN_SHL, DT_I32, 1, -1, 0},
+    {TIR_BIN_SHL, DT_I64, 3, 62, INT64_MIN + (INT64_C(1) << 62)},
+    {TIR_BIN_SHL, DT_I64, 1, 64, 0},
+    {TIR_BIN_SHL, DT_U8, 0xFF, 4, 0xF0},
+    {TIR_BIN_SHL, DT_I8, 0x0F, 4, -16},
+    {TIR_BIN_SHR, DT_I32, -8, 1, -4},
+    {TIR_BIN_SHR, DT_I32, -8, 32, -1},
+    {TIR_BIN_SHR, DT_I32, 8, 40, 0},
+    {TIR_BIN_SHR, DT_I32, -8, -3, -1},
+    {TIR_BIN_SHR, DT_I64, INT64_MIN, 63, -1},
+    {TIR_BIN_SHR, DT_I64, INT64_MIN, 64, -1},
+    {TIR_BIN_SHR, DT_U32, -1, 28, 0xF},                             /* logical */
+    {TIR_BIN_SHR, DT_U32, -1, 32, 0},
+    {TIR_BIN_SHR, DT_U8, 0xF0, 4, 0xF},
+    {TIR_BIN_SHR, DT_I8, -128, 4, -8},
+    {TIR_BIN_SHR, DT_I8, -128, 8, -1},
 };
 
 static void test_binary(void)
@@ -134,6 +169,12 @@ static const UnaryCase unary_cases[] = {
     {TIR_UN_ABS, DT_I64, INT64_MIN, INT64_MIN},
     {TIR_UN_NOT, DT_BOOL, 0, 1},
     {TIR_UN_NOT, DT_BOOL, 1, 0},
+    {TIR_UN_BITNOT, DT_I32, 0, -1},
+    {TIR_UN_BITNOT, DT_I64, INT64_MIN, INT64_MAX},
+    {TIR_UN_BITNOT, DT_U8, 0x0F, 0xF0},
+    {TIR_UN_BITNOT, DT_U32, 0, 4294967295},
+    {TIR_UN_ABS, DT_U32, 4294967295, 4294967295},
+    {TIR_UN_NEG, DT_U8, 1, 255},
 };
 
 static void test_unary_compare_wrap(void)
@@ -172,6 +213,9 @@ static void test_unary_compare_wrap(void)
     CHECK(tir_int_wrap(DT_I32, (UINT64_C(1) << 32) + 5) == 5, "i32 wraps 2^32 + 5");
     CHECK(tir_int_wrap(DT_I32, UINT64_C(1) << 31) == I32_MIN, "i32 wraps 2^31");
     CHECK(tir_int_wrap(DT_I64, UINT64_MAX) == -1, "i64 keeps its bits");
+    CHECK(tir_int_wrap(DT_I8, 0x1FF) == -1 && tir_int_wrap(DT_I16, 0x8000) == -32768 &&
+          tir_int_wrap(DT_U8, UINT64_MAX) == 255 && tir_int_wrap(DT_U32, UINT64_MAX) == 4294967295,
+          "i8 i16 sign-extend, u8 u32 zero-extend");
     CHECK(tir_int_wrap(DT_BOOL, 256) == 1, "bool is x != 0");
 }
 
