@@ -3047,8 +3047,9 @@ static void check_body(Checker *c)
    which leaves an epilogue's per-row and per-column operands registers to spare) and a
    reduction of 128 bytes of the operand per step through a ring of 4. Chained dots
    (attention): 128 rows, 64 keys per step (32 for fp8, whose P and V take more registers)
-   through a ring of 2; other kernels of several dots 64x64 through a ring of 2 (their
-   operands and conversions share the shared memory). The nearest allowed value is taken (set_default). */
+   through a ring of 2; other kernels of several dots 64x64 with one warpgroup (wgmma needs
+   64 rows per warpgroup) through a ring of 2 (their operands and conversions share the
+   shared memory). The nearest allowed value is taken (set_default). */
 static int64_t target_default(const Checker *c, int i)
 {
     bool chained = false;
@@ -3069,7 +3070,7 @@ static int64_t target_default(const Checker *c, int i)
         if (role & ROLE_RED)
             return 128 / (c->dot_esize ? c->dot_esize : 2);
         return 64;
-    case TUNE_WARPS: return 8;
+    case TUNE_WARPS: return !chained && c->ndots > 1 ? 4 : 8;   /* 64 rows: one warpgroup */
     case TUNE_STAGES: return chained || c->ndots > 1 ? 2 : 4;
     case TUNE_GROUP_M: return chained ? 1 : 8;
     default: return knob_of_kind(t->kind)->preferred;   /* dot, tile_groups, ws, persistent */
