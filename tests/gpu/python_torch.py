@@ -13,12 +13,14 @@ with --tilec every examples/*.tile through tilec.compile. Checks, one line each:
             torch.matmul, the fp8 GEMMs against torch._scaled_mm, and the row kernels
             against torch.nn.functional, in bf16 as a user would compare them;
   compile   torch.compile(fullgraph=True) of a function of attention and the fp8 GEMM:
-            torch._dynamo.explain's graph and graph-break counts (0 breaks), and the result
-            against eager;
-  graph     the same function captured in a torch.cuda.CUDAGraph, replayed on fresh inputs;
+            torch._dynamo.explain's graph and graph-break counts (0 breaks), the result
+            against eager, and dynamic=True over three sequence lengths (one graph);
+  graph     the same function captured in a torch.cuda.CUDAGraph, replayed on fresh inputs,
+            and under torch.compile(mode="reduce-overhead");
   llama     a 2-layer LlamaForCausalLM from a LlamaConfig (random weights, GQA: 4 heads, 2
             KV heads, bf16) with attn_implementation set to tilec.torch.hf_attention's,
-            logits against the same weights with SDPA;
+            logits against the same weights with SDPA (and, while tilec.torch has no
+            hf_attention, the same through this script's adapter over ops.attention);
   overhead  host time per call of a tiny kernel (softmax, f32 [4, 64]) through the torch op,
             the core callable, libtile's tile_launch with prepacked arguments, a plain Triton
             kernel and torch.softmax (medians); goal: the op within 10 µs of tile_launch.
@@ -235,59 +237,76 @@ def compare(name, out, ref, rel, floor):
 
 def direct_checks(bundle_name, ops, bundle):
     """Against torch's own ops in the same precision (bf16 results of both: each within a
-    few bf16 roundings of the truth)."""
+    few bf16 roundings of the truth). Each comparison runs on its own (guarded)."""
     g = torch.Generator(device=DEV)
     g.manual_seed(5)
     rand = lambda *s: torch.randn(*s, generator=g, device=DEV)   # noqa: E731
-    k = bundle.kernels
-    if "attention" in k:
-        for causal in (False, True):
-            q = rand(2, 4, 77, 64).bfloat16()
-            kv = [rand(2, 2, 129, 64).bfloat16() for _ in range(2)]
-            # GQA: two KV heads, each shared by two query heads through stride-0 views
-            k4, v4 = (t.repeat_interleave(2, 1) for t in kv)
-            ref = F.scaled_dot_product_attention(q, k4, v4, is_causal=causal, scale=0.125)
-            o = torch.cat([ops.attention(q[:, 2 * h:2 * h + 2], kv[0][:, h:h + 1].expand(2, 2, 129, 64),
-                                         kv[1][:, h:h + 1].expand(2, 2, 129, 64), scale=0.125,
-                                         causal=causal) for h in range(2)], 1)
-            compare(f"ops {bundle_name}.attention vs F.scaled_dot_product_attention (Z=2, H=4, "
-                    f"KV heads 2 stride 0, M=77, N=129, D=64, causal={causal})", o, ref, 2 ** -5, 2 ** -6)
-    if "gemm" in k:
+    label = f"ops {bundle_name}."
+
+    def attention(causal):
+        q = rand(2, 4, 77, 64).bfloat16()
+        kv = [rand(2, 2, 129, 64).bfloat16() for _ in range(2)]
+        k4, v4 = (t.repeat_interleave(2, 1) for t in kv)
+        ref = F.scaled_dot_product_attention(q, k4, v4, is_causal=causal, scale=0.125)
+        # GQA: two KV heads, each shared by two query heads through a stride-0 view
+        o = torch.cat([ops.attention(q[:, 2 * h:2 * h + 2], kv[0][:, h:h + 1].expand(2, 2, 129, 64),
+                                     kv[1][:, h:h + 1].expand(2, 2, 129, 64), scale=0.125,
+                                     causal=causal) for h in range(2)], 1)
+        compare(f"{label}attention vs F.scaled_dot_product_attention (Z=2, H=4, KV heads 2 "
+                f"through stride 0, M=77, N=129, D=64, causal={causal})", o, ref, 2 ** -5, 2 ** -6)
+
+    def gemm():
         a, b = rand(93, 200).bfloat16(), rand(77, 200).bfloat16().T   # b: a transposed view
-        compare(f"ops {bundle_name}.gemm vs torch.matmul (93x200 @ 200x77, b transposed view)",
+        compare(f"{label}gemm vs torch.matmul (93x200 @ 200x77, b a transposed view)",
                 ops.gemm(a, b), torch.matmul(a, b), 2 ** -6, 2 ** -8)
-    if "gemm_bias_relu" in k:
+
+    def gemm_bias_relu():
         a, b, bias = rand(93, 128).bfloat16(), rand(128, 77).bfloat16(), rand(77).bfloat16()
-        compare(f"ops {bundle_name}.gemm_bias_relu vs torch.relu(torch.addmm)",
+        compare(f"{label}gemm_bias_relu vs torch.relu(torch.addmm)",
                 ops.gemm_bias_relu(a, b, bias), torch.relu(torch.addmm(bias, a, b)), 2 ** -6, 2 ** -8)
+
     m, n, kk = 93, 256, 128   # _scaled_mm wants N and K multiples of 16
     a8, b8 = (rand(m, kk) * 8).to(torch.float8_e4m3fn), (rand(n, kk) * 8).to(torch.float8_e4m3fn)
-    if "fp8_gemm_tensorwise" in k:
+
+    def fp8_gemm_tensorwise():
         sa, sb = torch.tensor([0.25], device=DEV), torch.tensor([0.125], device=DEV)
         ref = torch._scaled_mm(a8, b8.T, scale_a=sa.reshape(()), scale_b=sb.reshape(()),
                                out_dtype=torch.bfloat16)
-        compare(f"ops {bundle_name}.fp8_gemm_tensorwise vs torch._scaled_mm ({m}x{n}x{kk})",
+        compare(f"{label}fp8_gemm_tensorwise vs torch._scaled_mm ({m}x{n}x{kk})",
                 ops.fp8_gemm_tensorwise(a8, b8, sa, sb), ref, 2 ** -6, 2 ** -8)
-    if "fp8_gemm_rowwise" in k:
+
+    def fp8_gemm_rowwise():
         sa, sb = torch.rand(m, device=DEV) + 0.5, torch.rand(n, device=DEV) + 0.5
         ref = torch._scaled_mm(a8, b8.T, scale_a=sa[:, None], scale_b=sb[None, :],
                                out_dtype=torch.bfloat16)
-        compare(f"ops {bundle_name}.fp8_gemm_rowwise vs torch._scaled_mm rowwise ({m}x{n}x{kk})",
+        compare(f"{label}fp8_gemm_rowwise vs torch._scaled_mm rowwise ({m}x{n}x{kk})",
                 ops.fp8_gemm_rowwise(a8, b8, sa, sb), ref, 2 ** -6, 2 ** -8)
-    if "layernorm" in k:
+
+    def layernorm():
         x, w, b = rand(93, 1001).bfloat16(), rand(1001).bfloat16(), rand(1001).bfloat16()
-        xs = strided(x)
-        compare(f"ops {bundle_name}.layernorm vs F.layer_norm (93x1001, x strided)",
-                ops.layernorm(xs, w, b, eps=1e-5), F.layer_norm(x, (1001,), w, b, 1e-5), 2 ** -6, 2 ** -8)
-    if "softmax" in k:
+        compare(f"{label}layernorm vs F.layer_norm (93x1001, x strided)",
+                ops.layernorm(strided(x), w, b, eps=1e-5), F.layer_norm(x, (1001,), w, b, 1e-5),
+                2 ** -6, 2 ** -8)
+
+    def softmax():
         x = rand(93, 1001) * 4
-        compare(f"ops {bundle_name}.softmax vs torch.softmax (93x1001, x[:, :1001] of a 93x2002 tensor)",
-                ops.softmax(torch.cat([x, x], 1)[:, :1001]), torch.softmax(x, 1), 2 ** -20, 2 ** -24)
-    if "embedding" in k:
+        compare(f"{label}softmax vs torch.softmax (93x1001, x[:, :1001] of a 93x2002 tensor)",
+                ops.softmax(torch.cat([x, x], 1)[:, :1001]), torch.softmax(x, 1), 2 ** -14, 2 ** -22)
+
+    def embedding():
         table = rand(500, 64).bfloat16()
         ids = torch.randint(0, 500, (77,), generator=g, device=DEV, dtype=torch.int32)
-        compare(f"ops {bundle_name}.embedding vs F.embedding", ops.embedding(ids, table),
+        compare(f"{label}embedding vs F.embedding", ops.embedding(ids, table),
                 F.embedding(ids.long(), table), 0, 0)
+
+    runs = {"attention": [lambda: attention(False), lambda: attention(True)], "gemm": [gemm],
+            "gemm_bias_relu": [gemm_bias_relu], "fp8_gemm_tensorwise": [fp8_gemm_tensorwise],
+            "fp8_gemm_rowwise": [fp8_gemm_rowwise], "layernorm": [layernorm],
+            "softmax": [softmax], "embedding": [embedding]}
+    for name, fns in runs.items():
+        if name in bundle.kernels:
+            for fn in fns:
+                guarded(f"{label}{name} vs torch", fn)
 
 
 # ---- checks 2 and 3: torch.compile and a CUDA graph of attention + the fp8 GEMM
@@ -331,6 +350,18 @@ def check_compile(f):
     report("compile: torch.compile(fullgraph=True) result vs eager", d <= 2 ** -6 * max(
         e.float().abs().max().item() for e in eager + eager2), f"max |compiled - eager| {d:.3g} "
         "(two input sets)")
+    # dynamic=True: the sequence length M is a SymInt, so three lengths compile once
+    from torch._dynamo.utils import counters
+    torch._dynamo.reset()
+    counters.clear()
+    attend = torch.compile(lambda q, k, v: f(q, k, v, *args[3:])[0], dynamic=True, fullgraph=True)
+    worst = 0.0
+    for m in (77, 100, 129):
+        q = torch.randn(2, 4, m, 64, device=DEV).bfloat16()
+        worst = max(worst, max_diff([attend(q, *args[1:3])], [f(q, *args[1:])[0]]))
+    graphs = counters["stats"]["unique_graphs"]
+    report("compile: dynamic=True over M = 77, 100, 129", graphs == 1 and worst <= 2 ** -4,
+           f"{graphs} graph(s) compiled, max |compiled - eager| {worst:.3g}")
 
 
 def check_graph(f, bundles):
@@ -356,6 +387,18 @@ def check_graph(f, bundles):
         worst = max(worst, max_diff(out, f(*fresh)))
     report("graph: torch.cuda.CUDAGraph replay on fresh inputs vs eager", worst == 0.0,
            f"max |replay - eager| {worst:.3g} over 2 replays")
+    # torch.compile's CUDA graphs (cudagraph trees record after warm-up runs)
+    torch._dynamo.reset()
+    replayed = torch.compile(f, mode="reduce-overhead", fullgraph=True)
+    worst, scale = 0.0, 0.0
+    for seed in (5, 6, 7, 8):
+        fresh = inputs_of(seed)
+        got = [t.clone() for t in replayed(*fresh)]   # the graph's outputs are reused
+        want = f(*fresh)
+        worst = max(worst, max_diff(got, want))
+        scale = max([scale] + [w.float().abs().max().item() for w in want])
+    report("graph: torch.compile(mode='reduce-overhead') on 4 input sets vs eager",
+           worst <= 2 ** -6 * scale, f"max |replay - eager| {worst:.3g}")
 
 
 # ---- check 4: a small Llama on tilec's attention against SDPA
@@ -537,7 +580,7 @@ def main():
     print(f"device {torch.cuda.get_device_name()}, torch {torch.__version__}, "
           f"bundles {', '.join(bundles)}", flush=True)
     if "ops" in checks:
-        check_ops(bundles)
+        guarded("ops", check_ops, bundles)
     if "attention" in bundles and "fp8_gemm" in bundles:
         f = attention_fp8_function(tt.ops(bundles["attention"]), tt.ops(bundles["fp8_gemm"]))
         if "compile" in checks:
