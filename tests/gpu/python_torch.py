@@ -484,6 +484,21 @@ def check_llama(attn_bundle):
 
 # ---- check 5: host overhead per call
 
+try:
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def triton_softmax_rows(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        row = tl.program_id(0)
+        cols = tl.arange(0, BLOCK)
+        v = tl.load(x_ptr + row * n + cols, mask=cols < n, other=-float("inf"))
+        e = tl.exp(v - tl.max(v, 0))
+        tl.store(y_ptr + row * n + cols, e / tl.sum(e, 0), mask=cols < n)
+except ImportError:   # reported by check_overhead
+    triton = None
+
+
 def per_call_us(fn, calls, reps=15):
     """Median over reps of host wall time per call of `calls` calls (synchronized between
     reps, not within: the host's cost of enqueueing)."""
@@ -511,7 +526,8 @@ def check_overhead(bundle, calls):
     targs = kernel.pack([x, y], tt._tensor_arg)
     lib, ctx, handle, name = L.lib(), bundle._ctx.handle, bundle._handle, b"softmax"
     triton_y = None
-    raw = lambda: lib.tile_launch(ctx, handle, name, targs, 2, C.c_void_p(stream))   # noqa: E731
+    cstream = C.c_void_p(stream)
+    raw = lambda: lib.tile_launch(ctx, handle, name, targs, 2, cstream)   # noqa: E731
     rows = [("tile_launch, prepacked arguments (raw libtile through ctypes)", raw),
             ("core tilec callable: bundle.softmax(x, y, stream=...)",
              lambda: kernel(x, y, stream=stream)),
@@ -519,22 +535,12 @@ def check_overhead(bundle, calls):
             ("torch op, functional: ops.softmax(x)", lambda: ops.softmax(x)),
             ("torch.ops.tilec.softmax_out(x, y)", lambda: torch.ops.tilec.softmax_out(x, y)),
             ("torch.softmax(x, 1)", lambda: torch.softmax(x, 1))]
-    try:
-        import triton
-        import triton.language as tl
-
-        @triton.jit
-        def softmax_rows(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
-            row = tl.program_id(0)
-            cols = tl.arange(0, BLOCK)
-            v = tl.load(x_ptr + row * n + cols, mask=cols < n, other=-float("inf"))
-            e = tl.exp(v - tl.max(v, 0))
-            tl.store(y_ptr + row * n + cols, e / tl.sum(e, 0), mask=cols < n)
+    if triton is None:
+        report("overhead: Triton", False, "not importable")
+    else:
         triton_y = torch.empty_like(x)
         rows.append((f"plain Triton kernel (triton {triton.__version__})",
-                     lambda: softmax_rows[(4,)](x, triton_y, 64, BLOCK=64)))
-    except ImportError as e:
-        report("overhead: Triton", False, f"not importable: {e}")
+                     lambda: triton_softmax_rows[(4,)](x, triton_y, 64, BLOCK=64)))
     if raw() != 0:
         raise tilec.TileError(raw(), bundle._ctx.message())
     times = {}
