@@ -1,8 +1,8 @@
 #!/bin/sh
 # check_no_gpu.sh BUILD_DIR — on a machine without an NVIDIA driver (CI), `tilec run`
 # without --interpret and `tilec bench` must say `tilec: error: no GPU: libcuda.so.1 not
-# found ...` and exit 1, never crash, and so must tests/gpu/differential.py; usage errors
-# still exit 2. Prints one line per case and `N passed, N failed`; exits 1 on any failure.
+# found ...` and exit 1, never crash, and so must tests/gpu/differential.py and (with
+# torch) tests/gpu/python_torch.py; usage errors still exit 2. Prints one line per case and `N passed, N failed`; exits 1 on any failure.
 # Where a driver loads, it says so and checks only the usage cases.
 set -u
 build=${1:-build}
@@ -13,6 +13,9 @@ passed=0
 failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# the Python package's checks need torch: the project's .venv has it where .ci/deps.sh ran
+py=$root/.venv/bin/python
+[ -x "$py" ] || py=python3
 
 # expect NAME STATUS PATTERN COMMAND...: the exit status and a fixed string in the output
 expect() {
@@ -51,8 +54,22 @@ if grep -qF "libcuda.so.1 not found" "$tmp/probe"; then
     # the differential test's driver says so and stops (docs/run.md)
     expect "differential.py without a GPU" 1 "differential: no GPU: tilec: error: no GPU" \
         python3 tests/gpu/differential.py "$build" --count 4 --jobs 2
+    # the Python package's GPU checks load the bundles (no device needed), then stop
+    if "$py" -c "import torch" 2>/dev/null; then
+        mkdir -p "$tmp/bundles"
+        "$tilec" build examples/softmax.tile -o "$tmp/bundles/softmax.tbn" 2>/dev/null
+        expect "python_torch.py without a GPU" 1 "torch.cuda.is_available() is False" \
+            env PYTHONPATH=python TILEC_LIBTILE="$build/runtime/libtile.so" \
+            "$py" tests/gpu/python_torch.py "$tmp/bundles"
+    fi
 else
     echo "a CUDA driver loads here: the no-GPU cases are skipped"
+fi
+if "$py" -c "import torch" 2>/dev/null; then
+    expect "python_torch.py without bundles" 2 "give a BUNDLE_DIR or --tilec PATH" \
+        env PYTHONPATH=python "$py" tests/gpu/python_torch.py
+    expect "python_torch.py --checks unknown" 2 "unknown check nope" \
+        env PYTHONPATH=python "$py" tests/gpu/python_torch.py --checks nope some_dir
 fi
 # usage errors come before the device is opened
 expect "bench without --kernel of two kernels" 2 "name one with --kernel (fp8_gemm_tensorwise, fp8_gemm_rowwise)" \
