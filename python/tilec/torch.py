@@ -206,4 +206,74 @@ class ops:
             setattr(self, entry.name, _Call(entry))
 
 
-__all__ = ["DTYPES", "TileError", "check", "launch", "ops", "schemas"]
+def attention_function(bundle):
+    """The bundle's `attention` kernel as a transformers attention function:
+    (module, query [B, H, M, D], key/value [B, KV, N, D], attention_mask, scaling, dropout,
+    **kwargs) -> (out [B, M, H, D], None). Grouped-query heads (H a multiple of KV) read K and
+    V through stride-0 views, never copied. What the kernel cannot do is an error, never
+    ignored: dropout, a sliding window, a soft-cap, a mask other than the causal one (or none),
+    and causal attention of several queries over a longer key cache (the kernel's causal mask
+    is the square one; a single query attends to every key)."""
+    kernel = ops(bundle).attention
+
+    def attend(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+        b, h, m, d = query.shape
+        kv, n = key.shape[1], key.shape[2]
+        causal = bool(getattr(module, "is_causal", True))
+        for what in ("sliding_window", "softcap"):
+            if kwargs.get(what):
+                raise _fail("TILE_ERR_ARG", f"tilec attention: {what}={kwargs[what]!r} is not "
+                            "in the bundle's kernel")
+        if dropout:
+            raise _fail("TILE_ERR_ARG", f"tilec attention: dropout={dropout} is not in the "
+                        "bundle's kernel (use model.eval())")
+        if kv == 0 or h % kv:
+            raise _fail("TILE_ERR_SHAPE", f"tilec attention: {h} query heads over {kv} key/value "
+                        "heads (grouped-query attention needs a multiple)")
+        if causal and m == 1:
+            causal = False   # the last position sees every key
+        elif causal and m != n:
+            raise _fail("TILE_ERR_SHAPE", f"tilec attention: causal attention of {m} queries "
+                        f"over {n} keys (a key cache) needs the mask aligned to the last query, "
+                        "which the bundle's kernel does not have")
+        if attention_mask is not None:
+            keep = attention_mask if attention_mask.dtype == torch.bool else attention_mask == 0
+            keep = keep[..., -m:, :n]
+            want = torch.ones(m, n, dtype=torch.bool, device=keep.device)
+            if causal:
+                want = want.tril()
+            if keep.shape[-2:] != want.shape or not bool((keep == want).all()):
+                raise _fail("TILE_ERR_ARG", "tilec attention: an attention mask other than the "
+                            "causal one (padding, a custom mask) is not in the bundle's kernel")
+        out = torch.empty(b, m, h, d, dtype=query.dtype, device=query.device)
+        view = out.transpose(1, 2)
+        group = h // kv
+        scale = scaling if scaling is not None else d ** -0.5
+        for i in range(b):   # per batch entry: KV heads as Z, each head's group as H
+            kernel(query[i].unflatten(0, (kv, group)), key[i][:, None].expand(kv, group, n, d),
+                   value[i][:, None].expand(kv, group, n, d), scale=scale, causal=causal,
+                   out=view[i].unflatten(0, (kv, group)))
+        return out, None
+    return attend
+
+
+def hf_attention(bundle, name="tilec"):
+    """Registers attention_function(bundle) with transformers' AttentionInterface (and its
+    mask function, where transformers has AttentionMaskInterface) under `name`, and returns
+    the name: `model = AutoModelForCausalLM.from_config(cfg, attn_implementation=name)`."""
+    fn = attention_function(bundle)
+    try:
+        import transformers
+    except ImportError:
+        raise _fail("TILE_ERR_ARG", "tilec.torch.hf_attention needs the transformers package")
+    transformers.AttentionInterface.register(name, fn)
+    try:   # transformers >= 4.53 builds each implementation's mask by its own function
+        from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+        AttentionMaskInterface.register(name, sdpa_mask)
+    except ImportError:
+        pass
+    return name
+
+
+__all__ = ["DTYPES", "TileError", "attention_function", "check", "hf_attention", "launch",
+           "ops", "schemas"]

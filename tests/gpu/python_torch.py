@@ -19,8 +19,7 @@ with --tilec every examples/*.tile through tilec.compile. Checks, one line each:
             and under torch.compile(mode="reduce-overhead");
   llama     a 2-layer LlamaForCausalLM from a LlamaConfig (random weights, GQA: 4 heads, 2
             KV heads, bf16) with attn_implementation set to tilec.torch.hf_attention's,
-            logits against the same weights with SDPA (and, while tilec.torch has no
-            hf_attention, the same through this script's adapter over ops.attention);
+            logits against the same weights with SDPA;
   overhead  host time per call of a tiny kernel (softmax, f32 [4, 64]) through the torch op,
             the core callable, libtile's tile_launch with prepacked arguments, a plain Triton
             kernel and torch.softmax (medians); goal: the op within 10 µs of tile_launch.
@@ -403,46 +402,6 @@ def check_graph(f, bundles):
 
 # ---- check 4: a small Llama on tilec's attention against SDPA
 
-def script_adapter(ops):
-    """This script's own attention function for transformers, over ops.attention, for the
-    comparison while tilec.torch has no hf_attention: per batch, query heads grouped by KV
-    head (Z = KV heads, H = group) and K/V expanded with stride 0, written into a [B, M, H, D]
-    output through a strided view; only a causal mask (or none) with M == N is accepted."""
-    def attend(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
-        b, h, m, d = query.shape
-        kv, n = key.shape[1], key.shape[2]
-        causal = getattr(module, "is_causal", True)
-        if dropout or kwargs.get("sliding_window") or kwargs.get("softcap") or (causal and m != n):
-            raise ValueError("script adapter: only causal self-attention without dropout, "
-                             "sliding window or soft-cap")
-        if attention_mask is not None:
-            keep = attention_mask if attention_mask.dtype == torch.bool else attention_mask == 0
-            want = torch.ones(m, n, dtype=torch.bool, device=query.device).tril()
-            if not bool((keep[..., :n] == want).all()):
-                raise ValueError("script adapter: a mask other than the causal one")
-        out = torch.empty(b, m, h, d, dtype=query.dtype, device=query.device)
-        view = out.transpose(1, 2)
-        group = h // kv
-        for i in range(b):
-            ops.attention(query[i].view(kv, group, m, d),
-                          key[i][:, None].expand(kv, group, n, d),
-                          value[i][:, None].expand(kv, group, n, d),
-                          scale=scaling if scaling is not None else d ** -0.5, causal=causal,
-                          out=view[i].view(kv, group, m, d))
-        return out, None
-    return attend
-
-
-def register_attention(name, fn):
-    import transformers
-    transformers.AttentionInterface.register(name, fn)
-    try:   # transformers >= 4.53 builds each implementation's mask by its own function
-        from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-        AttentionMaskInterface.register(name, sdpa_mask)
-    except ImportError:
-        pass
-
-
 def compare_llama(label, name):
     import transformers
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -469,16 +428,7 @@ def compare_llama(label, name):
 
 
 def check_llama(attn_bundle):
-    register_attention("tilec_script", script_adapter(tt.ops(attn_bundle)))
-    guarded("llama (this script's adapter over ops.attention)", compare_llama,
-            "llama (this script's adapter over ops.attention)", "tilec_script")
-    if not hasattr(tt, "hf_attention"):
-        report("llama: tilec.torch.hf_attention", False, "tilec.torch has no hf_attention yet")
-        return
-    adapter = tt.hf_attention(attn_bundle)   # registers itself and gives its name, or a function
-    name = adapter if isinstance(adapter, str) else "tilec"
-    if not isinstance(adapter, str):
-        register_attention(name, adapter)
+    name = tt.hf_attention(attn_bundle)   # registers itself with transformers
     compare_llama("llama: tilec.torch.hf_attention", name)
 
 

@@ -365,6 +365,34 @@ def test_torch(attention, bundles, root):
                        capture_output=True, text=True)
     check(p.returncode == 0 and "no CUDA GPU" in p.stdout and "nothing to run" in p.stdout,
           f"float8_linear_train.py without a GPU: exit {p.returncode}, {(p.stdout + p.stderr).strip()[-200:]}")
+    # the transformers attention function: grouped-query heads, output [B, M, H, D], and what
+    # the kernel cannot do refused with a message
+    attend = tt.attention_function(attention)
+    causal = type("Module", (), {"is_causal": True})()
+    with FakeTensorMode():
+        q = torch.empty(2, 4, 48, 64, dtype=torch.bfloat16, device="cuda")
+        kv = torch.empty(2, 2, 48, 64, dtype=torch.bfloat16, device="cuda")
+        o, weights = attend(causal, q, kv, kv, None, scaling=0.125)
+        check(tuple(o.shape) == (2, 48, 4, 64) and weights is None,
+              f"attention_function: 4 query heads over 2 KV heads -> {tuple(o.shape)}")
+        o, _ = attend(causal, q[:, :, :1], kv, kv, None)   # one query over the cache
+        check(tuple(o.shape) == (2, 1, 4, 64), f"attention_function: a decode step {tuple(o.shape)}")
+        raises(lambda: attend(causal, q, kv, kv, None, dropout=0.1), "TILE_ERR_ARG",
+               "dropout=0.1", "attention_function: dropout refused")
+        raises(lambda: attend(causal, q, kv, kv, None, sliding_window=16), "TILE_ERR_ARG",
+               "sliding_window=16", "attention_function: a sliding window refused")
+        raises(lambda: attend(causal, q[:, :, :8], kv, kv, None), "TILE_ERR_SHAPE",
+               "8 queries over 48 keys", "attention_function: causal over a longer cache refused")
+        raises(lambda: attend(causal, q[:, :3], kv, kv, None), "TILE_ERR_SHAPE",
+               "3 query heads over 2", "attention_function: heads not a multiple refused")
+    try:
+        import transformers
+        name = tt.hf_attention(attention, "tilec_test")
+        check(name == "tilec_test" and "tilec_test" in transformers.AttentionInterface._global_mapping,
+              "hf_attention registers with transformers' AttentionInterface")
+    except ImportError:
+        raises(lambda: tt.hf_attention(attention), "TILE_ERR_ARG", "needs the transformers package",
+               "hf_attention without transformers")
     # symbolic shapes: the fake implementation binds SymInts (a traced graph, no guards on M)
     from torch.fx.experimental.proxy_tensor import make_fx
     def f(q, k, v):
