@@ -846,7 +846,7 @@ static void emit_cumsum(Emitter *e, const TirOp *op)
         LLVMPositionBuilderAtEnd(e->b, body);
         LLVMValueRef at = scratch_element(e, base, LLVMBuildAdd(e->b, start, LLVMBuildMul(e->b, i, emit_i32(e, (int)stride), ""), ""), es);
         LLVMValueRef v = LLVMBuildLoad2(e->b, ty, at, "");
-        LLVMValueRef next = reduce_combine(e, TIR_RED_SUM, acc, v, is_float);
+        LLVMValueRef next = reduce_combine(e, TIR_RED_SUM, acc, v, rv->type.dtype);
         LLVMBuildStore(e->b, op->sub ? acc : next, at);
         LLVMValueRef i1 = LLVMBuildAdd(e->b, i, emit_i32(e, 1), "");
         LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
