@@ -294,7 +294,7 @@ W8A8_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=32,num_warps=4,num_stages=1",
                 "BLOCK_M=32,BLOCK_N=64,BLOCK_K=64,num_warps=4,num_stages=4,dot=mma_sync"]
 INT4_CONFIGS = ["", "BLOCK_M=16,BLOCK_N=16,BLOCK_KK=16,num_warps=4,num_stages=1",
                 "BLOCK_M=64,BLOCK_N=128,BLOCK_KK=32,num_warps=4,num_stages=2,dot=mma_sync",
-                "BLOCK_M=128,BLOCK_N=128,BLOCK_KK=64,num_warps=8,num_stages=3"]
+                "BLOCK_M=128,BLOCK_N=128,BLOCK_KK=32,num_warps=8,num_stages=3"]
 
 
 def make_w8a8_gemm(i, shape, g):
