@@ -58,8 +58,12 @@ if grep -qF "libcuda.so.1 not found" "$tmp/probe"; then
     if "$py" -c "import torch" 2>/dev/null; then
         mkdir -p "$tmp/bundles"
         "$tilec" build examples/softmax.tile -o "$tmp/bundles/softmax.tbn" 2>/dev/null
+        # a sanitized libtile needs its sanitizer runtimes loaded first (python has none)
+        preload=$(ldd "$build/runtime/libtile.so" 2>/dev/null |
+                  awk '/libasan|libubsan/ { print $3 }' | paste -sd: -)
         expect "python_torch.py without a GPU" 1 "torch.cuda.is_available() is False" \
             env PYTHONPATH=python TILEC_LIBTILE="$build/runtime/libtile.so" \
+            LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 \
             "$py" tests/gpu/python_torch.py "$tmp/bundles"
     fi
 else
