@@ -542,16 +542,16 @@ static LLVMValueRef high_word(Emitter *e, LLVMValueRef x64)
     return LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, x64, emit_i64(e, 32), ""), e->cg->t.i32, "");
 }
 
-/* rand: tir_philox's rounds on i32 words (each 32x32 product as mul.lo.u32 and
-   mul.hi.u32), then tir_rand_uniform for an f32 result. Integer arithmetic and an exact
-   scaling: the interpreter's bits. */
-static LLVMValueRef philox(Emitter *e, LLVMValueRef seed, LLVMValueRef offset, DType rt)
+/* tir_philox's rounds on i32 words (each 32x32 product as mul.lo.u32 and mul.hi.u32):
+   the four words of counter block `block` (an i64) under key `seed`. */
+static void philox_words(Emitter *e, LLVMValueRef seed, LLVMValueRef block, LLVMValueRef c[4])
 {
     LLVMBuilderRef b = e->b;
     LLVMTypeRef i32 = e->cg->t.i32;
     LLVMValueRef k[2] = {LLVMBuildTrunc(b, seed, i32, ""), high_word(e, seed)};
-    LLVMValueRef c[4] = {LLVMBuildTrunc(b, offset, i32, ""), high_word(e, offset),
-                         LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 0, 0)};
+    c[0] = LLVMBuildTrunc(b, block, i32, "");
+    c[1] = high_word(e, block);
+    c[2] = c[3] = LLVMConstInt(i32, 0, 0);
     LLVMValueRef m0 = LLVMConstInt(i32, TIR_PHILOX_M0, 0), m1 = LLVMConstInt(i32, TIR_PHILOX_M1, 0);
     for (int r = 0; r < TIR_PHILOX_ROUNDS; r++) {
         if (r > 0) {
@@ -566,11 +566,80 @@ static LLVMValueRef philox(Emitter *e, LLVMValueRef seed, LLVMValueRef offset, D
             LLVMBuildMul(b, c[0], m0, "")};
         memcpy(c, next, sizeof next);
     }
+}
+
+/* The element at `offset` takes word offset & 3 of its block's four, as tir_philox; rand
+   scales it to an exact f32 (tir_rand_uniform), randint keeps its bits. */
+static LLVMValueRef philox_element(Emitter *e, LLVMValueRef const c[4], LLVMValueRef offset, DType rt)
+{
+    LLVMBuilderRef b = e->b;
+    LLVMTypeRef i32 = e->cg->t.i32;
+    LLVMValueRef w = LLVMBuildTrunc(b, LLVMBuildAnd(b, offset, emit_i64(e, 3), ""), i32, "");
+    LLVMValueRef r0 = c[3];
+    for (int i = 2; i >= 0; i--)
+        r0 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, w, LLVMConstInt(i32, (unsigned)i, 0), ""),
+                             c[i], r0, "");
     if (rt == DT_I32)
-        return c[0];
-    LLVMTypeRef f32 = e->cg->t.f32;
-    LLVMValueRef top = LLVMBuildUIToFP(b, LLVMBuildLShr(b, c[0], LLVMConstInt(i32, 8, 0), ""), f32, "");
-    return LLVMBuildFMul(b, top, LLVMConstReal(f32, 0x1p-24), "");
+        return r0;
+    LLVMValueRef top = LLVMBuildUIToFP(b, LLVMBuildLShr(b, r0, LLVMConstInt(i32, 8, 0), ""), e->cg->t.f32, "");
+    return LLVMBuildFMul(b, top, LLVMConstReal(e->cg->t.f32, 0x1p-24), "");
+}
+
+static LLVMValueRef philox_block(Emitter *e, LLVMValueRef offset)
+{
+    return LLVMBuildLShr(e->b, offset, emit_i64(e, 2), "");
+}
+
+/* rand / randint of a tile. One Philox call gives four words, the values of four adjacent
+   offsets; a thread's registers hold runs of adjacent elements, so each run of four whose
+   seeds and counter blocks agree (checked at run time: in practice the same answer in
+   every thread) computes one call instead of four. Dropout was bound by the Philox
+   arithmetic at one call per element. */
+static void emit_rand(Emitter *e, const Tile *seed, const Tile *offset, Tile *out, DType rt)
+{
+    LLVMBuilderRef b = e->b;
+    for (int g = 0; g < out->n; g += 4) {
+        int n = out->n - g < 4 ? out->n - g : 4;
+        LLVMValueRef c[4];
+        if (n == 1) {
+            philox_words(e, seed->regs[g], philox_block(e, offset->regs[g]), c);
+            out->regs[g] = philox_element(e, c, offset->regs[g], rt);
+            continue;
+        }
+        LLVMValueRef block0 = philox_block(e, offset->regs[g]), same = NULL;
+        for (int j = 1; j < n; j++) {
+            LLVMValueRef eq = LLVMBuildAnd(b,
+                LLVMBuildICmp(b, LLVMIntEQ, philox_block(e, offset->regs[g + j]), block0, ""),
+                LLVMBuildICmp(b, LLVMIntEQ, seed->regs[g + j], seed->regs[g], ""), "");
+            same = same ? LLVMBuildAnd(b, same, eq, "") : eq;
+        }
+        LLVMBasicBlockRef shared = codegen_block(e->cg, "rand.shared");
+        LLVMBasicBlockRef each = codegen_block(e->cg, "rand.each");
+        LLVMBasicBlockRef join = codegen_block(e->cg, "rand.done");
+        LLVMBuildCondBr(b, same, shared, each);
+        LLVMValueRef one[4], apart[4];
+        LLVMPositionBuilderAtEnd(b, shared);
+        philox_words(e, seed->regs[g], block0, c);
+        for (int j = 0; j < n; j++)
+            one[j] = philox_element(e, c, offset->regs[g + j], rt);
+        LLVMBasicBlockRef shared_end = LLVMGetInsertBlock(b);
+        LLVMBuildBr(b, join);
+        LLVMPositionBuilderAtEnd(b, each);
+        for (int j = 0; j < n; j++) {
+            philox_words(e, seed->regs[g + j], philox_block(e, offset->regs[g + j]), c);
+            apart[j] = philox_element(e, c, offset->regs[g + j], rt);
+        }
+        LLVMBasicBlockRef each_end = LLVMGetInsertBlock(b);
+        LLVMBuildBr(b, join);
+        LLVMPositionBuilderAtEnd(b, join);
+        for (int j = 0; j < n; j++) {
+            LLVMValueRef phi = LLVMBuildPhi(b, LLVMTypeOf(one[j]), "");
+            LLVMValueRef vals[2] = {one[j], apart[j]};
+            LLVMBasicBlockRef from[2] = {shared_end, each_end};
+            LLVMAddIncoming(phi, vals, from, 2);
+            out->regs[g + j] = phi;
+        }
+    }
 }
 
 static const Layout *result_layout(Emitter *e, const TirValue *v)
@@ -604,6 +673,11 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
         e->values[rv->id] = out;
         return;
     }
+    if (op->opcode == TIR_RAND) {
+        emit_rand(e, &in[0], &in[1], &out, rt);
+        e->values[rv->id] = out;
+        return;
+    }
     for (int r = 0; r < out.n; r++) {
         LLVMValueRef x = in[0].regs ? in[0].regs[r] : NULL;
         LLVMValueRef y = op->noperands > 1 && in[1].regs ? in[1].regs[r] : NULL;
@@ -633,7 +707,6 @@ static void emit_elementwise(Emitter *e, const TirOp *op)
         case TIR_CMP: v = compare(e, op->sub, x, y, t); break;
         case TIR_SELECT: v = LLVMBuildSelect(e->b, x, y, in[2].regs[r], ""); break;
         case TIR_CONVERT: v = convert(e, x, t, rt); break;
-        case TIR_RAND: v = philox(e, x, y, rt); break;
         default: break;
         }
         out.regs[r] = v;

@@ -152,11 +152,13 @@ static void philox_round(uint32_t c[4], const uint32_t k[2])
     memcpy(c, next, sizeof next);
 }
 
+/* One Philox call gives four words: offsets 4q..4q+3 (as unsigned 64-bit) take words 0..3
+   of counter block q, so a GPU thread holding four adjacent offsets computes one call. */
 uint32_t tir_philox(int64_t seed, int64_t offset)
 {
-    uint64_t s = (uint64_t)seed, o = (uint64_t)offset;
+    uint64_t s = (uint64_t)seed, q = (uint64_t)offset >> 2;
     uint32_t k[2] = {(uint32_t)s, (uint32_t)(s >> 32)};
-    uint32_t c[4] = {(uint32_t)o, (uint32_t)(o >> 32), 0, 0};
+    uint32_t c[4] = {(uint32_t)q, (uint32_t)(q >> 32), 0, 0};
     for (int r = 0; r < TIR_PHILOX_ROUNDS; r++) {
         if (r > 0) {
             k[0] += TIR_PHILOX_W0;
@@ -164,7 +166,7 @@ uint32_t tir_philox(int64_t seed, int64_t offset)
         }
         philox_round(c, k);
     }
-    return c[0];
+    return c[(uint64_t)offset & 3];
 }
 
 float tir_rand_uniform(uint32_t r0)

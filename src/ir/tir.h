@@ -390,16 +390,17 @@ bool tir_int_unary(int sub, DType t, int64_t x, int64_t *out);
 bool tir_int_compare(int sub, int64_t a, int64_t b);
 /* Float comparison `sub`: a NaN operand makes every comparison false but `ne`. */
 bool tir_float_compare(int sub, double a, double b);
-/* The `rand` op (docs/language.md, "Random numbers"): the first word r0 of Philox 4x32-10
-   with key (seed low 32 bits, seed high 32 bits) and counter (offset low 32, offset high
-   32, 0, 0); codegen emits the same rounds, so every target gives these bits. */
+/* The `rand` op (docs/language.md, "Random numbers"): Philox 4x32-10 keyed by the seed's two
+   32-bit halves, counter (q low 32, q high 32, 0, 0) for the block q = offset >> 2 (offsets
+   unsigned), and the element takes word offset & 3: four adjacent offsets share one call.
+   Codegen emits the same rounds, so every target gives these bits. */
 #define TIR_PHILOX_M0 0xD2511F53u   /* the round multipliers */
 #define TIR_PHILOX_M1 0xCD9E8D57u
 #define TIR_PHILOX_W0 0x9E3779B9u   /* the key's Weyl increments */
 #define TIR_PHILOX_W1 0xBB67AE85u
 #define TIR_PHILOX_ROUNDS 10
 uint32_t tir_philox(int64_t seed, int64_t offset);
-/* r0 as rand's f32: (r0 >> 8) * 2^-24, exact, in [0, 1). */
+/* An element's word as rand's f32: (word >> 8) * 2^-24, exact, in [0, 1). */
 float tir_rand_uniform(uint32_t r0);
 /* x rounded to tf32 as cvt.rna.tf32.f32 does: 10 mantissa bits, to nearest with ties away
    from zero (an f32 with the low 13 bits clear); NaN and infinities pass through. */

@@ -699,11 +699,14 @@ def philox_known_answers():
 
 
 def torch_rand(seed, offs):
-    """tilec's rand(seed, offs): (r0 >> 8)·2^-24 as f32, offs an int64 tensor."""
+    """tilec's rand(seed, offs): word offs & 3 of counter block offs >> 2 (offsets as
+    unsigned 64-bit), as (word >> 8)·2^-24 in f32; offs an int64 tensor."""
     s = seed % (1 << 64)
+    q = (offs >> 2) & ((1 << 62) - 1)   # a logical shift of the 64-bit pattern
     zero = torch.zeros_like(offs)
-    r0 = philox([offs & WORD, (offs >> 32) & WORD, zero, zero], (s & WORD, s >> 32))[0]
-    return (r0 >> 8).to(torch.float32) * 2.0 ** -24
+    words = torch.stack(philox([q & WORD, (q >> 32) & WORD, zero, zero], (s & WORD, s >> 32)))
+    r = torch.gather(words, 0, (offs & 3).unsqueeze(0)).squeeze(0)
+    return (r >> 8).to(torch.float32) * 2.0 ** -24
 
 
 def bits_equal(out, ref):

@@ -1,6 +1,7 @@
 """Philox 4x32-10 in numpy, as docs/language.md ("Random numbers") defines tilec's rand and
-randint: key (seed low 32 bits, seed high 32 bits), counter (offset low 32, offset high 32,
-0, 0), ten rounds; r0 is randint's bits and (r0 >> 8) * 2^-24 rand's f32. Shares no code
+randint: key (seed low 32 bits, seed high 32 bits), counter (q low 32, q high 32, 0, 0) for
+the block q = offset >> 2, ten rounds; word offset & 3 of the result is randint's bits and
+(word >> 8) * 2^-24 rand's f32. Shares no code
 with tilec; check_rand.py checks it against Random123's published answers first."""
 import numpy as np
 
@@ -25,18 +26,20 @@ def philox4x32_10(counter, key):
 
 
 def randbits(seed, offset):
-    """r0 for a Python int seed (any sign: taken as int64) and an int64 offset array."""
+    """The word of an element for a Python int seed (any sign: taken as int64) and an int64
+    offset array: word offset & 3 of counter block offset >> 2 (offsets as unsigned)."""
     s = int(seed) % (1 << 64)
     o = np.asarray(offset, np.int64).view(np.uint64)
-    r = philox4x32_10((o & MASK, o >> np.uint64(32), 0, 0), (s & 0xFFFFFFFF, s >> 32))
-    return r[0]
+    q = o >> np.uint64(2)
+    r = philox4x32_10((q & MASK, q >> np.uint64(32), 0, 0), (s & 0xFFFFFFFF, s >> 32))
+    return np.choose((o & np.uint64(3)).astype(np.int64), [np.broadcast_to(w, o.shape) for w in r])
 
 
 def randint(seed, offset):
-    """tilec's randint: r0's bits as int32."""
+    """tilec's randint: the word's bits as int32."""
     return randbits(seed, offset).astype(np.uint32).view(np.int32)
 
 
 def rand(seed, offset):
-    """tilec's rand: (r0 >> 8) * 2^-24 as float32, in [0, 1)."""
+    """tilec's rand: (word >> 8) * 2^-24 as float32, in [0, 1)."""
     return ((randbits(seed, offset) >> np.uint64(8)).astype(np.float32) * np.float32(2.0 ** -24))
