@@ -490,6 +490,180 @@ def row_items(b, quick):
            "runs": runs, "peers": peers, "main_peer": "torch.softmax", "check": check, "floor": None})
 
 
+
+def best_of(*results):
+    """The fastest (j, runs, outs) of several tilec_bench calls, with every call's runs."""
+    runs = [r for _, rr, _ in results for r in rr]
+    timed = [(j, o) for j, _, o in results if j]
+    if not timed:
+        return None, runs, {}
+    j, o = min(timed, key=lambda jo: jo[0]["cold"]["median_ms"])
+    return j, runs, o
+
+
+def data_items(b, quick):
+    """Issue 23's data-dependent kernels: an embedding gather against copy bandwidth, the
+    MoE gathered GEMM against a dense GEMM of the same FLOPs, variable-length attention
+    against SDPA on the padded batch and a per-sequence SDPA loop."""
+    g = torch.Generator(device=DEV).manual_seed(23)
+    # embedding: out[t] = table[ids[t]] (bytes: each output row read once and written once)
+    t, v, n = (4096, 32768, 4096) if quick else (32768, 131072, 4096)
+    ids = torch.randint(0, v, (t,), device=DEV, generator=g, dtype=torch.int32)
+    table = torch.randn(v, n, device=DEV, generator=g).to(torch.bfloat16)
+    nb = 2 * t * n * 2 + 4 * t
+    peers = {"F.embedding": peer_time(lambda: F.embedding(ids, table), nbytes=nb)}
+    b.write_inputs({"ids": ids, "table": table})
+    j, runs, outs = b.tilec_bench("embedding.tile", ["embedding"], "", [[""], ["BLOCK_T=4,BLOCK_N=512,num_warps=4"]],
+                                  {"ids": ids, "table": table}, outs=["out"])
+    check = compare(outs["out"], F.embedding(ids, table), 0, 0) if j else None
+    b.add({"name": f"embedding gather T={t} V={v} N={n} bf16", "kind": "memory", "kernel": "embedding",
+           "bytes": nb, "tilec": j, "runs": runs, "peers": peers, "main_peer": "F.embedding", "check": check,
+           "floor": {"ratio": 0.8, "of": "copy bandwidth", "copy_gbps": b.results.get("copy_gbps")}})
+    del table
+    # MoE: y[e, c] = x[tok[e, c]] @ w[e]; every slot routed (the dense GEMM's FLOPs)
+    tt, k, n, e, c = (4096, 4096, 14336, 8, 2048) if not quick else (2048, 2048, 4096, 4, 1024)
+    x = (torch.randn(tt, k, device=DEV, generator=g) * 0.1).to(torch.bfloat16)
+    w = (torch.randn(e, k, n, device=DEV, generator=g) * 0.02).to(torch.bfloat16)
+    tok = torch.stack([torch.randperm(tt, device=DEV, generator=g)[:c] for _ in range(e)]).to(torch.int32)
+    flop = 2 * e * c * k * n
+    xg = x[tok.long()]   # [E, C, K]: the dense peer's operand, gathered outside its timing
+    peers = {"torch.bmm (dense, same FLOPs)": peer_time(lambda: torch.bmm(xg, w), flop=flop),
+             "gather + torch.bmm": peer_time(lambda: torch.bmm(x[tok.long()], w), flop=flop)}
+    b.write_inputs({"x": x, "w": w, "tok": tok})
+    j, runs, outs = b.tilec_bench("moe_gemm.tile", ["moe_gemm"], "", [[""], ["BLOCK_M=128,num_stages=3"]],
+                                  {"x": x, "w": w, "tok": tok}, outs=["y"])
+    check = compare(outs["y"][:2, :256], torch.bmm(xg[:2, :256], w[:2]), 2 ** -6, 2 ** -8) if j else None
+    b.add({"name": f"MoE gathered GEMM E={e} C={c} K={k} N={n}", "kind": "dot", "dtype": "bf16", "kernel": "moe_gemm",
+           "flop": flop, "tilec": j, "runs": runs, "peers": peers, "main_peer": "torch.bmm (dense, same FLOPs)",
+           "check": check, "floor": {"ratio": 0.7, "of": "torch.bmm (dense, same FLOPs)"}})
+    del x, w, xg
+    # varlen attention: 8 sequences of mixed lengths, 16384 tokens, H=16, D=128
+    lens = [512, 1024, 3072, 256, 4096, 2048, 1536, 3840]
+    h, d = 16, 128
+    total, longest = sum(lens), max(lens)
+    cu = torch.tensor([0] + list(np.cumsum(lens)), device=DEV, dtype=torch.int32)
+    q, kk, vv = [torch.randn(total, h, d, device=DEV, generator=g).to(torch.bfloat16) for _ in range(3)]
+    scale = 1 / math.sqrt(d)
+    for causal in (False, True):
+        flop = sum(4 * h * s * s * d for s in lens) / (2 if causal else 1)
+        seqs = [(lo, hi) for lo, hi in zip(cu[:-1].tolist(), cu[1:].tolist())]
+
+        def loop():
+            return [F.scaled_dot_product_attention(*(t[lo:hi].transpose(0, 1) for t in (q, kk, vv)),
+                                                   is_causal=causal, scale=scale) for lo, hi in seqs]
+        pad = [torch.zeros(len(lens), h, longest, d, device=DEV, dtype=torch.bfloat16) for _ in range(3)]
+        for i, (lo, hi) in enumerate(seqs):
+            for p_, t in zip(pad, (q, kk, vv)):
+                p_[i, :, :hi - lo] = t[lo:hi].transpose(0, 1)
+        # the padded batch as users run it with flash (no mask: padding computed and dropped)
+        peers = {"per-sequence SDPA loop": peer_time(loop, flop=flop),
+                 "SDPA on the padded batch": peer_time(
+                     lambda: F.scaled_dot_product_attention(*pad, is_causal=causal, scale=scale), flop=flop)}
+        del pad
+        b.write_inputs({"q": q, "k": kk, "v": vv, "cu_seqlens": cu})
+        j, runs, outs = b.tilec_bench("varlen_attention.tile", ["varlen_attention"], "", [[""]],
+                                      {"q": q, "k": kk, "v": vv, "cu_seqlens": cu},
+                                      sets={"scale": repr(scale), "causal": "true" if causal else "false",
+                                            "max_seqlen": str(longest)}, outs=["o"])
+        check = None
+        if j:
+            ref = torch.cat([o.transpose(0, 1) for o in loop()])
+            check = compare(outs["o"], ref, 2 ** -6, 2 ** -7)
+        best = max((n_ for n_ in peers if "tflops" in peers[n_]), key=lambda n_: peers[n_]["tflops"], default=None)
+        b.add({"name": f"varlen attention 8 sequences, {total} tokens, H={h} D={d}{' causal' if causal else ''}",
+               "kind": "dot", "dtype": "bf16", "kernel": "varlen_attention", "flop": flop, "tilec": j, "runs": runs,
+               "peers": peers, "main_peer": best, "check": check,
+               "floor": {"ratio": 0.8, "of": best} if best else None})
+
+
+def language_items(b, quick):
+    """Issue 24's examples beside their peers: the int4-weight and W8A8 GEMMs at M=16 and
+    M=4096, split-K at 512x512x65536, dropout and cumsum."""
+    g = torch.Generator(device=DEV).manual_seed(24)
+    n, k, groups = 4096, 4096, 32
+    w4 = torch.randint(0, 256, (k // 2, n), device=DEV, generator=g, dtype=torch.int32)
+    s4 = (torch.rand(groups, n, device=DEV, generator=g) * 0.09 + 0.01).to(torch.bfloat16)
+    w4u8 = w4.to(torch.uint8)
+
+    def dequant_mm(x, w, s):
+        wi = w.to(torch.int32)
+        lo, hi = ((wi & 15) ^ 8) - 8, ((wi >> 4) ^ 8) - 8
+        q = torch.stack([lo, hi], dim=1).reshape(k, n).to(torch.float32)
+        return x @ (q * s.float().repeat_interleave(k // groups, dim=0)).to(torch.bfloat16)
+    deq_c = torch.compile(dequant_mm)
+    wi8 = torch.randint(-128, 128, (n, k), device=DEV, generator=g, dtype=torch.int32).to(torch.int8)
+    sw = torch.rand(n, device=DEV, generator=g) * 0.02 + 1e-3
+
+    def int_mm(x8, sx):
+        return (torch._int_mm(x8, wi8.t()).float() * sx[:, None] * sw[None, :]).to(torch.bfloat16)
+    int_mm_c = torch.compile(int_mm)
+
+    def bf16_mm(x8, sx):
+        return ((x8.to(torch.bfloat16) @ wi8.to(torch.bfloat16).t()).float() * sx[:, None] * sw[None, :]).to(torch.bfloat16)
+    bf16_mm_c = torch.compile(bf16_mm)
+    for m in ((16,) if quick else (16, 4096)):
+        x = (torch.randn(m, k, device=DEV, generator=g) * 0.5).to(torch.bfloat16)
+        flop = 2 * m * n * k
+        peers = {"torch.compile dequantise + matmul": peer_time(lambda: deq_c(x, w4u8, s4), flop=flop)}
+        b.write_inputs({"x": x, "w": w4u8, "s": s4})
+        j, runs, outs = b.tilec_bench("int4_gemm.tile", ["int4_gemm"], "", [[""]], {"x": x, "w": w4u8, "s": s4},
+                                      outs=["y"])
+        check = compare(outs["y"], dequant_mm(x, w4u8, s4), 2 ** -6, 2 ** -8) if j else None
+        b.add({"name": f"int4-weight GEMM {m}x{n}x{k} (groups of {k // groups})", "kind": "dot", "dtype": "bf16",
+               "kernel": "int4_gemm", "flop": flop, "tilec": j, "runs": runs, "peers": peers,
+               "main_peer": "torch.compile dequantise + matmul", "check": check,
+               "floor": {"ratio": 1.0, "of": "torch.compile dequantise + matmul"}})
+        x8 = torch.randint(-128, 128, (m, k), device=DEV, generator=g, dtype=torch.int32).to(torch.int8)
+        sx = torch.rand(m, device=DEV, generator=g) * 0.02 + 1e-3
+        peers = {"torch._int_mm + scales (compiled)": peer_time(lambda: int_mm_c(x8, sx), flop=flop),
+                 "bf16 matmul of the int8 values + scales (compiled)": peer_time(lambda: bf16_mm_c(x8, sx), flop=flop)}
+        main = "torch._int_mm + scales (compiled)" if "tflops" in peers["torch._int_mm + scales (compiled)"] \
+            else "bf16 matmul of the int8 values + scales (compiled)"
+        b.write_inputs({"x": x8, "w": wi8, "sx": sx, "sw": sw})
+        j, runs, outs = b.tilec_bench("w8a8_gemm.tile", ["w8a8_gemm"], "", [[""]], {"x": x8, "w": wi8, "sx": sx, "sw": sw},
+                                      outs=["y"])
+        check = compare(outs["y"], bf16_mm(x8, sx), 2 ** -6, 2 ** -8) if j else None
+        b.add({"name": f"W8A8 GEMM {m}x{n}x{k}", "kind": "dot", "dtype": "i8", "kernel": "w8a8_gemm", "flop": flop,
+               "tilec": j, "runs": runs, "peers": peers, "main_peer": main, "check": check,
+               "floor": {"ratio": 1.0, "of": main}})
+    # split-K: 512 x 512 x 65536, f32 partial sums by atomics
+    m, n, k = 512, 512, 65536
+    a = torch.randn(m, k, device=DEV, generator=g).to(torch.bfloat16)
+    bb = torch.randn(k, n, device=DEV, generator=g).to(torch.bfloat16)
+    flop = 2 * m * n * k
+    peers = {"torch.matmul": peer_time(lambda: a @ bb, flop=flop)}
+    b.write_inputs({"a": a, "b": bb})
+    j, runs, outs = best_of(*(b.tilec_bench("split_k_gemm.tile", ["split_k_gemm"], "", [[""]], {"a": a, "b": bb},
+                                            sets={"split": str(sp)}, outs=["c"]) for sp in (8, 16)))
+    check = compare(outs["c"], (a.float() @ bb.float()), 2 ** -10, 2 ** -14) if j else None
+    b.add({"name": f"split-K GEMM {m}x{n}x{k} (f32 out; best of split 8, 16)", "kind": "dot", "dtype": "bf16",
+           "kernel": "split_k_gemm", "flop": flop, "tilec": j, "runs": runs, "peers": peers, "main_peer": "torch.matmul",
+           "check": check, "floor": {"ratio": 0.9, "of": "torch.matmul"}})
+    del a, bb
+    # dropout (p = 0.1) and cumsum
+    x = torch.randn(16384, 4096, device=DEV, generator=g).to(torch.bfloat16)
+    nb = 2 * x.numel() * 2
+    peers = {"F.dropout": peer_time(lambda: F.dropout(x, 0.1, training=True), nbytes=nb)}
+    b.write_inputs({"x": x})
+    j, runs, outs = b.tilec_bench("dropout.tile", ["dropout"], "", [[""], ["BLOCK_M=4,BLOCK_N=256,num_warps=4"]],
+                                  {"x": x}, sets={"seed": "1", "p": "0.1"}, outs=["y"])
+    check = None
+    if j:
+        kept = float((outs["y"] != 0).mean())   # bf16 outputs come back as f32 .npy
+        check = {"ok": abs(kept - 0.9) < 0.01, "detail": f"kept fraction {kept:.4f} (p = 0.1; bits checked by the sweep)"}
+    b.add({"name": "dropout 16384x4096 bf16 p=0.1", "kind": "memory", "kernel": "dropout", "bytes": nb, "tilec": j,
+           "runs": runs, "peers": peers, "main_peer": "F.dropout", "check": check,
+           "floor": {"ratio": 1.0, "of": "F.dropout"}})
+    xf = torch.randn(4096, 4096, device=DEV, generator=g)
+    nb = 2 * xf.numel() * 4
+    peers = {"torch.cumsum": peer_time(lambda: torch.cumsum(xf, 1), nbytes=nb)}
+    b.write_inputs({"x": xf})
+    j, runs, outs = b.tilec_bench("cumsum.tile", ["cumsum_rows"], "", [[""]], {"x": xf}, outs=["y"])
+    check = compare(outs["y"], torch.cumsum(xf.double(), 1), 2 ** -12, 2 ** -12) if j else None
+    b.add({"name": "cumsum 4096x4096 f32 (rows)", "kind": "memory", "kernel": "cumsum_rows", "bytes": nb, "tilec": j,
+           "runs": runs, "peers": peers, "main_peer": "torch.cumsum", "check": check,
+           "floor": {"ratio": 1.0, "of": "torch.cumsum"}})
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results_dir")
@@ -516,7 +690,8 @@ def main():
         print(f"[triton: {time.time() - t0:.1f} s]", flush=True)
     steps = [("gemm", gemm_items), ("fp8_gemm", fp8_gemm_items), ("attention", attention_items),
              ("fp8_attention", fp8_attention_items),
-             ("quantize", lambda bb, q: quantize_items(bb, q, b.results["copy_gbps"])), ("rows", row_items)]
+             ("quantize", lambda bb, q: quantize_items(bb, q, b.results["copy_gbps"])), ("rows", row_items),
+             ("data", data_items), ("language", language_items)]
     for name, step in steps:
         if args.only and not any(o in name for o in args.only.split(",")):
             continue
