@@ -70,7 +70,9 @@ def section(results_dir, r, w):
     w("")
     w(f"- device: {r.get('device')}, torch {r.get('torch')}, run {r.get('started')} – {r.get('finished')}")
     ceiling = r.get("mma_sync_ceiling_tflops", {})
-    if isinstance(ceiling, dict) and "error" not in ceiling:
+    if not ceiling:
+        w("- `mma.sync` ceiling: not measured in this run")
+    elif isinstance(ceiling, dict) and "error" not in ceiling:
         w("- `mma.sync` ceiling of this run (bench/mma_peak.cu, register-only loops): " +
           ", ".join(f"{k} {v} TFLOP/s" for k, v in ceiling.items()))
     else:
