@@ -33,7 +33,7 @@ def read_f32(path):
     return list(struct.unpack(f"<{len(body) // 4}f", body))
 
 
-@case("pairs/split_join_interpreted", xfail=True)
+@case("pairs/split_join_interpreted")
 def _(t):
     """37 rows in blocks of 16 (a ragged last block): each pair swapped, and negated."""
     src = t.write("swap.tile", SWAP)
@@ -49,7 +49,7 @@ def _(t):
     return y == want_y and z == want_z, f"got {y[:6]} {z[:6]}, want {want_y[:6]} {want_z[:6]}"
 
 
-@case("pairs/rope_ptx_sm90a_sm80", xfail=True)
+@case("pairs/rope_ptx_sm90a_sm80")
 def _(t):
     """examples/rope.tile and the swap kernel build for both targets; ptxas takes the PTX."""
     srcs = [t.copy_example("rope.tile"), t.write("swap.tile", SWAP)]
@@ -67,7 +67,7 @@ def _(t):
     return True, ""
 
 
-@case("pairs/split_needs_pair_axis", xfail=True)
+@case("pairs/split_needs_pair_axis")
 def _(t):
     src = t.write("bad.tile", """kernel k(x: f32[M, N], y: f32[M]) {
     for m in tile(M) {
@@ -79,7 +79,7 @@ def _(t):
                     "more whose last axis has extent 2 (a pair axis), got f32[m, N]")
 
 
-@case("pairs/split_lane_literal", xfail=True)
+@case("pairs/split_lane_literal")
 def _(t):
     src = t.write("bad.tile", """kernel k(x: f32[M, 2], y: f32[M]) {
     for m in tile(M) {
@@ -90,7 +90,7 @@ def _(t):
     return t.expect(["check", src], 1, "bad.tile:3:31: error: split's lane must be the literal 0 or 1")
 
 
-@case("pairs/join_types_differ", xfail=True)
+@case("pairs/join_types_differ")
 def _(t):
     src = t.write("bad.tile", """kernel k(a: f32[M], b: bf16[M], y: f32[M, 2]) {
     for m in tile(M) {
@@ -101,7 +101,7 @@ def _(t):
     return t.expect(["check", src], 1, "bad.tile:3:19: error: join takes two tiles of one type")
 
 
-@case("pairs/whole_literal_dim_not_two", xfail=True)
+@case("pairs/whole_literal_dim_not_two")
 def _(t):
     """Only a literal dim of 2 (a pair axis) or 1 is taken whole by `:`."""
     src = t.write("bad.tile", """kernel k(x: f32[M, 4], y: f32[M, 4]) {
