@@ -870,7 +870,11 @@ static void emit_split_join(Emitter *e, const TirOp *op)
     const TirValue *rv = op->results[0];
     bool join = op->opcode == TIR_JOIN;
     const Tile *in = &e->values[op->operands[0]->id];
-    const Layout *want = result_layout(e, rv) ? result_layout(e, rv) : in->layout;
+    const Layout *want = result_layout(e, rv);
+    if (!want || !in->regs) {   /* the schedule lays out every value it emits */
+        emit_fail(e, "internal: %s of value %%%d without layouts", join ? "join" : "split", rv->id);
+        return;
+    }
     LLVMTypeRef ty = LLVMTypeOf(in->regs[0]);
     int es = dtype_size(rv->type.dtype);
     LLVMValueRef base = emit_private_offset(e, e->s->scratch_offset);
