@@ -935,6 +935,44 @@ static void emit_cumsum(Emitter *e, const TirOp *op)
     e->values[rv->id] = out;
 }
 
+/* split and join through the shared scratch: the operands stored row-major (join's a and
+   b as the even and odd elements, the pairs of its result), the result read back in its
+   own layout (split's lane k of pair q at 2q + k). */
+static void emit_split_join(Emitter *e, const TirOp *op)
+{
+    const TirValue *rv = op->results[0];
+    bool join = op->opcode == TIR_JOIN;
+    const Tile *in = &e->values[op->operands[0]->id];
+    const Layout *want = result_layout(e, rv);
+    if (!want || !in->regs) {   /* the schedule lays out every value it emits */
+        emit_fail(e, "internal: %s of value %%%d without layouts", join ? "join" : "split", rv->id);
+        return;
+    }
+    LLVMTypeRef ty = LLVMTypeOf(in->regs[0]);
+    int es = dtype_size(rv->type.dtype);
+    LLVMValueRef base = emit_private_offset(e, e->s->scratch_offset);
+    LLVMValueRef two = emit_i32(e, 2);
+    emit_barrier(e);
+    for (int k = 0; k < op->noperands; k++) {
+        const Tile *x = &e->values[op->operands[k]->id];
+        for (int r = 0; r < x->n; r++) {
+            LLVMValueRef at = row_major_index(e, x->layout, r);
+            if (join)
+                at = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, at, two, ""), emit_i32(e, k), "");
+            LLVMBuildStore(e->b, x->regs[r], scratch_element(e, base, at, es));
+        }
+    }
+    emit_barrier(e);
+    Tile out = emit_tile_new(e, want);
+    for (int r = 0; r < out.n; r++) {
+        LLVMValueRef at = row_major_index(e, want, r);
+        if (!join)
+            at = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, at, two, ""), emit_i32(e, op->axis), "");
+        out.regs[r] = LLVMBuildLoad2(e->b, ty, scratch_element(e, base, at, es), "");
+    }
+    e->values[rv->id] = out;
+}
+
 static void emit_reshape(Emitter *e, const TirOp *op)
 {
     const TirValue *rv = op->results[0];
@@ -1312,6 +1350,8 @@ static void emit_ops(Emitter *e, const TirOp *first, const TirOp *stop)
         case TIR_TRANSPOSE: emit_reshape(e, op); break;
         case TIR_REDUCE: emit_reduce(e, op); break;
         case TIR_CUMSUM: emit_cumsum(e, op); break;
+        case TIR_SPLIT:
+        case TIR_JOIN: emit_split_join(e, op); break;
         case TIR_DOT: emit_dot(e, op); break;
         case TIR_LOAD:
             if (e->s->layouts[op->results[0]->id])

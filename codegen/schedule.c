@@ -309,6 +309,8 @@ int schedule_axis_size(const Schedule *s, Axis axis)
         return (int)s->axis_size[axis.id];
     if (axis.kind == AXIS_FULL)
         return (int)s->axis_size[s->kernel->nloopvars + axis.id];
+    if (axis.kind == AXIS_CONST)
+        return axis.id;   /* a pair axis: 2 */
     return 1;
 }
 
@@ -1510,9 +1512,10 @@ static int scratch_for(Sched *c, const TirOp *op)
 {
     ScratchNeed need = {c->s, 0};
     schedule_reduce_warps(c->s, op, &need.bytes);
-    const Layout *in = op->opcode == TIR_CUMSUM ? c->s->layouts[op->operands[0]->id] : NULL;
-    if (in)    /* the whole tile (emit_cumsum) */
-        need.bytes = layout_elements(in) * dtype_size(op->results[0]->type.dtype);
+    bool whole = op->opcode == TIR_CUMSUM || op->opcode == TIR_SPLIT || op->opcode == TIR_JOIN;
+    const Layout *in = whole ? c->s->layouts[op->operands[0]->id] : NULL;
+    if (in)    /* the whole tile, join's two (emit_cumsum, emit_split_join) */
+        need.bytes = layout_elements(in) * op->noperands * dtype_size(op->results[0]->type.dtype);
     schedule_conversions(c->s, op, count_conversion, &need);
     return (int)need.bytes;
 }

@@ -275,7 +275,9 @@ static void print_expr(const Printer *pr, const Expr *e, int level)
     case EXPR_CALL:
         fprintf(out, "call %s", e->name);
         print_dot_precision(out, e);
-        if (e->builtin == BI_CUMSUM && e->reduce_axis >= 0)
+        if (e->builtin == BI_SPLIT && e->reduce_axis >= 0)
+            fprintf(out, " [lane %d]", e->reduce_axis);
+        else if (e->builtin == BI_CUMSUM && e->reduce_axis >= 0)
             fprintf(out, " [%s scan axis %d]", e->exclusive ? "exclusive" : "inclusive", e->reduce_axis);
         else if (e->reduce_axis >= 0)
             fprintf(out, " [reduce axis %d]", e->reduce_axis);

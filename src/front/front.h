@@ -101,6 +101,9 @@ typedef enum Builtin {
     BI_DOT,
     /* cumsum(x, axis=i[, exclusive=true]): prefix sums along a tile axis */
     BI_CUMSUM,
+    /* split(x, i): lane i (0 or 1) of a pair tile's last axis (extent 2), which it removes;
+       join(a, b): two same-typed tiles stacked on a new last axis of extent 2 */
+    BI_SPLIT, BI_JOIN,
     BI_COUNT
 } Builtin;
 
@@ -131,7 +134,8 @@ typedef struct Expr {
     Builtin builtin;          /* CALL: which built-in; BI_MAX/BI_MIN are reductions when
                                  reduce_axis >= -1. BI_NONE on every other node */
     int reduce_axis;          /* CALL reductions: -1 = all axes (result is scalar),
-                                 0..rank-1 = that axis; -2 when not a reduction */
+                                 0..rank-1 = that axis; -2 when not a reduction;
+                                 split: the lane taken, 0 or 1 */
     bool tf32;                /* CALL dot: tf32=true (f32 operands rounded to tf32 on tensor cores) */
     bool exclusive;           /* CALL cumsum: exclusive=true (each lane sums the lanes before it);
                                  its axis is in reduce_axis */

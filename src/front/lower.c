@@ -52,8 +52,8 @@ static bool map_type(Lowerer *L, Loc loc, const Type *t, TirType *out)
                 return false;
             }
             a.id = L->loopvar_map[a.id];
-        } else if (a.kind == AXIS_CONST) {
-            fail(L, loc, "internal: literal-size axis in a tile type");
+        } else if (a.kind == AXIS_CONST && a.id != 2) {
+            fail(L, loc, "internal: a literal-size axis other than a pair axis in a tile type");
             return false;
         }
         out->axes[i] = a;
@@ -496,6 +496,22 @@ static TirValue *lower_call(Lowerer *L, const Expr *e)
         return lower_reduction(L, e);
     case BI_DOT:
         return lower_dot(L, e, e->args[0], e->args[1], e->tf32, rt);
+    case BI_SPLIT: {
+        TirValue *v = lower_expr(L, e->args[0]);
+        if (!v)
+            return NULL;
+        TirOp *op = emit(L, TIR_SPLIT, e->loc, &v, 1, &rt);
+        op->axis = e->reduce_axis;   /* the lane */
+        return op->results[0];
+    }
+    case BI_JOIN: {   /* both operands in the result's dtype and axes, less the pair axis */
+        TirType half = rt;
+        half.rank--;
+        TirValue *ops[2];
+        if (!(ops[0] = lower_as(L, e->args[0], half)) || !(ops[1] = lower_as(L, e->args[1], half)))
+            return NULL;
+        return emit1(L, TIR_JOIN, e->loc, ops, 2, rt);
+    }
     case BI_CUMSUM: {   /* in the result's dtype: 16-bit floats widened to f32 first */
         TirValue *v = lower_as(L, e->args[0], rt);
         if (!v)

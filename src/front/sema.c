@@ -975,10 +975,12 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
                 c->kernel->syms[d->sym]->is_full = true;
             } else if (!d->is_symbol && d->value == 1) {
                 axis = (Axis){AXIS_ONE, 0};
+            } else if (!d->is_symbol && d->value == 2) {
+                axis = (Axis){AXIS_CONST, 2};   /* a pair axis (split, join) */
             } else if (!d->is_symbol) {
-                diag_error(c->diag, arg->loc, "`:` takes a dim whole only when it has a shape symbol: "
-                           "dim %d of %s has the literal size %lld", dim - 1, or_q(p->name),
-                           (long long)d->value);
+                diag_error(c->diag, arg->loc, "`:` takes a dim whole only when it has a shape symbol "
+                           "or the literal size 2 (a pair axis): dim %d of %s has the literal size %lld",
+                           dim - 1, or_q(p->name), (long long)d->value);
                 ok = false;
             } else {
                 ok = false;
@@ -1686,6 +1688,83 @@ static NOINLINE void type_cumsum(Checker *c, Expr *e, const CallArgs *a)
     e->type = res;
 }
 
+/* Whether axis a is a pair axis: a literal extent 2 (from `:` over a tensor dim of size 2
+   or from join). */
+static bool is_pair_axis(Axis a)
+{
+    return a.kind == AXIS_CONST && a.id == 2;
+}
+
+/* split(x, i): lane i (a literal 0 or 1) of x's last axis, which must be a pair axis; the
+   result has x's other axes and dtype. In reduce_axis: i. */
+static NOINLINE void type_split(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (a->npos != 2) {
+        diag_error(c->diag, e->loc, "split takes a pair tile and a lane (0 or 1), got %d argument%s",
+                   a->npos, a->npos == 1 ? "" : "s");
+        set_error(e);
+        return;
+    }
+    if (!args_are_values(c, e, 1)) {
+        set_error(e);
+        return;
+    }
+    const Type *t = &e->args[0]->type;
+    const Expr *lane = e->args[1];
+    if (lane->kind != EXPR_INT || (lane->int_value != 0 && lane->int_value != 1)) {
+        diag_error(c->diag, lane->loc, "split's lane must be the literal 0 or 1");
+        set_error(e);
+        return;
+    }
+    if (t->rank < 2 || !is_pair_axis(t->axes[t->rank - 1])) {
+        diag_error(c->diag, e->args[0]->loc, "split needs a tile of rank 2 or more whose last axis "
+                   "has extent 2 (a pair axis), got %s", show_type(c, t));
+        set_error(e);
+        return;
+    }
+    e->reduce_axis = (int)lane->int_value;
+    Type res = *t;
+    res.rank--;
+    res.weak = false;
+    res.is_const = false;
+    e->type = res;
+}
+
+/* join(a, b): a and b (tiles of one type, rank below the maximum) stacked on a new last
+   axis of extent 2: lane 0 from a, lane 1 from b. */
+static NOINLINE void type_join(Checker *c, Expr *e, const CallArgs *a)
+{
+    if (a->npos != 2) {
+        diag_error(c->diag, e->loc, "join takes 2 tiles, got %d", a->npos);
+        set_error(e);
+        return;
+    }
+    if (!args_are_values(c, e, 2)) {
+        set_error(e);
+        return;
+    }
+    const Type *l = &e->args[0]->type, *r = &e->args[1]->type;
+    bool same = l->rank == r->rank && l->dtype == r->dtype && !l->weak && !r->weak;
+    for (int i = 0; same && i < l->rank; i++)
+        same = axis_equal(l->axes[i], r->axes[i]);
+    if (!same || l->rank == 0) {
+        diag_error(c->diag, e->loc, "join takes two tiles of one type (same dtype and axes; convert "
+                   "with .to()), got %s and %s", show_type(c, l), show_type(c, r));
+        set_error(e);
+        return;
+    }
+    if (l->rank >= MAX_RANK) {
+        diag_error(c->diag, e->loc, "join of %s gives a tile above the maximum rank %d",
+                   show_type(c, l), MAX_RANK);
+        set_error(e);
+        return;
+    }
+    Type res = *l;
+    res.axes[res.rank++] = (Axis){AXIS_CONST, 2};
+    res.is_const = false;
+    e->type = res;
+}
+
 /* The built-in a call names, after locals, loop variables, parameters and shape symbols
    have had their chance to shadow it. */
 static Builtin resolve_callee(Checker *c, Expr *e)
@@ -1761,6 +1840,12 @@ static NOINLINE void check_call(Checker *c, Expr *e)
         return;
     case BI_CUMSUM:
         type_cumsum(c, e, &a);
+        return;
+    case BI_SPLIT:
+        type_split(c, e, &a);
+        return;
+    case BI_JOIN:
+        type_join(c, e, &a);
         return;
     default:
         set_error(e);

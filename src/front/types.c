@@ -38,6 +38,8 @@ static const char *const builtin_names[BI_COUNT] = {
     [BI_RANDINT] = "randint",
     [BI_DOT] = "dot",
     [BI_CUMSUM] = "cumsum",
+    [BI_SPLIT] = "split",
+    [BI_JOIN] = "join",
 };
 
 const char *builtin_name(Builtin b)

@@ -669,6 +669,32 @@ static void op_transpose(Interp *I, const TirOp *op)
         }
 }
 
+/* split: lane `axis` (0 or 1) of each pair of the last axis; join: a and b interleaved as
+   the pairs of a new last axis. Row-major, so a pair is two adjacent elements. */
+static void op_split_join(Interp *I, const TirOp *op)
+{
+    const Tile *x = slot(I, op->operands[0]);
+    const Tile *y = op->opcode == TIR_JOIN ? slot(I, op->operands[1]) : NULL;
+    Tile *r = define(I, op->results[0]);
+    bool split = op->opcode == TIR_SPLIT;
+    int64_t pairs = split ? r->count : x->count;
+    if ((split ? x->count != 2 * r->count : r->count != 2 * x->count || y->count != x->count) ||
+        !x->f != !r->f) {
+        fail(I, op->loc, "internal error: malformed split or join");
+        return;
+    }
+    for (int64_t p = 0; p < pairs; p++) {
+        if (split && r->f)
+            r->f[p] = x->f[2 * p + op->axis];
+        else if (split)
+            r->i[p] = x->i[2 * p + op->axis];
+        else if (r->f)
+            r->f[2 * p] = x->f[p], r->f[2 * p + 1] = y->f[p];
+        else
+            r->i[2 * p] = x->i[p], r->i[2 * p + 1] = y->i[p];
+    }
+}
+
 /* cumsum: each line along the axis summed in lane order (f32, or the integer dtype
    wrapping), as the GPU's serial scan does; an exclusive one gives each lane the sum of the
    lanes before it. Lanes past the valid ones come last, so no valid lane sums them. */
@@ -1395,6 +1421,8 @@ static void exec_op(Interp *I, TirOp *op)
     case TIR_TRANSPOSE: op_transpose(I, op); break;
     case TIR_REDUCE: op_reduce(I, op); break;
     case TIR_CUMSUM: op_cumsum(I, op); break;
+    case TIR_SPLIT:
+    case TIR_JOIN: op_split_join(I, op); break;
     case TIR_DOT: op_dot(I, op); break;
     case TIR_LOAD:
     case TIR_STORE:

@@ -262,6 +262,7 @@ static bool eval_op(Eval *e, const TirValue *v, int64_t *iv, double *fv, int dep
     case TIR_BROADCAST:
     case TIR_EXPAND_DIMS:
     case TIR_TRANSPOSE:   /* every lane holds the scalar */
+    case TIR_SPLIT:
         return eval_operand(e, op, 0, iv, fv, depth);
     case TIR_CONVERT:
         return eval_operand(e, op, 0, &ai, &af, depth) &&

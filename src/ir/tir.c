@@ -361,8 +361,10 @@ static const char *axis_name(const TirKernel *k, Axis ax)
         return ax.id >= 0 && ax.id < k->nsyms ? k->syms[ax.id].name : "?";
     case AXIS_ONE:
         return "1";
+    case AXIS_CONST:
+        return ax.id == 2 ? "2" : "?";   /* a tile's pair axis (split, join) */
     default:
-        return "?";   /* AXIS_CONST appears only in sema's tensor types, never in TIR */
+        return "?";
     }
 }
 

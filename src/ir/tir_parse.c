@@ -415,6 +415,11 @@ static bool parse_axis(Parser *ps, Axis *out)
         next_token(ps);
         return true;
     }
+    if (ps->tok.kind == TK_INT && ps->tok.ivalue == 2) {   /* a pair axis */
+        *out = (Axis){AXIS_CONST, 2};
+        next_token(ps);
+        return true;
+    }
     if (ps->tok.kind == TK_IDENT) {
         int lv = find_loopvar_in_scope(ps, ps->tok.start, ps->tok.len);
         if (lv >= 0) {
@@ -428,7 +433,7 @@ static bool parse_axis(Parser *ps, Axis *out)
             next_token(ps);
             return true;
         }
-        error_tok(ps, "unknown axis '%.*s': expected a loop variable in scope, a shape symbol or 1",
+        error_tok(ps, "unknown axis '%.*s': expected a loop variable in scope, a shape symbol, 1 or 2",
                   (int)ps->tok.len, ps->tok.start);
         return false;
     }

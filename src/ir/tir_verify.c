@@ -76,7 +76,10 @@ static bool axes_ok(Verifier *v, const TirOp *op, const TirType *t)
                 fail(v, op, "axis %d names an unknown shape symbol", i);
                 return false;
             }
-        } else if (a.kind != AXIS_ONE) {
+        } else if (a.kind == AXIS_CONST && a.id != 2) {
+            fail(v, op, "axis %d has the literal extent %d (only 2, a pair axis, may be)", i, a.id);
+            return false;
+        } else if (a.kind != AXIS_ONE && a.kind != AXIS_CONST) {
             fail(v, op, "axis %d has a kind TIR does not use", i);
             return false;
         }
@@ -159,8 +162,8 @@ static bool index_type(Verifier *v, const TirOp *op, TirType *out)
             dim++;
             break;
         case TIR_IDX_FULL:
-            if (prm->dims[dim].sym < 0 && prm->dims[dim].value != 1) {
-                fail(v, op, "index %d takes a literal-size dim of '%s' whole (only a dim of size 1 may be)",
+            if (prm->dims[dim].sym < 0 && prm->dims[dim].value != 1 && prm->dims[dim].value != 2) {
+                fail(v, op, "index %d takes a literal-size dim of '%s' whole (only a dim of size 1 or 2 may be)",
                      i, prm->name);
                 return false;
             }
@@ -168,7 +171,8 @@ static bool index_type(Verifier *v, const TirOp *op, TirType *out)
                 fail(v, op, "index %d is ':' and has no loop to mask by", i);
                 return false;
             }
-            axis = prm->dims[dim].sym < 0 ? (Axis){AXIS_ONE, 0} : (Axis){AXIS_FULL, prm->dims[dim].sym};
+            axis = prm->dims[dim].sym >= 0 ? (Axis){AXIS_FULL, prm->dims[dim].sym}
+                 : prm->dims[dim].value == 2 ? (Axis){AXIS_CONST, 2} : (Axis){AXIS_ONE, 0};
             adds_axis = true;
             dim++;
             break;
@@ -585,6 +589,31 @@ static void verify_op(Verifier *v, const TirOp *op, const TirOp *parent)
         if (in->dtype != DT_F32 && in->dtype != DT_I32 && in->dtype != DT_I64)
             fail(v, op, "sums f32, i32 or i64, not %s", dtype_name(in->dtype));
         expect_type(v, op, "the result", r, in);
+        break;
+    }
+    case TIR_SPLIT: {
+        const TirType *in = &x[0]->type;
+        if (in->rank < 2 || in->axes[in->rank - 1].kind != AXIS_CONST) {
+            fail(v, op, "splits a tile whose last axis is a pair (2), found %s", tstr(v, in, b1, sizeof b1));
+            break;
+        }
+        if (op->axis != 0 && op->axis != 1)
+            fail(v, op, "takes lane 0 or 1, not %d", op->axis);
+        TirType want = *in;
+        want.rank--;
+        expect_type(v, op, "the result", r, &want);
+        break;
+    }
+    case TIR_JOIN: {
+        const TirType *in = &x[0]->type;
+        expect_type(v, op, "the second operand", &x[1]->type, in);
+        if (in->rank < 1 || in->rank >= MAX_RANK) {
+            fail(v, op, "joins tiles of rank 1 to %d, found rank %d", MAX_RANK - 1, in->rank);
+            break;
+        }
+        TirType want = *in;
+        want.axes[want.rank++] = (Axis){AXIS_CONST, 2};
+        expect_type(v, op, "the result", r, &want);
         break;
     }
     case TIR_TRANSPOSE: {

@@ -11,7 +11,7 @@ block, full, scalar, literal and None indices, gathers and scatters (index tiles
 data, folded into their dim or drawn inside it) and data masks (`mask=`), consts, `if` (on
 consts and on run-time scalars), nested and loop-carried loops (ranges `tile(lo, hi)`
 among them, `lo` computed in the program), atomics into reduction targets, `rand`/`randint`,
-`cumsum` (inclusive/exclusive, any axis), `tune`, `block(...)`, `include`, bit operations,
+`cumsum` (inclusive/exclusive, any axis), `split`/`join` of pair axes, `tune`, `block(...)`, `include`, bit operations,
 the small integers i8 i16 u8 u32 (met through `.to()`) and i8 @ i8 into i32; each with a random
 config (tunables, alignment class, full-axis sizes) and target (sm_90a, sm_89, sm_80).
 
@@ -424,7 +424,23 @@ class KernelGen:
             return self.gen_rand(sc, dtype, axes, depth)
         if r < 0.95 and dtype in ("f32", "i32", "i64") and axes:
             return self.gen_cumsum(sc, dtype, axes, depth)
+        if r < 0.97 and 1 <= len(axes) <= 2:
+            return self.gen_pairs(sc, dtype, axes, depth)
         return self.leaf(sc, dtype, axes)
+
+    def gen_pairs(self, sc, dtype, axes, depth):
+        """Two tiles joined on a pair axis, then one lane split back out, or (numbers) the
+        pair axis reduced: split and join through codegen's shared-memory lane moves."""
+        a = self.gen(sc, dtype, axes, depth - 1)
+        b = self.gen(sc, dtype, axes, depth - 1)
+        pair = f"join({a.text}, {b.text})"
+        if dtype in FLOATS + INTS and self.chance(0.3):
+            red = self.pick(["sum", "max", "min"] if dtype in ("f32", "i32", "i64") else ["max", "min"])
+            ax = len(axes) if self.chance(0.5) else -1
+            return V(f"{red}({pair}, axis={ax})", dtype, axes,
+                     taint=a.taint or b.taint or (red == "sum" and dtype in FLOATS))
+        lane = self.rng.randrange(2)
+        return V(f"split({pair}, {lane})", dtype, axes, taint=(a, b)[lane].taint)
 
     def gen_cumsum(self, sc, dtype, axes, depth):
         """cumsum along a random axis (negative now and then; axis= left out on rank 1),

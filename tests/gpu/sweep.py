@@ -784,6 +784,35 @@ def make_split_k_gemm(i, shape, g):
     return {"a": a, "b": b}, {"split": str(split)}, ["c"], judge, (["b"] if i % 3 == 2 else [])
 
 
+def rope_shapes():
+    out = [(4096, 32, 64), (77, 3, 32), (1, 1, 1), (130, 8, 7), (1001, 4, 100)]
+    r = np.random.default_rng(15)
+    while len(out) < 24:
+        s = (int(r.choice([1, 17, 93, 256, 1001, 4096])), int(r.choice([1, 3, 8, 32])),
+             int(r.choice([1, 7, 16, 32, 64, 100, 128])))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+ROPE_CONFIGS = ["", "BLOCK_T=16,num_warps=4", "BLOCK_T=128,num_warps=8", "BLOCK_T=32,num_warps=8"]
+
+
+def make_rope(i, shape, g):
+    """examples/rope.tile (split and join of the pair axis) against torch's rotation of
+    x.view(T, H, P, 2) in float64: the bf16 output's rounding plus a few f32 roundings of
+    the largest value."""
+    t, h, p = shape
+    x = uniform((t, h, p, 2), g, -2, 2).to(torch.bfloat16)
+    ang = uniform((t, p), g, -math.pi, math.pi)
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    xr, xi = x[..., 0].double(), x[..., 1].double()
+    c, s = cos.double()[:, None, :], sin.double()[:, None, :]
+    ref = torch.stack([xr * c - xi * s, xr * s + xi * c], -1)
+    return {"x": x, "cos": cos, "sin": sin}, {}, ["out"], \
+        lambda o: close(o["out"], ref, 2 ** -8, 2 ** -20), (["cos"] if i % 4 == 3 else [])
+
+
 def shape_text(names, shape):
     return ",".join(f"{n}={v}" for n, v in zip(names, shape))
 
@@ -811,6 +840,7 @@ KERNELS = [
     ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
     ("dropout", "dropout", "MN", rows_shapes, tile_configs("BLOCK_N"), make_dropout),
     ("cumsum_rows", "cumsum", "MN", rows_shapes, row_configs("BLOCK_N"), make_cumsum),
+    ("rope", "rope", "THP", rope_shapes, ROPE_CONFIGS, make_rope),
     ("split_k_gemm", "split_k_gemm", "MNK", gemm_shapes, F32_GEMM_CONFIGS[:3], make_split_k_gemm),
     ("moe_gemm", "moe_gemm", "TKNEC", moe_shapes, MOE_CONFIGS, make_moe_gemm),
     # the sequence lengths are not shape symbols: the name T alone labels (and sizes) a case
