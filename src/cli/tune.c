@@ -2,6 +2,7 @@
    runs the front end and lowers the kernel for its const values, builds the space per
    --shape, and prints it (--space, no GPU needed), exports cache entries (--export), or
    tunes on the GPU. docs/tuning.md describes the whole of it. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,7 +20,7 @@ static const char *const usage_tune =
     "                  [--space-set NAME=V1,V2|LO..HI]...\n"
     "                  [--budget 60s] [--max-evals N] [--seed N]\n"
     "                  [--strategy exhaustive|random|pattern|de] [--jobs N]\n"
-    "                  [--prune-off RULE,...] [--space] [--retune]\n"
+    "                  [--prune-off RULE,...] [--space] [--retune] [--shard I/N]\n"
     "       tilec tune --kernel NAME --export FILE\n"
     "\n"
     "Searches block sizes, warps, stages and grouping for each shape, keeps the best\n"
@@ -52,6 +53,9 @@ static const char *const usage_tune =
     "                         shared-memory, registers): their points are compiled and\n"
     "                         timed, and fail there if they must\n"
     "  --align CLASS          vec16 (default), unit or any: the tensors' alignment class\n"
+    "  --shard I/N            tune only shard I of N (0 <= I < N): the kernel x shape\n"
+    "                         cases whose FNV-1a hash of kernel name and shape is I\n"
+    "                         modulo N; merge the shards' caches with `tilec cache merge`\n"
     "  --export FILE          write the cache entries of --kernel to FILE (for\n"
     "                         `tilec build --tuned-from FILE` on another machine)\n";
 
@@ -78,6 +82,7 @@ typedef struct TuneRequest {
     bool prune_off[PRUNE_RULE_COUNT];
     const char *align;
     const char *export_path;
+    int shard_index, shard_count;   /* --shard I/N; shard_count 0: every case */
 } TuneRequest;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -137,12 +142,44 @@ static bool push(char ***list, int *n, char *item)
 
 static void default_shapes_path(const char *tile, char *out, size_t size);
 
+/* "I/N" with 0 <= I < N, both plain decimal numbers. */
+static bool parse_shard(const char *text, int *index, int *count)
+{
+    char *slash, *end;
+    if (!isdigit((unsigned char)text[0]))
+        return false;
+    errno = 0;
+    long i = strtol(text, &slash, 10);
+    if (errno || *slash != '/' || !isdigit((unsigned char)slash[1]))
+        return false;
+    long n = strtol(slash + 1, &end, 10);
+    if (errno || *end || n < 1 || n > INT_MAX || i >= n)
+        return false;
+    *index = (int)i;
+    *count = (int)n;
+    return true;
+}
+
+/* The shard rule (docs/tuning.md): a case belongs to shard fnv1a(kernel name, NUL, shape
+   text as the cache key writes it) mod N. It depends on nothing but the case, so every
+   shard of a job array agrees without talking to the others. */
+static bool shard_owns(const TuneRequest *req, const TuneSpace *space)
+{
+    if (req->shard_count == 0)
+        return true;
+    TuneKey key;
+    tune_key_make(&key, space, 0, "", req->align, NULL);
+    uint64_t h = fnv1a(FNV1A_START, key.kernel, strlen(key.kernel) + 1);
+    h = fnv1a(h, key.shape, strlen(key.shape));
+    return h % (uint64_t)req->shard_count == (uint64_t)req->shard_index;
+}
+
 /* Returns EXIT_OK, -1 after --help, or a usage error. */
 static int parse_args(int argc, char **argv, TuneRequest *req)
 {
     enum { OPT_SHAPE = 256, OPT_CONST, OPT_SET, OPT_SPACE_SET, OPT_SPACE, OPT_BUDGET, OPT_MAX_EVALS,
            OPT_STRATEGY, OPT_SEED, OPT_ALIGN, OPT_EXPORT, OPT_SPACE_ALL, OPT_JOBS,
-           OPT_PRUNE_OFF, OPT_SHAPES, OPT_RETUNE };
+           OPT_PRUNE_OFF, OPT_SHAPES, OPT_RETUNE, OPT_SHARD };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"kernel", required_argument, NULL, 'k'},
@@ -162,13 +199,14 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
         {"export", required_argument, NULL, OPT_EXPORT},
         {"jobs", required_argument, NULL, OPT_JOBS},
         {"prune-off", required_argument, NULL, OPT_PRUNE_OFF},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {0, 0, 0, 0},
     };
     req->budget_s = 60;
     req->seed = 1;
     req->align = "vec16";
     static const int single[] = {'k', OPT_CONST, OPT_BUDGET, OPT_MAX_EVALS, OPT_STRATEGY, OPT_SEED,
-                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, OPT_SHAPES, 0};
+                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, OPT_SHAPES, OPT_SHARD, 0};
     bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -241,6 +279,11 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
             req->jobs = (int)jobs;
             break;
         }
+        case OPT_SHARD:
+            if (!parse_shard(optarg, &req->shard_index, &req->shard_count))
+                return usage_error("--shard '%s': expected I/N, shard I of N with 0 <= I < N "
+                                   "(0/4 .. 3/4)", optarg);
+            break;
         case OPT_PRUNE_OFF:
             if (parse_prune_off(optarg, req->prune_off) != 0)
                 return EXIT_USAGE;
@@ -759,6 +802,16 @@ static int tune_kernel(Arena *arena, Diag *diag, const TuneRequest *req, const P
             }
         memcpy(spaces[s].prune_off, req->prune_off, sizeof spaces[s].prune_off);
     }
+    int owned = 0;
+    for (int s = 0; s < shapes.n; s++)
+        if (shard_owns(req, &spaces[s]))
+            spaces[owned++] = spaces[s];
+    if (owned == 0) {
+        printf("kernel %s: none of its %d shape%s is in shard %d/%d\n", tk->name, shapes.n,
+               shapes.n == 1 ? "" : "s", req->shard_index, req->shard_count);
+        return EXIT_OK;
+    }
+    shapes.n = owned;
     if (req->print_space) {
         for (int s = 0; s < shapes.n; s++) {
             if (s)
