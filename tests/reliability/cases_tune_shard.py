@@ -93,7 +93,7 @@ def _(t):
     return ok, f"whole {whole}\nruns {runs}\nspace 1/3: {listed}"
 
 
-@case("tune_shard/shards_merged_equal_one_run", xfail=True)
+@case("tune_shard/shards_merged_equal_one_run")
 def _(t):
     src = gemm_with_shapes(t)
     rc, out, whole_path = tune_into(t, "whole", src)
@@ -121,7 +121,7 @@ def _(t):
     return ok, f"{winners(whole_path)}\n---\n{out2}"
 
 
-@case("tune_shard/merge_conflicts", xfail=True)
+@case("tune_shard/merge_conflicts")
 def _(t):
     h100 = "NVIDIA H100 80GB HBM3"
     a = write_table(t, "a.json", [
@@ -149,7 +149,7 @@ def _(t):
     return got == want and reported and not stray, f"{got}\n{out}\nstray {stray}"
 
 
-@case("tune_shard/merge_bad_input", xfail=True)
+@case("tune_shard/merge_bad_input")
 def _(t):
     good = write_table(t, "good.json", [fake_entry("M=64,N=64,K=64", 0.5, "BLOCK_M=64")])
     broken = t.write("broken.json", "{not json")
