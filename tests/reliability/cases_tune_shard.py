@@ -192,3 +192,31 @@ def _(t):
     res.append(t.expect(["tune", gemm, broken, "--max-evals", "1"], 1, "broken.tile",
                         env=dict(SYNTH, TILEC_CACHE_DIR=t.path("broken-cache"))))
     return all_of(res)
+
+
+@case("tune_shard/cluster_example_scripts")
+def _(t):
+    """examples/tune-cluster's Slurm script run as three array tasks would run it, then its
+    merge: every case of its kernels tuned once, in one table."""
+    root = os.path.dirname(os.path.abspath(t.examples))
+    scripts = os.path.join(root, "examples", "tune-cluster")
+    bindir = t.path("bin")
+    os.makedirs(bindir)
+    os.symlink(os.path.abspath(t.tilec), os.path.join(bindir, "tilec"))
+    env = dict(SYNTH, TUNE_DIR=t.path("shards"),
+               PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    logs = []
+    for i in range(3):
+        rc, out = t.run([os.path.join(scripts, "tune-shards.sbatch")], cwd=root,
+                        env=dict(env, SLURM_ARRAY_TASK_ID=str(i), SLURM_ARRAY_TASK_COUNT="3"))
+        logs.append(out)
+        if rc != 0:
+            return False, f"task {i}: exit {rc}\n{out[-2000:]}"
+    rc, out = t.run([os.path.join(scripts, "merge-shards.sh")], env=env)
+    table = t.path("shards/tune-table.json")
+    merged = sorted(cases_of(table)) if rc == 0 else []
+    tuned = [l for log in logs for l in log.splitlines() if "survive pruning" in l]
+    ok = rc == 0 and len(merged) == len(tuned) == len(set(merged)) and len(merged) >= 3
+    rc2, out2 = t.run([os.path.join(scripts, "tune-shards.sbatch")], cwd=root, env=env)
+    ok = ok and rc2 != 0 and "sbatch" in out2
+    return ok, f"merge exit {rc}\n{out}\n{merged}\n{tuned}\n{out2}"
