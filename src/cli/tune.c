@@ -1,7 +1,8 @@
 /* tune.c — `tilec tune`: a thin command over the autotune library. Parses the options,
    runs the front end and lowers the kernel for its const values, builds the space per
    --shape, and prints it (--space, no GPU needed), exports cache entries (--export), or
-   tunes on the GPU. docs/tuning.md describes the whole of it. */
+   tunes on the GPU; over several FILEs, or the --shard share of their cases.
+   docs/tuning.md describes the whole of it. */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -326,6 +327,8 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
     if (req->export_path) {
         if (!req->kernel)
             return usage_error("%s", "--export needs --kernel NAME");
+        if (req->shard_count)
+            return usage_error("%s", "--shard chooses cases to tune; --export tunes none");
         if (optind < argc)
             req->path = argv[optind++];
         if (optind < argc)

@@ -62,6 +62,8 @@ def _(t):
         res.append(t.expect(["tune", src, "--shard", bad], 2, f"--shard '{bad}'", env=SYNTH))
     res.append(t.expect(["tune", src, "--shard", "0/1", "--shard", "0/1"], 2,
                         "--shard given twice", env=SYNTH))
+    res.append(t.expect(["tune", "--kernel", "gemm", "--export", t.path("x.json"), "--shard",
+                         "0/2"], 2, "--shard", env=SYNTH))
     return all_of(res)
 
 
