@@ -467,6 +467,16 @@ int tune_store_best(const char *dir, const TuneKey *key, const TuneSpace *space,
 int autotune_export(const char *dir, const char *kernel, const char *path, char *err,
                     size_t errlen);
 
+/* Merges tables (caches or exported tables, this tilec's entries) into a new table at `out`,
+   written atomically as the cache is. Entries of one key (kernel, source hash, consts,
+   alignment, shape, GPU name, SM count and driver, tilec version) are one case: the faster
+   measured time wins, the earlier input on a tie; a conflict (different configs) is
+   reported on `report` (may be NULL) naming both inputs. Entries of different GPUs are never
+   compared. An input that is missing or malformed is an error naming it, and nothing is
+   written. Returns the number of entries written, or -1. */
+int autotune_merge_tables(const char *out, const char *const *inputs, int ninputs,
+                          FILE *report, char *err, size_t errlen);
+
 /* Removes every entry of the cache, or those of `kernel`, under the lock, and rewrites the
    file atomically. A cache that is not one, or has a malformed entry, is an error naming
    it, left alone. Returns how many were removed, or -1. */

@@ -485,6 +485,83 @@ int autotune_export(const char *dir, const char *kernel, const char *path, char 
     return rc == 0 ? n : -1;
 }
 
+/* A measured time: an entry written without one stores 0 and loses to any measured one. */
+static bool measured(const TuneCacheEntry *e)
+{
+    return isfinite(e->time_ms) && e->time_ms > 0;
+}
+
+int autotune_merge_tables(const char *out, const char *const *inputs, int ninputs,
+                          FILE *report, char *err, size_t errlen)
+{
+    TuneTable *tables = calloc((size_t)ninputs + 1, sizeof *tables);
+    int total = 0, status = -1, nmerged = 0;
+    if (!tables) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int f = 0; f < ninputs; f++) {
+        if (autotune_load_table(inputs[f], &tables[f], err, errlen) != 0)
+            goto done;
+        total += tables[f].n;
+        if (report && tables[f].ignored_other_version)
+            fprintf(report, "tilec: note: %s: left out %d entr%s of other tilec versions\n",
+                    inputs[f], tables[f].ignored_other_version,
+                    tables[f].ignored_other_version == 1 ? "y" : "ies");
+    }
+    /* merged[i] is the winner so far of its key; from[i] the input it came from */
+    const TuneCacheEntry **merged = calloc((size_t)total + 1, sizeof *merged);
+    int *from = calloc((size_t)total + 1, sizeof *from);
+    json_t *root = empty_root();
+    json_t *entries = json_object_get(root, "entries");
+    if (!merged || !from || !root || !entries) {
+        snprintf(err, errlen, "out of memory");
+        goto free_merged;
+    }
+    for (int f = 0; f < ninputs; f++)
+        for (int i = 0; i < tables[f].n; i++) {
+            const TuneCacheEntry *e = &tables[f].entries[i];
+            int same = -1;
+            for (int m = 0; m < nmerged && same < 0; m++)
+                if (key_equal(&merged[m]->key, &e->key, true, true))
+                    same = m;
+            if (same < 0) {
+                from[nmerged] = f;
+                merged[nmerged++] = e;
+                continue;
+            }
+            const TuneCacheEntry *old = merged[same];
+            bool faster = measured(e) && (!measured(old) || e->time_ms < old->time_ms);
+            const TuneCacheEntry *win = faster ? e : old, *lose = faster ? old : e;
+            if (report && strcmp(e->config, old->config) != 0)
+                fprintf(report, "tilec: merge conflict: kernel %s, shape %s%s%s, GPU %s: kept "
+                        "%s (%.4f ms, %s) over %s (%.4f ms, %s)\n", e->key.kernel, e->key.shape,
+                        e->key.consts[0] ? " " : "", e->key.consts, e->key.gpu, win->config,
+                        win->time_ms, inputs[faster ? f : from[same]], lose->config,
+                        lose->time_ms, inputs[faster ? from[same] : f]);
+            if (faster) {
+                merged[same] = e;
+                from[same] = f;
+            }
+        }
+    for (int m = 0; m < nmerged; m++)
+        if (json_array_append_new(entries, entry_to_json(merged[m])) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto free_merged;
+        }
+    if (write_atomic(out, root, err, errlen) == 0)
+        status = nmerged;
+free_merged:
+    json_decref(root);
+    free(merged);
+    free(from);
+done:
+    for (int f = 0; f < ninputs; f++)
+        autotune_table_free(&tables[f]);
+    free(tables);
+    return status;
+}
+
 int autotune_cache_clear(const char *dir, const char *kernel, char *err, size_t errlen)
 {
     char path[4200];

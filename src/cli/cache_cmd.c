@@ -1,5 +1,5 @@
-/* cache_cmd.c — `tilec cache list | show KERNEL | clear [KERNEL]`: what the tune cache
-   holds, and removing it. A thin command over autotune/cache.c (the same file, the same
+/* cache_cmd.c — `tilec cache list | show KERNEL | clear [KERNEL] | merge OUT TABLE...`: what
+   the tune cache holds, removing it, and joining the partial tables of `tilec tune --shard`. A thin command over autotune/cache.c (the same file, the same
    lock and atomic rewrite as `tilec tune`); docs/tuning.md describes the cache. */
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,13 +12,18 @@ static const char *const usage_cache =
     "usage: tilec cache list\n"
     "       tilec cache show KERNEL\n"
     "       tilec cache clear [KERNEL]\n"
+    "       tilec cache merge OUT TABLE...\n"
     "\n"
     "The tune cache: the best config `tilec tune` found per kernel, shape and GPU, in\n"
     "tune-cache.json under $TILEC_CACHE_DIR, $XDG_CACHE_HOME/tilec or ~/.cache/tilec.\n"
     "\n"
     "  list           one line per entry: kernel, shape, GPU, config, time, date, source\n"
     "  show KERNEL    the kernel's entries in full\n"
-    "  clear [KERNEL] remove every entry, or the kernel's\n";
+    "  clear [KERNEL] remove every entry, or the kernel's\n"
+    "  merge OUT TABLE...\n"
+    "                 write the entries of the tables (caches of `tilec tune --shard`\n"
+    "                 runs, exported tables) to OUT; of two entries with the same\n"
+    "                 kernel, shape, GPU and source the faster wins (reported)\n";
 
 /* The cache's table (this tilec version's entries), or -1 after an error naming the file.
    A cache not there yet is an empty table. */
@@ -128,6 +133,22 @@ static int cache_clear(const char *kernel)
     return EXIT_OK;
 }
 
+static int cache_merge(const char *out, char *const *inputs, int ninputs)
+{
+    if (refuse_output_onto_input(out, NULL, (const char *const *)inputs, ninputs) != EXIT_OK)
+        return EXIT_USAGE;
+    char err[4600];
+    int n = autotune_merge_tables(out, (const char *const *)inputs, ninputs, stderr, err,
+                                  sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "tilec: error: cache merge: %s; nothing written\n", err);
+        return EXIT_INPUT;
+    }
+    printf("wrote %d entr%s from %d table%s to %s\n", n, n == 1 ? "y" : "ies", ninputs,
+           ninputs == 1 ? "" : "s", out);
+    return EXIT_OK;
+}
+
 int cmd_cache(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -152,15 +173,21 @@ int cmd_cache(int argc, char **argv)
         return cache_show(arg);
     if (action && strcmp(action, "clear") == 0 && nargs <= 1)
         return cache_clear(arg);
+    if (action && strcmp(action, "merge") == 0 && nargs >= 2)
+        return cache_merge(arg, argv + optind + 1, nargs - 1);
     if (!action)
-        fputs("tilec: error: cache needs list, show KERNEL or clear [KERNEL]\n", stderr);
-    else if (strcmp(action, "list") && strcmp(action, "show") && strcmp(action, "clear"))
-        fprintf(stderr, "tilec: error: unknown cache action '%s' (expected list, show or "
-                "clear)\n", action);
+        fputs("tilec: error: cache needs list, show KERNEL, clear [KERNEL] or merge OUT "
+              "TABLE...\n", stderr);
+    else if (strcmp(action, "list") && strcmp(action, "show") && strcmp(action, "clear") &&
+             strcmp(action, "merge"))
+        fprintf(stderr, "tilec: error: unknown cache action '%s' (expected list, show, clear "
+                "or merge)\n", action);
     else
         fprintf(stderr, "tilec: error: `cache %s` takes %s\n", action,
                 strcmp(action, "list") == 0 ? "no argument" :
-                strcmp(action, "show") == 0 ? "one KERNEL" : "at most one KERNEL");
+                strcmp(action, "show") == 0 ? "one KERNEL" :
+                strcmp(action, "merge") == 0 ? "OUT and one TABLE or more" :
+                "at most one KERNEL");
     fputs(usage_cache, stderr);
     return EXIT_USAGE;
 }

@@ -1,7 +1,9 @@
 /* tune.c — `tilec tune`: a thin command over the autotune library. Parses the options,
    runs the front end and lowers the kernel for its const values, builds the space per
    --shape, and prints it (--space, no GPU needed), exports cache entries (--export), or
-   tunes on the GPU. docs/tuning.md describes the whole of it. */
+   tunes on the GPU; over several FILEs, or the --shard share of their cases.
+   docs/tuning.md describes the whole of it. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -14,12 +16,12 @@
 #include "cli.h"
 
 static const char *const usage_tune =
-    "usage: tilec tune FILE [--kernel NAME] [--shape M=...,N=...]... [--shapes FILE]\n"
+    "usage: tilec tune FILE... [--kernel NAME] [--shape M=...,N=...]... [--shapes FILE]\n"
     "                  [--const NAME=V,...] [--set NAME=VALUE]...\n"
     "                  [--space-set NAME=V1,V2|LO..HI]...\n"
     "                  [--budget 60s] [--max-evals N] [--seed N]\n"
     "                  [--strategy exhaustive|random|pattern|de] [--jobs N]\n"
-    "                  [--prune-off RULE,...] [--space] [--retune]\n"
+    "                  [--prune-off RULE,...] [--space] [--retune] [--shard I/N]\n"
     "       tilec tune --kernel NAME --export FILE\n"
     "\n"
     "Searches block sizes, warps, stages and grouping for each shape, keeps the best\n"
@@ -27,6 +29,8 @@ static const char *const usage_tune =
     "The shapes are the --shape ones, else those of FILE's shapes file (attention.shapes\n"
     "beside attention.tile: one SYM=N,... a line, or KERNEL: SYM=N,...). When the cache has\n"
     "every shape's best for this source, GPU, tilec and space, it answers from there.\n"
+    "Several FILEs are tuned one after the other, each with its shapes file (then\n"
+    "--kernel, --shape and --shapes, which name one file's kernel or shapes, are refused).\n"
     "\n"
     "  --kernel NAME          the kernel to tune; without it, a FILE of several kernels\n"
     "                         tunes each kernel its shapes file names\n"
@@ -52,11 +56,17 @@ static const char *const usage_tune =
     "                         shared-memory, registers): their points are compiled and\n"
     "                         timed, and fail there if they must\n"
     "  --align CLASS          vec16 (default), unit or any: the tensors' alignment class\n"
+    "  --shard I/N            tune only shard I of N (0 <= I < N): of every FILE's\n"
+    "                         kernel x shape cases sorted by name (KERNEL:SHAPE), those\n"
+    "                         whose index is I modulo N; give every shard the same FILEs\n"
+    "                         and shapes, merge their caches with `tilec cache merge`\n"
     "  --export FILE          write the cache entries of --kernel to FILE (for\n"
     "                         `tilec build --tuned-from FILE` on another machine)\n";
 
 typedef struct TuneRequest {
-    const char *path;
+    const char *path;               /* the FILE being tuned, one of paths */
+    char **paths;                   /* FILE... */
+    int npaths;
     const char *kernel;
     char **shapes;                  /* --shape */
     int nshapes;
@@ -78,7 +88,18 @@ typedef struct TuneRequest {
     bool prune_off[PRUNE_RULE_COUNT];
     const char *align;
     const char *export_path;
+    int shard_index, shard_count;   /* --shard I/N; shard_count 0: every case */
+    struct ShardCases *shard;       /* --shard: every case's name, sorted */
 } TuneRequest;
+
+/* The names ("KERNEL:SHAPE", the shape as the cache key writes it) of every kernel x shape
+   case of the run. A first pass over the FILEs (collecting) fills it; the tuning pass asks
+   it which cases are this shard's. */
+typedef struct ShardCases {
+    bool collecting;
+    char **names;        /* malloc'ed */
+    int n;
+} ShardCases;
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -137,12 +158,61 @@ static bool push(char ***list, int *n, char *item)
 
 static void default_shapes_path(const char *tile, char *out, size_t size);
 
+/* "I/N" with 0 <= I < N, both plain decimal numbers. */
+static bool parse_shard(const char *text, int *index, int *count)
+{
+    char *slash, *end;
+    if (!isdigit((unsigned char)text[0]))
+        return false;
+    errno = 0;
+    long i = strtol(text, &slash, 10);
+    if (errno || *slash != '/' || !isdigit((unsigned char)slash[1]))
+        return false;
+    long n = strtol(slash + 1, &end, 10);
+    if (errno || *end || n < 1 || n > INT_MAX || i >= n)
+        return false;
+    *index = (int)i;
+    *count = (int)n;
+    return true;
+}
+
+static void case_name(const TuneRequest *req, const TuneSpace *space, char *buf, size_t size)
+{
+    TuneKey key;
+    tune_key_make(&key, space, 0, "", req->align, NULL);
+    snprintf(buf, size, "%s:%s", key.kernel, key.shape);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The shard rule (docs/tuning.md): the case's index in the sorted list of every case of the
+   run, modulo N (an equal name, the same kernel name and shape in two FILEs, takes its
+   first index). Every task of a job array given the same FILEs and shapes computes the same
+   list, so they agree without talking to each other, and shards differ by one case at most. */
+static bool shard_owns(const TuneRequest *req, const TuneSpace *space)
+{
+    if (req->shard_count == 0)
+        return true;
+    char name[512], *key = name;
+    case_name(req, space, name, sizeof name);
+    char **hit = bsearch(&key, req->shard->names, (size_t)req->shard->n, sizeof key,
+                         compare_names);
+    if (!hit)
+        return false;   /* not reached: the collecting pass saw every case */
+    while (hit > req->shard->names && strcmp(hit[-1], name) == 0)
+        hit--;
+    return (hit - req->shard->names) % req->shard_count == req->shard_index;
+}
+
 /* Returns EXIT_OK, -1 after --help, or a usage error. */
 static int parse_args(int argc, char **argv, TuneRequest *req)
 {
     enum { OPT_SHAPE = 256, OPT_CONST, OPT_SET, OPT_SPACE_SET, OPT_SPACE, OPT_BUDGET, OPT_MAX_EVALS,
            OPT_STRATEGY, OPT_SEED, OPT_ALIGN, OPT_EXPORT, OPT_SPACE_ALL, OPT_JOBS,
-           OPT_PRUNE_OFF, OPT_SHAPES, OPT_RETUNE };
+           OPT_PRUNE_OFF, OPT_SHAPES, OPT_RETUNE, OPT_SHARD };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"kernel", required_argument, NULL, 'k'},
@@ -162,13 +232,14 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
         {"export", required_argument, NULL, OPT_EXPORT},
         {"jobs", required_argument, NULL, OPT_JOBS},
         {"prune-off", required_argument, NULL, OPT_PRUNE_OFF},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {0, 0, 0, 0},
     };
     req->budget_s = 60;
     req->seed = 1;
     req->align = "vec16";
     static const int single[] = {'k', OPT_CONST, OPT_BUDGET, OPT_MAX_EVALS, OPT_STRATEGY, OPT_SEED,
-                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, OPT_SHAPES, 0};
+                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, OPT_SHAPES, OPT_SHARD, 0};
     bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -241,6 +312,11 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
             req->jobs = (int)jobs;
             break;
         }
+        case OPT_SHARD:
+            if (!parse_shard(optarg, &req->shard_index, &req->shard_count))
+                return usage_error("--shard '%s': expected I/N, shard I of N with 0 <= I < N "
+                                   "(0/4 .. 3/4)", optarg);
+            break;
         case OPT_PRUNE_OFF:
             if (parse_prune_off(optarg, req->prune_off) != 0)
                 return EXIT_USAGE;
@@ -251,20 +327,30 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
     if (req->export_path) {
         if (!req->kernel)
             return usage_error("%s", "--export needs --kernel NAME");
+        if (req->shard_count)
+            return usage_error("%s", "--shard chooses cases to tune; --export tunes none");
         if (optind < argc)
             req->path = argv[optind++];
+        if (optind < argc)
+            return usage_error("unexpected argument '%s' (--export takes at most one FILE)",
+                               argv[optind]);
     } else {
         if (optind >= argc)
             return usage_error("%s", "tune needs a FILE");
-        req->path = argv[optind++];
-        char beside[4200];
-        default_shapes_path(req->path, beside, sizeof beside);
-        if (req->nshapes == 0 && !req->shapes_path && access(beside, F_OK) != 0)
-            return usage_error("tune needs shapes: list them in %s (one SYM=N,... a line; "
-                               "docs/tuning.md) or give --shape SYM=N,...", beside);
+        req->paths = argv + optind;
+        req->npaths = argc - optind;
+        if (req->npaths > 1 && (req->kernel || req->nshapes || req->shapes_path))
+            return usage_error("%s", "--kernel, --shape and --shapes name one file's kernel or "
+                               "shapes: give them with one FILE (several FILEs tune the shapes "
+                               "of each FILE's .shapes)");
+        for (int i = 0; i < req->npaths; i++) {
+            char beside[4200];
+            default_shapes_path(req->paths[i], beside, sizeof beside);
+            if (req->nshapes == 0 && !req->shapes_path && access(beside, F_OK) != 0)
+                return usage_error("tune needs shapes: list them in %s (one SYM=N,... a line; "
+                                   "docs/tuning.md) or give --shape SYM=N,...", beside);
+        }
     }
-    if (optind < argc)
-        return usage_error("unexpected argument '%s' (tune takes one FILE)", argv[optind]);
     return EXIT_OK;
 }
 
@@ -759,6 +845,28 @@ static int tune_kernel(Arena *arena, Diag *diag, const TuneRequest *req, const P
             }
         memcpy(spaces[s].prune_off, req->prune_off, sizeof spaces[s].prune_off);
     }
+    if (req->shard && req->shard->collecting) {
+        for (int s = 0; s < shapes.n; s++) {
+            char name[512], *copy;
+            case_name(req, &spaces[s], name, sizeof name);
+            if (!(copy = strdup(name)) || !push(&req->shard->names, &req->shard->n, copy)) {
+                free(copy);
+                fputs("tilec: error: out of memory\n", stderr);
+                return EXIT_INPUT;
+            }
+        }
+        return EXIT_OK;
+    }
+    int owned = 0;
+    for (int s = 0; s < shapes.n; s++)
+        if (shard_owns(req, &spaces[s]))
+            spaces[owned++] = spaces[s];
+    if (owned == 0) {
+        printf("kernel %s: none of its %d shape%s is in shard %d/%d\n", tk->name, shapes.n,
+               shapes.n == 1 ? "" : "s", req->shard_index, req->shard_count);
+        return EXIT_OK;
+    }
+    shapes.n = owned;
     if (req->print_space) {
         for (int s = 0; s < shapes.n; s++) {
             if (s)
@@ -817,8 +925,25 @@ int cmd_tune(int argc, char **argv)
     int status = parse_args(argc, argv, &req);
     if (status == -1)
         status = EXIT_OK;
-    else if (status == EXIT_OK)
-        status = req.export_path ? export_entries(&req) : run_tune(&req);
+    else if (status == EXIT_OK && req.export_path)
+        status = export_entries(&req);
+    ShardCases shard = {.collecting = true};
+    if (status == EXIT_OK && req.shard_count > 0 && !req.export_path) {
+        req.shard = &shard;
+        for (int i = 0; status == EXIT_OK && i < req.npaths; i++) {
+            req.path = req.paths[i];
+            status = run_tune(&req);
+        }
+        qsort(shard.names, (size_t)shard.n, sizeof *shard.names, compare_names);
+        shard.collecting = false;
+    }
+    for (int i = 0; status == EXIT_OK && !req.export_path && i < req.npaths; i++) {
+        req.path = req.paths[i];
+        status = run_tune(&req);
+    }
+    for (int i = 0; i < shard.n; i++)
+        free(shard.names[i]);
+    free(shard.names);
     free(req.shapes);
     free(req.sets);
     free(req.space_sets);
