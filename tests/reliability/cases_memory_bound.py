@@ -24,25 +24,25 @@ def expect_defaults(t, example, want):
     return not wrong, f"(got, wanted): {wrong}"
 
 
-@case("defaults/layernorm_vector_rows", xfail=True)
+@case("defaults/layernorm_vector_rows")
 def _(t):
     """bf16 rows: 256 contiguous (8 per lane, one 16-byte vector), 4 rows (one per warp)."""
     return expect_defaults(t, "layernorm.tile", {"BLOCK_M": 4, "BLOCK_N": 256, "num_warps": 4})
 
 
-@case("defaults/softmax_vector_rows", xfail=True)
+@case("defaults/softmax_vector_rows")
 def _(t):
     """f32 rows: 8 per lane (two 16-byte vectors), 4 rows."""
     return expect_defaults(t, "softmax.tile", {"BLOCK_M": 4, "BLOCK_N": 256, "num_warps": 4})
 
 
-@case("defaults/rowwise_quantize_vector_rows", xfail=True)
+@case("defaults/rowwise_quantize_vector_rows")
 def _(t):
     return expect_defaults(t, "rowwise_quantize.tile",
                            {"BLOCK_M": 4, "BLOCK_K": 256, "num_warps": 4})
 
 
-@case("defaults/memory_bound_block_ranges", xfail=True)
+@case("defaults/memory_bound_block_ranges")
 def _(t):
     """The rule's values move to the nearest allowed one: rows 16..64 give 16, columns
     capped at 128 give 128; an fp8-only row takes 16 per lane (512, nearest allowed)."""
@@ -121,3 +121,4 @@ def _(t):
                                           "device": "test", "steps": ["rows"]}))
     rc, out = t.run([sys.executable, os.path.join(t.root, "bench", "render.py"), t.path("run")])
     return rc == 0 and "| 0.50 (copy) |" in out and "(default 2.00× the best)" in out, out
+
