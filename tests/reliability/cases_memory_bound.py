@@ -93,12 +93,12 @@ def interpret(t, example, shape):
     return rc == 0, out
 
 
-@case("examples/rmsnorm_interpreted", xfail=True)
+@case("examples/rmsnorm_interpreted")
 def _(t):
     return interpret(t, "rmsnorm.tile", "M=37,N=1000")
 
 
-@case("examples/rmsnorm_quantize_interpreted", xfail=True)
+@case("examples/rmsnorm_quantize_interpreted")
 def _(t):
     return interpret(t, "rmsnorm_quantize.tile", "M=37,N=1000")
 
