@@ -103,7 +103,7 @@ def _(t):
     return interpret(t, "rmsnorm_quantize.tile", "M=37,N=1000")
 
 
-@case("bench/render_copy_fraction", xfail=True)
+@case("bench/render_copy_fraction")
 def _(t):
     """bench/render.py gives a memory-bound row its fraction of the run's copy bandwidth
     and says how far the default config is from the best one timed."""
