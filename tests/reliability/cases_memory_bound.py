@@ -122,3 +122,17 @@ def _(t):
     rc, out = t.run([sys.executable, os.path.join(t.root, "bench", "render.py"), t.path("run")])
     return rc == 0 and "| 0.50 (copy) |" in out and "(default 2.00× the best)" in out, out
 
+
+@case("bench/copy_fraction_printed")
+def _(t):
+    """`tilec bench` times a device-to-device copy in the same run and gives a kernel without
+    dots its share of it (the stub driver's events read 0.25 ms: 2 x 128 MiB in 0.25 ms is
+    1074 GB/s); a kernel with dots is not given one."""
+    env = {"LD_LIBRARY_PATH": os.path.join(t.build, "tests", "runtime")}
+    rc, out = t.run([t.tilec, "bench", os.path.join(t.examples, "softmax.tile"), "--shape",
+                     "M=64,N=64", "--reps", "3", "--json", t.path("b.json")], env=env)
+    ok = rc == 0 and out.count("0.00 of copy (1074 GB/s)") == 2
+    ok = ok and '"copy_gbps": 1073.74' in open(t.path("b.json")).read()
+    rc2, out2 = t.run([t.tilec, "bench", os.path.join(t.examples, "gemm.tile"), "--shape",
+                       "M=64,N=64,K=64", "--reps", "3"], env=env)
+    return ok and rc2 == 0 and "of copy" not in out2, out + out2
