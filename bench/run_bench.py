@@ -9,8 +9,12 @@ usage: python3 bench/run_bench.py RESULTS_DIR [--tilec PATH] [--quick] [--only S
 
 Peers: torch.matmul (cuBLAS) for gemm; torch._scaled_mm tensorwise and rowwise for the fp8
 GEMMs; SDPA with the flash and cuDNN backends for attention; torch's float8 cast (amax,
-scale, saturating cast, torch.compile'd) for the quantize kernels; fp8_attention has no
-peer and is timed alone (checked against a float64 reference on a slice). Peers are timed
+scale, saturating cast, torch.compile'd) for the quantize kernels; for the row kernels
+(layernorm, rmsnorm, softmax, rowwise and fused rmsnorm quantisation) torch eager and
+torch.compile'd of the same math, both reported, the faster the main peer (the fused one's
+floor is against torch.compile); fp8_attention has no peer and is timed alone (checked
+against a float64 reference on a slice). Memory-bound rows also give their share of the
+run's copy bandwidth (bench/render.py). Peers are timed
 with triton.testing.do_bench (median; it clears L2 between repetitions), tilec's figures
 are its cold-L2 medians (warm ones are recorded too). Writes RESULTS_DIR/bench.json (and
 the probe's output); bench/render.py turns it into docs/benchmarks.md.
