@@ -5,8 +5,9 @@ usage: python3 bench/render.py RESULTS_DIR [RESULTS_DIR ...] > docs/benchmarks.m
 
 One section per RESULTS_DIR (one run of bench/run_bench.py, RESULTS_DIR/bench.json): tilec's
 figures (cold-L2 median, warm beside it), the peers' from the same run, their ratio, for dots
-the fraction of the same run's tensor-core ceiling (wgmma where measured, else mma.sync), and
-the issues' performance floors, met or not.
+the fraction of the same run's ceiling (for dots the tensor cores': wgmma where measured, else
+mma.sync; for memory-bound kernels the copy bandwidth), and the issues' performance floors,
+met or not.
 """
 import json
 import os
@@ -50,10 +51,11 @@ def floor_status(item, results):
 
 
 def ceiling_of(item, r):
-    """The item's tensor-core roof from the same run: wgmma's (bf16 or e4m3) where the run
-    measured it, else mma.sync's bf16; None for memory-bound items."""
+    """The item's roof from the same run: for dots the tensor cores' (wgmma's, bf16 or e4m3,
+    where the run measured it, else mma.sync's bf16), for memory-bound items the copy
+    bandwidth."""
     if item["kind"] != "dot":
-        return None, ""
+        return r.get("copy_gbps"), "copy"
     wg = r.get("wgmma_ceiling_tflops")
     if isinstance(wg, dict) and "error" not in wg and wg:
         kind = "e4m3" if item.get("dtype", "").startswith("f8") else "bf16"
@@ -85,7 +87,7 @@ def section(results_dir, r, w):
     if r.get("triton"):
         w("- plain Triton: ../shared/bench/triton_peers.py in the same run (best of its config list per row)")
     w("")
-    w("| benchmark | tilec | tilec warm | peer | peer figure | tilec / peer | of tensor-core ceiling | floor | met | output check |")
+    w("| benchmark | tilec | tilec warm | peer | peer figure | tilec / peer | of ceiling (tensor cores, or copy) | floor | met | output check |")
     w("|---|---|---|---|---|---|---|---|---|---|")
     for item in r.get("items", []):
         unit = "TFLOP/s" if item["kind"] == "dot" else "GB/s"
@@ -107,10 +109,14 @@ def section(results_dir, r, w):
             pf = peer_figure(item, n)
             w(f"| ↳ also {n} | | | {n} | {fmt(pf)} | {fmt(mine / pf if mine and pf else None, 2)} | | | | |")
     w("")
-    w("Configurations timed (the first is the kernel's default config):")
+    w("Configurations timed (the first is the kernel's default config; the default's time "
+      "over the best one's follows):")
     w("")
     for item in r.get("items", []):
-        w(f"- {item['name']}: " + "; ".join(
+        times = [run.get("cold_median_ms") for run in item.get("runs", [])]
+        ratio = f" (default {times[0] / min(t for t in times if t):.2f}× the best)" \
+            if len(times) > 1 and times[0] and any(times[1:]) else ""
+        w(f"- {item['name']}{ratio}: " + "; ".join(
             ("`" + " / ".join(c or "default" for c in run["configs"]) + "` " +
              (f"{run['cold_median_ms']:.3f} ms" if "cold_median_ms" in run else "failed: " +
               run.get("error", "").splitlines()[-1][:160] if run.get("error") else "failed"))

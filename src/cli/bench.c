@@ -1,7 +1,8 @@
 /* bench.c — `tilec bench`: compiles one kernel (or a chain of kernels timed as one region,
    sharing tensors), binds inputs (random unless --in), and times it with events: median of
    repetitions with a cold L2 (a 256 MB write between repetitions) and warm, reported as
-   TFLOP/s for kernels with dots or GB/s otherwise, and as a share of the device's peak. */
+   TFLOP/s for kernels with dots or GB/s otherwise, and as a share of the device's peak (and
+   for kernels without dots, of a device-to-device copy timed in the same run). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,9 @@ static const char *const usage_bench =
     "default 3) with a cold L2 (256 MB written before each, outside the timed region) and\n"
     "with a warm one. Prints TFLOP/s for kernels with dots (2*m*n*k per product; a causal\n"
     "loop counts half) or GB/s otherwise (each tensor read or written once), and the share\n"
-    "of the device's dense peak. Declared reduction targets are reset inside every\n"
-    "repetition.\n"
+    "of the device's dense peak; without dots also the share of the copy bandwidth (a\n"
+    "device-to-device copy timed in the same run). Declared reduction targets are reset\n"
+    "inside every repetition.\n"
     "\n"
     "  --kernel A,B          several kernels are timed as one region, run in order; tensor\n"
     "                        parameters of the same name (dtype and shape) are one tensor\n"
@@ -460,6 +462,7 @@ typedef struct BenchReport {
     bool have_peak;
     GpuPeak peak;
     double peak_rate;       /* in `unit`; 0 when unknown */
+    double copy_gbps;       /* the same run's copy bandwidth; 0 for dots (not measured) */
     const char *unit;
     BenchFigures figs[2];   /* cold, warm */
 } BenchReport;
@@ -524,6 +527,8 @@ static void print_report(const BenchRequest *req, GpuSession *gpu, const BenchKe
             printf("  %.1f%% of %.1f %s (%s dense %s peak)", f->percent, r->peak_rate, r->unit,
                    r->peak.match, r->is_dot ? dtype_name(dtype_is_fp8(r->total.dot_dtype) ? DT_F8E4M3 : DT_BF16)
                                             : "memory");
+        if (r->copy_gbps > 0)
+            printf("  %.2f of copy (%.0f GB/s)", f->rate / r->copy_gbps, r->copy_gbps);
         putchar('\n');
     }
     if (!r->have_peak)
@@ -579,12 +584,12 @@ static int write_json(const BenchRequest *req, GpuSession *gpu, const BenchKerne
     }
     for (int s = 0; s < bk[0].tir->nsyms; s++)
         json_object_set_new(shapes, bk[0].tir->syms[s].name, json_integer(bk[0].args.sym_values[s]));
-    json_t *root = json_pack("{s:s, s:i, s:s, s:o, s:o, s:f, s:f, s:s, s:f, s:s, s:o, s:o}",
+    json_t *root = json_pack("{s:s, s:i, s:s, s:o, s:o, s:f, s:f, s:s, s:f, s:s, s:f, s:o, s:o}",
                              "device", gpu->info.name, "sm_count", gpu->info.sm_count, "target",
                              gpu->target->name, "kernels", kernels, "shapes", shapes, "flops",
                              r->total.flops, "bytes", r->total.bytes, "unit", r->unit, "peak",
                              r->peak_rate, "peak_source", r->have_peak ? r->peak.source : "",
-                             "cold", figures_json(&r->figs[0], req->reps), "warm",
+                             "copy_gbps", r->copy_gbps, "cold", figures_json(&r->figs[0], req->reps), "warm",
                              figures_json(&r->figs[1], req->reps));
     char err[8400];
     OutFile *out = NULL;
@@ -631,6 +636,11 @@ static int bench_request(BenchRequest *req)
         goto done;
     BenchReport report;
     bench_figures(req, &gpu, bk, cold, warm, &report);
+    if (!report.is_dot && gpu_copy_gbps(&gpu, &report.copy_gbps, err, sizeof err) != GPU_OK) {
+        fprintf(stderr, "tilec: error: %s\n", err);
+        status = EXIT_INPUT;
+        goto done;
+    }
     print_report(req, &gpu, bk, &report);
     status = write_outputs(req, bk);
     if (req->json_path && write_json(req, &gpu, bk, &report) != EXIT_OK)

@@ -327,6 +327,10 @@ GpuStatus gpu_download(GpuSession *s, GpuLaunch *l, LaunchArgs *args, char *err,
    times_ms receives the `reps` figures, sorted. */
 GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, int warmup,
                    bool cold_l2, double *times_ms, char *err, size_t errlen);
+/* This device's copy bandwidth in GB/s, read plus write: half of the flush buffer (128 MB,
+   beyond any L2) copied onto the other half, the median of 5 after a warm-up; the roof a
+   memory-bound kernel's rate is set beside (`tilec bench`). */
+GpuStatus gpu_copy_gbps(GpuSession *s, double *gbps, char *err, size_t errlen);
 
 /* The work of one launch: the FLOPs of its dots as the tuner counts them (estimate_flops:
    2·m·n·k per product over the whole grid and loop nest, `m.end` counting half of m's

@@ -463,12 +463,21 @@ static int compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The L2 flush buffer, allocated on first use. */
+static GpuStatus flush_buffer(GpuSession *s, char *err, size_t errlen)
+{
+    tile_status st = TILE_OK;
+    if (!s->flush && (st = tile_dev_alloc(s->ctx, GPU_FLUSH_BYTES, &s->flush)) != TILE_OK)
+        return tile_failure(s, st, "allocating the L2 flush buffer", err, errlen);
+    return GPU_OK;
+}
+
 GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, int warmup,
                    bool cold_l2, double *times_ms, char *err, size_t errlen)
 {
     tile_status st = TILE_OK;
-    if (cold_l2 && !s->flush && (st = tile_dev_alloc(s->ctx, GPU_FLUSH_BYTES, &s->flush)) != TILE_OK)
-        return tile_failure(s, st, "allocating the L2 flush buffer", err, errlen);
+    if (cold_l2 && flush_buffer(s, err, errlen) != GPU_OK)
+        return GPU_FAILED;
     CUevent start = NULL, end = NULL;
     if ((st = tile_dev_event_create(s->ctx, &start)) != TILE_OK ||
         (st = tile_dev_event_create(s->ctx, &end)) != TILE_OK) {
@@ -510,6 +519,37 @@ GpuStatus gpu_time(GpuSession *s, GpuLaunch *const *launches, int n, int reps, i
     if (g == GPU_OK)
         qsort(times_ms, (size_t)reps, sizeof *times_ms, compare_double);
     return g;
+}
+
+GpuStatus gpu_copy_gbps(GpuSession *s, double *gbps, char *err, size_t errlen)
+{
+    enum { REPS = 5 };
+    const size_t half = GPU_FLUSH_BYTES / 2;
+    if (flush_buffer(s, err, errlen) != GPU_OK)
+        return GPU_FAILED;
+    CUevent start = NULL, end = NULL;
+    tile_status st;
+    if ((st = tile_dev_event_create(s->ctx, &start)) != TILE_OK ||
+        (st = tile_dev_event_create(s->ctx, &end)) != TILE_OK) {
+        tile_dev_event_destroy(s->ctx, start);
+        return tile_failure(s, st, "creating events", err, errlen);
+    }
+    double times[REPS];
+    for (int r = -1; r < REPS && st == TILE_OK; r++) {   /* r = -1 warms up */
+        float ms = 0;
+        if ((st = tile_dev_event_record(s->ctx, start, s->stream)) == TILE_OK &&
+            (st = tile_dev_copy_async(s->ctx, s->flush + half, s->flush, half, s->stream)) == TILE_OK &&
+            (st = tile_dev_event_record(s->ctx, end, s->stream)) == TILE_OK &&
+            (st = tile_dev_event_elapsed_ms(s->ctx, start, end, &ms)) == TILE_OK && r >= 0)
+            times[r] = ms;
+    }
+    tile_dev_event_destroy(s->ctx, start);
+    tile_dev_event_destroy(s->ctx, end);
+    if (st != TILE_OK)
+        return tile_failure(s, st, "timing a device-to-device copy", err, errlen);
+    qsort(times, REPS, sizeof *times, compare_double);
+    *gbps = times[REPS / 2] > 0 ? 2.0 * (double)half / (times[REPS / 2] * 1e-3) / 1e9 : 0;
+    return GPU_OK;
 }
 
 /* ---- counting work */

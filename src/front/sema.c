@@ -58,15 +58,20 @@ typedef struct Checker {
     int depth;
     bool too_deep_reported;
     bool fp8_reported;
-    unsigned *dot_roles;    /* DotRole bits, by index in tunables: what `@` uses it for */
+    unsigned *block_roles;  /* BlockRole bits, by index in tunables: what it is used for */
     int dot_esize;          /* the narrowest `@` operand's bytes per element */
+    int inner_esize;        /* the widest element of an access whose last index is a block */
     int ndots;              /* `@` expressions checked */
 } Checker;
 
 /* How a block size serves the kernel's dots: rows or columns of a result, or the reduction.
    A variable that is both a result's columns and another dot's reduction chains two dots
-   (attention's n). sm_90a's default config follows these roles (target_defaults). */
-typedef enum DotRole { ROLE_ROWS = 1, ROLE_COLS = 2, ROLE_RED = 4 } DotRole;
+   (attention's n). sm_90a's default config follows these roles (target_defaults). Every
+   kernel also notes where a block variable indexes tensors: the last (contiguous) dim, or
+   an earlier one; a dot-free kernel's default config follows those (memory_default). */
+typedef enum BlockRole {
+    ROLE_ROWS = 1, ROLE_COLS = 2, ROLE_RED = 4, ROLE_INNER = 8, ROLE_OUTER = 16
+} BlockRole;
 
 /* ---- small helpers */
 
@@ -588,14 +593,14 @@ static void check_adopted_pair(Checker *c, const Expr *a, const Expr *b, DType w
         check_adopted(c, b, want);
 }
 
-static void mark_dot_role(Checker *c, Axis axis, DotRole role)
+static void mark_role(Checker *c, Axis axis, BlockRole role)
 {
-    if (axis.kind != AXIS_BLOCK || !c->dot_roles || axis.id < 0 || axis.id >= c->kernel->nloopvars)
+    if (axis.kind != AXIS_BLOCK || !c->block_roles || axis.id < 0 || axis.id >= c->kernel->nloopvars)
         return;
     const char *name = c->kernel->loopvars[axis.id]->tunable;
     for (int i = 0; name && i < c->tunables.len; i++)
         if (strcmp(((Tunable *)c->tunables.items[i])->name, name) == 0)
-            c->dot_roles[i] |= role;
+            c->block_roles[i] |= role;
 }
 
 static void note_dot_roles(Checker *c, const Type *a, const Type *b)
@@ -606,9 +611,9 @@ static void note_dot_roles(Checker *c, const Type *a, const Type *b)
         c->dot_esize = es;
     if (a->rank < 2 || b->rank < 2)
         return;
-    mark_dot_role(c, a->axes[a->rank - 2], ROLE_ROWS);
-    mark_dot_role(c, b->axes[b->rank - 1], ROLE_COLS);
-    mark_dot_role(c, a->axes[a->rank - 1], ROLE_RED);
+    mark_role(c, a->axes[a->rank - 2], ROLE_ROWS);
+    mark_role(c, b->axes[b->rank - 1], ROLE_COLS);
+    mark_role(c, a->axes[a->rank - 1], ROLE_RED);
 }
 
 /* Types `l op r` into out; shared by binary expressions and `x op= e`. */
@@ -990,10 +995,15 @@ static NOINLINE void type_tensor_index(Checker *c, Expr *e, Param *p)
             const Type *t = &arg->type;
             if (t->kind == TYPE_LOOPVAR) {
                 LoopVar *v = c->kernel->loopvars[t->axes[0].id];
-                if (v->scalar)
+                if (v->scalar) {
                     adds_axis = false;
-                else
+                } else {
                     axis = t->axes[0];
+                    bool last = dim == p->rank;
+                    mark_role(c, axis, last ? ROLE_INNER : ROLE_OUTER);
+                    if (last && dtype_size(p->dtype) > c->inner_esize)
+                        c->inner_esize = dtype_size(p->dtype);
+                }
             } else if (t->kind == TYPE_VALUE && t->rank == 0 && dtype_is_int(t->dtype)) {
                 adds_axis = false;
                 ok = literal_index_inside(c, arg, p, dim - 1) && ok;
@@ -3139,9 +3149,9 @@ static int64_t target_default(const Checker *c, int i)
 {
     bool chained = false;
     for (int j = 0; j < c->tunables.len; j++)
-        chained |= (c->dot_roles[j] & (ROLE_COLS | ROLE_RED)) == (ROLE_COLS | ROLE_RED);
+        chained |= (c->block_roles[j] & (ROLE_COLS | ROLE_RED)) == (ROLE_COLS | ROLE_RED);
     const Tunable *t = c->tunables.items[i];
-    unsigned role = c->dot_roles[i];
+    unsigned role = c->block_roles[i];
     switch (t->kind) {
     case TUNE_BLOCK:
         if (!chained && c->ndots > 1 && (role & (ROLE_ROWS | ROLE_COLS)))
@@ -3162,6 +3172,29 @@ static int64_t target_default(const Checker *c, int i)
     }
 }
 
+/* The default config of a dot-free kernel (docs/tuning.md, "Default configs"): it is
+   memory-bound, so a lane moves 16-byte vectors of the widest contiguous tensor (at least 8
+   elements: two vectors of f32) and a warp spans the contiguous block (32 lanes' worth),
+   while every other block takes one row per warp: a small tile (4x256 for bf16) and many
+   programs. A block variable is contiguous when it indexes only the last dim of its
+   accesses; without one (a transpose) a block keeps the preferred value, as does a block
+   that indexes no tensor. The nearest allowed value is taken (set_default). */
+static int64_t memory_default(const Checker *c, int i, int64_t warps)
+{
+    const Tunable *t = c->tunables.items[i];
+    bool any_inner = false;
+    for (int j = 0; j < c->tunables.len; j++)
+        any_inner |= (c->block_roles[j] & (ROLE_INNER | ROLE_OUTER)) == ROLE_INNER;
+    unsigned role = c->block_roles[i] & (ROLE_INNER | ROLE_OUTER);
+    if (t->kind != TUNE_BLOCK || !any_inner || !role)
+        return knob_of_kind(t->kind)->preferred;
+    if (role == ROLE_INNER) {
+        int per_lane = 16 / (c->inner_esize > 0 ? c->inner_esize : 4);
+        return 32 * (per_lane > 8 ? per_lane : 8);
+    }
+    return warps;
+}
+
 static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
 {
     Checker c = {.arena = a, .diag = d, .opts = opts, .kernel = k};
@@ -3180,8 +3213,8 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
     for (int i = 0; i < vars.len; i++)
         k->loopvars[i] = vars.items[i];
     make_tunables(&c);
-    c.dot_roles = arena_alloc(a, sizeof *c.dot_roles * (size_t)(c.tunables.len + 1));
-    memset(c.dot_roles, 0, sizeof *c.dot_roles * (size_t)(c.tunables.len + 1));
+    c.block_roles = arena_alloc(a, sizeof *c.block_roles * (size_t)(c.tunables.len + 1));
+    memset(c.block_roles, 0, sizeof *c.block_roles * (size_t)(c.tunables.len + 1));
     make_symbols(&c);
     check_body(&c);
     check_full_sizes(&c);
@@ -3195,9 +3228,22 @@ static void check_kernel(Arena *a, Diag *d, Kernel *k, const SemaOptions *opts)
     /* f32 dots run on FMA or mma.sync, their operands through registers: the Hopper-sized
        tiles are for wgmma, so a kernel whose dots all take f32 keeps the plain defaults */
     bool hopper = k->has_dot && c.dot_esize < 4 && opts && opts->target_sm >= 90;
+    int64_t warps = knob_of_kind(TUNE_WARPS)->preferred;
     for (int i = 0; i < c.tunables.len; i++) {
         Tunable *t = c.tunables.items[i];
-        set_default(t, hopper ? target_default(&c, i) : knob_of_kind(t->kind)->preferred);
+        if (!k->has_dot && t->kind == TUNE_WARPS) {   /* memory_default's rows follow it */
+            set_default(t, warps);
+            warps = t->default_value;
+        }
+    }
+    for (int i = 0; i < c.tunables.len; i++) {
+        Tunable *t = c.tunables.items[i];
+        if (hopper)
+            set_default(t, target_default(&c, i));
+        else if (!k->has_dot)
+            set_default(t, memory_default(&c, i, warps));
+        else
+            set_default(t, knob_of_kind(t->kind)->preferred);
         k->tunables[i] = t;
     }
     k->checked = d->errors == errors_before;

@@ -436,6 +436,43 @@ def layernorm_cases(c, rng):
             ["y"], {"y": y}, {"y": bound}, configs, sets={"eps": repr(float(eps))})
 
 
+def rmsnorm_model(x, w, eps):
+    """h = x rsqrt(mean(x^2) + eps) w in float64, and the relative error bound of the
+    kernel's f32 h: the sum of N positive squares ((N + 2) U), the division and eps (2 U),
+    rsqrt (2 ulp) halving the sum's error, then the products by x and w (2 U)."""
+    N = x.shape[1]
+    rstd = 1.0 / np.sqrt((x * x).mean(axis=1, keepdims=True) + np.float64(eps))
+    return x * rstd * w, (0.5 * (N + 4) + 6) * U
+
+
+def rmsnorm_cases(c, rng):
+    eps = f32(1e-5)
+    configs = [None, "BLOCK_M=1,BLOCK_N=16", "BLOCK_M=64,BLOCK_N=256", "BLOCK_M=8,BLOCK_N=32"]
+    for M, N in ((67, 93), (37, 1000)):
+        x = bf16(rng.standard_normal((M, N)) * 2 + 0.5)
+        w = bf16(rng.uniform(0.5, 1.5, N))
+        h, rel = rmsnorm_model(x, w, eps)
+        bound = U_BF16 * np.abs(h) + (1 + U_BF16) * rel * np.abs(h)
+        c.check(f"rmsnorm {M}x{N}", "rmsnorm.tile", "rmsnorm",
+                {"x": bits(x, BF16), "w": w.astype(np.float32)}, ["y"], {"y": h}, {"y": bound},
+                configs, sets={"eps": repr(float(eps))})
+        # Quantised: v = h * 448 / amax(h) carries twice h's error (h and the scale) and two
+        # roundings; an e4m3 result may differ from the model's only where an interval of
+        # that width around v holds a rounding boundary, by the distance to its far side.
+        amax = np.abs(h).max(axis=1, keepdims=True)
+        scale = 448.0 / np.maximum(amax, 1e-12)
+        v = h * scale
+        dv = (2 * rel + 3 * U) * np.abs(v)
+        y = e4m3(v)
+        y_bound = np.maximum(np.abs(e4m3(v + dv) - y), np.abs(e4m3(v - dv) - y))
+        inv = (1.0 / scale)[:, 0]
+        c.check(f"rmsnorm_quantize {M}x{N}", "rmsnorm_quantize.tile", "rmsnorm_quantize",
+                {"x": np.asfortranarray(x.astype(np.float32)), "w": bits(w, BF16)},
+                ["y", "inv_scale"], {"y": y, "inv_scale": inv},
+                {"y": y_bound, "inv_scale": (rel + 2 * U) * inv}, configs,
+                sets={"eps": repr(float(eps))})
+
+
 def embedding_cases(c, rng):
     T, V, D = 77, 50, 40
     ids = rng.integers(0, V, T).astype(np.int32)            # repeats: rows read twice
@@ -1139,7 +1176,7 @@ def run_suites(doc, label, seed, suites):
 def main():
     return run_suites(__doc__, "interp", 20240611,
                       (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
-                       softmax_cases, layernorm_cases, embedding_cases, dropout_cases, moe_gemm_cases,
+                       softmax_cases, layernorm_cases, rmsnorm_cases, embedding_cases, dropout_cases, moe_gemm_cases,
                        varlen_attention_cases, jagged_softmax_cases, branches_cases, gather_cases,
                        gather_error_cases, mask_checker_cases, bad_input_cases,
                        nonfinite_cases, gpu_arith_cases, determinism_cases, speed_cases, bmm_cases, rank3_cases))

@@ -154,13 +154,13 @@ bench_through_libtile() {
     stub_env "$build/tilec" bench "$src/examples/fp8_quantize.tile" --kernel amax,quantize_e4m3 \
         --link quantize_e4m3.amax=amax.out --shape M=64,K=64 --reps 2 --warmup 1 \
         --json "$out/bench.json" > "$out/bench.txt" 2>&1 &&
-        grep -q "^  amax: .*; vec16 variant; 1 blocks of 128 threads; 32 bytes of dynamic shared memory; 32 registers" "$out/bench.txt" &&
+        grep -q "^  amax: .*; vec16 variant; 4 blocks of 128 threads; 32 bytes of dynamic shared memory; 32 registers" "$out/bench.txt" &&
         grep -q "^  cold L2: median 0.2500 ms" "$out/bench.txt" &&
         python3 - "$out/bench.json" "$out/stub.log" <<'PY' || { cat "$out/bench.txt"; return 1; }
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["device"] == "Stub GPU" and [k["name"] for k in d["kernels"]] == ["amax", "quantize_e4m3"], d
-assert d["kernels"][0]["blocks"] == 1 and d["kernels"][0]["threads"] == 128, d
+assert d["kernels"][0]["blocks"] == 4 and d["kernels"][0]["threads"] == 128, d
 launches = [l.split()[1] for l in open(sys.argv[2]) if l.startswith("launch ")]
 # (1 warm-up + 2 repetitions) x (cold, warm), each the chain of two kernels
 assert launches == ["amax", "quantize_e4m3"] * 6, launches
