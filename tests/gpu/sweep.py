@@ -423,6 +423,34 @@ def make_layernorm(i, shape, g):
         lambda o: close(o["y"], ref, 2 ** -7, 2 ** -9), (["x"] if i % 4 == 3 else [])
 
 
+def make_rmsnorm(i, shape, g):
+    """examples/rmsnorm.tile against float64: x / sqrt(mean(x^2) + eps) * w, bf16 out."""
+    m, n = shape
+    x = uniform((m, n), g, -2, 2).to(torch.bfloat16)
+    w = uniform((n,), g, 0.5, 1.5).to(torch.bfloat16)
+    eps = 1e-5
+    xd = x.double()
+    ref = xd / torch.sqrt((xd * xd).mean(1, keepdim=True) + eps) * w.double()
+    return {"x": x, "w": w}, {"eps": repr(eps)}, ["y"], \
+        lambda o: close(o["y"], ref, 2 ** -7, 2 ** -9), (["x"] if i % 4 == 3 else [])
+
+
+def make_rmsnorm_quantize(i, shape, g):
+    """examples/rmsnorm_quantize.tile: rmsnorm in float64, then rowwise_quantize's scaling
+    (448 / max|row|); the f32 statistics and rsqrt move a code by at most one e4m3 step."""
+    m, n = shape
+    x = uniform((m, n), g, -2, 2).to(torch.bfloat16)
+    w = uniform((n,), g, 0.5, 1.5).to(torch.bfloat16)
+    eps = 1e-5
+    xd = x.double()
+    h = xd / torch.sqrt((xd * xd).mean(1, keepdim=True) + eps) * w.double()
+    scale = 448.0 / torch.clamp(h.abs().amax(1), min=1e-12)
+    codes = fp8_codes((h * scale[:, None]).clamp(-448, 448).float(), E4M3)
+    return {"x": x, "w": w}, {"eps": repr(eps)}, ["y", "inv_scale"], \
+        lambda o: merge([fp8_close(o["y"], codes, E4M3), close(o["inv_scale"], 1.0 / scale, 2 ** -18, 0)]), \
+        (["x"] if i % 4 == 3 else [])
+
+
 def make_softmax(i, shape, g):
     m, n = shape
     x = uniform((m, n), g, -8, 8)
@@ -836,6 +864,8 @@ KERNELS = [
     ("rowwise_quantize", "rowwise_quantize", "MK", rows_shapes, row_configs("BLOCK_K"), make_rowwise_quantize),
     ("layernorm", "layernorm", "MN", rows_shapes, row_configs("BLOCK_N"), make_layernorm),
     ("softmax", "softmax", "MN", rows_shapes, row_configs("BLOCK_N"), make_softmax),
+    ("rmsnorm", "rmsnorm", "MN", rows_shapes, row_configs("BLOCK_N"), make_rmsnorm),
+    ("rmsnorm_quantize", "rmsnorm_quantize", "MN", rows_shapes, row_configs("BLOCK_N"), make_rmsnorm_quantize),
     ("math_builtins", MATH_TILE, "MN", math_shapes, MATH_CONFIGS, make_math),
     ("embedding", "embedding", "TVN", embedding_shapes, EMBEDDING_CONFIGS, make_embedding),
     ("dropout", "dropout", "MN", rows_shapes, tile_configs("BLOCK_N"), make_dropout),
