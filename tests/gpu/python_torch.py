@@ -168,20 +168,26 @@ def extra_makers(sweep):
             "float8_linear_backward": (gemm_shapes, float8_linear_backward)}
 
 
+# the sizes a kernel's bundle compiles in (its `const ... in {...}`): the sweep's other shapes
+# build their own variants, a prebuilt bundle has only these (attention's D: not 48)
+BUILT_SIZES = {"rope": lambda s: s[2] in (32, 64)}
+
+
 def makers():
-    """Kernel name -> (two shapes, maker): sweep.py's table (shape 0, and the first later
-    one the sweep passes a strided input for, else the first later one, skipping its head
-    dim 48, which the bundles' `const D in {64, 128}` leave out), then extra_makers()."""
+    """Kernel name -> (two shapes, maker): sweep.py's table (its first shape the prebuilt
+    bundle serves, and the first later one the sweep passes a strided input for, else the
+    next one; BUILT_SIZES names what the bundles compile in), then extra_makers()."""
     import sweep
     table = {}
     for name, _, _, shapes_of, _, make in sweep.KERNELS:
         shapes = shapes_of()
-        usable = [i for i in range(1, len(shapes)) if 48 not in shapes[i]]
+        built = BUILT_SIZES.get(name, lambda s: 48 not in s)
+        usable = [i for i in range(len(shapes)) if built(shapes[i])]
         # a kernel whose sweep passes no strided input (bmm, the integer GEMMs, ...) takes
         # its first usable later shape
-        later = next((i for i in usable if make(i, shapes[i], sweep.rng(1))[4]),
-                     usable[0] if usable else 0)
-        table[name] = ([(0, shapes[0]), (later, shapes[later])], make)
+        later = next((i for i in usable[1:] if make(i, shapes[i], sweep.rng(1))[4]),
+                     usable[1] if len(usable) > 1 else usable[0])
+        table[name] = ([(usable[0], shapes[usable[0]]), (later, shapes[later])], make)
     for name, (shapes, make) in extra_makers(sweep).items():
         table[name] = (list(enumerate(shapes)), make)
     return table
