@@ -61,11 +61,13 @@ def kernel_file(c):
     return path
 
 
-def block_of(config, name, default=64):
+def block_of(c, path, kernel, config, name):
+    """The block size `name` a run of `kernel` under `config` uses (the default's if the
+    config leaves it out)."""
     for part in (config or "").split(","):
         if part.startswith(name + "="):
             return int(part.split("=")[1])
-    return default
+    return c.default_config(path, kernel)[name]
 
 
 def seq_cumsum(x, axis, exclusive, block):
@@ -111,7 +113,7 @@ def tile_cases(c, rng):
                 if err:
                     c.record(name, False, err)
                     continue
-                b = block_of(config, block)
+                b = block_of(c, path, kernel, config, block)
                 exact(c, name + " inclusive", got["y"], seq_cumsum(x, axis, False, b))
                 exact(c, name + " exclusive", got["z"], seq_cumsum(x, axis, True, b))
     name = "cumsum bf16 input sums in f32"
@@ -146,7 +148,7 @@ def int_cases(c, rng):
         if err:
             c.record(name, False, err)
             continue
-        blk = block_of(config, "BLOCK_N")
+        blk = block_of(c, path, "ints", config, "BLOCK_N")
         want_y = np.concatenate([np.cumsum(a[i:i + blk], dtype=np.int32) for i in range(0, N, blk)])
         want_z = np.concatenate([np.cumsum(b[i:i + blk]) - b[i:i + blk] for i in range(0, N, blk)])
         exact(c, name + " i32", got["y"], want_y.astype(np.float64))

@@ -119,6 +119,15 @@ class Checker:
             return None, time.monotonic() - t0
         return p, time.monotonic() - t0
 
+    def default_config(self, file, kernel):
+        """{knob: value} of the kernel's default config, as `--emit=schedule` prints it (the
+        defaults are the compiler's to choose: a model of a block size asks, not assumes)."""
+        p = subprocess.run([self.tilec, "build", file, "--kernel", kernel, "--emit=schedule", "-o", "-"],
+                           capture_output=True, text=True, timeout=120)
+        line = next(l for l in p.stdout.splitlines() if l.startswith(f"schedule {kernel}: "))
+        items = line.split(": ", 1)[1].split(";")[0].split(",")
+        return {k: int(v) for k, v in (i.split("=") for i in items) if v.lstrip("-").isdigit()}
+
     def run_kernel(self, file, kernel, inputs, outputs, config=None, sets=None, shape=None,
                    extra=()):
         """Runs one kernel; inputs maps a parameter to an array (saved as is: its dtype and
@@ -602,7 +611,9 @@ def rank3_cases(c, rng):
     x = rng.integers(-32, 33, (B, M, N)) / 8.0
     w = rng.choice([0.5, 1.0, 1.5, 2.0], (M, N))
     cv = rng.integers(-8, 9, N) / 4.0
-    for config, BM in ((None, 16), ("BLOCK_M=8", 8), ("num_warps=8", 16), ("num_warps=8,BLOCK_M=8", 8)):
+    default_bm = c.default_config(os.path.join(KERNELS, "rank3.tile"), "rank3")["BLOCK_M"]
+    for config, BM in ((None, default_bm), ("BLOCK_M=8", 8), ("BLOCK_M=16", 16),
+                       ("num_warps=8", default_bm), ("num_warps=8,BLOCK_M=8", 8)):
         v = x * w + cv
         s1 = np.zeros((B, M, N))
         s2 = np.zeros((B, M, N))
