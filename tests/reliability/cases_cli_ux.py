@@ -1,7 +1,6 @@
 """The toolchain as people type it (issue 22): set-up installs tilec, commands pick a file's
 only kernel, --emit of several kernels, one --config syntax, and a tile too large for one
 program named with its location and block sizes."""
-import glob
 import os
 import re
 
@@ -58,7 +57,8 @@ def _(t):
                      "--destdir", dest], timeout=300)
     if rc != 0:
         return False, f"meson install: exit {rc}\n{out[-2000:]}"
-    found = {os.path.basename(p): p for p in glob.glob(os.path.join(dest, "**", "*"), recursive=True)}
+    # os.walk, not glob: glob's ** skips hidden folders, and setup.sh's prefix is ~/.local
+    found = {name: os.path.join(root, name) for root, dirs, files in os.walk(dest) for name in dirs + files}
     missing = [n for n in ("tilec", "tile.h", "tile.pc") if n not in found]
     if not any(n.startswith("libtile.") for n in found):
         missing.append("libtile")
