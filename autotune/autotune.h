@@ -164,6 +164,14 @@ typedef struct SearchProblem {
     void (*prefetch)(const int *points, int npoints, void *ctx); /* may be NULL */
     /* Asked before each evaluation: true stops the search (SIGINT, a target reached). */
     bool (*should_stop)(void *ctx);                              /* may be NULL */
+    /* Several points at once (the tuner's GPUs time them in parallel): values[i] for point
+       i (points[i * TUNE_MAX_DIMS ...]), +inf for a failed one. With batch > 1 the
+       strategies hand over up to `batch` points that do not depend on each other's values
+       (a window of the exhaustive order, random draws, a compass poll, a DE generation);
+       the memo, the budget and the best are kept as for one at a time. NULL or batch <= 1:
+       eval, one point at a time. */
+    void (*eval_batch)(const int *points, int n, double *values, void *ctx);
+    int batch;
     void *ctx;
 } SearchProblem;
 
@@ -260,6 +268,9 @@ typedef struct TuneGpuInfo {
    initialises CUDA) and reads device 0. Returns 0, or -1 with the reason (no driver, no
    device) in err. */
 int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen);
+/* The same for GPU `device` (a driver ordinal; -1: device 0 unpinned), with the number of
+   GPUs the driver sees in *count (may be NULL; with a device, 1: the one pinned). */
+int tune_gpu_probe_device(int device, TuneGpuInfo *out, int *count, char *err, size_t errlen);
 /* Dense (no sparsity) peaks of a device by name: bf16/f16 and fp8 tensor-core TFLOP/s
    and memory TB/s, for `tilec bench` and the tuner's % of peak; false for a device not
    in the table. */
@@ -306,7 +317,9 @@ typedef struct TuneArtifact {
 typedef struct TuneBackend {
     void *ctx;
     int (*compile)(void *ctx, const Config *config, TuneArtifact *out, char *err, size_t errlen);
-    int (*child_start)(void *ctx, char *err, size_t errlen);
+    /* `device`: the GPU the child is pinned to (TuneOptions.devices; -1 unpinned). A pinned
+       child finds CUDA_VISIBLE_DEVICES naming that GPU alone, so device 0 is it. */
+    int (*child_start)(void *ctx, int device, char *err, size_t errlen);
     /* The reference output: the default config's artifact (NULL: the backend's own, e.g.
        the interpreter's). Called after every (re)start before any benchmark. */
     int (*child_reference)(void *ctx, const void *data, size_t size, char *err, size_t errlen);
@@ -321,6 +334,9 @@ typedef struct TuneBackend {
 typedef struct BenchChild {
     const TuneBackend *backend;
     const char *const *exec_argv;  /* NULL: fork only */
+    int device;                     /* the GPU ordinal it is pinned to; -1: not pinned */
+    char env_visible[160];          /* "CUDA_VISIBLE_DEVICES=..." for it (bench_child_pin) */
+    char env_device[48];            /* "TILEC_BENCH_DEVICE=N": an exec'ed child's device */
     double timeout_s;               /* per request; the child is killed past it */
     int pid;
     int sock;
@@ -330,6 +346,12 @@ typedef struct BenchChild {
     char error[512];                /* why the child could not start */
 } BenchChild;
 
+/* Pins the child to GPU `device` (an ordinal as the driver counts them in this process:
+   under a CUDA_VISIBLE_DEVICES list, its device-th entry). Call before the first start. */
+void bench_child_pin(BenchChild *c, int device);
+/* The CUDA_VISIBLE_DEVICES value that leaves a child GPU `device` alone ("3", or the
+   device-th entry of this process's own list). */
+void bench_visible_entry(int device, char *buf, size_t size);
 int bench_child_start(BenchChild *c);
 /* Benchmarks one artifact. A crash or a timeout kills/reaps the child (restarted on the next
    call) and costs only this candidate. interrupt_fd (>= 0): readable means stop waiting
@@ -337,8 +359,11 @@ int bench_child_start(BenchChild *c);
 TuneStatus bench_child_run(BenchChild *c, const void *data, size_t size, double best_ms,
                            int interrupt_fd, BenchTiming *out, char *msg, size_t msglen);
 void bench_child_stop(BenchChild *c);
-/* The child's loop (after an exec): serves requests on fd until told to quit. */
-int bench_child_serve(const TuneBackend *b, int fd);
+/* The child's loop: serves requests on fd until told to quit. `device` goes to child_start
+   (an exec'ed child reads it with bench_child_device). */
+int bench_child_serve(const TuneBackend *b, int fd, int device);
+/* In an exec'ed child: the device its parent pinned it to (TILEC_BENCH_DEVICE), or -1. */
+int bench_child_device(void);
 
 typedef struct TuneMeasurement {
     int point[TUNE_MAX_DIMS];
@@ -355,6 +380,15 @@ typedef struct TuneOptions {
     int compile_threads;
     double bench_timeout_s;    /* per candidate; 0: 10 s */
     const char *const *child_exec_argv;  /* see BenchChild */
+    /* The GPUs (driver ordinals) that time candidates, one benchmark child pinned to each;
+       NULL or ndevices 0: one child, not pinned. With several, the search hands over
+       batches and each GPU times the next candidate of the batch; a candidate that crashes
+       or hangs is retried once on another GPU; a GPU whose child cannot start, or that hung
+       on a candidate another GPU then timed, or crashed twice on candidates another GPU
+       then timed, is dropped with a message; and the winner is re-timed on the first GPU
+       still in use against the runner-up. The GPUs must be of one model. */
+    const int *devices;
+    int ndevices;
     bool handle_sigint;        /* SIGINT stops the search (keeps what is measured) */
     bool progress;             /* progress bar on a tty, plain lines otherwise */
     FILE *out;                 /* progress and the table; NULL: stderr */
@@ -374,6 +408,12 @@ typedef struct TuneResult {
     int nmeasurements;
     int status_counts[TUNE_STATUS_COUNT];
     double compile_s;          /* summed over threads */
+    int devices_used;          /* GPUs that timed candidates (1 without TuneOptions.devices) */
+    int devices_dropped;
+    int retried;               /* candidates timed again on another GPU */
+    bool retimed;              /* the winner and the runner-up were re-timed on one GPU */
+    int runner_up[TUNE_MAX_DIMS];
+    double runner_up_ms;       /* its re-timed time (+inf when not retimed) */
     char error[512];           /* why the tune could not run (no GPU, child failed) */
 } TuneResult;
 

@@ -111,11 +111,19 @@ static void reply_message(Reply *r, const char *msg)
     snprintf(r->message, sizeof r->message, "%s", msg);
 }
 
-int bench_child_serve(const TuneBackend *b, int fd)
+int bench_child_device(void)
+{
+    const char *env = getenv("TILEC_BENCH_DEVICE");
+    char *end;
+    long d = env ? strtol(env, &end, 10) : -1;
+    return env && *env && !*end && d >= 0 && d < 4096 ? (int)d : -1;
+}
+
+int bench_child_serve(const TuneBackend *b, int fd, int device)
 {
     Reply ready = {0};
     char err[384] = "";
-    if (b->child_start && b->child_start(b->ctx, err, sizeof err) != 0) {
+    if (b->child_start && b->child_start(b->ctx, device, err, sizeof err) != 0) {
         ready.status = -1;
         reply_message(&ready, err[0] ? err : "the benchmark child could not start");
         send_all(fd, &ready, sizeof ready);
@@ -207,6 +215,32 @@ static int exchange(BenchChild *c, uint32_t kind, const void *data, size_t size,
     return recv_deadline(c->sock, rep, sizeof *rep, now_s() + timeout_s, interrupt_fd);
 }
 
+void bench_visible_entry(int device, char *buf, size_t size)
+{
+    /* under a CUDA_VISIBLE_DEVICES list the driver's ordinal d is the list's d-th entry */
+    const char *list = getenv("CUDA_VISIBLE_DEVICES");
+    snprintf(buf, size, "%d", device);
+    if (list && *list) {
+        const char *p = list;
+        for (int i = 0; i < device && p; i++)
+            p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+        if (p)
+            snprintf(buf, size, "%.*s", (int)strcspn(p, ","), p);
+    }
+}
+
+void bench_child_pin(BenchChild *c, int device)
+{
+    c->device = device;
+    c->env_visible[0] = c->env_device[0] = 0;
+    if (device < 0)
+        return;
+    char entry[128];
+    bench_visible_entry(device, entry, sizeof entry);
+    snprintf(c->env_visible, sizeof c->env_visible, "CUDA_VISIBLE_DEVICES=%s", entry);
+    snprintf(c->env_device, sizeof c->env_device, "TILEC_BENCH_DEVICE=%d", device);
+}
+
 int bench_child_start(BenchChild *c)
 {
     c->error[0] = 0;
@@ -230,13 +264,16 @@ int bench_child_start(BenchChild *c)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         close(sv[0]);
+        /* the strings were made before the fork: putenv only links them in */
+        if (c->device >= 0 && (putenv(c->env_visible) != 0 || putenv(c->env_device) != 0))
+            _exit(125);
         if (c->exec_argv) {
             if (sv[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(sv[1], 3) < 0)
                 _exit(126);
             execv(c->exec_argv[0], (char *const *)c->exec_argv);
             _exit(127);
         }
-        _exit(bench_child_serve(c->backend, sv[1]));
+        _exit(bench_child_serve(c->backend, sv[1], c->device));
     }
     close(sv[1]);
     c->pid = pid;

@@ -13,6 +13,7 @@
 
 typedef struct ProbeReply {
     int ok;
+    int count;
     TuneGpuInfo info;
     char message[384];
 } ProbeReply;
@@ -31,6 +32,7 @@ static void probe_in_child(ProbeReply *r)
         snprintf(r->info.name, sizeof r->info.name, "%s", info.name);
         r->info.sm_count = info.sm_count;
         r->info.driver_version = info.driver_version;
+        r->count = tile_device_count(ctx);
         r->ok = 1;
     }
     tile_context_destroy(ctx);
@@ -38,7 +40,18 @@ static void probe_in_child(ProbeReply *r)
 
 int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen)
 {
+    return tune_gpu_probe_device(-1, out, NULL, err, errlen);
+}
+
+int tune_gpu_probe_device(int device, TuneGpuInfo *out, int *count, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
+    char visible[160] = "";
+    if (device >= 0) {
+        char entry[128];
+        bench_visible_entry(device, entry, sizeof entry);
+        snprintf(visible, sizeof visible, "CUDA_VISIBLE_DEVICES=%s", entry);
+    }
     int fds[2];
     if (pipe(fds) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -54,6 +67,8 @@ int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen)
     if (pid == 0) {
         close(fds[0]);
         ProbeReply r = {0};
+        if (visible[0])
+            putenv(visible);
         probe_in_child(&r);
         ssize_t w = write(fds[1], &r, sizeof r);
         _exit(w == (ssize_t)sizeof r ? 0 : 1);
@@ -82,6 +97,8 @@ int tune_gpu_probe(TuneGpuInfo *out, char *err, size_t errlen)
         return -1;
     }
     *out = r.info;
+    if (count)
+        *count = r.count;
     return 0;
 }
 

@@ -168,6 +168,21 @@ static bool budget_left(Search *s)
     return true;
 }
 
+/* Keeps an evaluated value: the memo, the count and the best. False when out of memory. */
+static bool keep_value(Search *s, const int *x, double v)
+{
+    s->evals++;
+    if (memo_put(&s->memo, point_index(s, x), v) != 0) {
+        s->oom = s->stopped = true;
+        return false;
+    }
+    if (v < s->best_value) {
+        s->best_value = v;
+        memcpy(s->best, x, sizeof(int) * (size_t)s->p->ndims);
+    }
+    return true;
+}
+
 /* The value of a point: memoised, +inf when invalid. False when the search must stop (the
    point was not evaluated). */
 static bool evaluate(Search *s, const int *x, double *value)
@@ -189,15 +204,8 @@ static bool evaluate(Search *s, const int *x, double *value)
     double v = s->p->eval(x, s->p->ctx);
     if (isnan(v))
         v = INFINITY;
-    s->evals++;
-    if (memo_put(&s->memo, index, v) != 0) {
-        s->oom = s->stopped = true;
+    if (!keep_value(s, x, v))
         return false;
-    }
-    if (v < s->best_value) {
-        s->best_value = v;
-        memcpy(s->best, x, sizeof(int) * (size_t)s->p->ndims);
-    }
     *value = v;
     return true;
 }
@@ -206,6 +214,89 @@ static void prefetch(Search *s, const int *points, int n)
 {
     if (s->p->prefetch && n > 0)
         s->p->prefetch(points, n, s->p->ctx);
+}
+
+/* Points handed over at once: the evaluator's batch, or 1. */
+static int batch_size(const Search *s)
+{
+    return s->p->eval_batch && s->p->batch > 1 ? s->p->batch : 1;
+}
+
+/* Evaluations the budget still allows (INT64_MAX: no count limit). */
+static int64_t evals_left(const Search *s)
+{
+    int64_t left = INT64_MAX;
+    if (s->o->max_evals > 0)
+        left = s->o->max_evals - s->evals;
+    if (s->eval_limit > 0 && s->eval_limit - s->evals < left)
+        left = s->eval_limit - s->evals;
+    return left;
+}
+
+/* values[i] for points[0..n), in order, as evaluate gives them: one at a time, or, with a
+   batch evaluator, the fresh valid points in chunks of its batch (a point repeated in the
+   list is evaluated once). Returns how many leading points have their value: n, or fewer
+   when the search must stop. */
+static int evaluate_many(Search *s, int (*points)[TUNE_MAX_DIMS], int n, double *values)
+{
+    int b = batch_size(s);
+    if (b == 1) {
+        for (int i = 0; i < n; i++)
+            if (!evaluate(s, points[i], &values[i]))
+                return i;
+        return n;
+    }
+    int *fresh = malloc(sizeof *fresh * (size_t)(n + 1));
+    int (*chunk)[TUNE_MAX_DIMS] = malloc(sizeof *chunk * (size_t)b);
+    double *got = malloc(sizeof *got * (size_t)b);
+    int nfresh = 0, done = 0;
+    if (!fresh || !chunk || !got) {
+        s->oom = s->stopped = true;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        values[i] = INFINITY;
+        bool repeat = false;
+        for (int j = 0; j < nfresh && !repeat; j++)
+            repeat = memcmp(points[fresh[j]], points[i], sizeof(int) * (size_t)s->p->ndims) == 0;
+        if (!repeat && !memo_get(&s->memo, point_index(s, points[i]), &values[i]) &&
+            is_valid(s, points[i]))
+            fresh[nfresh++] = i;
+    }
+    done = nfresh ? fresh[0] : n;
+    for (int start = 0; start < nfresh;) {
+        if (!budget_left(s))
+            goto out;
+        if (s->p->should_stop && s->p->should_stop(s->p->ctx)) {
+            s->stopped = true;
+            s->stop = SEARCH_STOPPED;
+            goto out;
+        }
+        int64_t take = nfresh - start < b ? nfresh - start : b;
+        take = take < evals_left(s) ? take : evals_left(s);
+        for (int j = 0; j < take; j++)
+            memcpy(chunk[j], points[fresh[start + j]], sizeof chunk[j]);
+        s->p->eval_batch(&chunk[0][0], (int)take, got, s->p->ctx);
+        for (int j = 0; j < take; j++) {
+            double v = isnan(got[j]) ? INFINITY : got[j];
+            values[fresh[start + j]] = v;
+            if (!keep_value(s, chunk[j], v))
+                goto out;
+        }
+        start += (int)take;
+        done = start < nfresh ? fresh[start] : n;
+    }
+    done = n;
+out:
+    /* the points before the first one left unevaluated have their values (repeats and
+       memoised ones read the memo now) */
+    for (int i = 0; i < done; i++)
+        if (!memo_get(&s->memo, point_index(s, points[i]), &values[i]))
+            values[i] = INFINITY;
+    free(fresh);
+    free(chunk);
+    free(got);
+    return done;
 }
 
 /* A valid point not evaluated yet, drawn uniformly; false when none turns up. */
@@ -242,49 +333,94 @@ static bool next_in_order(const Search *s, int *x)
    build them while it is timed. */
 enum { EXHAUSTIVE_AHEAD = 32 };
 
+/* The valid points in index order, a batch at a time. */
 static void run_exhaustive(Search *s)
 {
     int x[TUNE_MAX_DIMS] = {0}, ahead[TUNE_MAX_DIMS] = {0};
     bool more_ahead = s->p->prefetch != NULL;
     int prefetched = 0;   /* valid points in [x, ahead) */
+    int b = batch_size(s), n = 0;
+    int window = EXHAUSTIVE_AHEAD > 2 * b ? EXHAUSTIVE_AHEAD : 2 * b;
+    int (*batch)[TUNE_MAX_DIMS] = malloc(sizeof *batch * (size_t)b);
+    double *values = malloc(sizeof *values * (size_t)b);
+    if (!batch || !values) {
+        s->oom = s->stopped = true;
+        goto done;
+    }
     evaluate_start(s);
     do {
-        while (more_ahead && prefetched < EXHAUSTIVE_AHEAD) {
+        while (more_ahead && prefetched < window) {
             if (is_valid(s, ahead)) {
                 prefetch(s, ahead, 1);
                 prefetched++;
             }
             more_ahead = next_in_order(s, ahead);
         }
-        if (prefetched > 0 && is_valid(s, x))
+        if (!is_valid(s, x))
+            continue;
+        if (prefetched > 0)
             prefetched--;   /* x leaves the window */
-        double v;
-        if (!evaluate(s, x, &v))
-            return;
+        memcpy(batch[n++], x, sizeof batch[0]);
+        if (n == b && evaluate_many(s, batch, n, values) < n)
+            goto done;
+        n = n == b ? 0 : n;
     } while (next_in_order(s, x));
+    evaluate_many(s, batch, n, values);
+done:
+    free(batch);
+    free(values);
+}
+
+/* Up to `count` valid points not evaluated yet and distinct, drawn uniformly. */
+static int random_batch(Search *s, int (*batch)[TUNE_MAX_DIMS], int count)
+{
+    int n = 0;
+    while (n < count && random_unvisited(s, batch[n])) {
+        bool repeat = false;
+        for (int j = 0; j < n && !repeat; j++)
+            repeat = memcmp(batch[j], batch[n], sizeof(int) * (size_t)s->p->ndims) == 0;
+        if (repeat && n > 0)
+            break;   /* the space is nearly spent: hand over what is drawn */
+        n++;
+    }
+    if (n > 1)
+        prefetch(s, &batch[0][0], n);
+    return n;
+}
+
+/* Random points, `count` of them (< 0: until the budget or the space is spent), the start
+   first. */
+static void random_points(Search *s, int64_t count)
+{
+    int b = batch_size(s);
+    int (*batch)[TUNE_MAX_DIMS] = malloc(sizeof *batch * (size_t)b);
+    double *values = malloc(sizeof *values * (size_t)b);
+    if (!batch || !values) {
+        s->oom = s->stopped = true;
+        goto done;
+    }
+    evaluate_start(s);
+    for (int64_t done = 0; (count < 0 || done < count) && budget_left(s);) {
+        int want = count < 0 || count - done > b ? b : (int)(count - done);
+        int n = random_batch(s, batch, want);
+        if (n == 0 || evaluate_many(s, batch, n, values) < n)
+            break;
+        done += n;
+    }
+done:
+    free(batch);
+    free(values);
 }
 
 static void run_random(Search *s)
 {
-    int x[TUNE_MAX_DIMS];
-    evaluate_start(s);
-    while (budget_left(s) && random_unvisited(s, x)) {
-        double v;
-        if (!evaluate(s, x, &v))
-            return;
-    }
+    random_points(s, -1);
 }
 
 /* Random seeding: `count` fresh points (the start first). */
 static void seed_points(Search *s, int count)
 {
-    int x[TUNE_MAX_DIMS];
-    evaluate_start(s);
-    for (int i = 0; i < count && random_unvisited(s, x); i++) {
-        double v;
-        if (!evaluate(s, x, &v))
-            return;
-    }
+    random_points(s, count);
 }
 
 static int seed_count(const Search *s)
@@ -319,17 +455,16 @@ static bool compass_search(Search *s, int *x, double *fx)
                     npoll++;
             }
         prefetch(s, &poll[0][0], npoll);
+        double values[2 * TUNE_MAX_DIMS];
+        if (evaluate_many(s, poll, npoll, values) < npoll)
+            return false;
         int best = -1;
         double best_value = *fx;
-        for (int i = 0; i < npoll; i++) {
-            double v;
-            if (!evaluate(s, poll[i], &v))
-                return false;
-            if (v < best_value) {
-                best_value = v;
+        for (int i = 0; i < npoll; i++)
+            if (values[i] < best_value) {
+                best_value = values[i];
                 best = i;
             }
-        }
         if (best >= 0) {
             memcpy(x, poll[best], sizeof(int) * (size_t)n);
             *fx = best_value;
@@ -476,7 +611,9 @@ static void run_de(Search *s)
     Member *pop = calloc((size_t)np, sizeof *pop);
     int (*trials)[TUNE_MAX_DIMS] = calloc((size_t)np, sizeof *trials);
     bool *has_trial = calloc((size_t)np, sizeof *has_trial);
-    if (!pop || !trials || !has_trial)
+    int *owner = calloc((size_t)np, sizeof *owner);   /* the member a trial is for */
+    double *values = calloc((size_t)np, sizeof *values);
+    if (!pop || !trials || !has_trial || !owner || !values)
         goto done;
     int members = 0;
     for (size_t i = 0; i < nranked && members < np; i++)
@@ -495,21 +632,21 @@ static void run_de(Search *s)
     while (budget_left(s)) {
         qsort(pop, (size_t)np, sizeof *pop, compare_member);
         double f = 0.4 + 0.5 * rng_unit(&s->rng), cr = 0.7;
+        int ntrials = 0;
         for (int i = 0; i < np; i++) {
-            has_trial[i] = de_trial(s, pop, np, i, f, cr, trials[i]);
-            if (has_trial[i])
-                prefetch(s, trials[i], 1);
+            has_trial[i] = de_trial(s, pop, np, i, f, cr, trials[ntrials]);
+            if (has_trial[i]) {
+                prefetch(s, trials[ntrials], 1);
+                owner[ntrials++] = i;
+            }
         }
         int64_t before = s->evals;
-        for (int i = 0; i < np; i++) {
-            double v;
-            if (!has_trial[i])
-                continue;
-            if (!evaluate(s, trials[i], &v))
-                break;
-            if (v <= pop[i].value) {
-                memcpy(pop[i].x, trials[i], sizeof(int) * (size_t)n);
-                pop[i].value = v;
+        int evaluated = evaluate_many(s, trials, ntrials, values);
+        for (int t = 0; t < evaluated; t++) {
+            int i = owner[t];
+            if (values[t] <= pop[i].value) {
+                memcpy(pop[i].x, trials[t], sizeof(int) * (size_t)n);
+                pop[i].value = values[t];
             }
         }
         /* a converged population only revisits memoised points: reseed its worse half */
@@ -541,6 +678,8 @@ done:
     free(pop);
     free(trials);
     free(has_trial);
+    free(owner);
+    free(values);
 }
 
 int search_run(const SearchProblem *p, const SearchOptions *o, SearchResult *out)

@@ -22,6 +22,7 @@ static const char *const usage_tune =
     "                  [--budget 60s] [--max-evals N] [--seed N]\n"
     "                  [--strategy exhaustive|random|pattern|de] [--jobs N]\n"
     "                  [--prune-off RULE,...] [--space] [--retune] [--shard I/N]\n"
+    "                  [--gpus all|I,J,...]\n"
     "       tilec tune --kernel NAME --export FILE\n"
     "\n"
     "Searches block sizes, warps, stages and grouping for each shape, keeps the best\n"
@@ -60,6 +61,10 @@ static const char *const usage_tune =
     "                         kernel x shape cases sorted by name (KERNEL:SHAPE), those\n"
     "                         whose index is I modulo N; give every shard the same FILEs\n"
     "                         and shapes, merge their caches with `tilec cache merge`\n"
+    "  --gpus all|I,J,...     time candidates on these GPUs at once (driver ordinals, as\n"
+    "                         nvidia-smi numbers them under CUDA_VISIBLE_DEVICES), one\n"
+    "                         benchmark child pinned to each; all: every GPU of the first\n"
+    "                         one's model. Without it, one GPU (the driver's first)\n"
     "  --export FILE          write the cache entries of --kernel to FILE (for\n"
     "                         `tilec build --tuned-from FILE` on another machine)\n";
 
@@ -90,7 +95,22 @@ typedef struct TuneRequest {
     const char *export_path;
     int shard_index, shard_count;   /* --shard I/N; shard_count 0: every case */
     struct ShardCases *shard;       /* --shard: every case's name, sorted */
+    const char *gpus;               /* --gpus, as given; NULL: one GPU, not pinned */
+    struct GpuChoice *gpu_choice;   /* the GPUs, found once for every kernel */
 } TuneRequest;
+
+enum { MAX_GPUS = 64 };
+
+/* The GPUs of this run: --gpus resolved against the driver (or the synthetic stand-in),
+   all of one model; the first one's facts go into the cache key. */
+typedef struct GpuChoice {
+    bool resolved;
+    int status;                     /* EXIT_OK, or why they could not be found */
+    bool synthetic;
+    TuneGpuInfo info;
+    int devices[MAX_GPUS];
+    int ndevices;                   /* 0: not pinned (no --gpus) */
+} GpuChoice;
 
 /* The names ("KERNEL:SHAPE", the shape as the cache key writes it) of every kernel x shape
    case of the run. A first pass over the FILEs (collecting) fills it; the tuning pass asks
@@ -158,6 +178,30 @@ static bool push(char ***list, int *n, char *item)
 
 static void default_shapes_path(const char *tile, char *out, size_t size);
 
+/* "0,2,3": distinct decimal GPU numbers below MAX_GPUS. */
+static bool parse_gpu_list(const char *text, int *list, int *n)
+{
+    *n = 0;
+    for (const char *p = text;; p++) {
+        if (!isdigit((unsigned char)*p) || *n == MAX_GPUS)
+            return false;
+        char *end;
+        errno = 0;
+        long d = strtol(p, &end, 10);
+        if (errno || d >= MAX_GPUS || end - p > 2)
+            return false;
+        for (int i = 0; i < *n; i++)
+            if (list[i] == d)
+                return false;
+        list[(*n)++] = (int)d;
+        p = end;
+        if (!*p)
+            return true;
+        if (*p != ',')
+            return false;
+    }
+}
+
 /* "I/N" with 0 <= I < N, both plain decimal numbers. */
 static bool parse_shard(const char *text, int *index, int *count)
 {
@@ -212,7 +256,7 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
 {
     enum { OPT_SHAPE = 256, OPT_CONST, OPT_SET, OPT_SPACE_SET, OPT_SPACE, OPT_BUDGET, OPT_MAX_EVALS,
            OPT_STRATEGY, OPT_SEED, OPT_ALIGN, OPT_EXPORT, OPT_SPACE_ALL, OPT_JOBS,
-           OPT_PRUNE_OFF, OPT_SHAPES, OPT_RETUNE, OPT_SHARD };
+           OPT_PRUNE_OFF, OPT_SHAPES, OPT_RETUNE, OPT_SHARD, OPT_GPUS };
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"kernel", required_argument, NULL, 'k'},
@@ -233,13 +277,14 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
         {"jobs", required_argument, NULL, OPT_JOBS},
         {"prune-off", required_argument, NULL, OPT_PRUNE_OFF},
         {"shard", required_argument, NULL, OPT_SHARD},
+        {"gpus", required_argument, NULL, OPT_GPUS},
         {0, 0, 0, 0},
     };
     req->budget_s = 60;
     req->seed = 1;
     req->align = "vec16";
     static const int single[] = {'k', OPT_CONST, OPT_BUDGET, OPT_MAX_EVALS, OPT_STRATEGY, OPT_SEED,
-                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, OPT_SHAPES, OPT_SHARD, 0};
+                                 OPT_ALIGN, OPT_EXPORT, OPT_JOBS, OPT_SHAPES, OPT_SHARD, OPT_GPUS, 0};
     bool seen[OPTION_VALS] = {false};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -321,6 +366,14 @@ static int parse_args(int argc, char **argv, TuneRequest *req)
             if (parse_prune_off(optarg, req->prune_off) != 0)
                 return EXIT_USAGE;
             break;
+        case OPT_GPUS: {
+            int list[MAX_GPUS], n;
+            if (strcmp(optarg, "all") != 0 && !parse_gpu_list(optarg, list, &n))
+                return usage_error("--gpus '%s': expected all, or GPU numbers such as 0,1,3 "
+                                   "(each once, 0 to 63)", optarg);
+            req->gpus = optarg;
+            break;
+        }
         default: fputs(usage_tune, stderr); return EXIT_USAGE;
         }
     }
@@ -671,24 +724,92 @@ static TuneStatus synthetic_benchmark(void *ctx, const void *data, size_t size, 
     return TUNE_OK;
 }
 
-/* Where candidates are timed: the GPU (its backend is made per shape, in tune_shapes), or
-   the synthetic stand-in with TILEC_TUNE_SYNTHETIC=1. Returns -1 with the reason when there
-   is no GPU. */
-static int pick_backend(bool *synthetic, TuneGpuInfo *gpu, char *err, size_t errlen)
+/* Where candidates are timed: the GPUs (their backend is made per shape, in tune_shapes),
+   or the synthetic stand-in with TILEC_TUNE_SYNTHETIC=1 (TILEC_TUNE_SYNTHETIC_GPUS=N
+   stand-ins, for --gpus). Resolves --gpus: GPUs that exist, of the first one's model
+   (`all` leaves the others out with a note; a list naming another model is an error).
+   Prints the error and returns its exit status. */
+static int choose_gpus(const TuneRequest *req, GpuChoice *g)
 {
+    if (g->resolved)
+        return g->status;
+    g->resolved = true;
     const char *env = getenv("TILEC_TUNE_SYNTHETIC");
-    *synthetic = env && strcmp(env, "1") == 0;
-    if (*synthetic) {
-        *gpu = (TuneGpuInfo){.name = "synthetic", .sm_count = 1};
-        return 0;
-    }
+    g->synthetic = env && strcmp(env, "1") == 0;
+    int count = 1;
     char why[384];
-    if (tune_gpu_probe(gpu, why, sizeof why) != 0) {
-        snprintf(err, errlen, "tilec tune times candidates on an NVIDIA GPU and found none (%s); "
-                 "`tilec tune --space` shows the search space without one", why);
-        return -1;
+    if (g->synthetic) {
+        g->info = (TuneGpuInfo){.name = "synthetic", .sm_count = 1};
+        const char *n = getenv("TILEC_TUNE_SYNTHETIC_GPUS");
+        count = n ? atoi(n) : 1;
+        count = count < 1 ? 1 : count > MAX_GPUS ? MAX_GPUS : count;
+    } else if (tune_gpu_probe_device(-1, &g->info, &count, why, sizeof why) != 0) {
+        fprintf(stderr, "tilec: error: tilec tune times candidates on an NVIDIA GPU and found "
+                "none (%s); `tilec tune --space` shows the search space without one\n", why);
+        return g->status = EXIT_INPUT;
     }
-    return 0;
+    if (!req->gpus)
+        return g->status = EXIT_OK;
+    int list[MAX_GPUS], n = 0;
+    bool all = strcmp(req->gpus, "all") == 0;
+    if (all)
+        for (n = 0; n < count && n < MAX_GPUS; n++)
+            list[n] = n;
+    else
+        parse_gpu_list(req->gpus, list, &n);
+    TuneGpuInfo first;
+    memset(&first, 0, sizeof first);
+    for (int i = 0; i < n; i++) {
+        if (list[i] >= count) {
+            fprintf(stderr, "tilec: error: --gpus %s: there is no GPU %d (the driver sees %d: "
+                    "0 to %d)\n", req->gpus, list[i], count, count - 1);
+            return g->status = EXIT_USAGE;
+        }
+        TuneGpuInfo info = g->info;
+        if (!g->synthetic && tune_gpu_probe_device(list[i], &info, NULL, why, sizeof why) != 0) {
+            fprintf(stderr, "tilec: %s: GPU %d: %s\n", all ? "note: leaving it out" : "error",
+                    list[i], why);
+            if (!all)
+                return g->status = EXIT_INPUT;
+            continue;
+        }
+        if (g->ndevices > 0 && (strcmp(info.name, first.name) != 0 ||
+                                info.sm_count != first.sm_count)) {
+            fprintf(stderr, "tilec: %s: GPU %d is %s (%d SMs) and GPU %d is %s (%d SMs): one "
+                    "tune times its candidates on one GPU model%s\n",
+                    all ? "note" : "error", list[i], info.name, info.sm_count, g->devices[0],
+                    first.name, first.sm_count, all ? ", so it is left out" :
+                    " (tune each model in its own run, or list GPUs of one model)");
+            if (!all)
+                return g->status = EXIT_USAGE;
+            continue;
+        }
+        if (g->ndevices == 0)
+            first = info;
+        g->devices[g->ndevices++] = list[i];
+    }
+    if (g->ndevices == 0) {
+        fprintf(stderr, "tilec: error: --gpus %s: no GPU could be used\n", req->gpus);
+        return g->status = EXIT_INPUT;
+    }
+    g->info = first;
+    return g->status = EXIT_OK;
+}
+
+/* "NVIDIA H100 80GB HBM3", or "2 x NVIDIA H100 80GB HBM3 (GPUs 0,1)". */
+static void gpus_text(const GpuChoice *g, char *buf, size_t size)
+{
+    if (g->ndevices < 2) {
+        snprintf(buf, size, "%s%s", g->info.name, g->ndevices == 1 ? " (GPU " : "");
+        if (g->ndevices == 1)
+            snprintf(buf + strlen(buf), size - strlen(buf), "%d)", g->devices[0]);
+        return;
+    }
+    size_t len = (size_t)snprintf(buf, size, "%d x %s (GPUs ", g->ndevices, g->info.name);
+    for (int i = 0; i < g->ndevices && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%d", i ? "," : "", g->devices[i]);
+    if (len < size)
+        snprintf(buf + len, size - len, ")");
 }
 
 /* " (pruning off: warps,registers)" for the rules --prune-off turned off; "" for none. */
@@ -735,13 +856,13 @@ static bool answer_from_cache(const char *dir, const TuneKey *keys, int n)
 static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, int nspaces,
                        uint64_t source_hash, const char *consts)
 {
-    TuneGpuInfo gpu;
-    bool synthetic;
+    GpuChoice *choice = req->gpu_choice;
+    int chosen = choose_gpus(req, choice);
+    if (chosen != EXIT_OK)
+        return chosen;
+    const TuneGpuInfo gpu = choice->info;
+    bool synthetic = choice->synthetic;
     char err[512], dir[4096];
-    if (pick_backend(&synthetic, &gpu, err, sizeof err) != 0) {
-        fprintf(stderr, "tilec: error: %s\n", err);
-        return EXIT_INPUT;
-    }
     if (autotune_cache_dir(dir, sizeof dir, err, sizeof err) != 0) {
         fprintf(stderr, "tilec: error: %s\n", err);
         return EXIT_INPUT;
@@ -780,13 +901,17 @@ static int tune_shapes(const TuneRequest *req, TuneSpace *spaces, int nspaces,
                          .compile_threads = req->jobs, .handle_sigint = true,
                          .progress = true, .out = stderr,
                          .flops = estimate_flops(&space->shape),
+                         .devices = choice->ndevices ? choice->devices : NULL,
+                         .ndevices = choice->ndevices,
                          .peak_tflops = tune_gpu_peak_tflops(
                              gpu.name, estimate_dot_dtype(space->shape.kernel))};
         char off[128];
         prune_off_note(space, off, sizeof off);
+        char where[400];
+        gpus_text(choice, where, sizeof where);
         printf("kernel %s, shape %s: %llu of %llu points survive pruning%s; %s search on %s\n",
                space->shape.kernel->name, key->shape, (unsigned long long)counts.survivors,
-               (unsigned long long)counts.total, off, search_strategy_name(strategy), gpu.name);
+               (unsigned long long)counts.total, off, search_strategy_name(strategy), where);
         if (gpu_backend)
             printf("  %s\n", tune_gpu_backend_summary(gpu_backend));
         fflush(stdout);
@@ -921,7 +1046,8 @@ static int run_tune(const TuneRequest *req)
 
 int cmd_tune(int argc, char **argv)
 {
-    TuneRequest req = {0};
+    GpuChoice gpus = {0};
+    TuneRequest req = {.gpu_choice = &gpus};
     int status = parse_args(argc, argv, &req);
     if (status == -1)
         status = EXIT_OK;

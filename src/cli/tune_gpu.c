@@ -137,7 +137,7 @@ static int64_t tensor_elements(const TirKernel *k, const int64_t *syms)
     return total;
 }
 
-static int gpu_child_start(void *ctx, char *err, size_t errlen);
+static int gpu_child_start(void *ctx, int device, char *err, size_t errlen);
 static int gpu_child_reference(void *ctx, const void *data, size_t size, char *err, size_t errlen);
 static TuneStatus gpu_child_benchmark(void *ctx, const void *data, size_t size, double best_ms,
                                       BenchTiming *out, char *err, size_t errlen);
@@ -284,13 +284,17 @@ static void reference_stats(TuneGpuBackend *g)
     g->have_reference = true;
 }
 
-static int gpu_child_start(void *ctx, char *err, size_t errlen)
+/* A pinned child (device >= 0) sees its GPU alone, as device 0 (bench_child_pin). */
+static int gpu_child_start(void *ctx, int device, char *err, size_t errlen)
 {
     TuneGpuBackend *g = ctx;
     const TirKernel *k = g->kernel;
     char gerr[2048];
     if (gpu_open(&g->gpu, NULL, gerr, sizeof gerr) != GPU_OK) {
-        snprintf(err, errlen, "%s", gerr);
+        if (device >= 0)
+            snprintf(err, errlen, "opening GPU %d: %s", device, gerr);
+        else
+            snprintf(err, errlen, "%s", gerr);
         return -1;
     }
     if (g->gpu.target != g->target) {

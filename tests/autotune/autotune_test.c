@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,6 +34,15 @@ static const char *self_path;
 
 /* ---- a fake backend: the artifact is the Config; the cost is a function of it */
 
+enum { FAKE_DEVICES = 4 };
+
+/* Shared with the forked children (MAP_SHARED): how many candidates run at once, the most
+   seen, and how many each device timed. */
+typedef struct FakeShared {
+    atomic_int running, most_running;
+    atomic_int timed_on[FAKE_DEVICES];
+} FakeShared;
+
 typedef struct Fake {
     int64_t crash_block_m, crash_warps;     /* this pair segfaults */
     int64_t hang_block_n, hang_block_k;     /* this pair sleeps past the timeout */
@@ -43,6 +53,10 @@ typedef struct Fake {
     atomic_int compiling, most_compiling;   /* compiles at once: now, and the most seen */
     const char *started_path;               /* touched when the child starts */
     bool has_reference;
+    /* several GPUs: the child's device, a device whose child cannot start, one that hangs
+       on every candidate, and counters in memory shared with the children */
+    int device, dead_device, hang_device;
+    FakeShared *shared;
 } Fake;
 
 static double fake_cost(const Config *c)
@@ -102,11 +116,14 @@ static int fake_compile(void *ctx, const Config *config, TuneArtifact *out, char
     return 0;
 }
 
-static int fake_start(void *ctx, char *err, size_t errlen)
+static int fake_start(void *ctx, int device, char *err, size_t errlen)
 {
     Fake *f = ctx;
-    (void)err;
-    (void)errlen;
+    f->device = device;
+    if (device >= 0 && device == f->dead_device) {
+        snprintf(err, errlen, "fake device %d is out of order", device);
+        return -1;
+    }
     if (f->started_path) {
         FILE *s = fopen(f->started_path, "w");
         if (s)
@@ -145,8 +162,20 @@ static TuneStatus fake_benchmark(void *ctx, const void *data, size_t size, doubl
     case FAULT_WRONG: snprintf(err, errlen, "max error 3.5"); return TUNE_WRONG_OUTPUT;
     default: break;
     }
+    if (f->device >= 0 && f->device == f->hang_device)
+        sleep(100);
+    if (f->shared) {
+        int now = atomic_fetch_add(&f->shared->running, 1) + 1;
+        for (int most = atomic_load(&f->shared->most_running);
+             now > most && !atomic_compare_exchange_weak(&f->shared->most_running, &most, now);)
+            ;
+        if (f->device >= 0 && f->device < FAKE_DEVICES)
+            atomic_fetch_add(&f->shared->timed_on[f->device], 1);
+    }
     if (f->sleep_ms)
         pause_ms(f->sleep_ms);
+    if (f->shared)
+        atomic_fetch_sub(&f->shared->running, 1);
     out->median_ms = out->min_ms = fake_cost(&c);
     out->reps = 1;
     return TUNE_OK;
@@ -263,6 +292,92 @@ static void test_child(const TirKernel *gemm, bool exec_child)
         fputs(text, stdout);
         free(text);
     }
+    tune_result_free(&r);
+}
+
+/* Four fake GPUs: device 1's child cannot start, device 2 hangs on every candidate, devices
+   0 and 3 work. Both bad GPUs are dropped with a message, device 2's candidate is timed
+   again elsewhere, a candidate that crashes or hangs everywhere fails after its second
+   try, every survivor is measured once with the status its fault gives, the two good GPUs
+   time candidates at the same time, and the winner, re-timed on one GPU against the
+   runner-up, is the true optimum. */
+static void test_gpus(const TirKernel *gemm)
+{
+    static const char *const narrow[] = {"BLOCK_K=32,64", "num_stages=2,3", "group_m=1", NULL};
+    TuneSpace space;
+    if (gemm_space(&space, gemm, 512, narrow) != 0) {
+        failures++;
+        return;
+    }
+    FakeShared *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
+        CHECK(false, "mmap: %s", strerror(errno));
+        return;
+    }
+    memset(shared, 0, sizeof *shared);
+    Fake f = {.crash_block_m = 32, .crash_warps = 8, .hang_block_n = 256, .hang_block_k = 64,
+              .wrong_block_m = 256, .wrong_block_n = 32, .fail_compile_block_m = 16,
+              .sleep_ms = 10, .dead_device = 1, .hang_device = 2, .shared = shared};
+    TuneBackend b = fake_backend(&f);
+    static const int devices[FAKE_DEVICES] = {0, 1, 2, 3};
+    char *log;
+    size_t loglen;
+    FILE *out = open_memstream(&log, &loglen);
+    TuneOptions o = {.search = {.strategy = SEARCH_EXHAUSTIVE}, .compile_threads = 4,
+                     .bench_timeout_s = 1.0, .devices = devices, .ndevices = FAKE_DEVICES,
+                     .out = out};
+    TuneResult r;
+    int rc = tune_run(&space, &b, &o, &r);
+    fclose(out);
+    CHECK(rc == 0, "tune_run failed: %s", r.error);
+    TunePruneCounts counts;
+    tune_space_count(&space, &counts);
+    double best = INFINITY;
+    int mismatched = 0, repeats = 0, faulty = 0;
+    for (int i = 0; i < r.nmeasurements; i++) {
+        const TuneMeasurement *m = &r.measurements[i];
+        Config c;
+        tune_space_config(&space, m->point, &c);
+        TuneStatus want = TUNE_OK;
+        switch (fake_fault(&f, &c)) {
+        case FAULT_CRASH: want = TUNE_CRASHED; faulty++; break;
+        case FAULT_HANG: want = TUNE_TIMEOUT; faulty++; break;
+        case FAULT_WRONG: want = TUNE_WRONG_OUTPUT; break;
+        case FAULT_COMPILE: want = TUNE_COMPILE_FAILED; break;
+        default: break;
+        }
+        mismatched += m->status != want;
+        for (int j = 0; j < i; j++)
+            repeats += memcmp(r.measurements[j].point, m->point, sizeof m->point) == 0;
+        if (want == TUNE_OK && fake_cost(&c) < best)
+            best = fake_cost(&c);
+    }
+    CHECK(mismatched == 0, "%d candidates got another status than their fault", mismatched);
+    CHECK(repeats == 0, "%d candidates measured twice", repeats);
+    CHECK((uint64_t)r.nmeasurements == counts.survivors, "measured %d of %llu survivors",
+          r.nmeasurements, (unsigned long long)counts.survivors);
+    CHECK(r.devices_dropped == 2, "%d GPUs dropped, expected 2 (the dead and the hanging one)",
+          r.devices_dropped);
+    CHECK(faulty > 0 && r.retried >= faulty + 1, "%d retries for %d faulty candidates and a "
+          "hanging GPU", r.retried, faulty);
+    CHECK(strstr(log, "GPU 1 dropped: fake device 1 is out of order") != NULL,
+          "no message for the dead GPU:\n%s", log);
+    CHECK(strstr(log, "GPU 2 dropped: a candidate hung there that GPU") != NULL,
+          "no message for the hanging GPU:\n%s", log);
+    CHECK(atomic_load(&shared->most_running) >= 2, "the GPUs never timed two candidates at once");
+    int on0 = atomic_load(&shared->timed_on[0]), on3 = atomic_load(&shared->timed_on[3]);
+    CHECK(on0 > 0 && on3 > 0 && atomic_load(&shared->timed_on[1]) == 0,
+          "timed on devices 0..3: %d %d %d %d", on0, atomic_load(&shared->timed_on[1]),
+          atomic_load(&shared->timed_on[2]), on3);
+    CHECK(r.retimed && r.found && r.best_ms == best && r.runner_up_ms >= best,
+          "re-timed %d: best %g (runner-up %g), expected %g", r.retimed, r.best_ms,
+          r.runner_up_ms, best);
+    printf("  4 fake GPUs (1 dead, 1 hanging): %d measured, %d retried, %d dropped, timed on "
+           "GPU 0 %d and GPU 3 %d, at most %d at once\n", r.nmeasurements, r.retried,
+           r.devices_dropped, on0, on3, atomic_load(&shared->most_running));
+    free(log);
+    munmap(shared, sizeof *shared);
     tune_result_free(&r);
 }
 
@@ -649,12 +764,13 @@ int main(int argc, char **argv)
     self_path = argv[0];
     if (argc >= 2 && strcmp(argv[1], "serve-child") == 0) {
         Fake f = {.crash_block_m = 32, .crash_warps = 8, .hang_block_n = 256, .hang_block_k = 64,
-                  .wrong_block_m = 256, .wrong_block_n = 32, .fail_compile_block_m = 16};
+                  .wrong_block_m = 256, .wrong_block_n = 32, .fail_compile_block_m = 16,
+                  .dead_device = -1, .hang_device = -1};
         TuneBackend b = fake_backend(&f);
-        return bench_child_serve(&b, 3);
+        return bench_child_serve(&b, 3, bench_child_device());
     }
     if (argc < 2) {
-        fputs("usage: autotune_test ROOT [space|child|exec|bench|ptxas|jobs|cache|sigint]...\n",
+        fputs("usage: autotune_test ROOT [space|child|exec|gpus|bench|ptxas|jobs|cache|sigint]...\n",
               stderr);
         return 2;
     }
@@ -664,8 +780,8 @@ int main(int argc, char **argv)
         puts("FAIL cannot lower examples/gemm.tile");
         return 1;
     }
-    static const char *const all[] = {"space", "bench", "ptxas", "jobs", "child", "exec", "cache",
-                                      "sigint"};
+    static const char *const all[] = {"space", "bench", "ptxas", "jobs", "child", "exec", "gpus",
+                                      "cache", "sigint"};
     int ntests = argc > 2 ? argc - 2 : (int)(sizeof all / sizeof all[0]);
     for (int i = 0; i < ntests; i++) {
         const char *name = argc > 2 ? argv[i + 2] : all[i];
@@ -676,6 +792,7 @@ int main(int argc, char **argv)
         else if (strcmp(name, "jobs") == 0) test_jobs(gemm);
         else if (strcmp(name, "child") == 0) test_child(gemm, false);
         else if (strcmp(name, "exec") == 0) test_child(gemm, true);
+        else if (strcmp(name, "gpus") == 0) test_gpus(gemm);
         else if (strcmp(name, "cache") == 0) test_cache();
         else if (strcmp(name, "sigint") == 0) test_sigint(gemm);
         else {

@@ -111,6 +111,30 @@ assert d["runs"]["all-rules"]["winner"].startswith("BLOCK_M="), d["runs"]["all-r
 else
     fail "cli/tune-savings-synthetic (exit $status)" "$out"
 fi
+# --gpus: three synthetic GPUs time one tune (the winner re-timed on one), and bad lists
+out=$(TILEC_TUNE_SYNTHETIC=1 TILEC_TUNE_SYNTHETIC_GPUS=3 "$tilec" tune examples/gemm.tile \
+      --shape M=512,N=512,K=512 --max-evals 30 --gpus all --retune 2>&1)
+status=$?
+if [ $status -eq 0 ] && grep -q "search on 3 x synthetic (GPUs 0,1,2)" <<<"$out" &&
+   grep -q "^re-timed on one GPU: best" <<<"$out" && grep -q "^measured 30: ok 30$" <<<"$out"; then
+    pass
+else
+    fail "cli/gpus-synthetic (exit $status)" "$out"
+fi
+bad=""
+for gpus in x 0,0 0, ,1 '' 64 1.5 -1 all,0; do
+    out=$(TILEC_TUNE_SYNTHETIC=1 TILEC_TUNE_SYNTHETIC_GPUS=3 "$tilec" tune examples/gemm.tile \
+          --shape M=64,N=64,K=64 --max-evals 2 --gpus "$gpus" 2>&1)
+    status=$?
+    [ $status -eq 2 ] && grep -q "^tilec: error: --gpus '$gpus': expected all, or GPU numbers" <<<"$out" ||
+        bad+="--gpus '$gpus': exit $status"$'\n'"$out"$'\n'
+done
+out=$(TILEC_TUNE_SYNTHETIC=1 TILEC_TUNE_SYNTHETIC_GPUS=3 "$tilec" tune examples/gemm.tile \
+      --shape M=64,N=64,K=64 --max-evals 2 --gpus 1,3 2>&1)
+status=$?
+[ $status -eq 2 ] && grep -q "^tilec: error: --gpus 1,3: there is no GPU 3 (the driver sees 3: 0 to 2)" <<<"$out" ||
+    bad+="--gpus 1,3: exit $status"$'\n'"$out"$'\n'
+if [ -z "$bad" ]; then pass; else fail "cli/bad-gpus" "$bad"; fi
 unset TILEC_CACHE_DIR
 
 # ---- strategies on synthetic functions (prints the table)

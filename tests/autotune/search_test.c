@@ -2,7 +2,9 @@
    10^4 points with several local optima and few points within 3% of the optimum. Over 10
    seeds each, with at most 5% of the space evaluated, pattern search and DE must land
    within 3% in at least 9 runs and beat random search with the same budget; exhaustive
-   must find the exact optimum. Prints the table; exits 1 on a failed criterion. */
+   must find the exact optimum. The same again with a batch evaluator (4 points at once, as
+   the tuner's GPUs take them), which must never get an invalid point, a point twice or more
+   than 4. Prints the table; exits 1 on a failed criterion. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,11 +94,41 @@ static const Synthetic functions[] = {
 
 typedef struct Eval {
     const Synthetic *fn;
+    int batch;                 /* the most points eval_batch may get */
+    uint8_t *seen;             /* a bit per point: handed to eval_batch already */
+    int bad_batches, invalid, repeats;
 } Eval;
 
 static double eval_point(const int *x, void *ctx)
 {
     return ((Eval *)ctx)->fn->f(x);
+}
+
+static uint64_t point_number(const Synthetic *fn, const int *x)
+{
+    uint64_t index = 0;
+    for (int d = 0; d < fn->ndims; d++)
+        index = index * (uint64_t)fn->sizes[d] + (uint64_t)x[d];
+    return index;
+}
+
+/* The batch evaluator (as the tuner's GPUs): counts batches over the size, invalid points
+   and points evaluated twice, which the search must never hand over. */
+static void eval_batch(const int *points, int n, double *values, void *ctx)
+{
+    Eval *e = ctx;
+    if (n < 1 || n > e->batch)
+        e->bad_batches++;
+    for (int i = 0; i < n; i++) {
+        const int *x = points + (size_t)i * TUNE_MAX_DIMS;
+        uint64_t k = point_number(e->fn, x);
+        if (e->fn->valid && !e->fn->valid(x))
+            e->invalid++;
+        if (e->seen[k / 8] & (1u << (k % 8)))
+            e->repeats++;
+        e->seen[k / 8] |= (uint8_t)(1u << (k % 8));
+        values[i] = e->fn->f(x);
+    }
 }
 
 static bool valid_point(const int *x, void *ctx)
@@ -161,10 +193,11 @@ static void survey(const Synthetic *fn, Landscape *l)
 int main(void)
 {
     int failures = 0;
-    printf("%-11s %6s %5s %6s %7s  %-10s %8s %9s %10s\n", "function", "points", "near",
-           "optima", "budget", "strategy", "within3%", "mean-gap", "mean-evals");
-    for (size_t f = 0; f < sizeof functions / sizeof functions[0]; f++) {
-        const Synthetic *fn = &functions[f];
+    printf("%-11s %6s %5s %6s %7s  %-10s %5s %8s %9s %10s\n", "function", "points", "near",
+           "optima", "budget", "strategy", "batch", "within3%", "mean-gap", "mean-evals");
+    for (size_t run = 0; run < 2 * sizeof functions / sizeof functions[0]; run++) {
+        const Synthetic *fn = &functions[run / 2];
+        int batch = run % 2 ? 4 : 1;
         Landscape l;
         survey(fn, &l);
         int64_t budget = l.points / 20;   /* 5% of the space */
@@ -172,8 +205,10 @@ int main(void)
             printf("FAIL %s: not a hard enough landscape\n", fn->name);
             failures++;
         }
-        Eval ctx = {fn};
-        SearchProblem p = {.ndims = fn->ndims, .eval = eval_point, .valid = valid_point, .ctx = &ctx};
+        Eval ctx = {fn, batch, NULL, 0, 0, 0};
+        SearchProblem p = {.ndims = fn->ndims, .eval = eval_point, .valid = valid_point,
+                           .eval_batch = batch > 1 ? eval_batch : NULL, .batch = batch,
+                           .ctx = &ctx};
         memcpy(p.sizes, fn->sizes, sizeof p.sizes);
         int successes[SEARCH_STRATEGY_COUNT] = {0};
         double gaps[SEARCH_STRATEGY_COUNT] = {0};
@@ -184,6 +219,8 @@ int main(void)
                 SearchOptions o = {.strategy = (SearchStrategy)st, .seed = (uint64_t)seed + 1,
                                    .max_evals = st == SEARCH_EXHAUSTIVE ? 0 : budget};
                 SearchResult r;
+                free(ctx.seen);
+                ctx.seen = calloc((size_t)l.points / 8 + 1, 1);
                 if (search_run(&p, &o, &r) != 0) {
                     printf("FAIL %s %s: search_run failed\n", fn->name, search_strategy_name(o.strategy));
                     failures++;
@@ -203,10 +240,16 @@ int main(void)
                     failures++;
                 }
             }
-            printf("%-11s %6ld %5ld %6ld %7lld  %-10s %5d/%-2d %8.2f%% %10.0f\n", fn->name,
+            printf("%-11s %6ld %5ld %6ld %7lld  %-10s %5d %5d/%-2d %8.2f%% %10.0f\n", fn->name,
                    l.points, l.near, l.local_optima, st == SEARCH_EXHAUSTIVE ? 0LL : (long long)budget,
-                   search_strategy_name((SearchStrategy)st), successes[st], runs,
+                   search_strategy_name((SearchStrategy)st), batch, successes[st], runs,
                    100 * gaps[st], evals);
+        }
+        free(ctx.seen);
+        if (ctx.bad_batches || ctx.invalid || ctx.repeats) {
+            printf("FAIL %s batch %d: %d batches over the size, %d invalid points, %d repeats\n",
+                   fn->name, batch, ctx.bad_batches, ctx.invalid, ctx.repeats);
+            failures++;
         }
         for (int st = SEARCH_PATTERN; st <= SEARCH_DE; st++) {
             bool beats = successes[st] > successes[SEARCH_RANDOM] ||
