@@ -528,6 +528,14 @@ Tile emit_fetch(Emitter *e, const TirValue *v, const Layout *want)
                                    dtype_is_unsigned(def->operands[0]->type.dtype));
         return t;
     }
+    if (def && def->opcode == TIR_CMP && !dtype_is_float(def->operands[0]->type.dtype) &&
+        schedule_fetch_cost(e->s, v, want) == 0) {   /* a mask of index arithmetic, recomputed */
+        Tile x = emit_fetch(e, def->operands[0], want), y = emit_fetch(e, def->operands[1], want);
+        Tile t = emit_tile_new(e, want);
+        for (int r = 0; r < t.n; r++)
+            t.regs[r] = compare(e, def->sub, x.regs[r], y.regs[r], def->operands[0]->type.dtype);
+        return t;
+    }
     if (!have->regs) {
         emit_fail(e, "internal: value %%%d used before it has registers", v->id);
         return splat(e, LLVMGetUndef(emit_type(e, v->type.dtype)), want);

@@ -389,7 +389,8 @@ int schedule_fetch_cost(const Schedule *s, const TirValue *v, const Layout *want
         return schedule_fetch_cost(s, v->def->operands[0], &o);
     }
     case TIR_BINARY:   /* index arithmetic on iotas and scalars: recomputed, not moved */
-        if (dtype_is_float(v->type.dtype))
+    case TIR_CMP:      /* and masks compared from it (a ragged block's rows) */
+        if (dtype_is_float(v->def->operands[0]->type.dtype))
             return 1;
         return schedule_fetch_cost(s, v->def->operands[0], want) ||
                schedule_fetch_cost(s, v->def->operands[1], want);
