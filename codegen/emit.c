@@ -1270,6 +1270,7 @@ static void emit_loop(Emitter *e, const TirOp *op)
     emit_pipeline_issue(e, 1 << 30);
     TirBlock *body = op->regions[0];
     const LoopPlan *plan = schedule_loop(e->s, op);
+    emit_stage_invariant_operands(e, op);
     LLVMValueRef total = emit_i64(e, 1);
     LLVMValueRef counts[8];
     for (int i = 0; i < op->nvars; i++) {
@@ -1643,6 +1644,8 @@ int emit_kernel(Emitter *e, const char *name)
     e->lv_full = arena_alloc(e->arena, sizeof(bool) * nl);
     memset(e->lv_full, 0, sizeof(bool) * nl);
     e->values = arena_alloc(e->arena, sizeof(Tile) * (size_t)(k->nvalues + 1));
+    e->staged_early = arena_alloc(e->arena, sizeof(bool) * (size_t)(2 * e->s->ndots + 1));
+    memset(e->staged_early, 0, sizeof(bool) * (size_t)(2 * e->s->ndots + 1));
 
     LLVMTypeRef params[256];
     int n = 0;

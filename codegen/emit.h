@@ -22,7 +22,7 @@ typedef struct Emitter {
     const TirKernel *k;
     const Schedule *s;
     Tile *values;               /* per value id */
-    bool *emitted;
+    bool *staged_early;         /* per Schedule.dots entry x 2 (a, b): staged before its loop */
     LLVMValueRef *tensor_base;  /* per param: ptr addrspace(1) */
     LLVMValueRef **strides;     /* per param: i64 per dim */
     LLVMValueRef *scalar;       /* per param: the scalar argument */
@@ -150,6 +150,9 @@ LLVMValueRef emit_operand_slot(Emitter *e, const OperandPlan *o);
 LLVMValueRef emit_element_bits(Emitter *e, LLVMValueRef v, DType t);
 /* Registers of an operand tile (any layout) stored K-major into its shared tile between two
    barriers; masked contraction lanes as 0. */
+/* Stages, before a sequential loop, the staged operands of the dots of its body that are
+   defined before the loop (emit_dot then skips them). */
+void emit_stage_invariant_operands(Emitter *e, const TirOp *loop);
 void emit_stage_registers(Emitter *e, const DotPlan *p, const OperandPlan *o, int which,
                           const Tile *tile, DType t, Axis k_axis);
 /* A load consumed by cp.async staging: issued here unless a pipelined loop issues it. */

@@ -129,6 +129,40 @@ static Tile operand_tile(Emitter *e, const TirOp *op, int which)
     return emit_region(e, pro, arg ? emit_fetch(e, v, arg) : *in, in->layout);
 }
 
+static bool defined_in(const TirValue *v, const TirOp *loop)
+{
+    const TirBlock *b = v->def ? v->def->block : v->owner;
+    for (; b && b->parent; b = b->parent->block)
+        if (b->parent == loop)
+            return true;
+    return false;
+}
+
+/* A staged operand defined before the loop (attention's masked q, staged through registers)
+   would otherwise be stored every iteration: its registers live across the whole loop and
+   every iteration pays the stores and two barriers. Its slot is its own, so once is enough.
+   Only for the dots of a sequential loop's own body, in the compute role, and operands
+   without a prologue. */
+void emit_stage_invariant_operands(Emitter *e, const TirOp *loop)
+{
+    if (e->producer || loop->nvars < 1 || e->k->loopvars[loop->loopvars[0]]->is_branch)
+        return;
+    for (const TirOp *op = loop->regions[0]->first; op; op = op->next) {
+        const DotPlan *p = op->opcode == TIR_DOT ? schedule_dot(e->s, op) : NULL;
+        for (int w = 0; p && w < 2; w++) {
+            const OperandPlan *o = w == 0 ? &p->a : &p->b;
+            const TirValue *v = op->operands[w];
+            if (o->source != OPERAND_STAGED || op->regions[w] || defined_in(v, loop) ||
+                !e->values[v->id].regs)
+                continue;
+            Tile t = operand_tile(e, op, w);
+            emit_stage_registers(e, p, o, w, &t, w == 0 ? p->a_type : p->b_type,
+                                 v->type.axes[w == 0 ? 1 : 0]);
+            e->staged_early[2 * (p - e->s->dots) + w] = true;
+        }
+    }
+}
+
 /* The shared-memory offset of element (row, 0) of a staged K-major f32 operand: element
    (row, k) is 4k bytes on. */
 static LLVMValueRef staged_f32_at(Emitter *e, const OperandPlan *o, LLVMValueRef row)
@@ -246,11 +280,11 @@ void emit_dot(Emitter *e, const TirOp *op)
                                             a_regs.regs[r], zero, "");
             a_regs = z;
         }
-    } else if (p->a.source == OPERAND_STAGED) {
+    } else if (p->a.source == OPERAND_STAGED && !e->staged_early[2 * (p - e->s->dots)]) {
         Tile t = operand_tile(e, op, 0);
         emit_stage_registers(e, p, &p->a, 0, &t, p->a_type, av->type.axes[1]);
     }
-    if (p->b.source == OPERAND_STAGED) {
+    if (p->b.source == OPERAND_STAGED && !e->staged_early[2 * (p - e->s->dots) + 1]) {
         Tile t = operand_tile(e, op, 1);
         emit_stage_registers(e, p, &p->b, 1, &t, p->b_type, bv->type.axes[0]);
     }
