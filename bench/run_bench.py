@@ -382,6 +382,48 @@ def attention_items(b, quick):
                "main_peer": "SDPA flash", "check": check, "floor": {"ratio": 0.7, "of": "SDPA flash"}})
 
 
+GQA_SHAPES = [(4, 32, 8, 4096, 128, False), (4, 32, 8, 4096, 128, True), (8, 16, 1, 2048, 64, False)]
+
+
+def gqa_attention_items(b, quick):
+    """examples/gqa_attention.tile (q viewed [Z, G, H/G, M, D]) against SDPA's enable_gqa
+    (flash and cuDNN, where they take it): Llama-3-8B's 32 query heads over 8 key/value
+    heads at D=128, plain and causal, and MQA."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    configs = [[""], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"],
+               ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2,tile_groups=2"]]
+    for z, h, g, s, d, causal in (GQA_SHAPES[:1] if quick else GQA_SHAPES):
+        q = torch.randn(z, h, s, d, device=DEV).to(torch.bfloat16)
+        k = torch.randn(z, g, s, d, device=DEV).to(torch.bfloat16)
+        v = torch.randn_like(k)
+        flop = 4 * z * h * s * s * d / (2 if causal else 1)
+        peers, peer_out = {}, None
+        for name, backend in [("SDPA flash", SDPBackend.FLASH_ATTENTION), ("SDPA cuDNN", SDPBackend.CUDNN_ATTENTION),
+                              ("SDPA math", SDPBackend.MATH)]:
+            try:
+                with sdpa_kernel(backend):
+                    call = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
+                    out = call()
+                    if name != "SDPA math":
+                        peers[name] = peer_time(call, flop)
+                if peer_out is None:
+                    peer_out = out
+            except Exception as e:
+                peers[name] = {"error": repr(e)[:200]}
+        ins = {"q": q.view(z, g, h // g, s, d), "k": k, "v": v}
+        b.write_inputs(ins)
+        j, runs, outs = b.tilec_bench("gqa_attention.tile", ["gqa_attention"], "", configs, ins,
+                                      sets={"scale": repr(1 / math.sqrt(d)), "causal": "true" if causal else "false"},
+                                      outs=["o"])
+        check = None
+        if j and peer_out is not None:
+            check = compare(outs["o"].reshape(z, h, s, d), peer_out, 2 ** -6, 2 ** -7)
+        b.add({"name": f"bf16 gqa attention Z={z} H={h} G={g} M=N={s} D={d}{' causal' if causal else ''}",
+               "kind": "dot", "dtype": "bf16", "kernel": "gqa_attention", "flop": flop, "tilec": j,
+               "runs": runs, "peers": peers, "main_peer": "SDPA cuDNN", "check": check,
+               "floor": {"ratio": 0.9, "of": "SDPA cuDNN"}})
+
+
 def fp8_attention_items(b, quick):
     configs = [[""], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
                ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2,tile_groups=2"]]
@@ -778,7 +820,7 @@ def main():
         triton_peers(b, args.triton_peers, 300)
         print(f"[triton: {time.time() - t0:.1f} s]", flush=True)
     steps = [("gemm", gemm_items), ("fp8_gemm", fp8_gemm_items), ("attention", attention_items),
-             ("fp8_attention", fp8_attention_items),
+             ("fp8_attention", fp8_attention_items), ("gqa_attention", gqa_attention_items),
              ("quantize", lambda bb, q: quantize_items(bb, q, b.results["copy_gbps"])), ("rows", row_items),
              ("data", data_items), ("language", language_items)]
     for name, step in steps:

@@ -1117,6 +1117,7 @@ static bool producer_can_compute(const TirOp *grid, const TirValue *v, int depth
     case TIR_BEGIN:
     case TIR_END:
     case TIR_BLOCK_ID:
+    case TIR_IOTA:     /* rank 0: a block-1 index, its block's begin (GQA's h.index / group) */
         return true;
     case TIR_UNARY:
     case TIR_BINARY:
@@ -1351,9 +1352,10 @@ static void plan_copies(Sched *c)
     if (s->warp_specialized && all_tma) {
         /* TMA: one thread issuing copies. A kernel of one dot leaves its producer little
            else (40, and its two compute warpgroups 232 for the epilogue); chained dots'
-           producer replays the loop's causal and ragged splits (48; their consumers spill
-           nothing at 224). */
-        s->producer_regs = s->ndots > 1 ? 48 : 40;
+           producer replays the loop's causal and ragged splits and the tile's index
+           arithmetic (GQA's i64 head division spilled at 48). 56 costs their consumers
+           nothing: 224 either way once rounded to a multiple of 8. */
+        s->producer_regs = s->ndots > 1 ? 56 : 40;
     } else if (s->warp_specialized) {
         for (int i = 0; i < s->nloops; i++)   /* one kind of copy for every ring */
             s->loops[i].tma = false;

@@ -356,6 +356,34 @@ def make_attention(i, shape, g):
         (["k"] if i % 5 == 4 else [])
 
 
+def gqa_shapes():
+    """(Z, G, R, M, N, D, causal): G key/value heads, R query heads each (MQA at G=1)."""
+    out = [(1, 2, 3, 129, 77, 64, False), (1, 1, 4, 77, 129, 64, True), (2, 2, 2, 128, 128, 128, True),
+           (1, 4, 1, 65, 65, 128, False), (1, 1, 1, 1, 1, 64, False), (1, 2, 4, 257, 200, 128, True)]
+    r = np.random.default_rng(13)
+    seqs = [1, 16, 17, 64, 77, 128, 129, 200, 257]
+    while len(out) < 16:
+        s = (int(r.choice([1, 2])), int(r.choice([1, 2, 4])), int(r.choice([1, 2, 3])), int(r.choice(seqs)),
+             int(r.choice(seqs)), int(r.choice([64, 128])), bool(r.integers(2)))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def make_gqa_attention(i, shape, g):
+    z, kv, r, m, n, d, causal = shape
+    q = uniform((z, kv, r, m, d), g).to(torch.bfloat16)
+    k = uniform((z, kv, n, d), g).to(torch.bfloat16)
+    v = uniform((z, kv, n, d), g).to(torch.bfloat16)
+    scale = 1.0 / math.sqrt(d)
+    # each key/value head repeated for its R query heads, as SDPA's enable_gqa does
+    ref = attention_reference(q.reshape(z, kv * r, m, d), k.repeat_interleave(r, dim=1),
+                              v.repeat_interleave(r, dim=1), scale, causal).reshape(z, kv, r, m, d)
+    sets = {"scale": repr(scale), "causal": "true" if causal else "false"}
+    return {"q": q, "k": k, "v": v}, sets, ["o"], lambda o: close(o["o"], ref, 2 ** -6, 2 ** -7), \
+        (["v"] if i % 5 == 4 else [])
+
+
 def make_fp8_attention(i, shape, g):
     z, h, m, n, d, causal = shape
     q = (uniform((z, h, m, d), g) * 16).to(E4M3)
@@ -862,6 +890,8 @@ KERNELS = [
     ("attention", "attention", ["Z", "H", "M", "N", "D"], attention_shapes, ATTN_CONFIGS, make_attention),
     ("fp8_attention", "fp8_attention", ["Z", "H", "M", "N", "D"], attention_shapes, ATTN_CONFIGS,
      make_fp8_attention),
+    ("gqa_attention", "gqa_attention", ["Z", "G", "R", "M", "N", "D"], gqa_shapes, ATTN_CONFIGS,
+     make_gqa_attention),
     ("amax", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_amax),
     ("quantize_e4m3", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_quantize(E4M3, 448.0)),
     ("quantize_e5m2", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_quantize(E5M2, 57344.0)),

@@ -345,6 +345,34 @@ def attention_cases(c, rng):
                         sets={"scale": repr(float(scale)), "causal": str(causal).lower()})
 
 
+def gqa_attention_cases(c, rng):
+    """examples/gqa_attention.tile against attention_model with each key/value head repeated
+    for its group (SDPA's enable_gqa): q as [Z, G, R, M, D], GQA (G=2, R=3) and MQA (G=1)."""
+    for (G, R, M, N, D) in [(2, 3, 77, 129, 64), (1, 4, 65, 40, 64), (2, 2, 33, 70, 128)]:
+        Z = 1
+        q = bf16(rng.standard_normal((Z, G, R, M, D)))
+        k = bf16(rng.standard_normal((Z, G, N, D)))
+        v = bf16(rng.standard_normal((Z, G, N, D)))
+        scale = f32(1.0 / np.sqrt(D))
+        qk_scale = np.float64(f32(scale * f32(LOG2E)))
+        for causal in (False, True):
+            for config, BN in [(None, None), ("BLOCK_M=32,BLOCK_N=32", 32)]:
+                if config is None:
+                    BN = default_block(c, "gqa_attention.tile", "gqa_attention", "BLOCK_N",
+                                       ("--shape", "Z=1,G=1,R=1,M=16,N=16,D=16"))
+                    if BN is None:
+                        continue
+                model, b = attention_model(q.reshape(Z, G * R, M, D), np.repeat(k, R, axis=1),
+                                           np.repeat(v, R, axis=1), qk_scale, causal, BN, bf16, 1.0)
+                model = model.reshape(Z, G, R, M, D)
+                bound = U_BF16 * np.abs(model) + (1 + U_BF16) * b.reshape(Z, G, R, M, D)
+                c.check(f"gqa_attention G={G} R={R} M={M} N={N} D={D} causal={str(causal).lower()}",
+                        "gqa_attention.tile", "gqa_attention",
+                        {"q": q.astype(np.float32), "k": k.astype(np.float32), "v": bits(v, BF16)},
+                        ["o"], {"o": model}, {"o": bound}, [config],
+                        sets={"scale": repr(float(scale)), "causal": str(causal).lower()})
+
+
 def fp8_attention_cases(c, rng):
     shapes = [(129, 129, 64), (129, 77, 64), (77, 129, 128)]
     configs = [(None, 16), ("BLOCK_M=16,BLOCK_N=16", 16), ("BLOCK_M=64,BLOCK_N=32", 32),
@@ -1186,7 +1214,8 @@ def run_suites(doc, label, seed, suites):
 
 def main():
     return run_suites(__doc__, "interp", 20240611,
-                      (gemm_cases, fp8_gemm_cases, attention_cases, fp8_attention_cases, quantize_cases,
+                      (gemm_cases, fp8_gemm_cases, attention_cases, gqa_attention_cases,
+                       fp8_attention_cases, quantize_cases,
                        softmax_cases, layernorm_cases, rmsnorm_cases, embedding_cases, dropout_cases, moe_gemm_cases,
                        varlen_attention_cases, jagged_softmax_cases, branches_cases, gather_cases,
                        gather_error_cases, mask_checker_cases, bad_input_cases,
