@@ -886,6 +886,101 @@ void tir_fuse_dot(TirKernel *k)
     tir_renumber(k);
 }
 
+/* ---- loop-invariant dot operands */
+
+/* Whether any op in b (nested blocks included) stores to or accumulates into `param`. */
+static bool writes_param(const TirBlock *b, int param)
+{
+    for (const TirOp *op = b ? b->first : NULL; op; op = op->next) {
+        if ((op->opcode == TIR_STORE || op->opcode == TIR_ATOMIC) && op->param == param)
+            return true;
+        for (int r = 0; r < 3; r++)
+            if (writes_param(op->regions[r], param))
+                return true;
+    }
+    return false;
+}
+
+/* Whether v is a dot operand in b or a block nested in it, directly or through a
+   transpose. */
+static bool feeds_dot(const TirValue *v, const UseCount *u, const TirBlock *b, int depth)
+{
+    for (const TirOp *op = b ? b->first : NULL; op && depth < 2; op = op->next) {
+        for (int i = 0; i < op->noperands; i++) {
+            if (op->operands[i] != v)
+                continue;
+            if (op->opcode == TIR_DOT && i < 2)
+                return true;
+            if (op->opcode == TIR_TRANSPOSE && uses_of(u, op->results[0]) == 1 &&
+                feeds_dot(op->results[0], u, op->block, depth + 1))
+                return true;
+        }
+        for (int r = 0; r < 3; r++)
+            if (feeds_dot(v, u, op->regions[r], depth))
+                return true;
+    }
+    return false;
+}
+
+/* A load in a sequential loop's body that reads the same tile on every iteration: no index
+   runs over the loop's variables, every operand is defined before the loop, no index is
+   checked (a gather's bounds error must stay where the program reads), and nothing in the
+   loop writes that tensor. */
+static bool invariant_load(const TirKernel *k, const TirOp *loop, const TirOp *load)
+{
+    if (load->opcode != TIR_LOAD || writes_param(loop->regions[0], load->param))
+        return false;
+    for (int i = 0; i < load->nindex; i++) {
+        const TirIndex *x = &load->index[i];
+        if (x->mask & TIR_MASK_CHECK)
+            return false;
+        if (x->kind == TIR_IDX_BLOCK)
+            for (int v = 0; v < loop->nvars; v++)
+                if (loop->loopvars[v] == x->loopvar)
+                    return false;
+    }
+    for (int i = 0; i < load->noperands; i++)
+        if (!available_before(load->operands[i], loop))
+            return false;
+    (void)k;
+    return true;
+}
+
+/* Dot operands loaded inside a loop but the same on every iteration (attention's q written
+   as `q[z, h, m, :] @ k[z, h, n, :].T` in the key loop) move before the loop, so the
+   schedule stages them once, as when the source loads them there: the schedule comes from
+   what the code computes, not from where the statement is written. Inner loops first, so
+   a load can leave several loops. Only dot operands: they live in shared memory, so the
+   longer live range costs no registers. */
+static void hoist_block(TirKernel *k, TirBlock *b, const UseCount *u);
+
+static void hoist_loop(TirKernel *k, TirOp *loop, const UseCount *u)
+{
+    hoist_block(k, loop->regions[0], u);
+    if (loop->opcode != TIR_FOR || loop->nvars < 1 || k->loopvars[loop->loopvars[0]]->is_branch)
+        return;
+    for (TirOp *op = loop->regions[0]->first, *next; op; op = next) {
+        next = op->next;
+        if (invariant_load(k, loop, op) && feeds_dot(op->results[0], u, op->block, 0)) {
+            tir_op_remove(op);
+            tir_op_insert_before(loop, op);
+        }
+    }
+}
+
+static void hoist_block(TirKernel *k, TirBlock *b, const UseCount *u)
+{
+    for (TirOp *op = b ? b->first : NULL; op; op = op->next)
+        if (op->opcode == TIR_FOR || op->opcode == TIR_GRID)
+            hoist_loop(k, op, u);
+}
+
+void tir_hoist_invariant_loads(TirKernel *k)
+{
+    UseCount u = count_uses(k);
+    hoist_block(k, k->body, &u);
+}
+
 /* ---- the pipeline */
 
 int tir_run_pipeline(TirKernel *k, Diag *d, const TirPipelineOptions *opts)
@@ -897,8 +992,10 @@ int tir_run_pipeline(TirKernel *k, Diag *d, const TirPipelineOptions *opts)
         tir_simplify(k);
     if (!opts->no_mask_inference)
         tir_infer_masks(k);
-    if (!opts->no_fusion)
+    if (!opts->no_fusion) {
+        tir_hoist_invariant_loads(k);
         tir_fuse_dot(k);
+    }
     if (!opts->no_simplify)
         tir_simplify(k);
     tir_renumber(k);

@@ -434,6 +434,8 @@ bool tir_eval_const(const TirValue *v, int64_t *ivalue, double *fvalue);
 void tir_simplify(TirKernel *k);      /* fold constants and shapes, min(x,x), dead code */
 void tir_infer_masks(TirKernel *k);   /* set load/store/atomic masks, reduce/dot `masked` */
 void tir_fuse_dot(TirKernel *k);      /* elementwise producers/consumers into dot regions */
+/* Loop-invariant loads of dot operands move before their loop (docs/ir.md). */
+void tir_hoist_invariant_loads(TirKernel *k);
 
 typedef struct TirPipelineOptions {
     bool no_mask_inference;   /* leave every mask off: the interpreter's mask checker test */

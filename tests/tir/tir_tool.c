@@ -33,7 +33,7 @@ static char *read_file(const char *path, size_t *len)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: tir_tool roundtrip|verify|simplify|masks|fuse|pipeline FILE.ir\n");
+        fprintf(stderr, "usage: tir_tool roundtrip|verify|simplify|masks|fuse|hoist|pipeline FILE.ir\n");
         return 2;
     }
     const char *stage = argv[1];
@@ -60,6 +60,8 @@ int main(int argc, char **argv)
             tir_infer_masks(k);
         else if (strcmp(stage, "fuse") == 0)
             tir_fuse_dot(k);
+        else if (strcmp(stage, "hoist") == 0)
+            tir_hoist_invariant_loads(k);
         else if (strcmp(stage, "pipeline") == 0) {
             if (tir_run_pipeline(k, &diag, NULL))
                 goto done;
