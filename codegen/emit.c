@@ -1683,6 +1683,12 @@ int emit_kernel(Emitter *e, const char *name)
             e->strides[i] = arena_alloc(e->arena, sizeof(LLVMValueRef) * (size_t)(p->rank + 1));
             for (int d = 0; d < p->rank; d++)
                 e->strides[i][d] = LLVMGetParam(fn, (unsigned)a++);
+            /* vec16 and unit variants run only on tensors whose innermost stride is 1 where
+               that dim is over 1 (libtile's and gpu_align_class's rule; a dim of 1 has one
+               valid index, 0): the constant lets LLVM fold a thread's neighbouring
+               columns into immediate offsets of one address instead of an address each */
+            if (p->rank > 0 && e->s->variant->align != ALIGN_ANY)
+                e->strides[i][p->rank - 1] = emit_i64(e, 1);
         } else if (p->kind == PARAM_SCALAR) {
             LLVMValueRef v = LLVMGetParam(fn, (unsigned)a++);
             if (p->dtype == DT_F16 || p->dtype == DT_BF16)

@@ -8,11 +8,10 @@ tensor, statements reordered with q loaded inside the key loop, grouped-query he
 examples/gqa_attention.tile) must get attention's schedule: the same warp roles, the same
 plan for each dot's operands (wgmma, TMA ring, q staged once, P from registers) and the same
 pipeline, for D=64 and D=128, plain and causal; and their PTX must assemble with no spills
-and no ptxas note that serialises the wgmmas (C75xx). The bias variant at D=128 is the
-known exception: its [BLOCK_M, BLOCK_N] bias tile, read from global memory by the compute
-warps every iteration, spills about 40-130 bytes at 224 registers; it is printed as a note,
-and fails the check if it grows past 256 bytes. Prints `schedule variants: N passed, N
-failed`; exits 1 on any failure.
+and no ptxas note that serialises the wgmmas (C75xx): the bias variant's [BLOCK_M, BLOCK_N]
+tile, read from global memory by the compute warps every iteration, spilled up to 136 bytes
+at 224 registers until a vec16 variant's innermost stride became the constant 1. Prints
+`schedule variants: N passed, N failed`; exits 1 on any failure.
 """
 import os
 import re
@@ -97,10 +96,7 @@ def signature(tilec, path, config):
     return norm, p.stdout
 
 
-KNOWN_SPILLS = {("bias", "D=128,causal=false"): 256, ("bias", "D=128,causal=true"): 256}
-
-
-def ptxas_report(tilec, ptxas, path, config, tmp, allowed=0):
+def ptxas_report(tilec, ptxas, path, config, tmp):
     ptx = os.path.join(tmp, "k.ptx")
     p = subprocess.run([tilec, "build", path, "--config", config, "--emit=ptx", "-o", ptx],
                        capture_output=True, text=True, timeout=120)
@@ -112,11 +108,8 @@ def ptxas_report(tilec, ptxas, path, config, tmp, allowed=0):
     if p.returncode != 0:
         return out
     spills = re.findall(r"(\d+) bytes spill (stores|loads)", out)
-    if any(int(n) > allowed for n, _ in spills) or re.search(r"\(C75\d\d\)", out):
+    if any(int(n) for n, _ in spills) or re.search(r"\(C75\d\d\)", out):
         return out
-    if any(int(n) for n, _ in spills):
-        print(f"  note: {os.path.basename(path)} {config} spills (known): " +
-              ", ".join(f"{n} bytes {kind}" for n, kind in spills))
     return None
 
 
@@ -151,7 +144,7 @@ def main():
                     print(f"FAIL {name} {config}: another schedule than attention's\n{diff or text[-2000:]}")
                     failed += 1
                     continue
-                bad = ptxas_report(tilec, ptxas, path, config, tmp, KNOWN_SPILLS.get((name, config), 0))
+                bad = ptxas_report(tilec, ptxas, path, config, tmp)
                 if bad:
                     print(f"FAIL {name} {config}: spills, a C75xx note or a build error\n{bad[-2000:]}")
                     failed += 1
