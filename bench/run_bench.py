@@ -424,6 +424,69 @@ def gqa_attention_items(b, quick):
                "floor": {"ratio": 0.9, "of": "SDPA cuDNN"}})
 
 
+def attention_variant_items(b, quick):
+    """The schedule comes from the code: examples/window_attention.tile with a window as long
+    as the sequence (causal attention's work) and examples/gqa_attention.tile with a key/value
+    head per query head (plain attention's), each beside attention.tile in the same run
+    (floor: within 10%); and a 4096-token window over 16k tokens (Mistral) against SDPA with
+    the band as a boolean mask."""
+    configs = [[""], ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"]]
+    z, h, s, d = 8, 16, 4096, 128
+    q = torch.randn(z, h, s, d, device=DEV).to(torch.bfloat16)
+    k, v = torch.randn_like(q), torch.randn_like(q)
+    ins = {"q": q, "k": k, "v": v}
+    b.write_inputs(ins)
+    sets = {"scale": repr(1 / math.sqrt(d))}
+    for causal in (True, False):
+        flop = 4 * z * h * s * s * d / (2 if causal else 1)
+        base, _, _ = b.tilec_bench("attention.tile", ["attention"], "", configs, ins,
+                                   sets=dict(sets, causal="true" if causal else "false"))
+        if causal:
+            name, j = "window_attention (window = sequence)", b.tilec_bench(
+                "window_attention.tile", ["window_attention"], "", configs, ins, sets=dict(sets, window=str(s)))
+        else:
+            gq = {"q": q.view(z, h, 1, s, d), "k": k, "v": v}
+            b.write_inputs(gq)
+            name, j = "gqa_attention (G = H)", b.tilec_bench(
+                "gqa_attention.tile", ["gqa_attention"], "", configs, gq, sets=dict(sets, causal="false"))
+            b.write_inputs(ins)
+        peers = {}
+        if base:
+            ms = base["cold"]["median_ms"]
+            peers["attention.tile"] = {"median_ms": ms, "tflops": tflops(flop, ms)}
+        b.add({"name": f"{name} Z={z} H={h} M=N={s} D={d}", "kind": "dot", "dtype": "bf16",
+               "kernel": name.split()[0], "flop": flop, "tilec": j[0], "runs": j[1], "peers": peers,
+               "main_peer": "attention.tile", "check": None, "floor": {"ratio": 0.9, "of": "attention.tile"}})
+    if quick:
+        return
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    z, h, s, w = 1, 32, 16384, 4096
+    q = torch.randn(z, h, s, d, device=DEV).to(torch.bfloat16)
+    k, v = torch.randn_like(q), torch.randn_like(q)
+    back = torch.arange(s, device=DEV)[:, None] - torch.arange(s, device=DEV)[None, :]
+    band = (back >= 0) & (back < w)
+    flop = 4 * z * h * s * d * float(band.sum().item())
+    peers, peer_out = {}, None
+    for pname, backend in [("SDPA efficient (mask)", SDPBackend.EFFICIENT_ATTENTION),
+                           ("SDPA cuDNN (mask)", SDPBackend.CUDNN_ATTENTION)]:
+        try:
+            with sdpa_kernel(backend):
+                call = lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=band)
+                out = call()
+                peers[pname] = peer_time(call, flop)
+            peer_out = out if peer_out is None else peer_out
+        except Exception as e:
+            peers[pname] = {"error": repr(e)[:200]}
+    ins = {"q": q, "k": k, "v": v}
+    b.write_inputs(ins)
+    j, runs, outs = b.tilec_bench("window_attention.tile", ["window_attention"], "", configs, ins,
+                                  sets={"scale": repr(1 / math.sqrt(d)), "window": str(w)}, outs=["o"])
+    check = compare(outs["o"], peer_out, 2 ** -6, 2 ** -7) if j and peer_out is not None else None
+    b.add({"name": f"bf16 window attention Z={z} H={h} M=N={s} D={d} window={w}", "kind": "dot",
+           "dtype": "bf16", "kernel": "window_attention", "flop": flop, "tilec": j, "runs": runs,
+           "peers": peers, "main_peer": "SDPA efficient (mask)", "check": check})
+
+
 def fp8_attention_items(b, quick):
     configs = [[""], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
                ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2,tile_groups=2"]]
@@ -821,6 +884,7 @@ def main():
         print(f"[triton: {time.time() - t0:.1f} s]", flush=True)
     steps = [("gemm", gemm_items), ("fp8_gemm", fp8_gemm_items), ("attention", attention_items),
              ("fp8_attention", fp8_attention_items), ("gqa_attention", gqa_attention_items),
+             ("attention_variants", attention_variant_items),
              ("quantize", lambda bb, q: quantize_items(bb, q, b.results["copy_gbps"])), ("rows", row_items),
              ("data", data_items), ("language", language_items)]
     for name, step in steps:

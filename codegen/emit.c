@@ -1444,6 +1444,25 @@ static void emit_scalar_slice(Emitter *e, const TirValue *v)
     emit_ops(e, v->def, v->def->next);
 }
 
+/* The producer's copy of a ring loop's bounds: each variable's extent, a range's start (its
+   blocks begin there), and the block count. */
+static LLVMValueRef producer_bounds(Emitter *e, const TirOp *op, LLVMValueRef *counts)
+{
+    LLVMValueRef total = emit_i64(e, 1);
+    const TirValue *start = tir_loop_start(op);
+    if (start)
+        emit_scalar_slice(e, start);
+    for (int i = 0; i < op->nvars; i++) {
+        const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
+        emit_scalar_slice(e, op->operands[i]);
+        e->lv_extent[lv->id] = e->values[op->operands[i]->id].regs[0];
+        e->lv_start[lv->id] = start ? e->values[start->id].regs[0] : NULL;
+        counts[i] = emit_count_blocks(e, lv, e->lv_extent[lv->id]);
+        total = LLVMBuildMul(e->b, total, counts[i], "");
+    }
+    return total;
+}
+
 /* The producer's part of one grid tile: the copies of every pipelined loop of the body. */
 static void emit_producer_tile(Emitter *e, const TirOp *grid)
 {
@@ -1452,14 +1471,8 @@ static void emit_producer_tile(Emitter *e, const TirOp *grid)
         if (!plan || plan->kind != PIPE_RING)
             continue;
         codegen_set_line(e->cg, op->loc.line, op->loc.col);
-        LLVMValueRef counts[8], total = emit_i64(e, 1);
-        for (int i = 0; i < op->nvars; i++) {
-            const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
-            emit_scalar_slice(e, op->operands[i]);
-            e->lv_extent[lv->id] = e->values[op->operands[i]->id].regs[0];
-            counts[i] = emit_count_blocks(e, lv, e->lv_extent[lv->id]);
-            total = LLVMBuildMul(e->b, total, counts[i], "");
-        }
+        LLVMValueRef counts[8];
+        LLVMValueRef total = producer_bounds(e, op, counts);
         for (int i = 0; i < e->s->ndots; i++) {   /* the loads' scalar indices */
             const DotPlan *p = &e->s->dots[i];
             const OperandPlan *ops[2] = {&p->a, &p->b};
@@ -1495,12 +1508,8 @@ static void skip_tile(Emitter *e, const TirOp *grid, LLVMValueRef t, LLVMValueRe
         const LoopPlan *plan = op->opcode == TIR_FOR ? schedule_loop(e->s, op) : NULL;
         if (!plan || plan->kind != PIPE_RING)
             continue;
-        LLVMValueRef total = emit_i64(e, 1);
-        for (int i = 0; i < op->nvars; i++) {
-            const TirLoopVar *lv = e->k->loopvars[op->loopvars[i]];
-            emit_scalar_slice(e, op->operands[i]);
-            total = LLVMBuildMul(e->b, total, emit_count_blocks(e, lv, e->values[op->operands[i]->id].regs[0]), "");
-        }
+        LLVMValueRef counts[8];
+        LLVMValueRef total = producer_bounds(e, op, counts);
         LLVMValueRef pos = LLVMBuildLoad2(e->b, e->cg->t.i32, e->ring_pos[plan->ring], "");
         LLVMBuildStore(e->b, LLVMBuildAdd(e->b, pos, LLVMBuildTrunc(e->b, total, e->cg->t.i32, ""), ""),
                        e->ring_pos[plan->ring]);

@@ -1265,8 +1265,10 @@ static void plan_roles(Sched *c, const TirOp *grid)
             return;
     for (int i = 0; i < s->nloops; i++) {
         const TirOp *loop = s->loops[i].loop;
-        /* a range's start comes from data, which the producer does not read */
-        if (loop->block != grid->regions[0] || loop->ranged)
+        /* a range's start read from data is not the producer's to compute (it reads none);
+           one made of block indices and shapes is (a sliding window's first key) */
+        if (loop->block != grid->regions[0] ||
+            (loop->ranged && !producer_can_compute(grid, tir_loop_start(loop), 0)))
             return;
         for (int v = 0; v < loop->nvars; v++)
             if (!producer_can_compute(grid, loop->operands[v], 0))

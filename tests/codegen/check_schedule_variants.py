@@ -5,7 +5,9 @@ usage: check_schedule_variants.py BUILD_DIR
 
 Variants of examples/attention.tile that users write (a logit soft-cap, an additive bias
 tensor, statements reordered with q loaded inside the key loop, grouped-query heads from
-examples/gqa_attention.tile) must get attention's schedule: the same warp roles, the same
+examples/gqa_attention.tile, and examples/window_attention.tile's sliding window, whose key
+loop is a range starting at the window, against causal attention) must get attention's
+schedule: the same warp roles, the same
 plan for each dot's operands (wgmma, TMA ring, q staged once, P from registers) and the same
 pipeline, for D=64 and D=128, plain and causal; and their PTX must assemble with no spills
 and no ptxas note that serialises the wgmmas (C75xx): the bias variant's [BLOCK_M, BLOCK_N]
@@ -130,6 +132,7 @@ def main():
             with open(files[name], "w") as f:
                 f.write(text)
         files["gqa"] = os.path.join(ROOT, "examples", "gqa_attention.tile")
+        window = os.path.join(ROOT, "examples", "window_attention.tile")
         base = os.path.join(ROOT, "examples", "attention.tile")
         for config in ("D=64,causal=false", "D=64,causal=true", "D=128,causal=false", "D=128,causal=true"):
             want, text = signature(tilec, base, config)
@@ -137,14 +140,17 @@ def main():
                 print(f"FAIL attention {config}: no warp-specialised schedule\n{text[-2000:]}")
                 failed += 1
                 continue
-            for name, path in files.items():
-                got, text = signature(tilec, path, config)
+            runs = [(name, path, config) for name, path in files.items()]
+            if config.endswith("causal=true"):   # the window is causal, with no const for it
+                runs.append(("window", window, config.split(",")[0]))
+            for name, path, own in runs:
+                got, text = signature(tilec, path, own)
                 if got != want:
                     diff = "\n".join(f"    - {a}\n    + {b}" for a, b in zip(want, got or []) if a != b)
                     print(f"FAIL {name} {config}: another schedule than attention's\n{diff or text[-2000:]}")
                     failed += 1
                     continue
-                bad = ptxas_report(tilec, ptxas, path, config, tmp)
+                bad = ptxas_report(tilec, ptxas, path, own, tmp)
                 if bad:
                     print(f"FAIL {name} {config}: spills, a C75xx note or a build error\n{bad[-2000:]}")
                     failed += 1

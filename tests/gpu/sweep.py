@@ -331,11 +331,12 @@ def make_int4_gemm(i, shape, g):
         lambda o: close(o["y"], ref, 2 ** -7, 2 ** -10), []
 
 
-def attention_reference(q, k, v, scale, causal, fp8_p=False, descale=(1.0, 1.0, 1.0)):
+def attention_reference(q, k, v, scale, causal, fp8_p=False, descale=(1.0, 1.0, 1.0), window=None):
     s = (q.double() @ k.double().transpose(-1, -2)) * scale * descale[0] * descale[1]
     m, n = s.shape[-2], s.shape[-1]
     if causal:
-        keep = torch.arange(m, device=DEV)[:, None] >= torch.arange(n, device=DEV)[None, :]
+        back = torch.arange(m, device=DEV)[:, None] - torch.arange(n, device=DEV)[None, :]
+        keep = (back >= 0) & (back < window) if window is not None else back >= 0
         s = s.masked_fill(~keep, -math.inf)
     p = torch.exp(s - s.amax(-1, keepdim=True))
     l = p.sum(-1, keepdim=True)
@@ -382,6 +383,32 @@ def make_gqa_attention(i, shape, g):
     sets = {"scale": repr(scale), "causal": "true" if causal else "false"}
     return {"q": q, "k": k, "v": v}, sets, ["o"], lambda o: close(o["o"], ref, 2 ** -6, 2 ** -7), \
         (["v"] if i % 5 == 4 else [])
+
+
+def window_shapes():
+    """(Z, H, M, N, D, window): windows shorter than a block, across blocks, past the
+    sequence, and 1 (each query sees itself alone)."""
+    out = [(1, 2, 129, 129, 64, 5), (1, 2, 200, 150, 128, 64), (2, 1, 257, 257, 64, 300),
+           (1, 1, 65, 65, 128, 1), (1, 3, 77, 129, 64, 33)]
+    r = np.random.default_rng(14)
+    seqs = [1, 17, 64, 77, 128, 129, 200, 257]
+    while len(out) < 14:
+        s = (1, int(r.choice([1, 2])), int(r.choice(seqs)), int(r.choice(seqs)), int(r.choice([64, 128])),
+             int(r.choice([1, 3, 16, 63, 64, 65, 200])))
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def make_window_attention(i, shape, g):
+    z, h, m, n, d, window = shape
+    q = uniform((z, h, m, d), g).to(torch.bfloat16)
+    k = uniform((z, h, n, d), g).to(torch.bfloat16)
+    v = uniform((z, h, n, d), g).to(torch.bfloat16)
+    scale = 1.0 / math.sqrt(d)
+    ref = attention_reference(q, k, v, scale, True, window=window)
+    return {"q": q, "k": k, "v": v}, {"scale": repr(scale), "window": str(window)}, ["o"], \
+        lambda o: close(o["o"], ref, 2 ** -6, 2 ** -7), (["k"] if i % 5 == 4 else [])
 
 
 def make_fp8_attention(i, shape, g):
@@ -892,6 +919,8 @@ KERNELS = [
      make_fp8_attention),
     ("gqa_attention", "gqa_attention", ["Z", "G", "R", "M", "N", "D"], gqa_shapes, ATTN_CONFIGS,
      make_gqa_attention),
+    ("window_attention", "window_attention", ["Z", "H", "M", "N", "D"], window_shapes, ATTN_CONFIGS,
+     make_window_attention),
     ("amax", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_amax),
     ("quantize_e4m3", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_quantize(E4M3, 448.0)),
     ("quantize_e5m2", "fp8_quantize", "MK", rows_shapes, tile_configs("BLOCK_K"), make_quantize(E5M2, 57344.0)),

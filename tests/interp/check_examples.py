@@ -266,16 +266,22 @@ def fp8_gemm_cases(c, rng):
             ["c"], {"c": exact}, {"c": bound}, configs)
 
 
-def attention_model(q, k, v, qk_scale, causal, BN, quant, post_scale):
+def attention_model(q, k, v, qk_scale, causal, BN, quant, post_scale, visible=None, blk=None):
     """The flash-attention kernels' output, modelled: P is rounded by `quant` relative to
     the running row maximum after each key block of BN (as the kernel's online softmax
-    does), everything else exact. Returns (model, bound without the output rounding)."""
+    does), everything else exact. `visible` (M x N, default: causal's or all) and `blk`
+    (M x N: the key block row i sees key j in, counted from 0 in the order visited;
+    default j // BN) describe a key loop that starts elsewhere. Returns (model, bound
+    without the output rounding)."""
     Z, H, M, D = q.shape
     N = k.shape[2]
     out = np.zeros((Z, H, M, D))
     bound = np.zeros((Z, H, M, D))
-    nb = -(-N // BN)
-    visible = np.tril(np.ones((M, N), bool)) if causal else np.ones((M, N), bool)
+    if blk is None:
+        blk = np.broadcast_to(np.arange(N) // BN, (M, N))
+    nb = int(blk.max()) + 1 if N else 1
+    if visible is None:
+        visible = np.tril(np.ones((M, N), bool)) if causal else np.ones((M, N), bool)
     for z in range(Z):
         for h in range(H):
             s2 = (q[z, h] @ k[z, h].T) * qk_scale                    # base-2 logits
@@ -283,11 +289,11 @@ def attention_model(q, k, v, qk_scale, causal, BN, quant, post_scale):
             ds = (D + 2) * U * (np.abs(q[z, h]) @ np.abs(k[z, h]).T) * abs(qk_scale) + U * np.abs(s2)
             s2 = np.where(visible, s2, -np.inf)
             ds = np.where(visible, ds, 0.0)
-            pad = np.full((M, nb * BN), -np.inf)
-            pad[:, :N] = s2
-            run_max = np.maximum.accumulate(pad.reshape(M, nb, BN).max(axis=2), axis=1)
-            blk = np.arange(N) // BN
-            m_at = run_max[:, blk]                                    # max when key j was seen
+            block_max = np.full((M, nb), -np.inf)
+            rows = np.repeat(np.arange(M)[:, None], N, axis=1)
+            np.maximum.at(block_max, (rows, blk), s2)
+            run_max = np.maximum.accumulate(block_max, axis=1)
+            m_at = np.take_along_axis(run_max, blk, axis=1)          # max when key j was seen
             m_fin = run_max[:, -1:]
             with np.errstate(invalid="ignore"):
                 p = np.where(visible, np.exp2(s2 - m_at), 0.0)
@@ -371,6 +377,39 @@ def gqa_attention_cases(c, rng):
                         {"q": q.astype(np.float32), "k": k.astype(np.float32), "v": bits(v, BF16)},
                         ["o"], {"o": model}, {"o": bound}, [config],
                         sets={"scale": repr(float(scale)), "causal": str(causal).lower()})
+
+
+def window_attention_cases(c, rng):
+    """examples/window_attention.tile against attention_model with the band mask (query i
+    sees key j iff i - window < j <= i) and the key blocks the kernel visits: from
+    max(m.begin - window + 1, 0) for the query block starting at m.begin."""
+    for (M, N, D, W) in [(77, 77, 64, 5), (129, 100, 64, 40), (65, 65, 128, 1), (100, 130, 64, 300)]:
+        Z, H = 1, 2
+        q = bf16(rng.standard_normal((Z, H, M, D)))
+        k = bf16(rng.standard_normal((Z, H, N, D)))
+        v = bf16(rng.standard_normal((Z, H, N, D)))
+        scale = f32(1.0 / np.sqrt(D))
+        qk_scale = np.float64(f32(scale * f32(LOG2E)))
+        i, j = np.arange(M)[:, None], np.arange(N)[None, :]
+        visible = (j <= i) & (j > i - W)
+        for config, BM, BN in [(None, None, None), ("BLOCK_M=16,BLOCK_N=16", 16, 16),
+                               ("BLOCK_M=32,BLOCK_N=64", 32, 64)]:
+            if config is None:
+                shape = ("--shape", "Z=1,H=1,M=16,N=16,D=16")
+                sets = ("scale=1", "window=4")
+                BM = default_block(c, "window_attention.tile", "window_attention", "BLOCK_M", shape, sets)
+                BN = default_block(c, "window_attention.tile", "window_attention", "BLOCK_N", shape, sets)
+                if BM is None or BN is None:
+                    continue
+            start = np.maximum((i // BM) * BM - W + 1, 0)
+            blk = np.maximum(j - start, 0) // BN
+            model, b = attention_model(q, k, v, qk_scale, True, BN, bf16, 1.0, visible, blk)
+            bound = U_BF16 * np.abs(model) + (1 + U_BF16) * b
+            c.check(f"window_attention M={M} N={N} D={D} window={W}", "window_attention.tile",
+                    "window_attention",
+                    {"q": q.astype(np.float32), "k": k.astype(np.float32), "v": bits(v, BF16)},
+                    ["o"], {"o": model}, {"o": bound}, [config],
+                    sets={"scale": repr(float(scale)), "window": str(W)})
 
 
 def fp8_attention_cases(c, rng):
@@ -862,13 +901,14 @@ def gather_error_cases(c, rng):
 _default_blocks = {}
 
 
-def default_block(c, file, kernel, name, shape_args=("--shape", "Z=1,H=1,M=16,N=16,D=16")):
+def default_block(c, file, kernel, name, shape_args=("--shape", "Z=1,H=1,M=16,N=16,D=16"),
+                  sets=("scale=1", "causal=false")):
     """The default value of a block tunable, read from `tilec run`'s config line
     (the model of attention's running max needs BLOCK_N)."""
     key = (file, kernel)
     if key not in _default_blocks:
         p, _ = c.tilec_run([os.path.join(EXAMPLES, file), "--kernel", kernel, "--interpret",
-                            *shape_args, "--set", "scale=1", "--set", "causal=false"])
+                            *shape_args, *[a for x in sets for a in ("--set", x)]])
         found = {}
         if p is not None:
             for line in p.stdout.decode(errors="replace").splitlines():
@@ -1215,6 +1255,7 @@ def run_suites(doc, label, seed, suites):
 def main():
     return run_suites(__doc__, "interp", 20240611,
                       (gemm_cases, fp8_gemm_cases, attention_cases, gqa_attention_cases,
+                       window_attention_cases,
                        fp8_attention_cases, quantize_cases,
                        softmax_cases, layernorm_cases, rmsnorm_cases, embedding_cases, dropout_cases, moe_gemm_cases,
                        varlen_attention_cases, jagged_softmax_cases, branches_cases, gather_cases,
