@@ -1300,6 +1300,17 @@ static void plan_roles(Sched *c, const TirOp *grid)
     }
 }
 
+/* Whether v is defined before `loop` (emit_stage_invariant_operands stages such an operand
+   once, ahead of the loop). */
+static bool staged_before_loop(const TirValue *v, const TirOp *loop)
+{
+    const TirBlock *b = v->def ? v->def->block : v->owner;
+    for (; b && b->parent; b = b->parent->block)
+        if (b->parent == loop)
+            return false;
+    return true;
+}
+
 /* A ring loop whose body's one dot only accumulates (its acc is a carried value used by
    nothing else, its result goes straight to the yield, no epilogue) lets that dot's wgmmas
    run on into the next block: each block waits for the one before and releases its slot. */
@@ -1335,6 +1346,18 @@ static void plan_deferred_waits(Sched *c)
         if (p->instr != DOT_WGMMA || dot->regions[TIR_REGION_EPILOGUE] || arg < 0 ||
             tir_count_uses(c->k, acc) != 1 || tir_count_uses(c->k, dot->results[0]) != 1 ||
             yield->operands[arg] != dot->results[0])
+            continue;
+        /* an operand staged through registers every block has one slot, which the next
+           block's stores would overwrite under this block's wgmmas still reading it (moe's
+           gathered rows, split-K's ranged A): only one staged once before the loop
+           (emit_stage_invariant_operands) lets the wgmmas run on */
+        bool restaged = false;
+        for (int w = 0; w < 2; w++) {
+            const OperandPlan *o = w == 0 ? &p->a : &p->b;
+            restaged |= o->source == OPERAND_STAGED &&
+                        (dot->regions[w] || !staged_before_loop(dot->operands[w], lp->loop));
+        }
+        if (restaged)
             continue;
         lp->deferred = found;
     }
