@@ -553,10 +553,14 @@ static void eval_batch(const int *points, int n, double *values, void *ctx)
         if (t->devices[d].dropped)
             continue;
         workers[d] = (Worker){t, d};
-        if (here < 0)
+        if (here < 0) {
             here = d;
-        else
-            started[d] = pthread_create(&threads[d], NULL, device_worker, &workers[d]) == 0;
+        } else if (!(started[d] = pthread_create(&threads[d], NULL, device_worker, &workers[d]) == 0)) {
+            /* a GPU no thread serves would be waited for by a candidate retried there */
+            pthread_mutex_lock(&t->lock);
+            drop_device(t, d, "no thread could be started for it");
+            pthread_mutex_unlock(&t->lock);
+        }
     }
     if (here >= 0)
         device_worker(&workers[here]);
