@@ -496,6 +496,9 @@ int schedule_axis_size(const Schedule *s, Axis axis);
 /* The DotPlan of a dot op, or NULL. */
 const DotPlan *schedule_dot(const Schedule *s, const struct TirOp *op);
 const LoopPlan *schedule_loop(const Schedule *s, const struct TirOp *op);
+/* Whether v is defined inside `loop`'s body (in it or a block nested in it): a dot operand
+   defined before its loop is staged once, ahead of it (emit_stage_invariant_operands). */
+bool schedule_defined_in(const struct TirValue *v, const struct TirOp *loop);
 /* Whether an access's innermost index is a tile(lo, hi) range's variable, whose run-time
    start leaves that dim's vectors unaligned (scalar accesses, no cp.async). */
 bool schedule_unaligned_index(const struct TirKernel *k, const struct TirOp *access);

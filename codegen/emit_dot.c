@@ -129,15 +129,6 @@ static Tile operand_tile(Emitter *e, const TirOp *op, int which)
     return emit_region(e, pro, arg ? emit_fetch(e, v, arg) : *in, in->layout);
 }
 
-static bool defined_in(const TirValue *v, const TirOp *loop)
-{
-    const TirBlock *b = v->def ? v->def->block : v->owner;
-    for (; b && b->parent; b = b->parent->block)
-        if (b->parent == loop)
-            return true;
-    return false;
-}
-
 /* A staged operand defined before the loop (attention's masked q, staged through registers)
    would otherwise be stored every iteration: its registers live across the whole loop and
    every iteration pays the stores and two barriers. Its slot is its own, so once is enough.
@@ -152,7 +143,7 @@ void emit_stage_invariant_operands(Emitter *e, const TirOp *loop)
         for (int w = 0; p && w < 2; w++) {
             const OperandPlan *o = w == 0 ? &p->a : &p->b;
             const TirValue *v = op->operands[w];
-            if (o->source != OPERAND_STAGED || op->regions[w] || defined_in(v, loop) ||
+            if (o->source != OPERAND_STAGED || op->regions[w] || schedule_defined_in(v, loop) ||
                 !e->values[v->id].regs)
                 continue;
             Tile t = operand_tile(e, op, w);

@@ -1300,15 +1300,13 @@ static void plan_roles(Sched *c, const TirOp *grid)
     }
 }
 
-/* Whether v is defined before `loop` (emit_stage_invariant_operands stages such an operand
-   once, ahead of the loop). */
-static bool staged_before_loop(const TirValue *v, const TirOp *loop)
+bool schedule_defined_in(const TirValue *v, const TirOp *loop)
 {
     const TirBlock *b = v->def ? v->def->block : v->owner;
     for (; b && b->parent; b = b->parent->block)
         if (b->parent == loop)
-            return false;
-    return true;
+            return true;
+    return false;
 }
 
 /* A ring loop whose body's one dot only accumulates (its acc is a carried value used by
@@ -1355,7 +1353,7 @@ static void plan_deferred_waits(Sched *c)
         for (int w = 0; w < 2; w++) {
             const OperandPlan *o = w == 0 ? &p->a : &p->b;
             restaged |= o->source == OPERAND_STAGED &&
-                        (dot->regions[w] || !staged_before_loop(dot->operands[w], lp->loop));
+                        (dot->regions[w] || schedule_defined_in(dot->operands[w], lp->loop));
         }
         if (restaged)
             continue;

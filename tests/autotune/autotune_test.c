@@ -88,6 +88,18 @@ static Fault fake_fault(const Fake *f, const Config *c)
     return FAULT_NONE;
 }
 
+/* The status a candidate's fault earns it. */
+static TuneStatus fault_status(const Fake *f, const Config *c)
+{
+    switch (fake_fault(f, c)) {
+    case FAULT_CRASH: return TUNE_CRASHED;
+    case FAULT_HANG: return TUNE_TIMEOUT;
+    case FAULT_WRONG: return TUNE_WRONG_OUTPUT;
+    case FAULT_COMPILE: return TUNE_COMPILE_FAILED;
+    default: return TUNE_OK;
+    }
+}
+
 static void pause_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
@@ -256,14 +268,7 @@ static void test_child(const TirKernel *gemm, bool exec_child)
         const TuneMeasurement *m = &r.measurements[i];
         Config c;
         tune_space_config(&space, m->point, &c);
-        TuneStatus want = TUNE_OK;
-        switch (fake_fault(&f, &c)) {
-        case FAULT_CRASH: want = TUNE_CRASHED; break;
-        case FAULT_HANG: want = TUNE_TIMEOUT; break;
-        case FAULT_WRONG: want = TUNE_WRONG_OUTPUT; break;
-        case FAULT_COMPILE: want = TUNE_COMPILE_FAILED; break;
-        default: break;
-        }
+        TuneStatus want = fault_status(&f, &c);
         expected[want]++;
         mismatched += m->status != want;
         if (want == TUNE_OK && fake_cost(&c) < best)
@@ -339,14 +344,8 @@ static void test_gpus(const TirKernel *gemm)
         const TuneMeasurement *m = &r.measurements[i];
         Config c;
         tune_space_config(&space, m->point, &c);
-        TuneStatus want = TUNE_OK;
-        switch (fake_fault(&f, &c)) {
-        case FAULT_CRASH: want = TUNE_CRASHED; faulty++; break;
-        case FAULT_HANG: want = TUNE_TIMEOUT; faulty++; break;
-        case FAULT_WRONG: want = TUNE_WRONG_OUTPUT; break;
-        case FAULT_COMPILE: want = TUNE_COMPILE_FAILED; break;
-        default: break;
-        }
+        TuneStatus want = fault_status(&f, &c);
+        faulty += want == TUNE_CRASHED || want == TUNE_TIMEOUT;
         mismatched += m->status != want;
         for (int j = 0; j < i; j++)
             repeats += memcmp(r.measurements[j].point, m->point, sizeof m->point) == 0;
