@@ -489,6 +489,8 @@ def attention_variant_items(b, quick):
 
 def fp8_attention_items(b, quick):
     configs = [[""], ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=2"],
+               ["BLOCK_M=128,BLOCK_N=128,num_warps=8,num_stages=2"],
+               ["BLOCK_M=128,BLOCK_N=64,num_warps=8,num_stages=3"],
                ["BLOCK_M=64,BLOCK_N=128,num_warps=4,num_stages=2,tile_groups=2"]]
     for z, h, s, d, causal in ([ATTN_SHAPES[0]] if quick else [ATTN_SHAPES[0], ATTN_SHAPES[3]]):
         qf = torch.randn(z, h, s, d, device=DEV)
@@ -702,7 +704,7 @@ def data_items(b, quick):
     nb = 2 * t * n * 2 + 4 * t
     peers = {"F.embedding": peer_time(lambda: F.embedding(ids, table), nbytes=nb)}
     b.write_inputs({"ids": ids, "table": table})
-    j, runs, outs = b.tilec_bench("embedding.tile", ["embedding"], "", [[""], ["BLOCK_T=4,BLOCK_N=512,num_warps=4"]],
+    j, runs, outs = b.tilec_bench("embedding.tile", ["embedding"], "", [[""], ["BLOCK_T=16,BLOCK_N=512,num_warps=4"]],
                                   {"ids": ids, "table": table}, outs=["out"])
     check = compare(outs["out"], F.embedding(ids, table), 0, 0) if j else None
     b.add({"name": f"embedding gather T={t} V={v} N={n} bf16", "kind": "memory", "kernel": "embedding",
@@ -870,6 +872,15 @@ def main():
     os.makedirs(args.results_dir, exist_ok=True)
     torch.manual_seed(0)
     b = Bench(args.tilec, args.results_dir, args.reps)
+    steps = [("gemm", gemm_items), ("fp8_gemm", fp8_gemm_items), ("attention", attention_items),
+             ("fp8_attention", fp8_attention_items), ("gqa_attention", gqa_attention_items),
+             ("attention_variants", attention_variant_items),
+             ("quantize", lambda bb, q: quantize_items(bb, q, b.results["copy_gbps"])), ("rows", row_items),
+             ("data", data_items), ("language", language_items)]
+    only = [o for o in args.only.split(",") if o]
+    unknown = [o for o in only if o not in [name for name, _ in steps]]
+    if unknown:
+        sys.exit(f"run_bench: unknown step {', '.join(unknown)} (steps: {', '.join(n for n, _ in steps)})")
     b.results["device"] = torch.cuda.get_device_name()
     b.results["torch"] = torch.__version__
     if not args.no_mma_probe:
@@ -882,13 +893,8 @@ def main():
         t0 = time.time()
         triton_peers(b, args.triton_peers, 300)
         print(f"[triton: {time.time() - t0:.1f} s]", flush=True)
-    steps = [("gemm", gemm_items), ("fp8_gemm", fp8_gemm_items), ("attention", attention_items),
-             ("fp8_attention", fp8_attention_items), ("gqa_attention", gqa_attention_items),
-             ("attention_variants", attention_variant_items),
-             ("quantize", lambda bb, q: quantize_items(bb, q, b.results["copy_gbps"])), ("rows", row_items),
-             ("data", data_items), ("language", language_items)]
     for name, step in steps:
-        if args.only and not any(o in name for o in args.only.split(",")):
+        if only and name not in only:
             continue
         t0 = time.time()
         b.results.setdefault("steps", []).append(name)
