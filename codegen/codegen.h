@@ -394,6 +394,12 @@ typedef struct OperandPlan {
     int tmap;                  /* ASYNC through TMA: Schedule.tmaps index, else -1 */
     bool per_group;            /* not a ring's: each tile group has its own copy */
     const struct TirOp *loop;  /* ASYNC: the pipelined loop, or NULL (staged once) */
+    struct OperandPlan *landing;  /* STAGED from a load in a TMA ring's loop (fp8 V, or an
+                                  fp8 b[K, N]: tiles wgmma cannot read MN-major): the producer
+                                  copies the load's tile as it lies (an ASYNC plan of its
+                                  own, rows of the tensor's innermost dim) into ring slots,
+                                  and the compute warps read the load's registers from there
+                                  instead of global memory; NULL otherwise */
 } OperandPlan;
 
 /* The tensor-core instruction a dot lowers to. */
@@ -496,6 +502,8 @@ int schedule_axis_size(const Schedule *s, Axis axis);
 /* The DotPlan of a dot op, or NULL. */
 const DotPlan *schedule_dot(const Schedule *s, const struct TirOp *op);
 const LoopPlan *schedule_loop(const Schedule *s, const struct TirOp *op);
+/* The ring slots a load's tile lands in (OperandPlan.landing), or NULL. */
+const OperandPlan *schedule_landing(const Schedule *s, const struct TirOp *load);
 /* Whether v is defined inside `loop`'s body (in it or a block nested in it): a dot operand
    defined before its loop is staged once, ahead of it (emit_stage_invariant_operands). */
 bool schedule_defined_in(const struct TirValue *v, const struct TirOp *loop);

@@ -529,11 +529,55 @@ static LLVMValueRef word_part(Emitter *e, LLVMValueRef const *w, int j, int es)
                           bits_type(e, es), "");
 }
 
+/* A load whose tile the producer copied into the ring (OperandPlan.landing): each thread
+   reads its registers from the current block's slot in vectors of up to 16 bytes along the
+   innermost axis, each inside one 16-byte chunk of the swizzled tile (aligned to its size).
+   What lies past the tensor's edge arrived as zeros; lanes past a loop's extent but inside
+   the tensor hold data, which the one dot this load feeds zeroes when it stages them
+   (plan_landing, tma_masks_hold). */
+static void emit_landed_load(Emitter *e, const TirOp *op, const OperandPlan *o)
+{
+    const TirValue *rv = op->results[0];
+    const Layout *l = e->s->layouts[rv->id];
+    DType t = rv->type.dtype;
+    int es = stored_bytes(t), width = 1;
+    for (int i = 0; i < l->nreg && l->reg[i][1] == width && width * es < 16; i++)
+        width *= 2;
+    int bytes = width * es;
+    LLVMTypeRef vt = bytes <= 4 ? bits_type(e, bytes) : LLVMVectorType(e->cg->t.i32, (unsigned)bytes / 4);
+    const LoopPlan *lp = schedule_loop(e->s, o->loop);
+    LLVMValueRef slot = LLVMBuildAdd(e->b, emit_i32(e, o->smem_offset),
+                                     LLVMBuildMul(e->b, e->ring_slot[lp->ring], emit_i32(e, o->slot_bytes), ""), "");
+    Tile out = emit_tile_new(e, l);
+    for (int r0 = 0; r0 < out.n; r0 += width) {
+        LLVMValueRef row = emit_coord(e, l, r0, 0);
+        LLVMValueRef byte = LLVMBuildMul(e->b, emit_coord(e, l, r0, 1), emit_i32(e, es), "");
+        LLVMValueRef v = LLVMBuildLoad2(e->b, vt, emit_smem_at(e, LLVMBuildAdd(e->b, slot,
+                                            emit_tile_offset(e, o, row, byte), "")), "");
+        LLVMSetAlignment(v, (unsigned)bytes);
+        LLVMValueRef w[4];
+        for (int i = 0; i < (bytes + 3) / 4; i++)
+            w[i] = bytes <= 4 ? v : LLVMBuildExtractElement(e->b, v, emit_i32(e, i), "");
+        for (int j = 0; j < width; j++)
+            out.regs[r0 + j] = from_bits(e, bytes <= 4 && width == 1 ? v :
+                                         bytes < 4 ? LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, v,
+                                                         LLVMConstInt(vt, (unsigned long long)j * es * 8, 0), ""),
+                                                                    bits_type(e, es), "")
+                                                   : word_part(e, w, j, es), t);
+    }
+    e->values[rv->id] = out;
+}
+
 void emit_load(Emitter *e, const TirOp *op)
 {
     const TirValue *rv = op->results[0];
     const Layout *l = e->s->layouts[rv->id];
     DType t = rv->type.dtype;
+    const OperandPlan *landing = schedule_landing(e->s, op);
+    if (landing) {
+        emit_landed_load(e, op, landing);
+        return;
+    }
     Access a;
     access_begin(e, op, l, &a);
     Tile out = emit_tile_new(e, l);

@@ -463,6 +463,8 @@ void emit_producer_loop(Emitter *e, const TirOp *loop, LLVMValueRef const *count
         const OperandPlan *ops[2] = {&p->a, &p->b};
         for (int which = 0; which < 2; which++) {
             const OperandPlan *o = ops[which];
+            if (o->landing && o->landing->loop == loop)   /* a TMA ring's (plan_landing) */
+                issue_tma(e, o->landing, slot, full);
             if (o->source != OPERAND_ASYNC || o->loop != loop)
                 continue;
             if (lp->tma)
@@ -530,13 +532,68 @@ LLVMValueRef emit_element_bits(Emitter *e, LLVMValueRef v, DType t)
     return LLVMBuildBitCast(e->b, v, t == DT_F32 ? e->cg->t.i32 : e->cg->t.i16, "");
 }
 
+/* The register bits of a B tile's layout that step k by 1 and by 8, when every other step
+   along k is 2, 4 or a multiple of 16 (layout_fp8_staging's): then registers r, r + bit1,
+   r + bit8, r + both hold k, k + 1, k + 8, k + 9 with k % 16 in {0, 2, 4, 6}, one 32-bit word
+   of the permuted K-major row. False for other layouts. */
+static bool packable_k_bits(const Layout *l, int *bit1, int *bit8)
+{
+    *bit1 = *bit8 = -1;
+    for (int i = 0; i < l->nreg; i++) {
+        int k = l->reg[i][0];
+        if (k == 1 || k == 8)
+            *(k == 1 ? bit1 : bit8) = i;
+        else if (k && k != 2 && k != 4 && k % 16)
+            return false;
+    }
+    for (int i = 0; i < 5; i++)
+        if (l->lane[i][0] && l->lane[i][0] != 2 && l->lane[i][0] != 4 && l->lane[i][0] % 16)
+            return false;
+    for (int i = 0; i < l->nwarp; i++)
+        if (l->warp[i][0] && l->warp[i][0] != 2 && l->warp[i][0] != 4 && l->warp[i][0] % 16)
+            return false;
+    return *bit1 >= 0 && *bit8 >= 0;
+}
+
+/* An fp8 B tile staged with permuted K in 32-bit words (packable_k_bits): byte j of each
+   word is k + {0, 1, 8, 9}[j], each masked on its own. */
+static void stage_fp8_words(Emitter *e, const DotPlan *p, const OperandPlan *o, const Tile *tile,
+                            Axis k_axis, int bit1, int bit8)
+{
+    static const int dk[4] = {0, 1, 8, 9};
+    for (int r = 0; r < tile->n; r++) {
+        if (r >> bit1 & 1 || r >> bit8 & 1)
+            continue;
+        int regs[4] = {r, r | 1 << bit1, r | 1 << bit8, r | 1 << bit1 | 1 << bit8};
+        LLVMValueRef k = emit_coord(e, tile->layout, r, 0), mn = emit_coord(e, tile->layout, r, 1);
+        LLVMValueRef word = emit_i32(e, 0);
+        for (int j = 0; j < 4; j++) {
+            LLVMValueRef v = LLVMBuildZExt(e->b, tile->regs[regs[j]], e->cg->t.i32, "");
+            if (p->op->masked)
+                v = LLVMBuildSelect(e->b, emit_axis_valid(e, k_axis, LLVMBuildAdd(e->b, k, emit_i32(e, dk[j]), "")),
+                                    v, emit_i32(e, 0), "");
+            word = LLVMBuildOr(e->b, word, LLVMBuildShl(e->b, v, emit_i32(e, 8 * j), ""), "");
+        }
+        LLVMValueRef off = LLVMBuildAdd(e->b, operand_region(e, o),
+                                        emit_tile_offset(e, o, mn, permuted_k_value(e, k)), "");
+        LLVMValueRef st = LLVMBuildStore(e->b, word, emit_smem_at(e, off));
+        LLVMSetAlignment(st, 4);
+    }
+}
+
 /* Registers of an operand tile (any layout) stored K-major into its shared buffer; masked
    contraction lanes as 0. */
 void emit_stage_registers(Emitter *e, const DotPlan *p, const OperandPlan *o, int which,
                             const Tile *tile, DType t, Axis k_axis)
 {
-    int es = dtype_size(t);
+    int es = dtype_size(t), bit1, bit8;
     emit_barrier(e);
+    if (which == 1 && es == 1 && o->permute_k && packable_k_bits(tile->layout, &bit1, &bit8)) {
+        stage_fp8_words(e, p, o, tile, k_axis, bit1, bit8);
+        fence_for_wgmma(e);
+        emit_barrier(e);
+        return;
+    }
     for (int r = 0; r < tile->n; r++) {
         LLVMValueRef c0 = emit_coord(e, tile->layout, r, 0), c1 = emit_coord(e, tile->layout, r, 1);
         LLVMValueRef mn = which == 0 ? c0 : c1, k = which == 0 ? c1 : c0;

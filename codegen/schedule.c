@@ -24,6 +24,7 @@ typedef struct Sched {
     bool use_wgmma;            /* dots lower to wgmma (the target's default, or the dot knob) */
     bool *no_registers;        /* per value: consumed only by cp.async staging */
     Layout **owned;            /* per value: the assigned layout (arena) */
+    const TirOp *grid;         /* the kernel's grid op, or NULL */
 } Sched;
 
 static int fail(Sched *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -125,6 +126,50 @@ static Layout layout_blocked(int rank, const int *shape, int nwarp)
     for (int d = last; d >= 0; d--)
         for (; left[d] > 0 && l.nreg < LAYOUT_MAX_REG_BITS; left[d]--, unit[d] *= 2)
             l.reg[l.nreg++][d] = unit[d];
+    return l;
+}
+
+/* An fp8 B tile [k, n] staged for a FRAGMENT A (k permuted: permuted_k_value in
+   emit_stage.c): each thread holds 4 consecutive bytes of a row (one 32-bit read) of the
+   rows k, k + 1, k + 8, k + 9, which after the permutation are 4 consecutive bytes of a
+   K-major row: 4 words read, their bytes regrouped, 4 words stored, instead of 16 bytes
+   stored one by one. Lanes take k 2 and 4, then n; warps and the remaining registers the
+   rest. Needs k >= 16 and n >= 4. */
+static Layout layout_fp8_staging(const int *shape, int nwarp)
+{
+    Layout l = layout_scalar(nwarp);
+    l.kind = LAYOUT_BLOCKED;
+    l.rank = 2;
+    l.shape[0] = shape[0];
+    l.shape[1] = shape[1];
+    l.reg[l.nreg++][1] = 1;
+    l.reg[l.nreg++][1] = 2;
+    l.reg[l.nreg++][0] = 1;
+    l.reg[l.nreg++][0] = 8;
+    int nu = 4, ku = 2;   /* the next unit along n, and along k among 2 and 4 */
+    for (int i = 0; i < 5; i++) {
+        if (ku <= 4) {
+            l.lane[i][0] = ku;
+            ku *= 2;
+        } else if (nu < shape[1]) {
+            l.lane[i][1] = nu;
+            nu *= 2;
+        }
+    }
+    int kn = 16;   /* k units past 8 */
+    for (int i = 0; i < nwarp; i++) {
+        if (nu < shape[1]) {
+            l.warp[i][1] = nu;
+            nu *= 2;
+        } else if (kn < shape[0]) {
+            l.warp[i][0] = kn;
+            kn *= 2;
+        }
+    }
+    for (; nu < shape[1] && l.nreg < LAYOUT_MAX_REG_BITS; nu *= 2)
+        l.reg[l.nreg++][1] = nu;
+    for (; kn < shape[0] && l.nreg < LAYOUT_MAX_REG_BITS; kn *= 2)
+        l.reg[l.nreg++][0] = kn;
     return l;
 }
 
@@ -1053,6 +1098,16 @@ static void plan_fragments(Sched *c)
             if (p->b.source != OPERAND_STAGED)
                 continue;
             p->b.permute_k = true;
+            /* B read by nothing but this dot: a layout whose registers pack into words */
+            const TirValue *b = p->op->operands[1];
+            int shape[2] = {(int)schedule_axis_size(s, b->type.axes[0]),
+                            (int)schedule_axis_size(s, b->type.axes[1])};
+            if (!p->op->regions[TIR_REGION_PROLOGUE_B] && b->def && b->def->opcode == TIR_LOAD &&
+                b->type.rank == 2 && count_uses(c->k, b) == 1 && shape[0] >= 16 && shape[1] >= 4) {
+                Layout *l = arena_alloc(c->arena, sizeof *l);
+                *l = layout_fp8_staging(shape, log2_int(s->num_warps));
+                c->owned[b->id] = l;
+            }
         }
         p->a.source = OPERAND_FRAGMENT;
     }
@@ -1223,6 +1278,48 @@ static int plan_tensor_map(Sched *c, const DotPlan *p, OperandPlan *o, int which
     return s->ntmaps++;
 }
 
+/* A STAGED operand whose value is a plain load in ring loop lp's body (fp8 V in attention,
+   an fp8 b[K, N]: MN-major tiles fp8 wgmma cannot read) lands through the ring: TMA copies
+   the load's tile as it lies into slots of its own, and the compute warps read the load's
+   registers from there (emit_landed_load), not from global memory a block's latency away.
+   They still stage those registers K-major for the dot. Adds the tile's bytes to the stage. */
+static void plan_landing(Sched *c, const LoopPlan *lp, const DotPlan *p, OperandPlan *o, int which,
+                         int *bytes)
+{
+    Schedule *s = c->s;
+    const TirValue *v = p->op->operands[which];
+    if (o->source != OPERAND_STAGED || p->instr != DOT_WGMMA || p->op->regions[which] || !c->grid ||
+        !v->def || v->def->opcode != TIR_LOAD || count_uses(c->k, v) != 1)
+        return;
+    const TirOp *load = v->def;
+    if (load->block != lp->loop->regions[0] || load->masked || s->variant->align != ALIGN_VEC16 ||
+        contiguous_axis(c->k, load) != 1 || schedule_unaligned_index(c->k, load))
+        return;
+    for (int i = 0; i < load->nindex; i++) {
+        const TirIndex *x = &load->index[i];
+        if ((x->mask & TIR_MASK_CHECK) ||
+            (x->kind == TIR_IDX_VALUE && (tir_index_axes(c->k, load, i) > 0 ||
+                                          !producer_can_compute(c->grid, tir_index_value(load, i), 0))))
+            return;
+    }
+    int es = dtype_size(v->type.dtype);
+    int rows = (int)schedule_axis_size(s, v->type.axes[0]);
+    int row_bytes = (int)schedule_axis_size(s, v->type.axes[1]) * es;
+    if (row_bytes < 32 || (row_bytes > 128 && row_bytes % 128))
+        return;
+    OperandPlan *l = arena_alloc(c->arena, sizeof *l);
+    *l = (OperandPlan){.source = OPERAND_ASYNC, .load = load, .layout = SMEM_SWIZZLED,
+                       .swizzle = row_bytes < 128 ? row_bytes : 128, .rows = rows,
+                       .row_bytes = row_bytes, .slots = lp->stages, .loop = lp->loop};
+    l->row_stride = l->swizzle;
+    l->slot_bytes = (rows * row_bytes + 1023) & ~1023;
+    l->tmap = plan_tensor_map(c, p, l, which);
+    if (l->tmap < 0)
+        return;
+    o->landing = l;
+    *bytes += rows * row_bytes;
+}
+
 /* A ring whose every operand TMA can take copies with TMA from one producer thread. */
 static void plan_tma(Sched *c, LoopPlan *lp)
 {
@@ -1247,6 +1344,10 @@ static void plan_tma(Sched *c, LoopPlan *lp)
                 }
             }
         }
+    for (int i = 0; i < s->ndots; i++) {
+        plan_landing(c, lp, &s->dots[i], &s->dots[i].a, 0, &bytes);
+        plan_landing(c, lp, &s->dots[i], &s->dots[i].b, 1, &bytes);
+    }
     lp->tma = true;
     lp->stage_bytes = bytes;
 }
@@ -1298,6 +1399,17 @@ static void plan_roles(Sched *c, const TirOp *grid)
         s->loops[i].kind = PIPE_RING;
         s->loops[i].ring = s->nrings++;
     }
+}
+
+const OperandPlan *schedule_landing(const Schedule *s, const TirOp *load)
+{
+    for (int i = 0; i < s->ndots; i++)
+        for (int j = 0; j < 2; j++) {
+            const OperandPlan *o = j ? &s->dots[i].b : &s->dots[i].a;
+            if (o->landing && o->landing->load == load)
+                return o->landing;
+        }
+    return NULL;
 }
 
 bool schedule_defined_in(const TirValue *v, const TirOp *loop)
@@ -1382,8 +1494,10 @@ static void plan_copies(Sched *c)
     } else if (s->warp_specialized) {
         for (int i = 0; i < s->nloops; i++)   /* one kind of copy for every ring */
             s->loops[i].tma = false;
-        for (int i = 0; i < s->ndots; i++)
+        for (int i = 0; i < s->ndots; i++) {
             s->dots[i].a.tmap = s->dots[i].b.tmap = -1;
+            s->dots[i].a.landing = s->dots[i].b.landing = NULL;   /* TMA rings only */
+        }
         s->ntmaps = 0;
     }
     /* setmaxnreg moves registers within what the block was launched with, never beyond:
@@ -1655,6 +1769,11 @@ static int plan_shared_memory(Sched *c, const WalkList *w, const Target *t)
                 OperandPlan *o = j ? &s->dots[i].b : &s->dots[i].a;
                 const LoopPlan *lp = o->source == OPERAND_ASYNC && o->loop ? schedule_loop(s, o->loop) : NULL;
                 bool ring = lp && lp->kind == PIPE_RING;
+                if (o->landing && pass == 0) {   /* a ring's slots, shared by the tile groups */
+                    offset = (offset + 1023) & ~1023;
+                    o->landing->smem_offset = offset;
+                    offset += o->landing->slots * o->landing->slot_bytes;
+                }
                 if (o->source == OPERAND_FRAGMENT || ring != (pass == 0))
                     continue;
                 o->per_group = !ring;
@@ -1702,7 +1821,8 @@ int schedule_build(Arena *a, const TirKernel *k, const Variant *v, const Target 
         return -1;
     plan_fragments(&c);
     plan_pipelines(&c);
-    plan_roles(&c, k->body->last && k->body->last->opcode == TIR_GRID ? k->body->last : NULL);
+    c.grid = k->body->last && k->body->last->opcode == TIR_GRID ? k->body->last : NULL;
+    plan_roles(&c, c.grid);
     return plan_shared_memory(&c, &w, t);
 }
 

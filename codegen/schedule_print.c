@@ -200,6 +200,13 @@ static void print_operand(FILE *out, const Schedule *s, const char *name, const 
         print_loop(out, s->kernel, o->loop);
     }
     fputc('\n', out);
+    if (o->landing) {
+        const OperandPlan *l = o->landing;
+        fprintf(out, "      its load %%%d (%s) lands through the ring first: %d rows of %d bytes, "
+                     "%d slots at %d, swizzled in %d-byte panels, TMA map %d\n",
+                l->load->results[0]->id, s->kernel->params[l->load->param].name, l->rows,
+                l->row_bytes, l->slots, l->smem_offset, l->swizzle, l->tmap);
+    }
 }
 
 static void print_dots(Printer *p)
