@@ -405,7 +405,8 @@ static int bench_prepare(const BenchRequest *req, GpuSession *gpu, Arena *arena,
         int status = bench_share(req, bk, k, share);
         GpuStatus g = GPU_OK;
         if (status == EXIT_OK)
-            g = gpu_prepare(gpu, arena, t, &bk[k].config, &bk[k].args, ptx, share, &bk[k].launch,
+            g = gpu_prepare(gpu, arena, t, &bk[k].config, req->nconfigs == 0, &bk[k].args, ptx,
+                            share, &bk[k].launch,
                             err, sizeof err);
         free(share);
         if (status != EXIT_OK)

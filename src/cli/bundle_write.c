@@ -1281,81 +1281,6 @@ static void add_tuned(Arena *a, const BundleOptions *o, BundleCompileFn compile,
     }
 }
 
-static bool allowed_value(const TirTunable *t, int64_t v)
-{
-    for (int i = 0; i < t->nvalues; i++)
-        if (t->values[i] == v)
-            return true;
-    return false;
-}
-
-/* The next smaller config of the ladder fitting_variant climbs down: a sequential loop's
-   block (BLOCK_K) halved while over 32, else the largest grid block halved; false when no
-   block can be halved to an allowed value. */
-static bool smaller_config(const TirKernel *tk, const Config *c, Config *out)
-{
-    int best = -1;
-    int64_t best_value = 0;
-    for (int pass = 0; pass < 2 && best < 0; pass++)
-        for (int i = 0; i < tk->nloopvars; i++) {
-            const TirLoopVar *lv = tk->loopvars[i];
-            if (lv->tunable < 0 || lv->is_grid != (pass == 1))
-                continue;
-            const TirTunable *t = &tk->tunables[lv->tunable];
-            int64_t v = config_get(c, t->name, t->default_value);
-            if ((pass == 0 && v <= 32) || v < 2 || !allowed_value(t, v / 2) || v <= best_value)
-                continue;
-            best = lv->tunable;
-            best_value = v;
-        }
-    if (best < 0)
-        return false;
-    *out = *c;
-    return config_set(out, tk->tunables[best].name, best_value / 2) == 0;
-}
-
-/* The align-any variant of a kernel with dots stages its operands through registers (rows
-   that are not 16-byte aligned take neither TMA nor cp.async), which the default tiles,
-   sized for a TMA ring, leave no room for: gemm's 256x128x64 spills 1.4 KB there. When
-   ptxas reports spills, the variant takes the first config down smaller_config's ladder
-   (at most 6 steps) that spills nothing, and keeps the default when none does. Returns the
-   config the variant is built with; r's compiled kernel and cubin follow it. */
-static const Config *fitting_variant(Arena *a, BundleCompileFn compile, const TirKernel *tk,
-                                     Variant *v, const Target *target, const char *ptxas,
-                                     VariantRecord *r, uint8_t **cubin, PtxasReport *report)
-{
-    const Config *config = v->config;
-    if (!ptxas || v->align != ALIGN_ANY ||
-        (!report->spill_store_bytes && !report->spill_load_bytes))
-        return config;
-    Config *next = arena_alloc(a, sizeof *next);
-    const Config *at = config;
-    for (int step = 0; step < 6 && smaller_config(tk, at, next); step++) {
-        Variant trial = *v;
-        trial.config = next;
-        CompiledKernel ck;
-        char err[512];
-        if (compile(a, tk, &trial, target, false, &ck, err, sizeof err) != 0)
-            break;
-        PtxasReport rep = {0};
-        size_t size = 0;
-        uint8_t *bin = assemble(ptxas, target->name, ck.ptx, &size, &rep);
-        if (bin && !rep.spill_store_bytes && !rep.spill_load_bytes) {
-            free(*cubin);
-            *cubin = bin;
-            r->cubin_size = size;
-            r->compiled = ck;
-            *report = rep;
-            v->config = next;
-            return next;
-        }
-        free(bin);
-        at = next;
-        next = arena_alloc(a, sizeof *next);
-    }
-    return config;
-}
-
 /* One target's variants of kernel k (that target's checked AST): every const combination x
    full-axis size x align class, then (for the first target) the tuned entries. */
 static int build_kernel_target(Arena *a, Diag *d, const BundleOptions *o, const Kernel *k,
@@ -1414,7 +1339,10 @@ static int build_kernel_target(Arena *a, Diag *d, const BundleOptions *o, const 
                     cubin = assemble(ptxas, target->name, r.compiled.ptx, &r.cubin_size, &report);
                 if (v.align == ALIGN_VEC16)   /* the other class repeats the warning */
                     warn_slow_variant(d, k, tk, target, &v, &report);
-                r.config = fitting_variant(a, compile, tk, &v, target, ptxas, &r, &cubin, &report);
+                r.config = v.config;
+                if (ptxas && variant_fit_align_any(a, compile, tk, &v, target, ptxas, &r.compiled,
+                                                   &report, &cubin, &r.cubin_size))
+                    r.config = v.config;
                 v.config = resolved;
                 r.cubin = cubin;
                 emitted_add(a, &emitted, r.config, r.full, tk->nsyms, v.align, w->nvariants);

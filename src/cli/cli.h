@@ -139,6 +139,20 @@ typedef int (*BundleCompileFn)(Arena *a, const struct TirKernel *k, const Varian
                                const Target *t, bool want_llvm, CompiledKernel *out, char *err,
                                size_t errlen);
 
+/* variant_fit.c: the align-any variant of a kernel with dots stages its operands through
+   registers (rows that are not 16-byte aligned take neither TMA nor cp.async), which the
+   default tiles, sized for a TMA ring, leave no room for: gemm's 256x128x64 spilled 1.4 KB
+   there. When `report` (ptxas on v's PTX) shows spills, the configs down a ladder (a
+   sequential loop's block halved while over 32, then the largest grid block; at most 6
+   steps) are compiled with `compile` and assembled with `ptxas` (NULL: from PATH), and the
+   first that spills nothing replaces v->config, *compiled, *report and, when cubin is not
+   NULL, *cubin (malloc'ed) and *cubin_size. Returns whether it did; a variant whose every
+   rung spills keeps its config. The bundle writer's variants and `tilec run` / `bench` on
+   unaligned tensors without --config go through it, so both run the same code. */
+bool variant_fit_align_any(Arena *a, BundleCompileFn compile, const struct TirKernel *tk, Variant *v,
+                           const Target *target, const char *ptxas, CompiledKernel *compiled,
+                           PtxasReport *report, uint8_t **cubin, size_t *cubin_size);
+
 /* A tuned config to add to the dispatch table (`tilec build --tuned`, `--tuned-from`): a tune
    cache entry already matched to this program's source hash. The writer adds a variant
    compiled with `config` (or reuses an identical one) and a dispatch entry keyed by `gpu`
@@ -290,8 +304,10 @@ bool gpu_grid_check(const TirKernel *k, const LaunchArgs *args, char *err, size_
 /* The variant the launch needs (its config, full-axis sizes and alignment class) compiled,
    or `ptx_override` (hand-written PTX whose entry is the kernel's name, num_warps * 32
    threads), as a bundle in memory (bundle_write_variant): *bundle is malloc'ed. A grid
-   that divides by zero (gpu_grid_check) is GPU_COMPILE. */
-GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
+   that divides by zero (gpu_grid_check) is GPU_COMPILE. With `fit` (the config is the
+   kernel's default, no --config), an align-any variant takes variant_fit_align_any's rung
+   when the default spills and ptxas is on PATH: *config becomes it, with a note. */
+GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, Config *config, bool fit,
                       const LaunchArgs *args, const char *ptx_override, void **bundle,
                       size_t *size, char *err, size_t errlen);
 /* Loads a one-variant bundle of l's kernel into libtile and prepares the launch of l's
@@ -301,7 +317,7 @@ GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, const Con
 GpuStatus gpu_load(GpuSession *s, const void *bundle, size_t size, const LaunchArgs *args,
                    GpuLaunch *l, char *err, size_t errlen);
 /* gpu_upload, gpu_compile and gpu_load in a row; on failure out is freed. */
-GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
+GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, Config *config, bool fit,
                       const LaunchArgs *args, const char *ptx_override,
                       const GpuTensor *const *share, GpuLaunch *out, char *err, size_t errlen);
 void gpu_launch_free(GpuSession *s, GpuLaunch *l);

@@ -242,7 +242,7 @@ bool gpu_grid_check(const TirKernel *k, const LaunchArgs *args, char *err, size_
     return true;
 }
 
-GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
+GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, Config *config, bool fit,
                       const LaunchArgs *args, const char *ptx_override, void **bundle,
                       size_t *size, char *err, size_t errlen)
 {
@@ -265,6 +265,19 @@ GpuStatus gpu_compile(GpuSession *s, Arena *arena, const TirKernel *k, const Con
         char cerr[1024];
         if (codegen_compile(arena, k, &v, s->target, false, &compiled, cerr, sizeof cerr) != 0)
             return report(GPU_COMPILE, err, errlen, "%s", cerr);
+        PtxasReport rep;
+        if (fit && v.align == ALIGN_ANY &&
+            ptxas_assemble(NULL, compiled.ptx, s->target->name, &rep, NULL, NULL, cerr, sizeof cerr) == 0 &&
+            variant_fit_align_any(arena, codegen_compile, k, &v, s->target, NULL, &compiled, &rep,
+                                  NULL, NULL)) {
+            char text[640];
+            config_format(v.config, text, sizeof text);
+            fprintf(stderr, "tilec: note: kernel %s on tensors that are not 16-byte aligned runs "
+                            "%s: the default config spills registers there (as a bundle's "
+                            "align-any variant)\n", k->name, text);
+            *config = *v.config;
+            v.config = config;
+        }
     }
     BundleVariant bv = {.kernel = k, .variant = &v, .target = s->target, .compiled = &compiled};
     char berr[512];
@@ -347,7 +360,7 @@ GpuStatus gpu_load(GpuSession *s, const void *bundle, size_t size, const LaunchA
     return GPU_OK;
 }
 
-GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Config *config,
+GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, Config *config, bool fit,
                       const LaunchArgs *args, const char *ptx_override,
                       const GpuTensor *const *share, GpuLaunch *out, char *err, size_t errlen)
 {
@@ -355,7 +368,7 @@ GpuStatus gpu_prepare(GpuSession *s, Arena *arena, const TirKernel *k, const Con
     size_t size = 0;
     GpuStatus g = gpu_upload(s, k, args, share, out, err, errlen);
     if (g == GPU_OK)
-        g = gpu_compile(s, arena, k, config, args, ptx_override, &bundle, &size, err, errlen);
+        g = gpu_compile(s, arena, k, config, fit, args, ptx_override, &bundle, &size, err, errlen);
     if (g == GPU_OK)
         g = gpu_load(s, bundle, size, args, out, err, errlen);
     free(bundle);

@@ -432,7 +432,7 @@ static int clone_args(const LaunchArgs *from, LaunchArgs *to)
 /* The GPU path: open the device, upload, compile and load, launch, check the guards,
    download; with --check run the interpreter on a copy of the same arguments and compare. */
 static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const TirKernel *tir,
-                      const Config *config, LaunchArgs *args)
+                      Config *config, LaunchArgs *args)
 {
     char err[8192];
     GpuSession gpu;
@@ -450,7 +450,8 @@ static int run_on_gpu(const RunRequest *req, Arena *arena, Diag *diag, const Tir
         status = cli_error(EXIT_INPUT, "out of memory");
         goto done;
     }
-    GpuStatus g = gpu_prepare(&gpu, arena, tir, config, args, ptx, NULL, &launch, err, sizeof err);
+    GpuStatus g = gpu_prepare(&gpu, arena, tir, config, !req->config, args, ptx, NULL, &launch,
+                              err, sizeof err);
     if (g == GPU_OK)
         g = gpu_reset_targets(&gpu, &launch, err, sizeof err);
     if (g == GPU_OK)
