@@ -2,7 +2,7 @@
 """The device sweep: every example kernel on the GPU against torch computed on the GPU.
 
 usage: python3 tests/gpu/sweep.py OUT_DIR [--tilec PATH] [--jobs N] [--only SUBSTRING,...]
-                                  [--machinery-only | --no-machinery]
+                                  [--machinery-only | --no-machinery] [--deadline SECONDS]
 
 Runs on the device machine (torch and numpy there). For each kernel, at least 30 shapes
 (odd M, N and K such as 93 and 1001; attention with M != N, D 64 and 128, causal and not)
@@ -1124,6 +1124,9 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--machinery-only", action="store_true")
     ap.add_argument("--no-machinery", action="store_true", help="the kernels' table only")
+    ap.add_argument("--deadline", type=float, default=0,
+                    help="start no case after this many seconds of runs; judge and report the "
+                         "ones that ran (a device call's limit then leaves a table, not nothing)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -1151,12 +1154,22 @@ def main():
             save_npy(os.path.join(folder, name + ".npy"), t, name in case.fortran)
         folders.append(folder)
     t0 = time.time()
+
+    def run_in_time(cf):
+        if args.deadline and time.time() - t0 > args.deadline:
+            return None
+        return run_case(args.tilec, cf[0], cf[1])
+
     with futures.ThreadPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(lambda cf: run_case(args.tilec, cf[0], cf[1]), zip(cases, folders)))
+        runs = list(pool.map(run_in_time, zip(cases, folders)))
     wall = time.time() - t0
+    not_run = sum(r is None for r in runs)
 
     table = {}
-    for case, folder, (status, out, err, secs, cmd) in zip(cases, folders, runs):
+    for case, folder, run in zip(cases, folders, runs):
+        if run is None:
+            continue
+        status, out, err, secs, cmd = run
         row = table.setdefault(case.kernel, {"runs": 0, "passed": 0, "worst": 0.0, "configs": set(),
                                              "shapes": set(), "strided": 0, "checked": 0})
         row["runs"] += 1
@@ -1193,6 +1206,9 @@ def main():
         results.setdefault("table", {})[kernel] = {k: (sorted(v) if isinstance(v, set) else v)
                                                    for k, v in row.items()}
     results["wall_seconds"] = round(wall, 1)
+    results["not_run"] = not_run
+    if not_run:
+        print(f"{not_run} of {len(cases)} cases not run: the --deadline of {args.deadline:g} s passed")
     results["passed"], results["failed"] = passed, failed
     with open(os.path.join(args.out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1, default=str)
