@@ -555,15 +555,12 @@ static void emit_landed_load(Emitter *e, const TirOp *op, const OperandPlan *o)
         LLVMValueRef v = LLVMBuildLoad2(e->b, vt, emit_smem_at(e, LLVMBuildAdd(e->b, slot,
                                             emit_tile_offset(e, o, row, byte), "")), "");
         LLVMSetAlignment(v, (unsigned)bytes);
-        LLVMValueRef w[4];
+        LLVMValueRef w[4];   /* 32-bit words, as word_part splits them */
         for (int i = 0; i < (bytes + 3) / 4; i++)
-            w[i] = bytes <= 4 ? v : LLVMBuildExtractElement(e->b, v, emit_i32(e, i), "");
+            w[i] = bytes <= 4 ? LLVMBuildZExtOrBitCast(e->b, v, e->cg->t.i32, "")
+                              : LLVMBuildExtractElement(e->b, v, emit_i32(e, i), "");
         for (int j = 0; j < width; j++)
-            out.regs[r0 + j] = from_bits(e, bytes <= 4 && width == 1 ? v :
-                                         bytes < 4 ? LLVMBuildTrunc(e->b, LLVMBuildLShr(e->b, v,
-                                                         LLVMConstInt(vt, (unsigned long long)j * es * 8, 0), ""),
-                                                                    bits_type(e, es), "")
-                                                   : word_part(e, w, j, es), t);
+            out.regs[r0 + j] = from_bits(e, word_part(e, w, j, es), t);
     }
     e->values[rv->id] = out;
 }
