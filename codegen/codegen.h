@@ -400,9 +400,6 @@ typedef struct OperandPlan {
                                   own, rows of the tensor's innermost dim) into ring slots,
                                   and the compute warps read the load's registers from there
                                   instead of global memory; NULL otherwise */
-    bool transposed;           /* a landing the producer warpgroup's warps 1-3 stage for the
-                                  compute warps (plan_transposition): the owner's slots are
-                                  the ring's, one per ring slot, ready on its staged barrier */
 } OperandPlan;
 
 /* The tensor-core instruction a dot lowers to. */
@@ -448,8 +445,7 @@ typedef struct LoopPlan {
     const struct TirOp *loop;
     int stages;
     PipelineKind kind;
-    int barriers;              /* PIPE_RING: shared offset of full[stages], then empty[stages],
-                                  then staged[stages] when `transposes` */
+    int barriers;              /* PIPE_RING: shared offset of full[stages], then empty[stages] */
     int ring;                  /* PIPE_RING: index of the ring's position counter */
     bool tma;                  /* PIPE_RING: one producer thread copies with TMA (else every
                                   producer thread with cp.async) */
@@ -458,7 +454,6 @@ typedef struct LoopPlan {
                                   across the loop (acc += a @ b): its wgmmas stay in flight
                                   into the next block, whose wait releases this block's slot;
                                   -1 when none */
-    bool transposes;           /* PIPE_RING: a landing of its is transposed by the producer */
 } LoopPlan;
 
 enum { SCHEDULE_MAX_DOTS = 8, SCHEDULE_MAX_LOOPS = 16 };
@@ -480,8 +475,6 @@ typedef struct Schedule {
     bool warp_specialized;     /* a producer warpgroup (the warps after the compute warps)
                                   feeds PIPE_RING loops; each tile group of compute warps
                                   synchronises on named barrier 1 + its group */
-    bool transposers;          /* the producer warpgroup's warps 1-3 transpose landings
-                                  (OperandPlan.transposed); warp 0 issues the TMA copies */
     int producer_regs, consumer_regs;  /* setmaxnreg budgets when warp-specialised */
     bool persistent;           /* each block loops over grid tiles (blockIdx.x, + gridDim.x) */
     int nrings;                /* PIPE_RING loops (position counters) */

@@ -1603,27 +1603,6 @@ static void emit_roles(Emitter *e, const TirOp *grid)
     e->producer = true;
     e->copy_tid = LLVMBuildSub(e->b, e->tid, emit_i32(e, s->compute_threads), "");
     e->copy_threads = 128;
-    if (s->transposers) {   /* warps 1-3 transpose landings, from the values warp 0 starts with */
-        size_t bytes = sizeof(Tile) * (size_t)(e->k->nvalues + 1);
-        Tile *values = arena_alloc(e->arena, bytes);
-        memcpy(values, e->values, bytes);
-        LLVMBasicBlockRef transposer = codegen_block(e->cg, "producer.transpose");
-        LLVMBasicBlockRef first = codegen_block(e->cg, "producer.warp0");
-        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntUGE, e->copy_tid, emit_i32(e, 32), ""),
-                        transposer, first);
-        LLVMPositionBuilderAtEnd(e->b, transposer);
-        LLVMValueRef copy_tid = e->copy_tid;
-        e->transposer = true;
-        e->copy_tid = LLVMBuildSub(e->b, copy_tid, emit_i32(e, 32), "");
-        e->copy_threads = 96;
-        emit_grid(e, grid);
-        LLVMBuildBr(e->b, end);
-        e->transposer = false;
-        e->copy_tid = copy_tid;
-        e->copy_threads = 128;
-        memcpy(e->values, values, bytes);
-        LLVMPositionBuilderAtEnd(e->b, first);
-    }
     if (s->ntmaps) {   /* TMA: one thread issues every copy */
         LLVMBasicBlockRef issuer = codegen_block(e->cg, "producer.tma");
         LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, e->copy_tid, emit_i32(e, 0), ""),

@@ -51,7 +51,6 @@ typedef struct Emitter {
     LLVMValueRef copy_tid;
     int copy_threads;
     bool producer;              /* emitting the producer warpgroup's role */
-    bool transposer;            /* ... its warps 1-3, which transpose landings */
     LLVMValueRef *ring_pos;     /* per ring: an i32 alloca, the ring's position (its blocks
                                    handed over so far; mem2reg makes it a phi) */
     LLVMValueRef *ring_base;    /* per ring: the position at the current loop's first block */
@@ -171,9 +170,6 @@ void emit_pipeline_release(Emitter *e, const TirOp *loop);
 /* Warp specialisation: the mbarriers' initialisation (before the roles split), and the
    producer's copies of one pipelined loop of the grid's body (its blocks in order). */
 void emit_ring_init(Emitter *e);
-/* Before a dot whose B a transposed landing stages: waits until the producer's warps have
-   staged the current block. */
-void emit_staged_wait(Emitter *e, const OperandPlan *o);
 void emit_producer_loop(Emitter *e, const TirOp *loop, LLVMValueRef const *counts, LLVMValueRef total);
 void emit_zero_padding(Emitter *e);
 

@@ -275,9 +275,7 @@ void emit_dot(Emitter *e, const TirOp *op)
         Tile t = operand_tile(e, op, 0);
         emit_stage_registers(e, p, &p->a, 0, &t, p->a_type, av->type.axes[1]);
     }
-    if (p->b.landing && p->b.landing->transposed) {
-        emit_staged_wait(e, &p->b);
-    } else if (p->b.source == OPERAND_STAGED && !e->staged_early[2 * (p - e->s->dots) + 1]) {
+    if (p->b.source == OPERAND_STAGED && !e->staged_early[2 * (p - e->s->dots) + 1]) {
         Tile t = operand_tile(e, op, 1);
         emit_stage_registers(e, p, &p->b, 1, &t, p->b_type, bv->type.axes[0]);
     }

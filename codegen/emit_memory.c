@@ -571,10 +571,6 @@ void emit_load(Emitter *e, const TirOp *op)
     const Layout *l = e->s->layouts[rv->id];
     DType t = rv->type.dtype;
     const OperandPlan *landing = schedule_landing(e->s, op);
-    if (landing && landing->transposed) {   /* the producer's warps stage it: no registers */
-        e->values[rv->id] = (Tile){0};
-        return;
-    }
     if (landing) {
         emit_landed_load(e, op, landing);
         return;

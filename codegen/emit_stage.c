@@ -172,11 +172,9 @@ static void issue_copies(Emitter *e, const DotPlan *p, const OperandPlan *o, int
    at position p lives in slot (p + b) % stages, in round (p + b) / stages, whose parity
    both sides wait on. */
 
-enum { RING_FULL, RING_EMPTY, RING_STAGED };   /* a ring's barrier arrays, in that order */
-
-static LLVMValueRef ring_barrier(Emitter *e, const LoopPlan *lp, int kind, LLVMValueRef slot)
+static LLVMValueRef ring_barrier(Emitter *e, const LoopPlan *lp, bool empty, LLVMValueRef slot)
 {
-    LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, lp->barriers + kind * 8 * lp->stages),
+    LLVMValueRef off = LLVMBuildAdd(e->b, emit_i32(e, lp->barriers + (empty ? 8 * lp->stages : 0)),
                                     LLVMBuildMul(e->b, slot, emit_i32(e, 8), ""), "");
     return emit_smem_at(e, off);
 }
@@ -193,7 +191,7 @@ static LLVMValueRef ring_wait(Emitter *e, const LoopPlan *lp, LLVMValueRef index
                                        emit_i32(e, 1), "");
     if (producer)
         parity = LLVMBuildXor(e->b, parity, emit_i32(e, 1), "");
-    nvvm_mbarrier_wait(e->cg, ring_barrier(e, lp, producer ? RING_EMPTY : RING_FULL, slot), parity);
+    nvvm_mbarrier_wait(e->cg, ring_barrier(e, lp, producer, slot), parity);
     e->ring_slot[lp->ring] = slot;
     e->ring_at[lp->ring] = pos;
     return slot;
@@ -360,7 +358,7 @@ static void ring_release(Emitter *e, const LoopPlan *lp, LLVMValueRef pos, LLVMV
     LLVMValueRef pred = LLVMBuildICmp(e->b, LLVMIntEQ, e->lane, emit_i32(e, 0), "");
     if (when)
         pred = LLVMBuildAnd(e->b, pred, when, "");
-    nvvm_mbarrier_arrive(e->cg, ring_barrier(e, lp, RING_EMPTY, slot), pred);
+    nvvm_mbarrier_arrive(e->cg, ring_barrier(e, lp, true, slot), pred);
 }
 
 void emit_pipeline_drain(Emitter *e, const TirOp *loop, LLVMValueRef nblocks)
@@ -421,139 +419,13 @@ void emit_ring_init(Emitter *e)
             /* full: every producer thread arrives when its copies land (cp.async noinc), or
                the one TMA thread arrives expecting the stage's bytes; empty: one arrival per
                compute warp */
-            nvvm_mbarrier_init(e->cg, ring_barrier(e, lp, RING_FULL, emit_i32(e, st)), lp->tma ? 1 : 128);
-            nvvm_mbarrier_init(e->cg, ring_barrier(e, lp, RING_EMPTY, emit_i32(e, st)), e->s->num_warps);
-            if (lp->transposes)   /* staged: every transposing thread arrives */
-                nvvm_mbarrier_init(e->cg, ring_barrier(e, lp, RING_STAGED, emit_i32(e, st)), 96);
+            nvvm_mbarrier_init(e->cg, ring_barrier(e, lp, false, emit_i32(e, st)), lp->tma ? 1 : 128);
+            nvvm_mbarrier_init(e->cg, ring_barrier(e, lp, true, emit_i32(e, st)), e->s->num_warps);
         }
     }
     LLVMBuildBr(e->b, done);
     LLVMPositionBuilderAtEnd(e->b, done);
     nvvm_barrier(e->cg);   /* every warp, producer included, sees the initialised barriers */
-}
-
-/* The copies of block `index` of ring lp's loop, once the compute warps handed its slot back. */
-static void issue_block(Emitter *e, const TirOp *loop, const LoopPlan *lp, LLVMValueRef index)
-{
-    LLVMValueRef slot = ring_wait(e, lp, index, true);
-    LLVMValueRef full = ring_barrier(e, lp, RING_FULL, slot);
-    if (lp->tma)
-        nvvm_mbarrier_arrive_expect_tx(e->cg, full, LLVMConstInt(e->cg->t.i1, 1, 0), lp->stage_bytes);
-    for (int i = 0; i < e->s->ndots; i++) {
-        const DotPlan *p = &e->s->dots[i];
-        const OperandPlan *ops[2] = {&p->a, &p->b};
-        for (int which = 0; which < 2; which++) {
-            const OperandPlan *o = ops[which];
-            if (o->landing && o->landing->loop == loop)   /* a TMA ring's (plan_landing) */
-                issue_tma(e, o->landing, slot, full);
-            if (o->source != OPERAND_ASYNC || o->loop != loop)
-                continue;
-            if (lp->tma)
-                issue_tma(e, o, slot, full);
-            else
-                issue_copies(e, p, o, which, slot, NULL, NULL, 0, emit_copy_passes(e, o));
-        }
-    }
-    if (!lp->tma)
-        nvvm_cp_async_mbarrier_arrive(e->cg, full);
-}
-
-/* Landing l of B operand o (plan_transposition) transposed from its slot into o's slot
-   `slot`, spread over the transposing threads. A unit is 4 landed words, rows k, k+1, k+8,
-   k+9 (k = 16 w + 2 i, window w, word i of the window) at the same 4 columns: byte j of each
-   makes the word of column j, stored where the fp8 K permutation puts k (stage_fp8_words'
-   words). A warp's 32 units are 8 column words by the 4 i of one window, so its loads cover
-   the 8 chunks of the swizzled rows; each thread stores its 4 words starting at a column of
-   its own, (j + f) % 4, which puts a warp's stores on 32 banks too. */
-static void transpose_landing(Emitter *e, const DotPlan *p, const OperandPlan *o, LLVMValueRef slot)
-{
-    const OperandPlan *l = o->landing;
-    int words = l->row_bytes / 4, units = l->rows / 4 * words;
-    LLVMTypeRef i32 = e->cg->t.i32;
-    LLVMValueRef src = LLVMBuildAdd(e->b, emit_i32(e, l->smem_offset),
-                                    LLVMBuildMul(e->b, slot, emit_i32(e, l->slot_bytes), ""), "");
-    LLVMValueRef dst = LLVMBuildAdd(e->b, emit_i32(e, o->smem_offset),
-                                    LLVMBuildMul(e->b, slot, emit_i32(e, o->slot_bytes), ""), "");
-    Axis k_axis = p->op->operands[1]->type.axes[0];
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef header = codegen_block(e->cg, "transpose");
-    LLVMBasicBlockRef body = codegen_block(e->cg, "transpose.body");
-    LLVMBasicBlockRef done = codegen_block(e->cg, "transpose.done");
-    LLVMBuildBr(e->b, header);
-    LLVMPositionBuilderAtEnd(e->b, header);
-    LLVMValueRef u = LLVMBuildPhi(e->b, i32, "u");
-    LLVMAddIncoming(u, &e->copy_tid, &pre, 1);
-    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntULT, u, emit_i32(e, units), ""), body, done);
-    LLVMPositionBuilderAtEnd(e->b, body);
-    LLVMValueRef lo = LLVMBuildAnd(e->b, u, emit_i32(e, 31), "");
-    LLVMValueRef hi = LLVMBuildLShr(e->b, u, emit_i32(e, 5), "");
-    LLVMValueRef col = LLVMBuildOr(e->b, LLVMBuildAnd(e->b, lo, emit_i32(e, 7), ""),
-                                   LLVMBuildShl(e->b, LLVMBuildURem(e->b, hi, emit_i32(e, words / 8), ""),
-                                                emit_i32(e, 3), ""), "");
-    LLVMValueRef i = LLVMBuildLShr(e->b, lo, emit_i32(e, 3), "");
-    LLVMValueRef w = LLVMBuildUDiv(e->b, hi, emit_i32(e, words / 8), "");
-    LLVMValueRef k = LLVMBuildAdd(e->b, LLVMBuildShl(e->b, w, emit_i32(e, 4), ""),
-                                  LLVMBuildShl(e->b, i, emit_i32(e, 1), ""), "");
-    LLVMValueRef col_byte = LLVMBuildShl(e->b, col, emit_i32(e, 2), "");
-    static const int dk[4] = {0, 1, 8, 9};
-    LLVMValueRef in[4];
-    for (int r = 0; r < 4; r++) {
-        LLVMValueRef row = LLVMBuildAdd(e->b, k, emit_i32(e, dk[r]), "");
-        in[r] = LLVMBuildLoad2(e->b, i32, emit_smem_at(e, LLVMBuildAdd(e->b, src,
-                                   emit_tile_offset(e, l, row, col_byte), "")), "");
-        LLVMSetAlignment(in[r], 4);
-        if (p->op->masked)   /* rows past the loop's extent inside the tensor hold data */
-            in[r] = LLVMBuildSelect(e->b, emit_axis_valid(e, k_axis, row), in[r], emit_i32(e, 0), "");
-    }
-    LLVMValueRef f = LLVMBuildOr(e->b, LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, col, emit_i32(e, 1), ""),
-                                                    emit_i32(e, 1), ""),
-                                 LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, col, emit_i32(e, 1), ""),
-                                              emit_i32(e, 2), ""), "");
-    LLVMValueRef byte = LLVMBuildAdd(e->b, LLVMBuildShl(e->b, w, emit_i32(e, 4), ""),
-                                     LLVMBuildShl(e->b, i, emit_i32(e, 2), ""), "");
-    for (int j = 0; j < 4; j++) {
-        LLVMValueRef jj = LLVMBuildAnd(e->b, LLVMBuildAdd(e->b, f, emit_i32(e, j), ""), emit_i32(e, 3), "");
-        /* prmt: byte 0 of the result is byte jj of the first word, byte 1 byte jj of the second */
-        LLVMValueRef sel = LLVMBuildOr(e->b, jj, LLVMBuildShl(e->b, LLVMBuildAdd(e->b, jj, emit_i32(e, 4), ""),
-                                                             emit_i32(e, 4), ""), "");
-        LLVMValueRef a[3] = {in[0], in[1], sel}, b[3] = {in[2], in[3], sel};
-        LLVMValueRef lo2 = nvvm_call_intrinsic(e->cg, "llvm.nvvm.prmt", i32, a, 3, NULL, 0);
-        LLVMValueRef hi2 = nvvm_call_intrinsic(e->cg, "llvm.nvvm.prmt", i32, b, 3, NULL, 0);
-        LLVMValueRef c[3] = {lo2, hi2, emit_i32(e, 0x5410)};
-        LLVMValueRef word = nvvm_call_intrinsic(e->cg, "llvm.nvvm.prmt", i32, c, 3, NULL, 0);
-        LLVMValueRef row = LLVMBuildAdd(e->b, col_byte, jj, "");
-        LLVMValueRef st = LLVMBuildStore(e->b, word, emit_smem_at(e, LLVMBuildAdd(e->b, dst,
-                                             emit_tile_offset(e, o, row, byte), "")));
-        LLVMSetAlignment(st, 4);
-    }
-    LLVMValueRef next = LLVMBuildAdd(e->b, u, emit_i32(e, e->copy_threads), "");
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
-    LLVMAddIncoming(u, &next, &latch, 1);
-    LLVMBuildBr(e->b, header);
-    LLVMPositionBuilderAtEnd(e->b, done);
-}
-
-/* The transposing warps' side of block `index`: once its landings arrived, stage each into
-   its owner's slot, fence the stores for wgmma and arrive on the slot's staged barrier. */
-static void transpose_block(Emitter *e, const LoopPlan *lp, LLVMValueRef index)
-{
-    LLVMValueRef slot = ring_wait(e, lp, index, false);
-    for (int i = 0; i < e->s->ndots; i++) {
-        const OperandPlan *o = &e->s->dots[i].b;
-        if (o->landing && o->landing->transposed && o->landing->loop == lp->loop)
-            transpose_landing(e, &e->s->dots[i], o, slot);
-    }
-    nvvm_fence_proxy_async(e->cg);
-    nvvm_mbarrier_arrive(e->cg, ring_barrier(e, lp, RING_STAGED, slot), LLVMConstInt(e->cg->t.i1, 1, 0));
-}
-
-void emit_staged_wait(Emitter *e, const OperandPlan *o)
-{
-    const LoopPlan *lp = schedule_loop(e->s, o->landing->loop);
-    LLVMValueRef pos = e->ring_at[lp->ring];
-    LLVMValueRef parity = LLVMBuildAnd(e->b, LLVMBuildUDiv(e->b, pos, emit_i32(e, lp->stages), ""),
-                                       emit_i32(e, 1), "");
-    nvvm_mbarrier_wait(e->cg, ring_barrier(e, lp, RING_STAGED, e->ring_slot[lp->ring]), parity);
 }
 
 /* The producer's side of a PIPE_RING loop: for each block in order, wait until the compute
@@ -582,11 +454,27 @@ void emit_producer_loop(Emitter *e, const TirOp *loop, LLVMValueRef const *count
         if (i)
             rest = LLVMBuildSDiv(e->b, rest, counts[i], "");
     }
-    if (e->transposer) {
-        transpose_block(e, lp, index);
-    } else {
-        issue_block(e, loop, lp, index);
+    LLVMValueRef slot = ring_wait(e, lp, index, true);
+    LLVMValueRef full = ring_barrier(e, lp, false, slot);
+    if (lp->tma)
+        nvvm_mbarrier_arrive_expect_tx(e->cg, full, LLVMConstInt(e->cg->t.i1, 1, 0), lp->stage_bytes);
+    for (int i = 0; i < e->s->ndots; i++) {
+        const DotPlan *p = &e->s->dots[i];
+        const OperandPlan *ops[2] = {&p->a, &p->b};
+        for (int which = 0; which < 2; which++) {
+            const OperandPlan *o = ops[which];
+            if (o->landing && o->landing->loop == loop)   /* a TMA ring's (plan_landing) */
+                issue_tma(e, o->landing, slot, full);
+            if (o->source != OPERAND_ASYNC || o->loop != loop)
+                continue;
+            if (lp->tma)
+                issue_tma(e, o, slot, full);
+            else
+                issue_copies(e, p, o, which, slot, NULL, NULL, 0, emit_copy_passes(e, o));
+        }
     }
+    if (!lp->tma)
+        nvvm_cp_async_mbarrier_arrive(e->cg, full);
     LLVMValueRef next = LLVMBuildAdd(e->b, index, emit_i64(e, 1), "");
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
     LLVMAddIncoming(index, &next, &latch, 1);
@@ -594,7 +482,6 @@ void emit_producer_loop(Emitter *e, const TirOp *loop, LLVMValueRef const *count
     LLVMPositionBuilderAtEnd(e->b, done);
     ring_advance(e, lp, total);
 }
-
 
 /* Staged operands whose K is padded up to the instruction's K keep zeros in the pad. */
 void emit_zero_padding(Emitter *e)
@@ -727,8 +614,6 @@ LLVMValueRef emit_operand_slot(Emitter *e, const OperandPlan *o)
 {
     LLVMValueRef slot = emit_i32(e, 0);
     const LoopPlan *lp = o->source == OPERAND_ASYNC && o->loop ? schedule_loop(e->s, o->loop) : NULL;
-    if (o->landing && o->landing->transposed)   /* a slot per ring slot (plan_transposition) */
-        lp = schedule_loop(e->s, o->landing->loop);
     if (lp && lp->kind == PIPE_RING) {
         slot = e->ring_slot[lp->ring];
     } else if (o->source == OPERAND_ASYNC && o->loop && o->slots > 1) {

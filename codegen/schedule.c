@@ -1473,31 +1473,6 @@ static void plan_deferred_waits(Sched *c)
     }
 }
 
-/* fp8 V for the P.V dot (a STAGED B landed through the ring, K permuted like the fragment A)
-   is staged by the producer warpgroup's three idle warps instead of the compute warps: they
-   wait for the block's landing, write its transpose into a slot of the ring's own, fence it
-   for wgmma and arrive on the slot's staged barrier, which the compute warps wait on before
-   the dot. The compute warps then neither read the landing nor meet at the two barriers
-   staging needs, so the tile groups' warpgroups run apart. Each landing row is one k of the
-   dot and K windows of 16 are permuted in words (emit_transpose_landing), so the tile must
-   be whole windows of whole instruction k-steps, its rows 32-byte multiples. */
-static void plan_transposition(Sched *c, LoopPlan *lp)
-{
-    Schedule *s = c->s;
-    for (int i = 0; i < s->ndots; i++) {
-        DotPlan *p = &s->dots[i];
-        OperandPlan *o = &p->b, *l = o->landing;
-        if (!l || l->loop != lp->loop || dtype_size(p->b_type) != 1 || !o->permute_k ||
-            !o->k_major || o->layout != SMEM_SWIZZLED || l->rows != p->kpad || l->rows % 32 ||
-            l->row_bytes % 32 || o->rows * (int)dtype_size(p->b_type) != l->row_bytes)
-            continue;
-        l->transposed = true;
-        o->slots = lp->stages;
-        lp->transposes = true;
-        s->transposers = true;
-    }
-}
-
 /* Copies of each ring: TMA where every operand allows (a producer of one thread's work,
    40 registers), cp.async by the whole producer warpgroup otherwise. */
 static void plan_copies(Sched *c)
@@ -1516,8 +1491,6 @@ static void plan_copies(Sched *c)
            arithmetic (GQA's i64 head division spilled at 48). 56 costs their consumers
            nothing: 224 either way once rounded to a multiple of 8. */
         s->producer_regs = s->ndots > 1 ? 56 : 40;
-        for (int i = 0; i < s->nloops; i++)
-            plan_transposition(c, &s->loops[i]);
     } else if (s->warp_specialized) {
         for (int i = 0; i < s->nloops; i++)   /* one kind of copy for every ring */
             s->loops[i].tma = false;
@@ -1786,7 +1759,7 @@ static int plan_shared_memory(Sched *c, const WalkList *w, const Target *t)
                 if (s->loops[i].kind == PIPE_RING) {
                     offset = (offset + 7) & ~7;
                     s->loops[i].barriers = offset;
-                    offset += (s->loops[i].transposes ? 24 : 16) * s->loops[i].stages;
+                    offset += 16 * s->loops[i].stages;
                 }
             offset = (offset + 1023) & ~1023;
             s->private_offset = offset;
@@ -1795,8 +1768,7 @@ static int plan_shared_memory(Sched *c, const WalkList *w, const Target *t)
             for (int j = 0; j < 2; j++) {
                 OperandPlan *o = j ? &s->dots[i].b : &s->dots[i].a;
                 const LoopPlan *lp = o->source == OPERAND_ASYNC && o->loop ? schedule_loop(s, o->loop) : NULL;
-                /* a transposed landing's owner has a slot per ring slot, shared like them */
-                bool ring = (lp && lp->kind == PIPE_RING) || (o->landing && o->landing->transposed);
+                bool ring = lp && lp->kind == PIPE_RING;
                 if (o->landing && pass == 0) {   /* a ring's slots, shared by the tile groups */
                     offset = (offset + 1023) & ~1023;
                     o->landing->smem_offset = offset;

@@ -206,9 +206,6 @@ static void print_operand(FILE *out, const Schedule *s, const char *name, const 
                      "%d slots at %d, swizzled in %d-byte panels, TMA map %d\n",
                 l->load->results[0]->id, s->kernel->params[l->load->param].name, l->rows,
                 l->row_bytes, l->slots, l->smem_offset, l->swizzle, l->tmap);
-        if (l->transposed)
-            fputs("      the producer's warps 1-3 stage it from there, a slot per ring slot, "
-                  "on the ring's staged barriers\n", out);
     }
 }
 
